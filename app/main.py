@@ -1,0 +1,97 @@
+"""dctwin entry point: the command line, and the window when no command is given.
+
+Commands live in ``app/cli_*.py`` modules; each has ``register(subparsers)``
+that adds its parsers with ``set_defaults(func=...)``. A command function
+takes the parsed arguments and returns the exit code.
+
+Bad input (a malformed file, an invalid layout, a missing file) prints a
+clear message on stderr and exits 2; a traceback is shown only with
+``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+import traceback
+from typing import Optional, Sequence
+
+import twin
+from twin.errors import DctwinError
+from twin.layout import LayoutError
+
+#: modules that add sub-commands, in the order they appear in --help
+COMMAND_MODULES = (
+    "app.cli_layout",
+    "app.cli_physics",
+    "app.cli_store",
+    "app.cli_incidents",
+    "app.cli_gui",
+)
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dctwin",
+        description="A digital twin of a data center: plan layouts, replay incidents, export reviews. "
+                    "Without a command, opens the window on the built-in demo hall.",
+    )
+    parser.add_argument("--version", action="version", version=f"dctwin {twin.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        if importlib.util.find_spec("app.cli_gui") is None:
+            parser.print_help()
+            return EXIT_OK
+        args = parser.parse_args(["gui"] + argv)
+    try:
+        code = args.func(args)
+    except LayoutError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"dctwin: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DctwinError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"dctwin: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dctwin: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as exc:  # an internal fault: say so plainly, details only on request
+        if args.debug:
+            traceback.print_exc()
+        print(f"dctwin: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK if code is None else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

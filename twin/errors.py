@@ -1,0 +1,17 @@
+"""Errors that reach a person: each says what and where, and carries an exit code."""
+
+from __future__ import annotations
+
+
+class DctwinError(Exception):
+    """Bad input or a refused operation (not a bug). The CLI prints it and exits ``exit_code``."""
+
+    exit_code = 2
+
+
+class InputError(DctwinError):
+    """A file, argument or reference given by the user is wrong."""
+
+
+class ProjectFileError(DctwinError):
+    """A project file is not a dctwin file, is damaged, or is from a newer version."""

@@ -1,0 +1,398 @@
+"""Read and write layout files: JSON ``{"format": "dctwin-layout", "version": 1, ...}``.
+
+Reading is strict: an unknown field is an error that names it, a value of
+the wrong type is an error that names element and field, and every problem
+in the file is reported together in one :class:`~twin.layout.LayoutError`.
+Writing is atomic: a temporary file in the same folder, fsynced, then
+renamed over the target, so a failed save never damages the original.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+import typing
+from pathlib import Path
+from typing import Any, Optional
+
+from twin.layout import (
+    FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall,
+    LayoutError, LayoutIssue, Outdoor, Plant, Pump, PowerNode, Rack, Site, StorageTank, Tile,
+    Workload,
+)
+
+#: Fields a file must give, per element type (others have defaults).
+REQUIRED: dict[type, tuple[str, ...]] = {
+    Hall: ("id", "width_m", "depth_m"),
+    Rack: ("id", "x_m", "y_m", "it_kw"),
+    CoolingUnit: ("id", "kind", "x_m", "y_m", "capacity_kw"),
+    Tile: ("x_m", "y_m"),
+    Grille: ("x_m", "y_m"),
+    Containment: ("kind", "x_m", "y_m", "width_m", "depth_m"),
+    PowerNode: ("id", "kind"),
+    Chiller: ("id", "capacity_kw"),
+    Pump: ("id", "power_kw"),
+    Workload: ("id", "kind"),
+}
+
+#: Elements whose id may be left out; one is made from this prefix.
+AUTO_ID_PREFIX: dict[type, str] = {Tile: "TILE-", Grille: "GRILLE-", Containment: "AISLE-"}
+
+_NESTED = {"storage_tank": StorageTank, "economizer": Economizer, "outdoor": Outdoor}
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.issues: list[LayoutIssue] = []
+
+    def err(self, element: str, field: str, message: str) -> None:
+        self.issues.append(LayoutIssue(element, field, message))
+
+    # ---- scalar coercion
+    def value(self, tp: Any, raw: Any, element: str, field: str) -> tuple[bool, Any]:
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is typing.Union:  # Optional[X]
+            if raw is None:
+                return True, None
+            inner = [a for a in args if a is not type(None)][0]
+            return self.value(inner, raw, element, field)
+        if tp is float:
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                self.err(element, field, f"must be a number, got {json.dumps(raw)}")
+                return False, None
+            if not math.isfinite(raw):
+                self.err(element, field, f"must be a finite number, got {raw}")
+                return False, None
+            return True, float(raw)
+        if tp is bool:
+            if not isinstance(raw, bool):
+                self.err(element, field, f"must be true or false, got {json.dumps(raw)}")
+                return False, None
+            return True, raw
+        if tp is str:
+            if not isinstance(raw, str):
+                self.err(element, field, f"must be a string, got {json.dumps(raw)}")
+                return False, None
+            return True, raw
+        if origin is tuple:
+            if not isinstance(raw, list):
+                self.err(element, field, f"must be a list, got {json.dumps(raw)}")
+                return False, None
+            inner = args[0]
+            out = []
+            for k, item in enumerate(raw):
+                ok, v = self.value(inner, item, element, f"{field}[{k}]")
+                if not ok:
+                    return False, None
+                out.append(v)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return True, tuple(out)
+            if len(out) != len(args):
+                self.err(element, field, f"must have {len(args)} items, got {len(out)}")
+                return False, None
+            return True, tuple(out)
+        raise TypeError(f"unsupported field type {tp!r}")  # programming error, not bad input
+
+    def element(self, cls: type, raw: Any, where: str, fixed: dict[str, Any] | None = None,
+                auto_id: str | None = None) -> Any:
+        """Build one dataclass from a JSON object; None (and issues) if it is broken."""
+        if not isinstance(raw, dict):
+            self.err(where, "", f"must be an object, got {json.dumps(raw)[:40]}")
+            return None
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        ident = raw.get("id") if isinstance(raw.get("id"), str) else None
+        label = ident or where
+        kwargs: dict[str, Any] = dict(fixed or {})
+        ok = True
+        for key in raw:
+            if key not in names or key in (fixed or {}):
+                # reported, and the rest of the element is still checked
+                self.err(label, key, f"unknown field for {cls.__name__.lower()}")
+        for name in REQUIRED.get(cls, ()):
+            if name not in raw and not (name == "id" and auto_id):
+                self.err(label, name, "is required")
+                ok = False
+        for name in names:
+            if name in raw and name not in (fixed or {}):
+                if name in _NESTED:
+                    sub = self.element(_NESTED[name], raw[name], f"{label}.{name}")
+                    if sub is None and raw[name] is not None:
+                        ok = False
+                    kwargs[name] = sub
+                    continue
+                good, v = self.value(hints[name], raw[name], label, name)
+                if good:
+                    kwargs[name] = v
+                elif name in REQUIRED.get(cls, ()):
+                    ok = False  # a bad optional value falls back to its default; still reported
+        if "id" in names and "id" not in kwargs and auto_id:
+            kwargs["id"] = auto_id
+        return cls(**kwargs) if ok else None
+
+
+def _collect(reader: _Reader, cls: type, raw: Any, where: str, taken: set[str]) -> list:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        reader.err("layout", where, "must be a list")
+        return []
+    out = []
+    prefix = AUTO_ID_PREFIX.get(cls)
+    counter = 0
+    for k, item in enumerate(raw):
+        auto = None
+        if prefix and isinstance(item, dict) and "id" not in item:
+            while True:
+                counter += 1
+                auto = f"{prefix}{counter:03d}"
+                if auto not in taken:
+                    break
+        el = reader.element(cls, item, f"{where}[{k}]", auto_id=auto)
+        if el is not None:
+            out.append(el)
+            taken.add(el.id)
+    return out
+
+
+def _explicit_ids(data: Any) -> set[str]:
+    """Every id written in the file, so generated ids never collide with them."""
+    found: set[str] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            if isinstance(x.get("id"), str):
+                found.add(x["id"])
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(data)
+    return found
+
+
+_HALL_LISTS = {"racks": Rack, "cooling_units": CoolingUnit, "tiles": Tile, "grilles": Grille,
+               "containments": Containment}
+_TOP_KEYS = {"format", "version", "name", "description", "halls", "hall", "power_nodes", "power",
+             "chillers", "pumps", "workloads", "plant"} | set(_HALL_LISTS)
+_PLANT_KEYS = {f.name for f in dataclasses.fields(Plant)} | {"chillers", "pumps"}
+
+
+def site_from_dict(data: Any, source: str = "") -> Site:
+    """Build and validate a site from parsed JSON. Raises LayoutError with every problem."""
+    from twin.validate import validate  # late import: validate imports this module's neighbours
+
+    r = _Reader()
+    if not isinstance(data, dict):
+        raise LayoutError([LayoutIssue("layout", "", "the file must hold a JSON object")], source)
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        raise LayoutError([LayoutIssue("layout", "format",
+                                       f"unsupported format {json.dumps(fmt)}; expected \"{FORMAT}\"")], source)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise LayoutError([LayoutIssue("layout", "version", f"must be an integer, got {json.dumps(version)}")],
+                          source)
+    if version != VERSION:
+        newer = " (written by a newer dctwin)" if version > VERSION else ""
+        raise LayoutError([LayoutIssue("layout", "version",
+                                       f"unsupported version {version}{newer}; this dctwin reads version {VERSION}")],
+                          source)
+    for key in data:
+        if key not in _TOP_KEYS:
+            r.err("layout", key, "unknown field")
+    taken = _explicit_ids(data)
+
+    halls_raw = data.get("halls")
+    if "hall" in data:
+        if halls_raw is not None:
+            r.err("layout", "hall", "give either \"hall\" or \"halls\", not both")
+        halls_raw = [data["hall"]]
+    if halls_raw is None:
+        halls_raw = []
+    if not isinstance(halls_raw, list):
+        r.err("layout", "halls", "must be a list of halls")
+        halls_raw = []
+    top_lists = {k: data[k] for k in _HALL_LISTS if k in data}
+    if top_lists and len(halls_raw) != 1:
+        for k in top_lists:
+            r.err("layout", k, "top-level element lists need exactly one hall; put them inside the hall")
+        top_lists = {}
+
+    halls: list[Hall] = []
+    for k, hraw in enumerate(halls_raw):
+        if not isinstance(hraw, dict):
+            r.err(f"halls[{k}]", "", "must be an object")
+            continue
+        hraw = dict(hraw)
+        lists = {name: hraw.pop(name, None) for name in _HALL_LISTS}
+        if k == 0:
+            for name, v in top_lists.items():
+                if lists[name] is not None:
+                    r.err("layout", name, "given both at top level and inside the hall")
+                lists[name] = v
+        hall = r.element(Hall, hraw, f"halls[{k}]")
+        label = hall.id if hall else f"halls[{k}]"
+        parsed = {name: _collect(r, cls, lists[name], f"{label}.{name}", taken)
+                  for name, cls in _HALL_LISTS.items()}
+        if hall is not None:
+            halls.append(dataclasses.replace(hall, **parsed))
+
+    power_raw = data.get("power_nodes")
+    if "power" in data:
+        if power_raw is not None:
+            r.err("layout", "power", "give either \"power\" or \"power_nodes\", not both")
+        power_raw = data["power"]
+    power_nodes = _collect(r, PowerNode, power_raw, "power_nodes", taken)
+
+    plant_raw = data.get("plant") or {}
+    chillers_raw = data.get("chillers")
+    pumps_raw = data.get("pumps")
+    plant = Plant()
+    if not isinstance(plant_raw, dict):
+        r.err("plant", "", "must be an object")
+    else:
+        plant_raw = dict(plant_raw)
+        for key in plant_raw:
+            if key not in _PLANT_KEYS:
+                r.err("plant", key, "unknown field")
+        for name, var in (("chillers", "chillers_raw"), ("pumps", "pumps_raw")):
+            if name in plant_raw:
+                if (chillers_raw if name == "chillers" else pumps_raw) is not None:
+                    r.err("plant", name, "given both at top level and inside the plant")
+                if name == "chillers":
+                    chillers_raw = plant_raw[name]
+                else:
+                    pumps_raw = plant_raw[name]
+        body = {k: v for k, v in plant_raw.items() if k in _PLANT_KEYS and k not in ("chillers", "pumps")}
+        parsed_plant = r.element(Plant, body, "plant")
+        if parsed_plant is not None:
+            plant = parsed_plant
+    chillers = _collect(r, Chiller, chillers_raw, "chillers", taken)
+    pumps = _collect(r, Pump, pumps_raw, "pumps", taken)
+    workloads = _collect(r, Workload, data.get("workloads"), "workloads", taken)
+
+    name = data.get("name", "site")
+    if not isinstance(name, str):
+        r.err("layout", "name", "must be a string")
+        name = "site"
+    desc = data.get("description", "")
+    if not isinstance(desc, str):
+        r.err("layout", "description", "must be a string")
+        desc = ""
+    site = Site(name=name, halls=halls, power_nodes=power_nodes, chillers=chillers, pumps=pumps,
+                workloads=workloads, plant=plant, description=desc)
+    issues = r.issues + validate(site)
+    if issues:
+        raise LayoutError(issues, source)
+    return site
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None}
+    return value
+
+
+def site_to_dict(site: Site) -> dict[str, Any]:
+    """The canonical JSON form of a site (None-valued optional fields left out)."""
+    halls = []
+    for h in site.halls:
+        d = {f.name: _plain(getattr(h, f.name)) for f in dataclasses.fields(h)
+             if f.name not in _HALL_LISTS and getattr(h, f.name) is not None}
+        for name in _HALL_LISTS:
+            d[name] = [_plain(e) for e in getattr(h, name)]
+        halls.append(d)
+    plant = _plain(site.plant)
+    plant["chillers"] = [_plain(c) for c in site.chillers]
+    plant["pumps"] = [_plain(p) for p in site.pumps]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": site.name,
+        "description": site.description,
+        "halls": halls,
+        "power_nodes": [_plain(n) for n in site.power_nodes],
+        "workloads": [_plain(w) for w in site.workloads],
+        "plant": plant,
+    }
+
+
+def loads_layout(text: str, source: str = "") -> Site:
+    """Parse layout JSON text. Malformed JSON is reported with line and column."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise LayoutError([LayoutIssue("layout", "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
+                          source) from None
+    except ValueError as exc:
+        raise LayoutError([LayoutIssue("layout", "", str(exc))], source) from None
+    return site_from_dict(data, source)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"malformed JSON: {name} is not a number JSON allows")
+
+
+def load_layout(path: str | os.PathLike) -> Site:
+    """Read a layout file. Raises LayoutError naming every problem (and the file)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise LayoutError([LayoutIssue("layout", "", "file not found")], str(p)) from None
+    except IsADirectoryError:
+        raise LayoutError([LayoutIssue("layout", "", "is a folder, not a layout file")], str(p)) from None
+    except OSError as exc:
+        raise LayoutError([LayoutIssue("layout", "", f"cannot read: {exc.strerror}")], str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LayoutError([LayoutIssue("layout", "", f"not UTF-8 text (byte {exc.start}); is this a layout file?")],
+                          str(p)) from None
+    return loads_layout(text, str(p))
+
+
+def dumps_layout(site: Site) -> str:
+    return json.dumps(site_to_dict(site), indent=1, allow_nan=False) + "\n"
+
+
+def save_layout(site: Site, path: str | os.PathLike) -> None:
+    """Write a layout atomically (temporary file, fsync, rename)."""
+    text = dumps_layout(site)  # fails before touching the disk if the site cannot be written
+    atomic_write_text(Path(path), text)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text to ``path`` through a temporary file in the same folder and a rename."""
+    folder = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass

@@ -18,6 +18,7 @@ import typing
 from pathlib import Path
 from typing import Any, Optional
 
+from twin.errors import InputError
 from twin.layout import (
     FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall,
     LayoutError, LayoutIssue, Outdoor, Plant, Pump, PowerNode, Rack, Site, StorageTank, Tile,
@@ -42,6 +43,10 @@ REQUIRED: dict[type, tuple[str, ...]] = {
 AUTO_ID_PREFIX: dict[type, str] = {Tile: "TILE-", Grille: "GRILLE-", Containment: "AISLE-"}
 
 _NESTED = {"storage_tank": StorageTank, "economizer": Economizer, "outdoor": Outdoor}
+
+
+def _optional(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Union and type(None) in typing.get_args(tp)
 
 
 class _Reader:
@@ -120,10 +125,14 @@ class _Reader:
         for name in names:
             if name in raw and name not in (fixed or {}):
                 if name in _NESTED:
+                    if raw[name] is None and _optional(hints[name]):
+                        kwargs[name] = None
+                        continue
                     sub = self.element(_NESTED[name], raw[name], f"{label}.{name}")
-                    if sub is None and raw[name] is not None:
-                        ok = False
-                    kwargs[name] = sub
+                    if sub is None:
+                        ok = False  # reported; a broken nested object never becomes None silently
+                    else:
+                        kwargs[name] = sub
                     continue
                 good, v = self.value(hints[name], raw[name], label, name)
                 if good:
@@ -251,7 +260,9 @@ def site_from_dict(data: Any, source: str = "") -> Site:
         power_raw = data["power"]
     power_nodes = _collect(r, PowerNode, power_raw, "power_nodes", taken)
 
-    plant_raw = data.get("plant") or {}
+    plant_raw = data.get("plant")
+    if plant_raw is None:
+        plant_raw = {}
     chillers_raw = data.get("chillers")
     pumps_raw = data.get("pumps")
     plant = Plant()
@@ -294,27 +305,49 @@ def site_from_dict(data: Any, source: str = "") -> Site:
     return site
 
 
-def _plain(value: Any) -> Any:
+def _default_of(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return dataclasses.MISSING
+
+
+def _plain(value: Any, compact: bool = False) -> Any:
+    """JSON-ready form of a value; ``compact`` leaves out fields equal to their default."""
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, compact) for v in value]
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None}
+        keep = REQUIRED.get(type(value), ())
+        out = {}
+        for f in dataclasses.fields(value):
+            if f.name in _HALL_LISTS:
+                continue
+            v = getattr(value, f.name)
+            if v is None:
+                continue
+            if compact and f.name not in keep and f.name != "id" and v == _default_of(f):
+                continue
+            out[f.name] = _plain(v, compact)
+        return out
     return value
 
 
-def site_to_dict(site: Site) -> dict[str, Any]:
-    """The canonical JSON form of a site (None-valued optional fields left out)."""
+def site_to_dict(site: Site, compact: bool = False) -> dict[str, Any]:
+    """The canonical JSON form of a site (None-valued optional fields left out).
+
+    With ``compact`` every field that equals its default is left out too (the
+    reader fills it back in), which keeps hand-read files such as the demos short.
+    """
     halls = []
     for h in site.halls:
-        d = {f.name: _plain(getattr(h, f.name)) for f in dataclasses.fields(h)
-             if f.name not in _HALL_LISTS and getattr(h, f.name) is not None}
+        d = _plain(h)  # hall settings always written in full: they are few and worth reading
         for name in _HALL_LISTS:
-            d[name] = [_plain(e) for e in getattr(h, name)]
+            d[name] = [_plain(e, compact) for e in getattr(h, name)]
         halls.append(d)
-    plant = _plain(site.plant)
-    plant["chillers"] = [_plain(c) for c in site.chillers]
-    plant["pumps"] = [_plain(p) for p in site.pumps]
+    plant = _plain(site.plant, compact)
+    plant["chillers"] = [_plain(c, compact) for c in site.chillers]
+    plant["pumps"] = [_plain(p, compact) for p in site.pumps]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -362,14 +395,46 @@ def load_layout(path: str | os.PathLike) -> Site:
     return loads_layout(text, str(p))
 
 
-def dumps_layout(site: Site) -> str:
+def dumps_layout(site: Site, compact: bool = False) -> str:
+    """Layout JSON text. ``compact``: defaults left out, one element per line."""
+    if compact:
+        return _format_compact(site_to_dict(site, compact=True)) + "\n"
     return json.dumps(site_to_dict(site), indent=1, allow_nan=False) + "\n"
 
 
-def save_layout(site: Site, path: str | os.PathLike) -> None:
-    """Write a layout atomically (temporary file, fsync, rename)."""
-    text = dumps_layout(site)  # fails before touching the disk if the site cannot be written
-    atomic_write_text(Path(path), text)
+def _format_compact(value: Any, indent: int = 0) -> str:
+    """JSON with objects that hold lists of objects spread over lines, everything else on one line."""
+    pad = " " * (indent + 1)
+    if isinstance(value, dict) and any(_holds_objects(v) for v in value.values()):
+        items = [f"{pad}{json.dumps(k)}: {_format_compact(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    if isinstance(value, list) and value and any(isinstance(v, dict) for v in value):
+        items = [pad + _format_compact(v, indent + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+    return json.dumps(value, allow_nan=False)
+
+
+def _holds_objects(v: Any) -> bool:
+    if isinstance(v, list):
+        return any(isinstance(x, dict) for x in v)
+    return isinstance(v, dict) and any(_holds_objects(x) for x in v.values())
+
+
+def save_layout(site: Site, path: str | os.PathLike, compact: bool = False) -> None:
+    """Write a layout atomically (temporary file, fsync, rename).
+
+    Raises :class:`~twin.errors.InputError` naming the path when it cannot be
+    written (missing folder, a folder in the way, no permission); an existing
+    file at ``path`` is then left untouched.
+    """
+    text = dumps_layout(site, compact)  # fails before touching the disk if the site cannot be written
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; give a file name to write the layout to")
+    try:
+        atomic_write_text(p, text)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot write: {exc.strerror or exc}") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -1,0 +1,343 @@
+"""Record a simulation run into a project file: keyframes, events, series, alarms.
+
+The engine loop drives it::
+
+    rec = Recorder(project, layout_id, sim.dt_s, hall_id=..., incident_id=...)
+    rec.on_step(sim.t_s, sim)          # once with the initial state (t = 0)
+    while sim.t_s < duration_s:
+        ...inject the events due now...
+        sim.step()
+        rec.on_step(sim.t_s, sim)
+    rec.close()
+
+Every ``keyframe_every_s`` a keyframe (``sim.keyframe()``) is written together
+with everything buffered since the last one (hall metrics, rack series,
+events, alarms) in ONE transaction, so a crash loses at most the last
+interval and every committed keyframe comes with the series and events up
+to it. Without a ``sim`` object the same data can be passed as plain arrays
+(``state=``, ``rack_inlet_c=``, ``rack_power_w=``, ``metrics=``).
+
+Writes are batched Core ``insert()`` calls with lists of dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
+
+import numpy as np
+from sqlalchemy import insert, update
+
+import twin
+from twin.errors import InputError
+from twin.events import Event
+from twin.store.arrays import encode_array
+from twin.store.project import Project, now_iso
+from twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
+
+log = logging.getLogger(__name__)
+
+#: streams of the series table
+HALL_STREAM = "hall"
+RACK_STREAMS = ("rack_inlet_c", "rack_power_w")
+#: hall metrics derived from the rack arrays when the engine gives none of its own
+DERIVED_METRICS = ("it_power_w", "max_inlet_c", "mean_inlet_c")
+
+State = Union[Mapping[str, np.ndarray], Callable[[], Mapping[str, np.ndarray]]]
+
+
+def details_json(details: Mapping[str, Any]) -> str:
+    """Event/alarm details as JSON text (numpy scalars become numbers, anything else its str)."""
+    def default(o: Any) -> Any:
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        return str(o)
+    return json.dumps(dict(details), sort_keys=True, default=default)
+
+
+class Recorder:
+    """Writes one recording of a run into ``project``.
+
+    Parameters
+    ----------
+    project : Project
+        An open, writable project (the recorder uses its single connection).
+    layout_id : int
+        The layout version the run uses (``project.save_layout(site)``).
+    dt_s : float
+        The simulation step (s).
+    keyframe_every_s, metrics_every_s, rack_series_every_s : float
+        Sampling periods (s) of keyframes, hall metrics and per-rack series.
+    incident_id, hall_id : optional
+        The incident played (``project.save_incident``) and the simulated hall.
+    rack_ids : sequence of str, optional
+        Rack order of the per-rack arrays; taken from ``sim.rack_ids`` if not given.
+    params : dict, optional
+        Simulation settings replay needs to rebuild the same ``Simulation``
+        (e.g. ``{"grid_m": 0.6}``); stored as JSON.
+    max_chunk : int
+        Series samples buffered at most before a batch is written.
+    """
+
+    def __init__(self, project: Project, layout_id: int, dt_s: float, *, keyframe_every_s: float = 60.0,
+                 metrics_every_s: float = 1.0, rack_series_every_s: float = 10.0,
+                 incident_id: Optional[int] = None, hall_id: Optional[str] = None,
+                 rack_ids: Optional[Iterable[str]] = None, unit_ids: Optional[Iterable[str]] = None,
+                 params: Optional[Mapping[str, Any]] = None, engine_version: Optional[str] = None,
+                 note: str = "", max_chunk: int = 600) -> None:
+        for name, v in (("dt_s", dt_s), ("keyframe_every_s", keyframe_every_s),
+                        ("metrics_every_s", metrics_every_s), ("rack_series_every_s", rack_series_every_s)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"recording: {name} must be a positive number of seconds, got {v!r}")
+        if max_chunk < 1:
+            raise InputError(f"recording: max_chunk must be at least 1, got {max_chunk}")
+        project.require_writable()
+        self.project = project
+        self.dt_s = float(dt_s)
+        self.keyframe_every_s = float(keyframe_every_s)
+        self.metrics_every_s = float(metrics_every_s)
+        self.rack_series_every_s = float(rack_series_every_s)
+        self.max_chunk = int(max_chunk)
+        self._tol = self.dt_s * 1e-3
+        self.rack_ids: Optional[list[str]] = None if rack_ids is None else [str(r) for r in rack_ids]
+        self.unit_ids: Optional[list[str]] = None if unit_ids is None else [str(u) for u in unit_ids]
+        self.metric_names: Optional[list[str]] = None
+        self._ids_written: tuple = ((), (), ())
+        self.closed = False
+        #: time of the last keyframe committed, and how many (for progress and tests)
+        self.last_keyframe_t_s: Optional[float] = None
+        self.keyframes_written = 0
+        self.t_s: Optional[float] = None
+        self._next_kf: Optional[float] = None
+        self._next_metrics: Optional[float] = None
+        self._next_rack: Optional[float] = None
+        self._hall_t: list[float] = []
+        self._hall_rows: list[np.ndarray] = []
+        self._rack_t: list[float] = []
+        self._rack_rows: dict[str, list[np.ndarray]] = {s: [] for s in RACK_STREAMS}
+        self._events: list[dict[str, Any]] = []
+        self._alarms: list[dict[str, Any]] = []
+        self._seen_seq: set[int] = set()
+        self._last_seq = 0
+        self._log_len = 0
+        with project.engine.begin() as conn:
+            res = conn.execute(insert(Recording.__table__).values(
+                layout_id=int(layout_id), incident_id=incident_id, hall_id=hall_id, dt_s=self.dt_s,
+                duration_s=0.0, engine_version=engine_version or f"dctwin {twin.__version__}",
+                started_at=now_iso(), finished=False, keyframe_every_s=self.keyframe_every_s,
+                metrics_every_s=self.metrics_every_s, rack_series_every_s=self.rack_series_every_s,
+                rack_ids_json=json.dumps(self.rack_ids or []), unit_ids_json=json.dumps(self.unit_ids or []),
+                metric_names_json="[]", params_json=json.dumps(dict(params or {}), sort_keys=True), note=note))
+            self.recording_id = int(res.inserted_primary_key[0])
+
+    # ---- feeding
+    def _due(self, t_s: float, nxt: Optional[float]) -> bool:
+        return nxt is None or t_s >= nxt - self._tol
+
+    def _next(self, t_s: float, every: float) -> float:
+        return (math.floor((t_s + self._tol) / every) + 1) * every
+
+    def on_step(self, t_s: float, sim: Any = None, *, state: Optional[State] = None,
+                rack_inlet_c: Optional[np.ndarray] = None, rack_power_w: Optional[np.ndarray] = None,
+                metrics: Optional[Mapping[str, float]] = None) -> Optional[float]:
+        """Record the state at ``t_s`` (after the step that reached it).
+
+        With ``sim`` the recorder reads ``sim.keyframe()`` (only when a keyframe
+        is due), ``sim.rack_inlet_c``, ``sim.rack_power_w``, new events from
+        ``sim.events`` and, if the engine has one, ``sim.metrics()`` (a mapping
+        of hall metric name to float). Plain arrays given as keywords override.
+        Returns ``t_s`` if a keyframe was committed by this call, else None.
+        """
+        if self.closed:
+            raise InputError("recording: on_step after close()")
+        t_s = float(t_s)
+        if self.t_s is not None and t_s < self.t_s:
+            raise InputError(f"recording: time went backwards ({t_s:g} s after {self.t_s:g} s)")
+        self.t_s = t_s
+        if sim is not None:
+            if self.rack_ids is None and hasattr(sim, "rack_ids"):
+                self.rack_ids = [str(r) for r in sim.rack_ids]
+            if self.unit_ids is None and hasattr(sim, "unit_ids"):
+                self.unit_ids = [str(u) for u in sim.unit_ids]
+            if rack_inlet_c is None:
+                rack_inlet_c = getattr(sim, "rack_inlet_c", None)
+            if rack_power_w is None:
+                rack_power_w = getattr(sim, "rack_power_w", None)
+            log_ = getattr(sim, "events", None)
+            if log_ is not None and len(log_) != self._log_len:
+                self._log_len = len(log_)
+                self.add_events(log_.since(self._last_seq) if hasattr(log_, "since") else list(log_))
+            if state is None and hasattr(sim, "keyframe"):
+                state = sim.keyframe
+            if metrics is None and callable(getattr(sim, "metrics", None)):
+                metrics = sim.metrics()
+
+        if self._due(t_s, self._next_metrics):
+            self._sample_hall(t_s, rack_inlet_c, rack_power_w, metrics)
+            self._next_metrics = self._next(t_s, self.metrics_every_s)
+        if self._due(t_s, self._next_rack) and (rack_inlet_c is not None or rack_power_w is not None):
+            self._sample_racks(t_s, rack_inlet_c, rack_power_w)
+            self._next_rack = self._next(t_s, self.rack_series_every_s)
+
+        if self._due(t_s, self._next_kf):
+            if state is None:
+                raise InputError("recording: a keyframe is due but no state was given (pass sim or state=)")
+            arrays = state() if callable(state) else state
+            self._commit(t_s, arrays)
+            self._next_kf = self._next(t_s, self.keyframe_every_s)
+            return t_s
+        if (len(self._hall_t) >= self.max_chunk or len(self._rack_t) >= self.max_chunk
+                or len(self._events) >= 10 * self.max_chunk):
+            self._commit(None, None)
+        return None
+
+    def _sample_hall(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray],
+                     metrics: Optional[Mapping[str, float]]) -> None:
+        values: dict[str, float] = {}
+        if power is not None and len(power):
+            values["it_power_w"] = float(np.sum(power))
+        if inlet is not None and len(inlet):
+            values["max_inlet_c"] = float(np.max(inlet))
+            values["mean_inlet_c"] = float(np.mean(inlet))
+        if metrics:
+            values.update({str(k): float(v) for k, v in metrics.items()})
+        if self.metric_names is None:
+            if not values:
+                return
+            self.metric_names = list(values)
+        self._hall_t.append(t_s)
+        self._hall_rows.append(np.array([values.get(n, np.nan) for n in self.metric_names], dtype=np.float32))
+
+    def _sample_racks(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray]) -> None:
+        n = len(inlet) if inlet is not None else len(power)  # type: ignore[arg-type]
+        if self.rack_ids is None:
+            self.rack_ids = [str(i) for i in range(n)]
+        if n != len(self.rack_ids):
+            raise InputError(f"recording: {n} rack values given for {len(self.rack_ids)} racks")
+        self._rack_t.append(t_s)
+        for name, arr in (("rack_inlet_c", inlet), ("rack_power_w", power)):
+            row = np.full(n, np.nan, np.float32) if arr is None else np.asarray(arr, dtype=np.float32).copy()
+            self._rack_rows[name].append(row)
+
+    def add_events(self, events: Iterable[Union[Event, Mapping[str, Any]]]) -> None:
+        """Buffer events (``Event`` or dicts with its fields); an event ``seq`` is stored once."""
+        for ev in events:
+            if isinstance(ev, Mapping):
+                ev = Event.from_dict(ev)
+            if ev.seq in self._seen_seq:
+                continue
+            self._seen_seq.add(ev.seq)
+            self._last_seq = max(self._last_seq, ev.seq)
+            self._events.append({"recording_id": self.recording_id, "seq": int(ev.seq), "t_s": float(ev.t_s),
+                                 "kind": str(ev.kind), "target": str(ev.target),
+                                 "cause": None if ev.cause is None else int(ev.cause),
+                                 "condition": str(ev.condition or ""), "details_json": details_json(ev.details)})
+
+    def add_alarms(self, alarms: Iterable[Mapping[str, Any]]) -> None:
+        """Buffer alarm state changes: dicts with ``t_s``, ``target``, ``kind`` and optionally
+        ``severity`` ("warning"/"critical"), ``active`` (False when it clears), ``message``,
+        ``cause`` (the ``seq`` of the event that led to it)."""
+        for a in alarms:
+            try:
+                row = {"recording_id": self.recording_id, "t_s": float(a["t_s"]), "target": str(a["target"]),
+                       "kind": str(a["kind"]), "severity": str(a.get("severity", "warning")),
+                       "active": bool(a.get("active", True)), "message": str(a.get("message", "")),
+                       "cause": None if a.get("cause") is None else int(a["cause"])}
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(f"recording: alarm {dict(a)!r} is missing or has a bad field ({exc})") from None
+            self._alarms.append(row)
+
+    # ---- writing
+    def _series_rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        if self._hall_t:
+            t = np.asarray(self._hall_t, dtype="<f8")
+            data = np.stack(self._hall_rows).astype("<f4", copy=False)
+            rows.append(self._chunk(HALL_STREAM, t, data))
+        if self._rack_t:
+            t = np.asarray(self._rack_t, dtype="<f8")
+            for name in RACK_STREAMS:
+                rows.append(self._chunk(name, t, np.stack(self._rack_rows[name]).astype("<f4", copy=False)))
+        return rows
+
+    def _chunk(self, name: str, t: np.ndarray, data: np.ndarray) -> dict[str, Any]:
+        return {"recording_id": self.recording_id, "name": name, "t0_s": float(t[0]), "t1_s": float(t[-1]),
+                "n": int(data.shape[0]), "width": int(data.shape[1]), "t_data": t.tobytes(),
+                "data": np.ascontiguousarray(data).tobytes()}
+
+    def _commit(self, t_s: Optional[float], arrays: Optional[Mapping[str, np.ndarray]]) -> None:
+        """One transaction: the keyframe (if any) and everything buffered."""
+        encoded = []
+        if arrays is not None:
+            for name, arr in arrays.items():
+                try:
+                    encoded.append((str(name),) + encode_array(arr))
+                except ValueError as exc:
+                    raise InputError(f"recording: state array {name!r}: {exc}") from None
+        series = self._series_rows()
+        rec_values: dict[str, Any] = {"duration_s": float(self.t_s or 0.0)}
+        ids = (tuple(self.rack_ids or ()), tuple(self.unit_ids or ()), tuple(self.metric_names or ()))
+        if ids != self._ids_written:
+            rec_values.update(rack_ids_json=json.dumps(self.rack_ids or []),
+                              unit_ids_json=json.dumps(self.unit_ids or []),
+                              metric_names_json=json.dumps(self.metric_names or []))
+        with self.project.engine.begin() as conn:
+            if arrays is not None:
+                res = conn.execute(insert(Keyframe.__table__).values(
+                    recording_id=self.recording_id, t_s=float(t_s), last_event_seq=int(self._last_seq)))  # type: ignore[arg-type]
+                kf_id = int(res.inserted_primary_key[0])
+                if encoded:
+                    conn.execute(insert(KeyframeArray.__table__),
+                                 [{"keyframe_id": kf_id, "name": n, "dtype": d, "shape": s, "data": b}
+                                  for n, d, s, b in encoded])
+            if series:
+                conn.execute(insert(SeriesChunk.__table__), series)
+            if self._events:
+                conn.execute(insert(EventRow.__table__), self._events)
+            if self._alarms:
+                conn.execute(insert(AlarmRow.__table__), self._alarms)
+            conn.execute(update(Recording.__table__).where(Recording.__table__.c.id == self.recording_id)
+                         .values(**rec_values))
+        self._ids_written = ids
+        self._hall_t.clear()
+        self._hall_rows.clear()
+        self._rack_t.clear()
+        for rows in self._rack_rows.values():
+            rows.clear()
+        self._events.clear()
+        self._alarms.clear()
+        if arrays is not None:
+            self.last_keyframe_t_s = t_s
+            self.keyframes_written += 1
+
+    def flush(self) -> None:
+        """Write everything buffered (no keyframe) in one transaction."""
+        if not self.closed:
+            self._commit(None, None)
+
+    def close(self, duration_s: Optional[float] = None) -> None:
+        """Write what is buffered, mark the recording finished and checkpoint the file."""
+        if self.closed:
+            return
+        self._commit(None, None)
+        self.closed = True
+        self.project.set_recording_finished(self.recording_id,
+                                            float(self.t_s or 0.0) if duration_s is None else duration_s)
+        self.project.checkpoint()
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self.close()
+        elif not self.closed:  # keep what was recorded up to the failure; the recording stays unfinished
+            try:
+                self._commit(None, None)
+            except Exception:  # the original error matters more
+                log.exception("could not write the end of recording %s", self.recording_id)
+            self.closed = True

@@ -1,0 +1,204 @@
+"""Read a recording back: keyframes (seek), events, alarms and series."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+from sqlalchemy import and_, func, select
+
+from twin.errors import ProjectFileError
+from twin.events import Event
+from twin.store.arrays import decode_array
+from twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
+
+
+@dataclass(frozen=True)
+class KeyframeInfo:
+    id: int
+    t_s: float
+    last_event_seq: int
+
+
+class RecordingReader:
+    """One recording of an open :class:`~twin.store.project.Project` (default: its latest)."""
+
+    def __init__(self, project: Any, recording_id: Optional[int] = None) -> None:
+        self.project = project
+        self.engine = project.engine
+        with self.engine.connect() as conn:
+            if recording_id is None:
+                recording_id = conn.execute(select(func.max(Recording.id))).scalar()
+                if recording_id is None:
+                    raise ProjectFileError(f"{project.path}: holds no recording")
+            row = conn.execute(select(Recording.__table__).where(Recording.__table__.c.id == int(recording_id))
+                               ).mappings().first()
+        if row is None:
+            ids = [r.id for r in project.recordings()]
+            raise ProjectFileError(f"{project.path}: has no recording {recording_id} "
+                                   f"(recordings: {', '.join(map(str, ids)) or 'none'})")
+        self.id = int(row["id"])
+        self.layout_id = int(row["layout_id"])
+        self.incident_id = row["incident_id"]
+        self.hall_id = row["hall_id"]
+        self.dt_s = float(row["dt_s"])
+        self.duration_s = float(row["duration_s"])
+        self.engine_version = row["engine_version"]
+        self.started_at = row["started_at"]
+        self.finished = bool(row["finished"])
+        self.keyframe_every_s = float(row["keyframe_every_s"])
+        self.metrics_every_s = float(row["metrics_every_s"])
+        self.rack_series_every_s = float(row["rack_series_every_s"])
+        where = f"{project.path} recording {self.id}"
+        try:
+            self.rack_ids: list[str] = json.loads(row["rack_ids_json"])
+            self.unit_ids: list[str] = json.loads(row["unit_ids_json"])
+            self.metric_names: list[str] = json.loads(row["metric_names_json"])
+            self.params: dict[str, Any] = json.loads(row["params_json"])
+        except (TypeError, ValueError):
+            raise ProjectFileError(f"{where}: damaged id lists or parameters") from None
+        self._where = where
+
+    def layout(self) -> Any:
+        """The layout (:class:`twin.layout.Site`) this recording ran on."""
+        return self.project.load_layout(self.layout_id)
+
+    # ---- keyframes
+    def keyframes(self) -> list[KeyframeInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Keyframe.id, Keyframe.t_s, Keyframe.last_event_seq)
+                                .where(Keyframe.recording_id == self.id).order_by(Keyframe.t_s))
+            return [KeyframeInfo(int(r[0]), float(r[1]), int(r[2])) for r in rows]
+
+    def keyframe_before(self, t_s: float) -> KeyframeInfo:
+        """The last keyframe at or before ``t_s``."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(Keyframe.id, Keyframe.t_s, Keyframe.last_event_seq)
+                             .where(and_(Keyframe.recording_id == self.id, Keyframe.t_s <= float(t_s)))
+                             .order_by(Keyframe.t_s.desc()).limit(1)).first()
+        if r is None:
+            raise ProjectFileError(f"{self._where}: no keyframe at or before t = {t_s:g} s "
+                                   f"(the recording starts at its first keyframe)")
+        return KeyframeInfo(int(r[0]), float(r[1]), int(r[2]))
+
+    def load_keyframe(self, keyframe: KeyframeInfo | int) -> dict[str, np.ndarray]:
+        """The state arrays of a keyframe, bit-exact as they were stored."""
+        kf_id = keyframe.id if isinstance(keyframe, KeyframeInfo) else int(keyframe)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(KeyframeArray.name, KeyframeArray.dtype, KeyframeArray.shape,
+                                       KeyframeArray.data).where(KeyframeArray.keyframe_id == kf_id)
+                                .order_by(KeyframeArray.id)).all()
+        if not rows:
+            raise ProjectFileError(f"{self._where}: keyframe {kf_id} holds no arrays")
+        return {name: decode_array(dtype, shape, data, f"{self._where}, keyframe {kf_id}, array {name}")
+                for name, dtype, shape, data in rows}
+
+    def seek(self, t_s: float) -> tuple[KeyframeInfo, dict[str, np.ndarray]]:
+        """The keyframe at or before ``t_s`` and its arrays (re-simulate from there to ``t_s``)."""
+        kf = self.keyframe_before(t_s)
+        return kf, self.load_keyframe(kf)
+
+    # ---- events and alarms
+    def events(self, t0_s: Optional[float] = None, t1_s: Optional[float] = None,
+               after_seq: Optional[int] = None) -> list[Event]:
+        """Events with ``t0_s <= t_s <= t1_s`` (and ``seq > after_seq``), in ``seq`` order."""
+        cond = [EventRow.recording_id == self.id]
+        if t0_s is not None:
+            cond.append(EventRow.t_s >= float(t0_s))
+        if t1_s is not None:
+            cond.append(EventRow.t_s <= float(t1_s))
+        if after_seq is not None:
+            cond.append(EventRow.seq > int(after_seq))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(EventRow.seq, EventRow.t_s, EventRow.kind, EventRow.target, EventRow.cause,
+                                       EventRow.condition, EventRow.details_json)
+                                .where(and_(*cond)).order_by(EventRow.seq)).all()
+        out = []
+        for seq, t, kind, target, cause, condition, details in rows:
+            try:
+                d = json.loads(details)
+            except (TypeError, ValueError):
+                raise ProjectFileError(f"{self._where}: event {seq} has damaged details") from None
+            out.append(Event(int(seq), float(t), kind, target, None if cause is None else int(cause),
+                             condition or "", d if isinstance(d, dict) else {"value": d}))
+        return out
+
+    def alarms(self, t0_s: Optional[float] = None, t1_s: Optional[float] = None) -> list[dict[str, Any]]:
+        cond = [AlarmRow.recording_id == self.id]
+        if t0_s is not None:
+            cond.append(AlarmRow.t_s >= float(t0_s))
+        if t1_s is not None:
+            cond.append(AlarmRow.t_s <= float(t1_s))
+        t = AlarmRow.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.t_s, t.c.target, t.c.kind, t.c.severity, t.c.active, t.c.message,
+                                       t.c.cause).where(and_(*cond)).order_by(t.c.t_s, t.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # ---- series
+    def series(self, name: str, t0_s: Optional[float] = None,
+               t1_s: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
+        """Samples of stream ``name`` ("hall", "rack_inlet_c", "rack_power_w") in ``[t0_s, t1_s]``.
+
+        Returns ``(t_s float64[n], values float32[n, width])``.
+        """
+        cond = [SeriesChunk.recording_id == self.id, SeriesChunk.name == name]
+        if t0_s is not None:
+            cond.append(SeriesChunk.t1_s >= float(t0_s))
+        if t1_s is not None:
+            cond.append(SeriesChunk.t0_s <= float(t1_s))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(SeriesChunk.n, SeriesChunk.width, SeriesChunk.t_data, SeriesChunk.data)
+                                .where(and_(*cond)).order_by(SeriesChunk.t0_s)).all()
+        width = rows[0][1] if rows else self._width(name)
+        ts, vals = [], []
+        for n, w, tb, db in rows:
+            if w != width or len(tb) != 8 * n or len(db) != 4 * n * w:
+                raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk")
+            ts.append(np.frombuffer(tb, dtype="<f8"))
+            vals.append(np.frombuffer(db, dtype="<f4").reshape(n, w))
+        t = np.concatenate(ts) if ts else np.zeros(0)
+        v = np.concatenate(vals) if vals else np.zeros((0, width), np.float32)
+        if t0_s is not None or t1_s is not None:
+            keep = np.ones(len(t), bool)
+            if t0_s is not None:
+                keep &= t >= t0_s
+            if t1_s is not None:
+                keep &= t <= t1_s
+            t, v = t[keep], v[keep]
+        return t.astype(np.float64), v.astype(np.float32)
+
+    def _width(self, name: str) -> int:
+        return len(self.metric_names) if name == "hall" else len(self.rack_ids)
+
+    def hall_metrics(self, t0_s: Optional[float] = None,
+                     t1_s: Optional[float] = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(t_s, {metric: values})`` of the hall metrics."""
+        t, v = self.series("hall", t0_s, t1_s)
+        return t, {name: v[:, i] for i, name in enumerate(self.metric_names)}
+
+    def rack_trend(self, name: str, rack_id: str, t0_s: Optional[float] = None,
+                   t1_s: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(t_s, values)`` of one rack in stream ``name``."""
+        try:
+            i = self.rack_ids.index(rack_id)
+        except ValueError:
+            raise ProjectFileError(f"{self._where}: no rack {rack_id!r} in this recording") from None
+        t, v = self.series(name, t0_s, t1_s)
+        return t, v[:, i].copy()
+
+    def rack_values_at(self, name: str, t_s: float) -> tuple[float, np.ndarray]:
+        """The last sample of stream ``name`` at or before ``t_s``: ``(sample time, values per rack)``."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(SeriesChunk.n, SeriesChunk.width, SeriesChunk.t_data, SeriesChunk.data)
+                             .where(and_(SeriesChunk.recording_id == self.id, SeriesChunk.name == name,
+                                         SeriesChunk.t0_s <= float(t_s)))
+                             .order_by(SeriesChunk.t0_s.desc()).limit(1)).first()
+        if r is None:
+            raise ProjectFileError(f"{self._where}: no {name} sample at or before t = {t_s:g} s")
+        n, w, tb, db = r
+        t = np.frombuffer(tb, dtype="<f8")
+        k = int(np.searchsorted(t, t_s, side="right")) - 1
+        return float(t[k]), np.frombuffer(db, dtype="<f4").reshape(n, w)[k].copy()

@@ -1,0 +1,299 @@
+"""Numba kernels for IT equipment (racks). See :mod:`twin.physics.it` for the model.
+
+All kernels are pure functions over float64 / int8 arrays of length R
+(racks), returning new arrays. SI units: W, m3/s, s, J/K, W/K; temperatures °C.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from twin.physics import constants as K
+
+# rack modes (state)
+MODE_ON = 0
+MODE_SHUTDOWN = 1
+MODE_UNPOWERED = 2
+# why a rack is down
+CAUSE_NONE = 0
+CAUSE_INLET = 1
+CAUSE_COLDPLATE = 2
+CAUSE_POWER = 3
+# transition codes (one per rack per step)
+TR_NONE = 0
+TR_THROTTLE = 1
+TR_UNTHROTTLE = 2
+TR_SHUTDOWN = 3
+TR_RESTART = 4
+TR_POWER_LOST = 5
+
+_C1, _C2, _C3, _C4, _C5, _C6 = K.CPU_CURVE
+_F1, _F2, _F3, _F4, _F5, _F6 = K.FLOW_CURVE
+_UMAX = K.UTIL_MAX
+_TMIN = K.CURVE_T_MIN_C
+_TMAX = K.CURVE_T_MAX_C
+_FMIN = K.FLOW_FRAC_MIN
+_FMAX = K.FLOW_FRAC_MAX
+_RHOCP = K.RHO_CP_AIR
+_FLOOR = K.THROTTLE_FLOOR
+
+
+@njit(cache=True, nogil=True)
+def _clip(x, lo, hi):
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+@njit(cache=True, nogil=True)
+def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, throttle, on):
+    """Rack power and airflow from utilization and inlet temperature (OpenStudio ITE model).
+
+    fCPU  = max(0, c1 + c2 u + c3 u² + c4 T + c5 T² + c6 u T)      (CPU_CURVE)
+    fFlow = clip(f1 + f2 u + f3 u² + f4 T + f5 T² + f6 u T, FLOW_FRAC_MIN, FLOW_FRAC_MAX)
+    with u clipped to [0, 1.5] and T = inlet clipped to the curve range, then
+
+    V      = V_des·fFlow                                    (m3/s)
+    P_fan  = P_des·f_fan·fFlow³                             (W, affinity law)
+    P_cpu  = P_des·(1 − f_fan)·fCPU·throttle                (W)
+    P      = P_cpu + P_fan;  P_liq = f_liq·P;  P_air = P − P_liq
+
+    ``on`` (int8, 0/1) zeroes everything. Returns (P, V, P_fan, P_air, P_liq).
+    """
+    n = u.shape[0]
+    p = np.zeros(n)
+    v = np.zeros(n)
+    pf = np.zeros(n)
+    pa = np.zeros(n)
+    pl = np.zeros(n)
+    for i in range(n):
+        if on[i] == 0:
+            continue
+        x = _clip(u[i], 0.0, _UMAX)
+        t = _clip(inlet_c[i], _TMIN, _TMAX)
+        fcpu = _C1 + _C2 * x + _C3 * x * x + _C4 * t + _C5 * t * t + _C6 * x * t
+        if fcpu < 0.0:
+            fcpu = 0.0
+        ff = _clip(_F1 + _F2 * x + _F3 * x * x + _F4 * t + _F5 * t * t + _F6 * x * t, _FMIN, _FMAX)
+        v[i] = v_des_m3s[i] * ff
+        pf[i] = p_des_w[i] * fan_frac[i] * ff * ff * ff
+        pc = p_des_w[i] * (1.0 - fan_frac[i]) * fcpu * throttle[i]
+        p[i] = pc + pf[i]
+        pl[i] = liquid_frac[i] * p[i]
+        pa[i] = p[i] - pl[i]
+    return p, v, pf, pa, pl
+
+
+@njit(cache=True, nogil=True)
+def _throttle(x, warn, crit):
+    """1 at or below ``warn``, linear to THROTTLE_FLOOR at ``crit``, floor above."""
+    if not x > warn:
+        return 1.0
+    if crit <= warn:
+        return _FLOOR
+    f = 1.0 - (1.0 - _FLOOR) * (x - warn) / (crit - warn)
+    return f if f > _FLOOR else _FLOOR
+
+
+@njit(cache=True, nogil=True)
+def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid):
+    """Throttle factor (0.5..1) per rack: min of the inlet rule and, for liquid racks, the cold-plate rule.
+
+    factor(x) = 1 for x ≤ warn; 1 − 0.5·(x − warn)/(crit − warn) up to crit; 0.5 above.
+    """
+    n = inlet_c.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        f = _throttle(inlet_c[i], warn_c[i], crit_c[i])
+        if has_liquid[i] != 0:
+            g = _throttle(coldplate_c[i], cp_warn_c[i], cp_crit_c[i])
+            if g < f:
+                f = g
+        out[i] = f
+    return out
+
+
+@njit(cache=True, nogil=True)
+def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp_over_s, good_s, cause,
+                      warn_c, crit_c, dwell_s, restart_s, cp_warn_c, cp_crit_c, cp_dwell_s, has_liquid, dt_s):
+    """Protection state machine of every rack for one step of ``dt_s`` seconds.
+
+    Decisions use the inlet and cold-plate temperatures at the start of the step.
+
+    * not powered → mode UNPOWERED (transition TR_POWER_LOST once), factor 0.
+    * down (SHUTDOWN or UNPOWERED with power back): ``good_s`` accumulates while
+      inlet ≤ warn (and cold plate < its warning for liquid racks); when it
+      reaches ``restart_s`` the rack restarts (TR_RESTART).
+    * on: ``over_s`` accumulates while inlet > crit (reset otherwise), ``cp_over_s``
+      while cold plate > cp_crit; reaching ``dwell_s`` / ``cp_dwell_s`` shuts the
+      rack down (TR_SHUTDOWN, cause INLET / COLDPLATE). Otherwise the throttle
+      factor applies; entering / leaving factor < 1 gives TR_THROTTLE / TR_UNTHROTTLE.
+
+    Returns (mode, throttled, over_s, cp_over_s, good_s, cause, factor, code);
+    factor is the CPU power multiplier (0 when down).
+    """
+    n = inlet_c.shape[0]
+    m2 = mode.copy()
+    th2 = throttled.copy()
+    ov2 = over_s.copy()
+    cov2 = cp_over_s.copy()
+    g2 = good_s.copy()
+    c2 = cause.copy()
+    fac = np.zeros(n)
+    code = np.zeros(n, np.int8)
+    for i in range(n):
+        liquid = has_liquid[i] != 0
+        if powered[i] == 0:
+            if m2[i] != MODE_UNPOWERED:
+                m2[i] = MODE_UNPOWERED
+                c2[i] = CAUSE_POWER
+                code[i] = TR_POWER_LOST
+            th2[i] = 0
+            ov2[i] = 0.0
+            cov2[i] = 0.0
+            g2[i] = 0.0
+            continue
+        if m2[i] != MODE_ON:
+            good = not (inlet_c[i] > warn_c[i])
+            if liquid and not (coldplate_c[i] < cp_warn_c[i]):
+                good = False
+            g2[i] = g2[i] + dt_s if good else 0.0
+            if g2[i] >= restart_s[i]:
+                m2[i] = MODE_ON
+                code[i] = TR_RESTART
+                g2[i] = 0.0
+                ov2[i] = 0.0
+                cov2[i] = 0.0
+                th2[i] = 0
+                fac[i] = _throttle(inlet_c[i], warn_c[i], crit_c[i])
+            continue
+        ov2[i] = ov2[i] + dt_s if inlet_c[i] > crit_c[i] else 0.0
+        if liquid:
+            cov2[i] = cov2[i] + dt_s if coldplate_c[i] > cp_crit_c[i] else 0.0
+        else:
+            cov2[i] = 0.0
+        down = CAUSE_NONE
+        if liquid and coldplate_c[i] > cp_crit_c[i] and cov2[i] >= cp_dwell_s[i]:
+            down = CAUSE_COLDPLATE
+        elif inlet_c[i] > crit_c[i] and ov2[i] >= dwell_s[i]:
+            down = CAUSE_INLET
+        if down != CAUSE_NONE:
+            m2[i] = MODE_SHUTDOWN
+            c2[i] = down
+            code[i] = TR_SHUTDOWN
+            th2[i] = 0
+            g2[i] = 0.0
+            continue
+        f = _throttle(inlet_c[i], warn_c[i], crit_c[i])
+        if liquid:
+            g = _throttle(coldplate_c[i], cp_warn_c[i], cp_crit_c[i])
+            if g < f:
+                f = g
+        fac[i] = f
+        if f < 1.0 and th2[i] == 0:
+            th2[i] = 1
+            code[i] = TR_THROTTLE
+        elif f >= 1.0 and th2[i] != 0:
+            th2[i] = 0
+            code[i] = TR_UNTHROTTLE
+    return m2, th2, ov2, cov2, g2, c2, fac, code
+
+
+@njit(cache=True, nogil=True)
+def _mass_update(p_w, g_w_per_k, t_ref_c, t_c, c_j_per_k, dt_s):
+    """Exact step of C dT/dt = P − G (T − T_ref) over dt; returns (T_new, step-mean of G (T − T_ref)).
+
+    T(t) = T∞ + (T0 − T∞) e^{−t/τ}, T∞ = T_ref + P/G, τ = C/G; the mean heat
+    carried away makes P·dt = C·ΔT + q·dt exact. G = 0: T rises by P dt / C.
+    """
+    if g_w_per_k > 0.0:
+        t_inf = t_ref_c + p_w / g_w_per_k
+        if c_j_per_k > 0.0:
+            k = g_w_per_k * dt_s / c_j_per_k
+            e = math.exp(-k)
+            frac = -math.expm1(-k) / k if k > 1e-12 else 1.0
+            t_new = t_inf + (t_c - t_inf) * e
+            t_mean = t_inf + (t_c - t_inf) * frac
+        else:
+            t_new = t_inf
+            t_mean = t_inf
+        return t_new, g_w_per_k * (t_mean - t_ref_c)
+    if c_j_per_k > 0.0:
+        return t_c + p_w * dt_s / c_j_per_k, 0.0
+    return t_c, 0.0
+
+
+@njit(cache=True, nogil=True)
+def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps, dt_s):
+    """Server thermal mass over one step (exact exponential, stable for any dt).
+
+    C_s dT_s/dt = P_air − ε ṁ cp (T_s − T_in),  ṁ cp = ρ cp V
+    q_air = step-mean of ε ṁ cp (T_s − T_in) (W): the heat given to the air, so
+    ∫P_air dt = C_s ΔT_s + q_air dt exactly.
+    T_out = T_in + q_air/(ρ cp V) (step-mean of T_in + ε (T_s − T_in)); with no
+    airflow T_out = T_in + ε (T_s − T_in) (no heat leaves, shown for display).
+
+    Returns (T_s new °C, T_out °C, q_air W).
+    """
+    n = p_air_w.shape[0]
+    ts = np.empty(n)
+    tout = np.empty(n)
+    q = np.empty(n)
+    for i in range(n):
+        mcp = _RHOCP * airflow_m3s[i]
+        g = eps[i] * mcp
+        t_new, qi = _mass_update(p_air_w[i], g, inlet_c[i], server_c[i], c_s_j_per_k[i], dt_s)
+        ts[i] = t_new
+        q[i] = qi
+        if mcp > 0.0:
+            tout[i] = inlet_c[i] + qi / mcp
+        else:
+            tout[i] = inlet_c[i] + eps[i] * (t_new - inlet_c[i])
+    return ts, tout, q
+
+
+@njit(cache=True, nogil=True)
+def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c, cdu_ok, dt_s):
+    """Cold-plate thermal mass of liquid-cooled racks over one step (exact exponential).
+
+    C_cp dT_cp/dt = P_liq − G_cp (T_cp − T_coolant), G_cp = 0 when the CDU is not
+    cooling (``cdu_ok`` = 0): the liquid heat then only warms the plates.
+    Returns (T_cp new °C, q_liq W = step-mean heat delivered to the coolant).
+    """
+    n = p_liq_w.shape[0]
+    tc = np.empty(n)
+    q = np.empty(n)
+    for i in range(n):
+        g = g_cp_w_per_k[i] if cdu_ok[i] != 0 else 0.0
+        t_new, qi = _mass_update(p_liq_w[i], g, coolant_c[i], coldplate_c[i], c_cp_j_per_k[i], dt_s)
+        tc[i] = t_new
+        q[i] = qi
+    return tc, q
+
+
+@njit(cache=True, nogil=True)
+def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps):
+    """Steady server: T_out = T_in + P_air/(ρ cp V); T_s = T_in + P_air/(ε ρ cp V); q_air = P_air.
+
+    With no airflow: T_out = T_s = T_in and q_air = 0. Returns (T_s, T_out, q_air).
+    """
+    n = p_air_w.shape[0]
+    ts = np.empty(n)
+    tout = np.empty(n)
+    q = np.empty(n)
+    for i in range(n):
+        mcp = _RHOCP * airflow_m3s[i]
+        if mcp > 0.0:
+            tout[i] = inlet_c[i] + p_air_w[i] / mcp
+            ts[i] = inlet_c[i] + p_air_w[i] / (eps[i] * mcp) if eps[i] > 0.0 else tout[i]
+            q[i] = p_air_w[i]
+        else:
+            tout[i] = inlet_c[i]
+            ts[i] = inlet_c[i]
+            q[i] = 0.0
+    return ts, tout, q

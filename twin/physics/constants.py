@@ -1,0 +1,152 @@
+"""Physical constants and model defaults, in one place (SI units; temperatures in °C).
+
+Every other physics module imports its numbers from here so a default is
+changed once. Each value names its source: ``PHYSICS.md`` / ``physics-reference.md``
+section, tagged [V] (read in a source), [L] (literature value) or [D]
+(derived here, with the derivation).
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- fluids
+
+#: air density (kg/m3), PHYSICS.md: 1.19 (≈ 24 °C at sea level)
+RHO_AIR = 1.19
+#: air specific heat (J/(kg K)), reference §0 [V]
+CP_AIR = 1006.0
+#: volumetric heat capacity of air (J/(m3 K))
+RHO_CP_AIR = RHO_AIR * CP_AIR
+#: water density (kg/m3) and specific heat (J/(kg K)), reference §0
+RHO_WATER = 998.0
+CP_WATER = 4180.0
+#: 25 % propylene glycol, typical direct-to-chip secondary loop, reference §0 [L]
+RHO_PG25 = 1020.0
+CP_PG25 = 3900.0
+
+# --------------------------------------------------------------------------- ASHRAE classes
+
+#: recommended inlet dry-bulb range for A1-A4 (°C), reference §6.6 [V]
+ASHRAE_RECOMMENDED_C = (18.0, 27.0)
+#: allowable inlet dry-bulb range per class (°C), reference §6.6 [V] (H1: 2021 high-density class [L])
+ASHRAE_ALLOWABLE_C: dict[str, tuple[float, float]] = {
+    "A1": (15.0, 32.0),
+    "A2": (10.0, 35.0),
+    "A3": (5.0, 40.0),
+    "A4": (5.0, 45.0),
+    "H1": (5.0, 25.0),
+}
+#: critical inlet = allowable max + this margin (K). Vendors put the critical
+#: (shutdown) threshold about 5 K above the warning one: Dell PowerEdge fresh
+#: air warns at 42 °C, critical 47 °C; Dell C8000 38 °C event, 43 °C
+#: non-recoverable (reference §3.4 [V]). With warning = allowable max, A2
+#: racks throttle from 35 °C and reach 50 % / may shut down at 40 °C.
+CRITICAL_MARGIN_K = 5.0
+#: time above the critical inlet before a rack shuts down (s); HPE iLO waits 60 s (reference §3.4 [V])
+SHUTDOWN_DWELL_S = 60.0
+#: throttled power at the critical inlet, as a fraction of unthrottled CPU power (PHYSICS.md §2)
+THROTTLE_FLOOR = 0.5
+#: time conditions must stay good (inlet at or below warning, power on, cold plate
+#: below its warning) before a shut-down or unpowered rack restarts (s). A server
+#: boot plus a BMC power-on delay takes a few minutes; 300 s [L].
+RESTART_DELAY_S = 300.0
+
+# --------------------------------------------------------------------------- IT equipment curves
+
+#: design inlet temperature of the OpenStudio curves (°C), reference §3.1 [V]
+DESIGN_INLET_C = 22.5
+#: OpenStudio default CPU power curve fCPU(u, T) = c1 + c2 u + c3 u² + c4 T + c5 T² + c6 u T, reference §3.1 [V]
+CPU_CURVE = (-0.035289, 1.0, 0.0, 0.0015684, 0.0, 0.0)
+#: OpenStudio default airflow curve fFlow(u, T), same form, reference §3.1 [V]
+FLOW_CURVE = (-1.025, 0.9, 0.0, 0.05, 0.0, 0.0)
+#: range of the curves' inputs: utilization 0..1.5 (E+ x range) and inlet °C
+UTIL_MAX = 1.5
+CURVE_T_MIN_C = -10.0
+CURVE_T_MAX_C = 99.0
+#: server fans never stop while the server runs: BMCs hold a floor speed; the
+#: flow fraction is clamped to [FLOW_FRAC_MIN, FLOW_FRAC_MAX] (fans at full
+#: speed give about twice the design flow, the design point being mid-range) [L]
+FLOW_FRAC_MIN = 0.2
+FLOW_FRAC_MAX = 2.0
+#: fan share of design power. Reference §3.3: 5-15 % at normal inlet is typical;
+#: the E+/OpenStudio prototypes' 28.6 % is called conservative there and, with
+#: the cube law and the airflow curve (1.63 × flow at 35 °C), would nearly double
+#: rack power at 35 °C. 0.10 is the middle of the typical range.
+FAN_FRACTION = 0.10
+
+# --------------------------------------------------------------------------- server thermal mass
+
+#: server thermal mass per kW of design power (J/K per kW). Reference §2.1 [L]:
+#: a 1U server ≈ 10 kJ/K at ≈ 0.5 kW ⇒ 20 kJ/K per kW. With the default
+#: 1e-4 m3/s per W and ε = 0.7, ε ṁ cp ≈ 84 W/K per kW, so τ = C/(ε ṁ cp) ≈ 240 s,
+#: inside the "several minutes" (2-10 min) the sources report [D].
+SERVER_MASS_J_PER_K_PER_KW = 20e3
+#: effectiveness of the air / server-mass exchange, reference §2.1 [L] (0.5-0.9)
+SERVER_EFFECTIVENESS = 0.7
+
+# --------------------------------------------------------------------------- direct-to-chip cold plates
+
+#: cold-plate (package + copper plate + coolant held in it) thermal mass per kW of
+#: design liquid heat (J/K per kW) [D]: a ~0.7 kW GPU carries ≈ 0.25 kg copper
+#: base (0.385 kJ/(kg K) ⇒ 0.1 kJ/K) and ≈ 0.06 L of coolant in its plate
+#: (0.24 kJ/K) ⇒ ≈ 0.5 kJ/K per kW. At full heat with no coolant flow the plates
+#: warm by P/C = 2 K/s: throttling within about 10 s of a CDU loss.
+COLDPLATE_J_PER_K_PER_KW = 0.5e3
+#: cold-plate temperature rise over the coolant at design heat (K): die ~60 °C on
+#: 30 °C coolant, giving the plate-to-coolant conductance G = P_liq,des / 30 K [L].
+COLDPLATE_RISE_K = 30.0
+#: coolant (TCS) supply temperature when nothing drives it (°C), reference §5.5: 25-45 °C [V]
+COOLANT_SUPPLY_C = 30.0
+#: cold-plate warning (throttle start) and critical (shutdown) temperatures (°C):
+#: GPU slowdown ≈ 85-90 °C, HBM throttle 95 °C, reference §3.4 [L/V]
+COLDPLATE_WARN_C = 85.0
+COLDPLATE_CRIT_C = 95.0
+#: chips trip at once (THERMTRIP) when the package reaches critical: no dwell (s)
+COLDPLATE_DWELL_S = 0.0
+
+# --------------------------------------------------------------------------- cooling units
+
+#: EC plug fan of the EnergyPlus data-centre example, reference §5.1 [V]:
+#: 8.5 m3/s at 486 Pa, total efficiency 0.7 ⇒ 5.9 kW, i.e. Δp/η = 694 W per m3/s [D]
+FAN_W_PER_M3S = 486.0 / 0.7
+#: EC fan part-load power fraction PLF(FFR) = c0 + c1 F + c2 F² + c3 F³, reference §5.1 [V]
+EC_FAN_PLF = (0.06990146, 1.39500612, -3.35487336, 2.89232315)
+#: minimum flow fraction of that fan curve, reference §5.1 [V]
+EC_FAN_MIN_FLOW_FRAC = 0.05
+#: CRAH coil: leaving air cannot be colder than entering chilled water + this approach (K).
+#: Modern chilled-water coils at design run 2-4 K leaving-air approach [L].
+COIL_APPROACH_K = 3.0
+#: closed-loop time constant of the supply-temperature loop (s): a λ-tuned PI on a
+#: coil with ~1 min valve/coil lag gives a first-order response of this λ [L].
+SUPPLY_LOOP_TAU_S = 60.0
+#: rear-door heat exchanger air-side effectiveness against entering water [L] (0.6-0.8 passive doors)
+RDHX_EFFECTIVENESS = 0.7
+#: CDU pump electrical power per W of CDU capacity [D]: coolant flow for ΔT 10 K is
+#: 1e6/(1020·3900·10) = 0.025 m3/s per MW; at 200 kPa head and η 0.6 the pump
+#: draws 0.025·2e5/0.6 ≈ 8.4 kW per MW ≈ 0.01 W/W
+CDU_PUMP_W_PER_W = 0.01
+#: fan-speed control: proportional gains and limits (documented in cooling_air.py)
+FAN_SPEED_MIN = 0.3
+FAN_SPEED_MAX = 1.0
+#: rack-inlet target (°C) for units with airflow_control "inlet_target": 2 K under the recommended max
+INLET_TARGET_C = 25.0
+#: fan speed change per K of inlet error (fraction of design airflow per K)
+INLET_GAIN_PER_K = 0.1
+#: raised-floor plenum pressure target (Pa) for "plenum_pressure": 0.05 in. w.c. ≈ 12.5 Pa [L]
+PLENUM_TARGET_PA = 12.5
+#: fan speed change per unit relative pressure error
+PLENUM_GAIN = 1.0
+#: fan speed response time constant (s); EC fans ramp in seconds, the loop is detuned to ~10 s [L]
+FAN_SPEED_TAU_S = 10.0
+
+# --------------------------------------------------------------------------- workloads
+
+#: defaults of the workload profiles (PHYSICS.md §2)
+DIURNAL_PERIOD_S = 86400.0
+DIURNAL_AMPLITUDE = 0.2
+#: AI training: checkpoint every 30 min for 2 min at 30 % utilization [L]
+AI_PERIOD_S = 1800.0
+AI_DIP_S = 120.0
+AI_DIP_UTILIZATION = 0.3
+#: safety limits on a CSV trace file
+CSV_MAX_BYTES = 64 * 1024 * 1024
+CSV_MAX_ROWS = 2_000_000

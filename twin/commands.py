@@ -13,11 +13,12 @@ Inverses restore exact values (old positions, old elements), never
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from twin.layout import FACINGS, Element, Hall, LayoutError, LayoutIssue, Site
+from twin.layout import ELEMENT_TYPES, FACINGS, Element, Hall, LayoutError, LayoutIssue, Site
 from twin.validate import validate
 
 
@@ -42,11 +43,34 @@ class Command:
         raise TypeError(f"{type(self).__name__} must define _change")
 
 
-def _find(site: Site, element_id: str) -> tuple[Optional[Hall], str, int, Element]:
-    try:
-        return site.locate(element_id)
-    except KeyError:
-        raise LayoutError(LayoutIssue(element_id, "id", "no element with this id")) from None
+def _find(site: Site, element_id: str,
+          index: Optional[dict[str, tuple[Optional[Hall], str, int, Element]]] = None
+          ) -> tuple[Optional[Hall], str, int, Element]:
+    """(hall, collection, index, element) of an id; LayoutError naming it if there is none."""
+    if index is not None:
+        hit = index.get(element_id) if isinstance(element_id, str) else None
+        if hit is not None:
+            return hit
+    else:
+        try:
+            return site.locate(element_id)
+        except (KeyError, TypeError):
+            pass
+    raise LayoutError(LayoutIssue(str(element_id), "id", "no element with this id"))
+
+
+def _index(site: Site) -> dict[str, tuple[Optional[Hall], str, int, Element]]:
+    """id -> (hall, collection, index, element) for a command that looks up many ids (first wins)."""
+    out: dict[str, tuple[Optional[Hall], str, int, Element]] = {}
+    for hit in site.iter_elements():
+        out.setdefault(hit[3].id, hit)
+    return out
+
+
+def _number(ident: str, field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise LayoutError(LayoutIssue(ident, field, f"must be a finite number, got {value!r}"))
+    return float(value)
 
 
 def _coerce(el: Element, field: str, value: Any) -> Any:
@@ -80,6 +104,12 @@ class AddElement(Command):
         return f"Add {self.element.id}"
 
     def _change(self, site: Site) -> Command:
+        el = self.element
+        if not isinstance(el, Element) or ELEMENT_TYPES.get(el.COLLECTION) is not type(el):
+            raise LayoutError(LayoutIssue(str(getattr(el, "id", el)), "", f"cannot add a {type(el).__name__}: "
+                                          f"not a layout element ({', '.join(t.__name__ for t in ELEMENT_TYPES.values())})"))
+        if not isinstance(el.id, str) or not el.id.strip():
+            raise LayoutError(LayoutIssue(str(el.id), "id", "an id must be a non-empty string"))
         if self.element.id in site.ids():
             raise LayoutError(LayoutIssue(self.element.id, "id", "duplicate id: an element with this id exists"))
         name = self.element.COLLECTION
@@ -103,12 +133,19 @@ class RemoveElements(Command):
 
     ids: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        if isinstance(self.ids, str):  # one id given bare
+            object.__setattr__(self, "ids", (self.ids,))
+        elif not isinstance(self.ids, tuple):
+            object.__setattr__(self, "ids", tuple(self.ids))
+
     @property
     def text(self) -> str:
         return f"Delete {self.ids[0]}" if len(self.ids) == 1 else f"Delete {len(self.ids)} elements"
 
     def _change(self, site: Site) -> Command:
-        found = [_find(site, i) for i in dict.fromkeys(self.ids)]
+        index = _index(site)
+        found = [_find(site, i, index) for i in dict.fromkeys(self.ids)]
         entries = tuple(sorted(((h.id if h else None, coll, idx, el) for h, coll, idx, el in found),
                                key=lambda e: (e[0] or "", e[1], e[2])))
         for hall_id, coll, idx, el in reversed(entries):
@@ -149,14 +186,17 @@ class PlaceElements(Command):
 
     def _change(self, site: Site) -> Command:
         old = []
+        index = _index(site)
         for ident, x, y in self.placements:
-            hall, coll, idx, el = _find(site, ident)
-            if not hasattr(el, "x_m") or el.x_m is None:
+            hall, coll, idx, _ = _find(site, ident, index)
+            el = site.collection(hall, coll)[idx]  # current value: an id may be placed twice
+            if getattr(el, "x_m", None) is None:
                 raise LayoutError(LayoutIssue(ident, "x_m", "this element has no position on the floor"))
             old.append((ident, el.x_m, el.y_m))
             site.collection(hall, coll)[idx] = dataclasses.replace(
                 el, x_m=_coerce(el, "x_m", x), y_m=_coerce(el, "y_m", y))
-        return PlaceElements(tuple(old))
+        # undone in reverse order, so an id placed twice ends where it started
+        return PlaceElements(tuple(reversed(old)))
 
 
 @dataclass(frozen=True)
@@ -164,6 +204,12 @@ class MoveElements(Command):
     """Move elements by (dx_m, dy_m). The inverse puts them back at their exact old positions."""
 
     ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ids, str):  # one id given bare
+            object.__setattr__(self, "ids", (self.ids,))
+        elif not isinstance(self.ids, tuple):
+            object.__setattr__(self, "ids", tuple(self.ids))
     dx_m: float
     dy_m: float
 
@@ -173,11 +219,14 @@ class MoveElements(Command):
 
     def _change(self, site: Site) -> Command:
         places = []
+        dx = _number(",".join(map(str, self.ids[:1])), "x_m", self.dx_m)
+        dy = _number(",".join(map(str, self.ids[:1])), "y_m", self.dy_m)
+        index = _index(site)
         for ident in dict.fromkeys(self.ids):
-            el = _find(site, ident)[3]
+            el = _find(site, ident, index)[3]
             if getattr(el, "x_m", None) is None:
                 raise LayoutError(LayoutIssue(ident, "x_m", "this element has no position on the floor"))
-            places.append((ident, el.x_m + self.dx_m, el.y_m + self.dy_m))
+            places.append((ident, el.x_m + dx, el.y_m + dy))
         return PlaceElements(tuple(places))._change(site)
 
 

@@ -354,8 +354,8 @@ def site_to_dict(site: Site, compact: bool = False) -> dict[str, Any]:
         "name": site.name,
         "description": site.description,
         "halls": halls,
-        "power_nodes": [_plain(n) for n in site.power_nodes],
-        "workloads": [_plain(w) for w in site.workloads],
+        "power_nodes": [_plain(n, compact) for n in site.power_nodes],
+        "workloads": [_plain(w, compact) for w in site.workloads],
         "plant": plant,
     }
 

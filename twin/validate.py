@@ -7,6 +7,7 @@ and says what is wrong, so a person can find and fix it.
 from __future__ import annotations
 
 import math
+import typing
 from collections import defaultdict
 from typing import Iterable, Optional
 
@@ -48,10 +49,85 @@ class _Checker:
             self.err(el, field, f"{value:g}{unit} is absurdly large (at most {hi:g}{unit})")
 
 
+_FIELD_KINDS: dict[type, list[tuple[str, str, bool]]] = {}
+
+
+def _field_kinds(cls: type) -> list[tuple[str, str, bool]]:
+    """(name, "float"|"bool"|"str"|"strs"|"other", optional) for each field of an element class."""
+    kinds = _FIELD_KINDS.get(cls)
+    if kinds is None:
+        kinds = []
+        for name, tp in typing.get_type_hints(cls).items():
+            if typing.get_origin(tp) is typing.ClassVar:
+                continue
+            optional = typing.get_origin(tp) is typing.Union and type(None) in typing.get_args(tp)
+            if optional:
+                tp = [a for a in typing.get_args(tp) if a is not type(None)][0]
+            if tp is float:
+                kind = "float"
+            elif tp is bool:
+                kind = "bool"
+            elif tp is str:
+                kind = "str"
+            elif typing.get_origin(tp) is tuple and typing.get_args(tp) == (str, Ellipsis):
+                kind = "strs"
+            else:
+                kind = "other"
+            kinds.append((name, kind, optional))
+        _FIELD_KINDS[cls] = kinds
+    return kinds
+
+
+def _check_types(ident: str, obj: object, c: _Checker) -> bool:
+    """Every field holds a value of its declared type (numbers finite). Elements made in
+    code rather than read from a file can hold anything; the other rules assume types."""
+    ok = True
+    for name, kind, optional in _field_kinds(type(obj)):
+        v = getattr(obj, name)
+        if v is None:
+            if not optional:
+                c.err(ident, name, "is required (got None)")
+                ok = False
+            continue
+        if kind == "float":
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                c.err(ident, name, f"must be a number, got {v!r}")
+                ok = False
+            elif not math.isfinite(v):
+                c.err(ident, name, f"must be a finite number, got {v!r}")
+                ok = False
+        elif kind == "bool" and not isinstance(v, bool):
+            c.err(ident, name, f"must be true or false, got {v!r}")
+            ok = False
+        elif kind == "str" and not isinstance(v, str):
+            c.err(ident, name, f"must be a string, got {v!r}")
+            ok = False
+        elif kind == "strs" and not (isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v)):
+            c.err(ident, name, f"must be a list of ids, got {v!r}")
+            ok = False
+    return ok
+
+
 def validate(site: Site) -> list[LayoutIssue]:
     """Every problem in ``site`` (empty list when it is valid)."""
     c = _Checker()
     _check_ids(site, c)
+    typed = True
+    for hall in site.halls:
+        typed &= _check_types(hall.id if isinstance(hall.id, str) else "hall", hall, c)
+    for _, _, _, el in site.iter_elements():
+        typed &= _check_types(el.id if isinstance(el.id, str) else el.COLLECTION, el, c)
+    p = site.plant
+    typed &= _check_types("plant", p, c)
+    for sub in ("storage_tank", "economizer", "outdoor"):
+        obj = getattr(p, sub)
+        if obj is not None:
+            typed &= _check_types(f"plant.{sub}", obj, c)
+        elif sub != "storage_tank":
+            c.err("plant", sub, "is required (got None)")
+            typed = False
+    if not typed:
+        return c.issues  # the remaining rules compare numbers; they need the right types
     nodes = {n.id: n for n in site.power_nodes}
     units = {u.id: u for h in site.halls for u in h.cooling_units}
     racks = {r.id: r for h in site.halls for r in h.racks}
@@ -258,30 +334,47 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
 def _check_overlaps(hall: Hall, c: _Checker) -> None:
     """Solid footprints must not overlap; tiles must not overlap each other or lie under solids."""
     solids: list[tuple[Element, tuple[float, float, float, float]]] = []
+    # elements whose size is already reported as wrong stay out: they would only add noise
     for r in hall.racks:
-        if r.facing in FACINGS and r.width_m > 0 and r.depth_m > 0:
+        if r.facing in FACINGS and 0 < r.width_m <= 3.0 and 0 < r.depth_m <= 3.0:
             solids.append((r, r.footprint()))
     for u in hall.cooling_units:
-        if u.kind != "rdhx" and u.facing in FACINGS and u.width_m > 0 and u.depth_m > 0:
+        if u.kind != "rdhx" and u.facing in FACINGS and 0 < u.width_m <= 10.0 and 0 < u.depth_m <= 10.0:
             solids.append((u, u.footprint()))
-    _pairwise(solids, solids, c, "overlaps", same=True)
-    tiles = [(t, hall.footprint(t)) for t in hall.tiles]
-    _pairwise(tiles, tiles, c, "overlaps tile", same=True)
-    _pairwise(tiles, solids, c, "lies under", same=False)
+    _pairwise(solids, solids, c, "overlaps", same=True, hall=hall)
+    tiles = [(t, hall.footprint(t)) for t in hall.tiles if hall.tile_size(t) > 0]
+    _pairwise(tiles, tiles, c, "overlaps tile", same=True, hall=hall)
+    _pairwise(tiles, solids, c, "lies under", same=False, hall=hall)
 
 
-def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float = 2.0) -> None:
-    """Report overlapping pairs, found through a uniform grid hash (O(n) for sane layouts)."""
+def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float = 2.0,
+              hall: Optional[Hall] = None) -> None:
+    """Report overlapping pairs, found through a uniform grid hash (O(n) for sane layouts).
+
+    Cell indices are clamped to the hall (plus one cell), so an absurdly large or
+    far-away footprint costs a few cells, not millions; clamping is monotonic,
+    so two footprints that overlap still share a cell.
+    """
     buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+    side_x = min(max(hall.width_m, 0.0), MAX_HALL_SIDE_M) if hall else MAX_HALL_SIDE_M
+    side_y = min(max(hall.depth_m, 0.0), MAX_HALL_SIDE_M) if hall else MAX_HALL_SIDE_M
+    nx = int(math.ceil(side_x / cell)) + 1
+    ny = int(math.ceil(side_y / cell)) + 1
+
+    def span(lo: float, hi: float, n: int) -> range:
+        a = min(max(int(math.floor(lo / cell)), -1), n)
+        b = min(max(int(math.floor((hi - _EPS) / cell)), -1), n)
+        return range(a, max(a, b) + 1)
+
     for j, (_, fp) in enumerate(b_items):
-        for gx in range(int(math.floor(fp[0] / cell)), int(math.floor((fp[2] - _EPS) / cell)) + 1):
-            for gy in range(int(math.floor(fp[1] / cell)), int(math.floor((fp[3] - _EPS) / cell)) + 1):
+        for gx in span(fp[0], fp[2], nx):
+            for gy in span(fp[1], fp[3], ny):
                 buckets[(gx, gy)].append(j)
     reported: set[tuple[int, int]] = set()
     for i, (el, fp) in enumerate(a_items):
         cand: set[int] = set()
-        for gx in range(int(math.floor(fp[0] / cell)), int(math.floor((fp[2] - _EPS) / cell)) + 1):
-            for gy in range(int(math.floor(fp[1] / cell)), int(math.floor((fp[3] - _EPS) / cell)) + 1):
+        for gx in span(fp[0], fp[2], nx):
+            for gy in span(fp[1], fp[3], ny):
                 cand.update(buckets.get((gx, gy), ()))
         for j in sorted(cand):
             if same and j <= i:

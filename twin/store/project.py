@@ -198,6 +198,23 @@ def backup_into_place(src: sqlite3.Connection, dest: str | os.PathLike,
     return dest
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text through a temporary file in the same folder, fsync and ``os.replace``."""
+    folder = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        _set_mode(tmp, path)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    _fsync_dir(folder)
+
+
 def _default_migrated_path(path: Path) -> Path:
     base = path.with_name(f"{path.stem}.v{SCHEMA_VERSION}{path.suffix or '.dctwin'}")
     cand, k = base, 2
@@ -366,9 +383,14 @@ class Project:
         return cls(p, info, read_only, migrated_from)
 
     def close(self) -> None:
+        """Checkpoint and leave a single file behind (journal_mode=DELETE until opened for writing again)."""
         if getattr(self, "engine", None) is not None:
             if not self.read_only:
                 self.checkpoint()
+                try:
+                    self.raw_connection().execute("PRAGMA journal_mode=DELETE").fetchall()
+                except sqlite3.Error:  # another connection still reads it: it stays in WAL, which is fine
+                    pass
             self.engine.dispose()
             self.engine = None  # type: ignore[assignment]
 

@@ -112,6 +112,8 @@ FAN_W_PER_M3S = 486.0 / 0.7
 EC_FAN_PLF = (0.06990146, 1.39500612, -3.35487336, 2.89232315)
 #: minimum flow fraction of that fan curve, reference §5.1 [V]
 EC_FAN_MIN_FLOW_FRAC = 0.05
+#: chilled-water supply temperature when the plant does not drive it (°C), twin.layout.Plant default
+CHW_SUPPLY_C = 12.0
 #: CRAH coil: leaving air cannot be colder than entering chilled water + this approach (K).
 #: Modern chilled-water coils at design run 2-4 K leaving-air approach [L].
 COIL_APPROACH_K = 3.0

@@ -1,0 +1,285 @@
+"""Cooling units, air side, as struct-of-arrays (PHYSICS.md §3; physics-reference §5.1, §5.5).
+
+Model:
+
+* CRAH / CRAC / in-row units: the supply is held at the setpoint while
+  capacity allows; past capacity the supply warms,
+  T_supply = T_return − capacity/(ρ cp V), duty = capacity. Duty
+  ρ cp V (T_return − T_supply) ≥ 0 (a coil never heats). A chilled-water coil
+  (CRAH, in-row) cannot cool the air below chw_supply + approach (3 K), so
+  warm chilled water raises the supply. The supply loop is a λ-tuned PI
+  whose closed loop is first order: the duty follows its steady value with
+  τ = 60 s (τ = 0 in the steady solve, which is exact).
+* Fan airflow: fixed (design), or a proportional fan-speed rule on the
+  plenum pressure or on the hottest rack inlet (speed 0.3..1 of design,
+  first-order response τ = 10 s). Fan power by the EC-fan part-load curve.
+* A failed or unpowered unit (``running`` = 0) moves no air and removes no heat.
+* Rear-door heat exchanger: cools its rack's exhaust,
+  Q = min(capacity, ε ρ cp V (T_exh − T_chw), ρ cp V (T_exh − T_set)).
+* CDU: liquid heat sink with a capacity; returns heat removed and excess.
+
+Public API (arrays in ``UnitArrays.unit_ids`` order, float64[U] unless noted):
+
+``UnitArrays.from_units(units, rack_ids=()) -> UnitArrays``; ``unit_arrays(hall) -> UnitArrays``
+``UnitState.initial(ua) -> UnitState`` (duty_w, speed); ``.as_dict()``; ``UnitState.from_dict(d)``
+``unit_air_step(ua, st, return_c, dt_s, running=None, chw_supply_c=None, max_inlet_c=None, plenum_pa=None, backend="numba") -> UnitStep``
+``unit_air_steady(ua, return_c, running=None, chw_supply_c=None, max_inlet_c=None, plenum_pa=None, speed=None, backend="numba") -> UnitStep``
+``unit_airflow(ua, speed, running=None) -> ndarray`` (m3/s, zero for rdhx / cdu)
+``coil(ua, return_c, airflow_m3s, running=None, chw_supply_c=None, duty_prev_w=None, tau_s=0, dt_s=1, backend="numba") -> (supply_c, duty_w, limited)``
+``fan_power(ua, airflow_m3s, backend="numba") -> ndarray`` (W)
+``rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps=0.7, running=1, backend="numba") -> (after_c, duty_w)``
+``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba") -> (load_w, removed_w, excess_w, rack_ok)``
+``rack_cdu_index(ua, cdu_ids) -> int32[R]``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from twin.layout import CoolingUnit, Hall
+from twin.physics import _cooling_air_numba as _nb
+from twin.physics import _cooling_air_numpy as _np
+from twin.physics import constants as K
+from twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM
+
+__all__ = [
+    "UnitArrays", "UnitState", "UnitStep", "unit_arrays", "unit_air_step", "unit_air_steady", "unit_airflow",
+    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "KIND_CODES", "CONTROL_CODES",
+]
+
+KIND_CRAH, KIND_CRAC, KIND_INROW, KIND_RDHX, KIND_CDU = 0, 1, 2, 3, 4
+KIND_CODES = {"crah": KIND_CRAH, "crac": KIND_CRAC, "inrow": KIND_INROW, "rdhx": KIND_RDHX, "cdu": KIND_CDU}
+CONTROL_CODES = {"fixed": CONTROL_FIXED, "plenum_pressure": CONTROL_PLENUM, "inlet_target": CONTROL_INLET}
+#: kinds that move room air with their own fans
+AIR_KINDS = (KIND_CRAH, KIND_CRAC, KIND_INROW)
+#: kinds whose coil works against chilled water (a CRAC is DX)
+CHW_KINDS = (KIND_CRAH, KIND_INROW, KIND_RDHX)
+
+
+def _backend(name: str):
+    if name == "numba":
+        return _nb
+    if name == "numpy":
+        return _np
+    raise ValueError(f"unknown backend {name!r} (numba, numpy)")
+
+
+@dataclass
+class UnitArrays:
+    """Design parameters of U cooling units (struct of arrays)."""
+
+    unit_ids: list[str]
+    kinds: list[str]
+    kind: np.ndarray          # int8 KIND_*
+    is_air: np.ndarray        # int8: 1 for crah / crac / inrow
+    uses_chw: np.ndarray      # int8: coil on chilled water
+    v_des_m3s: np.ndarray     # design airflow (m3/s)
+    capacity_w: np.ndarray    # cooling capacity (W)
+    setpoint_c: np.ndarray    # supply setpoint (°C)
+    fan_w_des: np.ndarray     # fan (or CDU pump) power at design (W)
+    control: np.ndarray       # int8 CONTROL_*
+    approach_k: np.ndarray    # coil approach to chilled water (K)
+    rdhx_rack: np.ndarray     # int32 rack index a door is mounted on, -1 otherwise
+    eps: np.ndarray           # rear-door effectiveness
+    inlet_target_c: np.ndarray  # rack-inlet target for CONTROL_INLET (°C)
+    plenum_target_pa: np.ndarray  # plenum pressure target for CONTROL_PLENUM (Pa)
+
+    @property
+    def n(self) -> int:
+        return len(self.unit_ids)
+
+    def index(self) -> dict[str, int]:
+        return {uid: i for i, uid in enumerate(self.unit_ids)}
+
+    @classmethod
+    def from_units(cls, units: Sequence[CoolingUnit], rack_ids: Sequence[str] = ()) -> "UnitArrays":
+        """Build from unit elements.
+
+        Fan power at design: ``fan_power_kw`` if given, else 694 W per m3/s of
+        design airflow for air units (EC plug fan, reference §5.1), 0 for a
+        passive rear door, and 1 % of capacity (pump) for a CDU.
+        ``rack_ids`` resolves the rack of each rear door (unknown → -1).
+        """
+        n = len(units)
+        rix = {rid: i for i, rid in enumerate(rack_ids)}
+        kind = np.array([KIND_CODES.get(u.kind, KIND_CRAH) for u in units], dtype=np.int8)
+        v = np.array([max(u.airflow_m3s, 0.0) for u in units], dtype=np.float64)
+        cap = np.array([max(u.capacity_kw, 0.0) * 1e3 for u in units], dtype=np.float64)
+        fan = np.empty(n)
+        for i, u in enumerate(units):
+            if u.fan_power_kw is not None:
+                fan[i] = u.fan_power_kw * 1e3
+            elif kind[i] in AIR_KINDS:
+                fan[i] = K.FAN_W_PER_M3S * v[i]
+            elif kind[i] == KIND_CDU:
+                fan[i] = K.CDU_PUMP_W_PER_W * cap[i]
+            else:
+                fan[i] = 0.0
+        return cls(
+            unit_ids=[u.id for u in units], kinds=[u.kind for u in units], kind=kind,
+            is_air=np.isin(kind, AIR_KINDS).astype(np.int8), uses_chw=np.isin(kind, CHW_KINDS).astype(np.int8),
+            v_des_m3s=v, capacity_w=cap,
+            setpoint_c=np.array([u.supply_setpoint_c for u in units], dtype=np.float64),
+            fan_w_des=fan,
+            control=np.array([CONTROL_CODES.get(u.airflow_control, CONTROL_FIXED) for u in units], dtype=np.int8),
+            approach_k=np.full(n, K.COIL_APPROACH_K),
+            rdhx_rack=np.array([rix.get(u.rack, -1) if (u.kind == "rdhx" and u.rack) else -1 for u in units],
+                               dtype=np.int32),
+            eps=np.full(n, K.RDHX_EFFECTIVENESS),
+            inlet_target_c=np.full(n, K.INLET_TARGET_C),
+            plenum_target_pa=np.full(n, K.PLENUM_TARGET_PA),
+        )
+
+
+def unit_arrays(hall: Hall) -> UnitArrays:
+    """:class:`UnitArrays` of a hall's cooling units (``hall.cooling_units`` order), doors resolved to ``hall.racks``."""
+    return UnitArrays.from_units(hall.cooling_units, [r.id for r in hall.racks])
+
+
+@dataclass
+class UnitState:
+    """Evolving unit state: delivered coil duty (W) and fan speed (fraction of design)."""
+
+    duty_w: np.ndarray
+    speed: np.ndarray
+
+    @classmethod
+    def initial(cls, ua: UnitArrays) -> "UnitState":
+        """Coils idle, fans at design speed."""
+        return cls(np.zeros(ua.n), ua.is_air.astype(np.float64))
+
+    def as_dict(self, prefix: str = "unit_") -> dict[str, np.ndarray]:
+        return {prefix + f.name: getattr(self, f.name).copy() for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, np.ndarray], prefix: str = "unit_") -> "UnitState":
+        return cls(**{f.name: np.array(d[prefix + f.name]) for f in fields(cls)})
+
+    def copy(self) -> "UnitState":
+        return UnitState(self.duty_w.copy(), self.speed.copy())
+
+
+@dataclass
+class UnitStep:
+    """Result of :func:`unit_air_step` / :func:`unit_air_steady` (arrays per unit)."""
+
+    state: UnitState
+    return_c: np.ndarray
+    supply_c: np.ndarray      # °C (= return for units that move no air)
+    duty_w: np.ndarray        # heat removed from the air (W)
+    airflow_m3s: np.ndarray   # m3/s (0 for failed units, doors and CDUs)
+    fan_w: np.ndarray         # fan power (W)
+    limited: np.ndarray       # int8: capacity (or chilled water) limits the supply
+
+
+def _arr(x, n: int, default: float, dtype=np.float64) -> np.ndarray:
+    if x is None:
+        return np.full(n, default, dtype=dtype)
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), (n,)))
+
+
+def unit_airflow(ua: UnitArrays, speed, running=None) -> np.ndarray:
+    """Airflow of air units (m3/s): V_des·speed when running; 0 for doors, CDUs, failed units."""
+    run = (_arr(running, ua.n, 1, np.int8) != 0) & (ua.is_air != 0)
+    return np.where(run, ua.v_des_m3s * _arr(speed, ua.n, 1.0), 0.0)
+
+
+def coil(ua: UnitArrays, return_c, airflow_m3s, running=None, chw_supply_c=None, duty_prev_w=None,
+         tau_s: float = 0.0, dt_s: float = 1.0, backend: str = "numba"):
+    """(supply_c, duty_w, limited) of the coils; see ``coil_kernel``. τ = 0: exact steady form."""
+    n = ua.n
+    run = ((_arr(running, n, 1, np.int8) != 0) & (ua.is_air != 0)).astype(np.int8)
+    return _backend(backend).coil_kernel(
+        _arr(return_c, n, 0.0), _arr(airflow_m3s, n, 0.0), ua.setpoint_c, ua.capacity_w,
+        _arr(chw_supply_c, n, K.CHW_SUPPLY_C), ua.approach_k, ua.uses_chw, run,
+        _arr(duty_prev_w, n, 0.0), float(tau_s), float(dt_s))
+
+
+def fan_power(ua: UnitArrays, airflow_m3s, backend: str = "numba") -> np.ndarray:
+    """Fan power of air units (W) by the EC-fan part-load curve; CDU pumps are in :func:`cdu_heat`."""
+    return _backend(backend).fan_power_kernel(_arr(airflow_m3s, ua.n, 0.0), ua.v_des_m3s, ua.fan_w_des)
+
+
+def _speed(ua: UnitArrays, prev, running, max_inlet_c, plenum_pa, dt_s, tau_s, backend):
+    n = ua.n
+    run = ((_arr(running, n, 1, np.int8) != 0) & (ua.is_air != 0)).astype(np.int8)
+    return _backend(backend).fan_speed_kernel(
+        ua.control, _arr(prev, n, 1.0), run, _arr(max_inlet_c, n, K.INLET_TARGET_C), ua.inlet_target_c,
+        _arr(plenum_pa, n, K.PLENUM_TARGET_PA), ua.plenum_target_pa, K.INLET_GAIN_PER_K, K.PLENUM_GAIN,
+        float(dt_s), float(tau_s))
+
+
+def unit_air_step(ua: UnitArrays, st: UnitState, return_c, dt_s: float, running=None, chw_supply_c=None,
+                  max_inlet_c=None, plenum_pa=None, backend: str = "numba",
+                  supply_tau_s: float = K.SUPPLY_LOOP_TAU_S, fan_tau_s: float = K.FAN_SPEED_TAU_S) -> UnitStep:
+    """Advance the air units by ``dt_s``.
+
+    Parameters
+    ----------
+    return_c : return (intake) air temperature per unit (°C).
+    running : int8/bool per unit, 0 = failed or unpowered (default all running).
+    chw_supply_c : chilled-water supply temperature per unit (°C, default CHW_SUPPLY_C = 12), for the plant to drive.
+    max_inlet_c : hottest rack inlet each unit watches (°C), for ``inlet_target`` control.
+    plenum_pa : plenum pressure each unit watches (Pa), for ``plenum_pressure`` control.
+
+    Order: fan speed → airflow → coil (PI loop state) → fan power.
+    """
+    b = _backend(backend)
+    speed = _speed(ua, st.speed, running, max_inlet_c, plenum_pa, dt_s, fan_tau_s, backend)
+    v = unit_airflow(ua, speed, running)
+    sup, duty, lim = coil(ua, return_c, v, running, chw_supply_c, st.duty_w, supply_tau_s, dt_s, backend)
+    fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des)
+    return UnitStep(UnitState(duty, speed), _arr(return_c, ua.n, 0.0), sup, duty, v, fan, lim)
+
+
+def unit_air_steady(ua: UnitArrays, return_c, running=None, chw_supply_c=None, max_inlet_c=None,
+                    plenum_pa=None, speed=None, backend: str = "numba") -> UnitStep:
+    """Steady state of the air units: τ = 0 for the supply loop and the fan speed.
+
+    ``speed`` (fraction of design) overrides the control rule when given (e.g.
+    while the caller iterates airflow and pressure).
+    """
+    b = _backend(backend)
+    if speed is None:
+        speed = _speed(ua, None, running, max_inlet_c, plenum_pa, 1.0, 0.0, backend)
+    v = unit_airflow(ua, speed, running)
+    sup, duty, lim = coil(ua, return_c, v, running, chw_supply_c, None, 0.0, 1.0, backend)
+    fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des)
+    spd = np.where(v > 0, _arr(speed, ua.n, 1.0), 0.0)
+    return UnitStep(UnitState(duty.copy(), spd), _arr(return_c, ua.n, 0.0), sup, duty, v, fan, lim)
+
+
+def rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps=K.RDHX_EFFECTIVENESS,
+                    running=1, backend: str = "numba"):
+    """Rear-door heat exchangers on rack exhausts (arrays per door).
+
+    Q = min(capacity, ε ρ cp V (T_exh − T_chw), ρ cp V (T_exh − T_set)), ≥ 0;
+    T_after = T_exh − Q/(ρ cp V). Returns (T_after °C, Q W).
+    """
+    exh = np.atleast_1d(np.asarray(exhaust_c, dtype=np.float64))
+    n = exh.shape[0]
+    return _backend(backend).rdhx_kernel(
+        np.ascontiguousarray(exh), _arr(airflow_m3s, n, 0.0), _arr(capacity_w, n, 0.0), _arr(chw_supply_c, n, K.CHW_SUPPLY_C),
+        _arr(setpoint_c, n, 18.0), _arr(eps, n, K.RDHX_EFFECTIVENESS), _arr(running, n, 1, np.int8))
+
+
+def rack_cdu_index(ua: UnitArrays, cdu_ids: Sequence[Optional[str]]) -> np.ndarray:
+    """Index into ``ua`` of each rack's CDU (int32[R], -1 = none or not a CDU of this hall)."""
+    ix = ua.index()
+    return np.array([ix[c] if (c is not None and c in ix and ua.kind[ix[c]] == KIND_CDU) else -1
+                     for c in cdu_ids], dtype=np.int32)
+
+
+def cdu_heat(ua: UnitArrays, liquid_heat_w, rack_cdu, running=None, backend: str = "numba"):
+    """CDUs as liquid heat sinks: (load W[U], removed W[U], excess W[U], rack_ok int8[R]).
+
+    ``rack_ok`` is the ``cdu_ok`` input of :func:`twin.physics.it.rack_step`.
+    Only units of kind cdu count; the pump power is ``ua.fan_w_des`` while running.
+    """
+    run = ((_arr(running, ua.n, 1, np.int8) != 0) & (ua.kind == KIND_CDU)).astype(np.int8)
+    cap = np.where(ua.kind == KIND_CDU, ua.capacity_w, 0.0)
+    lq = np.ascontiguousarray(np.asarray(liquid_heat_w, dtype=np.float64))
+    return _backend(backend).cdu_kernel(lq, np.ascontiguousarray(np.asarray(rack_cdu, dtype=np.int32)), cap, run)

@@ -1,0 +1,328 @@
+"""Plain-numpy reference of :func:`twin.physics._power_numba.power_step`.
+
+Same signature and semantics (see that module for the equations); written for
+clarity: the graph passes are Python loops over the topological order, the
+consumer logic, the load split, the battery and breaker updates are array
+expressions. tests/twin/physics/test_power_kernels.py checks that both agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.physics._power_const import (
+    ATS_EMERGENCY, ATS_NORMAL, BREAKER_TAU_S, BREAKER_TRIP_RATIO, CHARGE_FRACTION, GEN_CRANKING,
+    GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
+    T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,
+    T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP,
+    T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE,
+    TIMER_EPS_S, UPS_A0, UPS_A1, UPS_A2, UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
+)
+
+
+def newest_cause(a: int, b: int) -> int:
+    """The more recent of two cause references (see the numba module)."""
+    if a == 0:
+        return int(b)
+    if b == 0:
+        return int(a)
+    if a < 0 and b < 0:
+        return int(min(a, b))
+    if a < 0 or b < 0:
+        return int(min(a, b))
+    return int(max(a, b))
+
+
+class _Out:
+    """Transition buffers with an append that mirrors the kernel's counting."""
+
+    def __init__(self, tr_code, tr_idx, tr_cause, tr_val, tr_t):
+        self.bufs = (tr_code, tr_idx, tr_cause, tr_val, tr_t)
+        self.n = 0
+
+    def emit(self, code, idx, cause, val, t) -> int:
+        if self.n < self.bufs[0].shape[0]:
+            for buf, v in zip(self.bufs, (code, idx, cause, val, t)):
+                buf[self.n] = v
+        self.n += 1
+        return -self.n  # reference to the transition just emitted
+
+
+def power_step(t_s, dt_s,
+               kind, in_ptr, in_idx, cap_w, batt_j, peukert_k, has_bypass, start_delay_s,
+               transfer_delay_s, retransfer_delay_s, loss_fraction,
+               feed_a, feed_b, cons_rack, restart_delay_s, load_w,
+               energized, avail, failed, tripped, over, ups_mode, gen_state, gen_armed, ats_pos,
+               soc, gen_timer, ats_dead_s, ats_timer, theta, out_w, loss_w, in_w, batt_w,
+               node_cause, ovl_cause,
+               cons_up, cons_timer, cons_on, cons_cause, cons_w, last_cause,
+               tr_code, tr_idx, tr_cause, tr_val, tr_t):
+    """Reference implementation; returns the number of transitions."""
+    n_nodes = len(kind)
+    out = _Out(tr_code, tr_idx, tr_cause, tr_val, tr_t)
+    last_ref = int(last_cause[0])
+    inputs = [in_idx[in_ptr[n]:in_ptr[n + 1]] for n in range(n_nodes)]
+    ok = (failed == 0) & (tripped == 0)
+
+    # pass A
+    en_a = np.zeros(n_nodes, bool)
+    for n in range(n_nodes):
+        k = kind[n]
+        if k == K_UTILITY:
+            en_a[n] = ok[n] and avail[n] != 0
+        elif k == K_GENERATOR:
+            en_a[n] = ok[n] and gen_state[n] == GEN_ON_LOAD
+        elif k == K_ATS:
+            en_a[n] = ok[n] and en_a[inputs[n][ats_pos[n]]]
+        elif k == K_UPS:
+            en_a[n] = ok[n] and (en_a[inputs[n]].any() or (soc[n] > 0 and batt_j[n] > 0))
+        else:
+            en_a[n] = ok[n] and en_a[inputs[n]].any()
+
+    gen_used = np.zeros(n_nodes, bool)
+    gen_req = np.zeros(n_nodes, bool)
+    start_cause = np.zeros(n_nodes, np.int64)
+    stop_cause = np.zeros(n_nodes, np.int64)
+    for a in np.nonzero(kind == K_ATS)[0]:
+        nrm, emg = inputs[a][0], inputs[a][1]
+        if kind[emg] != K_GENERATOR:
+            continue
+        gen_used[emg] = True
+        if ats_pos[a] == ATS_EMERGENCY or (not en_a[nrm] and ats_dead_s[a] >= start_delay_s[a] - TIMER_EPS_S):
+            if not gen_req[emg]:
+                start_cause[emg] = node_cause[nrm]
+            gen_req[emg] = True
+        elif stop_cause[emg] == 0:
+            stop_cause[emg] = node_cause[a]
+    gen_req |= (kind == K_GENERATOR) & ~gen_used
+
+    # pass B
+    hold = np.zeros(n_nodes, np.int64)
+    for n in range(n_nodes):
+        k = kind[n]
+        was = bool(energized[n])
+        okn = bool(ok[n])
+        ins = inputs[n]
+        own = False
+        src_cause = 0
+        if k == K_UTILITY:
+            e = okn and avail[n] != 0
+            own = True
+        elif k == K_GENERATOR:
+            own = True
+            if not okn:
+                if gen_state[n] in (GEN_CRANKING, GEN_ON_LOAD):
+                    gen_state[n] = GEN_OFF
+            else:
+                if gen_state[n] == GEN_OFF and gen_req[n]:
+                    gen_state[n] = GEN_CRANKING
+                    gen_timer[n] = 0.0
+                    node_cause[n] = out.emit(T_GENERATOR_START, n, start_cause[n], 0.0, t_s)
+                if gen_state[n] == GEN_CRANKING:
+                    if not gen_req[n]:
+                        gen_state[n] = GEN_OFF
+                        node_cause[n] = out.emit(T_GENERATOR_STOP, n, stop_cause[n], 0.0, t_s)
+                    elif gen_timer[n] >= start_delay_s[n] - TIMER_EPS_S:
+                        failed_start = gen_armed[n] != 0
+                        gen_state[n] = GEN_FAILED if failed_start else GEN_ON_LOAD
+                        code = T_GENERATOR_FAILED if failed_start else T_GENERATOR_ON_LOAD
+                        node_cause[n] = out.emit(code, n, node_cause[n], 0.0, t_s)
+                    else:
+                        gen_timer[n] += dt_s
+                elif gen_state[n] == GEN_ON_LOAD and not gen_req[n]:
+                    gen_state[n] = GEN_OFF
+                    node_cause[n] = out.emit(T_GENERATOR_STOP, n, stop_cause[n], 0.0, t_s)
+            e = okn and gen_state[n] == GEN_ON_LOAD
+        elif k == K_ATS:
+            nrm, emg = ins[0], ins[1]
+            en_n, en_e = bool(energized[nrm]), bool(energized[emg])
+            if ats_pos[n] == ATS_NORMAL:
+                if en_n or not en_e:
+                    ats_timer[n] = 0.0
+                elif ats_timer[n] >= transfer_delay_s[n] - TIMER_EPS_S:
+                    ats_pos[n] = ATS_EMERGENCY
+                    ats_timer[n] = 0.0
+                    node_cause[n] = out.emit(T_ATS_TRANSFER, n, newest_cause(node_cause[nrm], node_cause[emg]),
+                                             0.0, t_s)
+                else:
+                    ats_timer[n] += dt_s
+            else:
+                if en_n and not en_e:
+                    ats_pos[n] = ATS_NORMAL
+                    ats_timer[n] = 0.0
+                    node_cause[n] = out.emit(T_ATS_RETRANSFER, n, node_cause[emg], 0.0, t_s)
+                elif en_n:
+                    if ats_timer[n] >= retransfer_delay_s[n] - TIMER_EPS_S:
+                        ats_pos[n] = ATS_NORMAL
+                        ats_timer[n] = 0.0
+                        node_cause[n] = out.emit(T_ATS_RETRANSFER, n, node_cause[nrm], 0.0, t_s)
+                    else:
+                        ats_timer[n] += dt_s
+                else:
+                    ats_timer[n] = 0.0
+            ats_dead_s[n] = 0.0 if en_n else ats_dead_s[n] + dt_s
+            sel = ins[ats_pos[n]]
+            e = okn and bool(energized[sel])
+            own = not okn
+            src_cause = int(node_cause[sel])
+            if not e:
+                hold[n] = (node_cause[emg] if kind[emg] == K_GENERATOR and gen_state[emg] == GEN_FAILED
+                           else hold[nrm])
+        else:
+            for i in ins:
+                src_cause = newest_cause(src_cause, node_cause[i])
+            live = ins[energized[ins] != 0]
+            any_in = len(live) > 0
+            if not any_in:
+                hold[n] = hold[ins[0]]
+            e = False
+            if k == K_UPS:
+                prev = ups_mode[n]
+                if not okn:
+                    ups_mode[n] = UPS_OFF
+                    own = True
+                elif any_in:
+                    if over[n] and has_bypass[n]:
+                        if prev != UPS_BYPASS:
+                            out.emit(T_UPS_ON_BYPASS, n, ovl_cause[n], out_w[n] / cap_w[n] if cap_w[n] > 0 else 0.0,
+                                     t_s)
+                        ups_mode[n] = UPS_BYPASS
+                    else:
+                        if prev in (UPS_BATTERY, UPS_BYPASS):
+                            c = node_cause[live[0]] if prev == UPS_BATTERY else ovl_cause[n]
+                            out.emit(T_UPS_ONLINE, n, c, soc[n], t_s)
+                        ups_mode[n] = UPS_ONLINE
+                    e = True
+                elif soc[n] > 0 and batt_j[n] > 0:
+                    if prev != UPS_BATTERY:
+                        out.emit(T_UPS_ON_BATTERY, n, src_cause, soc[n], t_s)
+                    ups_mode[n] = UPS_BATTERY
+                    e = True
+                else:
+                    own = prev == UPS_BATTERY and batt_j[n] > 0
+                    ups_mode[n] = UPS_OFF
+            else:
+                e = okn and any_in
+                own = not okn
+        energized[n] = 1 if e else 0
+        if was and not e:
+            node_cause[n] = out.emit(T_NODE_DARK, n, node_cause[n] if own else src_cause, 0.0, t_s)
+        elif e and not was:
+            c = node_cause[n] if k in (K_UTILITY, K_GENERATOR) else newest_cause(node_cause[n], src_cause)
+            node_cause[n] = out.emit(T_NODE_ENERGIZED, n, c, 0.0, t_s)
+
+    # consumers (vectorised state, transitions emitted in consumer order)
+    has_a, has_b = feed_a >= 0, feed_b >= 0
+    en = energized.astype(bool)
+    live_a = has_a & en[np.where(has_a, feed_a, 0)]
+    live_b = has_b & en[np.where(has_b, feed_b, 0)]
+    powered = (~has_a & ~has_b) | live_a | live_b
+    rack = cons_rack != 0
+    up = cons_up != 0
+    goes_down = rack & up & ~powered
+    ready = rack & ~up & powered & (cons_timer >= restart_delay_s - TIMER_EPS_S)
+    waiting = rack & ~up & powered & ~ready
+    on = cons_on != 0
+    stops = ~rack & on & ~powered
+    starts = ~rack & ~on & powered
+    for c in np.nonzero(goes_down | ready | stops | starts)[0]:
+        fa, fb = feed_a[c], feed_b[c]
+        dark_cause = live_cause = 0
+        if fa >= 0:
+            dark_cause = int(node_cause[fa])
+            if en[fa]:
+                live_cause = int(node_cause[fa])
+        if fb >= 0:
+            dark_cause = newest_cause(dark_cause, node_cause[fb])
+            if en[fb]:
+                live_cause = newest_cause(live_cause, node_cause[fb])
+        code = (T_RACK_DOWN if goes_down[c] else T_RACK_UP if ready[c] else
+                T_UNIT_STOP if stops[c] else T_UNIT_START)
+        cause = dark_cause if code in (T_RACK_DOWN, T_UNIT_STOP) else live_cause
+        cons_cause[c] = out.emit(code, c, cause, 0.0, t_s)
+    cons_timer[goes_down | (rack & ~up & ~powered)] = 0.0
+    cons_timer[waiting] += dt_s
+    cons_up[goes_down] = 0
+    cons_up[ready] = 1
+    cons_on[:] = np.where(rack, cons_up, powered.astype(cons_on.dtype))
+
+    # load roll-up
+    w = np.where(cons_on != 0, load_w, 0.0)
+    cons_w[:] = w
+    out_w[:] = 0.0
+    both = live_a & live_b
+    np.add.at(out_w, feed_a[both], 0.5 * w[both])
+    np.add.at(out_w, feed_b[both], 0.5 * w[both])
+    only_a = live_a & ~live_b
+    only_b = live_b & ~live_a
+    np.add.at(out_w, feed_a[only_a], w[only_a])
+    np.add.at(out_w, feed_b[only_b], w[only_b])
+    for n in range(n_nodes - 1, -1, -1):
+        if not energized[n]:
+            loss_w[n] = in_w[n] = batt_w[n] = 0.0
+            continue
+        k = kind[n]
+        po = out_w[n]
+        loss, pin, batt = 0.0, po, 0.0
+        if k == K_UPS:
+            if ups_mode[n] != UPS_BYPASS:
+                if np.isnan(loss_fraction[n]):
+                    x = po / cap_w[n] if cap_w[n] > 0 else 0.0
+                    loss = cap_w[n] * (UPS_A0 + UPS_A1 * x + UPS_A2 * x * x)
+                else:
+                    loss = loss_fraction[n] * po
+                if ups_mode[n] == UPS_BATTERY:
+                    pin, batt = 0.0, po + loss
+                else:
+                    charge = 0.0
+                    if batt_j[n] > 0 and soc[n] < 1.0:
+                        charge = CHARGE_FRACTION * cap_w[n]
+                        if dt_s > 0:
+                            charge = min(charge, (1.0 - soc[n]) * batt_j[n] / dt_s)
+                    pin, batt = po + loss + charge, -charge
+        elif k not in (K_UTILITY, K_GENERATOR, K_ATS):
+            loss = loss_fraction[n] * po
+            pin = po + loss
+        loss_w[n], in_w[n], batt_w[n] = loss, pin, batt
+        if k == K_ATS:
+            out_w[inputs[n][ats_pos[n]]] += pin
+        elif pin != 0.0:
+            live = inputs[n][energized[inputs[n]] != 0]
+            if len(live):
+                out_w[live] += pin / len(live)
+
+    # batteries and breakers: values as arrays, transitions in node order
+    decay = np.exp(-dt_s / BREAKER_TAU_S)
+    trip2 = BREAKER_TRIP_RATIO ** 2
+    for n in range(n_nodes):
+        if kind[n] == K_UPS and batt_j[n] > 0 and energized[n]:
+            if ups_mode[n] == UPS_BATTERY:
+                pref, pb = cap_w[n], batt_w[n]
+                rate = (pref / batt_j[n]) * (pb / pref) ** peukert_k[n] if pb > 0 else 0.0
+                if soc[n] - rate * dt_s <= 0.0:
+                    t_empty = t_s + (soc[n] / rate if rate > 0 else 0.0)
+                    soc[n] = 0.0
+                    first = inputs[n][0]
+                    c = hold[first] if hold[first] != 0 else node_cause[first]
+                    node_cause[n] = out.emit(T_UPS_BATTERY_EXHAUSTED, n, c, 0.0, t_empty)
+                else:
+                    soc[n] -= rate * dt_s
+            elif batt_w[n] < 0:
+                soc[n] = min(1.0, soc[n] - batt_w[n] * dt_s / batt_j[n])
+        if cap_w[n] <= 0:
+            continue
+        r = out_w[n] / cap_w[n]
+        if energized[n] and r > 1.0:
+            if not over[n]:
+                over[n] = 1
+                ovl_cause[n] = out.emit(T_CAPACITY_EXCEEDED, n, -out.n if out.n > 0 else last_ref, r, t_s)
+        else:
+            over[n] = 0
+        if kind[n] == K_UPS and ups_mode[n] == UPS_BYPASS:
+            r = 0.0
+        theta[n] = r * r + (theta[n] - r * r) * decay
+        if energized[n] and not tripped[n] and theta[n] >= trip2:
+            tripped[n] = 1
+            c = ovl_cause[n] if ovl_cause[n] != 0 else last_ref
+            node_cause[n] = out.emit(T_BREAKER_TRIP_AUTO, n, c, r, t_s + dt_s)
+    return out.n

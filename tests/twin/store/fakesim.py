@@ -1,0 +1,106 @@
+"""A small deterministic simulation with the engine's contract, for store tests (no physics claims).
+
+It has what the recorder and replay use: ``t_s``, ``dt_s``, ``rack_ids``,
+``unit_ids``, ``events`` (an EventLog), ``rack_inlet_c``, ``rack_power_w``,
+``step()``, ``inject(event)``, ``keyframe()``, ``restore(arrays)`` and
+``summary()``. Its update is nonlinear (exp, sin) so a replay that differs by
+one rounding shows up in a bit-exact comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.events import Event, EventLog
+
+
+class FakeSim:
+    def __init__(self, n_racks: int = 6, n_units: int = 2, dt_s: float = 0.5, grid: tuple = (8, 5)):
+        self.dt_s = float(dt_s)
+        self.rack_ids = [f"R-{i:02d}" for i in range(n_racks)]
+        self.unit_ids = [f"CRAH-{j + 1}" for j in range(n_units)]
+        self.events = EventLog()
+        rng = np.random.default_rng(7)
+        self.air_c = 20.0 + rng.random(grid)
+        self.rack_inlet_c = np.full(n_racks, 20.0)
+        self.rack_power_w = 5000.0 + 1000.0 * np.arange(n_racks, dtype=np.float64)
+        self.rack_state = np.zeros(n_racks, np.int8)  # 0 normal, 1 throttled
+        self.unit_on = np.ones(n_units, np.int8)
+        self.utilization = np.full(n_racks, 0.6)
+        self._t = np.zeros((), np.float64)
+        self._steps = np.zeros((), np.int64)
+
+    @property
+    def t_s(self) -> float:
+        return float(self._t)
+
+    def inject(self, ev: Event) -> None:
+        self.events.record(ev.t_s, ev.kind, ev.target, None, "", **dict(ev.details))
+        if ev.kind in ("fail", "repair"):
+            self.unit_on[self.unit_ids.index(ev.target)] = 0 if ev.kind == "fail" else 1
+        elif ev.kind == "set_utilization":
+            self.utilization[self.rack_ids.index(ev.target)] = float(ev.details["value"])
+
+    def step(self, dt_s: float | None = None) -> None:
+        dt = self.dt_s if dt_s is None else float(dt_s)
+        cooling = 0.02 * float(np.sum(self.unit_on))
+        heat = 1e-6 * self.rack_power_w.sum()
+        self.air_c = (self.air_c + dt * (heat - cooling * (self.air_c - 18.0))
+                      + 0.01 * np.sin(self.air_c * 1.7 + float(self._t)))
+        mean = float(self.air_c.mean())
+        self.rack_inlet_c = mean + 0.3 * np.sin(np.arange(len(self.rack_ids)) + 0.1 * float(self._t))
+        scale = np.where(self.rack_state == 1, 0.8, 1.0)
+        self.rack_power_w = (4000.0 + 6000.0 * self.utilization) * scale * np.exp(0.002 * (self.rack_inlet_c - 20))
+        self._t = np.asarray(float(self._t) + dt)
+        self._steps = np.asarray(int(self._steps) + 1)
+        for i, rid in enumerate(self.rack_ids):
+            hot = self.rack_inlet_c[i] > 21.0
+            if hot and self.rack_state[i] == 0:
+                self.rack_state[i] = 1
+                self.events.record(self.t_s, "throttle", rid, None, f"inlet {self.rack_inlet_c[i]:.2f} C > 21 C")
+            elif not hot and self.rack_state[i] == 1 and self.rack_inlet_c[i] < 20.5:
+                self.rack_state[i] = 0
+                self.events.record(self.t_s, "unthrottle", rid, None, "inlet back below 20.5 C")
+
+    def keyframe(self) -> dict[str, np.ndarray]:
+        return {"t_s": self._t.copy(), "steps": self._steps.copy(), "air_c": self.air_c.copy(),
+                "rack_inlet_c": self.rack_inlet_c.copy(), "rack_power_w": self.rack_power_w.copy(),
+                "rack_state": self.rack_state.copy(), "unit_on": self.unit_on.copy(),
+                "utilization": self.utilization.copy()}
+
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        self._t = arrays["t_s"].copy()
+        self._steps = arrays["steps"].copy()
+        self.air_c = arrays["air_c"].copy()
+        self.rack_inlet_c = arrays["rack_inlet_c"].copy()
+        self.rack_power_w = arrays["rack_power_w"].copy()
+        self.rack_state = arrays["rack_state"].copy()
+        self.unit_on = arrays["unit_on"].copy()
+        self.utilization = arrays["utilization"].copy()
+
+    def metrics(self) -> dict[str, float]:
+        return {"units_on": float(self.unit_on.sum()), "air_mean_c": float(self.air_c.mean())}
+
+    def summary(self) -> dict:
+        return {"racks": {rid: {"inlet_c": float(self.rack_inlet_c[i]), "power_w": float(self.rack_power_w[i]),
+                                "state": "throttled" if self.rack_state[i] else "normal"}
+                          for i, rid in enumerate(self.rack_ids)},
+                "max_inlet_c": float(self.rack_inlet_c.max())}
+
+
+def run_live(sim: FakeSim, recorder, duration_s: float, incident: list[Event], snapshots: dict | None = None):
+    """The live loop the engine runs: inject due events, step, record (and keep snapshots for tests)."""
+    recorder.on_step(sim.t_s, sim)
+    if snapshots is not None:
+        snapshots[round(sim.t_s, 6)] = sim.keyframe()
+    pending = sorted(incident, key=lambda e: e.t_s)
+    i = 0
+    while sim.t_s < duration_s - 1e-9:
+        while i < len(pending) and pending[i].t_s <= sim.t_s + 1e-9:
+            sim.inject(pending[i])
+            i += 1
+        sim.step()
+        recorder.on_step(sim.t_s, sim)
+        if snapshots is not None:
+            snapshots[round(sim.t_s, 6)] = sim.keyframe()
+    recorder.close()

@@ -1,0 +1,219 @@
+"""Recordings: keyframes bit-exact, schedule, events, alarms, series, seek and exact replay."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fakesim import FakeSim, run_live
+
+from twin.errors import InputError, ProjectFileError
+from twin.events import Event
+from twin.store import Project, Recorder
+from twin.store.arrays import decode_array, encode_array
+from twin.store.replay import replay_to, summary_at
+
+ARRAYS = {
+    "f8_3d": np.random.default_rng(1).standard_normal((7, 5, 3)),
+    "f4_2d": np.random.default_rng(2).random((4, 9), dtype=np.float32),
+    "i4": np.arange(-50, 50, dtype=np.int32),
+    "i8_scalar": np.asarray(-(2 ** 62), dtype=np.int64),
+    "u1": np.arange(256, dtype=np.uint8).reshape(16, 16),
+    "bool": np.array([True, False, True]),
+    "c16": np.array([1 + 2j, -0.0 - 1e-300j]),
+    "empty": np.zeros((0, 4)),
+    "big_endian": np.arange(6, dtype=">f8").reshape(2, 3),
+    "special": np.array([np.nan, -np.nan, np.inf, -np.inf, -0.0, 5e-324, np.finfo(float).max]),
+    "strided": np.arange(40.0).reshape(5, 8)[:, ::3],  # not contiguous
+    "fortran": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+}
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return (a.dtype == b.dtype and a.shape == b.shape
+            and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes())
+
+
+def test_encode_decode_round_trip_is_bit_exact():
+    for name, a in ARRAYS.items():
+        back = decode_array(*encode_array(a))
+        assert _same_bits(a, back), name
+        assert back.flags.writeable
+
+
+def test_keyframe_round_trip_through_a_file_is_bit_exact(tmp_path, site):
+    path = tmp_path / "k.dctwin"
+    with Project.create(path) as p:
+        rec = Recorder(p, p.save_layout(site), 1.0)
+        assert rec.on_step(0.0, state=ARRAYS) == 0.0
+        rec.close()
+    with Project.open(path, read_only=True) as p:
+        reader = p.recording()
+        kf, arrays = reader.seek(0.0)
+        assert set(arrays) == set(ARRAYS)
+        for name, a in ARRAYS.items():
+            assert _same_bits(a, arrays[name]), name
+
+
+def test_object_arrays_are_refused():
+    with pytest.raises(ValueError, match="dtype object"):
+        encode_array(np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="numeric and bool only"):
+        encode_array(np.array(["text"]))
+
+
+@pytest.mark.parametrize("dtype,shape,data,msg", [
+    ("|O", "[1]", b"\0" * 8, "unsupported dtype"),
+    ("<f8", "[2, 2]", b"\0" * 24, "holds 24 bytes, expected 32"),
+    ("<f8", "[-1]", b"", "malformed shape"),
+    ("<f8", "not json", b"", "malformed shape"),
+    ("<f8", "[true]", b"\0" * 8, "malformed shape"),
+])
+def test_damaged_array_rows_are_refused(dtype, shape, data, msg):
+    with pytest.raises(ProjectFileError, match=msg):
+        decode_array(dtype, shape, data, "test")
+
+
+def test_schedule_events_alarms_and_series(project, site):
+    n = 5
+    rec = Recorder(project, project.save_layout(site), 0.5, keyframe_every_s=10, metrics_every_s=1,
+                   rack_series_every_s=5, rack_ids=[f"R{i}" for i in range(n)], params={"grid_m": 0.3})
+    committed = []
+    for k in range(0, 61):
+        t = 0.5 * k
+        inlet = 20.0 + t + np.arange(n)
+        if k == 7:
+            rec.add_events([Event(1, t, "fail", "CRAH-1", details={"why": "test", "x": np.float64(1.5)})])
+        if k == 9:
+            rec.add_events([Event(2, t, "throttle", "R3", cause=1, condition="inlet > 27 C"),
+                            Event(1, 3.5, "fail", "CRAH-1")])  # seq 1 again: stored once
+            rec.add_alarms([{"t_s": t, "target": "R3", "kind": "inlet_high", "severity": "critical",
+                             "message": "inlet 32 C", "cause": 2}])
+        got = rec.on_step(t, state={"x": np.full(3, t)}, rack_inlet_c=inlet, rack_power_w=1000.0 * inlet,
+                          metrics={"pue": 1.2 + t / 100})
+        if got is not None:
+            committed.append(got)
+    rec.close()
+    assert committed == [0.0, 10.0, 20.0, 30.0]
+    reader = project.recording(rec.recording_id)
+    assert reader.finished and reader.duration_s == 30.0
+    assert reader.params == {"grid_m": 0.3}
+    assert [k.t_s for k in reader.keyframes()] == committed
+    assert [k.last_event_seq for k in reader.keyframes()] == [0, 2, 2, 2]
+    kf, arrays = reader.seek(19.99)
+    assert kf.t_s == 10.0 and np.array_equal(arrays["x"], np.full(3, 10.0))
+    with pytest.raises(ProjectFileError, match="no keyframe at or before"):
+        reader.seek(-1.0)
+    ev = reader.events()
+    assert [(e.seq, e.t_s, e.kind, e.cause) for e in ev] == [(1, 3.5, "fail", None), (2, 4.5, "throttle", 1)]
+    assert ev[0].details == {"why": "test", "x": 1.5}
+    assert ev[1].condition == "inlet > 27 C"
+    assert [e.seq for e in reader.events(4.0, 10.0)] == [2]
+    alarms = reader.alarms()
+    assert alarms == [{"t_s": 4.5, "target": "R3", "kind": "inlet_high", "severity": "critical", "active": True,
+                       "message": "inlet 32 C", "cause": 2}]
+    t, metrics = reader.hall_metrics()
+    assert list(t) == [float(s) for s in range(31)]
+    assert reader.metric_names == ["it_power_w", "max_inlet_c", "mean_inlet_c", "pue"]
+    np.testing.assert_array_equal(metrics["max_inlet_c"], (20.0 + t + n - 1).astype(np.float32))
+    np.testing.assert_array_equal(metrics["pue"], (1.2 + t / 100).astype(np.float32))
+    t_r, inlet = reader.series("rack_inlet_c")
+    assert list(t_r) == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    assert inlet.shape == (7, n)
+    np.testing.assert_array_equal(inlet, (20.0 + t_r[:, None] + np.arange(n)).astype(np.float32))
+    t1, r2 = reader.rack_trend("rack_power_w", "R2", 4.0, 21.0)
+    assert list(t1) == [5.0, 10.0, 15.0, 20.0]
+    np.testing.assert_array_equal(r2, (1000.0 * (22.0 + t1)).astype(np.float32))
+    ts, at = reader.rack_values_at("rack_inlet_c", 17.0)
+    assert ts == 15.0 and np.array_equal(at, (35.0 + np.arange(n)).astype(np.float32))
+
+
+def test_recorder_rejects_bad_input(project, site):
+    lid = project.save_layout(site)
+    with pytest.raises(InputError, match="dt_s must be a positive"):
+        Recorder(project, lid, 0.0)
+    rec = Recorder(project, lid, 1.0, rack_ids=["A", "B"])
+    with pytest.raises(InputError, match="no state was given"):
+        rec.on_step(0.0, rack_inlet_c=np.zeros(2))
+    rec.on_step(0.0, state={"a": np.zeros(2)}, rack_inlet_c=np.zeros(2))
+    with pytest.raises(InputError, match="3 rack values given for 2 racks"):
+        rec.on_step(10.0, state={"a": np.zeros(2)}, rack_inlet_c=np.zeros(3))
+    with pytest.raises(InputError, match="time went backwards"):
+        rec.on_step(5.0, state={"a": np.zeros(2)})
+    with pytest.raises(InputError, match="alarm"):
+        rec.add_alarms([{"t_s": 1.0}])
+
+
+def test_read_only_project_cannot_record(tmp_path, site):
+    path = tmp_path / "r.dctwin"
+    with Project.create(path) as p:
+        lid = p.save_layout(site)
+    with Project.open(path, read_only=True) as p:
+        with pytest.raises(ProjectFileError, match="read-only"):
+            Recorder(p, lid, 1.0)
+
+
+INCIDENT = [Event(0, 10.0, "fail", "CRAH-1"), Event(0, 12.5, "fail", "CRAH-2"),
+            Event(0, 40.0, "set_utilization", "R-01", details={"value": 0.9}),
+            Event(0, 70.0, "repair", "CRAH-1"), Event(0, 75.0, "repair", "CRAH-2")]
+
+
+def test_replay_is_bit_identical_to_the_live_run(tmp_path, site):
+    path = tmp_path / "live.dctwin"
+    live: dict = {}
+    with Project.create(path) as p:
+        sim = FakeSim(dt_s=0.5)
+        rec = Recorder(p, p.save_layout(site), sim.dt_s, keyframe_every_s=15, metrics_every_s=1,
+                       rack_series_every_s=5)
+        run_live(sim, rec, 120.0, INCIDENT, live)
+        n_events = len(sim.events)
+    kinds = {e.kind for e in sim.events}
+    assert {"throttle", "unthrottle", "fail", "repair"} <= kinds  # the run has automatic actions to replay
+    with Project.open(path, read_only=True) as p:
+        reader = p.recording()
+        assert len(reader.events()) == n_events
+        assert reader.rack_ids == sim.rack_ids
+        assert reader.metric_names[-2:] == ["units_on", "air_mean_c"]
+        for t in (0.0, 0.5, 10.0, 10.5, 12.5, 14.5, 15.0, 29.0, 41.5, 44.0, 70.5, 89.0, 90.0, 119.5, 120.0):
+            sim2 = replay_to(reader, t, lambda r: FakeSim(dt_s=r.dt_s))
+            assert sim2.t_s == t
+            state = sim2.keyframe()
+            for name, a in live[t].items():
+                assert _same_bits(a, state[name]), (t, name)
+        s = summary_at(reader, 44.0, lambda r: FakeSim(dt_s=r.dt_s))
+        assert s["t_s"] == 44.0 and s["racks"]["R-01"]["state"] == "throttled"
+        with pytest.raises(InputError, match="outside recording"):
+            replay_to(reader, 121.0, lambda r: FakeSim(dt_s=r.dt_s))
+
+
+def test_replay_without_reinjecting_events_would_differ(tmp_path, site):
+    """The bit-exact replay above depends on re-injected events: dropping them changes the state."""
+    path = tmp_path / "live.dctwin"
+    live: dict = {}
+    with Project.create(path) as p:
+        sim = FakeSim(dt_s=0.5)
+        run_live(sim, Recorder(p, p.save_layout(site), 0.5, keyframe_every_s=15), 60.0, INCIDENT, live)
+    with Project.open(path, read_only=True) as p:
+        reader = p.recording()
+        kf, arrays = reader.seek(44.0)
+        bare = FakeSim(dt_s=0.5)
+        bare.restore(arrays)
+        while bare.t_s < 44.0:
+            bare.step()
+        assert not _same_bits(bare.keyframe()["rack_power_w"], live[44.0]["rack_power_w"])
+
+
+def test_unknown_recording_names_the_ones_there(project, site):
+    Recorder(project, project.save_layout(site), 1.0).close()
+    with pytest.raises(ProjectFileError, match=r"has no recording 7 \(recordings: 1\)"):
+        project.recording(7)
+
+
+def test_keyframe_schedule_with_uneven_steps(project, site):
+    rec = Recorder(project, project.save_layout(site), 0.3, keyframe_every_s=1.0)
+    got = [rec.on_step(round(0.3 * k, 10), state={"a": np.zeros(1)}) for k in range(12)]
+    rec.close()
+    kf_times = [g for g in got if g is not None]
+    assert kf_times == [0.0, 1.2, 2.1, 3.0]
+    assert all(math.isclose(a, b) for a, b in zip(kf_times, [k.t_s for k in project.recording().keyframes()]))

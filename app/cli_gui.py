@@ -1,0 +1,207 @@
+"""``dctwin gui [FILE]``: open the window (on the built-in demo hall without FILE).
+
+The file is read and validated before any window opens, so a bad file ends
+with "dctwin: error: ..." and exit code 2. ``--screenshot OUT.png`` renders
+the window offscreen (after ``--run-seconds`` simulated seconds when the
+physics engine is present), saves it and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Optional
+
+from twin.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="open the floor-plan window (the default command)",
+                       description="Open the floor-plan editor on FILE, or on the built-in demo hall 'small'.")
+    p.add_argument("file", nargs="?", help="layout JSON file (default: the demo hall 'small')")
+    p.add_argument("--demo", default="small", help="demo hall to open when no FILE is given (default small)")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to this PNG and exit")
+    p.add_argument("--run-seconds", type=float, default=0.0, metavar="S",
+                   help="with --screenshot: simulate S seconds first (needs the physics engine)")
+    p.add_argument("--size", default="1600x1000", help="with --screenshot: window size WxH (default 1600x1000)")
+    p.set_defaults(func=cmd_gui)
+
+
+def _load_site(args: argparse.Namespace):
+    if args.file:
+        from twin.layoutfile import load_layout
+
+        return load_layout(args.file), str(Path(args.file))
+    from twin import demos
+
+    try:
+        return demos.load_demo(args.demo), None
+    except KeyError:
+        raise InputError(f"unknown demo {args.demo!r}; see `dctwin demo --list`") from None
+
+
+def setup_logging() -> Optional[Path]:
+    """Log to a rotating file in the user log folder; returns its path (None if it cannot be made)."""
+    try:
+        import platformdirs
+
+        folder = Path(platformdirs.user_log_dir("dctwin", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "dctwin.log"
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+        for h in root.handlers:
+            if h is not handler and isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+                h.setLevel(logging.WARNING)
+    return path
+
+
+def install_qt_message_handler() -> None:
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handler(mode, context, message):
+        qt_log.log(levels.get(mode, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
+def install_excepthook(log_path: Optional[Path] = None) -> None:
+    """Unhandled exceptions are logged and shown in a dialog; the window stays open."""
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        logging.getLogger("dctwin").error("unhandled exception\n%s", text)
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if QApplication.instance() is None:
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        box = QMessageBox(QMessageBox.Critical, "dctwin: internal error",
+                          f"Something went wrong: {exc_type.__name__}: {exc}\n\n"
+                          f"The details are in the log{(': ' + str(log_path)) if log_path else ''}. "
+                          "Your layout is unchanged; save your work to a new file if in doubt.")
+        box.setDetailedText(text)
+        box.exec()
+
+    sys.excepthook = hook
+
+
+def apply_theme(app) -> None:
+    """Fusion style with the system's light or dark scheme (and follow changes)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+
+    def apply(scheme=None) -> None:
+        scheme = app.styleHints().colorScheme() if scheme is None else scheme
+        if scheme == Qt.ColorScheme.Dark:
+            p = QPalette()
+            for role, c in ((QPalette.Window, (45, 47, 52)), (QPalette.WindowText, (230, 230, 230)),
+                            (QPalette.Base, (32, 34, 38)), (QPalette.AlternateBase, (50, 52, 58)),
+                            (QPalette.Text, (230, 230, 230)), (QPalette.Button, (55, 57, 63)),
+                            (QPalette.ButtonText, (230, 230, 230)), (QPalette.Highlight, (66, 133, 244)),
+                            (QPalette.HighlightedText, (255, 255, 255)), (QPalette.ToolTipBase, (60, 60, 60)),
+                            (QPalette.ToolTipText, (240, 240, 240)), (QPalette.Link, (110, 170, 255))):
+                p.setColor(role, QColor(*c))
+            p.setColor(QPalette.Disabled, QPalette.Text, QColor(130, 130, 130))
+            p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(130, 130, 130))
+            app.setPalette(p)
+        else:
+            app.setPalette(app.style().standardPalette())
+
+    apply()
+    app.styleHints().colorSchemeChanged.connect(apply)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    site, path = _load_site(args)  # a bad file fails here, before any window
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if not args.screenshot.lower().endswith(".png"):
+            raise InputError(f"--screenshot must name a .png file, got {args.screenshot!r}")
+        if args.run_seconds < 0:
+            raise InputError(f"--run-seconds must not be negative, got {args.run_seconds:g}")
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from app.document import Document
+    from app.window import MainWindow
+
+    QCoreApplication.setOrganizationName("dctwin")
+    QCoreApplication.setApplicationName("dctwin")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    log_path = setup_logging()
+    install_qt_message_handler()
+    apply_theme(app)
+    doc = Document(site, path)
+    window = MainWindow(doc)
+    if args.screenshot:
+        return _screenshot(app, window, args)
+    install_excepthook(log_path)
+    window.show()
+    return app.exec()
+
+
+def _screenshot(app, window, args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size must look like 1600x1000, got {args.size!r}") from None
+    window.resize(w, h)
+    window.show()
+    app.processEvents()
+    window.view.zoom_to_fit()
+    runner = window.runner
+    if runner.available:
+        loop = QEventLoop()
+        done = {"t": 0.0}
+
+        def on_frame(frame: dict) -> None:
+            done["t"] = frame.get("t_s") or 0.0
+            if args.run_seconds <= 0 or done["t"] >= args.run_seconds:
+                loop.quit()
+            elif not runner.running:
+                runner.set_speed(float("inf"))
+                runner.set_running(True)
+
+        window.sig_physics_shown.connect(on_frame)
+        runner.sig_error.connect(lambda _msg: loop.quit())
+        QTimer.singleShot(600_000, loop.quit)
+        loop.exec()
+        runner.set_running(False)
+    elif args.run_seconds > 0:
+        print("dctwin: warning: physics unavailable; the screenshot shows the layout only", file=sys.stderr)
+    app.processEvents()
+    ok = window.grab().save(args.screenshot)
+    window.runner.stop()
+    window.doc.undo_stack.setClean()
+    window.close()
+    if not ok:
+        raise InputError(f"cannot write {args.screenshot}")
+    print(f"wrote {args.screenshot}")
+    return 0

@@ -1,0 +1,134 @@
+"""The open document: a site, its undo stack, its file path and whether it has unsaved changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Optional
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from twin.commands import AddElement, Command, Macro, add_row
+from twin.layout import Element, Hall, LayoutError, Rack, Site
+from twin.layoutfile import load_layout, save_layout
+
+from app.undo import TwinUndoCommand
+
+log = logging.getLogger(__name__)
+
+#: id prefixes of new elements by collection
+ID_PREFIX = {"racks": "R-", "cooling_units": "CU-", "tiles": "T-", "grilles": "G-", "containments": "AISLE-"}
+
+
+def blank_site() -> Site:
+    """An empty 24 m x 14.4 m raised-floor hall (what File > New opens)."""
+    return Site(name="untitled", halls=[Hall(id="H1", width_m=24.0, depth_m=14.4, height_m=3.2)])
+
+
+def next_id(taken: set[str], prefix: str, start: int = 1) -> str:
+    """The first ``prefix`` + number (two digits at least) not in ``taken``."""
+    n = start
+    while f"{prefix}{n:02d}" in taken:
+        n += 1
+    return f"{prefix}{n:02d}"
+
+
+class Document(QObject):
+    """Owns the site and the undo stack; every edit goes through :meth:`execute`."""
+
+    #: the site changed (an edit, undo or redo); the argument is the command that ran (None: replaced)
+    sig_site_changed = Signal(object)
+    #: a new site was loaded or created (views rebuild)
+    sig_site_replaced = Signal()
+    #: the file path changed (str, "" for none)
+    sig_path_changed = Signal(str)
+    #: unsaved changes appeared or went away
+    sig_dirty_changed = Signal(bool)
+
+    def __init__(self, site: Optional[Site] = None, path: Optional[str] = None, parent=None):
+        super().__init__(parent)
+        self.site: Site = site if site is not None else blank_site()
+        self.path: Optional[str] = path
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._on_undo_clean_changed)
+        self.revision = 0
+
+    def _on_undo_clean_changed(self, clean: bool) -> None:
+        self.sig_dirty_changed.emit(not clean)
+
+    # ---- state
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def title(self) -> str:
+        return Path(self.path).name if self.path else (self.site.name or "untitled")
+
+    # ---- edits
+    def execute(self, command: Command) -> None:
+        """Apply ``command`` and put it on the undo stack. Raises LayoutError (and changes nothing)."""
+        inverse = command.apply(self.site)
+        self.undo_stack.push(TwinUndoCommand(lambda: self.site, command, inverse, self._changed))
+
+    def _changed(self, command: Optional[Command]) -> None:
+        self.revision += 1
+        self.sig_site_changed.emit(command)
+
+    def new_ids(self, prefix: str, count: int) -> list[str]:
+        taken = set(self.site.ids())
+        out = []
+        for _ in range(count):
+            ident = next_id(taken, prefix)
+            taken.add(ident)
+            out.append(ident)
+        return out
+
+    def place_command(self, prototype: Element, x_m: float, y_m: float, count: int = 1,
+                      hall_id: Optional[str] = None) -> Command:
+        """The command that drops ``count`` copies of ``prototype`` in a row at (x_m, y_m)."""
+        prefix = ID_PREFIX.get(prototype.COLLECTION, "E-")
+        proto = dataclasses.replace(prototype, id="", x_m=x_m, y_m=y_m)
+        if count <= 1:
+            el = dataclasses.replace(proto, id=self.new_ids(prefix, 1)[0])
+            return AddElement(el, hall_id)
+        axis = "x" if getattr(prototype, "facing", "N") in ("N", "S") else "y"
+        macro = add_row(proto, count, axis=axis, prefix=prefix, hall_id=hall_id, taken=set(self.site.ids()))
+        # keep positions on the grid (k * pitch added to x is not always exact in binary)
+        cmds = tuple(AddElement(dataclasses.replace(c.element, x_m=round(c.element.x_m, 9),
+                                                    y_m=round(c.element.y_m, 9)), hall_id)
+                     for c in macro.commands)
+        return Macro(cmds, f"Add row of {count}")
+
+    # ---- files
+    def load(self, path: str) -> None:
+        """Replace the site by the layout in ``path``. Raises LayoutError; the document is unchanged then."""
+        site = load_layout(path)
+        self.replace(site, str(Path(path)))
+
+    def replace(self, site: Site, path: Optional[str] = None) -> None:
+        self.site = site
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.revision += 1
+        self._set_path(path)
+        self.sig_site_replaced.emit()
+        self.sig_dirty_changed.emit(False)
+
+    def save(self, path: Optional[str] = None) -> None:
+        """Write the layout (atomically). Raises OSError / LayoutError; the old file stays then."""
+        target = path or self.path
+        if not target:
+            raise ValueError("no file name to save to")
+        save_layout(self.site, target)
+        self._set_path(str(Path(target)))
+        self.undo_stack.setClean()
+
+    def _set_path(self, path: Optional[str]) -> None:
+        if path != self.path:
+            self.path = path
+            self.sig_path_changed.emit(path or "")

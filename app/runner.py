@@ -1,0 +1,207 @@
+"""The simulation worker: steady solves after edits and the Run/Pause transient, off the GUI thread.
+
+One background thread owns the :class:`twin.engine.Simulation`. The GUI asks
+for a solve with :meth:`SimRunner.request_solve` (a copy of the site); a newer
+request supersedes an older one (the stale result is dropped). While running,
+the worker steps the transient at the chosen speed and sends at most
+``MAX_FPS`` frames per second, however fast the engine goes. The engine's
+numba kernels release the GIL, so the GUI stays responsive.
+
+The engine is imported lazily in the worker; without it the runner reports
+``available == False`` and the window says "physics unavailable".
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import math
+import threading
+import time
+from typing import Any, Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from twin.layout import Site
+
+log = logging.getLogger(__name__)
+
+#: most frames per second sent to the GUI
+MAX_FPS = 30.0
+#: speeds offered by the window: simulated seconds per wall second (inf = as fast as possible)
+SPEEDS = {"1x": 1.0, "10x": 10.0, "60x": 60.0, "600x": 600.0, "max": math.inf}
+
+
+def engine_available() -> bool:
+    try:
+        return importlib.util.find_spec("twin.engine") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class SimRunner(QObject):
+    """Owns the worker thread. Frames are dicts: generation, t_s, summary, heat (array, extent) or None."""
+
+    #: a steady solve finished for the site of ``generation`` (frame dict)
+    sig_solved = Signal(object)
+    #: a transient frame while running (frame dict), at most MAX_FPS per second
+    sig_frame = Signal(object)
+    #: a solve is in flight (True) or done (False): the 'settling' indicator
+    sig_busy = Signal(bool)
+    #: the engine failed; the text says how
+    sig_error = Signal(str)
+    #: running state changed
+    sig_running = Signal(bool)
+
+    def __init__(self, parent: Optional[QObject] = None, hall_id: Optional[str] = None):
+        super().__init__(parent)
+        self.available = engine_available()
+        self.hall_id = hall_id
+        self.heat_z_m: Optional[float] = 1.0
+        self.speed = 1.0
+        self.running = False
+        self.generation = 0
+        self._cond = threading.Condition()
+        self._pending: Optional[tuple[int, Site]] = None
+        self._want_slice = False
+        self._stop = False
+        self._sim: Any = None
+        self._sim_generation = -1
+        self._thread: Optional[threading.Thread] = None
+
+    # ---- requests from the GUI thread
+    def request_solve(self, site: Site) -> int:
+        """Solve ``site`` (pass a copy) in the background; returns its generation number."""
+        with self._cond:
+            self.generation += 1
+            self._pending = (self.generation, site)
+            self._cond.notify_all()
+        self._ensure_thread()
+        return self.generation
+
+    def set_heat_height(self, z_m: Optional[float]) -> None:
+        with self._cond:
+            self.heat_z_m = z_m
+            self._want_slice = True
+            self._cond.notify_all()
+        if self.available:
+            self._ensure_thread()
+
+    def set_speed(self, speed: float) -> None:
+        with self._cond:
+            self.speed = speed
+            self._cond.notify_all()
+
+    def set_running(self, running: bool) -> None:
+        if not self.available:
+            running = False
+        with self._cond:
+            changed = running != self.running
+            self.running = running
+            self._cond.notify_all()
+        if running:
+            self._ensure_thread()
+        if changed:
+            self.sig_running.emit(running)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the worker (called when the window closes)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    # ---- worker
+    def _ensure_thread(self) -> None:
+        if not self.available or self._stop:
+            return
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="dctwin-sim", daemon=True)
+            self._thread.start()
+
+    def _frame(self, sim: Any, generation: int, summary: dict) -> dict:
+        heat = None
+        z = self.heat_z_m
+        if z is not None:
+            try:
+                heat = sim.air_temperature_slice(z)
+            except Exception as exc:  # the heat map is optional; say why it is missing
+                log.warning("air_temperature_slice(%s) failed: %s", z, exc)
+        return {"generation": generation, "t_s": float(getattr(sim, "t_s", 0.0)), "summary": summary,
+                "heat": heat, "heat_z_m": z}
+
+    def _loop(self) -> None:
+        try:
+            engine = importlib.import_module("twin.engine")
+        except Exception as exc:
+            log.exception("cannot import twin.engine")
+            self.available = False
+            self.sig_error.emit(f"physics unavailable: {type(exc).__name__}: {exc}")
+            return
+        last_emit = 0.0
+        while True:
+            with self._cond:
+                while not (self._stop or self._pending or self._want_slice or (self.running and self._sim)):
+                    self._cond.wait(0.5)
+                if self._stop:
+                    return
+                pending, self._pending = self._pending, None
+                want_slice, self._want_slice = self._want_slice, False
+                running, speed = self.running, self.speed
+            try:
+                if pending is not None:
+                    self._solve(engine, *pending)
+                    last_emit = time.monotonic()
+                elif want_slice and self._sim is not None and not running:
+                    self.sig_solved.emit(self._frame(self._sim, self._sim_generation, self._sim.summary()))
+                elif running and self._sim is not None:
+                    last_emit = self._advance(speed, last_emit)
+            except Exception as exc:
+                log.exception("simulation failed")
+                self.sig_busy.emit(False)
+                self.sig_error.emit(f"physics error: {type(exc).__name__}: {exc}")
+                with self._cond:
+                    self.running = False
+                self.sig_running.emit(False)
+
+    def _solve(self, engine: Any, generation: int, site: Site) -> None:
+        self.sig_busy.emit(True)
+        sim = engine.Simulation(site, self.hall_id)
+        with self._cond:
+            stale = generation != self.generation
+        if stale:
+            return
+        summary = sim.solve_steady()
+        with self._cond:
+            stale = generation != self.generation
+        if stale:  # a newer edit arrived while solving: its result is the one to show
+            return
+        self._sim = sim
+        self._sim_generation = generation
+        self.sig_busy.emit(False)
+        self.sig_solved.emit(self._frame(sim, generation, summary))
+
+    def _advance(self, speed: float, last_emit: float) -> float:
+        """Step the transient for up to one frame period at ``speed``; emit a frame if one is due."""
+        sim = self._sim
+        period = 1.0 / MAX_FPS
+        start = time.monotonic()
+        t0 = sim.t_s
+        target = math.inf if math.isinf(speed) else t0 + speed * period
+        while sim.t_s < target and time.monotonic() - start < period:
+            with self._cond:
+                if self._stop or self._pending is not None or not self.running:
+                    break
+            sim.step()
+        now = time.monotonic()
+        if now - last_emit >= period:
+            self.sig_frame.emit(self._frame(sim, self._sim_generation, sim.summary()))
+            last_emit = now
+        rest = period - (time.monotonic() - start)
+        if rest > 0 and not math.isinf(speed):
+            with self._cond:
+                self._cond.wait(rest)
+        return last_emit

@@ -1,0 +1,606 @@
+"""MainWindow: the floor plan in the centre, docks around it, menus, toolbar and status bar.
+
+The window wires widgets to the document and the simulation runner. Widgets
+emit intent; the window turns it into :mod:`twin.commands` values and runs
+them through :meth:`app.document.Document.execute`, so every accepted edit
+is one undo step and a refused one changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QToolBar, QWidget)
+
+from twin.commands import Macro, MoveElements, RemoveElements, RotateElement, SetProperty, AddElement
+from twin.layout import Element, Hall, LayoutError, Site
+from widgets.colorbar import ColorBarWidget
+from widgets.floor_plan import METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView, row_elements
+from widgets.inspector import InspectorPanel
+from widgets.palette import PalettePanel
+from widgets.trends import TrendsPanel
+
+from app.document import ID_PREFIX, Document, blank_site
+from app.runner import SPEEDS, SimRunner
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HEAT_HEIGHTS = ("off", "0.5", "1.0", "1.5", "2.0")
+FILE_FILTER = "dctwin layouts (*.json);;All files (*)"
+STATUS_TIMEOUT_MS = 15000
+
+
+def _issue_text(exc: LayoutError) -> str:
+    return "; ".join(str(i) for i in exc.issues) if exc.issues else str(exc)
+
+
+class MainWindow(QMainWindow):
+    """The dctwin editor window for one :class:`Document`."""
+
+    #: the floor plan shows new physics results (a steady solve or a running frame)
+    sig_physics_shown = Signal(object)
+
+    def __init__(self, document: Optional[Document] = None, settings: Optional[Settings] = None,
+                 runner: Optional[SimRunner] = None, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.doc = document if document is not None else Document(blank_site())
+        self.settings = settings if settings is not None else Settings()
+        self.runner = runner if runner is not None else SimRunner(self)
+        self.clipboard: list[Element] = []
+        self.last_frame: Optional[dict] = None
+        self.setObjectName("MainWindow")
+        self.setDockNestingEnabled(True)
+
+        self.scene = FloorPlanScene(self.doc.site, parent=self)
+        self.view = FloorPlanView(self.scene, self)
+        self.view.setObjectName("floor_plan")
+        self.setCentralWidget(self.view)
+
+        self.palette_panel = PalettePanel(self)
+        self.inspector = InspectorPanel(self)
+        self.trends = TrendsPanel(self)
+        self.palette_dock = self._dock("Palette", self.palette_panel, Qt.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.trends_dock = self._dock("Trends", self.trends, Qt.BottomDockWidgetArea)
+        self.trends.setMinimumHeight(160)
+        self.inspector.setMinimumWidth(240)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._connect()
+
+        self.resize(1400, 900)
+        geo, state = self.settings.geometry(), self.settings.window_state()
+        if geo is not None:
+            self.restoreGeometry(geo)
+        if state is not None:
+            self.restoreState(state)
+        else:
+            self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Horizontal)
+            self.resizeDocks([self.trends_dock], [260], Qt.Vertical)
+        self._update_title()
+        self._update_recent_menu()
+        self._update_physics_label()
+        self._update_layout_status()
+        QTimer.singleShot(0, self.view.zoom_to_fit)
+        self._request_solve()
+
+    # ------------------------------------------------------------------ building
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower() + "_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.time_label = QLabel("t = 0 s")
+        self.pue_label = QLabel("PUE —")
+        self.it_label = QLabel("IT — kW")
+        self.hot_label = QLabel("hottest inlet —")
+        self.physics_label = QLabel("")
+        self.settle_bar = QProgressBar()
+        self.settle_bar.setRange(0, 0)  # busy indicator
+        self.settle_bar.setMaximumWidth(80)
+        self.settle_bar.setMaximumHeight(14)
+        self.settle_bar.setToolTip("settling: the steady state is being recomputed")
+        self.settle_bar.hide()
+        self.cursor_label = QLabel("")
+        for w in (self.cursor_label, self.time_label, self.it_label, self.pue_label, self.hot_label,
+                  self.settle_bar, self.physics_label):
+            sb.addPermanentWidget(w)
+
+    def _action(self, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False) -> QAction:
+        act = QAction(text, self)
+        if shortcuts:
+            act.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.setCheckable(checkable)
+        if slot is not None:
+            act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        self.act_new = self._action("&New", self.new_document, [QKeySequence.New], "Start an empty hall")
+        self.act_open = self._action("&Open…", self.open_dialog, [QKeySequence.Open], "Open a layout file")
+        self.act_save = self._action("&Save", self.save, [QKeySequence.Save], "Save the layout")
+        self.act_save_as = self._action("Save &As…", self.save_as, [QKeySequence.SaveAs],
+                                        "Save the layout under a new name")
+        self.act_quit = self._action("&Quit", self.close, [QKeySequence.Quit])
+        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts([QKeySequence.Undo])
+        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.act_undo)
+        self.addAction(self.act_redo)
+        self.act_delete = self._action("&Delete", self.delete_selection, [QKeySequence.Delete, "Backspace"],
+                                       "Delete the selection")
+        self.act_rotate = self._action("&Rotate", self.rotate_selection, ["R"],
+                                       "Turn the selection a quarter turn clockwise")
+        self.act_copy = self._action("&Copy", self.copy_selection, [QKeySequence.Copy])
+        self.act_paste = self._action("&Paste", self.paste, [QKeySequence.Paste])
+        self.act_select_all = self._action("Select &All", self.select_all, [QKeySequence.SelectAll])
+        self.act_zoom_in = self._action("Zoom &In", self.view.zoom_in, [QKeySequence.ZoomIn, "+", "="])
+        self.act_zoom_out = self._action("Zoom &Out", self.view.zoom_out, [QKeySequence.ZoomOut, "-"])
+        self.act_zoom_fit = self._action("Zoom to &Fit", self.view.zoom_to_fit, ["Ctrl+0", "F"],
+                                         "Show the whole hall")
+        self.act_run = self._action("&Run", self.toggle_run, ["Ctrl+Space"],
+                                    "Run or pause the simulation (Space on the floor plan)", checkable=True)
+        self.speed_group = QActionGroup(self)
+        self.speed_actions: dict[str, QAction] = {}
+        for name in SPEEDS:
+            act = QAction("As fast as possible" if name == "max" else name, self, checkable=True)
+            act.setData(name)
+            act.triggered.connect(lambda _=False, n=name: self.set_speed(n))
+            self.speed_group.addAction(act)
+            self.speed_actions[name] = act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addActions([self.act_new, self.act_open])
+        self.recent_menu = m.addMenu("Open &Recent")
+        m.addSeparator()
+        m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Edit")
+        m.addActions([self.act_undo, self.act_redo])
+        m.addSeparator()
+        m.addActions([self.act_copy, self.act_paste, self.act_delete, self.act_rotate, self.act_select_all])
+        m = mb.addMenu("&View")
+        m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
+        m.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.trends_dock):
+            m.addAction(dock.toggleViewAction())
+        m = mb.addMenu("&Simulation")
+        m.addAction(self.act_run)
+        sm = m.addMenu("&Speed")
+        sm.addActions(self.speed_group.actions())
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main_toolbar")
+        self.addToolBar(tb)
+        tb.addActions([self.act_new, self.act_open, self.act_save])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo, self.act_delete, self.act_rotate])
+        tb.addSeparator()
+        tb.addAction(self.act_zoom_fit)
+        tb.addSeparator()
+        tb.addAction(self.act_run)
+        self.speed_combo = QComboBox(self)
+        self.speed_combo.setToolTip("Simulation speed")
+        for name in SPEEDS:
+            self.speed_combo.addItem("max" if name == "max" else name, name)
+        tb.addWidget(self.speed_combo)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Colour by "))
+        self.metric_combo = QComboBox(self)
+        for m in METRICS:
+            self.metric_combo.addItem(METRIC_LABELS[m], m)
+        tb.addWidget(self.metric_combo)
+        tb.addWidget(QLabel(" Heat map "))
+        self.heat_combo = QComboBox(self)
+        for h in HEAT_HEIGHTS:
+            self.heat_combo.addItem("off" if h == "off" else f"{h} m", h)
+        self.heat_combo.setToolTip("Air temperature at this height above the floor")
+        tb.addWidget(self.heat_combo)
+        tb.addSeparator()
+        self.colorbar = ColorBarWidget(self.scene.temp_scale, self)
+        tb.addWidget(self.colorbar)
+
+        speed = self.settings.value("speed", "60x")
+        self.speed_combo.setCurrentIndex(max(0, self.speed_combo.findData(speed)))
+        self.set_speed(self.speed_combo.currentData())
+        metric = self.settings.value("metric", "inlet_c")
+        self.metric_combo.setCurrentIndex(max(0, self.metric_combo.findData(metric)))
+        self._on_metric_changed()
+        heat = self.settings.value("heat_height", "1.0")
+        self.heat_combo.setCurrentIndex(max(0, self.heat_combo.findData(heat)))
+        self._on_heat_changed()
+
+    def _connect(self) -> None:
+        d, v, s = self.doc, self.view, self.scene
+        d.sig_site_changed.connect(self._on_doc_site_changed)
+        d.sig_site_replaced.connect(self._on_doc_site_replaced)
+        d.sig_dirty_changed.connect(lambda _: self._update_title())
+        d.sig_path_changed.connect(lambda _: self._update_title())
+        v.sig_move_requested.connect(self._on_view_move_requested)
+        v.sig_drop_requested.connect(self._on_view_drop_requested)
+        v.sig_refused.connect(self._on_view_refused)
+        v.sig_drag_hint.connect(self._on_view_drag_hint)
+        v.sig_space_tapped.connect(self.toggle_run)
+        v.sig_cursor_moved.connect(self._on_view_cursor_moved)
+        s.selectionChanged.connect(self._on_scene_selection_changed)
+        self.inspector.sig_property_edited.connect(self._on_inspector_property_edited)
+        self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
+        self.metric_combo.currentIndexChanged.connect(lambda _: self._on_metric_changed())
+        self.heat_combo.currentIndexChanged.connect(lambda _: self._on_heat_changed())
+        r = self.runner
+        r.sig_solved.connect(self._on_runner_frame)
+        r.sig_frame.connect(self._on_runner_frame)
+        r.sig_busy.connect(self._on_runner_busy)
+        r.sig_error.connect(self._on_runner_error)
+        r.sig_running.connect(self._on_runner_running)
+
+    # ------------------------------------------------------------------ messages
+    def show_status(self, text: str, timeout_ms: int = STATUS_TIMEOUT_MS) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.title}[*] — dctwin")
+        self.setWindowModified(self.doc.dirty)
+
+    def _update_physics_label(self) -> None:
+        if not self.runner.available:
+            self.physics_label.setText("physics unavailable")
+            self.physics_label.setToolTip("twin.engine is not installed or failed to load: "
+                                          "layout editing works, temperatures are not computed")
+            self.act_run.setEnabled(False)
+        else:
+            self.act_run.setEnabled(True)
+
+    def _update_layout_status(self) -> None:
+        if self.last_frame is None:
+            it_kw = sum(r.it_kw for h in self.doc.site.halls for r in h.racks)
+            self.it_label.setText(f"IT {it_kw:.0f} kW (design)")
+
+    # ------------------------------------------------------------------ documents
+    def confirm_discard(self) -> bool:
+        """True if the current document may be replaced (saved, discarded, or clean)."""
+        if not self.doc.dirty:
+            return True
+        answer = QMessageBox.warning(self, "Unsaved changes",
+                                     f"{self.doc.title} has unsaved changes. Save them first?",
+                                     QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+                                     QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def new_document(self) -> None:
+        if self.confirm_discard():
+            self.doc.replace(blank_site(), None)
+            self.show_status("New hall")
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = os.path.dirname(self.doc.path) if self.doc.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open layout", start, FILE_FILTER)
+        if path:
+            self.open_file(path, confirm=False)
+
+    def open_file(self, path: str, confirm: bool = True) -> bool:
+        """Open a layout file; a bad one shows a dialog and keeps the current document."""
+        if confirm and not self.confirm_discard():
+            return False
+        try:
+            self.doc.load(path)
+        except LayoutError as exc:
+            log.warning("cannot open %s: %s", path, exc)
+            QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc}")
+            return False
+        except OSError as exc:
+            QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc.strerror or exc}")
+            return False
+        self.settings.add_recent(path)
+        self._update_recent_menu()
+        self.show_status(f"Opened {path}: {self.doc.site.summary()}")
+        return True
+
+    def save(self) -> bool:
+        if not self.doc.path:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self, path: Optional[str] = None) -> bool:
+        if not path:
+            start = self.doc.path or (self.doc.site.name or "layout") + ".json"
+            path, _ = QFileDialog.getSaveFileName(self, "Save layout as", start, FILE_FILTER)
+            if not path:
+                return False
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.doc.save(path)
+        except (OSError, LayoutError, ValueError) as exc:
+            log.warning("cannot save %s: %s", path, exc)
+            QMessageBox.critical(self, "Cannot save layout",
+                                 f"Cannot save {path}:\n\n{getattr(exc, 'strerror', None) or exc}\n\n"
+                                 "The file on disk was not changed.")
+            return False
+        self.settings.add_recent(path)
+        self._update_recent_menu()
+        self.show_status(f"Saved {path}")
+        return True
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for p in files:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self._open_recent(path))
+        self.recent_menu.setEnabled(bool(files))
+
+    def _open_recent(self, path: str) -> None:
+        if not os.path.exists(path):
+            QMessageBox.warning(self, "File not found", f"{path} no longer exists.")
+            self.settings.remove_recent(path)
+            self._update_recent_menu()
+            return
+        self.open_file(path)
+
+    # ------------------------------------------------------------------ edits
+    def execute(self, command, what: str = "") -> bool:
+        """Run one edit through the undo stack; a refused edit says why in the status bar."""
+        try:
+            self.doc.execute(command)
+        except LayoutError as exc:
+            self.show_status(f"Refused{(' ' + what) if what else ''}: {_issue_text(exc)}")
+            return False
+        self.show_status(command.text)
+        return True
+
+    def _floor_ids(self) -> list[str]:
+        return self.scene.selected_ids()
+
+    def delete_selection(self) -> None:
+        ids = self._floor_ids()
+        if ids:
+            self.execute(RemoveElements(tuple(ids)), "delete")
+
+    def rotate_selection(self) -> None:
+        ids = [i for i in self._floor_ids() if hasattr(self.doc.site.get(i), "facing")]
+        if not ids:
+            return
+        cmds = tuple(RotateElement(i) for i in ids)
+        cmd = cmds[0] if len(cmds) == 1 else Macro(cmds, f"Rotate {len(cmds)} elements")
+        if self.execute(cmd, "rotate"):
+            self.scene.select_ids(ids)
+
+    def select_all(self) -> None:
+        self.scene.select_ids(self.scene.items_by_id.keys())
+
+    def copy_selection(self) -> None:
+        self.clipboard = [self.doc.site.get(i) for i in self._floor_ids()]
+        if self.clipboard:
+            QApplication.clipboard().setText(", ".join(e.id for e in self.clipboard))
+            self.show_status(f"Copied {len(self.clipboard)} element(s)")
+
+    def paste(self) -> None:
+        """Paste the copied elements, shifted by whole tiles to the first free spot."""
+        if not self.clipboard:
+            return
+        hall = self.scene.hall
+        tile = hall.tile_m
+        taken = set(self.doc.site.ids())
+        base: list[Element] = []
+        for el in self.clipboard:
+            prefix = ID_PREFIX.get(el.COLLECTION, "E-")
+            n = 1
+            while f"{prefix}{n:02d}" in taken:
+                n += 1
+            ident = f"{prefix}{n:02d}"
+            taken.add(ident)
+            base.append(dataclasses.replace(el, id=ident))
+        for k in range(1, 200):
+            for dx, dy in ((k * tile, 0.0), (0.0, -k * tile), (-k * tile, 0.0), (0.0, k * tile)):
+                moved = [dataclasses.replace(e, x_m=round(e.x_m + dx, 9), y_m=round(e.y_m + dy, 9)) for e in base]
+                if not self.scene.placement_problem(moved):
+                    cmd = Macro(tuple(AddElement(e, hall.id) for e in moved), f"Paste {len(moved)} element(s)")
+                    if self.execute(cmd, "paste"):
+                        self.scene.select_ids([e.id for e in moved])
+                    return
+        self.show_status("Refused paste: no free spot near the copied elements")
+
+    def _on_view_move_requested(self, ids: list, dx: float, dy: float) -> None:
+        if self.execute(MoveElements(tuple(ids), dx, dy), "move"):
+            self.scene.select_ids(ids)
+
+    def _on_view_drop_requested(self, prototype: Element, x_m: float, y_m: float, count: int) -> None:
+        cmd = self.doc.place_command(prototype, x_m, y_m, count, self.scene.hall.id)
+        if self.execute(cmd, "drop"):
+            ids = [c.element.id for c in getattr(cmd, "commands", (cmd,))]
+            self.scene.select_ids(ids)
+
+    def _on_view_refused(self, reason: str) -> None:
+        self.show_status(f"Refused: {reason}")
+
+    def _on_view_drag_hint(self, problem: str) -> None:
+        if problem:
+            self.show_status(f"Cannot drop here: {problem}", 0)
+        else:
+            self.statusBar().clearMessage()
+
+    def _on_view_cursor_moved(self, x_m: float, y_m: float) -> None:
+        self.cursor_label.setText(f"x {x_m:.1f} m, y {y_m:.1f} m")
+
+    def _on_inspector_property_edited(self, ids: list, field: str, value) -> None:
+        if not ids:
+            return
+        cmds = tuple(SetProperty(i, field, value) for i in ids)
+        cmd = cmds[0] if len(cmds) == 1 else Macro(cmds, f"Set {field} of {len(cmds)} elements")
+        try:
+            self.doc.execute(cmd)
+        except LayoutError as exc:
+            msgs = [i.message for i in exc.issues if i.field == field] or [str(i) for i in exc.issues]
+            self.inspector.show_error(field, "; ".join(msgs))
+            self.show_status(f"Refused: {_issue_text(exc)}")
+            return
+        self.show_status(cmd.text)
+        if field == "id":
+            self.scene.select_ids([value])
+
+    # ------------------------------------------------------------------ model changed
+    def _on_doc_site_changed(self, command) -> None:
+        self.scene.sync()
+        self.inspector.set_context(self.doc.site, self.scene.selected_ids())
+        self._update_layout_status()
+        self._request_solve()
+
+    def _on_doc_site_replaced(self) -> None:
+        self.last_frame = None
+        self.scene.set_site(self.doc.site)
+        self.scene.set_heatmap(None)
+        self.inspector.set_context(self.doc.site, [])
+        self.trends.clear()
+        self.view.zoom_to_fit()
+        self._update_title()
+        self._update_layout_status()
+        for label, text in ((self.time_label, "t = 0 s"), (self.pue_label, "PUE —"),
+                            (self.hot_label, "hottest inlet —")):
+            label.setText(text)
+        self._request_solve()
+
+    def _on_scene_selection_changed(self) -> None:
+        ids = self.scene.selected_ids()
+        self.inspector.set_context(self.doc.site, ids)
+        self.trends.set_racks([i for i in ids if i in {r.id for r in self.scene.hall.racks}])
+
+    # ------------------------------------------------------------------ physics
+    def _request_solve(self) -> None:
+        if not self.runner.available or not self.doc.site.halls:
+            return
+        self.runner.hall_id = self.scene.hall.id if self.scene.hall else None
+        self.runner.request_solve(self.doc.site.copy())
+
+    def toggle_run(self) -> None:
+        if not self.runner.available:
+            self.show_status("physics unavailable: cannot run the simulation")
+            self.act_run.setChecked(False)
+            return
+        self.runner.set_running(not self.runner.running)
+
+    def set_speed(self, name: str) -> None:
+        if name not in SPEEDS:
+            return
+        self.runner.set_speed(SPEEDS[name])
+        self.speed_actions[name].setChecked(True)
+        if self.speed_combo.currentData() != name:
+            self.speed_combo.setCurrentIndex(self.speed_combo.findData(name))
+        self.settings.set_value("speed", name)
+
+    def _on_metric_changed(self) -> None:
+        metric = self.metric_combo.currentData()
+        self.scene.set_metric(metric)
+        scale = self.scene.current_scale()
+        self.colorbar.set_scale(scale if scale is not None else self.scene.temp_scale,
+                                "" if metric != "state" else "")
+        self.settings.set_value("metric", metric)
+
+    def _on_heat_changed(self) -> None:
+        h = self.heat_combo.currentData()
+        self.settings.set_value("heat_height", h)
+        z = None if h == "off" else float(h)
+        if z is None:
+            self.scene.set_heatmap(None)
+        self.runner.set_heat_height(z)
+
+    def _on_runner_busy(self, busy: bool) -> None:
+        self.settle_bar.setVisible(busy)
+        if busy:
+            self.physics_label.setText("settling…")
+        elif self.physics_label.text() == "settling…":
+            self.physics_label.setText("steady" if not self.runner.running else "running")
+
+    def _on_runner_error(self, message: str) -> None:
+        self.settle_bar.hide()
+        self.physics_label.setText("physics unavailable" if "unavailable" in message else "physics error")
+        self.physics_label.setToolTip(message)
+        self.show_status(message)
+        self._update_physics_label()
+
+    def _on_runner_running(self, running: bool) -> None:
+        self.act_run.setChecked(running)
+        self.act_run.setText("&Pause" if running else "&Run")
+        if not self.settle_bar.isVisible():
+            self.physics_label.setText("running" if running else "paused")
+
+    def _on_runner_frame(self, frame: dict) -> None:
+        if frame.get("generation") != self.runner.generation:
+            return  # a result for a layout that has changed since
+        self.last_frame = frame
+        summary = frame.get("summary") or {}
+        self.scene.apply_summary(summary)
+        heat = frame.get("heat")
+        if heat is not None and self.heat_combo.currentData() != "off":
+            temps, extent = heat
+            self.scene.set_heatmap(temps, extent)
+        elif self.heat_combo.currentData() == "off":
+            self.scene.set_heatmap(None)
+        t = float(frame.get("t_s") or 0.0)
+        self.time_label.setText(f"t = {_fmt_time(t)}")
+        racks = summary.get("racks") or {}
+        it_w = summary.get("it_w")
+        if it_w is None and racks:
+            it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
+        if it_w is not None:
+            self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
+        pue = summary.get("pue")
+        self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue)
+                               else "PUE —")
+        hot = summary.get("max_inlet_c")
+        if hot is None and racks:
+            vals = [d.get("inlet_c") for d in racks.values() if d.get("inlet_c") is not None]
+            hot = max(vals) if vals else None
+        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
+        if not self.settle_bar.isVisible():
+            self.physics_label.setText("running" if self.runner.running else "steady")
+        self.trends.add_frame(t, summary)
+        self.sig_physics_shown.emit(frame)
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event) -> None:  # Qt override
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.runner.stop()
+        event.accept()
+
+
+def _fmt_time(t: float) -> str:
+    if t < 120:
+        return f"{t:.0f} s"
+    if t < 7200:
+        return f"{t / 60:.1f} min"
+    return f"{t / 3600:.2f} h"

@@ -1,0 +1,39 @@
+"""Helpers for GUI tests: make a window on a site, and drive the floor plan with the mouse."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from widgets.floor_plan import to_scene
+
+
+def viewport_point(view, x_m: float, y_m: float) -> QPoint:
+    return view.mapFromScene(to_scene(x_m, y_m))
+
+
+def centre_of(site, element_id: str) -> tuple[float, float]:
+    hall, _, _, el = site.locate(element_id)
+    x0, y0, x1, y1 = hall.footprint(el)
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def mouse_drag(view, start_m: tuple[float, float], end_m: tuple[float, float], steps: int = 4,
+               release: bool = True) -> None:
+    """Press at ``start_m``, move in ``steps`` to ``end_m`` and release, like a person would."""
+    vp = view.viewport()
+    p0 = viewport_point(view, *start_m)
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, p0)
+    for k in range(1, steps + 1):
+        f = k / steps
+        p = viewport_point(view, start_m[0] + f * (end_m[0] - start_m[0]), start_m[1] + f * (end_m[1] - start_m[1]))
+        QTest.mouseMove(vp, p)
+    if release:
+        QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, viewport_point(view, *end_m))
+
+
+def click(view, x_m: float, y_m: float, modifiers=Qt.NoModifier) -> None:
+    vp = view.viewport()
+    p = viewport_point(view, x_m, y_m)
+    QTest.mousePress(vp, Qt.LeftButton, modifiers, p)
+    QTest.mouseRelease(vp, Qt.LeftButton, modifiers, p)

@@ -1,0 +1,925 @@
+"""The floor plan of one hall: a QGraphicsScene of the layout and the view that edits it.
+
+The scene renders a :class:`twin.layout.Site` read-only and rebuilds from it
+at any time (:meth:`FloorPlanScene.sync_all`); :meth:`FloorPlanScene.sync`
+updates only the items whose element changed. The view turns mouse and key
+input into intent signals (``sig_move_requested``, ``sig_drop_requested``,
+...); it never writes the model. During a drag only the items move; on
+release one signal asks for the edit.
+
+Scene coordinates: ``PX`` scene units per metre, and the scene y axis is the
+hall's y axis flipped (scene y = -y_m * PX), so north points up on screen and
+text renders upright.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Iterable, Optional
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
+                           QPainterPathStroker, QPalette, QPen, QPixmap, QTransform)
+from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
+                               QGraphicsView, QStyle, QToolTip)
+
+from twin.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Grille, Hall, Rack, Site,
+                         Tile)
+from widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
+
+#: scene units per metre
+PX = 50.0
+#: mime type of a palette entry being dragged: JSON {"collection", "fields", "count"}
+ELEMENT_MIME = "application/x-dctwin-element"
+#: metrics a rack can be coloured by
+METRICS = ("inlet_c", "power_w", "state")
+METRIC_LABELS = {"inlet_c": "Inlet temperature", "power_w": "IT power", "state": "ASHRAE state"}
+_EPS = 1e-6
+
+Z_FLOOR, Z_TILE, Z_HEAT, Z_CONTAIN, Z_GRILLE, Z_SOLID, Z_GHOST = 0, 2, 3, 4, 5, 6, 10
+
+
+def to_scene(x_m: float, y_m: float) -> QPointF:
+    return QPointF(x_m * PX, -y_m * PX)
+
+
+def to_hall(p: QPointF) -> tuple[float, float]:
+    """Hall coordinates (m) of a scene point."""
+    return p.x() / PX, -p.y() / PX
+
+
+def footprint_rect(fp: tuple[float, float, float, float]) -> QRectF:
+    x0, y0, x1, y1 = fp
+    return QRectF(x0 * PX, -y1 * PX, (x1 - x0) * PX, (y1 - y0) * PX)
+
+
+def element_from_mime(data: bytes) -> tuple[Element, int]:
+    """Decode a palette drag payload into (prototype element with an empty id, row count)."""
+    spec = json.loads(bytes(data).decode("utf-8"))
+    cls = ELEMENT_TYPES[spec["collection"]]
+    fields = dict(spec.get("fields", {}))
+    if "feeds" in fields:
+        fields["feeds"] = tuple(fields["feeds"])
+    return cls(id="", **fields), max(1, int(spec.get("count", 1)))
+
+
+def element_to_mime(el: Element, count: int = 1) -> bytes:
+    fields = {f.name: getattr(el, f.name) for f in dataclasses.fields(el) if f.name != "id"}
+    fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
+    return json.dumps({"collection": el.COLLECTION, "fields": fields, "count": count}).encode("utf-8")
+
+
+def row_elements(prototype: Element, x_m: float, y_m: float, count: int) -> list[Element]:
+    """``count`` copies of ``prototype`` side by side starting at (x_m, y_m); a row runs along the front."""
+    sx, sy = prototype.size_xy()  # type: ignore[attr-defined]
+    along_x = getattr(prototype, "facing", "N") in ("N", "S")
+    out = []
+    for k in range(count):
+        dx, dy = (k * sx, 0.0) if along_x else (0.0, k * sy)
+        out.append(dataclasses.replace(prototype, x_m=round(x_m + dx, 9), y_m=round(y_m + dy, 9)))
+    return out
+
+
+def _solid(el: Element) -> bool:
+    return isinstance(el, Rack) or (isinstance(el, CoolingUnit) and el.kind != "rdhx")
+
+
+def _overlap(a, b) -> bool:
+    return (min(a[2], b[2]) - max(a[0], b[0]) > _EPS) and (min(a[3], b[3]) - max(a[1], b[1]) > _EPS)
+
+
+def _conflicts(a: Element, b: Element) -> bool:
+    """Whether two elements may not share floor (the rules of twin.validate)."""
+    if _solid(a) and _solid(b):
+        return True
+    ta, tb = isinstance(a, Tile), isinstance(b, Tile)
+    return (ta and (tb or _solid(b))) or (tb and _solid(a))
+
+
+def _fmt_fp(fp) -> str:
+    return f"x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m"
+
+
+# --------------------------------------------------------------------------- items
+
+
+class HallItem(QGraphicsItem):
+    """The hall floor: outline, tile grid and compass."""
+
+    def __init__(self, hall: Hall):
+        super().__init__()
+        self.setZValue(Z_FLOOR)
+        self.hall = hall
+
+    def set_hall(self, hall: Hall) -> None:
+        self.prepareGeometryChange()
+        self.hall = hall
+        self.update()
+
+    def rect(self) -> QRectF:
+        return footprint_rect((0.0, 0.0, self.hall.width_m, self.hall.depth_m))
+
+    def boundingRect(self) -> QRectF:
+        return self.rect().adjusted(-4, -4, 4, 4)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        pal = QApplication.palette()
+        dark = pal.color(QPalette.Window).lightness() < 128
+        floor = QColor(52, 56, 62) if dark else QColor(246, 247, 249)
+        grid = QColor(70, 75, 84) if dark else QColor(222, 225, 230)
+        outline = QColor(200, 205, 212) if dark else QColor(60, 64, 72)
+        r = self.rect()
+        painter.fillRect(r, floor)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        step = self.hall.tile_m * PX
+        if step * lod >= 4:
+            pen = QPen(grid, 0)
+            painter.setPen(pen)
+            exposed = option.exposedRect.intersected(r)
+            lines = []
+            k0 = max(0, int(math.floor((exposed.left() - r.left()) / step)))
+            k1 = int(math.ceil((exposed.right() - r.left()) / step))
+            for k in range(k0, k1 + 1):
+                x = r.left() + k * step
+                if x <= r.right():
+                    lines.append(QLineF(x, exposed.top(), x, exposed.bottom()))
+            k0 = max(0, int(math.floor((r.bottom() - exposed.bottom()) / step)))
+            k1 = int(math.ceil((r.bottom() - exposed.top()) / step))
+            for k in range(k0, k1 + 1):
+                y = r.bottom() - k * step
+                if y >= r.top():
+                    lines.append(QLineF(exposed.left(), y, exposed.right(), y))
+            painter.drawLines(lines)
+        painter.setPen(QPen(outline, 3 / max(lod, 1e-3) if lod < 1 else 3))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawRect(r)
+
+
+class ElementItem(QGraphicsItem):
+    """Base of every item that shows one layout element; ``element_id`` is the model id."""
+
+    z = Z_SOLID
+
+    def __init__(self, element: Element, hall: Hall):
+        super().__init__()
+        self.setZValue(self.z)
+        self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        self.element: Element = element
+        self.hall = hall
+        self.invalid = False
+        self.fill: Optional[QColor] = None
+        self._w = self._h = 0.0
+        self.set_element(element, hall)
+
+    @property
+    def element_id(self) -> str:
+        return self.element.id
+
+    def footprint(self) -> tuple[float, float, float, float]:
+        return self.hall.footprint(self.element)
+
+    def set_element(self, element: Element, hall: Hall) -> None:
+        self.prepareGeometryChange()
+        self.element = element
+        self.hall = hall
+        x0, y0, x1, y1 = hall.footprint(element)
+        self._w, self._h = (x1 - x0) * PX, (y1 - y0) * PX
+        self.setPos(x0 * PX, -y1 * PX)
+        self.update()
+
+    def set_invalid(self, invalid: bool) -> None:
+        if invalid != self.invalid:
+            self.invalid = invalid
+            self.update()
+
+    def set_fill(self, colour: Optional[QColor]) -> None:
+        if colour != self.fill:
+            self.fill = colour
+            self.update()
+
+    def local_rect(self) -> QRectF:
+        return QRectF(0, 0, self._w, self._h)
+
+    def boundingRect(self) -> QRectF:
+        return self.local_rect().adjusted(-2, -2, 2, 2)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.local_rect())
+        return path
+
+    def _border(self, painter: QPainter, base: QColor) -> None:
+        if self.invalid:
+            painter.setPen(QPen(QColor(220, 30, 30), 3))
+        elif self.isSelected():
+            painter.setPen(QPen(QApplication.palette().color(QPalette.Highlight), 3))
+        else:
+            painter.setPen(QPen(base, 1))
+
+    def _front_line(self, r: QRectF) -> QLineF:
+        facing = getattr(self.element, "facing", "N")
+        inset = 2.0
+        if facing == "N":
+            return QLineF(r.left() + inset, r.top() + inset, r.right() - inset, r.top() + inset)
+        if facing == "S":
+            return QLineF(r.left() + inset, r.bottom() - inset, r.right() - inset, r.bottom() - inset)
+        if facing == "E":
+            return QLineF(r.right() - inset, r.top() + inset, r.right() - inset, r.bottom() - inset)
+        return QLineF(r.left() + inset, r.top() + inset, r.left() + inset, r.bottom() - inset)
+
+    def _label(self, painter: QPainter, r: QRectF, text: str, lod: float, colour: QColor) -> None:
+        """Draw ``text`` along the long side of ``r`` if it fits at a readable size."""
+        vertical = r.height() > r.width() * 1.2
+        length, thick = (r.height(), r.width()) if vertical else (r.width(), r.height())
+        font = QFont(QApplication.font())
+        size = min(thick * 0.45, 11.0)
+        if size * lod < 5.5:
+            return  # too small to read at this zoom
+        font.setPixelSize(max(1, int(size)))
+        fm = QFontMetricsF(font)
+        if fm.horizontalAdvance(text) > length - 6:
+            size = size * (length - 6) / max(fm.horizontalAdvance(text), 1.0)
+            if size * lod < 5.5:
+                return
+            font.setPixelSize(max(1, int(size)))
+        painter.setFont(font)
+        painter.setPen(colour)
+        painter.save()
+        painter.translate(r.center())
+        if vertical:
+            painter.rotate(-90)
+        box = QRectF(-length / 2, -thick / 2, length, thick)
+        painter.drawText(box, Qt.AlignCenter, text)
+        painter.restore()
+
+
+def _text_on(fill: QColor) -> QColor:
+    return QColor(20, 20, 20) if fill.lightness() > 140 else QColor(245, 245, 245)
+
+
+class RackItem(ElementItem):
+    """A rack: filled by the chosen metric, a bold bar on its front (intake), its id along it."""
+
+    z = Z_SOLID
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        el = self.element
+        base = self.fill or (QColor(120, 144, 176) if getattr(el, "liquid_fraction", 0) > 0 else QColor(168, 178, 190))
+        if self.invalid:
+            base = QColor(235, 90, 90)
+        painter.setBrush(base)
+        self._border(painter, QColor(40, 44, 52))
+        painter.drawRect(r)
+        if lod * min(r.width(), r.height()) >= 4:
+            painter.setPen(QPen(QColor(255, 255, 255) if base.lightness() < 140 else QColor(20, 20, 20), 3,
+                                Qt.SolidLine, Qt.FlatCap))
+            painter.drawLine(self._front_line(r))
+            self._label(painter, r, el.id, lod, _text_on(base))
+
+
+class UnitItem(ElementItem):
+    """A cooling unit (CRAH, CRAC, in-row, RDHx, CDU): kind colour, front bar, id label."""
+
+    z = Z_SOLID
+    KIND_COLOURS = {"crah": QColor(64, 160, 200), "crac": QColor(64, 140, 210), "inrow": QColor(60, 190, 190),
+                    "rdhx": QColor(90, 200, 230), "cdu": QColor(120, 110, 200)}
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        el: CoolingUnit = self.element  # type: ignore[assignment]
+        base = self.fill or self.KIND_COLOURS.get(el.kind, QColor(80, 160, 200))
+        if self.invalid:
+            base = QColor(235, 90, 90)
+        if el.kind == "rdhx":
+            self.setZValue(Z_SOLID + 0.5)
+        painter.setBrush(base)
+        self._border(painter, QColor(20, 60, 90))
+        painter.drawRoundedRect(r, 3, 3)
+        if lod * min(r.width(), r.height()) >= 4:
+            painter.setPen(QPen(QColor(255, 255, 255), 3, Qt.SolidLine, Qt.FlatCap))
+            painter.drawLine(self._front_line(r))
+            self._label(painter, r, el.id, lod, _text_on(base))
+
+
+class TileItem(ElementItem):
+    """A perforated tile: blue, more opaque the more open it is."""
+
+    z = Z_TILE
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect().adjusted(1, 1, -1, -1)
+        el: Tile = self.element  # type: ignore[assignment]
+        alpha = int(60 + 160 * min(max(el.open_fraction, 0.0), 1.0))
+        colour = QColor(235, 90, 90) if self.invalid else QColor(70, 140, 230, alpha)
+        painter.setBrush(colour)
+        self._border(painter, QColor(40, 100, 190))
+        painter.drawRect(r)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod * r.width() > 16:
+            painter.setPen(QPen(QColor(255, 255, 255, 150), 0))
+            n = 4
+            for i in range(1, n):
+                for j in range(1, n):
+                    painter.drawPoint(QPointF(r.left() + r.width() * i / n, r.top() + r.height() * j / n))
+
+
+class GrilleItem(ElementItem):
+    """A ceiling return grille: hatched grey."""
+
+    z = Z_GRILLE
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect().adjusted(1, 1, -1, -1)
+        painter.setBrush(QBrush(QColor(235, 90, 90) if self.invalid else QColor(150, 150, 150, 150),
+                                Qt.SolidPattern if self.invalid else Qt.BDiagPattern))
+        self._border(painter, QColor(110, 110, 110))
+        painter.drawRect(r)
+
+
+class ContainmentItem(ElementItem):
+    """A contained aisle: a dashed outline (blue = cold, red = hot); only its border is clickable."""
+
+    z = Z_CONTAIN
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.local_rect())
+        stroker = QPainterPathStroker()
+        stroker.setWidth(8)
+        return stroker.createStroke(path)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect()
+        el: Containment = self.element  # type: ignore[assignment]
+        colour = QColor(220, 60, 50) if el.kind == "hot" else QColor(40, 110, 220)
+        fill = QColor(colour)
+        fill.setAlpha(28)
+        painter.setBrush(fill)
+        if self.invalid:
+            pen = QPen(QColor(220, 30, 30), 4)
+        elif self.isSelected():
+            pen = QPen(QApplication.palette().color(QPalette.Highlight), 4, Qt.DashLine)
+        else:
+            pen = QPen(colour, 2.5, Qt.DashLine)
+        painter.setPen(pen)
+        painter.drawRect(r)
+
+
+class HeatMapItem(QGraphicsPixmapItem):
+    """Air temperature at one height as an image stretched over its extent."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue(Z_HEAT)
+        self.setOpacity(0.65)
+        self.setTransformationMode(Qt.SmoothTransformation)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self._image: Optional[QImage] = None
+
+    def set_field(self, temps_c: np.ndarray, extent: tuple[float, float, float, float], scale: ColorScale) -> None:
+        """``temps_c[ix, iy]`` (°C) over ``extent`` = (x0, y0, x1, y1) in m."""
+        t = np.asarray(temps_c, dtype=np.float64)
+        nx, ny = t.shape
+        rgba = scale.rgba(t.T[::-1, :])  # rows = y from north (top) to south
+        rgba = np.ascontiguousarray(rgba)
+        self._image = QImage(rgba.data, nx, ny, 4 * nx, QImage.Format_RGBA8888).copy()
+        self.setPixmap(QPixmap.fromImage(self._image))
+        x0, y0, x1, y1 = extent
+        self.setPos(x0 * PX, -y1 * PX)
+        self.setTransform(QTransform.fromScale((x1 - x0) * PX / nx, (y1 - y0) * PX / ny))
+
+
+class GhostItem(QGraphicsItem):
+    """Outlines where dropped elements would land: green if the spot is free, red if not."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue(Z_GHOST)
+        self.rects: list[QRectF] = []
+        self.valid = True
+
+    def set_rects(self, rects: list[QRectF], valid: bool) -> None:
+        self.prepareGeometryChange()
+        self.rects = rects
+        self.valid = valid
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        out = QRectF()
+        for r in self.rects:
+            out = out.united(r)
+        return out.adjusted(-3, -3, 3, 3)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        colour = QColor(40, 170, 80) if self.valid else QColor(220, 30, 30)
+        fill = QColor(colour)
+        fill.setAlpha(90)
+        painter.setBrush(fill)
+        painter.setPen(QPen(colour, 2))
+        for r in self.rects:
+            painter.drawRect(r)
+
+
+_ITEM_TYPES = {"racks": RackItem, "cooling_units": UnitItem, "tiles": TileItem, "grilles": GrilleItem,
+               "containments": ContainmentItem}
+
+
+# --------------------------------------------------------------------------- scene
+
+
+class FloorPlanScene(QGraphicsScene):
+    """All items of one hall, built from (and only from) the site it is given."""
+
+    def __init__(self, site: Optional[Site] = None, hall_id: Optional[str] = None, parent=None):
+        super().__init__(parent)
+        self.site: Optional[Site] = None
+        self.hall_id: Optional[str] = None
+        self.hall_item: Optional[HallItem] = None
+        self.items_by_id: dict[str, ElementItem] = {}
+        self.heat_item = HeatMapItem()
+        self.heat_item.setVisible(False)
+        self.addItem(self.heat_item)
+        self.metric = "inlet_c"
+        self.temp_scale = ColorScale()
+        self.power_scale = ColorScale("CET-L3", 0.0, 20e3, "kW")
+        self.summary: Optional[dict] = None
+        if site is not None:
+            self.set_site(site, hall_id)
+
+    # ---- model
+    @property
+    def hall(self) -> Optional[Hall]:
+        if self.site is None or not self.site.halls:
+            return None
+        if self.hall_id is not None:
+            try:
+                return self.site.get_hall(self.hall_id)
+            except KeyError:
+                pass
+        return self.site.halls[0]
+
+    def set_site(self, site: Site, hall_id: Optional[str] = None) -> None:
+        self.site = site
+        self.hall_id = hall_id
+        self.summary = None
+        self.sync_all()
+
+    def sync_all(self) -> None:
+        """Rebuild every item from the model."""
+        for item in list(self.items_by_id.values()):
+            self.removeItem(item)
+        self.items_by_id.clear()
+        if self.hall_item is not None:
+            self.removeItem(self.hall_item)
+            self.hall_item = None
+        self.heat_item.setVisible(False)
+        hall = self.hall
+        if hall is None:
+            return
+        self.hall_item = HallItem(hall)
+        self.addItem(self.hall_item)
+        self.sync()
+
+    def sync(self) -> None:
+        """Update the items whose element changed, add new ones, drop removed ones."""
+        hall = self.hall
+        if hall is None:
+            self.sync_all()
+            return
+        if self.hall_item is None:
+            self.hall_item = HallItem(hall)
+            self.addItem(self.hall_item)
+        elif self.hall_item.hall is not hall:
+            self.hall_item.set_hall(hall)
+        seen: set[str] = set()
+        for coll, cls in _ITEM_TYPES.items():
+            for el in getattr(hall, coll):
+                seen.add(el.id)
+                item = self.items_by_id.get(el.id)
+                if item is not None and type(item) is not cls:
+                    self.removeItem(item)
+                    item = None
+                if item is None:
+                    item = cls(el, hall)
+                    self.items_by_id[el.id] = item
+                    self.addItem(item)
+                elif item.element is not el or item.hall.tile_m != hall.tile_m:
+                    item.set_element(el, hall)
+                else:
+                    item.hall = hall
+        for ident in [i for i in self.items_by_id if i not in seen]:
+            self.removeItem(self.items_by_id.pop(ident))
+        margin = 2.0 * PX
+        self.setSceneRect(self.hall_item.rect().adjusted(-margin, -margin, margin, margin))
+        self.recolour()
+
+    def hall_rect(self) -> QRectF:
+        return self.hall_item.rect() if self.hall_item is not None else QRectF()
+
+    # ---- selection
+    def selected_ids(self) -> list[str]:
+        return [it.element_id for it in self.selectedItems() if isinstance(it, ElementItem)]
+
+    def select_ids(self, ids: Iterable[str]) -> None:
+        wanted = set(ids)
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for i in wanted:
+                item = self.items_by_id.get(i)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self.selectionChanged.emit()
+
+    # ---- colouring
+    def set_metric(self, metric: str) -> None:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+        self.metric = metric
+        self.recolour()
+
+    def apply_summary(self, summary: Optional[dict]) -> None:
+        """Colour racks from an engine summary dict (``{"racks": {id: {...}}}``); None clears."""
+        self.summary = summary
+        self.recolour()
+
+    def current_scale(self) -> Optional[ColorScale]:
+        return {"inlet_c": self.temp_scale, "power_w": self.power_scale}.get(self.metric)
+
+    def recolour(self) -> None:
+        racks = (self.summary or {}).get("racks") or {}
+        metric = self.metric
+        if metric == "power_w" and racks:
+            top = max((float(v.get("power_w") or 0.0) for v in racks.values()), default=0.0)
+            self.power_scale.vmax = max(top, 1e3)
+        for ident, item in self.items_by_id.items():
+            if not isinstance(item, RackItem):
+                continue
+            data = racks.get(ident)
+            if data is None:
+                item.set_fill(None if not racks else UNKNOWN_COLOUR)
+            elif metric == "state":
+                item.set_fill(state_colour(data.get("state")))
+            else:
+                value = data.get(metric)
+                item.set_fill(self.current_scale().colour(float(value)) if value is not None else UNKNOWN_COLOUR)
+
+    def set_heatmap(self, temps_c: Optional[np.ndarray], extent=None) -> None:
+        if temps_c is None:
+            self.heat_item.setVisible(False)
+            return
+        self.heat_item.set_field(temps_c, extent, self.temp_scale)
+        self.heat_item.setVisible(True)
+
+    # ---- placement rules (a fast local check; the model validates again on apply)
+    def placement_problem(self, elements: list[Element], ignore: Iterable[str] = ()) -> str:
+        """Why ``elements`` cannot stand where they are ("" if they can)."""
+        hall = self.hall
+        if hall is None:
+            return "no hall"
+        ignore = set(ignore)
+        for el in elements:
+            fp = hall.footprint(el)
+            name = el.id or type(el).__name__.lower()
+            if fp[0] < -_EPS or fp[1] < -_EPS or fp[2] > hall.width_m + _EPS or fp[3] > hall.depth_m + _EPS:
+                return (f"{name} would lie outside hall {hall.id} ({_fmt_fp(fp)}; the hall is "
+                        f"0..{hall.width_m:g} by 0..{hall.depth_m:g} m)")
+            if isinstance(el, Tile) and hall.plenum != "raised_floor":
+                return f"hall {hall.id} has no raised floor, so it takes no perforated tiles"
+            if isinstance(el, Grille) and not hall.ceiling_return:
+                return f"hall {hall.id} has no ceiling return, so it takes no return grilles"
+            for other in self.items(footprint_rect(fp), Qt.IntersectsItemBoundingRect):
+                if not isinstance(other, ElementItem) or other.element_id in ignore:
+                    continue
+                if _conflicts(el, other.element) and _overlap(fp, other.footprint()):
+                    what = "lie on" if isinstance(el, Tile) and not isinstance(other.element, Tile) else "overlap"
+                    if isinstance(other.element, Tile) and not isinstance(el, Tile):
+                        what = "stand on tile"
+                        return f"{name} would {what} {other.element_id}"
+                    return f"{name} would {what} {other.element_id} ({_fmt_fp(other.footprint())})"
+        return ""
+
+    # ---- tooltips
+    def tooltip_for(self, item: "ElementItem") -> str:
+        el = item.element
+        lines = [f"<b>{el.id}</b> ({type(el).__name__.lower()})"]
+        if isinstance(el, Rack):
+            lines.append(f"IT {el.it_kw:g} kW, airflow {el.design_airflow_m3s:.2f} m³/s, facing {el.facing}")
+            if el.liquid_fraction:
+                lines.append(f"liquid-cooled {el.liquid_fraction:.0%}")
+            if el.feeds:
+                lines.append("feeds " + ", ".join(f"{ab} {f}" for ab, f in zip("AB", el.feeds)))
+            data = ((self.summary or {}).get("racks") or {}).get(el.id)
+            if data:
+                parts = []
+                if data.get("inlet_c") is not None:
+                    parts.append(f"inlet {data['inlet_c']:.1f} °C")
+                if data.get("exhaust_c") is not None:
+                    parts.append(f"exhaust {data['exhaust_c']:.1f} °C")
+                if data.get("power_w") is not None:
+                    parts.append(f"{data['power_w'] / 1e3:.1f} kW")
+                if data.get("state") is not None:
+                    parts.append(str(data["state"]))
+                lines.append(", ".join(parts))
+        elif isinstance(el, CoolingUnit):
+            lines.append(f"{el.kind}, {el.capacity_kw:g} kW, {el.airflow_m3s:g} m³/s, "
+                         f"setpoint {el.supply_setpoint_c:g} °C")
+            data = ((self.summary or {}).get("cooling_units") or {}).get(el.id)
+            if data:
+                parts = []
+                if data.get("return_c") is not None:
+                    parts.append(f"return {data['return_c']:.1f} °C")
+                if data.get("supply_c") is not None:
+                    parts.append(f"supply {data['supply_c']:.1f} °C")
+                if data.get("duty_w") is not None:
+                    parts.append(f"duty {data['duty_w'] / 1e3:.1f} kW")
+                lines.append(", ".join(parts))
+        elif isinstance(el, Tile):
+            lines.append(f"open {el.open_fraction:.0%}")
+        elif isinstance(el, Containment):
+            lines.append(f"{el.kind} aisle {el.width_m:g} × {el.depth_m:g} m")
+        fp = item.footprint()
+        lines.append(_fmt_fp(fp))
+        return "<br>".join(lines)
+
+    def helpEvent(self, event) -> None:  # Qt override: tooltips computed on demand
+        for it in self.items(event.scenePos()):
+            if isinstance(it, ElementItem):
+                QToolTip.showText(event.screenPos(), self.tooltip_for(it), event.widget())
+                event.accept()
+                return
+        QToolTip.hideText()
+        event.ignore()
+
+
+# --------------------------------------------------------------------------- view
+
+
+class FloorPlanView(QGraphicsView):
+    """Zoom, pan, select, drag and drop on a :class:`FloorPlanScene`; edits leave as signals."""
+
+    #: move the elements ``ids`` by (dx_m, dy_m), already snapped to the tile grid
+    sig_move_requested = Signal(list, float, float)
+    #: place ``count`` copies of the prototype element (empty id) in a row starting at (x_m, y_m)
+    sig_drop_requested = Signal(object, float, float, int)
+    #: an edit gesture was refused; the text says why
+    sig_refused = Signal(str)
+    #: while dragging: "" if the spot is fine, else why it is not
+    sig_drag_hint = Signal(str)
+    #: Space pressed and released without panning (toggles Run/Pause in the window)
+    sig_space_tapped = Signal()
+    #: the mouse is over hall position (x_m, y_m)
+    sig_cursor_moved = Signal(float, float)
+
+    MIN_SCALE, MAX_SCALE = 0.01, 20.0
+
+    def __init__(self, scene: FloorPlanScene, parent=None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        self.setDragMode(QGraphicsView.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self._space_down = False
+        self._space_used = False
+        self._pan_from: Optional[QPointF] = None
+        self._drag: Optional[dict] = None
+        self._ghost: Optional[GhostItem] = None
+        self._drop: Optional[dict] = None
+
+    def floor_scene(self) -> FloorPlanScene:
+        return self.scene()  # type: ignore[return-value]
+
+    # ---- zoom
+    def current_scale(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        s = self.current_scale()
+        factor = min(max(factor, self.MIN_SCALE / s), self.MAX_SCALE / s)
+        self.scale(factor, factor)
+
+    def zoom_in(self) -> None:
+        self.zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(0.8)
+
+    def zoom_to_fit(self) -> None:
+        r = self.floor_scene().hall_rect()
+        if r.isEmpty():
+            return
+        m = 0.03 * max(r.width(), r.height())
+        self.fitInView(r.adjusted(-m, -m, m, m), Qt.KeepAspectRatio)
+
+    def wheelEvent(self, event) -> None:  # Qt override
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(1.0015 ** delta)
+        event.accept()
+
+    # ---- keys
+    def keyPressEvent(self, event) -> None:  # Qt override
+        if event.key() == Qt.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_down = True
+                self._space_used = False
+                self.viewport().setCursor(Qt.OpenHandCursor)
+            event.accept()
+            return
+        if event.key() == Qt.Key_Escape and self._drag is not None:
+            self._cancel_drag()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # Qt override
+        if event.key() == Qt.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_down = False
+                self.viewport().unsetCursor()
+                if not self._space_used:
+                    self.sig_space_tapped.emit()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    # ---- mouse
+    def _element_item_at(self, pos) -> Optional[ElementItem]:
+        for it in self.items(pos):
+            if isinstance(it, ElementItem):
+                return it
+        return None
+
+    def _snap(self, d_m: float) -> float:
+        hall = self.floor_scene().hall
+        tile = hall.tile_m if hall is not None else 0.6
+        return round(round(d_m / tile) * tile, 9)
+
+    def mousePressEvent(self, event) -> None:  # Qt override
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_down):
+            self._pan_from = event.position()
+            self._space_used = True
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.LeftButton:
+            item = self._element_item_at(event.position().toPoint())
+            if item is not None:
+                scene = self.floor_scene()
+                if event.modifiers() & (Qt.ControlModifier | Qt.ShiftModifier):
+                    item.setSelected(not item.isSelected())
+                    event.accept()
+                    return
+                if not item.isSelected():
+                    scene.clearSelection()
+                    item.setSelected(True)
+                moving = [it for it in scene.selectedItems() if isinstance(it, ElementItem)]
+                self._drag = {
+                    "press": to_hall(self.mapToScene(event.position().toPoint())),
+                    "items": moving,
+                    "orig": {it: QPointF(it.pos()) for it in moving},
+                    "delta": (0.0, 0.0),
+                    "problem": "",
+                }
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # Qt override
+        p = event.position().toPoint()
+        x_m, y_m = to_hall(self.mapToScene(p))
+        self.sig_cursor_moved.emit(x_m, y_m)
+        if self._pan_from is not None:
+            d = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(d.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(d.y()))
+            event.accept()
+            return
+        if self._drag is not None:
+            px, py = self._drag["press"]
+            delta = (self._snap(x_m - px), self._snap(y_m - py))
+            if delta != self._drag["delta"]:
+                self._drag["delta"] = delta
+                self._show_drag(delta)
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def _show_drag(self, delta: tuple[float, float]) -> None:
+        dx, dy = delta
+        items = self._drag["items"]
+        for it in items:
+            it.setPos(self._drag["orig"][it] + QPointF(dx * PX, -dy * PX))
+        moved = [dataclasses.replace(it.element, x_m=it.element.x_m + dx, y_m=it.element.y_m + dy)
+                 for it in items]
+        problem = self.floor_scene().placement_problem(moved, ignore={it.element_id for it in items}) \
+            if delta != (0.0, 0.0) else ""
+        self._drag["problem"] = problem
+        for it in items:
+            it.set_invalid(bool(problem))
+        self.sig_drag_hint.emit(problem)
+
+    def _cancel_drag(self) -> dict:
+        drag, self._drag = self._drag, None
+        for it in drag["items"]:
+            it.setPos(drag["orig"][it])
+            it.set_invalid(False)
+        self.sig_drag_hint.emit("")
+        return drag
+
+    def mouseReleaseEvent(self, event) -> None:  # Qt override
+        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+            self._pan_from = None
+            if self._space_down:
+                self.viewport().setCursor(Qt.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        if self._drag is not None and event.button() == Qt.LeftButton:
+            drag = self._cancel_drag()  # only the items moved; the model decides where they end up
+            dx, dy = drag["delta"]
+            if (dx, dy) != (0.0, 0.0):
+                if drag["problem"]:
+                    self.sig_refused.emit(drag["problem"])
+                else:
+                    self.sig_move_requested.emit([it.element_id for it in drag["items"]], dx, dy)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    # ---- drop from the palette
+    def _drop_place(self, pos) -> None:
+        proto, count = self._drop["proto"], self._drop["count"]
+        x_m, y_m = to_hall(self.mapToScene(pos))
+        hall = self.floor_scene().hall
+        tile = hall.tile_m if hall is not None else 0.6
+        sx, sy = proto.size_xy() if not isinstance(proto, Tile) else (hall.tile_size(proto),) * 2
+        x0 = round(round((x_m - sx / 2) / tile) * tile, 9)
+        y0 = round(round((y_m - sy / 2) / tile) * tile, 9)
+        els = row_elements(proto, x0, y0, count)
+        problem = self.floor_scene().placement_problem(els)
+        self._drop.update(x=x0, y=y0, problem=problem)
+        if self._ghost is None:
+            self._ghost = GhostItem()
+            self.scene().addItem(self._ghost)
+        self._ghost.set_rects([footprint_rect(hall.footprint(e)) for e in els], not problem)
+        self.sig_drag_hint.emit(problem)
+
+    def _end_drop(self) -> None:
+        if self._ghost is not None:
+            self.scene().removeItem(self._ghost)
+            self._ghost = None
+        self._drop = None
+        self.sig_drag_hint.emit("")
+
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        if event.mimeData().hasFormat(ELEMENT_MIME) and self.floor_scene().hall is not None:
+            try:
+                proto, count = element_from_mime(event.mimeData().data(ELEMENT_MIME).data())
+            except (ValueError, KeyError, TypeError):
+                event.ignore()
+                return
+            self._drop = {"proto": proto, "count": count}
+            self._drop_place(event.position().toPoint())
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # Qt override
+        if self._drop is None:
+            event.ignore()
+            return
+        self._drop_place(event.position().toPoint())
+        event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event) -> None:  # Qt override
+        self._end_drop()
+        event.accept()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        if self._drop is None:
+            event.ignore()
+            return
+        self._drop_place(event.position().toPoint())
+        drop = self._drop
+        self._end_drop()
+        event.acceptProposedAction()
+        if drop["problem"]:
+            self.sig_refused.emit(drop["problem"])
+        else:
+            self.sig_drop_requested.emit(drop["proto"], drop["x"], drop["y"], drop["count"])

@@ -1,0 +1,250 @@
+"""The inspector: the properties of the selected element(s), editable, with inline validation messages.
+
+The panel never writes the model: an edit leaves as ``sig_property_edited``
+(ids, field, value); the window turns it into ``twin.commands.SetProperty``
+(one ``Macro`` for several ids) and, when the model refuses, calls
+:meth:`InspectorPanel.show_error` so the reason appears under the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
+
+from twin.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, Containment, CoolingUnit,
+                         Element, Grille, Rack, Site, Tile)
+from twin.validate import FEEDABLE_KINDS
+
+#: (field, label, kind) per element type; kind: text, float, optfloat, choice, feeds
+FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
+    Rack: (("id", "Id", "text"), ("it_kw", "IT power (kW)", "float"),
+           ("airflow_m3s", "Airflow (m³/s, blank = 1e-4 per W)", "optfloat"),
+           ("liquid_fraction", "Liquid fraction", "float"), ("facing", "Front faces", FACINGS),
+           ("ashrae_class", "ASHRAE class", ASHRAE_CLASSES), ("feeds", "Feeds", "feeds")),
+    CoolingUnit: (("id", "Id", "text"), ("kind", "Kind", COOLING_KINDS),
+                  ("airflow_m3s", "Airflow (m³/s)", "float"), ("capacity_kw", "Capacity (kW)", "float"),
+                  ("supply_setpoint_c", "Supply setpoint (°C)", "float"), ("facing", "Front faces", FACINGS),
+                  ("feeds", "Feeds", "feeds")),
+    Tile: (("id", "Id", "text"), ("open_fraction", "Open fraction", "float")),
+    Grille: (("id", "Id", "text"), ("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float")),
+    Containment: (("id", "Id", "text"), ("kind", "Aisle", CONTAINMENT_KINDS), ("width_m", "Width (m)", "float"),
+                  ("depth_m", "Depth (m)", "float")),
+}
+_NONE = "(none)"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+class InspectorPanel(QWidget):
+    """Edit the properties of the selection. A multi-selection shows (and sets) the fields all share."""
+
+    #: set ``field`` of every element in ``ids`` to ``value`` (raw text is passed on if it is not a number,
+    #: so the model names the problem)
+    sig_property_edited = Signal(list, str, object)
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.site: Optional[Site] = None
+        self.ids: list[str] = []
+        self._signature: tuple = ()
+        self.editors: dict[str, Any] = {}
+        self.errors: dict[str, QLabel] = {}
+        self.header = QLabel("Nothing selected", self)
+        self.header.setWordWrap(True)
+        self.form_host = QWidget(self)
+        self.form = QFormLayout(self.form_host)
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.general_error = QLabel(self)
+        self.general_error.setWordWrap(True)
+        self.general_error.setStyleSheet("color: #d32f2f;")
+        self.general_error.hide()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.header)
+        lay.addWidget(self.form_host)
+        lay.addWidget(self.general_error)
+        lay.addStretch(1)
+
+    # ---- content
+    def elements(self) -> list[Element]:
+        if self.site is None:
+            return []
+        out = []
+        for i in self.ids:
+            try:
+                out.append(self.site.get(i))
+            except KeyError:
+                pass
+        return out
+
+    def fields(self) -> tuple[tuple[str, str, Any], ...]:
+        els = self.elements()
+        if not els:
+            return ()
+        specs = [FIELDS.get(type(e), ()) for e in els]
+        shared = set.intersection(*({f for f, _, _ in s} for s in specs))
+        if len(els) > 1:
+            shared.discard("id")
+        return tuple(s for s in specs[0] if s[0] in shared)
+
+    def set_context(self, site: Optional[Site], ids: list[str]) -> None:
+        """Show ``ids`` of ``site``; keeps the editors (and focus) when the same fields stay."""
+        self.site = site
+        self.ids = [i for i in ids if site is not None and self._exists(i)]
+        fields = self.fields()
+        signature = (tuple(f for f, _, _ in fields), tuple(self.ids))
+        if signature != self._signature:
+            self._rebuild(fields)
+            self._signature = signature
+        self._refresh()
+
+    def _exists(self, ident: str) -> bool:
+        try:
+            self.site.get(ident)
+            return True
+        except KeyError:
+            return False
+
+    def _rebuild(self, fields) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.editors.clear()
+        self.errors.clear()
+        self.general_error.hide()
+        for name, label, kind in fields:
+            box = QWidget(self.form_host)
+            v = QVBoxLayout(box)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.setSpacing(1)
+            editor = self._make_editor(name, kind, box)
+            if isinstance(editor, tuple):
+                row = QHBoxLayout()
+                for e in editor:
+                    row.addWidget(e)
+                v.addLayout(row)
+            else:
+                v.addWidget(editor)
+            err = QLabel(box)
+            err.setWordWrap(True)
+            err.setStyleSheet("color: #d32f2f;")
+            err.hide()
+            v.addWidget(err)
+            self.editors[name] = editor
+            self.errors[name] = err
+            self.form.addRow(label, box)
+
+    def _make_editor(self, name: str, kind: Any, parent: QWidget):
+        if kind == "feeds":
+            combos = (QComboBox(parent), QComboBox(parent))
+            for k, combo in enumerate(combos):
+                combo.setObjectName(f"feed_{'AB'[k]}")
+                combo.activated.connect(lambda _=0, n=name: self._on_feeds_activated(n))
+            return combos
+        if isinstance(kind, tuple):
+            combo = QComboBox(parent)
+            combo.addItems(list(kind))
+            combo.setObjectName(name)
+            combo.activated.connect(lambda _=0, n=name, c=combo: self._emit(n, c.currentText()))
+            return combo
+        edit = QLineEdit(parent)
+        edit.setObjectName(name)
+        edit.editingFinished.connect(lambda n=name, e=edit, k=kind: self._on_line_finished(n, e, k))
+        return edit
+
+    def _shared_value(self, name: str) -> tuple[bool, Any]:
+        values = [getattr(e, name) for e in self.elements()]
+        if not values:
+            return False, None
+        first = values[0]
+        return all(v == first for v in values), first
+
+    def _refresh(self) -> None:
+        els = self.elements()
+        if not els:
+            self.header.setText("Nothing selected")
+        elif len(els) == 1:
+            self.header.setText(f"<b>{els[0].id}</b> — {type(els[0]).__name__.lower()}")
+        else:
+            kinds = sorted({type(e).__name__.lower() for e in els})
+            self.header.setText(f"<b>{len(els)} selected</b> ({', '.join(kinds)}); shared fields")
+        feed_ids = [_NONE] + [n.id for n in (self.site.power_nodes if self.site else [])
+                              if n.kind in FEEDABLE_KINDS]
+        for name, editor in self.editors.items():
+            same, value = self._shared_value(name)
+            if isinstance(editor, tuple):
+                feeds = tuple(value or ()) if same else ()
+                for k, combo in enumerate(editor):
+                    combo.blockSignals(True)
+                    combo.clear()
+                    combo.addItems(feed_ids)
+                    cur = feeds[k] if k < len(feeds) else _NONE
+                    if cur not in feed_ids:
+                        combo.addItem(cur)
+                    combo.setCurrentText(cur if same else _NONE)
+                    combo.setToolTip(f"Feed {'AB'[k]}" + ("" if same else " (differs across the selection)"))
+                    combo.blockSignals(False)
+            elif isinstance(editor, QComboBox):
+                editor.blockSignals(True)
+                editor.setCurrentIndex(editor.findText(str(value)) if same else -1)
+                editor.blockSignals(False)
+            else:
+                if not editor.hasFocus() or not editor.isModified():
+                    editor.setText(_fmt(value) if same else "")
+                    editor.setPlaceholderText("" if same else "(mixed)")
+                    editor.setModified(False)
+
+    # ---- edits
+    def _on_line_finished(self, name: str, edit: QLineEdit, kind: str) -> None:
+        text = edit.text().strip()
+        same, current = self._shared_value(name)
+        if same and text == _fmt(current):
+            return
+        if not same and text == "":
+            return
+        value: Any = text
+        if kind in ("float", "optfloat"):
+            if text == "" and kind == "optfloat":
+                value = None
+            else:
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = text  # the model says what is wrong with it
+        edit.setModified(False)
+        self._emit(name, value)
+
+    def _on_feeds_activated(self, name: str) -> None:
+        combos = self.editors[name]
+        feeds = tuple(c.currentText() for c in combos if c.currentText() and c.currentText() != _NONE)
+        self._emit(name, feeds)
+
+    def _emit(self, name: str, value: Any) -> None:
+        self.clear_errors()
+        self.sig_property_edited.emit(list(self.ids), name, value)
+
+    # ---- messages
+    def show_error(self, field: str, message: str) -> None:
+        """Show ``message`` under ``field`` (or below the form if the field is not shown)."""
+        label = self.errors.get(field)
+        if label is None:
+            label = self.general_error
+        label.setText(message)
+        label.show()
+
+    def clear_errors(self) -> None:
+        for label in list(self.errors.values()) + [self.general_error]:
+            label.clear()
+            label.hide()
+
+    def error_text(self) -> str:
+        """All messages currently shown (for tests and the status bar)."""
+        return "\n".join(l.text() for l in list(self.errors.values()) + [self.general_error] if l.isVisible()
+                         or l.text())

@@ -1,0 +1,123 @@
+"""Trend plots (pyqtgraph): inlet temperature of the selected racks with ASHRAE limit lines, and power.
+
+Plots keep their curve items and call ``setData``; history is kept in
+growing numpy buffers, trimmed to the last ``max_points`` samples.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from widgets.colormaps import ASHRAE_A1_MAX_C, ASHRAE_REC_HI_C, ASHRAE_REC_LO_C
+
+_PENS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+         (227, 119, 194), (127, 127, 127)]
+
+
+class TrendsPanel(QWidget):
+    """Inlet temperatures of chosen racks and total IT / facility power against simulated time."""
+
+    MAX_RACKS = 8
+
+    def __init__(self, parent: Optional[QWidget] = None, max_points: int = 5000):
+        super().__init__(parent)
+        self.max_points = max_points
+        self.t_s = np.empty(0)
+        self.inlet: dict[str, np.ndarray] = {}
+        self.it_kw = np.empty(0)
+        self.facility_kw = np.empty(0)
+        self.rack_ids: list[str] = []
+        self.temp_plot = pg.PlotWidget(self)
+        self.temp_plot.setLabel("left", "inlet", units="°C")
+        self.temp_plot.setLabel("bottom", "time", units="s")
+        self.temp_plot.addLegend(offset=(5, 5))
+        self.temp_plot.showGrid(x=True, y=True, alpha=0.2)
+        for value, label, colour in ((ASHRAE_REC_LO_C, "rec. min", (80, 150, 255)),
+                                     (ASHRAE_REC_HI_C, "rec. max", (255, 170, 0)),
+                                     (ASHRAE_A1_MAX_C, "A1 max", (230, 40, 40))):
+            line = pg.InfiniteLine(pos=value, angle=0, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine),
+                                   label=label, labelOpts={"position": 0.05, "color": colour})
+            self.temp_plot.addItem(line)
+        self.power_plot = pg.PlotWidget(self)
+        self.power_plot.setLabel("left", "power", units="kW")
+        self.power_plot.setLabel("bottom", "time", units="s")
+        self.power_plot.addLegend(offset=(5, 5))
+        self.power_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.power_plot.setXLink(self.temp_plot)
+        self.it_curve = self.power_plot.plot(name="IT", pen=pg.mkPen((31, 119, 180), width=2))
+        self.facility_curve = self.power_plot.plot(name="facility", pen=pg.mkPen((214, 39, 40), width=2))
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.temp_plot, 3)
+        lay.addWidget(self.power_plot, 2)
+
+    def set_racks(self, ids: list[str]) -> None:
+        """Plot these racks (the first MAX_RACKS of them)."""
+        ids = list(ids)[: self.MAX_RACKS]
+        if ids == self.rack_ids:
+            return
+        for ident in list(self.curves):
+            if ident not in ids:
+                self.temp_plot.removeItem(self.curves.pop(ident))
+        for k, ident in enumerate(ids):
+            if ident not in self.curves:
+                self.curves[ident] = self.temp_plot.plot(name=ident, pen=pg.mkPen(_PENS[k % len(_PENS)], width=2))
+        self.rack_ids = ids
+        self._redraw()
+
+    def clear(self) -> None:
+        self.t_s = np.empty(0)
+        self.inlet = {}
+        self.it_kw = np.empty(0)
+        self.facility_kw = np.empty(0)
+        self._redraw()
+
+    def add_frame(self, t_s: float, summary: dict) -> None:
+        """Append one sample from an engine summary (racks' inlet_c, power)."""
+        racks = summary.get("racks") or {}
+        n = self.t_s.size
+        if n and t_s < self.t_s[-1]:
+            self.clear()  # the clock went back (new run): start over
+            n = 0
+        self.t_s = np.append(self.t_s, t_s)
+        for ident, data in racks.items():
+            arr = self.inlet.get(ident)
+            if arr is None:
+                arr = np.full(n, np.nan)
+            v = data.get("inlet_c")
+            self.inlet[ident] = np.append(arr, np.nan if v is None else float(v))
+        for ident in list(self.inlet):
+            if ident not in racks:
+                self.inlet[ident] = np.append(self.inlet[ident], np.nan)
+        it_w = summary.get("it_w")
+        if it_w is None:
+            it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
+        self.it_kw = np.append(self.it_kw, it_w / 1e3)
+        fac = summary.get("facility_w")
+        self.facility_kw = np.append(self.facility_kw, np.nan if fac is None else fac / 1e3)
+        if self.t_s.size > self.max_points:
+            cut = self.t_s.size - self.max_points
+            self.t_s = self.t_s[cut:]
+            self.it_kw = self.it_kw[cut:]
+            self.facility_kw = self.facility_kw[cut:]
+            self.inlet = {k: v[cut:] for k, v in self.inlet.items()}
+        self._redraw()
+
+    def _redraw(self) -> None:
+        t = self.t_s
+        for ident, curve in self.curves.items():
+            y = self.inlet.get(ident)
+            if y is None or y.size != t.size:
+                curve.setData([], [])
+            else:
+                curve.setData(t, y, connect="finite")
+        self.it_curve.setData(t, self.it_kw, connect="finite")
+        if np.isfinite(self.facility_kw).any():
+            self.facility_curve.setData(t, self.facility_kw, connect="finite")
+        else:
+            self.facility_curve.setData([], [])

@@ -109,8 +109,9 @@ class RackArrays:
         """Build from rack elements, filling defaults from :mod:`twin.physics.constants`.
 
         Defaults: fan fraction 0.10 of design power scaled by the air share
-        (1 − f_liq); C_s = 20 kJ/K per kW (τ ≈ 4 min) unless the rack gives
-        ``thermal_mass_kj_per_k``; ε = 0.7; warning = class allowable max,
+        (1 − f_liq); C_s = 20 kJ/K per kW of air-side design heat
+        P_des (1 − f_liq) (τ ≈ 4 min; the mass of liquid-cooled parts sits on
+        the cold plates) unless the rack gives ``thermal_mass_kj_per_k``; ε = 0.7; warning = class allowable max,
         critical = warning + 5 K, dwell 60 s, restart 300 s; cold plate
         0.5 kJ/K and G = P_liq,des/30 K per rack.
         """
@@ -121,7 +122,8 @@ class RackArrays:
         ff = np.array([r.fan_fraction if r.fan_fraction is not None else K.FAN_FRACTION * (1.0 - lf[i])
                        for i, r in enumerate(racks)], dtype=np.float64)
         cs = np.array([r.thermal_mass_kj_per_k * 1e3 if r.thermal_mass_kj_per_k is not None
-                       else K.SERVER_MASS_J_PER_K_PER_KW * p[i] / 1e3 for i, r in enumerate(racks)],
+                       else K.SERVER_MASS_J_PER_K_PER_KW * p[i] * (1.0 - lf[i]) / 1e3
+                       for i, r in enumerate(racks)],
                       dtype=np.float64)
         lim = [K.ASHRAE_ALLOWABLE_C.get(r.ashrae_class, K.ASHRAE_ALLOWABLE_C["A1"]) for r in racks]
         warn = np.array([b for _, b in lim], dtype=np.float64)

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("new", help="write a synthetic hall of N racks in rows")
     p.add_argument("--racks", type=int, required=True, help="number of racks (1..20000)")
-    p.add_argument("--rack-kw", type=float, default=8.0, help="IT power per rack (kW, default 8)")
+    p.add_argument("--rack-kw", type=float, default=8.0, help="IT power per rack (kW, 0..60, default 8)")
+    p.add_argument("--racks-per-row", type=int, default=None, help="racks in a row (default 20)")
     p.add_argument("--out", required=True, help="layout file to write")
     p.set_defaults(func=cmd_new)
 
@@ -56,24 +57,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for name, text in demos.list_demos().items():
             print(f"{name:10s} {text}")
         return 0
-    site = demos.load_demo(args.name)
+    site = demos.load_demo(args.name)  # fails before anything is written
     if args.out:
-        save_layout(site, args.out)
+        save_layout(site, args.out, compact=True)
         print(f"wrote {args.out}: {site.summary()}")
     else:
         from twin.layoutfile import dumps_layout
-        sys.stdout.write(dumps_layout(site))
+        sys.stdout.write(dumps_layout(site, compact=True))
     return 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
     from twin import demos
 
+    from twin.layout import LayoutError
+    from twin.validate import validate
+
     if not 1 <= args.racks <= 20000:
         raise InputError(f"--racks must be between 1 and 20000, got {args.racks}")
-    if not 0 < args.rack_kw <= 250:
-        raise InputError(f"--rack-kw must be above 0 and at most 250, got {args.rack_kw:g}")
-    site = demos.synthetic_site(args.racks, rack_kw=args.rack_kw)
+    if not 0 < args.rack_kw <= 60:
+        raise InputError(f"--rack-kw must be above 0 and at most 60 (an air-cooled hall), got {args.rack_kw:g}")
+    if args.racks_per_row is not None and not 1 <= args.racks_per_row <= 200:
+        raise InputError(f"--racks-per-row must be between 1 and 200, got {args.racks_per_row}")
+    site = demos.synthetic_site(args.racks, rack_kw=args.rack_kw, racks_per_row=args.racks_per_row or 20)
+    issues = validate(site)  # never write a layout that would not load
+    if issues:
+        raise LayoutError(issues, "generated hall")
     save_layout(site, args.out)
     print(f"wrote {args.out}: {site.summary()}")
     return 0

@@ -14,7 +14,7 @@ from typing import Optional
 
 from twin.errors import InputError
 from twin.layout import (
-    DEFAULT_AIRFLOW_PER_W, CoolingUnit, Hall, PowerNode, Rack, Site, Tile,
+    DEFAULT_AIRFLOW_PER_W, MAX_HALL_SIDE_M, CoolingUnit, Hall, PowerNode, Rack, Site, Tile,
 )
 from twin.layoutfile import loads_layout
 
@@ -131,30 +131,44 @@ def synthetic_site(n_racks: int, rack_kw: float = 8.0, racks_per_row: int = 20,
     if not 1 <= racks_per_row <= 200:
         raise InputError(f"synthetic hall: racks_per_row must be from 1 to 200, got {racks_per_row!r}")
     rack_kw = float(rack_kw)
-    per_row = min(racks_per_row, n_racks)
-    n_rows = math.ceil(n_racks / per_row)
-    n_pairs = math.ceil(n_rows / 2)
-    row_len = per_row * _RACK_W
     pair_depth = 2 * _RACK_D + _AISLE
     total_kw = n_racks * rack_kw
     rack_airflow = DEFAULT_AIRFLOW_PER_W * rack_kw * 1e3
     unit_airflow_total = 1.2 * n_racks * rack_airflow
+    n_units = _unit_count(total_kw, unit_airflow_total)
 
-    # Blocks of pairs side by side: as square as the perimeter cooling allows.
-    cols = max(1, round(math.sqrt(n_pairs * (pair_depth + _AISLE) / (row_len + _END_GAP))))
-    while True:
+    # Blocks of pairs side by side, as square as the perimeter cooling allows: a dense
+    # hall needs more wall per rack, so it gets fewer blocks (then shorter rows).
+    def plan(per_row: int, cols: int) -> tuple[float, float, int]:
+        n_pairs = math.ceil(math.ceil(n_racks / per_row) / 2)
         per_col = math.ceil(n_pairs / cols)
-        width = 2 * _WALL_GAP + cols * row_len + (cols - 1) * _END_GAP
+        width = 2 * _WALL_GAP + cols * per_row * _RACK_W + (cols - 1) * _END_GAP
         depth = 2 * _WALL_GAP + per_col * pair_depth + (per_col - 1) * _AISLE
-        n_units = _unit_count(total_kw, unit_airflow_total)
-        if len(_perimeter_slots(width, depth)) >= n_units or cols == 1:
-            break
-        cols -= 1
+        return width, depth, len(_perimeter_slots(width, depth))
+
+    chosen = None
+    per_row = min(racks_per_row, n_racks)
+    while chosen is None:
+        n_pairs = math.ceil(math.ceil(n_racks / per_row) / 2)
+        cols = max(1, round(math.sqrt(n_pairs * (pair_depth + _AISLE) / (per_row * _RACK_W + _END_GAP))))
+        for c in range(cols, 0, -1):
+            width, depth, n_slots = plan(per_row, c)
+            if n_slots >= n_units and max(width, depth) <= MAX_HALL_SIDE_M:
+                chosen = (per_row, c)
+                break
+        if chosen is None:
+            if per_row <= 4:
+                raise InputError(f"synthetic hall: {n_racks} racks of {rack_kw:g} kW need {n_units} perimeter "
+                                 f"cooling units, more than the walls of any hall up to {MAX_HALL_SIDE_M:g} m "
+                                 f"hold; use fewer racks or less power per rack")
+            per_row = max(4, per_row // 2)
+    per_row, cols = chosen
+    width, depth, _ = plan(per_row, cols)
     slots = _perimeter_slots(width, depth)
-    if len(slots) < n_units:
-        raise InputError(f"synthetic hall: {n_racks} racks of {rack_kw:g} kW need {n_units} perimeter "
-                         f"units but the walls hold {len(slots)}; use fewer racks or less power per rack")
     width, depth = round(width, 6), round(depth, 6)
+    n_rows = math.ceil(n_racks / per_row)
+    n_pairs = math.ceil(n_rows / 2)
+    row_len = per_row * _RACK_W
 
     hall_racks: list[Rack] = []
     tiles: list[Tile] = []

@@ -340,8 +340,14 @@ class Project:
         os.close(fd)
         _set_mode(tmp, p)
         try:
-            eng = create_engine("sqlite://", creator=lambda: sqlite3.connect(tmp, isolation_level=None),
-                                poolclass=StaticPool)
+            def creator() -> sqlite3.Connection:
+                con = sqlite3.connect(tmp, isolation_level=None)
+                # a temporary file: we fsync it before the rename, and a crash leaves only the temporary
+                con.execute("PRAGMA synchronous=OFF")
+                return con
+
+            eng = create_engine("sqlite://", creator=creator, poolclass=StaticPool)
+            event.listen(eng, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
             try:
                 with eng.begin() as conn:
                     conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")

@@ -1,0 +1,585 @@
+"""numba kernels of the Fast Fluid Dynamics air solver (see :mod:`twin.physics.airflow`).
+
+Staggered (MAC) grid of ``nx * ny * nz`` cells of ``dx * dy * dz`` (m).
+``u`` (m/s) lives on x-faces, shape ``(nx+1, ny, nz)`` at ``(i dx, (j+½) dy, (k+½) dz)``;
+``v`` on y-faces ``(nx, ny+1, nz)``; ``w`` on z-faces ``(nx, ny, nz+1)``.
+``cx, cy, cz`` are the face conductances (1 open, 0 closed, 0 < c < 1 a leaky
+containment panel). Closed faces hold their boundary velocity (0 on walls, the
+port velocity on rack/unit/tile/grille faces) and are never changed here.
+
+Each kernel is a pure function over arrays; :mod:`._airflow_numpy` holds the
+plain references the tests compare against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# --------------------------------------------------------------------------- interpolation
+
+
+@njit(cache=True, nogil=True)
+def _trilerp(f, fx, fy, fz):
+    """Trilinear interpolation of ``f`` at fractional index (fx, fy, fz), clamped to the array."""
+    n0, n1, n2 = f.shape
+    if fx < 0.0:
+        fx = 0.0
+    if fy < 0.0:
+        fy = 0.0
+    if fz < 0.0:
+        fz = 0.0
+    if fx > n0 - 1:
+        fx = n0 - 1.0
+    if fy > n1 - 1:
+        fy = n1 - 1.0
+    if fz > n2 - 1:
+        fz = n2 - 1.0
+    i = int(fx)
+    j = int(fy)
+    k = int(fz)
+    if i > n0 - 2:
+        i = max(n0 - 2, 0)
+    if j > n1 - 2:
+        j = max(n1 - 2, 0)
+    if k > n2 - 2:
+        k = max(n2 - 2, 0)
+    tx = fx - i
+    ty = fy - j
+    tz = fz - k
+    i1 = min(i + 1, n0 - 1)
+    j1 = min(j + 1, n1 - 1)
+    k1 = min(k + 1, n2 - 1)
+    c00 = f[i, j, k] * (1 - tx) + f[i1, j, k] * tx
+    c10 = f[i, j1, k] * (1 - tx) + f[i1, j1, k] * tx
+    c01 = f[i, j, k1] * (1 - tx) + f[i1, j, k1] * tx
+    c11 = f[i, j1, k1] * (1 - tx) + f[i1, j1, k1] * tx
+    c0 = c00 * (1 - ty) + c10 * ty
+    c1 = c01 * (1 - ty) + c11 * ty
+    return c0 * (1 - tz) + c1 * tz
+
+
+@njit(cache=True, nogil=True)
+def _vel_at(u, v, w, x, y, z, dx, dy, dz):
+    """Velocity (m/s) at point (x, y, z) (m) from the three staggered arrays."""
+    a = _trilerp(u, x / dx, y / dy - 0.5, z / dz - 0.5)
+    b = _trilerp(v, x / dx - 0.5, y / dy, z / dz - 0.5)
+    c = _trilerp(w, x / dx - 0.5, y / dy - 0.5, z / dz)
+    return a, b, c
+
+
+@njit(cache=True, nogil=True)
+def advect(u, v, w, cx, cy, cz, dt, dx, dy, dz, uo, vo, wo):
+    """Semi-Lagrangian advection of the staggered velocity (u, v, w) by itself.
+
+    For every open face (conductance 1): trace the face centre back by one step
+    along the local velocity, ``x_d = x - dt * u(x)`` (Euler), and take the
+    trilinearly interpolated velocity component there: ``u_new(x) = u(x_d)``.
+    Unconditionally stable. Leaky panels (0 < c < 1) get 0 (they carry no
+    momentum); closed faces keep their boundary values.
+    Units: u m/s, dt s, dx m.
+    """
+    nx = v.shape[0]
+    ny = u.shape[1]
+    nz = u.shape[2]
+    for i in range(nx + 1):
+        for j in range(ny):
+            for k in range(nz):
+                c = cx[i, j, k]
+                if c == 0.0:
+                    uo[i, j, k] = u[i, j, k]
+                elif c < 1.0:
+                    uo[i, j, k] = 0.0
+                else:
+                    x = i * dx
+                    y = (j + 0.5) * dy
+                    z = (k + 0.5) * dz
+                    a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
+                    uo[i, j, k] = _trilerp(u, (x - dt * a) / dx, (y - dt * b) / dy - 0.5,
+                                           (z - dt * e) / dz - 0.5)
+    for i in range(nx):
+        for j in range(ny + 1):
+            for k in range(nz):
+                c = cy[i, j, k]
+                if c == 0.0:
+                    vo[i, j, k] = v[i, j, k]
+                elif c < 1.0:
+                    vo[i, j, k] = 0.0
+                else:
+                    x = (i + 0.5) * dx
+                    y = j * dy
+                    z = (k + 0.5) * dz
+                    a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
+                    vo[i, j, k] = _trilerp(v, (x - dt * a) / dx - 0.5, (y - dt * b) / dy,
+                                           (z - dt * e) / dz - 0.5)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz + 1):
+                c = cz[i, j, k]
+                if c == 0.0:
+                    wo[i, j, k] = w[i, j, k]
+                elif c < 1.0:
+                    wo[i, j, k] = 0.0
+                else:
+                    x = (i + 0.5) * dx
+                    y = (j + 0.5) * dy
+                    z = k * dz
+                    a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
+                    wo[i, j, k] = _trilerp(w, (x - dt * a) / dx - 0.5, (y - dt * b) / dy - 0.5,
+                                           (z - dt * e) / dz)
+
+
+# --------------------------------------------------------------------------- turbulence
+
+
+@njit(cache=True, nogil=True)
+def chen_viscosity(u, v, w, solid, wall_dist, chen_a, nu_floor, nu_out):
+    """Chen's zero-equation eddy viscosity at cell centres (m2/s).
+
+    ``nu = max(chen_a * |U| * l, nu_floor)``, |U| the cell-centre speed from the
+    face averages (m/s), l the distance to the nearest wall (m), chen_a = 0.03874.
+    Solid cells get 0.
+    """
+    nx, ny, nz = solid.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if solid[i, j, k]:
+                    nu_out[i, j, k] = 0.0
+                    continue
+                a = 0.5 * (u[i, j, k] + u[i + 1, j, k])
+                b = 0.5 * (v[i, j, k] + v[i, j + 1, k])
+                c = 0.5 * (w[i, j, k] + w[i, j, k + 1])
+                s = np.sqrt(a * a + b * b + c * c)
+                nu = chen_a * s * wall_dist[i, j, k]
+                nu_out[i, j, k] = nu if nu > nu_floor else nu_floor
+
+
+# --------------------------------------------------------------------------- diffusion
+
+
+@njit(cache=True, nogil=True)
+def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, out):
+    """One Jacobi sweep of (1 - dt nu lap) f = src on x-faces (see :func:`diffuse`)."""
+    n0, ny, nz = f.shape
+    nx = n0 - 1
+    ax = 1.0 / (dx * dx)
+    ay = 1.0 / (dy * dy)
+    az = 1.0 / (dz * dz)
+    for i in range(n0):
+        for j in range(ny):
+            for k in range(nz):
+                if c[i, j, k] != 1.0:
+                    out[i, j, k] = f[i, j, k]
+                    continue
+                a = dt * 0.5 * (nu[i - 1, j, k] + nu[i, j, k])
+                diag = 1.0 + 2.0 * a * ax
+                s = src[i, j, k] + a * ax * (f[i - 1, j, k] + f[i + 1, j, k])
+                # tangential neighbours: a wall half a cell away (ghost -f) or a face value
+                if j == 0 or (solid[i - 1, j - 1, k] and solid[i, j - 1, k]):
+                    diag += wall * a * ay
+                else:
+                    diag += a * ay
+                    s += a * ay * f[i, j - 1, k]
+                if j == ny - 1 or (solid[i - 1, j + 1, k] and solid[i, j + 1, k]):
+                    diag += wall * a * ay
+                else:
+                    diag += a * ay
+                    s += a * ay * f[i, j + 1, k]
+                if k == 0 or (solid[i - 1, j, k - 1] and solid[i, j, k - 1]):
+                    diag += wall * a * az
+                else:
+                    diag += a * az
+                    s += a * az * f[i, j, k - 1]
+                if k == nz - 1 or (solid[i - 1, j, k + 1] and solid[i, j, k + 1]):
+                    diag += wall * a * az
+                else:
+                    diag += a * az
+                    s += a * az * f[i, j, k + 1]
+                out[i, j, k] = s / diag
+
+
+@njit(cache=True, nogil=True)
+def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, n_iter, tmp_u, tmp_v, tmp_w):
+    """Implicit viscous step (1 - dt ∇·(nu ∇)) U = U_src, by ``n_iter`` Jacobi sweeps, in place on u, v, w.
+
+    nu (m2/s) at cell centres, averaged to each face. No-slip walls: a wall
+    parallel to a face half a cell away enters as a ghost value: coefficient ``wall`` x nu/h²
+    toward 0 (2 = no-slip, 0 = free slip). Only open
+    faces (conductance 1) change. The component arrays are handled through
+    axis-permuted views so one kernel serves all three.
+    """
+    # v and w are handled by transposing axes so that the face axis comes first
+    sv = solid.transpose(1, 0, 2)
+    sw = solid.transpose(2, 1, 0)
+    nuv = nu.transpose(1, 0, 2)
+    nuw = nu.transpose(2, 1, 0)
+    for _ in range(n_iter):
+        _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall, tmp_u)
+        _diffuse_x(v.transpose(1, 0, 2), src_v.transpose(1, 0, 2), cy.transpose(1, 0, 2), sv, nuv,
+                   dt, dy, dx, dz, wall, tmp_v.transpose(1, 0, 2))
+        _diffuse_x(w.transpose(2, 1, 0), src_w.transpose(2, 1, 0), cz.transpose(2, 1, 0), sw, nuw,
+                   dt, dz, dy, dx, wall, tmp_w.transpose(2, 1, 0))
+        u[...] = tmp_u
+        v[...] = tmp_v
+        w[...] = tmp_w
+
+
+# --------------------------------------------------------------------------- projection
+
+
+@njit(cache=True, nogil=True)
+def divergence(u, v, w, solid, dx, dy, dz, div):
+    """Cell divergence (1/s): (u[i+1]-u[i])/dx + (v[j+1]-v[j])/dy + (w[k+1]-w[k])/dz; 0 in solids."""
+    nx, ny, nz = solid.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if solid[i, j, k]:
+                    div[i, j, k] = 0.0
+                else:
+                    div[i, j, k] = ((u[i + 1, j, k] - u[i, j, k]) / dx + (v[i, j + 1, k] - v[i, j, k]) / dy
+                                    + (w[i, j, k + 1] - w[i, j, k]) / dz)
+
+
+@njit(cache=True, nogil=True)
+def _apply_A(p, cx, cy, cz, solid, dx, dy, dz, out):
+    """out = A p with A p = Σ_faces c_f (p_c - p_nb) / h² over open faces (A is SPD on each region)."""
+    nx, ny, nz = solid.shape
+    ax = 1.0 / (dx * dx)
+    ay = 1.0 / (dy * dy)
+    az = 1.0 / (dz * dz)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if solid[i, j, k]:
+                    out[i, j, k] = 0.0
+                    continue
+                pc = p[i, j, k]
+                s = 0.0
+                c = cx[i, j, k]
+                if c > 0.0:
+                    s += c * ax * (pc - p[i - 1, j, k])
+                c = cx[i + 1, j, k]
+                if c > 0.0:
+                    s += c * ax * (pc - p[i + 1, j, k])
+                c = cy[i, j, k]
+                if c > 0.0:
+                    s += c * ay * (pc - p[i, j - 1, k])
+                c = cy[i, j + 1, k]
+                if c > 0.0:
+                    s += c * ay * (pc - p[i, j + 1, k])
+                c = cz[i, j, k]
+                if c > 0.0:
+                    s += c * az * (pc - p[i, j, k - 1])
+                c = cz[i, j, k + 1]
+                if c > 0.0:
+                    s += c * az * (pc - p[i, j, k + 1])
+                out[i, j, k] = s
+
+
+@njit(cache=True, nogil=True)
+def mic0_precon(cx, cy, cz, solid, dx, dy, dz, tau, sigma, precon):
+    """Modified incomplete Cholesky MIC(0) of A (Bridson, Fluid Simulation, ch. 4): 1/sqrt(E) per cell."""
+    nx, ny, nz = solid.shape
+    ax = 1.0 / (dx * dx)
+    ay = 1.0 / (dy * dy)
+    az = 1.0 / (dz * dz)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if solid[i, j, k]:
+                    precon[i, j, k] = 0.0
+                    continue
+                diag = ax * (cx[i, j, k] + cx[i + 1, j, k]) + ay * (cy[i, j, k] + cy[i, j + 1, k]) + az * (
+                    cz[i, j, k] + cz[i, j, k + 1])
+                if diag == 0.0:
+                    precon[i, j, k] = 0.0
+                    continue
+                e = diag
+                if i > 0 and not solid[i - 1, j, k]:
+                    a = -ax * cx[i, j, k]
+                    pp = precon[i - 1, j, k]
+                    e -= (a * pp) ** 2
+                    e -= tau * a * (-ay * cy[i - 1, j + 1, k] - az * cz[i - 1, j, k + 1]) * pp * pp
+                if j > 0 and not solid[i, j - 1, k]:
+                    a = -ay * cy[i, j, k]
+                    pp = precon[i, j - 1, k]
+                    e -= (a * pp) ** 2
+                    e -= tau * a * (-ax * cx[i + 1, j - 1, k] - az * cz[i, j - 1, k + 1]) * pp * pp
+                if k > 0 and not solid[i, j, k - 1]:
+                    a = -az * cz[i, j, k]
+                    pp = precon[i, j, k - 1]
+                    e -= (a * pp) ** 2
+                    e -= tau * a * (-ax * cx[i + 1, j, k - 1] - ay * cy[i, j + 1, k - 1]) * pp * pp
+                if e < sigma * diag:
+                    e = diag
+                precon[i, j, k] = 1.0 / np.sqrt(e)
+
+
+@njit(cache=True, nogil=True)
+def _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z):
+    """z = (L L^T)^-1 r for the MIC(0) factor (forward then backward substitution)."""
+    nx, ny, nz = solid.shape
+    ax = 1.0 / (dx * dx)
+    ay = 1.0 / (dy * dy)
+    az = 1.0 / (dz * dz)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                pc = precon[i, j, k]
+                if pc == 0.0:
+                    q[i, j, k] = 0.0
+                    continue
+                t = r[i, j, k]
+                if i > 0:
+                    t += ax * cx[i, j, k] * precon[i - 1, j, k] * q[i - 1, j, k]
+                if j > 0:
+                    t += ay * cy[i, j, k] * precon[i, j - 1, k] * q[i, j - 1, k]
+                if k > 0:
+                    t += az * cz[i, j, k] * precon[i, j, k - 1] * q[i, j, k - 1]
+                q[i, j, k] = t * pc
+    for i in range(nx - 1, -1, -1):
+        for j in range(ny - 1, -1, -1):
+            for k in range(nz - 1, -1, -1):
+                pc = precon[i, j, k]
+                if pc == 0.0:
+                    z[i, j, k] = 0.0
+                    continue
+                t = q[i, j, k]
+                if i < nx - 1:
+                    t += ax * cx[i + 1, j, k] * pc * z[i + 1, j, k]
+                if j < ny - 1:
+                    t += ay * cy[i, j + 1, k] * pc * z[i, j + 1, k]
+                if k < nz - 1:
+                    t += az * cz[i, j, k + 1] * pc * z[i, j, k + 1]
+                z[i, j, k] = t * pc
+
+
+@njit(cache=True, nogil=True)
+def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
+    """Solve A p = b by MIC(0)-preconditioned conjugate gradients, warm-started from ``p`` (in place).
+
+    Stops when max|b - A p| <= tol. ``b`` must sum to zero over every connected
+    fluid region (A is singular there; the solution is defined up to a constant).
+    Returns the number of iterations.
+    """
+    nx, ny, nz = solid.shape
+    r = np.empty_like(p)
+    _apply_A(p, cx, cy, cz, solid, dx, dy, dz, r)
+    rmax = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                r[i, j, k] = b[i, j, k] - r[i, j, k]
+                if abs(r[i, j, k]) > rmax:
+                    rmax = abs(r[i, j, k])
+    if rmax <= tol:
+        return 0
+    q = np.empty_like(p)
+    z = np.empty_like(p)
+    s = np.empty_like(p)
+    _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
+    s[...] = z
+    rho = np.sum(z * r)
+    it = 0
+    for it in range(1, max_iter + 1):
+        _apply_A(s, cx, cy, cz, solid, dx, dy, dz, z)
+        sz = np.sum(z * s)
+        if sz == 0.0:
+            break
+        alpha = rho / sz
+        rmax = 0.0
+        for i in range(nx):
+            for j in range(ny):
+                for k in range(nz):
+                    p[i, j, k] += alpha * s[i, j, k]
+                    r[i, j, k] -= alpha * z[i, j, k]
+                    if abs(r[i, j, k]) > rmax:
+                        rmax = abs(r[i, j, k])
+        if rmax <= tol:
+            break
+        _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
+        rho_new = np.sum(z * r)
+        beta = rho_new / rho
+        rho = rho_new
+        for i in range(nx):
+            for j in range(ny):
+                for k in range(nz):
+                    s[i, j, k] = z[i, j, k] + beta * s[i, j, k]
+    return it
+
+
+@njit(cache=True, nogil=True)
+def subtract_gradient(u, v, w, p, cx, cy, cz, dx, dy, dz):
+    """u_f -= c_f (p_plus - p_minus) / h on every face with c_f > 0 (in place)."""
+    nx, ny, nz = p.shape
+    for i in range(1, nx):
+        for j in range(ny):
+            for k in range(nz):
+                c = cx[i, j, k]
+                if c > 0.0:
+                    u[i, j, k] -= c * (p[i, j, k] - p[i - 1, j, k]) / dx
+    for i in range(nx):
+        for j in range(1, ny):
+            for k in range(nz):
+                c = cy[i, j, k]
+                if c > 0.0:
+                    v[i, j, k] -= c * (p[i, j, k] - p[i, j - 1, k]) / dy
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(1, nz):
+                c = cz[i, j, k]
+                if c > 0.0:
+                    w[i, j, k] -= c * (p[i, j, k] - p[i, j, k - 1]) / dz
+
+
+@njit(cache=True, nogil=True)
+def remove_region_mean(b, comp, n_comp):
+    """Subtract from ``b`` its mean over each connected region (makes A p = b solvable)."""
+    nx, ny, nz = b.shape
+    s = np.zeros(n_comp)
+    n = np.zeros(n_comp)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                c = comp[i, j, k]
+                if c >= 0:
+                    s[c] += b[i, j, k]
+                    n[c] += 1.0
+    for c in range(n_comp):
+        if n[c] > 0:
+            s[c] /= n[c]
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                c = comp[i, j, k]
+                if c >= 0:
+                    b[i, j, k] -= s[c]
+
+
+# --------------------------------------------------------------------------- geometry helpers
+
+
+@njit(cache=True, nogil=True)
+def components(solid, cx, cy, cz, comp):
+    """Label connected fluid regions (through faces with c > 0); solids get -1. Returns the count."""
+    nx, ny, nz = solid.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                comp[i, j, k] = -1
+    stack = np.empty(nx * ny * nz, dtype=np.int64)
+    n = 0
+    for i0 in range(nx):
+        for j0 in range(ny):
+            for k0 in range(nz):
+                if solid[i0, j0, k0] or comp[i0, j0, k0] >= 0:
+                    continue
+                comp[i0, j0, k0] = n
+                top = 0
+                stack[top] = (i0 * ny + j0) * nz + k0
+                top += 1
+                while top > 0:
+                    top -= 1
+                    idx = stack[top]
+                    k = idx % nz
+                    j = (idx // nz) % ny
+                    i = idx // (ny * nz)
+                    if i > 0 and cx[i, j, k] > 0.0 and comp[i - 1, j, k] < 0:
+                        comp[i - 1, j, k] = n
+                        stack[top] = idx - ny * nz
+                        top += 1
+                    if i < nx - 1 and cx[i + 1, j, k] > 0.0 and comp[i + 1, j, k] < 0:
+                        comp[i + 1, j, k] = n
+                        stack[top] = idx + ny * nz
+                        top += 1
+                    if j > 0 and cy[i, j, k] > 0.0 and comp[i, j - 1, k] < 0:
+                        comp[i, j - 1, k] = n
+                        stack[top] = idx - nz
+                        top += 1
+                    if j < ny - 1 and cy[i, j + 1, k] > 0.0 and comp[i, j + 1, k] < 0:
+                        comp[i, j + 1, k] = n
+                        stack[top] = idx + nz
+                        top += 1
+                    if k > 0 and cz[i, j, k] > 0.0 and comp[i, j, k - 1] < 0:
+                        comp[i, j, k - 1] = n
+                        stack[top] = idx - 1
+                        top += 1
+                    if k < nz - 1 and cz[i, j, k + 1] > 0.0 and comp[i, j, k + 1] < 0:
+                        comp[i, j, k + 1] = n
+                        stack[top] = idx + 1
+                        top += 1
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def wall_distance(solid, dx, dy, dz, dist):
+    """Distance (m) from each fluid cell centre to the nearest solid cell or hall boundary along x, y or z."""
+    nx, ny, nz = solid.shape
+    big = 1e30
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                dist[i, j, k] = big
+    # along x
+    for j in range(ny):
+        for k in range(nz):
+            last = -0.5  # wall at x = 0 -> centre i is (i + 0.5) dx from it
+            for i in range(nx):
+                if solid[i, j, k]:
+                    last = i + 0.5
+                else:
+                    d = (i - last) * dx
+                    if d < dist[i, j, k]:
+                        dist[i, j, k] = d
+            last = nx - 0.5
+            for i in range(nx - 1, -1, -1):
+                if solid[i, j, k]:
+                    last = i - 0.5
+                else:
+                    d = (last - i) * dx
+                    if d < dist[i, j, k]:
+                        dist[i, j, k] = d
+    for i in range(nx):
+        for k in range(nz):
+            last = -0.5
+            for j in range(ny):
+                if solid[i, j, k]:
+                    last = j + 0.5
+                else:
+                    d = (j - last) * dy
+                    if d < dist[i, j, k]:
+                        dist[i, j, k] = d
+            last = ny - 0.5
+            for j in range(ny - 1, -1, -1):
+                if solid[i, j, k]:
+                    last = j - 0.5
+                else:
+                    d = (last - j) * dy
+                    if d < dist[i, j, k]:
+                        dist[i, j, k] = d
+    for i in range(nx):
+        for j in range(ny):
+            last = -0.5
+            for k in range(nz):
+                if solid[i, j, k]:
+                    last = k + 0.5
+                else:
+                    d = (k - last) * dz
+                    if d < dist[i, j, k]:
+                        dist[i, j, k] = d
+            last = nz - 0.5
+            for k in range(nz - 1, -1, -1):
+                if solid[i, j, k]:
+                    last = k - 0.5
+                else:
+                    d = (last - k) * dz
+                    if d < dist[i, j, k]:
+                        dist[i, j, k] = d
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if solid[i, j, k]:
+                    dist[i, j, k] = 0.0

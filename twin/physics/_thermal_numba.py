@@ -1,0 +1,240 @@
+"""numba kernels of the air-temperature transport (see :mod:`twin.physics.thermal`).
+
+Finite volumes on the cells of an AirPlant grid. Per interior face (between two
+fluid cells, minus side ``a``, plus side ``b``): volume flux ``F`` (m3/s, + from
+a to b) and diffusive conductance ``D = alpha A / h`` (m3/s). Per port face:
+flux into the room ``q`` (m3/s, negative = out) into fluid cell ``pc`` with
+the inflow temperature ``pT`` (°C). Cell volume ``V`` (m3).
+
+    V dT_P/dt = Σ_faces [ F_in T_upwind ... ] = - Σ_f (F_f T_up(f) + D_f (T_P - T_nb)) (outward)
+                + Σ_ports (q > 0 ? q pT : q T_P)
+
+Every face flux leaves one cell and enters the other, so Σ V T changes only by
+the port terms: energy is conserved to round-off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, net):
+    """net[c] = Σ advective + diffusive + port inflow of heat-volume (K m3/s) into each cell."""
+    nx, ny, nz = T.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                net[i, j, k] = 0.0
+    for i in range(1, nx):
+        for j in range(ny):
+            for k in range(nz):
+                F = fx[i, j, k]
+                D = gx[i, j, k]
+                if F == 0.0 and D == 0.0:
+                    continue
+                ta = T[i - 1, j, k]
+                tb = T[i, j, k]
+                h = (F * ta if F > 0.0 else F * tb) + D * (ta - tb)
+                net[i - 1, j, k] -= h
+                net[i, j, k] += h
+    for i in range(nx):
+        for j in range(1, ny):
+            for k in range(nz):
+                F = fy[i, j, k]
+                D = gy[i, j, k]
+                if F == 0.0 and D == 0.0:
+                    continue
+                ta = T[i, j - 1, k]
+                tb = T[i, j, k]
+                h = (F * ta if F > 0.0 else F * tb) + D * (ta - tb)
+                net[i, j - 1, k] -= h
+                net[i, j, k] += h
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(1, nz):
+                F = fz[i, j, k]
+                D = gz[i, j, k]
+                if F == 0.0 and D == 0.0:
+                    continue
+                ta = T[i, j, k - 1]
+                tb = T[i, j, k]
+                h = (F * ta if F > 0.0 else F * tb) + D * (ta - tb)
+                net[i, j, k - 1] -= h
+                net[i, j, k] += h
+    nf = net.ravel()
+    tf = T.ravel()
+    for p in range(pc.shape[0]):
+        q = pq[p]
+        c = pc[p]
+        if q > 0.0:
+            nf[c] += q * pT[p]
+        else:
+            nf[c] += q * tf[c]
+
+
+@njit(cache=True, nogil=True)
+def step(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, n_sub):
+    """Advance T (°C, in place) by dt (s) in ``n_sub`` explicit upwind sub-steps.
+
+    T_P += (dt / n_sub) * net_P / V per sub-step (see module docstring); stable and
+    bounded while (dt / n_sub) * (Σ outflow + Σ D) <= V in every cell.
+    """
+    net = np.empty_like(T)
+    h = dt / n_sub / vol
+    nx, ny, nz = T.shape
+    for _ in range(n_sub):
+        _net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, net)
+        for i in range(nx):
+            for j in range(ny):
+                for k in range(nz):
+                    if not solid[i, j, k]:
+                        T[i, j, k] += h * net[i, j, k]
+
+
+@njit(cache=True, nogil=True)
+def outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, out):
+    """out[c] = Σ outflow flux + Σ diffusive conductance of each cell (m3/s): the explicit stability bound."""
+    nx, ny, nz = out.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                out[i, j, k] = 0.0
+    for i in range(1, nx):
+        for j in range(ny):
+            for k in range(nz):
+                F = fx[i, j, k]
+                D = gx[i, j, k]
+                out[i - 1, j, k] += D + (F if F > 0.0 else 0.0)
+                out[i, j, k] += D + (-F if F < 0.0 else 0.0)
+    for i in range(nx):
+        for j in range(1, ny):
+            for k in range(nz):
+                F = fy[i, j, k]
+                D = gy[i, j, k]
+                out[i, j - 1, k] += D + (F if F > 0.0 else 0.0)
+                out[i, j, k] += D + (-F if F < 0.0 else 0.0)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(1, nz):
+                F = fz[i, j, k]
+                D = gz[i, j, k]
+                out[i, j, k - 1] += D + (F if F > 0.0 else 0.0)
+                out[i, j, k] += D + (-F if F < 0.0 else 0.0)
+    of = out.ravel()
+    for p in range(pc.shape[0]):
+        if pq[p] < 0.0:
+            of[pc[p]] -= pq[p]
+
+
+@njit(cache=True, nogil=True)
+def _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, forward):
+    """One (S)SOR sweep of the steady balance  diag_P T_P = Σ a_nb T_nb + src_P. Returns max |ΔT|."""
+    nx, ny, nz = T.shape
+    dmax = 0.0
+    for ii in range(nx):
+        i = ii if forward else nx - 1 - ii
+        for jj in range(ny):
+            j = jj if forward else ny - 1 - jj
+            for kk in range(nz):
+                k = kk if forward else nz - 1 - kk
+                if solid[i, j, k]:
+                    continue
+                d = diag[i, j, k]
+                if d <= 0.0:
+                    continue
+                s = src[i, j, k]
+                if i > 0:
+                    F = fx[i, j, k]
+                    s += (F if F > 0.0 else 0.0) * T[i - 1, j, k] + gx[i, j, k] * T[i - 1, j, k]
+                if i < nx - 1:
+                    F = fx[i + 1, j, k]
+                    s += (-F if F < 0.0 else 0.0) * T[i + 1, j, k] + gx[i + 1, j, k] * T[i + 1, j, k]
+                if j > 0:
+                    F = fy[i, j, k]
+                    s += (F if F > 0.0 else 0.0) * T[i, j - 1, k] + gy[i, j, k] * T[i, j - 1, k]
+                if j < ny - 1:
+                    F = fy[i, j + 1, k]
+                    s += (-F if F < 0.0 else 0.0) * T[i, j + 1, k] + gy[i, j + 1, k] * T[i, j + 1, k]
+                if k > 0:
+                    F = fz[i, j, k]
+                    s += (F if F > 0.0 else 0.0) * T[i, j, k - 1] + gz[i, j, k] * T[i, j, k - 1]
+                if k < nz - 1:
+                    F = fz[i, j, k + 1]
+                    s += (-F if F < 0.0 else 0.0) * T[i, j, k + 1] + gz[i, j, k + 1] * T[i, j, k + 1]
+                tn = T[i, j, k] + omega * (s / d - T[i, j, k])
+                dd = abs(tn - T[i, j, k])
+                if dd > dmax:
+                    dmax = dd
+                T[i, j, k] = tn
+    return dmax
+
+
+@njit(cache=True, nogil=True)
+def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_rack, rin_face,
+           rack_dt, rack_q, n_racks, omega, tol, max_sweeps):
+    """Steady temperature with racks coupled, by symmetric SOR sweeps (T in place).
+
+    Steady balance per fluid cell: (Σ outflow + Σ D) T_P = Σ inflow T_up + Σ D T_nb + Σ_ports q pT.
+    Rack exhaust faces (``p_rack[p] >= 0``) take pT = inlet_mean[rack] + rack_dt[rack], the
+    inlet mean being the flow-weighted mean of T over the rack's intake faces
+    (``rin_face`` cells, weights ``rin_face_rack``-grouped port flows), updated every sweep.
+    Other ports use ``pT_fixed``. Stops when a sweep changes T by less than ``tol`` (K).
+    Returns the number of sweeps.
+    """
+    nx, ny, nz = T.shape
+    diag = np.zeros_like(T)
+    outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, diag)
+    src = np.zeros_like(T)
+    srcf = src.ravel()
+    tf = T.ravel()
+    tin = np.zeros(n_racks)
+    wsum = np.zeros(n_racks)
+    pT = pT_fixed.copy()
+    n = 0
+    for n in range(1, max_sweeps + 1):
+        # rack coupling
+        for r in range(n_racks):
+            tin[r] = 0.0
+            wsum[r] = 0.0
+        for m in range(rin_face.shape[0]):
+            r = rin_face_rack[m]
+            p = rin_face[m]
+            wq = -pq[p]
+            tin[r] += wq * tf[pc[p]]
+            wsum[r] += wq
+        for r in range(n_racks):
+            if wsum[r] > 0.0:
+                tin[r] = tin[r] / wsum[r]
+        for p in range(pc.shape[0]):
+            if p_rack[p] >= 0:
+                pT[p] = tin[p_rack[p]] + rack_dt[p_rack[p]]
+        srcf[:] = 0.0
+        for p in range(pc.shape[0]):
+            if pq[p] > 0.0:
+                srcf[pc[p]] += pq[p] * pT[p]
+        d1 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, True)
+        d2 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, False)
+        if max(d1, d2) < tol:
+            break
+    return n
+
+
+@njit(cache=True, nogil=True)
+def steady_tracer(C, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT, omega, tol, max_sweeps):
+    """Steady passive scalar with fixed inflow values ``pT`` (symmetric SOR). Returns the sweeps."""
+    diag = np.zeros_like(C)
+    outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, diag)
+    src = np.zeros_like(C)
+    srcf = src.ravel()
+    for p in range(pc.shape[0]):
+        if pq[p] > 0.0:
+            srcf[pc[p]] += pq[p] * pT[p]
+    n = 0
+    for n in range(1, max_sweeps + 1):
+        d1 = _gs_sweep(C, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, True)
+        d2 = _gs_sweep(C, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, False)
+        if max(d1, d2) < tol:
+            break
+    return n

@@ -1,0 +1,551 @@
+"""Air velocity in a hall by Fast Fluid Dynamics (Zuo & Chen), marched to a steady state.
+
+Each step on the staggered grid of an :class:`~twin.compile.AirPlant`:
+
+1. eddy viscosity by Chen's zero-equation model, ``nu_t = 0.03874 |U| l`` (l the
+   distance to the nearest wall) with a floor;
+2. semi-Lagrangian advection (trace back, trilinear interpolation);
+3. implicit diffusion with nu_t (no-slip walls), a few Jacobi sweeps;
+4. projection: ``∇·(c ∇φ) = ∇·U*`` by MIC(0)-preconditioned CG, warm-started,
+   then ``U = U* - c ∇φ``, so the face fluxes are discretely divergence-free.
+
+Boundaries: rack exhausts, unit supplies, perforated tiles and the plenum leakage
+are velocity inlets; rack intakes and in-row unit returns fixed-flux outlets; the
+returns of perimeter units (top faces) or the ceiling grilles take the balance,
+so mass closes in every connected region of air. Tile flows come from a common
+plenum pressure: ``Q_i = A_i sqrt(2 ΔP / (ρ K_t(f_i)))`` with Idelchik's
+``K_t(f) = f^-2 (1 + 0.5 (1-f)^0.75 + 1.414 (1-f)^0.375)``; the tile jet enters the
+momentum equation at ``Q / (A f)`` (mass at ``Q / A``).
+
+The march stops when the average flow over consecutive windows (each half a
+residence time ``V / Q``) stops changing; the result is the last window's time
+average, projected once more to round-off.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings as _warnings
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from twin.physics import _airflow_numba as _nb
+from twin.physics.constants import RHO_AIR
+
+#: Chen & Xu (1998) zero-equation constant (-)
+CHEN_A = 0.03874
+#: floor of the eddy viscosity (m2/s): well above molecular (1.5e-5), far below
+#: the 0.03 m2/s that kills tile jets (PHYSICS.md §1)
+NU_FLOOR = 1e-3
+#: Courant number of the march (semi-Lagrangian is stable at any; <= 2 keeps it accurate)
+COURANT = 2.0
+#: Jacobi sweeps of the implicit viscous step
+DIFFUSE_SWEEPS = 8
+#: MIC(0) parameters (Bridson)
+MIC_TAU = 0.97
+MIC_SIGMA = 0.25
+
+
+class AirflowWarning(UserWarning):
+    """An airflow could not be honoured (an element has no air path); the message names it."""
+
+
+def idelchik_k(open_fraction: np.ndarray | float) -> np.ndarray:
+    """Loss coefficient of a thin perforated plate (-), Idelchik; on the gross tile velocity."""
+    f = np.clip(np.asarray(open_fraction, dtype=np.float64), 1e-3, 1.0)
+    return (1.0 + 0.5 * (1.0 - f) ** 0.75 + 1.414 * (1.0 - f) ** 0.375) / f ** 2
+
+
+@dataclass
+class FlowBC:
+    """Airflows driving the flow, in AirPlant order (m3/s).
+
+    rack_airflow_m3s : per rack (0 = off).
+    unit_airflow_m3s : per cooling unit (0 = failed/stopped; rdhx/cdu ignored).
+    tile_airflow_m3s : optional override of the tile supply: a scalar total split by
+        the common plenum pressure, or one value per tile. Default: the plenum units'
+        airflow less leakage.
+    """
+
+    rack_airflow_m3s: np.ndarray
+    unit_airflow_m3s: np.ndarray
+    tile_airflow_m3s: Optional[np.ndarray | float] = None
+
+
+@dataclass
+class Flow:
+    """A steady (time-averaged) flow field on an AirPlant grid.
+
+    ``u`` face velocity (m/s, + along the axis), ``flux`` face volume flux (m3/s),
+    both flat per face (AirPlant face numbering). ``port_q`` the flux into the room of
+    every port face (m3/s, negative = out), in the order of :func:`port_faces`.
+    ``rack_q``, ``unit_in_q``, ``unit_out_q``, ``tile_q``, ``grille_q``, ``leak_q``: the
+    per-port totals (m3/s, positive numbers). ``nu_t`` eddy viscosity at cell centres.
+    """
+
+    u: np.ndarray
+    flux: np.ndarray
+    port_q: np.ndarray
+    rack_q: np.ndarray
+    unit_in_q: np.ndarray
+    unit_out_q: np.ndarray
+    tile_q: np.ndarray
+    grille_q: np.ndarray
+    leak_q: float
+    phi: np.ndarray
+    nu_t: np.ndarray
+    plenum_dp_pa: float
+    steps: int = 0
+    sim_time_s: float = 0.0
+    converged: bool = True
+    solve_s: float = 0.0
+    max_div: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    bc_key: tuple = ()
+    cache: dict = field(default_factory=dict, repr=False)  # derived coefficients (thermal)
+
+    def cell_velocity(self, ap) -> np.ndarray:
+        """Cell-centre velocity (m/s), shape (nx, ny, nz, 3); 0 in solids."""
+        u, v, w = ap.face_views(self.u)
+        out = np.empty(ap.shape + (3,))
+        out[..., 0] = 0.5 * (u[:-1] + u[1:])
+        out[..., 1] = 0.5 * (v[:, :-1] + v[:, 1:])
+        out[..., 2] = 0.5 * (w[:, :, :-1] + w[:, :, 1:])
+        out[ap.solid] = 0.0
+        return out
+
+    def copy(self) -> "Flow":
+        import copy
+        return copy.deepcopy(self)
+
+
+# --------------------------------------------------------------------------- plant helpers
+
+
+def components_and_wall_distance(solid: np.ndarray, cond: np.ndarray, dx: float, dy: float, dz: float):
+    """(component labels, number of regions, wall distance in m) of a grid (used by compile)."""
+    nx, ny, nz = solid.shape
+    a, b = (nx + 1) * ny * nz, (nx + 1) * ny * nz + nx * (ny + 1) * nz
+    cx = cond[:a].reshape(nx + 1, ny, nz)
+    cy = cond[a:b].reshape(nx, ny + 1, nz)
+    cz = cond[b:].reshape(nx, ny, nz + 1)
+    comp = np.empty((nx, ny, nz), dtype=np.int64)
+    n = _nb.components(solid, cx, cy, cz, comp)
+    dist = np.empty((nx, ny, nz))
+    _nb.wall_distance(solid, dx, dy, dz, dist)
+    return comp, int(n), dist
+
+
+@dataclass
+class PortFaces:
+    """All port faces of a plant concatenated: rack_in, rack_out, unit_in, unit_out, tile, grille, leak."""
+
+    face: np.ndarray
+    cell: np.ndarray
+    sign: np.ndarray
+    area: np.ndarray
+    group: dict  # name -> slice into the concatenation
+
+
+GROUPS = ("rack_in", "rack_out", "unit_in", "unit_out", "tile", "grille", "leak")
+
+
+def port_faces(ap) -> PortFaces:
+    """The concatenated port faces of ``ap`` (cached on the plant)."""
+    pf = ap.cache.get("port_faces")
+    if pf is None:
+        parts = [getattr(ap, g) for g in GROUPS]
+        sl, o = {}, 0
+        for g, p in zip(GROUPS, parts):
+            sl[g] = slice(o, o + len(p.face))
+            o += len(p.face)
+        pf = PortFaces(np.concatenate([p.face for p in parts]), np.concatenate([p.cell for p in parts]),
+                       np.concatenate([p.sign for p in parts]), np.concatenate([p.area for p in parts]), sl)
+        ap.cache["port_faces"] = pf
+    return pf
+
+
+def face_areas(ap) -> np.ndarray:
+    """Area (m2) of every face, flat in face numbering."""
+    fa = ap.cache.get("face_areas")
+    if fa is None:
+        fa = np.concatenate([np.full(ap.nfx, ap.dy * ap.dz), np.full(ap.nfy, ap.dx * ap.dz),
+                             np.full(ap.nfz, ap.dx * ap.dy)])
+        ap.cache["face_areas"] = fa
+    return fa
+
+
+def _precon(ap) -> np.ndarray:
+    pc = ap.cache.get("mic0")
+    if pc is None:
+        cx, cy, cz = ap.face_views(ap.cond)
+        pc = np.empty(ap.shape)
+        _nb.mic0_precon(cx, cy, cz, ap.solid, ap.dx, ap.dy, ap.dz, MIC_TAU, MIC_SIGMA, pc)
+        ap.cache["mic0"] = pc
+    return pc
+
+
+# --------------------------------------------------------------------------- boundary flows
+
+
+def _per_face(ports, q_port: np.ndarray) -> np.ndarray:
+    """Spread per-port flows over the port's faces in proportion to face area."""
+    if ports.n == 0 or len(ports.face) == 0:
+        return np.zeros(len(ports.face))
+    area = ports.port_area()
+    share = np.divide(q_port, area, out=np.zeros(ports.n), where=area > 0)
+    return np.repeat(share, np.diff(ports.offsets)) * ports.area
+
+
+def boundary_flows(ap, bc: FlowBC) -> dict:
+    """Port fluxes (m3/s into the room per port face, concatenated as :func:`port_faces`) and totals.
+
+    Returns a dict with ``port_q``, ``rack_q``, ``unit_in_q``, ``unit_out_q``, ``tile_q``,
+    ``grille_q``, ``leak_q``, ``plenum_dp_pa``, ``jet`` (per port face, momentum velocity
+    magnitude of tile jets, else 0) and ``warnings`` (list of str naming elements).
+    """
+    pf = port_faces(ap)
+    warn: list[str] = []
+    nr, nu = ap.n_racks, ap.n_units
+    rq = np.asarray(bc.rack_airflow_m3s, dtype=np.float64).reshape(-1).copy()
+    uq = np.asarray(bc.unit_airflow_m3s, dtype=np.float64).reshape(-1).copy()
+    if rq.shape != (nr,):
+        raise ValueError(f"rack_airflow_m3s has {rq.size} values for {nr} racks")
+    if uq.shape != (nu,):
+        raise ValueError(f"unit_airflow_m3s has {uq.size} values for {nu} cooling units")
+    bad = ~np.isfinite(rq) | (rq < 0)
+    for r in np.nonzero(bad)[0]:
+        warn.append(f"{ap.rack_ids[r]}: airflow {rq[r]!r} m3/s is not a finite non-negative number; set to 0")
+    rq[bad] = 0.0
+    bad = ~np.isfinite(uq) | (uq < 0)
+    for n in np.nonzero(bad)[0]:
+        warn.append(f"{ap.unit_ids[n]}: airflow {uq[n]!r} m3/s is not a finite non-negative number; set to 0")
+    uq[bad] = 0.0
+    # elements without an air path
+    ra_in, ra_out = ap.rack_in.port_area(), ap.rack_out.port_area()
+    for r in range(nr):
+        if rq[r] > 0 and (ra_in[r] <= 0 or ra_out[r] <= 0):
+            warn.append(f"{ap.rack_ids[r]}: rack has no air path (front or back blocked); airflow set to 0")
+            rq[r] = 0.0
+    ua_in, ua_out = ap.unit_in.port_area(), ap.unit_out.port_area()
+    for n in range(nu):
+        kind = ap.unit_kinds[n]
+        if kind in ("rdhx", "cdu"):
+            continue
+        if uq[n] > 0 and kind == "inrow" and (ua_in[n] <= 0 or ua_out[n] <= 0):
+            warn.append(f"{ap.unit_ids[n]}: in-row unit has no air path (front or rear blocked); airflow set to 0")
+            uq[n] = 0.0
+        if uq[n] > 0 and not ap.unit_plenum[n] and kind != "inrow" and ua_out[n] <= 0:
+            warn.append(f"{ap.unit_ids[n]}: unit front (supply) is blocked; airflow set to 0")
+            uq[n] = 0.0
+    air_unit = np.array([k not in ("rdhx", "cdu") for k in ap.unit_kinds], dtype=bool)
+    uq_air = np.where(air_unit, uq, 0.0)
+
+    # tiles from the plenum
+    nt = ap.tile.n
+    plenum_q = float(uq_air[ap.unit_plenum].sum()) if nu else 0.0
+    leak_q = ap.leakage_fraction * plenum_q if ap.leak.n and len(ap.leak.face) else 0.0
+    tile_area_grid = ap.tile.port_area()
+    live = tile_area_grid > 0
+    kt = idelchik_k(ap.tile_open_fraction) if nt else np.zeros(0)
+    if bc.tile_airflow_m3s is not None and np.ndim(bc.tile_airflow_m3s) > 0:
+        tq = np.asarray(bc.tile_airflow_m3s, dtype=np.float64).reshape(-1).copy()
+        if tq.shape != (nt,):
+            raise ValueError(f"tile_airflow_m3s has {tq.size} values for {nt} tiles")
+        tq = np.where(np.isfinite(tq) & (tq > 0) & live, tq, 0.0)
+        tile_total = float(tq.sum())
+    else:
+        if bc.tile_airflow_m3s is not None:
+            tile_total = max(float(bc.tile_airflow_m3s), 0.0) if math.isfinite(bc.tile_airflow_m3s) else 0.0
+        else:
+            tile_total = plenum_q - leak_q
+        wt = np.where(live, ap.tile_area_m2 / np.sqrt(np.maximum(kt, 1e-12)), 0.0) if nt else np.zeros(0)
+        if wt.sum() > 0:
+            tq = tile_total * wt / wt.sum()
+        else:
+            tq = np.zeros(nt)
+            if tile_total > 0:
+                if ap.leak.n and len(ap.leak.face):
+                    leak_q += tile_total  # no live tile: the plenum air leaks out through the floor
+                    warn.append(f"{ap.hall_id}: the raised floor has no open tile; the plenum air "
+                                f"({tile_total:.3g} m3/s) leaks through the floor")
+                else:
+                    warn.append(f"{ap.hall_id}: the raised floor has no open tile and no leakage path; "
+                                f"{tile_total:.3g} m3/s of plenum air is lost")
+    dp = 0.0
+    if nt and tq.sum() > 0:
+        i = int(np.argmax(tq))
+        dp = 0.5 * RHO_AIR * kt[i] * (tq[i] / ap.tile_area_m2[i]) ** 2
+
+    # fixed port flows (into the room positive)
+    q = np.zeros(len(pf.face))
+    q[pf.group["rack_in"]] = -_per_face(ap.rack_in, rq)
+    q[pf.group["rack_out"]] = _per_face(ap.rack_out, rq)
+    inrow = np.array([k == "inrow" for k in ap.unit_kinds], dtype=bool)
+    q_uin_fixed = np.where(inrow, uq_air, 0.0)
+    q_uout = np.where(~ap.unit_plenum & air_unit, uq_air, 0.0)
+    q[pf.group["unit_in"]] = -_per_face(ap.unit_in, q_uin_fixed)
+    q[pf.group["unit_out"]] = _per_face(ap.unit_out, q_uout)
+    q[pf.group["tile"]] = _per_face(ap.tile, tq)
+    q[pf.group["leak"]] = _per_face(ap.leak, np.array([leak_q])) if ap.leak.n else 0.0
+
+    # balancing returns: top faces of perimeter units, or the ceiling grilles
+    bal = np.zeros(len(pf.face), dtype=bool)
+    wbal = np.zeros(len(pf.face))
+    if ap.ceiling_return:
+        s = pf.group["grille"]
+        bal[s] = True
+        wbal[s] = pf.area[s]
+    else:
+        s = pf.group["unit_in"]
+        per = np.repeat(np.arange(ap.unit_in.n), np.diff(ap.unit_in.offsets))
+        bal[s] = ap.unit_balancing[per]
+        ua = np.maximum(ua_in[per], 1e-30)
+        wbal[s] = np.where(ap.unit_balancing[per], uq_air[per] / ua * pf.area[s], 0.0)
+
+    comp = ap.component.reshape(-1)[pf.cell]
+    owner_partner = _partners(ap, pf)
+    ncomp = ap.n_components
+    for _ in range(4):
+        net = np.bincount(comp, weights=np.where(bal, 0.0, q), minlength=ncomp)
+        has_bal = np.bincount(comp, weights=bal.astype(np.float64), minlength=ncomp) > 0
+        scale = max(float(np.abs(q).sum()), 1e-12)
+        bad = (np.abs(net) > 1e-9 * scale + 1e-12) & ((~has_bal) | (net < 0))
+        if not bad.any():
+            break
+        dead = bad[comp] & (q != 0) & ~bal
+        names = sorted({owner_partner[i][0] for i in np.nonzero(dead)[0]})
+        warn.append("no air path that balances the airflows of " + ", ".join(names)
+                    + " (they breathe into a region of air with no supply or return); airflow set to 0")
+        kill = set()
+        for i in np.nonzero(dead)[0]:
+            kill.add(owner_partner[i][1])
+        for g, p in kill:
+            q[pf.group[g]][_faces_of_port(ap, g, p)] = 0.0
+            partner = {"rack_in": "rack_out", "rack_out": "rack_in", "unit_in": "unit_out",
+                       "unit_out": "unit_in"}.get(g)
+            if partner:
+                q[pf.group[partner]][_faces_of_port(ap, partner, p)] = 0.0
+    net = np.bincount(comp, weights=np.where(bal, 0.0, q), minlength=ncomp)
+    wsum = np.bincount(comp, weights=np.where(bal, wbal, 0.0), minlength=ncomp)
+    asum = np.bincount(comp, weights=np.where(bal, pf.area, 0.0), minlength=ncomp)
+    cb = comp[bal]
+    use_w = wsum[cb] > 0
+    share = np.where(use_w, wbal[bal] / np.where(wsum[cb] > 0, wsum[cb], 1.0),
+                     pf.area[bal] / np.where(asum[cb] > 0, asum[cb], 1.0))
+    q[bal] = -net[cb] * share
+
+    # totals
+    def tot(g, ports):
+        return np.bincount(ports.port_of_face(), weights=np.abs(q[pf.group[g]]), minlength=ports.n)[: ports.n]
+
+    jet = np.zeros(len(pf.face))
+    st = pf.group["tile"]
+    if nt:
+        per = ap.tile.port_of_face()
+        jet[st] = np.abs(q[st]) / pf.area[st] / np.clip(ap.tile_open_fraction[per], 1e-3, 1.0)
+    return dict(port_q=q, rack_q=tot("rack_in", ap.rack_in), unit_in_q=tot("unit_in", ap.unit_in),
+                unit_out_q=tot("unit_out", ap.unit_out), tile_q=tot("tile", ap.tile),
+                grille_q=tot("grille", ap.grille), leak_q=float(np.abs(q[pf.group["leak"]]).sum()),
+                plenum_dp_pa=float(dp), jet=jet, warnings=warn)
+
+
+def _faces_of_port(ap, g, p):
+    ports = getattr(ap, g)
+    return slice(int(ports.offsets[p]), int(ports.offsets[p + 1]))
+
+
+def _partners(ap, pf) -> list[tuple[str, tuple[str, int]]]:
+    """(element id, (group, port)) of every port face, for messages and shutting elements off."""
+    out: list = [None] * len(pf.face)
+    names = {"rack_in": ap.rack_ids, "rack_out": ap.rack_ids, "unit_in": ap.unit_ids,
+             "unit_out": ap.unit_ids, "tile": ap.tile_ids, "grille": ap.grille_ids,
+             "leak": [f"{ap.hall_id} floor leakage"]}
+    for g in GROUPS:
+        ports = getattr(ap, g)
+        base = pf.group[g].start
+        for p, owner in enumerate(ports.port_of_face()):
+            out[base + p] = (names[g][owner] if owner < len(names[g]) else g, (g, int(owner)))
+    return out
+
+
+# --------------------------------------------------------------------------- the march
+
+
+class _Work:
+    """Scratch arrays for the march (allocated once per solve)."""
+
+    def __init__(self, ap):
+        self.a = np.zeros(ap.n_faces)
+        self.b = np.zeros(ap.n_faces)
+        self.t = np.zeros(ap.n_faces)
+        self.nu = np.zeros(ap.shape)
+        self.div = np.zeros(ap.shape)
+
+
+def _project(ap, uf, phi, tol, max_iter=2000) -> int:
+    """Make face velocities ``uf`` divergence-free in place (warm start and result in ``phi``)."""
+    u, v, w = ap.face_views(uf)
+    cx, cy, cz = ap.face_views(ap.cond)
+    div = np.empty(ap.shape)
+    _nb.divergence(u, v, w, ap.solid, ap.dx, ap.dy, ap.dz, div)
+    b = -div
+    _nb.remove_region_mean(b, ap.component, max(ap.n_components, 1))
+    it = _nb.pcg(phi, b, cx, cy, cz, ap.solid, ap.dx, ap.dy, ap.dz, _precon(ap), tol, max_iter)
+    _nb.subtract_gradient(u, v, w, phi, cx, cy, cz, ap.dx, ap.dy, ap.dz)
+    return it
+
+
+def max_divergence(ap, uf: np.ndarray) -> float:
+    """Largest |∇·U| over fluid cells (1/s)."""
+    u, v, w = ap.face_views(uf)
+    div = np.empty(ap.shape)
+    _nb.divergence(u, v, w, ap.solid, ap.dx, ap.dy, ap.dz, div)
+    return float(np.abs(div).max()) if div.size else 0.0
+
+
+def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optional[float] = None,
+               tol: float = 0.02, courant: float = COURANT, nu_floor: float = NU_FLOOR,
+               diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, emit_warnings: bool = True) -> Flow:
+    """March the FFD equations to a steady (time-averaged) flow.
+
+    Parameters
+    ----------
+    ap : compiled plant.
+    bc : airflows (m3/s).
+    init : a previous Flow on the same plant to warm-start from (after an airflow change).
+    max_time_s : simulated-time limit of the march (default 12 residence times, at least 60 s).
+    tol : convergence: the mean flow of two consecutive windows differs by less than
+        ``tol`` x the largest boundary velocity everywhere.
+    courant : time step = courant * min cell size / largest boundary velocity.
+
+    Returns
+    -------
+    Flow (discretely divergence-free face fluxes). Elements whose airflow cannot be
+    honoured are named in ``flow.warnings`` (and as :class:`AirflowWarning`).
+    """
+    t0 = time.perf_counter()
+    bf = boundary_flows(ap, bc)
+    pf = port_faces(ap)
+    nf = ap.n_faces
+    fa = face_areas(ap)
+    # boundary face velocities: mass (projection) and momentum (advection) versions
+    ubc = np.zeros(nf)
+    ubc[pf.face] = pf.sign * bf["port_q"] / pf.area
+    ujet = ubc.copy()
+    jet = bf["jet"]
+    m = jet > 0
+    ujet[pf.face[m]] = pf.sign[m] * jet[m]
+    closed = ap.cond == 0.0
+    leaky = (ap.cond > 0.0) & (ap.cond < 1.0)
+
+    vmax = float(np.abs(ujet).max()) if nf else 0.0
+    inflow = float(bf["port_q"][bf["port_q"] > 0].sum())
+    vol = max(ap.fluid_volume_m3, 1e-9)
+    hmin = min(ap.dx, ap.dy, ap.dz)
+    warn = list(bf["warnings"])
+    if emit_warnings:
+        for w_ in warn:
+            _warnings.warn(w_, AirflowWarning, stacklevel=2)
+    key = ()
+
+    if init is not None and len(init.u) == nf:
+        uf = init.u.copy()
+        phi = init.phi.copy()
+    else:
+        uf = np.zeros(nf)
+        phi = np.zeros(ap.shape)
+        init = None
+    uf[closed] = ubc[closed]
+    uf[leaky] = 0.0
+    tol_p = 1e-6 * max(vmax, 1e-3) / hmin
+
+    if vmax <= 1e-9 or inflow <= 1e-12:
+        uf[:] = ubc
+        _project(ap, uf, phi, 1e-12 * max(vmax, 1e-3) / hmin)
+        return _finish(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn, key)
+
+    dt = courant * hmin / vmax
+    tau = vol / inflow
+    window = max(0.5 * tau, 5 * dt)
+    if max_time_s is None:
+        max_time_s = max(12.0 * tau, 60.0)
+    min_time = 0.0 if init is not None else 2.0 * tau
+    n_win = max(int(math.ceil(window / dt)), 1)
+
+    w = _Work(ap)
+    cx, cy, cz = ap.face_views(ap.cond)
+    u, v, ww = ap.face_views(uf)
+    # advection reads the jet velocities at tile faces
+    adv = np.empty(nf)
+    au, av, aw = ap.face_views(adv)
+    ou, ov, ow = ap.face_views(w.a)
+    tu, tv, tw = ap.face_views(w.t)
+    acc = np.zeros(nf)
+    prev_mean = None
+    t = 0.0
+    steps = 0
+    converged = False
+    k_in_win = 0
+    jet_faces = pf.face[m]
+    jet_vals = ujet[jet_faces]
+    mean = uf.copy()
+    while True:
+        _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, CHEN_A, nu_floor, w.nu)
+        adv[:] = uf
+        adv[jet_faces] = jet_vals
+        _nb.advect(au, av, aw, cx, cy, cz, dt, ap.dx, ap.dy, ap.dz, ou, ov, ow)
+        # ou.. now hold U*; restore mass boundary values on closed faces, then diffuse
+        w.a[closed] = ubc[closed]
+        w.b[:] = w.a
+        su, sv, sw = ap.face_views(w.b)
+        _nb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, ap.solid, w.nu, dt, ap.dx, ap.dy, ap.dz,
+                    wall, diffuse_sweeps, tu, tv, tw)
+        uf[:] = w.a
+        _project(ap, uf, phi, tol_p)
+        t += dt
+        steps += 1
+        if t >= min_time - 1e-12:
+            acc += uf
+            k_in_win += 1
+            if k_in_win == n_win:
+                mean = acc / k_in_win
+                if prev_mean is not None:
+                    change = float(np.abs(mean - prev_mean).max())
+                    if change <= tol * vmax:
+                        converged = True
+                prev_mean = mean
+                acc[:] = 0.0
+                k_in_win = 0
+                if converged or t >= max_time_s:
+                    break
+        if t >= max_time_s + window:
+            break
+    if not converged:
+        warn.append(f"{ap.hall_id}: the flow did not settle within {t:.0f} s of simulated time; "
+                    f"using the last {window:.0f} s average")
+    uf[:] = mean
+    _project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
+    _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, CHEN_A, nu_floor, w.nu)
+    return _finish(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn, key)
+
+
+def _finish(ap, uf, phi, nu, bf, steps, t, converged, t0, warn, key) -> Flow:
+    fa = face_areas(ap)
+    flux = uf * fa
+    fl = Flow(u=uf, flux=flux, port_q=bf["port_q"], rack_q=bf["rack_q"], unit_in_q=bf["unit_in_q"],
+              unit_out_q=bf["unit_out_q"], tile_q=bf["tile_q"], grille_q=bf["grille_q"], leak_q=bf["leak_q"],
+              phi=phi, nu_t=nu, plenum_dp_pa=bf["plenum_dp_pa"], steps=steps, sim_time_s=t,
+              converged=converged, warnings=warn, bc_key=key)
+    fl.max_div = max_divergence(ap, uf)
+    fl.solve_s = time.perf_counter() - t0
+    return fl
+
+
+def mass_balance(ap, flow: Flow) -> tuple[float, float]:
+    """(total inflow, total outflow) through all ports (m3/s); they are equal when mass closes."""
+    q = flow.port_q
+    return float(q[q > 0].sum()), float(-q[q < 0].sum())

@@ -1,0 +1,341 @@
+"""Air temperature in a hall: conservative finite-volume transport on a frozen FFD flow.
+
+``V dT/dt + Σ_faces F T_upwind = Σ_faces D ΔT + Σ_ports q T_port`` on the cells of an
+:class:`~twin.compile.AirPlant`, with the discretely divergence-free face fluxes ``F``
+of a :class:`~twin.physics.airflow.Flow` and an effective diffusivity
+``alpha = max(nu_t / Pr_t, alpha_floor)`` (Pr_t = 0.9; the floor, 0.02 m2/s by
+default, stands for the turbulent mixing a coarse zero-equation model misses,
+PHYSICS.md §1). Upwind advection keeps T bounded; each face flux leaves one cell
+and enters its neighbour, so the air's energy changes only through the ports
+(round-off exact). Transients are explicit sub-steps (stable at any engine
+step); steady states are symmetric Gauss-Seidel sweeps with the racks coupled
+(exhaust = inlet + P / (rho cp Q)).
+
+Temperatures in °C, energies in J relative to 0 °C, flows in m3/s.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings as _warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from twin.errors import DctwinError
+from twin.physics import _thermal_numba as _nb
+from twin.physics.airflow import Flow, face_areas, port_faces
+from twin.physics.constants import CP_AIR, RHO_AIR
+
+RHO_CP = RHO_AIR * CP_AIR
+#: turbulent Prandtl number (-)
+PR_T = 0.9
+#: floor of the effective temperature diffusivity (m2/s), PHYSICS.md §1: 0.01-0.03
+ALPHA_FLOOR = 0.02
+
+
+class NoSteadyState(DctwinError):
+    """Heat enters the hall air but no airflow carries it out: the temperature has no steady state."""
+
+
+@dataclass
+class Coeffs:
+    """Transport coefficients of one flow (interior fluxes, conductances, ports)."""
+
+    fx: np.ndarray
+    fy: np.ndarray
+    fz: np.ndarray
+    gx: np.ndarray
+    gy: np.ndarray
+    gz: np.ndarray
+    pc: np.ndarray  # port face -> cell
+    pq: np.ndarray  # port face flux into the room (m3/s)
+    vol: float  # cell volume (m3)
+    max_rate: float  # max over cells of (outflow + conductance) / V (1/s)
+
+
+def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float = PR_T) -> Coeffs:
+    """Transport coefficients of ``flow`` (cached on the flow)."""
+    key = ("coeffs", float(alpha_floor), float(pr_t))
+    cache = getattr(flow, "cache", None)
+    if cache is None:
+        cache = {}
+        try:
+            flow.cache = cache
+        except AttributeError:
+            pass
+    c = cache.get(key)
+    if c is not None:
+        return c
+    interior = ap.cond > 0.0
+    f = np.where(interior, flow.flux, 0.0)
+    fx, fy, fz = (a.copy() for a in ap.face_views(f))
+    nu = flow.nu_t
+    alpha_c = np.maximum(nu / pr_t, alpha_floor)
+    cx, cy, cz = ap.face_views(ap.cond)
+    gx = np.zeros_like(cx)
+    gy = np.zeros_like(cy)
+    gz = np.zeros_like(cz)
+    gx[1:-1] = 0.5 * (alpha_c[:-1] + alpha_c[1:]) * cx[1:-1] * (ap.dy * ap.dz / ap.dx)
+    gy[:, 1:-1] = 0.5 * (alpha_c[:, :-1] + alpha_c[:, 1:]) * cy[:, 1:-1] * (ap.dx * ap.dz / ap.dy)
+    gz[:, :, 1:-1] = 0.5 * (alpha_c[:, :, :-1] + alpha_c[:, :, 1:]) * cz[:, :, 1:-1] * (ap.dx * ap.dy / ap.dz)
+    pf = port_faces(ap)
+    pc = pf.cell.astype(np.int64)
+    pq = flow.port_q.astype(np.float64)
+    out = np.zeros(ap.shape)
+    _nb.outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, out)
+    vol = ap.cell_volume_m3
+    c = Coeffs(fx, fy, fz, gx, gy, gz, pc, pq, vol, float(out.max()) / vol if out.size else 0.0)
+    cache[key] = c
+    return c
+
+
+def _as_array(x, n: int, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    a = a.reshape(-1)
+    if a.shape != (n,):
+        raise ValueError(f"{name} has {a.size} values, expected {n}")
+    return a
+
+
+def inflow_temperatures(ap, flow: Flow, rack_exhaust_c, unit_supply_c, tile_supply_c) -> np.ndarray:
+    """Temperature (°C) of the air entering through every port face (0 on outflow faces)."""
+    pf = port_faces(ap)
+    pT = np.zeros(len(pf.face))
+    rx = _as_array(rack_exhaust_c, ap.n_racks, "rack_exhaust_c")
+    us = _as_array(unit_supply_c, ap.n_units, "unit_supply_c")
+    ts = _as_array(tile_supply_c, ap.tile.n, "tile_supply_c")
+    pT[pf.group["rack_out"]] = rx[ap.rack_out.port_of_face()]
+    pT[pf.group["unit_out"]] = us[ap.unit_out.port_of_face()]
+    pT[pf.group["tile"]] = ts[ap.tile.port_of_face()]
+    if len(pT[pf.group["leak"]]):
+        if ap.tile.n and flow.tile_q.sum() > 0:
+            tl = float((flow.tile_q * ts).sum() / flow.tile_q.sum())
+        else:
+            tl = float(np.mean(ts)) if ap.tile.n else (
+                float(np.asarray(tile_supply_c).reshape(-1)[0]) if np.size(tile_supply_c) else ap.supply_c)
+        pT[pf.group["leak"]] = tl
+    return np.where(np.isfinite(pT), pT, 0.0)
+
+
+def initial_temperature(ap, t_c: float) -> np.ndarray:
+    """A uniform temperature field (°C) on the plant's cells."""
+    return np.full(ap.shape, float(t_c))
+
+
+def substeps(ap, flow: Flow, dt_s: float, alpha_floor: float = ALPHA_FLOOR) -> int:
+    """Number of explicit sub-steps :func:`step` takes for ``dt_s``."""
+    c = coefficients(ap, flow, alpha_floor)
+    return max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
+
+
+def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply_c, tile_supply_c,
+         *, alpha_floor: float = ALPHA_FLOOR, out: Optional[np.ndarray] = None,
+         return_heat: bool = False):
+    """Advance the air temperature by ``dt_s`` seconds.
+
+    Parameters
+    ----------
+    T : cell temperatures (°C), shape (nx, ny, nz); not modified unless ``out is T``.
+    rack_exhaust_c : per rack, the temperature of the air leaving its back (°C).
+    unit_supply_c : per cooling unit, supply temperature through room supply faces (°C).
+    tile_supply_c : scalar or per tile (°C): the plenum air; the floor leakage takes its mean.
+    return_heat : also return the net heat (J) that entered through the ports during the step.
+
+    Returns
+    -------
+    New T (and the heat in J when ``return_heat``).
+    """
+    c = coefficients(ap, flow, alpha_floor)
+    pT = inflow_temperatures(ap, flow, rack_exhaust_c, unit_supply_c, tile_supply_c)
+    Tn = T.copy() if out is None else out
+    if out is not None and out is not T:
+        Tn[...] = T
+    n_sub = max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
+    if not return_heat:
+        _nb.step(Tn, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, float(dt_s), n_sub)
+        return Tn
+    e0 = stored_energy_j(ap, Tn)
+    _nb.step(Tn, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, float(dt_s), n_sub)
+    return Tn, stored_energy_j(ap, Tn) - e0
+
+
+def step_heat_j(ap, flow: Flow, T_before: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply_c,
+                tile_supply_c, alpha_floor: float = ALPHA_FLOOR) -> float:
+    """Net heat (J) the ports bring in during one :func:`step` from ``T_before``, summed sub-step by sub-step.
+
+    Computed independently of the cell update: Σ_sub Σ_ports rho cp q T dt_sub, where
+    T is the inflow temperature (q > 0) or the cell's at the start of the sub-step (q < 0).
+    """
+    c = coefficients(ap, flow, alpha_floor)
+    pT = inflow_temperatures(ap, flow, rack_exhaust_c, unit_supply_c, tile_supply_c)
+    n_sub = max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
+    T = T_before.copy()
+    h = dt_s / n_sub
+    total = 0.0
+    for _ in range(n_sub):
+        tf = T.reshape(-1)
+        total += float(np.where(c.pq > 0, c.pq * pT, c.pq * tf[c.pc]).sum()) * h
+        _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, h, 1)
+    return RHO_CP * total
+
+
+def stored_energy_j(ap, T: np.ndarray) -> float:
+    """Heat stored in the hall air (J, relative to 0 °C): rho cp V Σ_fluid T."""
+    return RHO_CP * ap.cell_volume_m3 * float(T[~ap.solid].sum())
+
+
+def _face_means(ports, pq_group, tf, cells, fallback: float) -> np.ndarray:
+    """Flow-weighted mean of T over each port's faces (area-weighted when the port has no flow)."""
+    n = ports.n
+    if n == 0:
+        return np.zeros(0)
+    per = ports.port_of_face()
+    w = np.abs(pq_group)
+    tw = np.bincount(per, weights=w * tf[cells], minlength=n)[:n]
+    ws = np.bincount(per, weights=w, minlength=n)[:n]
+    ta = np.bincount(per, weights=ports.area * tf[cells], minlength=n)[:n]
+    wa = np.bincount(per, weights=ports.area, minlength=n)[:n]
+    out = np.full(n, fallback)
+    m = ws > 0
+    out[m] = tw[m] / ws[m]
+    m2 = ~m & (wa > 0)
+    out[m2] = ta[m2] / wa[m2]
+    return out
+
+
+def port_means(ap, flow: Flow, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rack inlet °C per rack, unit return °C per unit): flow-weighted means over intake faces.
+
+    A rack or unit without flow reports the area-weighted mean at its intake. Units
+    that breathe from the ceiling plenum report the flow-weighted mean over all grilles;
+    a rear door reports the air at the back of its rack; a CDU the mean room air.
+    """
+    pf = port_faces(ap)
+    tf = T.reshape(-1)
+    fluid_mean = float(T[~ap.solid].mean()) if (~ap.solid).any() else ap.supply_c
+    rin = _face_means(ap.rack_in, flow.port_q[pf.group["rack_in"]], tf, ap.rack_in.cell, fluid_mean)
+    uret = _face_means(ap.unit_in, flow.port_q[pf.group["unit_in"]], tf, ap.unit_in.cell, fluid_mean)
+    if ap.n_units:
+        g = pf.group["grille"]
+        qg = np.abs(flow.port_q[g])
+        if len(qg) and qg.sum() > 0:
+            grille_mean = float((qg * tf[pf.cell[g]]).sum() / qg.sum())
+        elif len(qg):
+            grille_mean = float(tf[pf.cell[g]].mean())
+        else:
+            grille_mean = fluid_mean
+        rout = _face_means(ap.rack_out, flow.port_q[pf.group["rack_out"]], tf, ap.rack_out.cell, fluid_mean)
+        has_in = ap.unit_in.port_area() > 0
+        for n in range(ap.n_units):
+            kind = ap.unit_kinds[n]
+            if kind == "rdhx":
+                r = int(ap.rdhx_rack[n])
+                uret[n] = rout[r] if r >= 0 else fluid_mean
+            elif kind == "cdu":
+                uret[n] = fluid_mean
+            elif not has_in[n]:
+                uret[n] = grille_mean if ap.ceiling_return else fluid_mean
+    return rin, uret
+
+
+def energy_flows_w(ap, flow: Flow, T: np.ndarray, rack_exhaust_c, unit_supply_c, tile_supply_c) -> dict:
+    """Heat flows through the ports (W, relative to 0 °C) at the field ``T``.
+
+    ``in_w``: air entering (q T_in), ``out_w``: air leaving (q T_cell), ``net_w`` = in - out,
+    and ``racks_w``: what the racks add (exhaust minus intake, Σ rho cp Q (T_ex - T_in)),
+    ``cooling_w``: what the room sends to cooling returns minus what supplies and tiles bring
+    (heat removed by the cooling, W).
+    """
+    pf = port_faces(ap)
+    pT = inflow_temperatures(ap, flow, rack_exhaust_c, unit_supply_c, tile_supply_c)
+    tf = T.reshape(-1)
+    q = flow.port_q
+    face_heat = RHO_CP * np.where(q > 0, q * pT, q * tf[pf.cell])
+    rk = slice(pf.group["rack_in"].start, pf.group["rack_out"].stop)
+    racks = float(face_heat[rk].sum())
+    other = float(face_heat.sum()) - racks
+    return dict(in_w=float(face_heat[face_heat > 0].sum()), out_w=float(-face_heat[face_heat < 0].sum()),
+                net_w=float(face_heat.sum()), racks_w=racks, cooling_w=-other)
+
+
+def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: Optional[np.ndarray] = None,
+                 *, tol_k: float = 1e-5, max_sweeps: int = 20000, alpha_floor: float = ALPHA_FLOOR,
+                 omega: float = 1.0, return_info: bool = False):
+    """Steady air temperature with the racks coupled: exhaust = inlet + P / (rho cp Q).
+
+    Parameters
+    ----------
+    rack_heat_w : heat each rack puts into its airflow (W).
+    unit_supply_c : per unit, temperature of its room supply faces (°C).
+    tile_supply_c : scalar or per tile (°C).
+    T0 : start field (default: uniform at the mean supply).
+    tol_k : stop when a symmetric sweep changes no cell by more than this (K).
+
+    Returns
+    -------
+    T (°C, (nx, ny, nz)); with ``return_info`` also a dict (sweeps, rack inlet/exhaust, energy).
+
+    Raises
+    ------
+    NoSteadyState : heat enters but no air leaves the hall through a cooling return.
+    """
+    c = coefficients(ap, flow, alpha_floor)
+    pf = port_faces(ap)
+    P = _as_array(rack_heat_w, ap.n_racks, "rack_heat_w")
+    P = np.where(np.isfinite(P), P, 0.0)
+    rq = flow.rack_q
+    rack_dt = np.where(rq > 0, P / (RHO_CP * np.maximum(rq, 1e-300)), 0.0)
+    lost = (P > 0) & (rq <= 0)
+    if lost.any():
+        _warnings.warn("racks with heat but no airflow put no heat into the air: "
+                       + ", ".join(ap.rack_ids[i] for i in np.nonzero(lost)[0]), RuntimeWarning, stacklevel=2)
+    out_q = -c.pq[(c.pq < 0)].sum() - flow.rack_q.sum()
+    if (P[rq > 0].sum() > 0) and out_q <= 1e-12:
+        raise NoSteadyState(f"{ap.hall_id}: {P.sum() / 1e3:.3g} kW of rack heat enters the air but no airflow "
+                            f"carries it to a cooling return (every cooling unit stopped?); there is no "
+                            f"steady state - run a transient instead")
+    pT = inflow_temperatures(ap, flow, np.zeros(ap.n_racks), unit_supply_c, tile_supply_c)
+    p_rack = np.full(len(pf.face), -1, dtype=np.int64)
+    p_rack[pf.group["rack_out"]] = ap.rack_out.port_of_face()
+    rin_face = np.arange(pf.group["rack_in"].start, pf.group["rack_in"].stop, dtype=np.int64)
+    rin_rack = ap.rack_in.port_of_face()
+    if T0 is None:
+        q_in = np.where(c.pq > 0, c.pq, 0.0)
+        q_in[pf.group["rack_out"]] = 0.0
+        t_ref = float((q_in * pT).sum() / q_in.sum()) if q_in.sum() > 0 else ap.supply_c
+        T = np.full(ap.shape, t_ref)
+    else:
+        T = np.array(T0, dtype=np.float64, copy=True)
+    sweeps = _nb.steady(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack,
+                        rin_face, rack_dt, rq, ap.n_racks, omega, tol_k, max_sweeps)
+    if sweeps >= max_sweeps:
+        _warnings.warn(f"{ap.hall_id}: steady temperature not converged to {tol_k:g} K in {sweeps} sweeps",
+                       RuntimeWarning, stacklevel=2)
+    if not return_info:
+        return T
+    tin, _ = port_means(ap, flow, T)
+    tex = tin + rack_dt
+    ef = energy_flows_w(ap, flow, T, tex, unit_supply_c, tile_supply_c)
+    heat = float(P[rq > 0].sum())
+    info = dict(sweeps=int(sweeps), rack_inlet_c=tin, rack_exhaust_c=tex, energy=ef,
+                energy_error=(abs(ef["cooling_w"] - heat) / heat) if heat > 0 else abs(ef["net_w"]))
+    return T, info
+
+
+def supply_fraction(ap, flow: Flow, *, alpha_floor: float = ALPHA_FLOOR, tol: float = 1e-7,
+                    max_sweeps: int = 20000) -> np.ndarray:
+    """Fraction of each rack's intake air that comes straight from a cooling supply (tiles,
+    floor leakage, unit supply faces), steady passive tracer; rack exhausts carry 0."""
+    c = coefficients(ap, flow, alpha_floor)
+    pf = port_faces(ap)
+    pT = np.zeros(len(pf.face))
+    for g in ("unit_out", "tile", "leak"):
+        pT[pf.group[g]] = 1.0
+    C = np.zeros(ap.shape)
+    _nb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, 1.0, tol, max_sweeps)
+    rin, _ = port_means(ap, flow, C)
+    return rin

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import typing
-from collections import defaultdict
 from typing import Iterable, Optional
+
+import numpy as np
 
 from twin.layout import (
     ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W,
@@ -327,10 +328,6 @@ def _check_containment(hall: Hall, z: Containment, c: _Checker) -> None:
         _inside(hall, z, c)
 
 
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return (min(a[2], b[2]) - max(a[0], b[0]) > _EPS) and (min(a[3], b[3]) - max(a[1], b[1]) > _EPS)
-
-
 def _check_overlaps(hall: Hall, c: _Checker) -> None:
     """Solid footprints must not overlap; tiles must not overlap each other or lie under solids."""
     solids: list[tuple[Element, tuple[float, float, float, float]]] = []
@@ -349,44 +346,96 @@ def _check_overlaps(hall: Hall, c: _Checker) -> None:
 
 def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float = 2.0,
               hall: Optional[Hall] = None) -> None:
-    """Report overlapping pairs, found through a uniform grid hash (O(n) for sane layouts).
+    """Report every overlapping pair of footprints, A's element named first."""
+    if not a_items or not b_items:
+        return
+    a = np.array([fp for _, fp in a_items], dtype=np.float64).reshape(-1, 4)
+    b = None if same else np.array([fp for _, fp in b_items], dtype=np.float64).reshape(-1, 4)
+    for i, j in overlapping_pairs(a, b, cell=cell):
+        el, fp = a_items[i]
+        other, ofp = b_items[j]
+        if other is el:
+            continue
+        c.err(el.id, "x_m", f"footprint {verb} {other.id} "
+                            f"(x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m against "
+                            f"x {ofp[0]:g}..{ofp[2]:g} m, y {ofp[1]:g}..{ofp[3]:g} m)")
 
-    Cell indices are clamped to the hall (plus one cell), so an absurdly large or
-    far-away footprint costs a few cells, not millions; clamping is monotonic,
-    so two footprints that overlap still share a cell.
+
+def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None, cell: float = 2.0,
+                      eps: float = _EPS) -> list[tuple[int, int]]:
+    """Index pairs (i, j) of rectangles of ``a`` and ``b`` whose interiors overlap by more than ``eps``.
+
+    ``a`` and ``b`` are float arrays [n, 4] of (x0, y0, x1, y1) in m. Without ``b``,
+    pairs within ``a`` with i < j. Sorted by (i, j).
+
+    Rectangles no larger than ``cell`` go into a uniform grid by their lower-left
+    cell; two of them can overlap only if those cells are neighbours, so each one
+    is compared with the rectangles of 9 cells: O(n) for a floor of racks and
+    tiles. Cell indices are clamped to +-2e5 so far-away rectangles stay cheap
+    (clamping is monotonic, so neighbours stay neighbours). The few larger
+    rectangles are compared with everything.
     """
-    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-    side_x = min(max(hall.width_m, 0.0), MAX_HALL_SIDE_M) if hall else MAX_HALL_SIDE_M
-    side_y = min(max(hall.depth_m, 0.0), MAX_HALL_SIDE_M) if hall else MAX_HALL_SIDE_M
-    nx = int(math.ceil(side_x / cell)) + 1
-    ny = int(math.ceil(side_y / cell)) + 1
+    same = b is None
+    if same:
+        b = a
+    n, m = len(a), len(b)
+    if n == 0 or m == 0:
+        return []
+    # cells as large as the largest ordinary rectangle (capped), so only outliers are "large"
+    sides = np.concatenate([a[:, 2] - a[:, 0], a[:, 3] - a[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]])
+    cell = float(min(max(cell, float(np.max(sides, initial=0.0))), 12.0))
 
-    def span(lo: float, hi: float, n: int) -> range:
-        a = min(max(int(math.floor(lo / cell)), -1), n)
-        b = min(max(int(math.floor((hi - _EPS) / cell)), -1), n)
-        return range(a, max(a, b) + 1)
+    def cells(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cx = np.clip(np.floor(r[:, 0] / cell), -2e5, 2e5).astype(np.int64)
+        cy = np.clip(np.floor(r[:, 1] / cell), -2e5, 2e5).astype(np.int64)
+        return cx, cy
 
-    for j, (_, fp) in enumerate(b_items):
-        for gx in span(fp[0], fp[2], nx):
-            for gy in span(fp[1], fp[3], ny):
-                buckets[(gx, gy)].append(j)
-    reported: set[tuple[int, int]] = set()
-    for i, (el, fp) in enumerate(a_items):
-        cand: set[int] = set()
-        for gx in span(fp[0], fp[2], nx):
-            for gy in span(fp[1], fp[3], ny):
-                cand.update(buckets.get((gx, gy), ()))
-        for j in sorted(cand):
-            if same and j <= i:
-                continue
-            other, ofp = b_items[j]
-            if other is el or (i, j) in reported:
-                continue
-            if _overlap(fp, ofp):
-                reported.add((i, j))
-                c.err(el.id, "x_m", f"footprint {verb} {other.id} "
-                                    f"(x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m against "
-                                    f"x {ofp[0]:g}..{ofp[2]:g} m, y {ofp[1]:g}..{ofp[3]:g} m)")
+    def big(r: np.ndarray) -> np.ndarray:
+        return ((r[:, 2] - r[:, 0]) > cell) | ((r[:, 3] - r[:, 1]) > cell)
+
+    big_a, big_b = big(a), big(b)
+    small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
+    ii_parts: list[np.ndarray] = []
+    jj_parts: list[np.ndarray] = []
+    if len(small_a) and len(small_b):
+        ax, ay = cells(a[small_a])
+        bx, by = cells(b[small_b])
+        span = np.int64(4e5 + 8)
+        keys_b = (bx + 2) * span + (by + 2)
+        order = np.argsort(keys_b, kind="stable")
+        sorted_keys = keys_b[order]
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                target = (ax + dx + 2) * span + (ay + dy + 2)
+                lo = np.searchsorted(sorted_keys, target, "left")
+                hi = np.searchsorted(sorted_keys, target, "right")
+                counts = hi - lo
+                total = int(counts.sum())
+                if total == 0:
+                    continue
+                rows = np.repeat(np.arange(len(small_a)), counts)
+                first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+                ii_parts.append(small_a[rows])
+                jj_parts.append(small_b[order[first + np.arange(total)]])
+    for k in np.flatnonzero(big_a):  # a large rectangle of a against all of b
+        ii_parts.append(np.full(m, k))
+        jj_parts.append(np.arange(m))
+    for k in np.flatnonzero(big_b):  # all (small) of a against a large rectangle of b
+        ii_parts.append(small_a)
+        jj_parts.append(np.full(len(small_a), k))
+    if not ii_parts:
+        return []
+    ii = np.concatenate(ii_parts)
+    jj = np.concatenate(jj_parts)
+    if same:
+        ii, jj = np.minimum(ii, jj), np.maximum(ii, jj)
+        keep = ii < jj
+        ii, jj = ii[keep], jj[keep]
+    ra, rb = a[ii], b[jj]
+    hit = ((np.minimum(ra[:, 2], rb[:, 2]) - np.maximum(ra[:, 0], rb[:, 0]) > eps)
+           & (np.minimum(ra[:, 3], rb[:, 3]) - np.maximum(ra[:, 1], rb[:, 1]) > eps))
+    pairs = np.unique(np.stack([ii[hit], jj[hit]], axis=1), axis=0)
+    return [(int(p), int(q)) for p, q in pairs]
 
 
 def _check_power(site: Site, nodes: dict[str, PowerNode], c: _Checker) -> None:

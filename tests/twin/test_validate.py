@@ -304,3 +304,39 @@ def test_rack_default_airflow_is_per_watt_of_air_side_heat():
     r = Rack(id="R", it_kw=10.0, liquid_fraction=0.8)
     assert r.design_airflow_m3s == pytest.approx(1e-4 * 10e3 * 0.2)
     assert Rack(id="R", it_kw=10.0, airflow_m3s=0.7).design_airflow_m3s == 0.7
+
+
+def brute_pairs(a, b=None):
+    same = b is None
+    b = a if same else b
+    out = []
+    for i, p in enumerate(a):
+        for j, q in enumerate(b):
+            if same and j <= i:
+                continue
+            if min(p[2], q[2]) - max(p[0], q[0]) > 1e-6 and min(p[3], q[3]) - max(p[1], q[1]) > 1e-6:
+                out.append((i, j))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_overlapping_pairs_agrees_with_brute_force(seed):
+    import numpy as np
+
+    from twin.validate import overlapping_pairs
+    rng = np.random.default_rng(seed)
+
+    def rects(n):
+        # mostly rack-sized on a 0.3 m grid (touching edges are not overlaps), some large, some far away
+        x0 = rng.integers(-10, 60, n) * 0.3
+        y0 = rng.integers(-10, 60, n) * 0.3
+        w = rng.choice([0.6, 1.2, 0.3, 2.4, 7.0, 30.0], n, p=[0.4, 0.3, 0.1, 0.1, 0.07, 0.03])
+        h = rng.choice([0.6, 1.2, 0.9, 1.8, 25.0], n, p=[0.4, 0.3, 0.1, 0.15, 0.05])
+        far = rng.random(n) < 0.05
+        x0 = np.where(far, x0 + 1e7, x0)
+        return np.stack([x0, y0, x0 + w, y0 + h], axis=1)
+
+    a, b = rects(150), rects(90)
+    assert overlapping_pairs(a) == brute_pairs(a)
+    assert overlapping_pairs(a, b) == brute_pairs(a, b)
+    assert overlapping_pairs(a[:0]) == [] and overlapping_pairs(a, b[:0]) == []

@@ -43,20 +43,17 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _feed(h: Any, value: Any) -> None:
-    """Hash one SQL value with its type, unambiguously."""
+def _feed(h: Any, sql_type: str, value: Any) -> None:
+    """Hash one SQL value with its storage class, unambiguously (text is hashed as its raw bytes)."""
     if value is None:
         h.update(b"N;")
     elif isinstance(value, int):
         h.update(b"I%d;" % value)
     elif isinstance(value, float):
         h.update(b"F" + value.hex().encode() + b";")
-    elif isinstance(value, str):
-        b = value.encode("utf-8", "surrogatepass")
-        h.update(b"S%d:" % len(b) + b)
     else:
-        b = bytes(value)
-        h.update(b"B%d:" % len(b) + b)
+        b = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
+        h.update((b"S%d:" if sql_type == "text" else b"B%d:") % len(b) + b)
 
 
 def table_digest(con: sqlite3.Connection, table: str) -> tuple[int, str]:
@@ -68,10 +65,16 @@ def table_digest(con: sqlite3.Connection, table: str) -> tuple[int, str]:
     h = hashlib.sha256()
     h.update(b"table:" + table.encode() + b";columns:" + json.dumps(cols).encode() + b";")
     n = 0
-    for row in con.execute(f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(table)} ORDER BY {order}"):
-        n += 1
-        for v in row:
-            _feed(h, v)
+    select_list = ", ".join(f"typeof({_q(c)}), {_q(c)}" for c in cols)
+    factory = con.text_factory
+    con.text_factory = bytes
+    try:
+        for row in con.execute(f"SELECT {select_list} FROM {_q(table)} ORDER BY {order}"):
+            n += 1
+            for k in range(0, len(row), 2):
+                _feed(h, row[k].decode(), row[k + 1])
+    finally:
+        con.text_factory = factory
     return n, h.hexdigest()
 
 
@@ -79,12 +82,16 @@ def schema_digest(con: sqlite3.Connection) -> str:
     h = hashlib.sha256()
     for row in con.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name"):
         for v in row:
-            _feed(h, v)
+            _feed(h, "text", v)
     return h.hexdigest()
 
 
 def compute_manifest(con: sqlite3.Connection) -> dict[str, tuple[int, str]]:
-    """``{table: (rows, sha256)}`` for every table but the manifest, plus the schema entry."""
+    """``{table: (rows, sha256)}`` for every table but the manifest, plus the schema entry.
+
+    Text is read as raw bytes, so a row holding invalid UTF-8 is hashed (and
+    reported as altered), not an error.
+    """
     names = [r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type='table' "
                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     out = {n: table_digest(con, n) for n in names if n != MANIFEST}

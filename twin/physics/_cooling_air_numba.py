@@ -172,17 +172,21 @@ def cdu_kernel(liquid_heat_w, rack_cdu, capacity_w, running):
 
     load_u = Σ liquid heat of the racks on CDU u; removed_u = min(load_u, capacity_u)
     when running, else 0; excess_u = load_u − removed_u. ``rack_ok[r]`` = 1 when
-    rack r's CDU runs (or the rack has none: rack_cdu = -1).
-    Returns (load W[U], removed W[U], excess W[U], rack_ok int8[R]).
+    rack r's CDU runs (or the rack has none: rack_cdu = -1). ``rack_limit[r]``
+    = capacity_u · P_r/load_u (equal shares when load_u = 0; +inf without a CDU):
+    the most heat rack r may hand over, so the CDU never removes more than its capacity.
+    Returns (load W[U], removed W[U], excess W[U], rack_ok int8[R], rack_limit W[R]).
     """
     nu = capacity_w.shape[0]
     nr = liquid_heat_w.shape[0]
     load = np.zeros(nu)
+    count = np.zeros(nu)
     ok = np.ones(nr, np.int8)
     for r in range(nr):
         c = rack_cdu[r]
         if c >= 0:
             load[c] += liquid_heat_w[r]
+            count[c] += 1.0
             if running[c] == 0:
                 ok[r] = 0
     removed = np.zeros(nu)
@@ -191,4 +195,12 @@ def cdu_kernel(liquid_heat_w, rack_cdu, capacity_w, running):
         if running[u] != 0:
             removed[u] = load[u] if load[u] < capacity_w[u] else capacity_w[u]
         excess[u] = load[u] - removed[u]
-    return load, removed, excess, ok
+    limit = np.full(nr, np.inf)
+    for r in range(nr):
+        c = rack_cdu[r]
+        if c >= 0:
+            if load[c] > 0.0:
+                limit[r] = capacity_w[c] * liquid_heat_w[r] / load[c]
+            else:
+                limit[r] = capacity_w[c] / count[c]
+    return load, removed, excess, ok, limit

@@ -69,4 +69,10 @@ def cdu_kernel(liquid_heat_w, rack_cdu, capacity_w, running):
     removed = np.where(running != 0, np.minimum(load, capacity_w), 0.0)
     ok = np.ones(rack_cdu.shape[0], np.int8)
     ok[has] = (running[rack_cdu[has]] != 0).astype(np.int8)
-    return load, removed, load - removed, ok
+    count = np.bincount(rack_cdu[has], minlength=nu).astype(float)
+    limit = np.full(rack_cdu.shape[0], np.inf)
+    c = rack_cdu[has]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit[has] = np.where(load[c] > 0, capacity_w[c] * liquid_heat_w[has] / np.where(load[c] > 0, load[c], 1.0),
+                              capacity_w[c] / np.maximum(count[c], 1.0))
+    return load, removed, load - removed, ok, limit

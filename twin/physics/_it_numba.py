@@ -258,11 +258,14 @@ def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps
 
 
 @njit(cache=True, nogil=True)
-def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c, cdu_ok, dt_s):
+def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c, cdu_ok, q_max_w, dt_s):
     """Cold-plate thermal mass of liquid-cooled racks over one step (exact exponential).
 
-    C_cp dT_cp/dt = P_liq − G_cp (T_cp − T_coolant), G_cp = 0 when the CDU is not
-    cooling (``cdu_ok`` = 0): the liquid heat then only warms the plates.
+    C_cp dT_cp/dt = P_liq − q,  q = G_cp (T_cp − T_coolant), G_cp = 0 when the CDU
+    is not cooling (``cdu_ok`` = 0): the liquid heat then only warms the plates.
+    ``q_max_w`` caps q (the rack's share of its CDU's capacity): when the exact
+    step would carry more, q = q_max and T_cp rises by (P_liq − q_max)·dt/C_cp
+    (energy conserved either way).
     Returns (T_cp new °C, q_liq W = step-mean heat delivered to the coolant).
     """
     n = p_liq_w.shape[0]
@@ -271,6 +274,9 @@ def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c
     for i in range(n):
         g = g_cp_w_per_k[i] if cdu_ok[i] != 0 else 0.0
         t_new, qi = _mass_update(p_liq_w[i], g, coolant_c[i], coldplate_c[i], c_cp_j_per_k[i], dt_s)
+        if qi > q_max_w[i] and c_cp_j_per_k[i] > 0.0:
+            qi = q_max_w[i]
+            t_new = coldplate_c[i] + (p_liq_w[i] - qi) * dt_s / c_cp_j_per_k[i]
         tc[i] = t_new
         q[i] = qi
     return tc, q

@@ -123,9 +123,14 @@ def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps
     return ts, tout, q
 
 
-def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c, cdu_ok, dt_s):
+def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c, cdu_ok, q_max_w, dt_s):
     g = np.where(cdu_ok != 0, g_cp_w_per_k, 0.0)
-    return _mass_update(p_liq_w, g, coolant_c, coldplate_c, c_cp_j_per_k, dt_s)
+    t_new, q = _mass_update(p_liq_w, g, coolant_c, coldplate_c, c_cp_j_per_k, dt_s)
+    cap = (q > q_max_w) & (c_cp_j_per_k > 0)
+    safe = np.where(c_cp_j_per_k > 0, c_cp_j_per_k, 1.0)
+    qm = np.where(cap, q_max_w, 0.0)
+    t_new = np.where(cap, coldplate_c + (p_liq_w - qm) * dt_s / safe, t_new)
+    return t_new, np.where(cap, qm, q)
 
 
 def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps):

@@ -28,7 +28,7 @@ Public API (arrays in ``UnitArrays.unit_ids`` order, float64[U] unless noted):
 ``coil(ua, return_c, airflow_m3s, running=None, chw_supply_c=None, duty_prev_w=None, tau_s=0, dt_s=1, backend="numba") -> (supply_c, duty_w, limited)``
 ``fan_power(ua, airflow_m3s, backend="numba") -> ndarray`` (W)
 ``rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps=0.7, running=1, backend="numba") -> (after_c, duty_w)``
-``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba") -> (load_w, removed_w, excess_w, rack_ok)``
+``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba") -> (load_w, removed_w, excess_w, rack_ok, rack_limit_w)``
 ``rack_cdu_index(ua, cdu_ids) -> int32[R]``
 """
 
@@ -274,9 +274,13 @@ def rack_cdu_index(ua: UnitArrays, cdu_ids: Sequence[Optional[str]]) -> np.ndarr
 
 
 def cdu_heat(ua: UnitArrays, liquid_heat_w, rack_cdu, running=None, backend: str = "numba"):
-    """CDUs as liquid heat sinks: (load W[U], removed W[U], excess W[U], rack_ok int8[R]).
+    """CDUs as liquid heat sinks: (load W[U], removed W[U], excess W[U], rack_ok int8[R], rack_limit_w W[R]).
 
-    ``rack_ok`` is the ``cdu_ok`` input of :func:`twin.physics.it.rack_step`.
+    ``liquid_heat_w`` is each rack's liquid-side heat (``RackStep.liquid_power_w``
+    of the previous step). ``rack_ok`` and ``rack_limit_w`` are the ``cdu_ok``
+    and ``cdu_limit_w`` inputs of :func:`twin.physics.it.rack_step`: the
+    rack's share of its CDU's capacity, so an overloaded CDU leaves heat in
+    the cold plates and the racks throttle.
     Only units of kind cdu count; the pump power is ``ua.fan_w_des`` while running.
     """
     run = ((_arr(running, ua.n, 1, np.int8) != 0) & (ua.kind == KIND_CDU)).astype(np.int8)

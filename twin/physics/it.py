@@ -25,7 +25,7 @@ Public API (arrays are float64[R] in ``RackArrays.rack_ids`` order unless noted)
 ``RackState.initial(ra, inlet_c=None, coolant_c=None) -> RackState``; ``.as_dict()``; ``RackState.from_dict(d)``
     Evolving state: server_c, coldplate_c (°C), mode (int8), throttled (int8),
     over_s, cp_over_s, good_s (s), cause (int8).
-``rack_step(ra, st, u, inlet_c, dt_s, powered=None, cdu_ok=None, coolant_c=None, backend="numba") -> RackStep``
+``rack_step(ra, st, u, inlet_c, dt_s, powered=None, cdu_ok=None, coolant_c=None, cdu_limit_w=None, backend="numba") -> RackStep``
     One transient step; ``RackStep.state`` is the new state.
 ``rack_steady(ra, u, inlet_c, powered=None, cdu_ok=None, coolant_c=None, backend="numba") -> RackStep``
     Steady state (no dwell timers: racks above critical stay on, throttled, state "critical").
@@ -235,7 +235,7 @@ def throttle_factor(ra: RackArrays, inlet_c, coldplate_c=None, backend: str = "n
 
 
 def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=None, cdu_ok=None,
-              coolant_c=None, backend: str = "numba") -> RackStep:
+              coolant_c=None, cdu_limit_w=None, backend: str = "numba") -> RackStep:
     """Advance every rack by ``dt_s`` seconds.
 
     Parameters
@@ -247,6 +247,10 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
     powered : int8/bool per rack, 0 = all feeds lost (default all powered).
     cdu_ok : int8/bool per rack, 0 = its CDU (or pump) is not cooling (default ok).
     coolant_c : coolant supply temperature per rack (°C, default 30).
+    cdu_limit_w : most heat each rack's cold plates may give its CDU (W, default
+        unlimited): the rack's share of the CDU capacity, ``rack_limit_w`` of
+        :func:`twin.physics.cooling_air.cdu_heat`. An overloaded CDU leaves the
+        rest in the cold plates, which warm and throttle the rack.
 
     Order: protection from the start-of-step temperatures → power and
     airflow → server mass → cold plates. Heat to the air this step is
@@ -268,7 +272,8 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
     p, v, pf, pa, pl = b.power_airflow_kernel(u, inlet, ra.p_des_w, ra.v_des_m3s, ra.fan_frac, ra.liquid_frac,
                                               fac, on)
     ts, tout, qa = b.server_mass_kernel(pa, v, inlet, st.server_c, ra.c_s_j_per_k, ra.eps, dt)
-    tcp, ql = b.coldplate_kernel(pl, st.coldplate_c, ra.c_cp_j_per_k, ra.g_cp_w_per_k, cool, ok, dt)
+    lim = _arr(cdu_limit_w, n, np.inf)
+    tcp, ql = b.coldplate_kernel(pl, st.coldplate_c, ra.c_cp_j_per_k, ra.g_cp_w_per_k, cool, ok, lim, dt)
     new = RackState(ts, tcp, mode, thr, ov, cov, good, cause)
     return RackStep(new, u, inlet, st.coldplate_c.copy(), p, v, pf, pa, pl, qa, ql, tout, fac, code,
                     (inlet > ra.crit_c) & (mode == MODE_ON))

@@ -75,6 +75,8 @@ def test_rdhx_and_cdu_agree():
     b = ref.cdu_kernel(*cargs)
     _close(a[:3], b[:3])
     np.testing.assert_array_equal(a[3], b[3])
+    np.testing.assert_allclose(a[4], b[4], rtol=1e-12)
+    assert np.isinf(a[4][rc < 0]).all() and np.isfinite(a[4][rc >= 0]).all()
 
 
 # --------------------------------------------------------------------------- coil physics
@@ -196,12 +198,17 @@ def test_cdu_heat_sink():
              CoolingUnit("C", kind="crah", airflow_m3s=8.0, capacity_kw=150.0))
     rc = ca.rack_cdu_index(ua, ["CDU-1", "CDU-1", "CDU-2", None, "C"])
     np.testing.assert_array_equal(rc, [0, 0, 1, -1, -1])
-    load, removed, excess, ok = ca.cdu_heat(ua, [60e3, 50e3, 20e3, 5e3, 5e3], rc)
+    load, removed, excess, ok, limit = ca.cdu_heat(ua, [60e3, 50e3, 20e3, 5e3, 5e3], rc)
     np.testing.assert_allclose(load, [110e3, 20e3, 0.0])
     np.testing.assert_allclose(removed, [100e3, 20e3, 0.0])
     np.testing.assert_allclose(excess, [10e3, 0.0, 0.0])
     np.testing.assert_array_equal(ok, [1, 1, 1, 1, 1])
-    load, removed, excess, ok = ca.cdu_heat(ua, [60e3, 50e3, 20e3, 5e3, 5e3], rc, running=[0, 1, 1])
+    # each rack may hand over its share of the capacity; the shares add up to the capacity
+    np.testing.assert_allclose(limit[:3], [100e3 * 60 / 110, 100e3 * 50 / 110, 50e3])
+    assert np.isinf(limit[3:]).all()
+    _, _, _, _, idle = ca.cdu_heat(ua, [0.0] * 5, rc)
+    np.testing.assert_allclose(idle[:3], [50e3, 50e3, 50e3])
+    load, removed, excess, ok, _ = ca.cdu_heat(ua, [60e3, 50e3, 20e3, 5e3, 5e3], rc, running=[0, 1, 1])
     assert removed[0] == 0.0 and excess[0] == 110e3
     np.testing.assert_array_equal(ok, [0, 0, 1, 1, 1])
 

@@ -252,6 +252,33 @@ def test_liquid_rack_with_working_cdu_holds_steady():
     assert step.liquid_heat_w[0] == pytest.approx(step.liquid_power_w[0], rel=1e-9)
 
 
+def test_overloaded_cdu_throttles_its_racks_to_its_capacity():
+    from twin.layout import CoolingUnit
+    from twin.physics import cooling_air as ca
+
+    ra = _ra(Rack("L1", it_kw=100.0, liquid_fraction=0.85, cdu="CDU"),
+             Rack("L2", it_kw=100.0, liquid_fraction=0.85, cdu="CDU"))
+    ua = ca.UnitArrays.from_units([CoolingUnit("CDU", kind="cdu", capacity_kw=140.0)])
+    rc = ca.rack_cdu_index(ua, ra.cdu_ids)
+    steady = it.rack_steady(ra, 1.0, K.DESIGN_INLET_C)
+    st, liq = steady.state, steady.liquid_power_w
+    c0 = st.coldplate_c.copy()
+    e_in = e_out = 0.0
+    for _ in range(600):
+        _, removed, _, ok, limit = ca.cdu_heat(ua, liq, rc)
+        step = it.rack_step(ra, st, 1.0, K.DESIGN_INLET_C, 1.0, cdu_ok=ok, cdu_limit_w=limit)
+        assert step.liquid_heat_w.sum() <= 140e3 * (1 + 1e-12)
+        e_in += step.liquid_power_w.sum()
+        e_out += step.liquid_heat_w.sum()
+        st, liq = step.state, step.liquid_power_w
+    assert step.states == ["throttled", "throttled"]
+    assert step.liquid_heat_w.sum() == pytest.approx(140e3, rel=1e-3)
+    assert step.liquid_power_w.sum() == pytest.approx(140e3, rel=1e-3)
+    assert K.COLDPLATE_WARN_C < st.coldplate_c[0] < K.COLDPLATE_CRIT_C
+    stored = float((ra.c_cp_j_per_k * (st.coldplate_c - c0)).sum())
+    assert e_in == pytest.approx(e_out + stored, rel=1e-10)
+
+
 def test_steady_with_failed_cdu_reports_shutdown():
     ra = _ra(Rack("L", it_kw=100.0, liquid_fraction=0.85, cdu="CDU-1"), Rack("A", it_kw=5.0))
     s = it.rack_steady(ra, 1.0, [22.0, 45.0], cdu_ok=[0, 1])

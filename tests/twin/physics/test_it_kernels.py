@@ -76,7 +76,8 @@ def test_coldplate_agrees(rng, dt):
     g = rng.uniform(0, 5e3, N)
     g[:20] = 0.0
     args = (rng.uniform(0, 120e3, N), rng.uniform(30, 100, N), rng.uniform(0, 60e3, N), g,
-            rng.uniform(20, 45, N), rng.integers(0, 2, N).astype(np.int8), dt)
+            rng.uniform(20, 45, N), rng.integers(0, 2, N).astype(np.int8),
+            np.where(rng.random(N) < 0.5, np.inf, rng.uniform(0, 60e3, N)), dt)
     _close(nb.coldplate_kernel(*args), ref.coldplate_kernel(*args))
 
 

@@ -131,7 +131,7 @@ class SimRunner(QObject):
             except Exception as exc:  # the heat map is optional; say why it is missing
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         return {"generation": generation, "t_s": float(getattr(sim, "t_s", 0.0)), "summary": summary,
-                "heat": heat, "heat_z_m": z}
+                "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic()}
 
     def _loop(self) -> None:
         try:
@@ -164,8 +164,9 @@ class SimRunner(QObject):
                 self.sig_busy.emit(False)
                 self.sig_error.emit(f"physics error: {type(exc).__name__}: {exc}")
                 with self._cond:
-                    self.running = False
-                self.sig_running.emit(False)
+                    was_running, self.running = self.running, False
+                if was_running:
+                    self.sig_running.emit(False)
 
     def _solve(self, engine: Any, generation: int, site: Site) -> None:
         self.sig_busy.emit(True)

@@ -543,6 +543,12 @@ class MainWindow(QMainWindow):
 
     def _on_runner_error(self, message: str) -> None:
         self.settle_bar.hide()
+        self.last_frame = None
+        self.scene.apply_summary(None)  # old results no longer describe this layout
+        self.scene.set_heatmap(None)
+        self.hot_label.setText("hottest inlet —")
+        self.pue_label.setText("PUE —")
+        self._update_layout_status()
         self.physics_label.setText("physics unavailable" if "unavailable" in message else "physics error")
         self.physics_label.setToolTip(message)
         self.show_status(message)

@@ -1,0 +1,174 @@
+"""Live physics wiring: solve after each edit in the worker, recolour, heat map, Run/Pause, stale results.
+
+A small stand-in for ``twin.engine`` (same contract as the real one, deterministic numbers derived
+from the layout) is put in ``sys.modules`` so these tests check the wiring, fast, with or without
+the real engine installed.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import sys
+import threading
+import types
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from twin.demos import load_demo
+
+from app.document import Document
+from app.runner import MAX_FPS, SimRunner
+from app.settings import Settings
+from app.window import MainWindow
+from twin.commands import SetProperty
+
+
+def inlet_of(rack) -> float:
+    """The stand-in's rack inlet: 18 °C plus 0.5 K per kW."""
+    return 18.0 + 0.5 * rack.it_kw
+
+
+class FakeSimulation:
+    gate: threading.Event | None = None
+    fail: bool = False
+
+    def __init__(self, site, hall_id=None, *, grid_m=None, dt_s=1.0):
+        self.hall = site.get_hall(hall_id) if hall_id else site.halls[0]
+        self.t_s = 0.0
+        self.dt_s = dt_s
+        self.rack_ids = [r.id for r in self.hall.racks]
+
+    def solve_steady(self) -> dict:
+        if FakeSimulation.gate is not None:
+            FakeSimulation.gate.wait(10)
+        if FakeSimulation.fail:
+            raise FloatingPointError("flow diverged")
+        return self.summary()
+
+    def summary(self) -> dict:
+        racks = {r.id: {"inlet_c": inlet_of(r) + 0.01 * self.t_s, "exhaust_c": inlet_of(r) + 10,
+                        "power_w": r.it_kw * 1e3, "airflow_m3s": r.design_airflow_m3s, "state": "ok"}
+                 for r in self.hall.racks}
+        return {"racks": racks, "cooling_units": {}, "max_inlet_c": max(v["inlet_c"] for v in racks.values()),
+                "pue": 1.4, "energy_error": 0.0, "solve_s": 0.0}
+
+    def step(self, dt_s=None):
+        self.t_s += dt_s or self.dt_s
+
+    def air_temperature_slice(self, z_m):
+        nx, ny = 20, 10
+        temps = np.tile(np.linspace(18.0, 30.0, ny), (nx, 1))  # [nx, ny], warmer to the north
+        return temps, (0.0, 0.0, self.hall.width_m, self.hall.depth_m)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    mod = types.ModuleType("twin.engine")
+    mod.__spec__ = importlib.machinery.ModuleSpec("twin.engine", None)
+    mod.Simulation = FakeSimulation
+    monkeypatch.setitem(sys.modules, "twin.engine", mod)
+    FakeSimulation.gate = None
+    FakeSimulation.fail = False
+    yield mod
+    FakeSimulation.gate = None
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, fake_engine):
+    doc = Document(load_demo("small"))
+    settings = Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat))
+    w = MainWindow(doc, settings, SimRunner())
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.last_frame is not None, timeout=5000)
+    yield w
+    w.runner.stop()
+
+
+def test_solve_recolours_racks_and_fills_the_status_bar(window):
+    site = window.doc.site
+    item = window.scene.items_by_id["R-A01"]
+    want = window.scene.temp_scale.colour(inlet_of(site.get("R-A01")))
+    assert item.fill == want
+    hottest = max(inlet_of(r) for r in site.hall.racks)
+    assert window.hot_label.text() == f"hottest inlet {hottest:.1f} °C"
+    assert window.pue_label.text() == "PUE 1.40"
+    assert window.physics_label.text() == "steady"
+
+
+def test_an_edit_is_solved_again_and_the_view_shows_new_temperatures(window, qtbot):
+    with qtbot.waitSignal(window.sig_physics_shown, timeout=5000) as blocker:
+        window.doc.execute(SetProperty("R-A01", "it_kw", 20.0))
+    assert blocker.args[0]["summary"]["racks"]["R-A01"]["inlet_c"] == inlet_of(window.doc.site.get("R-A01"))
+    assert window.scene.items_by_id["R-A01"].fill == window.scene.temp_scale.colour(28.0)
+
+
+def test_heat_map_is_drawn_north_up(window):
+    heat = window.scene.heat_item
+    assert heat.isVisible()
+    img = heat.pixmap().toImage()
+    top, bottom = img.pixelColor(0, 0), img.pixelColor(0, img.height() - 1)
+    scale = window.scene.temp_scale
+    assert (top.red(), top.green(), top.blue()) == tuple(scale.lut[scale.index(30.0)][:3])
+    assert (bottom.red(), bottom.green(), bottom.blue()) == tuple(scale.lut[scale.index(18.0)][:3])
+    rect = heat.sceneBoundingRect()
+    hall = window.scene.hall_rect()
+    assert rect.toRect() == hall.toRect()
+    window.heat_combo.setCurrentIndex(window.heat_combo.findData("off"))
+    assert not heat.isVisible()
+
+
+def test_a_newer_edit_supersedes_a_stale_solve(window, qtbot):
+    FakeSimulation.gate = threading.Event()
+    shown = []
+    window.sig_physics_shown.connect(lambda f: shown.append(f["generation"]))
+    with qtbot.waitSignal(window.runner.sig_busy, timeout=5000):
+        window.doc.execute(SetProperty("R-A01", "it_kw", 11.0))
+    window.doc.execute(SetProperty("R-A01", "it_kw", 12.0))
+    latest = window.runner.generation
+    FakeSimulation.gate.set()
+    qtbot.waitUntil(lambda: latest in shown, timeout=5000)
+    assert shown == [latest]
+    assert window.last_frame["summary"]["racks"]["R-A01"]["inlet_c"] == 18.0 + 0.5 * 12.0
+
+
+def test_run_and_pause_send_throttled_frames(window, qtbot):
+    frames = []
+    window.runner.sig_frame.connect(frames.append)
+    window.set_speed("max")
+    window.toggle_run()
+    assert window.act_run.isChecked()
+    qtbot.waitUntil(lambda: len(frames) >= 4, timeout=10000)
+    window.toggle_run()
+    qtbot.waitUntil(lambda: not window.act_run.isChecked(), timeout=5000)
+    times = [f["t_s"] for f in frames]
+    assert times == sorted(times) and times[-1] > 0
+    gaps = np.diff([f["emitted_s"] for f in frames])
+    assert gaps.min() >= 1.0 / MAX_FPS * 0.999
+    assert window.time_label.text() != "t = 0 s"
+
+
+def test_engine_failure_is_reported_not_faked(window, qtbot):
+    FakeSimulation.fail = True
+    with qtbot.waitSignal(window.runner.sig_error, timeout=5000):
+        window.doc.execute(SetProperty("R-A01", "it_kw", 9.0))
+    assert window.physics_label.text() == "physics error"
+    assert "flow diverged" in window.statusBar().currentMessage()
+    assert all(it.fill is None for it in window.scene.items_by_id.values())
+    assert not window.scene.heat_item.isVisible()
+    assert window.hot_label.text() == "hottest inlet —"
+
+
+def test_without_engine_the_window_says_physics_unavailable(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "twin.engine", None)  # import fails as if not installed
+    runner = SimRunner()
+    assert runner.available is False
+    w = MainWindow(Document(load_demo("small")),
+                   Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)), runner)
+    qtbot.addWidget(w)
+    assert w.physics_label.text() == "physics unavailable"
+    assert all(it.fill is None for it in w.scene.items_by_id.values())  # no made-up colours
+    assert not w.act_run.isEnabled()
+    assert w.it_label.text() == f"IT {sum(r.it_kw for r in w.doc.site.hall.racks):.0f} kW (design)"

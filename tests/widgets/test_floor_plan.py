@@ -1,0 +1,138 @@
+"""FloorPlanScene / FloorPlanView on their own: items from the model, placement rules, colours, zoom."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from twin.commands import MoveElements, RemoveElements
+from twin.demos import load_demo
+from twin.layout import Containment, Rack, Tile
+from widgets.colormaps import STATE_COLOURS, UNKNOWN_COLOUR, ColorScale, state_colour
+from widgets.floor_plan import (PX, ContainmentItem, FloorPlanScene, FloorPlanView, RackItem, TileItem, UnitItem,
+                                element_from_mime, element_to_mime, row_elements, to_hall, to_scene)
+
+
+@pytest.fixture
+def site():
+    return load_demo("small")
+
+
+@pytest.fixture
+def scene(qapp, site):
+    return FloorPlanScene(site)
+
+
+def test_scene_has_one_item_per_element_of_the_right_kind(scene, site):
+    hall = site.hall
+    assert len(scene.items_by_id) == len(hall.racks) + len(hall.cooling_units) + len(hall.tiles) + \
+        len(hall.grilles) + len(hall.containments)
+    assert isinstance(scene.items_by_id[hall.racks[0].id], RackItem)
+    assert isinstance(scene.items_by_id[hall.cooling_units[0].id], UnitItem)
+    assert isinstance(scene.items_by_id[hall.tiles[0].id], TileItem)
+
+
+def test_items_sit_at_their_footprint_with_north_up(scene, site):
+    for r in site.hall.racks:
+        x0, y0, x1, y1 = r.footprint()
+        rect = scene.items_by_id[r.id].sceneBoundingRect().adjusted(2, 2, -2, -2)
+        assert rect.left() == pytest.approx(x0 * PX) and rect.right() == pytest.approx(x1 * PX)
+        assert rect.top() == pytest.approx(-y1 * PX) and rect.bottom() == pytest.approx(-y0 * PX)
+    assert to_hall(to_scene(3.3, 7.7)) == pytest.approx((3.3, 7.7))
+
+
+def test_sync_follows_edits_and_keeps_unchanged_items(scene, site):
+    keep = scene.items_by_id["R-A05"]
+    MoveElements(("R-A01",), -0.6, 0.0).apply(site)
+    RemoveElements(("R-B10",)).apply(site)
+    scene.sync()
+    assert scene.items_by_id["R-A05"] is keep
+    assert "R-B10" not in scene.items_by_id
+    assert scene.items_by_id["R-A01"].pos().x() == pytest.approx(site.get("R-A01").x_m * PX)
+
+
+def test_placement_problem_names_what_is_wrong(scene, site):
+    a1 = site.get("R-A01")
+    assert scene.placement_problem([dataclasses.replace(a1, x_m=a1.x_m - 0.6)], ignore={"R-A01"}) == ""
+    msg = scene.placement_problem([dataclasses.replace(a1, x_m=a1.x_m + 0.6)], ignore={"R-A01"})
+    assert "R-A02" in msg and "overlap" in msg
+    msg = scene.placement_problem([dataclasses.replace(a1, x_m=-0.6)], ignore={"R-A01"})
+    assert "outside" in msg
+    tile = site.hall.tiles[0]
+    msg = scene.placement_problem([Rack(id="new", x_m=tile.x_m, y_m=tile.y_m)])
+    assert msg.startswith("new would stand on tile ") and msg.split()[-1] in {t.id for t in site.hall.tiles}
+    # a tile may lie beside a rack, and a rack over a containment outline is fine
+    assert scene.placement_problem([Tile(id="t", x_m=0.0, y_m=0.0)]) == ""
+
+
+def test_recolour_by_metric_from_a_summary(scene, site):
+    ids = [r.id for r in site.hall.racks]
+    summary = {"racks": {i: {"inlet_c": 20.0 + k, "power_w": 1000.0 * (k + 1), "state": "ok" if k else "critical"}
+                         for k, i in enumerate(ids[:-1])}}
+    scene.apply_summary(summary)
+    assert scene.items_by_id[ids[3]].fill == scene.temp_scale.colour(23.0)
+    assert scene.items_by_id[ids[-1]].fill == UNKNOWN_COLOUR  # no number for it: grey, not invented
+    scene.set_metric("state")
+    assert scene.items_by_id[ids[0]].fill == STATE_COLOURS["critical"]
+    assert scene.items_by_id[ids[1]].fill == STATE_COLOURS["ok"]
+    scene.set_metric("power_w")
+    assert scene.power_scale.vmax == 1000.0 * (len(ids) - 1)
+    top = scene.items_by_id[ids[-2]].fill
+    assert top == scene.power_scale.colour(scene.power_scale.vmax)
+    scene.apply_summary(None)
+    assert all(it.fill is None for it in scene.items_by_id.values())
+    with pytest.raises(ValueError):
+        scene.set_metric("nonsense")
+
+
+def test_color_scale_and_states(qapp):
+    s = ColorScale(vmin=10.0, vmax=30.0)
+    assert s.colour(5.0) == s.colour(10.0) and s.colour(99.0) == s.colour(30.0)
+    assert s.colour(float("nan")) == UNKNOWN_COLOUR
+    rgba = s.rgba(np.array([10.0, np.nan, 30.0]))
+    assert rgba[1, 3] == 0 and rgba[0, 3] == 255 and tuple(rgba[2, :3]) != tuple(rgba[0, :3])
+    assert state_colour("A1 allowable") == STATE_COLOURS["allowable"]
+    assert state_colour(None) == UNKNOWN_COLOUR
+
+
+def test_mime_round_trip_and_rows():
+    proto = Rack(id="", it_kw=20.0, facing="E", feeds=("PDU-A",))
+    el, n = element_from_mime(element_to_mime(proto, 4))
+    assert el == proto and n == 4
+    row = row_elements(dataclasses.replace(proto, x_m=1.2, y_m=0.6), 1.2, 0.6, 3)
+    assert [r.y_m for r in row] == [0.6, 1.2, 1.8]  # facing E: the row runs north
+    assert {r.x_m for r in row} == {1.2}
+
+
+def test_wheel_zooms_and_fit_shows_the_hall(qtbot, scene):
+    view = FloorPlanView(scene)
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.zoom_to_fit()
+    vis = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert vis.contains(scene.hall_rect())
+    s0 = view.current_scale()
+    pos = QPointF(400, 300)
+    ev = QWheelEvent(pos, view.mapToGlobal(pos), QPoint(), QPoint(0, 240), Qt.NoButton, Qt.NoModifier,
+                     Qt.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), ev)
+    assert view.current_scale() > s0
+
+
+def test_containment_is_clicked_on_its_border_only(qapp, site):
+    site.hall.containments.append(Containment(id="AISLE-1", kind="cold", x_m=3.0, y_m=4.2, width_m=6.0,
+                                              depth_m=1.8))
+    scene = FloorPlanScene(site)
+    item = scene.items_by_id["AISLE-1"]
+    assert isinstance(item, ContainmentItem)
+    inside = item.mapFromScene(to_scene(6.0, 5.1))
+    edge = item.mapFromScene(to_scene(3.0, 5.1))
+    assert not item.shape().contains(inside)
+    assert item.shape().contains(edge)

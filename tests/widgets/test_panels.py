@@ -1,0 +1,77 @@
+"""Palette, inspector and trends panels on their own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.demos import load_demo
+from widgets.floor_plan import element_from_mime
+from widgets.inspector import InspectorPanel
+from widgets.palette import PALETTE_ENTRIES, PalettePanel
+from widgets.trends import TrendsPanel
+
+
+def test_palette_offers_the_rack_types_and_carries_row_and_facing(qtbot):
+    p = PalettePanel()
+    qtbot.addWidget(p)
+    kws = sorted(e.it_kw for _, e in PALETTE_ENTRIES if type(e).__name__ == "Rack")
+    assert kws == [5.0, 10.0, 20.0, 60.0, 120.0]
+    p.row_count.setValue(6)
+    p.facing.setCurrentText("S")
+    el, n = element_from_mime(p.mime_for(4))
+    assert (el.it_kw, el.liquid_fraction > 0, el.facing, n) == (120.0, True, "S", 6)
+    mime = p.list.mimeData([p.list.item(0)])
+    assert element_from_mime(mime.data(p.list.mimeTypes()[0]).data())[0].it_kw == 5.0
+
+
+def test_inspector_shows_fields_and_emits_typed_edits(qtbot):
+    site = load_demo("small")
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.set_context(site, ["R-A01"])
+    assert insp.editors["it_kw"].text() == f"{site.get('R-A01').it_kw:.6g}"
+    feed_a, feed_b = insp.editors["feeds"]
+    assert feed_a.currentText() == site.get("R-A01").feeds[0]
+    assert {feed_a.itemText(i) for i in range(feed_a.count())} >= {"PDU-A", "PDU-B", "(none)"}
+    assert "UTIL" not in {feed_a.itemText(i) for i in range(feed_a.count())}  # racks plug into PDUs/UPS
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        insp.editors["it_kw"].setText("8.5")
+        insp.editors["it_kw"].editingFinished.emit()
+    assert blk.args == [["R-A01"], "it_kw", 8.5]
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        insp.editors["airflow_m3s"].setText("abc")  # passed on as text: the model names the problem
+        insp.editors["airflow_m3s"].editingFinished.emit()
+    assert blk.args[1:] == ["airflow_m3s", "abc"]
+    with qtbot.assertNotEmitted(insp.sig_property_edited):
+        insp.editors["airflow_m3s"].setText(" ")  # unchanged (blank = default): no edit
+        insp.editors["airflow_m3s"].editingFinished.emit()
+    insp.show_error("it_kw", "must be a number")
+    assert insp.errors["it_kw"].text() == "must be a number"
+    insp.show_error("x_m", "overlaps R-A02")
+    assert insp.general_error.text() == "overlaps R-A02"
+
+
+def test_inspector_multi_selection_shows_mixed_values(qtbot):
+    site = load_demo("small")
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.set_context(site, ["R-A01", "CRAH-1"])
+    assert "id" not in insp.editors and "it_kw" not in insp.editors and "facing" in insp.editors
+    insp.set_context(site, [])
+    assert insp.editors == {} and insp.header.text() == "Nothing selected"
+
+
+def test_trends_keep_history_and_limit_lines(qtbot):
+    t = TrendsPanel(max_points=5)
+    qtbot.addWidget(t)
+    t.set_racks(["R-1", "R-2"])
+    for k in range(8):
+        t.add_frame(float(k), {"racks": {"R-1": {"inlet_c": 20.0 + k, "power_w": 1e3},
+                                         "R-2": {"inlet_c": 25.0, "power_w": 2e3}}})
+    assert t.t_s.tolist() == [3.0, 4.0, 5.0, 6.0, 7.0]
+    x, y = t.curves["R-1"].getData()
+    assert y.tolist() == [23.0, 24.0, 25.0, 26.0, 27.0]
+    assert np.allclose(t.it_kw, 3.0)
+    t.add_frame(0.0, {"racks": {}})  # a new run starts the history over
+    assert t.t_s.tolist() == [0.0]

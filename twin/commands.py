@@ -165,10 +165,15 @@ class RestoreElements(Command):
         return f"Restore {len(self.entries)} elements"
 
     def _change(self, site: Site) -> Command:
+        taken = site.ids()
         for hall_id, coll, idx, el in self.entries:  # ascending index per collection
-            if el.id in site.ids():
+            if el.id in taken:
                 raise LayoutError(LayoutIssue(el.id, "id", "duplicate id: an element with this id exists"))
-            hall = site.get_hall(hall_id) if hall_id else None
+            taken.add(el.id)
+            try:
+                hall = site.get_hall(hall_id) if hall_id else None
+            except KeyError:
+                raise LayoutError(LayoutIssue(el.id, "hall", f"no hall {hall_id!r} to put it back into")) from None
             site.collection(hall, coll).insert(idx, el)
         return RemoveElements(tuple(e[3].id for e in self.entries))
 

@@ -193,11 +193,15 @@ _TOP_KEYS = {"format", "version", "name", "description", "halls", "hall", "power
 _PLANT_KEYS = {f.name for f in dataclasses.fields(Plant)} | {"chillers", "pumps"}
 
 
-def site_from_dict(data: Any, source: str = "") -> Site:
-    """Build and validate a site from parsed JSON. Raises LayoutError with every problem."""
+def site_from_dict(data: Any, source: str = "", issues: Optional[list[LayoutIssue]] = None) -> Site:
+    """Build and validate a site from parsed JSON. Raises LayoutError with every problem.
+
+    ``issues`` found while parsing (such as keys given twice) are reported with the rest.
+    """
     from twin.validate import validate  # late import: validate imports this module's neighbours
 
     r = _Reader()
+    r.issues.extend(issues or ())
     if not isinstance(data, dict):
         raise LayoutError([LayoutIssue("layout", "", "the file must hold a JSON object")], source)
     fmt = data.get("format")
@@ -362,14 +366,28 @@ def site_to_dict(site: Site, compact: bool = False) -> dict[str, Any]:
 
 def loads_layout(text: str, source: str = "") -> Site:
     """Parse layout JSON text. Malformed JSON is reported with line and column."""
+    duplicates: list[LayoutIssue] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # json keeps the last of two equal keys; a value must never vanish silently
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                ident = next((v for k, v in pairs if k == "id" and isinstance(v, str)), "layout")
+                duplicates.append(LayoutIssue(ident, key, "given twice in the same object"))
+            out[key] = value
+        return out
+
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
         raise LayoutError([LayoutIssue("layout", "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
                           source) from None
+    except RecursionError:
+        raise LayoutError([LayoutIssue("layout", "", "malformed JSON: nested too deeply")], source) from None
     except ValueError as exc:
         raise LayoutError([LayoutIssue("layout", "", str(exc))], source) from None
-    return site_from_dict(data, source)
+    return site_from_dict(data, source, duplicates)
 
 
 def _reject_constant(name: str) -> Any:

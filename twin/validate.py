@@ -197,6 +197,19 @@ def _check_hall(h: Hall, c: _Checker) -> None:
     c.between(h.id, "leakage_fraction", h.leakage_fraction, 0.0, 0.5)
     if h.grid_m is not None:
         c.between(h.id, "grid_m", h.grid_m, 0.05, 3.0, " m")
+    # one issue for the hall, not one per tile: switching the plenum off is one mistake
+    if h.tiles and h.plenum != "raised_floor":
+        c.err(h.id, "plenum", f"is {h.plenum!r}, but {_some(h.tiles)} perforated tile(s) need a raised floor "
+                              f"(plenum \"raised_floor\"); remove the tiles or raise the floor")
+    if h.grilles and not h.ceiling_return:
+        c.err(h.id, "ceiling_return", f"is false, but {_some(h.grilles)} return grille(s) need a ceiling "
+                                      f"return; remove the grilles or set ceiling_return true")
+
+
+def _some(elements: list) -> str:
+    ids = [e.id for e in elements[:3]]
+    more = f" and {len(elements) - 3} more" if len(elements) > 3 else ""
+    return f"{len(elements)} ({', '.join(ids)}{more})"
 
 
 def _inside(hall: Hall, el: Element, c: _Checker) -> None:
@@ -300,8 +313,6 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
 
 
 def _check_tile(hall: Hall, t: Tile, c: _Checker) -> None:
-    if hall.plenum != "raised_floor":
-        c.err(t.id, "", f"hall {hall.id} has no raised floor (plenum \"none\"), so it has no perforated tiles")
     c.between(t.id, "open_fraction", t.open_fraction, 0.0, 1.0, lo_open=True)
     if t.size_m is not None:
         c.between(t.id, "size_m", t.size_m, 0.1, 2.0, " m")
@@ -309,8 +320,6 @@ def _check_tile(hall: Hall, t: Tile, c: _Checker) -> None:
 
 
 def _check_grille(hall: Hall, g: Grille, c: _Checker) -> None:
-    if not hall.ceiling_return:
-        c.err(g.id, "", f"hall {hall.id} has no ceiling return (ceiling_return false), so it has no return grilles")
     c.positive(g.id, "width_m", g.width_m, 50.0)
     c.positive(g.id, "depth_m", g.depth_m, 50.0)
     if g.width_m > 0 and g.depth_m > 0:

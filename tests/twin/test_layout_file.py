@@ -230,3 +230,20 @@ def test_save_into_missing_folder_or_onto_a_folder(tmp_path):
     with pytest.raises(InputError) as info:
         save_layout(site, tmp_path)
     assert "folder" in str(info.value)
+
+
+def test_key_given_twice_is_an_error_not_silently_dropped():
+    d = small_dict()
+    text = json.dumps(d, indent=1).replace('"id": "R-A02",', '"id": "R-A02", "it_kw": 1.0,', 1)
+    text = text.replace('"version": 1,', '"version": 1, "name": "x",', 1)
+    with pytest.raises(LayoutError) as info:
+        loads_layout(text)
+    got = {(i.element, i.field, i.message) for i in info.value.issues}
+    assert ("R-A02", "it_kw", "given twice in the same object") in got
+    assert ("layout", "name", "given twice in the same object") in got
+
+
+def test_deeply_nested_json_is_refused_cleanly():
+    with pytest.raises(LayoutError) as info:
+        loads_layout("[" * 100000 + "]" * 100000)
+    assert "nested too deeply" in str(info.value) or "JSON object" in str(info.value)

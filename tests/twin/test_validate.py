@@ -237,8 +237,9 @@ def test_tiles_need_a_raised_floor_and_grilles_a_ceiling_return(tmp_path, small_
     d["halls"][0]["grilles"] = [{"id": "G-1", "x_m": 1.0, "y_m": 1.0}]
     issues = load_bad(tmp_path, d)
     tile_id = d["halls"][0]["tiles"][0]["id"]
-    assert any(i.element == tile_id and "no raised floor" in i.message for i in issues)
-    assert any(i.element == "G-1" and "no ceiling return" in i.message for i in issues)
+    assert len(issues) == 2  # one each, not one per tile
+    find(issues, "HALL-1", "plenum", "30 (", tile_id, "raised floor")
+    find(issues, "HALL-1", "ceiling_return", "1 (G-1)", "ceiling return")
 
 
 def test_many_errors_reported_together(tmp_path, small_dict):

@@ -39,6 +39,7 @@ _FMIN = K.FLOW_FRAC_MIN
 _FMAX = K.FLOW_FRAC_MAX
 _RHOCP = K.RHO_CP_AIR
 _FLOOR = K.THROTTLE_FLOOR
+_HYST = K.THROTTLE_HYSTERESIS_K
 
 
 @njit(cache=True, nogil=True)
@@ -132,7 +133,10 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     * on: ``over_s`` accumulates while inlet > crit (reset otherwise), ``cp_over_s``
       while cold plate > cp_crit; reaching ``dwell_s`` / ``cp_dwell_s`` shuts the
       rack down (TR_SHUTDOWN, cause INLET / COLDPLATE). Otherwise the throttle
-      factor applies; entering / leaving factor < 1 gives TR_THROTTLE / TR_UNTHROTTLE.
+      factor applies; factor < 1 sets the throttled flag (TR_THROTTLE), which clears
+      (TR_UNTHROTTLE) only once the inlet (and cold plate) are THROTTLE_HYSTERESIS_K
+      below their warnings, so a temperature hovering at the threshold does not
+      flood the event log. The power factor itself is continuous (1 at warning).
 
     Returns (mode, throttled, over_s, cp_over_s, good_s, cause, factor, code);
     factor is the CPU power multiplier (0 when down).
@@ -198,7 +202,8 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
         if f < 1.0 and th2[i] == 0:
             th2[i] = 1
             code[i] = TR_THROTTLE
-        elif f >= 1.0 and th2[i] != 0:
+        elif th2[i] != 0 and not (inlet_c[i] > warn_c[i] - _HYST) and not (
+                liquid and coldplate_c[i] > cp_warn_c[i] - _HYST):
             th2[i] = 0
             code[i] = TR_UNTHROTTLE
     return m2, th2, ov2, cov2, g2, c2, fac, code

@@ -91,7 +91,9 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     f = throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid)
     fac[run] = f[run]
     start = run & (f < 1.0) & (throttled == 0)
-    stop = run & (f >= 1.0) & (throttled != 0)
+    hy = K.THROTTLE_HYSTERESIS_K
+    clear = ~(inlet_c > warn_c - hy) & ~(liquid & (coldplate_c > cp_warn_c - hy))
+    stop = run & ~start & (throttled != 0) & clear
     th2[start] = 1
     th2[stop] = 0
     code[start] = TR_THROTTLE

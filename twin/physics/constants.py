@@ -45,6 +45,9 @@ CRITICAL_MARGIN_K = 5.0
 SHUTDOWN_DWELL_S = 60.0
 #: throttled power at the critical inlet, as a fraction of unthrottled CPU power (PHYSICS.md §2)
 THROTTLE_FLOOR = 0.5
+#: a throttled rack's flag (and event) clears only this far below the warning (K),
+#: so an inlet hovering at the threshold does not flood the event log
+THROTTLE_HYSTERESIS_K = 0.5
 #: time conditions must stay good (inlet at or below warning, power on, cold plate
 #: below its warning) before a shut-down or unpowered rack restarts (s). A server
 #: boot plus a BMC power-on delay takes a few minutes; 300 s [L].

@@ -362,7 +362,7 @@ def transition_condition(ra: RackArrays, step: RackStep, i: int) -> str:
                     f"(power {100 * step.throttle[i]:.0f} %)")
         return f"inlet {t:.1f} C above warning {warn:g} C (power {100 * step.throttle[i]:.0f} %)"
     if code == TR_UNTHROTTLE:
-        return f"inlet {t:.1f} C at or below warning {warn:g} C"
+        return f"inlet {t:.1f} C back below warning {warn:g} C"
     if code == TR_SHUTDOWN:
         if int(step.state.cause[i]) == CAUSE_COLDPLATE:
             return f"cold plate {tcp:.1f} C above critical {ra.cp_crit_c[i]:g} C (no liquid cooling)"

@@ -144,6 +144,19 @@ def test_throttle_at_exact_thresholds():
     np.testing.assert_allclose(step.power_w - step.fan_w, cpu_full * f, rtol=1e-12)
 
 
+def test_throttle_flag_has_hysteresis():
+    ra = _ra(Rack("R", it_kw=10.0, ashrae_class="A2"))
+    st = it.RackState.initial(ra, 30.0)
+    codes = []
+    for t_in in [35.2, 34.8, 35.1, 34.7, 35.3, 34.6, 34.4, 35.05]:
+        step = it.rack_step(ra, st, 1.0, t_in, 1.0)
+        codes.append(int(step.code[0]))
+        if t_in <= 35.0:
+            assert step.throttle[0] == 1.0  # the power factor itself has no hysteresis
+        st = step.state
+    assert codes == [it.TR_THROTTLE, 0, 0, 0, 0, 0, it.TR_UNTHROTTLE, it.TR_THROTTLE]
+
+
 @pytest.mark.parametrize("dt", [1.0, 10.0, 0.5])
 def test_shutdown_after_exactly_the_dwell(dt):
     ra = _ra(Rack("R", it_kw=10.0, ashrae_class="A2"))

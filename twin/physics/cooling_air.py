@@ -30,6 +30,8 @@ Public API (arrays in ``UnitArrays.unit_ids`` order, float64[U] unless noted):
 ``rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps=0.7, running=1, backend="numba") -> (after_c, duty_w)``
 ``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba") -> (load_w, removed_w, excess_w, rack_ok, rack_limit_w)``
 ``rack_cdu_index(ua, cdu_ids) -> int32[R]``
+``record_unit_events(log, t_s, ua, prev_limited, step, chw_supply_c=None, causes=None) -> list[Event]``
+    "capacity_exceeded" events when a unit's ``limited`` flag rises.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from twin.events import Event, EventLog
 from twin.layout import CoolingUnit, Hall
 from twin.physics import _cooling_air_numba as _nb
 from twin.physics import _cooling_air_numpy as _np
@@ -47,7 +50,7 @@ from twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTRO
 
 __all__ = [
     "UnitArrays", "UnitState", "UnitStep", "unit_arrays", "unit_air_step", "unit_air_steady", "unit_airflow",
-    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "KIND_CODES", "CONTROL_CODES",
+    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "record_unit_events", "KIND_CODES", "CONTROL_CODES",
 ]
 
 KIND_CRAH, KIND_CRAC, KIND_INROW, KIND_RDHX, KIND_CDU = 0, 1, 2, 3, 4
@@ -287,3 +290,34 @@ def cdu_heat(ua: UnitArrays, liquid_heat_w, rack_cdu, running=None, backend: str
     cap = np.where(ua.kind == KIND_CDU, ua.capacity_w, 0.0)
     lq = np.ascontiguousarray(np.asarray(liquid_heat_w, dtype=np.float64))
     return _backend(backend).cdu_kernel(lq, np.ascontiguousarray(np.asarray(rack_cdu, dtype=np.int32)), cap, run)
+
+
+def record_unit_events(log: EventLog, t_s: float, ua: UnitArrays, prev_limited: Optional[np.ndarray],
+                       step: UnitStep, chw_supply_c=None,
+                       causes: Optional[Mapping[str, int]] = None) -> list[Event]:
+    """Record "capacity_exceeded" for each unit whose ``limited`` flag rose since ``prev_limited``.
+
+    The condition says why: the duty the return air needs against the
+    capacity, or the chilled water too warm for the setpoint. ``causes``
+    optionally maps unit id → ``seq`` of the event behind it (e.g. a
+    neighbour's failure).
+    """
+    prev = np.zeros(ua.n, np.int8) if prev_limited is None else np.asarray(prev_limited)
+    chw = _arr(chw_supply_c, ua.n, K.CHW_SUPPLY_C)
+    out: list[Event] = []
+    for i in np.flatnonzero((step.limited != 0) & (prev == 0)):
+        uid = ua.unit_ids[i]
+        mcp = K.RHO_CP_AIR * step.airflow_m3s[i]
+        floor = chw[i] + ua.approach_k[i]
+        if ua.uses_chw[i] and floor > ua.setpoint_c[i] and step.duty_w[i] < ua.capacity_w[i]:
+            cond = (f"chilled water {chw[i]:.1f} C + approach {ua.approach_k[i]:g} K is above setpoint "
+                    f"{ua.setpoint_c[i]:g} C; supply {step.supply_c[i]:.1f} C")
+        else:
+            need = mcp * max(step.return_c[i] - ua.setpoint_c[i], 0.0)
+            cond = (f"return {step.return_c[i]:.1f} C needs {need / 1e3:.1f} kW, capacity "
+                    f"{ua.capacity_w[i] / 1e3:g} kW; supply {step.supply_c[i]:.1f} C above setpoint "
+                    f"{ua.setpoint_c[i]:g} C")
+        cause = None if causes is None else causes.get(uid)
+        out.append(log.record(t_s, "capacity_exceeded", uid, cause, cond,
+                              duty_w=round(float(step.duty_w[i]), 3), supply_c=round(float(step.supply_c[i]), 3)))
+    return out

@@ -237,3 +237,21 @@ def test_no_nan_on_extreme_input():
                     assert np.all(np.isfinite(getattr(r, name))), (name, ret, dt)
                 assert np.all(r.duty_w >= 0.0)
                 st = r.state
+
+
+def test_capacity_exceeded_events():
+    from twin.events import EventLog
+
+    ua = _ua(CoolingUnit("A", kind="crah", airflow_m3s=5.0, capacity_kw=50.0, supply_setpoint_c=18.0),
+             CoolingUnit("B", kind="crah", airflow_m3s=5.0, capacity_kw=500.0, supply_setpoint_c=18.0),
+             CoolingUnit("C", kind="crah", airflow_m3s=5.0, capacity_kw=500.0, supply_setpoint_c=18.0))
+    log = EventLog()
+    root = log.record(0.0, "fail", "A-neighbour")
+    s = ca.unit_air_steady(ua, [35.0, 35.0, 25.0], chw_supply_c=[12.0, 20.0, 12.0])
+    evs = ca.record_unit_events(log, 5.0, ua, None, s, chw_supply_c=[12.0, 20.0, 12.0], causes={"A": root.seq})
+    assert [(e.kind, e.target) for e in evs] == [("capacity_exceeded", "A"), ("capacity_exceeded", "B")]
+    assert evs[0].cause == root.seq
+    assert evs[0].condition.startswith("return 35.0 C needs 101.8 kW, capacity 50 kW; supply 26.6 C")
+    assert evs[1].condition.startswith("chilled water 20.0 C + approach 3 K is above setpoint 18 C")
+    # no new event while the flag stays up
+    assert ca.record_unit_events(log, 6.0, ua, s.limited, s) == []

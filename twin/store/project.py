@@ -391,14 +391,17 @@ class Project:
     def close(self) -> None:
         """Checkpoint and leave a single file behind (journal_mode=DELETE until opened for writing again)."""
         if getattr(self, "engine", None) is not None:
-            if not self.read_only:
-                self.checkpoint()
-                try:
-                    self.raw_connection().execute("PRAGMA journal_mode=DELETE").fetchall()
-                except sqlite3.Error:  # another connection still reads it: it stays in WAL, which is fine
-                    pass
-            self.engine.dispose()
+            self._release()
             self.engine = None  # type: ignore[assignment]
+
+    def _release(self) -> None:
+        if not self.read_only:
+            self.checkpoint()
+            try:
+                self.raw_connection().execute("PRAGMA journal_mode=DELETE").fetchall()
+            except sqlite3.Error:  # another connection still reads it: it stays in WAL, which is fine
+                pass
+        self.engine.dispose()
 
     def __enter__(self) -> "Project":
         return self
@@ -441,7 +444,7 @@ class Project:
         self.checkpoint()
         backup_into_place(self.raw_connection(), dest)
         read_only = self.read_only
-        self.engine.dispose()
+        self._release()
         self.path = dest
         self.engine = _make_engine(dest, read_only)
         return dest

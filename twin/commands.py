@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -75,12 +74,12 @@ def _number(ident: str, field: str, value: Any) -> float:
 
 def _coerce(el: Element, field: str, value: Any) -> Any:
     """Check and convert a property value the way the file reader does."""
-    from twin.layoutfile import _Reader
+    from twin.layoutfile import _Reader, field_types
 
     names = {f.name for f in dataclasses.fields(el)}
     if field not in names:
         raise LayoutError(LayoutIssue(el.id, field, f"{type(el).__name__.lower()} has no such property"))
-    hints = typing.get_type_hints(type(el))
+    hints = field_types(type(el))
     raw = list(value) if isinstance(value, tuple) else value
     if isinstance(raw, list):
         raw = [list(v) if isinstance(v, tuple) else v for v in raw]
@@ -345,7 +344,7 @@ class SetHallProperty(Command):
         return f"Set {self.hall_id}.{self.field}"
 
     def _change(self, site: Site) -> Command:
-        from twin.layoutfile import _Reader
+        from twin.layoutfile import _Reader, field_types
 
         try:
             idx = [h.id for h in site.halls].index(self.hall_id)
@@ -356,7 +355,7 @@ class SetHallProperty(Command):
                 self.field not in {f.name for f in dataclasses.fields(Hall)}:
             raise LayoutError(LayoutIssue(self.hall_id, self.field, "not a settable hall property"))
         reader = _Reader()
-        ok, value = reader.value(typing.get_type_hints(Hall)[self.field], self.value, hall.id, self.field)
+        ok, value = reader.value(field_types(Hall)[self.field], self.value, hall.id, self.field)
         if not ok:
             raise LayoutError(reader.issues)
         old = getattr(hall, self.field)

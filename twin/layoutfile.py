@@ -10,6 +10,7 @@ renamed over the target, so a failed save never damages the original.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -43,6 +44,17 @@ REQUIRED: dict[type, tuple[str, ...]] = {
 AUTO_ID_PREFIX: dict[type, str] = {Tile: "TILE-", Grille: "GRILLE-", Containment: "AISLE-"}
 
 _NESTED = {"storage_tank": StorageTank, "economizer": Economizer, "outdoor": Outdoor}
+
+
+@functools.lru_cache(maxsize=None)
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolved type of every field of a layout dataclass (cached: resolving is slow)."""
+    return typing.get_type_hints(cls)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _optional(tp: Any) -> bool:
@@ -108,8 +120,8 @@ class _Reader:
         if not isinstance(raw, dict):
             self.err(where, "", f"must be an object, got {json.dumps(raw)[:40]}")
             return None
-        hints = typing.get_type_hints(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
+        hints = field_types(cls)
+        names = _field_names(cls)
         ident = raw.get("id") if isinstance(raw.get("id"), str) else None
         label = ident or where
         kwargs: dict[str, Any] = dict(fixed or {})
@@ -460,6 +472,15 @@ def atomic_write_text(path: Path, text: str) -> None:
     folder = path.resolve().parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain new file would get,
+        # or keep the mode of the file it replaces
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -247,3 +247,17 @@ def test_deeply_nested_json_is_refused_cleanly():
     with pytest.raises(LayoutError) as info:
         loads_layout("[" * 100000 + "]" * 100000)
     assert "nested too deeply" in str(info.value) or "JSON object" in str(info.value)
+
+
+def test_saved_file_gets_normal_permissions(tmp_path):
+    site = load_demo("small")
+    umask = os.umask(0o022)
+    try:
+        path = tmp_path / "new.json"
+        save_layout(site, path)
+        assert path.stat().st_mode & 0o777 == 0o644  # not the 0600 of a temporary file
+        path.chmod(0o640)
+        save_layout(site, path)
+        assert path.stat().st_mode & 0o777 == 0o640  # replacing keeps the file's mode
+    finally:
+        os.umask(umask)

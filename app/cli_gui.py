@@ -157,9 +157,21 @@ def cmd_gui(args: argparse.Namespace) -> int:
     install_qt_message_handler()
     apply_theme(app)
     doc = Document(site, path)
+    if args.screenshot:  # the picture must not depend on (or change) the user's window layout
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        from app.settings import Settings
+
+        tmp = tempfile.TemporaryDirectory(prefix="dctwin-shot-")
+        window = MainWindow(doc, Settings(QSettings(os.path.join(tmp.name, "ui.ini"), QSettings.IniFormat)))
+        window.save_settings_on_close = False
+        try:
+            return _screenshot(app, window, args)
+        finally:
+            tmp.cleanup()
     window = MainWindow(doc)
-    if args.screenshot:
-        return _screenshot(app, window, args)
     install_excepthook(log_path)
     window.show()
     return app.exec()

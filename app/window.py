@@ -70,7 +70,8 @@ class MainWindow(QMainWindow):
         self.trends = TrendsPanel(self)
         self.palette_dock = self._dock("Palette", self.palette_panel, Qt.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
-        self.trends_dock = self._dock("Trends", self.trends, Qt.BottomDockWidgetArea)
+        self.trends_dock = self._dock("Trends", self.trends, Qt.RightDockWidgetArea)
+        self.splitDockWidget(self.inspector_dock, self.trends_dock, Qt.Vertical)
         self.trends.setMinimumHeight(160)
         self.inspector.setMinimumWidth(240)
 
@@ -87,8 +88,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         else:
-            self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Horizontal)
-            self.resizeDocks([self.trends_dock], [260], Qt.Vertical)
+            self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 380], Qt.Horizontal)
+            self.resizeDocks([self.inspector_dock, self.trends_dock], [330, 470], Qt.Vertical)
+        self.save_settings_on_close = True
         self._update_title()
         self._update_recent_menu()
         self._update_physics_label()
@@ -598,8 +600,9 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
-        self.settings.save_window(self.saveGeometry(), self.saveState())
-        self.settings.sync()
+        if self.save_settings_on_close:
+            self.settings.save_window(self.saveGeometry(), self.saveState())
+            self.settings.sync()
         self.runner.stop()
         event.accept()
 

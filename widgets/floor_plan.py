@@ -39,7 +39,7 @@ METRICS = ("inlet_c", "power_w", "state")
 METRIC_LABELS = {"inlet_c": "Inlet temperature", "power_w": "IT power", "state": "ASHRAE state"}
 _EPS = 1e-6
 
-Z_FLOOR, Z_TILE, Z_HEAT, Z_CONTAIN, Z_GRILLE, Z_SOLID, Z_GHOST = 0, 2, 3, 4, 5, 6, 10
+Z_FLOOR, Z_HEAT, Z_TILE, Z_CONTAIN, Z_GRILLE, Z_SOLID, Z_GHOST = 0, 1, 2, 4, 5, 6, 10
 
 
 def to_scene(x_m: float, y_m: float) -> QPointF:
@@ -123,7 +123,29 @@ class HallItem(QGraphicsItem):
         return footprint_rect((0.0, 0.0, self.hall.width_m, self.hall.depth_m))
 
     def boundingRect(self) -> QRectF:
-        return self.rect().adjusted(-4, -4, 4, 4)
+        return self.rect().adjusted(-4, -4, 80, 4)
+
+    def _compass(self, painter: QPainter, colour: QColor, lod: float) -> None:
+        """A north arrow just east of the hall's north-east corner (north is up on screen)."""
+        r = self.rect()
+        size = 28.0 / max(lod, 1e-3) if lod < 1 else 28.0
+        size = min(size, 70.0)
+        x, y = r.right() + size * 0.6, r.top() + size * 0.1
+        path = QPainterPath()
+        path.moveTo(x, y)
+        path.lineTo(x - size * 0.25, y + size * 0.7)
+        path.lineTo(x, y + size * 0.55)
+        path.lineTo(x + size * 0.25, y + size * 0.7)
+        path.closeSubpath()
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(colour)
+        painter.drawPath(path)
+        font = QFont(QApplication.font())
+        font.setPixelSize(max(1, int(size * 0.4)))
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(colour)
+        painter.drawText(QRectF(x - size / 2, y + size * 0.72, size, size * 0.5), Qt.AlignCenter, "N")
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         pal = QApplication.palette()
@@ -156,6 +178,7 @@ class HallItem(QGraphicsItem):
         painter.setPen(QPen(outline, 3 / max(lod, 1e-3) if lod < 1 else 3))
         painter.setBrush(Qt.NoBrush)
         painter.drawRect(r)
+        self._compass(painter, outline, lod)
 
 
 class ElementItem(QGraphicsItem):
@@ -214,10 +237,18 @@ class ElementItem(QGraphicsItem):
     def _border(self, painter: QPainter, base: QColor) -> None:
         if self.invalid:
             painter.setPen(QPen(QColor(220, 30, 30), 3))
-        elif self.isSelected():
-            painter.setPen(QPen(QApplication.palette().color(QPalette.Highlight), 3))
         else:
             painter.setPen(QPen(base, 1))
+
+    def _selection(self, painter: QPainter, r: QRectF) -> None:
+        """A black-and-white outline that shows on any fill colour."""
+        if not self.isSelected() or self.invalid:
+            return
+        painter.setBrush(Qt.NoBrush)
+        painter.setPen(QPen(QColor(0, 0, 0), 4))
+        painter.drawRect(r.adjusted(1, 1, -1, -1))
+        painter.setPen(QPen(QColor(255, 255, 255), 2, Qt.DashLine))
+        painter.drawRect(r.adjusted(1, 1, -1, -1))
 
     def _front_line(self, r: QRectF) -> QLineF:
         facing = getattr(self.element, "facing", "N")
@@ -236,13 +267,13 @@ class ElementItem(QGraphicsItem):
         length, thick = (r.height(), r.width()) if vertical else (r.width(), r.height())
         font = QFont(QApplication.font())
         size = min(thick * 0.45, 11.0)
-        if size * lod < 5.5:
+        if size * lod < 7.0:
             return  # too small to read at this zoom
         font.setPixelSize(max(1, int(size)))
         fm = QFontMetricsF(font)
         if fm.horizontalAdvance(text) > length - 6:
             size = size * (length - 6) / max(fm.horizontalAdvance(text), 1.0)
-            if size * lod < 5.5:
+            if size * lod < 7.0:
                 return
             font.setPixelSize(max(1, int(size)))
         painter.setFont(font)
@@ -280,6 +311,7 @@ class RackItem(ElementItem):
                                 Qt.SolidLine, Qt.FlatCap))
             painter.drawLine(self._front_line(r))
             self._label(painter, r, el.id, lod, _text_on(base))
+        self._selection(painter, r)
 
 
 class UnitItem(ElementItem):
@@ -305,6 +337,7 @@ class UnitItem(ElementItem):
             painter.setPen(QPen(QColor(255, 255, 255), 3, Qt.SolidLine, Qt.FlatCap))
             painter.drawLine(self._front_line(r))
             self._label(painter, r, el.id, lod, _text_on(base))
+        self._selection(painter, r)
 
 
 class TileItem(ElementItem):
@@ -327,6 +360,7 @@ class TileItem(ElementItem):
             for i in range(1, n):
                 for j in range(1, n):
                     painter.drawPoint(QPointF(r.left() + r.width() * i / n, r.top() + r.height() * j / n))
+        self._selection(painter, r)
 
 
 class GrilleItem(ElementItem):
@@ -340,6 +374,7 @@ class GrilleItem(ElementItem):
                                 Qt.SolidPattern if self.invalid else Qt.BDiagPattern))
         self._border(painter, QColor(110, 110, 110))
         painter.drawRect(r)
+        self._selection(painter, r)
 
 
 class ContainmentItem(ElementItem):
@@ -718,11 +753,12 @@ class FloorPlanView(QGraphicsView):
         self.zoom_by(0.8)
 
     def zoom_to_fit(self) -> None:
-        r = self.floor_scene().hall_rect()
+        scene = self.floor_scene()
+        r = scene.hall_rect()
         if r.isEmpty():
             return
         m = 0.03 * max(r.width(), r.height())
-        self.fitInView(r.adjusted(-m, -m, m, m), Qt.KeepAspectRatio)
+        self.fitInView(r.adjusted(-m, -m, m + 40, m), Qt.KeepAspectRatio)  # + room for the north arrow
 
     def wheelEvent(self, event) -> None:  # Qt override
         delta = event.angleDelta().y()

@@ -40,7 +40,8 @@ class TrendsPanel(QWidget):
                                      (ASHRAE_REC_HI_C, "rec. max", (255, 170, 0)),
                                      (ASHRAE_A1_MAX_C, "A1 max", (230, 40, 40))):
             line = pg.InfiniteLine(pos=value, angle=0, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine),
-                                   label=label, labelOpts={"position": 0.05, "color": colour})
+                                   label=label, labelOpts={"position": {18.0: 0.08, 27.0: 0.3, 32.0: 0.55}[value],
+                                                           "color": colour, "anchors": [(0, 1), (0, 1)]})
             self.temp_plot.addItem(line)
         self.power_plot = pg.PlotWidget(self)
         self.power_plot.setLabel("left", "power", units="kW")
@@ -51,10 +52,30 @@ class TrendsPanel(QWidget):
         self.it_curve = self.power_plot.plot(name="IT", pen=pg.mkPen((31, 119, 180), width=2))
         self.facility_curve = self.power_plot.plot(name="facility", pen=pg.mkPen((214, 39, 40), width=2))
         self.curves: dict[str, pg.PlotDataItem] = {}
+        for plot in (self.temp_plot, self.power_plot):
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.apply_palette()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.temp_plot, 3)
         lay.addWidget(self.power_plot, 2)
+
+    def apply_palette(self) -> None:
+        """Follow the application's light or dark palette."""
+        pal = self.palette()
+        bg = pal.color(pal.ColorRole.Base)
+        fg = pal.color(pal.ColorRole.Text)
+        for plot in (self.temp_plot, self.power_plot):
+            plot.setBackground(bg)
+            for name in ("left", "bottom"):
+                ax = plot.getAxis(name)
+                ax.setPen(fg)
+                ax.setTextPen(fg)
+
+    def changeEvent(self, event) -> None:  # Qt override
+        if event.type() == event.Type.PaletteChange:
+            self.apply_palette()
+        super().changeEvent(event)
 
     def set_racks(self, ids: list[str]) -> None:
         """Plot these racks (the first MAX_RACKS of them)."""

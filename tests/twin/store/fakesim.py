@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.events import Event, EventLog
+from twin.store.replay import advance
 
 
 class FakeSim:
@@ -89,18 +90,12 @@ class FakeSim:
 
 
 def run_live(sim: FakeSim, recorder, duration_s: float, incident: list[Event], snapshots: dict | None = None):
-    """The live loop the engine runs: inject due events, step, record (and keep snapshots for tests)."""
-    recorder.on_step(sim.t_s, sim)
-    if snapshots is not None:
-        snapshots[round(sim.t_s, 6)] = sim.keyframe()
-    pending = sorted(incident, key=lambda e: e.t_s)
-    i = 0
-    while sim.t_s < duration_s - 1e-9:
-        while i < len(pending) and pending[i].t_s <= sim.t_s + 1e-9:
-            sim.inject(pending[i])
-            i += 1
-        sim.step()
-        recorder.on_step(sim.t_s, sim)
+    """The live loop ``dctwin simulate`` runs: record t = 0, then advance with the recorder (snapshots for tests)."""
+    def on_step(s: FakeSim) -> None:
+        recorder.on_step(s.t_s, s)
         if snapshots is not None:
-            snapshots[round(sim.t_s, 6)] = sim.keyframe()
+            snapshots[round(s.t_s, 6)] = s.keyframe()
+
+    on_step(sim)
+    advance(sim, incident, duration_s, on_step)
     recorder.close()

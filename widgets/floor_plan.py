@@ -195,6 +195,7 @@ class ElementItem(QGraphicsItem):
         self.invalid = False
         self.fill: Optional[QColor] = None
         self._w = self._h = 0.0
+        self._rect = self._br = QRectF()
         self.set_element(element, hall)
 
     @property
@@ -210,6 +211,8 @@ class ElementItem(QGraphicsItem):
         self.hall = hall
         x0, y0, x1, y1 = hall.footprint(element)
         self._w, self._h = (x1 - x0) * PX, (y1 - y0) * PX
+        self._rect = QRectF(0, 0, self._w, self._h)
+        self._br = self._rect.adjusted(-2, -2, 2, 2)  # Qt asks for it very often: keep it ready
         self.setPos(x0 * PX, -y1 * PX)
         self.update()
 
@@ -224,10 +227,10 @@ class ElementItem(QGraphicsItem):
             self.update()
 
     def local_rect(self) -> QRectF:
-        return QRectF(0, 0, self._w, self._h)
+        return QRectF(self._rect)
 
     def boundingRect(self) -> QRectF:
-        return self.local_rect().adjusted(-2, -2, 2, 2)
+        return self._br
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -291,6 +294,9 @@ def _text_on(fill: QColor) -> QColor:
     return QColor(20, 20, 20) if fill.lightness() > 140 else QColor(245, 245, 245)
 
 
+_RACK_GREY = QColor(168, 178, 190)
+
+
 class RackItem(ElementItem):
     """A rack: filled by the chosen metric, a bold bar on its front (intake), its id along it."""
 
@@ -299,6 +305,9 @@ class RackItem(ElementItem):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         r = self.local_rect()
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod * r.width() < 6 and not self.isSelected() and not self.invalid:
+            painter.fillRect(r, self.fill or _RACK_GREY)  # far out: a block of colour is all one can see
+            return
         el = self.element
         base = self.fill or (QColor(120, 144, 176) if getattr(el, "liquid_fraction", 0) > 0 else QColor(168, 178, 190))
         if self.invalid:
@@ -350,10 +359,13 @@ class TileItem(ElementItem):
         el: Tile = self.element  # type: ignore[assignment]
         alpha = int(60 + 160 * min(max(el.open_fraction, 0.0), 1.0))
         colour = QColor(235, 90, 90) if self.invalid else QColor(70, 140, 230, alpha)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod * r.width() < 6 and not self.isSelected():
+            painter.fillRect(r, colour)
+            return
         painter.setBrush(colour)
         self._border(painter, QColor(40, 100, 190))
         painter.drawRect(r)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod * r.width() > 16:
             painter.setPen(QPen(QColor(255, 255, 255, 150), 0))
             n = 4
@@ -724,6 +736,7 @@ class FloorPlanView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState | QGraphicsView.DontAdjustForAntialiasing)
         self.setAcceptDrops(True)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)

@@ -145,7 +145,7 @@ def _trim_series(con: sqlite3.Connection, at_s: float) -> None:
         if k == 0:
             con.execute("DELETE FROM series WHERE id = ?", (cid,))
             continue
-        v = np.frombuffer(db, dtype="<f4").reshape(n, w)[:k]
+        v = np.frombuffer(db, dtype="<f4").reshape(w, n)[:, :k]
         con.execute("UPDATE series SET n = ?, t1_s = ?, t_data = ?, data = ? WHERE id = ?",
                     (k, float(t[k - 1]), t[:k].tobytes(), np.ascontiguousarray(v).tobytes(), cid))
 

@@ -267,7 +267,7 @@ class Recorder:
     def _chunk(self, name: str, t: np.ndarray, data: np.ndarray) -> dict[str, Any]:
         return {"recording_id": self.recording_id, "name": name, "t0_s": float(t[0]), "t1_s": float(t[-1]),
                 "n": int(data.shape[0]), "width": int(data.shape[1]), "t_data": t.tobytes(),
-                "data": np.ascontiguousarray(data).tobytes()}
+                "data": np.ascontiguousarray(data.T).tobytes()}  # [width, n]: one rack's samples contiguous
 
     def _commit(self, t_s: Optional[float], arrays: Optional[Mapping[str, np.ndarray]]) -> None:
         """One transaction: the keyframe (if any) and everything buffered."""

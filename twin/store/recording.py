@@ -158,7 +158,7 @@ class RecordingReader:
             if w != width or len(tb) != 8 * n or len(db) != 4 * n * w:
                 raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk")
             ts.append(np.frombuffer(tb, dtype="<f8"))
-            vals.append(np.frombuffer(db, dtype="<f4").reshape(n, w))
+            vals.append(np.frombuffer(db, dtype="<f4").reshape(w, n).T)
         t = np.concatenate(ts) if ts else np.zeros(0)
         v = np.concatenate(vals) if vals else np.zeros((0, width), np.float32)
         if t0_s is not None or t1_s is not None:
@@ -177,7 +177,7 @@ class RecordingReader:
                      t1_s: Optional[float] = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """``(t_s, {metric: values})`` of the hall metrics."""
         t, v = self.series("hall", t0_s, t1_s)
-        return t, {name: v[:, i] for i, name in enumerate(self.metric_names)}
+        return t, {name: v[:, i].copy() for i, name in enumerate(self.metric_names)}
 
     def rack_trend(self, name: str, rack_id: str, t0_s: Optional[float] = None,
                    t1_s: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
@@ -186,8 +186,48 @@ class RecordingReader:
             i = self.rack_ids.index(rack_id)
         except ValueError:
             raise ProjectFileError(f"{self._where}: no rack {rack_id!r} in this recording") from None
-        t, v = self.series(name, t0_s, t1_s)
-        return t, v[:, i].copy()
+        return self._column(name, i, t0_s, t1_s)
+
+    def metric_trend(self, metric: str, t0_s: Optional[float] = None,
+                     t1_s: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(t_s, values)`` of one hall metric."""
+        try:
+            i = self.metric_names.index(metric)
+        except ValueError:
+            raise ProjectFileError(f"{self._where}: no hall metric {metric!r} "
+                                   f"(metrics: {', '.join(self.metric_names)})") from None
+        return self._column("hall", i, t0_s, t1_s)
+
+    def _column(self, name: str, i: int, t0_s: Optional[float],
+                t1_s: Optional[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Column ``i`` of a stream, reading only its slice of each chunk (incremental blob I/O)."""
+        cond = [SeriesChunk.recording_id == self.id, SeriesChunk.name == name]
+        if t0_s is not None:
+            cond.append(SeriesChunk.t1_s >= float(t0_s))
+        if t1_s is not None:
+            cond.append(SeriesChunk.t0_s <= float(t1_s))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(SeriesChunk.id, SeriesChunk.n, SeriesChunk.width, SeriesChunk.t_data)
+                                .where(and_(*cond)).order_by(SeriesChunk.t0_s)).all()
+            raw = conn.connection.driver_connection
+            ts, vals = [], []
+            for cid, n, w, tb in rows:
+                if not 0 <= i < w or len(tb) != 8 * n:
+                    raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk")
+                with raw.blobopen("series", "data", cid, readonly=True) as blob:
+                    if len(blob) != 4 * n * w:
+                        raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk")
+                    blob.seek(4 * n * i)
+                    vals.append(np.frombuffer(blob.read(4 * n), dtype="<f4"))
+                ts.append(np.frombuffer(tb, dtype="<f8"))
+        t = np.concatenate(ts) if ts else np.zeros(0)
+        v = np.concatenate(vals) if vals else np.zeros(0, np.float32)
+        keep = np.ones(len(t), bool)
+        if t0_s is not None:
+            keep &= t >= t0_s
+        if t1_s is not None:
+            keep &= t <= t1_s
+        return t[keep].astype(np.float64), v[keep].astype(np.float32)
 
     def rack_values_at(self, name: str, t_s: float) -> tuple[float, np.ndarray]:
         """The last sample of stream ``name`` at or before ``t_s``: ``(sample time, values per rack)``."""
@@ -201,4 +241,4 @@ class RecordingReader:
         n, w, tb, db = r
         t = np.frombuffer(tb, dtype="<f8")
         k = int(np.searchsorted(t, t_s, side="right")) - 1
-        return float(t[k]), np.frombuffer(db, dtype="<f4").reshape(n, w)[k].copy()
+        return float(t[k]), np.frombuffer(db, dtype="<f4").reshape(w, n)[:, k].copy()

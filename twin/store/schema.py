@@ -14,14 +14,15 @@ Layout of the data, and why:
   ``shape`` (JSON list) and the raw C-order bytes. Never pickle.
 - ``series``: decimated trends in chunks. One row holds ``n`` samples of one
   stream: ``t_data`` (float64[n], the sample times) and ``data``
-  (float32[n, width], row-major). Stream ``"hall"`` has one column per hall
-  metric (names in ``recordings.metric_names_json``); streams
-  ``"rack_inlet_c"`` and ``"rack_power_w"`` have one column per rack (order in
-  ``recordings.rack_ids_json``). A chunk is written with each keyframe batch,
-  so a 24 h recording at 1 Hz is ~1,440 hall rows, and the value of every rack
-  at one time is one contiguous row of one blob (fast scrub), while one
-  rack's trend is a strided column read from blobs of a few tens of kB each
-  (no per-sample rows: 86,400 x 1,000 rows would be slow to write and read).
+  (float32[width, n]: column by column, so the ``n`` samples of one rack or
+  metric are contiguous). Stream ``"hall"`` has one column per hall metric
+  (names in ``recordings.metric_names_json``); streams ``"rack_inlet_c"`` and
+  ``"rack_power_w"`` have one column per rack (order in
+  ``recordings.rack_ids_json``). A chunk is written with each keyframe batch
+  (a 24 h recording at 1 Hz is ~1,440 rows per stream). No per-sample rows:
+  86,400 x 1,000 rows would be slow to write and to read. One rack's trend
+  over 24 h reads only its slice of each chunk (incremental blob I/O, a few
+  tens of ms), and every rack at one time is one chunk of ~24 kB.
 - ``events``: every event of the run (injected and automatic) with its cause.
 - ``alarms``: append-only alarm state changes (raised / cleared) with cause.
 - ``meta``: key/value (``kind`` = ``project`` or ``review``, creator, export
@@ -131,7 +132,7 @@ class SeriesChunk(SQLModel, table=True):
     n: int
     width: int
     t_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float64[n], little-endian
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[n, width], little-endian
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[width, n] (column-major), little-endian
 
 
 class AlarmRow(SQLModel, table=True):

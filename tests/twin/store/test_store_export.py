@@ -71,8 +71,12 @@ def test_export_at_t_keeps_one_moment(run_file, tmp_path):
         assert reader.alarms() == []  # the alarm at 50 s is after the moment
         t, _ = reader.series("hall")
         assert t[-1] == 44.0 and len(t) == 45
-        t_r, _ = reader.series("rack_inlet_c")
+        t_r, v_r = reader.series("rack_inlet_c")
         assert t_r[-1] == 40.0
+    with Project.open(run_file, read_only=True) as src:
+        t_s, v_s = src.recording(2).series("rack_inlet_c", None, 44.0)
+    np.testing.assert_array_equal(t_s, t_r)
+    np.testing.assert_array_equal(v_s, v_r)
     assert verify_file(out).intact
 
 

@@ -125,6 +125,17 @@ def test_schedule_events_alarms_and_series(project, site):
     t1, r2 = reader.rack_trend("rack_power_w", "R2", 4.0, 21.0)
     assert list(t1) == [5.0, 10.0, 15.0, 20.0]
     np.testing.assert_array_equal(r2, (1000.0 * (22.0 + t1)).astype(np.float32))
+    for rid in ("R0", "R4"):
+        t_all, col = reader.rack_trend("rack_inlet_c", rid)
+        np.testing.assert_array_equal(t_all, t_r)
+        np.testing.assert_array_equal(col, inlet[:, int(rid[1:])])
+    t_m, pue = reader.metric_trend("pue", 2.0, 5.0)
+    assert list(t_m) == [2.0, 3.0, 4.0, 5.0]
+    np.testing.assert_array_equal(pue, (1.2 + t_m / 100).astype(np.float32))
+    with pytest.raises(ProjectFileError, match="no hall metric 'cop'"):
+        reader.metric_trend("cop")
+    with pytest.raises(ProjectFileError, match="no rack 'R9'"):
+        reader.rack_trend("rack_inlet_c", "R9")
     ts, at = reader.rack_values_at("rack_inlet_c", 17.0)
     assert ts == 15.0 and np.array_equal(at, (35.0 + np.arange(n)).astype(np.float32))
 

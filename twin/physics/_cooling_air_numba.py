@@ -17,17 +17,30 @@ CONTROL_FIXED = 0
 CONTROL_PLENUM = 1
 CONTROL_INLET = 2
 
-_RHOCP = K.RHO_CP_AIR
-_P0, _P1, _P2, _P3 = K.EC_FAN_PLF
-_PLF1 = _P0 + _P1 + _P2 + _P3
-_FFR_MIN = K.EC_FAN_MIN_FLOW_FRAC
-_SMIN = K.FAN_SPEED_MIN
-_SMAX = K.FAN_SPEED_MAX
+# Model constants reach the kernels as one float64 array ``prm`` (never as
+# globals: numba's cache does not notice when a global in another module changes).
+P_RHOCP = 0
+P_PLF = 1      # 4 coefficients of the EC-fan part-load curve
+P_FFR_MIN = 5
+P_SMIN = 6
+P_SMAX = 7
+N_PARAMS = 8
+
+
+def default_params() -> np.ndarray:
+    """The ``prm`` array of the kernels, from :mod:`twin.physics.constants`."""
+    prm = np.empty(N_PARAMS)
+    prm[P_RHOCP] = K.RHO_CP_AIR
+    prm[P_PLF:P_PLF + 4] = K.EC_FAN_PLF
+    prm[P_FFR_MIN] = K.EC_FAN_MIN_FLOW_FRAC
+    prm[P_SMIN] = K.FAN_SPEED_MIN
+    prm[P_SMAX] = K.FAN_SPEED_MAX
+    return prm
 
 
 @njit(cache=True, nogil=True)
 def coil_kernel(return_c, airflow_m3s, setpoint_c, capacity_w, chw_supply_c, approach_k, uses_chw, running,
-                duty_prev_w, tau_s, dt_s):
+                duty_prev_w, tau_s, dt_s, prm):
     """Supply temperature and duty of air units (CRAH, CRAC, in-row) for one step.
 
     T_low = setpoint, raised to chw_supply + approach for chilled-water coils;
@@ -49,7 +62,7 @@ def coil_kernel(return_c, airflow_m3s, setpoint_c, capacity_w, chw_supply_c, app
     lim = np.zeros(n, np.int8)
     decay = math.exp(-dt_s / tau_s) if tau_s > 0.0 else 0.0
     for i in range(n):
-        mcp = _RHOCP * airflow_m3s[i]
+        mcp = prm[P_RHOCP] * airflow_m3s[i]
         if running[i] == 0 or not mcp > 0.0:
             sup[i] = return_c[i]
             continue
@@ -85,27 +98,29 @@ def coil_kernel(return_c, airflow_m3s, setpoint_c, capacity_w, chw_supply_c, app
 
 
 @njit(cache=True, nogil=True)
-def fan_power_kernel(airflow_m3s, v_des_m3s, fan_w_des):
+def fan_power_kernel(airflow_m3s, v_des_m3s, fan_w_des, prm):
     """EC-fan power: P = P_des·PLF(max(V/V_des, 0.05))/PLF(1), 0 when V = 0.
 
     PLF(F) = 0.06990146 + 1.39500612 F − 3.35487336 F² + 2.89232315 F³
     (EnergyPlus data-centre EC plug fan); dividing by PLF(1) = 1.0024 makes P = P_des at design.
     """
+    p0, p1, p2, p3 = prm[P_PLF], prm[P_PLF + 1], prm[P_PLF + 2], prm[P_PLF + 3]
+    plf1 = p0 + p1 + p2 + p3
     n = airflow_m3s.shape[0]
     out = np.zeros(n)
     for i in range(n):
         if not airflow_m3s[i] > 0.0 or not v_des_m3s[i] > 0.0:
             continue
         f = airflow_m3s[i] / v_des_m3s[i]
-        if f < _FFR_MIN:
-            f = _FFR_MIN
-        out[i] = fan_w_des[i] * (_P0 + _P1 * f + _P2 * f * f + _P3 * f * f * f) / _PLF1
+        if f < prm[P_FFR_MIN]:
+            f = prm[P_FFR_MIN]
+        out[i] = fan_w_des[i] * (p0 + p1 * f + p2 * f * f + p3 * f * f * f) / plf1
     return out
 
 
 @njit(cache=True, nogil=True)
 def fan_speed_kernel(control, speed_prev, running, max_inlet_c, inlet_target_c, plenum_pa, plenum_target_pa,
-                     inlet_gain_per_k, plenum_gain, dt_s, tau_s):
+                     inlet_gain_per_k, plenum_gain, dt_s, tau_s, prm):
     """Fan speed (fraction of design airflow) of air units.
 
     * fixed:           s* = 1
@@ -129,16 +144,16 @@ def fan_speed_kernel(control, speed_prev, running, max_inlet_c, inlet_target_c, 
         else:
             s = 1.0
         if c != CONTROL_FIXED:
-            if s < _SMIN:
-                s = _SMIN
-            elif s > _SMAX:
-                s = _SMAX
+            if s < prm[P_SMIN]:
+                s = prm[P_SMIN]
+            elif s > prm[P_SMAX]:
+                s = prm[P_SMAX]
         out[i] = s + (speed_prev[i] - s) * decay
     return out
 
 
 @njit(cache=True, nogil=True)
-def rdhx_kernel(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps, running):
+def rdhx_kernel(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps, running, prm):
     """Rear-door heat exchanger on a rack's exhaust.
 
     Q = clip(min(capacity, ε ρ cp V (T_exh − T_chw), ρ cp V (T_exh − T_set)), 0, ·)
@@ -149,7 +164,7 @@ def rdhx_kernel(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, ep
     after = np.empty(n)
     q = np.zeros(n)
     for i in range(n):
-        mcp = _RHOCP * airflow_m3s[i]
+        mcp = prm[P_RHOCP] * airflow_m3s[i]
         if running[i] == 0 or not mcp > 0.0:
             after[i] = exhaust_c[i]
             continue

@@ -30,16 +30,35 @@ TR_SHUTDOWN = 3
 TR_RESTART = 4
 TR_POWER_LOST = 5
 
-_C1, _C2, _C3, _C4, _C5, _C6 = K.CPU_CURVE
-_F1, _F2, _F3, _F4, _F5, _F6 = K.FLOW_CURVE
-_UMAX = K.UTIL_MAX
-_TMIN = K.CURVE_T_MIN_C
-_TMAX = K.CURVE_T_MAX_C
-_FMIN = K.FLOW_FRAC_MIN
-_FMAX = K.FLOW_FRAC_MAX
-_RHOCP = K.RHO_CP_AIR
-_FLOOR = K.THROTTLE_FLOOR
-_HYST = K.THROTTLE_HYSTERESIS_K
+# Model constants reach the kernels as one float64 array ``prm`` (never as
+# globals: numba's cache does not notice when a global in another module changes).
+P_CPU = 0      # 6 coefficients of fCPU
+P_FLOW = 6     # 6 coefficients of fFlow
+P_UMAX = 12
+P_TMIN = 13
+P_TMAX = 14
+P_FMIN = 15
+P_FMAX = 16
+P_RHOCP = 17
+P_FLOOR = 18
+P_HYST = 19
+N_PARAMS = 20
+
+
+def default_params() -> np.ndarray:
+    """The ``prm`` array of the kernels, from :mod:`twin.physics.constants`."""
+    prm = np.empty(N_PARAMS)
+    prm[P_CPU:P_CPU + 6] = K.CPU_CURVE
+    prm[P_FLOW:P_FLOW + 6] = K.FLOW_CURVE
+    prm[P_UMAX] = K.UTIL_MAX
+    prm[P_TMIN] = K.CURVE_T_MIN_C
+    prm[P_TMAX] = K.CURVE_T_MAX_C
+    prm[P_FMIN] = K.FLOW_FRAC_MIN
+    prm[P_FMAX] = K.FLOW_FRAC_MAX
+    prm[P_RHOCP] = K.RHO_CP_AIR
+    prm[P_FLOOR] = K.THROTTLE_FLOOR
+    prm[P_HYST] = K.THROTTLE_HYSTERESIS_K
+    return prm
 
 
 @njit(cache=True, nogil=True)
@@ -52,7 +71,7 @@ def _clip(x, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, throttle, on):
+def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, throttle, on, prm):
     """Rack power and airflow from utilization and inlet temperature (OpenStudio ITE model).
 
     fCPU  = max(0, c1 + c2 u + c3 u² + c4 T + c5 T² + c6 u T)      (CPU_CURVE)
@@ -64,8 +83,11 @@ def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, 
     P_cpu  = P_des·(1 − f_fan)·fCPU·throttle                (W)
     P      = P_cpu + P_fan;  P_liq = f_liq·P;  P_air = P − P_liq
 
-    ``on`` (int8, 0/1) zeroes everything. Returns (P, V, P_fan, P_air, P_liq).
+    ``on`` (int8, 0/1) zeroes everything; ``prm`` = :func:`default_params`.
+    Returns (P, V, P_fan, P_air, P_liq).
     """
+    c1, c2, c3, c4, c5, c6 = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
+    f1, f2, f3, f4, f5, f6 = prm[6], prm[7], prm[8], prm[9], prm[10], prm[11]
     n = u.shape[0]
     p = np.zeros(n)
     v = np.zeros(n)
@@ -75,12 +97,12 @@ def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, 
     for i in range(n):
         if on[i] == 0:
             continue
-        x = _clip(u[i], 0.0, _UMAX)
-        t = _clip(inlet_c[i], _TMIN, _TMAX)
-        fcpu = _C1 + _C2 * x + _C3 * x * x + _C4 * t + _C5 * t * t + _C6 * x * t
+        x = _clip(u[i], 0.0, prm[P_UMAX])
+        t = _clip(inlet_c[i], prm[P_TMIN], prm[P_TMAX])
+        fcpu = c1 + c2 * x + c3 * x * x + c4 * t + c5 * t * t + c6 * x * t
         if fcpu < 0.0:
             fcpu = 0.0
-        ff = _clip(_F1 + _F2 * x + _F3 * x * x + _F4 * t + _F5 * t * t + _F6 * x * t, _FMIN, _FMAX)
+        ff = _clip(f1 + f2 * x + f3 * x * x + f4 * t + f5 * t * t + f6 * x * t, prm[P_FMIN], prm[P_FMAX])
         v[i] = v_des_m3s[i] * ff
         pf[i] = p_des_w[i] * fan_frac[i] * ff * ff * ff
         pc = p_des_w[i] * (1.0 - fan_frac[i]) * fcpu * throttle[i]
@@ -91,28 +113,29 @@ def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, 
 
 
 @njit(cache=True, nogil=True)
-def _throttle(x, warn, crit):
-    """1 at or below ``warn``, linear to THROTTLE_FLOOR at ``crit``, floor above."""
+def _throttle(x, warn, crit, floor):
+    """1 at or below ``warn``, linear to ``floor`` at ``crit``, floor above."""
     if not x > warn:
         return 1.0
     if crit <= warn:
-        return _FLOOR
-    f = 1.0 - (1.0 - _FLOOR) * (x - warn) / (crit - warn)
-    return f if f > _FLOOR else _FLOOR
+        return floor
+    f = 1.0 - (1.0 - floor) * (x - warn) / (crit - warn)
+    return f if f > floor else floor
 
 
 @njit(cache=True, nogil=True)
-def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid):
+def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid, prm):
     """Throttle factor (0.5..1) per rack: min of the inlet rule and, for liquid racks, the cold-plate rule.
 
     factor(x) = 1 for x ≤ warn; 1 − 0.5·(x − warn)/(crit − warn) up to crit; 0.5 above.
     """
+    floor = prm[P_FLOOR]
     n = inlet_c.shape[0]
     out = np.empty(n)
     for i in range(n):
-        f = _throttle(inlet_c[i], warn_c[i], crit_c[i])
+        f = _throttle(inlet_c[i], warn_c[i], crit_c[i], floor)
         if has_liquid[i] != 0:
-            g = _throttle(coldplate_c[i], cp_warn_c[i], cp_crit_c[i])
+            g = _throttle(coldplate_c[i], cp_warn_c[i], cp_crit_c[i], floor)
             if g < f:
                 f = g
         out[i] = f
@@ -121,7 +144,7 @@ def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, 
 
 @njit(cache=True, nogil=True)
 def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp_over_s, good_s, cause,
-                      warn_c, crit_c, dwell_s, restart_s, cp_warn_c, cp_crit_c, cp_dwell_s, has_liquid, dt_s):
+                      warn_c, crit_c, dwell_s, restart_s, cp_warn_c, cp_crit_c, cp_dwell_s, has_liquid, dt_s, prm):
     """Protection state machine of every rack for one step of ``dt_s`` seconds.
 
     Decisions use the inlet and cold-plate temperatures at the start of the step.
@@ -141,6 +164,8 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     Returns (mode, throttled, over_s, cp_over_s, good_s, cause, factor, code);
     factor is the CPU power multiplier (0 when down).
     """
+    floor = prm[P_FLOOR]
+    hyst = prm[P_HYST]
     n = inlet_c.shape[0]
     m2 = mode.copy()
     th2 = throttled.copy()
@@ -174,7 +199,7 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
                 ov2[i] = 0.0
                 cov2[i] = 0.0
                 th2[i] = 0
-                fac[i] = _throttle(inlet_c[i], warn_c[i], crit_c[i])
+                fac[i] = _throttle(inlet_c[i], warn_c[i], crit_c[i], floor)
             continue
         ov2[i] = ov2[i] + dt_s if inlet_c[i] > crit_c[i] else 0.0
         if liquid:
@@ -193,17 +218,17 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
             th2[i] = 0
             g2[i] = 0.0
             continue
-        f = _throttle(inlet_c[i], warn_c[i], crit_c[i])
+        f = _throttle(inlet_c[i], warn_c[i], crit_c[i], floor)
         if liquid:
-            g = _throttle(coldplate_c[i], cp_warn_c[i], cp_crit_c[i])
+            g = _throttle(coldplate_c[i], cp_warn_c[i], cp_crit_c[i], floor)
             if g < f:
                 f = g
         fac[i] = f
         if f < 1.0 and th2[i] == 0:
             th2[i] = 1
             code[i] = TR_THROTTLE
-        elif th2[i] != 0 and not (inlet_c[i] > warn_c[i] - _HYST) and not (
-                liquid and coldplate_c[i] > cp_warn_c[i] - _HYST):
+        elif th2[i] != 0 and not (inlet_c[i] > warn_c[i] - hyst) and not (
+                liquid and coldplate_c[i] > cp_warn_c[i] - hyst):
             th2[i] = 0
             code[i] = TR_UNTHROTTLE
     return m2, th2, ov2, cov2, g2, c2, fac, code
@@ -234,7 +259,7 @@ def _mass_update(p_w, g_w_per_k, t_ref_c, t_c, c_j_per_k, dt_s):
 
 
 @njit(cache=True, nogil=True)
-def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps, dt_s):
+def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps, dt_s, prm):
     """Server thermal mass over one step (exact exponential, stable for any dt).
 
     C_s dT_s/dt = P_air − ε ṁ cp (T_s − T_in),  ṁ cp = ρ cp V
@@ -250,7 +275,7 @@ def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps
     tout = np.empty(n)
     q = np.empty(n)
     for i in range(n):
-        mcp = _RHOCP * airflow_m3s[i]
+        mcp = prm[P_RHOCP] * airflow_m3s[i]
         g = eps[i] * mcp
         t_new, qi = _mass_update(p_air_w[i], g, inlet_c[i], server_c[i], c_s_j_per_k[i], dt_s)
         ts[i] = t_new
@@ -288,7 +313,7 @@ def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c
 
 
 @njit(cache=True, nogil=True)
-def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps):
+def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps, prm):
     """Steady server: T_out = T_in + P_air/(ρ cp V); T_s = T_in + P_air/(ε ρ cp V); q_air = P_air.
 
     With no airflow: T_out = T_s = T_in and q_air = 0. Returns (T_s, T_out, q_air).
@@ -298,7 +323,7 @@ def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps):
     tout = np.empty(n)
     q = np.empty(n)
     for i in range(n):
-        mcp = _RHOCP * airflow_m3s[i]
+        mcp = prm[P_RHOCP] * airflow_m3s[i]
         if mcp > 0.0:
             tout[i] = inlet_c[i] + p_air_w[i] / mcp
             ts[i] = inlet_c[i] + p_air_w[i] / (eps[i] * mcp) if eps[i] > 0.0 else tout[i]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.physics import constants as K
 from twin.physics._it_numba import (
-    CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_POWER_LOST,
+    P_FLOOR, P_FMAX, P_FMIN, P_HYST, P_RHOCP, P_TMAX, P_TMIN, P_UMAX, CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_POWER_LOST,
     TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
 )
 
@@ -15,11 +14,11 @@ def _curve(c, x, t):
     return c[0] + c[1] * x + c[2] * x * x + c[3] * t + c[4] * t * t + c[5] * x * t
 
 
-def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, throttle, on):
-    x = np.clip(u, 0.0, K.UTIL_MAX)
-    t = np.clip(inlet_c, K.CURVE_T_MIN_C, K.CURVE_T_MAX_C)
-    fcpu = np.maximum(_curve(K.CPU_CURVE, x, t), 0.0)
-    ff = np.clip(_curve(K.FLOW_CURVE, x, t), K.FLOW_FRAC_MIN, K.FLOW_FRAC_MAX)
+def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, throttle, on, prm):
+    x = np.clip(u, 0.0, prm[P_UMAX])
+    t = np.clip(inlet_c, prm[P_TMIN], prm[P_TMAX])
+    fcpu = np.maximum(_curve(prm[0:6], x, t), 0.0)
+    ff = np.clip(_curve(prm[6:12], x, t), prm[P_FMIN], prm[P_FMAX])
     onf = (on != 0).astype(float)
     v = v_des_m3s * ff * onf
     pf = p_des_w * fan_frac * ff * ff * ff * onf
@@ -28,22 +27,22 @@ def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, 
     return p, v, pf, p - pl, pl
 
 
-def _throttle(x, warn, crit):
+def _throttle(x, warn, crit, floor):
     span = crit - warn
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = 1.0 - (1.0 - K.THROTTLE_FLOOR) * (x - warn) / np.where(span > 0, span, 1.0)
-    f = np.where(span > 0, f, K.THROTTLE_FLOOR)
-    return np.where(x > warn, np.maximum(f, K.THROTTLE_FLOOR), 1.0)
+        f = 1.0 - (1.0 - floor) * (x - warn) / np.where(span > 0, span, 1.0)
+    f = np.where(span > 0, f, floor)
+    return np.where(x > warn, np.maximum(f, floor), 1.0)
 
 
-def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid):
-    f = _throttle(inlet_c, warn_c, crit_c)
-    g = _throttle(coldplate_c, cp_warn_c, cp_crit_c)
+def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid, prm):
+    f = _throttle(inlet_c, warn_c, crit_c, prm[P_FLOOR])
+    g = _throttle(coldplate_c, cp_warn_c, cp_crit_c, prm[P_FLOOR])
     return np.where(has_liquid != 0, np.minimum(f, g), f)
 
 
 def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp_over_s, good_s, cause,
-                      warn_c, crit_c, dwell_s, restart_s, cp_warn_c, cp_crit_c, cp_dwell_s, has_liquid, dt_s):
+                      warn_c, crit_c, dwell_s, restart_s, cp_warn_c, cp_crit_c, cp_dwell_s, has_liquid, dt_s, prm):
     n = inlet_c.shape[0]
     m2, th2, ov2, cov2, g2, c2 = (a.copy() for a in (mode, throttled, over_s, cp_over_s, good_s, cause))
     fac = np.zeros(n)
@@ -70,7 +69,7 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     ov2[rs] = 0.0
     cov2[rs] = 0.0
     th2[rs] = 0
-    thr_in = _throttle(inlet_c, warn_c, crit_c)
+    thr_in = _throttle(inlet_c, warn_c, crit_c, prm[P_FLOOR])
     fac[rs] = thr_in[rs]
     # running
     on = ~unp & (mode == MODE_ON)
@@ -88,10 +87,10 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     th2[sd] = 0
     g2[sd] = 0.0
     run = on & ~sd
-    f = throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid)
+    f = throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid, prm)
     fac[run] = f[run]
     start = run & (f < 1.0) & (throttled == 0)
-    hy = K.THROTTLE_HYSTERESIS_K
+    hy = prm[P_HYST]
     clear = ~(inlet_c > warn_c - hy) & ~(liquid & (coldplate_c > cp_warn_c - hy))
     stop = run & ~start & (throttled != 0) & clear
     th2[start] = 1
@@ -117,8 +116,8 @@ def _mass_update(p_w, g, t_ref, t_c, c, dt_s):
     return t_new, q
 
 
-def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps, dt_s):
-    mcp = K.RHO_CP_AIR * airflow_m3s
+def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps, dt_s, prm):
+    mcp = prm[P_RHOCP] * airflow_m3s
     ts, q = _mass_update(p_air_w, eps * mcp, inlet_c, server_c, c_s_j_per_k, dt_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         tout = np.where(mcp > 0, inlet_c + q / np.where(mcp > 0, mcp, 1.0), inlet_c + eps * (ts - inlet_c))
@@ -135,8 +134,8 @@ def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c
     return t_new, np.where(cap, qm, q)
 
 
-def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps):
-    mcp = K.RHO_CP_AIR * airflow_m3s
+def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps, prm):
+    mcp = prm[P_RHOCP] * airflow_m3s
     pos = mcp > 0
     safe = np.where(pos, mcp, 1.0)
     tout = np.where(pos, inlet_c + p_air_w / safe, inlet_c)

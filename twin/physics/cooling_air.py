@@ -36,7 +36,7 @@ Public API (arrays in ``UnitArrays.unit_ids`` order, float64[U] unless noted):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -89,6 +89,7 @@ class UnitArrays:
     eps: np.ndarray           # rear-door effectiveness
     inlet_target_c: np.ndarray  # rack-inlet target for CONTROL_INLET (°C)
     plenum_target_pa: np.ndarray  # plenum pressure target for CONTROL_PLENUM (Pa)
+    prm: np.ndarray = field(default_factory=_nb.default_params)  # model constants for the kernels
 
     @property
     def n(self) -> int:
@@ -198,12 +199,12 @@ def coil(ua: UnitArrays, return_c, airflow_m3s, running=None, chw_supply_c=None,
     return _backend(backend).coil_kernel(
         _arr(return_c, n, 0.0), _arr(airflow_m3s, n, 0.0), ua.setpoint_c, ua.capacity_w,
         _arr(chw_supply_c, n, K.CHW_SUPPLY_C), ua.approach_k, ua.uses_chw, run,
-        _arr(duty_prev_w, n, 0.0), float(tau_s), float(dt_s))
+        _arr(duty_prev_w, n, 0.0), float(tau_s), float(dt_s), ua.prm)
 
 
 def fan_power(ua: UnitArrays, airflow_m3s, backend: str = "numba") -> np.ndarray:
     """Fan power of air units (W) by the EC-fan part-load curve; CDU pumps are in :func:`cdu_heat`."""
-    return _backend(backend).fan_power_kernel(_arr(airflow_m3s, ua.n, 0.0), ua.v_des_m3s, ua.fan_w_des)
+    return _backend(backend).fan_power_kernel(_arr(airflow_m3s, ua.n, 0.0), ua.v_des_m3s, ua.fan_w_des, ua.prm)
 
 
 def _speed(ua: UnitArrays, prev, running, max_inlet_c, plenum_pa, dt_s, tau_s, backend):
@@ -212,7 +213,7 @@ def _speed(ua: UnitArrays, prev, running, max_inlet_c, plenum_pa, dt_s, tau_s, b
     return _backend(backend).fan_speed_kernel(
         ua.control, _arr(prev, n, 1.0), run, _arr(max_inlet_c, n, K.INLET_TARGET_C), ua.inlet_target_c,
         _arr(plenum_pa, n, K.PLENUM_TARGET_PA), ua.plenum_target_pa, K.INLET_GAIN_PER_K, K.PLENUM_GAIN,
-        float(dt_s), float(tau_s))
+        float(dt_s), float(tau_s), ua.prm)
 
 
 def unit_air_step(ua: UnitArrays, st: UnitState, return_c, dt_s: float, running=None, chw_supply_c=None,
@@ -234,7 +235,7 @@ def unit_air_step(ua: UnitArrays, st: UnitState, return_c, dt_s: float, running=
     speed = _speed(ua, st.speed, running, max_inlet_c, plenum_pa, dt_s, fan_tau_s, backend)
     v = unit_airflow(ua, speed, running)
     sup, duty, lim = coil(ua, return_c, v, running, chw_supply_c, st.duty_w, supply_tau_s, dt_s, backend)
-    fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des)
+    fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des, ua.prm)
     return UnitStep(UnitState(duty, speed), _arr(return_c, ua.n, 0.0), sup, duty, v, fan, lim)
 
 
@@ -250,7 +251,7 @@ def unit_air_steady(ua: UnitArrays, return_c, running=None, chw_supply_c=None, m
         speed = _speed(ua, None, running, max_inlet_c, plenum_pa, 1.0, 0.0, backend)
     v = unit_airflow(ua, speed, running)
     sup, duty, lim = coil(ua, return_c, v, running, chw_supply_c, None, 0.0, 1.0, backend)
-    fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des)
+    fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des, ua.prm)
     spd = np.where(v > 0, _arr(speed, ua.n, 1.0), 0.0)
     return UnitStep(UnitState(duty.copy(), spd), _arr(return_c, ua.n, 0.0), sup, duty, v, fan, lim)
 
@@ -266,7 +267,8 @@ def rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c
     n = exh.shape[0]
     return _backend(backend).rdhx_kernel(
         np.ascontiguousarray(exh), _arr(airflow_m3s, n, 0.0), _arr(capacity_w, n, 0.0), _arr(chw_supply_c, n, K.CHW_SUPPLY_C),
-        _arr(setpoint_c, n, 18.0), _arr(eps, n, K.RDHX_EFFECTIVENESS), _arr(running, n, 1, np.int8))
+        _arr(setpoint_c, n, 18.0), _arr(eps, n, K.RDHX_EFFECTIVENESS), _arr(running, n, 1, np.int8),
+        _nb.default_params())
 
 
 def rack_cdu_index(ua: UnitArrays, cdu_ids: Sequence[Optional[str]]) -> np.ndarray:

@@ -38,7 +38,7 @@ Public API (arrays are float64[R] in ``RackArrays.rack_ids`` order unless noted)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -96,6 +96,7 @@ class RackArrays:
     cp_crit_c: np.ndarray      # cold-plate trip (°C)
     cp_dwell_s: np.ndarray     # time above cold-plate critical before trip (s)
     has_liquid: np.ndarray     # int8, 1 if liquid_frac > 0
+    prm: np.ndarray = field(default_factory=_nb.default_params)  # model constants for the kernels
 
     @property
     def n(self) -> int:
@@ -223,7 +224,7 @@ def power_airflow(ra: RackArrays, u, inlet_c, throttle=None, on=None, backend: s
     n = ra.n
     return _backend(backend).power_airflow_kernel(
         _arr(u, n, 1.0), _arr(inlet_c, n, K.DESIGN_INLET_C), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
-        ra.liquid_frac, _arr(throttle, n, 1.0), _arr(on, n, 1, np.int8))
+        ra.liquid_frac, _arr(throttle, n, 1.0), _arr(on, n, 1, np.int8), ra.prm)
 
 
 def throttle_factor(ra: RackArrays, inlet_c, coldplate_c=None, backend: str = "numba") -> np.ndarray:
@@ -231,7 +232,7 @@ def throttle_factor(ra: RackArrays, inlet_c, coldplate_c=None, backend: str = "n
     n = ra.n
     return _backend(backend).throttle_kernel(
         _arr(inlet_c, n, K.DESIGN_INLET_C), _arr(coldplate_c, n, K.COOLANT_SUPPLY_C), ra.warn_c, ra.crit_c,
-        ra.cp_warn_c, ra.cp_crit_c, ra.has_liquid)
+        ra.cp_warn_c, ra.cp_crit_c, ra.has_liquid, ra.prm)
 
 
 def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=None, cdu_ok=None,
@@ -267,11 +268,11 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
     mode, thr, ov, cov, good, cause, fac, code = b.protection_kernel(
         inlet, st.coldplate_c, pw, st.mode, st.throttled, st.over_s, st.cp_over_s, st.good_s, st.cause,
         ra.warn_c, ra.crit_c, ra.dwell_s, ra.restart_s, ra.cp_warn_c, ra.cp_crit_c, ra.cp_dwell_s,
-        ra.has_liquid, dt)
+        ra.has_liquid, dt, ra.prm)
     on = (mode == MODE_ON).astype(np.int8)
     p, v, pf, pa, pl = b.power_airflow_kernel(u, inlet, ra.p_des_w, ra.v_des_m3s, ra.fan_frac, ra.liquid_frac,
-                                              fac, on)
-    ts, tout, qa = b.server_mass_kernel(pa, v, inlet, st.server_c, ra.c_s_j_per_k, ra.eps, dt)
+                                              fac, on, ra.prm)
+    ts, tout, qa = b.server_mass_kernel(pa, v, inlet, st.server_c, ra.c_s_j_per_k, ra.eps, dt, ra.prm)
     lim = _arr(cdu_limit_w, n, np.inf)
     tcp, ql = b.coldplate_kernel(pl, st.coldplate_c, ra.c_cp_j_per_k, ra.g_cp_w_per_k, cool, ok, lim, dt)
     new = RackState(ts, tcp, mode, thr, ov, cov, good, cause)
@@ -302,10 +303,10 @@ def rack_steady(ra: RackArrays, u, inlet_c, powered=None, cdu_ok=None, coolant_c
     cause = np.where(~pw, CAUSE_POWER, np.where(dead_cp, CAUSE_COLDPLATE, 0)).astype(np.int8)
     on = (mode == MODE_ON).astype(np.int8)
     fac = b.throttle_kernel(inlet, cool, ra.warn_c, ra.crit_c, ra.cp_warn_c, ra.cp_crit_c,
-                            np.zeros(n, np.int8)) * on
+                            np.zeros(n, np.int8), ra.prm) * on
     p, v, pf, pa, pl = b.power_airflow_kernel(u, inlet, ra.p_des_w, ra.v_des_m3s, ra.fan_frac, ra.liquid_frac,
-                                              fac, on)
-    ts, tout, qa = b.server_steady_kernel(pa, v, inlet, ra.eps)
+                                              fac, on, ra.prm)
+    ts, tout, qa = b.server_steady_kernel(pa, v, inlet, ra.eps, ra.prm)
     with np.errstate(divide="ignore", invalid="ignore"):
         tcp = np.where(ra.g_cp_w_per_k > 0, cool + pl / np.where(ra.g_cp_w_per_k > 0, ra.g_cp_w_per_k, 1.0),
                        cool)
@@ -356,7 +357,7 @@ def transition_condition(ra: RackArrays, step: RackStep, i: int) -> str:
     tcp = float(step.coldplate_c[i])
     warn, crit = float(ra.warn_c[i]), float(ra.crit_c[i])
     if code == TR_THROTTLE:
-        f_in = float(_nb._throttle(t, warn, crit))
+        f_in = float(_nb._throttle(t, warn, crit, float(ra.prm[_nb.P_FLOOR])))
         if ra.has_liquid[i] and float(step.throttle[i]) < f_in:
             return (f"cold plate {tcp:.1f} C above warning {ra.cp_warn_c[i]:g} C "
                     f"(power {100 * step.throttle[i]:.0f} %)")

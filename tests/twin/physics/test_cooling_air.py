@@ -15,6 +15,7 @@ from twin.physics import cooling_air as ca
 
 RHOCP = K.RHO_CP_AIR
 N = 300
+PRM = nb.default_params()
 
 
 def _ua(*units: CoolingUnit, racks=()) -> ca.UnitArrays:
@@ -38,7 +39,7 @@ def test_coil_agrees(tau, dt):
     cap[20:30] = 0.0
     args = (rng.uniform(10, 50, N), v, rng.uniform(14, 27, N), cap, rng.uniform(5, 25, N), np.full(N, 3.0),
             rng.integers(0, 2, N).astype(np.int8), (rng.random(N) > 0.1).astype(np.int8),
-            rng.uniform(0, 300e3, N), tau, dt)
+            rng.uniform(0, 300e3, N), tau, dt, PRM)
     a = nb.coil_kernel(*args)
     b = ref.coil_kernel(*args)
     _close(a[:2], b[:2])
@@ -53,11 +54,11 @@ def test_fan_kernels_agree():
     vd = rng.uniform(0, 10, N)
     vd[20:25] = 0.0
     fw = rng.uniform(0, 8e3, N)
-    _close([nb.fan_power_kernel(v, vd, fw)], [ref.fan_power_kernel(v, vd, fw)])
+    _close([nb.fan_power_kernel(v, vd, fw, PRM)], [ref.fan_power_kernel(v, vd, fw, PRM)])
     for tau in (0.0, 10.0):
         args = (rng.integers(0, 3, N).astype(np.int8), rng.uniform(0, 1, N), rng.integers(0, 2, N).astype(np.int8),
                 rng.uniform(15, 40, N), np.full(N, 25.0), rng.uniform(0, 30, N), rng.choice([0.0, 12.5], N),
-                0.1, 1.0, 1.0, tau)
+                0.1, 1.0, 1.0, tau, PRM)
         _close([nb.fan_speed_kernel(*args)], [ref.fan_speed_kernel(*args)])
 
 
@@ -66,7 +67,7 @@ def test_rdhx_and_cdu_agree():
     v = rng.uniform(0, 3, N)
     v[:10] = 0.0
     args = (rng.uniform(15, 60, N), v, rng.uniform(0, 60e3, N), rng.uniform(8, 25, N), rng.uniform(15, 30, N),
-            rng.uniform(0.5, 0.9, N), rng.integers(0, 2, N).astype(np.int8))
+            rng.uniform(0.5, 0.9, N), rng.integers(0, 2, N).astype(np.int8), PRM)
     _close(nb.rdhx_kernel(*args), ref.rdhx_kernel(*args))
     nu = 7
     rc = rng.integers(-1, nu, N).astype(np.int32)

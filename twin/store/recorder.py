@@ -96,6 +96,10 @@ class Recorder:
         if max_chunk < 1:
             raise InputError(f"recording: max_chunk must be at least 1, got {max_chunk}")
         project.require_writable()
+        if int(layout_id) not in {info.id for info in project.layouts()}:
+            raise InputError(f"recording: {project.path} has no layout version {layout_id}")
+        if incident_id is not None and int(incident_id) not in {i[0] for i in project.incidents()}:
+            raise InputError(f"recording: {project.path} has no incident {incident_id}")
         self.project = project
         self.dt_s = float(dt_s)
         self.keyframe_every_s = float(keyframe_every_s)
@@ -173,10 +177,10 @@ class Recorder:
                 self.add_events(log_.since(self._last_seq) if hasattr(log_, "since") else list(log_))
             if state is None and hasattr(sim, "keyframe"):
                 state = sim.keyframe
-            if metrics is None and callable(getattr(sim, "metrics", None)):
-                metrics = sim.metrics()
 
         if self._due(t_s, self._next_metrics):
+            if metrics is None and sim is not None and callable(getattr(sim, "metrics", None)):
+                metrics = sim.metrics()  # only when a sample is due: it may cost more than a copy
             self._sample_hall(t_s, rack_inlet_c, rack_power_w, metrics)
             self._next_metrics = self._next(t_s, self.metrics_every_s)
         if self._due(t_s, self._next_rack) and (rack_inlet_c is not None or rack_power_w is not None):

@@ -144,6 +144,10 @@ def test_recorder_rejects_bad_input(project, site):
     lid = project.save_layout(site)
     with pytest.raises(InputError, match="dt_s must be a positive"):
         Recorder(project, lid, 0.0)
+    with pytest.raises(InputError, match="has no layout version 42"):
+        Recorder(project, 42, 1.0)
+    with pytest.raises(InputError, match="has no incident 3"):
+        Recorder(project, lid, 1.0, incident_id=3)
     rec = Recorder(project, lid, 1.0, rack_ids=["A", "B"])
     with pytest.raises(InputError, match="no state was given"):
         rec.on_step(0.0, rack_inlet_c=np.zeros(2))

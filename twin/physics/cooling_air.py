@@ -16,19 +16,29 @@ Model:
 * A failed or unpowered unit (``running`` = 0) moves no air and removes no heat.
 * Rear-door heat exchanger: cools its rack's exhaust,
   Q = min(capacity, ε ρ cp V (T_exh − T_chw), ρ cp V (T_exh − T_set)).
-* CDU: liquid heat sink with a capacity; returns heat removed and excess.
+* CDU: liquid heat sink with a capacity; returns heat removed and excess, and
+  each rack's share of the capacity (an overloaded CDU leaves the excess in
+  the racks' cold plates, see :func:`twin.physics.it.rack_step`).
+
+Simplifications: a CRAC (DX) has a fixed capacity (no outdoor-temperature
+capacity curve yet); coils are dry (sensible heat only, SHR = 1).
 
 Public API (arrays in ``UnitArrays.unit_ids`` order, float64[U] unless noted):
 
 ``UnitArrays.from_units(units, rack_ids=()) -> UnitArrays``; ``unit_arrays(hall) -> UnitArrays``
 ``UnitState.initial(ua) -> UnitState`` (duty_w, speed); ``.as_dict()``; ``UnitState.from_dict(d)``
-``unit_air_step(ua, st, return_c, dt_s, running=None, chw_supply_c=None, max_inlet_c=None, plenum_pa=None, backend="numba") -> UnitStep``
-``unit_air_steady(ua, return_c, running=None, chw_supply_c=None, max_inlet_c=None, plenum_pa=None, speed=None, backend="numba") -> UnitStep``
+``unit_air_step(ua, st, return_c, dt_s, running=None, chw_supply_c=None, max_inlet_c=None, plenum_pa=None,
+backend="numba", supply_tau_s=60, fan_tau_s=10) -> UnitStep``
+``unit_air_steady(ua, return_c, running=None, chw_supply_c=None, max_inlet_c=None, plenum_pa=None, speed=None,
+backend="numba") -> UnitStep``
 ``unit_airflow(ua, speed, running=None) -> ndarray`` (m3/s, zero for rdhx / cdu)
-``coil(ua, return_c, airflow_m3s, running=None, chw_supply_c=None, duty_prev_w=None, tau_s=0, dt_s=1, backend="numba") -> (supply_c, duty_w, limited)``
+``coil(ua, return_c, airflow_m3s, running=None, chw_supply_c=None, duty_prev_w=None, tau_s=0, dt_s=1,
+backend="numba") -> (supply_c, duty_w, limited)``
 ``fan_power(ua, airflow_m3s, backend="numba") -> ndarray`` (W)
-``rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps=0.7, running=1, backend="numba") -> (after_c, duty_w)``
-``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba") -> (load_w, removed_w, excess_w, rack_ok, rack_limit_w)``
+``rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps=0.7, running=1,
+backend="numba") -> (after_c, duty_w)`` (°C, W)
+``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba")
+-> (load_w, removed_w, excess_w, rack_ok, rack_limit_w)``
 ``rack_cdu_index(ua, cdu_ids) -> int32[R]``
 ``record_unit_events(log, t_s, ua, prev_limited, step, chw_supply_c=None, causes=None) -> list[Event]``
     "capacity_exceeded" events when a unit's ``limited`` flag rises.
@@ -50,7 +60,8 @@ from twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTRO
 
 __all__ = [
     "UnitArrays", "UnitState", "UnitStep", "unit_arrays", "unit_air_step", "unit_air_steady", "unit_airflow",
-    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "record_unit_events", "KIND_CODES", "CONTROL_CODES",
+    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "record_unit_events", "KIND_CODES",
+    "CONTROL_CODES",
 ]
 
 KIND_CRAH, KIND_CRAC, KIND_INROW, KIND_RDHX, KIND_CDU = 0, 1, 2, 3, 4
@@ -139,7 +150,10 @@ class UnitArrays:
 
 
 def unit_arrays(hall: Hall) -> UnitArrays:
-    """:class:`UnitArrays` of a hall's cooling units (``hall.cooling_units`` order), doors resolved to ``hall.racks``."""
+    """:class:`UnitArrays` of a hall's cooling units (``hall.cooling_units`` order).
+
+    Rear doors are resolved to indices into ``hall.racks``.
+    """
     return UnitArrays.from_units(hall.cooling_units, [r.id for r in hall.racks])
 
 
@@ -266,7 +280,8 @@ def rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c
     exh = np.atleast_1d(np.asarray(exhaust_c, dtype=np.float64))
     n = exh.shape[0]
     return _backend(backend).rdhx_kernel(
-        np.ascontiguousarray(exh), _arr(airflow_m3s, n, 0.0), _arr(capacity_w, n, 0.0), _arr(chw_supply_c, n, K.CHW_SUPPLY_C),
+        np.ascontiguousarray(exh), _arr(airflow_m3s, n, 0.0), _arr(capacity_w, n, 0.0),
+        _arr(chw_supply_c, n, K.CHW_SUPPLY_C),
         _arr(setpoint_c, n, 18.0), _arr(eps, n, K.RDHX_EFFECTIVENESS), _arr(running, n, 1, np.int8),
         _nb.default_params())
 

@@ -25,15 +25,20 @@ Public API (arrays are float64[R] in ``RackArrays.rack_ids`` order unless noted)
 ``RackState.initial(ra, inlet_c=None, coolant_c=None) -> RackState``; ``.as_dict()``; ``RackState.from_dict(d)``
     Evolving state: server_c, coldplate_c (°C), mode (int8), throttled (int8),
     over_s, cp_over_s, good_s (s), cause (int8).
-``rack_step(ra, st, u, inlet_c, dt_s, powered=None, cdu_ok=None, coolant_c=None, cdu_limit_w=None, backend="numba") -> RackStep``
-    One transient step; ``RackStep.state`` is the new state.
+``rack_step(ra, st, u, inlet_c, dt_s, powered=None, cdu_ok=None, coolant_c=None, cdu_limit_w=None,
+backend="numba") -> RackStep``
+    One transient step; ``RackStep.state`` is the new state. Give the air
+    ``air_heat_w`` (= ρ cp V (exhaust_c − inlet_c), a step mean), not
+    ``air_power_w``: the difference is being stored in the servers, and the
+    energy balance closes to round-off only this way.
 ``rack_steady(ra, u, inlet_c, powered=None, cdu_ok=None, coolant_c=None, backend="numba") -> RackStep``
     Steady state (no dwell timers: racks above critical stay on, throttled, state "critical").
 ``power_airflow(ra, u, inlet_c, throttle=None, on=None, backend="numba") -> (P, V, P_fan, P_air, P_liq)``
 ``throttle_factor(ra, inlet_c, coldplate_c=None, backend="numba") -> ndarray``
 ``state_names(mode, throttled, critical=None) -> list[str]``
 ``record_rack_events(log, t_s, ra, step, causes=None) -> list[Event]``
-    Turn ``RackStep.code`` into EventLog records with a condition text.
+    Turn ``RackStep.code`` into EventLog records with a condition text
+    (``transition_condition(ra, step, i) -> str`` gives the text alone).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ Chillers (physics-reference §5.2):
   P = (Q_avail/COP_ref)·EIRFT·EIRFPLR(max(PLR, 0.1))·min(1, PLR/0.1) (cycling below PLR 0.1).
   Tchw (leaving chilled water) is clamped to the fitted 4.44-8.89 °C, Tcond
   (entering condenser water) to 12.78-35 °C; Tcond = T_outdoor + COND_OFFSET_K.
-* air-cooled, EnergyPlus ``Chiller:Electric``: ΔT = (T_out − 35)/2.778 − (Tchw − 6.67),
+* air-cooled, EnergyPlus ``Chiller:Electric``: ΔT = (T_out − 35)/2.778 − (Tchw − 6.67)
+  (T_out clamped to 15-50 °C: head-pressure control),
   CapRat = 0.944836 − 0.0570088 ΔT + 0.00185486 ΔT²; Q_avail = Q_ref·CapRat;
   FLPR = 2.333 − 1.975 CapRat + 0.6121 CapRat²;
   P = (0.03303 + 0.6852 PLR + 0.2818 PLR²)·FLPR·Q_avail/COP_ref (PLR ≥ 0.05, cycling below).
@@ -39,6 +40,10 @@ AIR_PLR_MIN = 0.05
 AIR_TCOND_DES_C = 35.0
 AIR_TEVAP_DES_C = 6.67
 AIR_TEMP_RISE_COEF = 2.778
+#: condenser entering air range used in the air-cooled curves (°C): below ~15 °C ambient the
+#: chiller's head-pressure control holds the condensing pressure up, so it gains no more
+#: (the quadratic capacity curve also leaves its fitted range there) [L]
+AIR_TCOND_RANGE_C = (15.0, 50.0)
 #: entering condenser water of a water-cooled chiller = outdoor dry bulb + this (K):
 #: wet bulb ≈ dry bulb − 7 K at moderate humidity, tower approach +4 K (reference §5.3 [L])
 COND_OFFSET_K = -3.0
@@ -72,7 +77,8 @@ def chiller_performance(kind, cap_ref_w, cop_ref, t_chw_c, t_out_c, q_w, avail_w
             power_w[i] = (qa / cop_ref[i]) * eirft * eirfplr * cyc if qa > 0.0 else 0.0
         else:
             tc = min(max(t_chw_c, YORK_TCHW_RANGE_C[0]), YORK_TCHW_RANGE_C[1])
-            dt = (t_out_c - AIR_TCOND_DES_C) / AIR_TEMP_RISE_COEF - (tc - AIR_TEVAP_DES_C)
+            ta = min(max(t_out_c, AIR_TCOND_RANGE_C[0]), AIR_TCOND_RANGE_C[1])
+            dt = (ta - AIR_TCOND_DES_C) / AIR_TEMP_RISE_COEF - (tc - AIR_TEVAP_DES_C)
             caprat = max(AIR_CAP[0] + AIR_CAP[1] * dt + AIR_CAP[2] * dt * dt, 0.05)
             flpr = AIR_FLPR[0] + AIR_FLPR[1] * caprat + AIR_FLPR[2] * caprat * caprat
             qa = cap_ref_w[i] * caprat

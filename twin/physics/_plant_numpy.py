@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.physics._plant_numba import (
-    AIR_CAP, AIR_FLPR, AIR_FRAC, AIR_PLR_MIN, AIR_TCOND_DES_C, AIR_TEMP_RISE_COEF, AIR_TEVAP_DES_C,
+    AIR_CAP, AIR_FLPR, AIR_FRAC, AIR_PLR_MIN, AIR_TCOND_DES_C, AIR_TCOND_RANGE_C, AIR_TEMP_RISE_COEF, AIR_TEVAP_DES_C,
     CHILLER_AIR, COND_OFFSET_K, LOOP_CHW, LOOP_CW, YORK_CAPFT, YORK_EIRFPLR, YORK_EIRFT, YORK_PLR_MIN,
     YORK_TCHW_RANGE_C, YORK_TCOND_RANGE_C,
 )
@@ -28,7 +28,8 @@ def chiller_performance(kind, cap_ref_w, cop_ref, t_chw_c, t_out_c, q_w, avail_w
     p_w = np.where(qa_w > 0, (qa_w / cop_ref) * _biquad(YORK_EIRFT, tc, tk) * eirfplr
                    * np.minimum(1.0, plr_w / YORK_PLR_MIN), 0.0)
     # air-cooled
-    d = (t_out_c - AIR_TCOND_DES_C) / AIR_TEMP_RISE_COEF - (tc - AIR_TEVAP_DES_C)
+    ta = np.clip(t_out_c, *AIR_TCOND_RANGE_C)
+    d = (ta - AIR_TCOND_DES_C) / AIR_TEMP_RISE_COEF - (tc - AIR_TEVAP_DES_C)
     caprat = max(AIR_CAP[0] + AIR_CAP[1] * d + AIR_CAP[2] * d * d, 0.05)
     flpr = AIR_FLPR[0] + AIR_FLPR[1] * caprat + AIR_FLPR[2] * caprat * caprat
     qa_a = cap_ref_w * caprat

@@ -39,6 +39,10 @@ backend="numba") -> (supply_c, duty_w, limited)``
 backend="numba") -> (after_c, duty_w)`` (°C, W)
 ``cdu_heat(ua, liquid_heat_w, rack_cdu, running=None, backend="numba")
 -> (load_w, removed_w, excess_w, rack_ok, rack_limit_w)``
+``rear_doors(ua, rack_exhaust_c, rack_airflow_m3s, running=None, chw_supply_c=None, backend="numba")
+-> (exhaust_c[R], duty_w[U])``
+    Every rear door of ``ua`` applied to its rack's exhaust (heat to the air
+    drops by the door duty: ρ cp V (T_after − T_in)).
 ``rack_cdu_index(ua, cdu_ids) -> int32[R]``
 ``record_unit_events(log, t_s, ua, prev_limited, step, chw_supply_c=None, causes=None) -> list[Event]``
     "capacity_exceeded" events when a unit's ``limited`` flag rises.
@@ -60,7 +64,7 @@ from twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTRO
 
 __all__ = [
     "UnitArrays", "UnitState", "UnitStep", "unit_arrays", "unit_air_step", "unit_air_steady", "unit_airflow",
-    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "record_unit_events", "KIND_CODES",
+    "coil", "fan_power", "rdhx_after_door", "cdu_heat", "rack_cdu_index", "record_unit_events", "rear_doors", "KIND_CODES",
     "CONTROL_CODES",
 ]
 
@@ -284,6 +288,35 @@ def rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c
         _arr(chw_supply_c, n, K.CHW_SUPPLY_C),
         _arr(setpoint_c, n, 18.0), _arr(eps, n, K.RDHX_EFFECTIVENESS), _arr(running, n, 1, np.int8),
         _nb.default_params())
+
+
+def rear_doors(ua: UnitArrays, rack_exhaust_c, rack_airflow_m3s, running=None, chw_supply_c=None,
+               backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """Apply every rear-door heat exchanger of ``ua`` to its rack's exhaust.
+
+    Parameters
+    ----------
+    rack_exhaust_c, rack_airflow_m3s : per rack (``RackStep.exhaust_c``, ``.airflow_m3s``).
+    running : per unit, 0 = door failed / no water (default all running).
+    chw_supply_c : chilled-water supply per unit (°C, default 12).
+
+    Returns
+    -------
+    (exhaust_c float64[R] after the doors, duty_w float64[U]: heat each door took, 0 for other units).
+    The heat the rack gives the air drops by the door duty.
+    """
+    exh = np.array(rack_exhaust_c, dtype=np.float64, copy=True)
+    flow = np.asarray(rack_airflow_m3s, dtype=np.float64)
+    run = _arr(running, ua.n, 1, np.int8)
+    chw = _arr(chw_supply_c, ua.n, K.CHW_SUPPLY_C)
+    duty = np.zeros(ua.n)
+    for i in np.flatnonzero((ua.kind == KIND_RDHX) & (ua.rdhx_rack >= 0)):
+        r = int(ua.rdhx_rack[i])
+        after, q = rdhx_after_door(exh[r:r + 1], flow[r:r + 1], ua.capacity_w[i:i + 1], chw[i:i + 1],
+                                   ua.setpoint_c[i:i + 1], ua.eps[i:i + 1], run[i:i + 1], backend)
+        exh[r] = after[0]
+        duty[i] = q[0]
+    return exh, duty
 
 
 def rack_cdu_index(ua: UnitArrays, cdu_ids: Sequence[Optional[str]]) -> np.ndarray:

@@ -256,3 +256,22 @@ def test_capacity_exceeded_events():
     assert evs[1].condition.startswith("chilled water 20.0 C + approach 3 K is above setpoint 18 C")
     # no new event while the flag stays up
     assert ca.record_unit_events(log, 6.0, ua, s.limited, s) == []
+
+
+def test_rear_doors_on_rack_exhausts():
+    from twin.physics import it
+
+    hall = Hall("H", 10, 10, racks=[Rack("R1", it_kw=20.0), Rack("R2", it_kw=20.0)],
+                cooling_units=[CoolingUnit("D", kind="rdhx", rack="R2", capacity_kw=15.0, supply_setpoint_c=20.0),
+                               CoolingUnit("C", kind="crah", airflow_m3s=4.0, capacity_kw=60.0)])
+    ra = it.rack_arrays(hall)
+    ua = ca.unit_arrays(hall)
+    s = it.rack_steady(ra, 1.0, 22.0)
+    for backend in ("numba", "numpy"):
+        exh, duty = ca.rear_doors(ua, s.exhaust_c, s.airflow_m3s, backend=backend)
+        assert exh[0] == s.exhaust_c[0] and duty[1] == 0.0
+        assert duty[0] == pytest.approx(15e3)  # capacity-limited: the rack makes ~20 kW
+        heat_after = RHOCP * s.airflow_m3s[1] * (exh[1] - s.inlet_c[1])
+        assert heat_after == pytest.approx(s.air_heat_w[1] - duty[0], rel=1e-12)
+    exh, duty = ca.rear_doors(ua, s.exhaust_c, s.airflow_m3s, running=[0, 1])
+    assert duty[0] == 0.0 and exh[1] == s.exhaust_c[1]

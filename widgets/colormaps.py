@@ -47,7 +47,8 @@ class ColorScale:
         self.unit = unit
         cmap = pg.colormap.get(name)
         self.lut = cmap.getLookupTable(0.0, 1.0, _LUT_SIZE, alpha=True).astype(np.uint8)  # (N, 4) RGBA
-        self._colours = [QColor(int(r), int(g), int(b)) for r, g, b, _ in self.lut]
+        #: one shared QColor per lookup-table entry (compare by identity, no allocation per rack)
+        self.colours = [QColor(int(r), int(g), int(b)) for r, g, b, _ in self.lut]
 
     def index(self, value: float) -> int:
         if value is None or not math.isfinite(value):
@@ -58,7 +59,15 @@ class ColorScale:
     def colour(self, value: float) -> QColor:
         """The colour of one value (grey for NaN / missing)."""
         i = self.index(value)
-        return UNKNOWN_COLOUR if i < 0 else self._colours[i]
+        return UNKNOWN_COLOUR if i < 0 else self.colours[i]
+
+    def indices(self, values: np.ndarray) -> np.ndarray:
+        """Lookup-table index of each value; -1 for NaN."""
+        v = np.asarray(values, dtype=np.float64)
+        span = (self.vmax - self.vmin) or 1.0
+        f = np.clip((v - self.vmin) / span, 0.0, 1.0)
+        idx = (np.where(np.isfinite(f), f, 0.0) * (_LUT_SIZE - 1)).astype(np.intp)
+        return np.where(np.isfinite(v), idx, -1)
 
     def rgba(self, values: np.ndarray) -> np.ndarray:
         """RGBA bytes (..., 4) for an array of values; NaN becomes transparent."""

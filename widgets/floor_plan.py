@@ -213,6 +213,7 @@ class ElementItem(QGraphicsItem):
         self._w, self._h = (x1 - x0) * PX, (y1 - y0) * PX
         self._rect = QRectF(0, 0, self._w, self._h)
         self._br = self._rect.adjusted(-2, -2, 2, 2)  # Qt asks for it very often: keep it ready
+        self.scene_rect = QRectF(x0 * PX, -y1 * PX, self._w, self._h)
         self.setPos(x0 * PX, -y1 * PX)
         self.update()
 
@@ -222,7 +223,7 @@ class ElementItem(QGraphicsItem):
             self.update()
 
     def set_fill(self, colour: Optional[QColor]) -> None:
-        if colour != self.fill:
+        if colour is not self.fill:
             self.fill = colour
             self.update()
 
@@ -473,6 +474,68 @@ class GhostItem(QGraphicsItem):
             painter.drawRect(r)
 
 
+class FarLayerItem(QGraphicsItem):
+    """All racks and tiles in one item, for zoom levels where each is a few pixels.
+
+    Thousands of Python ``paint`` calls cost far more than a frame; far out, the
+    scene marks rack and tile items as having no contents (they stay selectable
+    and keep their place in the index) and this item draws them as batches of
+    same-coloured rectangles.
+    """
+
+    def __init__(self, scene: "FloorPlanScene"):
+        super().__init__()
+        self.setZValue(Z_SOLID - 0.5)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self._scene = scene
+        self._groups: list[tuple[QColor, list[QRectF]]] = []
+        self._selected: list[QRectF] = []
+        self._bounds = QRectF()
+
+    def rebuild(self) -> None:
+        skip = self._scene.drag_ids
+        groups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        selected = []
+        tiles = []
+        for ident, item in self._scene.items_by_id.items():
+            if ident in skip:
+                continue
+            if isinstance(item, RackItem):
+                colour = _INVALID if item.invalid else (item.fill or _RACK_GREY)
+                group = groups.get(id(colour))
+                if group is None:
+                    group = groups[id(colour)] = (colour, [])
+                group[1].append(item.scene_rect)
+            elif isinstance(item, TileItem):
+                tiles.append(item.scene_rect)
+        for item in self._scene.selectedItems():
+            if isinstance(item, (RackItem, TileItem)) and item.element_id not in skip:
+                selected.append(item.scene_rect)
+        self._groups = ([(_TILE_FAR, tiles)] if tiles else []) + list(groups.values())
+        self._selected = selected
+        bounds = self._scene.hall_rect().adjusted(-5, -5, 5, 5)
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setPen(Qt.NoPen)
+        for colour, rects in self._groups:
+            painter.setBrush(colour)
+            painter.drawRects(rects)
+        if self._selected:
+            painter.setBrush(Qt.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0), 0))
+            painter.drawRects(self._selected)
+
+
+_TILE_FAR = QColor(70, 140, 230, 130)
+_INVALID = QColor(235, 90, 90)
+
 _ITEM_TYPES = {"racks": RackItem, "cooling_units": UnitItem, "tiles": TileItem, "grilles": GrilleItem,
                "containments": ContainmentItem}
 
@@ -496,6 +559,12 @@ class FloorPlanScene(QGraphicsScene):
         self.temp_scale = ColorScale()
         self.power_scale = ColorScale("CET-L3", 0.0, 20e3, "kW")
         self.summary: Optional[dict] = None
+        self.far = False
+        self.drag_ids: set[str] = set()
+        self.far_item = FarLayerItem(self)
+        self.far_item.setVisible(False)
+        self.addItem(self.far_item)
+        self.selectionChanged.connect(self._on_self_selection_changed)
         if site is not None:
             self.set_site(site, hall_id)
 
@@ -554,6 +623,8 @@ class FloorPlanScene(QGraphicsScene):
                     item = None
                 if item is None:
                     item = cls(el, hall)
+                    if self.far and cls in (RackItem, TileItem):
+                        item.setFlag(QGraphicsItem.ItemHasNoContents, True)
                     self.items_by_id[el.id] = item
                     self.addItem(item)
                 elif item.element is not el or item.hall.tile_m != hall.tile_m:
@@ -564,7 +635,34 @@ class FloorPlanScene(QGraphicsScene):
             self.removeItem(self.items_by_id.pop(ident))
         margin = 2.0 * PX
         self.setSceneRect(self.hall_item.rect().adjusted(-margin, -margin, margin, margin))
-        self.recolour()
+        self.recolour()  # rebuilds the far layer too
+
+    # ---- far zoom
+    def set_far(self, far: bool) -> None:
+        """Draw racks and tiles as batches (far out) or each by itself (close up)."""
+        if far == self.far:
+            return
+        self.far = far
+        for ident, item in self.items_by_id.items():
+            if isinstance(item, (RackItem, TileItem)) and ident not in self.drag_ids:
+                item.setFlag(QGraphicsItem.ItemHasNoContents, far)
+        self.far_item.setVisible(far)
+        if far:
+            self.far_item.rebuild()
+
+    def set_drag_ids(self, ids: Iterable[str]) -> None:
+        """Items being dragged paint themselves even far out (the batch leaves them out)."""
+        old, self.drag_ids = self.drag_ids, set(ids)
+        if self.far:
+            for ident in old | self.drag_ids:
+                item = self.items_by_id.get(ident)
+                if isinstance(item, (RackItem, TileItem)):
+                    item.setFlag(QGraphicsItem.ItemHasNoContents, ident not in self.drag_ids)
+            self.far_item.rebuild()
+
+    def _on_self_selection_changed(self) -> None:
+        if self.far:
+            self.far_item.rebuild()
 
     def hall_rect(self) -> QRectF:
         return self.hall_item.rect() if self.hall_item is not None else QRectF()
@@ -602,22 +700,32 @@ class FloorPlanScene(QGraphicsScene):
         return {"inlet_c": self.temp_scale, "power_w": self.power_scale}.get(self.metric)
 
     def recolour(self) -> None:
+        """Fill every rack by the chosen metric (grey where the summary has no number for it)."""
         racks = (self.summary or {}).get("racks") or {}
         metric = self.metric
-        if metric == "power_w" and racks:
-            top = max((float(v.get("power_w") or 0.0) for v in racks.values()), default=0.0)
-            self.power_scale.vmax = max(top, 1e3)
-        for ident, item in self.items_by_id.items():
-            if not isinstance(item, RackItem):
-                continue
-            data = racks.get(ident)
-            if data is None:
-                item.set_fill(None if not racks else UNKNOWN_COLOUR)
-            elif metric == "state":
-                item.set_fill(state_colour(data.get("state")))
-            else:
-                value = data.get(metric)
-                item.set_fill(self.current_scale().colour(float(value)) if value is not None else UNKNOWN_COLOUR)
+        items = [it for it in self.items_by_id.values() if type(it) is RackItem]
+        if not racks:
+            colours: list = [None] * len(items)
+        elif metric == "state":
+            colours = [state_colour((racks.get(it.element.id) or {}).get("state")) for it in items]
+        else:
+            if metric == "power_w":
+                top = max((float(v.get("power_w") or 0.0) for v in racks.values()), default=0.0)
+                self.power_scale.vmax = max(top, 1e3)
+            nan = float("nan")
+            values = np.array([v if v is not None else nan
+                               for v in ((racks.get(it.element.id) or {}).get(metric) for it in items)],
+                              dtype=np.float64)
+            idx = self.current_scale().indices(values)
+            table = self.current_scale().colours
+            colours = [table[i] if i >= 0 else UNKNOWN_COLOUR for i in idx.tolist()]
+        if self.far:
+            for it, c in zip(items, colours):
+                it.fill = c  # not painted one by one far out: the batch layer redraws
+            self.far_item.rebuild()
+        else:
+            for it, c in zip(items, colours):
+                it.set_fill(c)
 
     def set_heatmap(self, temps_c: Optional[np.ndarray], extent=None) -> None:
         if temps_c is None:
@@ -727,6 +835,8 @@ class FloorPlanView(QGraphicsView):
     sig_cursor_moved = Signal(float, float)
 
     MIN_SCALE, MAX_SCALE = 0.01, 20.0
+    #: below this many pixels per floor tile racks and tiles are drawn in batches
+    FAR_TILE_PX = 8.0
 
     def __init__(self, scene: FloorPlanScene, parent=None):
         super().__init__(scene, parent)
@@ -754,10 +864,16 @@ class FloorPlanView(QGraphicsView):
     def current_scale(self) -> float:
         return self.transform().m11()
 
+    def _update_far(self) -> None:
+        hall = self.floor_scene().hall
+        tile_px = (hall.tile_m if hall is not None else 0.6) * PX * self.current_scale()
+        self.floor_scene().set_far(tile_px < self.FAR_TILE_PX)
+
     def zoom_by(self, factor: float) -> None:
         s = self.current_scale()
         factor = min(max(factor, self.MIN_SCALE / s), self.MAX_SCALE / s)
         self.scale(factor, factor)
+        self._update_far()
 
     def zoom_in(self) -> None:
         self.zoom_by(1.25)
@@ -772,6 +888,7 @@ class FloorPlanView(QGraphicsView):
             return
         m = 0.03 * max(r.width(), r.height())
         self.fitInView(r.adjusted(-m, -m, m + 40, m), Qt.KeepAspectRatio)  # + room for the north arrow
+        self._update_far()
 
     def wheelEvent(self, event) -> None:  # Qt override
         delta = event.angleDelta().y()
@@ -836,6 +953,7 @@ class FloorPlanView(QGraphicsView):
                     scene.clearSelection()
                     item.setSelected(True)
                 moving = [it for it in scene.selectedItems() if isinstance(it, ElementItem)]
+                scene.set_drag_ids(it.element_id for it in moving)
                 self._drag = {
                     "press": to_hall(self.mapToScene(event.position().toPoint())),
                     "items": moving,
@@ -887,6 +1005,7 @@ class FloorPlanView(QGraphicsView):
         for it in drag["items"]:
             it.setPos(drag["orig"][it])
             it.set_invalid(False)
+        self.floor_scene().set_drag_ids(())
         self.sig_drag_hint.emit("")
         return drag
 

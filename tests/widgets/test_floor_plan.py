@@ -136,3 +136,34 @@ def test_containment_is_clicked_on_its_border_only(qapp, site):
     edge = item.mapFromScene(to_scene(3.0, 5.1))
     assert not item.shape().contains(inside)
     assert item.shape().contains(edge)
+
+
+def test_far_out_racks_are_drawn_in_batches_and_stay_selectable(qtbot, scene, site):
+    from PySide6.QtWidgets import QGraphicsItem
+
+    view = FloorPlanView(scene)
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.zoom_to_fit()
+    assert not scene.far
+    view.zoom_by(0.05)
+    assert scene.far and scene.far_item.isVisible()
+    item = scene.items_by_id["R-A01"]
+    assert item.flags() & QGraphicsItem.ItemHasNoContents
+    scene.select_ids(["R-A01"])
+    assert scene.selected_ids() == ["R-A01"] and len(scene.far_item._selected) == 1
+    summary = {"racks": {r.id: {"inlet_c": 30.0} for r in site.hall.racks}}
+    scene.apply_summary(summary)
+    hot = scene.temp_scale.colour(30.0)
+    rack_groups = [g for g in scene.far_item._groups if g[0] is hot]
+    assert len(rack_groups) == 1 and len(rack_groups[0][1]) == len(site.hall.racks)
+    scene.set_drag_ids(["R-A01"])  # a dragged rack paints itself
+    assert not item.flags() & QGraphicsItem.ItemHasNoContents
+    assert sum(len(r) for c, r in scene.far_item._groups if c is hot) == len(site.hall.racks) - 1
+    scene.set_drag_ids([])
+    view.zoom_to_fit()
+    assert not scene.far and not scene.far_item.isVisible()
+    assert not item.flags() & QGraphicsItem.ItemHasNoContents
+    assert item.fill is hot

@@ -275,3 +275,29 @@ def test_rear_doors_on_rack_exhausts():
         assert heat_after == pytest.approx(s.air_heat_w[1] - duty[0], rel=1e-12)
     exh, duty = ca.rear_doors(ua, s.exhaust_c, s.airflow_m3s, running=[0, 1])
     assert duty[0] == 0.0 and exh[1] == s.exhaust_c[1]
+
+
+def test_mixed_room_balances_and_heats_at_p_over_c_after_cooling_loss():
+    """Racks and one CRAH in a perfectly mixed room: C_a dT/dt = Σ air heat − duty."""
+    from twin.physics import it
+
+    hall = Hall("H", 10, 10, racks=[Rack(f"R{i}", it_kw=10.0) for i in range(6)],
+                cooling_units=[CoolingUnit("C", kind="crah", airflow_m3s=8.0, capacity_kw=100.0)])
+    ra, ua = it.rack_arrays(hall), ca.unit_arrays(hall)
+    c_air = RHOCP * 10 * 10 * 3.0
+    t_room = 24.0
+    rs, us = it.RackState.initial(ra, t_room), ca.UnitState.initial(ua)
+    dt = 1.0
+    for _ in range(3000):
+        r = it.rack_step(ra, rs, 1.0, t_room, dt)
+        u = ca.unit_air_step(ua, us, t_room, dt)
+        t_room += dt * (r.air_heat_w.sum() - u.duty_w.sum()) / c_air
+        rs, us = r.state, u.state
+    assert u.duty_w[0] == pytest.approx(r.air_heat_w.sum(), rel=1e-4)
+    assert u.duty_w[0] == pytest.approx(r.power_w.sum(), rel=1e-4)
+    assert u.supply_c[0] == pytest.approx(18.0, abs=1e-6)
+    r = it.rack_step(ra, rs, 1.0, t_room, dt)
+    u = ca.unit_air_step(ua, us, t_room, dt, running=[0])
+    assert u.duty_w[0] == 0.0
+    slope = (r.air_heat_w.sum() - u.duty_w.sum()) / c_air
+    assert slope == pytest.approx(r.power_w.sum() / c_air, rel=0.02)

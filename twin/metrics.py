@@ -32,7 +32,7 @@ from twin.physics.constants import ASHRAE_ALLOWABLE_C, ASHRAE_RECOMMENDED_C
 __all__ = [
     "pue", "EnergyMeter", "ashrae_status", "ashrae_summary", "rci_hi", "rci_lo", "rti", "rti_from_airflow",
     "power_headroom", "group_headroom", "plant_headroom", "facility_breakdown",
-    "IN_RECOMMENDED", "IN_ALLOWABLE", "OUT_OF_ALLOWABLE",
+    "IN_RECOMMENDED", "IN_ALLOWABLE", "OUT_OF_ALLOWABLE", "RunMetrics", "solve_power_extras",
 ]
 
 #: recommended range of class H1 (°C), reference §6.6 [L]
@@ -250,3 +250,66 @@ def plant_headroom(plant: Any) -> dict[str, dict[str, Optional[float]]]:
         ent["headroom_n1_w"] = float(cap - largest - load)
     out["plant"] = ent
     return out
+
+
+# --------------------------------------------------------------------------- run summaries
+
+
+class RunMetrics:
+    """What a run reports (``dctwin simulate``): energy-averaged PUE, IT and facility energy,
+    first time each rack went down, the lowest UPS state of charge. State is plain arrays.
+
+    Call :meth:`update` after each power step with the events that step recorded.
+    """
+
+    def __init__(self, power: Any):
+        self.rack_ids = list(power.plant.consumer_ids[power.plant.rack_slice])
+        self._rack_pos = {rid: i for i, rid in enumerate(self.rack_ids)}
+        self.meter = EnergyMeter()
+        self.first_down_s = np.full(len(self.rack_ids), np.nan)
+        self.ups_min_soc = np.array([np.nan])
+        from twin.physics._power_const import K_UPS
+        self._ups = (power.plant.kind == K_UPS) & (power.plant.batt_j > 0)
+
+    def update(self, dt_s: float, power: Any, new_events: Sequence[Any] = (), extra_facility_w: float = 0.0) -> None:
+        """Add one step: ``power`` the PowerSystem after its step; ``extra_facility_w`` loads
+        outside the power graph (W)."""
+        t = power.totals()
+        self.meter.add(dt_s, t["it_w"], t["facility_w"] + extra_facility_w, t["mechanical_w"], t["losses_w"])
+        if self._ups.any():
+            m = float(power.state.soc[self._ups].min())
+            self.ups_min_soc[0] = m if not np.isfinite(self.ups_min_soc[0]) else min(m, float(self.ups_min_soc[0]))
+        for ev in new_events:
+            if ev.kind == "rack_down" and ev.target in self._rack_pos:
+                i = self._rack_pos[ev.target]
+                if np.isnan(self.first_down_s[i]):
+                    self.first_down_s[i] = ev.t_s
+
+    def summary(self, log: Any = None) -> dict[str, Any]:
+        """``pue_avg``, ``it_energy_kwh``, ``facility_energy_kwh``, ``racks_down`` (id -> first
+        time down, s), ``ups_min_soc`` (None without batteries) and ``events`` (count by kind)."""
+        p = self.meter.pue_avg
+        soc = float(self.ups_min_soc[0])
+        return {"pue_avg": None if math.isnan(p) else p, "it_energy_kwh": self.meter.it_energy_kwh,
+                "facility_energy_kwh": self.meter.facility_energy_kwh,
+                "racks_down": {rid: float(t) for rid, t in zip(self.rack_ids, self.first_down_s) if np.isfinite(t)},
+                "ups_min_soc": None if math.isnan(soc) else soc,
+                "events": log.counts() if log is not None else {}}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        d = {"meter_" + k: v for k, v in self.meter.arrays().items()}
+        d["first_down_s"] = self.first_down_s.copy()
+        d["ups_min_soc"] = self.ups_min_soc.copy()
+        return d
+
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        self.meter.restore({k[6:]: v for k, v in arrays.items() if k.startswith("meter_")})
+        self.first_down_s[...] = arrays["first_down_s"]
+        self.ups_min_soc[...] = arrays["ups_min_soc"]
+
+
+def solve_power_extras(power: Any, extra_facility_w: float = 0.0) -> dict[str, Any]:
+    """The keys ``dctwin solve --json`` gains: ``power_nodes`` (headroom per node) and ``pue``."""
+    t = power.totals()
+    p = pue(t["it_w"], t["facility_w"] + extra_facility_w)
+    return {"power_nodes": power_headroom(power), "pue": None if math.isnan(p) else p}

@@ -170,3 +170,32 @@ def test_demo_pue_within_published_range_and_higher_on_a_hot_day(name):
     for p in (cold, mild, hot):
         assert 1.1 <= p <= 1.6
     assert cold < mild < hot
+
+
+def test_run_metrics_summary_after_a_generator_failure():
+    # backup site: 4 x 10 kW racks; generator fails to start; the battery runs out near 952.6 s
+    # (test_power.py works the Peukert runtime out); min SOC 0; racks_down at the same time for all 4.
+    from power_sites import backup_site
+    from twin.metrics import RunMetrics, solve_power_extras
+
+    site = backup_site(peukert_k=1.15)
+    ps = PowerSystem(site)
+    load = rack_load(ps, site)
+    ps.settle(load)
+    rm = RunMetrics(ps)
+    for k in range(1000):
+        evs = []
+        if k == 0:
+            evs = [ps.log.record(0.0, "generator_fail_to_start", "GEN"), ps.log.record(0.0, "utility_loss", "UTIL")]
+        new = ps.step(1.0, load, evs)
+        rm.update(1.0, ps, new)
+    s = rm.summary(ps.log)
+    assert s["ups_min_soc"] == 0.0
+    assert set(s["racks_down"]) == {"R01", "R02", "R03", "R04"}
+    assert abs(s["racks_down"]["R01"] - 952.6) / 952.6 < 0.05
+    assert s["events"]["rack_down"] == 4 and s["events"]["utility_loss"] == 1
+    # IT energy: 40 kW for the whole time the racks ran (until they went down)
+    t_down = s["racks_down"]["R01"]
+    assert s["it_energy_kwh"] == pytest.approx(40.0 * t_down / 3600.0)
+    ex = solve_power_extras(ps)
+    assert set(ex["power_nodes"]) == {"UTIL", "GEN", "ATS", "UPS", "PDU"} and ex["pue"] is None   # no IT now

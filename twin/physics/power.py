@@ -36,7 +36,7 @@ from twin.physics._power_const import (
     ATS_RETRANSFER_DELAY_S, ATS_START_DELAY_S, ATS_TRANSFER_DELAY_S, BREAKER_TAU_S, BREAKER_TRIP_RATIO,
     C_CHILLER, C_PUMP, C_RACK, C_UNIT, CONSUMER_TRANSITIONS, GEN_FAILED, GEN_OFF, GEN_ON_LOAD,
     GEN_START_DELAY_S, GEN_STATE_NAMES, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, KIND_CODES,
-    LOSS_FRACTION_DEFAULT, PEUKERT_K, TRANSITION_KINDS, UPS_A0, UPS_A1, UPS_A2, UPS_MODE_NAMES,
+    LOSS_FRACTION_DEFAULT, PEUKERT_K, T_BREAKER_TRIP_AUTO, TRANSITION_KINDS, UPS_A0, UPS_A1, UPS_A2, UPS_MODE_NAMES,
 )
 from twin.physics.constants import RESTART_DELAY_S
 
@@ -398,6 +398,8 @@ def step_power(plant: PowerPlant, state: PowerState, dt_s: float, load_w: np.nda
         i = int(bufs[1][j])
         target = plant.consumer_ids[i] if code in CONSUMER_TRANSITIONS else plant.node_ids[i]
         kind, cond = TRANSITION_KINDS[code]
+        if code == T_BREAKER_TRIP_AUTO and plant.kind[i] == K_UPS:
+            kind, cond = "ups_trip", "overload (I2t), no bypass"
         out.append(Transition(float(bufs[4][j]), code, kind, target, int(bufs[2][j]), cond, float(bufs[3][j])))
     return state, out
 
@@ -420,7 +422,7 @@ def record_transitions(log: EventLog, state: PowerState, transitions: list[Trans
 
     for tr in transitions:
         details: dict[str, Any] = {}
-        if tr.kind in ("capacity_exceeded", "breaker_trip_auto", "ups_on_bypass"):
+        if tr.kind in ("capacity_exceeded", "breaker_trip_auto", "ups_trip", "ups_on_bypass"):
             details["load_ratio"] = round(tr.value, 4)
         elif tr.kind in ("ups_on_battery", "ups_online"):
             details["soc"] = round(tr.value, 4)

@@ -231,7 +231,7 @@ def test_overloaded_ups_goes_to_bypass_or_trips_without_one():
             assert ps.node("UPS")["loss_w"] == 0.0 and ps.rack_on.all()
         else:
             # r = 61.2/50 = 1.224 from cold: t = -120 ln(1 - 1.2769/1.498) = 229.7 s
-            trip = kinds(evs, "breaker_trip_auto")
+            trip = kinds(evs, "ups_trip")
             assert trip and trip[0].target == "UPS"
             assert breaker_trip_time_s(1.224) <= trip[0].t_s <= breaker_trip_time_s(1.224) + 1
             assert not ps.rack_on.any()

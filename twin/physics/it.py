@@ -294,7 +294,8 @@ def rack_steady(ra: RackArrays, u, inlet_c, powered=None, cdu_ok=None, coolant_c
     COLDPLATE); others run throttled by their inlet (no dwell: a rack above
     critical stays on and ``critical`` is True). Exhaust
     T_out = T_in + P_air/(ρ cp V); the returned state (T_s, T_cp) is the
-    steady one, so a transient can start from it.
+    steady one, so a transient can start from it. Cold plates do not throttle
+    here (with the CDU working they sit at coolant + 30 K at design heat).
     """
     b = _backend(backend)
     n = ra.n

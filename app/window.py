@@ -577,7 +577,7 @@ class MainWindow(QMainWindow):
         t = float(frame.get("t_s") or 0.0)
         self.time_label.setText(f"t = {_fmt_time(t)}")
         racks = summary.get("racks") or {}
-        it_w = summary.get("it_w")
+        it_w = summary.get("it_power_w", summary.get("it_w"))
         if it_w is None and racks:
             it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
         if it_w is not None:

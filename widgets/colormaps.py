@@ -25,11 +25,13 @@ STATE_COLOURS = {
     "ok": QColor(76, 175, 80),
     "recommended": QColor(76, 175, 80),
     "allowable": QColor(255, 193, 7),
+    "out_of_allowable": QColor(211, 47, 47),
     "warning": QColor(255, 152, 0),
     "throttled": QColor(255, 87, 34),
     "critical": QColor(211, 47, 47),
     "shutdown": QColor(97, 97, 97),
     "off": QColor(97, 97, 97),
+    "unpowered": QColor(60, 60, 60),
 }
 UNKNOWN_COLOUR = QColor(150, 160, 170)
 

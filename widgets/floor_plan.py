@@ -37,6 +37,8 @@ ELEMENT_MIME = "application/x-dctwin-element"
 #: metrics a rack can be coloured by
 METRICS = ("inlet_c", "power_w", "state")
 METRIC_LABELS = {"inlet_c": "Inlet temperature", "power_w": "IT power", "state": "ASHRAE state"}
+#: engine rack states that override the ASHRAE colour
+PROTECTION_STATES = ("throttled", "critical", "shutdown", "unpowered")
 _EPS = 1e-6
 
 Z_FLOOR, Z_HEAT, Z_TILE, Z_CONTAIN, Z_GRILLE, Z_SOLID, Z_GHOST = 0, 1, 2, 4, 5, 6, 10
@@ -707,7 +709,7 @@ class FloorPlanScene(QGraphicsScene):
         if not racks:
             colours: list = [None] * len(items)
         elif metric == "state":
-            colours = [state_colour((racks.get(it.element.id) or {}).get("state")) for it in items]
+            colours = self._state_colours(items, racks)
         else:
             if metric == "power_w":
                 top = max((float(v.get("power_w") or 0.0) for v in racks.values()), default=0.0)
@@ -726,6 +728,25 @@ class FloorPlanScene(QGraphicsScene):
         else:
             for it, c in zip(items, colours):
                 it.set_fill(c)
+
+    def _state_colours(self, items: list["RackItem"], racks: dict) -> list[QColor]:
+        """ASHRAE compliance of each inlet for the rack's class; protection states (throttled, shut down,
+        unpowered, critical) override it."""
+        from twin.metrics import STATUS_NAMES, ashrae_status
+
+        data = [racks.get(it.element.id) or {} for it in items]
+        inlet = np.array([d.get("inlet_c") if d.get("inlet_c") is not None else np.nan for d in data], float)
+        status = ashrae_status(inlet, [it.element.ashrae_class for it in items]) if items else []
+        out = []
+        for d, t, st in zip(data, inlet.tolist(), list(status)):
+            prot = d.get("state")
+            if isinstance(prot, str) and prot in PROTECTION_STATES:
+                out.append(state_colour(prot))
+            elif t != t:  # no inlet temperature for this rack
+                out.append(UNKNOWN_COLOUR)
+            else:
+                out.append(state_colour(STATUS_NAMES[int(st)]))
+        return out
 
     def set_heatmap(self, temps_c: Optional[np.ndarray], extent=None) -> None:
         if temps_c is None:

@@ -54,6 +54,8 @@ class TrendsPanel(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         for plot in (self.temp_plot, self.power_plot):
             plot.getAxis("bottom").enableAutoSIPrefix(False)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(56)
         self.apply_palette()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -115,7 +117,7 @@ class TrendsPanel(QWidget):
         for ident in list(self.inlet):
             if ident not in racks:
                 self.inlet[ident] = np.append(self.inlet[ident], np.nan)
-        it_w = summary.get("it_w")
+        it_w = summary.get("it_power_w", summary.get("it_w"))
         if it_w is None:
             it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
         self.it_kw = np.append(self.it_kw, it_w / 1e3)

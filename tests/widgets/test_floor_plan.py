@@ -72,14 +72,17 @@ def test_placement_problem_names_what_is_wrong(scene, site):
 
 def test_recolour_by_metric_from_a_summary(scene, site):
     ids = [r.id for r in site.hall.racks]
-    summary = {"racks": {i: {"inlet_c": 20.0 + k, "power_w": 1000.0 * (k + 1), "state": "ok" if k else "critical"}
+    summary = {"racks": {i: {"inlet_c": 20.0 + k, "power_w": 1000.0 * (k + 1), "state": "on" if k else "critical"}
                          for k, i in enumerate(ids[:-1])}}
     scene.apply_summary(summary)
     assert scene.items_by_id[ids[3]].fill == scene.temp_scale.colour(23.0)
     assert scene.items_by_id[ids[-1]].fill == UNKNOWN_COLOUR  # no number for it: grey, not invented
     scene.set_metric("state")
-    assert scene.items_by_id[ids[0]].fill == STATE_COLOURS["critical"]
-    assert scene.items_by_id[ids[1]].fill == STATE_COLOURS["ok"]
+    assert scene.items_by_id[ids[0]].fill == STATE_COLOURS["critical"]  # protection state wins
+    assert scene.items_by_id[ids[1]].fill == STATE_COLOURS["recommended"]  # 21 °C, class A1
+    assert scene.items_by_id[ids[9]].fill == STATE_COLOURS["allowable"]  # 29 °C: above 27, within A1's 32
+    assert scene.items_by_id[ids[14]].fill == STATE_COLOURS["out_of_allowable"]  # 34 °C
+    assert scene.items_by_id[ids[-1]].fill == UNKNOWN_COLOUR
     scene.set_metric("power_w")
     assert scene.power_scale.vmax == 1000.0 * (len(ids) - 1)
     top = scene.items_by_id[ids[-2]].fill

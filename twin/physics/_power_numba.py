@@ -96,7 +96,8 @@ def power_step(t_s, dt_s,
     input is normal, second emergency), ``cap_w`` rating (W, 0 = unlimited),
     ``batt_j`` battery energy at rated power (J), ``peukert_k``, ``has_bypass``,
     delays (s), ``loss_fraction`` (NaN = UPS curve). Per consumer: ``feed_a``,
-    ``feed_b`` (node index or −1), ``cons_rack`` (1 for racks), ``restart_delay_s``
+    ``feed_b`` (node index or −1), ``cons_rack`` (1: a rack, down / up with a restart delay and
+    events; 0: a unit, stop / start events; 2: powered flag only, no events), ``restart_delay_s``
     and ``load_w`` (W demanded when running). State arrays are updated in place;
     transitions go to the ``tr_*`` buffers (the count may exceed their length:
     the caller checks).
@@ -327,7 +328,7 @@ def power_step(t_s, dt_s,
                 if energized[fb] != 0:
                     powered = True
                     live_cause = newest_cause(live_cause, node_cause[fb])
-        if cons_rack[c] != 0:
+        if cons_rack[c] == 1:
             if cons_up[c] != 0:
                 if not powered:
                     cons_up[c] = 0
@@ -345,10 +346,10 @@ def power_step(t_s, dt_s,
                 cons_timer[c] = 0.0
             cons_on[c] = cons_up[c]
         else:
-            if cons_on[c] != 0 and not powered:
+            if cons_rack[c] == 0 and cons_on[c] != 0 and not powered:
                 nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_UNIT_STOP, c, dark_cause, 0.0, t_s)
                 cons_cause[c] = -nt
-            elif cons_on[c] == 0 and powered:
+            elif cons_rack[c] == 0 and cons_on[c] == 0 and powered:
                 nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_UNIT_START, c, live_cause, 0.0, t_s)
                 cons_cause[c] = -nt
             cons_on[c] = 1 if powered else 0

@@ -217,14 +217,15 @@ def power_step(t_s, dt_s,
     live_a = has_a & en[np.where(has_a, feed_a, 0)]
     live_b = has_b & en[np.where(has_b, feed_b, 0)]
     powered = (~has_a & ~has_b) | live_a | live_b
-    rack = cons_rack != 0
+    rack = cons_rack == 1
+    unit = cons_rack == 0
     up = cons_up != 0
     goes_down = rack & up & ~powered
     ready = rack & ~up & powered & (cons_timer >= restart_delay_s - TIMER_EPS_S)
     waiting = rack & ~up & powered & ~ready
     on = cons_on != 0
-    stops = ~rack & on & ~powered
-    starts = ~rack & ~on & powered
+    stops = unit & on & ~powered
+    starts = unit & ~on & powered
     for c in np.nonzero(goes_down | ready | stops | starts)[0]:
         fa, fb = feed_a[c], feed_b[c]
         dark_cause = live_cause = 0

@@ -80,6 +80,7 @@ class PowerPlant:
     unit_slice: slice
     chiller_slice: slice
     pump_slice: slice
+    cons_mode: np.ndarray       # uint8 per consumer: 1 rack (down/up, restart delay), 0 unit, 2 flag only
 
     @property
     def n_nodes(self) -> int:
@@ -92,7 +93,7 @@ class PowerPlant:
     def static_args(self) -> tuple:
         return (self.kind, self.in_ptr, self.in_idx, self.cap_w, self.batt_j, self.peukert_k, self.has_bypass,
                 self.start_delay_s, self.transfer_delay_s, self.retransfer_delay_s, self.loss_fraction,
-                self.feed_a, self.feed_b, (self.consumer_kind == C_RACK).astype(np.uint8), self.restart_delay_s)
+                self.feed_a, self.feed_b, self.cons_mode, self.restart_delay_s)
 
 
 def _topo_order(site: Site) -> list[str]:
@@ -123,8 +124,14 @@ def _topo_order(site: Site) -> list[str]:
     return order
 
 
-def compile_power(site: Site) -> PowerPlant:
+def compile_power(site: Site, manage_racks: bool = True) -> PowerPlant:
     """Compile the site's power graph and its consumers into a :class:`PowerPlant`.
+
+    ``manage_racks``: racks go down when every feed is lost and come back
+    RESTART_DELAY_S after power returns, with rack_down / rack_up events. With
+    False the power chain only reports whether each rack has a live feed
+    (:attr:`PowerSystem.rack_powered`) and leaves restarts and rack events to
+    the IT model (:func:`twin.physics.it.rack_step` takes ``powered``).
 
     Raises LayoutError naming the element when a feed or input names a node
     that does not exist, or the graph has a cycle (validation catches these first).
@@ -217,6 +224,7 @@ def compile_power(site: Site) -> PowerPlant:
         consumer_kind=np.asarray(ckind, np.int8), feed_a=np.asarray(fa, np.int64),
         feed_b=np.asarray(fb, np.int64), restart_delay_s=np.asarray(rdelay, float),
         rack_slice=slice(0, r1), unit_slice=slice(r1, u1), chiller_slice=slice(u1, c1), pump_slice=slice(c1, p1),
+        cons_mode=np.where(np.asarray(ckind, np.int8) == C_RACK, 1 if manage_racks else 2, 0).astype(np.uint8),
     )
 
 
@@ -535,8 +543,8 @@ class PowerSystem:
     """
 
     def __init__(self, site: Site, log: Optional[EventLog] = None, backend: str = "numba",
-                 load_w: Optional[np.ndarray] = None):
-        self.plant = compile_power(site)
+                 load_w: Optional[np.ndarray] = None, manage_racks: bool = True):
+        self.plant = compile_power(site, manage_racks)
         self.state = initial_state(self.plant)
         self.log = log if log is not None else EventLog()
         self.backend = backend
@@ -604,6 +612,23 @@ class PowerSystem:
         en = s.energized.astype(bool)
         return (((fa < 0) & (fb < 0)) | ((fa >= 0) & en[np.where(fa >= 0, fa, 0)])
                 | ((fb >= 0) & en[np.where(fb >= 0, fb, 0)]))
+
+    def rack_power_causes(self) -> dict[str, int]:
+        """Rack id -> seq of the event behind the loss of its power, for racks without a live feed
+        (the newest cause among its feeds; pass to :func:`twin.physics.it.record_rack_events`)."""
+        p, s = self.plant, self.state
+        out: dict[str, int] = {}
+        powered = self.rack_powered
+        for k, i in enumerate(range(p.rack_slice.start, p.rack_slice.stop)):
+            if powered[k]:
+                continue
+            c = 0
+            for f in (p.feed_a[i], p.feed_b[i]):
+                if f >= 0:
+                    c = max(c, int(s.node_cause[f]))
+            if c > 0:
+                out[p.consumer_ids[i]] = c
+        return out
 
     def consumer_cause(self, consumer_id: str) -> Optional[int]:
         """Seq of the event behind the consumer's present power state (None if none)."""

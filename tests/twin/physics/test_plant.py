@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from power_sites import plant_site, run
+from power_sites import plant_site
 from twin.errors import InputError
-from twin.events import EventLog
 from twin.layout import CoolingUnit, Outdoor
 from twin.physics.plant import CoolingPlant, OutdoorProfile, read_outdoor_csv
 from twin.physics.power import PowerSystem

@@ -298,3 +298,20 @@ def test_site_without_power_graph_keeps_everything_on():
     load = rack_load(ps, site)
     run(ps, load, 5)
     assert ps.rack_on.all() and ps.totals()["it_w"] == pytest.approx(15e3) and len(ps.log) == 0
+
+
+def test_racks_left_to_the_it_model_report_powered_and_the_cause():
+    # manage_racks=False: no rack events from the power chain; rack_powered and the cause of the
+    # loss (the node_dark of the last live feed) are handed to the IT model.
+    site = two_n_site(2, extra_single_a=1)
+    ps = PowerSystem(site, manage_racks=False)
+    load = rack_load(ps, site)
+    ps.settle(load)
+    evs = run(ps, load, 3, events_at={0.0: [("fail", "PDU-A")]})
+    assert not kinds(evs, "rack_down") and not kinds(evs, "unit_stop")
+    assert list(ps.rack_powered) == [True, True, False]
+    causes = ps.rack_power_causes()
+    assert list(causes) == ["S01"] and ps.log.get(causes["S01"]).kind == "node_dark"
+    # power back: flag only, the IT model owns the restart delay
+    run(ps, load, 1, events_at={3.0: [("repair", "PDU-A")]})
+    assert ps.rack_powered.all() and ps.rack_on.all() and ps.rack_power_causes() == {}

@@ -63,3 +63,19 @@ def test_dt_does_not_change_the_generator_gap():
         run(ps, load, 10, dt_s=dt, events_at={0.0: [("utility_loss", "UTIL")]})
         socs.append(ps.node("UPS")["soc"])
     assert socs[0] == pytest.approx(socs[1], rel=1e-12)
+
+
+def test_numba_equals_numpy_with_racks_left_to_the_it_model():
+    out = []
+    for backend in ("numba", "numpy"):
+        site = two_n_site(12, extra_single_a=2)
+        ps = PowerSystem(site, backend=backend, manage_racks=False)
+        load = rack_load(ps, site)
+        ps.settle(load)
+        run(ps, load, 400, events_at={3.0: [("fail", "PDU-A")], 300.0: [("repair", "PDU-A")]})
+        out.append(ps)
+    ka, kb = out[0].keyframe(), out[1].keyframe()
+    for k in ka:
+        np.testing.assert_allclose(ka[k], kb[k], rtol=1e-12, atol=1e-9, err_msg=k)
+    assert [(e.kind, e.target, e.cause) for e in out[0].log] == [(e.kind, e.target, e.cause) for e in out[1].log]
+    assert "breaker_trip_auto" in out[0].log.counts()

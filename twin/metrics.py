@@ -237,12 +237,13 @@ def group_headroom(ids: Sequence[str], load_w: np.ndarray, capacity_w: np.ndarra
 def plant_headroom(plant: Any) -> dict[str, dict[str, Optional[float]]]:
     """Headroom of each chiller and of the whole chilled-water plant (id "plant").
 
-    Plant N-1 = available capacity without the largest running chiller (the
-    economizer, when on, counts with its capacity) minus the heat removed now.
+    Plant load = the heat flowing into the loop (so an overloaded plant shows a
+    negative headroom); plant N-1 = available capacity without the largest running
+    chiller (the economizer, when on, counts with its capacity) minus that load.
     """
     pa, st = plant.arrays, plant.state
     out = group_headroom(pa.chiller_ids, st.ch_q_w, st.ch_avail_w, running=st.ch_avail_w > 0)
-    load = float(st.ch_q_w.sum() + st.flows[2])
+    load = max(float(st.q_in_w[0]), float(st.ch_q_w.sum() + st.flows[2]))   # heat into the loop
     cap = plant.capacity_w()
     largest = float(st.ch_avail_w.max()) if len(pa.chiller_ids) else 0.0
     ent = _entry(load, cap, load)

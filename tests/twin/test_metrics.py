@@ -199,3 +199,12 @@ def test_run_metrics_summary_after_a_generator_failure():
     assert s["it_energy_kwh"] == pytest.approx(40.0 * t_down / 3600.0)
     ex = solve_power_extras(ps)
     assert set(ex["power_nodes"]) == {"UTIL", "GEN", "ATS", "UPS", "PDU"} and ex["pue"] is None   # no IT now
+
+
+def test_overloaded_plant_shows_negative_headroom():
+    # one 400 kW chiller (available a at 25 C outdoor) against 1 MW into the loop: headroom a - 1 MW < 0
+    cp = CoolingPlant(plant_site(chillers=1, chiller_kw=400.0))
+    cp.step(1.0, 1e6)
+    a = cp.state.ch_avail_w[0]
+    h = plant_headroom(cp)["plant"]
+    assert h["load_w"] == pytest.approx(1e6) and h["headroom_w"] == pytest.approx(a - 1e6) and a < 1e6

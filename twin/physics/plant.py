@@ -325,6 +325,11 @@ class CoolingPlant:
         return out
 
     # ---- outputs
+    def cdu_positions(self, unit_ids: list[str]) -> np.ndarray:
+        """Index of each of this plant's CDUs in ``unit_ids`` (e.g. the power plant's unit block), −1 if absent."""
+        pos = {u: i for i, u in enumerate(unit_ids)}
+        return np.array([pos.get(c, -1) for c in self.arrays.cdu_ids], np.int64)
+
     @property
     def chw_supply_c(self) -> float:
         """Loop supply temperature (°C) the CRAH coils and CDUs see."""

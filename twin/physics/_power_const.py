@@ -1,6 +1,11 @@
 """Codes and defaults of the power-chain model, shared by the numba kernel, its
-numpy reference and :mod:`twin.physics.power` (plain module constants, so numba
-freezes them at compile time).
+numpy reference and :mod:`twin.physics.power`.
+
+numba's cache does not notice when globals of another module change, so the
+numeric model constants reach the kernels as one float64 array ``prm``
+(:func:`power_params`); the integer codes below are part of the kernels'
+structure and are frozen at compile time (changing one means touching
+``_power_numba.py`` too, which invalidates the cache).
 """
 
 from __future__ import annotations
@@ -94,3 +99,21 @@ BREAKER_TAU_S = 120.0
 BREAKER_TRIP_RATIO = 1.13
 #: tolerance on timer comparisons (s) so 10 × 1.0 s reaches a 10 s delay exactly
 TIMER_EPS_S = 1e-9
+
+
+# --------------------------------------------------------------------------- kernel parameters
+P_UPS_A0, P_UPS_A1, P_UPS_A2, P_CHARGE_FRACTION, P_BREAKER_TAU_S, P_BREAKER_TRIP_RATIO, P_TIMER_EPS_S = range(7)
+N_PARAMS = 7
+
+
+def power_params():
+    """The ``prm`` array of the power kernels, from the constants above."""
+    import numpy as np
+
+    prm = np.empty(N_PARAMS)
+    prm[P_UPS_A0], prm[P_UPS_A1], prm[P_UPS_A2] = UPS_A0, UPS_A1, UPS_A2
+    prm[P_CHARGE_FRACTION] = CHARGE_FRACTION
+    prm[P_BREAKER_TAU_S] = BREAKER_TAU_S
+    prm[P_BREAKER_TRIP_RATIO] = BREAKER_TRIP_RATIO
+    prm[P_TIMER_EPS_S] = TIMER_EPS_S
+    return prm

@@ -39,12 +39,13 @@ import numpy as np
 from numba import njit
 
 from twin.physics._power_const import (
-    ATS_EMERGENCY, ATS_NORMAL, BREAKER_TAU_S, BREAKER_TRIP_RATIO, CHARGE_FRACTION, GEN_CRANKING,
+    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
     GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
     T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,
     T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP,
     T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE,
-    TIMER_EPS_S, UPS_A0, UPS_A1, UPS_A2, UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
+    P_BREAKER_TAU_S, P_BREAKER_TRIP_RATIO, P_CHARGE_FRACTION, P_TIMER_EPS_S, P_UPS_A0, P_UPS_A1, P_UPS_A2,
+    UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
 )
 
 
@@ -88,7 +89,7 @@ def power_step(t_s, dt_s,
                soc, gen_timer, ats_dead_s, ats_timer, theta, out_w, loss_w, in_w, batt_w,
                node_cause, ovl_cause,
                cons_up, cons_timer, cons_on, cons_cause, cons_w, last_cause,
-               tr_code, tr_idx, tr_cause, tr_val, tr_t):
+               tr_code, tr_idx, tr_cause, tr_val, tr_t, prm):
     """Advance the power graph by ``dt_s`` seconds from ``t_s``; returns the number of transitions.
 
     Static inputs (per node, topological order): ``kind`` (codes of
@@ -100,11 +101,15 @@ def power_step(t_s, dt_s,
     events; 0: a unit, stop / start events; 2: powered flag only, no events), ``restart_delay_s``
     and ``load_w`` (W demanded when running). State arrays are updated in place;
     transitions go to the ``tr_*`` buffers (the count may exceed their length:
-    the caller checks).
+    the caller checks). ``prm``: model constants (``_power_const.power_params``).
     """
     n_nodes = kind.shape[0]
     n_cons = feed_a.shape[0]
     nt = 0
+    eps_s = prm[P_TIMER_EPS_S]
+    a0 = prm[P_UPS_A0]
+    a1 = prm[P_UPS_A1]
+    a2 = prm[P_UPS_A2]
     last_ref = last_cause[0]
 
     # ---------------------------------------------------------------- pass A: live now?
@@ -144,7 +149,7 @@ def power_step(t_s, dt_s,
         if kind[emg] != K_GENERATOR:
             continue
         gen_used[emg] = 1
-        want = ats_pos[a] == ATS_EMERGENCY or (en_a[nrm] == 0 and ats_dead_s[a] >= start_delay_s[a] - TIMER_EPS_S)
+        want = ats_pos[a] == ATS_EMERGENCY or (en_a[nrm] == 0 and ats_dead_s[a] >= start_delay_s[a] - eps_s)
         if want:
             if gen_req[emg] == 0:
                 start_cause[emg] = node_cause[nrm]
@@ -189,7 +194,7 @@ def power_step(t_s, dt_s,
                         nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_GENERATOR_STOP, n,
                                    stop_cause[n], 0.0, t_s)
                         node_cause[n] = -nt
-                    elif gen_timer[n] >= start_delay_s[n] - TIMER_EPS_S:
+                    elif gen_timer[n] >= start_delay_s[n] - eps_s:
                         if gen_armed[n] != 0:
                             gen_state[n] = GEN_FAILED
                             nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_GENERATOR_FAILED, n,
@@ -215,7 +220,7 @@ def power_step(t_s, dt_s,
             if ats_pos[n] == ATS_NORMAL:
                 if en_n or not en_e:
                     ats_timer[n] = 0.0
-                elif ats_timer[n] >= transfer_delay_s[n] - TIMER_EPS_S:
+                elif ats_timer[n] >= transfer_delay_s[n] - eps_s:
                     ats_pos[n] = ATS_EMERGENCY
                     ats_timer[n] = 0.0
                     nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_ATS_TRANSFER, n,
@@ -231,7 +236,7 @@ def power_step(t_s, dt_s,
                                node_cause[emg], 0.0, t_s)
                     node_cause[n] = -nt
                 elif en_n:
-                    if ats_timer[n] >= retransfer_delay_s[n] - TIMER_EPS_S:
+                    if ats_timer[n] >= retransfer_delay_s[n] - eps_s:
                         ats_pos[n] = ATS_NORMAL
                         ats_timer[n] = 0.0
                         nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_ATS_RETRANSFER, n,
@@ -336,7 +341,7 @@ def power_step(t_s, dt_s,
                     nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_RACK_DOWN, c, dark_cause, 0.0, t_s)
                     cons_cause[c] = -nt
             elif powered:
-                if cons_timer[c] >= restart_delay_s[c] - TIMER_EPS_S:
+                if cons_timer[c] >= restart_delay_s[c] - eps_s:
                     cons_up[c] = 1
                     nt = _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, T_RACK_UP, c, live_cause, 0.0, t_s)
                     cons_cause[c] = -nt
@@ -390,7 +395,7 @@ def power_step(t_s, dt_s,
             else:
                 if math.isnan(loss_fraction[n]):
                     x = out / cap_w[n] if cap_w[n] > 0 else 0.0
-                    loss = cap_w[n] * (UPS_A0 + UPS_A1 * x + UPS_A2 * x * x)
+                    loss = cap_w[n] * (a0 + a1 * x + a2 * x * x)
                 else:
                     loss = loss_fraction[n] * out
                 if mode == UPS_BATTERY:
@@ -399,7 +404,7 @@ def power_step(t_s, dt_s,
                 else:
                     charge = 0.0
                     if batt_j[n] > 0.0 and soc[n] < 1.0:
-                        charge = CHARGE_FRACTION * cap_w[n]
+                        charge = prm[P_CHARGE_FRACTION] * cap_w[n]
                         if dt_s > 0.0:
                             need = (1.0 - soc[n]) * batt_j[n] / dt_s
                             if need < charge:
@@ -429,8 +434,8 @@ def power_step(t_s, dt_s,
                         out_w[in_idx[p]] += share
 
     # ---------------------------------------------------------------- batteries, breakers
-    decay = math.exp(-dt_s / BREAKER_TAU_S)
-    trip2 = BREAKER_TRIP_RATIO * BREAKER_TRIP_RATIO
+    decay = math.exp(-dt_s / prm[P_BREAKER_TAU_S])
+    trip2 = prm[P_BREAKER_TRIP_RATIO] * prm[P_BREAKER_TRIP_RATIO]
     for n in range(n_nodes):
         k = kind[n]
         if k == K_UPS and batt_j[n] > 0.0 and energized[n] != 0:

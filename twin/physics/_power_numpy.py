@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from twin.physics._power_const import (
-    ATS_EMERGENCY, ATS_NORMAL, BREAKER_TAU_S, BREAKER_TRIP_RATIO, CHARGE_FRACTION, GEN_CRANKING,
+    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
     GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
     T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,
     T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP,
     T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE,
-    TIMER_EPS_S, UPS_A0, UPS_A1, UPS_A2, UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
+    P_BREAKER_TAU_S, P_BREAKER_TRIP_RATIO, P_CHARGE_FRACTION, P_TIMER_EPS_S, P_UPS_A0, P_UPS_A1, P_UPS_A2,
+    UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
 )
 
 
@@ -56,9 +57,11 @@ def power_step(t_s, dt_s,
                soc, gen_timer, ats_dead_s, ats_timer, theta, out_w, loss_w, in_w, batt_w,
                node_cause, ovl_cause,
                cons_up, cons_timer, cons_on, cons_cause, cons_w, last_cause,
-               tr_code, tr_idx, tr_cause, tr_val, tr_t):
+               tr_code, tr_idx, tr_cause, tr_val, tr_t, prm):
     """Reference implementation; returns the number of transitions."""
     n_nodes = len(kind)
+    eps_s = prm[P_TIMER_EPS_S]
+    a0, a1, a2 = prm[P_UPS_A0], prm[P_UPS_A1], prm[P_UPS_A2]
     out = _Out(tr_code, tr_idx, tr_cause, tr_val, tr_t)
     last_ref = int(last_cause[0])
     inputs = [in_idx[in_ptr[n]:in_ptr[n + 1]] for n in range(n_nodes)]
@@ -88,7 +91,7 @@ def power_step(t_s, dt_s,
         if kind[emg] != K_GENERATOR:
             continue
         gen_used[emg] = True
-        if ats_pos[a] == ATS_EMERGENCY or (not en_a[nrm] and ats_dead_s[a] >= start_delay_s[a] - TIMER_EPS_S):
+        if ats_pos[a] == ATS_EMERGENCY or (not en_a[nrm] and ats_dead_s[a] >= start_delay_s[a] - eps_s):
             if not gen_req[emg]:
                 start_cause[emg] = node_cause[nrm]
             gen_req[emg] = True
@@ -122,7 +125,7 @@ def power_step(t_s, dt_s,
                     if not gen_req[n]:
                         gen_state[n] = GEN_OFF
                         node_cause[n] = out.emit(T_GENERATOR_STOP, n, stop_cause[n], 0.0, t_s)
-                    elif gen_timer[n] >= start_delay_s[n] - TIMER_EPS_S:
+                    elif gen_timer[n] >= start_delay_s[n] - eps_s:
                         failed_start = gen_armed[n] != 0
                         gen_state[n] = GEN_FAILED if failed_start else GEN_ON_LOAD
                         code = T_GENERATOR_FAILED if failed_start else T_GENERATOR_ON_LOAD
@@ -139,7 +142,7 @@ def power_step(t_s, dt_s,
             if ats_pos[n] == ATS_NORMAL:
                 if en_n or not en_e:
                     ats_timer[n] = 0.0
-                elif ats_timer[n] >= transfer_delay_s[n] - TIMER_EPS_S:
+                elif ats_timer[n] >= transfer_delay_s[n] - eps_s:
                     ats_pos[n] = ATS_EMERGENCY
                     ats_timer[n] = 0.0
                     node_cause[n] = out.emit(T_ATS_TRANSFER, n, newest_cause(node_cause[nrm], node_cause[emg]),
@@ -152,7 +155,7 @@ def power_step(t_s, dt_s,
                     ats_timer[n] = 0.0
                     node_cause[n] = out.emit(T_ATS_RETRANSFER, n, node_cause[emg], 0.0, t_s)
                 elif en_n:
-                    if ats_timer[n] >= retransfer_delay_s[n] - TIMER_EPS_S:
+                    if ats_timer[n] >= retransfer_delay_s[n] - eps_s:
                         ats_pos[n] = ATS_NORMAL
                         ats_timer[n] = 0.0
                         node_cause[n] = out.emit(T_ATS_RETRANSFER, n, node_cause[nrm], 0.0, t_s)
@@ -221,7 +224,7 @@ def power_step(t_s, dt_s,
     unit = cons_rack == 0
     up = cons_up != 0
     goes_down = rack & up & ~powered
-    ready = rack & ~up & powered & (cons_timer >= restart_delay_s - TIMER_EPS_S)
+    ready = rack & ~up & powered & (cons_timer >= restart_delay_s - eps_s)
     waiting = rack & ~up & powered & ~ready
     on = cons_on != 0
     stops = unit & on & ~powered
@@ -269,7 +272,7 @@ def power_step(t_s, dt_s,
             if ups_mode[n] != UPS_BYPASS:
                 if np.isnan(loss_fraction[n]):
                     x = po / cap_w[n] if cap_w[n] > 0 else 0.0
-                    loss = cap_w[n] * (UPS_A0 + UPS_A1 * x + UPS_A2 * x * x)
+                    loss = cap_w[n] * (a0 + a1 * x + a2 * x * x)
                 else:
                     loss = loss_fraction[n] * po
                 if ups_mode[n] == UPS_BATTERY:
@@ -277,7 +280,7 @@ def power_step(t_s, dt_s,
                 else:
                     charge = 0.0
                     if batt_j[n] > 0 and soc[n] < 1.0:
-                        charge = CHARGE_FRACTION * cap_w[n]
+                        charge = prm[P_CHARGE_FRACTION] * cap_w[n]
                         if dt_s > 0:
                             charge = min(charge, (1.0 - soc[n]) * batt_j[n] / dt_s)
                     pin, batt = po + loss + charge, -charge
@@ -293,8 +296,8 @@ def power_step(t_s, dt_s,
                 out_w[live] += pin / len(live)
 
     # batteries and breakers: values as arrays, transitions in node order
-    decay = np.exp(-dt_s / BREAKER_TAU_S)
-    trip2 = BREAKER_TRIP_RATIO ** 2
+    decay = np.exp(-dt_s / prm[P_BREAKER_TAU_S])
+    trip2 = prm[P_BREAKER_TRIP_RATIO] * prm[P_BREAKER_TRIP_RATIO]
     for n in range(n_nodes):
         if kind[n] == K_UPS and batt_j[n] > 0 and energized[n]:
             if ups_mode[n] == UPS_BATTERY:

@@ -36,7 +36,7 @@ from twin.physics._power_const import (
     ATS_RETRANSFER_DELAY_S, ATS_START_DELAY_S, ATS_TRANSFER_DELAY_S, BREAKER_TAU_S, BREAKER_TRIP_RATIO,
     C_CHILLER, C_PUMP, C_RACK, C_UNIT, CONSUMER_TRANSITIONS, GEN_FAILED, GEN_OFF, GEN_ON_LOAD,
     GEN_START_DELAY_S, GEN_STATE_NAMES, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, KIND_CODES,
-    LOSS_FRACTION_DEFAULT, PEUKERT_K, T_BREAKER_TRIP_AUTO, TRANSITION_KINDS, UPS_A0, UPS_A1, UPS_A2, UPS_MODE_NAMES,
+    LOSS_FRACTION_DEFAULT, PEUKERT_K, power_params, T_BREAKER_TRIP_AUTO, TRANSITION_KINDS, UPS_A0, UPS_A1, UPS_A2, UPS_MODE_NAMES,
 )
 from twin.physics.constants import RESTART_DELAY_S
 
@@ -46,6 +46,7 @@ __all__ = [
     "BREAKER_TAU_S", "BREAKER_TRIP_RATIO",
 ]
 
+_PRM = power_params()
 POWER_EVENT_KINDS = ("utility_loss", "utility_restore", "generator_fail_to_start", "breaker_trip",
                      "fail", "repair")
 
@@ -396,7 +397,7 @@ def step_power(plant: PowerPlant, state: PowerState, dt_s: float, load_w: np.nda
             np.zeros(cap))
     t0 = float(state.t_s[0])
     s = plant.static_args()
-    count = kernel(t0, float(dt_s), *s[:-1], s[-1], load, *state.kernel_args(), *bufs)
+    count = kernel(t0, float(dt_s), *s, load, *state.kernel_args(), *bufs, _PRM)
     if count > cap:  # cannot happen with the bound above; guard against a silent loss
         raise RuntimeError(f"power step produced {count} transitions, more than the buffer ({cap})")
     state.t_s[0] = t0 + float(dt_s)

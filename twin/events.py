@@ -73,6 +73,11 @@ class EventLog:
     def __iter__(self) -> Iterator[Event]:
         return iter(self._events)
 
+    @property
+    def last_seq(self) -> int:
+        """Seq of the newest event (0 when empty)."""
+        return self._next - 1
+
     def __len__(self) -> int:
         return len(self._events)
 
@@ -99,6 +104,12 @@ class EventLog:
 
     def since(self, seq: int) -> list[Event]:
         return [e for e in self._events if e.seq > seq]
+
+    def truncate_after_seq(self, seq: int) -> None:
+        """Forget events newer than ``seq``."""
+        self._events = [e for e in self._events if e.seq <= seq]
+        self._by_seq = {e.seq: e for e in self._events}
+        self._next = seq + 1
 
     def truncate_after(self, t_s: float) -> None:
         """Forget events after ``t_s`` (used when a replay seeks back)."""

@@ -1,0 +1,197 @@
+"""Physics commands: solve (steady state), simulate (transient), bench (speed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from twin.errors import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solve", help="steady state of a layout (flow and temperatures)",
+                       description="Solve the steady airflow and temperatures of a hall and print the state.")
+    p.add_argument("layout", help="layout JSON file")
+    p.add_argument("--hall", help="hall id (default: the first hall)")
+    p.add_argument("--grid", type=float, metavar="M", help="air grid cell size in metres (default: by hall size)")
+    p.add_argument("--json", action="store_true", help="print the state as JSON")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("simulate", help="run a transient and print a summary",
+                       description="Start from the steady state, run DURATION seconds at DT steps, and print a summary.")
+    p.add_argument("layout", help="layout JSON file")
+    p.add_argument("--duration", type=float, required=True, metavar="S", help="simulated seconds")
+    p.add_argument("--dt", type=float, default=1.0, metavar="S", help="step in seconds (default 1, at most 10)")
+    p.add_argument("--hall", help="hall id (default: the first hall)")
+    p.add_argument("--grid", type=float, metavar="M", help="air grid cell size in metres")
+    p.add_argument("--incident", metavar="INC", help="incident JSON file (timeline of events)")
+    p.add_argument("--out", metavar="FILE", help="record the run into this project file (.dctwin)")
+    p.add_argument("--keyframe-every", type=float, default=60.0, metavar="S", help="recording keyframe interval")
+    p.add_argument("--metrics-every", type=float, default=1.0, metavar="S", help="recording hall-metrics interval")
+    p.add_argument("--rack-series-every", type=float, default=10.0, metavar="S",
+                   help="recording per-rack series interval")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("bench", help="measure the physics core's speed",
+                       description="Medians of repeats after JIT warm-up, for synthetic halls of N racks.")
+    p.add_argument("--racks", type=int, nargs="+", default=[100, 1000, 5000], metavar="N",
+                   help="hall sizes to measure (default: 100 1000 5000)")
+    p.add_argument("--repeats", type=int, default=3, help="repeats per measurement (median reported)")
+    p.add_argument("--grid", type=float, metavar="M", help="air grid cell size in metres")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_bench)
+
+
+def _load(path: str):
+    from twin.layoutfile import load_layout
+
+    return load_layout(path)
+
+
+def _simulation(args: argparse.Namespace, site):
+    from twin.engine import Simulation
+
+    if args.grid is not None and not (0.05 <= args.grid <= 3.0):
+        raise InputError(f"--grid must be between 0.05 and 3 m, got {args.grid:g}")
+    if args.hall is not None and args.hall not in [h.id for h in site.halls]:
+        raise InputError(f"--hall {args.hall!r}: no such hall (halls: {', '.join(h.id for h in site.halls)})")
+    from pathlib import Path
+
+    return Simulation(site, args.hall, grid_m=args.grid, dt_s=getattr(args, "dt", 1.0),
+                      base_dir=str(Path(args.layout).resolve().parent))
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN: make sure none slips into the output (they would be a bug)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    site = _load(args.layout)
+    sim = _simulation(args, site)
+    summary = sim.solve_steady()
+    if args.json:
+        print(json.dumps(_finite(summary), indent=1))
+    else:
+        print(_text_summary(summary))
+    return 0
+
+
+def _text_summary(s: dict) -> str:
+    lines = [f"max inlet {s['max_inlet_c']:.1f} C, energy error {s['energy_error']:.2e}, solved in {s['solve_s']:.2f} s"]
+    hot = sorted(s["racks"].items(), key=lambda kv: -kv[1]["inlet_c"])[:5]
+    for rid, r in hot:
+        lines.append(f"  {rid:12s} inlet {r['inlet_c']:6.1f} C  exhaust {r['exhaust_c']:6.1f} C  "
+                     f"{r['power_w'] / 1e3:7.1f} kW  {r['state']}")
+    for uid, u in s["cooling_units"].items():
+        lines.append(f"  {uid:12s} return {u['return_c']:6.1f} C  supply {u['supply_c']:6.1f} C  "
+                     f"duty {u['duty_w'] / 1e3:7.1f} kW")
+    if "pue" in s:
+        lines.append(f"PUE {s['pue']:.3f}")
+    return "\n".join(lines)
+
+
+class Progress:
+    """A progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, total: float, label: str, enabled: bool = True) -> None:
+        self.total = max(total, 1e-9)
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self._last = -1
+
+    def __call__(self, done: float) -> None:
+        if not self.enabled:
+            return
+        pct = int(100 * min(done / self.total, 1.0))
+        if pct != self._last:
+            self._last = pct
+            bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+            sys.stderr.write(f"\r{self.label} [{bar}] {pct:3d}%")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    if not math.isfinite(args.duration) or args.duration <= 0:
+        raise InputError(f"--duration must be a positive number of seconds, got {args.duration:g}")
+    if not math.isfinite(args.dt) or not 0 < args.dt <= 10:
+        raise InputError(f"--dt must be above 0 and at most 10 s, got {args.dt:g}")
+    site = _load(args.layout)
+    sim = _simulation(args, site)
+    incident = None
+    if args.incident:
+        from twin.incidents import load_incident
+
+        incident = load_incident(args.incident, site)
+    sim.solve_steady()
+    if incident is not None:
+        sim.schedule(incident)
+    recorder = None
+    if args.out:
+        from twin.store.recording import record_run  # noqa: F401  (validated early: fails before the run)
+
+        recorder = _open_recorder(args, site, sim, incident)
+    progress = Progress(args.duration, "simulating", enabled=not args.no_progress and args.duration >= 600)
+    try:
+        summary = sim.run(args.duration, args.dt, progress=progress,
+                          on_step=recorder.on_step if recorder is not None else None)
+    except BaseException:
+        if recorder is not None:
+            recorder.abort()
+        raise
+    finally:
+        progress.close()
+    if recorder is not None:
+        recorder.close(sim)
+        summary["recording"] = recorder.summary()
+    if args.json:
+        print(json.dumps(_finite(summary), indent=1))
+    else:
+        print(f"simulated {args.duration:g} s at dt {args.dt:g} s: max inlet {summary['max_inlet_c']:.1f} C, "
+              f"{len(summary['racks_over_allowable'])} racks over allowable, energy error {summary['energy_error']:.2e}")
+    return 0
+
+
+def _open_recorder(args, site, sim, incident):
+    from twin.store.recording import record_run
+
+    return record_run(args.out, site, sim, incident=incident, dt_s=args.dt, duration_s=args.duration,
+                      keyframe_every_s=args.keyframe_every, metrics_every_s=args.metrics_every,
+                      rack_series_every_s=args.rack_series_every)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from twin.bench import run_bench
+
+    for n in args.racks:
+        if not 1 <= n <= 20000:
+            raise InputError(f"--racks values must be between 1 and 20000, got {n}")
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be at least 1, got {args.repeats}")
+    report = run_bench(args.racks, repeats=args.repeats, grid_m=args.grid,
+                       log=lambda m: print(m, file=sys.stderr) if not args.json else None)
+    if args.json:
+        print(json.dumps(_finite(report), indent=1))
+    else:
+        print(f"numba JIT compile (first call, cache cold or warm): {report['jit_compile_s']:.2f} s")
+        for r in report["cases"]:
+            print(f"{r['racks']:6d} racks, {r['cells']:9d} cells ({r['grid_m']:.2f} m): compile {r['compile_s'] * 1e3:.1f} ms, "
+                  f"flow cold {r['flow_cold_s']:.2f} s, warm {r['flow_warm_s']:.2f} s, step {r['step_s'] * 1e3:.2f} ms, "
+                  f"{r['sim_s_per_wall_s']:.0f} sim s/wall s, numba/numpy {r['numba_vs_numpy']:.1f}x")
+    return 0

@@ -264,7 +264,7 @@ def energy_flows_w(ap, flow: Flow, T: np.ndarray, rack_exhaust_c, unit_supply_c,
 
 def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: Optional[np.ndarray] = None,
                  *, tol_k: float = 1e-5, max_sweeps: int = 20000, alpha_floor: float = ALPHA_FLOOR,
-                 omega: float = 1.0, return_info: bool = False):
+                 omega: float = 1.0, tvd: bool = False, return_info: bool = False):
     """Steady air temperature with the racks coupled: exhaust = inlet + P / (rho cp Q).
 
     Parameters
@@ -311,7 +311,7 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
     else:
         T = np.array(T0, dtype=np.float64, copy=True)
     sweeps = _nb.steady(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack,
-                        rin_face, rack_dt, rq, ap.n_racks, omega, tol_k, max_sweeps)
+                        rin_face, rack_dt, rq, ap.n_racks, omega, tol_k, max_sweeps, tvd)
     if sweeps >= max_sweeps:
         _warnings.warn(f"{ap.hall_id}: steady temperature not converged to {tol_k:g} K in {sweeps} sweeps",
                        RuntimeWarning, stacklevel=2)
@@ -327,7 +327,7 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
 
 
 def supply_fraction(ap, flow: Flow, *, alpha_floor: float = ALPHA_FLOOR, tol: float = 1e-7,
-                    max_sweeps: int = 20000) -> np.ndarray:
+                    max_sweeps: int = 20000, tvd: bool = False) -> np.ndarray:
     """Fraction of each rack's intake air that comes straight from a cooling supply (tiles,
     floor leakage, unit supply faces), steady passive tracer; rack exhausts carry 0."""
     c = coefficients(ap, flow, alpha_floor)
@@ -336,6 +336,6 @@ def supply_fraction(ap, flow: Flow, *, alpha_floor: float = ALPHA_FLOOR, tol: fl
     for g in ("unit_out", "tile", "leak"):
         pT[pf.group[g]] = 1.0
     C = np.zeros(ap.shape)
-    _nb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, 1.0, tol, max_sweeps)
+    _nb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, 1.0, tol, max_sweeps, tvd)
     rin, _ = port_means(ap, flow, C)
     return rin

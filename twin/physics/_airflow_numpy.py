@@ -1,0 +1,204 @@
+"""Plain numpy references of the FFD kernels in :mod:`._airflow_numba` (same equations, same
+array conventions; vectorised, slow on big grids, used by the tests and the speed ratio)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _trilerp(f, fx, fy, fz):
+    """Vectorised trilinear interpolation at fractional indices (clamped), as the numba kernel."""
+    n0, n1, n2 = f.shape
+    fx = np.clip(fx, 0.0, n0 - 1.0)
+    fy = np.clip(fy, 0.0, n1 - 1.0)
+    fz = np.clip(fz, 0.0, n2 - 1.0)
+    i = np.minimum(fx.astype(np.int64), max(n0 - 2, 0))
+    j = np.minimum(fy.astype(np.int64), max(n1 - 2, 0))
+    k = np.minimum(fz.astype(np.int64), max(n2 - 2, 0))
+    tx, ty, tz = fx - i, fy - j, fz - k
+    i1 = np.minimum(i + 1, n0 - 1)
+    j1 = np.minimum(j + 1, n1 - 1)
+    k1 = np.minimum(k + 1, n2 - 1)
+    c00 = f[i, j, k] * (1 - tx) + f[i1, j, k] * tx
+    c10 = f[i, j1, k] * (1 - tx) + f[i1, j1, k] * tx
+    c01 = f[i, j, k1] * (1 - tx) + f[i1, j, k1] * tx
+    c11 = f[i, j1, k1] * (1 - tx) + f[i1, j1, k1] * tx
+    return (c00 * (1 - ty) + c10 * ty) * (1 - tz) + (c01 * (1 - ty) + c11 * ty) * tz
+
+
+def advect_component(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, out):
+    """out = f(x - dt U) on open faces (Euler back-trace), 0 on leaky faces, f on closed faces."""
+    out[...] = f
+    out[(c > 0) & (c < 1)] = 0.0
+    I, J, K = np.nonzero(c == 1.0)
+    x, y, z = (I + ox) * dx, (J + oy) * dy, (K + oz) * dz
+    if ox == 0.0:
+        a = u[I, J, K]
+        b = 0.25 * (v[I - 1, J, K] + v[I, J, K] + v[I - 1, J + 1, K] + v[I, J + 1, K])
+        e = 0.25 * (w[I - 1, J, K] + w[I, J, K] + w[I - 1, J, K + 1] + w[I, J, K + 1])
+    elif oy == 0.0:
+        a = 0.25 * (u[I, J - 1, K] + u[I, J, K] + u[I + 1, J - 1, K] + u[I + 1, J, K])
+        b = v[I, J, K]
+        e = 0.25 * (w[I, J - 1, K] + w[I, J, K] + w[I, J - 1, K + 1] + w[I, J, K + 1])
+    else:
+        a = 0.25 * (u[I, J, K - 1] + u[I, J, K] + u[I + 1, J, K - 1] + u[I + 1, J, K])
+        b = 0.25 * (v[I, J, K - 1] + v[I, J, K] + v[I, J + 1, K - 1] + v[I, J + 1, K])
+        e = w[I, J, K]
+    out[I, J, K] = _trilerp(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)
+
+
+def chen_viscosity(u, v, w, solid, wall_dist, chen_a, nu_floor, nu_out):
+    """nu = max(chen_a |U| l, nu_floor) at cell centres, 0 in solids."""
+    a = 0.5 * (u[:-1] + u[1:])
+    b = 0.5 * (v[:, :-1] + v[:, 1:])
+    c = 0.5 * (w[:, :, :-1] + w[:, :, 1:])
+    nu = np.maximum(chen_a * np.sqrt(a * a + b * b + c * c) * wall_dist, nu_floor)
+    nu_out[...] = np.where(solid, 0.0, nu)
+
+
+def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall):
+    """One Jacobi sweep on the first-axis faces of ``f`` (see the numba kernel)."""
+    n0, ny, nz = f.shape
+    out = f.copy()
+    I, J, K = np.nonzero(c == 1.0)
+    a = dt * 0.5 * (nu[I - 1, J, K] + nu[I, J, K])
+    ax, ay, az = 1 / dx ** 2, 1 / dy ** 2, 1 / dz ** 2
+    diag = 1.0 + 2.0 * a * ax
+    s = src[I, J, K] + a * ax * (f[I - 1, J, K] + f[I + 1, J, K])
+    sp = np.pad(solid, ((0, 0), (1, 1), (1, 1)), constant_values=True)  # outside = wall
+    fp = np.pad(f, ((0, 0), (1, 1), (1, 1)))
+    for dj, dk, coef in ((-1, 0, ay), (1, 0, ay), (0, -1, az), (0, 1, az)):
+        Jn, Kn = J + dj + 1, K + dk + 1
+        is_wall = sp[I - 1, Jn, Kn] & sp[np.minimum(I, solid.shape[0] - 1), Jn, Kn]
+        diag = diag + np.where(is_wall, wall * a * coef, a * coef)
+        s = s + np.where(is_wall, 0.0, a * coef * fp[I, Jn, Kn])
+    out[I, J, K] = s / diag
+    return out
+
+
+def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, n_iter):
+    """Implicit viscous step by ``n_iter`` Jacobi sweeps (in place), as the numba kernel."""
+    sv, sw = solid.transpose(1, 0, 2), solid.transpose(2, 1, 0)
+    nuv, nuw = nu.transpose(1, 0, 2), nu.transpose(2, 1, 0)
+    for _ in range(n_iter):
+        nu_ = _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall)
+        nv = _diffuse_x(v.transpose(1, 0, 2), src_v.transpose(1, 0, 2), cy.transpose(1, 0, 2), sv, nuv,
+                        dt, dy, dx, dz, wall).transpose(1, 0, 2)
+        nw = _diffuse_x(w.transpose(2, 1, 0), src_w.transpose(2, 1, 0), cz.transpose(2, 1, 0), sw, nuw,
+                        dt, dz, dy, dx, wall).transpose(2, 1, 0)
+        u[...] = nu_
+        v[...] = nv
+        w[...] = nw
+
+
+def divergence(u, v, w, solid, dx, dy, dz):
+    div = (u[1:] - u[:-1]) / dx + (v[:, 1:] - v[:, :-1]) / dy + (w[:, :, 1:] - w[:, :, :-1]) / dz
+    return np.where(solid, 0.0, div)
+
+
+def apply_A(p, cx, cy, cz, solid, dx, dy, dz):
+    """A p = Σ_faces c (p_c - p_nb) / h² (interior faces only)."""
+    out = np.zeros_like(p)
+    fx = cx[1:-1] * (p[:-1] - p[1:]) / dx ** 2
+    out[:-1] += fx
+    out[1:] -= fx
+    fy = cy[:, 1:-1] * (p[:, :-1] - p[:, 1:]) / dy ** 2
+    out[:, :-1] += fy
+    out[:, 1:] -= fy
+    fz = cz[:, :, 1:-1] * (p[:, :, :-1] - p[:, :, 1:]) / dz ** 2
+    out[:, :, :-1] += fz
+    out[:, :, 1:] -= fz
+    return np.where(solid, 0.0, out)
+
+
+def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter):
+    """Jacobi-preconditioned CG for A p = b (in place); the reference for the MIC(0) kernel."""
+    diag = np.zeros_like(p)
+    diag[:-1] += cx[1:-1] / dx ** 2
+    diag[1:] += cx[1:-1] / dx ** 2
+    diag[:, :-1] += cy[:, 1:-1] / dy ** 2
+    diag[:, 1:] += cy[:, 1:-1] / dy ** 2
+    diag[:, :, :-1] += cz[:, :, 1:-1] / dz ** 2
+    diag[:, :, 1:] += cz[:, :, 1:-1] / dz ** 2
+    inv = np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 0.0)
+    r = b - apply_A(p, cx, cy, cz, solid, dx, dy, dz)
+    if np.abs(r).max(initial=0.0) <= tol:
+        return 0
+    z = inv * r
+    s = z.copy()
+    rho = float((z * r).sum())
+    it = 0
+    for it in range(1, max_iter + 1):
+        q = apply_A(s, cx, cy, cz, solid, dx, dy, dz)
+        sq = float((s * q).sum())
+        if sq == 0.0:
+            break
+        alpha = rho / sq
+        p += alpha * s
+        r -= alpha * q
+        if np.abs(r).max() <= tol:
+            break
+        z = inv * r
+        rho_new = float((z * r).sum())
+        s = z + (rho_new / rho) * s
+        rho = rho_new
+    return it
+
+
+def subtract_gradient(u, v, w, p, cx, cy, cz, dx, dy, dz):
+    u[1:-1] -= cx[1:-1] * (p[1:] - p[:-1]) / dx
+    v[:, 1:-1] -= cy[:, 1:-1] * (p[:, 1:] - p[:, :-1]) / dy
+    w[:, :, 1:-1] -= cz[:, :, 1:-1] * (p[:, :, 1:] - p[:, :, :-1]) / dz
+
+
+def components(solid, cx, cy, cz):
+    """Connected fluid regions by repeated min-label propagation (labels renumbered in scan order)."""
+    nx, ny, nz = solid.shape
+    lab = np.where(solid, np.iinfo(np.int64).max, np.arange(nx * ny * nz).reshape(solid.shape))
+    big = np.iinfo(np.int64).max
+    while True:
+        old = lab.copy()
+        m = cx[1:-1] > 0
+        a, b = lab[:-1], lab[1:]
+        mn = np.where(m, np.minimum(a, b), big)
+        lab[:-1] = np.minimum(lab[:-1], mn)
+        lab[1:] = np.minimum(lab[1:], mn)
+        m = cy[:, 1:-1] > 0
+        mn = np.where(m, np.minimum(lab[:, :-1], lab[:, 1:]), big)
+        lab[:, :-1] = np.minimum(lab[:, :-1], mn)
+        lab[:, 1:] = np.minimum(lab[:, 1:], mn)
+        m = cz[:, :, 1:-1] > 0
+        mn = np.where(m, np.minimum(lab[:, :, :-1], lab[:, :, 1:]), big)
+        lab[:, :, :-1] = np.minimum(lab[:, :, :-1], mn)
+        lab[:, :, 1:] = np.minimum(lab[:, :, 1:], mn)
+        if np.array_equal(lab, old):
+            break
+    out = np.full(solid.shape, -1, dtype=np.int64)
+    roots = np.unique(lab[~solid])
+    remap = {int(r): n for n, r in enumerate(sorted(roots))}
+    flat = lab.reshape(-1)
+    of = out.reshape(-1)
+    for idx in np.nonzero(~solid.reshape(-1))[0]:
+        of[idx] = remap[int(flat[idx])]
+    return out, len(roots)
+
+
+def wall_distance(solid, dx, dy, dz):
+    """Distance to the nearest solid cell or boundary along the three axes (m), 0 in solids."""
+    nx, ny, nz = solid.shape
+    dist = np.full(solid.shape, np.inf)
+    for axis, h, n in ((0, dx, nx), (1, dy, ny), (2, dz, nz)):
+        s = np.moveaxis(solid, axis, 0)
+        d = np.moveaxis(dist, axis, 0)
+        idx = np.arange(n).reshape((n,) + (1,) * 2)
+        last = np.full(s.shape[1:], -0.5)
+        for i in range(n):
+            last = np.where(s[i], i + 0.5, last)
+            d[i] = np.where(s[i], d[i], np.minimum(d[i], (i - last) * h))
+        last = np.full(s.shape[1:], n - 0.5)
+        for i in range(n - 1, -1, -1):
+            last = np.where(s[i], i - 0.5, last)
+            d[i] = np.where(s[i], d[i], np.minimum(d[i], (last - i) * h))
+        del idx
+    dist[solid] = 0.0
+    return dist

@@ -141,7 +141,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         incident = load_incident(args.incident, site)
     sim.solve_steady()
     if incident is not None:
-        sim.schedule(incident)
+        incident.schedule_on(sim)
     recorder = None
     if args.out:
         from twin.store.recording import record_run  # noqa: F401  (validated early: fails before the run)

@@ -283,9 +283,6 @@ def test_failed_save_leaves_the_old_file(window, tmp_path, dialogs, monkeypatch)
     QTest.keyClick(window.view, Qt.Key_A, Qt.ControlModifier)
     QTest.keyClick(window.view, Qt.Key_Delete)
 
-    def broken(self, *a, **k):
-        raise OSError(28, "No space left on device")
-
     monkeypatch.setattr(json, "dumps", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left")))
     assert window.save() is False
     assert dialogs[-1][0] == "critical"
@@ -303,3 +300,37 @@ def test_space_and_zoom_keys(window):
     QTest.keyClick(window.view, Qt.Key_Space)  # run without physics: says so, does not start
     assert "physics unavailable" in window.statusBar().currentMessage()
     assert not window.act_run.isChecked()
+
+
+def test_middle_drag_and_space_drag_pan_without_editing(window):
+    before = window.doc.site.copy()
+    view = window.view
+    view.zoom_by(3.0)
+    vp = view.viewport()
+    h0, v0 = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
+    QTest.mousePress(vp, Qt.MiddleButton, Qt.NoModifier, QPoint(300, 300))
+    QTest.mouseMove(vp, QPoint(250, 260))
+    QTest.mouseRelease(vp, Qt.MiddleButton, Qt.NoModifier, QPoint(250, 260))
+    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (h0 + 50, v0 + 40)
+    # Space held + left drag pans too, even starting on a rack, and Space then does not toggle Run
+    cx, cy = centre_of(window.doc.site, "R-A05")
+    p = viewport_point(view, cx, cy)
+    QTest.keyPress(view, Qt.Key_Space)
+    QTest.mousePress(vp, Qt.LeftButton, Qt.NoModifier, p)
+    QTest.mouseMove(vp, p + QPoint(30, 0))
+    QTest.mouseRelease(vp, Qt.LeftButton, Qt.NoModifier, p + QPoint(30, 0))
+    QTest.keyRelease(view, Qt.Key_Space)
+    assert view.horizontalScrollBar().value() == h0 + 50 - 30
+    assert window.doc.site == before and window.doc.undo_stack.count() == 0
+    assert "physics unavailable" not in window.statusBar().currentMessage()
+
+
+def test_ctrl_s_saves_to_the_open_file(window, tmp_path):
+    path = tmp_path / "hall.json"
+    assert window.save_as(str(path))
+    click(window.view, *centre_of(window.doc.site, "R-A03"))
+    QTest.keyClick(window.view, Qt.Key_Delete)
+    assert window.isWindowModified()
+    QTest.keyClick(window.view, Qt.Key_S, Qt.ControlModifier)
+    assert not window.isWindowModified()
+    assert "R-A03" not in load_layout(path).ids()

@@ -62,7 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if importlib.util.find_spec("app.cli_gui") is None:
             parser.print_help()
             return EXIT_OK
-        args = parser.parse_args(["gui"] + argv)
+        args = parser.parse_args(argv + ["gui"])  # only top-level options were given
     try:
         code = args.func(args)
     except LayoutError as exc:

@@ -171,9 +171,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
             return _screenshot(app, window, args)
         finally:
             tmp.cleanup()
-    window = MainWindow(doc)
+    window = MainWindow(doc, autosave=True)
     install_excepthook(log_path)
     window.show()
+    window.offer_recovery()
     return app.exec()
 
 

@@ -56,6 +56,7 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_undo_clean_changed)
         self.revision = 0
+        self._forced_dirty = False  # a recovered layout is unsaved work although its stack is empty
 
     def _on_undo_clean_changed(self, clean: bool) -> None:
         self.sig_dirty_changed.emit(not clean)
@@ -63,7 +64,12 @@ class Document(QObject):
     # ---- state
     @property
     def dirty(self) -> bool:
-        return not self.undo_stack.isClean()
+        return self._forced_dirty or not self.undo_stack.isClean()
+
+    def mark_unsaved(self) -> None:
+        """Treat the current layout as unsaved (after recovering it from an autosave)."""
+        self._forced_dirty = True
+        self.sig_dirty_changed.emit(True)
 
     @property
     def title(self) -> str:
@@ -111,6 +117,7 @@ class Document(QObject):
         self.replace(site, str(Path(path)))
 
     def replace(self, site: Site, path: Optional[str] = None) -> None:
+        self._forced_dirty = False
         self.site = site
         self.undo_stack.clear()
         self.undo_stack.setClean()
@@ -126,7 +133,10 @@ class Document(QObject):
             raise ValueError("no file name to save to")
         save_layout(self.site, target)
         self._set_path(str(Path(target)))
+        was_forced, self._forced_dirty = self._forced_dirty, False
         self.undo_stack.setClean()
+        if was_forced:
+            self.sig_dirty_changed.emit(False)
 
     def _set_path(self, path: Optional[str]) -> None:
         if path != self.path:

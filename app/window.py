@@ -49,9 +49,18 @@ class MainWindow(QMainWindow):
     #: the floor plan shows new physics results (a steady solve or a running frame)
     sig_physics_shown = Signal(object)
 
+    #: seconds after the last edit before unsaved work is autosaved
+    AUTOSAVE_DELAY_MS = 3000
+
     def __init__(self, document: Optional[Document] = None, settings: Optional[Settings] = None,
-                 runner: Optional[SimRunner] = None, parent: Optional[QWidget] = None):
+                 runner: Optional[SimRunner] = None, parent: Optional[QWidget] = None,
+                 autosave: bool = False, autosave_folder: Optional[str] = None):
         super().__init__(parent)
+        self.autosave = autosave
+        self.autosave_folder = autosave_folder
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.timeout.connect(self._write_autosave)
         self.doc = document if document is not None else Document(blank_site())
         self.settings = settings if settings is not None else Settings()
         self.runner = runner if runner is not None else SimRunner(self)
@@ -241,7 +250,7 @@ class MainWindow(QMainWindow):
         d, v, s = self.doc, self.view, self.scene
         d.sig_site_changed.connect(self._on_doc_site_changed)
         d.sig_site_replaced.connect(self._on_doc_site_replaced)
-        d.sig_dirty_changed.connect(lambda _: self._update_title())
+        d.sig_dirty_changed.connect(self._on_doc_dirty_changed)
         d.sig_path_changed.connect(lambda _: self._update_title())
         v.sig_move_requested.connect(self._on_view_move_requested)
         v.sig_drop_requested.connect(self._on_view_drop_requested)
@@ -282,6 +291,73 @@ class MainWindow(QMainWindow):
         if self.last_frame is None:
             it_kw = sum(r.it_kw for h in self.doc.site.halls for r in h.racks)
             self.it_label.setText(f"IT {it_kw:.0f} kW (design)")
+
+    # ------------------------------------------------------------------ autosave
+    def _on_doc_dirty_changed(self, dirty: bool) -> None:
+        self._update_title()
+        if not dirty:
+            self._autosave_timer.stop()
+            self._discard_autosave()
+
+    def _schedule_autosave(self) -> None:
+        if self.autosave:  # push() runs the edit before the stack counts it: check dirty when the timer fires
+            self._autosave_timer.start(self.AUTOSAVE_DELAY_MS)
+
+    def _write_autosave(self) -> None:
+        from twin.store.autosave import write_autosave
+
+        if not self.doc.dirty:
+            return
+        try:
+            write_autosave(self.doc.site, self.doc.path, folder=self.autosave_folder)
+        except (OSError, ValueError) as exc:  # autosave must never get in the way of editing
+            log.warning("autosave failed: %s", exc)
+            self.show_status(f"Autosave failed: {exc}")
+
+    def _discard_autosave(self) -> None:
+        if not self.autosave:
+            return
+        from twin.store.autosave import discard_autosave
+
+        try:
+            discard_autosave(folder=self.autosave_folder)
+        except OSError as exc:
+            log.warning("cannot remove autosave: %s", exc)
+
+    def offer_recovery(self) -> bool:
+        """If an earlier session crashed with unsaved edits, offer to reopen them. True if recovered."""
+        from twin.errors import ProjectFileError
+        from twin.store.autosave import discard_autosave, find_autosaves, load_autosave
+
+        try:
+            found = find_autosaves(self.autosave_folder)
+        except OSError as exc:
+            log.warning("cannot look for autosaves: %s", exc)
+            return False
+        if not found:
+            return False
+        info = found[0]
+        what = info.document or "an untitled layout"
+        answer = QMessageBox.question(
+            self, "Recover unsaved changes",
+            f"dctwin did not close properly last time. Unsaved changes to {what} were autosaved at "
+            f"{info.saved_at}.\n\nRecover them?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        if answer != QMessageBox.Yes:
+            for other in found:
+                discard_autosave(other.path)
+            return False
+        try:
+            site = load_autosave(info.path)
+        except (LayoutError, ProjectFileError) as exc:
+            QMessageBox.critical(self, "Cannot recover", f"The autosave cannot be read:\n\n{exc}")
+            return False
+        self.doc.replace(site, None)
+        self.doc.mark_unsaved()
+        for other in found:
+            discard_autosave(other.path)
+        self._schedule_autosave()
+        self.show_status(f"Recovered unsaved changes to {what}; save them to keep them")
+        return True
 
     # ------------------------------------------------------------------ documents
     def confirm_discard(self) -> bool:
@@ -473,6 +549,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ model changed
     def _on_doc_site_changed(self, command) -> None:
+        self._schedule_autosave()
         self.scene.sync()
         self.inspector.set_context(self.doc.site, self.scene.selected_ids())
         self._update_layout_status()
@@ -604,6 +681,8 @@ class MainWindow(QMainWindow):
             self.settings.save_window(self.saveGeometry(), self.saveState())
             self.settings.sync()
         self.runner.stop()
+        self._autosave_timer.stop()
+        self._discard_autosave()
         event.accept()
 
 

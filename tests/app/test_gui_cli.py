@@ -15,7 +15,8 @@ from app.main import main
 
 
 @pytest.fixture(autouse=True)
-def _no_engine_no_logfile(monkeypatch):
+def _no_engine_no_logfile(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # autosaves stay in the test
     monkeypatch.setitem(sys.modules, "twin.engine", None)  # layout only: fast and deterministic
     monkeypatch.setattr(cli_gui, "setup_logging", lambda: None)
 

@@ -30,6 +30,7 @@ class TrendsPanel(QWidget):
         self.inlet: dict[str, np.ndarray] = {}
         self.it_kw = np.empty(0)
         self.facility_kw = np.empty(0)
+        self.max_inlet = np.empty(0)
         self.rack_ids: list[str] = []
         self.temp_plot = pg.PlotWidget(self)
         self.temp_plot.setLabel("left", "inlet", units="°C")
@@ -48,10 +49,12 @@ class TrendsPanel(QWidget):
         self.power_plot.setLabel("bottom", "time", units="s")
         self.power_plot.addLegend(offset=(5, 5))
         self.power_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.power_plot.setXLink(self.temp_plot)
+        self.temp_plot.setXLink(self.power_plot)  # the power curve always has data: it leads the time axis
         self.it_curve = self.power_plot.plot(name="IT", pen=pg.mkPen((31, 119, 180), width=2))
         self.facility_curve = self.power_plot.plot(name="facility", pen=pg.mkPen((214, 39, 40), width=2))
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.max_curve = self.temp_plot.plot(name="hottest", pen=pg.mkPen((150, 150, 150), width=2,
+                                                                          style=pg.QtCore.Qt.DotLine))
         for plot in (self.temp_plot, self.power_plot):
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.getAxis("left").enableAutoSIPrefix(False)
@@ -94,6 +97,7 @@ class TrendsPanel(QWidget):
         self._redraw()
 
     def clear(self) -> None:
+        self.max_inlet = np.empty(0)
         self.t_s = np.empty(0)
         self.inlet = {}
         self.it_kw = np.empty(0)
@@ -117,17 +121,26 @@ class TrendsPanel(QWidget):
         for ident in list(self.inlet):
             if ident not in racks:
                 self.inlet[ident] = np.append(self.inlet[ident], np.nan)
+        hot = summary.get("max_inlet_c")
+        if hot is None:
+            vals = [d.get("inlet_c") for d in racks.values() if d.get("inlet_c") is not None]
+            hot = max(vals) if vals else None
+        self.max_inlet = np.append(self.max_inlet, np.nan if hot is None else float(hot))
         it_w = summary.get("it_power_w", summary.get("it_w"))
         if it_w is None:
             it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
         self.it_kw = np.append(self.it_kw, it_w / 1e3)
-        fac = summary.get("facility_w")
+        fac = summary.get("facility_power_w", summary.get("facility_w"))
+        pue = summary.get("pue")
+        if fac is None and isinstance(pue, (int, float)) and it_w:
+            fac = pue * it_w  # PUE = facility / IT
         self.facility_kw = np.append(self.facility_kw, np.nan if fac is None else fac / 1e3)
         if self.t_s.size > self.max_points:
             cut = self.t_s.size - self.max_points
             self.t_s = self.t_s[cut:]
             self.it_kw = self.it_kw[cut:]
             self.facility_kw = self.facility_kw[cut:]
+            self.max_inlet = self.max_inlet[cut:]
             self.inlet = {k: v[cut:] for k, v in self.inlet.items()}
         self._redraw()
 
@@ -140,6 +153,7 @@ class TrendsPanel(QWidget):
             else:
                 curve.setData(t, y, connect="finite")
         self.it_curve.setData(t, self.it_kw, connect="finite")
+        self.max_curve.setData(t, self.max_inlet, connect="finite")
         if np.isfinite(self.facility_kw).any():
             self.facility_curve.setData(t, self.facility_kw, connect="finite")
         else:

@@ -73,5 +73,6 @@ def test_trends_keep_history_and_limit_lines(qtbot):
     x, y = t.curves["R-1"].getData()
     assert y.tolist() == [23.0, 24.0, 25.0, 26.0, 27.0]
     assert np.allclose(t.it_kw, 3.0)
+    assert t.max_curve.getData()[1].tolist() == [25.0, 25.0, 25.0, 26.0, 27.0]  # hottest rack at each time
     t.add_frame(0.0, {"racks": {}})  # a new run starts the history over
     assert t.t_s.tolist() == [0.0]

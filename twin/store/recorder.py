@@ -345,3 +345,112 @@ class Recorder:
             except Exception:  # the original error matters more
                 log.exception("could not write the end of recording %s", self.recording_id)
             self.closed = True
+
+
+# --------------------------------------------------------------------------- a whole run into a file
+
+def _incident_text(incident: Any) -> tuple[str, str]:
+    """``(name, JSON text)`` of an incident object (to_json / to_dict / dataclass / dict)."""
+    import dataclasses
+
+    name = str(getattr(incident, "name", None) or (incident.get("name") if isinstance(incident, Mapping) else None)
+               or "incident")
+    if callable(getattr(incident, "to_json", None)):
+        return name, str(incident.to_json())
+    if callable(getattr(incident, "to_dict", None)):
+        data = incident.to_dict()
+    elif dataclasses.is_dataclass(incident) and not isinstance(incident, type):
+        data = dataclasses.asdict(incident)
+    elif isinstance(incident, Mapping):
+        data = dict(incident)
+    else:
+        raise InputError(f"recording: cannot store an incident of type {type(incident).__name__}")
+    return name, json.dumps(data, sort_keys=True, default=str)
+
+
+class RunRecorder:
+    """A :class:`Recorder` that owns its project file, for ``dctwin simulate --out`` and the GUI runner.
+
+    Made by :func:`record_run`; the engine calls ``on_step(sim)`` after every
+    step, then ``close(sim)`` (or ``abort()`` if the run failed).
+    """
+
+    def __init__(self, project: Project, recorder: Recorder, created: bool) -> None:
+        self.project = project
+        self.recorder = recorder
+        self.created = created
+
+    @property
+    def recording_id(self) -> int:
+        return self.recorder.recording_id
+
+    def on_step(self, sim: Any) -> None:
+        self.recorder.on_step(sim.t_s, sim)
+
+    def close(self, sim: Any = None) -> None:
+        """Record the final state (if a keyframe is due), finish the recording and close the file."""
+        try:
+            if sim is not None and (self.recorder.t_s is None or sim.t_s > self.recorder.t_s):
+                self.recorder.on_step(sim.t_s, sim)
+            if sim is not None and self.recorder.last_keyframe_t_s != sim.t_s:
+                self.recorder._commit(float(sim.t_s), sim.keyframe())  # the end state is always a keyframe
+            self.recorder.close()
+        finally:
+            self.project.close()
+
+    def abort(self) -> None:
+        """Keep what was recorded (an unfinished recording) and close the file."""
+        try:
+            if not self.recorder.closed:
+                self.recorder.__exit__(RuntimeError, None, None)
+        finally:
+            self.project.close()
+
+    def summary(self) -> dict[str, Any]:
+        r = self.recorder
+        return {"file": str(self.project.path), "recording_id": r.recording_id, "keyframes": r.keyframes_written,
+                "events": len(r._seen_seq), "duration_s": float(r.t_s or 0.0),
+                "bytes": self.project.path.stat().st_size if self.project.path.exists() else 0}
+
+
+def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt_s: Optional[float] = None,
+               duration_s: Optional[float] = None, keyframe_every_s: float = 60.0, metrics_every_s: float = 1.0,
+               rack_series_every_s: float = 10.0, grid_m: Optional[float] = None, note: str = "") -> RunRecorder:
+    """Start recording ``sim`` (at its current state, normally t = 0 after the steady solve) into ``path``.
+
+    ``path`` is created if missing; an existing dctwin project gets a new
+    recording (anything else there is refused, never overwritten). The layout
+    is stored as a new version unless it equals the latest one; the incident
+    (if any) is stored too. Replay rebuilds ``Simulation(site, hall_id,
+    grid_m=grid_m, dt_s=dt_s)``: pass the ``grid_m`` the run used (default
+    ``sim.grid_m`` if the engine has it).
+    """
+    from pathlib import Path
+
+    from twin.layoutfile import dumps_layout
+
+    p = Path(path)
+    created = not p.exists()
+    project = Project.create(p) if created else Project.open(p)
+    try:
+        project.require_writable()
+        text = dumps_layout(site)
+        latest = project.latest_layout_id()
+        layout_id = latest if latest is not None and project.layout_text(latest) == text else \
+            project.save_layout(site, note=note or "simulated")
+        incident_id = None
+        if incident is not None:
+            name, inc_text = _incident_text(incident)
+            incident_id = project.save_incident(name, inc_text)
+        hall = getattr(sim, "hall", None)
+        gm = grid_m if grid_m is not None else getattr(sim, "grid_m", None)
+        rec = Recorder(project, layout_id, float(dt_s if dt_s is not None else sim.dt_s),
+                       keyframe_every_s=keyframe_every_s, metrics_every_s=metrics_every_s,
+                       rack_series_every_s=rack_series_every_s, incident_id=incident_id,
+                       hall_id=getattr(hall, "id", None), params={"grid_m": gm, "planned_duration_s": duration_s},
+                       engine_version=str(getattr(sim, "engine_version", "") or "") or None, note=note)
+        rec.on_step(sim.t_s, sim)  # the starting state is the first keyframe
+    except BaseException:
+        project.close()
+        raise
+    return RunRecorder(project, rec, created)

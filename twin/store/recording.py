@@ -1,4 +1,7 @@
-"""Read a recording back: keyframes (seek), events, alarms and series."""
+"""Read a recording back: keyframes (seek), events, alarms and series.
+
+(:func:`record_run` is re-exported here: ``dctwin simulate --out`` imports it from this module.)
+"""
 
 from __future__ import annotations
 
@@ -242,3 +245,10 @@ class RecordingReader:
         t = np.frombuffer(tb, dtype="<f8")
         k = int(np.searchsorted(t, t_s, side="right")) - 1
         return float(t[k]), np.frombuffer(db, dtype="<f4").reshape(w, n)[:, k].copy()
+
+
+def record_run(*args: Any, **kwargs: Any) -> Any:
+    """See :func:`twin.store.recorder.record_run`."""
+    from twin.store.recorder import record_run as _record_run
+
+    return _record_run(*args, **kwargs)

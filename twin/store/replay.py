@@ -2,18 +2,26 @@
 
 Seek = the keyframe at or before T, ``sim.restore(arrays)``, then step to T,
 re-injecting the recorded injected events (failures, load changes, ...) that
-came after the keyframe. The live loop and the replay must inject at the same
-points: both use :func:`advance` (before the step that starts at ``sim.t_s``,
-every event with ``event.t_s <= sim.t_s``). A keyframe records
-``last_event_seq``, the last event already applied to its state. Automatic
-events are not injected: the physics makes them again.
+(kinds in :data:`twin.events.INJECTED_KINDS`) at the point the engine applied
+them live: at the start of the step that starts at or after their time.
+
+With an engine that has ``schedule(t_s, kind, target, **details)`` (ours),
+every recorded injected event is scheduled in the order it was applied, then
+``restore`` (whose keyframe counts the events already applied) and ``step``:
+the engine applies the rest itself, exactly as live. This needs every injected
+event of a recorded run to go through ``schedule`` (an operator action in the
+GUI: ``schedule(sim.t_s, ...)``). An engine without ``schedule`` gets the
+events after the keyframe (``seq > keyframe.last_event_seq``) through
+``inject(kind, target, **details)`` at the same points (:func:`advance`).
+Automatic events are never injected: the physics makes them again.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from twin.errors import DctwinError, InputError
+from twin.errors import DctwinError, InputError, ProjectFileError
+from twin.events import INJECTED_KINDS
 from twin.store.recording import RecordingReader
 
 #: Simulation keyword arguments that recorders may store in ``params`` and replay passes back
@@ -42,24 +50,46 @@ def replay_to(reader: RecordingReader, t_s: float,
     if not (0.0 <= t_s <= reader.duration_s + tol):
         raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
     sim = (make_sim or engine_simulation)(reader)
-    kf, arrays = reader.seek(t_s)
-    sim.restore(arrays)
-    if abs(float(sim.t_s) - kf.t_s) > tol:
-        try:
-            sim.t_s = kf.t_s
-        except AttributeError:
-            raise DctwinError(f"the engine restored t = {sim.t_s:g} s from a keyframe taken at {kf.t_s:g} s") from None
-    pending = [e for e in reader.events(after_seq=kf.last_event_seq) if not e.automatic and e.t_s <= t_s + tol]
-    advance(sim, pending, t_s)
+    # a keyframe strictly before T when there is one: at least one step is re-simulated, so everything
+    # the engine derives from its last step (power, duties) is as it was live
+    try:
+        kf = reader.keyframe_before(t_s - 0.5 * reader.dt_s)
+    except ProjectFileError:
+        kf = reader.keyframe_before(t_s)
+    arrays = reader.load_keyframe(kf)
+    events = [e for e in reader.events() if e.kind in INJECTED_KINDS]
+    if callable(getattr(sim, "schedule", None)):
+        # the engine's own path: the same schedule as live (every injected event, in the order it was
+        # applied), then restore (which knows how many were applied), then step; the engine applies the
+        # rest at the start of the same steps as live
+        for ev in events:
+            sim.schedule(ev.t_s, ev.kind, ev.target, **ev.details)
+        _restore(sim, arrays, kf.t_s, tol)
+        while float(sim.t_s) < t_s - tol:
+            left = t_s - float(sim.t_s)
+            sim.step(left if left < reader.dt_s - tol else None)  # a run's last step may be shortened
+        return sim
+    _restore(sim, arrays, kf.t_s, tol)
+    advance(sim, [e for e in events if e.seq > kf.last_event_seq and e.t_s <= t_s + tol], t_s)
     return sim
+
+
+def _restore(sim: Any, arrays: dict, t_kf: float, tol: float) -> None:
+    sim.restore(arrays)
+    if abs(float(sim.t_s) - t_kf) > tol:
+        raise DctwinError(f"the engine restored t = {float(sim.t_s):g} s from a keyframe taken at {t_kf:g} s")
 
 
 def advance(sim: Any, events: Sequence[Any], t_end_s: float,
             on_step: Optional[Callable[[Any], None]] = None) -> int:
     """Step ``sim`` to ``t_end_s``, injecting each event before the first step that starts at or after it.
 
-    The live loop (``dctwin simulate``, the GUI runner) and replay both use
-    this, so events are applied at the same points and replay is bit-exact.
+    Injection is ``sim.inject(event.kind, event.target, **event.details)``, at
+    the point where the engine applies its own scheduled events (start of the
+    step whose start time is at or after the event's time).
+
+    Replay uses it (and a live loop that injects by hand may), so events are
+    applied at the same points and replay is bit-exact.
     ``events`` are sorted by time here; ``on_step(sim)`` runs after each step
     (e.g. ``lambda s: recorder.on_step(s.t_s, s)``). Returns the number of
     events injected.
@@ -69,7 +99,8 @@ def advance(sim: Any, events: Sequence[Any], t_end_s: float,
     i = 0
     while float(sim.t_s) < t_end_s - tol:
         while i < len(pending) and pending[i].t_s <= float(sim.t_s) + tol:
-            sim.inject(pending[i])
+            ev = pending[i]
+            sim.inject(ev.kind, ev.target, **ev.details)
             i += 1
         sim.step()
         if on_step is not None:

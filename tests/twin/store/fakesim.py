@@ -30,20 +30,35 @@ class FakeSim:
         self.utilization = np.full(n_racks, 0.6)
         self._t = np.zeros((), np.float64)
         self._steps = np.zeros((), np.int64)
+        self._schedule: list = []  # (t_s, order, kind, target, details), like the engine's
+        self._next_event = 0
 
     @property
     def t_s(self) -> float:
         return float(self._t)
 
-    def inject(self, ev: Event) -> None:
-        self.events.record(ev.t_s, ev.kind, ev.target, None, "", **dict(ev.details))
-        if ev.kind in ("fail", "repair"):
-            self.unit_on[self.unit_ids.index(ev.target)] = 0 if ev.kind == "fail" else 1
-        elif ev.kind == "set_utilization":
-            self.utilization[self.rack_ids.index(ev.target)] = float(ev.details["value"])
+    def inject(self, kind: str, target: str = "", cause=None, **details) -> Event:
+        """Apply an injected event now (the engine's signature)."""
+        if kind in ("fail", "repair"):
+            self.unit_on[self.unit_ids.index(target)] = 0 if kind == "fail" else 1
+        elif kind == "set_utilization":
+            self.utilization[self.rack_ids.index(target)] = float(details["utilization"])
+        else:
+            raise ValueError(f"unknown event kind {kind!r}")
+        return self.events.record(self.t_s, kind, target, cause, **details)
+
+    def schedule(self, t_s: float, kind: str, target: str = "", **details) -> None:
+        """Inject at the start of the first step at or after ``t_s`` (the engine's rule)."""
+        item = (float(t_s), len(self._schedule), kind, target, details)
+        tail = sorted(self._schedule[self._next_event:] + [item], key=lambda p: (p[0], p[1]))
+        self._schedule = self._schedule[:self._next_event] + tail
 
     def step(self, dt_s: float | None = None) -> None:
         dt = self.dt_s if dt_s is None else float(dt_s)
+        while self._next_event < len(self._schedule) and self._schedule[self._next_event][0] <= self.t_s + 1e-9:
+            _, _, kind, target, details = self._schedule[self._next_event]
+            self._next_event += 1
+            self.inject(kind, target, **details)
         cooling = 0.02 * float(np.sum(self.unit_on))
         heat = 1e-6 * self.rack_power_w.sum()
         self.air_c = (self.air_c + dt * (heat - cooling * (self.air_c - 18.0))
@@ -67,7 +82,8 @@ class FakeSim:
         return {"t_s": self._t.copy(), "steps": self._steps.copy(), "air_c": self.air_c.copy(),
                 "rack_inlet_c": self.rack_inlet_c.copy(), "rack_power_w": self.rack_power_w.copy(),
                 "rack_state": self.rack_state.copy(), "unit_on": self.unit_on.copy(),
-                "utilization": self.utilization.copy()}
+                "utilization": self.utilization.copy(), "next_event": np.asarray(self._next_event),
+                "event_seq": np.asarray(self.events.last_seq)}
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         self._t = arrays["t_s"].copy()
@@ -78,6 +94,8 @@ class FakeSim:
         self.rack_state = arrays["rack_state"].copy()
         self.unit_on = arrays["unit_on"].copy()
         self.utilization = arrays["utilization"].copy()
+        self._next_event = int(arrays["next_event"])
+        self.events.truncate_after_seq(int(arrays["event_seq"]))
 
     def metrics(self) -> dict[str, float]:
         return {"units_on": float(self.unit_on.sum()), "air_mean_c": float(self.air_c.mean())}
@@ -89,13 +107,26 @@ class FakeSim:
                 "max_inlet_c": float(self.rack_inlet_c.max())}
 
 
+class FakeSimInjectOnly(FakeSim):
+    """The same simulation for an engine without ``schedule``: replay injects the recorded events itself."""
+
+    schedule = None  # type: ignore[assignment]
+
+
 def run_live(sim: FakeSim, recorder, duration_s: float, incident: list[Event], snapshots: dict | None = None):
-    """The live loop ``dctwin simulate`` runs: record t = 0, then advance with the recorder (snapshots for tests)."""
+    """The live loop of ``dctwin simulate``: schedule the incident, record t = 0, run with the recorder."""
     def on_step(s: FakeSim) -> None:
         recorder.on_step(s.t_s, s)
         if snapshots is not None:
             snapshots[round(s.t_s, 6)] = s.keyframe()
 
     on_step(sim)
-    advance(sim, incident, duration_s, on_step)
+    if callable(sim.schedule):
+        for ev in incident:
+            sim.schedule(ev.t_s, ev.kind, ev.target, **ev.details)
+        while sim.t_s < duration_s - 1e-9:
+            sim.step()
+            on_step(sim)
+    else:
+        advance(sim, incident, duration_s, on_step)
     recorder.close()

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from fakesim import FakeSim, run_live
+from fakesim import FakeSim, FakeSimInjectOnly, run_live
 
 from twin.errors import InputError, ProjectFileError
 from twin.events import Event
@@ -170,15 +170,17 @@ def test_read_only_project_cannot_record(tmp_path, site):
 
 
 INCIDENT = [Event(0, 10.0, "fail", "CRAH-1"), Event(0, 12.5, "fail", "CRAH-2"),
-            Event(0, 40.0, "set_utilization", "R-01", details={"value": 0.9}),
+            Event(0, 40.0, "set_utilization", "R-01", details={"utilization": 0.9}),
             Event(0, 70.0, "repair", "CRAH-1"), Event(0, 75.0, "repair", "CRAH-2")]
 
 
-def test_replay_is_bit_identical_to_the_live_run(tmp_path, site):
+@pytest.mark.parametrize("sim_cls", [FakeSim, FakeSimInjectOnly])
+def test_replay_is_bit_identical_to_the_live_run(tmp_path, site, sim_cls):
+    """Both replay paths: an engine with schedule() (ours) and one that only has inject()."""
     path = tmp_path / "live.dctwin"
     live: dict = {}
     with Project.create(path) as p:
-        sim = FakeSim(dt_s=0.5)
+        sim = sim_cls(dt_s=0.5)
         rec = Recorder(p, p.save_layout(site), sim.dt_s, keyframe_every_s=15, metrics_every_s=1,
                        rack_series_every_s=5)
         run_live(sim, rec, 120.0, INCIDENT, live)
@@ -191,15 +193,15 @@ def test_replay_is_bit_identical_to_the_live_run(tmp_path, site):
         assert reader.rack_ids == sim.rack_ids
         assert reader.metric_names[-2:] == ["units_on", "air_mean_c"]
         for t in (0.0, 0.5, 10.0, 10.5, 12.5, 14.5, 15.0, 29.0, 41.5, 44.0, 70.5, 89.0, 90.0, 119.5, 120.0):
-            sim2 = replay_to(reader, t, lambda r: FakeSim(dt_s=r.dt_s))
+            sim2 = replay_to(reader, t, lambda r: sim_cls(dt_s=r.dt_s))
             assert sim2.t_s == t
             state = sim2.keyframe()
             for name, a in live[t].items():
                 assert _same_bits(a, state[name]), (t, name)
-        s = summary_at(reader, 44.0, lambda r: FakeSim(dt_s=r.dt_s))
+        s = summary_at(reader, 44.0, lambda r: sim_cls(dt_s=r.dt_s))
         assert s["t_s"] == 44.0 and s["racks"]["R-01"]["state"] == "throttled"
         with pytest.raises(InputError, match="outside recording"):
-            replay_to(reader, 121.0, lambda r: FakeSim(dt_s=r.dt_s))
+            replay_to(reader, 121.0, lambda r: sim_cls(dt_s=r.dt_s))
 
 
 def test_replay_without_reinjecting_events_would_differ(tmp_path, site):

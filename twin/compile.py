@@ -53,14 +53,13 @@ from twin.layout import CoolingUnit, Hall, LayoutError, Site
 #: Conductance of a containment panel relative to an open face (-). Panels block
 #: momentum; the pressure pushes the small balance of a contained zone through them.
 CONTAINMENT_LEAK = 0.05
-#: Default cell size (m) for rooms up to :data:`SMALL_HALL_RACKS` racks.
+#: Default grid by hall size: (largest rack count, horizontal cell m, (min, max) layer height m).
+#: Room B1 against its CFD: 0.3 m horizontal with layers of 0.3 / 0.2 / 0.125 / 0.1 m gave
+#: 2.1 / 1.8 / 1.5 / 1.4 K RMS (uniform power) and 3.2 / 2.8 / 2.4 / 2.3 K (mixed power):
+#: vertical resolution of the tile jets and the rack tops is what counts, so rooms get fine
+#: layers; halls trade accuracy for speed.
+GRID_TIERS = ((60, 0.3, (0.1, 0.13)), (400, 0.3, (0.2, 0.25)), (None, 0.6, (0.25, 0.3)))
 GRID_SMALL_M = 0.3
-#: Above this many racks the horizontal cell grows to :data:`GRID_LARGE_M` (vertical stays 0.3 m).
-SMALL_HALL_RACKS = 400
-GRID_LARGE_M = 0.6
-#: Range of the default layer height (m): small rooms, large halls.
-DZ_RANGE_SMALL_M = (0.15, 0.2)
-DZ_RANGE_LARGE_M = (0.25, 0.3)
 #: Default containment height when no rack stands at the zone (m).
 DEFAULT_CONTAINMENT_H_M = 2.0
 
@@ -218,24 +217,23 @@ def _span(lo: float, hi: float, h: float, n: int) -> tuple[int, int]:
 
 
 def default_grid_m(hall: Hall) -> tuple[float, float]:
-    """(horizontal, vertical) cell size (m) chosen by hall size.
+    """(horizontal, vertical) cell size (m) chosen by hall size (:data:`GRID_TIERS`).
 
-    Horizontal: 0.3 m up to :data:`SMALL_HALL_RACKS` racks, 0.6 m above. Vertical: the
-    coarsest layer height in :data:`DZ_RANGE_SMALL_M` (large halls: :data:`DZ_RANGE_LARGE_M`)
-    that divides the hall height and puts the most common rack top on a grid line (or
-    closest to one). Measured on CFD room B1: rack tops off by half a layer and layers
-    coarser than 0.2 m cost 0.4-0.5 K RMS at the row ends.
+    The layer height is the coarsest in the tier's range that divides the hall height
+    and puts the most common rack top on a grid line (or closest to one): a rack top
+    off by half a layer moved B1's row-end inlets by about 0.4 K.
     """
     if hall.grid_m is not None:
         return float(hall.grid_m), float(hall.grid_m)
-    small = len(hall.racks) <= SMALL_HALL_RACKS
-    hxy = GRID_SMALL_M if small else GRID_LARGE_M
-    lo, hi = DZ_RANGE_SMALL_M if small else DZ_RANGE_LARGE_M
+    n_racks = len(hall.racks)
+    for limit, hxy, (lo, hi) in GRID_TIERS:
+        if limit is None or n_racks <= limit:
+            break
     H = float(hall.height_m)
     if not (H > 0 and math.isfinite(H)):
         return hxy, hi
     heights = [round(r.height_m, 3) for r in hall.racks if r.height_m > 0]
-    rack_h = max(set(heights), key=heights.count) if heights else None
+    rack_h = max(sorted(set(heights)), key=heights.count) if heights else None
     best, best_err = None, None
     for n in range(max(1, int(math.ceil(H / hi - 1e-9))), max(1, int(math.floor(H / lo + 1e-9))) + 1):
         dz = H / n
@@ -344,8 +342,8 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
     site : the layout.
     hall_id : hall to compile (default: the first hall).
     grid_m : cell size (m), or (horizontal, vertical) sizes, overriding ``hall.grid_m``
-        and the size-based default (:func:`default_grid_m`: 0.3 m x about 0.2 m up to
-        400 racks, 0.6 m x about 0.3 m above).
+        and the size-based default (:func:`default_grid_m`: 0.3 m x about 0.125 m up to
+        60 racks, 0.3 x 0.25 m up to 400, 0.6 x 0.3 m above).
 
     Returns
     -------

@@ -99,3 +99,23 @@ def steady_dense(solid, fx, fy, fz, gx, gy, gz, pc, pq, pT_fixed, p_rack, rin_fa
     T = np.zeros(ncell)
     T[fluid] = np.linalg.solve(Af, b[fluid])
     return T.reshape(shape)
+
+
+def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt):
+    """Backward Euler solved directly (dense, small grids), then the conservative flux-form update."""
+    shape = T.shape
+    n = T.size
+    fluid = ~solid.reshape(-1)
+    # assemble the operator L with net(T) = L T + s, by probing with unit vectors (small grids only)
+    s = net(np.zeros(shape), fx, fy, fz, gx, gy, gz, pc, pq, pT).reshape(-1)
+    L = np.empty((n, n))
+    for m in range(n):
+        e = np.zeros(n)
+        e[m] = 1.0
+        L[:, m] = net(e.reshape(shape), fx, fy, fz, gx, gy, gz, pc, pq, pT).reshape(-1) - s
+    A = np.eye(n) * (vol / dt) - L
+    b = vol / dt * T.reshape(-1) + s
+    Ts = T.reshape(-1).copy()
+    Ts[fluid] = np.linalg.solve(A[np.ix_(fluid, fluid)], b[fluid] - A[np.ix_(fluid, ~fluid)] @ Ts[~fluid])
+    Ts = Ts.reshape(shape)
+    T += np.where(solid, 0.0, dt / vol * net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT))

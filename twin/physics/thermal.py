@@ -35,6 +35,13 @@ PR_T = 0.9
 ALPHA_FLOOR = 0.02
 
 
+#: above this many explicit sub-steps per engine step, :func:`step` goes implicit
+MAX_EXPLICIT_SUBSTEPS = 4
+#: backward-Euler sweeps stop when no cell moves by more than this (K)
+IMPLICIT_TOL_K = 1e-6
+IMPLICIT_MAX_SWEEPS = 200
+
+
 class NoSteadyState(DctwinError):
     """Heat enters the hall air but no airflow carries it out: the temperature has no steady state."""
 
@@ -154,33 +161,59 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
     Tn = T.copy() if out is None else out
     if out is not None and out is not T:
         Tn[...] = T
-    n_sub = max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
+    e0 = stored_energy_j(ap, Tn) if return_heat else 0.0
+    _advance(ap, c, Tn, float(dt_s), pT)
     if not return_heat:
-        _nb.step(Tn, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, float(dt_s), n_sub)
         return Tn
-    e0 = stored_energy_j(ap, Tn)
-    _nb.step(Tn, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, float(dt_s), n_sub)
     return Tn, stored_energy_j(ap, Tn) - e0
+
+
+def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray) -> None:
+    """Explicit sub-steps while few are needed, else backward Euler (both conserve energy exactly)."""
+    n_sub = max(1, int(math.ceil(dt * c.max_rate * (1.0 + 1e-9))))
+    if n_sub <= MAX_EXPLICIT_SUBSTEPS:
+        _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt, n_sub)
+    else:
+        _nb.step_implicit(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt,
+                          IMPLICIT_TOL_K, IMPLICIT_MAX_SWEEPS)
 
 
 def step_heat_j(ap, flow: Flow, T_before: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply_c,
                 tile_supply_c, alpha_floor: float = ALPHA_FLOOR) -> float:
-    """Net heat (J) the ports bring in during one :func:`step` from ``T_before``, summed sub-step by sub-step.
-
-    Computed independently of the cell update: Σ_sub Σ_ports rho cp q T dt_sub, where
-    T is the inflow temperature (q > 0) or the cell's at the start of the sub-step (q < 0).
-    """
+    """Net heat (J) the ports bring in during one :func:`step` from ``T_before``, computed from
+    the port fluxes alone (not from the stored energy): Σ rho cp q T dt over the ports, with T the
+    inflow temperature (q > 0) or the cell's (q < 0) as the scheme used it (per explicit
+    sub-step, or the backward-Euler field)."""
     c = coefficients(ap, flow, alpha_floor)
     pT = inflow_temperatures(ap, flow, rack_exhaust_c, unit_supply_c, tile_supply_c)
     n_sub = max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
     T = T_before.copy()
-    h = dt_s / n_sub
     total = 0.0
-    for _ in range(n_sub):
-        tf = T.reshape(-1)
-        total += float(np.where(c.pq > 0, c.pq * pT, c.pq * tf[c.pc]).sum()) * h
-        _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, h, 1)
-    return RHO_CP * total
+    if n_sub <= MAX_EXPLICIT_SUBSTEPS:
+        h = dt_s / n_sub
+        for _ in range(n_sub):
+            total += float(np.where(c.pq > 0, c.pq * pT, c.pq * T.reshape(-1)[c.pc]).sum()) * h
+            _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, h, 1)
+        return RHO_CP * total
+    # the implicit path evaluates the fluxes at T*: recover T* as the backward-Euler solve does
+    Ts = _backward_euler_field(ap, c, T, dt_s, pT)
+    return RHO_CP * float(np.where(c.pq > 0, c.pq * pT, c.pq * Ts.reshape(-1)[c.pc]).sum()) * dt_s
+
+
+def _backward_euler_field(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray) -> np.ndarray:
+    """T* of :func:`_thermal_numba.step_implicit` (the field its fluxes are evaluated at)."""
+    diag = np.zeros(ap.shape)
+    _nb.outflow_rate(c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, diag)
+    diag += c.vol / dt
+    src = c.vol / dt * T
+    np.add.at(src.reshape(-1), c.pc, np.where(c.pq > 0, c.pq * pT, 0.0))
+    Ts = T.copy()
+    for _ in range(IMPLICIT_MAX_SWEEPS):
+        d1 = _nb._gs_sweep(Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, diag, src, 1.0, True)
+        d2 = _nb._gs_sweep(Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, diag, src, 1.0, False)
+        if max(d1, d2) < IMPLICIT_TOL_K:
+            break
+    return Ts
 
 
 def stored_energy_j(ap, T: np.ndarray) -> float:

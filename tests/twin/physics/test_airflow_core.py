@@ -29,13 +29,13 @@ def _flow(site, rack_q=None, unit_q=None, tiles=None, **kw):
 def test_compile_b1_ports_match_the_geometry():
     site = b1_site(load_case_b1())
     ap = compile_hall(site)
-    assert (ap.dx, ap.dy) == (0.3, 0.3) and abs(ap.dz - 0.2) < 1e-12  # rack top on a grid line
+    assert (ap.dx, ap.dy) == (0.3, 0.3) and abs(ap.dz - 0.125) < 1e-12  # rack top on a grid line
     assert ap.rack_ids == [f"R{i:02d}" for i in range(1, 13)]
     np.testing.assert_allclose(ap.rack_in.port_area(), 0.6 * 2.0)
     np.testing.assert_allclose(ap.rack_out.port_area(), 0.6 * 2.0)
     np.testing.assert_allclose(ap.tile.port_area(), 0.36)
     np.testing.assert_allclose(ap.grille.port_area(), 1.2 * 1.8)
-    assert ap.solid.sum() == 12 * 2 * 4 * 10
+    assert ap.solid.sum() == 12 * 2 * 4 * 16
     # row 1 faces N: intake faces are y-faces whose room cell lies at y = 3.0..3.3
     j = (ap.rack_in.cell[: ap.rack_in.offsets[1]] // ap.nz) % ap.ny
     assert set(j.tolist()) == {10}

@@ -181,7 +181,7 @@ def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_
     inlet mean being the flow-weighted mean of T over the rack's intake faces
     (``rin_face`` cells, weights ``rin_face_rack``-grouped port flows), updated every sweep.
     Other ports use ``pT_fixed``. Stops when a sweep changes T by less than ``tol`` (K).
-    Returns the number of sweeps.
+    Returns the number of sweeps, negative when over-relaxation (omega > 1) diverged.
     """
     nx, ny, nz = T.shape
     diag = np.zeros_like(T)
@@ -221,7 +221,13 @@ def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_
         d2 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, False)
         if max(d1, d2) < tol:
             break
+        if not (max(d1, d2) < DIVERGED_K):
+            return -n
     return n
+
+
+#: a sweep that moves a cell by more than this (K) means over-relaxation diverges
+DIVERGED_K = 1e3
 
 
 @njit(cache=True, nogil=True)

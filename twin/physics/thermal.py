@@ -40,6 +40,9 @@ MAX_EXPLICIT_SUBSTEPS = 4
 #: backward-Euler sweeps stop when no cell moves by more than this (K)
 IMPLICIT_TOL_K = 1e-6
 IMPLICIT_MAX_SWEEPS = 200
+#: over-relaxation of the steady sweeps (falls back to 1 if it diverges); B1: 1.0 -> 1000
+#: sweeps, 1.4 -> about 450, 1.6 -> 320, 1.8 diverges
+SOR_OMEGA = 1.4
 
 
 class NoSteadyState(DctwinError):
@@ -297,7 +300,7 @@ def energy_flows_w(ap, flow: Flow, T: np.ndarray, rack_exhaust_c, unit_supply_c,
 
 def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: Optional[np.ndarray] = None,
                  *, tol_k: float = 1e-5, max_sweeps: int = 20000, alpha_floor: float = ALPHA_FLOOR,
-                 omega: float = 1.0, tvd: bool = False, return_info: bool = False):
+                 omega: float = SOR_OMEGA, tvd: bool = False, return_info: bool = False):
     """Steady air temperature with the racks coupled: exhaust = inlet + P / (rho cp Q).
 
     Parameters
@@ -343,8 +346,13 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
         T = np.full(ap.shape, t_ref)
     else:
         T = np.array(T0, dtype=np.float64, copy=True)
+    T_start = T.copy()
     sweeps = _nb.steady(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack,
                         rin_face, rack_dt, rq, ap.n_racks, omega, tol_k, max_sweeps, tvd)
+    if sweeps < 0 or not np.isfinite(T).all():  # over-relaxation diverged: plain Gauss-Seidel
+        T = T_start
+        sweeps = _nb.steady(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack,
+                            rin_face, rack_dt, rq, ap.n_racks, 1.0, tol_k, max_sweeps, tvd)
     if sweeps >= max_sweeps:
         _warnings.warn(f"{ap.hall_id}: steady temperature not converged to {tol_k:g} K in {sweeps} sweeps",
                        RuntimeWarning, stacklevel=2)

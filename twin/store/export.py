@@ -121,6 +121,10 @@ def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Opti
             con.execute("DELETE FROM layouts WHERE id <> ?", (layout_id,))
             con.execute("DELETE FROM incidents WHERE id IS NOT ?", (incident_id,))
             if at_s is not None:
+                # the kept keyframe gets its own copy of arrays it shared with earlier keyframes
+                con.execute("UPDATE keyframe_arrays SET data = (SELECT d.data FROM keyframe_arrays d "
+                            "WHERE d.id = keyframe_arrays.ref_id), ref_id = NULL "
+                            "WHERE keyframe_id = ? AND ref_id IS NOT NULL", (keep_kf,))
                 con.execute("DELETE FROM keyframe_arrays WHERE keyframe_id IN "
                             "(SELECT id FROM keyframes WHERE id <> ?)", (keep_kf,))
                 con.execute("DELETE FROM keyframes WHERE id <> ?", (keep_kf,))

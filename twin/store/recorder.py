@@ -25,13 +25,16 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
+import threading
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import numpy as np
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 import twin
-from twin.errors import InputError
+from twin.errors import InputError, ProjectFileError
 from twin.events import Event
 from twin.store.arrays import encode_array
 from twin.store.project import Project, now_iso
@@ -81,6 +84,12 @@ class Recorder:
         (e.g. ``{"grid_m": 0.6}``); stored as JSON.
     max_chunk : int
         Series samples buffered at most before a batch is written.
+    background : bool
+        Write batches on a writer thread (which then owns the project's
+        connection until :meth:`close`): the engine only copies the state and
+        goes on; at most two batches wait, then ``on_step`` waits.
+    on_commit : callable, optional
+        ``on_commit(keyframe_t_s or None)`` after each committed transaction.
     """
 
     def __init__(self, project: Project, layout_id: int, dt_s: float, *, keyframe_every_s: float = 60.0,
@@ -88,7 +97,8 @@ class Recorder:
                  incident_id: Optional[int] = None, hall_id: Optional[str] = None,
                  rack_ids: Optional[Iterable[str]] = None, unit_ids: Optional[Iterable[str]] = None,
                  params: Optional[Mapping[str, Any]] = None, engine_version: Optional[str] = None,
-                 note: str = "", max_chunk: int = 600) -> None:
+                 note: str = "", max_chunk: int = 600, background: bool = False,
+                 on_commit: Optional[Callable[[Optional[float]], None]] = None) -> None:
         for name, v in (("dt_s", dt_s), ("keyframe_every_s", keyframe_every_s),
                         ("metrics_every_s", metrics_every_s), ("rack_series_every_s", rack_series_every_s)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -114,6 +124,7 @@ class Recorder:
         self.closed = False
         #: time of the last keyframe committed, and how many (for progress and tests)
         self.last_keyframe_t_s: Optional[float] = None
+        self.last_keyframe_queued_t_s: Optional[float] = None
         self.keyframes_written = 0
         self.t_s: Optional[float] = None
         self._next_kf: Optional[float] = None
@@ -125,9 +136,16 @@ class Recorder:
         self._rack_rows: dict[str, list[np.ndarray]] = {s: [] for s in RACK_STREAMS}
         self._events: list[dict[str, Any]] = []
         self._alarms: list[dict[str, Any]] = []
+        self._prev_arrays: dict[str, tuple[str, str, bytes]] = {}  # last keyframe's arrays, encoded
+        self._data_rows: dict[str, int] = {}  # writer: the row holding each array's current bytes
         self._seen_seq: set[int] = set()
         self._last_seq = 0
         self._log_len = 0
+        #: called after each commit with the keyframe time (or None), from the writer thread in background mode
+        self.on_commit = on_commit
+        self._error: Optional[BaseException] = None
+        self._queue: Optional[queue.Queue] = None
+        self._thread: Optional[threading.Thread] = None
         with project.engine.begin() as conn:
             res = conn.execute(insert(Recording.__table__).values(
                 layout_id=int(layout_id), incident_id=incident_id, hall_id=hall_id, dt_s=self.dt_s,
@@ -137,6 +155,11 @@ class Recorder:
                 rack_ids_json=json.dumps(self.rack_ids or []), unit_ids_json=json.dumps(self.unit_ids or []),
                 metric_names_json="[]", params_json=json.dumps(dict(params or {}), sort_keys=True), note=note))
             self.recording_id = int(res.inserted_primary_key[0])
+        if background:  # the writer thread owns the project's connection until close()
+            self._queue = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._writer, name=f"dctwin-recorder-{self.recording_id}",
+                                            daemon=True)
+            self._thread.start()
 
     # ---- feeding
     def _due(self, t_s: float, nxt: Optional[float]) -> bool:
@@ -154,10 +177,12 @@ class Recorder:
         is due), ``sim.rack_inlet_c``, ``sim.rack_power_w``, new events from
         ``sim.events`` and, if the engine has one, ``sim.metrics()`` (a mapping
         of hall metric name to float). Plain arrays given as keywords override.
-        Returns ``t_s`` if a keyframe was committed by this call, else None.
+        Returns ``t_s`` if this call wrote a keyframe (in background mode: queued
+        it; ``on_commit`` tells when it is committed), else None.
         """
         if self.closed:
             raise InputError("recording: on_step after close()")
+        self._raise_if_failed()
         t_s = float(t_s)
         if self.t_s is not None and t_s < self.t_s:
             raise InputError(f"recording: time went backwards ({t_s:g} s after {self.t_s:g} s)")
@@ -274,38 +299,41 @@ class Recorder:
                 "data": np.ascontiguousarray(data.T).tobytes()}  # [width, n]: one rack's samples contiguous
 
     def _commit(self, t_s: Optional[float], arrays: Optional[Mapping[str, np.ndarray]]) -> None:
-        """One transaction: the keyframe (if any) and everything buffered."""
-        encoded = []
+        """One transaction: the keyframe (if any) and everything buffered (queued in background mode)."""
+        self._raise_if_failed()
+        encoded: list[tuple[str, str, str, Optional[bytes]]] = []
         if arrays is not None:
+            prev = self._prev_arrays
+            self._prev_arrays = {}
             for name, arr in arrays.items():
                 try:
-                    encoded.append((str(name),) + encode_array(arr))
+                    dtype, shape, data = encode_array(arr)  # a copy: the caller may change arr
                 except ValueError as exc:
                     raise InputError(f"recording: state array {name!r}: {exc}") from None
-        series = self._series_rows()
+                name = str(name)
+                self._prev_arrays[name] = (dtype, shape, data)
+                # unchanged since the previous keyframe: the writer stores a reference, not the bytes again
+                same = prev.get(name) == (dtype, shape, data)
+                encoded.append((name, dtype, shape, None if same else data))
         rec_values: dict[str, Any] = {"duration_s": float(self.t_s or 0.0)}
         ids = (tuple(self.rack_ids or ()), tuple(self.unit_ids or ()), tuple(self.metric_names or ()))
         if ids != self._ids_written:
             rec_values.update(rack_ids_json=json.dumps(self.rack_ids or []),
                               unit_ids_json=json.dumps(self.unit_ids or []),
                               metric_names_json=json.dumps(self.metric_names or []))
-        with self.project.engine.begin() as conn:
-            if arrays is not None:
-                res = conn.execute(insert(Keyframe.__table__).values(
-                    recording_id=self.recording_id, t_s=float(t_s), last_event_seq=int(self._last_seq)))  # type: ignore[arg-type]
-                kf_id = int(res.inserted_primary_key[0])
-                if encoded:
-                    conn.execute(insert(KeyframeArray.__table__),
-                                 [{"keyframe_id": kf_id, "name": n, "dtype": d, "shape": s, "data": b}
-                                  for n, d, s, b in encoded])
-            if series:
-                conn.execute(insert(SeriesChunk.__table__), series)
-            if self._events:
-                conn.execute(insert(EventRow.__table__), self._events)
-            if self._alarms:
-                conn.execute(insert(AlarmRow.__table__), self._alarms)
-            conn.execute(update(Recording.__table__).where(Recording.__table__.c.id == self.recording_id)
-                         .values(**rec_values))
+        batch = _Batch(t_s if arrays is not None else None, int(self._last_seq), encoded, self._series_rows(),
+                       list(self._events), list(self._alarms), rec_values)
+        if batch.t_s is not None:
+            self.last_keyframe_queued_t_s = batch.t_s
+        if self._queue is None:
+            try:
+                self._write(batch)
+            except BaseException as exc:
+                self.closed = True  # what is committed stays; nothing more is written after a failure
+                raise ProjectFileError(f"{self.project.path}: recording {self.recording_id} could not be "
+                                       f"written ({type(exc).__name__}: {exc})") from exc
+        else:
+            self._queue.put(batch)  # blocks when the writer is two batches behind: memory stays bounded
         self._ids_written = ids
         self._hall_t.clear()
         self._hall_rows.clear()
@@ -314,21 +342,81 @@ class Recorder:
             rows.clear()
         self._events.clear()
         self._alarms.clear()
-        if arrays is not None:
-            self.last_keyframe_t_s = t_s
+
+    def _write(self, b: "_Batch") -> None:
+        with self.project.engine.begin() as conn:
+            if b.t_s is not None:
+                res = conn.execute(insert(Keyframe.__table__).values(
+                    recording_id=self.recording_id, t_s=float(b.t_s), last_event_seq=b.last_seq))
+                kf_id = int(res.inserted_primary_key[0])
+                if b.arrays:
+                    conn.execute(insert(KeyframeArray.__table__),
+                                 [{"keyframe_id": kf_id, "name": n, "dtype": d, "shape": s,
+                                   "data": b"" if data is None else data,
+                                   "ref_id": self._data_rows[n] if data is None else None}
+                                  for n, d, s, data in b.arrays])
+                    t = KeyframeArray.__table__
+                    data_rows = dict(self._data_rows)
+                    data_rows.update(conn.execute(select(t.c.name, t.c.id).where(t.c.keyframe_id == kf_id)
+                                                  .where(t.c.ref_id.is_(None))).all())
+            if b.series:
+                conn.execute(insert(SeriesChunk.__table__), b.series)
+            if b.events:
+                conn.execute(insert(EventRow.__table__), b.events)
+            if b.alarms:
+                conn.execute(insert(AlarmRow.__table__), b.alarms)
+            conn.execute(update(Recording.__table__).where(Recording.__table__.c.id == self.recording_id)
+                         .values(**b.rec_values))
+        if b.t_s is not None:
+            if b.arrays:
+                self._data_rows = data_rows  # only once committed: a failed write leaves no dangling reference
+            self.last_keyframe_t_s = b.t_s
             self.keyframes_written += 1
+        if self.on_commit is not None:
+            self.on_commit(b.t_s)
+
+    def _writer(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # reported to the engine thread at its next call
+                    self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            exc, self._error = self._error, None
+            self._stop_writer()
+            self.closed = True
+            raise ProjectFileError(f"{self.project.path}: recording {self.recording_id} could not be written "
+                                   f"({type(exc).__name__}: {exc})") from exc
+
+    def _stop_writer(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            assert self._queue is not None
+            self._queue.put(None)
+            self._thread.join()
 
     def flush(self) -> None:
-        """Write everything buffered (no keyframe) in one transaction."""
+        """Write everything buffered (no keyframe) in one transaction (queued in background mode)."""
         if not self.closed:
             self._commit(None, None)
 
     def close(self, duration_s: Optional[float] = None) -> None:
-        """Write what is buffered, mark the recording finished and checkpoint the file."""
+        """Write what is buffered, wait for the writer, mark the recording finished and checkpoint."""
         if self.closed:
             return
         self._commit(None, None)
+        self._stop_writer()
         self.closed = True
+        if self._error is not None:
+            exc, self._error = self._error, None
+            raise ProjectFileError(f"{self.project.path}: recording {self.recording_id} could not be written "
+                                   f"({type(exc).__name__}: {exc})") from exc
         self.project.set_recording_finished(self.recording_id,
                                             float(self.t_s or 0.0) if duration_s is None else duration_s)
         self.project.checkpoint()
@@ -344,7 +432,21 @@ class Recorder:
                 self._commit(None, None)
             except Exception:  # the original error matters more
                 log.exception("could not write the end of recording %s", self.recording_id)
+            self._stop_writer()
             self.closed = True
+
+
+@dataclass
+class _Batch:
+    """What one transaction writes (built on the engine's thread, written by the writer)."""
+
+    t_s: Optional[float]
+    last_seq: int
+    arrays: list[tuple[str, str, str, Optional[bytes]]]  # bytes None: same as the previous keyframe
+    series: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    alarms: list[dict[str, Any]]
+    rec_values: dict[str, Any]
 
 
 # --------------------------------------------------------------------------- a whole run into a file
@@ -363,8 +465,9 @@ def _incident_text(incident: Any) -> tuple[str, str]:
         data = dataclasses.asdict(incident)
     elif isinstance(incident, Mapping):
         data = dict(incident)
-    else:
-        raise InputError(f"recording: cannot store an incident of type {type(incident).__name__}")
+    else:  # the recorded events are what replay uses; keep at least a readable trace of the incident
+        log.warning("storing incident of type %s as text", type(incident).__name__)
+        data = {"name": name, "text": str(incident)}
     return name, json.dumps(data, sort_keys=True, default=str)
 
 
@@ -392,7 +495,7 @@ class RunRecorder:
         try:
             if sim is not None and (self.recorder.t_s is None or sim.t_s > self.recorder.t_s):
                 self.recorder.on_step(sim.t_s, sim)
-            if sim is not None and self.recorder.last_keyframe_t_s != sim.t_s:
+            if sim is not None and self.recorder.last_keyframe_queued_t_s != sim.t_s:
                 self.recorder._commit(float(sim.t_s), sim.keyframe())  # the end state is always a keyframe
             self.recorder.close()
         finally:
@@ -415,7 +518,8 @@ class RunRecorder:
 
 def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt_s: Optional[float] = None,
                duration_s: Optional[float] = None, keyframe_every_s: float = 60.0, metrics_every_s: float = 1.0,
-               rack_series_every_s: float = 10.0, grid_m: Optional[float] = None, note: str = "") -> RunRecorder:
+               rack_series_every_s: float = 10.0, grid_m: Optional[float] = None, note: str = "",
+               background: bool = True) -> RunRecorder:
     """Start recording ``sim`` (at its current state, normally t = 0 after the steady solve) into ``path``.
 
     ``path`` is created if missing; an existing dctwin project gets a new
@@ -423,7 +527,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     is stored as a new version unless it equals the latest one; the incident
     (if any) is stored too. Replay rebuilds ``Simulation(site, hall_id,
     grid_m=grid_m, dt_s=dt_s)``: pass the ``grid_m`` the run used (default
-    ``sim.grid_m`` if the engine has it).
+    ``sim.grid_m`` if the engine has it). Writes go through a writer thread
+    (``background``), so the run waits only for copies of its state.
     """
     from pathlib import Path
 
@@ -448,7 +553,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
                        keyframe_every_s=keyframe_every_s, metrics_every_s=metrics_every_s,
                        rack_series_every_s=rack_series_every_s, incident_id=incident_id,
                        hall_id=getattr(hall, "id", None), params={"grid_m": gm, "planned_duration_s": duration_s},
-                       engine_version=str(getattr(sim, "engine_version", "") or "") or None, note=note)
+                       engine_version=str(getattr(sim, "engine_version", "") or "") or None, note=note,
+                       background=background)
         rec.on_step(sim.t_s, sim)  # the starting state is the first keyframe
     except BaseException:
         project.close()

@@ -89,14 +89,24 @@ class RecordingReader:
     def load_keyframe(self, keyframe: KeyframeInfo | int) -> dict[str, np.ndarray]:
         """The state arrays of a keyframe, bit-exact as they were stored."""
         kf_id = keyframe.id if isinstance(keyframe, KeyframeInfo) else int(keyframe)
+        t = KeyframeArray.__table__
         with self.engine.connect() as conn:
-            rows = conn.execute(select(KeyframeArray.name, KeyframeArray.dtype, KeyframeArray.shape,
-                                       KeyframeArray.data).where(KeyframeArray.keyframe_id == kf_id)
-                                .order_by(KeyframeArray.id)).all()
+            rows = conn.execute(select(t.c.name, t.c.dtype, t.c.shape, t.c.data, t.c.ref_id)
+                                .where(t.c.keyframe_id == kf_id).order_by(t.c.id)).all()
+            refs = sorted({r[4] for r in rows if r[4] is not None})
+            shared = dict(conn.execute(select(t.c.id, t.c.data).where(t.c.id.in_(refs))
+                                       .where(t.c.ref_id.is_(None))).all()) if refs else {}
         if not rows:
             raise ProjectFileError(f"{self._where}: keyframe {kf_id} holds no arrays")
-        return {name: decode_array(dtype, shape, data, f"{self._where}, keyframe {kf_id}, array {name}")
-                for name, dtype, shape, data in rows}
+        out = {}
+        for name, dtype, shape, data, ref in rows:
+            where = f"{self._where}, keyframe {kf_id}, array {name}"
+            if ref is not None:
+                if ref not in shared:
+                    raise ProjectFileError(f"{where}: refers to missing data (row {ref})")
+                data = shared[ref]
+            out[name] = decode_array(dtype, shape, data, where)
+        return out
 
     def seek(self, t_s: float) -> tuple[KeyframeInfo, dict[str, np.ndarray]]:
         """The keyframe at or before ``t_s`` and its arrays (re-simulate from there to ``t_s``)."""

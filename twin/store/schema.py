@@ -11,7 +11,10 @@ Layout of the data, and why:
   place, so every recording points at the exact layout it ran on.
 - ``keyframes`` + ``keyframe_arrays``: one row per keyframe time, one row per
   state array with ``dtype`` (numpy ``dtype.str``, explicit byte order),
-  ``shape`` (JSON list) and the raw C-order bytes. Never pickle.
+  ``shape`` (JSON list) and the raw C-order bytes. Never pickle. An array
+  bit-identical to the one in the previous keyframe (the frozen flow field,
+  most of a keyframe, between re-marches) is stored once: later rows carry
+  ``ref_id``, the row that holds the bytes, and no data.
 - ``series``: decimated trends in chunks. One row holds ``n`` samples of one
   stream: ``t_data`` (float64[n], the sample times) and ``data``
   (float32[width, n]: column by column, so the ``n`` samples of one rack or
@@ -104,7 +107,9 @@ class KeyframeArray(SQLModel, table=True):
     name: str
     dtype: str
     shape: str  # JSON list of ints
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # empty when ref_id is set
+    #: the row holding the same bytes (an array unchanged since an earlier keyframe of the recording)
+    ref_id: Optional[int] = None
 
 
 class EventRow(SQLModel, table=True):

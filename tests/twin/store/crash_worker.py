@@ -1,8 +1,9 @@
 """Helper process for the kill -9 test (run as a script, not collected by pytest).
 
-It imports everything once, then for each line ``<path> <new|append>`` on
-stdin forks a child that writes a recording into ``<path>`` and reports on
-stdout, with an unbuffered ``os.write`` right after each commit returns:
+It imports everything once, then for each line ``<path> <new|append>
+<sync|background>`` on stdin forks a child that writes a recording into
+``<path>`` (on the engine thread or through the recorder's writer thread) and
+reports on stdout, with an unbuffered ``os.write`` right after each commit:
 ``rec <id>`` once the recording exists, ``kf <t>`` after each keyframe.
 The worker prints ``pid <pid>`` when the child starts and ``exit <pid>
 <signal>`` when it has ended (the test kills it with SIGKILL meanwhile).
@@ -25,16 +26,21 @@ N_RACKS = 200
 def state_at(t_s: float) -> dict[str, np.ndarray]:
     """The (deterministic) state the child records at t_s; the test recomputes it to check keyframes."""
     return {"air_c": np.arange(N_AIR, dtype=np.float64) * 1e-3 + t_s,
+            "flow_u": np.sin(np.arange(N_AIR, dtype=np.float64)) + (t_s // 5.0),  # changes every 5 s only
             "rack_state": (np.arange(N_RACKS) + int(t_s * 2)).astype(np.int32) % 3,
             "t_s": np.asarray(t_s)}
 
 
-def record(path: str, mode: str, steps: int = 100_000) -> None:
+def record(path: str, mode: str, steps: int = 100_000, background: bool = False) -> None:
     site = synthetic_site(4)
     project = Project.create(path) if mode == "new" else Project.open(path)
     lid = project.save_layout(site, "crash test")
+    def committed(t_s):  # called once the transaction holding the keyframe has committed
+        if t_s is not None:
+            os.write(1, f"kf {t_s!r}\n".encode())
+
     rec = Recorder(project, lid, 0.5, keyframe_every_s=2.0, metrics_every_s=1.0, rack_series_every_s=1.0,
-                   rack_ids=[f"R{i}" for i in range(N_RACKS)])
+                   rack_ids=[f"R{i}" for i in range(N_RACKS)], background=background, on_commit=committed)
     os.write(1, f"rec {rec.recording_id}\n".encode())
     rng = np.random.default_rng(0)
     for k in range(steps):
@@ -44,8 +50,7 @@ def record(path: str, mode: str, steps: int = 100_000) -> None:
                              "details": {"value": float(rng.random())}}])
         s = state_at(t)
         inlet = 20.0 + s["air_c"][:N_RACKS]
-        if rec.on_step(t, state=s, rack_inlet_c=inlet, rack_power_w=inlet * 100.0) is not None:
-            os.write(1, f"kf {t!r}\n".encode())
+        rec.on_step(t, state=s, rack_inlet_c=inlet, rack_power_w=inlet * 100.0)
     rec.close()
     project.close()
 
@@ -64,12 +69,12 @@ def main() -> None:
             os.close(saved)
             os.close(devnull)
     for line in sys.stdin:
-        path, mode = line.split()
+        path, mode, writer = line.split()
         sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
             try:
-                record(path, mode)
+                record(path, mode, background=writer == "background")
             finally:
                 os._exit(0)
         print(f"pid {pid}", flush=True)

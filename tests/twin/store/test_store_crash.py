@@ -3,7 +3,8 @@
 After every kill the file opens, passes PRAGMA integrity_check, and holds every
 keyframe the process had committed (it prints each one right after the commit
 returned), bit-exact. Files are killed while being created, while recording,
-and while a second and third recording is appended after an earlier kill.
+and while a second and third recording is appended after an earlier kill;
+half the trials write on the engine thread, half through the writer thread.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def test_kill_9_while_recording_never_loses_committed_keyframes(tmp_path):
         for trial in range(KILLS):
             path = tmp_path / f"run{trial // 3}.dctwin"
             mode = "append" if path.exists() else "new"
-            proc.stdin.write(f"{path} {mode}\n")
+            proc.stdin.write(f"{path} {mode} {'background' if trial % 2 else 'sync'}\n")
             proc.stdin.flush()
             lines: list[str] = []
             pid = int(_read_until(proc, sel, "pid ", lines).split()[1])

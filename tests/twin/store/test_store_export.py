@@ -66,6 +66,7 @@ def test_export_at_t_keeps_one_moment(run_file, tmp_path):
     with Project.open(out) as r:
         reader = r.recording()
         assert [k.t_s for k in reader.keyframes()] == [30.0]
+        kept = reader.load_keyframe(reader.keyframes()[0])  # arrays it shared with earlier keyframes are copied in
         assert reader.duration_s == 44.0
         assert max(e.t_s for e in reader.events()) <= 44.0
         assert reader.alarms() == []  # the alarm at 50 s is after the moment
@@ -75,6 +76,16 @@ def test_export_at_t_keeps_one_moment(run_file, tmp_path):
         assert t_r[-1] == 40.0
     with Project.open(run_file, read_only=True) as src:
         t_s, v_s = src.recording(2).series("rack_inlet_c", None, 44.0)
+        original = src.recording(2).seek(44.0)[1]
+    assert kept.keys() == original.keys()
+    for name, a in original.items():
+        assert a.tobytes() == kept[name].tobytes(), name
+    con = sqlite3.connect(out)
+    assert con.execute("SELECT count(*) FROM keyframe_arrays WHERE ref_id IS NOT NULL").fetchone()[0] == 0
+    con.close()
+    con = sqlite3.connect(f"file:{run_file}?mode=ro", uri=True)  # the source does share arrays
+    assert con.execute("SELECT count(*) FROM keyframe_arrays WHERE ref_id IS NOT NULL").fetchone()[0] > 0
+    con.close()
     np.testing.assert_array_equal(t_s, t_r)
     np.testing.assert_array_equal(v_s, v_r)
     assert verify_file(out).intact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 
 import numpy as np
 import pytest
@@ -234,3 +235,68 @@ def test_keyframe_schedule_with_uneven_steps(project, site):
     kf_times = [g for g in got if g is not None]
     assert kf_times == [0.0, 1.2, 2.1, 3.0]
     assert all(math.isclose(a, b) for a, b in zip(kf_times, [k.t_s for k in project.recording().keyframes()]))
+
+
+def test_background_writer_gives_the_same_recording(tmp_path, site):
+    files = {}
+    for background in (False, True):
+        path = tmp_path / f"bg{background}.dctwin"
+        committed = []
+        with Project.create(path) as p:
+            sim = FakeSim(dt_s=0.5)
+            rec = Recorder(p, p.save_layout(site), 0.5, keyframe_every_s=15, background=background,
+                           on_commit=committed.append)
+            run_live(sim, rec, 60.0, INCIDENT)
+        assert [t for t in committed if t is not None] == [0.0, 15.0, 30.0, 45.0, 60.0]
+        with Project.open(path, read_only=True) as p:
+            r = p.recording()
+            files[background] = ([k.t_s for k in r.keyframes()], [e.to_dict() for e in r.events()],
+                                 r.series("hall")[1].tobytes(), r.series("rack_power_w")[1].tobytes(),
+                                 r.load_keyframe(r.keyframes()[-1])["air_c"].tobytes())
+    assert files[False] == files[True]
+
+
+def test_background_writer_failure_reaches_the_engine_thread(project, site, monkeypatch):
+    rec = Recorder(project, project.save_layout(site), 1.0, keyframe_every_s=2, background=True)
+    real = rec._write
+
+    def failing(batch):
+        if batch.t_s == 4.0:
+            raise OSError("disk full")
+        real(batch)
+
+    monkeypatch.setattr(rec, "_write", failing)
+    with pytest.raises(ProjectFileError, match=r"recording 1 could not be written \(OSError: disk full\)"):
+        for k in range(10):  # the error shows at a later on_step, or at the latest at close()
+            rec.on_step(float(k), state={"a": np.zeros(3)})
+        rec.close()
+    assert rec.closed and not rec._thread.is_alive()
+    kept = [k.t_s for k in project.recording().keyframes()]
+    assert kept[:2] == [0.0, 2.0] and 4.0 not in kept
+
+
+def test_unchanged_arrays_are_stored_once(tmp_path, site):
+    path = tmp_path / "dedupe.dctwin"
+    flow = np.random.default_rng(3).standard_normal(100_000)  # like the frozen flow field: 800 kB
+    states = {}
+    with Project.create(path) as p:
+        rec = Recorder(p, p.save_layout(site), 1.0, keyframe_every_s=1)
+        for k in range(6):
+            if k == 3:
+                flow = flow + 1.0  # a re-march: new bytes, then unchanged again
+            states[float(k)] = {"flow_u": flow.copy(), "air_T": np.full(50, float(k)), "nan": np.array([np.nan])}
+            rec.on_step(float(k), state=states[float(k)])
+        rec.close()
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT k.t_s, a.name, a.ref_id IS NOT NULL, length(a.data) FROM keyframe_arrays a "
+                       "JOIN keyframes k ON k.id = a.keyframe_id WHERE a.name = 'flow_u' ORDER BY k.t_s").fetchall()
+    con.close()
+    assert [(t, ref) for t, _, ref, _ in rows] == [(0.0, 0), (1.0, 1), (2.0, 1), (3.0, 0), (4.0, 1), (5.0, 1)]
+    assert [n for *_, n in rows] == [800_000, 0, 0, 800_000, 0, 0]
+    assert path.stat().st_size < 2_500_000  # two copies of the flow, not six
+    with Project.open(path, read_only=True) as p:
+        reader = p.recording()
+        for kf in reader.keyframes():
+            arrays = reader.load_keyframe(kf)
+            for name, a in states[kf.t_s].items():
+                assert _same_bits(a, arrays[name]), (kf.t_s, name)

@@ -516,6 +516,34 @@ class RunRecorder:
                 "bytes": self.project.path.stat().st_size if self.project.path.exists() else 0}
 
 
+def _infer_grid_m(site: Any, sim: Any) -> Any:
+    """The ``grid_m`` that rebuilds ``sim``'s air grid: None (the default) or its cell sizes, checked by compiling.
+
+    Only used when the caller does not say which grid the run used.
+    """
+    air = getattr(sim, "air", None)
+    hall = getattr(sim, "hall", None)
+    if air is None or hall is None:
+        return None
+    try:
+        from twin.compile import compile_hall
+    except ImportError:
+        return None
+
+    def same(candidate: Any) -> bool:
+        try:
+            other = compile_hall(site, hall.id, candidate)
+        except Exception:
+            return False
+        return all(getattr(other, a, None) == getattr(air, a, None) for a in ("nx", "ny", "nz", "dx", "dy", "dz"))
+
+    for candidate in (None, [float(air.dx), float(air.dz)], [float(air.dy), float(air.dz)]):
+        if same(candidate):
+            return candidate
+    log.warning("recording: cannot tell the air grid of this run; replay uses the default grid")
+    return None
+
+
 def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt_s: Optional[float] = None,
                duration_s: Optional[float] = None, keyframe_every_s: float = 60.0, metrics_every_s: float = 1.0,
                rack_series_every_s: float = 10.0, grid_m: Optional[float] = None, note: str = "",
@@ -549,6 +577,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
             incident_id = project.save_incident(name, inc_text)
         hall = getattr(sim, "hall", None)
         gm = grid_m if grid_m is not None else getattr(sim, "grid_m", None)
+        if gm is None:
+            gm = _infer_grid_m(site, sim)
         rec = Recorder(project, layout_id, float(dt_s if dt_s is not None else sim.dt_s),
                        keyframe_every_s=keyframe_every_s, metrics_every_s=metrics_every_s,
                        rack_series_every_s=rack_series_every_s, incident_id=incident_id,

@@ -36,6 +36,8 @@ def engine_simulation(reader: RecordingReader) -> Any:
         raise DctwinError(f"replay needs the simulation engine (twin.engine), which is not available "
                           f"in this build ({exc})") from None
     kwargs = {k: reader.params[k] for k in SIM_PARAMS if reader.params.get(k) is not None}
+    if isinstance(kwargs.get("grid_m"), list):  # (horizontal, vertical) cell sizes
+        kwargs["grid_m"] = tuple(kwargs["grid_m"])
     return Simulation(reader.layout(), reader.hall_id, dt_s=reader.dt_s, **kwargs)
 
 

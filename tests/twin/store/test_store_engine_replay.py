@@ -82,3 +82,21 @@ def test_cli_replay_json_matches_the_live_summary(engine_run, capsys):
     assert out["racks"] == json.loads(json.dumps(want["racks"]))
     with Project.open(path, read_only=True) as p:
         assert summary_at(p.recording(), 27.0)["cooling_units"] == want["cooling_units"]
+
+
+def test_grid_of_the_run_is_found_when_not_given(tmp_path):
+    from twin.engine import Simulation
+
+    site = synthetic_site(4)
+    sim = Simulation(site, grid_m=GRID_M, dt_s=1.0)
+    sim.solve_steady()
+    rr = record_run(tmp_path / "g.dctwin", site, sim, keyframe_every_s=2.0)  # no grid_m: inferred
+    sim.run(3.0, 1.0, on_step=rr.on_step)
+    expected = sim.keyframe()
+    rr.close(sim)
+    with Project.open(tmp_path / "g.dctwin", read_only=True) as p:
+        reader = p.recording()
+        assert reader.params["grid_m"] is not None
+        state = replay_to(reader, 3.0).keyframe()
+    assert state["air_T"].shape == expected["air_T"].shape
+    assert state["air_T"].tobytes() == expected["air_T"].tobytes()

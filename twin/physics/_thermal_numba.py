@@ -79,18 +79,25 @@ def step(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, n_sub):
     """Advance T (°C, in place) by dt (s) in ``n_sub`` explicit upwind sub-steps.
 
     T_P += (dt / n_sub) * net_P / V per sub-step (see module docstring); stable and
-    bounded while (dt / n_sub) * (Σ outflow + Σ D) <= V in every cell.
+    bounded while (dt / n_sub) * (Σ outflow + Σ D) <= V in every cell. Returns the
+    heat-volume the ports brought in (K m3), summed from the port fluxes.
     """
     net = np.empty_like(T)
     h = dt / n_sub / vol
     nx, ny, nz = T.shape
+    tf = T.ravel()
+    heat = 0.0
     for _ in range(n_sub):
         _net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, net)
+        for p in range(pc.shape[0]):
+            q = pq[p]
+            heat += (dt / n_sub) * (q * pT[p] if q > 0.0 else q * tf[pc[p]])
         for i in range(nx):
             for j in range(ny):
                 for k in range(nz):
                     if not solid[i, j, k]:
                         T[i, j, k] += h * net[i, j, k]
+    return heat
 
 
 @njit(cache=True, nogil=True)
@@ -329,25 +336,25 @@ def tvd_correction(T, fx, fy, fz, solid, corr):
 
 
 @njit(cache=True, nogil=True)
-def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, tol, max_sweeps):
+def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, out, tol, max_sweeps):
     """Advance T (°C, in place) by dt (s): backward Euler, then a conservative flux-form update.
 
+    ``out``: Σ outflow + Σ D per cell (m3/s, :func:`outflow_rate`).
     1. Solve (V/dt + Σ outflow + Σ D) T*_P = V/dt T_P + Σ inflow T*_up + Σ D T*_nb + Σ_ports q pT
        by symmetric Gauss-Seidel sweeps until a sweep changes T* by less than ``tol`` (K);
     2. T_P += dt/V * net_P(T*): every face flux is counted once for each of its two cells, so
        the air's energy changes exactly by the port heat (round-off), whatever the sweeps left.
     Unconditionally stable; the result equals T* to within (rate dt) x tol.
-    Returns the number of symmetric sweeps.
+    Returns the heat-volume the ports brought in (K m3): dt Σ_ports q (q > 0 ? pT : T*_cell).
     """
     nx, ny, nz = T.shape
-    diag = np.zeros_like(T)
-    outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, diag)
+    diag = np.empty_like(T)
     c = vol / dt
     src = np.empty_like(T)
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
-                diag[i, j, k] += c
+                diag[i, j, k] = out[i, j, k] + c
                 src[i, j, k] = c * T[i, j, k]
     srcf = src.ravel()
     for p in range(pc.shape[0]):
@@ -368,4 +375,9 @@ def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, tol, ma
             for k in range(nz):
                 if not solid[i, j, k]:
                     T[i, j, k] += h * net[i, j, k]
-    return n
+    tsf = Ts.ravel()
+    heat = 0.0
+    for p in range(pc.shape[0]):
+        q = pq[p]
+        heat += dt * (q * pT[p] if q > 0.0 else q * tsf[pc[p]])
+    return heat

@@ -35,9 +35,12 @@ def net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT):
 def step(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, n_sub):
     """Explicit sub-stepped update, as the numba kernel (in place)."""
     h = dt / n_sub / vol
+    heat = 0.0
     for _ in range(n_sub):
+        heat += dt / n_sub * float(np.where(pq > 0, pq * pT, pq * T.reshape(-1)[pc]).sum())
         n = net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT)
         T += np.where(solid, 0.0, h * n)
+    return heat
 
 
 def steady_dense(solid, fx, fy, fz, gx, gy, gz, pc, pq, pT_fixed, p_rack, rin_face_rack, rin_face, rack_dt,
@@ -102,11 +105,11 @@ def steady_dense(solid, fx, fy, fz, gx, gy, gz, pc, pq, pT_fixed, p_rack, rin_fa
 
 
 def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt):
-    """Backward Euler solved directly (dense, small grids), then the conservative flux-form update."""
+    """Backward Euler solved directly (dense, small grids), then the conservative flux-form update,
+    as the numba kernel. Returns the port heat-volume (K m3)."""
     shape = T.shape
     n = T.size
     fluid = ~solid.reshape(-1)
-    # assemble the operator L with net(T) = L T + s, by probing with unit vectors (small grids only)
     s = net(np.zeros(shape), fx, fy, fz, gx, gy, gz, pc, pq, pT).reshape(-1)
     L = np.empty((n, n))
     for m in range(n):
@@ -117,5 +120,5 @@ def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt):
     b = vol / dt * T.reshape(-1) + s
     Ts = T.reshape(-1).copy()
     Ts[fluid] = np.linalg.solve(A[np.ix_(fluid, fluid)], b[fluid] - A[np.ix_(fluid, ~fluid)] @ Ts[~fluid])
-    Ts = Ts.reshape(shape)
-    T += np.where(solid, 0.0, dt / vol * net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT))
+    T += np.where(solid, 0.0, dt / vol * net(Ts.reshape(shape), fx, fy, fz, gx, gy, gz, pc, pq, pT))
+    return dt * float(np.where(pq > 0, pq * pT, pq * Ts[pc]).sum())

@@ -443,7 +443,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     init : a previous Flow on the same plant to warm-start from (after an airflow change).
     max_time_s : simulated-time limit of the march (default 12 residence times, at least 60 s).
     tol : convergence: the mean flows of two consecutive windows differ by less than
-        ``tol`` x their RMS face velocity, in the RMS over faces.
+        ``tol`` x their RMS velocity, in the RMS over the open (interior) faces.
     courant : time step = courant * min cell size / largest inflow velocity.
 
     Returns
@@ -464,6 +464,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     m = jet > 0
     ujet[pf.face[m]] = pf.sign[m] * jet[m]
     closed = ap.cond == 0.0
+    interior = np.nonzero(ap.cond == 1.0)[0]
     leaky = (ap.cond > 0.0) & (ap.cond < 1.0)
 
     vmax = float(np.abs(ujet).max()) if nf else 0.0
@@ -543,8 +544,10 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
             if k_in_win == n_win:
                 mean = acc / k_in_win
                 if prev_mean is not None:
-                    change = float(np.sqrt(np.mean((mean - prev_mean) ** 2)))
-                    if change <= tol * float(np.sqrt(np.mean(mean ** 2))):
+                    d = (mean - prev_mean)[interior]
+                    change = float(np.sqrt(np.mean(d * d))) if d.size else 0.0
+                    mi = mean[interior]
+                    if change <= tol * (float(np.sqrt(np.mean(mi * mi))) if mi.size else 0.0):
                         converged = True
                 prev_mean = mean
                 acc[:] = 0.0

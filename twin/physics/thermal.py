@@ -11,7 +11,9 @@ and enters its neighbour, so the air's energy changes only through the ports
 step); steady states are symmetric Gauss-Seidel sweeps with the racks coupled
 (exhaust = inlet + P / (rho cp Q)).
 
-Temperatures in °C, energies in J relative to 0 °C, flows in m3/s.
+Transients: up to four explicit upwind sub-steps per engine step, else backward Euler
+(symmetric Gauss-Seidel to a tolerance, then the update in flux form), so energy is
+conserved to round-off at any step and the step is stable at any length. Temperatures in °C, energies in J relative to 0 °C, flows in m3/s.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ PR_T = 0.9
 ALPHA_FLOOR = 0.02
 
 
-#: above this many explicit sub-steps per engine step, :func:`step` goes implicit
+#: explicit sub-steps per engine step at most; a step that needs more is backward Euler
 MAX_EXPLICIT_SUBSTEPS = 4
-#: backward-Euler sweeps stop when no cell moves by more than this (K)
-IMPLICIT_TOL_K = 1e-6
-IMPLICIT_MAX_SWEEPS = 200
+#: backward-Euler sweeps stop when no cell moves by more than this (K); the flux-form update
+#: after them keeps energy exact whatever they leave
+IMPLICIT_TOL_K = 1e-5
+IMPLICIT_MAX_SWEEPS = 300
 #: over-relaxation of the steady sweeps (falls back to 1 if it diverges); B1: 1.0 -> 1000
 #: sweeps, 1.4 -> about 450, 1.6 -> 320, 1.8 diverges
 SOR_OMEGA = 1.4
@@ -63,6 +66,7 @@ class Coeffs:
     pq: np.ndarray  # port face flux into the room (m3/s)
     vol: float  # cell volume (m3)
     max_rate: float  # max over cells of (outflow + conductance) / V (1/s)
+    out: np.ndarray  # per cell: outflow + conductance (m3/s)
 
 
 def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float = PR_T) -> Coeffs:
@@ -96,7 +100,7 @@ def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float =
     out = np.zeros(ap.shape)
     _nb.outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, out)
     vol = ap.cell_volume_m3
-    c = Coeffs(fx, fy, fz, gx, gy, gz, pc, pq, vol, float(out.max()) / vol if out.size else 0.0)
+    c = Coeffs(fx, fy, fz, gx, gy, gz, pc, pq, vol, float(out.max()) / vol if out.size else 0.0, out)
     cache[key] = c
     return c
 
@@ -137,7 +141,8 @@ def initial_temperature(ap, t_c: float) -> np.ndarray:
 
 
 def substeps(ap, flow: Flow, dt_s: float, alpha_floor: float = ALPHA_FLOOR) -> int:
-    """Number of explicit sub-steps :func:`step` takes for ``dt_s``."""
+    """Number of explicit sub-steps a fully explicit step of ``dt_s`` would need (:func:`step`
+    takes at most :data:`MAX_EXPLICIT_SUBSTEPS` and treats the fastest cells implicitly)."""
     c = coefficients(ap, flow, alpha_floor)
     return max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
 
@@ -153,7 +158,8 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
     rack_exhaust_c : per rack, the temperature of the air leaving its back (°C).
     unit_supply_c : per cooling unit, supply temperature through room supply faces (°C).
     tile_supply_c : scalar or per tile (°C): the plenum air; the floor leakage takes its mean.
-    return_heat : also return the net heat (J) that entered through the ports during the step.
+    return_heat : also return the net heat (J) that entered through the ports during the step,
+        summed from the port fluxes (equal to the stored-energy change: energy is conserved).
 
     Returns
     -------
@@ -164,59 +170,20 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
     Tn = T.copy() if out is None else out
     if out is not None and out is not T:
         Tn[...] = T
-    e0 = stored_energy_j(ap, Tn) if return_heat else 0.0
-    _advance(ap, c, Tn, float(dt_s), pT)
+    heat = _advance(ap, c, Tn, float(dt_s), pT)
     if not return_heat:
         return Tn
-    return Tn, stored_energy_j(ap, Tn) - e0
+    return Tn, RHO_CP * heat
 
 
-def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray) -> None:
-    """Explicit sub-steps while few are needed, else backward Euler (both conserve energy exactly)."""
+def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray) -> float:
+    """Explicit sub-steps while at most :data:`MAX_EXPLICIT_SUBSTEPS` are needed, else backward
+    Euler (both in flux form: energy conserved to round-off). Returns the port heat-volume (K m3)."""
     n_sub = max(1, int(math.ceil(dt * c.max_rate * (1.0 + 1e-9))))
     if n_sub <= MAX_EXPLICIT_SUBSTEPS:
-        _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt, n_sub)
-    else:
-        _nb.step_implicit(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt,
-                          IMPLICIT_TOL_K, IMPLICIT_MAX_SWEEPS)
-
-
-def step_heat_j(ap, flow: Flow, T_before: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply_c,
-                tile_supply_c, alpha_floor: float = ALPHA_FLOOR) -> float:
-    """Net heat (J) the ports bring in during one :func:`step` from ``T_before``, computed from
-    the port fluxes alone (not from the stored energy): Σ rho cp q T dt over the ports, with T the
-    inflow temperature (q > 0) or the cell's (q < 0) as the scheme used it (per explicit
-    sub-step, or the backward-Euler field)."""
-    c = coefficients(ap, flow, alpha_floor)
-    pT = inflow_temperatures(ap, flow, rack_exhaust_c, unit_supply_c, tile_supply_c)
-    n_sub = max(1, int(math.ceil(dt_s * c.max_rate * (1.0 + 1e-9))))
-    T = T_before.copy()
-    total = 0.0
-    if n_sub <= MAX_EXPLICIT_SUBSTEPS:
-        h = dt_s / n_sub
-        for _ in range(n_sub):
-            total += float(np.where(c.pq > 0, c.pq * pT, c.pq * T.reshape(-1)[c.pc]).sum()) * h
-            _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, h, 1)
-        return RHO_CP * total
-    # the implicit path evaluates the fluxes at T*: recover T* as the backward-Euler solve does
-    Ts = _backward_euler_field(ap, c, T, dt_s, pT)
-    return RHO_CP * float(np.where(c.pq > 0, c.pq * pT, c.pq * Ts.reshape(-1)[c.pc]).sum()) * dt_s
-
-
-def _backward_euler_field(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray) -> np.ndarray:
-    """T* of :func:`_thermal_numba.step_implicit` (the field its fluxes are evaluated at)."""
-    diag = np.zeros(ap.shape)
-    _nb.outflow_rate(c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, diag)
-    diag += c.vol / dt
-    src = c.vol / dt * T
-    np.add.at(src.reshape(-1), c.pc, np.where(c.pq > 0, c.pq * pT, 0.0))
-    Ts = T.copy()
-    for _ in range(IMPLICIT_MAX_SWEEPS):
-        d1 = _nb._gs_sweep(Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, diag, src, 1.0, True)
-        d2 = _nb._gs_sweep(Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, diag, src, 1.0, False)
-        if max(d1, d2) < IMPLICIT_TOL_K:
-            break
-    return Ts
+        return _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt, n_sub)
+    return _nb.step_implicit(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt,
+                             c.out, IMPLICIT_TOL_K, IMPLICIT_MAX_SWEEPS)
 
 
 def stored_energy_j(ap, T: np.ndarray) -> float:

@@ -69,6 +69,7 @@ class SimRunner(QObject):
         self._sim: Any = None
         self._sim_generation = -1
         self._thread: Optional[threading.Thread] = None
+        self._frame_unread = False  # the GUI has not shown the last running frame yet
 
     # ---- requests from the GUI thread
     def request_solve(self, site: Site) -> int:
@@ -104,6 +105,10 @@ class SimRunner(QObject):
             self._ensure_thread()
         if changed:
             self.sig_running.emit(running)
+
+    def frame_shown(self) -> None:
+        """The GUI has drawn the last frame; the worker may send the next (frames never pile up)."""
+        self._frame_unread = False
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the worker (called when the window closes)."""
@@ -197,8 +202,10 @@ class SimRunner(QObject):
                 if self._stop or self._pending is not None or not self.running:
                     break
             sim.step()
+            time.sleep(0)  # let the GUI thread have the interpreter between steps
         now = time.monotonic()
-        if now - last_emit >= period:
+        if now - last_emit >= period and not self._frame_unread:
+            self._frame_unread = True
             self.sig_frame.emit(self._frame(sim, self._sim_generation, sim.summary()))
             last_emit = now
         rest = period - (time.monotonic() - start)

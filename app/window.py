@@ -26,6 +26,7 @@ from widgets.colorbar import ColorBarWidget
 from widgets.floor_plan import METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView, row_elements
 from widgets.inspector import InspectorPanel
 from widgets.palette import PalettePanel
+from widgets.power_tree import PowerTreePanel
 from widgets.trends import TrendsPanel
 
 from app.document import ID_PREFIX, Document, blank_site
@@ -82,6 +83,11 @@ class MainWindow(QMainWindow):
         self.trends_dock = self._dock("Trends", self.trends, Qt.RightDockWidgetArea)
         self.splitDockWidget(self.inspector_dock, self.trends_dock, Qt.Vertical)
         self.trends.setMinimumHeight(160)
+        self.power_tree = PowerTreePanel(self)
+        self.power_tree.set_site(self.doc.site)
+        self.power_dock = self._dock("Power", self.power_tree, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.power_dock)
+        self.inspector_dock.raise_()
         self.inspector.setMinimumWidth(240)
 
         self._build_status_bar()
@@ -197,7 +203,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&View")
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.trends_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.power_dock, self.trends_dock):
             m.addAction(dock.toggleViewAction())
         m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
@@ -260,6 +266,7 @@ class MainWindow(QMainWindow):
         v.sig_cursor_moved.connect(self._on_view_cursor_moved)
         s.selectionChanged.connect(self._on_scene_selection_changed)
         self.inspector.sig_property_edited.connect(self._on_inspector_property_edited)
+        self.power_tree.sig_racks_chosen.connect(self._on_power_tree_racks_chosen)
         self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
         self.metric_combo.currentIndexChanged.connect(lambda _: self._on_metric_changed())
         self.heat_combo.currentIndexChanged.connect(lambda _: self._on_heat_changed())
@@ -548,9 +555,14 @@ class MainWindow(QMainWindow):
             self.scene.select_ids([value])
 
     # ------------------------------------------------------------------ model changed
+    def _on_power_tree_racks_chosen(self, ids: list) -> None:
+        self.scene.select_ids(ids)
+        self.show_status(f"{len(ids)} racks fed through this node selected")
+
     def _on_doc_site_changed(self, command) -> None:
         self._schedule_autosave()
         self.scene.sync()
+        self.power_tree.sync()
         self.inspector.set_context(self.doc.site, self.scene.selected_ids())
         self._update_layout_status()
         self._request_solve()
@@ -558,6 +570,7 @@ class MainWindow(QMainWindow):
     def _on_doc_site_replaced(self) -> None:
         self.last_frame = None
         self.scene.set_site(self.doc.site)
+        self.power_tree.set_site(self.doc.site)
         self.scene.set_heatmap(None)
         self.inspector.set_context(self.doc.site, [])
         self.trends.clear()
@@ -624,6 +637,7 @@ class MainWindow(QMainWindow):
         self.settle_bar.hide()
         self.last_frame = None
         self.scene.apply_summary(None)  # old results no longer describe this layout
+        self.power_tree.set_summary(None)
         self.scene.set_heatmap(None)
         self.hot_label.setText("hottest inlet —")
         self.pue_label.setText("PUE —")
@@ -640,11 +654,18 @@ class MainWindow(QMainWindow):
             self.physics_label.setText("running" if running else "paused")
 
     def _on_runner_frame(self, frame: dict) -> None:
+        try:
+            self._show_frame(frame)
+        finally:
+            self.runner.frame_shown()
+
+    def _show_frame(self, frame: dict) -> None:
         if frame.get("generation") != self.runner.generation:
             return  # a result for a layout that has changed since
         self.last_frame = frame
         summary = frame.get("summary") or {}
         self.scene.apply_summary(summary)
+        self.power_tree.set_summary(summary)
         heat = frame.get("heat")
         if heat is not None and self.heat_combo.currentData() != "off":
             temps, extent = heat

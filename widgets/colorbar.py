@@ -32,6 +32,8 @@ class ColorBarWidget(QWidget):
     def _fmt(self, v: float) -> str:
         if self.scale is not None and self.scale.unit == "kW":
             return f"{v / 1e3:.0f} kW"
+        if self.scale is not None and self.scale.unit == "%":
+            return f"{v:.0f} %"
         return f"{v:.0f} {self.scale.unit if self.scale else ''}"
 
     def paintEvent(self, event) -> None:  # Qt override

@@ -35,8 +35,9 @@ PX = 50.0
 #: mime type of a palette entry being dragged: JSON {"collection", "fields", "count"}
 ELEMENT_MIME = "application/x-dctwin-element"
 #: metrics a rack can be coloured by
-METRICS = ("inlet_c", "power_w", "state")
-METRIC_LABELS = {"inlet_c": "Inlet temperature", "power_w": "IT power", "state": "ASHRAE state"}
+METRICS = ("inlet_c", "power_w", "feed_util", "state")
+METRIC_LABELS = {"inlet_c": "Inlet temperature", "power_w": "IT power", "feed_util": "Feed utilization",
+                 "state": "ASHRAE state"}
 #: engine rack states that override the ASHRAE colour
 PROTECTION_STATES = ("throttled", "critical", "shutdown", "unpowered")
 _EPS = 1e-6
@@ -560,6 +561,7 @@ class FloorPlanScene(QGraphicsScene):
         self.metric = "inlet_c"
         self.temp_scale = ColorScale()
         self.power_scale = ColorScale("CET-L3", 0.0, 20e3, "kW")
+        self.util_scale = ColorScale("CET-R4", 0.0, 100.0, "%")
         self.summary: Optional[dict] = None
         self.far = False
         self.drag_ids: set[str] = set()
@@ -699,7 +701,8 @@ class FloorPlanScene(QGraphicsScene):
         self.recolour()
 
     def current_scale(self) -> Optional[ColorScale]:
-        return {"inlet_c": self.temp_scale, "power_w": self.power_scale}.get(self.metric)
+        return {"inlet_c": self.temp_scale, "power_w": self.power_scale,
+                "feed_util": self.util_scale}.get(self.metric)
 
     def recolour(self) -> None:
         """Fill every rack by the chosen metric (grey where the summary has no number for it)."""
@@ -710,6 +713,11 @@ class FloorPlanScene(QGraphicsScene):
             colours: list = [None] * len(items)
         elif metric == "state":
             colours = self._state_colours(items, racks)
+        elif metric == "feed_util":
+            util = self.feed_utilization()
+            table = self.util_scale.colours
+            idx = self.util_scale.indices(np.array([util.get(it.element.id, np.nan) for it in items], float))
+            colours = [table[i] if i >= 0 else UNKNOWN_COLOUR for i in idx.tolist()]
         else:
             if metric == "power_w":
                 top = max((float(v.get("power_w") or 0.0) for v in racks.values()), default=0.0)
@@ -728,6 +736,25 @@ class FloorPlanScene(QGraphicsScene):
         else:
             for it, c in zip(items, colours):
                 it.set_fill(c)
+
+    def feed_utilization(self) -> dict[str, float]:
+        """Per rack: the highest load/capacity (%) among the power nodes feeding it (from the summary)."""
+        nodes = (self.summary or {}).get("power_nodes") or {}
+        hall = self.hall
+        out: dict[str, float] = {}
+        if not nodes or hall is None:
+            return out
+        for r in hall.racks:
+            worst = None
+            for f in r.feeds:
+                n = nodes.get(f) or {}
+                load, cap = n.get("load_w"), n.get("capacity_w")
+                if load is not None and cap:
+                    u = 100.0 * load / cap
+                    worst = u if worst is None else max(worst, u)
+            if worst is not None:
+                out[r.id] = worst
+        return out
 
     def _state_colours(self, items: list["RackItem"], racks: dict) -> list[QColor]:
         """ASHRAE compliance of each inlet for the rack's class; protection states (throttled, shut down,

@@ -87,6 +87,14 @@ def test_recolour_by_metric_from_a_summary(scene, site):
     assert scene.power_scale.vmax == 1000.0 * (len(ids) - 1)
     top = scene.items_by_id[ids[-2]].fill
     assert top == scene.power_scale.colour(scene.power_scale.vmax)
+    summary["power_nodes"] = {"PDU-A": {"load_w": 50e3, "capacity_w": 100e3},
+                              "PDU-B": {"load_w": 80e3, "capacity_w": 100e3}}
+    scene.apply_summary(summary)
+    scene.set_metric("feed_util")
+    a1 = site.get("R-A01")
+    assert set(a1.feeds) == {"PDU-A", "PDU-B"}
+    assert scene.feed_utilization()["R-A01"] == 80.0  # the busier of its two feeds
+    assert scene.items_by_id["R-A01"].fill == scene.util_scale.colour(80.0)
     scene.apply_summary(None)
     assert all(it.fill is None for it in scene.items_by_id.values())
     with pytest.raises(ValueError):

@@ -76,3 +76,24 @@ def test_trends_keep_history_and_limit_lines(qtbot):
     assert t.max_curve.getData()[1].tolist() == [25.0, 25.0, 25.0, 26.0, 27.0]  # hottest rack at each time
     t.add_frame(0.0, {"racks": {}})  # a new run starts the history over
     assert t.t_s.tolist() == [0.0]
+
+
+def test_power_tree_shows_the_graph_and_picks_fed_racks(qtbot):
+    from widgets.power_tree import PowerTreePanel
+
+    site = load_demo("small")
+    p = PowerTreePanel()
+    qtbot.addWidget(p)
+    p.set_site(site)
+    assert set(p.items) == {n.id for n in site.power_nodes}
+    roots = {p.tree.topLevelItem(i).text(0) for i in range(p.tree.topLevelItemCount())}
+    assert roots == {n.id for n in site.power_nodes if not n.inputs}
+    fed_a = sorted(r.id for r in site.hall.racks if "PDU-A" in r.feeds)
+    with qtbot.waitSignal(p.sig_racks_chosen) as blk:
+        p.tree.itemClicked.emit(p.items["PDU-A"], 0)
+    assert sorted(blk.args[0]) == fed_a
+    assert sorted(p.downstream_racks("UTIL")) == sorted(r.id for r in site.hall.racks if r.feeds)
+    p.set_summary({"power_nodes": {"PDU-A": {"load_w": 65e3, "capacity_w": 100e3, "headroom_w": 35e3,
+                                             "headroom_n1_w": -30e3}}})
+    assert [p.items["PDU-A"].text(c) for c in (2, 4, 5)] == ["65", "35", "-30"]
+    assert p.items["PDU-B"].text(2) == "—"

@@ -1,0 +1,134 @@
+"""The power tree: sources down to PDUs, with load, capacity and headroom (now and after losing a partner)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from twin.layout import Site
+
+COLUMNS = ("Node", "Kind", "Load kW", "Capacity kW", "Headroom kW", "N-1 kW", "Racks")
+
+
+def _kw(v) -> str:
+    return "—" if v is None else f"{v / 1e3:.0f}"
+
+
+class PowerTreePanel(QWidget):
+    """The site's power graph as a tree; clicking a node selects every rack it feeds (directly or below)."""
+
+    #: select these racks on the floor plan (those fed through the clicked node)
+    sig_racks_chosen = Signal(list)
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.site: Optional[Site] = None
+        self.summary: Optional[dict] = None
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.itemClicked.connect(self._on_tree_item_clicked)
+        self.items: dict[str, QTreeWidgetItem] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.tree)
+
+    def set_site(self, site: Optional[Site]) -> None:
+        self.site = site
+        self.sync()
+
+    def set_summary(self, summary: Optional[dict]) -> None:
+        self.summary = summary
+        self._fill_numbers()
+
+    def downstream_racks(self, node_id: str) -> list[str]:
+        """Ids of racks fed by ``node_id`` or by any node below it."""
+        if self.site is None:
+            return []
+        below = {node_id}
+        changed = True
+        while changed:
+            changed = False
+            for n in self.site.power_nodes:
+                if n.id not in below and any(i in below for i in n.inputs):
+                    below.add(n.id)
+                    changed = True
+        return [r.id for h in self.site.halls for r in h.racks if any(f in below for f in r.feeds)]
+
+    def sync(self) -> None:
+        """Rebuild the tree from the site's power graph (keeps expansion of nodes that stay)."""
+        expanded = {k for k, it in self.items.items() if it.isExpanded()}
+        self.tree.clear()
+        self.items.clear()
+        if self.site is None:
+            return
+        nodes = {n.id: n for n in self.site.power_nodes}
+        children: dict[str, list[str]] = {k: [] for k in nodes}
+        roots = []
+        for n in self.site.power_nodes:
+            parents = [i for i in n.inputs if i in nodes]
+            if parents:
+                children[parents[0]].append(n.id)  # shown under its first input
+            else:
+                roots.append(n.id)
+        racks_by_feed: dict[str, int] = {}
+        kw_by_feed: dict[str, float] = {}
+        for h in self.site.halls:
+            for r in h.racks:
+                for f in r.feeds:
+                    racks_by_feed[f] = racks_by_feed.get(f, 0) + 1
+                    kw_by_feed[f] = kw_by_feed.get(f, 0.0) + r.it_kw
+
+        def add(parent, ident: str, seen: set) -> None:
+            n = nodes[ident]
+            item = QTreeWidgetItem([ident, n.kind, "—", f"{n.capacity_kw:g}" if n.capacity_kw else "—", "—", "—",
+                                    str(racks_by_feed.get(ident, "")) or ""])
+            others = [i for i in n.inputs[1:] if i in nodes]
+            tip = f"{ident} ({n.kind})"
+            if others:
+                tip += "; also fed from " + ", ".join(others)
+            if ident in kw_by_feed:
+                tip += f"; feeds {racks_by_feed[ident]} racks, {kw_by_feed[ident]:.0f} kW design IT"
+            item.setToolTip(0, tip)
+            item.setData(0, Qt.UserRole, ident)
+            for c in range(2, len(COLUMNS)):
+                item.setTextAlignment(c, Qt.AlignRight | Qt.AlignVCenter)
+            (parent.addChild if isinstance(parent, QTreeWidgetItem) else self.tree.addTopLevelItem)(item)
+            self.items[ident] = item
+            if ident in seen:  # a cycle is refused by validation; guard anyway
+                return
+            for child in children[ident]:
+                add(item, child, seen | {ident})
+
+        for r in roots:
+            add(self.tree, r, set())
+        for k, it in self.items.items():
+            it.setExpanded(k in expanded or not expanded)
+        for c in range(len(COLUMNS)):
+            self.tree.resizeColumnToContents(c)
+        self._fill_numbers()
+
+    def _fill_numbers(self) -> None:
+        nodes = (self.summary or {}).get("power_nodes") or {}
+        for ident, item in self.items.items():
+            d = nodes.get(ident)
+            if d is None:
+                for c in (2, 4, 5):
+                    item.setText(c, "—")
+                continue
+            item.setText(2, _kw(d.get("load_w")))
+            item.setText(4, _kw(d.get("headroom_w")))
+            item.setText(5, _kw(d.get("headroom_n1_w")))
+            n1 = d.get("headroom_n1_w")
+            colour = Qt.red if (d.get("headroom_w") is not None and d["headroom_w"] < 0) else \
+                (Qt.darkYellow if n1 is not None and n1 < 0 else None)
+            for c in (4, 5):
+                item.setForeground(c, colour if colour is not None else self.palette().text())
+
+    def _on_tree_item_clicked(self, item: QTreeWidgetItem, column: int) -> None:
+        ident = item.data(0, Qt.UserRole)
+        if ident:
+            self.sig_racks_chosen.emit(self.downstream_racks(ident))

@@ -128,6 +128,7 @@ def apply_theme(app) -> None:
                 p.setColor(role, QColor(*c))
             p.setColor(QPalette.Disabled, QPalette.Text, QColor(130, 130, 130))
             p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(130, 130, 130))
+            p.setColor(QPalette.Disabled, QPalette.WindowText, QColor(130, 130, 130))
             app.setPalette(p)
         else:
             app.setPalette(app.style().standardPalette())

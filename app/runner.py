@@ -70,6 +70,8 @@ class SimRunner(QObject):
         self._sim_generation = -1
         self._thread: Optional[threading.Thread] = None
         self._frame_unread = False  # the GUI has not shown the last running frame yet
+        self._events_sim: Any = None
+        self._events_seq = 0
 
     # ---- requests from the GUI thread
     def request_solve(self, site: Site) -> int:
@@ -135,8 +137,21 @@ class SimRunner(QObject):
                 heat = sim.air_temperature_slice(z)
             except Exception as exc:  # the heat map is optional; say why it is missing
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
+        events, chains = self._new_events(sim)
         return {"generation": generation, "t_s": float(getattr(sim, "t_s", 0.0)), "summary": summary,
-                "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic()}
+                "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic(), "events": events, "chains": chains}
+
+    def _new_events(self, sim: Any) -> tuple[list[dict], dict[int, list[dict]]]:
+        """Events recorded since the last frame, as plain dicts (safe to hand to the GUI thread)."""
+        log_ = getattr(sim, "events", None)
+        if log_ is None or not hasattr(log_, "since"):
+            return [], {}
+        if sim is not self._events_sim:
+            self._events_sim, self._events_seq = sim, 0
+        new = log_.since(self._events_seq)
+        self._events_seq = log_.last_seq
+        chains = {e.seq: [c.to_dict() for c in log_.chain(e)[1:]] for e in new}
+        return [e.to_dict() for e in new], chains
 
     def _loop(self) -> None:
         try:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog
 
 from twin.commands import Macro, MoveElements, RemoveElements, RotateElement, SetProperty, AddElement
 from twin.layout import Element, Hall, LayoutError, Site
+from widgets.alarms import AlarmsPanel
 from widgets.colorbar import ColorBarWidget
 from widgets.floor_plan import METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView, row_elements
 from widgets.inspector import InspectorPanel
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else Settings()
         self.runner = runner if runner is not None else SimRunner(self)
         self.clipboard: list[Element] = []
+        self._alarms_generation = None
         self.last_frame: Optional[dict] = None
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
@@ -87,6 +89,10 @@ class MainWindow(QMainWindow):
         self.power_tree.set_site(self.doc.site)
         self.power_dock = self._dock("Power", self.power_tree, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.power_dock)
+        self.alarms = AlarmsPanel(self)
+        self.alarms_dock = self._dock("Alarms", self.alarms, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.trends_dock, self.alarms_dock)
+        self.trends_dock.raise_()
         self.inspector_dock.raise_()
         self.inspector.setMinimumWidth(240)
 
@@ -203,7 +209,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&View")
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.power_dock, self.trends_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.power_dock, self.trends_dock, self.alarms_dock):
             m.addAction(dock.toggleViewAction())
         m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
@@ -267,6 +273,7 @@ class MainWindow(QMainWindow):
         s.selectionChanged.connect(self._on_scene_selection_changed)
         self.inspector.sig_property_edited.connect(self._on_inspector_property_edited)
         self.power_tree.sig_racks_chosen.connect(self._on_power_tree_racks_chosen)
+        self.alarms.sig_target_chosen.connect(self._on_alarms_target_chosen)
         self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
         self.metric_combo.currentIndexChanged.connect(lambda _: self._on_metric_changed())
         self.heat_combo.currentIndexChanged.connect(lambda _: self._on_heat_changed())
@@ -555,6 +562,11 @@ class MainWindow(QMainWindow):
             self.scene.select_ids([value])
 
     # ------------------------------------------------------------------ model changed
+    def _on_alarms_target_chosen(self, ident: str) -> None:
+        if ident in self.scene.items_by_id:
+            self.scene.select_ids([ident])
+            self.view.centerOn(self.scene.items_by_id[ident])
+
     def _on_power_tree_racks_chosen(self, ids: list) -> None:
         self.scene.select_ids(ids)
         self.show_status(f"{len(ids)} racks fed through this node selected")
@@ -691,6 +703,11 @@ class MainWindow(QMainWindow):
         if not self.settle_bar.isVisible():
             self.physics_label.setText("running" if self.runner.running else "steady")
         self.trends.add_frame(t, summary)
+        if frame.get("generation") != self._alarms_generation:
+            self.alarms.clear()  # a new simulation (after an edit) starts a new event log
+            self._alarms_generation = frame.get("generation")
+        if frame.get("events"):
+            self.alarms.add_events(frame["events"], frame.get("chains"))
         self.sig_physics_shown.emit(frame)
 
     # ------------------------------------------------------------------ closing

@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from twin.demos import load_demo
+from twin.events import EventLog
 
 from app.document import Document
 from app.runner import MAX_FPS, SimRunner
@@ -39,6 +40,7 @@ class FakeSimulation:
         self.t_s = 0.0
         self.dt_s = dt_s
         self.rack_ids = [r.id for r in self.hall.racks]
+        self.events = EventLog()
 
     def solve_steady(self) -> dict:
         if FakeSimulation.gate is not None:
@@ -56,6 +58,9 @@ class FakeSimulation:
 
     def step(self, dt_s=None):
         self.t_s += dt_s or self.dt_s
+        if self.t_s == 3.0:  # an incident with a cause, to be listed in the alarms dock
+            root = self.events.record(self.t_s, "unit_fail", "CRAH-1")
+            self.events.record(self.t_s, "rack_throttle", "R-A01", cause=root.seq, condition="inlet above 32 C")
 
     def air_temperature_slice(self, z_m):
         nx, ny = 20, 10
@@ -148,6 +153,9 @@ def test_run_and_pause_send_throttled_frames(window, qtbot):
     gaps = np.diff([f["emitted_s"] for f in frames])
     assert gaps.min() >= 1.0 / MAX_FPS * 0.999
     assert window.time_label.text() != "t = 0 s"
+    rows = window.alarms.row_texts()
+    assert [r[1:3] for r in rows[-2:]] == [["rack_throttle", "R-A01"], ["unit_fail", "CRAH-1"]]
+    assert window.alarms.tree.topLevelItem(len(rows) - 2).child(0).text(2) == "CRAH-1"
 
 
 def test_engine_failure_is_reported_not_faked(window, qtbot):

@@ -97,3 +97,23 @@ def test_power_tree_shows_the_graph_and_picks_fed_racks(qtbot):
                                              "headroom_n1_w": -30e3}}})
     assert [p.items["PDU-A"].text(c) for c in (2, 4, 5)] == ["65", "35", "-30"]
     assert p.items["PDU-B"].text(2) == "—"
+
+
+def test_alarms_list_newest_first_with_causes(qtbot):
+    from widgets.alarms import AlarmsPanel
+
+    a = AlarmsPanel()
+    qtbot.addWidget(a)
+    ev1 = {"seq": 1, "t_s": 10.0, "kind": "unit_fail", "target": "CRAH-1", "cause": None, "condition": "",
+           "details": {}}
+    ev2 = {"seq": 2, "t_s": 75.0, "kind": "rack_throttle", "target": "R-A01", "cause": 1,
+           "condition": "inlet 33.1 C > 32 C", "details": {"inlet_c": 33.1}}
+    a.add_events([ev1])
+    a.add_events([ev2], {2: [ev1]})
+    assert a.row_texts() == [["0:01:15", "rack_throttle", "R-A01", "inlet 33.1 C > 32 C"],
+                             ["0:00:10", "unit_fail", "CRAH-1", ""]]
+    top = a.tree.topLevelItem(0)
+    assert top.childCount() == 1 and top.child(0).text(1) == "caused by unit_fail"
+    with qtbot.waitSignal(a.sig_target_chosen) as blk:
+        a.tree.itemClicked.emit(top, 0)
+    assert blk.args == ["R-A01"]

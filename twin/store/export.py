@@ -160,8 +160,8 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
 
     Holds one recording (default: the latest; a file without recordings gives
     its latest layout only), or with ``at_s`` one moment of it: the keyframe
-    at or before ``at_s`` and the events, alarms and series up to ``at_s``
-    (replay re-simulates from the keyframe to ``at_s``).
+    replay starts from (the last one before ``at_s``) and the events, alarms
+    and series up to ``at_s`` (replay re-simulates from it to ``at_s``).
     Returns a summary dict (recording, keyframes, events, tables, size).
     """
     src_p, out_p = Path(src), Path(out)
@@ -185,7 +185,7 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
                 if not (0 <= at_s <= reader.duration_s + 1e-9):
                     raise InputError(f"--at {at_s:g} s is outside recording {reader.id} "
                                      f"(0 to {reader.duration_s:g} s)")
-                keep_kf = reader.keyframe_before(at_s).id
+                keep_kf = reader.replay_keyframe(at_s).id  # the one replay to at_s starts from
         elif at_s is not None:
             raise InputError(f"{src_p}: holds no recording, so there is no moment --at {at_s:g} s to export")
         if layout_id is None:

@@ -67,14 +67,68 @@ def _fail(path: Path, message: str) -> ProjectFileError:
     return ProjectFileError(f"{path}: {message}")
 
 
+#: SQLite extended codes of a read-only connection that finds a crashed writer's journal or WAL
+_NEEDS_RECOVERY = {8, 264, 520, 776, 1288}  # SQLITE_READONLY and its _RECOVERY, _CANTLOCK, _ROLLBACK, _CANTINIT
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _header_says_dctwin(p: Path) -> bool:
+    """The 100-byte SQLite header names our application_id (bytes 68-71, big-endian)."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(100)
+    except OSError:
+        return False
+    return len(head) == 100 and head[:16] == _SQLITE_HEADER and int.from_bytes(head[68:72], "big") == APPLICATION_ID
+
+
+def _recover(p: Path) -> None:
+    """Let SQLite roll back a hot journal / rebuild the WAL index a killed writer left (only for our files).
+
+    Recovery restores the last committed state; nothing else is written.
+    """
+    con = sqlite3.connect(file_uri(p, "rw"), uri=True, isolation_level=None)
+    try:
+        con.execute("PRAGMA trusted_schema=OFF")
+        con.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    finally:
+        con.close()
+
+
 def check_file(path: str | os.PathLike, *, full: bool = False) -> FileInfo:
     """Open ``path`` read-only and check that it is an intact dctwin file this version can read.
 
     Older schema versions pass (the caller migrates them into a copy). ``full``
-    runs ``integrity_check`` instead of ``quick_check``.
+    runs ``integrity_check`` instead of ``quick_check``. A dctwin file left by
+    a killed writer whose journal or WAL a read-only connection cannot replay
+    is recovered first (through a read-write connection: SQLite rolls back to
+    the last commit, nothing else changes); other files are never written.
     Raises :class:`ProjectFileError` with a message naming the file otherwise.
     """
     p = Path(path)
+    try:
+        return _check(p, full)
+    except _NeedsRecovery:
+        if not _header_says_dctwin(p):
+            raise _fail(p, "is not a dctwin project file (a database another program left mid-write)") from None
+        import logging
+
+        logging.getLogger(__name__).warning("%s: recovering after a crash of the program writing it", p)
+        try:
+            _recover(p)
+        except sqlite3.Error as exc:
+            raise _fail(p, f"was left mid-write by a crash and cannot be recovered here ({exc})") from None
+        try:
+            return _check(p, full)
+        except _NeedsRecovery:
+            raise _fail(p, "was left mid-write by a crash and could not be recovered") from None
+
+
+class _NeedsRecovery(Exception):
+    pass
+
+
+def _check(p: Path, full: bool) -> FileInfo:
     if not p.exists():
         raise _fail(p, "no such file")
     if not p.is_file():
@@ -88,6 +142,8 @@ def check_file(path: str | os.PathLike, *, full: bool = False) -> FileInfo:
             con.execute("PRAGMA trusted_schema=OFF")
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) in _NEEDS_RECOVERY:
+                raise _NeedsRecovery() from None
             if "not a database" in str(exc):
                 raise _fail(p, "is not a dctwin project file (not an SQLite database)") from None
             raise _fail(p, f"is damaged and cannot be read ({exc})") from None
@@ -116,6 +172,8 @@ def check_file(path: str | os.PathLike, *, full: bool = False) -> FileInfo:
                 kind = row[0] if row else KIND_PROJECT
             journal = con.execute("PRAGMA journal_mode").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) in _NEEDS_RECOVERY:
+                raise _NeedsRecovery() from None
             raise _fail(p, f"is damaged and cannot be read ({exc})") from None
     finally:
         con.close()

@@ -86,6 +86,15 @@ class RecordingReader:
                                    f"(the recording starts at its first keyframe)")
         return KeyframeInfo(int(r[0]), float(r[1]), int(r[2]))
 
+    def replay_keyframe(self, t_s: float) -> KeyframeInfo:
+        """The keyframe replay starts from to reach ``t_s``: the last one strictly before it when there is
+        one (so at least one step is re-simulated and what the engine derives from its last step is as it
+        was live), else the one at ``t_s``."""
+        try:
+            return self.keyframe_before(float(t_s) - 0.5 * self.dt_s)
+        except ProjectFileError:
+            return self.keyframe_before(t_s)
+
     def load_keyframe(self, keyframe: KeyframeInfo | int) -> dict[str, np.ndarray]:
         """The state arrays of a keyframe, bit-exact as they were stored."""
         kf_id = keyframe.id if isinstance(keyframe, KeyframeInfo) else int(keyframe)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from twin.errors import DctwinError, InputError, ProjectFileError
+from twin.errors import DctwinError, InputError
 from twin.events import INJECTED_KINDS
 from twin.store.recording import RecordingReader
 
@@ -52,12 +52,7 @@ def replay_to(reader: RecordingReader, t_s: float,
     if not (0.0 <= t_s <= reader.duration_s + tol):
         raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
     sim = (make_sim or engine_simulation)(reader)
-    # a keyframe strictly before T when there is one: at least one step is re-simulated, so everything
-    # the engine derives from its last step (power, duties) is as it was live
-    try:
-        kf = reader.keyframe_before(t_s - 0.5 * reader.dt_s)
-    except ProjectFileError:
-        kf = reader.keyframe_before(t_s)
+    kf = reader.replay_keyframe(t_s)
     arrays = reader.load_keyframe(kf)
     events = [e for e in reader.events() if e.kind in INJECTED_KINDS]
     if callable(getattr(sim, "schedule", None)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -222,3 +224,44 @@ def test_incidents_are_stored(project):
     i = project.save_incident("crah trip", '{"events": [{"t_s": 10, "kind": "fail", "target": "CRAH-1"}]}')
     assert project.incidents()[0][:2] == (i, "crah trip")
     assert "CRAH-1" in project.incident_text(i)
+
+
+def test_file_left_with_a_hot_journal_is_recovered_to_its_last_commit(tmp_path, site):
+    path = tmp_path / "hot.dctwin"
+    with Project.create(path) as p:  # closed: journal_mode=DELETE
+        for i in range(40):
+            p.save_layout(site, f"v{i}")
+    child = (
+        "import os, sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size=2')\n"  # tiny cache: the change spills into the file mid-transaction
+        "c.execute('BEGIN')\n"
+        "c.execute(\"UPDATE layouts SET note = 'half-written', layout_json = layout_json || randomblob(2000)\")\n"
+        "os.kill(os.getpid(), 9)\n")
+    subprocess.run([sys.executable, "-c", child, str(path)])
+    assert (tmp_path / "hot.dctwin-journal").exists()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as exc:  # a read-only reader cannot roll it back itself
+        con.execute("SELECT count(*) FROM layouts").fetchone()
+    con.close()
+    assert exc.value.sqlite_errorcode == 776  # SQLITE_READONLY_ROLLBACK
+    check_file(path, full=True)
+    with Project.open(path, read_only=True) as p:
+        assert [i.note for i in p.layouts()] == [f"v{i}" for i in range(40)]
+
+
+def test_foreign_file_needing_recovery_is_not_written(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("CREATE TABLE t (x)")
+    con.executemany("INSERT INTO t VALUES (randomblob(2000))", [()] * 200)
+    con.close()
+    child = ("import os, sqlite3, sys\n"
+             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+             "c.execute('PRAGMA cache_size=2')\nc.execute('BEGIN')\n"
+             "c.execute('UPDATE t SET x = randomblob(2000)')\nos.kill(os.getpid(), 9)\n")
+    subprocess.run([sys.executable, "-c", child, str(path)])
+    before = path.read_bytes(), (tmp_path / "other.db-journal").read_bytes()
+    with pytest.raises(ProjectFileError, match="other.db: is not a dctwin project file"):
+        Project.open(path)
+    assert (path.read_bytes(), (tmp_path / "other.db-journal").read_bytes()) == before

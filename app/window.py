@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QToolBar, QWidget)
 
-from twin.commands import Macro, MoveElements, RemoveElements, RotateElement, SetProperty, AddElement
+from twin.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
 from twin.layout import Element, Hall, LayoutError, Site
 from widgets.alarms import AlarmsPanel
 from widgets.colorbar import ColorBarWidget
@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
         self._update_physics_label()
         self._update_layout_status()
+        self.inspector.set_context(self.doc.site, [], self._hall_id())
         QTimer.singleShot(0, self.view.zoom_to_fit)
         self._request_solve()
 
@@ -272,6 +273,7 @@ class MainWindow(QMainWindow):
         v.sig_cursor_moved.connect(self._on_view_cursor_moved)
         s.selectionChanged.connect(self._on_scene_selection_changed)
         self.inspector.sig_property_edited.connect(self._on_inspector_property_edited)
+        self.inspector.sig_hall_property_edited.connect(self._on_inspector_hall_property_edited)
         self.power_tree.sig_racks_chosen.connect(self._on_power_tree_racks_chosen)
         self.alarms.sig_target_chosen.connect(self._on_alarms_target_chosen)
         self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
@@ -471,6 +473,10 @@ class MainWindow(QMainWindow):
         self.show_status(command.text)
         return True
 
+    def _hall_id(self) -> Optional[str]:
+        hall = self.scene.hall
+        return hall.id if hall is not None else None
+
     def _floor_ids(self) -> list[str]:
         return self.scene.selected_ids()
 
@@ -561,6 +567,19 @@ class MainWindow(QMainWindow):
         if field == "id":
             self.scene.select_ids([value])
 
+    def _on_inspector_hall_property_edited(self, hall_id: str, field: str, value) -> None:
+        cmd = SetHallProperty(hall_id, field, value)
+        try:
+            self.doc.execute(cmd)
+        except LayoutError as exc:
+            msgs = [i.message if i.field == field else str(i) for i in exc.issues]
+            self.inspector.show_error(field, "; ".join(msgs[:3]) + (" …" if len(msgs) > 3 else ""))
+            self.show_status(f"Refused: {_issue_text(exc)}")
+            return
+        self.show_status(cmd.text)
+        if field in ("width_m", "depth_m"):
+            self.view.zoom_to_fit()
+
     # ------------------------------------------------------------------ model changed
     def _on_alarms_target_chosen(self, ident: str) -> None:
         if ident in self.scene.items_by_id:
@@ -575,7 +594,7 @@ class MainWindow(QMainWindow):
         self._schedule_autosave()
         self.scene.sync()
         self.power_tree.sync()
-        self.inspector.set_context(self.doc.site, self.scene.selected_ids())
+        self.inspector.set_context(self.doc.site, self.scene.selected_ids(), self._hall_id())
         self._update_layout_status()
         self._request_solve()
 
@@ -584,7 +603,7 @@ class MainWindow(QMainWindow):
         self.scene.set_site(self.doc.site)
         self.power_tree.set_site(self.doc.site)
         self.scene.set_heatmap(None)
-        self.inspector.set_context(self.doc.site, [])
+        self.inspector.set_context(self.doc.site, [], self._hall_id())
         self.trends.clear()
         self.view.zoom_to_fit()
         self._update_title()
@@ -596,7 +615,7 @@ class MainWindow(QMainWindow):
 
     def _on_scene_selection_changed(self) -> None:
         ids = self.scene.selected_ids()
-        self.inspector.set_context(self.doc.site, ids)
+        self.inspector.set_context(self.doc.site, ids, self._hall_id())
         self.trends.set_racks([i for i in ids if i in {r.id for r in self.scene.hall.racks}])
 
     # ------------------------------------------------------------------ physics

@@ -13,8 +13,8 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
 
-from twin.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, Containment, CoolingUnit,
-                         Element, Grille, Rack, Site, Tile)
+from twin.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
+                         CoolingUnit, Element, Grille, Hall, Rack, Site, Tile)
 from twin.validate import FEEDABLE_KINDS
 
 #: (field, label, kind) per element type; kind: text, float, optfloat, choice, feeds
@@ -32,6 +32,11 @@ FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
     Containment: (("id", "Id", "text"), ("kind", "Aisle", CONTAINMENT_KINDS), ("width_m", "Width (m)", "float"),
                   ("depth_m", "Depth (m)", "float")),
 }
+#: hall fields shown when nothing is selected
+HALL_FIELDS = (("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float"),
+               ("height_m", "Height (m)", "float"), ("tile_m", "Tile (m)", "float"),
+               ("supply_c", "Supply air (°C)", "float"), ("plenum", "Plenum", PLENUM_KINDS),
+               ("ceiling_return", "Ceiling return", ("false", "true")))
 _NONE = "(none)"
 
 
@@ -49,11 +54,14 @@ class InspectorPanel(QWidget):
     #: set ``field`` of every element in ``ids`` to ``value`` (raw text is passed on if it is not a number,
     #: so the model names the problem)
     sig_property_edited = Signal(list, str, object)
+    #: set ``field`` of hall ``hall_id`` to ``value`` (shown when nothing is selected)
+    sig_hall_property_edited = Signal(str, str, object)
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.site: Optional[Site] = None
         self.ids: list[str] = []
+        self.hall_id: Optional[str] = None
         self._signature: tuple = ()
         self.editors: dict[str, Any] = {}
         self.errors: dict[str, QLabel] = {}
@@ -85,19 +93,28 @@ class InspectorPanel(QWidget):
                 pass
         return out
 
+    def hall(self) -> Optional[Hall]:
+        if self.site is None or not self.site.halls or self.ids:
+            return None
+        try:
+            return self.site.get_hall(self.hall_id) if self.hall_id else self.site.halls[0]
+        except KeyError:
+            return self.site.halls[0]
+
     def fields(self) -> tuple[tuple[str, str, Any], ...]:
         els = self.elements()
         if not els:
-            return ()
+            return HALL_FIELDS if self.hall() is not None else ()
         specs = [FIELDS.get(type(e), ()) for e in els]
         shared = set.intersection(*({f for f, _, _ in s} for s in specs))
         if len(els) > 1:
             shared.discard("id")
         return tuple(s for s in specs[0] if s[0] in shared)
 
-    def set_context(self, site: Optional[Site], ids: list[str]) -> None:
-        """Show ``ids`` of ``site``; keeps the editors (and focus) when the same fields stay."""
+    def set_context(self, site: Optional[Site], ids: list[str], hall_id: Optional[str] = None) -> None:
+        """Show ``ids`` of ``site`` (the hall when none); keeps the editors (and focus) when the same fields stay."""
         self.site = site
+        self.hall_id = hall_id
         self.ids = [i for i in ids if site is not None and self._exists(i)]
         fields = self.fields()
         signature = (tuple(f for f, _, _ in fields), tuple(self.ids))
@@ -160,6 +177,10 @@ class InspectorPanel(QWidget):
         return edit
 
     def _shared_value(self, name: str) -> tuple[bool, Any]:
+        hall = self.hall()
+        if hall is not None:
+            v = getattr(hall, name)
+            return True, (str(v).lower() if isinstance(v, bool) else v)
         values = [getattr(e, name) for e in self.elements()]
         if not values:
             return False, None
@@ -168,7 +189,10 @@ class InspectorPanel(QWidget):
 
     def _refresh(self) -> None:
         els = self.elements()
-        if not els:
+        hall = self.hall()
+        if hall is not None:
+            self.header.setText(f"<b>{hall.id}</b> — hall (nothing selected)")
+        elif not els:
             self.header.setText("Nothing selected")
         elif len(els) == 1:
             self.header.setText(f"<b>{els[0].id}</b> — {type(els[0]).__name__.lower()}")
@@ -228,6 +252,12 @@ class InspectorPanel(QWidget):
 
     def _emit(self, name: str, value: Any) -> None:
         self.clear_errors()
+        hall = self.hall()
+        if hall is not None:
+            if name == "ceiling_return":
+                value = value == "true"
+            self.sig_hall_property_edited.emit(hall.id, name, value)
+            return
         self.sig_property_edited.emit(list(self.ids), name, value)
 
     # ---- messages

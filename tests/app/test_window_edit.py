@@ -334,3 +334,21 @@ def test_ctrl_s_saves_to_the_open_file(window, tmp_path):
     QTest.keyClick(window.view, Qt.Key_S, Qt.ControlModifier)
     assert not window.isWindowModified()
     assert "R-A03" not in load_layout(path).ids()
+
+
+def test_with_nothing_selected_the_inspector_edits_the_hall(window):
+    hall = window.doc.site.hall
+    window.scene.clearSelection()
+    assert "supply_c" in window.inspector.editors and hall.id in window.inspector.header.text()
+    edit = window.inspector.editors["supply_c"]
+    edit.setText("20")
+    edit.editingFinished.emit()
+    assert window.doc.site.hall.supply_c == 20.0
+    before = window.doc.site.copy()
+    width = window.inspector.editors["width_m"]
+    width.setText("5")  # the rows would stand outside
+    width.editingFinished.emit()
+    assert window.doc.site == before
+    assert "outside" in window.inspector.errors["width_m"].text()
+    window.act_undo.trigger()
+    assert window.doc.site.hall.supply_c == hall.supply_c

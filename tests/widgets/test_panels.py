@@ -59,6 +59,13 @@ def test_inspector_multi_selection_shows_mixed_values(qtbot):
     insp.set_context(site, ["R-A01", "CRAH-1"])
     assert "id" not in insp.editors and "it_kw" not in insp.editors and "facing" in insp.editors
     insp.set_context(site, [])
+    assert set(insp.editors) >= {"width_m", "depth_m", "supply_c", "plenum"}  # nothing selected: the hall
+    assert site.hall.id in insp.header.text()
+    with qtbot.waitSignal(insp.sig_hall_property_edited) as blk:
+        insp.editors["ceiling_return"].setCurrentText("true")
+        insp.editors["ceiling_return"].activated.emit(1)
+    assert blk.args == [site.hall.id, "ceiling_return", True]
+    insp.set_context(None, [])
     assert insp.editors == {} and insp.header.text() == "Nothing selected"
 
 

@@ -2,19 +2,24 @@
 
 Public API::
 
-    from twin.store import Project, Recorder
-    with Project.create("run.dctwin") as project:          # or Project.open(path)
+    from twin.store import Project, Recorder, record_run
+    with Project.create("plan.dctwin") as project:          # or Project.open(path[, read_only=True])
         layout_id = project.save_layout(site, note="as built")
-        rec = Recorder(project, layout_id, sim.dt_s)
-        ...rec.on_step(sim.t_s, sim) after each step...
-        rec.close()
-    reader = project.recording()        # latest recording: seek, events, series
+    rr = record_run("run.dctwin", site, sim)                 # dctwin simulate --out
+    sim.run(3600, on_step=rr.on_step); rr.close(sim)
+    with Project.open("run.dctwin", read_only=True) as project:
+        reader = project.recording()                         # latest: seek, events, alarms, series
+        sim = replay_to(reader, 1234.0)                      # bit-identical state at t = 1234 s
+    export_review("run.dctwin", "review.dctwin", at_s=1234.0); verify_file("review.dctwin").intact
 """
 
+from twin.store.export import export_csv, export_review, verify_file
 from twin.store.project import Project, check_file, migrate_copy
-from twin.store.recorder import Recorder
+from twin.store.recorder import Recorder, RunRecorder, record_run
 from twin.store.recording import RecordingReader
+from twin.store.replay import replay_to, summary_at
 from twin.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Project", "Recorder", "RecordingReader", "check_file",
-           "migrate_copy"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Project", "Recorder", "RecordingReader", "RunRecorder",
+           "check_file", "export_csv", "export_review", "migrate_copy", "record_run", "replay_to", "summary_at",
+           "verify_file"]

@@ -1,23 +1,29 @@
 """Record a simulation run into a project file: keyframes, events, series, alarms.
 
-The engine loop drives it::
+``dctwin simulate --out`` (and the GUI runner) use :func:`record_run`::
 
-    rec = Recorder(project, layout_id, sim.dt_s, hall_id=..., incident_id=...)
-    rec.on_step(sim.t_s, sim)          # once with the initial state (t = 0)
-    while sim.t_s < duration_s:
-        ...inject the events due now...
-        sim.step()
-        rec.on_step(sim.t_s, sim)
+    rr = record_run("run.dctwin", site, sim, incident=inc, dt_s=1.0, grid_m=args.grid)  # keyframe at t = 0
+    sim.run(duration_s, dt_s, on_step=rr.on_step)     # rr.on_step(sim) after every step
+    rr.close(sim)                                     # or rr.abort() if the run failed
+    rr.summary()                                      # file, recording_id, keyframes, events, ...
+
+Underneath, :class:`Recorder` works with any loop::
+
+    rec = Recorder(project, layout_id, dt_s, keyframe_every_s=60, metrics_every_s=1, rack_series_every_s=10)
+    rec.on_step(sim.t_s, sim)          # once with the initial state (t = 0), then after each step
+    rec.add_events(events); rec.add_alarms(alarms)     # anything not already in sim.events
     rec.close()
 
 Every ``keyframe_every_s`` a keyframe (``sim.keyframe()``) is written together
 with everything buffered since the last one (hall metrics, rack series,
 events, alarms) in ONE transaction, so a crash loses at most the last
 interval and every committed keyframe comes with the series and events up
-to it. Without a ``sim`` object the same data can be passed as plain arrays
+to it. Arrays unchanged since the previous keyframe are stored once.
+Without a ``sim`` object the same data can be passed as plain arrays
 (``state=``, ``rack_inlet_c=``, ``rack_power_w=``, ``metrics=``).
-
-Writes are batched Core ``insert()`` calls with lists of dicts.
+Writes are batched Core ``insert()`` calls with lists of dicts, on the
+caller's thread or (``background=True``, the default of ``record_run``) on a
+writer thread.
 """
 
 from __future__ import annotations

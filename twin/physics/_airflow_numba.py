@@ -19,7 +19,7 @@ from numba import njit
 # --------------------------------------------------------------------------- interpolation
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _trilerp(f, fx, fy, fz):
     """Trilinear interpolation of ``f`` at fractional index (fx, fy, fz), clamped to the array."""
     n0, n1, n2 = f.shape

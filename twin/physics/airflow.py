@@ -482,7 +482,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
             _warnings.warn(w_, AirflowWarning, stacklevel=2)
     key = ()
 
-    if init is not None and len(init.u) == nf:
+    if init is not None and len(init.u) == nf and np.shape(init.phi) == ap.shape:
         uf = init.u.copy()
         phi = init.phi.copy()
     else:

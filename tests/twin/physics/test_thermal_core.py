@@ -7,7 +7,7 @@ import pytest
 
 from air_cases import aisle_room, room
 from twin.compile import compile_hall
-from twin.layout import Grille, Rack, Tile
+from twin.layout import Containment, CoolingUnit, Grille, Rack, Tile
 from twin.physics import _thermal_numba as nbk
 from twin.physics import _thermal_numpy as npk
 from twin.physics import thermal
@@ -184,3 +184,28 @@ def test_thermal_kernels_agree_with_numpy():
     Td = npk.steady_dense(ap.solid, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT0, p_rack,
                           ap.rack_in.port_of_face(), rin_face, P / (RHO_CP * fl.rack_q), ap.n_racks)
     np.testing.assert_allclose(Ts[~ap.solid], Td[~ap.solid], atol=1e-6)
+
+
+def test_inrow_units_in_a_contained_hot_aisle_balance_energy():
+    # two rows back to back around a hot aisle closed to the ceiling; in-row coolers in the rows
+    racks, units = [], []
+    for i in range(4):
+        racks.append(Rack(id=f"A{i}", x_m=1.2 + 0.6 * i, y_m=0.6, facing="S", it_kw=6.0, airflow_m3s=0.5))
+        racks.append(Rack(id=f"B{i}", x_m=1.2 + 0.6 * i, y_m=3.0, facing="N", it_kw=6.0, airflow_m3s=0.5))
+    for n, (y, f) in enumerate(((0.6, "S"), (3.0, "N"))):
+        units.append(CoolingUnit(id=f"IR{n}", kind="inrow", x_m=3.6, y_m=y, facing=f, width_m=0.3, depth_m=1.2,
+                                 height_m=2.0, airflow_m3s=2.2, capacity_kw=30))
+    zone = Containment(id="HAC", x_m=1.2, y_m=1.8, width_m=2.7, depth_m=1.2, kind="hot")
+    site = room(width=5.4, depth=4.8, racks=racks, units=units, containments=[zone], plenum="none",
+                ceiling_return=False, grid_m=0.3)
+    ap = compile_hall(site)
+    assert not ap.warnings
+    fl = solve_flow(ap, FlowBC(np.full(8, 0.5), np.full(2, 2.2)))
+    assert not fl.warnings
+    P = np.full(8, 6e3)
+    T, info = thermal.solve_steady(ap, fl, P, np.full(2, 18.0), 18.0, return_info=True)
+    assert info["energy_error"] < 0.01
+    _, t_ret = thermal.port_means(ap, fl, T)
+    # the units see the hot aisle: return = supply + heat / (rho cp Q)
+    assert np.mean(t_ret) == pytest.approx(18.0 + P.sum() / (RHO_CP * 4.4), abs=0.05)
+    assert np.all(info["rack_inlet_c"] < 21.0)

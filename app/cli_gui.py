@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-seconds", type=float, default=0.0, metavar="S",
                    help="with --screenshot: simulate S seconds first (needs the physics engine)")
     p.add_argument("--size", default="1600x1000", help="with --screenshot: window size WxH (default 1600x1000)")
+    p.add_argument("--bench", type=int, metavar="N", default=0,
+                   help="measure the floor plan on a synthetic hall of N racks (offscreen) and print the figures")
+    p.add_argument("--json", action="store_true", help="with --bench: print the figures as JSON")
     p.set_defaults(func=cmd_gui)
 
 
@@ -137,7 +140,87 @@ def apply_theme(app) -> None:
     app.styleHints().colorSchemeChanged.connect(apply)
 
 
+def run_gui_bench(n_racks: int, repeats: int = 5) -> dict:
+    """Floor-plan timings on a synthetic hall of ``n_racks`` (offscreen, physics off).
+
+    open_s: window built, shown and first painted; recolour_ms / repaint_ms: median time to apply a
+    state frame (every rack a new colour) and to redraw the whole hall at zoom-to-fit;
+    drag_check_ms: the placement check run on each mouse move of a drag; edit_ms: one accepted move
+    (model validation + view update).
+    """
+    import statistics
+    import tempfile
+    import time
+
+    import numpy as np
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.document import Document
+    from app.runner import SimRunner
+    from app.settings import Settings
+    from app.window import MainWindow
+    from twin import demos
+    from twin.commands import MoveElements
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    site = demos.synthetic_site(n_racks)
+    with tempfile.TemporaryDirectory(prefix="dctwin-bench-") as tmp:
+        runner = SimRunner()
+        runner.available = False
+        t0 = time.perf_counter()
+        w = MainWindow(Document(site), Settings(QSettings(os.path.join(tmp, "ui.ini"), QSettings.IniFormat)), runner)
+        w.save_settings_on_close = False
+        w.resize(1600, 1000)
+        w.show()
+        app.processEvents()
+        w.view.zoom_to_fit()
+        w.view.viewport().repaint()
+        open_s = time.perf_counter() - t0
+        rng = np.random.default_rng(1)
+        rec, rep = [], []
+        for _ in range(repeats):
+            summary = {"racks": {r.id: {"inlet_c": float(v), "power_w": 8e3, "state": "on"}
+                                 for r, v in zip(site.hall.racks, rng.uniform(18, 35, len(site.hall.racks)))}}
+            a = time.perf_counter()
+            w.scene.apply_summary(summary)
+            b = time.perf_counter()
+            w.view.viewport().repaint()
+            rep.append(time.perf_counter() - b)
+            rec.append(b - a)
+        r0 = site.hall.racks[len(site.hall.racks) // 2]
+        import dataclasses
+
+        a = time.perf_counter()
+        for _ in range(100):
+            w.scene.placement_problem([dataclasses.replace(r0, x_m=r0.x_m + 0.6)], ignore={r0.id})
+        drag_ms = (time.perf_counter() - a) * 10
+        a = time.perf_counter()
+        w.execute(MoveElements((r0.id,), 0.0, 0.0))
+        edit_ms = (time.perf_counter() - a) * 1e3
+        w.doc.undo_stack.setClean()
+        w.close()
+    return {"racks": n_racks, "open_s": round(open_s, 3),
+            "recolour_ms": round(statistics.median(rec) * 1e3, 2), "repaint_ms": round(statistics.median(rep) * 1e3, 2),
+            "drag_check_ms": round(drag_ms, 3), "edit_ms": round(edit_ms, 1)}
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    if args.bench:
+        if not 1 <= args.bench <= 20000:
+            raise InputError(f"--bench must be between 1 and 20000 racks, got {args.bench}")
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        report = run_gui_bench(args.bench)
+        if args.json:
+            import json
+
+            print(json.dumps(report))
+        else:
+            print(f"floor plan, {report['racks']} racks: open {report['open_s']:.2f} s (budget < 2 s), "
+                  f"recolour {report['recolour_ms']:.1f} ms + redraw {report['repaint_ms']:.1f} ms "
+                  f"(budget < 16 ms), drag check {report['drag_check_ms']:.2f} ms per mouse move, "
+                  f"accepted edit {report['edit_ms']:.0f} ms")
+        return 0
     site, path = _load_site(args)  # a bad file fails here, before any window
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -76,3 +76,15 @@ def test_unhandled_exception_is_logged_and_shown(qtbot, monkeypatch, caplog):
         sys.excepthook = old
     assert shown and "boom in a slot" in shown[0][1]
     assert "boom in a slot" in caplog.text and "Traceback" in caplog.text
+
+
+def test_gui_bench_prints_its_figures(qtbot, capsys):
+    import json
+
+    assert main(["gui", "--bench", "60", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["racks"] == 60
+    assert set(report) == {"racks", "open_s", "recolour_ms", "repaint_ms", "drag_check_ms", "edit_ms"}
+    assert all(v > 0 for v in report.values())
+    assert main(["gui", "--bench", "30000"]) == 2
+    assert "between 1 and 20000" in capsys.readouterr().err

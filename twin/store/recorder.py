@@ -181,8 +181,8 @@ class Recorder:
 
         With ``sim`` the recorder reads ``sim.keyframe()`` (only when a keyframe
         is due), ``sim.rack_inlet_c``, ``sim.rack_power_w``, new events from
-        ``sim.events`` and, if the engine has one, ``sim.metrics()`` (a mapping
-        of hall metric name to float). Plain arrays given as keywords override.
+        ``sim.events`` and, if the engine has one, ``sim.hall_metrics()`` (a
+        mapping of hall metric name to float, e.g. PUE, facility power). Plain arrays given as keywords override.
         Returns ``t_s`` if this call wrote a keyframe (in background mode: queued
         it; ``on_commit`` tells when it is committed), else None.
         """
@@ -210,8 +210,8 @@ class Recorder:
                 state = sim.keyframe
 
         if self._due(t_s, self._next_metrics):
-            if metrics is None and sim is not None and callable(getattr(sim, "metrics", None)):
-                metrics = sim.metrics()  # only when a sample is due: it may cost more than a copy
+            if metrics is None and sim is not None and callable(getattr(sim, "hall_metrics", None)):
+                metrics = sim.hall_metrics()  # only when a sample is due: it may cost more than a copy
             self._sample_hall(t_s, rack_inlet_c, rack_power_w, metrics)
             self._next_metrics = self._next(t_s, self.metrics_every_s)
         if self._due(t_s, self._next_rack) and (rack_inlet_c is not None or rack_power_w is not None):

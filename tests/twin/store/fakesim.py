@@ -2,9 +2,10 @@
 
 It has what the recorder and replay use: ``t_s``, ``dt_s``, ``rack_ids``,
 ``unit_ids``, ``events`` (an EventLog), ``rack_inlet_c``, ``rack_power_w``,
-``step()``, ``inject(event)``, ``keyframe()``, ``restore(arrays)`` and
-``summary()``. Its update is nonlinear (exp, sin) so a replay that differs by
-one rounding shows up in a bit-exact comparison.
+``step()``, ``schedule(...)``, ``inject(kind, target, **details)``,
+``keyframe()``, ``restore(arrays)``, ``hall_metrics()`` and ``summary()``.
+Its update is nonlinear (exp, sin) so a replay that differs by one rounding
+shows up in a bit-exact comparison.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class FakeSim:
         self._next_event = int(arrays["next_event"])
         self.events.truncate_after_seq(int(arrays["event_seq"]))
 
-    def metrics(self) -> dict[str, float]:
+    def hall_metrics(self) -> dict[str, float]:
         return {"units_on": float(self.unit_on.sum()), "air_mean_c": float(self.air_c.mean())}
 
     def summary(self) -> dict:

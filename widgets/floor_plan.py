@@ -542,6 +542,25 @@ class FarLayerItem(QGraphicsItem):
 _TILE_FAR = QColor(70, 140, 230, 130)
 _INVALID = QColor(235, 90, 90)
 
+class FitTintItem(QGraphicsItem):
+    """While something is dragged from the palette: the floor tiles where releasing it would be accepted."""
+
+    def __init__(self, rects: list[QRectF], bounds: QRectF):
+        super().__init__()
+        self.setZValue(Z_GHOST - 1)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.rects = rects
+        self._bounds = bounds
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor(40, 170, 80, 45))
+        painter.drawRects(self.rects)
+
+
 _ITEM_TYPES = {"racks": RackItem, "cooling_units": UnitItem, "tiles": TileItem, "grilles": GrilleItem,
                "containments": ContainmentItem}
 
@@ -813,6 +832,31 @@ class FloorPlanScene(QGraphicsScene):
                     return f"{name} would {what} {other.element_id} ({_fmt_fp(other.footprint())})"
         return ""
 
+    def drop_position(self, proto: Element, x_m: float, y_m: float) -> tuple[float, float]:
+        """Where a palette element lands when released with the cursor at (x_m, y_m): centred, snapped."""
+        hall = self.hall
+        tile = hall.tile_m
+        sx, sy = (hall.tile_size(proto),) * 2 if isinstance(proto, Tile) else proto.size_xy()  # type: ignore
+        return (round(round((x_m - sx / 2) / tile) * tile, 9), round(round((y_m - sy / 2) / tile) * tile, 9))
+
+    def fit_cells(self, proto: Element, count: int = 1, max_cells: int = 20000) -> Optional[list[QRectF]]:
+        """Floor tiles where releasing ``count`` copies of ``proto`` would be accepted (None: hall too big)."""
+        hall = self.hall
+        if hall is None:
+            return []
+        tile = hall.tile_m
+        nx, ny = int(hall.width_m / tile + 1e-9), int(hall.depth_m / tile + 1e-9)
+        if nx * ny > max_cells:
+            return None
+        out = []
+        for i in range(nx):
+            for j in range(ny):
+                cx, cy = (i + 0.5) * tile, (j + 0.5) * tile
+                x0, y0 = self.drop_position(proto, cx, cy)
+                if not self.placement_problem(row_elements(proto, x0, y0, count)):
+                    out.append(footprint_rect((i * tile, j * tile, (i + 1) * tile, (j + 1) * tile)))
+        return out
+
     # ---- tooltips
     def tooltip_for(self, item: "ElementItem") -> str:
         el = item.element
@@ -906,6 +950,7 @@ class FloorPlanView(QGraphicsView):
         self._pan_from: Optional[QPointF] = None
         self._drag: Optional[dict] = None
         self._ghost: Optional[GhostItem] = None
+        self._tint: Optional[FitTintItem] = None
         self._drop: Optional[dict] = None
 
     def floor_scene(self) -> FloorPlanScene:
@@ -1086,10 +1131,7 @@ class FloorPlanView(QGraphicsView):
         proto, count = self._drop["proto"], self._drop["count"]
         x_m, y_m = to_hall(self.mapToScene(pos))
         hall = self.floor_scene().hall
-        tile = hall.tile_m if hall is not None else 0.6
-        sx, sy = proto.size_xy() if not isinstance(proto, Tile) else (hall.tile_size(proto),) * 2
-        x0 = round(round((x_m - sx / 2) / tile) * tile, 9)
-        y0 = round(round((y_m - sy / 2) / tile) * tile, 9)
+        x0, y0 = self.floor_scene().drop_position(proto, x_m, y_m)
         els = row_elements(proto, x0, y0, count)
         problem = self.floor_scene().placement_problem(els)
         self._drop.update(x=x0, y=y0, problem=problem)
@@ -1103,6 +1145,9 @@ class FloorPlanView(QGraphicsView):
         if self._ghost is not None:
             self.scene().removeItem(self._ghost)
             self._ghost = None
+        if self._tint is not None:
+            self.scene().removeItem(self._tint)
+            self._tint = None
         self._drop = None
         self.sig_drag_hint.emit("")
 
@@ -1114,6 +1159,11 @@ class FloorPlanView(QGraphicsView):
                 event.ignore()
                 return
             self._drop = {"proto": proto, "count": count}
+            scene = self.floor_scene()
+            cells = scene.fit_cells(proto, count)
+            if cells:
+                self._tint = FitTintItem(cells, scene.hall_rect())
+                scene.addItem(self._tint)
             self._drop_place(event.position().toPoint())
             event.acceptProposedAction()
         else:

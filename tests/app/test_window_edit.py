@@ -6,7 +6,7 @@ import json
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -352,3 +352,28 @@ def test_with_nothing_selected_the_inspector_edits_the_hall(window):
     assert "outside" in window.inspector.errors["width_m"].text()
     window.act_undo.trigger()
     assert window.doc.site.hall.supply_c == hall.supply_c
+
+
+def test_palette_drag_tints_the_tiles_where_it_fits(window):
+    from PySide6.QtCore import QRectF
+
+    from widgets.floor_plan import footprint_rect
+
+    mime = QMimeData()
+    mime.setData(ELEMENT_MIME, window.palette_panel.mime_for(1))
+    pos = viewport_point(window.view, 1.5, 8.7)
+    QApplication.sendEvent(window.view.viewport(),
+                           QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    tint = window.view._tint
+    assert tint is not None and tint.rects
+    cells = {(round(r.center().x()), round(r.center().y())) for r in tint.rects}
+
+    def cell(x, y):
+        c = footprint_rect((x, y, x + 0.6, y + 0.6)).center()
+        return (round(c.x()), round(c.y()))
+
+    assert cell(1.2, 8.4) in cells  # free floor north of the rows
+    a3 = window.doc.site.get("R-A03")
+    assert cell(a3.x_m, a3.y_m) not in cells  # on a rack
+    QApplication.sendEvent(window.view.viewport(), QDragLeaveEvent())
+    assert window.view._tint is None and window.view._ghost is None

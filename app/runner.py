@@ -171,6 +171,8 @@ class SimRunner(QObject):
                 pending, self._pending = self._pending, None
                 want_slice, self._want_slice = self._want_slice, False
                 running, speed = self.running, self.speed
+            if self._stop:
+                return
             try:
                 if pending is not None:
                     self._solve(engine, *pending)
@@ -179,14 +181,22 @@ class SimRunner(QObject):
                     self.sig_solved.emit(self._frame(self._sim, self._sim_generation, self._sim.summary()))
                 elif running and self._sim is not None:
                     last_emit = self._advance(speed, last_emit)
+            except RuntimeError as exc:
+                if self._stop:  # the window (and this QObject) went away while we were working
+                    return
+                self._report(exc)
             except Exception as exc:
-                log.exception("simulation failed")
-                self.sig_busy.emit(False)
-                self.sig_error.emit(f"physics error: {type(exc).__name__}: {exc}")
-                with self._cond:
-                    was_running, self.running = self.running, False
-                if was_running:
-                    self.sig_running.emit(False)
+                self._report(exc)
+
+    def _report(self, exc: Exception) -> None:
+        """Tell the GUI the engine failed (and stop running); never fake a result."""
+        log.error("simulation failed", exc_info=exc)
+        self.sig_busy.emit(False)
+        self.sig_error.emit(f"physics error: {type(exc).__name__}: {exc}")
+        with self._cond:
+            was_running, self.running = self.running, False
+        if was_running:
+            self.sig_running.emit(False)
 
     def _solve(self, engine: Any, generation: int, site: Site) -> None:
         self.sig_busy.emit(True)
@@ -198,7 +208,7 @@ class SimRunner(QObject):
         summary = sim.solve_steady()
         with self._cond:
             stale = generation != self.generation
-        if stale:  # a newer edit arrived while solving: its result is the one to show
+        if stale or self._stop:  # a newer edit arrived while solving: its result is the one to show
             return
         self._sim = sim
         self._sim_generation = generation

@@ -234,6 +234,12 @@ class MainWindow(QMainWindow):
             self.speed_combo.addItem("max" if name == "max" else name, name)
         tb.addWidget(self.speed_combo)
         tb.addSeparator()
+        self.hall_label = QLabel(" Hall ")
+        self.hall_combo = QComboBox(self)
+        self.hall_combo.setToolTip("Which hall of the site the floor plan shows")
+        self.hall_label_action = tb.addWidget(self.hall_label)
+        self.hall_combo_action = tb.addWidget(self.hall_combo)
+        self._fill_hall_combo()
         tb.addWidget(QLabel(" Colour by "))
         self.metric_combo = QComboBox(self)
         for m in METRICS:
@@ -278,6 +284,7 @@ class MainWindow(QMainWindow):
         self.alarms.sig_target_chosen.connect(self._on_alarms_target_chosen)
         self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
         self.metric_combo.currentIndexChanged.connect(lambda _: self._on_metric_changed())
+        self.hall_combo.activated.connect(lambda _: self.show_hall(self.hall_combo.currentText()))
         self.heat_combo.currentIndexChanged.connect(lambda _: self._on_heat_changed())
         r = self.runner
         r.sig_solved.connect(self._on_runner_frame)
@@ -473,6 +480,31 @@ class MainWindow(QMainWindow):
         self.show_status(command.text)
         return True
 
+    def _fill_hall_combo(self) -> None:
+        self.hall_combo.blockSignals(True)
+        self.hall_combo.clear()
+        self.hall_combo.addItems([h.id for h in self.doc.site.halls])
+        hall = self.scene.hall
+        if hall is not None:
+            self.hall_combo.setCurrentText(hall.id)
+        self.hall_combo.blockSignals(False)
+        many = len(self.doc.site.halls) > 1
+        self.hall_label_action.setVisible(many)
+        self.hall_combo_action.setVisible(many)
+
+    def show_hall(self, hall_id: str) -> None:
+        """Show another hall of the site (and simulate that one)."""
+        if self.scene.hall is not None and self.scene.hall.id == hall_id:
+            return
+        self.scene.set_site(self.doc.site, hall_id)
+        self.scene.set_heatmap(None)
+        self.last_frame = None
+        self.trends.clear()
+        self.alarms.clear()
+        self.inspector.set_context(self.doc.site, [], self._hall_id())
+        self.view.zoom_to_fit()
+        self._request_solve()
+
     def _hall_id(self) -> Optional[str]:
         hall = self.scene.hall
         return hall.id if hall is not None else None
@@ -593,6 +625,7 @@ class MainWindow(QMainWindow):
     def _on_doc_site_changed(self, command) -> None:
         self._schedule_autosave()
         self.scene.sync()
+        self._fill_hall_combo()
         self.power_tree.sync()
         self.inspector.set_context(self.doc.site, self.scene.selected_ids(), self._hall_id())
         self._update_layout_status()
@@ -601,6 +634,7 @@ class MainWindow(QMainWindow):
     def _on_doc_site_replaced(self) -> None:
         self.last_frame = None
         self.scene.set_site(self.doc.site)
+        self._fill_hall_combo()
         self.power_tree.set_site(self.doc.site)
         self.scene.set_heatmap(None)
         self.inspector.set_context(self.doc.site, [], self._hall_id())

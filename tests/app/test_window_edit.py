@@ -377,3 +377,18 @@ def test_palette_drag_tints_the_tiles_where_it_fits(window):
     assert cell(a3.x_m, a3.y_m) not in cells  # on a rack
     QApplication.sendEvent(window.view.viewport(), QDragLeaveEvent())
     assert window.view._tint is None and window.view._ghost is None
+
+
+def test_a_site_with_two_halls_can_show_either(window):
+
+    from twin.layout import Hall, Rack
+
+    site = window.doc.site.copy()
+    site.halls.append(Hall(id="HALL-2", width_m=6.0, depth_m=6.0, racks=[Rack(id="R-Z01", x_m=1.2, y_m=1.2,
+                                                                             it_kw=5.0)]))
+    window.doc.replace(site)
+    assert window.hall_combo_action.isVisible() and window.hall_combo.count() == 2
+    window.show_hall("HALL-2")
+    assert set(window.scene.items_by_id) == {"R-Z01"}
+    window.show_hall(site.halls[0].id)
+    assert "R-A01" in window.scene.items_by_id

@@ -380,7 +380,6 @@ def test_palette_drag_tints_the_tiles_where_it_fits(window):
 
 
 def test_a_site_with_two_halls_can_show_either(window):
-
     from twin.layout import Hall, Rack
 
     site = window.doc.site.copy()

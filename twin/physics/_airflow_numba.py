@@ -446,6 +446,17 @@ def _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z):
 
 
 @njit(cache=True, nogil=True)
+def _dot(a, b):
+    """Σ a b over the grid (sequential, deterministic)."""
+    af = a.ravel()
+    bf = b.ravel()
+    s = 0.0
+    for i in range(af.shape[0]):
+        s += af[i] * bf[i]
+    return s
+
+
+@njit(cache=True, nogil=True)
 def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
     """Solve A p = b by MIC(0)-preconditioned conjugate gradients, warm-started from ``p`` (in place).
 
@@ -470,11 +481,11 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
     s = np.empty_like(p)
     _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
     s[...] = z
-    rho = np.sum(z * r)
+    rho = _dot(z, r)
     it = 0
     for it in range(1, max_iter + 1):
         _apply_A(s, cx, cy, cz, solid, dx, dy, dz, z)
-        sz = np.sum(z * s)
+        sz = _dot(z, s)
         if sz == 0.0:
             break
         alpha = rho / sz
@@ -489,7 +500,7 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
         if rmax <= tol:
             break
         _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
-        rho_new = np.sum(z * r)
+        rho_new = _dot(z, r)
         beta = rho_new / rho
         rho = rho_new
         for i in range(nx):

@@ -17,9 +17,15 @@ plenum pressure: ``Q_i = A_i sqrt(2 ΔP / (ρ K_t(f_i)))`` with Idelchik's
 ``K_t(f) = f^-2 (1 + 0.5 (1-f)^0.75 + 1.414 (1-f)^0.375)``; the tile jet enters the
 momentum equation at ``Q / (A f)`` (mass at ``Q / A``).
 
-The march stops when the average flow over consecutive windows (each half a
-residence time ``V / Q``) stops changing; the result is the last window's time
-average, projected once more to round-off.
+Time step: ``courant`` x the smallest cell size / the fastest inflow velocity. A cold
+march runs at least one residence time ``V / Q`` (Q all inflows, racks included), then
+compares the mean flow of consecutive windows of half a residence time; it stops when
+they differ by less than ``tol`` (RMS over the open faces, relative). The result is the
+last window's time average, projected once more to round-off, so a weakly unsteady flow
+is time-averaged. A warm start (``init``) compares windows from its first step.
+
+Elements that cannot breathe (a rack front against a wall, a region of air with a supply
+but no return) get airflow 0 and a warning naming them; nothing produces NaN.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Optional
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QToolBar, QWidget)
+                               QMessageBox, QProgressBar, QToolBar, QUndoView, QWidget)
 
 from twin.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
 from twin.layout import Element, Hall, LayoutError, Site
@@ -89,6 +89,10 @@ class MainWindow(QMainWindow):
         self.power_tree.set_site(self.doc.site)
         self.power_dock = self._dock("Power", self.power_tree, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.power_dock)
+        self.history = QUndoView(self.doc.undo_stack, self)
+        self.history.setEmptyLabel("<opened>")
+        self.history_dock = self._dock("History", self.history, Qt.LeftDockWidgetArea)
+        self.splitDockWidget(self.palette_dock, self.history_dock, Qt.Vertical)
         self.alarms = AlarmsPanel(self)
         self.alarms_dock = self._dock("Alarms", self.alarms, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.trends_dock, self.alarms_dock)
@@ -210,7 +214,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&View")
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.power_dock, self.trends_dock, self.alarms_dock):
+        for dock in (self.palette_dock, self.history_dock, self.inspector_dock, self.power_dock, self.trends_dock,
+                     self.alarms_dock):
             m.addAction(dock.toggleViewAction())
         m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)

@@ -684,8 +684,14 @@ class MainWindow(QMainWindow):
         metric = self.metric_combo.currentData()
         self.scene.set_metric(metric)
         scale = self.scene.current_scale()
-        self.colorbar.set_scale(scale if scale is not None else self.scene.temp_scale,
-                                "" if metric != "state" else "")
+        if scale is None:  # categories
+            from widgets.colormaps import STATE_COLOURS
+
+            self.colorbar.set_legend([(name, STATE_COLOURS[key]) for name, key in (
+                ("recommended", "recommended"), ("allowable", "allowable"), ("out of range", "out_of_allowable"),
+                ("throttled", "throttled"), ("off", "shutdown"))])
+        else:
+            self.colorbar.set_scale(scale)
         self.settings.set_value("metric", metric)
 
     def _on_heat_changed(self) -> None:

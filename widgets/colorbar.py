@@ -18,15 +18,27 @@ class ColorBarWidget(QWidget):
         super().__init__(parent)
         self.scale = scale
         self.title = ""
+        self.legend: list[tuple[str, QColor]] = []
         self.setMinimumWidth(180)
         self.setToolTip("Colour scale of the racks and the heat map")
 
     def set_scale(self, scale: Optional[ColorScale], title: str = "") -> None:
         self.scale = scale
         self.title = title
+        self.legend = []
+        self.update()
+
+    def set_legend(self, entries: list[tuple[str, QColor]]) -> None:
+        """Show named colour swatches instead of a continuous scale."""
+        self.scale = None
+        self.legend = list(entries)
+        self.updateGeometry()
         self.update()
 
     def sizeHint(self) -> QSize:
+        if self.legend:
+            fm = self.fontMetrics()
+            return QSize(int(sum(fm.horizontalAdvance(t) + 25 for t, _ in self.legend)), 26)
         return QSize(240, 26)
 
     def _fmt(self, v: float) -> str:
@@ -38,6 +50,17 @@ class ColorBarWidget(QWidget):
 
     def paintEvent(self, event) -> None:  # Qt override
         p = QPainter(self)
+        if self.legend:
+            fm = p.fontMetrics()
+            x = 2.0
+            for label, colour in self.legend:
+                p.fillRect(QRectF(x, 6, 12, self.height() - 12), colour)
+                x += 15
+                p.setPen(self.palette().color(QPalette.WindowText))
+                w = fm.horizontalAdvance(label)
+                p.drawText(QRectF(x, 0, w + 2, self.height()), Qt.AlignLeft | Qt.AlignVCenter, label)
+                x += w + 10
+            return
         if self.scale is None:
             p.setPen(self.palette().color(QPalette.WindowText))
             p.drawText(self.rect(), Qt.AlignCenter, self.title or "")

@@ -124,3 +124,21 @@ def test_alarms_list_newest_first_with_causes(qtbot):
     with qtbot.waitSignal(a.sig_target_chosen) as blk:
         a.tree.itemClicked.emit(top, 0)
     assert blk.args == ["R-A01"]
+
+
+def test_colour_bar_shows_a_scale_or_a_legend(qtbot):
+    from PySide6.QtGui import QColor
+
+    from widgets.colorbar import ColorBarWidget
+    from widgets.colormaps import ColorScale
+
+    bar = ColorBarWidget(ColorScale())
+    qtbot.addWidget(bar)
+    bar.resize(300, 26)
+    bar.grab()  # paints without error
+    bar.set_legend([("recommended", QColor(0, 200, 0)), ("allowable", QColor(250, 200, 0))])
+    assert bar.scale is None and bar.sizeHint().width() > 100
+    img = bar.grab().toImage()
+    assert img.pixelColor(8, 13) == QColor(0, 200, 0)  # first swatch
+    bar.set_scale(ColorScale(vmin=0, vmax=100e3, unit="kW"))
+    assert bar.legend == [] and bar._fmt(100e3) == "100 kW"

@@ -704,6 +704,7 @@ class MainWindow(QMainWindow):
 
     def _on_runner_busy(self, busy: bool) -> None:
         self.settle_bar.setVisible(busy)
+        self.scene.heat_item.setOpacity(0.3 if busy else 0.65)  # the old field fades while the new one settles
         if busy:
             self.physics_label.setText("settling…")
         elif self.physics_label.text() == "settling…":

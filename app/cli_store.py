@@ -1,4 +1,4 @@
-"""Project-file commands: export (review file, CSV), verify, replay."""
+"""Project-file commands: export (review file, CSV), verify, recordings, replay."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="review file (*.dctwin)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "recordings", help="list the layouts and recordings in a project file",
+        description="List the layout versions and recordings (with their ids for --recording) of a project "
+                    "or review file.")
+    p.add_argument("file", help="project or review file (*.dctwin)")
+    p.add_argument("--json", action="store_true", help="print the lists as JSON")
+    p.set_defaults(func=cmd_recordings)
 
     p = sub.add_parser(
         "replay", help="rebuild the state of a recording at second T",
@@ -139,4 +147,29 @@ def cmd_replay(args: argparse.Namespace) -> int:
     racks = summary.get("racks")
     if isinstance(racks, dict):
         print(f"  racks: {len(racks)}")
+    return 0
+
+
+def cmd_recordings(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from twin.store.project import Project
+
+    with Project.open(args.file, read_only=True) as project:
+        layouts = project.layouts()
+        recs = project.recordings()
+        kind = "review export (read-only)" if project.is_review else "project"
+    if args.json:
+        print(json.dumps({"file": args.file, "kind": "review" if kind != "project" else "project",
+                          "layouts": [dataclasses.asdict(x) for x in layouts],
+                          "recordings": [dataclasses.asdict(r) for r in recs]}))
+        return 0
+    print(f"{args.file}: {kind}, {len(layouts)} layout version(s), {len(recs)} recording(s)")
+    for x in layouts:
+        print(f"  layout {x.id}: saved {x.saved_at}" + (f" ({x.note})" if x.note else ""))
+    for r in recs:
+        state = "finished" if r.finished else "unfinished"
+        inc = f", incident {r.incident_id}" if r.incident_id is not None else ""
+        print(f"  recording {r.id}: layout {r.layout_id}{inc}, {r.duration_s:g} s at dt {r.dt_s:g} s, "
+              f"{r.keyframes} keyframes, {r.events} events, {state}, started {r.started_at}")
     return 0

@@ -112,3 +112,16 @@ def test_replay_outside_recording(run_file, monkeypatch, capsys):
     monkeypatch.setattr(replay_mod, "engine_simulation", lambda r: fakesim.FakeSim(dt_s=r.dt_s))
     assert main(["replay", str(run_file), "--at", "61"]) == 2
     assert "outside recording 1 (0 to 60 s)" in capsys.readouterr().err
+
+
+def test_recordings_lists_ids(run_file, tmp_path, capsys):
+    assert main(["recordings", str(run_file)]) == 0
+    out = capsys.readouterr().out
+    assert "1 layout version(s), 1 recording(s)" in out
+    assert "recording 1: layout 1, 60 s at dt 0.5 s, 5 keyframes" in out and "finished" in out
+    review = tmp_path / "r.dctwin"
+    assert main(["export", str(run_file), "--out", str(review)]) == 0
+    capsys.readouterr()
+    assert main(["recordings", str(review), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "review" and [r["id"] for r in data["recordings"]] == [1]

@@ -43,32 +43,60 @@ def engine_simulation(reader: RecordingReader) -> Any:
 
 def replay_to(reader: RecordingReader, t_s: float,
               make_sim: Optional[Callable[[RecordingReader], Any]] = None) -> Any:
-    """The simulation of ``reader``'s recording, restored and stepped to ``t_s``.
+    """A new simulation of ``reader``'s recording, restored and stepped to ``t_s``.
 
     ``make_sim(reader)`` builds the simulation (default :func:`engine_simulation`).
+    For repeated seeks (a scrubber) keep a :class:`Replayer`.
     """
-    t_s = float(t_s)
-    tol = reader.dt_s * 1e-6
-    if not (0.0 <= t_s <= reader.duration_s + tol):
-        raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
-    sim = (make_sim or engine_simulation)(reader)
-    kf = reader.replay_keyframe(t_s)
-    arrays = reader.load_keyframe(kf)
-    events = [e for e in reader.events() if e.kind in INJECTED_KINDS]
-    if callable(getattr(sim, "schedule", None)):
-        # the engine's own path: the same schedule as live (every injected event, in the order it was
-        # applied), then restore (which knows how many were applied), then step; the engine applies the
-        # rest at the start of the same steps as live
-        for ev in events:
-            sim.schedule(ev.t_s, ev.kind, ev.target, **ev.details)
-        _restore(sim, arrays, kf.t_s, tol)
-        while float(sim.t_s) < t_s - tol:
-            left = t_s - float(sim.t_s)
-            sim.step(left if left < reader.dt_s - tol else None)  # a run's last step may be shortened
-        return sim
-    _restore(sim, arrays, kf.t_s, tol)
-    advance(sim, [e for e in events if e.seq > kf.last_event_seq and e.t_s <= t_s + tol], t_s)
-    return sim
+    return Replayer(reader, make_sim).seek(t_s)
+
+
+class Replayer:
+    """Seek a recording again and again with one simulation (built once: no recompile per seek).
+
+    ``seek(T)`` restores the keyframe replay starts from and steps to T, or,
+    when T is ahead of the current time and no later keyframe lies between,
+    just steps on from the current state (the same trajectory, so the result
+    is the same bit for bit). Returns the simulation, at T.
+    """
+
+    def __init__(self, reader: RecordingReader, make_sim: Optional[Callable[[RecordingReader], Any]] = None):
+        self.reader = reader
+        self.sim = (make_sim or engine_simulation)(reader)
+        self._tol = reader.dt_s * 1e-6
+        self._events = [e for e in reader.events() if e.kind in INJECTED_KINDS]
+        self._scheduled = callable(getattr(self.sim, "schedule", None))
+        if self._scheduled:
+            # the engine's own path: the same schedule as live (every injected event, in the order it was
+            # applied); restore() knows how many were applied, and the engine applies the rest itself at the
+            # start of the same steps as live
+            for ev in self._events:
+                self.sim.schedule(ev.t_s, ev.kind, ev.target, **ev.details)
+        self._at: Optional[float] = None  # the time the simulation is at after our last seek
+        self._injected: set[int] = set()  # inject-only engines: recorded events already given to the sim
+
+    def seek(self, t_s: float) -> Any:
+        t_s = float(t_s)
+        reader, tol = self.reader, self._tol
+        if not (0.0 <= t_s <= reader.duration_s + tol):
+            raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
+        kf = reader.replay_keyframe(t_s)
+        if not (self._at is not None and self._at <= t_s + tol and kf.t_s <= self._at + tol
+                and abs(float(self.sim.t_s) - self._at) <= tol):
+            _restore(self.sim, reader.load_keyframe(kf), kf.t_s, tol)
+            self._injected = {e.seq for e in self._events if e.seq <= kf.last_event_seq}
+        # else: step on from where the last seek left the simulation
+        if self._scheduled:
+            while float(self.sim.t_s) < t_s - tol:
+                left = t_s - float(self.sim.t_s)
+                self.sim.step(left if left < reader.dt_s - tol else None)  # a run's last step may be shortened
+        else:
+            pending = sorted((e for e in self._events if e.seq not in self._injected and e.t_s <= t_s + tol),
+                             key=lambda e: (e.t_s, e.seq))
+            n = advance(self.sim, pending, t_s)
+            self._injected.update(e.seq for e in pending[:n])
+        self._at = float(self.sim.t_s)
+        return self.sim
 
 
 def _restore(sim: Any, arrays: dict, t_kf: float, tol: float) -> None:
@@ -91,7 +119,7 @@ def advance(sim: Any, events: Sequence[Any], t_end_s: float,
     (e.g. ``lambda s: recorder.on_step(s.t_s, s)``). Returns the number of
     events injected.
     """
-    pending = sorted(events, key=lambda e: e.t_s)
+    pending = sorted(events, key=lambda e: e.t_s)  # stable: events at one time keep their order
     tol = float(sim.dt_s) * 1e-6 if hasattr(sim, "dt_s") else 1e-9
     i = 0
     while float(sim.t_s) < t_end_s - tol:

@@ -13,7 +13,7 @@ from twin.errors import InputError, ProjectFileError
 from twin.events import Event
 from twin.store import Project, Recorder
 from twin.store.arrays import decode_array, encode_array
-from twin.store.replay import replay_to, summary_at
+from twin.store.replay import Replayer, replay_to, summary_at
 
 ARRAYS = {
     "f8_3d": np.random.default_rng(1).standard_normal((7, 5, 3)),
@@ -300,3 +300,23 @@ def test_unchanged_arrays_are_stored_once(tmp_path, site):
             arrays = reader.load_keyframe(kf)
             for name, a in states[kf.t_s].items():
                 assert _same_bits(a, arrays[name]), (kf.t_s, name)
+
+
+@pytest.mark.parametrize("sim_cls", [FakeSim, FakeSimInjectOnly])
+def test_replayer_seeks_back_and_forth_bit_exact(tmp_path, site, sim_cls):
+    path = tmp_path / "scrub.dctwin"
+    live: dict = {}
+    with Project.create(path) as p:
+        sim = sim_cls(dt_s=0.5)
+        run_live(sim, Recorder(p, p.save_layout(site), 0.5, keyframe_every_s=15), 120.0, INCIDENT, live)
+    with Project.open(path, read_only=True) as p:
+        rp = Replayer(p.recording(), lambda r: sim_cls(dt_s=r.dt_s))
+        sims = set()
+        for t in (44.0, 41.5, 44.5, 46.0, 12.0, 12.5, 13.0, 100.0, 0.0, 75.0, 75.5, 119.5, 120.0, 30.0):
+            s = rp.seek(t)
+            sims.add(id(s))
+            assert s.t_s == t
+            state = s.keyframe()
+            for name, a in live[t].items():
+                assert _same_bits(a, state[name]), (t, name)
+        assert len(sims) == 1  # one simulation for every seek

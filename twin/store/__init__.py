@@ -17,9 +17,9 @@ from twin.store.export import export_csv, export_review, verify_file
 from twin.store.project import Project, check_file, migrate_copy
 from twin.store.recorder import Recorder, RunRecorder, record_run
 from twin.store.recording import RecordingReader
-from twin.store.replay import replay_to, summary_at
+from twin.store.replay import Replayer, replay_to, summary_at
 from twin.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Project", "Recorder", "RecordingReader", "RunRecorder",
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Project", "Recorder", "RecordingReader", "Replayer", "RunRecorder",
            "check_file", "export_csv", "export_review", "migrate_copy", "record_run", "replay_to", "summary_at",
            "verify_file"]

@@ -1005,7 +1005,25 @@ class FloorPlanView(QGraphicsView):
             self._cancel_drag()
             event.accept()
             return
+        steps = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, 1), Qt.Key_Down: (0, -1)}
+        if event.key() in steps and self._drag is None and self.floor_scene().selected_ids():
+            self.nudge(*steps[event.key()])
+            event.accept()
+            return
         super().keyPressEvent(event)
+
+    def nudge(self, kx: int, ky: int) -> None:
+        """Ask to move the selection by (kx, ky) tiles (up = north); refused with a reason if it cannot go."""
+        scene = self.floor_scene()
+        tile = scene.hall.tile_m
+        dx, dy = round(kx * tile, 9), round(ky * tile, 9)
+        items = [it for it in scene.selectedItems() if isinstance(it, ElementItem)]
+        moved = [dataclasses.replace(it.element, x_m=it.element.x_m + dx, y_m=it.element.y_m + dy) for it in items]
+        problem = scene.placement_problem(moved, ignore={it.element_id for it in items})
+        if problem:
+            self.sig_refused.emit(problem)
+        else:
+            self.sig_move_requested.emit([it.element_id for it in items], dx, dy)
 
     def keyReleaseEvent(self, event) -> None:  # Qt override
         if event.key() == Qt.Key_Space:

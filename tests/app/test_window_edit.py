@@ -391,3 +391,15 @@ def test_a_site_with_two_halls_can_show_either(window):
     assert set(window.scene.items_by_id) == {"R-Z01"}
     window.show_hall(site.halls[0].id)
     assert "R-A01" in window.scene.items_by_id
+
+
+def test_arrow_keys_nudge_the_selection_one_tile(window):
+    tile = window.doc.site.hall.tile_m
+    click(window.view, *centre_of(window.doc.site, "CRAH-1"))
+    old = window.doc.site.get("CRAH-1")
+    QTest.keyClick(window.view, Qt.Key_Up)
+    assert window.doc.site.get("CRAH-1").y_m == old.y_m + tile  # up is north
+    QTest.keyClick(window.view, Qt.Key_Left)  # against the west wall: refused, says why
+    assert window.doc.site.get("CRAH-1").x_m == old.x_m
+    assert "outside" in window.statusBar().currentMessage()
+    assert window.doc.undo_stack.count() == 1

@@ -775,6 +775,11 @@ class MainWindow(QMainWindow):
             self.alarms.add_events(frame["events"], frame.get("chains"))
         self.sig_physics_shown.emit(frame)
 
+    def changeEvent(self, event) -> None:  # Qt override
+        if event.type() == QEvent.PaletteChange:  # light/dark switch: the floor is painted from the palette
+            self.scene.update()
+        super().changeEvent(event)
+
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:  # Qt override
         if not self.confirm_discard():

@@ -48,7 +48,7 @@ from typing import Optional
 
 import numpy as np
 
-from twin.layout import CoolingUnit, Hall, LayoutError, Site
+from twin.layout import Hall, LayoutError, Site
 
 #: Conductance of a containment panel relative to an open face (-). Panels block
 #: momentum; the pressure pushes the small balance of a contained zone through them.
@@ -329,10 +329,6 @@ def _empty():
 _OPPOSITE = {"N": "S", "S": "N", "E": "W", "W": "E"}
 
 
-def _box_of(el) -> tuple[float, float, float, float]:
-    return el.footprint()
-
-
 def compile_hall(site: Site, hall_id: Optional[str] = None,
                  grid_m: Optional[float | tuple[float, float]] = None) -> AirPlant:
     """Compile the air side of one hall of ``site``.
@@ -556,8 +552,3 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
 
 def _touches(a, b, eps=1e-6) -> bool:
     return (min(a[2], b[2]) - max(a[0], b[0]) >= -eps) and (min(a[3], b[3]) - max(a[1], b[1]) >= -eps)
-
-
-def unit_is_plenum(u: CoolingUnit, hall: Hall) -> bool:
-    """True when the unit supplies the raised-floor plenum (perimeter CRAH/CRAC)."""
-    return u.kind in PLENUM_UNIT_KINDS and hall.plenum == "raised_floor"

@@ -111,7 +111,6 @@ class Flow:
     solve_s: float = 0.0
     max_div: float = 0.0
     warnings: list[str] = field(default_factory=list)
-    bc_key: tuple = ()
     cache: dict = field(default_factory=dict, repr=False)  # derived coefficients (thermal)
 
     def cell_velocity(self, ap) -> np.ndarray:
@@ -486,7 +485,6 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     if emit_warnings:
         for w_ in warn:
             _warnings.warn(w_, AirflowWarning, stacklevel=2)
-    key = ()
 
     if init is not None and len(init.u) == nf and np.shape(init.phi) == ap.shape:
         uf = init.u.copy()
@@ -502,7 +500,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     if vmax <= 1e-9 or inflow <= 1e-12:
         uf[:] = ubc
         _project(ap, uf, phi, 1e-12 * max(vmax, 1e-3) / hmin)
-        return _finish(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn, key)
+        return _finish(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn)
 
     dt = courant * hmin / max(v_step, 1e-3)
     tau = vol / inflow
@@ -568,16 +566,16 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     uf[:] = mean
     _project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
     _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, chen_a, nu_floor, w.nu)
-    return _finish(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn, key)
+    return _finish(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
 
 
-def _finish(ap, uf, phi, nu, bf, steps, t, converged, t0, warn, key) -> Flow:
+def _finish(ap, uf, phi, nu, bf, steps, t, converged, t0, warn) -> Flow:
     fa = face_areas(ap)
     flux = uf * fa
     fl = Flow(u=uf, flux=flux, port_q=bf["port_q"], rack_q=bf["rack_q"], unit_in_q=bf["unit_in_q"],
               unit_out_q=bf["unit_out_q"], tile_q=bf["tile_q"], grille_q=bf["grille_q"], leak_q=bf["leak_q"],
               phi=phi, nu_t=nu, plenum_dp_pa=bf["plenum_dp_pa"], steps=steps, sim_time_s=t,
-              converged=converged, warnings=warn, bc_key=key)
+              converged=converged, warnings=warn)
     fl.max_div = max_divergence(ap, uf)
     fl.solve_s = time.perf_counter() - t0
     return fl

@@ -27,7 +27,7 @@ import numpy as np
 
 from twin.errors import DctwinError
 from twin.physics import _thermal_numba as _nb
-from twin.physics.airflow import Flow, face_areas, port_faces
+from twin.physics.airflow import Flow, port_faces
 from twin.physics.constants import CP_AIR, RHO_AIR
 
 RHO_CP = RHO_AIR * CP_AIR

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
+from twin.layout import Grille, Hall, Rack, Site, Tile
 
-from twin.layout import Containment, CoolingUnit, Grille, Hall, Rack, Site, Tile
-
-VALIDATION = Path("/work/shared/validation/case_B1.json")
+#: independent CFD reference room B1 (OpenFOAM k-epsilon, 0.1 m mesh), copied from the project's
+#: shared validation folder (its README documents how it was made)
+VALIDATION = Path(__file__).parent / "data" / "case_B1.json"
 
 
 def load_case_b1() -> dict:
-    """The CFD reference (shipped in the shared validation folder)."""
+    """The CFD reference room B1 (geometry, boundary flows, F matrix, inlet temperatures)."""
     return json.loads(VALIDATION.read_text())
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from twin.compile import CONTAINMENT_LEAK, compile_hall
 from twin.layout import Containment, CoolingUnit, Grille, Rack, Tile
 from twin.physics import _airflow_numba as nbk
 from twin.physics import _airflow_numpy as npk
-from twin.physics.airflow import FlowBC, boundary_flows, idelchik_k, max_divergence, solve_flow
+from twin.physics.airflow import FlowBC, boundary_flows, idelchik_k, solve_flow
 from twin.physics.thermal import initial_temperature, step
 
 

@@ -167,9 +167,16 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
     src_p, out_p = Path(src), Path(out)
     if out_p.exists() and src_p.exists() and out_p.resolve() == src_p.resolve():
         raise InputError(f"{out_p}: the export must not overwrite the file it is made from")
-    if out_p.exists():  # an existing output must itself be a file we may replace (not a folder)
+    if out_p.exists():  # only an earlier review export is replaced: never a project or another file
         if not out_p.is_file():
             raise InputError(f"{out_p}: is not a file")
+        try:
+            kind = check_file(out_p).kind
+        except ProjectFileError:
+            kind = None
+        if kind != KIND_REVIEW:
+            raise InputError(f"{out_p}: exists and is not a review export; it is not replaced "
+                             f"(choose another name or remove it)")
     project = Project.open(src_p, read_only=True)
     try:
         layout_id = project.latest_layout_id()

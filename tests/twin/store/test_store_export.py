@@ -127,7 +127,8 @@ def test_verify_a_project_without_manifest_is_not_intact(run_file):
 
 def test_failed_export_leaves_existing_output_untouched(run_file, tmp_path):
     out = tmp_path / "review.dctwin"
-    out.write_bytes(b"previous export")
+    export_review(run_file, out, recording_id=1)
+    before = out.read_bytes()
     with pytest.raises(ProjectFileError, match="no recording 9"):
         export_review(run_file, out, recording_id=9)
     with pytest.raises(InputError, match="outside recording 2"):
@@ -136,8 +137,23 @@ def test_failed_export_leaves_existing_output_untouched(run_file, tmp_path):
     bad.write_bytes(b"x" * 4096)
     with pytest.raises(ProjectFileError, match="not a dctwin project file"):
         export_review(bad, out)
-    assert out.read_bytes() == b"previous export"
+    assert out.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["garbage.dctwin", "review.dctwin", "run.dctwin"]
+    export_review(run_file, out, recording_id=2)  # an earlier review export is replaced
+    assert out.read_bytes() != before and verify_file(out).intact
+
+
+def test_export_never_replaces_a_project_or_other_file(run_file, tmp_path, site):
+    other = tmp_path / "other.dctwin"
+    with Project.create(other) as p:
+        p.save_layout(site)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for target in (other, notes, run_file):
+        before = target.read_bytes()
+        with pytest.raises(InputError, match="exists and is not a review export|must not overwrite"):
+            export_review(run_file, target)
+        assert target.read_bytes() == before
 
 
 def test_export_cannot_overwrite_its_source(run_file):

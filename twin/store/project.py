@@ -29,6 +29,7 @@ from typing import Any, Callable, Optional
 
 from sqlalchemy import create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 import twin
@@ -181,7 +182,7 @@ def _check(p: Path, full: bool) -> FileInfo:
 
 
 def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR)  # Windows needs write access to flush a file
     try:
         os.fsync(fd)
     finally:
@@ -190,7 +191,11 @@ def _fsync_path(path: Path) -> None:
 
 def _fsync_dir(folder: Path) -> None:
     try:
-        _fsync_path(folder)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError:  # not possible on every platform (Windows); the rename is still atomic
         pass
 
@@ -249,6 +254,9 @@ def backup_into_place(src: sqlite3.Connection, dest: str | os.PathLike,
             con.close()
         _fsync_path(Path(tmp))
         os.replace(tmp, dest)
+    except (sqlite3.Error, OSError) as exc:  # e.g. disk full: nothing at dest changed
+        _remove_quietly(tmp)
+        raise ProjectFileError(f"{dest}: could not be written ({exc}); nothing was changed there") from exc
     except BaseException:
         _remove_quietly(tmp)
         raise
@@ -420,6 +428,9 @@ class Project:
                 eng.dispose()
             _fsync_path(Path(tmp))
             os.replace(tmp, p)
+        except (sqlite3.Error, OSError, SQLAlchemyError) as exc:  # e.g. disk full
+            _remove_quietly(tmp)
+            raise _fail(p, f"could not be created ({exc})") from exc
         except BaseException:
             _remove_quietly(tmp)
             raise

@@ -215,7 +215,7 @@ def test_failed_migration_leaves_no_copy(tmp_path, monkeypatch):
 
     monkeypatch.setattr(project_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setitem(project_mod.MIGRATIONS, SCHEMA_VERSION, broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(ProjectFileError, match=r"old.v2.dctwin: could not be written \(no such table: no_such_table\)"):
         Project.open(path)
     assert sorted(os.listdir(tmp_path)) == ["old.dctwin"]
 

@@ -75,18 +75,24 @@ class Ports:
     cell: np.ndarray  # int64 flat fluid-cell id the face opens into
     sign: np.ndarray  # float64 +1/-1: direction "into the room" along the face axis
     area: np.ndarray  # float64 m2
+    _pof: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+    _parea: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return len(self.offsets) - 1
 
     def port_area(self) -> np.ndarray:
-        """Open area of each port (m2)."""
-        return np.bincount(self.port_of_face(), weights=self.area, minlength=self.n)[: self.n]
+        """Open area of each port (m2); do not modify the returned array."""
+        if self._parea is None:
+            self._parea = np.bincount(self.port_of_face(), weights=self.area, minlength=self.n)[: self.n]
+        return self._parea
 
     def port_of_face(self) -> np.ndarray:
-        """Port index of each face (int64)."""
-        return np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.offsets))
+        """Port index of each face (int64); do not modify the returned array."""
+        if self._pof is None:
+            self._pof = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.offsets))
+        return self._pof
 
     def faces_of(self, p: int) -> slice:
         return slice(int(self.offsets[p]), int(self.offsets[p + 1]))

@@ -334,6 +334,7 @@ class UnitItem(ElementItem):
     """A cooling unit (CRAH, CRAC, in-row, RDHx, CDU): kind colour, front bar, id label."""
 
     z = Z_SOLID
+    badge = ""
     KIND_COLOURS = {"crah": QColor(64, 160, 200), "crac": QColor(64, 140, 210), "inrow": QColor(60, 190, 190),
                     "rdhx": QColor(90, 200, 230), "cdu": QColor(120, 110, 200)}
 
@@ -344,16 +345,24 @@ class UnitItem(ElementItem):
         base = self.fill or self.KIND_COLOURS.get(el.kind, QColor(80, 160, 200))
         if self.invalid:
             base = QColor(235, 90, 90)
-        if el.kind == "rdhx":
-            self.setZValue(Z_SOLID + 0.5)
         painter.setBrush(base)
         self._border(painter, QColor(20, 60, 90))
         painter.drawRoundedRect(r, 3, 3)
         if lod * min(r.width(), r.height()) >= 4:
             painter.setPen(QPen(QColor(255, 255, 255), 3, Qt.SolidLine, Qt.FlatCap))
             painter.drawLine(self._front_line(r))
-            self._label(painter, r, el.id, lod, _text_on(base))
+            self._label(painter, r, f"{el.id}  {self.badge}" if self.badge else el.id, lod, _text_on(base))
         self._selection(painter, r)
+
+    def set_element(self, element: Element, hall: Hall) -> None:
+        super().set_element(element, hall)
+        self.setZValue(Z_SOLID + 0.5 if getattr(element, "kind", "") == "rdhx" else Z_SOLID)
+
+    def set_badge(self, text: str) -> None:
+        """Extra text after the id (cooling headroom)."""
+        if text != self.badge:
+            self.badge = text
+            self.update()
 
 
 class TileItem(ElementItem):
@@ -423,6 +432,30 @@ class ContainmentItem(ElementItem):
             pen = QPen(colour, 2.5, Qt.DashLine)
         painter.setPen(pen)
         painter.drawRect(r)
+
+
+class RowLabelItem(QGraphicsItem):
+    """A row's name and IT load, just west of the row, readable at any zoom."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.setZValue(Z_GHOST - 2)
+        self.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.text = text
+        self._font = QFont(QApplication.font())
+        self._font.setPixelSize(11)
+        fm = QFontMetricsF(self._font)
+        self._rect = QRectF(-fm.horizontalAdvance(text) - 8, -fm.height() / 2, fm.horizontalAdvance(text) + 4,
+                            fm.height())
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setFont(self._font)
+        painter.setPen(QApplication.palette().color(QPalette.WindowText))
+        painter.drawText(self._rect, Qt.AlignRight | Qt.AlignVCenter, self.text)
 
 
 class HeatMapItem(QGraphicsPixmapItem):
@@ -587,6 +620,7 @@ class FloorPlanScene(QGraphicsScene):
         self.summary: Optional[dict] = None
         self.far = False
         self.drag_ids: set[str] = set()
+        self.row_labels: dict[str, RowLabelItem] = {}
         self.far_item = FarLayerItem(self)
         self.far_item.setVisible(False)
         self.addItem(self.far_item)
@@ -614,9 +648,10 @@ class FloorPlanScene(QGraphicsScene):
 
     def sync_all(self) -> None:
         """Rebuild every item from the model."""
-        for item in list(self.items_by_id.values()):
+        for item in list(self.items_by_id.values()) + list(self.row_labels.values()):
             self.removeItem(item)
         self.items_by_id.clear()
+        self.row_labels.clear()
         if self.hall_item is not None:
             self.removeItem(self.hall_item)
             self.hall_item = None
@@ -659,9 +694,30 @@ class FloorPlanScene(QGraphicsScene):
                     item.hall = hall
         for ident in [i for i in self.items_by_id if i not in seen]:
             self.removeItem(self.items_by_id.pop(ident))
+        self._sync_row_labels(hall)
         margin = 2.0 * PX
         self.setSceneRect(self.hall_item.rect().adjusted(-margin, -margin, margin, margin))
         self.recolour()  # rebuilds the far layer too
+
+    def _sync_row_labels(self, hall: Hall) -> None:
+        rows: dict[str, list[Rack]] = {}
+        for r in hall.racks:
+            if r.row:
+                rows.setdefault(r.row, []).append(r)
+        wanted = {}
+        for name, racks in rows.items():
+            x0 = min(r.footprint()[0] for r in racks)
+            ys = [(r.footprint()[1] + r.footprint()[3]) / 2 for r in racks if r.footprint()[0] == x0]
+            text = f"{name}: {sum(r.it_kw for r in racks):.0f} kW"
+            wanted[name] = (text, to_scene(x0, sum(ys) / len(ys)))
+        for name in [n for n in self.row_labels if n not in wanted or self.row_labels[n].text != wanted[n][0]]:
+            self.removeItem(self.row_labels.pop(name))
+        for name, (text, pos) in wanted.items():
+            item = self.row_labels.get(name)
+            if item is None:
+                item = self.row_labels[name] = RowLabelItem(text)
+                self.addItem(item)
+            item.setPos(pos)
 
     # ---- far zoom
     def set_far(self, far: bool) -> None:
@@ -751,6 +807,11 @@ class FloorPlanScene(QGraphicsScene):
             idx = self.current_scale().indices(values)
             table = self.current_scale().colours
             colours = [table[i] if i >= 0 else UNKNOWN_COLOUR for i in idx.tolist()]
+        headroom = (self.summary or {}).get("cooling_headroom") or {}
+        for ident, item in self.items_by_id.items():
+            if type(item) is UnitItem:
+                h = (headroom.get(ident) or {}).get("headroom_w")
+                item.set_badge("" if h is None else f"{h / 1e3:+.0f} kW")
         if self.far:
             for it, c in zip(items, colours):
                 it.fill = c  # not painted one by one far out: the batch layer redraws

@@ -178,3 +178,17 @@ def test_far_out_racks_are_drawn_in_batches_and_stay_selectable(qtbot, scene, si
     assert not scene.far and not scene.far_item.isVisible()
     assert not item.flags() & QGraphicsItem.ItemHasNoContents
     assert item.fill is hot
+
+
+def test_rows_are_labelled_with_their_load_and_units_with_headroom(scene, site):
+    rows = {r.row for r in site.hall.racks}
+    assert set(scene.row_labels) == rows
+    a_kw = sum(r.it_kw for r in site.hall.racks if r.row == "A")
+    assert scene.row_labels["A"].text == f"A: {a_kw:.0f} kW"
+    label_x = scene.row_labels["A"].pos().x()
+    assert label_x == pytest.approx(min(r.x_m for r in site.hall.racks if r.row == "A") * PX)
+    scene.apply_summary({"racks": {}, "cooling_headroom": {"CRAH-1": {"headroom_w": 85e3}}})
+    assert scene.items_by_id["CRAH-1"].badge == "+85 kW"
+    assert scene.items_by_id["CRAH-2"].badge == ""
+    scene.apply_summary(None)
+    assert scene.items_by_id["CRAH-1"].badge == ""

@@ -403,3 +403,27 @@ def test_arrow_keys_nudge_the_selection_one_tile(window):
     assert window.doc.site.get("CRAH-1").x_m == old.x_m
     assert "outside" in window.statusBar().currentMessage()
     assert window.doc.undo_stack.count() == 1
+
+
+def test_new_asks_before_discarding_unsaved_edits(window, dialogs):
+    from PySide6.QtWidgets import QMessageBox
+
+    click(window.view, *centre_of(window.doc.site, "R-A03"))
+    QTest.keyClick(window.view, Qt.Key_Delete)
+    edited = window.doc.site.copy()
+    dialogs.answer = QMessageBox.Cancel
+    window.act_new.trigger()
+    assert dialogs[-1][0] == "warning" and window.doc.site == edited
+    dialogs.answer = QMessageBox.Discard
+    window.act_new.trigger()
+    assert window.doc.site.hall.racks == [] and not window.doc.dirty
+
+
+def test_recent_files_menu_reopens_a_file(window, tmp_path):
+    path = tmp_path / "recent.json"
+    assert window.save_as(str(path))
+    window.doc.replace(load_demo("small"))
+    actions = window.recent_menu.actions()
+    assert actions[0].text() == str(path)
+    actions[0].trigger()
+    assert window.doc.path == str(path)

@@ -339,6 +339,8 @@ def _make_engine(path: Path, read_only: bool) -> Engine:
         if not read_only:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
+            # checkpoint (and fsync) every ~40 MB of WAL rather than 4 MB: a keyframe is several MB
+            con.execute("PRAGMA wal_autocheckpoint=10000")
         return con
 
     eng = create_engine("sqlite://", creator=creator, poolclass=StaticPool)

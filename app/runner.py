@@ -139,7 +139,26 @@ class SimRunner(QObject):
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         events, chains = self._new_events(sim)
         return {"generation": generation, "t_s": float(getattr(sim, "t_s", 0.0)), "summary": summary,
-                "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic(), "events": events, "chains": chains}
+                "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic(), "events": events, "chains": chains,
+                "ups": self._ups_state(sim)}
+
+    @staticmethod
+    def _ups_state(sim: Any) -> dict[str, dict]:
+        """State of charge (0..1) and mode of every UPS with a battery, if the engine models power."""
+        power = getattr(sim, "power", None)
+        site = getattr(sim, "site", None)
+        if power is None or site is None or not hasattr(power, "node"):
+            return {}
+        out = {}
+        for n in site.power_nodes:
+            if n.kind == "ups" and n.battery_kwh:
+                try:
+                    d = power.node(n.id)
+                except (KeyError, IndexError):
+                    continue
+                if "soc" in d:
+                    out[n.id] = {"soc": float(d["soc"]), "mode": d.get("mode")}
+        return out
 
     def _new_events(self, sim: Any) -> tuple[list[dict], dict[int, list[dict]]]:
         """Events recorded since the last frame, as plain dicts (safe to hand to the GUI thread)."""

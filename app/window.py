@@ -767,7 +767,7 @@ class MainWindow(QMainWindow):
         self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
         if not self.settle_bar.isVisible():
             self.physics_label.setText("running" if self.runner.running else "steady")
-        self.trends.add_frame(t, summary)
+        self.trends.add_frame(t, summary, frame.get("ups"))
         if frame.get("generation") != self._alarms_generation:
             self.alarms.clear()  # a new simulation (after an edit) starts a new event log
             self._alarms_generation = frame.get("generation")

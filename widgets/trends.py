@@ -52,10 +52,19 @@ class TrendsPanel(QWidget):
         self.temp_plot.setXLink(self.power_plot)  # the power curve always has data: it leads the time axis
         self.it_curve = self.power_plot.plot(name="IT", pen=pg.mkPen((31, 119, 180), width=2))
         self.facility_curve = self.power_plot.plot(name="facility", pen=pg.mkPen((214, 39, 40), width=2))
+        self.soc_plot = pg.PlotWidget(self)
+        self.soc_plot.setLabel("left", "UPS charge", units="%")
+        self.soc_plot.setLabel("bottom", "time", units="s")
+        self.soc_plot.addLegend(offset=(5, 5))
+        self.soc_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.soc_plot.setYRange(0, 100)
+        self.soc_plot.setXLink(self.power_plot)
+        self.soc: dict[str, np.ndarray] = {}
+        self.soc_curves: dict[str, pg.PlotDataItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.max_curve = self.temp_plot.plot(name="hottest", pen=pg.mkPen((150, 150, 150), width=2,
                                                                           style=pg.QtCore.Qt.DotLine))
-        for plot in (self.temp_plot, self.power_plot):
+        for plot in (self.temp_plot, self.power_plot, self.soc_plot):
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(56)
@@ -64,13 +73,15 @@ class TrendsPanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.temp_plot, 3)
         lay.addWidget(self.power_plot, 2)
+        lay.addWidget(self.soc_plot, 2)
+        self.soc_plot.hide()  # shown once a UPS with a battery reports
 
     def apply_palette(self) -> None:
         """Follow the application's light or dark palette."""
         pal = self.palette()
         bg = pal.color(pal.ColorRole.Base)
         fg = pal.color(pal.ColorRole.Text)
-        for plot in (self.temp_plot, self.power_plot):
+        for plot in (self.temp_plot, self.power_plot, self.soc_plot):
             plot.setBackground(bg)
             for name in ("left", "bottom"):
                 ax = plot.getAxis(name)
@@ -97,6 +108,7 @@ class TrendsPanel(QWidget):
         self._redraw()
 
     def clear(self) -> None:
+        self.soc = {}
         self.max_inlet = np.empty(0)
         self.t_s = np.empty(0)
         self.inlet = {}
@@ -104,8 +116,8 @@ class TrendsPanel(QWidget):
         self.facility_kw = np.empty(0)
         self._redraw()
 
-    def add_frame(self, t_s: float, summary: dict) -> None:
-        """Append one sample from an engine summary (racks' inlet_c, power)."""
+    def add_frame(self, t_s: float, summary: dict, ups: Optional[dict] = None) -> None:
+        """Append one sample from an engine summary (racks' inlet_c, power) and UPS states ({id: {"soc"}})."""
         racks = summary.get("racks") or {}
         n = self.t_s.size
         if n and t_s < self.t_s[-1]:
@@ -126,6 +138,11 @@ class TrendsPanel(QWidget):
             vals = [d.get("inlet_c") for d in racks.values() if d.get("inlet_c") is not None]
             hot = max(vals) if vals else None
         self.max_inlet = np.append(self.max_inlet, np.nan if hot is None else float(hot))
+        ups = ups or {}
+        for ident in set(self.soc) | set(ups):
+            arr = self.soc.get(ident, np.full(n, np.nan))
+            v = (ups.get(ident) or {}).get("soc")
+            self.soc[ident] = np.append(arr, np.nan if v is None else 100.0 * float(v))
         it_w = summary.get("it_power_w", summary.get("it_w"))
         if it_w is None:
             it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
@@ -141,6 +158,7 @@ class TrendsPanel(QWidget):
             self.it_kw = self.it_kw[cut:]
             self.facility_kw = self.facility_kw[cut:]
             self.max_inlet = self.max_inlet[cut:]
+            self.soc = {k: v[cut:] for k, v in self.soc.items()}
             self.inlet = {k: v[cut:] for k, v in self.inlet.items()}
         self._redraw()
 
@@ -154,6 +172,19 @@ class TrendsPanel(QWidget):
                 curve.setData(t, y, connect="finite")
         self.it_curve.setData(t, self.it_kw, connect="finite")
         self.max_curve.setData(t, self.max_inlet, connect="finite")
+        for k, ident in enumerate(sorted(self.soc)):
+            curve = self.soc_curves.get(ident)
+            if curve is None:
+                curve = self.soc_curves[ident] = self.soc_plot.plot(name=ident,
+                                                                    pen=pg.mkPen(_PENS[k % len(_PENS)], width=2))
+            y = self.soc[ident]
+            if y.size == t.size:
+                curve.setData(t, y, connect="finite")
+            else:
+                curve.setData([], [])
+        for ident in [i for i in self.soc_curves if i not in self.soc]:
+            self.soc_plot.removeItem(self.soc_curves.pop(ident))
+        self.soc_plot.setVisible(bool(self.soc))
         if np.isfinite(self.facility_kw).any():
             self.facility_curve.setData(t, self.facility_kw, connect="finite")
         else:

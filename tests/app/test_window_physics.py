@@ -180,3 +180,19 @@ def test_without_engine_the_window_says_physics_unavailable(qtbot, tmp_path, mon
     assert all(it.fill is None for it in w.scene.items_by_id.values())  # no made-up colours
     assert not w.act_run.isEnabled()
     assert w.it_label.text() == f"IT {sum(r.it_kw for r in w.doc.site.hall.racks):.0f} kW (design)"
+
+
+def test_ups_charge_is_read_through_the_power_model():
+    class Power:
+        def node(self, ident):
+            return {"UPS-1A": {"soc": 0.4, "mode": "battery"}}.get(ident) or {"load_w": 1.0}
+
+    class Sim:
+        site = load_demo("small")
+        power = Power()
+
+    ups = {n.id for n in Sim.site.power_nodes if n.kind == "ups" and n.battery_kwh}
+    assert "UPS-1A" in ups
+    state = SimRunner._ups_state(Sim())
+    assert state["UPS-1A"] == {"soc": 0.4, "mode": "battery"}
+    assert set(state) == {"UPS-1A"}  # a node without a charge reading is left out

@@ -81,6 +81,10 @@ def test_trends_keep_history_and_limit_lines(qtbot):
     assert y.tolist() == [23.0, 24.0, 25.0, 26.0, 27.0]
     assert np.allclose(t.it_kw, 3.0)
     assert t.max_curve.getData()[1].tolist() == [25.0, 25.0, 25.0, 26.0, 27.0]  # hottest rack at each time
+    assert t.soc_plot.isHidden()  # no UPS reported: no empty plot
+    t.add_frame(8.0, {"racks": {}}, {"UPS-1A": {"soc": 0.75}})
+    assert not t.soc_plot.isHidden()
+    assert t.soc_curves["UPS-1A"].getData()[1][-1] == 75.0
     t.add_frame(0.0, {"racks": {}})  # a new run starts the history over
     assert t.t_s.tolist() == [0.0]
 

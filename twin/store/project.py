@@ -468,8 +468,10 @@ class Project:
     def _release(self) -> None:
         if not self.read_only:
             self.checkpoint()
+            con = self.raw_connection()
             try:
-                self.raw_connection().execute("PRAGMA journal_mode=DELETE").fetchall()
+                con.execute("PRAGMA busy_timeout=0")  # do not wait for readers: then it simply stays in WAL
+                con.execute("PRAGMA journal_mode=DELETE").fetchall()
             except sqlite3.Error:  # another connection still reads it: it stays in WAL, which is fine
                 pass
         self.engine.dispose()

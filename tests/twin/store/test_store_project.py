@@ -265,3 +265,15 @@ def test_foreign_file_needing_recovery_is_not_written(tmp_path):
     with pytest.raises(ProjectFileError, match="other.db: is not a dctwin project file"):
         Project.open(path)
     assert (path.read_bytes(), (tmp_path / "other.db-journal").read_bytes()) == before
+
+
+def test_close_while_another_reader_has_it_open_is_quick_and_safe(tmp_path, site):
+    path = tmp_path / "shared.dctwin"
+    writer = Project.create(path)
+    writer.save_layout(site, "v1")
+    reader = Project.open(path, read_only=True)
+    assert [i.note for i in reader.layouts()] == ["v1"]
+    writer.close()  # cannot leave WAL while the reader is there: stays in WAL, no wait, no error
+    assert [i.note for i in reader.layouts()] == ["v1"]
+    reader.close()
+    assert check_file(path).kind == "project"

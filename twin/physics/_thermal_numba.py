@@ -21,7 +21,11 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def _net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, net):
-    """net[c] = Σ advective + diffusive + port inflow of heat-volume (K m3/s) into each cell."""
+    """net[c] = Σ advective + diffusive + port inflow of heat-volume (K m3/s) into each cell.
+
+    Face flow from the minus cell a to the plus cell b: max(F, 0) T_a + min(F, 0) T_b + D (T_a - T_b)
+    (upwind, written without branches so the loops vectorise).
+    """
     nx, ny, nz = T.shape
     for i in range(nx):
         for j in range(ny):
@@ -31,36 +35,27 @@ def _net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, net):
         for j in range(ny):
             for k in range(nz):
                 F = fx[i, j, k]
-                D = gx[i, j, k]
-                if F == 0.0 and D == 0.0:
-                    continue
                 ta = T[i - 1, j, k]
                 tb = T[i, j, k]
-                h = (F * ta if F > 0.0 else F * tb) + D * (ta - tb)
+                h = max(F, 0.0) * ta + min(F, 0.0) * tb + gx[i, j, k] * (ta - tb)
                 net[i - 1, j, k] -= h
                 net[i, j, k] += h
     for i in range(nx):
         for j in range(1, ny):
             for k in range(nz):
                 F = fy[i, j, k]
-                D = gy[i, j, k]
-                if F == 0.0 and D == 0.0:
-                    continue
                 ta = T[i, j - 1, k]
                 tb = T[i, j, k]
-                h = (F * ta if F > 0.0 else F * tb) + D * (ta - tb)
+                h = max(F, 0.0) * ta + min(F, 0.0) * tb + gy[i, j, k] * (ta - tb)
                 net[i, j - 1, k] -= h
                 net[i, j, k] += h
     for i in range(nx):
         for j in range(ny):
             for k in range(1, nz):
                 F = fz[i, j, k]
-                D = gz[i, j, k]
-                if F == 0.0 and D == 0.0:
-                    continue
                 ta = T[i, j, k - 1]
                 tb = T[i, j, k]
-                h = (F * ta if F > 0.0 else F * tb) + D * (ta - tb)
+                h = max(F, 0.0) * ta + min(F, 0.0) * tb + gz[i, j, k] * (ta - tb)
                 net[i, j, k - 1] -= h
                 net[i, j, k] += h
     nf = net.ravel()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import re
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from twin.commands import AddElement, Command, Macro, add_row
-from twin.layout import Element, Hall, LayoutError, Rack, Site
+from twin.layout import Element, Hall, Site
 from twin.layoutfile import load_layout, save_layout
 
 from app.undo import TwinUndoCommand

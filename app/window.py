@@ -12,19 +12,18 @@ import dataclasses
 import logging
 import math
 import os
-from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QToolBar, QUndoView, QWidget)
 
 from twin.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
-from twin.layout import Element, Hall, LayoutError, Site
+from twin.layout import Element, LayoutError
 from widgets.alarms import AlarmsPanel
 from widgets.colorbar import ColorBarWidget
-from widgets.floor_plan import METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView, row_elements
+from widgets.floor_plan import METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
 from widgets.inspector import InspectorPanel
 from widgets.palette import PalettePanel
 from widgets.power_tree import PowerTreePanel

@@ -24,7 +24,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
                            QPainterPathStroker, QPalette, QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
-                               QGraphicsView, QStyle, QToolTip)
+                               QGraphicsView, QToolTip)
 
 from twin.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Grille, Hall, Rack, Site,
                          Tile)

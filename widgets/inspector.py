@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
 
 from twin.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,

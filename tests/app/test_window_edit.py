@@ -355,8 +355,6 @@ def test_with_nothing_selected_the_inspector_edits_the_hall(window):
 
 
 def test_palette_drag_tints_the_tiles_where_it_fits(window):
-    from PySide6.QtCore import QRectF
-
     from widgets.floor_plan import footprint_rect
 
     mime = QMimeData()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from twin.demos import load_demo
 from widgets.floor_plan import element_from_mime

@@ -140,6 +140,15 @@ def apply_theme(app) -> None:
     app.styleHints().colorSchemeChanged.connect(apply)
 
 
+def _no_display() -> bool:
+    """True on Linux/BSD without X11 or Wayland (Qt would abort there instead of failing politely)."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_gui_bench(n_racks: int, repeats: int = 5) -> dict:
     """Floor-plan timings on a synthetic hall of ``n_racks`` (offscreen, physics off).
 
@@ -222,6 +231,10 @@ def cmd_gui(args: argparse.Namespace) -> int:
                   f"accepted edit {report['edit_ms']:.0f} ms")
         return 0
     site, path = _load_site(args)  # a bad file fails here, before any window
+    if not args.screenshot and _no_display():
+        raise InputError("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+                         "Render a picture instead: dctwin gui [FILE] --screenshot out.png, "
+                         "or set QT_QPA_PLATFORM=offscreen")
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         if not args.screenshot.lower().endswith(".png"):

@@ -88,3 +88,12 @@ def test_gui_bench_prints_its_figures(qtbot, capsys):
     assert all(v > 0 for v in report.values())
     assert main(["gui", "--bench", "30000"]) == 2
     assert "between 1 and 20000" in capsys.readouterr().err
+
+
+def test_without_a_display_the_cli_says_what_to_do(qtbot, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "platform", "linux")
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["gui"]) == 2
+    err = capsys.readouterr().err
+    assert "no display" in err and "--screenshot" in err

@@ -144,7 +144,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         incident.schedule_on(sim)
     recorder = None
     if args.out:
-        from twin.store.recording import record_run  # noqa: F401  (validated early: fails before the run)
+        from twin.store import record_run  # noqa: F401  (import errors surface before the run)
 
         recorder = _open_recorder(args, site, sim, incident)
     progress = Progress(args.duration, "simulating", enabled=not args.no_progress and args.duration >= 600)
@@ -169,11 +169,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _open_recorder(args, site, sim, incident):
-    from twin.store.recording import record_run
+    from twin.store import record_run
 
     return record_run(args.out, site, sim, incident=incident, dt_s=args.dt, duration_s=args.duration,
                       keyframe_every_s=args.keyframe_every, metrics_every_s=args.metrics_every,
-                      rack_series_every_s=args.rack_series_every)
+                      rack_series_every_s=args.rack_series_every, grid_m=args.grid)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -118,6 +118,7 @@ class Simulation:
             raise InputError(f"dt must be above 0 and at most 10 s, got {dt_s:g}")
         self.site = site
         self.dt_s = float(dt_s)
+        self.grid_m = grid_m
         t0 = time.perf_counter()
         self.air: AirPlant = compile_hall(site, self.hall.id, grid_m)
         self.ra: RackArrays = RackArrays.from_racks(self.hall.racks)
@@ -627,8 +628,43 @@ class Simulation:
             self.cplant.restore({n[6:]: v for n, v in k.items() if n.startswith("plant_")})
         self._next_event = int(k["next_event"])
         self._due = []
+        # events recorded after the keyframe are forgotten; new ones continue its numbering
+        self.events.truncate_after_seq(int(k["event_seq"]))
 
     # ------------------------------------------------------------------ views
+    @property
+    def rack_power_w(self) -> np.ndarray:
+        """Electrical power each rack draws now (W)."""
+        rs = self._last_rack
+        if rs is None or isinstance(rs, _LiquidOnly):
+            return np.zeros(self.ra.n)
+        return rs.power_w
+
+    @property
+    def rack_exhaust_c(self) -> np.ndarray:
+        return self._rack_exhaust_c
+
+    def hall_metrics(self) -> dict[str, float]:
+        """Scalar metrics of the hall now, for recordings and trends."""
+        us = self._last_unit
+        it = float(self.rack_power_w.sum())
+        out = {"it_power_w": it, "max_inlet_c": float(self.rack_inlet_c.max()) if self.ra.n else float("nan"),
+               "mean_inlet_c": float(self.rack_inlet_c.mean()) if self.ra.n else float("nan"),
+               "cooling_duty_w": float(us.duty_w.sum()) if us is not None else 0.0,
+               "unit_fan_w": float(us.fan_w.sum()) if us is not None else 0.0}
+        if self.power is not None:
+            t = self.power.totals()
+            out["facility_power_w"] = t["facility_w"] + (self._unmetered_w(us) if us is not None else 0.0)
+            out["losses_w"] = t["losses_w"]
+            soc = self.power.state.soc[self.power.plant.batt_j > 0]
+            out["ups_min_soc"] = float(soc.min()) if soc.size else float("nan")
+        else:
+            out["facility_power_w"] = it + out["unit_fan_w"]
+        out["pue"] = out["facility_power_w"] / it if it > 0 else float("nan")
+        if self.cplant is not None:
+            out["chw_supply_c"] = self.cplant.chw_supply_c
+            out["outdoor_c"] = self.cplant.outdoor_c
+        return out
     def air_temperature_slice(self, z_m: float) -> tuple[np.ndarray, tuple[float, float, float, float]]:
         """Air temperature (°C) in the horizontal cell layer at height ``z_m``: ([nx, ny], extent)."""
         ap = self.air

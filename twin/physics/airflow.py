@@ -313,28 +313,38 @@ def boundary_flows(ap, bc: FlowBC) -> dict:
         wbal[s] = np.where(ap.unit_balancing[per], uq_air[per] / ua * pf.area[s], 0.0)
 
     comp = ap.component.reshape(-1)[pf.cell]
-    owner_partner = _partners(ap, pf)
     ncomp = ap.n_components
-    for _ in range(4):
+    owner_partner = elem = None
+    for _ in range(2 * len(pf.face) + 1):
         net = np.bincount(comp, weights=np.where(bal, 0.0, q), minlength=ncomp)
         has_bal = np.bincount(comp, weights=bal.astype(np.float64), minlength=ncomp) > 0
         scale = max(float(np.abs(q).sum()), 1e-12)
         bad = (np.abs(net) > 1e-9 * scale + 1e-12) & ((~has_bal) | (net < 0))
         if not bad.any():
             break
-        dead = bad[comp] & (q != 0) & ~bal
-        names = sorted({owner_partner[i][0] for i in np.nonzero(dead)[0]})
+        if elem is None:
+            owner_partner = _partners(ap, pf)
+            # element of every port face: racks and units own two groups (intake, exhaust/supply)
+            elem = [("rack" if g.startswith("rack") else "unit" if g.startswith("unit") else g, p)
+                    for _, (g, p) in owner_partner]
+        live = np.nonzero((q != 0) & ~bal)[0]
+        # first the elements that breathe into two regions of air, one of them unbalanced (a rack
+        # drawing from a sealed pocket and blowing into the room); then whatever supplies the rest
+        regions: dict = {}
+        for f in live:
+            regions.setdefault(elem[f], set()).add(int(comp[f]))
+        straddle = {e for e, cs in regions.items() if len(cs) > 1 and any(bad[c] for c in cs)}
+        if straddle:
+            dead = [f for f in live if elem[f] in straddle]
+        else:
+            dead = [f for f in live if bad[comp[f]]]
+        names = sorted({owner_partner[f][0] for f in dead})
         warn.append("no air path that balances the airflows of " + ", ".join(names)
                     + " (they breathe into a region of air with no supply or return); airflow set to 0")
-        kill = set()
-        for i in np.nonzero(dead)[0]:
-            kill.add(owner_partner[i][1])
-        for g, p in kill:
-            q[pf.group[g]][_faces_of_port(ap, g, p)] = 0.0
-            partner = {"rack_in": "rack_out", "rack_out": "rack_in", "unit_in": "unit_out",
-                       "unit_out": "unit_in"}.get(g)
-            if partner:
-                q[pf.group[partner]][_faces_of_port(ap, partner, p)] = 0.0
+        kill = {elem[f] for f in dead}
+        for f in range(len(q)):
+            if elem[f] in kill and not bal[f]:
+                q[f] = 0.0
     net = np.bincount(comp, weights=np.where(bal, 0.0, q), minlength=ncomp)
     wsum = np.bincount(comp, weights=np.where(bal, wbal, 0.0), minlength=ncomp)
     asum = np.bincount(comp, weights=np.where(bal, pf.area, 0.0), minlength=ncomp)

@@ -275,3 +275,18 @@ def test_airflow_kernels_agree_with_numpy():
     Ap = np.empty(shape)
     nbk._apply_A(pa, cx, cy, cz, solid, dx, dy, dz, Ap)
     np.testing.assert_allclose(Ap, npk.apply_A(pa, cx, cy, cz, solid, dx, dy, dz), atol=1e-10)
+
+
+def test_racks_breathing_into_a_sealed_pocket_are_named_and_stopped():
+    # a 0.6 x 0.6 m pocket in the corner, closed by two racks as tall as the hall: R1 draws from
+    # it, R2 blows into it, with different airflows -> no flow can balance there
+    racks = [Rack(id="R1", x_m=0.6, y_m=0.0, facing="W", width_m=0.6, depth_m=0.6, height_m=2.1, it_kw=3.0),
+             Rack(id="R2", x_m=0.0, y_m=0.6, facing="N", width_m=0.6, depth_m=1.2, height_m=2.1, it_kw=5.0),
+             Rack(id="R3", x_m=2.4, y_m=1.2, facing="N", it_kw=4.0, height_m=2.1)]
+    site = room(width=4.2, depth=3.6, height=2.1, racks=racks, plenum="none", ceiling_return=False, grid_m=0.3)
+    ap = compile_hall(site)
+    assert ap.n_components == 2
+    with pytest.warns(UserWarning, match="R1, R2"):
+        fl = solve_flow(ap, FlowBC(np.array([0.3, 0.5, 0.4]), np.zeros(0)))
+    assert fl.rack_q[0] == 0.0 and fl.rack_q[1] == 0.0 and fl.rack_q[2] == pytest.approx(0.4)
+    assert np.all(np.isfinite(fl.u)) and fl.max_div < 1e-9

@@ -7,13 +7,13 @@ of a :class:`~twin.physics.airflow.Flow` and an effective diffusivity
 default, stands for the turbulent mixing a coarse zero-equation model misses,
 PHYSICS.md §1). Upwind advection keeps T bounded; each face flux leaves one cell
 and enters its neighbour, so the air's energy changes only through the ports
-(round-off exact). Transients are explicit sub-steps (stable at any engine
-step); steady states are symmetric Gauss-Seidel sweeps with the racks coupled
-(exhaust = inlet + P / (rho cp Q)).
+(round-off exact).
 
-Transients: up to four explicit upwind sub-steps per engine step, else backward Euler
-(symmetric Gauss-Seidel to a tolerance, then the update in flux form), so energy is
-conserved to round-off at any step and the step is stable at any length. Temperatures in °C, energies in J relative to 0 °C, flows in m3/s.
+Transients (:func:`step`): up to four explicit upwind sub-steps per engine step, else
+backward Euler (symmetric Gauss-Seidel to a tolerance, then the update in flux form), so
+energy is conserved to round-off and the step is stable at any length. Steady states
+(:func:`solve_steady`): symmetric SOR sweeps with the racks coupled (exhaust = inlet +
+P / (rho cp Q)). Temperatures in °C, energies in J relative to 0 °C, flows in m3/s.
 """
 
 from __future__ import annotations

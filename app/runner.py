@@ -219,15 +219,25 @@ class SimRunner(QObject):
 
     def _solve(self, engine: Any, generation: int, site: Site) -> None:
         self.sig_busy.emit(True)
-        sim = engine.Simulation(site, self.hall_id)
-        with self._cond:
-            stale = generation != self.generation
-        if stale:
+
+        def stale() -> bool:
+            with self._cond:
+                return generation != self.generation or self._stop
+
+        def partial(sim: Any, summary: dict) -> None:
+            # a quick first answer on the previous flow, briefly re-marched; the solve goes on
+            if not stale():
+                self.sig_solved.emit(self._frame(sim, generation, summary))
+
+        # the previous layout's flow and temperatures warm-start this solve (same grid only)
+        sim = engine.Simulation(site, self.hall_id, warm_from=self._sim)
+        if stale():
             return
-        summary = sim.solve_steady()
-        with self._cond:
-            stale = generation != self.generation
-        if stale or self._stop:  # a newer edit arrived while solving: its result is the one to show
+        try:
+            summary = sim.solve_steady(cancel=stale, on_partial=partial)
+        except engine.Cancelled:
+            return  # a newer edit arrived while solving: its result is the one to show
+        if stale():
             return
         self._sim = sim
         self._sim_generation = generation

@@ -71,6 +71,8 @@ FLOW_FLOOR_M3S = 0.02
 #: steady fixed point: stop when inlets and returns move less than this (K)
 STEADY_TOL_K = 0.01
 STEADY_MAX_OUTER = 12
+#: simulated seconds of flow march for the quick first answer after an edit
+QUICK_FLOW_S = 8.0
 
 
 def _flow_to_arrays(flow: airflow.Flow) -> dict[str, np.ndarray]:
@@ -107,7 +109,10 @@ class Simulation:
     """One hall of a site, compiled and stepped. See the module docstring."""
 
     def __init__(self, site: Site, hall_id: Optional[str] = None, *, grid_m: Optional[float] = None,
-                 dt_s: float = 1.0, base_dir: Optional[str] = None) -> None:
+                 dt_s: float = 1.0, base_dir: Optional[str] = None,
+                 warm_from: Optional["Simulation"] = None) -> None:
+        """Compile ``site`` (one hall). ``warm_from``: the simulation of the layout before an
+        edit; its flow and temperatures start this one's solves (same grid only)."""
         if not site.halls:
             raise InputError("the site has no hall to simulate")
         try:
@@ -158,6 +163,19 @@ class Simulation:
             ix = {c: i for i, c in enumerate(self.cplant.arrays.cdu_ids)}
             self._unit_plant_cdu = np.array([ix.get(u, -1) for u in self.unit_ids], dtype=np.int64)
         self._reset_state()
+        self._warm_flow: Optional[airflow.Flow] = None
+        if (warm_from is not None and warm_from.flow is not None and warm_from.hall.id == self.hall.id
+                and warm_from.air.shape == self.air.shape):
+            self._warm_flow = warm_from.flow
+            self.T = np.where(self.air.solid, self.hall.supply_c, warm_from.T)
+            old_r = {r: i for i, r in enumerate(warm_from.rack_ids)}
+            for i, rid in enumerate(self.rack_ids):
+                if rid in old_r:
+                    self.rack_inlet_c[i] = warm_from.rack_inlet_c[old_r[rid]]
+            old_u = {u: j for j, u in enumerate(warm_from.unit_ids)}
+            for j, uid in enumerate(self.unit_ids):
+                if uid in old_u:
+                    self.unit_return_c[j] = warm_from.unit_return_c[old_u[uid]]
 
     # ------------------------------------------------------------------ state
     def _reset_state(self) -> None:
@@ -238,10 +256,12 @@ class Simulation:
             return True
         return (_moved(self._flow_rack_q, rack_q) or _moved(self._flow_unit_q, unit_q))
 
-    def _solve_flow(self, rack_q: np.ndarray, unit_q: np.ndarray) -> None:
+    def _solve_flow(self, rack_q: np.ndarray, unit_q: np.ndarray, max_time_s: Optional[float] = None) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            self.flow = airflow.solve_flow(self.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=self.flow)
+            init = self.flow if self.flow is not None else self._warm_flow
+            self.flow = airflow.solve_flow(self.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
+                                           max_time_s=max_time_s)
         for w in caught:
             text = str(w.message)
             if text not in self.warnings:
@@ -268,9 +288,18 @@ class Simulation:
         return heat, duty
 
     # ------------------------------------------------------------------ steady
-    def solve_steady(self) -> dict:
-        """Steady state at the current time and inputs (flow, racks, units, air). Returns :meth:`summary`."""
+    def solve_steady(self, cancel: Optional[Callable[[], bool]] = None,
+                     on_partial: Optional[Callable[["Simulation", dict], None]] = None) -> dict:
+        """Steady state at the current time and inputs (flow, racks, units, air). Returns :meth:`summary`.
+
+        ``cancel()`` is polled between iterations; when it returns True the solve stops with
+        :class:`Cancelled` (a newer edit supersedes it). ``on_partial(sim, summary)`` gets a quick
+        first answer on a briefly re-marched flow when the solve was warm-started, before the
+        flow has converged.
+        """
         t0 = time.perf_counter()
+        if self.flow is None and self._warm_flow is not None and on_partial is not None:
+            self._quick_answer(on_partial, t0)
         u = self._utilization(self.t_s)
         powered = self._powered_racks()
         running = self._running_units()
@@ -280,6 +309,8 @@ class Simulation:
         T = self.T
         rs = us = None
         for _ in range(STEADY_MAX_OUTER):
+            if cancel is not None and cancel():
+                raise Cancelled("the steady solve was superseded")
             _, _, _, cdu_ok, cdu_lim = cdu_heat(self.ua, liquid, self.rack_cdu, running)
             rs = rack_steady(self.ra, u, inlet, powered, cdu_ok)
             us = self._units_steady(ret, running, inlet)
@@ -323,6 +354,31 @@ class Simulation:
         self.energy_acc[:] = 0.0
         self.energy_acc[2] = self._stored_energy_j()
         return self.summary()
+
+    def _quick_answer(self, on_partial: Callable[["Simulation", dict], None], t0: float) -> None:
+        """A first look after an edit: the previous flow, briefly re-marched to the new layout."""
+        u = self._utilization(self.t_s)
+        running = self._running_units()
+        rs = rack_steady(self.ra, u, self.rack_inlet_c, self._powered_racks())
+        us = self._units_steady(self.unit_return_c, running, self.rack_inlet_c)
+        self._solve_flow(rs.airflow_m3s, us.airflow_m3s, max_time_s=QUICK_FLOW_S)
+        heat, self._door_duty = self._air_heat(rs, rs.exhaust_c)
+        tile_c = self._tile_supply_c(us.supply_c, us.airflow_m3s)
+        try:
+            self.T = thermal.solve_steady(self.air, self.flow, heat, us.supply_c, tile_c, T0=self.T)
+        except thermal.NoSteadyState:
+            return
+        self.rack_inlet_c, self.unit_return_c = thermal.port_means(self.air, self.flow, self.T)
+        q = self.flow.rack_q
+        self._rack_exhaust_c = np.where(q > 0, self.rack_inlet_c + heat / (RHO_CP * np.maximum(q, 1e-300)),
+                                        self.rack_inlet_c)
+        self._last_rack, self._last_unit = rs, us
+        self._solve_s = time.perf_counter() - t0
+        summary = self.summary()
+        summary["settling"] = True
+        on_partial(self, summary)
+        # the full march continues from here: force it even if the airflows did not move
+        self._flow_rack_q = np.full_like(self._flow_rack_q, -1.0)
 
     def _settle_power_and_plant(self, rs: RackStep, us: UnitStep, liq_removed: np.ndarray) -> None:
         """Loads of the steady state into the power chain and the chilled-water plant (no events)."""
@@ -782,6 +838,10 @@ class Simulation:
             s.update({"pue_avg": (e[1] / e[0]) if e[0] > 0 else None, "it_energy_kwh": e[0] / 3.6e6,
                       "facility_energy_kwh": e[1] / 3.6e6, "ups_min_soc": None})
         return s
+
+
+class Cancelled(Exception):
+    """A steady solve was stopped because a newer request superseded it."""
 
 
 @dataclass

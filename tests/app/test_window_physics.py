@@ -31,20 +31,27 @@ def inlet_of(rack) -> float:
     return 18.0 + 0.5 * rack.it_kw
 
 
+class FakeCancelled(Exception):
+    pass
+
+
 class FakeSimulation:
     gate: threading.Event | None = None
     fail: bool = False
 
-    def __init__(self, site, hall_id=None, *, grid_m=None, dt_s=1.0):
+    def __init__(self, site, hall_id=None, *, grid_m=None, dt_s=1.0, warm_from=None):
+        self.warm_from = warm_from
         self.hall = site.get_hall(hall_id) if hall_id else site.halls[0]
         self.t_s = 0.0
         self.dt_s = dt_s
         self.rack_ids = [r.id for r in self.hall.racks]
         self.events = EventLog()
 
-    def solve_steady(self) -> dict:
+    def solve_steady(self, cancel=None, on_partial=None) -> dict:
         if FakeSimulation.gate is not None:
             FakeSimulation.gate.wait(10)
+        if cancel is not None and cancel():
+            raise FakeCancelled()
         if FakeSimulation.fail:
             raise FloatingPointError("flow diverged")
         return self.summary()
@@ -73,6 +80,7 @@ def fake_engine(monkeypatch):
     mod = types.ModuleType("twin.engine")
     mod.__spec__ = importlib.machinery.ModuleSpec("twin.engine", None)
     mod.Simulation = FakeSimulation
+    mod.Cancelled = FakeCancelled
     monkeypatch.setitem(sys.modules, "twin.engine", mod)
     FakeSimulation.gate = None
     FakeSimulation.fail = False

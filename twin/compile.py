@@ -20,7 +20,11 @@ Face conductance ``cond`` (one value per face): 1 between two fluid cells,
 0 on walls, solids and the domain boundary, and :data:`CONTAINMENT_LEAK` on
 containment panels. A containment panel moves no momentum; it lets through
 only what the pressure pushes (real containment leaks a few %), which keeps
-every contained zone solvable whatever its port flows.
+every contained zone solvable whatever its port flows. Panels stand on the zone's
+perimeter (on grid lines) wherever two air cells meet there (a rack front or back on
+the perimeter is already solid), from the floor to ``height_m``: by default the
+tallest rack touching the zone for a cold aisle (with a roof) and the ceiling for a
+hot aisle (a chimney to the ceiling return); a zone lower than the ceiling gets a roof.
 
 Ports (CSR: ``offsets``, then per face ``face`` (global face id), ``cell``
 (flat id of the fluid cell it opens into), ``sign`` (+1 when "into the room"

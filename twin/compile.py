@@ -59,9 +59,10 @@ from twin.layout import Hall, LayoutError, Site
 CONTAINMENT_LEAK = 0.05
 #: Default grid by hall size: (largest rack count, horizontal cell m, (min, max) layer height m).
 #: Room B1 against its CFD: 0.3 m horizontal with layers of 0.3 / 0.2 / 0.125 / 0.1 m gave
-#: 2.1 / 1.8 / 1.5 / 1.4 K RMS (uniform power) and 3.2 / 2.8 / 2.4 / 2.3 K (mixed power):
-#: vertical resolution of the tile jets and the rack tops is what counts, so rooms get fine
-#: layers; halls trade accuracy for speed.
+#: 1.85 / 1.70 / 1.52 / 1.44 K RMS (uniform power) and 2.87 / 2.67 / 2.41 / 2.30 K (mixed
+#: power); 0.15 m horizontal with 0.125 m layers 1.60 / 2.31 K at four times the cost.
+#: Vertical resolution of the tile jets and the rack tops is what counts, so rooms get
+#: fine layers; halls trade accuracy for speed.
 GRID_TIERS = ((60, 0.3, (0.1, 0.13)), (400, 0.3, (0.2, 0.25)), (None, 0.6, (0.25, 0.3)))
 GRID_SMALL_M = 0.3
 #: Default containment height when no rack stands at the zone (m).

@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", type=_seconds, metavar="T", help="export only the moment T (seconds from the start)")
     p.add_argument("--out", metavar="FILE", help="review file to write (replaced atomically)")
     p.add_argument("--csv", metavar="DIR", help="folder to write series, events and alarms as CSV")
+    p.add_argument("--png", metavar="FILE", help="picture of the floor plan at T (default: the hottest moment)")
+    p.add_argument("--pdf", metavar="FILE", help="review report as PDF: floor plan, timeline, alarms, trends, "
+                                                 "key figures")
+    p.add_argument("--html", metavar="FILE", help="the same review report as one HTML file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_export)
 
@@ -92,8 +96,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from twin.store.export import export_csv, export_review
     from twin.store.project import Project
 
-    if not args.out and not args.csv:
-        raise InputError("export: give --out FILE (review file) and/or --csv DIR")
+    pictures = [x for x in (args.png, args.pdf, args.html) if x]
+    if not args.out and not args.csv and not pictures:
+        raise InputError("export: give --out FILE (review file), --csv DIR, --png FILE, --pdf FILE and/or --html FILE")
+    for flag, value, ext in (("--png", args.png, ".png"), ("--pdf", args.pdf, ".pdf"),
+                             ("--html", args.html, (".html", ".htm"))):
+        if value and not value.lower().endswith(ext):
+            raise InputError(f"{flag} must name a {ext if isinstance(ext, str) else ext[0]} file, got {value!r}")
     result: dict[str, Any] = {}
     if args.out:
         result["review"] = export_review(args.file, args.out, recording_id=args.recording, at_s=args.at)
@@ -105,6 +114,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             if rec is None and not project.recordings():
                 raise InputError(f"{args.file}: holds no recording, so there are no series or events for --csv")
             result["csv"] = [str(p) for p in export_csv(project, args.csv, recording_id=rec, at_s=args.at)]
+    if pictures:
+        result.update(_export_report(args))
     if args.json:
         print(json.dumps(result, default=_jsonable))
         return 0
@@ -116,7 +127,27 @@ def cmd_export(args: argparse.Namespace) -> int:
               f"{r['bytes'] / 1e6:.2f} MB")
     if "csv" in result:
         print(f"wrote {len(result['csv'])} CSV files in {args.csv}")
+    for key in ("png", "pdf", "html"):
+        if key in result:
+            print(f"wrote {result[key]}" + (f" (floor plan at t = {result['picture_t_s']:g} s)" if key == "png" else ""))
     return 0
+
+
+def _export_report(args: argparse.Namespace) -> dict[str, Any]:
+    """--png / --pdf / --html through app.report (offscreen Qt)."""
+    from app import report
+
+    with_progress = sys.stderr.isatty()
+    data = report.collect(args.file, args.recording, args.at,
+                          progress=(lambda msg: print(f"export: {msg}", file=sys.stderr)) if with_progress else None)
+    out: dict[str, Any] = {"picture_t_s": data.picture_t_s}
+    if args.png:
+        out["png"] = str(report.write_png(data, args.png))
+    if args.pdf:
+        out["pdf"] = str(report.write_pdf(data, args.pdf))
+    if args.html:
+        out["html"] = str(report.write_html(data, args.html))
+    return out
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -1,0 +1,107 @@
+"""Review report: `dctwin export --png/--pdf/--html` on a real recording, and its key figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage
+
+from app import report
+from app.main import main
+from twin.store import Project, replay_to
+from widgets.floor_plan import PX
+from widgets.colormaps import ColorScale
+
+sys.path.insert(0, str(Path(__file__).parent))
+from replay_data import FAIL_AT_S, make_recording  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    return make_recording(tmp_path_factory.mktemp("report") / "run.dctwin")
+
+
+@pytest.fixture(scope="module")
+def data(run_file, qapp):
+    return report.collect(run_file)
+
+
+def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
+    png, pdf, html = tmp_path / "plan.png", tmp_path / "review.pdf", tmp_path / "review.html"
+    assert main(["export", str(run_file), "--at", "60", "--png", str(png), "--pdf", str(pdf),
+                 "--html", str(html)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {png} (floor plan at t = 60 s)" in out and f"wrote {pdf}" in out
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = html.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text and "Key figures" in text and "CRAH-1 trips" in text
+    # the picture is the hall: its shape, and each rack filled with the colour of its inlet at t = 60 s
+    img = QImage(str(png))
+    assert not img.isNull()
+    with Project.open(run_file, read_only=True) as p:
+        reader = p.recording()
+        site = reader.layout()
+        summary = replay_to(reader, 60.0).summary()
+    hall = site.halls[0]
+    src = QRectF(0, -hall.depth_m * PX, hall.width_m * PX, hall.depth_m * PX)
+    m = 0.03 * max(src.width(), src.height())
+    src = src.adjusted(-m, -m, m, m)
+    scale = img.width() / src.width()
+    assert img.height() == pytest.approx(src.height() * scale + 70, abs=2)
+    temp = ColorScale()
+    hits = 0
+    for rack in hall.racks:
+        x0, y0, x1, y1 = hall.footprint(rack)
+        # a point inside the footprint, clear of the centred label and the front stripe
+        px = ((x0 + 0.2 * (x1 - x0)) * PX - src.left()) * scale
+        py = (-(y0 + 0.5 * (y1 - y0)) * PX - src.top()) * scale
+        got = img.pixelColor(int(px), int(py))
+        want = temp.colour(summary["racks"][rack.id]["inlet_c"])
+        if max(abs(got.red() - want.red()), abs(got.green() - want.green()), abs(got.blue() - want.blue())) <= 3:
+            hits += 1
+    assert hits == len(hall.racks)
+
+
+def test_key_figures_match_the_recording(data, run_file):
+    f = data.figures
+    with Project.open(run_file, read_only=True) as p:
+        reader = p.recording()
+        alarms = reader.alarms()
+        t, mx = reader.metric_trend("max_inlet_c")
+    assert f["hottest_inlet_c"] == pytest.approx(float(mx.max()), abs=1e-3)
+    allowable = [a["t_s"] for a in alarms if a["kind"] == "inlet_allowable"]
+    assert allowable, "the CRAH failure drives an inlet over the allowable limit"
+    assert f["first_allowable_breach_s"] is not None
+    assert abs(f["first_allowable_breach_s"] - min(allowable)) <= 1.0
+    assert f["breach_after_incident_s"] == pytest.approx(f["first_allowable_breach_s"] - FAIL_AT_S)
+    assert f["racks_down"] == [] and f["ride_through_s"] is None
+    assert f["pue"] > 1.0 and f["facility_energy_kwh"] > f["it_energy_kwh"] > 0
+    # worst moment: the hottest second of the run
+    assert data.picture_t_s == pytest.approx(t[int(mx.argmax())])
+    assert data.summary["max_inlet_c"] == pytest.approx(float(mx.max()), abs=1e-3)
+
+
+def test_alarm_explanations_read_back_to_the_failure(data):
+    by_seq = data.event_by_seq()
+    a = next(a for a in data.alarms if a["kind"] == "inlet_allowable")
+    chain = report.cause_chain(a["cause"], by_seq)
+    assert chain[-1].kind == "fail" and chain[-1].target == "CRAH-1"
+    text = report.alarm_explanation(a, by_seq)
+    assert text.endswith(".") and "CRAH-1" in text and a["target"] in text
+    # without a message, the sentence is built from the chain
+    bare = dict(a, message="")
+    assert "caused by fail CRAH-1 at 10 s" in report.alarm_explanation(bare, by_seq)
+
+
+def test_bad_report_arguments_are_clear_errors(run_file, tmp_path, capsys):
+    assert main(["export", str(run_file), "--png", str(tmp_path / "plan.jpg")]) == 2
+    assert "--png must name a .png file" in capsys.readouterr().err
+    assert main(["export", str(run_file), "--at", "500", "--pdf", str(tmp_path / "r.pdf")]) == 2
+    assert "outside recording 1" in capsys.readouterr().err
+    assert not (tmp_path / "r.pdf").exists()
+    assert main(["export", str(run_file), "--pdf", str(tmp_path / "no" / "r.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err

@@ -24,6 +24,7 @@ from typing import Any, Optional
 from PySide6.QtCore import QObject, Signal
 
 from twin.layout import Site
+from widgets.capacity import INTAKE_TOP_M, intake_field
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,23 @@ class SimRunner(QObject):
         events, chains = self._new_events(sim)
         return {"generation": generation, "t_s": float(getattr(sim, "t_s", 0.0)), "summary": summary,
                 "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic(), "events": events, "chains": chains,
-                "ups": self._ups_state(sim)}
+                "ups": self._ups_state(sim), "inlet_field": self._inlet_field(sim, summary)}
+
+    @staticmethod
+    def _inlet_field(sim: Any, summary: dict) -> Optional[tuple]:
+        """Air temperature averaged over the intake height (cell layers below 2 m): ([nx, ny] °C, extent),
+        for the floor plan's cooling check of a rack being placed."""
+        dz = ((summary or {}).get("grid") or {}).get("dz_m")
+        if not dz or not hasattr(sim, "air_temperature_slice"):
+            return None
+        layers, extent = [], None
+        k = 0
+        while (k + 0.5) * dz < INTAKE_TOP_M:
+            t, extent = sim.air_temperature_slice((k + 0.5) * dz)
+            layers.append(((k + 0.5) * dz, t))
+            k += 1
+        field = intake_field(layers)
+        return None if field is None else (field, extent)
 
     @staticmethod
     def _ups_state(sim: Any) -> dict[str, dict]:

@@ -23,7 +23,7 @@ from twin.commands import AddElement, Macro, MoveElements, RemoveElements, Rotat
 from twin.layout import Element, LayoutError
 from widgets.alarms import AlarmsPanel
 from widgets.colorbar import ColorBarWidget
-from widgets.floor_plan import METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
+from widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
 from widgets.inspector import InspectorPanel
 from widgets.palette import PalettePanel
 from widgets.power_tree import PowerTreePanel
@@ -279,6 +279,7 @@ class MainWindow(QMainWindow):
         v.sig_drop_requested.connect(self._on_view_drop_requested)
         v.sig_refused.connect(self._on_view_refused)
         v.sig_drag_hint.connect(self._on_view_drag_hint)
+        v.sig_capacity_hint.connect(self._on_view_capacity_hint)
         v.sig_space_tapped.connect(self.toggle_run)
         v.sig_cursor_moved.connect(self._on_view_cursor_moved)
         s.selectionChanged.connect(self._on_scene_selection_changed)
@@ -584,6 +585,17 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().clearMessage()
 
+    def _on_view_capacity_hint(self, warning: str) -> None:
+        """While a rack is dragged over a free spot: whether its feeds and the air there can take it."""
+        if self.view._drop is None and self.view._drag is None:
+            return  # the drag is over; the edit's own message follows
+        if warning:
+            self.show_status(f"Fits by space, but {warning}", 0)
+        elif self.scene.summary is None:
+            self.show_status("Fits by space (power and cooling not known until the physics has solved)", 0)
+        else:
+            self.show_status(f"Fits: space, power (A, B and after losing one) and cooling.  Tint: {FIT_LEGEND}", 0)
+
     def _on_view_cursor_moved(self, x_m: float, y_m: float) -> None:
         self.cursor_label.setText(f"x {x_m:.1f} m, y {y_m:.1f} m")
 
@@ -713,6 +725,7 @@ class MainWindow(QMainWindow):
         self.settle_bar.hide()
         self.last_frame = None
         self.scene.apply_summary(None)  # old results no longer describe this layout
+        self.scene.set_inlet_field(None)
         self.power_tree.set_summary(None)
         self.scene.set_heatmap(None)
         self.hot_label.setText("hottest inlet —")
@@ -740,6 +753,8 @@ class MainWindow(QMainWindow):
             return  # a result for a layout that has changed since
         self.last_frame = frame
         summary = frame.get("summary") or {}
+        if frame.get("inlet_field") is not None:
+            self.scene.set_inlet_field(*frame["inlet_field"])
         self.scene.apply_summary(summary)
         self.power_tree.set_summary(summary)
         heat = frame.get("heat")

@@ -24,10 +24,11 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
                            QPainterPathStroker, QPalette, QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
-                               QGraphicsView, QToolTip)
+                               QGraphicsView, QLabel, QToolTip)
 
 from twin.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Grille, Hall, Rack, Site,
                          Tile)
+from widgets import capacity
 from widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
 
 #: scene units per metre
@@ -437,17 +438,26 @@ class ContainmentItem(ElementItem):
 class RowLabelItem(QGraphicsItem):
     """A row's name and IT load, just west of the row, readable at any zoom."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, east: bool = False):
         super().__init__()
         self.setZValue(Z_GHOST - 2)
         self.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
         self.setAcceptedMouseButtons(Qt.NoButton)
-        self.text = text
+        self.east = east  # drawn east of the row's end (something stands west of it)
         self._font = QFont(QApplication.font())
         self._font.setPixelSize(11)
+        self.text = ""
+        self._rect = QRectF()
+        self.set_text(text)
+
+    def set_text(self, text: str) -> None:
+        self.prepareGeometryChange()
+        self.text = text
         fm = QFontMetricsF(self._font)
-        self._rect = QRectF(-fm.horizontalAdvance(text) - 8, -fm.height() / 2, fm.horizontalAdvance(text) + 4,
-                            fm.height())
+        w = fm.horizontalAdvance(text) + 4
+        self._rect = (QRectF(6, -fm.height() / 2, w, fm.height()) if self.east
+                      else QRectF(-w - 4, -fm.height() / 2, w, fm.height()))
+        self.update()
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -455,7 +465,7 @@ class RowLabelItem(QGraphicsItem):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setFont(self._font)
         painter.setPen(QApplication.palette().color(QPalette.WindowText))
-        painter.drawText(self._rect, Qt.AlignRight | Qt.AlignVCenter, self.text)
+        painter.drawText(self._rect, (Qt.AlignLeft if self.east else Qt.AlignRight) | Qt.AlignVCenter, self.text)
 
 
 class HeatMapItem(QGraphicsPixmapItem):
@@ -490,11 +500,14 @@ class GhostItem(QGraphicsItem):
         self.setZValue(Z_GHOST)
         self.rects: list[QRectF] = []
         self.valid = True
+        self.warning = False
 
-    def set_rects(self, rects: list[QRectF], valid: bool) -> None:
+    def set_rects(self, rects: list[QRectF], valid: bool, warning: bool = False) -> None:
+        """``warning``: the spot is free but short of power or cooling (amber)."""
         self.prepareGeometryChange()
         self.rects = rects
         self.valid = valid
+        self.warning = warning
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -504,7 +517,8 @@ class GhostItem(QGraphicsItem):
         return out.adjusted(-3, -3, 3, 3)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        colour = QColor(40, 170, 80) if self.valid else QColor(220, 30, 30)
+        colour = (QColor(220, 30, 30) if not self.valid else QColor(235, 150, 0) if self.warning
+                  else QColor(40, 170, 80))
         fill = QColor(colour)
         fill.setAlpha(90)
         painter.setBrush(fill)
@@ -575,23 +589,41 @@ class FarLayerItem(QGraphicsItem):
 _TILE_FAR = QColor(70, 140, 230, 130)
 _INVALID = QColor(235, 90, 90)
 
-class FitTintItem(QGraphicsItem):
-    """While something is dragged from the palette: the floor tiles where releasing it would be accepted."""
+#: fit tint colours: fits by space, power and cooling; short of power; too warm; both
+FIT_COLOURS = {"ok": QColor(40, 170, 80, 60), "power": QColor(235, 150, 0, 80), "cooling": QColor(220, 40, 40, 70),
+               "both": QColor(150, 50, 170, 80)}
+#: what each tint means (status bar legend while dragging)
+FIT_LEGEND = "green fits · amber short of power (now or after losing a feed) · red inlet above 27 °C · purple both"
 
-    def __init__(self, rects: list[QRectF], bounds: QRectF):
+
+def fit_kind(power: str, cooling: str) -> str:
+    return "both" if power and cooling else "power" if power else "cooling" if cooling else "ok"
+
+
+class FitTintItem(QGraphicsItem):
+    """While a rack or element is dragged: the floor tiles where releasing it would be accepted (by space),
+    tinted by whether its power feeds and the air at its intake can take it (see :data:`FIT_COLOURS`)."""
+
+    def __init__(self, cells: dict[str, list[QRectF]], bounds: QRectF):
         super().__init__()
         self.setZValue(Z_GHOST - 1)
         self.setAcceptedMouseButtons(Qt.NoButton)
-        self.rects = rects
+        self.cells = cells
         self._bounds = bounds
+
+    @property
+    def rects(self) -> list[QRectF]:
+        return [r for rects in self.cells.values() for r in rects]
 
     def boundingRect(self) -> QRectF:
         return self._bounds
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setPen(Qt.NoPen)
-        painter.setBrush(QColor(40, 170, 80, 45))
-        painter.drawRects(self.rects)
+        for kind, rects in self.cells.items():
+            if rects:
+                painter.setBrush(FIT_COLOURS[kind])
+                painter.drawRects(rects)
 
 
 _ITEM_TYPES = {"racks": RackItem, "cooling_units": UnitItem, "tiles": TileItem, "grilles": GrilleItem,
@@ -604,8 +636,15 @@ _ITEM_TYPES = {"racks": RackItem, "cooling_units": UnitItem, "tiles": TileItem, 
 class FloorPlanScene(QGraphicsScene):
     """All items of one hall, built from (and only from) the site it is given."""
 
+    #: a new summary (or None) was applied: capacity read-outs follow it
+    sig_summary_applied = Signal()
+
     def __init__(self, site: Optional[Site] = None, hall_id: Optional[str] = None, parent=None):
         super().__init__(parent)
+        #: air temperature over the intake height (°C, [nx, ny]) and its extent (m), for the cooling check
+        self.inlet_field: Optional[np.ndarray] = None
+        self.inlet_extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+        self._row_groups: dict[str, list[tuple[str, ...]]] = {}
         self.site: Optional[Site] = None
         self.hall_id: Optional[str] = None
         self.hall_item: Optional[HallItem] = None
@@ -644,6 +683,7 @@ class FloorPlanScene(QGraphicsScene):
         self.site = site
         self.hall_id = hall_id
         self.summary = None
+        self.inlet_field = None
         self.sync_all()
 
     def sync_all(self) -> None:
@@ -699,25 +739,80 @@ class FloorPlanScene(QGraphicsScene):
         self.setSceneRect(self.hall_item.rect().adjusted(-margin, -margin, margin, margin))
         self.recolour()  # rebuilds the far layer too
 
+    #: room a row label needs beside its row (m); blocked on the west, it goes to the east end
+    ROW_LABEL_ROOM_M = 3.0
+
+    def _row_label_pos(self, hall: Hall, racks: list[Rack]) -> tuple[QPointF, bool]:
+        """Where a row's label goes: west of the row, or east of it when something stands there."""
+        fps = [r.footprint() for r in racks]
+        x0, x1 = min(f[0] for f in fps), max(f[2] for f in fps)
+        ys = [(f[1] + f[3]) / 2 for f in fps if f[0] == x0]
+        y = sum(ys) / len(ys)
+        yb0, yb1 = y - 0.3, y + 0.3
+        own = {r.id for r in racks}
+        west = (x0 - self.ROW_LABEL_ROOM_M, yb0, x0 - 1e-6, yb1)
+        for el in list(hall.racks) + list(hall.cooling_units):
+            if el.id not in own and _overlap(hall.footprint(el), west):
+                ye = [(f[1] + f[3]) / 2 for f in fps if f[2] == x1]
+                return to_scene(x1, sum(ye) / len(ye)), True
+        return to_scene(x0, y), False
+
     def _sync_row_labels(self, hall: Hall) -> None:
         rows: dict[str, list[Rack]] = {}
         for r in hall.racks:
             if r.row:
                 rows.setdefault(r.row, []).append(r)
+        self._row_groups = {name: sorted({r.feeds for r in racks if r.feeds}) for name, racks in rows.items()}
+        heads = self.row_headroom_w()
         wanted = {}
         for name, racks in rows.items():
-            x0 = min(r.footprint()[0] for r in racks)
-            ys = [(r.footprint()[1] + r.footprint()[3]) / 2 for r in racks if r.footprint()[0] == x0]
             text = f"{name}: {sum(r.it_kw for r in racks):.0f} kW"
-            wanted[name] = (text, to_scene(x0, sum(ys) / len(ys)))
-        for name in [n for n in self.row_labels if n not in wanted or self.row_labels[n].text != wanted[n][0]]:
+            if name in heads:
+                text += f", {heads[name] / 1e3:+.0f} kW free"
+            pos, east = self._row_label_pos(hall, racks)
+            wanted[name] = (text, pos, east)
+        for name in [n for n in self.row_labels if n not in wanted or self.row_labels[n].text != wanted[n][0]
+                     or self.row_labels[n].east != wanted[n][2]]:
             self.removeItem(self.row_labels.pop(name))
-        for name, (text, pos) in wanted.items():
+        for name, (text, pos, east) in wanted.items():
             item = self.row_labels.get(name)
             if item is None:
-                item = self.row_labels[name] = RowLabelItem(text)
+                item = self.row_labels[name] = RowLabelItem(text, east)
                 self.addItem(item)
             item.setPos(pos)
+
+    def row_headroom_w(self) -> dict[str, float]:
+        """Per row: IT power it could still add keeping its feeds redundant (W), from the summary."""
+        nodes = (self.summary or {}).get("power_nodes") or {}
+        if not nodes or self.site is None:
+            return {}
+        paths: dict[str, set[str]] = {}
+        out = {}
+        for name, groups in self._row_groups.items():
+            best = math.inf
+            for feeds in groups:
+                for f in feeds:
+                    for nid in paths.setdefault(f, capacity.upstream(self.site, f)):
+                        d = nodes.get(nid) or {}
+                        h = d.get("headroom_n1_w") if len(feeds) > 1 else d.get("headroom_w")
+                        if h is not None:
+                            best = min(best, float(h))
+            if math.isfinite(best):
+                out[name] = best
+        return out
+
+    def pdu_headroom(self) -> list[tuple[str, float, Optional[float]]]:
+        """(node id, headroom W, headroom after losing a partner W) of the nodes feeding this hall's racks."""
+        nodes = (self.summary or {}).get("power_nodes") or {}
+        hall = self.hall
+        if not nodes or hall is None or self.site is None:
+            return []
+        out = []
+        for nid in capacity.hall_pdus(self.site, hall):
+            d = nodes.get(nid) or {}
+            if d.get("headroom_w") is not None:
+                out.append((nid, float(d["headroom_w"]), d.get("headroom_n1_w")))
+        return out
 
     # ---- far zoom
     def set_far(self, far: bool) -> None:
@@ -775,8 +870,28 @@ class FloorPlanScene(QGraphicsScene):
 
     def apply_summary(self, summary: Optional[dict]) -> None:
         """Colour racks from an engine summary dict (``{"racks": {id: {...}}}``); None clears."""
+        had_nodes = bool((self.summary or {}).get("power_nodes"))
         self.summary = summary
         self.recolour()
+        if had_nodes or (summary or {}).get("power_nodes"):
+            hall = self.hall
+            if hall is not None:
+                self._update_row_label_text()
+        self.sig_summary_applied.emit()
+
+    def _update_row_label_text(self) -> None:
+        heads = self.row_headroom_w()
+        for name, item in self.row_labels.items():
+            base = item.text.split(",")[0]
+            text = base + (f", {heads[name] / 1e3:+.0f} kW free" if name in heads else "")
+            if text != item.text:
+                item.set_text(text)
+
+    def set_inlet_field(self, field: Optional[np.ndarray], extent=None) -> None:
+        """The air temperature over the intake height (°C, [nx, ny] over ``extent``), for the cooling check."""
+        self.inlet_field = None if field is None else np.asarray(field, float)
+        if extent is not None:
+            self.inlet_extent = tuple(float(v) for v in extent)
 
     def current_scale(self) -> Optional[ColorScale]:
         return {"inlet_c": self.temp_scale, "power_w": self.power_scale,
@@ -900,22 +1015,97 @@ class FloorPlanScene(QGraphicsScene):
         sx, sy = (hall.tile_size(proto),) * 2 if isinstance(proto, Tile) else proto.size_xy()  # type: ignore
         return (round(round((x_m - sx / 2) / tile) * tile, 9), round(round((y_m - sy / 2) / tile) * tile, 9))
 
-    def fit_cells(self, proto: Element, count: int = 1, max_cells: int = 20000) -> Optional[list[QRectF]]:
-        """Floor tiles where releasing ``count`` copies of ``proto`` would be accepted (None: hall too big)."""
+    def with_feeds(self, proto: Element, x_m: float, y_m: float) -> Element:
+        """A rack without feeds joins the power of the nearest rack (if the site has a power graph)."""
+        if not isinstance(proto, Rack) or proto.feeds or self.site is None or not self.site.power_nodes:
+            return proto
+        feeds = capacity.nearest_feeds(self.hall, x_m, y_m)
+        return dataclasses.replace(proto, feeds=feeds) if feeds else proto
+
+    def capacity_problems(self, elements: list[Element], ignore: Iterable[str] = ()) -> tuple[str, str]:
+        """(power, cooling) reasons why racks placed as ``elements`` would lack capacity ("" when fine).
+
+        Racks in ``ignore`` already draw their power; they add none where their feeds stay the same.
+        """
+        racks = [e for e in elements if isinstance(e, Rack)]
+        if not racks or self.site is None:
+            return "", ""
         hall = self.hall
+        nodes = (self.summary or {}).get("power_nodes") or {}
+        power = ""
+        if nodes:
+            ignore = set(ignore)
+            by_feeds: dict[tuple[str, ...], float] = {}
+            for r in racks:
+                old = self._element(r.id) if r.id in ignore else None
+                if old is not None and old.feeds == r.feeds:
+                    continue
+                by_feeds[r.feeds] = by_feeds.get(r.feeds, 0.0) + r.it_kw * 1e3
+            for feeds, add_w in by_feeds.items():
+                power = capacity.power_problem(self.site, nodes, feeds, add_w)
+                if power:
+                    break
+        cooling = ""
+        if self.inlet_field is not None:
+            for r in racks:
+                cooling = capacity.cooling_problem(self.inlet_field, self.inlet_extent, hall.footprint(r), r.facing)
+                if cooling:
+                    break
+        return power, cooling
+
+    def _element(self, ident: str) -> Optional[Element]:
+        item = self.items_by_id.get(ident)
+        return item.element if item is not None else None
+
+    def fit_cells(self, proto: Element, count: int = 1, max_cells: int = 20000,
+                  moving: Optional[Element] = None) -> Optional[dict[str, list[QRectF]]]:
+        """Floor tiles where releasing ``count`` copies of ``proto`` would be accepted, by tint kind
+        (:data:`FIT_COLOURS`); None when the hall is too big to check every tile.
+
+        ``moving``: an element of the hall being dragged instead (``proto`` is ignored): the tiles that
+        would hold its centre after a move by whole tiles.
+        """
+        hall = self.hall
+        out: dict[str, list[QRectF]] = {k: [] for k in FIT_COLOURS}
         if hall is None:
-            return []
+            return out
         tile = hall.tile_m
         nx, ny = int(hall.width_m / tile + 1e-9), int(hall.depth_m / tile + 1e-9)
         if nx * ny > max_cells:
             return None
-        out = []
+        power_cache: dict[tuple, str] = {}
+        ignore = {moving.id} if moving is not None else set()
+        if moving is not None:
+            fx0, fy0, fx1, fy1 = hall.footprint(moving)
+            cx0, cy0 = (fx0 + fx1) / 2, (fy0 + fy1) / 2
+            # whole-tile shifts that put the centre in each tile
+            i_off = math.floor(cx0 / tile + 1e-9)
+            j_off = math.floor(cy0 / tile + 1e-9)
         for i in range(nx):
             for j in range(ny):
-                cx, cy = (i + 0.5) * tile, (j + 0.5) * tile
-                x0, y0 = self.drop_position(proto, cx, cy)
-                if not self.placement_problem(row_elements(proto, x0, y0, count)):
-                    out.append(footprint_rect((i * tile, j * tile, (i + 1) * tile, (j + 1) * tile)))
+                if moving is not None:
+                    dx, dy = round((i - i_off) * tile, 9), round((j - j_off) * tile, 9)
+                    els = [dataclasses.replace(moving, x_m=round(moving.x_m + dx, 9), y_m=round(moving.y_m + dy, 9))]
+                else:
+                    cx, cy = (i + 0.5) * tile, (j + 0.5) * tile
+                    x0, y0 = self.drop_position(proto, cx, cy)
+                    els = row_elements(self.with_feeds(proto, cx, cy), x0, y0, count)
+                if self.placement_problem(els, ignore=ignore):
+                    continue
+                power = cooling = ""
+                if isinstance(els[0], Rack):
+                    key = (els[0].feeds, len(els))
+                    if key not in power_cache:
+                        power_cache[key] = self.capacity_problems(els, ignore)[0]
+                    power = power_cache[key]
+                    if self.inlet_field is not None:
+                        for r in els:
+                            cooling = capacity.cooling_problem(self.inlet_field, self.inlet_extent,
+                                                               hall.footprint(r), r.facing)
+                            if cooling:
+                                break
+                out[fit_kind(power, cooling)].append(
+                    footprint_rect((i * tile, j * tile, (i + 1) * tile, (j + 1) * tile)))
         return out
 
     # ---- tooltips
@@ -985,6 +1175,9 @@ class FloorPlanView(QGraphicsView):
     sig_refused = Signal(str)
     #: while dragging: "" if the spot is fine, else why it is not
     sig_drag_hint = Signal(str)
+    #: while dragging a rack to a free spot: "" if its feeds and the air there can take it, else why not
+    #: (a warning: the drop is still accepted)
+    sig_capacity_hint = Signal(str)
     #: Space pressed and released without panning (toggles Run/Pause in the window)
     sig_space_tapped = Signal()
     #: the mouse is over hall position (x_m, y_m)
@@ -1013,6 +1206,49 @@ class FloorPlanView(QGraphicsView):
         self._ghost: Optional[GhostItem] = None
         self._tint: Optional[FitTintItem] = None
         self._drop: Optional[dict] = None
+        self.capacity_label = QLabel(self)
+        self.capacity_label.setObjectName("capacity_label")
+        self.capacity_label.setAttribute(Qt.WA_TransparentForMouseEvents, True)
+        self.capacity_label.setAutoFillBackground(True)
+        self.capacity_label.setMargin(4)
+        self.capacity_label.hide()
+        scene.sig_summary_applied.connect(self._on_scene_summary_applied)
+
+    #: most power nodes listed in the capacity read-out (the tightest first)
+    CAPACITY_ROWS = 6
+
+    def _on_scene_summary_applied(self) -> None:
+        """The capacity read-out: headroom of the PDUs feeding this hall and of its air cooling (kW)."""
+        scene = self.floor_scene()
+        pdus = sorted(scene.pdu_headroom(), key=lambda p: p[2] if p[2] is not None else p[1])
+        cool = (scene.summary or {}).get("cooling_headroom") or {}
+        lines = []
+        for nid, head, head1 in pdus[: self.CAPACITY_ROWS]:
+            n1 = f" / {head1 / 1e3:+.0f}" if head1 is not None else ""
+            lines.append(f"{nid}&nbsp;&nbsp;{head / 1e3:+.0f}{n1} kW")
+        if len(pdus) > self.CAPACITY_ROWS:
+            lines.append(f"… {len(pdus) - self.CAPACITY_ROWS} more")
+        heads = [d.get("headroom_w") for d in cool.values() if d.get("headroom_w") is not None]
+        heads1 = [d.get("headroom_n1_w") for d in cool.values() if d.get("headroom_n1_w") is not None]
+        if heads:
+            n1 = f" / {min(heads1) / 1e3:+.0f} (worst unit)" if heads1 else ""
+            lines.append(f"air cooling&nbsp;&nbsp;{sum(heads) / 1e3:+.0f}{n1} kW")
+        if not lines:
+            self.capacity_label.hide()
+            return
+        self.capacity_label.setText("<b>Headroom</b> now / after losing one<br>" + "<br>".join(lines))
+        self.capacity_label.adjustSize()
+        self._place_capacity_label()
+        self.capacity_label.show()
+
+    def _place_capacity_label(self) -> None:
+        vp = self.viewport().geometry()
+        lab = self.capacity_label
+        lab.move(vp.right() - lab.width() - 6, vp.bottom() - lab.height() - 6)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._place_capacity_label()
 
     def floor_scene(self) -> FloorPlanScene:
         return self.scene()  # type: ignore[return-value]
@@ -1164,16 +1400,27 @@ class FloorPlanView(QGraphicsView):
     def _show_drag(self, delta: tuple[float, float]) -> None:
         dx, dy = delta
         items = self._drag["items"]
+        if len(items) == 1 and self._tint is None and delta != (0.0, 0.0):
+            # where this element could go (computed once the drag really starts, not on every click)
+            scene = self.floor_scene()
+            cells = scene.fit_cells(items[0].element, moving=items[0].element)
+            if cells is not None:
+                self._tint = FitTintItem(cells, scene.hall_rect())
+                scene.addItem(self._tint)
         for it in items:
             it.setPos(self._drag["orig"][it] + QPointF(dx * PX, -dy * PX))
         moved = [dataclasses.replace(it.element, x_m=it.element.x_m + dx, y_m=it.element.y_m + dy)
                  for it in items]
-        problem = self.floor_scene().placement_problem(moved, ignore={it.element_id for it in items}) \
-            if delta != (0.0, 0.0) else ""
+        ids = {it.element_id for it in items}
+        problem = self.floor_scene().placement_problem(moved, ignore=ids) if delta != (0.0, 0.0) else ""
         self._drag["problem"] = problem
         for it in items:
             it.set_invalid(bool(problem))
         self.sig_drag_hint.emit(problem)
+        if not problem:
+            warning = "; ".join(p for p in self.floor_scene().capacity_problems(moved, ids) if p) \
+                if delta != (0.0, 0.0) else ""
+            self.sig_capacity_hint.emit(warning)
 
     def _cancel_drag(self) -> dict:
         drag, self._drag = self._drag, None
@@ -1181,7 +1428,11 @@ class FloorPlanView(QGraphicsView):
             it.setPos(drag["orig"][it])
             it.set_invalid(False)
         self.floor_scene().set_drag_ids(())
+        if self._tint is not None:
+            self.scene().removeItem(self._tint)
+            self._tint = None
         self.sig_drag_hint.emit("")
+        self.sig_capacity_hint.emit("")
         return drag
 
     def mouseReleaseEvent(self, event) -> None:  # Qt override
@@ -1207,18 +1458,24 @@ class FloorPlanView(QGraphicsView):
 
     # ---- drop from the palette
     def _drop_place(self, pos) -> None:
-        proto, count = self._drop["proto"], self._drop["count"]
+        count = self._drop["count"]
+        scene = self.floor_scene()
         x_m, y_m = to_hall(self.mapToScene(pos))
-        hall = self.floor_scene().hall
-        x0, y0 = self.floor_scene().drop_position(proto, x_m, y_m)
+        hall = scene.hall
+        proto = scene.with_feeds(self._drop["proto"], x_m, y_m)
+        x0, y0 = scene.drop_position(proto, x_m, y_m)
         els = row_elements(proto, x0, y0, count)
-        problem = self.floor_scene().placement_problem(els)
-        self._drop.update(x=x0, y=y0, problem=problem)
+        problem = scene.placement_problem(els)
+        warning = "" if problem else "; ".join(p for p in scene.capacity_problems(els) if p)
+        self._drop.update(x=x0, y=y0, problem=problem, placed=proto, warning=warning)
         if self._ghost is None:
             self._ghost = GhostItem()
             self.scene().addItem(self._ghost)
-        self._ghost.set_rects([footprint_rect(hall.footprint(e)) for e in els], not problem)
+        self._ghost.set_rects([footprint_rect(hall.footprint(e)) for e in els], not problem, bool(warning))
+        self._ghost.setToolTip(problem or warning)
         self.sig_drag_hint.emit(problem)
+        if not problem:
+            self.sig_capacity_hint.emit(warning)
 
     def _end_drop(self) -> None:
         if self._ghost is not None:
@@ -1229,6 +1486,7 @@ class FloorPlanView(QGraphicsView):
             self._tint = None
         self._drop = None
         self.sig_drag_hint.emit("")
+        self.sig_capacity_hint.emit("")
 
     def dragEnterEvent(self, event) -> None:  # Qt override
         if event.mimeData().hasFormat(ELEMENT_MIME) and self.floor_scene().hall is not None:
@@ -1240,7 +1498,7 @@ class FloorPlanView(QGraphicsView):
             self._drop = {"proto": proto, "count": count}
             scene = self.floor_scene()
             cells = scene.fit_cells(proto, count)
-            if cells:
+            if cells is not None:
                 self._tint = FitTintItem(cells, scene.hall_rect())
                 scene.addItem(self._tint)
             self._drop_place(event.position().toPoint())
@@ -1270,4 +1528,4 @@ class FloorPlanView(QGraphicsView):
         if drop["problem"]:
             self.sig_refused.emit(drop["problem"])
         else:
-            self.sig_drop_requested.emit(drop["proto"], drop["x"], drop["y"], drop["count"])
+            self.sig_drop_requested.emit(drop["placed"], drop["x"], drop["y"], drop["count"])

@@ -37,6 +37,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from twin import __version__
+from twin.alarms import AlarmMonitor
 from twin.compile import AirPlant, compile_hall
 from twin.errors import InputError
 from twin.events import Event, EventLog
@@ -201,6 +202,7 @@ class Simulation:
         self._door_duty = np.zeros(len(self._doors))
         self.metrics = RunMetrics(self.power) if self.power is not None else None
         self._load_w = np.zeros(self.power.plant.n_consumers) if self.power is not None else np.zeros(0)
+        self.alarm_monitor = AlarmMonitor(self)
 
     # ------------------------------------------------------------------ inputs
     def _running_units(self) -> np.ndarray:
@@ -353,6 +355,8 @@ class Simulation:
         self._solve_s = time.perf_counter() - t0
         self.energy_acc[:] = 0.0
         self.energy_acc[2] = self._stored_energy_j()
+        self.alarm_monitor.reset()
+        self.alarm_monitor.update(0.0)
         return self.summary()
 
     def _quick_answer(self, on_partial: Callable[["Simulation", dict], None], t0: float) -> None:
@@ -472,6 +476,7 @@ class Simulation:
         self._door_duty = door_duty
         self.t_s = self.t_s + dt
         self._track(self.t_s, seq0, dt)
+        self.alarm_monitor.update(dt)
 
     def _unmetered_w(self, us: UnitStep) -> float:
         """Mechanical power of this hall's units that have no feed (not in the power graph)."""
@@ -657,6 +662,7 @@ class Simulation:
             k.update({"plant_" + n: v for n, v in self.cplant.keyframe().items()})
         k["event_seq"] = np.array(self.events.last_seq, dtype=np.int64)
         k["next_event"] = np.array(self._next_event, dtype=np.int64)
+        k.update({"alarm_" + n: v for n, v in self.alarm_monitor.arrays().items()})
         return k
 
     def restore(self, k: dict[str, np.ndarray]) -> None:
@@ -686,8 +692,15 @@ class Simulation:
         self._due = []
         # events recorded after the keyframe are forgotten; new ones continue its numbering
         self.events.truncate_after_seq(int(k["event_seq"]))
+        if "alarm_count" in k:
+            self.alarm_monitor.restore({n[6:]: v for n, v in k.items() if n.startswith("alarm_")})
 
     # ------------------------------------------------------------------ views
+    @property
+    def alarms(self) -> list[dict]:
+        """Alarm records so far (raised and cleared), oldest first: see :mod:`twin.alarms`."""
+        return self.alarm_monitor.alarms
+
     @property
     def rack_power_w(self) -> np.ndarray:
         """Electrical power each rack draws now (W)."""
@@ -829,6 +842,7 @@ class Simulation:
             "flow_solves": self.stats.flow_solves,
             "events": self.events.counts(),
             "racks_down": dict(self.stats.racks_down),
+            "alarms": list(self.alarms),
         })
         if self.metrics is not None:
             m = self.metrics.summary(self.events)

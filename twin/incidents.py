@@ -1,11 +1,16 @@
 """Incident files: a named timeline of injected events.
 
 JSON ``{"format": "dctwin-incident", "version": 1, "name", "description",
-"events": [{"t_s", "kind", "target", ...}]}``. Extra keys of an event are
+"events": [{"t_s", "kind", "target", ...}]}`` and optionally ``"layout"`` (the
+built-in demo it is written for, e.g. "small") and ``"duration_s"`` (how long to
+run it). Extra keys of an event are
 its details (``utilization`` for set_utilization, ``setpoint_c`` for
 set_setpoint, ``c`` for set_outdoor_c). Reading checks the format, every
 event's time, kind and fields, and (given a site) that every target exists;
 all problems are reported together, each naming the event and field.
+
+The incident library (``assets/incidents/<name>.json``, read with
+:mod:`importlib.resources`): :func:`list_incidents`, :func:`load_library_incident`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -50,10 +56,18 @@ class Incident:
     name: str
     description: str
     events: list[IncidentEvent]
+    layout: str = ""  # the built-in demo it is written for ("" = any)
+    duration_s: Optional[float] = None  # suggested run length
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": VERSION, "name": self.name, "description": self.description,
-                "events": [e.to_dict() for e in self.events]}
+        d: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": self.name,
+                             "description": self.description}
+        if self.layout:
+            d["layout"] = self.layout
+        if self.duration_s is not None:
+            d["duration_s"] = self.duration_s
+        d["events"] = [e.to_dict() for e in self.events]
+        return d
 
     def schedule_on(self, sim) -> None:
         """Schedule every event on an engine :class:`~twin.engine.Simulation`."""
@@ -129,7 +143,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
                                        f"unsupported version {json.dumps(version)}; this dctwin reads version {VERSION}")],
                           source)
     for key in data:
-        if key not in ("format", "version", "name", "description", "events"):
+        if key not in ("format", "version", "name", "description", "events", "layout", "duration_s"):
             issues.append(LayoutIssue("incident", key, "unknown field"))
     name = data.get("name", "incident")
     desc = data.get("description", "")
@@ -139,6 +153,16 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
     if not isinstance(desc, str):
         issues.append(LayoutIssue("incident", "description", "must be a string"))
         desc = ""
+    layout = data.get("layout", "")
+    if not isinstance(layout, str):
+        issues.append(LayoutIssue("incident", "layout", f"must be the name of a demo layout, got {json.dumps(layout)}"))
+        layout = ""
+    duration = data.get("duration_s")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
+                                 or not math.isfinite(duration) or duration <= 0):
+        issues.append(LayoutIssue("incident", "duration_s", f"must be a positive number of seconds, "
+                                                            f"got {json.dumps(duration)}"))
+        duration = None
     raw_events = data.get("events")
     if not isinstance(raw_events, list):
         issues.append(LayoutIssue("incident", "events", "must be a list of events"))
@@ -185,7 +209,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
     if issues:
         raise LayoutError(issues, source)
     events.sort(key=lambda e: e.t_s)
-    return Incident(name, desc, events)
+    return Incident(name, desc, events, layout, None if duration is None else float(duration))
 
 
 def load_incident(path: str | os.PathLike, site: Optional[Site] = None) -> Incident:
@@ -205,3 +229,31 @@ def load_incident(path: str | os.PathLike, site: Optional[Site] = None) -> Incid
         raise LayoutError([LayoutIssue("incident", "", f"malformed JSON at line {exc.lineno} column {exc.colno}: "
                                                        f"{exc.msg}")], str(p)) from None
     return incident_from_dict(data, site, str(p))
+
+
+# --------------------------------------------------------------------------- library
+
+
+def _library() -> Any:
+    return resources.files("assets").joinpath("incidents")
+
+
+def list_incidents() -> dict[str, str]:
+    """The built-in incidents: ``{name: "<layout>: <description>"}`` (file assets/incidents/<name>.json)."""
+    out: dict[str, str] = {}
+    for entry in sorted(_library().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            out[entry.name[:-5]] = f"{data.get('layout', '')}: {data.get('description', '')}"
+    return out
+
+
+def load_library_incident(name: str, site: Optional[Site] = None) -> Incident:
+    """A built-in incident by name (checked against ``site`` when given).
+    Unknown name -> LayoutError naming the known ones."""
+    names = list_incidents()
+    if name not in names:
+        raise LayoutError([LayoutIssue("incident", "", f"no built-in incident named {name!r}; "
+                                                       f"available: {', '.join(names)}")], name)
+    text = _library().joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return incident_from_dict(json.loads(text), site, f"incident {name}")

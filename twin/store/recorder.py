@@ -57,6 +57,16 @@ DERIVED_METRICS = ("it_power_w", "max_inlet_c", "mean_inlet_c")
 State = Union[Mapping[str, np.ndarray], Callable[[], Mapping[str, np.ndarray]]]
 
 
+def _alarm_row(a: Mapping[str, Any]) -> dict[str, Any]:
+    """A :mod:`twin.alarms` record as an alarms row: the element id as target, the nearest
+    cause's event seq as cause."""
+    causes = a.get("causes") or []
+    seq = next((c.get("seq") for c in causes if c.get("seq") is not None), None)
+    return {"t_s": a["t_s"], "target": a.get("target", a.get("id")), "kind": a["kind"],
+            "severity": a.get("severity", "warning"), "active": a.get("active", True),
+            "message": a.get("message", ""), "cause": seq}
+
+
 def details_json(details: Mapping[str, Any]) -> str:
     """Event/alarm details as JSON text (numpy scalars become numbers, anything else its str)."""
     def default(o: Any) -> Any:
@@ -147,6 +157,7 @@ class Recorder:
         self._seen_seq: set[int] = set()
         self._last_seq = 0
         self._log_len = 0
+        self._alarm_len = 0  # alarm records of sim.alarms already buffered
         #: called after each commit with the keyframe time (or None), from the writer thread in background mode
         self.on_commit = on_commit
         self._error: Optional[BaseException] = None
@@ -206,6 +217,13 @@ class Recorder:
             if log_ is not None and len(log_) != self._log_len:
                 self._log_len = len(log_)
                 self.add_events(log_.since(self._last_seq) if hasattr(log_, "since") else list(log_))
+            alarms = getattr(sim, "alarms", None)
+            if isinstance(alarms, list):
+                if len(alarms) < self._alarm_len:  # the simulation was restored to an earlier keyframe
+                    self._alarm_len = len(alarms)
+                if len(alarms) > self._alarm_len:
+                    self.add_alarms(_alarm_row(a) for a in alarms[self._alarm_len:])
+                    self._alarm_len = len(alarms)
             if state is None and hasattr(sim, "keyframe"):
                 state = sim.keyframe
 

@@ -14,6 +14,19 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from widgets.colormaps import ASHRAE_A1_MAX_C, ASHRAE_REC_HI_C, ASHRAE_REC_LO_C
 
+def _legend_above(plot: pg.PlotWidget) -> pg.LegendItem:
+    """A legend in a row of its own above the plot area, so it never hides a curve or a limit line."""
+    pi = plot.getPlotItem()
+    pi.layout.removeItem(pi.titleLabel)
+    pi.titleLabel.hide()
+    legend = pg.LegendItem(colCount=3, horSpacing=6, verSpacing=-6, frame=False, labelTextSize="8pt")
+    pi.layout.addItem(legend, 0, 1)
+    pi.layout.setRowMinimumHeight(0, 0)
+    pi.layout.setRowMaximumHeight(0, 1000)
+    pi.legend = legend  # curves added with a name join it (pyqtgraph's PlotItem.addItem)
+    return legend
+
+
 _PENS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
          (227, 119, 194), (127, 127, 127)]
 
@@ -22,6 +35,8 @@ class TrendsPanel(QWidget):
     """Inlet temperatures of chosen racks and total IT / facility power against simulated time."""
 
     MAX_RACKS = 8
+    #: inlet axis range (°C) always shown, so every ASHRAE line and its label are visible; data widens it
+    TEMP_RANGE_C = (15.0, 35.0)
 
     def __init__(self, parent: Optional[QWidget] = None, max_points: int = 5000):
         super().__init__(parent)
@@ -30,32 +45,51 @@ class TrendsPanel(QWidget):
         self.inlet: dict[str, np.ndarray] = {}
         self.it_kw = np.empty(0)
         self.facility_kw = np.empty(0)
+        self.pue = np.empty(0)
         self.max_inlet = np.empty(0)
         self.rack_ids: list[str] = []
         self.temp_plot = pg.PlotWidget(self)
         self.temp_plot.setLabel("left", "inlet", units="°C")
         self.temp_plot.setLabel("bottom", "time", units="s")
-        self.temp_plot.addLegend(offset=(5, 5))
+        self.legends = [_legend_above(self.temp_plot)]
         self.temp_plot.showGrid(x=True, y=True, alpha=0.2)
-        for value, label, colour in ((ASHRAE_REC_LO_C, "rec. min", (80, 150, 255)),
-                                     (ASHRAE_REC_HI_C, "rec. max", (255, 170, 0)),
-                                     (ASHRAE_A1_MAX_C, "A1 max", (230, 40, 40))):
-            line = pg.InfiniteLine(pos=value, angle=0, pen=pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine),
-                                   label=label, labelOpts={"position": {18.0: 0.08, 27.0: 0.3, 32.0: 0.55}[value],
-                                                           "color": colour, "anchors": [(0, 1), (0, 1)]})
-            self.temp_plot.addItem(line)
+        # the limit lines are named in the legend (a label on the line would sit on the curves)
+        self.limit_lines: dict[str, pg.InfiniteLine] = {}
+        rec = f"rec. {ASHRAE_REC_LO_C:g}–{ASHRAE_REC_HI_C:g}"
+        for value, label, colour in ((ASHRAE_REC_LO_C, rec, (235, 150, 0)), (ASHRAE_REC_HI_C, rec, (235, 150, 0)),
+                                     (ASHRAE_A1_MAX_C, f"A1 max {ASHRAE_A1_MAX_C:g}", (230, 40, 40))):
+            pen = pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine)
+            line = pg.InfiniteLine(pos=value, angle=0, pen=pen)
+            self.temp_plot.addItem(line, ignoreBounds=True)
+            if label not in self.limit_lines:
+                self.legends[0].addItem(pg.PlotDataItem(pen=pen), label)
+            self.limit_lines[label] = line
+        self.temp_plot.getPlotItem().enableAutoRange(y=False)
+        self.temp_plot.setYRange(*self.TEMP_RANGE_C, padding=0)
         self.power_plot = pg.PlotWidget(self)
         self.power_plot.setLabel("left", "power", units="kW")
         self.power_plot.setLabel("bottom", "time", units="s")
-        self.power_plot.addLegend(offset=(5, 5))
+        self.legends.append(_legend_above(self.power_plot))
         self.power_plot.showGrid(x=True, y=True, alpha=0.2)
         self.temp_plot.setXLink(self.power_plot)  # the power curve always has data: it leads the time axis
         self.it_curve = self.power_plot.plot(name="IT", pen=pg.mkPen((31, 119, 180), width=2))
         self.facility_curve = self.power_plot.plot(name="facility", pen=pg.mkPen((214, 39, 40), width=2))
+        # PUE on a right-hand axis of the power plot (its own view box, same time axis)
+        pi = self.power_plot.getPlotItem()
+        self.pue_box = pg.ViewBox()
+        pi.showAxis("right")
+        pi.scene().addItem(self.pue_box)
+        pi.getAxis("right").linkToView(self.pue_box)
+        pi.getAxis("right").setLabel("PUE")
+        self.pue_box.setXLink(pi)
+        self.pue_curve = pg.PlotDataItem(pen=pg.mkPen((44, 160, 44), width=2, style=pg.QtCore.Qt.DashLine))
+        self.pue_box.addItem(self.pue_curve)
+        self.legends[-1].addItem(self.pue_curve, "PUE (right)")
+        pi.vb.sigResized.connect(self._on_power_box_resized)
         self.soc_plot = pg.PlotWidget(self)
         self.soc_plot.setLabel("left", "UPS charge", units="%")
         self.soc_plot.setLabel("bottom", "time", units="s")
-        self.soc_plot.addLegend(offset=(5, 5))
+        self.legends.append(_legend_above(self.soc_plot))
         self.soc_plot.showGrid(x=True, y=True, alpha=0.2)
         self.soc_plot.setYRange(0, 100)
         self.soc_plot.setXLink(self.power_plot)
@@ -68,6 +102,7 @@ class TrendsPanel(QWidget):
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(56)
+        self.power_plot.getAxis("right").setWidth(44)
         self.apply_palette()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -76,6 +111,21 @@ class TrendsPanel(QWidget):
         lay.addWidget(self.soc_plot, 2)
         self.soc_plot.hide()  # shown once a UPS with a battery reports
 
+    #: legend columns: one per this many pixels of panel width
+    LEGEND_COLUMN_PX = 100
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        cols = max(1, min(4, (self.width() - 70) // self.LEGEND_COLUMN_PX))
+        for legend in self.legends:
+            if legend.columnCount != cols:
+                legend.setColumnCount(cols)
+
+    def _on_power_box_resized(self) -> None:
+        vb = self.power_plot.getPlotItem().vb
+        self.pue_box.setGeometry(vb.sceneBoundingRect())
+        self.pue_box.linkedViewChanged(vb, self.pue_box.XAxis)
+
     def apply_palette(self) -> None:
         """Follow the application's light or dark palette."""
         pal = self.palette()
@@ -83,10 +133,14 @@ class TrendsPanel(QWidget):
         fg = pal.color(pal.ColorRole.Text)
         for plot in (self.temp_plot, self.power_plot, self.soc_plot):
             plot.setBackground(bg)
-            for name in ("left", "bottom"):
+            for name in ("left", "bottom", "right"):
                 ax = plot.getAxis(name)
                 ax.setPen(fg)
                 ax.setTextPen(fg)
+        for legend in self.legends:
+            legend.setLabelTextColor(fg)
+            for _, label in legend.items:
+                label.setText(label.text, color=fg)  # existing entries re-render in the new colour
 
     def changeEvent(self, event) -> None:  # Qt override
         if event.type() == event.Type.PaletteChange:
@@ -162,6 +216,31 @@ class TrendsPanel(QWidget):
             self.inlet = {k: v[cut:] for k, v in self.inlet.items()}
         self._redraw()
 
+    def set_history(self, t_s: np.ndarray, inlet: dict[str, np.ndarray], max_inlet: np.ndarray,
+                    it_kw: np.ndarray, facility_kw: np.ndarray, soc: Optional[dict[str, np.ndarray]] = None) -> None:
+        """Show a whole recorded history at once (replay): arrays over ``t_s``; SoC in %."""
+        n = len(t_s)
+        self.t_s = np.asarray(t_s, float)
+        self.inlet = {k: np.asarray(v, float) for k, v in inlet.items() if len(v) == n}
+        self.max_inlet = np.asarray(max_inlet, float)
+        self.it_kw = np.asarray(it_kw, float)
+        self.facility_kw = np.asarray(facility_kw, float)
+        self.soc = {k: np.asarray(v, float) for k, v in (soc or {}).items() if len(v) == n}
+        self._redraw()
+
+    def set_cursor(self, t_s: Optional[float]) -> None:
+        """A vertical line at the replayed second (None hides it)."""
+        if getattr(self, "_cursors", None) is None:
+            self._cursors = []
+            for plot in (self.temp_plot, self.power_plot, self.soc_plot):
+                line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((30, 100, 220), width=1))
+                plot.addItem(line, ignoreBounds=True)
+                self._cursors.append(line)
+        for line in self._cursors:
+            line.setVisible(t_s is not None)
+            if t_s is not None:
+                line.setPos(float(t_s))
+
     def _redraw(self) -> None:
         t = self.t_s
         for ident, curve in self.curves.items():
@@ -172,6 +251,21 @@ class TrendsPanel(QWidget):
                 curve.setData(t, y, connect="finite")
         self.it_curve.setData(t, self.it_kw, connect="finite")
         self.max_curve.setData(t, self.max_inlet, connect="finite")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.pue = np.where(self.it_kw > 0, self.facility_kw / self.it_kw, np.nan)
+        if np.isfinite(self.pue).any():
+            self.pue_curve.setData(t, self.pue, connect="finite")
+            lo, hi = float(np.nanmin(self.pue)), float(np.nanmax(self.pue))
+            self.pue_box.setYRange(min(1.0, lo), max(hi + 0.1, 1.6), padding=0.02)
+        else:
+            self.pue_curve.setData([], [])
+        temps = [a for a in [self.max_inlet, *(self.inlet.get(i) for i in self.curves)] if a is not None and a.size]
+        lo, hi = self.TEMP_RANGE_C
+        if temps:
+            allt = np.concatenate(temps)
+            if np.isfinite(allt).any():
+                lo, hi = min(lo, float(np.nanmin(allt)) - 1.0), max(hi, float(np.nanmax(allt)) + 1.0)
+        self.temp_plot.setYRange(lo, hi, padding=0)
         for k, ident in enumerate(sorted(self.soc)):
             curve = self.soc_curves.get(ident)
             if curve is None:

@@ -12,12 +12,14 @@ import dataclasses
 import logging
 import math
 import os
+from html import escape as html_escape
 from typing import Optional
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QToolBar, QUndoView, QWidget)
+                               QMessageBox, QProgressBar, QProgressDialog, QToolBar, QUndoView, QVBoxLayout,
+                               QWidget)
 
 from twin.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
 from twin.layout import Element, LayoutError
@@ -27,6 +29,8 @@ from widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScen
 from widgets.inspector import InspectorPanel
 from widgets.palette import PalettePanel
 from widgets.power_tree import PowerTreePanel
+from widgets.cause_chain import CauseChainPanel
+from widgets.timeline import TimelinePanel
 from widgets.trends import TrendsPanel
 
 from app.document import ID_PREFIX, Document, blank_site
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HEAT_HEIGHTS = ("off", "0.5", "1.0", "1.5", "2.0")
 FILE_FILTER = "dctwin layouts (*.json);;All files (*)"
+RECORDING_FILTER = "dctwin project and review files (*.dctwin);;All files (*)"
 STATUS_TIMEOUT_MS = 15000
 
 
@@ -74,7 +79,19 @@ class MainWindow(QMainWindow):
         self.scene = FloorPlanScene(self.doc.site, parent=self)
         self.view = FloorPlanView(self.scene, self)
         self.view.setObjectName("floor_plan")
-        self.setCentralWidget(self.view)
+        self.banner = QLabel(self)
+        self.banner.setObjectName("read_only_banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel#read_only_banner { background: #fff3c4; color: #3a2f00; "
+                                  "padding: 6px; border-bottom: 1px solid #d8c16a; }")
+        self.banner.hide()
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.view, 1)
+        self.setCentralWidget(central)
 
         self.palette_panel = PalettePanel(self)
         self.inspector = InspectorPanel(self)
@@ -98,6 +115,19 @@ class MainWindow(QMainWindow):
         self.trends_dock.raise_()
         self.inspector_dock.raise_()
         self.inspector.setMinimumWidth(240)
+        self.timeline = TimelinePanel(self)
+        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.BottomDockWidgetArea)
+        self.cause_panel = CauseChainPanel(self)
+        self.cause_dock = self._dock("Cause chain", self.cause_panel, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.alarms_dock, self.cause_dock)
+        self.timeline_dock.hide()
+        self.cause_dock.hide()
+        #: replay mode: a recording is shown (the layout is read-only); see app/replay.py
+        self.replay_mode = False
+        self.replay = None  # ReplayController, made on first use
+        self.replay_data = None
+        self._before_replay = None
+        self._jobs: list = []
 
         self._build_status_bar()
         self._build_actions()
@@ -169,6 +199,16 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save &As…", self.save_as, [QKeySequence.SaveAs],
                                         "Save the layout under a new name")
         self.act_quit = self._action("&Quit", self.close, [QKeySequence.Quit])
+        self.act_open_recording = self._action("Open Re&cording…", self.open_recording_dialog, ["Ctrl+Shift+O"],
+                                               "Replay a recording (a project file or a review export)")
+        self.act_close_replay = self._action("&Close Replay", self.close_replay, [],
+                                             "Leave the replay and go back to editing")
+        self.act_export_review = self._action("Export for Re&view…", self.export_review_dialog, [],
+                                              "Write a self-contained, hashed review file of this recording")
+        self.act_export_report = self._action("Export Re&port…", self.export_report_dialog, [],
+                                              "Write the review report (PDF or HTML) of this recording")
+        for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
+            act.setEnabled(False)
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([QKeySequence.Undo])
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
@@ -204,6 +244,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addActions([self.act_open_recording, self.act_close_replay, self.act_export_review, self.act_export_report])
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
@@ -297,12 +339,21 @@ class MainWindow(QMainWindow):
         r.sig_busy.connect(self._on_runner_busy)
         r.sig_error.connect(self._on_runner_error)
         r.sig_running.connect(self._on_runner_running)
+        self.timeline.sig_seek_requested.connect(self._on_timeline_seek_requested)
+        self.timeline.sig_marker_clicked.connect(self._on_timeline_marker_clicked)
+        self.cause_panel.sig_step_chosen.connect(self._on_cause_step_chosen)
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = STATUS_TIMEOUT_MS) -> None:
         self.statusBar().showMessage(text, timeout_ms)
 
     def _update_title(self) -> None:
+        if self.replay_mode and self.replay_data is not None:
+            d = self.replay_data
+            kind = "review export" if d.is_review else "replay"
+            self.setWindowTitle(f"{os.path.basename(d.path)}, recording {d.recording_id} ({kind}, read-only) — dctwin")
+            self.setWindowModified(False)
+            return
         self.setWindowTitle(f"{self.doc.title}[*] — dctwin")
         self.setWindowModified(self.doc.dirty)
 
@@ -477,6 +528,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ edits
     def execute(self, command, what: str = "") -> bool:
         """Run one edit through the undo stack; a refused edit says why in the status bar."""
+        if self.replay_mode:
+            self.show_status("Refused: a replay shows a recorded layout, which cannot be edited "
+                             "(File > Close Replay to edit)")
+            return False
         try:
             self.doc.execute(command)
         except LayoutError as exc:
@@ -670,12 +725,16 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ physics
     def _request_solve(self) -> None:
-        if not self.runner.available or not self.doc.site.halls:
+        if self.replay_mode or not self.runner.available or not self.doc.site.halls:
             return
         self.runner.hall_id = self.scene.hall.id if self.scene.hall else None
         self.runner.request_solve(self.doc.site.copy())
 
     def toggle_run(self) -> None:
+        if self.replay_mode:
+            self.timeline.set_playing(not self.timeline.playing)
+            self.act_run.setChecked(False)
+            return
         if not self.runner.available:
             self.show_status("physics unavailable: cannot run the simulation")
             self.act_run.setChecked(False)
@@ -712,8 +771,15 @@ class MainWindow(QMainWindow):
         if z is None:
             self.scene.set_heatmap(None)
         self.runner.set_heat_height(z)
+        if self.replay is not None:
+            self.replay.set_heat_height(z)
+            if self.replay_mode:
+                self.replay.seek(self.timeline.position_s)
 
     def _on_runner_busy(self, busy: bool) -> None:
+        if self.replay_mode:  # the editor's solver says nothing about a replay
+            self.settle_bar.hide()
+            return
         self.settle_bar.setVisible(busy)
         self.scene.heat_item.setOpacity(0.3 if busy else 0.65)  # the old field fades while the new one settles
         if busy:
@@ -749,8 +815,8 @@ class MainWindow(QMainWindow):
             self.runner.frame_shown()
 
     def _show_frame(self, frame: dict) -> None:
-        if frame.get("generation") != self.runner.generation:
-            return  # a result for a layout that has changed since
+        if self.replay_mode or frame.get("generation") != self.runner.generation:
+            return  # a result for a layout that has changed since (or a replay is shown)
         self.last_frame = frame
         summary = frame.get("summary") or {}
         if frame.get("inlet_field") is not None:
@@ -789,6 +855,275 @@ class MainWindow(QMainWindow):
             self.alarms.add_events(frame["events"], frame.get("chains"))
         self.sig_physics_shown.emit(frame)
 
+    # ------------------------------------------------------------------ replay (app/replay.py)
+    sig_replay_shown = Signal(object)
+
+    def _replay_controller(self):
+        if self.replay is None:
+            from app.replay import ReplayController
+
+            z = self.heat_combo.currentData()
+            self.replay = ReplayController(self, heat_z_m=None if z == "off" else float(z))
+            self.replay.sig_opened.connect(self._on_replay_opened)
+            self.replay.sig_state.connect(self._on_replay_state)
+            self.replay.sig_error.connect(self._on_replay_error)
+        return self.replay
+
+    def open_recording_dialog(self) -> None:
+        start = os.path.dirname(self.replay_data.path) if self.replay_data is not None else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", start, RECORDING_FILTER)
+        if path:
+            self.open_recording(path)
+
+    def open_recording(self, path: str, recording_id: Optional[int] = None) -> bool:
+        """Replay a recording of ``path`` (opened read-only in the replay worker; the GUI does not wait)."""
+        if not self.replay_mode and not self.confirm_discard():
+            return False
+        self._replay_controller().open(path, recording_id)
+        self.show_status(f"Opening {path}…", 0)
+        return True
+
+    def _on_replay_opened(self, data) -> None:
+        if data.generation != self.replay.generation:
+            return
+        from app.replay import markers_for
+
+        if not self.replay_mode:
+            self._before_replay = (self.doc.site, self.doc.path)
+            self.runner.set_running(False)
+        self.replay_mode = True
+        self.replay_data = data
+        self.doc.replace(data.site, None)
+        self.doc.undo_stack.clear()
+        if data.hall_id and self.scene.hall is not None and self.scene.hall.id != data.hall_id:
+            self.show_hall(data.hall_id)
+        self.timeline.set_playing(False)
+        self.timeline.set_duration(data.duration_s)
+        self.timeline.set_markers(markers_for(data))
+        self.timeline.info_label.setText(
+            f"{len(data.events)} events, {sum(1 for a in data.alarms if a.get('active', True))} alarms"
+            + (f" — {data.incident_name}" if data.incident_name else ""))
+        self._fill_replay_trends(data)
+        self._fill_replay_alarms(data)
+        self.cause_panel.clear()
+        self.timeline_dock.show()
+        self.cause_dock.show()
+        self.alarms_dock.raise_()
+        self.palette_dock.hide()
+        for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
+            act.setEnabled(True)
+        self._show_banner(data)
+        self._update_title()
+        self.settle_bar.hide()
+        self.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
+        QTimer.singleShot(0, self.view.zoom_to_fit)  # the docks around the plan changed
+        self.timeline.seek(0.0)
+
+    def _show_banner(self, data) -> None:
+        if data.is_review:
+            v = getattr(data, "verify", None)
+            check = ""
+            if v is not None:
+                check = (" Its contents are intact (SHA-256 of every table matches the export)." if v.intact
+                         else f" WARNING: {v.message()}")
+            self.banner.setText(f"<b>Review export — read-only.</b> {html_escape(data.path)} holds recording "
+                                f"{data.recording_id} as it was exported; nothing here can be changed.{check}")
+        else:
+            self.banner.setText(f"<b>Replay — read-only.</b> Recording {data.recording_id} of "
+                                f"{html_escape(data.path)}. File &gt; Close Replay to go back to editing.")
+        self.banner.show()
+
+    def _fill_replay_trends(self, data) -> None:
+        import numpy as np
+
+        t = data.hall_t_s
+        inlet = {}
+        if data.rack_t_s.size and t.size:
+            for j, rid in enumerate(data.rack_ids):
+                inlet[rid] = np.interp(t, data.rack_t_s, data.rack_inlet_c[:, j])
+        n = t.size
+        nan = np.full(n, np.nan)
+        h = data.hall
+        self.trends.set_history(t, inlet, h.get("max_inlet_c", nan), h.get("it_power_w", nan) / 1e3,
+                                h.get("facility_power_w", nan) / 1e3,
+                                {"min UPS": 100.0 * h["ups_min_soc"]} if "ups_min_soc" in h else None)
+        hottest = list(np.argsort(-np.nanmax(data.rack_inlet_c, axis=0))[:3]) if data.rack_inlet_c.size else []
+        self.trends.set_racks([data.rack_ids[int(j)] for j in hottest])
+
+    def _fill_replay_alarms(self, data) -> None:
+        from app.replay import chain_steps
+
+        self.alarms.clear()
+        rows, chains = [], {}
+        for i, a in enumerate(data.alarms):
+            if not a.get("active", True):
+                continue
+            key = -(i + 1)
+            rows.append({"seq": key, "t_s": float(a["t_s"]), "kind": str(a.get("kind", "")),
+                         "target": str(a.get("target", "")), "condition": str(a.get("message", ""))})
+            chains[key] = [{"t_s": s["t_s"], "kind": s["kind"], "target": s["target"], "condition": s["text"]}
+                           for s in chain_steps(a, data.by_seq)[1:]]
+        self.alarms.add_events(rows, chains)
+
+    def _on_replay_state(self, frame: dict) -> None:
+        if not self.replay_mode or frame.get("generation") != self.replay.generation:
+            return
+        summary = frame.get("summary") or {}
+        self.scene.apply_summary(summary)
+        self.power_tree.set_summary(summary)
+        heat = frame.get("heat")
+        if heat is not None and self.heat_combo.currentData() != "off":
+            self.scene.set_heatmap(*heat)
+        else:
+            self.scene.set_heatmap(None)
+        t = float(frame["t_s"])
+        self.time_label.setText(f"t = {_fmt_time(t)}")
+        it_w = summary.get("it_power_w")
+        if it_w is not None:
+            self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
+        pue = summary.get("pue")
+        self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue) else "PUE —")
+        hot = summary.get("max_inlet_c")
+        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
+        self.physics_label.setText(f"replay (seek {1e3 * frame.get('seek_s', 0.0):.0f} ms)")
+        self.trends.set_cursor(t)
+        self.sig_replay_shown.emit(frame)
+
+    def _on_replay_error(self, message: str) -> None:
+        self.show_status(message)
+        if not self.replay_mode:
+            QMessageBox.critical(self, "Cannot open recording", message)
+
+    def _on_timeline_seek_requested(self, t_s: float) -> None:
+        if self.replay_mode and self.replay is not None:
+            self.replay.seek(t_s)
+
+    def _on_timeline_marker_clicked(self, marker) -> None:
+        """Jump to the marker's second and select its element; an alarm shows its cause chain."""
+        from app.replay import alarm_headline, chain_steps
+
+        self.timeline.seek(marker.t_s)
+        self._select_element(marker.target)
+        if marker.lane == "alarm" and self.replay_data is not None:
+            alarm = self.replay_data.alarms[marker.key[1]]
+            self.cause_panel.show_chain(alarm_headline(alarm, self.replay_data.by_seq),
+                                        chain_steps(alarm, self.replay_data.by_seq))
+            self.cause_dock.show()
+            self.cause_dock.raise_()
+
+    def _on_cause_step_chosen(self, t_s: float, target: str) -> None:
+        self.timeline.seek(t_s)
+        self._select_element(target)
+
+    def _select_element(self, ident: str) -> None:
+        if ident and ident in self.scene.items_by_id:
+            self.scene.select_ids([ident])
+            self.view.centerOn(self.scene.items_by_id[ident])
+
+    def close_replay(self) -> None:
+        """Leave the replay: the layout that was open before comes back, editable."""
+        if not self.replay_mode:
+            return
+        self.timeline.set_playing(False)
+        self.replay_mode = False
+        self.replay_data = None
+        self.banner.hide()
+        self.timeline_dock.hide()
+        self.cause_dock.hide()
+        self.palette_dock.show()
+        self.trends.set_cursor(None)
+        for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
+            act.setEnabled(False)
+        site, path = self._before_replay or (blank_site(), None)
+        self._before_replay = None
+        self.doc.replace(site, path)
+        self.alarms.clear()
+        self._update_title()
+
+    # ---- exports (worker thread, progress dialog)
+    def export_review_dialog(self) -> None:
+        if self.replay_data is None:
+            QMessageBox.information(self, "Export for Review", "Open a recording first (File > Open Recording).")
+            return
+        stem = os.path.splitext(self.replay_data.path)[0]
+        path, _ = QFileDialog.getSaveFileName(self, "Export for review", stem + "-review.dctwin", RECORDING_FILTER)
+        if path:
+            self.export_review_to(path)
+
+    def export_review_to(self, path: str, at_s: Optional[float] = None):
+        """Write a review export of the replayed recording (twin.store.export_review) in a worker thread."""
+        from app.replay import BackgroundJob
+        from twin.store import export_review
+
+        d = self.replay_data
+        job = BackgroundJob(lambda: export_review(d.path, path, recording_id=d.recording_id, at_s=at_s), self)
+        self._run_job(job, f"Exporting recording {d.recording_id} for review…",
+                      lambda r: self.show_status(f"Wrote {r['file']}: {r['keyframes']} keyframe(s), "
+                                                 f"{r['events']} event(s), {r['bytes'] / 1e6:.2f} MB"),
+                      "Cannot export for review")
+        return job
+
+    def export_report_dialog(self) -> None:
+        if self.replay_data is None:
+            QMessageBox.information(self, "Export Report", "Open a recording first (File > Open Recording).")
+            return
+        stem = os.path.splitext(self.replay_data.path)[0]
+        path, _ = QFileDialog.getSaveFileName(self, "Export report", stem + "-report.pdf",
+                                              "PDF (*.pdf);;HTML (*.html)")
+        if path:
+            self.export_report_to(path)
+
+    def export_report_to(self, path: str, at_s: Optional[float] = None):
+        """Write the review report (PDF, or HTML for *.html): the data is read and replayed in a worker,
+        the pictures are drawn here (Qt painting of the floor-plan scene belongs to the GUI thread)."""
+        from app import report
+        from app.replay import BackgroundJob
+
+        d = self.replay_data
+        job = BackgroundJob(lambda: report.collect(d.path, d.recording_id, at_s), self)
+
+        def done(data) -> None:
+            try:
+                out = (report.write_html if path.lower().endswith((".html", ".htm")) else report.write_pdf)(data, path)
+            except Exception as exc:  # shown, not raised: the window stays usable
+                log.warning("report %s failed: %s", path, exc)
+                QMessageBox.critical(self, "Cannot export report", f"Cannot write {path}:\n\n{exc}")
+                job.sig_failed.emit(str(exc))
+                return
+            self.show_status(f"Wrote {out} (floor plan at t = {data.picture_t_s:g} s)")
+            job.sig_written.emit(str(out))
+
+        self._run_job(job, "Writing the review report…", done, "Cannot export report")
+        return job
+
+    def _run_job(self, job, label: str, on_done, failure_title: str) -> None:
+        dlg = QProgressDialog(label, "", 0, 0, self)
+        dlg.setWindowTitle("dctwin")
+        dlg.setCancelButton(None)  # the export is one transaction / one file: it finishes or fails whole
+        dlg.setMinimumDuration(300)
+        dlg.setAutoClose(False)
+        self.export_progress = dlg
+        self._jobs.append(job)
+
+        def finish() -> None:
+            dlg.reset()
+            dlg.hide()
+            if job in self._jobs:
+                self._jobs.remove(job)
+
+        def ok(result) -> None:
+            finish()
+            on_done(result)
+
+        def failed(message: str) -> None:
+            finish()
+            self.show_status(f"{failure_title}: {message}")
+
+        job.sig_done.connect(ok)
+        job.sig_error.connect(failed)
+        job.sig_error.connect(lambda m: QMessageBox.critical(self, failure_title, m))
+        job.start()
+
     def changeEvent(self, event) -> None:  # Qt override
         if event.type() == QEvent.PaletteChange:  # light/dark switch: the floor is painted from the palette
             self.scene.update()
@@ -803,6 +1138,8 @@ class MainWindow(QMainWindow):
             self.settings.save_window(self.saveGeometry(), self.saveState())
             self.settings.sync()
         self.runner.stop()
+        if self.replay is not None:
+            self.replay.stop()
         self._autosave_timer.stop()
         self._discard_autosave()
         event.accept()

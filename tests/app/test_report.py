@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
@@ -14,9 +11,7 @@ from app.main import main
 from twin.store import Project, replay_to
 from widgets.floor_plan import PX
 from widgets.colormaps import ColorScale
-
-sys.path.insert(0, str(Path(__file__).parent))
-from replay_data import FAIL_AT_S, make_recording  # noqa: E402
+from tests.app.replay_data import FAIL_AT_S, make_recording
 
 
 @pytest.fixture(scope="module")

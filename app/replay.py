@@ -1,0 +1,257 @@
+"""Replay controller: open a recording and show the state of any second, without blocking the GUI.
+
+A worker thread owns the project file and a :class:`twin.store.Replayer`
+(one simulation, built once). The GUI asks with :meth:`ReplayController.open`
+and :meth:`ReplayController.seek`; the worker keeps only the newest seek
+request, so scrubbing or playing faster than the engine can follow shows the
+latest second asked for, never a queue of stale ones. Results come back as
+plain data through signals (queued into the GUI thread).
+
+Also here: building timeline markers and cause-chain steps from a recording
+(plain functions over recorded events and alarms).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from twin.errors import DctwinError
+from twin.events import Event
+from widgets.timeline import Marker, lane_of
+
+from app.report import alarm_explanation, cause_chain
+
+log = logging.getLogger(__name__)
+
+#: height of the air-temperature slice sent with each state (m)
+DEFAULT_HEAT_Z_M = 1.0
+
+
+@dataclass
+class RecordingData:
+    """What the GUI needs of an opened recording (read once, in the worker)."""
+
+    path: str
+    recording_id: int
+    site: Any
+    hall_id: Optional[str]
+    duration_s: float
+    dt_s: float
+    is_review: bool
+    read_only: bool
+    incident_name: str
+    events: list[Event]
+    alarms: list[dict]
+    hall_t_s: np.ndarray
+    hall: dict[str, np.ndarray]
+    rack_t_s: np.ndarray
+    rack_inlet_c: np.ndarray
+    rack_ids: list[str]
+    generation: int = 0
+    verify: Any = None  # review exports: twin.store.verify_file's result (hashes rechecked on open)
+    by_seq: dict[int, Event] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_seq = {e.seq: e for e in self.events}
+
+
+def markers_for(data: RecordingData) -> list[Marker]:
+    """Timeline markers: every event (incident or automatic lane) and every raised alarm."""
+    out = [Marker(e.t_s, e.kind, lane_of(e.kind), e.target, label=f"{e.kind} {e.target}".strip(), key=("event", e.seq))
+           for e in data.events]
+    for i, a in enumerate(data.alarms):
+        if not a.get("active", True):
+            continue
+        out.append(Marker(float(a["t_s"]), str(a.get("kind", "")), "alarm", str(a.get("target", "")),
+                          label=str(a.get("message") or a.get("kind", "")), severity=str(a.get("severity", "")),
+                          key=("alarm", i), data=dict(a)))
+    return out
+
+
+def chain_steps(alarm: dict, by_seq: dict[int, Event]) -> list[dict]:
+    """The alarm, then each cause back to the root, as ``{t_s, kind, target, text}`` steps."""
+    steps = [{"t_s": float(alarm["t_s"]), "kind": str(alarm.get("kind", "")), "target": str(alarm.get("target", "")),
+              "text": f"{alarm.get('severity', 'alarm')}: {str(alarm.get('kind', '')).replace('_', ' ')} "
+                      f"on {alarm.get('target', '')}"}]
+    for ev in cause_chain(alarm.get("cause"), by_seq):
+        how = "injected" if lane_of(ev.kind) == "event" else "automatic"
+        why = f" ({ev.condition})" if ev.condition else ""
+        steps.append({"t_s": ev.t_s, "kind": ev.kind, "target": ev.target,
+                      "text": f"{ev.kind.replace('_', ' ')} {ev.target} [{how}]{why}".replace("  ", " ")})
+    return steps
+
+
+def alarm_headline(alarm: dict, by_seq: dict[int, Event]) -> str:
+    return alarm_explanation(alarm, by_seq)
+
+
+def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, RecordingData]:
+    """Open ``path`` read-only and read what the GUI shows; returns ``(project, data)`` (project stays open)."""
+    from twin.store import Project
+
+    project = Project.open(path, read_only=True)
+    try:
+        reader = project.recording(recording_id)
+        hall_t, hall = reader.hall_metrics()
+        rack_t, rack_v = reader.series("rack_inlet_c")
+        name = ""
+        if reader.incident_id is not None:
+            import json
+
+            try:
+                name = str(json.loads(project.incident_text(int(reader.incident_id))).get("name", ""))
+            except (ValueError, AttributeError):
+                name = f"incident {reader.incident_id}"
+        data = RecordingData(path=str(path), recording_id=reader.id, site=reader.layout(), hall_id=reader.hall_id,
+                             duration_s=reader.duration_s, dt_s=reader.dt_s, is_review=bool(project.is_review),
+                             read_only=bool(project.read_only), incident_name=name, events=reader.events(),
+                             alarms=reader.alarms(), hall_t_s=hall_t, hall=hall, rack_t_s=rack_t,
+                             rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
+        if data.is_review:
+            from twin.store import verify_file
+
+            data.verify = verify_file(path)
+    except BaseException:
+        project.close()
+        raise
+    return project, data
+
+
+class ReplayController(QObject):
+    """Owns the replay worker thread. See the module docstring."""
+
+    #: a recording was opened (RecordingData)
+    sig_opened = Signal(object)
+    #: the state of one second: {"t_s", "summary", "heat": (temps, extent) | None, "generation", "seek_s"}
+    sig_state = Signal(object)
+    #: opening or seeking failed (a message for the person)
+    sig_error = Signal(str)
+    #: the worker started (True) or finished (False) a job
+    sig_busy = Signal(bool)
+
+    def __init__(self, parent: Optional[QObject] = None, heat_z_m: Optional[float] = DEFAULT_HEAT_Z_M):
+        super().__init__(parent)
+        self.heat_z_m = heat_z_m
+        self.data: Optional[RecordingData] = None
+        self.generation = 0
+        self._cv = threading.Condition()
+        self._open_req: Optional[tuple[int, str, Optional[int]]] = None
+        self._seek_req: Optional[tuple[int, float]] = None
+        self._stop = False
+        self.sig_opened.connect(self._on_self_opened)
+        self._thread = threading.Thread(target=self._run, name="dctwin-replay", daemon=True)
+        self._thread.start()
+
+    def _on_self_opened(self, data: RecordingData) -> None:
+        if data.generation == self.generation:
+            self.data = data
+
+    # ---- requests (GUI thread)
+    def open(self, path: str, recording_id: Optional[int] = None) -> int:
+        """Open ``path`` (read-only) in the worker; ``sig_opened`` or ``sig_error`` follows."""
+        with self._cv:
+            self.generation += 1
+            self._open_req = (self.generation, str(path), recording_id)
+            self._seek_req = None
+            self._cv.notify()
+            return self.generation
+
+    def seek(self, t_s: float) -> None:
+        """Ask for the state at ``t_s``; an older request not yet started is dropped."""
+        with self._cv:
+            self._seek_req = (self.generation, float(t_s))
+            self._cv.notify()
+
+    def set_heat_height(self, z_m: Optional[float]) -> None:
+        self.heat_z_m = z_m
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        self._thread.join(timeout=10)
+
+    # ---- worker
+    def _run(self) -> None:
+        project = None
+        replayer = None
+        gen = 0
+        while True:
+            with self._cv:
+                while not self._stop and self._open_req is None and self._seek_req is None:
+                    self._cv.wait()
+                if self._stop:
+                    break
+                open_req, self._open_req = self._open_req, None
+                seek_req = None
+                if open_req is None:
+                    seek_req, self._seek_req = self._seek_req, None
+            self.sig_busy.emit(True)
+            try:
+                if open_req is not None:
+                    gen, path, rec = open_req
+                    if project is not None:
+                        project.close()
+                        project, replayer = None, None
+                    project, data = load_recording(path, rec)
+                    data.generation = gen
+                    self.sig_opened.emit(data)
+                    from twin.store import Replayer
+
+                    replayer = Replayer(project.recording(data.recording_id))
+                elif seek_req is not None and replayer is not None and seek_req[0] == gen:
+                    t0 = time.perf_counter()
+                    sim = replayer.seek(seek_req[1])
+                    summary = dict(sim.summary())
+                    summary["t_s"] = float(sim.t_s)
+                    z = self.heat_z_m
+                    heat = sim.air_temperature_slice(z) if z is not None else None
+                    self.sig_state.emit({"t_s": float(sim.t_s), "summary": summary, "heat": heat,
+                                         "generation": gen, "seek_s": time.perf_counter() - t0})
+            except DctwinError as exc:
+                self.sig_error.emit(str(exc))
+            except Exception as exc:  # the worker must survive a bad file or an engine error
+                log.exception("replay worker")
+                self.sig_error.emit(f"{type(exc).__name__}: {exc}")
+            finally:
+                self.sig_busy.emit(False)
+        if project is not None:
+            project.close()
+
+
+class BackgroundJob(QObject):
+    """Run one function in a worker thread; its result (or error text) comes back by signal."""
+
+    #: the function returned (its result)
+    sig_done = Signal(object)
+    #: the function raised (a message for the person)
+    sig_error = Signal(str)
+    #: follow-up signals for the owner (e.g. a report file was written / could not be written)
+    sig_written = Signal(str)
+    sig_failed = Signal(str)
+
+    def __init__(self, fn, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self._fn = fn
+        self._thread = threading.Thread(target=self._run, name="dctwin-job", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            result = self._fn()
+        except DctwinError as exc:
+            self.sig_error.emit(str(exc))
+        except Exception as exc:
+            log.exception("background job")
+            self.sig_error.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.sig_done.emit(result)

@@ -1,0 +1,133 @@
+"""Alarm monitor: hysteresis (no chatter), explanations, keyframes, recording."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin import demos
+from twin.alarms import AlarmMonitor, explain, hms, hysteresis, unit_supply_share
+from twin.engine import Simulation
+from twin.physics import thermal
+
+
+def _run_hysteresis(values, raise_at, clear_at, dt=1.0, hold_s=60.0):
+    active = np.zeros(1, np.uint8)
+    hold = np.zeros(1)
+    raised, cleared = [], []
+    for k, v in enumerate(values):
+        v = np.array([v])
+        r, c = hysteresis(active, hold, v > raise_at, v < clear_at, dt, hold_s)
+        if len(r):
+            raised.append(k)
+        if len(c):
+            cleared.append(k)
+    return raised, cleared
+
+
+def test_a_value_hovering_at_the_threshold_raises_once_and_does_not_chatter():
+    # 27 C +- 0.3 K for 10 minutes: crosses the raise threshold 300 times
+    t = np.arange(600)
+    values = 27.0 + 0.3 * np.where(t % 2 == 0, 1.0, -1.0)
+    raised, cleared = _run_hysteresis(values, 27.0, 26.0)
+    assert raised == [0] and cleared == []
+
+
+def test_clears_only_after_the_hold_time_below_the_clear_threshold():
+    # above for 10 s, then 30 s below the clear band (not enough), back in the dead band for
+    # 20 s (resets the hold), then 60 s below: clears on the 60th second below
+    values = [28.0] * 10 + [25.0] * 30 + [26.5] * 20 + [25.0] * 70
+    raised, cleared = _run_hysteresis(values, 27.0, 26.0)
+    assert raised == [0]
+    assert cleared == [10 + 30 + 20 + 59]
+    # and a new excursion raises again
+    raised2, _ = _run_hysteresis(values + [28.0], 27.0, 26.0)
+    assert raised2 == [0, len(values)]
+
+
+def test_hms_formats_times_of_the_run():
+    assert hms(0) == "00:00:00"
+    assert hms(252.0) == "00:04:12"
+    assert hms(3600 + 21 * 60 + 40.7) == "01:21:40"
+
+
+def test_explanation_is_one_sentence():
+    causes = [{"seq": 3, "t_s": 60.0, "kind": "fail", "target": "CRAH-2", "text": "CRAH-2 failed",
+               "injected": True, "supply_share": 0.64}]
+    s = explain("R-A01 inlet 33.1 C over allowable 32 C at 00:04:12 (t=252 s)", causes)
+    assert s == ("R-A01 inlet 33.1 C over allowable 32 C at 00:04:12 (t=252 s): CRAH-2, which supplied 64 % "
+                 "of its inlet air, failed at 00:01:00 (injected).")
+    # one sentence: no sentence break inside, one full stop at the end
+    assert ". " not in s and s.endswith(").") and "\n" not in s
+    assert explain("CRAH-2 not running at 00:01:02 (t=62 s)", []) == "CRAH-2 not running at 00:01:02 (t=62 s)."
+
+
+@pytest.fixture(scope="module")
+def small_sim():
+    sim = Simulation(demos.load_demo("small"), grid_m=0.6)
+    sim.solve_steady()
+    return sim
+
+
+def test_unit_shares_of_a_raised_floor_add_up_to_the_supply_fraction(small_sim):
+    # both CRAHs blow into the floor: their shares are q_j / sum(q) of the tile air each, so
+    # together they are exactly the rack's direct supply fraction
+    sim = small_sim
+    plenum = np.asarray(sim.air.unit_plenum, bool)
+    assert plenum.all()
+    uq = sim._flow_unit_q
+    s0 = unit_supply_share(sim.air, sim.flow, uq, 0, plenum)
+    s1 = unit_supply_share(sim.air, sim.flow, uq, 1, plenum)
+    direct = thermal.supply_fraction(sim.air, sim.flow)
+    assert np.all(s0 > 0) and np.all(s1 > 0)
+    np.testing.assert_allclose(s0 + s1, direct, atol=1e-4)
+
+
+def test_steady_state_of_the_demo_raises_nothing_major(small_sim):
+    assert all(a["severity"] == "warning" for a in small_sim.alarms)
+
+
+def test_keyframe_restore_reproduces_the_alarms():
+    sim = Simulation(demos.load_demo("small"), grid_m=0.6, dt_s=2.0)
+    sim.solve_steady()
+    sim.schedule(20.0, "fail", "CRAH-2")
+    sim.run(10.0)
+    k = sim.keyframe()
+    sim.run(200.0)
+    live = [dict(a) for a in sim.alarms]
+    assert any(a["kind"] == "unit_failed" for a in live)
+    sim.restore(k)
+    assert len(sim.alarms) == int(k["alarm_count"])
+    sim.run(200.0)
+    assert [(a["t_s"], a["id"], a["kind"], a["message"]) for a in sim.alarms] == \
+        [(a["t_s"], a["id"], a["kind"], a["message"]) for a in live]
+
+
+def test_recorder_stores_the_alarms(tmp_path):
+    from twin.store import Project
+
+    site = demos.load_demo("small")
+    sim = Simulation(site, grid_m=0.6, dt_s=2.0)
+    sim.solve_steady()
+    sim.schedule(10.0, "fail", "CRAH-2")
+    from twin.store import record_run
+
+    rec = record_run(tmp_path / "run.dctwin", site, sim)
+    sim.run(120.0, on_step=rec.on_step)
+    rec.close(sim)
+    raised = [a for a in sim.alarms if a["active"]]
+    with Project.open(tmp_path / "run.dctwin") as p:
+        rows = p.recording().alarms()
+    assert len(rows) == len(sim.alarms) and raised
+    crah = [r for r in rows if r["target"] == "CRAH-2" and r["kind"] == "unit_failed"]
+    assert crah and crah[0]["message"].endswith("CRAH-2 failed at 00:00:10 (injected).")
+    assert crah[0]["cause"] == next(e.seq for e in sim.events if e.kind == "fail")
+
+
+def test_monitor_is_created_for_a_site_without_power_or_plant():
+    site = demos.synthetic_site(6)
+    sim = Simulation(site, grid_m=0.6)
+    sim.solve_steady()
+    assert isinstance(sim.alarm_monitor, AlarmMonitor)
+    sim.run(4.0)
+    assert all(a["kind"] not in ("ups_on_battery", "node_load_80") for a in sim.alarms)

@@ -240,13 +240,23 @@ def plant_headroom(plant: Any) -> dict[str, dict[str, Optional[float]]]:
     Plant load = the heat flowing into the loop (so an overloaded plant shows a
     negative headroom); plant N-1 = available capacity without the largest running
     chiller (the economizer, when on, counts with its capacity) minus that load.
+    A stopped chiller (failed, unpowered, in its restart delay) has capacity 0 now,
+    and a plant whose chillers are all stopped capacity 0 and headroom −load (not
+    "unlimited", which is what a capacity of 0 means for a power node).
     """
     pa, st = plant.arrays, plant.state
     out = group_headroom(pa.chiller_ids, st.ch_q_w, st.ch_avail_w, running=st.ch_avail_w > 0)
+    for i, cid in enumerate(pa.chiller_ids):
+        if pa.ch_cap_w[i] > 0 and st.ch_avail_w[i] <= 0:
+            q = float(st.ch_q_w[i])
+            out[cid] = {"load_w": q, "capacity_w": 0.0, "headroom_w": -q, "headroom_n1_w": -q}
     load = max(float(st.q_in_w[0]), float(st.ch_q_w.sum() + st.flows[2]))   # heat into the loop
     cap = plant.capacity_w()
     largest = float(st.ch_avail_w.max()) if len(pa.chiller_ids) else 0.0
     ent = _entry(load, cap, load)
+    if float(pa.ch_cap_w.sum()) > 0 and ent["capacity_w"] is None:
+        ent = {"load_w": float(load), "capacity_w": float(cap), "headroom_w": float(cap - load),
+               "headroom_n1_w": float(cap - load)}
     if ent["capacity_w"] is not None:
         ent["headroom_n1_w"] = float(cap - largest - load)
     out["plant"] = ent

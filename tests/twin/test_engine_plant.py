@@ -125,3 +125,25 @@ def test_small_hall_pue_on_a_hot_day_is_the_sum_of_its_parts():
     assert s["pue"] == pytest.approx(facility / it, rel=1e-6)         # ≈ 1.404
     # and the utility supplies all of it
     assert s["power_nodes"]["UTIL"]["load_w"] == pytest.approx(facility, rel=1e-6)
+
+
+def test_plant_headroom_before_and_after_the_only_chiller_trips():
+    sim = Simulation(demos.load_demo("small"), grid_m=GRID)
+    s = sim.solve_steady()
+    q = float(sim.cplant.state.q_in_w[0])                  # ≈ 130.5 kW into the loop
+    # Air-cooled 200 kW chiller at 25 °C outdoor, chilled water clamped to 8.89 °C:
+    # ΔT = (25 − 35)/2.778 − 2.22 = −5.82; CapRat = 0.944836 + 0.0570088*5.82 + 0.00185486*5.82² = 1.3395
+    d_t = (25.0 - 35.0) / 2.778 - (8.89 - 6.67)
+    cap = 200e3 * (0.944836 - 0.0570088 * d_t + 0.00185486 * d_t ** 2)   # ≈ 267.9 kW
+    h = s["plant_headroom"]["plant"]
+    assert h["capacity_w"] == pytest.approx(cap, rel=1e-9)
+    assert h["headroom_w"] == pytest.approx(cap - q, rel=1e-9)
+    assert h["headroom_n1_w"] == pytest.approx(-q, rel=1e-9)          # one chiller: N-1 has nothing left
+    sim.schedule(1.0, "fail", "CH-1")
+    sim.run(5.0)
+    h = sim.summary()["plant_headroom"]
+    # tripped: no capacity now (not "unlimited"), the whole heat into the loop is unmet
+    assert h["CH-1"]["capacity_w"] == 0.0 and h["CH-1"]["load_w"] == 0.0
+    assert h["plant"]["capacity_w"] == 0.0
+    assert h["plant"]["headroom_w"] == pytest.approx(-q, rel=1e-3)
+    assert h["plant"]["headroom_n1_w"] == pytest.approx(-q, rel=1e-3)

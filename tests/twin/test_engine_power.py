@@ -227,3 +227,37 @@ def test_2n_each_pdu_at_60_percent_b_trips_by_its_i2t_curve_and_racks_go_down_af
     assert kinds[0] == ("rack_down", down.target) and kinds[-1] == ("fail", "PDU-A")
     assert kinds.index(("breaker_trip_auto", "PDU-B")) < kinds.index(("capacity_exceeded", "PDU-B"))
     assert ("node_dark", "PDU-A") in kinds
+
+
+@pytest.mark.parametrize("bypass", [True, False])
+def test_overloaded_ups_goes_to_bypass_or_trips_by_its_curve_without_one(bypass):
+    # UPSs of 100 kW each (with / without static bypass); each carries 1.02 IT/2 ≈ 66.6 kW (θ0 = 0.666² ≈ 0.443).
+    # UPS-1A fails at 5 s: UPS-1B carries both PDUs, 1.02 IT ≈ 133.1 kW, r ≈ 1.331.
+    site = demos.load_demo("small")
+    site.power_nodes = [dataclasses.replace(n, capacity_kw=100.0, bypass=bypass) if n.kind == "ups" else n
+                        for n in site.power_nodes]
+    sim = steady(site)
+    it = float(sim.rack_power_w.sum())
+    r = 1.02 * it / 100e3
+    theta0 = (1.02 * it / 2 / 100e3) ** 2
+    # without bypass: t = −120 ln((r² − 1.2769)/(r² − θ0)) = −120 ln((1.7727 − 1.2769)/(1.7727 − 0.4431)) ≈ 118.4 s
+    t_trip = -TAU_S * math.log((r * r - R_TRIP ** 2) / (r * r - theta0))
+    assert t_trip == pytest.approx(118.4, abs=0.5)
+    sim.schedule(5.0, "fail", "UPS-1A")
+    out = sim.run(140.0)
+    over = next(e for e in sim.events if e.kind == "capacity_exceeded")
+    assert over.target == "UPS-1B" and over.t_s == 5.0 and over.details["load_ratio"] == pytest.approx(r, rel=1e-3)
+    b = sim.power.node("UPS-1B")
+    if bypass:
+        on_byp = next(e for e in sim.events if e.kind == "ups_on_bypass")
+        assert on_byp.target == "UPS-1B" and on_byp.t_s == 6.0 and on_byp.cause == over.seq
+        assert b["mode"] == "bypass" and b["loss_w"] == 0.0 and b["load_w"] == pytest.approx(1.02 * it, rel=1e-4)
+        assert out["racks_down"] == {} and "ups_trip" not in out["events"]
+    else:
+        trip = next(e for e in sim.events if e.kind == "ups_trip")
+        assert trip.target == "UPS-1B" and trip.cause == over.seq
+        assert 5.0 + t_trip <= trip.t_s < 5.0 + t_trip + 1.0
+        assert set(out["racks_down"]) == set(sim.rack_ids)
+        down = next(e for e in sim.events if e.kind == "rack_down")
+        kinds = [(e.kind, e.target) for e in sim.events.chain(down)]
+        assert ("ups_trip", "UPS-1B") in kinds and kinds[-1] == ("fail", "UPS-1A")

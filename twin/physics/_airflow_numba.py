@@ -248,7 +248,7 @@ def chen_viscosity(u, v, w, solid, wall_dist, chen_a, nu_floor, nu_out):
 
 
 @njit(cache=True, nogil=True)
-def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, out):
+def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, top_open, out):
     """One Jacobi sweep of (1 - dt nu lap) f = src on x-faces (see :func:`diffuse`)."""
     n0, ny, nz = f.shape
     nx = n0 - 1
@@ -280,7 +280,10 @@ def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, out):
                 else:
                     diag += a * az
                     s += a * az * f[i, j, k - 1]
-                if k == nz - 1 or (solid[i - 1, j, k + 1] and solid[i, j, k + 1]):
+                if k == nz - 1:
+                    # the last-axis boundary: a wall, or an outlet (zero gradient) where top_open
+                    diag += wall * (1.0 - 0.5 * (top_open[i - 1, j] + top_open[i, j])) * a * az
+                elif solid[i - 1, j, k + 1] and solid[i, j, k + 1]:
                     diag += wall * a * az
                 else:
                     diag += a * az
@@ -289,12 +292,15 @@ def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, out):
 
 
 @njit(cache=True, nogil=True)
-def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, n_iter, tmp_u, tmp_v, tmp_w):
+def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, top_open, n_iter,
+            tmp_u, tmp_v, tmp_w):
     """Implicit viscous step (1 - dt ∇·(nu ∇)) U = U_src, by ``n_iter`` Jacobi sweeps, in place on u, v, w.
 
     nu (m2/s) at cell centres, averaged to each face. No-slip walls: a wall
     parallel to a face half a cell away enters as a ghost value: coefficient ``wall`` x nu/h²
-    toward 0 (2 = no-slip, 0 = free slip). Only open
+    toward 0 (2 = no-slip, 0 = free slip). ``top_open`` (nx, ny), 1 where the top of a
+    column is an outlet (a return grille: zero tangential gradient, as a pressure outlet),
+    else 0 (the ceiling is a wall). Only open
     faces (conductance 1) change. The component arrays are handled through
     axis-permuted views so one kernel serves all three.
     """
@@ -303,12 +309,14 @@ def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz,
     sw = solid.transpose(2, 1, 0)
     nuv = nu.transpose(1, 0, 2)
     nuw = nu.transpose(2, 1, 0)
+    top_v = top_open.transpose(1, 0)
+    no_top = np.zeros((sw.shape[0], sw.shape[1]))  # w: the last axis of its view is x (walls)
     for _ in range(n_iter):
-        _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall, tmp_u)
+        _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall, top_open, tmp_u)
         _diffuse_x(v.transpose(1, 0, 2), src_v.transpose(1, 0, 2), cy.transpose(1, 0, 2), sv, nuv,
-                   dt, dy, dx, dz, wall, tmp_v.transpose(1, 0, 2))
+                   dt, dy, dx, dz, wall, top_v, tmp_v.transpose(1, 0, 2))
         _diffuse_x(w.transpose(2, 1, 0), src_w.transpose(2, 1, 0), cz.transpose(2, 1, 0), sw, nuw,
-                   dt, dz, dy, dx, wall, tmp_w.transpose(2, 1, 0))
+                   dt, dz, dy, dx, wall, no_top, tmp_w.transpose(2, 1, 0))
         u[...] = tmp_u
         v[...] = tmp_v
         w[...] = tmp_w

@@ -56,7 +56,7 @@ def chen_viscosity(u, v, w, solid, wall_dist, chen_a, nu_floor, nu_out):
     nu_out[...] = np.where(solid, 0.0, nu)
 
 
-def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall):
+def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, top_open):
     """One Jacobi sweep on the first-axis faces of ``f`` (see the numba kernel)."""
     n0, ny, nz = f.shape
     out = f.copy()
@@ -70,22 +70,28 @@ def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall):
     for dj, dk, coef in ((-1, 0, ay), (1, 0, ay), (0, -1, az), (0, 1, az)):
         Jn, Kn = J + dj + 1, K + dk + 1
         is_wall = sp[I - 1, Jn, Kn] & sp[np.minimum(I, solid.shape[0] - 1), Jn, Kn]
-        diag = diag + np.where(is_wall, wall * a * coef, a * coef)
+        wf = np.full(len(I), wall)
+        if dk == 1:  # the last-axis boundary: an outlet (zero gradient) where top_open
+            top = K == nz - 1
+            wf = np.where(top, wall * (1.0 - 0.5 * (top_open[I - 1, J] + top_open[np.minimum(I, top_open.shape[0] - 1), J])),
+                          wall)
+        diag = diag + np.where(is_wall, wf * a * coef, a * coef)
         s = s + np.where(is_wall, 0.0, a * coef * fp[I, Jn, Kn])
     out[I, J, K] = s / diag
     return out
 
 
-def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, n_iter):
+def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, top_open, n_iter):
     """Implicit viscous step by ``n_iter`` Jacobi sweeps (in place), as the numba kernel."""
     sv, sw = solid.transpose(1, 0, 2), solid.transpose(2, 1, 0)
+    no_top = np.zeros(sw.shape[:2])
     nuv, nuw = nu.transpose(1, 0, 2), nu.transpose(2, 1, 0)
     for _ in range(n_iter):
-        nu_ = _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall)
+        nu_ = _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall, top_open)
         nv = _diffuse_x(v.transpose(1, 0, 2), src_v.transpose(1, 0, 2), cy.transpose(1, 0, 2), sv, nuv,
-                        dt, dy, dx, dz, wall).transpose(1, 0, 2)
+                        dt, dy, dx, dz, wall, top_open.T).transpose(1, 0, 2)
         nw = _diffuse_x(w.transpose(2, 1, 0), src_w.transpose(2, 1, 0), cz.transpose(2, 1, 0), sw, nuw,
-                        dt, dz, dy, dx, wall).transpose(2, 1, 0)
+                        dt, dz, dy, dx, wall, no_top).transpose(2, 1, 0)
         u[...] = nu_
         v[...] = nv
         w[...] = nw

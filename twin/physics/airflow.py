@@ -437,6 +437,19 @@ def _advect(ap, vel, conds, dt, outs, scheme, work):
         _nb.maccormack_correct(f, fh, fb, o[0], o[1], o[2], u, v, w, c, dt, ap.dx, ap.dy, ap.dz, rk2, out)
 
 
+def _top_open(ap, bf) -> np.ndarray:
+    """(nx, ny) 1 under a ceiling return grille that takes air, else 0: there the tangential
+    velocity has zero gradient (an outlet), elsewhere the ceiling is a no-slip wall."""
+    top = np.zeros(ap.shape[:2])
+    pf = port_faces(ap)
+    s = pf.group["grille"]
+    cells = pf.cell[s][bf["port_q"][s] < 0]
+    if len(cells):
+        i, j, _ = np.unravel_index(cells, ap.shape)
+        top[i, j] = 1.0
+    return top
+
+
 def max_divergence(ap, uf: np.ndarray) -> float:
     """Largest |∇·U| over fluid cells (1/s)."""
     u, v, w = ap.face_views(uf)
@@ -521,6 +534,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     n_win = max(int(math.ceil(window / dt)), 1)
 
     w = _Work(ap)
+    top_open = _top_open(ap, bf)
     cx, cy, cz = ap.face_views(ap.cond)
     u, v, ww = ap.face_views(uf)
     # advection reads the jet velocities at tile faces
@@ -547,7 +561,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         w.b[:] = w.a
         su, sv, sw = ap.face_views(w.b)
         _nb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, ap.solid, w.nu, dt, ap.dx, ap.dy, ap.dz,
-                    wall, diffuse_sweeps, tu, tv, tw)
+                    wall, top_open, diffuse_sweeps, tu, tv, tw)
         uf[:] = w.a
         _project(ap, uf, phi, tol_p)
         t += dt

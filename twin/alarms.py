@@ -258,6 +258,7 @@ class AlarmMonitor:
         self.unit_share = np.full((m, n), np.nan)
         self.was_running = np.ones(m, np.int8)
         self.alarms = []
+        self._base = 0  # records before self.alarms[0] this monitor does not hold (restored from a keyframe)
         self._prev_flow = None
         self._prev_unit_q = None
 
@@ -270,7 +271,7 @@ class AlarmMonitor:
         out["rise_bucket"] = self.rise_bucket.copy()
         out["unit_share"] = self.unit_share.copy()
         out["was_running"] = self.was_running.copy()
-        out["count"] = np.array(len(self.alarms), np.int64)
+        out["count"] = np.array(self._base + len(self.alarms), np.int64)
         return out
 
     def restore(self, a: dict[str, np.ndarray]) -> None:
@@ -281,7 +282,12 @@ class AlarmMonitor:
         self.rise_bucket = np.array(a["rise_bucket"], copy=True)
         self.unit_share = np.array(a["unit_share"], copy=True)
         self.was_running = np.array(a["was_running"], copy=True)
-        del self.alarms[int(a["count"]):]
+        count = int(a["count"])
+        if self._base <= count <= self._base + len(self.alarms):
+            del self.alarms[count - self._base:]  # forget what was raised after the keyframe
+        else:  # a fresh simulation restored from a recording: the earlier records live there
+            self.alarms.clear()
+            self._base = count
         self._prev_flow = self.sim.flow
         self._prev_unit_q = np.array(self.sim._flow_unit_q, copy=True) if self.sim.flow is not None else None
 

@@ -479,10 +479,9 @@ class Simulation:
         self.alarm_monitor.update(dt)
 
     def _unmetered_w(self, us: UnitStep) -> float:
-        """Mechanical power of this hall's units that have no feed (not in the power graph)."""
-        pp = self.power.plant
-        nofeed = (pp.feed_a[self._unit_cons] < 0) & (pp.feed_b[self._unit_cons] < 0)
-        return float(us.fan_w[nofeed].sum())
+        """Mechanical power outside the power graph (W): none. Every hall's units are consumers of the
+        graph, and PowerSystem.totals() already counts those without feeds (always powered)."""
+        return 0.0
 
     def _record_rack_events(self, rs: RackStep, dt: float) -> None:
         """Rack transitions as events; a rack that lost its feeds points at the power event behind it."""

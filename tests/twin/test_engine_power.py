@@ -260,3 +260,21 @@ def test_overloaded_ups_goes_to_bypass_or_trips_by_its_curve_without_one(bypass)
         down = next(e for e in sim.events if e.kind == "rack_down")
         kinds = [(e.kind, e.target) for e in sim.events.chain(down)]
         assert ("ups_trip", "UPS-1B") in kinds and kinds[-1] == ("fail", "UPS-1A")
+
+
+def test_cooling_units_without_feeds_count_once_in_the_facility_power():
+    # The demo with its CRAHs unwired (no feeds): they are always powered, outside every node's load.
+    # Facility = what the utility supplies (racks, chiller, pump, losses) + the two CRAH fans (2 x 6.5 kW)
+    # drawn outside the graph, once. PUE ≈ (165.9 + 13.0) / 130.5 ≈ 1.371.
+    site = demos.load_demo("small")
+    hall = site.halls[0]
+    hall.cooling_units = [dataclasses.replace(u, feeds=()) for u in hall.cooling_units]
+    sim = steady(site)
+    s = sim.summary()
+    it = float(sim.rack_power_w.sum())
+    util_w = s["power_nodes"]["UTIL"]["load_w"]
+    facility = util_w + 13e3
+    assert s["pue"] == pytest.approx(facility / it, rel=1e-9)
+    assert sim.hall_metrics()["facility_power_w"] == pytest.approx(facility, rel=1e-9)
+    out = sim.run(10.0)
+    assert out["pue_avg"] == pytest.approx(facility / it, rel=1e-4)

@@ -209,6 +209,9 @@ class MainWindow(QMainWindow):
                                               "Write the review report (PDF or HTML) of this recording")
         for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
             act.setEnabled(False)
+        self.act_incident_editor = self._action("&Incident Editor…", self.open_incident_editor, ["Ctrl+I"],
+                                                "Build an incident on a timeline, then run and record it")
+        self.incident_editor = None
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([QKeySequence.Undo])
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
@@ -260,6 +263,7 @@ class MainWindow(QMainWindow):
             m.addAction(dock.toggleViewAction())
         m = mb.addMenu("&Simulation")
         m.addAction(self.act_run)
+        m.addAction(self.act_incident_editor)
         sm = m.addMenu("&Speed")
         sm.addActions(self.speed_group.actions())
 
@@ -910,13 +914,14 @@ class MainWindow(QMainWindow):
         self.cause_dock.show()
         self.alarms_dock.raise_()
         self.palette_dock.hide()
+        self.history_dock.hide()
         for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
             act.setEnabled(True)
         self._show_banner(data)
         self._update_title()
         self.settle_bar.hide()
         self.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
-        QTimer.singleShot(0, self.view.zoom_to_fit)  # the docks around the plan changed
+        self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
         self.timeline.seek(0.0)
 
     def _show_banner(self, data) -> None:
@@ -974,6 +979,7 @@ class MainWindow(QMainWindow):
         heat = frame.get("heat")
         if heat is not None and self.heat_combo.currentData() != "off":
             self.scene.set_heatmap(*heat)
+            self.scene.heat_item.setOpacity(0.65)  # a replayed second is final: never the faded "settling" look
         else:
             self.scene.set_heatmap(None)
         t = float(frame["t_s"])
@@ -987,6 +993,9 @@ class MainWindow(QMainWindow):
         self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
         self.physics_label.setText(f"replay (seek {1e3 * frame.get('seek_s', 0.0):.0f} ms)")
         self.trends.set_cursor(t)
+        if getattr(self, "_fit_pending", False):
+            self._fit_pending = False
+            self.view.zoom_to_fit()
         self.sig_replay_shown.emit(frame)
 
     def _on_replay_error(self, message: str) -> None:
@@ -1018,7 +1027,7 @@ class MainWindow(QMainWindow):
     def _select_element(self, ident: str) -> None:
         if ident and ident in self.scene.items_by_id:
             self.scene.select_ids([ident])
-            self.view.centerOn(self.scene.items_by_id[ident])
+            self.view.ensureVisible(self.scene.items_by_id[ident])  # scroll only if it is out of sight
 
     def close_replay(self) -> None:
         """Leave the replay: the layout that was open before comes back, editable."""
@@ -1031,6 +1040,7 @@ class MainWindow(QMainWindow):
         self.timeline_dock.hide()
         self.cause_dock.hide()
         self.palette_dock.show()
+        self.history_dock.show()
         self.trends.set_cursor(None)
         for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
             act.setEnabled(False)
@@ -1039,6 +1049,25 @@ class MainWindow(QMainWindow):
         self.doc.replace(site, path)
         self.alarms.clear()
         self._update_title()
+
+    # ---- incident editor (app/incident_editor.py)
+    def open_incident_editor(self):
+        """Edit an incident for the layout shown (non-modal); a recorded run opens in the replay view."""
+        from app.incident_editor import IncidentEditorDialog
+
+        if self.incident_editor is not None:
+            self.incident_editor.show()
+            self.incident_editor.raise_()
+            return self.incident_editor
+        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self)
+        dlg.sig_recorded.connect(self._on_incident_recorded)
+        dlg.finished.connect(lambda _=0: setattr(self, "incident_editor", None))
+        self.incident_editor = dlg
+        dlg.show()
+        return dlg
+
+    def _on_incident_recorded(self, path: str) -> None:
+        self.open_recording(path)
 
     # ---- exports (worker thread, progress dialog)
     def export_review_dialog(self) -> None:

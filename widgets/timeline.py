@@ -39,6 +39,9 @@ AUTOMATIC_COLOURS = {"throttle": QColor(255, 160, 40), "shutdown": QColor(120, 6
                      "generator_start": QColor(110, 80, 200), "ups_on_battery": QColor(190, 120, 230),
                      "ups_battery_exhausted": QColor(60, 0, 90)}
 
+#: drag-and-drop payload: an injected event kind dragged onto the timeline (incident editor)
+EVENT_KIND_MIME = "application/x-dctwin-event-kind"
+
 #: playback speeds (simulated seconds per wall second)
 PLAY_SPEEDS = (1.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 #: play ticks per wall second (redraws stay under 30 Hz whatever the speed)
@@ -93,6 +96,8 @@ class TimelineView(QWidget):
     sig_marker_delete_requested = Signal(object)
     #: edit mode: the user asked for a new event at second T (double click on the incident lane)
     sig_add_requested = Signal(float)
+    #: edit mode: an event kind was dropped on the timeline at second T (kind, T)
+    sig_kind_dropped = Signal(str, float)
 
     LEFT = 78
     RIGHT = 14
@@ -110,6 +115,7 @@ class TimelineView(QWidget):
         self._press: Optional[dict] = None
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.ClickFocus)
+        self.setAcceptDrops(True)
         self.setMinimumHeight(self.AXIS_H + self.LANE_H * len(LANES) + 8)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
@@ -267,7 +273,10 @@ class TimelineView(QWidget):
             new_t = m.t_s
             m.t_s = press.get("orig_t", m.t_s)  # the owner moves it for real through its model
             self.update()
-            self.sig_marker_moved.emit(m, float(round(new_t)))
+            if not self.rect().adjusted(0, -40, 0, 40).contains(event.position().toPoint()):
+                self.sig_marker_delete_requested.emit(m)  # dragged off the timeline: delete it
+            else:
+                self.sig_marker_moved.emit(m, float(round(new_t)))
         else:
             self.sig_marker_clicked.emit(m)
 
@@ -277,6 +286,27 @@ class TimelineView(QWidget):
             self.sig_add_requested.emit(float(round(self.t_of(pos.x()))))
             return
         super().mouseDoubleClickEvent(event)
+
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        if self.editable and event.mimeData().hasFormat(EVENT_KIND_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # Qt override
+        if self.editable and event.mimeData().hasFormat(EVENT_KIND_MIME):
+            self.set_position(self.t_of(event.position().x()))
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        if not (self.editable and event.mimeData().hasFormat(EVENT_KIND_MIME)):
+            event.ignore()
+            return
+        kind = bytes(event.mimeData().data(EVENT_KIND_MIME)).decode("utf-8")
+        event.acceptProposedAction()
+        self.sig_kind_dropped.emit(kind, float(round(self.t_of(event.position().x()))))
 
     def keyPressEvent(self, event) -> None:  # Qt override
         if self.editable and self.picked is not None and event.key() in (Qt.Key_Delete, Qt.Key_Backspace):

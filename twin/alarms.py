@@ -258,6 +258,7 @@ class AlarmMonitor:
         self.unit_share = np.full((m, n), np.nan)
         self.was_running = np.ones(m, np.int8)
         self.alarms = []
+        self._drop_index()
         self._base = 0  # records before self.alarms[0] this monitor does not hold (restored from a keyframe)
         self._prev_flow = None
         self._prev_unit_q = None
@@ -282,6 +283,7 @@ class AlarmMonitor:
         self.rise_bucket = np.array(a["rise_bucket"], copy=True)
         self.unit_share = np.array(a["unit_share"], copy=True)
         self.was_running = np.array(a["was_running"], copy=True)
+        self._drop_index()  # the log was truncated to the keyframe
         count = int(a["count"])
         if self._base <= count <= self._base + len(self.alarms):
             del self.alarms[count - self._base:]  # forget what was raised after the keyframe
@@ -409,12 +411,42 @@ class AlarmMonitor:
             chain = chain[1:]
         return [cause_step(e) for e in chain if e.kind not in _RELAY_KINDS]
 
+    def _drop_index(self) -> None:
+        self._by_target = {}
+        self._injected = []
+        self._seen_seq = 0
+        self._seen_len = 0
+
+    def _sync_index(self) -> None:
+        """Keep the per-target and injected-event indexes in step with the run's log (rebuilt
+        when the log was truncated by a restore)."""
+        log: EventLog = self.sim.events
+        if log.last_seq < self._seen_seq or len(log) < self._seen_len:
+            self._drop_index()
+        if log.last_seq == self._seen_seq:
+            return
+        for ev in log.since(self._seen_seq):
+            self._by_target.setdefault(ev.target, []).append(ev)
+            if _is_injected(ev):
+                self._injected.append(ev)
+        self._seen_seq = log.last_seq
+        self._seen_len = len(log)
+
     def _latest(self, target: str, kinds: tuple[str, ...], t: float) -> Optional[Event]:
-        found = None
-        for ev in self.sim.events:
-            if ev.target == target and ev.kind in kinds and ev.t_s <= t + 1e-9:
-                found = ev
-        return found
+        """The newest event on ``target`` of one of ``kinds`` at or before ``t``."""
+        self._sync_index()
+        for ev in reversed(self._by_target.get(target, ())):
+            if ev.kind in kinds and ev.t_s <= t + 1e-9:
+                return ev
+        return None
+
+    def _latest_injected(self, t: float, exclude: tuple[str, ...] = ()) -> Optional[Event]:
+        """The newest injected event at or before ``t`` whose kind is not in ``exclude``."""
+        self._sync_index()
+        for ev in reversed(self._injected):
+            if ev.kind not in exclude and ev.t_s <= t + 1e-9:
+                return ev
+        return None
 
     def _thermal_causes(self, i: int, t: float) -> list[dict[str, Any]]:
         """Why rack ``i``'s inlet rose: the stopped cooling unit that supplied most of its air,
@@ -440,10 +472,7 @@ class AlarmMonitor:
             if chain and chain[0]["seq"] == best_ev.seq and math.isfinite(share) and share > 0:
                 chain[0]["supply_share"] = share
             return chain
-        last = None
-        for ev in sim.events:
-            if _is_injected(ev) and ev.kind not in ("repair", "utility_restore") and ev.t_s <= t + 1e-9:
-                last = ev
+        last = self._latest_injected(t, ("repair", "utility_restore"))
         return self._chain(last) if last is not None else []
 
     def _thermal(self, kind: str, i: int, t: float, value: float, thr: float) -> dict[str, Any]:
@@ -476,10 +505,7 @@ class AlarmMonitor:
             if ev is not None:
                 causes = self._chain(ev)
             else:
-                last = None
-                for e in sim.events:
-                    if _is_injected(e) and e.t_s <= t + 1e-9:
-                        last = e
+                last = self._latest_injected(t)
                 causes = self._chain(last) if last is not None else []
         return self._record(kind, nid, t, head, causes)
 
@@ -489,10 +515,7 @@ class AlarmMonitor:
         causes = self._chain(ev) if ev is not None else []
         if ev is None:
             # stopped by the plant (e.g. its CDU lost its pump or the loop): the latest injected event
-            last = None
-            for e in self.sim.events:
-                if _is_injected(e) and e.t_s <= t + 1e-9:
-                    last = e
+            last = self._latest_injected(t)
             causes = self._chain(last) if last is not None else []
         return self._record("unit_failed", uid, t, f"{uid} not running at {hms(t)} (t={t:.0f} s)", causes)
 

@@ -159,11 +159,11 @@ def describe(ev: Event) -> str:
     if k == "rack_down":
         return f"{t} down"
     if k == "shutdown":
-        return f"{t} shut down ({ev.condition})" if ev.condition else f"{t} shut down"
+        return f"{t} shut down with {ev.condition}" if ev.condition else f"{t} shut down"
     if k == "throttle":
-        return f"{t} throttled ({ev.condition})" if ev.condition else f"{t} throttled"
+        return f"{t} throttled with {ev.condition}" if ev.condition else f"{t} throttled"
     if k in ("breaker_trip", "breaker_trip_auto"):
-        return f"{t} breaker tripped" + (f" ({ev.condition})" if ev.condition and k != "breaker_trip" else "")
+        return f"{t} breaker tripped" + (f" on {ev.condition}" if ev.condition and k != "breaker_trip" else "")
     if k == "capacity_exceeded":
         r = d.get("load_ratio")
         return f"{t} over capacity" + (f" ({100 * r:.0f} %)" if isinstance(r, (int, float)) else "")
@@ -482,7 +482,8 @@ class AlarmMonitor:
             head = f"{rid} inlet rose {thr:.1f} K within 15 min to {value:.1f} C {when}"
         else:
             level = kind.split("_")[1]
-            head = f"{rid} inlet {value:.1f} C over {level} {thr:g} C {when}"
+            shown = f"{value:.1f}" if round(value, 1) > thr else f"{value:.2f}"  # never "32.0 C over 32 C"
+            head = f"{rid} inlet {shown} C over {level} {thr:g} C {when}"
         return self._record(kind, rid, t, head, self._thermal_causes(i, t))
 
     def _power(self, kind: str, n: int, t: float, ratio: float = 0.0) -> dict[str, Any]:

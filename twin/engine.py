@@ -467,8 +467,7 @@ class Simulation:
                              events_in=[e for e in due if e.kind in PLANT_EVENT_KINDS], power=self.power)
         if self.power is not None:
             self._load_w = self._consumer_load(rs, us)
-            self.metrics.update(dt, self.power, self.events.since(seq0),
-                                extra_facility_w=self._unmetered_w(us))
+            self.metrics.update(dt, self.power, self.events.since(seq0))
         self.rack_state = rs.state
         self.unit_state = us.state
         self._last_rack, self._last_unit = rs, us
@@ -477,11 +476,6 @@ class Simulation:
         self.t_s = self.t_s + dt
         self._track(self.t_s, seq0, dt)
         self.alarm_monitor.update(dt)
-
-    def _unmetered_w(self, us: UnitStep) -> float:
-        """Mechanical power outside the power graph (W): none. Every hall's units are consumers of the
-        graph, and PowerSystem.totals() already counts those without feeds (always powered)."""
-        return 0.0
 
     def _record_rack_events(self, rs: RackStep, dt: float) -> None:
         """Rack transitions as events; a rack that lost its feeds points at the power event behind it."""
@@ -722,7 +716,7 @@ class Simulation:
                "unit_fan_w": float(us.fan_w.sum()) if us is not None else 0.0}
         if self.power is not None:
             t = self.power.totals()
-            out["facility_power_w"] = t["facility_w"] + (self._unmetered_w(us) if us is not None else 0.0)
+            out["facility_power_w"] = t["facility_w"]
             out["losses_w"] = t["losses_w"]
             soc = self.power.state.soc[self.power.plant.batt_j > 0]
             out["ups_min_soc"] = float(soc.min()) if soc.size else float("nan")
@@ -796,7 +790,7 @@ class Simulation:
         out: dict[str, Any] = {}
         fans = float(us.fan_w.sum()) if us is not None else 0.0
         if self.power is not None:
-            out.update(solve_power_extras(self.power, extra_facility_w=self._unmetered_w(us) if us is not None else 0.0))
+            out.update(solve_power_extras(self.power))
         else:
             plant_w = 0.0
             if self.cplant is not None:

@@ -141,3 +141,45 @@ def test_monitor_is_created_for_a_site_without_power_or_plant():
     assert isinstance(sim.alarm_monitor, AlarmMonitor)
     sim.run(4.0)
     assert all(a["kind"] not in ("ups_on_battery", "node_load_80") for a in sim.alarms)
+
+
+def _drive(sim, inlet_of_t, t_end, dt=10.0):
+    """Feed the monitor inlet temperatures (C) as a function of time, nothing else changing."""
+    mon = sim.alarm_monitor
+    mon.reset()
+    raised = []
+    t = 0.0
+    while t < t_end - 1e-9:
+        t += dt
+        sim.t_s = t
+        sim.rack_inlet_c = np.full(sim.ra.n, inlet_of_t(t))
+        raised += [(a["t_s"], a["id"]) for a in mon.update(dt) if a["active"] and a["kind"] == "inlet_rise"]
+    return raised
+
+
+def test_rate_of_rise_alarm_5_k_in_15_min():
+    sim = Simulation(demos.load_demo("small"), grid_m=0.6)
+    sim.solve_steady()
+    # 4 K per 15 min for an hour: any 15-min window rises 4 K (+ at most one minute's 0.27 K
+    # through the per-minute minima): never over 5 K
+    assert _drive(sim, lambda t: 20.0 + 4.0 * t / 900.0, 3600.0) == []
+    # 0.6 K/min = 0.01 K/s: the window's minimum is the first sample (t = 10 s), so the rise
+    # 0.01 (t - 10) passes 5 K after t = 510 s: at the next 10-s step, t = 520 s, every rack at
+    # once, each raised once
+    raised = _drive(sim, lambda t: 20.0 + 0.6 * t / 60.0, 1200.0)
+    assert {t for t, _ in raised} == {520.0} and len(raised) == sim.ra.n
+    sim.t_s = 0.0
+
+
+def test_unit_shares_of_a_hall_without_plenum_superpose_to_the_supply_fraction():
+    # the tracer is linear: releasing it at every unit's supply face at once is the direct supply
+    # fraction, so the units' shares add up to it; a CDU (no air supply) supplies none
+    sim = Simulation(demos.load_demo("ai-hall"), grid_m=1.2)
+    sim.solve_steady()
+    plenum = np.asarray(sim.air.unit_plenum, bool)
+    assert not plenum.any()
+    shares = np.array([unit_supply_share(sim.air, sim.flow, sim._flow_unit_q, j, plenum) for j in range(sim.ua.n)])
+    np.testing.assert_allclose(shares.sum(axis=0), thermal.supply_fraction(sim.air, sim.flow), atol=1e-4)
+    cdu = [j for j, u in enumerate(sim.hall.cooling_units) if u.kind == "cdu"]
+    assert cdu and np.all(shares[cdu] == 0.0)
+    assert np.all((shares >= 0) & (shares <= 1))

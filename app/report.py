@@ -139,8 +139,11 @@ def key_figures(duration_s: float, events: list[Event], alarms: list[dict], hall
             breach = float(hall_t[over[0]])
     f["first_allowable_breach_s"] = breach
     injected = [e for e in events if e.kind in INJECTED_KINDS]
-    f["first_injected_s"] = injected[0].t_s if injected else None
-    f["breach_after_incident_s"] = (breach - injected[0].t_s) if (breach is not None and injected) else None
+    # the incident starts with its first disruptive event (a generator armed to fail starts nothing by itself)
+    ref = next((e for e in injected if e.kind != "generator_fail_to_start"), injected[0] if injected else None)
+    f["reference_event"] = event_text(ref) if ref is not None else None
+    f["first_injected_s"] = ref.t_s if ref is not None else None
+    f["breach_after_incident_s"] = (breach - ref.t_s) if (breach is not None and ref is not None) else None
     on_batt = [e for e in events if e.kind == "ups_on_battery"]
     exhausted = [e for e in events if e.kind == "ups_battery_exhausted"]
     if on_batt:
@@ -154,6 +157,9 @@ def key_figures(duration_s: float, events: list[Event], alarms: list[dict], hall
     if soc is not None and len(soc) and np.isfinite(soc).any():
         f["ups_min_soc"] = float(np.nanmin(soc))
     f["racks_down"] = sorted({e.target for e in events if e.kind in DOWN_KINDS})
+    down = [e for e in events if e.kind in DOWN_KINDS]
+    f["first_rack_down_s"] = down[0].t_s if down else None
+    f["first_rack_down"] = f"{down[0].target} ({down[0].kind.replace('_', ' ')})" if down else None
     f["racks_throttled"] = sorted({e.target for e in events if e.kind == "throttle"})
     it, fac = hall.get("it_power_w"), hall.get("facility_power_w")
     if it is not None and len(hall_t) > 1:
@@ -253,7 +259,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
         scene.heat_item.setOpacity(0.65)
     src = scene.hall_rect()
     m = 0.03 * max(src.width(), src.height())
-    src = src.adjusted(-m, -m, m, m)
+    src = src.adjusted(-m, -m, m + 40, m)  # + room for the north arrow, as the editor's zoom to fit
     bar_h = 70
     h = int(round(width_px * src.height() / src.width())) + bar_h
     img = QImage(width_px, h, QImage.Format_ARGB32)
@@ -488,7 +494,7 @@ def figures_rows(data: ReviewData) -> list[tuple[str, str]]:
               f", t = {f['hottest_inlet_t_s']:.0f} s)"
     breach = f.get("first_allowable_breach_s")
     breach_txt = "never" if breach is None else f"t = {breach:.0f} s" + (
-        f", {f['breach_after_incident_s']:.0f} s after the first injected event"
+        f", {f['breach_after_incident_s']:.0f} s after {f['reference_event']}"
         if f.get("breach_after_incident_s") is not None else "")
     rt = f.get("ride_through_s")
     if rt is None:
@@ -502,7 +508,8 @@ def figures_rows(data: ReviewData) -> list[tuple[str, str]]:
     rows = [("Hottest inlet", hot),
             (f"First inlet over the allowable {ALLOWABLE_MAX_C:g} °C", breach_txt),
             ("Ride-through", rt_txt),
-            ("Racks down", f"{len(down)}" + (f": {', '.join(down)}" if down else "")),
+            ("Racks down", f"{len(down)}" + (f", the first at t = {f['first_rack_down_s']:.0f} s: "
+                                             f"{f['first_rack_down']}; all: {', '.join(down)}" if down else "")),
             ("Racks throttled", f"{len(f.get('racks_throttled') or [])}"),
             ("IT energy", _fmt(f.get("it_energy_kwh"), "kWh", 2)),
             ("Facility energy", _fmt(f.get("facility_energy_kwh"), "kWh", 2)),
@@ -512,13 +519,21 @@ def figures_rows(data: ReviewData) -> list[tuple[str, str]]:
     return rows
 
 
+def _clock(t_s: float) -> str:
+    h, rem = divmod(int(round(t_s)), 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:d}:{m:02d}:{sec:02d}"
+
+
 def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900) -> str:
     """The report as HTML; ``images`` maps floor_plan / timeline / trends to an ``src`` (file or data URI)."""
     e = html.escape
     by_seq = data.event_by_seq()
+    table = "<table width='100%' cellspacing='0' cellpadding='3' border='1' style='border-color:#bbb'>"
     parts = [f"<html><head><meta charset='utf-8'><title>{e(data.title)}</title>",
              "<style>body{font-family:sans-serif;font-size:10pt} table{border-collapse:collapse} "
-             "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left} th{background:#eef}</style>",
+             "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top} "
+             "th{background:#eef}</style>",
              "</head><body>",
              f"<h1>{e(data.title)}</h1>",
              f"<p>File {e(data.file)}, recording {data.recording_id}: {data.duration_s:g} s at {data.dt_s:g} s steps"
@@ -527,33 +542,40 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
     if data.incident_name:
         parts.append(f"<p><b>Incident:</b> {e(data.incident_name)}"
                      + (f": {e(data.incident_description)}" if data.incident_description else "") + "</p>")
-    parts.append("<h2>Key figures</h2><table>")
-    parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figures_rows(data)]
+    parts.append("<h2>Key figures</h2>" + table)
+    parts += [f"<tr><th width='35%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figures_rows(data)]
     parts.append("</table>")
     parts.append(f"<h2>Floor plan at t = {data.picture_t_s:g} s ({e(data.picture_reason)})</h2>")
     parts.append(f"<p><img src='{images['floor_plan']}' width='{image_width}'></p>")
-    parts.append("<h2>Timeline</h2>")
+    parts.append("<h2>Trends</h2>")
+    parts.append(f"<p>Hottest and mean inlet, the {TREND_RACKS} hottest racks, and the ASHRAE A1 limits; "
+                 f"IT, facility power and cooling duty. The dotted line marks t = {data.picture_t_s:g} s.</p>")
+    parts.append(f"<p><img src='{images['trends']}' width='{image_width}'></p>")
+    parts.append("<h2>Timeline of events and automatic actions</h2>")
     parts.append(f"<p><img src='{images['timeline']}' width='{image_width}'></p>")
-    parts.append("<table><tr><th>time</th><th>event</th><th>target</th><th>kind</th><th>cause</th></tr>")
+    # lists, not tables: narrow table columns wrap badly in paged output
+    parts.append("<p>")
     for ev in data.events:
         cause = by_seq.get(ev.cause) if ev.cause is not None else None
         why = event_text(cause) if cause is not None else ev.condition
-        kind = "automatic" if ev.kind in AUTOMATIC_KINDS else "injected"
-        parts.append(f"<tr><td>{_t(ev.t_s)}</td><td>{e(ev.kind)}</td><td>{e(ev.target)}</td><td>{kind}</td>"
-                     f"<td>{e(why or '')}</td></tr>")
-    parts.append("</table>")
+        how = "automatic" if ev.kind in AUTOMATIC_KINDS else "injected"
+        parts.append(f"<b>{_clock(ev.t_s)}</b>&nbsp;&nbsp;{e(ev.kind.replace('_', ' '))} {e(ev.target)} "
+                     f"<i>({how})</i>" + (f" &larr; {e(why)}" if why else "") + "<br>")
+    parts.append("</p>")
     parts.append("<h2>Alarms</h2>")
     active = [a for a in data.alarms if a.get("active", True)]
     if not active:
         parts.append("<p>No alarms were recorded.</p>")
     else:
-        parts.append("<table><tr><th>time</th><th>severity</th><th>target</th><th>explanation</th></tr>")
+        counts: dict[str, int] = {}
         for a in active:
-            parts.append(f"<tr><td>{_t(float(a['t_s']))}</td><td>{e(str(a.get('severity', '')))}</td>"
-                         f"<td>{e(str(a.get('target', '')))}</td><td>{e(alarm_explanation(a, by_seq))}</td></tr>")
-        parts.append("</table>")
-    parts.append("<h2>Trends</h2>")
-    parts.append(f"<p><img src='{images['trends']}' width='{image_width}'></p>")
+            counts[str(a.get("kind", ""))] = counts.get(str(a.get("kind", "")), 0) + 1
+        parts.append("<p>" + e(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())) + ".</p>")
+        parts.append("<p>")
+        for a in active:
+            parts.append(f"<b>{_clock(float(a['t_s']))}&nbsp;&nbsp;{e(str(a.get('severity', '')))}</b>&nbsp;&nbsp;"
+                         f"{e(alarm_explanation(a, by_seq))}<br>")
+        parts.append("</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -43,7 +43,7 @@ def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
     hall = site.halls[0]
     src = QRectF(0, -hall.depth_m * PX, hall.width_m * PX, hall.depth_m * PX)
     m = 0.03 * max(src.width(), src.height())
-    src = src.adjusted(-m, -m, m, m)
+    src = src.adjusted(-m, -m, m + 40, m)
     scale = img.width() / src.width()
     assert img.height() == pytest.approx(src.height() * scale + 70, abs=2)
     temp = ColorScale()

@@ -55,6 +55,7 @@ class RecordingData:
     rack_inlet_c: np.ndarray
     rack_ids: list[str]
     generation: int = 0
+    first_keyframe_s: float = 0.0  # replay reaches no earlier (a moment export starts at its keyframe)
     verify: Any = None  # review exports: twin.store.verify_file's result (hashes rechecked on open)
     by_seq: dict[int, Event] = field(default_factory=dict)
 
@@ -114,6 +115,8 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
                              read_only=bool(project.read_only), incident_name=name, events=reader.events(),
                              alarms=reader.alarms(), hall_t_s=hall_t, hall=hall, rack_t_s=rack_t,
                              rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
+        kfs = reader.keyframes()
+        data.first_keyframe_s = kfs[0].t_s if kfs else 0.0
         if data.is_review:
             from twin.store import verify_file
 

@@ -203,14 +203,19 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             except (ValueError, AttributeError):
                 inc_name = f"incident {reader.incident_id}"
         is_review = bool(project.is_review)
+        kfs = reader.keyframes()
+        t0 = kfs[0].t_s if kfs else 0.0  # a moment export replays only from its keyframe
         if at_s is not None:
-            if not 0.0 <= at_s <= reader.duration_s + 1e-9:
-                raise InputError(f"--at {at_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
+            if not t0 <= at_s <= reader.duration_s + 1e-9:
+                raise InputError(f"--at {at_s:g} s is outside recording {reader.id} ({t0:g} to "
+                                 f"{reader.duration_s:g} s can be replayed)")
             t_pic, reason = float(at_s), "the requested moment"
         else:
             mx = hall.get("max_inlet_c")
-            if mx is not None and len(mx) and np.isfinite(mx).any():
-                t_pic, reason = float(hall_t[int(np.nanargmax(mx))]), "the hottest inlet of the run"
+            ok = (hall_t >= t0) & np.isfinite(mx) if mx is not None and len(mx) else np.zeros(0, bool)
+            if ok.any():
+                i = int(np.nanargmax(np.where(ok, mx, -np.inf)))
+                t_pic, reason = float(hall_t[i]), "the hottest inlet of the run"
             else:
                 t_pic, reason = float(reader.duration_s), "the end of the run"
         t_pic = min(max(t_pic, 0.0), reader.duration_s)

@@ -903,6 +903,7 @@ class MainWindow(QMainWindow):
             self.show_hall(data.hall_id)
         self.timeline.set_playing(False)
         self.timeline.set_duration(data.duration_s)
+        self.timeline.view.set_floor(data.first_keyframe_s)
         self.timeline.set_markers(markers_for(data))
         self.timeline.info_label.setText(
             f"{len(data.events)} events, {sum(1 for a in data.alarms if a.get('active', True))} alarms"
@@ -922,7 +923,7 @@ class MainWindow(QMainWindow):
         self.settle_bar.hide()
         self.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
         self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
-        self.timeline.seek(0.0)
+        self.timeline.seek(data.first_keyframe_s)
 
     def _show_banner(self, data) -> None:
         if data.is_review:
@@ -931,8 +932,10 @@ class MainWindow(QMainWindow):
             if v is not None:
                 check = (" Its contents are intact (SHA-256 of every table matches the export)." if v.intact
                          else f" WARNING: {v.message()}")
-            self.banner.setText(f"<b>Review export — read-only.</b> {html_escape(data.path)} holds recording "
-                                f"{data.recording_id} as it was exported; nothing here can be changed.{check}")
+            what = (f"the moment t = {data.duration_s:g} s of recording {data.recording_id} (replayable from "
+                    f"t = {data.first_keyframe_s:g} s)" if data.first_keyframe_s > 0 else f"recording {data.recording_id}")
+            self.banner.setText(f"<b>Review export — read-only.</b> {html_escape(data.path)} holds {what} as it was "
+                                f"exported; nothing here can be changed.{check}")
         else:
             self.banner.setText(f"<b>Replay — read-only.</b> Recording {data.recording_id} of "
                                 f"{html_escape(data.path)}. File &gt; Close Replay to go back to editing.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from twin.events import AUTOMATIC_KINDS
@@ -109,6 +109,7 @@ class TimelineView(QWidget):
         super().__init__(parent)
         self.duration_s = 0.0
         self.position_s = 0.0
+        self.floor_s = 0.0  # the earliest second that can be shown (a moment export starts at its keyframe)
         self.markers: list[Marker] = []
         self.editable = False
         self.picked: Optional[Marker] = None
@@ -134,8 +135,13 @@ class TimelineView(QWidget):
         self.update()
 
     def set_position(self, t_s: float) -> None:
-        self.position_s = min(max(0.0, float(t_s)), self.duration_s)
+        self.position_s = min(max(self.floor_s, float(t_s)), self.duration_s)
         self.update()
+
+    def set_floor(self, t_s: float) -> None:
+        """Seconds before ``t_s`` cannot be shown (drawn hatched; scrubbing stops there)."""
+        self.floor_s = min(max(0.0, float(t_s)), self.duration_s)
+        self.set_position(self.position_s)
 
     # ---- geometry
     def _span(self) -> tuple[float, float]:
@@ -187,6 +193,9 @@ class TimelineView(QWidget):
             p.setPen(text)
             p.drawText(QRectF(2, r.top(), self.LEFT - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
                        LANE_TITLES[lane])
+        if self.floor_s > 0:
+            p.fillRect(QRectF(x0, self.AXIS_H, self.x_of(self.floor_s) - x0, self.LANE_H * len(LANES)),
+                       QBrush(pal.mid().color(), Qt.BDiagPattern))
         # axis and ticks
         p.setPen(QPen(text, 1))
         p.drawLine(QPointF(x0, self.AXIS_H - 2), QPointF(x1, self.AXIS_H - 2))
@@ -315,9 +324,8 @@ class TimelineView(QWidget):
         super().keyPressEvent(event)
 
     def _scrub(self, x: float) -> None:
-        t = self.t_of(x)
-        self.set_position(t)
-        self.sig_seek_requested.emit(t)
+        self.set_position(self.t_of(x))
+        self.sig_seek_requested.emit(self.position_s)
 
 
 def _marker_tip(m: Marker) -> str:
@@ -416,7 +424,7 @@ class TimelinePanel(QWidget):
     # ---- handlers
     def _on_play_toggled(self, on: bool) -> None:
         if on and self.view.position_s >= self.view.duration_s:
-            self.set_position(0.0)
+            self.set_position(self.view.floor_s)
         if on:
             self._timer.start()
         else:

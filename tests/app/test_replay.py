@@ -157,3 +157,24 @@ def test_a_file_that_is_not_a_recording_is_refused_with_a_dialog(qtbot, window, 
         w.open_recording(str(bad))
     assert not w.replay_mode
     assert dialogs and dialogs[-1][0] == "critical" and "not a dctwin" in dialogs[-1][2]
+
+
+def test_a_moment_export_replays_from_its_keyframe_only(qtbot, window, run_file, tmp_path):
+    from twin.store import export_review
+
+    w = window
+    out = tmp_path / "moment.dctwin"
+    export_review(run_file, out, at_s=84.0)
+    open_replay(qtbot, w, out)
+    kf = w.replay_data.first_keyframe_s
+    assert 0.0 < kf < 84.0 and w.replay_data.duration_s == 84.0
+    assert "the moment t = 84 s" in w.banner.text() and w.timeline.view.floor_s == kf
+    shown: list = []
+    w.sig_replay_shown.connect(lambda f: shown.append(f["t_s"]))
+    w.timeline.seek(5.0)  # before the keyframe: the earliest second the file can show
+    qtbot.waitUntil(lambda: kf in shown, timeout=WAIT_MS)
+    assert w.timeline.position_s == kf
+    with Project.open(run_file, read_only=True) as p:
+        want = replay_to(p.recording(), kf).summary()
+    assert {k: v["inlet_c"] for k, v in w.scene.summary["racks"].items()} == \
+        {k: v["inlet_c"] for k, v in want["racks"].items()}

@@ -10,7 +10,7 @@ inlet_recommended   warning    rack inlet > recommended max (27 C; H1 22)  inlet
 inlet_allowable     major      rack inlet > allowable max of its class     inlet < max − 1 K
 inlet_critical      critical   rack inlet > the IT model's crit_c          inlet < crit − 1 K
 inlet_rise          major      inlet − min over the last 15 min > 5 K      rise < 4 K
-ups_on_battery      major      a UPS with a battery is on battery          it is not (held 30 s)
+ups_on_battery      major      a UPS with a battery is on battery          back on its input (30 s)
 ups_low_soc         critical   state of charge < 25 %                      > 30 %
 node_load_80        warning    power node load > 80 % of its capacity      < 78 %
 node_load_100       critical   power node load > 100 % of its capacity     < 98 %
@@ -342,9 +342,11 @@ class AlarmMonitor:
 
         if sim.power is not None:
             st, pp = sim.power.state, sim.power.plant
-            on_batt = (st.ups_mode[self.ups_idx] == UPS_BATTERY_MODE) & (st.energized[self.ups_idx] != 0)
-            r, c = hysteresis(self.active["ups_on_battery"], self.hold["ups_on_battery"], on_batt, ~on_batt,
-                              dt_s, STATE_HOLD_S)
+            live = st.energized[self.ups_idx] != 0
+            on_batt = (st.ups_mode[self.ups_idx] == UPS_BATTERY_MODE) & live
+            # it clears when the UPS is back on its input, not when it goes dark with an empty battery
+            r, c = hysteresis(self.active["ups_on_battery"], self.hold["ups_on_battery"], on_batt,
+                              ~on_batt & live, dt_s, STATE_HOLD_S)
             for k in r:
                 new.append(self._power("ups_on_battery", int(self.ups_idx[k]), t))
             for k in c:

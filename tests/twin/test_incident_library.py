@@ -152,6 +152,8 @@ def test_generator_fails_racks_go_down_at_the_battery_runtime():
     assert "battery exhausted at" in msg and "<- GEN-1 failed to start at 00:00:2" in msg
     assert msg.endswith("<- utility loss at 00:00:10 (injected).")
     assert _raised(sim, "ups_on_battery", "UPS-1B")
+    # a UPS that went dark with an empty battery is still not back on its input: no "cleared"
+    assert not [a for a in sim.alarms if a["kind"] == "ups_on_battery" and not a["active"]]
     # at a steady discharge the charge falls linearly, so it passes 25 % at 75 % of the runtime
     low = _raised(sim, "ups_low_soc", "UPS-1B")
     assert len(low) == 1 and low[0]["t_s"] - t_loss == pytest.approx(0.75 * runtime, rel=0.05)

@@ -253,9 +253,9 @@ class AlarmMonitor:
         n, m = self.sim.ra.n, self.sim.ua.n
         self.active = {k: np.zeros(s, np.uint8) for k, s in self.sizes.items()}
         self.hold = {k: np.zeros(s) for k, s in self.sizes.items()}
-        self.rise_buf = np.full((RISE_SLOTS, n), np.inf)
+        self.rise_buf = np.full((RISE_SLOTS, n), np.inf, np.float32)  # per-minute minima (C)
         self.rise_bucket = np.full(RISE_SLOTS, -1, np.int64)
-        self.unit_share = np.full((m, n), np.nan)
+        self.unit_share: dict[int, np.ndarray] = {}  # unit -> share of each rack's air, when it stopped
         self.was_running = np.ones(m, np.int8)
         self.alarms = []
         self._drop_index()
@@ -270,7 +270,10 @@ class AlarmMonitor:
             out[f"{k}_hold"] = self.hold[k].copy()
         out["rise_buf"] = self.rise_buf.copy()
         out["rise_bucket"] = self.rise_bucket.copy()
-        out["unit_share"] = self.unit_share.copy()
+        units = sorted(self.unit_share)
+        out["share_units"] = np.array(units, np.int64)
+        out["share_values"] = (np.array([self.unit_share[j] for j in units]) if units
+                               else np.zeros((0, self.sim.ra.n)))
         out["was_running"] = self.was_running.copy()
         out["count"] = np.array(self._base + len(self.alarms), np.int64)
         return out
@@ -281,7 +284,7 @@ class AlarmMonitor:
             self.hold[k] = np.array(a[f"{k}_hold"], copy=True)
         self.rise_buf = np.array(a["rise_buf"], copy=True)
         self.rise_bucket = np.array(a["rise_bucket"], copy=True)
-        self.unit_share = np.array(a["unit_share"], copy=True)
+        self.unit_share = {int(j): np.array(v, copy=True) for j, v in zip(a["share_units"], a["share_values"])}
         self.was_running = np.array(a["was_running"], copy=True)
         self._drop_index()  # the log was truncated to the keyframe
         count = int(a["count"])
@@ -318,7 +321,7 @@ class AlarmMonitor:
             flow = self._prev_flow if self._prev_flow is not None else sim.flow
             uq = self._prev_unit_q if self._prev_unit_q is not None else sim._flow_unit_q
             for j in stopped:
-                self.unit_share[j] = self.share(int(j), flow, uq)
+                self.unit_share[int(j)] = self.share(int(j), flow, uq)
         self.was_running = running
         self._prev_flow = sim.flow
         self._prev_unit_q = np.array(sim._flow_unit_q, copy=True) if sim.flow is not None else None
@@ -332,7 +335,7 @@ class AlarmMonitor:
                 new.append(self._thermal(kind, int(i), t, float(inlet[i]), float(thr[i])))
             for i in c:
                 new.append(self._cleared(kind, sim.rack_ids[i], t))
-        rise = self._rise(t, inlet)
+        rise = self._rise(t, inlet.astype(np.float32))
         r, c = hysteresis(self.active["inlet_rise"], self.hold["inlet_rise"], rise > RISE_K, rise < RISE_CLEAR_K,
                           dt_s, TEMP_HOLD_S)
         for i in r:
@@ -465,12 +468,12 @@ class AlarmMonitor:
             ev = self._latest(sim.unit_ids[j], _UNIT_STOP_KINDS, t)
             if ev is None:
                 continue
-            s = float(self.unit_share[j, i]) if math.isfinite(self.unit_share[j, i]) else 0.0
+            s = float(self.unit_share[j][i]) if j in self.unit_share else 0.0
             if s > best_share:
                 best, best_share, best_ev = int(j), s, ev
         if best_ev is not None:
             chain = self._chain(best_ev)
-            share = float(self.unit_share[best, i])
+            share = float(self.unit_share[best][i]) if best in self.unit_share else math.nan
             if chain and chain[0]["seq"] == best_ev.seq and math.isfinite(share) and share > 0:
                 chain[0]["supply_share"] = share
             return chain

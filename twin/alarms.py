@@ -412,6 +412,12 @@ class AlarmMonitor:
         """The log chain of ``ev`` as cause steps, relays left out."""
         log: EventLog = self.sim.events
         chain = log.chain(ev)
+        # an overload recorded in the same step as another node's overload points at it (the power
+        # chain links each action to the latest one), but both come from the same load shift:
+        # keep the first and read on to what shifted the load
+        chain = [e for k, e in enumerate(chain)
+                 if not (k > 0 and e.kind == "capacity_exceeded" and chain[k - 1].kind == "capacity_exceeded"
+                         and e.target != chain[k - 1].target)]
         if skip_first:
             chain = chain[1:]
         return [cause_step(e) for e in chain if e.kind not in _RELAY_KINDS]

@@ -196,8 +196,10 @@ def test_pdu_a_failure_overloads_b_until_its_breaker_trips():
     assert trip.t_s - 60.0 == pytest.approx(expect, rel=0.05)
     assert _raised(sim, "node_load_100", "PDU-B") and _raised(sim, "node_load_80", "PDU-B")
     down = _raised(sim, "rack_down", "R-A01")
-    kinds = [c["kind"] for c in down[0]["causes"]]
-    assert kinds[0] == "breaker_trip_auto" and kinds[-1] == "fail" and down[0]["causes"][-1]["target"] == "PDU-A"
+    # rack down <- PDU-B breaker trip <- PDU-B over capacity <- PDU-A failed (injected)
+    steps = [(c["kind"], c["target"]) for c in down[0]["causes"]]
+    assert steps == [("breaker_trip_auto", "PDU-B"), ("capacity_exceeded", "PDU-B"), ("fail", "PDU-A")]
+    assert down[0]["message"].endswith("<- PDU-A failed at 00:01:00 (injected).")
 
 
 def test_chiller_trip_the_storage_tank_rides_through():

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the floor-plan window (the default command)",
                        description="Open the floor-plan editor on FILE, or on the built-in demo hall 'small'.")
-    p.add_argument("file", nargs="?", help="layout JSON file (default: the demo hall 'small')")
+    p.add_argument("file", nargs="?", help="layout JSON file (default: the demo hall 'small'), or a project or "
+                                           "review file (*.dctwin) to replay its latest recording")
+    p.add_argument("--at", type=float, metavar="T", help="with a *.dctwin file: show second T of the recording")
     p.add_argument("--demo", default="small", help="demo hall to open when no FILE is given (default small)")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to this PNG and exit")
     p.add_argument("--run-seconds", type=float, default=0.0, metavar="S",
@@ -37,7 +39,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_gui)
 
 
+def _is_recording(args: argparse.Namespace) -> bool:
+    return bool(args.file) and str(args.file).lower().endswith(".dctwin")
+
+
 def _load_site(args: argparse.Namespace):
+    if _is_recording(args):  # checked now (a bad file fails before any window); the replay opens it
+        from twin.store import check_file
+
+        check_file(args.file)
+        if args.at is not None and args.at < 0:
+            raise InputError(f"--at must not be negative, got {args.at:g}")
+        from twin import demos
+
+        return demos.load_demo(args.demo), None
+    if args.at is not None:
+        raise InputError("--at needs a recording (a *.dctwin project or review file)")
     if args.file:
         from twin.layoutfile import load_layout
 
@@ -265,14 +282,76 @@ def cmd_gui(args: argparse.Namespace) -> int:
         window = MainWindow(doc, Settings(QSettings(os.path.join(tmp.name, "ui.ini"), QSettings.IniFormat)))
         window.save_settings_on_close = False
         try:
+            if _is_recording(args):
+                return _replay_screenshot(app, window, args)
             return _screenshot(app, window, args)
         finally:
             tmp.cleanup()
     window = MainWindow(doc, autosave=True)
     install_excepthook(log_path)
     window.show()
+    if _is_recording(args):
+        window.open_recording(args.file)
+        if args.at is not None:
+            window.sig_replay_shown.connect(_seek_once(window, args.at))
     window.offer_recovery()
     return app.exec()
+
+
+def _seek_once(window, t_s: float):
+    """A slot that, on the first replayed state, moves the replay to ``t_s`` (then disconnects itself)."""
+    def slot(_frame) -> None:
+        window.sig_replay_shown.disconnect(slot)
+        window.timeline.seek(t_s)
+    return slot
+
+
+def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
+    """Open the recording, show second ``--at`` (default: its start) and save the window as a PNG."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size must look like 1600x1000, got {args.size!r}") from None
+    window.resize(w, h)
+    window.show()
+    app.processEvents()
+    loop = QEventLoop()
+    state: dict = {"error": None, "t": None}
+
+    def on_shown(frame: dict) -> None:
+        d = window.replay_data
+        if args.at is not None and d is not None and not d.first_keyframe_s <= args.at <= d.duration_s + 1e-9:
+            on_error(f"--at {args.at:g} s is outside recording {d.recording_id} "
+                     f"({d.first_keyframe_s:g} to {d.duration_s:g} s can be replayed)")
+            return
+        if state["t"] is None and args.at is not None and abs(frame["t_s"] - args.at) > 1e-9:
+            state["t"] = "seeking"
+            window.timeline.seek(args.at)
+            return
+        loop.quit()
+
+    def on_error(message: str) -> None:
+        state["error"] = message
+        loop.quit()
+
+    window.sig_replay_shown.connect(on_shown)
+    window._replay_controller().sig_error.connect(on_error)
+    window.open_recording(args.file)
+    QTimer.singleShot(600_000, loop.quit)
+    loop.exec()
+    window.replay.stop()
+    if state["error"]:
+        window.close()
+        raise InputError(state["error"])
+    app.processEvents()
+    ok = window.grab().save(args.screenshot)
+    window.close()
+    if not ok:
+        raise InputError(f"cannot write {args.screenshot}")
+    print(f"wrote {args.screenshot} (t = {window.timeline.position_s:g} s)")
+    return 0
 
 
 def _screenshot(app, window, args: argparse.Namespace) -> int:

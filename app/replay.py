@@ -221,8 +221,9 @@ class ReplayController(QObject):
             except DctwinError as exc:
                 self.sig_error.emit(str(exc))
             except Exception as exc:  # the worker must survive a bad file or an engine error
-                log.exception("replay worker")
-                self.sig_error.emit(f"{type(exc).__name__}: {exc}")
+                log.warning("replay failed: %s: %s", type(exc).__name__, exc)
+                log.debug("replay failure details", exc_info=True)
+                self.sig_error.emit(f"replay failed: {type(exc).__name__}: {exc}")
             finally:
                 self.sig_busy.emit(False)
         if project is not None:
@@ -254,7 +255,8 @@ class BackgroundJob(QObject):
         except DctwinError as exc:
             self.sig_error.emit(str(exc))
         except Exception as exc:
-            log.exception("background job")
+            log.warning("background job failed: %s: %s", type(exc).__name__, exc)
+            log.debug("background job failure details", exc_info=True)
             self.sig_error.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.sig_done.emit(result)

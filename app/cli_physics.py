@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dt", type=float, default=1.0, metavar="S", help="step in seconds (default 1, at most 10)")
     p.add_argument("--hall", help="hall id (default: the first hall)")
     p.add_argument("--grid", type=float, metavar="M", help="air grid cell size in metres")
-    p.add_argument("--incident", metavar="INC", help="incident JSON file (timeline of events)")
+    p.add_argument("--incident", metavar="INC", help="incident JSON file (timeline of events), or a built-in incident name "
+                                                         "(dctwin incidents)")
     p.add_argument("--out", metavar="FILE", help="record the run into this project file (.dctwin)")
     p.add_argument("--keyframe-every", type=float, default=60.0, metavar="S", help="recording keyframe interval")
     p.add_argument("--metrics-every", type=float, default=1.0, metavar="S", help="recording hall-metrics interval")
@@ -136,9 +137,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     sim = _simulation(args, site)
     incident = None
     if args.incident:
-        from twin.incidents import load_incident
+        from pathlib import Path
 
-        incident = load_incident(args.incident, site)
+        from twin.incidents import list_incidents, load_incident, load_library_incident
+
+        if not Path(args.incident).exists() and args.incident in list_incidents():
+            incident = load_library_incident(args.incident, site)  # a built-in incident by name
+        else:
+            incident = load_incident(args.incident, site)
     sim.solve_steady()
     if incident is not None:
         incident.schedule_on(sim)

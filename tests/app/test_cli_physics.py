@@ -81,3 +81,22 @@ def test_malformed_incident_json_names_line(small_file, tmp_path, capsys):
 def test_solve_missing_file_exit_2(tmp_path, capsys):
     assert main(["solve", str(tmp_path / "nope.json")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_incident_library_lists_and_runs_by_name(small_file, tmp_path, capsys):
+    assert main(["incidents"]) == 0
+    listing = capsys.readouterr().out
+    assert "crah-failure" in listing and "small:" in listing
+    out = tmp_path / "crah.json"
+    assert main(["incidents", "crah-failure", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert json.loads(out.read_text())["format"] == "dctwin-incident"
+    assert main(["simulate", str(small_file), "--grid", "0.6", "--duration", "90", "--incident", "crah-failure",
+                 "--json"]) == 0
+    s = _json(capsys)
+    assert s["events"]["fail"] == 1
+    for alarm in s["alarms"]:
+        assert set(alarm) >= {"t_s", "id", "severity", "message", "causes"}
+    assert any(a["id"] == "CRAH-2" for a in s["alarms"])
+    assert main(["incidents", "no-such-incident"]) == 2
+    assert "available" in capsys.readouterr().err

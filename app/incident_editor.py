@@ -217,7 +217,7 @@ class IncidentEditorDialog(QDialog):
         self.duration_spin.setValue(DEFAULT_DURATION_S)
         self.kinds = _KindList(self)
         self.kinds.setMaximumWidth(190)
-        self.timeline = TimelineView(self)
+        self.timeline = TimelineView(self, lanes=("event",))  # an incident has only injected events
         self.timeline.editable = True
         self.timeline.set_duration(DEFAULT_DURATION_S)
         self.table = QTableWidget(0, len(self.COLUMNS), self)

@@ -26,7 +26,7 @@ from twin.errors import DctwinError
 from twin.events import Event
 from widgets.timeline import Marker, lane_of
 
-from app.report import alarm_explanation, cause_chain
+from app.report import alarm_explanation, cause_chain, event_text
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,28 @@ def chain_steps(alarm: dict, by_seq: dict[int, Event]) -> list[dict]:
         steps.append({"t_s": ev.t_s, "kind": ev.kind, "target": ev.target,
                       "text": f"{ev.kind.replace('_', ' ')} {ev.target} [{how}]{why}".replace("  ", " ")})
     return steps
+
+
+def event_chain_steps(seq: int, by_seq: dict[int, Event]) -> list[dict]:
+    """An event, then each of its causes back to the root, as steps (the same shape as :func:`chain_steps`)."""
+    out = []
+    for ev in cause_chain(seq, by_seq):
+        how = "injected" if lane_of(ev.kind) == "event" else "automatic"
+        why = f" ({ev.condition})" if ev.condition else ""
+        out.append({"t_s": ev.t_s, "kind": ev.kind, "target": ev.target,
+                    "text": f"{ev.kind.replace('_', ' ')} {ev.target} [{how}]{why}".replace("  ", " ")})
+    return out
+
+
+def event_headline(seq: int, by_seq: dict[int, Event]) -> str:
+    """One sentence: the event and why it happened (its chain of causes)."""
+    chain = cause_chain(seq, by_seq)
+    if not chain:
+        return ""
+    head = event_text(chain[0])
+    if len(chain) == 1:
+        return head + (f": {chain[0].condition}." if chain[0].condition else " (injected).")
+    return head + ", caused by " + " <- ".join(event_text(e) for e in chain[1:]) + "."
 
 
 def alarm_headline(alarm: dict, by_seq: dict[int, Event]) -> str:

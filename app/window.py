@@ -1012,16 +1012,20 @@ class MainWindow(QMainWindow):
 
     def _on_timeline_marker_clicked(self, marker) -> None:
         """Jump to the marker's second and select its element; an alarm shows its cause chain."""
-        from app.replay import alarm_headline, chain_steps
+        from app.replay import alarm_headline, chain_steps, event_chain_steps, event_headline
 
         self.timeline.seek(marker.t_s)
         self._select_element(marker.target)
-        if marker.lane == "alarm" and self.replay_data is not None:
+        if self.replay_data is None or not isinstance(marker.key, tuple):
+            return
+        by_seq = self.replay_data.by_seq
+        if marker.lane == "alarm":
             alarm = self.replay_data.alarms[marker.key[1]]
-            self.cause_panel.show_chain(alarm_headline(alarm, self.replay_data.by_seq),
-                                        chain_steps(alarm, self.replay_data.by_seq))
-            self.cause_dock.show()
-            self.cause_dock.raise_()
+            self.cause_panel.show_chain(alarm_headline(alarm, by_seq), chain_steps(alarm, by_seq))
+        else:  # an event or automatic action: why it happened
+            self.cause_panel.show_chain(event_headline(marker.key[1], by_seq), event_chain_steps(marker.key[1], by_seq))
+        self.cause_dock.show()
+        self.cause_dock.raise_()
 
     def _on_cause_step_chosen(self, t_s: float, target: str) -> None:
         self.timeline.seek(t_s)

@@ -105,10 +105,15 @@ class TimelineView(QWidget):
     LANE_H = 20
     PICK_PX = 6
 
-    def __init__(self, parent: Optional[QWidget] = None):
+    #: the shortest span the strip zooms in to (s)
+    MIN_SPAN_S = 10.0
+
+    def __init__(self, parent: Optional[QWidget] = None, lanes: Sequence[str] = LANES):
         super().__init__(parent)
+        self.lanes = tuple(lanes)
         self.duration_s = 0.0
         self.position_s = 0.0
+        self.view_s = (0.0, 0.0)  # the span shown (zoomed with the mouse wheel)
         self.floor_s = 0.0  # the earliest second that can be shown (a moment export starts at its keyframe)
         self.markers: list[Marker] = []
         self.editable = False
@@ -117,7 +122,7 @@ class TimelineView(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.ClickFocus)
         self.setAcceptDrops(True)
-        self.setMinimumHeight(self.AXIS_H + self.LANE_H * len(LANES) + 8)
+        self.setMinimumHeight(self.AXIS_H + self.LANE_H * len(self.lanes) + 8)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
     def sizeHint(self) -> QSize:  # Qt override
@@ -126,7 +131,27 @@ class TimelineView(QWidget):
     # ---- model of the strip
     def set_duration(self, duration_s: float) -> None:
         self.duration_s = max(0.0, float(duration_s))
+        self.view_s = (0.0, self.duration_s)
         self.update()
+
+    def set_view(self, t0_s: float, t1_s: float) -> None:
+        """Show the span ``[t0_s, t1_s]`` (kept within the recording, at least MIN_SPAN_S long)."""
+        d = self.duration_s
+        span = min(max(t1_s - t0_s, min(self.MIN_SPAN_S, d)), d)
+        t0 = min(max(0.0, t0_s), d - span)
+        self.view_s = (t0, t0 + span)
+        self.update()
+
+    def zoom(self, factor: float, about_s: Optional[float] = None) -> None:
+        """Zoom the time axis by ``factor`` (> 1 zooms in) keeping ``about_s`` (default the cursor) in place."""
+        v0, v1 = self.view_s
+        c = self.position_s if about_s is None else about_s
+        span = (v1 - v0) / factor
+        f = (c - v0) / (v1 - v0) if v1 > v0 else 0.5
+        self.set_view(c - f * span, c - f * span + span)
+
+    def zoom_reset(self) -> None:
+        self.set_view(0.0, self.duration_s)
 
     def set_markers(self, markers: Sequence[Marker]) -> None:
         self.markers = list(markers)
@@ -136,6 +161,10 @@ class TimelineView(QWidget):
 
     def set_position(self, t_s: float) -> None:
         self.position_s = min(max(self.floor_s, float(t_s)), self.duration_s)
+        v0, v1 = self.view_s
+        if not v0 <= self.position_s <= v1:  # zoomed in and the cursor left the span: page to it
+            span = v1 - v0
+            self.set_view(self.position_s - 0.1 * span, self.position_s + 0.9 * span)
         self.update()
 
     def set_floor(self, t_s: float) -> None:
@@ -149,15 +178,17 @@ class TimelineView(QWidget):
 
     def x_of(self, t_s: float) -> float:
         x0, x1 = self._span()
-        return x0 + (x1 - x0) * (t_s / self.duration_s if self.duration_s > 0 else 0.0)
+        v0, v1 = self.view_s
+        return x0 + (x1 - x0) * ((t_s - v0) / (v1 - v0) if v1 > v0 else 0.0)
 
     def t_of(self, x: float) -> float:
         x0, x1 = self._span()
+        v0, v1 = self.view_s
         f = (x - x0) / (x1 - x0)
-        return min(max(f, 0.0), 1.0) * self.duration_s
+        return min(max(v0 + f * (v1 - v0), 0.0), self.duration_s)
 
     def lane_rect(self, lane: str) -> QRectF:
-        i = LANES.index(lane)
+        i = self.lanes.index(lane)
         x0, x1 = self._span()
         return QRectF(x0, self.AXIS_H + i * self.LANE_H, x1 - x0, self.LANE_H)
 
@@ -167,9 +198,12 @@ class TimelineView(QWidget):
 
     def marker_at(self, pos: QPointF) -> Optional[Marker]:
         best, best_d = None, float(self.PICK_PX)
+        x0, x1 = self._span()
         for m in self.markers:
+            if m.lane not in self.lanes:
+                continue
             p = self.marker_pos(m)
-            if abs(p.y() - pos.y()) > self.LANE_H / 2:
+            if abs(p.y() - pos.y()) > self.LANE_H / 2 or not x0 - 1 <= p.x() <= x1 + 1:
                 continue
             d = abs(p.x() - pos.x())
             if d <= best_d:
@@ -186,31 +220,35 @@ class TimelineView(QWidget):
         x0, x1 = self._span()
         fm = QFontMetricsF(self.font())
         # lanes
-        for i, lane in enumerate(LANES):
+        for i, lane in enumerate(self.lanes):
             r = self.lane_rect(lane)
             if i % 2 == 0:
                 p.fillRect(r, pal.alternateBase())
             p.setPen(text)
             p.drawText(QRectF(2, r.top(), self.LEFT - 6, r.height()), Qt.AlignRight | Qt.AlignVCenter,
                        LANE_TITLES[lane])
-        if self.floor_s > 0:
-            p.fillRect(QRectF(x0, self.AXIS_H, self.x_of(self.floor_s) - x0, self.LANE_H * len(LANES)),
+        if self.floor_s > self.view_s[0]:
+            p.fillRect(QRectF(x0, self.AXIS_H, min(self.x_of(self.floor_s), x1) - x0, self.LANE_H * len(self.lanes)),
                        QBrush(pal.mid().color(), Qt.BDiagPattern))
         # axis and ticks
         p.setPen(QPen(text, 1))
         p.drawLine(QPointF(x0, self.AXIS_H - 2), QPointF(x1, self.AXIS_H - 2))
-        if self.duration_s > 0:
-            step = _nice_step(self.duration_s, max(2, int((x1 - x0) / 70)))
-            t = 0.0
-            while t <= self.duration_s + 1e-9:
+        v0, v1 = self.view_s
+        if v1 > v0:
+            step = _nice_step(v1 - v0, max(2, int((x1 - x0) / 70)))
+            t = math.ceil(v0 / step - 1e-9) * step
+            while t <= v1 + 1e-9:
                 x = self.x_of(t)
                 p.drawLine(QPointF(x, self.AXIS_H - 6), QPointF(x, self.AXIS_H - 2))
                 label = fmt_time(t)
                 w = fm.horizontalAdvance(label)
                 p.drawText(QPointF(min(max(x - w / 2, 0), self.width() - w), fm.ascent() + 1), label)
                 t += step
-        # markers
+        # markers (clipped to the strip: zoomed in, some lie outside the span)
+        p.setClipRect(QRectF(x0 - 8, 0, x1 - x0 + 16, self.height()))
         for m in self.markers:
+            if m.lane not in self.lanes or not v0 - 1e-9 <= m.t_s <= v1 + 1e-9:
+                continue
             c = marker_colour(m)
             pt = self.marker_pos(m)
             p.setPen(QPen(c.darker(140), 1))
@@ -289,8 +327,24 @@ class TimelineView(QWidget):
         else:
             self.sig_marker_clicked.emit(m)
 
+    def wheelEvent(self, event) -> None:  # Qt override
+        if self.duration_s <= 0:
+            return
+        dy = event.angleDelta().y()
+        dx = event.angleDelta().x()
+        v0, v1 = self.view_s
+        if dx and not dy or event.modifiers() & Qt.ShiftModifier:  # pan
+            shift = -(dx or dy) / 120.0 * 0.1 * (v1 - v0)
+            self.set_view(v0 + shift, v1 + shift)
+        elif dy:
+            self.zoom(1.25 if dy > 0 else 0.8, self.t_of(event.position().x()))
+        event.accept()
+
     def mouseDoubleClickEvent(self, event) -> None:  # Qt override
         pos = event.position()
+        if pos.y() < self.AXIS_H:  # on the time axis: show the whole recording again
+            self.zoom_reset()
+            return
         if self.editable and self.lane_rect("event").contains(pos) and self.marker_at(pos) is None:
             self.sig_add_requested.emit(float(round(self.t_of(pos.x()))))
             return
@@ -320,6 +374,11 @@ class TimelineView(QWidget):
     def keyPressEvent(self, event) -> None:  # Qt override
         if self.editable and self.picked is not None and event.key() in (Qt.Key_Delete, Qt.Key_Backspace):
             self.sig_marker_delete_requested.emit(self.picked)
+            return
+        if event.key() in (Qt.Key_Left, Qt.Key_Right) and self.duration_s > 0:
+            step = 60.0 if event.modifiers() & Qt.ShiftModifier else 1.0  # a second, or a minute with Shift
+            self.set_position(self.position_s + (step if event.key() == Qt.Key_Right else -step))
+            self.sig_seek_requested.emit(self.position_s)
             return
         super().keyPressEvent(event)
 

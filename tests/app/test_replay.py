@@ -178,3 +178,18 @@ def test_a_moment_export_replays_from_its_keyframe_only(qtbot, window, run_file,
         want = replay_to(p.recording(), kf).summary()
     assert {k: v["inlet_c"] for k, v in w.scene.summary["racks"].items()} == \
         {k: v["inlet_c"] for k, v in want["racks"].items()}
+
+
+def test_clicking_an_automatic_action_shows_why_it_happened(qtbot, window, run_file):
+    w = window
+    open_replay(qtbot, w, run_file)
+    auto = [m for m in w.timeline.view.markers if m.lane == "automatic"]
+    assert auto, "the CRAH failure makes the racks throttle"
+    m = auto[0]
+    w.timeline.view.sig_marker_clicked.emit(m)
+    wait_state_at(qtbot, w, m.t_s)
+    texts = w.cause_panel.step_texts()
+    assert texts[0].split("  ", 1)[1].startswith(f"{m.kind} {m.target} [automatic]")
+    assert w.scene.selected_ids() == [m.target]
+    ev = w.replay_data.by_seq[m.key[1]]
+    assert len(texts) == 1 + (ev.cause is not None and ev.cause in w.replay_data.by_seq)

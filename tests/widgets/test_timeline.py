@@ -108,3 +108,44 @@ def test_cause_chain_steps_are_clickable(qtbot):
     p.sig_step_chosen.connect(lambda t, i: chosen.append((t, i)))
     p.list.itemClicked.emit(p.list.item(1))
     assert chosen == [(10.0, "CRAH-1")]
+
+
+def test_wheel_zooms_about_the_mouse_and_the_axis_double_click_resets(qtbot, panel):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    v = panel.view
+    x = v.x_of(300.0)
+
+    def wheel(dy: int, dx: int = 0, mods=Qt.NoModifier) -> None:
+        pos = QPointF(x, v.lane_rect("automatic").center().y())
+        ev = QWheelEvent(pos, v.mapToGlobal(pos), QPoint(0, 0), QPoint(dx, dy), Qt.NoButton, mods,
+                         Qt.NoScrollPhase, False)
+        QApplication.sendEvent(v, ev)
+
+    for _ in range(4):
+        wheel(120)
+    v0, v1 = v.view_s
+    assert v1 - v0 == pytest.approx(600.0 / 1.25 ** 4)
+    assert v.t_of(x) == pytest.approx(300.0, abs=1.0)  # the time under the mouse stays put
+    # markers outside the span are not hit; inside they are where the zoomed axis puts them
+    assert v.marker_at(QPointF(v.x_of(300.0), v.lane_rect("alarm").center().y())).kind == "inlet_allowable"
+    wheel(120, mods=Qt.ShiftModifier)  # pan
+    assert v.view_s[0] < v0
+    # the cursor leaving the span pages the view to it
+    panel.set_position(590.0)
+    assert v.view_s[0] <= 590.0 <= v.view_s[1]
+    QTest.mouseDClick(v, Qt.LeftButton, Qt.NoModifier, QPoint(200, 5))
+    assert v.view_s == (0.0, 600.0)
+
+
+def test_arrow_keys_step_a_second_or_a_minute(qtbot, panel):
+    asked: list = []
+    panel.sig_seek_requested.connect(asked.append)
+    panel.set_position(100.0)
+    panel.view.setFocus()
+    QTest.keyClick(panel.view, Qt.Key_Right)
+    QTest.keyClick(panel.view, Qt.Key_Right, Qt.ShiftModifier)
+    QTest.keyClick(panel.view, Qt.Key_Left)
+    assert asked == [101.0, 161.0, 160.0]

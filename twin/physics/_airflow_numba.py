@@ -129,7 +129,7 @@ def advect(u, v, w, cx, cy, cz, dt, dx, dy, dz, uo, vo, wo):
                                            (z - dt * e) / dz)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _trilerp_mm(f, fx, fy, fz):
     """(min, max) of the 8 values :func:`_trilerp` interpolates between."""
     n0, n1, n2 = f.shape
@@ -142,24 +142,44 @@ def _trilerp_mm(f, fx, fy, fz):
     i1 = min(i + 1, n0 - 1)
     j1 = min(j + 1, n1 - 1)
     k1 = min(k + 1, n2 - 1)
-    lo = f[i, j, k]
-    hi = lo
-    for a in (i, i1):
-        for b in (j, j1):
-            for c in (k, k1):
-                x = f[a, b, c]
-                if x < lo:
-                    lo = x
-                if x > hi:
-                    hi = x
+    a = f[i, j, k]
+    b = f[i1, j, k]
+    c = f[i, j1, k]
+    d = f[i1, j1, k]
+    e = f[i, j, k1]
+    g = f[i1, j, k1]
+    h = f[i, j1, k1]
+    q = f[i1, j1, k1]
+    lo = min(min(min(a, b), min(c, d)), min(min(e, g), min(h, q)))
+    hi = max(max(max(a, b), max(c, d)), max(max(e, g), max(h, q)))
     return lo, hi
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _face_velocity(u, v, w, i, j, k, ox, oy):
+    """Velocity (m/s) at the open face (i, j, k) of the component with offsets (ox, oy, .):
+    its own component, the 4-face average of the other two."""
+    if ox == 0.0:
+        a = u[i, j, k]
+        b = 0.25 * (v[i - 1, j, k] + v[i, j, k] + v[i - 1, j + 1, k] + v[i, j + 1, k])
+        e = 0.25 * (w[i - 1, j, k] + w[i, j, k] + w[i - 1, j, k + 1] + w[i, j, k + 1])
+    elif oy == 0.0:
+        a = 0.25 * (u[i, j - 1, k] + u[i, j, k] + u[i + 1, j - 1, k] + u[i + 1, j, k])
+        b = v[i, j, k]
+        e = 0.25 * (w[i, j - 1, k] + w[i, j, k] + w[i, j - 1, k + 1] + w[i, j, k + 1])
+    else:
+        a = 0.25 * (u[i, j, k - 1] + u[i, j, k] + u[i + 1, j, k - 1] + u[i + 1, j, k])
+        b = 0.25 * (v[i, j, k - 1] + v[i, j, k] + v[i, j + 1, k - 1] + v[i, j + 1, k])
+        e = w[i, j, k]
+    return a, b, e
 
 
 @njit(cache=True, nogil=True)
 def advect_component(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, out):
     """Semi-Lagrangian advection of one staggered component ``f`` located at
     ((i+ox) dx, (j+oy) dy, (k+oz) dz): out = f(x - dt U) on open faces (c = 1),
-    0 on leaky faces, unchanged on closed faces. ``rk2``: midpoint back-trace.
+    0 on leaky faces, unchanged on closed faces. U at the face: its own component,
+    the 4-face average of the others; ``rk2``: midpoint back-trace.
     A negative ``dt`` traces forward (used by the MacCormack correction).
     """
     n0, n1, n2 = f.shape
@@ -176,19 +196,7 @@ def advect_component(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, out):
                 x = (i + ox) * dx
                 y = (j + oy) * dy
                 z = (k + oz) * dz
-                # velocity at an open face: its own component, the 4-face average of the others
-                if ox == 0.0:
-                    a = u[i, j, k]
-                    b = 0.25 * (v[i - 1, j, k] + v[i, j, k] + v[i - 1, j + 1, k] + v[i, j + 1, k])
-                    e = 0.25 * (w[i - 1, j, k] + w[i, j, k] + w[i - 1, j, k + 1] + w[i, j, k + 1])
-                elif oy == 0.0:
-                    a = 0.25 * (u[i, j - 1, k] + u[i, j, k] + u[i + 1, j - 1, k] + u[i + 1, j, k])
-                    b = v[i, j, k]
-                    e = 0.25 * (w[i, j - 1, k] + w[i, j, k] + w[i, j - 1, k + 1] + w[i, j, k + 1])
-                else:
-                    a = 0.25 * (u[i, j, k - 1] + u[i, j, k] + u[i + 1, j, k - 1] + u[i + 1, j, k])
-                    b = 0.25 * (v[i, j, k - 1] + v[i, j, k] + v[i, j + 1, k - 1] + v[i, j + 1, k])
-                    e = w[i, j, k]
+                a, b, e = _face_velocity(u, v, w, i, j, k, ox, oy)
                 if rk2:
                     a, b, e = _vel_at(u, v, w, x - 0.5 * dt * a, y - 0.5 * dt * b, z - 0.5 * dt * e, dx, dy, dz)
                 out[i, j, k] = _trilerp(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)
@@ -196,8 +204,11 @@ def advect_component(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, out):
 
 @njit(cache=True, nogil=True)
 def maccormack_correct(f, fh, fb, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, out):
-    """MacCormack (Selle et al. 2008): out = fh + (f - fb) / 2, clamped to the min/max of the
-    values the forward step interpolated between (falls back to fh outside them)."""
+    """MacCormack (Selle et al. 2008): out = fh + (f - fb) / 2 on open faces, where
+    fh = A(f) is the forward semi-Lagrangian step and fb = A_reverse(fh); where that
+    leaves the min/max of the 8 values the forward step interpolated between, out = fh
+    (first order there, never a new extremum). Closed and leaky faces: out = fh. The
+    departure point is traced as in :func:`advect_component`. Units: m/s, s, m."""
     n0, n1, n2 = f.shape
     for i in range(n0):
         for j in range(n1):
@@ -208,7 +219,7 @@ def maccormack_correct(f, fh, fb, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, o
                 x = (i + ox) * dx
                 y = (j + oy) * dy
                 z = (k + oz) * dz
-                a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
+                a, b, e = _face_velocity(u, v, w, i, j, k, ox, oy)
                 if rk2:
                     a, b, e = _vel_at(u, v, w, x - 0.5 * dt * a, y - 0.5 * dt * b, z - 0.5 * dt * e, dx, dy, dz)
                 lo, hi = _trilerp_mm(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)

@@ -235,6 +235,16 @@ def test_airflow_kernels_agree_with_numpy():
         nbk.advect_component(f, *o, u, v, w, c, dt, dx, dy, dz, False, a)
         npk.advect_component(f, *o, u, v, w, c, dt, dx, dy, dz, b)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        # MacCormack: forward step, reverse step, limited correction
+        fb_nb, fb_np = np.empty_like(f), np.empty_like(f)
+        nbk.advect_component(a, *o, u, v, w, c, -dt, dx, dy, dz, False, fb_nb)
+        npk.advect_component(b, *o, u, v, w, c, -dt, dx, dy, dz, fb_np)
+        np.testing.assert_allclose(fb_nb, fb_np, rtol=1e-12, atol=1e-12)
+        m_nb, m_np = np.empty_like(f), np.empty_like(f)
+        nbk.maccormack_correct(f, a, fb_nb, *o, u, v, w, c, dt, dx, dy, dz, False, m_nb)
+        npk.maccormack_correct(f, b, fb_np, *o, u, v, w, c, dt, dx, dy, dz, m_np)
+        np.testing.assert_allclose(m_nb, m_np, rtol=1e-12, atol=1e-12)
+        assert not np.array_equal(m_nb, a)  # the correction acts somewhere
     dist_nb = np.empty(shape)
     nbk.wall_distance(solid, dx, dy, dz, dist_nb)
     np.testing.assert_allclose(dist_nb, npk.wall_distance(solid, dx, dy, dz))

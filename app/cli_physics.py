@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=3, help="repeats per measurement (median reported)")
     p.add_argument("--grid", type=float, metavar="M", help="air grid cell size in metres")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--gui", action="store_true",
+                   help="measure the editor instead (offscreen): open and recolour halls of --racks racks, and "
+                        "drop-to-heat-map times in 200-rack halls")
     p.set_defaults(func=cmd_bench)
 
 
@@ -190,6 +193,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise InputError(f"--racks values must be between 1 and 20000, got {n}")
     if args.repeats < 1:
         raise InputError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.gui:
+        from app.cli_gui import bench_gui
+
+        return bench_gui(args)
     report = run_bench(args.racks, repeats=args.repeats, grid_m=args.grid,
                        log=lambda m: print(m, file=sys.stderr) if not args.json else None)
     if args.json:

@@ -62,6 +62,8 @@ class SimRunner(QObject):
         self.heat_z_m: Optional[float] = 1.0
         self.speed = 1.0
         self.running = False
+        #: while running, stop (and send a frame) exactly at this simulated time (None: run on)
+        self.stop_at_s: Optional[float] = None
         self.generation = 0
         self._cond = threading.Condition()
         self._pending: Optional[tuple[int, Site]] = None
@@ -268,13 +270,25 @@ class SimRunner(QObject):
         start = time.monotonic()
         t0 = sim.t_s
         target = math.inf if math.isinf(speed) else t0 + speed * period
-        while sim.t_s < target and time.monotonic() - start < period:
+        stop_at = self.stop_at_s
+        if stop_at is not None:
+            target = min(target, stop_at)
+        while sim.t_s < target - 1e-9 and time.monotonic() - start < period:
             with self._cond:
                 if self._stop or self._pending is not None or not self.running:
                     break
-            sim.step()
+            if stop_at is not None and stop_at - sim.t_s < sim.dt_s:
+                sim.step(stop_at - sim.t_s)  # the last, shorter step lands on the requested second
+            else:
+                sim.step()
             time.sleep(0)  # let the GUI thread have the interpreter between steps
         now = time.monotonic()
+        if stop_at is not None and sim.t_s >= stop_at - 1e-9:
+            with self._cond:
+                self.running, self.stop_at_s = False, None
+            self.sig_frame.emit(self._frame(sim, self._sim_generation, sim.summary()))
+            self.sig_running.emit(False)
+            return now
         if now - last_emit >= period and not self._frame_unread:
             self._frame_unread = True
             self.sig_frame.emit(self._frame(sim, self._sim_generation, sim.summary()))

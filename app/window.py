@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.alarms_dock, self.cause_dock)
         self.timeline_dock.hide()
         self.cause_dock.hide()
+        self.trends_dock.raise_()  # tabifying the cause dock brought its tab group forward
         #: replay mode: a recording is shown (the layout is read-only); see app/replay.py
         self.replay_mode = False
         self.replay = None  # ReplayController, made on first use

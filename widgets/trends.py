@@ -14,12 +14,26 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from widgets.colormaps import ASHRAE_A1_MAX_C, ASHRAE_REC_HI_C, ASHRAE_REC_LO_C
 
+class _RowLegend(pg.LegendItem):
+    """A legend that lives in a layout cell: the layout gives it the height its entries need."""
+
+    def updateSize(self) -> None:
+        super().updateSize()  # sizes (and moves) the item to fit its entries
+        h = self.height()
+        if self.minimumHeight() != h:
+            self.setMinimumHeight(h)
+            self.setMaximumHeight(h)
+        layout = self.parentLayoutItem()
+        if layout is not None:
+            layout.invalidate()  # put it back in its cell, and the plot below it
+
+
 def _legend_above(plot: pg.PlotWidget) -> pg.LegendItem:
     """A legend in a row of its own above the plot area, so it never hides a curve or a limit line."""
     pi = plot.getPlotItem()
     pi.layout.removeItem(pi.titleLabel)
     pi.titleLabel.hide()
-    legend = pg.LegendItem(colCount=3, horSpacing=6, verSpacing=-6, frame=False, labelTextSize="8pt")
+    legend = _RowLegend(colCount=3, horSpacing=6, verSpacing=-6, frame=False, labelTextSize="8pt")
     pi.layout.addItem(legend, 0, 1)
     pi.layout.setRowMinimumHeight(0, 0)
     pi.layout.setRowMaximumHeight(0, 1000)

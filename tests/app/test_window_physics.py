@@ -204,3 +204,35 @@ def test_ups_charge_is_read_through_the_power_model():
     state = SimRunner._ups_state(Sim())
     assert state["UPS-1A"] == {"soc": 0.4, "mode": "battery"}
     assert set(state) == {"UPS-1A"}  # a node without a charge reading is left out
+
+
+def test_run_stops_exactly_at_the_requested_second(window, qtbot):
+    """--screenshot --run-seconds S shows second S, not wherever the last fast frame happened to land."""
+    runner = window.runner
+    runner.set_speed(float("inf"))
+    runner.stop_at_s = 7.5
+    with qtbot.waitSignal(runner.sig_running, timeout=5000, check_params_cb=lambda r: r is False):
+        runner.set_running(True)
+    qtbot.waitUntil(lambda: window.last_frame["t_s"] == 7.5, timeout=5000)
+    assert not runner.running and runner.stop_at_s is None
+    assert runner._sim.t_s == 7.5  # seven whole steps and one half step
+
+
+def test_frames_carry_the_intake_air_for_the_cooling_check():
+    """The mean air temperature over the cell layers below 2 m (the intake height of a rack)."""
+
+    class Layers:
+        asked = []
+
+        def air_temperature_slice(self, z_m):
+            self.asked.append(z_m)
+            t = np.full((3, 2), 20.0 + z_m)
+            t[0, 0] = np.nan  # a solid cell
+            return t, (0.0, 0.0, 1.8, 1.2)
+
+    sim = Layers()
+    field, extent = SimRunner._inlet_field(sim, {"grid": {"dz_m": 0.5}})
+    assert sim.asked == [0.25, 0.75, 1.25, 1.75]
+    assert field[1, 1] == pytest.approx(21.0) and np.isnan(field[0, 0])
+    assert extent == (0.0, 0.0, 1.8, 1.2)
+    assert SimRunner._inlet_field(sim, {}) is None

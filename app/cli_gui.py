@@ -295,7 +295,9 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
         settle()  # cold first solve (JIT, flow from rest): not timed
         proto = PALETTE_ENTRIES[1][1]  # air rack 10 kW
         cells = w.scene.fit_cells(proto) or {}
-        free = [to_hall(r.center()) for kind in ("ok", "cooling", "power", "both") for r in cells.get(kind, [])]
+        # a spot where the rack fits by space, power and cooling (else any free one)
+        free = [to_hall(r.center()) for r in cells.get("ok", [])] or \
+            [to_hall(r.center()) for kind in ("cooling", "power", "both") for r in cells.get(kind, [])]
         if not free:
             raise InputError("bench --gui: no free tile to drop a rack on")
         x_m, y_m = free[len(free) // 2]

@@ -221,6 +221,7 @@ class ElementItem(QGraphicsItem):
         self._rect = QRectF(0, 0, self._w, self._h)
         self._br = self._rect.adjusted(-2, -2, 2, 2)  # Qt asks for it very often: keep it ready
         self.scene_rect = QRectF(x0 * PX, -y1 * PX, self._w, self._h)
+        self.front_scene = self._front_line(self.scene_rect)  # for the far-out batch drawing
         self.setPos(x0 * PX, -y1 * PX)
         self.update()
 
@@ -438,12 +439,13 @@ class ContainmentItem(ElementItem):
 class RowLabelItem(QGraphicsItem):
     """A row's name and IT load, just west of the row, readable at any zoom."""
 
-    def __init__(self, text: str, east: bool = False):
+    def __init__(self, text: str, side: str = "west"):
         super().__init__()
         self.setZValue(Z_GHOST - 2)
         self.setFlag(QGraphicsItem.ItemIgnoresTransformations, True)
         self.setAcceptedMouseButtons(Qt.NoButton)
-        self.east = east  # drawn east of the row's end (something stands west of it)
+        #: "west" of the row, "east" of its end (something stands west), "inside" over its west end
+        self.side = side
         self._font = QFont(QApplication.font())
         self._font.setPixelSize(11)
         self.text = ""
@@ -454,18 +456,28 @@ class RowLabelItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.text = text
         fm = QFontMetricsF(self._font)
-        w = fm.horizontalAdvance(text) + 4
-        self._rect = (QRectF(6, -fm.height() / 2, w, fm.height()) if self.east
-                      else QRectF(-w - 4, -fm.height() / 2, w, fm.height()))
+        w = fm.horizontalAdvance(text) + 6
+        left = {"east": 5.0, "inside": 2.0}.get(self.side, -w - 3)
+        self._rect = QRectF(left, -fm.height() / 2, w, fm.height())
         self.update()
+
+    @property
+    def east(self) -> bool:
+        return self.side == "east"
 
     def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        pal = QApplication.palette()
+        back = QColor(pal.color(QPalette.Window))
+        back.setAlpha(200)  # readable over racks, tiles and the heat map
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(back)
+        painter.drawRoundedRect(self._rect, 3, 3)
         painter.setFont(self._font)
-        painter.setPen(QApplication.palette().color(QPalette.WindowText))
-        painter.drawText(self._rect, (Qt.AlignLeft if self.east else Qt.AlignRight) | Qt.AlignVCenter, self.text)
+        painter.setPen(pal.color(QPalette.WindowText))
+        painter.drawText(self._rect, Qt.AlignCenter, self.text)
 
 
 class HeatMapItem(QGraphicsPixmapItem):
@@ -543,13 +555,18 @@ class FarLayerItem(QGraphicsItem):
         self._scene = scene
         self._groups: list[tuple[QColor, list[QRectF]]] = []
         self._selected: list[QRectF] = []
+        self._fronts: list[QLineF] = []
         self._bounds = QRectF()
+
+    #: rack fronts are drawn once a rack is at least this many pixels deep on screen
+    FRONT_MIN_PX = 10.0
 
     def rebuild(self) -> None:
         skip = self._scene.drag_ids
         groups: dict[int, tuple[QColor, list[QRectF]]] = {}
         selected = []
         tiles = []
+        fronts = []
         for ident, item in self._scene.items_by_id.items():
             if ident in skip:
                 continue
@@ -559,6 +576,7 @@ class FarLayerItem(QGraphicsItem):
                 if group is None:
                     group = groups[id(colour)] = (colour, [])
                 group[1].append(item.scene_rect)
+                fronts.append(item.front_scene)
             elif isinstance(item, TileItem):
                 tiles.append(item.scene_rect)
         for item in self._scene.selectedItems():
@@ -566,6 +584,7 @@ class FarLayerItem(QGraphicsItem):
                 selected.append(item.scene_rect)
         self._groups = ([(_TILE_FAR, tiles)] if tiles else []) + list(groups.values())
         self._selected = selected
+        self._fronts = fronts
         bounds = self._scene.hall_rect().adjusted(-5, -5, 5, 5)
         if bounds != self._bounds:
             self.prepareGeometryChange()
@@ -580,6 +599,12 @@ class FarLayerItem(QGraphicsItem):
         for colour, rects in self._groups:
             painter.setBrush(colour)
             painter.drawRects(rects)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if self._fronts and lod * 0.6 * PX >= self.FRONT_MIN_PX:
+            pen = QPen(QColor(30, 30, 30), 2)
+            pen.setCosmetic(True)  # 2 px at any zoom
+            painter.setPen(pen)
+            painter.drawLines(self._fronts)
         if self._selected:
             painter.setBrush(Qt.NoBrush)
             painter.setPen(QPen(QColor(0, 0, 0), 0))
@@ -645,6 +670,7 @@ class FloorPlanScene(QGraphicsScene):
         self.inlet_field: Optional[np.ndarray] = None
         self.inlet_extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self._row_groups: dict[str, list[tuple[str, ...]]] = {}
+        self.row_labels_shown = True
         self.site: Optional[Site] = None
         self.hall_id: Optional[str] = None
         self.hall_item: Optional[HallItem] = None
@@ -742,20 +768,24 @@ class FloorPlanScene(QGraphicsScene):
     #: room a row label needs beside its row (m); blocked on the west, it goes to the east end
     ROW_LABEL_ROOM_M = 3.0
 
-    def _row_label_pos(self, hall: Hall, racks: list[Rack]) -> tuple[QPointF, bool]:
-        """Where a row's label goes: west of the row, or east of it when something stands there."""
+    def _row_label_pos(self, hall: Hall, racks: list[Rack]) -> tuple[QPointF, str]:
+        """Where a row's label goes: west of the row; east of it when something stands west; over the
+        row's west end when both sides are taken ("west", "east", "inside")."""
         fps = [r.footprint() for r in racks]
         x0, x1 = min(f[0] for f in fps), max(f[2] for f in fps)
         ys = [(f[1] + f[3]) / 2 for f in fps if f[0] == x0]
         y = sum(ys) / len(ys)
-        yb0, yb1 = y - 0.3, y + 0.3
+        ye = [(f[1] + f[3]) / 2 for f in fps if f[2] == x1]
+        y_east = sum(ye) / len(ye)
         own = {r.id for r in racks}
-        west = (x0 - self.ROW_LABEL_ROOM_M, yb0, x0 - 1e-6, yb1)
-        for el in list(hall.racks) + list(hall.cooling_units):
-            if el.id not in own and _overlap(hall.footprint(el), west):
-                ye = [(f[1] + f[3]) / 2 for f in fps if f[2] == x1]
-                return to_scene(x1, sum(ye) / len(ye)), True
-        return to_scene(x0, y), False
+        west = (x0 - self.ROW_LABEL_ROOM_M, y - 0.3, x0 - 1e-6, y + 0.3)
+        east = (x1 + 1e-6, y_east - 0.3, x1 + self.ROW_LABEL_ROOM_M, y_east + 0.3)
+        others = [hall.footprint(el) for el in list(hall.racks) + list(hall.cooling_units) if el.id not in own]
+        if not any(_overlap(fp, west) for fp in others):
+            return to_scene(x0, y), "west"
+        if not any(_overlap(fp, east) for fp in others):
+            return to_scene(x1, y_east), "east"
+        return to_scene(x0, y), "inside"
 
     def _sync_row_labels(self, hall: Hall) -> None:
         rows: dict[str, list[Rack]] = {}
@@ -769,17 +799,25 @@ class FloorPlanScene(QGraphicsScene):
             text = f"{name}: {sum(r.it_kw for r in racks):.0f} kW"
             if name in heads:
                 text += f", {heads[name] / 1e3:+.0f} kW free"
-            pos, east = self._row_label_pos(hall, racks)
-            wanted[name] = (text, pos, east)
+            pos, side = self._row_label_pos(hall, racks)
+            wanted[name] = (text, pos, side)
         for name in [n for n in self.row_labels if n not in wanted or self.row_labels[n].text != wanted[n][0]
-                     or self.row_labels[n].east != wanted[n][2]]:
+                     or self.row_labels[n].side != wanted[n][2]]:
             self.removeItem(self.row_labels.pop(name))
-        for name, (text, pos, east) in wanted.items():
+        for name, (text, pos, side) in wanted.items():
             item = self.row_labels.get(name)
             if item is None:
-                item = self.row_labels[name] = RowLabelItem(text, east)
+                item = self.row_labels[name] = RowLabelItem(text, side)
+                item.setVisible(self.row_labels_shown)
                 self.addItem(item)
             item.setPos(pos)
+
+    def show_row_labels(self, shown: bool) -> None:
+        """Row labels on or off (off when the rows are too close on screen to tell the labels apart)."""
+        if shown != self.row_labels_shown:
+            self.row_labels_shown = shown
+            for item in self.row_labels.values():
+                item.setVisible(shown)
 
     def row_headroom_w(self) -> dict[str, float]:
         """Per row: IT power it could still add keeping its feeds redundant (W), from the summary."""
@@ -1185,7 +1223,9 @@ class FloorPlanView(QGraphicsView):
 
     MIN_SCALE, MAX_SCALE = 0.01, 20.0
     #: below this many pixels per floor tile racks and tiles are drawn in batches
-    FAR_TILE_PX = 8.0
+    FAR_TILE_PX = 12.0
+    #: below this many pixels per floor tile rows are too close on screen for their labels
+    LABEL_TILE_PX = 5.0
 
     def __init__(self, scene: FloorPlanScene, parent=None):
         super().__init__(scene, parent)
@@ -1261,6 +1301,7 @@ class FloorPlanView(QGraphicsView):
         hall = self.floor_scene().hall
         tile_px = (hall.tile_m if hall is not None else 0.6) * PX * self.current_scale()
         self.floor_scene().set_far(tile_px < self.FAR_TILE_PX)
+        self.floor_scene().show_row_labels(tile_px >= self.LABEL_TILE_PX)
 
     def zoom_by(self, factor: float) -> None:
         s = self.current_scale()

@@ -192,3 +192,18 @@ def test_rows_are_labelled_with_their_load_and_units_with_headroom(scene, site):
     assert scene.items_by_id["CRAH-2"].badge == ""
     scene.apply_summary(None)
     assert scene.items_by_id["CRAH-1"].badge == ""
+
+
+def test_row_labels_hide_when_rows_are_too_close_to_read(qtbot, scene):
+    view = FloorPlanView(scene)
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show()
+    view.zoom_to_fit()
+    assert all(item.isVisible() for item in scene.row_labels.values())
+    tile_px = 0.6 * PX * view.current_scale()
+    view.zoom_by(4.0 / tile_px)  # 4 px per tile: the 2.4 m row pitch is under 20 px
+    assert scene.far and not any(item.isVisible() for item in scene.row_labels.values())
+    assert scene.far_item._fronts  # far out, rack fronts are drawn in one batch too
+    view.zoom_to_fit()
+    assert all(item.isVisible() for item in scene.row_labels.values())

@@ -49,6 +49,16 @@ NU_FLOOR = 1e-3
 #: Courant number of the march. Semi-Lagrangian advection is stable at any; on room B1
 #: Courant 1, 2 and 4 gave rack inlets within 0.05 K of each other, so take 3.
 COURANT = 3.0
+#: momentum advection by default (see :func:`solve_flow` for why not "mcl")
+SCHEME = "sl"
+#: weight of the MacCormack correction of "mcl" (0 = semi-Lagrangian, 1 = full MacCormack).
+#: On the aisle rooms the "mcl" flow stays steady and mirror-symmetric up to about 0.5 and turns
+#: unsteady (mirror images 0.01-0.5 m/s apart) from 0.6 up.
+MC_WEIGHT = 0.5
+#: relative tolerance of the projection in the march (x fastest inflow / cell size), per scheme.
+#: The projection residual seeds asymmetry that a low-diffusion flow amplifies: with "mcl", 1e-3
+#: left 2e-3 m/s between mirror images of the aisle room, 1e-4 leaves 1e-4 m/s.
+MARCH_TOL = {"sl": 1e-3, "rk2": 1e-3, "mc": 1e-3, "mc1": 1e-3, "mcl": 1e-4}
 #: Jacobi sweeps of the implicit viscous step
 DIFFUSE_SWEEPS = 2
 #: MIC(0) parameters (Bridson)
@@ -111,6 +121,7 @@ class Flow:
     solve_s: float = 0.0
     max_div: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    scheme: str = SCHEME  # momentum advection the march used
     cache: dict = field(default_factory=dict, repr=False)  # derived coefficients (thermal)
 
     def cell_velocity(self, ap) -> np.ndarray:
@@ -398,6 +409,8 @@ class _Work:
         self.a = np.zeros(ap.n_faces)
         self.b = np.zeros(ap.n_faces)
         self.t = np.zeros(ap.n_faces)
+        self.lo = np.zeros(ap.n_faces)
+        self.hi = np.zeros(ap.n_faces)
         self.nu = np.zeros(ap.shape)
         self.div = np.zeros(ap.shape)
 
@@ -418,10 +431,20 @@ def _project(ap, uf, phi, tol, max_iter=2000) -> int:
 _OFFS = ((0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0))
 
 
-def _advect(ap, vel, conds, dt, outs, scheme, work):
+def _advect(ap, vel, conds, dt, outs, scheme, work, mc_weight=1.0):
     """Advect the three components: "sl" Euler semi-Lagrangian, "rk2" midpoint trace,
-    "mc" MacCormack with RK2 traces, "mc1" MacCormack with Euler traces."""
+    "mc" MacCormack with RK2 traces, "mc1" MacCormack with Euler traces, "mcl" limited
+    MacCormack (correction weighted by ``mc_weight``, clamped to the stencil)."""
     u, v, w = vel
+    if scheme == "mcl":
+        fh_all = ap.face_views(work.t)
+        lo_all = ap.face_views(work.lo)
+        hi_all = ap.face_views(work.hi)
+        for f, o, c, fh, lo, hi in zip(vel, _OFFS, conds, fh_all, lo_all, hi_all):
+            _nb.mcl_forward(f, o[0], o[1], o[2], u, v, w, c, dt, ap.dx, ap.dy, ap.dz, fh, lo, hi)
+        for f, o, c, fh, lo, hi, out in zip(vel, _OFFS, conds, fh_all, lo_all, hi_all, outs):
+            _nb.mcl_correct(f, fh, lo, hi, o[0], o[1], o[2], u, v, w, c, dt, ap.dx, ap.dy, ap.dz, mc_weight, out)
+        return
     rk2 = scheme in ("rk2", "mc")
     if scheme not in ("mc", "mc1"):
         for f, o, c, out in zip(vel, _OFFS, conds, outs):
@@ -460,7 +483,8 @@ def max_divergence(ap, uf: np.ndarray) -> float:
 
 def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optional[float] = None, chen_a: float = CHEN_A,
                tol: float = 0.04, courant: float = COURANT, nu_floor: float = NU_FLOOR,
-               diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, scheme: str = "sl", march_tol: float = 1e-3,
+               diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, scheme: str = SCHEME, mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None,
+               window_tau: float = 0.5,
                emit_warnings: bool = True) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
@@ -475,13 +499,22 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     courant : time step = courant * min cell size / largest inflow velocity.
     scheme : momentum advection. "sl" (default) semi-Lagrangian with trilinear interpolation
         and Euler traces; "rk2" midpoint traces; "mc1" MacCormack (Selle et al. 2008) with
-        Euler traces, "mc" with RK2 traces. Trilinear interpolation diffuses momentum on a
-        0.3 m grid: against the CFD flow of room B1 (OpenFOAM k-epsilon, 0.15 m), "sl" jets
-        entrain about half the air the CFD's do (upward flux over the cold aisle 1.2 vs
-        2.6 m3/s) and the cold aisle drains toward the return; "mc1" recovers part of it
-        (1.6 m3/s; rack inlets 1.3 / 2.0 K RMS instead of 1.5 / 2.4 K) at about 3-5x the
-        cost, and its less damped flow is unsteady enough to break exact mirror symmetry
-        within an averaging window, so it is not the default.
+        Euler traces, "mc" with RK2 traces (both fall back to "sl" where the corrected value
+        leaves the stencil); "mcl" limited MacCormack: the correction weighted by
+        ``mc_weight`` and clamped to the min/max of the departure stencil (continuous, so
+        round-off does not grow into asymmetry), two passes per component.
+        Trilinear interpolation diffuses momentum on a 0.3 m grid: against the CFD flow of
+        room B1 (OpenFOAM k-epsilon, 0.15 m) "sl" jets entrain about half the air the CFD's do
+        and the cold aisle drains toward the return; rack inlets 1.52 / 2.41 K RMS (uniform /
+        mixed power). "mc1": 1.30 / 1.96 K but unsteady (mirror images 0.1-0.4 m/s apart).
+        "mcl" (weight 0.5): 1.48 / 2.19 K, steady and mirror-symmetric (1e-4 m/s) at about
+        1.5-2x the cost of "sl"; but where the layout is not symmetric its flow can settle in
+        more than one state: on the 3+3-rack aisle room with one rack turned down, a warm start
+        and a cold start end 0.76 m/s apart at the jet merge over the aisle (0.2 K at the rack
+        inlets), against 0.03 m/s for "sl". So "sl" stays the default.
+    mc_weight : weight of the "mcl" correction (0..1, default :data:`MC_WEIGHT`).
+    march_tol : projection tolerance in the march, relative (default per scheme, :data:`MARCH_TOL`).
+    window_tau : averaging window of the march in residence times (default 0.5).
 
     Returns
     -------
@@ -527,16 +560,22 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         init = None
     uf[closed] = ubc[closed]
     uf[leaky] = 0.0
+    if scheme not in MARCH_TOL:
+        raise ValueError(f"unknown advection scheme {scheme!r}; one of {', '.join(MARCH_TOL)}")
+    if march_tol is None:
+        march_tol = MARCH_TOL[scheme]
     tol_p = march_tol * max(vmax, 1e-3) / hmin
 
     if vmax <= 1e-9 or inflow <= 1e-12:
         uf[:] = ubc
         _project(ap, uf, phi, 1e-12 * max(vmax, 1e-3) / hmin)
-        return _finish(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn)
+        fl = _finish(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn)
+        fl.scheme = scheme
+        return fl
 
     dt = courant * hmin / max(v_step, 1e-3)
     tau = vol / inflow
-    window = max(0.5 * tau, 5 * dt)
+    window = max(window_tau * tau, 5 * dt)
     if max_time_s is None:
         max_time_s = max(12.0 * tau, 60.0)
     min_time = 0.0 if init is not None else 1.0 * tau
@@ -564,7 +603,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, chen_a, nu_floor, w.nu)
         adv[:] = uf
         adv[jet_faces] = jet_vals
-        _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w)
+        _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, mc_weight)
         # ou.. now hold U*; restore mass boundary values on closed faces, then diffuse
         w.a[closed] = ubc[closed]
         w.b[:] = w.a
@@ -599,7 +638,9 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     uf[:] = mean
     _project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
     _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, chen_a, nu_floor, w.nu)
-    return _finish(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
+    fl = _finish(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
+    fl.scheme = scheme
+    return fl
 
 
 def _finish(ap, uf, phi, nu, bf, steps, t, converged, t0, warn) -> Flow:

@@ -71,18 +71,25 @@ def power_problem(site: Site, nodes: dict, feeds: Sequence[str], add_w: float) -
 
 def nearest_feeds(hall: Hall, x_m: float, y_m: float, ignore: Iterable[str] = ()) -> tuple[str, ...]:
     """Feeds of the rack (with feeds) nearest to (x_m, y_m): a new rack joins that row's power."""
-    skip = set(ignore)
-    best, best_d = (), math.inf
-    for r in hall.racks:
-        if not r.feeds or r.id in skip:
-            continue
-        x0, y0, x1, y1 = r.footprint()
-        dx = max(x0 - x_m, 0.0, x_m - x1)
-        dy = max(y0 - y_m, 0.0, y_m - y1)
-        d = dx * dx + dy * dy
-        if d < best_d:
-            best, best_d = r.feeds, d
-    return tuple(best)
+    return FeedIndex(hall, ignore).nearest(x_m, y_m)
+
+
+class FeedIndex:
+    """The racks of a hall that have feeds, as arrays, for many nearest-feed queries (a drag's tiles)."""
+
+    def __init__(self, hall: Hall, ignore: Iterable[str] = ()):
+        skip = set(ignore)
+        racks = [r for r in hall.racks if r.feeds and r.id not in skip]
+        self.feeds = [r.feeds for r in racks]
+        fp = np.array([r.footprint() for r in racks], float).reshape(-1, 4)
+        self.x0, self.y0, self.x1, self.y1 = fp.T
+
+    def nearest(self, x_m: float, y_m: float) -> tuple[str, ...]:
+        if not self.feeds:
+            return ()
+        dx = np.maximum(np.maximum(self.x0 - x_m, 0.0), x_m - self.x1)
+        dy = np.maximum(np.maximum(self.y0 - y_m, 0.0), y_m - self.y1)
+        return tuple(self.feeds[int(np.argmin(dx * dx + dy * dy))])
 
 
 def intake_field(slices: Sequence[tuple[float, np.ndarray]]) -> Optional[np.ndarray]:

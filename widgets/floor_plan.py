@@ -671,6 +671,7 @@ class FloorPlanScene(QGraphicsScene):
         self.inlet_extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self._row_groups: dict[str, list[tuple[str, ...]]] = {}
         self.row_labels_shown = True
+        self._feed_index: Optional[capacity.FeedIndex] = None  # rebuilt after layout changes
         self.site: Optional[Site] = None
         self.hall_id: Optional[str] = None
         self.hall_item: Optional[HallItem] = None
@@ -760,6 +761,7 @@ class FloorPlanScene(QGraphicsScene):
                     item.hall = hall
         for ident in [i for i in self.items_by_id if i not in seen]:
             self.removeItem(self.items_by_id.pop(ident))
+        self._feed_index = None
         self._sync_row_labels(hall)
         margin = 2.0 * PX
         self.setSceneRect(self.hall_item.rect().adjusted(-margin, -margin, margin, margin))
@@ -768,7 +770,7 @@ class FloorPlanScene(QGraphicsScene):
     #: room a row label needs beside its row (m); blocked on the west, it goes to the east end
     ROW_LABEL_ROOM_M = 3.0
 
-    def _row_label_pos(self, hall: Hall, racks: list[Rack]) -> tuple[QPointF, str]:
+    def _row_label_pos(self, hall: Hall, racks: list[Rack], solids) -> tuple[QPointF, str]:
         """Where a row's label goes: west of the row; east of it when something stands west; over the
         row's west end when both sides are taken ("west", "east", "inside")."""
         fps = [r.footprint() for r in racks]
@@ -780,10 +782,16 @@ class FloorPlanScene(QGraphicsScene):
         own = {r.id for r in racks}
         west = (x0 - self.ROW_LABEL_ROOM_M, y - 0.3, x0 - 1e-6, y + 0.3)
         east = (x1 + 1e-6, y_east - 0.3, x1 + self.ROW_LABEL_ROOM_M, y_east + 0.3)
-        others = [hall.footprint(el) for el in list(hall.racks) + list(hall.cooling_units) if el.id not in own]
-        if not any(_overlap(fp, west) for fp in others):
+        fps_all, ids_all = solids
+
+        def taken(band) -> bool:  # a rack or cooling unit of another row stands in the band
+            hit = ((np.minimum(fps_all[:, 2], band[2]) - np.maximum(fps_all[:, 0], band[0]) > _EPS)
+                   & (np.minimum(fps_all[:, 3], band[3]) - np.maximum(fps_all[:, 1], band[1]) > _EPS))
+            return any(ids_all[i] not in own for i in np.nonzero(hit)[0])
+
+        if not taken(west):
             return to_scene(x0, y), "west"
-        if not any(_overlap(fp, east) for fp in others):
+        if not taken(east):
             return to_scene(x1, y_east), "east"
         return to_scene(x0, y), "inside"
 
@@ -795,11 +803,13 @@ class FloorPlanScene(QGraphicsScene):
         self._row_groups = {name: sorted({r.feeds for r in racks if r.feeds}) for name, racks in rows.items()}
         heads = self.row_headroom_w()
         wanted = {}
+        els = list(hall.racks) + list(hall.cooling_units)
+        solids = (np.array([hall.footprint(e) for e in els], float).reshape(-1, 4), [e.id for e in els])
         for name, racks in rows.items():
             text = f"{name}: {sum(r.it_kw for r in racks):.0f} kW"
             if name in heads:
                 text += f", {heads[name] / 1e3:+.0f} kW free"
-            pos, side = self._row_label_pos(hall, racks)
+            pos, side = self._row_label_pos(hall, racks, solids)
             wanted[name] = (text, pos, side)
         for name in [n for n in self.row_labels if n not in wanted or self.row_labels[n].text != wanted[n][0]
                      or self.row_labels[n].side != wanted[n][2]]:
@@ -1057,7 +1067,9 @@ class FloorPlanScene(QGraphicsScene):
         """A rack without feeds joins the power of the nearest rack (if the site has a power graph)."""
         if not isinstance(proto, Rack) or proto.feeds or self.site is None or not self.site.power_nodes:
             return proto
-        feeds = capacity.nearest_feeds(self.hall, x_m, y_m)
+        if self._feed_index is None:
+            self._feed_index = capacity.FeedIndex(self.hall)
+        feeds = self._feed_index.nearest(x_m, y_m)
         return dataclasses.replace(proto, feeds=feeds) if feeds else proto
 
     def capacity_problems(self, elements: list[Element], ignore: Iterable[str] = ()) -> tuple[str, str]:
@@ -1095,7 +1107,7 @@ class FloorPlanScene(QGraphicsScene):
         item = self.items_by_id.get(ident)
         return item.element if item is not None else None
 
-    def fit_cells(self, proto: Element, count: int = 1, max_cells: int = 20000,
+    def fit_cells(self, proto: Element, count: int = 1, max_cells: int = 8000,
                   moving: Optional[Element] = None) -> Optional[dict[str, list[QRectF]]]:
         """Floor tiles where releasing ``count`` copies of ``proto`` would be accepted, by tint kind
         (:data:`FIT_COLOURS`); None when the hall is too big to check every tile.
@@ -1113,6 +1125,10 @@ class FloorPlanScene(QGraphicsScene):
             return None
         power_cache: dict[tuple, str] = {}
         ignore = {moving.id} if moving is not None else set()
+        # a rack without feeds joins the nearest row's power (as on drop, see with_feeds)
+        proto_feeds = getattr(proto, "feeds", ())
+        joins = moving is None and self.with_feeds(proto, 0.0, 0.0) is not proto
+        protos: dict[tuple, Element] = {}
         if moving is not None:
             fx0, fy0, fx1, fy1 = hall.footprint(moving)
             cx0, cy0 = (fx0 + fx1) / 2, (fy0 + fy1) / 2
@@ -1127,7 +1143,11 @@ class FloorPlanScene(QGraphicsScene):
                 else:
                     cx, cy = (i + 0.5) * tile, (j + 0.5) * tile
                     x0, y0 = self.drop_position(proto, cx, cy)
-                    els = row_elements(self.with_feeds(proto, cx, cy), x0, y0, count)
+                    feeds = self._feed_index.nearest(cx, cy) if joins else proto_feeds
+                    placed = protos.get(feeds)
+                    if placed is None:
+                        placed = protos[feeds] = dataclasses.replace(proto, feeds=feeds) if joins else proto
+                    els = row_elements(placed, x0, y0, count)
                 if self.placement_problem(els, ignore=ignore):
                     continue
                 power = cooling = ""

@@ -14,6 +14,7 @@ Also here: building timeline markers and cause-chain steps from a recording
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class RecordingData:
     rack_t_s: np.ndarray
     rack_inlet_c: np.ndarray
     rack_ids: list[str]
+    rack_power_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rack_power_w: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     generation: int = 0
     first_keyframe_s: float = 0.0  # replay reaches no earlier (a moment export starts at its keyframe)
     verify: Any = None  # review exports: twin.store.verify_file's result (hashes rechecked on open)
@@ -61,6 +64,37 @@ class RecordingData:
 
     def __post_init__(self) -> None:
         self.by_seq = {e.seq: e for e in self.events}
+
+
+def preview_summary(data: RecordingData, t_s: float) -> Optional[dict]:
+    """What the recording's own series say about second ``t_s``, at once (no re-simulation).
+
+    Rack inlets and powers from the last per-rack sample at or before ``t_s``, hall
+    figures from the last hall-metrics sample: a preview shown while the exact state
+    is being replayed. None when the recording has no per-rack series.
+    """
+    rt = data.rack_t_s
+    if rt.size == 0 or data.rack_inlet_c.size == 0:
+        return None
+    i = int(np.searchsorted(rt, t_s + 1e-9, side="right")) - 1
+    if i < 0:
+        return None
+    inlet = data.rack_inlet_c[i]
+    pt = data.rack_power_t_s
+    power = None
+    if pt.size and data.rack_power_w.size:
+        k = int(np.searchsorted(pt, t_s + 1e-9, side="right")) - 1
+        power = data.rack_power_w[k] if k >= 0 else None
+    racks = {rid: {"inlet_c": float(inlet[j]), **({"power_w": float(power[j])} if power is not None else {})}
+             for j, rid in enumerate(data.rack_ids)}
+    out: dict[str, Any] = {"racks": racks, "t_s": float(rt[i]), "preview": True}
+    ht = data.hall_t_s
+    h = int(np.searchsorted(ht, t_s + 1e-9, side="right")) - 1 if ht.size else -1
+    if h >= 0:
+        for key in ("max_inlet_c", "it_power_w", "pue"):
+            if key in data.hall and math.isfinite(float(data.hall[key][h])):
+                out[key] = float(data.hall[key][h])
+    return out
 
 
 def markers_for(data: RecordingData) -> list[Marker]:
@@ -137,6 +171,7 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
                              read_only=bool(project.read_only), incident_name=name, events=reader.events(),
                              alarms=reader.alarms(), hall_t_s=hall_t, hall=hall, rack_t_s=rack_t,
                              rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
+        data.rack_power_t_s, data.rack_power_w = reader.series("rack_power_w")
         kfs = reader.keyframes()
         data.first_keyframe_s = kfs[0].t_s if kfs else 0.0
         if data.is_review:

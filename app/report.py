@@ -303,7 +303,7 @@ def render_timeline(data: ReviewData, width_px: int = 1400):
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
-    from widgets.timeline import LANE_TITLES, LANES, Marker, _nice_step, fmt_time, lane_of, marker_colour
+    from widgets.timeline import LANE_TITLES, LANES, Marker, fmt_time, lane_of, marker_colour, nice_step
 
     markers = [Marker(e.t_s, e.kind, lane_of(e.kind), e.target) for e in data.events]
     markers += [Marker(float(a["t_s"]), str(a.get("kind", "")), "alarm", str(a.get("target", "")),
@@ -331,7 +331,7 @@ def render_timeline(data: ReviewData, width_px: int = 1400):
         p.drawText(QRectF(0, r.top(), left - 8, lane_h), Qt.AlignRight | Qt.AlignVCenter, LANE_TITLES[lane])
     p.setPen(QPen(QColor(40, 40, 40), 1))
     p.drawLine(QPointF(x0, top - 2), QPointF(x1, top - 2))
-    step = _nice_step(span, 10)
+    step = nice_step(span, 10)
     t = 0.0
     while t <= span + 1e-9:
         x = x_of(t)
@@ -402,7 +402,7 @@ def _plot(p, rect, curves, ylabel: str, duration_s: float, hlines, vline: Option
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QPainterPath, QPen
 
-    from widgets.timeline import _nice_step, fmt_time
+    from widgets.timeline import fmt_time, nice_step
 
     font = QFont()
     font.setPixelSize(18)
@@ -433,7 +433,7 @@ def _plot(p, rect, curves, ylabel: str, duration_s: float, hlines, vline: Option
         p.setPen(QColor(40, 40, 40))
         p.drawText(QRectF(rect.left(), q.y() - 8, 74, 16), Qt.AlignRight | Qt.AlignVCenter, f"{y:g}")
         y += ystep
-    step = _nice_step(span_t, 10)
+    step = nice_step(span_t, 10)
     t = 0.0
     while t <= span_t + 1e-9:
         q = pt(t, lo)

@@ -977,6 +977,9 @@ class MainWindow(QMainWindow):
     def _on_replay_state(self, frame: dict) -> None:
         if not self.replay_mode or frame.get("generation") != self.replay.generation:
             return
+        if getattr(self, "_preview_t", None) is not None and abs(frame["t_s"] - self.timeline.position_s) > 1e-9:
+            return  # an older second than the one previewed now: the newest request follows
+        self._preview_t = None
         summary = frame.get("summary") or {}
         self.scene.apply_summary(summary)
         self.power_tree.set_summary(summary)
@@ -1010,6 +1013,22 @@ class MainWindow(QMainWindow):
     def _on_timeline_seek_requested(self, t_s: float) -> None:
         if self.replay_mode and self.replay is not None:
             self.replay.seek(t_s)
+            self._show_preview(t_s)
+
+    def _show_preview(self, t_s: float) -> None:
+        """The recorded series at ``t_s`` on the plan at once; the exact replayed state follows."""
+        from app.replay import preview_summary
+
+        prev = preview_summary(self.replay_data, t_s)
+        if prev is None:
+            return
+        self._preview_t = t_s
+        self.scene.apply_summary(prev)
+        hot = prev.get("max_inlet_c")
+        if hot is not None:
+            self.hot_label.setText(f"hottest inlet {hot:.1f} °C")
+        self.time_label.setText(f"t = {_fmt_time(t_s)}")
+        self.physics_label.setText(f"preview: recorded racks at {prev['t_s']:g} s, replaying…")
 
     def _on_timeline_marker_clicked(self, marker) -> None:
         """Jump to the marker's second and select its element; an alarm shows its cause chain."""

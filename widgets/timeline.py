@@ -235,7 +235,7 @@ class TimelineView(QWidget):
         p.drawLine(QPointF(x0, self.AXIS_H - 2), QPointF(x1, self.AXIS_H - 2))
         v0, v1 = self.view_s
         if v1 > v0:
-            step = _nice_step(v1 - v0, max(2, int((x1 - x0) / 70)))
+            step = nice_step(v1 - v0, max(2, int((x1 - x0) / 70)))
             t = math.ceil(v0 / step - 1e-9) * step
             while t <= v1 + 1e-9:
                 x = self.x_of(t)
@@ -392,7 +392,8 @@ def _marker_tip(m: Marker) -> str:
     return f"{fmt_time(m.t_s)}  {what}"
 
 
-def _nice_step(span: float, n: int) -> float:
+def nice_step(span: float, n: int) -> float:
+    """A round tick step (s) giving about ``n`` ticks over ``span`` seconds."""
     raw = span / max(n, 1)
     for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400):
         if s >= raw:

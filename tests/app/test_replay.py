@@ -193,3 +193,18 @@ def test_clicking_an_automatic_action_shows_why_it_happened(qtbot, window, run_f
     assert w.scene.selected_ids() == [m.target]
     ev = w.replay_data.by_seq[m.key[1]]
     assert len(texts) == 1 + (ev.cause is not None and ev.cause in w.replay_data.by_seq)
+
+
+def test_scrubbing_previews_the_recorded_series_then_shows_the_exact_state(qtbot, window, run_file):
+    w = window
+    open_replay(qtbot, w, run_file)
+    with Project.open(run_file, read_only=True) as p:
+        t, inlet = p.recording().rack_values_at("rack_inlet_c", 95.0)
+    w.timeline.seek(95.0)
+    prev = w.scene.summary  # at once, before any replay result
+    assert prev.get("preview") is True and prev["t_s"] == t == 90.0
+    rid = w.replay_data.rack_ids[0]
+    assert prev["racks"][rid]["inlet_c"] == pytest.approx(float(inlet[0]))
+    assert "preview" in w.physics_label.text()
+    wait_state_at(qtbot, w, 95.0)
+    assert "preview" not in w.scene.summary and w.scene.summary["t_s"] == 95.0

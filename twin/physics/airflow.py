@@ -5,7 +5,7 @@ Each step on the staggered grid of an :class:`~twin.compile.AirPlant`:
 1. eddy viscosity by Chen's zero-equation model, ``nu_t = 0.03874 |U| l`` (l the
    distance to the nearest wall) with a floor;
 2. semi-Lagrangian advection (trace back, trilinear interpolation); optionally
-   (``scheme="mcl"``) a limited MacCormack correction that halves its numerical diffusion;
+   (``scheme="mcl"``) a limited MacCormack correction that reduces its numerical diffusion;
 3. implicit diffusion with nu_t (no-slip walls), a few Jacobi sweeps;
 4. projection: ``∇·(c ∇φ) = ∇·U*`` by MIC(0)-preconditioned CG, warm-started,
    then ``U = U* - c ∇φ``, so the face fluxes are discretely divergence-free.

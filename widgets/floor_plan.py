@@ -712,6 +712,7 @@ class FloorPlanScene(QGraphicsScene):
         self.summary = None
         self.inlet_field = None
         self.sync_all()
+        self.sig_summary_applied.emit()  # read-outs of the previous site go
 
     def sync_all(self) -> None:
         """Rebuild every item from the model."""

@@ -149,3 +149,15 @@ def test_row_labels_do_not_cover_perimeter_units(qtbot):
         box = on_screen(label)
         assert not any(box.intersects(u) for u in units), name
     assert any(label.east for label in scene.row_labels.values())  # some rows have a unit to the west
+
+
+def test_opening_another_layout_clears_the_headroom_read_out(window, tmp_path):
+    from twin.layoutfile import save_layout
+
+    window._on_runner_frame(frame(window))
+    assert window.view.capacity_label.isVisible()
+    path = tmp_path / "other.json"
+    save_layout(load_demo("small"), str(path))
+    window.open_file(str(path))
+    assert not window.view.capacity_label.isVisible()
+    assert window.scene.inlet_field is None

@@ -671,6 +671,8 @@ class FloorPlanScene(QGraphicsScene):
         self.inlet_extent: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self._row_groups: dict[str, list[tuple[str, ...]]] = {}
         self.row_labels_shown = True
+        #: screen pixels per metre at the view's zoom (None: not shown in a view yet)
+        self.px_per_m: Optional[float] = None
         self._feed_index: Optional[capacity.FeedIndex] = None  # rebuilt after layout changes
         self.site: Optional[Site] = None
         self.hall_id: Optional[str] = None
@@ -770,8 +772,27 @@ class FloorPlanScene(QGraphicsScene):
 
     #: room a row label needs beside its row (m); blocked on the west, it goes to the east end
     ROW_LABEL_ROOM_M = 3.0
+    #: labels may reach this far past the hall's walls (m): the view's fit margin
+    ROW_LABEL_WALL_M = 0.5
 
-    def _row_label_pos(self, hall: Hall, racks: list[Rack], solids) -> tuple[QPointF, str]:
+    def set_view_scale(self, px_per_m: float) -> None:
+        """How many screen pixels a metre is: row labels (drawn at a fixed pixel size) find room for
+        themselves at this zoom."""
+        old = self.px_per_m
+        if old is None or abs(px_per_m - old) > 0.1 * old:
+            self.px_per_m = px_per_m
+            hall = self.hall
+            if hall is not None and self.row_labels and self.row_labels_shown:  # hidden: placed when shown
+                self._sync_row_labels(hall)
+
+    def _label_room_m(self, text: str) -> float:
+        if not self.px_per_m:
+            return self.ROW_LABEL_ROOM_M
+        font = QFont(QApplication.font())
+        font.setPixelSize(11)
+        return (QFontMetricsF(font).horizontalAdvance(text) + 14) / self.px_per_m
+
+    def _row_label_pos(self, hall: Hall, racks: list[Rack], solids, room_m: float) -> tuple[QPointF, str]:
         """Where a row's label goes: west of the row; east of it when something stands west; over the
         row's west end when both sides are taken ("west", "east", "inside")."""
         fps = [r.footprint() for r in racks]
@@ -781,11 +802,13 @@ class FloorPlanScene(QGraphicsScene):
         ye = [(f[1] + f[3]) / 2 for f in fps if f[2] == x1]
         y_east = sum(ye) / len(ye)
         own = {r.id for r in racks}
-        west = (x0 - self.ROW_LABEL_ROOM_M, y - 0.3, x0 - 1e-6, y + 0.3)
-        east = (x1 + 1e-6, y_east - 0.3, x1 + self.ROW_LABEL_ROOM_M, y_east + 0.3)
+        west = (x0 - room_m, y - 0.3, x0 - 1e-6, y + 0.3)
+        east = (x1 + 1e-6, y_east - 0.3, x1 + room_m, y_east + 0.3)
         fps_all, ids_all = solids
 
-        def taken(band) -> bool:  # a rack or cooling unit of another row stands in the band
+        def taken(band) -> bool:  # past the walls, or a rack or cooling unit of another row stands in it
+            if band[0] < -self.ROW_LABEL_WALL_M or band[2] > hall.width_m + self.ROW_LABEL_WALL_M:
+                return True
             hit = ((np.minimum(fps_all[:, 2], band[2]) - np.maximum(fps_all[:, 0], band[0]) > _EPS)
                    & (np.minimum(fps_all[:, 3], band[3]) - np.maximum(fps_all[:, 1], band[1]) > _EPS))
             return any(ids_all[i] not in own for i in np.nonzero(hit)[0])
@@ -810,7 +833,8 @@ class FloorPlanScene(QGraphicsScene):
             text = f"{name}: {sum(r.it_kw for r in racks):.0f} kW"
             if name in heads:
                 text += f", {heads[name] / 1e3:+.0f} kW free"
-            pos, side = self._row_label_pos(hall, racks, solids)
+            longest = text.split(",")[0] + (", +9999 kW free" if self.site is not None and self.site.power_nodes else "")
+            pos, side = self._row_label_pos(hall, racks, solids, self._label_room_m(longest))
             wanted[name] = (text, pos, side)
         for name in [n for n in self.row_labels if n not in wanted or self.row_labels[n].text != wanted[n][0]
                      or self.row_labels[n].side != wanted[n][2]]:
@@ -827,6 +851,8 @@ class FloorPlanScene(QGraphicsScene):
         """Row labels on or off (off when the rows are too close on screen to tell the labels apart)."""
         if shown != self.row_labels_shown:
             self.row_labels_shown = shown
+            if shown and self.hall is not None:
+                self._sync_row_labels(self.hall)  # the zoom changed while they were hidden
             for item in self.row_labels.values():
                 item.setVisible(shown)
 
@@ -1323,6 +1349,7 @@ class FloorPlanView(QGraphicsView):
         tile_px = (hall.tile_m if hall is not None else 0.6) * PX * self.current_scale()
         self.floor_scene().set_far(tile_px < self.FAR_TILE_PX)
         self.floor_scene().show_row_labels(tile_px >= self.LABEL_TILE_PX)
+        self.floor_scene().set_view_scale(PX * self.current_scale())
 
     def zoom_by(self, factor: float) -> None:
         s = self.current_scale()

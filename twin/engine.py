@@ -659,7 +659,18 @@ class Simulation:
         return k
 
     def restore(self, k: dict[str, np.ndarray]) -> None:
-        """Put the state back from a :meth:`keyframe` (of the same layout)."""
+        """Put the state back from a :meth:`keyframe` (of the same layout).
+
+        A keyframe that lacks an array this engine keeps (written by another engine
+        version) is refused with InputError; the simulation must then be discarded.
+        """
+        try:
+            self._restore(k)
+        except KeyError as exc:
+            raise InputError(f"this keyframe lacks the array {exc}: it was written by another dctwin engine "
+                             f"version; record the run again") from None
+
+    def _restore(self, k: dict[str, np.ndarray]) -> None:
         if k["air_T"].shape != self.air.shape:
             raise InputError(f"keyframe grid {k['air_T'].shape} does not match this layout's {self.air.shape}")
         self.t_s = float(k["t_s"])

@@ -203,3 +203,12 @@ def test_air_slice_is_the_grid_layer(small_steady):
     assert np.isnan(sl[~fluid]).all()
     assert ext == (0.0, 0.0, sim.air.nx * sim.air.dx, sim.air.ny * sim.air.dy)
     assert thermal.stored_energy_j(sim.air, sim.T) > 0
+
+
+def test_restore_refuses_a_keyframe_from_another_engine_version(small):
+    sim = Simulation(small, grid_m=GRID)
+    sim.solve_steady()
+    key = sim.keyframe()
+    del key["unit_setpoint_c"]
+    with pytest.raises(InputError, match="unit_setpoint_c"):
+        Simulation(small, grid_m=GRID).restore(key)

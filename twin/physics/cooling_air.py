@@ -60,6 +60,7 @@ from twin.layout import CoolingUnit, Hall
 from twin.physics import _cooling_air_numba as _nb
 from twin.physics import _cooling_air_numpy as _np
 from twin.physics import constants as K
+from twin.physics._util import per_element
 from twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM
 
 __all__ = [
@@ -197,10 +198,7 @@ class UnitStep:
     limited: np.ndarray       # int8: capacity (or chilled water) limits the supply
 
 
-def _arr(x, n: int, default: float, dtype=np.float64) -> np.ndarray:
-    if x is None:
-        return np.full(n, default, dtype=dtype)
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), (n,)))
+_arr = per_element
 
 
 def unit_airflow(ua: UnitArrays, speed, running=None) -> np.ndarray:

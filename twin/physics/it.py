@@ -53,6 +53,7 @@ from twin.layout import Hall, Rack
 from twin.physics import _it_numba as _nb
 from twin.physics import _it_numpy as _np
 from twin.physics import constants as K
+from twin.physics._util import per_element
 from twin.physics._it_numba import (
     CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_NONE,
     TR_POWER_LOST, TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
@@ -218,10 +219,7 @@ class RackStep:
         return state_names(self.state.mode, self.state.throttled, self.critical)
 
 
-def _arr(x, n: int, default: float, dtype=np.float64) -> np.ndarray:
-    if x is None:
-        return np.full(n, default, dtype=dtype)
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), (n,)))
+_arr = per_element
 
 
 def power_airflow(ra: RackArrays, u, inlet_c, throttle=None, on=None, backend: str = "numba"):

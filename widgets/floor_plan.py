@@ -1084,11 +1084,21 @@ class FloorPlanScene(QGraphicsScene):
         return ""
 
     def drop_position(self, proto: Element, x_m: float, y_m: float) -> tuple[float, float]:
-        """Where a palette element lands when released with the cursor at (x_m, y_m): centred, snapped."""
+        """Where a palette element lands when released with the cursor at (x_m, y_m).
+
+        Snapped by the floor tile under the cursor, so anywhere in one tile gives one spot (the spot
+        the drop tint shows for that tile): an element n tiles long starts at floor(i + 1 - n/2)
+        tiles, i.e. it covers the cursor's tile and is as centred on it as the grid allows.
+        """
         hall = self.hall
         tile = hall.tile_m
         sx, sy = (hall.tile_size(proto),) * 2 if isinstance(proto, Tile) else proto.size_xy()  # type: ignore
-        return (round(round((x_m - sx / 2) / tile) * tile, 9), round(round((y_m - sy / 2) / tile) * tile, 9))
+
+        def snap(c_m: float, size_m: float) -> float:
+            i = math.floor(c_m / tile + 1e-9)
+            return round(math.floor(i + 1 - size_m / tile / 2 + 1e-9) * tile, 9)
+
+        return snap(x_m, sx), snap(y_m, sy)
 
     def with_feeds(self, proto: Element, x_m: float, y_m: float) -> Element:
         """A rack without feeds joins the power of the nearest rack (if the site has a power graph)."""

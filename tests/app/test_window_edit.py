@@ -170,8 +170,9 @@ def test_palette_drop_adds_a_rack_at_the_snapped_spot(window):
     assert len(racks) == n + 1
     new = racks[-1]
     assert new.it_kw == 20.0 and new.facing == "N"
-    assert new.x_m == pytest.approx(round((1.55 - 0.3) / tile) * tile)
-    assert new.y_m == pytest.approx(round((8.65 - 0.6) / tile) * tile)
+    # snapped by the tile under the cursor (2, 14): one tile wide -> x0 on it; two deep -> from it north
+    assert new.x_m == pytest.approx(2 * tile)
+    assert new.y_m == pytest.approx(14 * tile)
     assert window.scene.selected_ids() == [new.id]
     assert window.doc.undo_stack.count() == 1
 

@@ -207,3 +207,19 @@ def test_row_labels_hide_when_rows_are_too_close_to_read(qtbot, scene):
     assert scene.far_item._fronts  # far out, rack fronts are drawn in one batch too
     view.zoom_to_fit()
     assert all(item.isVisible() for item in scene.row_labels.values())
+
+
+@pytest.mark.parametrize("depth_m", [1.2, 0.9, 1.07])
+def test_a_drop_anywhere_in_a_tile_lands_where_that_tile_s_tint_says(scene, site, depth_m):
+    """The drop tint checks one spot per tile; a release anywhere in that tile must land there too."""
+    proto = Rack(id="NEW", x_m=0.0, y_m=0.0, width_m=0.6, depth_m=depth_m, facing="N", it_kw=5.0)
+    tile = site.hall.tile_m
+    rng = np.random.default_rng(3)
+    for i, j in [(2, 3), (5, 14), (0, 0), (7, 9)]:
+        centre = scene.drop_position(proto, (i + 0.5) * tile, (j + 0.5) * tile)
+        for fx, fy in rng.uniform(0.001, 0.999, size=(12, 2)):
+            assert scene.drop_position(proto, (i + fx) * tile, (j + fy) * tile) == centre
+        x0, y0 = centre
+        # the element covers the cursor's tile
+        assert x0 <= i * tile + 1e-9 and x0 + 0.6 >= (i + 1) * tile - 1e-9
+        assert y0 <= j * tile + 1e-9 and y0 + depth_m >= (j + 1) * tile - 1e-9 or depth_m < tile

@@ -217,7 +217,9 @@ def group_headroom(ids: Sequence[str], load_w: np.ndarray, capacity_w: np.ndarra
     Within a group (default: all one group), losing partner j moves its load
     onto the other running members in equal shares, so the N-1 load of i is
     load_i + max_{j≠i, running} load_j / (n_running − 1). A member alone in its
-    group (or the only one running) has no partner: N-1 headroom = headroom.
+    group (or the only one running) has no partner: N-1 headroom = headroom. A member
+    that is not running (failed, unpowered) has no capacity now: capacity 0 and
+    headroom −load, never its nameplate.
     """
     n = len(ids)
     load = np.asarray(load_w, float)
@@ -230,6 +232,10 @@ def group_headroom(ids: Sequence[str], load_w: np.ndarray, capacity_w: np.ndarra
         n1 = load[i]
         if mates and run[i]:
             n1 = load[i] + max(load[j] for j in mates) / len(mates)
+        if not run[i] and cap[i] > 0 and math.isfinite(cap[i]):
+            out[ident] = {"load_w": float(load[i]), "capacity_w": 0.0, "headroom_w": -float(load[i]),
+                          "headroom_n1_w": -float(load[i])}
+            continue
         out[ident] = _entry(load[i], cap[i], n1)
     return out
 

@@ -138,6 +138,11 @@ def cooling_problem(field: Optional[np.ndarray], extent, footprint, facing: str)
     """Why the spot is too warm for a rack's intake ("" if it is not, or nothing is known)."""
     if field is None:
         return ""
+    x0, y0, x1, y1 = footprint
+    ex0, ey0, ex1, ey1 = extent
+    front = {"N": y1 >= ey1 - 1e-9, "S": y0 <= ey0 + 1e-9, "E": x1 >= ex1 - 1e-9, "W": x0 <= ex0 + 1e-9}
+    if front.get(facing, False):
+        return "cooling: the intake is against the wall, no air reaches it"
     t = predicted_inlet_c(field, extent, footprint, facing)
     if t is None or t <= INLET_LIMIT_C:
         return ""

@@ -1000,8 +1000,9 @@ class FloorPlanScene(QGraphicsScene):
         headroom = (self.summary or {}).get("cooling_headroom") or {}
         for ident, item in self.items_by_id.items():
             if type(item) is UnitItem:
-                h = (headroom.get(ident) or {}).get("headroom_w")
-                item.set_badge("" if h is None else f"{h / 1e3:+.0f} kW")
+                d = headroom.get(ident) or {}
+                h = d.get("headroom_w")
+                item.set_badge("" if h is None else "stopped" if d.get("capacity_w") == 0.0 else f"{h / 1e3:+.0f} kW")
         if self.far:
             for it, c in zip(items, colours):
                 it.fill = c  # not painted one by one far out: the batch layer redraws
@@ -1326,10 +1327,15 @@ class FloorPlanView(QGraphicsView):
         if len(pdus) > self.CAPACITY_ROWS:
             lines.append(f"… {len(pdus) - self.CAPACITY_ROWS} more")
         heads = [d.get("headroom_w") for d in cool.values() if d.get("headroom_w") is not None]
-        heads1 = [d.get("headroom_n1_w") for d in cool.values() if d.get("headroom_n1_w") is not None]
+        # a stopped unit (capacity 0 now) offers nothing and is nobody's partner
+        heads1 = [d.get("headroom_n1_w") for d in cool.values()
+                  if d.get("headroom_n1_w") is not None and d.get("capacity_w") != 0.0]
+        stopped = sum(1 for d in cool.values() if d.get("capacity_w") == 0.0)
         if heads:
             n1 = f" / {min(heads1) / 1e3:+.0f} (worst unit)" if heads1 else ""
             lines.append(f"air cooling&nbsp;&nbsp;{sum(heads) / 1e3:+.0f}{n1} kW")
+            if stopped:
+                lines.append(f"<span style='color:#c0392b'>{stopped} of {len(cool)} units stopped</span>")
         if not lines:
             self.capacity_label.hide()
             return

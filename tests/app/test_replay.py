@@ -82,6 +82,9 @@ def test_clicking_an_alarm_marker_shows_that_second_and_its_cause_chain(qtbot, w
         assert item.fill == w.scene.temp_scale.colour(r["inlet_c"])
     assert got["max_inlet_c"] == pytest.approx(float(mx[0]), abs=1e-4)  # and the recorded hall metric
     assert got["racks"][marker.target]["inlet_c"] > 32.0  # the alarm's own condition holds in that second
+    # the capacity read-outs are that second's: the failed CRAH offers no headroom
+    assert w.scene.items_by_id["CRAH-1"].badge == "stopped"
+    assert "1 of 2 units stopped" in w.view.capacity_label.text()
     # the element is selected, the cause chain reads back to the injected failure
     assert w.scene.selected_ids() == [marker.target]
     texts = w.cause_panel.step_texts()

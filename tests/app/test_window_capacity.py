@@ -72,7 +72,10 @@ def test_power_short_after_losing_a_feed_tints_amber_and_says_why(window):
     window._on_runner_frame(frame(window, pdu_a_n1_kw=8.0))  # a 10 kW rack no longer survives losing PDU-B
     drag_over(window, AIR_10KW, 1.5, 8.5)
     cells = window.view._tint.cells
-    assert cells["power"] and not cells["ok"] and not cells["both"]
+    assert cells["power"] and not cells["ok"] and not cells["cooling"]
+    # power and cooling short only where the (1.2 m deep) rack's intake would be against the north wall
+    depth = window.doc.site.hall.depth_m
+    assert all(y > depth - 1.2 for _, y in tile_centres(cells["both"]))
     msg = window.statusBar().currentMessage()
     assert "after losing one feed PDU-A would have 8.0 kW" in msg and "needs 10.0 kW" in msg
     assert window.view._ghost.valid and window.view._ghost.warning
@@ -83,8 +86,11 @@ def test_hot_intake_tints_red_where_the_air_is_above_27_c(window):
     drag_over(window, AIR_10KW, 1.5, 8.5)
     cells = window.view._tint.cells
     assert cells["cooling"] and cells["ok"] and not cells["power"]
-    assert all(x < 6.0 for x, _ in tile_centres(cells["cooling"]))
+    depth = window.doc.site.hall.depth_m
+    assert all(x < 6.0 for x, y in tile_centres(cells["cooling"]) if y < depth - 1.2)
     assert all(x > 5.0 for x, _ in tile_centres(cells["ok"]))
+    # the top tile row: a rack there would have its intake on the north wall
+    assert not any(y > depth - 1.2 for _, y in tile_centres(cells["ok"]))
     assert "predicted inlet 35.0 °C" in window.statusBar().currentMessage()
     drag_over(window, AIR_10KW, 9.3, 8.5)
     assert window.statusBar().currentMessage().startswith("Fits: space, power")

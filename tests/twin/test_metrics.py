@@ -121,6 +121,13 @@ def test_cooling_group_headroom():
     assert h["U4"]["headroom_n1_w"] == h["U4"]["headroom_w"] == pytest.approx(100e3)
 
 
+def test_a_stopped_cooling_unit_has_no_headroom_and_is_no_partner():
+    # U2 failed (no airflow, no duty): it offers nothing now, and U1 has no running partner left
+    h = group_headroom(["U1", "U2"], np.array([120e3, 0.0]), np.full(2, 150e3), running=np.array([True, False]))
+    assert h["U2"]["capacity_w"] == 0.0 and h["U2"]["headroom_w"] == 0.0 and h["U2"]["headroom_n1_w"] == 0.0
+    assert h["U1"]["headroom_w"] == pytest.approx(30e3) and h["U1"]["headroom_n1_w"] == pytest.approx(30e3)
+
+
 def test_plant_headroom():
     # 2 chillers share 500 kW (250 each); plant capacity 2a; N-1 = 2a - a - 500 kW.
     cp = CoolingPlant(plant_site(chillers=2, chiller_kw=400.0))

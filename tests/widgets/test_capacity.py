@@ -69,6 +69,11 @@ def test_predicted_inlet_reads_the_cells_in_front_of_the_intake():
     assert "30.0 °C" in capacity.cooling_problem(hot, extent, fp, "N")
     assert capacity.cooling_problem(hot - 3.0, extent, fp, "N") == ""  # 27 °C is at the limit: fine
     assert capacity.cooling_problem(None, extent, fp, "N") == ""
+    # an intake flush against a wall gets no air at all, whatever the field says
+    cool = np.full((10, 10), 20.0)
+    assert "against the wall" in capacity.cooling_problem(cool, extent, (0.0, 4.0, 1.0, 5.0), "N")
+    assert "against the wall" in capacity.cooling_problem(cool, extent, (4.0, 0.0, 5.0, 1.0), "E")
+    assert capacity.cooling_problem(cool, extent, (0.0, 4.0, 1.0, 5.0), "S") == ""  # its back on the wall: fine
 
 
 def test_intake_field_averages_open_layers():

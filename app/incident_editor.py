@@ -81,6 +81,84 @@ def default_event(site: Site, kind: str, t_s: float) -> IncidentEvent:
     return IncidentEvent(float(t_s), kind, targets[0] if targets else "", details)
 
 
+def swing_events(target: str, low: float, high: float, period_s: float, high_fraction: float,
+                 start_s: float, end_s: float) -> list[IncidentEvent]:
+    """A periodic load swing as utilization steps: ``high`` from the start of each period for
+    ``high_fraction`` of it, then ``low`` (an AI training job and its checkpoint dips, a batch
+    window). Steps at or after ``end_s`` are left out, so a swing that ends mid-dip stays low.
+    Raises ValueError naming the field that makes no swing."""
+    if not period_s > 0:
+        raise ValueError(f"period must be above 0 s, got {period_s:g}")
+    if not 0 < high_fraction < 1:
+        raise ValueError(f"the high part must be between 0 and 1 of the period, got {high_fraction:g}")
+    if not end_s > start_s:
+        raise ValueError(f"the swing must end after it starts ({start_s:g} s .. {end_s:g} s)")
+    if not (0 <= low <= 1.5 and 0 <= high <= 1.5):
+        raise ValueError(f"utilizations must be within 0..1.5, got {low:g} and {high:g}")
+    n = int((end_s - start_s) / period_s + 1e-9) + 1
+    if 2 * n > 2000:
+        raise ValueError(f"{2 * n} events: more than 2,000 (use a longer period or a shorter span)")
+    out: list[IncidentEvent] = []
+    for k in range(n):
+        t_hi = start_s + k * period_s
+        t_lo = t_hi + high_fraction * period_s
+        if t_hi < end_s:
+            out.append(IncidentEvent(round(t_hi, 6), "set_utilization", target, {"utilization": float(high)}))
+        if t_lo < end_s:
+            out.append(IncidentEvent(round(t_lo, 6), "set_utilization", target, {"utilization": float(low)}))
+    return out
+
+
+class SwingDialog(QDialog):
+    """Fields of a periodic load swing (target, low/high utilization, period, high share, span)."""
+
+    def __init__(self, targets: list[str], duration_s: float, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setWindowTitle("Add a load swing — dctwin")
+        self.target_combo = QComboBox(self)
+        self.target_combo.setEditable(True)
+        self.target_combo.addItems(targets)
+
+        def spin(value: float, low: float, high: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:
+            sp = QDoubleSpinBox(self)
+            sp.setRange(low, high)
+            sp.setDecimals(decimals)
+            sp.setSuffix(suffix)
+            sp.setValue(value)
+            return sp
+
+        self.high_spin = spin(1.0, 0.0, 1.5, 2)
+        self.low_spin = spin(0.3, 0.0, 1.5, 2)
+        self.period_spin = spin(300.0, 1.0, 86400.0, 0, " s")
+        self.fraction_spin = spin(0.8, 0.01, 0.99, 2)
+        self.start_spin = spin(0.0, 0.0, 7 * 86400.0, 0, " s")
+        self.end_spin = spin(duration_s, 1.0, 7 * 86400.0, 0, " s")
+        self.ok_button = QPushButton("Add", self)
+        self.ok_button.setDefault(True)
+        cancel = QPushButton("Cancel", self)
+        form = QFormLayout(self)
+        form.addRow("Target", self.target_combo)
+        form.addRow("High utilization", self.high_spin)
+        form.addRow("Low utilization", self.low_spin)
+        form.addRow("Period", self.period_spin)
+        form.addRow("High part of the period", self.fraction_spin)
+        form.addRow("From", self.start_spin)
+        form.addRow("Until", self.end_spin)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(cancel)
+        row.addWidget(self.ok_button)
+        form.addRow(row)
+        self.ok_button.clicked.connect(self.accept)
+        cancel.clicked.connect(self.reject)
+
+    def values(self) -> dict:
+        return dict(target=self.target_combo.currentText().strip(), low=self.low_spin.value(),
+                    high=self.high_spin.value(), period_s=self.period_spin.value(),
+                    high_fraction=self.fraction_spin.value(), start_s=self.start_spin.value(),
+                    end_s=self.end_spin.value())
+
+
 class _SetEvents(QUndoCommand):
     """One edit of the event list (the list before and after: small, so a copy is the simplest inverse)."""
 
@@ -241,6 +319,9 @@ class IncidentEditorDialog(QDialog):
         self.apply_button = QPushButton("Apply to event", self)
         self.add_button = QPushButton("Add at cursor", self)
         self.delete_button = QPushButton("Delete", self)
+        self.swing_button = QPushButton("Load swing…", self)
+        self.swing_button.setToolTip("Add a periodic utilization swing (high, then a dip, every period)")
+        self.swing: Optional[SwingDialog] = None
         self.undo_button = QPushButton("Undo", self)
         self.redo_button = QPushButton("Redo", self)
         self.open_button = QPushButton("Open…", self)
@@ -267,7 +348,7 @@ class IncidentEditorDialog(QDialog):
         mid.addWidget(self.table, 1)
         mid.addLayout(form)
         buttons = QHBoxLayout()
-        for b in (self.add_button, self.delete_button, self.undo_button, self.redo_button):
+        for b in (self.add_button, self.swing_button, self.delete_button, self.undo_button, self.redo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         for b in (self.open_button, self.save_button, self.run_button):
@@ -293,6 +374,7 @@ class IncidentEditorDialog(QDialog):
         self.add_button.clicked.connect(lambda: self.add_event(self.kind_combo.currentText(),
                                                                self.timeline.position_s))
         self.delete_button.clicked.connect(self.delete_selected)
+        self.swing_button.clicked.connect(self.swing_dialog)
         self.undo_button.clicked.connect(self.undo_stack.undo)
         self.redo_button.clicked.connect(self.undo_stack.redo)
         self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
@@ -362,6 +444,33 @@ class IncidentEditorDialog(QDialog):
         self.select_id(ident)
         self.message.setText(f"Added {kind} {ev.target} at {t:g} s")
         return ident
+
+    def add_swing(self, target: str, low: float, high: float, period_s: float, high_fraction: float,
+                  start_s: float, end_s: float) -> int:
+        """Add a periodic load swing (:func:`swing_events`) as one undo step; returns the events added."""
+        try:
+            events = swing_events(target, low, high, period_s, high_fraction, start_s,
+                                  min(end_s, self.duration_spin.value()))
+        except ValueError as exc:
+            self.message.setText(f"Refused: {exc}")
+            return 0
+        if target not in targets_for(self.site, "set_utilization"):
+            self.message.setText(f"Refused: {target!r} is not a rack, a row or 'all'")
+            return 0
+        added = [(next(self._ids), ev) for ev in events]
+        self._edit(self.rows + added, f"add a load swing on {target} ({len(events)} steps)")
+        self.message.setText(f"Added a load swing on {target}: {len(events)} utilization steps, "
+                             f"{high:g} / {low:g} every {period_s:g} s")
+        return len(events)
+
+    def swing_dialog(self) -> SwingDialog:
+        """Open the load-swing form (non-modal); Add puts the swing on the timeline."""
+        dlg = SwingDialog(targets_for(self.site, "set_utilization"), self.duration_spin.value(), self)
+        dlg.setAttribute(Qt.WA_DeleteOnClose, True)
+        dlg.accepted.connect(lambda: self.add_swing(**dlg.values()))
+        dlg.open()
+        self.swing = dlg
+        return dlg
 
     def move_event(self, ident: int, t_s: float) -> None:
         t = min(max(0.0, float(t_s)), self.duration_spin.value())

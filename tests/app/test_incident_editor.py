@@ -132,3 +132,41 @@ def test_run_and_record_then_replay_in_the_window(qtbot, tmp_path):
         assert stored["events"] == [{"t_s": 5.0, "kind": "fail", "target": "CRAH-1"}]
     assert any(m.kind == "fail" for m in w.timeline.view.markers)
     w.replay.stop()
+
+
+def test_a_periodic_load_swing_is_one_undo_step_and_runs(qtbot, editor, tmp_path):
+    QTest.mouseClick(editor.swing_button, Qt.LeftButton)
+    dlg = editor.swing
+    assert dlg is not None and dlg.isVisible()
+    dlg.target_combo.setCurrentText("A")  # row A
+    dlg.high_spin.setValue(1.0)
+    dlg.low_spin.setValue(0.2)
+    dlg.period_spin.setValue(120.0)
+    dlg.fraction_spin.setValue(0.75)
+    dlg.start_spin.setValue(30.0)
+    dlg.end_spin.setValue(400.0)
+    QTest.mouseClick(dlg.ok_button, Qt.LeftButton)
+    evs = editor.events
+    # high at 30, 150, 270, 390; low 90 s after each while before 400 s
+    assert [e.t_s for e in evs] == [30.0, 120.0, 150.0, 240.0, 270.0, 360.0, 390.0]
+    assert [e.details["utilization"] for e in evs] == [1.0, 0.2, 1.0, 0.2, 1.0, 0.2, 1.0]
+    assert {e.target for e in evs} == {"A"} and {e.kind for e in evs} == {"set_utilization"}
+    assert len(editor.timeline.markers) == 7
+    # the incident is valid for the layout and saves; one undo removes the whole swing
+    path = tmp_path / "swing.json"
+    assert editor.save(str(path))
+    assert len(load_incident(path, editor.site).events) == 7
+    editor.undo_stack.undo()
+    assert editor.events == []
+    editor.undo_stack.redo()
+    assert len(editor.events) == 7
+
+
+def test_a_swing_that_makes_no_sense_is_refused_with_the_reason(editor):
+    assert editor.add_swing("A", 0.2, 1.0, 0.0, 0.5, 0.0, 100.0) == 0
+    assert "period" in editor.message.text()
+    assert editor.add_swing("NOPE", 0.2, 1.0, 60.0, 0.5, 0.0, 100.0) == 0
+    assert "'NOPE'" in editor.message.text()
+    assert editor.add_swing("all", 0.2, 1.0, 60.0, 0.5, 200.0, 100.0) == 0
+    assert "end after it starts" in editor.message.text()
+    assert editor.events == [] and editor.undo_stack.count() == 0

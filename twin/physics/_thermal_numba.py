@@ -331,40 +331,189 @@ def tvd_correction(T, fx, fy, fz, solid, corr):
 
 
 @njit(cache=True, nogil=True)
-def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, out, tol, max_sweeps):
-    """Advance T (°C, in place) by dt (s): backward Euler, then a conservative flux-form update.
+def line_coefficients(fx, fy, fz, gx, gy, gz, solid, pc, pq, a):
+    """Per-cell coefficients of the backward-Euler balance, combined once per flow (m3/s).
 
-    ``out``: Σ outflow + Σ D per cell (m3/s, :func:`outflow_rate`).
-    1. Solve (V/dt + Σ outflow + Σ D) T*_P = V/dt T_P + Σ inflow T*_up + Σ D T*_nb + Σ_ports q pT
-       by symmetric Gauss-Seidel sweeps until a sweep changes T* by less than ``tol`` (K);
-    2. T_P += dt/V * net_P(T*): every face flux is counted once for each of its two cells, so
-       the air's energy changes exactly by the port heat (round-off), whatever the sweeps left.
-    Unconditionally stable; the result equals T* to within (rate dt) x tol.
-    Returns the heat-volume the ports brought in (K m3): dt Σ_ports q (q > 0 ? pT : T*_cell).
+    ``a`` (7, nx, ny, nz) receives, for every fluid cell P, the weights of its neighbours'
+    temperatures in  (V/dt + out_P) T_P = V/dt T_P^n + Σ_nb a_nb T_nb + Σ_ports q pT:
+    a[0..3] west, east, south, north (inflow max(F, 0) from that side + D), a[4] below,
+    a[5] above, and a[6] = out_P (Σ outflow + Σ D + port outflow). Solid cells get zeros.
     """
-    nx, ny, nz = T.shape
-    diag = np.empty_like(T)
-    c = vol / dt
-    src = np.empty_like(T)
+    nx, ny, nz = solid.shape
+    for m in range(7):
+        for i in range(nx):
+            for j in range(ny):
+                for k in range(nz):
+                    a[m, i, j, k] = 0.0
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
-                diag[i, j, k] = out[i, j, k] + c
-                src[i, j, k] = c * T[i, j, k]
+                if solid[i, j, k]:
+                    continue
+                out = 0.0
+                if i > 0:
+                    F = fx[i, j, k]
+                    D = gx[i, j, k]
+                    a[0, i, j, k] = max(F, 0.0) + D
+                    out += max(-F, 0.0) + D
+                if i < nx - 1:
+                    F = fx[i + 1, j, k]
+                    D = gx[i + 1, j, k]
+                    a[1, i, j, k] = max(-F, 0.0) + D
+                    out += max(F, 0.0) + D
+                if j > 0:
+                    F = fy[i, j, k]
+                    D = gy[i, j, k]
+                    a[2, i, j, k] = max(F, 0.0) + D
+                    out += max(-F, 0.0) + D
+                if j < ny - 1:
+                    F = fy[i, j + 1, k]
+                    D = gy[i, j + 1, k]
+                    a[3, i, j, k] = max(-F, 0.0) + D
+                    out += max(F, 0.0) + D
+                if k > 0:
+                    F = fz[i, j, k]
+                    D = gz[i, j, k]
+                    a[4, i, j, k] = max(F, 0.0) + D
+                    out += max(-F, 0.0) + D
+                if k < nz - 1:
+                    F = fz[i, j, k + 1]
+                    D = gz[i, j, k + 1]
+                    a[5, i, j, k] = max(-F, 0.0) + D
+                    out += max(F, 0.0) + D
+                a[6, i, j, k] = out
+    sf = solid.ravel()
+    a6 = a[6].ravel()
+    for p in range(pc.shape[0]):
+        if pq[p] < 0.0 and not sf[pc[p]]:
+            a6[pc[p]] -= pq[p]
+
+
+@njit(cache=True, nogil=True)
+def line_factor(a, solid, cv, f):
+    """Thomas factors of every vertical cell column for the diagonal V/dt + out (``cv`` = V/dt, m3/s).
+
+    Column rows: -a_below T_{k-1} + (cv + out) T_k - a_above T_{k+1} = r_k (solid rows: T_k = r_k).
+    f[0] = 1 / pivot_k, f[1] = a_above_k / pivot_k with pivot_k = cv + out_k - a_below_k f[1]_{k-1}.
+    """
+    nx, ny, nz = solid.shape
+    for i in range(nx):
+        for j in range(ny):
+            cprev = 0.0
+            for k in range(nz):
+                if solid[i, j, k]:
+                    f[0, i, j, k] = 1.0
+                    f[1, i, j, k] = 0.0
+                    cprev = 0.0
+                    continue
+                piv = cv + a[6, i, j, k] - a[4, i, j, k] * cprev
+                f[0, i, j, k] = 1.0 / piv
+                f[1, i, j, k] = a[5, i, j, k] / piv
+                cprev = f[1, i, j, k]
+
+
+@njit(cache=True, nogil=True)
+def _line_sweep(T, src, a, f, solid, di, dj):
+    """One Gauss-Seidel sweep by vertical lines: each column solved exactly (Thomas) with its
+    horizontal neighbours at their latest values; columns visited with i running in the
+    direction ``di`` (+1/-1) and j in ``dj``."""
+    nx, ny, nz = T.shape
+    y = np.empty(nz)
+    for ii in range(nx):
+        i = ii if di > 0 else nx - 1 - ii
+        for jj in range(ny):
+            j = jj if dj > 0 else ny - 1 - jj
+            yp = 0.0
+            for k in range(nz):
+                if solid[i, j, k]:
+                    yp = T[i, j, k]
+                else:
+                    r = src[i, j, k]
+                    if i > 0:
+                        r += a[0, i, j, k] * T[i - 1, j, k]
+                    if i < nx - 1:
+                        r += a[1, i, j, k] * T[i + 1, j, k]
+                    if j > 0:
+                        r += a[2, i, j, k] * T[i, j - 1, k]
+                    if j < ny - 1:
+                        r += a[3, i, j, k] * T[i, j + 1, k]
+                    yp = (r + a[4, i, j, k] * yp) * f[0, i, j, k]
+                y[k] = yp
+            x = 0.0
+            for k in range(nz - 1, -1, -1):
+                x = y[k] + f[1, i, j, k] * x
+                T[i, j, k] = x
+
+
+@njit(cache=True, nogil=True)
+def _line_residual(Ts, src, a, solid, cv, h):
+    """max over fluid cells of |T^n + h net(T*) - T*| (K), h = dt/V: the move the flux-form update
+    makes away from the iterate, i.e. (dt/V) |residual of the backward-Euler balance|."""
+    nx, ny, nz = Ts.shape
+    e = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if solid[i, j, k]:
+                    continue
+                r = src[i, j, k] - (cv + a[6, i, j, k]) * Ts[i, j, k]
+                if i > 0:
+                    r += a[0, i, j, k] * Ts[i - 1, j, k]
+                if i < nx - 1:
+                    r += a[1, i, j, k] * Ts[i + 1, j, k]
+                if j > 0:
+                    r += a[2, i, j, k] * Ts[i, j - 1, k]
+                if j < ny - 1:
+                    r += a[3, i, j, k] * Ts[i, j + 1, k]
+                if k > 0:
+                    r += a[4, i, j, k] * Ts[i, j, k - 1]
+                if k < nz - 1:
+                    r += a[5, i, j, k] * Ts[i, j, k + 1]
+                d = abs(h * r)
+                if d > e:
+                    e = d
+    return e
+
+
+@njit(cache=True, nogil=True)
+def step_implicit(T, guess, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, tol, max_sweeps):
+    """Advance T (°C, in place) by dt (s): backward Euler, then a conservative flux-form update.
+
+    ``a``: :func:`line_coefficients`; ``f``: :func:`line_factor` for cv = V/dt.
+    1. Solve (V/dt + out_P) T*_P = V/dt T_P + Σ_nb a_nb T*_nb + Σ_ports q pT, starting from
+       ``guess`` (fluid cells; e.g. T extrapolated from the previous steps), by Gauss-Seidel
+       sweeps over vertical lines (each column exact), the horizontal order cycling through
+       (+i +j), (-i -j), (+i -j), (-i +j), until max |(dt/V) residual| < ``tol`` (K), checked
+       before the first sweep and after each;
+    2. T_P += dt/V * net_P(T*): every face flux is counted once for each of its two cells, so
+       the air's energy changes exactly by the port heat (round-off), whatever the sweeps left;
+       the update moves T from T* by exactly the (dt/V) residual, so |T - T*| < tol.
+    Unconditionally stable. Returns (heat-volume the ports brought in (K m3):
+    dt Σ_ports q (q > 0 ? pT : T*_cell), number of sweeps).
+    """
+    nx, ny, nz = T.shape
+    cv = vol / dt
+    h = dt / vol
+    src = np.empty_like(T)
+    Ts = np.empty_like(T)
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                src[i, j, k] = cv * T[i, j, k]
+                Ts[i, j, k] = T[i, j, k] if solid[i, j, k] else guess[i, j, k]
     srcf = src.ravel()
     for p in range(pc.shape[0]):
         if pq[p] > 0.0:
             srcf[pc[p]] += pq[p] * pT[p]
-    Ts = T.copy()
     n = 0
-    for n in range(1, max_sweeps + 1):
-        d1 = _gs_sweep(Ts, fx, fy, fz, gx, gy, gz, solid, diag, src, 1.0, True)
-        d2 = _gs_sweep(Ts, fx, fy, fz, gx, gy, gz, solid, diag, src, 1.0, False)
-        if max(d1, d2) < tol:
-            break
+    e = _line_residual(Ts, src, a, solid, cv, h)
+    while not (e < tol) and n < max_sweeps:
+        m = n % 4
+        _line_sweep(Ts, src, a, f, solid, 1 if (m == 0 or m == 2) else -1, 1 if (m == 0 or m == 3) else -1)
+        n += 1
+        e = _line_residual(Ts, src, a, solid, cv, h)
     net = np.empty_like(T)
     _net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, net)
-    h = dt / vol
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
@@ -375,4 +524,4 @@ def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, out, to
     for p in range(pc.shape[0]):
         q = pq[p]
         heat += dt * (q * pT[p] if q > 0.0 else q * tsf[pc[p]])
-    return heat
+    return heat, n

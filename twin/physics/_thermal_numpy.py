@@ -1,8 +1,11 @@
 """Plain numpy references of the temperature kernels in :mod:`._thermal_numba`.
 
 ``net`` / ``step`` are the same explicit upwind finite-volume update, vectorised.
-``steady_dense`` solves the steady coupled problem directly (dense matrix, small grids
-only): it is an independent check of the numba sweeps, not the same iteration.
+``step_implicit_lines`` is the engine's backward-Euler step (same equations, same stop on
+the residual, same flux-form update) solved by vectorised line-Jacobi iterations: every
+vertical column at once (Thomas over k on (nx, ny) arrays) with the horizontal neighbours at
+the previous iterate. ``steady_dense`` / ``step_implicit`` solve directly (dense matrix, small
+grids only): independent checks of the numba sweeps, not the same iteration.
 """
 
 from __future__ import annotations
@@ -122,3 +125,86 @@ def step_implicit(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt):
     Ts[fluid] = np.linalg.solve(A[np.ix_(fluid, fluid)], b[fluid] - A[np.ix_(fluid, ~fluid)] @ Ts[~fluid])
     T += np.where(solid, 0.0, dt / vol * net(Ts.reshape(shape), fx, fy, fz, gx, gy, gz, pc, pq, pT))
     return dt * float(np.where(pq > 0, pq * pT, pq * Ts[pc]).sum())
+
+
+def line_coefficients(fx, fy, fz, gx, gy, gz, solid, pc, pq):
+    """The (7, nx, ny, nz) backward-Euler coefficients of :func:`._thermal_numba.line_coefficients`
+    (west, east, south, north, below, above inflow + conductance; out), vectorised."""
+    shape = solid.shape
+    a = np.zeros((7,) + shape)
+    for axis, F, D in ((0, fx, gx), (1, fy, gy), (2, fz, gz)):
+        n = shape[axis]
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis] = slice(0, n - 1)  # cells on the minus side of the interior faces
+        hi[axis] = slice(1, n)  # cells on the plus side
+        f = F[tuple(hi)]
+        d = D[tuple(hi)]
+        a[2 * axis][tuple(hi)] = np.maximum(f, 0.0) + d  # plus cell: inflow from its minus neighbour
+        a[2 * axis + 1][tuple(lo)] = np.maximum(-f, 0.0) + d  # minus cell: inflow from its plus neighbour
+        a[6][tuple(hi)] += np.maximum(-f, 0.0) + d
+        a[6][tuple(lo)] += np.maximum(f, 0.0) + d
+    out_q = np.where(pq < 0, -pq, 0.0)
+    np.add.at(a[6].reshape(-1), pc, out_q)
+    a[:, solid] = 0.0
+    return a
+
+
+def _residual(Ts, src, a, solid, cv):
+    """src + Σ_nb a_nb T_nb - (cv + out) T (fluid cells; 0 in solids)."""
+    r = src - (cv + a[6]) * Ts
+    r[1:] += a[0][1:] * Ts[:-1]
+    r[:-1] += a[1][:-1] * Ts[1:]
+    r[:, 1:] += a[2][:, 1:] * Ts[:, :-1]
+    r[:, :-1] += a[3][:, :-1] * Ts[:, 1:]
+    r[:, :, 1:] += a[4][:, :, 1:] * Ts[:, :, :-1]
+    r[:, :, :-1] += a[5][:, :, :-1] * Ts[:, :, 1:]
+    r[solid] = 0.0
+    return r
+
+
+def step_implicit_lines(T, guess, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, tol, max_iter):
+    """Backward Euler by line-Jacobi iterations (vectorised), then the flux-form update (in place).
+
+    Solves (V/dt + out_P) T*_P = V/dt T_P + Σ_nb a_nb T*_nb + Σ_ports q pT from ``guess`` until
+    max |(dt/V) residual| < ``tol`` (K), like the numba kernel; each iteration solves every
+    vertical column exactly with its horizontal neighbours at the previous iterate. Then
+    T += dt/V net(T*). Returns (port heat-volume (K m3), iterations).
+    """
+    cv = vol / dt
+    h = dt / vol
+    a = line_coefficients(fx, fy, fz, gx, gy, gz, solid, pc, pq)
+    src = cv * T
+    np.add.at(src.reshape(-1), pc, np.where(pq > 0, pq * pT, 0.0))
+    Ts = np.where(solid, T, guess)
+    fluid = ~solid
+    nz = T.shape[2]
+    # Thomas factors of the columns (solid rows: identity)
+    inv = np.empty_like(T)
+    cp = np.empty_like(T)
+    cprev = np.zeros(T.shape[:2])
+    for k in range(nz):
+        piv = np.where(solid[:, :, k], 1.0, cv + a[6][:, :, k] - a[4][:, :, k] * cprev)
+        inv[:, :, k] = 1.0 / piv
+        cp[:, :, k] = np.where(solid[:, :, k], 0.0, a[5][:, :, k] * inv[:, :, k])
+        cprev = cp[:, :, k]
+    n = 0
+    while n < max_iter and not (np.abs(h * _residual(Ts, src, a, solid, cv)).max(initial=0.0) < tol):
+        r = src.copy()
+        r[1:] += a[0][1:] * Ts[:-1]
+        r[:-1] += a[1][:-1] * Ts[1:]
+        r[:, 1:] += a[2][:, 1:] * Ts[:, :-1]
+        r[:, :-1] += a[3][:, :-1] * Ts[:, 1:]
+        r = np.where(solid, Ts, r)
+        y = np.empty_like(T)
+        yp = np.zeros(T.shape[:2])
+        for k in range(nz):
+            yp = (r[:, :, k] + a[4][:, :, k] * yp) * inv[:, :, k]
+            y[:, :, k] = yp
+        x = np.zeros(T.shape[:2])
+        for k in range(nz - 1, -1, -1):
+            x = y[:, :, k] + cp[:, :, k] * x
+            Ts[:, :, k] = x
+        n += 1
+    T += np.where(fluid, h * net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT), 0.0)
+    return dt * float(np.where(pq > 0, pq * pT, pq * Ts.reshape(-1)[pc]).sum()), n

@@ -165,14 +165,25 @@ def test_thermal_kernels_agree_with_numpy():
     nbk.step(a, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, 3.0, 4)
     npk.step(b, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, 3.0, 4)
     np.testing.assert_allclose(a, b, rtol=1e-12)
-    # backward Euler (numba: Gauss-Seidel + flux-form update; numpy: dense solve + the same update)
+    # backward Euler (numba: line Gauss-Seidel + flux-form update; numpy: dense solve + the same update)
     a, b = T0.copy(), T0.copy()
-    ha = nbk.step_implicit(a, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, 10.0, c.out,
-                           1e-12, 5000)
+    lines, fac = c.line_arrays(ap.solid, 10.0)
+    ha, sweeps = nbk.step_implicit(a, T0, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol,
+                                   10.0, lines, fac, 1e-12, 5000)
+    assert 0 < sweeps < 5000
     hb = npk.step_implicit(b, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, 10.0)
     np.testing.assert_allclose(a, b, atol=1e-8)
     assert ha == pytest.approx(hb, rel=1e-9)
     assert a[~ap.solid].min() >= 18.0 - 1e-9 and a.max() <= pT.max() + 1e-9
+    # the same step by the numpy line-Jacobi reference (same stop on the residual)
+    np.testing.assert_allclose(npk.line_coefficients(c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq),
+                               lines, rtol=1e-13, atol=1e-16)
+    d = T0.copy()
+    hd, iters = npk.step_implicit_lines(d, T0, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
+                                        c.vol, 10.0, 1e-12, 5000)
+    assert 0 < iters < 5000
+    np.testing.assert_allclose(d, b, atol=1e-8)
+    assert hd == pytest.approx(hb, rel=1e-9)
     # steady: numba sweeps against a dense direct solve
     P = np.linspace(3e3, 6e3, ap.n_racks)
     Ts = thermal.solve_steady(ap, fl, P, np.zeros(0), 18.0, tol_k=1e-10)

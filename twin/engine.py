@@ -13,8 +13,11 @@ Each step of ``dt_s`` (order matters and is fixed):
    inlet, power and airflow (OpenStudio curves), server thermal mass
    (exact exponential), cold plates against their CDU;
 4. cooling units: fan speed, coil with capacity and supply loop;
-5. the frozen flow is re-marched (warm-started) only when an airflow moved
-   beyond ``FLOW_TOLERANCE``; otherwise it holds;
+5. the frozen flow holds while no airflow moved beyond ``FLOW_TOLERANCE``;
+   past it, small changes carry the last marched flow over to the new
+   airflows (scaled, one projection: ``twin.physics.flow_adjust``), and a
+   unit or rack starting or stopping, or any airflow moving by more than
+   ``FLOW_REMARCH`` since the last march, re-marches it (warm-started);
 6. air temperature: conservative transport over the step, with rack exhaust
    temperatures chosen so each rack gives the air exactly its heat
    (``T_in + Q/(rho cp q)`` with the flow's rack flux q) and unit supplies /
@@ -68,6 +71,9 @@ ENGINE_VERSION = __version__
 RHO_CP = K.RHO_AIR * K.CP_AIR
 #: relative airflow change (of any rack or unit, against the flow's own) that re-marches the flow
 FLOW_TOLERANCE = 0.05
+#: relative airflow change (of any rack or unit, against the last full march) past which a
+#: transient re-marches the flow instead of carrying the marched one over (flow_adjust)
+FLOW_REMARCH = 0.25
 #: airflow below which a change counts in absolute terms (m3/s)
 FLOW_FLOOR_M3S = 0.02
 #: steady fixed point: stop when inlets and returns move less than this (K)
@@ -107,6 +113,7 @@ class RunStats:
     racks_down: dict = field(default_factory=dict)  # rack id -> first time down (s)
     energy: list = field(default_factory=lambda: [0.0, 0.0])  # IT, facility (J) without a power graph
     flow_solves: int = 0
+    flow_adjusts: int = 0  # small airflow changes followed without a march (flow_adjust)
     steps: int = 0
 
 
@@ -283,7 +290,24 @@ class Simulation:
                 self.warnings.append(text)
         self._flow_rack_q = rack_q.copy()
         self._flow_unit_q = unit_q.copy()
+        self._march_flow = self.flow
+        self._march_rack_q = rack_q.copy()
+        self._march_unit_q = unit_q.copy()
         self.stats.flow_solves += 1
+
+    def _follow_flow(self, rack_q: np.ndarray, unit_q: np.ndarray) -> None:
+        """Airflows moved during a transient: carry the last marched flow over to them when the
+        change is small (no element started or stopped, none moved by FLOW_REMARCH since that
+        march), else re-march."""
+        base = getattr(self, "_march_flow", None)
+        if base is None or not (_small_change(self._march_rack_q, rack_q)
+                                and _small_change(self._march_unit_q, unit_q)):
+            self._solve_flow(rack_q, unit_q)
+            return
+        self.flow = adjust_flow(self.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base)
+        self._flow_rack_q = rack_q.copy()
+        self._flow_unit_q = unit_q.copy()
+        self.stats.flow_adjusts += 1
 
     def _air_heat(self, rack: RackStep, exhaust_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(heat each rack gives the air after its rear door (W), door duty per door (W))."""
@@ -461,7 +485,7 @@ class Simulation:
         finally:
             ua.setpoint_c = saved
         if self._needs_flow(rs.airflow_m3s, us.airflow_m3s):
-            self._solve_flow(rs.airflow_m3s, us.airflow_m3s)
+            self._follow_flow(rs.airflow_m3s, us.airflow_m3s)
         heat, door_duty = self._air_heat(rs, rs.exhaust_c)
         q = self.flow.rack_q
         inlet0 = self.rack_inlet_c
@@ -679,6 +703,11 @@ class Simulation:
         k.update(_flow_to_arrays(self.flow))
         k["flow_bc_rack_q"] = self._flow_rack_q.copy()
         k["flow_bc_unit_q"] = self._flow_unit_q.copy()
+        march = getattr(self, "_march_flow", None)
+        if march is not None and march is not self.flow:  # an adjusted flow: keep what it came from
+            k.update({"march_" + n: v for n, v in _flow_to_arrays(march).items()})
+            k["march_bc_rack_q"] = self._march_rack_q.copy()
+            k["march_bc_unit_q"] = self._march_unit_q.copy()
         k.update(self.rack_state.as_dict("rack_"))
         k.update(self.unit_state.as_dict("unit_"))
         for name in ("rack_inlet_c", "unit_return_c", "rack_failed", "unit_failed", "u_override",
@@ -725,6 +754,14 @@ class Simulation:
         self.flow = _flow_from_arrays(k)
         self._flow_rack_q = np.array(k["flow_bc_rack_q"])
         self._flow_unit_q = np.array(k["flow_bc_unit_q"])
+        if "march_flow_u" in k:
+            self._march_flow = _flow_from_arrays({n[6:]: v for n, v in k.items() if n.startswith("march_flow_")})
+            self._march_rack_q = np.array(k["march_bc_rack_q"])
+            self._march_unit_q = np.array(k["march_bc_unit_q"])
+        else:  # the flow was marched for the airflows it has
+            self._march_flow = self.flow
+            self._march_rack_q = self._flow_rack_q.copy()
+            self._march_unit_q = self._flow_unit_q.copy()
         self.rack_state = RackState.from_dict(k, "rack_")
         self.unit_state = UnitState.from_dict(k, "unit_")
         for name in ("rack_inlet_c", "unit_return_c", "rack_failed", "unit_failed", "u_override",
@@ -891,6 +928,7 @@ class Simulation:
             "heat_removed_j": float(e_out),
             "stored_change_j": float(stored),
             "flow_solves": self.stats.flow_solves,
+            "flow_adjusts": self.stats.flow_adjusts,
             "events": self.events.counts(),
             "racks_down": dict(self.stats.racks_down),
             "alarms": list(self.alarms),
@@ -914,6 +952,16 @@ class _LiquidOnly:
     """What a restored keyframe keeps of the last rack step: the liquid heat the CDUs see next."""
 
     liquid_power_w: np.ndarray
+
+
+def _small_change(old: np.ndarray, new: np.ndarray) -> bool:
+    """No element started or stopped and none moved by more than FLOW_REMARCH (relative)."""
+    if old.shape != new.shape:
+        return False
+    if ((old > FLOW_FLOOR_M3S) != (new > FLOW_FLOOR_M3S)).any():
+        return False
+    scale = np.maximum(np.abs(old), FLOW_FLOOR_M3S)
+    return not bool((np.abs(new - old) > FLOW_REMARCH * scale).any())
 
 
 def _moved(old: np.ndarray, new: np.ndarray) -> bool:

@@ -1,0 +1,96 @@
+"""More CFD reference rooms (tests/data/cfd/, see its README) built as dctwin layouts.
+
+Each room is an OpenFOAM k-epsilon result on the coarse 0.15 x 0.15 x 0.2 m mesh: racks in hot/cold-aisle
+rows, open floor tiles, one ceiling return; balanced and under-supplied aisles. The layout is built from
+the room's own geometry (the same builder as room B1), the model is solved with the default settings
+and its rack inlet temperatures are compared with the CFD's for every power case of the room.
+
+The issue's target is 2.5 K RMS per case. The bounds below are what the model reaches (default grid and
+scheme) plus about 0.35 K, so a change that makes a room worse fails here; they are above the target where
+the model does not reach it yet (the under-supplied room b_under08). docs/validation.md has the per-room
+figures, where the error is, and what each grid costs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from air_cases import b1_site
+from twin.compile import compile_hall
+from twin.physics import thermal
+from twin.physics.airflow import FlowBC, port_faces, solve_flow
+from twin.physics.constants import CP_AIR, RHO_AIR
+
+CFD_DIR = Path(__file__).parents[2] / "data" / "cfd"
+TARGET_RMS_K = 2.5
+#: RMS bound (K) per room and power case (measured 2026-11-27, "sl": b_under08 2.36 / 2.91 K,
+#: c_long_rows 0.80 / 1.14 K, d_far_return 1.89 / 1.87 K)
+BOUND_RMS_K = {
+    ("b_under08", "uniform_4kW"): 2.7,
+    ("b_under08", "mixed"): 3.25,
+    ("c_long_rows", "uniform_4kW"): 1.2,
+    ("c_long_rows", "mixed"): 1.5,
+    ("d_far_return", "uniform_5kW"): 2.25,
+    ("d_far_return", "mixed"): 2.25,
+}
+ROOMS = sorted(p.stem for p in CFD_DIR.glob("*.json"))
+
+
+def load_room(name: str) -> dict:
+    """A CFD reference room of tests/data/cfd (the format of case_B1.json)."""
+    return json.loads((CFD_DIR / f"{name}.json").read_text())
+
+
+def test_there_are_rooms():
+    assert len(ROOMS) >= 3
+
+
+@pytest.fixture(scope="module", params=ROOMS)
+def room(request):
+    case = load_room(request.param)
+    ap = compile_hall(b1_site(case))
+    fl = solve_flow(ap, FlowBC(np.full(ap.n_racks, case["q_rack_m3s"]), np.zeros(0), case["tile_flow_total_m3s"]))
+    return request.param, case, ap, fl
+
+
+def test_room_flow_matches_the_case_boundaries(room):
+    name, case, ap, fl = room
+    assert ap.n_racks == len(case["geometry"]["racks"])
+    assert fl.tile_q.sum() == pytest.approx(case["tile_flow_total_m3s"], rel=1e-9)
+    assert fl.grille_q.sum() == pytest.approx(case["return_sum_phi_m3s"], rel=1e-4)
+    assert fl.converged
+
+
+def test_room_rack_inlets_within_bound(room):
+    name, case, ap, fl = room
+    t_sup = case["temperatures"]["T_supply_C"]
+    g = port_faces(ap).group["grille"]
+    for power_case, cs in case["temperatures"]["cases"].items():
+        T, info = thermal.solve_steady(ap, fl, np.array(cs["P_W"]), np.zeros(0), t_sup, return_info=True)
+        err = info["rack_inlet_c"] - np.array(cs["T_inlet_C"])
+        rms = float(np.sqrt(np.mean(err ** 2)))
+        print(f"\n{name} {power_case}: RMS {rms:.2f} K, max |err| {np.abs(err).max():.2f} K; per rack "
+              + " ".join(f"{e:+.1f}" for e in err))
+        # the mixing-cup return temperature is the energy balance, as in the CFD
+        q = -fl.port_q[g]
+        t_ret = float((q * T.reshape(-1)[port_faces(ap).cell[g]]).sum() / q.sum())
+        assert t_ret == pytest.approx(t_sup + sum(cs["P_W"]) / (RHO_AIR * CP_AIR * q.sum()), abs=0.05)
+        assert t_ret == pytest.approx(cs["T_return_C"], abs=0.05)
+        assert rms <= BOUND_RMS_K.get((name, power_case), TARGET_RMS_K)
+
+
+def test_room_supply_fractions(room):
+    name, case, ap, fl = room
+    sf = thermal.supply_fraction(ap, fl)
+    ref = np.array(case["matrix"]["F"][0])
+    print(f"\n{name} supply fraction ours: " + " ".join(f"{x:.2f}" for x in sf))
+    print(f"{name} supply fraction CFD:  " + " ".join(f"{x:.2f}" for x in ref))
+    # bypass (the mean) close to the CFD's; the racks the CFD starves are among the model's starved half
+    assert abs(sf.mean() - ref.mean()) < 0.05
+    assert float(np.sqrt(np.mean((sf - ref) ** 2))) < 0.2
+    worst = int(np.argmin(ref))
+    assert sf[worst] < np.median(sf)

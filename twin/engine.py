@@ -180,6 +180,7 @@ class Simulation:
                 and warm_from.air.shape == self.air.shape):
             self._warm_flow = warm_from.flow
             self.T = np.where(self.air.solid, self.hall.supply_c, warm_from.T)
+            self._reset_air_history()
             old_r = {r: i for i, r in enumerate(warm_from.rack_ids)}
             for i, rid in enumerate(self.rack_ids):
                 if rid in old_r:
@@ -217,12 +218,14 @@ class Simulation:
         self.alarm_monitor = AlarmMonitor(self)
 
     def _reset_air_history(self) -> None:
-        """Forget the air's recent rates of change: the next step starts its solve from T itself."""
-        self._air_rate1 = np.zeros(self.air.shape, np.float32)  # (T - T_prev) / dt of the last step (K/s)
+        """Forget the air's recent history: the next step starts its solve from T itself."""
+        self._air_star = self.T.copy()  # the last backward-Euler iterate T* (°C)
+        self._air_rate1 = np.zeros(self.air.shape, np.float32)  # (T* - T*_prev) / dt of the last step (K/s)
         self._air_rate2 = np.zeros(self.air.shape, np.float32)  # the same one step earlier
         self._air_rate_dt = np.zeros(2)  # their step lengths (s); 0 = no history
         self._air_guess = np.empty(self.air.shape)
-        self.air_sweeps = 0  # line sweeps the last step's temperature solve took (0: explicit or guessed)
+        self.air_sweeps = 0  # full line sweeps the last step's temperature solve took (0: explicit or guessed)
+        self.air_local_passes = 0  # and passes over the few columns still off its tolerance
 
     # ------------------------------------------------------------------ inputs
     def _running_units(self) -> np.ndarray:
@@ -523,19 +526,21 @@ class Simulation:
         self.alarm_monitor.update(dt)
 
     def _step_air(self, dt: float, exhaust_c: np.ndarray, supply_c: np.ndarray, tile_c: float) -> None:
-        """Air temperature over ``dt``: the implicit solve starts from T extrapolated along its last
-        two rates of change (fewer sweeps; the result is within the solver tolerance of the
-        backward-Euler solution whatever the guess), then the rates move on."""
+        """Air temperature over ``dt``. The implicit solve starts from the last two steps' iterates
+        T* extrapolated (fewer sweeps; the result is within the solver tolerance of the
+        backward-Euler solution whatever the start), then the rates move on."""
         h1, h2 = float(self._air_rate_dt[0]), float(self._air_rate_dt[1])
-        guess = thermal.extrapolate(self.T, self._air_rate1, self._air_rate2, h1, h2, dt, out=self._air_guess)
+        guess = thermal.extrapolate(self._air_star, self._air_rate1, self._air_rate2, h1, h2, dt,
+                                    out=self._air_guess)
         info: dict = {}
-        T_old = self.T
-        self.T = thermal.step(self.air, self.flow, T_old, dt, exhaust_c, supply_c, tile_c, guess=guess, info=info)
+        self.T = thermal.step(self.air, self.flow, self.T, dt, exhaust_c, supply_c, tile_c, iterate=guess, info=info)
         self.air_sweeps = int(info.get("sweeps", 0))
+        self.air_local_passes = int(info.get("local_passes", 0))
         r = self._air_rate2
-        np.subtract(self.T, T_old, out=r, casting="same_kind")
+        np.subtract(guess, self._air_star, out=r, casting="same_kind")
         r /= np.float32(dt)
         self._air_rate2, self._air_rate1 = self._air_rate1, r
+        self._air_star, self._air_guess = guess, self._air_star
         self._air_rate_dt = np.array([dt, h1])
 
     def _record_rack_events(self, rs: RackStep, dt: float) -> None:
@@ -698,8 +703,8 @@ class Simulation:
         if self.flow is None:
             self.solve_steady()
         k: dict[str, np.ndarray] = {"t_s": np.array(self.t_s), "air_T": self.T.copy(),
-                                    "air_rate1": self._air_rate1.copy(), "air_rate2": self._air_rate2.copy(),
-                                    "air_rate_dt": self._air_rate_dt.copy()}
+                                    "air_star": self._air_star.copy(), "air_rate1": self._air_rate1.copy(),
+                                    "air_rate2": self._air_rate2.copy(), "air_rate_dt": self._air_rate_dt.copy()}
         k.update(_flow_to_arrays(self.flow))
         k["flow_bc_rack_q"] = self._flow_rack_q.copy()
         k["flow_bc_unit_q"] = self._flow_unit_q.copy()
@@ -744,10 +749,11 @@ class Simulation:
         self.t_s = float(k["t_s"])
         self.T = np.array(k["air_T"], copy=True)
         self._reset_air_history()
-        if "air_rate1" in k and "air_rate2" in k and "air_rate_dt" in k:
+        if all(n in k for n in ("air_star", "air_rate1", "air_rate2", "air_rate_dt")):
             # a keyframe without them (an older recording) restores too: no extrapolation at first
-            if k["air_rate1"].shape != self.air.shape or k["air_rate2"].shape != self.air.shape:
-                raise InputError(f"keyframe air rates {k['air_rate1'].shape} do not match the grid {self.air.shape}")
+            if any(k[n].shape != self.air.shape for n in ("air_star", "air_rate1", "air_rate2")):
+                raise InputError(f"keyframe air history {k['air_rate1'].shape} does not match the grid {self.air.shape}")
+            self._air_star = np.array(k["air_star"], dtype=np.float64, copy=True)
             self._air_rate1 = np.array(k["air_rate1"], dtype=np.float32, copy=True)
             self._air_rate2 = np.array(k["air_rate2"], dtype=np.float32, copy=True)
             self._air_rate_dt = np.array(k["air_rate_dt"], dtype=np.float64, copy=True).reshape(2)

@@ -24,40 +24,35 @@ def _net(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, net):
     """net[c] = Σ advective + diffusive + port inflow of heat-volume (K m3/s) into each cell.
 
     Face flow from the minus cell a to the plus cell b: max(F, 0) T_a + min(F, 0) T_b + D (T_a - T_b)
-    (upwind, written without branches so the loops vectorise).
+    (upwind). One pass: each cell takes the flows through its three minus-side faces and gives
+    them to those neighbours (visited before it), so each face value is computed once and
+    counted with opposite signs on its two cells.
     """
     nx, ny, nz = T.shape
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
-                net[i, j, k] = 0.0
-    for i in range(1, nx):
-        for j in range(ny):
-            for k in range(nz):
-                F = fx[i, j, k]
-                ta = T[i - 1, j, k]
                 tb = T[i, j, k]
-                h = max(F, 0.0) * ta + min(F, 0.0) * tb + gx[i, j, k] * (ta - tb)
-                net[i - 1, j, k] -= h
-                net[i, j, k] += h
-    for i in range(nx):
-        for j in range(1, ny):
-            for k in range(nz):
-                F = fy[i, j, k]
-                ta = T[i, j - 1, k]
-                tb = T[i, j, k]
-                h = max(F, 0.0) * ta + min(F, 0.0) * tb + gy[i, j, k] * (ta - tb)
-                net[i, j - 1, k] -= h
-                net[i, j, k] += h
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(1, nz):
-                F = fz[i, j, k]
-                ta = T[i, j, k - 1]
-                tb = T[i, j, k]
-                h = max(F, 0.0) * ta + min(F, 0.0) * tb + gz[i, j, k] * (ta - tb)
-                net[i, j, k - 1] -= h
-                net[i, j, k] += h
+                acc = 0.0
+                if i > 0:
+                    F = fx[i, j, k]
+                    ta = T[i - 1, j, k]
+                    h = max(F, 0.0) * ta + min(F, 0.0) * tb + gx[i, j, k] * (ta - tb)
+                    net[i - 1, j, k] -= h
+                    acc += h
+                if j > 0:
+                    F = fy[i, j, k]
+                    ta = T[i, j - 1, k]
+                    h = max(F, 0.0) * ta + min(F, 0.0) * tb + gy[i, j, k] * (ta - tb)
+                    net[i, j - 1, k] -= h
+                    acc += h
+                if k > 0:
+                    F = fz[i, j, k]
+                    ta = T[i, j, k - 1]
+                    h = max(F, 0.0) * ta + min(F, 0.0) * tb + gz[i, j, k] * (ta - tb)
+                    net[i, j, k - 1] -= h
+                    acc += h
+                net[i, j, k] = acc
     nf = net.ravel()
     tf = T.ravel()
     for p in range(pc.shape[0]):
@@ -394,7 +389,9 @@ def line_factor(a, solid, cv, f):
     """Thomas factors of every vertical cell column for the diagonal V/dt + out (``cv`` = V/dt, m3/s).
 
     Column rows: -a_below T_{k-1} + (cv + out) T_k - a_above T_{k+1} = r_k (solid rows: T_k = r_k).
-    f[0] = 1 / pivot_k, f[1] = a_above_k / pivot_k with pivot_k = cv + out_k - a_below_k f[1]_{k-1}.
+    pivot_k = cv + out_k - a_below_k f[1]_{k-1}; f[0] = 1 / pivot, f[1] = a_above / pivot,
+    f[2] = a_below / pivot, so the forward pass y_k = f[0] r_k + f[2] y_{k-1} is one fused
+    multiply-add on the recurrence and the backward pass is T_k = y_k + f[1] T_{k+1}.
     """
     nx, ny, nz = solid.shape
     for i in range(nx):
@@ -404,114 +401,274 @@ def line_factor(a, solid, cv, f):
                 if solid[i, j, k]:
                     f[0, i, j, k] = 1.0
                     f[1, i, j, k] = 0.0
+                    f[2, i, j, k] = 0.0
                     cprev = 0.0
                     continue
                 piv = cv + a[6, i, j, k] - a[4, i, j, k] * cprev
                 f[0, i, j, k] = 1.0 / piv
                 f[1, i, j, k] = a[5, i, j, k] / piv
+                f[2, i, j, k] = a[4, i, j, k] / piv
                 cprev = f[1, i, j, k]
 
 
 @njit(cache=True, nogil=True)
-def _line_sweep(T, src, a, f, solid, di, dj):
-    """One Gauss-Seidel sweep by vertical lines: each column solved exactly (Thomas) with its
-    horizontal neighbours at their latest values; columns visited with i running in the
-    direction ``di`` (+1/-1) and j in ``dj``."""
-    nx, ny, nz = T.shape
-    y = np.empty(nz)
-    for ii in range(nx):
-        i = ii if di > 0 else nx - 1 - ii
-        for jj in range(ny):
-            j = jj if dj > 0 else ny - 1 - jj
-            yp = 0.0
-            for k in range(nz):
-                if solid[i, j, k]:
-                    yp = T[i, j, k]
-                else:
-                    r = src[i, j, k]
-                    if i > 0:
-                        r += a[0, i, j, k] * T[i - 1, j, k]
-                    if i < nx - 1:
-                        r += a[1, i, j, k] * T[i + 1, j, k]
-                    if j > 0:
-                        r += a[2, i, j, k] * T[i, j - 1, k]
-                    if j < ny - 1:
-                        r += a[3, i, j, k] * T[i, j + 1, k]
-                    yp = (r + a[4, i, j, k] * yp) * f[0, i, j, k]
-                y[k] = yp
-            x = 0.0
-            for k in range(nz - 1, -1, -1):
-                x = y[k] + f[1, i, j, k] * x
-                T[i, j, k] = x
+def column_order(fx, fy, order):
+    """Order of the vertical cell columns (index i * ny + j) that follows the horizontal flow.
 
-
-@njit(cache=True, nogil=True)
-def _line_residual(Ts, src, a, solid, cv, h):
-    """max over fluid cells of |T^n + h net(T*) - T*| (K), h = dt/V: the move the flux-form update
-    makes away from the iterate, i.e. (dt/V) |residual of the backward-Euler balance|."""
-    nx, ny, nz = Ts.shape
-    e = 0.0
+    Edges go from a column to its neighbour when the column-summed face flux between them
+    points that way; ``order`` receives the reverse post-order of a depth-first search (a
+    topological order where the flow has no loops; the loops are cut where the search closes
+    them). Deterministic: searches start at the columns in index order.
+    """
+    nx = fx.shape[0] - 1
+    ny = fy.shape[1] - 1
+    nz = fx.shape[2]
+    n = nx * ny
+    fe = np.zeros((nx, ny))  # net flux east out of column (i, j) (m3/s)
+    fn = np.zeros((nx, ny))  # net flux north
     for i in range(nx):
         for j in range(ny):
+            se = 0.0
+            sn = 0.0
             for k in range(nz):
-                if solid[i, j, k]:
-                    continue
-                r = src[i, j, k] - (cv + a[6, i, j, k]) * Ts[i, j, k]
-                if i > 0:
-                    r += a[0, i, j, k] * Ts[i - 1, j, k]
-                if i < nx - 1:
-                    r += a[1, i, j, k] * Ts[i + 1, j, k]
-                if j > 0:
-                    r += a[2, i, j, k] * Ts[i, j - 1, k]
-                if j < ny - 1:
-                    r += a[3, i, j, k] * Ts[i, j + 1, k]
-                if k > 0:
-                    r += a[4, i, j, k] * Ts[i, j, k - 1]
-                if k < nz - 1:
-                    r += a[5, i, j, k] * Ts[i, j, k + 1]
-                d = abs(h * r)
-                if d > e:
-                    e = d
-    return e
+                se += fx[i + 1, j, k]
+                sn += fy[i, j + 1, k]
+            fe[i, j] = se
+            fn[i, j] = sn
+    seen = np.zeros(n, np.uint8)
+    post = np.empty(n, np.int64)
+    stack = np.empty(n, np.int64)
+    nxt = np.empty(n, np.int64)
+    npost = 0
+    for s0 in range(n):
+        if seen[s0]:
+            continue
+        top = 0
+        stack[0] = s0
+        nxt[0] = 0
+        seen[s0] = 1
+        while top >= 0:
+            c = stack[top]
+            m = nxt[top]
+            if m == 4:
+                post[npost] = c
+                npost += 1
+                top -= 1
+                continue
+            nxt[top] = m + 1
+            i = c // ny
+            j = c - i * ny
+            d = -1
+            if m == 0:
+                if i < nx - 1 and fe[i, j] > 0.0:
+                    d = c + ny
+            elif m == 1:
+                if i > 0 and fe[i - 1, j] < 0.0:
+                    d = c - ny
+            elif m == 2:
+                if j < ny - 1 and fn[i, j] > 0.0:
+                    d = c + 1
+            else:
+                if j > 0 and fn[i, j - 1] < 0.0:
+                    d = c - 1
+            if d >= 0 and not seen[d]:
+                seen[d] = 1
+                top += 1
+                stack[top] = d
+                nxt[top] = 0
+    for q in range(n):
+        order[q] = post[n - 1 - q]
 
 
 @njit(cache=True, nogil=True)
-def step_implicit(T, guess, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, tol, max_sweeps):
+def _line_sweep(T, src, aw, ae, as_, an, f0, f1, f2, solid, cols, n):
+    """Gauss-Seidel by vertical lines over the first ``n`` columns of ``cols`` (index i * ny + j),
+    in that order: each column solved exactly (Thomas, factors f0 f1 f2 of :func:`line_factor`)
+    with its horizontal neighbours (weights aw ae as_ an) at their latest values."""
+    nx, ny, nz = T.shape
+    y = np.empty(nz)
+    for q in range(n):
+        c = cols[q]
+        i = c // ny
+        j = c - i * ny
+        yp = 0.0
+        for k in range(nz):
+            if solid[i, j, k]:
+                yp = T[i, j, k]
+            else:
+                r = src[i, j, k]
+                if i > 0:
+                    r += aw[i, j, k] * T[i - 1, j, k]
+                if i < nx - 1:
+                    r += ae[i, j, k] * T[i + 1, j, k]
+                if j > 0:
+                    r += as_[i, j, k] * T[i, j - 1, k]
+                if j < ny - 1:
+                    r += an[i, j, k] * T[i, j + 1, k]
+                yp = f0[i, j, k] * r + f2[i, j, k] * yp
+            y[k] = yp
+        x = 0.0
+        for k in range(nz - 1, -1, -1):
+            x = y[k] + f1[i, j, k] * x
+            T[i, j, k] = x
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, j):
+    """max over the cells of column (i, j) of |h residual| (see :func:`_line_residual`)."""
+    nx, ny, nz = Ts.shape
+    ec = 0.0
+    for k in range(nz):
+        r = src[i, j, k] - (cv + out[i, j, k]) * Ts[i, j, k]
+        if k > 0:
+            r += ab[i, j, k] * Ts[i, j, k - 1]
+        if k < nz - 1:
+            r += at[i, j, k] * Ts[i, j, k + 1]
+        if i > 0:
+            r += aw[i, j, k] * Ts[i - 1, j, k]
+        if i < nx - 1:
+            r += ae[i, j, k] * Ts[i + 1, j, k]
+        if j > 0:
+            r += as_[i, j, k] * Ts[i, j - 1, k]
+        if j < ny - 1:
+            r += an[i, j, k] * Ts[i, j + 1, k]
+        ec = max(ec, abs(r))
+    return h * ec
+
+
+@njit(cache=True, nogil=True)
+def _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, cols, n, tol, bad):
+    """max over the cells of the first ``n`` columns of ``cols`` (all columns when ``n`` < 0) of
+    |T^n + h net(T*) - T*| (K), h = dt/V: the move the flux-form update makes away from the
+    iterate, i.e. (dt/V) |residual of the backward-Euler balance| (weights of
+    :func:`line_coefficients`). Columns with a cell at or above ``tol`` go to ``bad``. Solid
+    cells have no weights and src = cv T there, so they count 0 while T* = T.
+    Returns (max, number of bad columns)."""
+    nx, ny, nz = Ts.shape
+    e = 0.0
+    nbad = 0
+    if n < 0:
+        for i in range(nx):
+            for j in range(ny):
+                ec = _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, j)
+                if not (ec < tol):
+                    bad[nbad] = i * ny + j
+                    nbad += 1
+                e = max(e, ec)
+        return e, nbad
+    for q in range(n):
+        c = cols[q]
+        i = c // ny
+        j = c - i * ny
+        ec = _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, j)
+        if not (ec < tol):
+            bad[nbad] = c
+            nbad += 1
+        e = max(e, ec)
+    return e, nbad
+
+
+@njit(cache=True, nogil=True)
+def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos):
+    """The first ``n`` columns of ``cols`` and their horizontal neighbours, each once, into ``out``
+    sorted by ``pos`` (their place in the flow order). Returns how many."""
+    m = 0
+    for q in range(n):
+        c = cols[q]
+        i = c // ny
+        j = c - i * ny
+        for d in range(5):
+            if d == 0:
+                b = c
+            elif d == 1:
+                b = c - ny if i > 0 else -1
+            elif d == 2:
+                b = c + ny if i < nx - 1 else -1
+            elif d == 3:
+                b = c - 1 if j > 0 else -1
+            else:
+                b = c + 1 if j < ny - 1 else -1
+            if b >= 0 and mark[b] != stamp:
+                mark[b] = stamp
+                out[m] = b
+                m += 1
+    keys = np.empty(m, np.int64)
+    for q in range(m):
+        keys[q] = pos[out[q]]
+    idx = np.argsort(keys)
+    tmp = out[:m].copy()
+    for q in range(m):
+        out[q] = tmp[idx[q]]
+    return m
+
+
+@njit(cache=True, nogil=True)
+def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, order, tol, min_sweeps,
+                  max_sweeps, local_fraction):
     """Advance T (°C, in place) by dt (s): backward Euler, then a conservative flux-form update.
 
-    ``a``: :func:`line_coefficients`; ``f``: :func:`line_factor` for cv = V/dt.
+    ``a``: :func:`line_coefficients`; ``f``: :func:`line_factor` for cv = V/dt; ``order``:
+    :func:`column_order`.
     1. Solve (V/dt + out_P) T*_P = V/dt T_P + Σ_nb a_nb T*_nb + Σ_ports q pT, starting from
-       ``guess`` (fluid cells; e.g. T extrapolated from the previous steps), by Gauss-Seidel
-       sweeps over vertical lines (each column exact), the horizontal order cycling through
-       (+i +j), (-i -j), (+i -j), (-i +j), until max |(dt/V) residual| < ``tol`` (K), checked
-       before the first sweep and after each;
+       ``Ts`` (fluid cells; e.g. T* extrapolated from the previous steps), by Gauss-Seidel
+       sweeps over vertical lines (each column exact, the columns in flow order) until
+       max |(dt/V) residual| < ``tol`` (K), checked after ``min_sweeps`` sweeps and after each
+       further one;
+       when fewer than 1/``local_fraction`` of the columns are off, only those and their
+       neighbours are relaxed and re-checked (eddies the flow order cuts converge locally);
     2. T_P += dt/V * net_P(T*): every face flux is counted once for each of its two cells, so
        the air's energy changes exactly by the port heat (round-off), whatever the sweeps left;
        the update moves T from T* by exactly the (dt/V) residual, so |T - T*| < tol.
-    Unconditionally stable. Returns (heat-volume the ports brought in (K m3):
-    dt Σ_ports q (q > 0 ? pT : T*_cell), number of sweeps).
+    ``Ts`` ends as the iterate T* (its solid cells set to T). Unconditionally stable.
+    Returns (heat-volume the ports brought in (K m3):
+    dt Σ_ports q (q > 0 ? pT : T*_cell), full sweeps, local passes).
     """
     nx, ny, nz = T.shape
     cv = vol / dt
     h = dt / vol
     src = np.empty_like(T)
-    Ts = np.empty_like(T)
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
                 src[i, j, k] = cv * T[i, j, k]
-                Ts[i, j, k] = T[i, j, k] if solid[i, j, k] else guess[i, j, k]
+                if solid[i, j, k]:
+                    Ts[i, j, k] = T[i, j, k]
     srcf = src.ravel()
     for p in range(pc.shape[0]):
         if pq[p] > 0.0:
             srcf[pc[p]] += pq[p] * pT[p]
-    n = 0
-    e = _line_residual(Ts, src, a, solid, cv, h)
-    while not (e < tol) and n < max_sweeps:
-        m = n % 4
-        _line_sweep(Ts, src, a, f, solid, 1 if (m == 0 or m == 2) else -1, 1 if (m == 0 or m == 3) else -1)
-        n += 1
-        e = _line_residual(Ts, src, a, solid, cv, h)
+    ncol = nx * ny
+    pos = np.empty(ncol, np.int64)
+    for q in range(ncol):
+        pos[order[q]] = q
+    bad = np.empty(ncol, np.int64)
+    near = np.empty(ncol, np.int64)
+    ring = np.empty(ncol, np.int64)
+    mark = np.zeros(ncol, np.int64)
+    stamp = 0
+    aw, ae, as_, an, ab, at, out = a[0], a[1], a[2], a[3], a[4], a[5], a[6]
+    f0, f1, f2 = f[0], f[1], f[2]
+    n_full = 0
+    n_local = 0
+    for _ in range(min(min_sweeps, max_sweeps)):
+        _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
+        n_full += 1
+    e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
+    while nbad > 0 and n_full + n_local < max_sweeps:
+        if nbad * local_fraction > ncol:
+            _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
+            n_full += 1
+            e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
+        else:
+            # few columns off: relax them and their neighbours (in flow order), then re-check
+            # only where the residual can have changed (those and their neighbours)
+            stamp += 1
+            m = _with_neighbours(bad, nbad, nx, ny, mark, stamp, near, pos)
+            _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, near, m)
+            n_local += 1
+            stamp += 1
+            m2 = _with_neighbours(near, m, nx, ny, mark, stamp, ring, pos)
+            e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, ring, m2, tol, bad)
     net = np.empty_like(T)
     _net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, net)
     for i in range(nx):
@@ -524,4 +681,4 @@ def step_implicit(T, guess, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, 
     for p in range(pc.shape[0]):
         q = pq[p]
         heat += dt * (q * pT[p] if q > 0.0 else q * tsf[pc[p]])
-    return heat, n
+    return heat, n_full, n_local

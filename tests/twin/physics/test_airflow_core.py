@@ -11,7 +11,7 @@ from twin.compile import CONTAINMENT_LEAK, compile_hall
 from twin.layout import Containment, CoolingUnit, Grille, Rack, Tile
 from twin.physics import _airflow_numba as nbk
 from twin.physics import _airflow_numpy as npk
-from twin.physics.airflow import FlowBC, boundary_flows, idelchik_k, solve_flow
+from twin.physics.airflow import FlowBC, boundary_flows, idelchik_k, intake_rates, solve_flow
 from twin.physics.thermal import initial_temperature, step
 
 
@@ -135,8 +135,9 @@ def test_mirror_symmetric_layout_gives_mirror_symmetric_flow(scheme):
     np.testing.assert_allclose(U[:, ::-1, :, 1], -U[:, :, :, 1], atol=2e-3)
 
 
+@pytest.mark.parametrize("keep", [0.0, 1.0])
 @pytest.mark.parametrize("case", ["zero_airflow", "all_units_failed", "rack_150kw", "empty_hall", "one_cell"])
-def test_no_nan_on_extreme_input(case):
+def test_no_nan_on_extreme_input(case, keep):
     unit = CoolingUnit(id="CRAH", x_m=0.0, y_m=3.6, facing="E", width_m=1.2, depth_m=0.6, airflow_m3s=2.0,
                        capacity_kw=60)
     tiles = [Tile(id=f"T{i}", x_m=1.8 + 0.6 * i, y_m=2.4, open_fraction=0.25) for i in range(3)]
@@ -157,7 +158,7 @@ def test_no_nan_on_extreme_input(case):
         uq = uq * 0
     elif case == "rack_150kw":
         rq[0], heat[0] = 15.0, 150e3
-    fl = solve_flow(ap, FlowBC(rq, uq))
+    fl = solve_flow(ap, FlowBC(rq, uq), intake_keep=keep)
     assert np.all(np.isfinite(fl.u)) and np.all(np.isfinite(fl.flux))
     T = initial_temperature(ap, 20.0)
     for _ in range(5):
@@ -207,6 +208,64 @@ def test_warm_start_after_a_small_change_is_shorter():
     re = solve_flow(ap, FlowBC(rq2, np.zeros(0), qt - 0.15))
     assert warm.steps < re.steps
     assert np.abs(warm.cell_velocity(ap) - re.cell_velocity(ap)).max() < 0.1
+
+
+# --------------------------------------------------------------------------- intake momentum
+
+
+def _front_room(height_m=2.1):
+    """One rack facing N with a fully open tile against its front, a ceiling grille behind it."""
+    rack = Rack(id="A", x_m=1.2, y_m=0.6, facing="N", height_m=height_m, it_kw=4.0, airflow_m3s=0.36)
+    tile = Tile(id="T", x_m=1.2, y_m=1.8, open_fraction=1.0)
+    return room(width=3.0, depth=4.2, racks=[rack], tiles=[tile], grilles=[Grille(id="G", x_m=1.2, y_m=3.0)],
+                grid_m=0.3)
+
+
+def test_intake_rates_are_the_outflow_rate_beside_side_facing_intakes():
+    ap = compile_hall(_front_room())
+    bf = boundary_flows(ap, FlowBC(np.array([0.36]), np.zeros(0), 0.36))
+    r = intake_rates(ap, bf["port_q"])
+    ru, rv, rw = ap.face_views(r)
+    assert not ru.any() and not rv.any()  # only the vertical component
+    u_n = 0.36 / (0.6 * 2.1)
+    # the cells in front of the rack: x 1.2..1.8 (i 4, 5), y 1.8..2.1 (j 6), z 0..2.1 (k 0..6)
+    inside = rw[4:6, 6, 1:7]
+    np.testing.assert_allclose(inside, u_n / ap.dy)
+    np.testing.assert_allclose(rw[4:6, 6, 7], 0.5 * u_n / ap.dy)  # the face at the rack top: one cell
+    assert rw[4:6, 6, 0].max() == 0.0  # the floor
+    mask = np.zeros(rw.shape, bool)
+    mask[4:6, 6, 1:8] = True
+    assert not rw[~mask].any()
+
+
+def test_intake_keep_holds_a_tile_jet_on_the_rack_front():
+    site = _front_room()
+    ap, plain = _flow(site, tiles=0.36, intake_keep=0.0)
+    _, kept = _flow(site, tiles=0.36, intake_keep=0.5)
+    w0 = plain.cell_velocity(ap)[4:6, 6, 2:7, 2].mean()
+    w1 = kept.cell_velocity(ap)[4:6, 6, 2:7, 2].mean()
+    assert w1 > w0 + 0.05  # the jet on the front rises faster
+    assert np.abs(kept.u).max() <= 2.0 * 1.0 + 1e-9  # never above twice the fastest inflow (1 m/s tile)
+    assert kept.max_div < 1e-6 and kept.converged
+
+
+def test_intake_keep_flow_is_mirror_symmetric_and_the_same_after_a_warm_start():
+    site, qt = aisle_room(n_per_row=3)
+    ap, cold = _flow(site, tiles=qt, intake_keep=0.5)
+    U = cold.cell_velocity(ap)
+    np.testing.assert_allclose(U[::-1, :, :, 0], -U[:, :, :, 0], atol=2e-3)
+    np.testing.assert_allclose(U[:, ::-1, :, 1], -U[:, :, :, 1], atol=2e-3)
+    rq2 = np.full(ap.n_racks, 0.35)
+    rq2[0] = 0.2
+    warm = solve_flow(ap, FlowBC(rq2, np.zeros(0), qt - 0.15), init=cold, intake_keep=0.5)
+    again = solve_flow(ap, FlowBC(rq2, np.zeros(0), qt - 0.15), intake_keep=0.5)
+    assert np.abs(warm.cell_velocity(ap) - again.cell_velocity(ap)).max() < 0.1
+
+
+def test_intake_keep_out_of_range_is_a_clear_error():
+    site, qt = aisle_room(n_per_row=2)
+    with pytest.raises(ValueError, match="intake_keep 1.5 is out of range"):
+        _flow(site, tiles=qt, intake_keep=1.5)
 
 
 def test_unknown_scheme_is_a_clear_error():

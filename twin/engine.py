@@ -17,7 +17,9 @@ Each step of ``dt_s`` (order matters and is fixed):
    past it, small changes carry the last marched flow over to the new
    airflows (scaled, one projection: ``twin.physics.flow_adjust``), and a
    unit or rack starting or stopping, or any airflow moving by more than
-   ``FLOW_REMARCH`` since the last march, re-marches it (warm-started);
+   ``FLOW_REMARCH`` from each of the last ``MARCH_CACHE`` marched flows,
+   re-marches it (warm-started); a load that swings between two states thus
+   marches once per state;
 6. air temperature: conservative transport over the step, with rack exhaust
    temperatures chosen so each rack gives the air exactly its heat
    (``T_in + Q/(rho cp q)`` with the flow's rack flux q) and unit supplies /
@@ -74,6 +76,8 @@ FLOW_TOLERANCE = 0.05
 #: relative airflow change (of any rack or unit, against the last full march) past which a
 #: transient re-marches the flow instead of carrying the marched one over (flow_adjust)
 FLOW_REMARCH = 0.25
+#: marched flows kept to carry over from (the nearest by airflows is used)
+MARCH_CACHE = 3
 #: airflow below which a change counts in absolute terms (m3/s)
 FLOW_FLOOR_M3S = 0.02
 #: steady fixed point: stop when inlets and returns move less than this (K)
@@ -293,18 +297,21 @@ class Simulation:
                 self.warnings.append(text)
         self._flow_rack_q = rack_q.copy()
         self._flow_unit_q = unit_q.copy()
-        self._march_flow = self.flow
-        self._march_rack_q = rack_q.copy()
-        self._march_unit_q = unit_q.copy()
+        cache = [m for m in getattr(self, "_marches", []) if m[0] is not self.flow][-(MARCH_CACHE - 1):]
+        self._marches = cache + [(self.flow, rack_q.copy(), unit_q.copy())]
         self.stats.flow_solves += 1
 
     def _follow_flow(self, rack_q: np.ndarray, unit_q: np.ndarray) -> None:
-        """Airflows moved during a transient: carry the last marched flow over to them when the
-        change is small (no element started or stopped, none moved by FLOW_REMARCH since that
-        march), else re-march."""
-        base = getattr(self, "_march_flow", None)
-        if base is None or not (_small_change(self._march_rack_q, rack_q)
-                                and _small_change(self._march_unit_q, unit_q)):
+        """Airflows moved during a transient: carry the nearest of the last marched flows over to
+        them when the change from it is small (no element started or stopped, none moved by
+        FLOW_REMARCH), else re-march."""
+        base, best = None, math.inf
+        for flow, rq, uq in getattr(self, "_marches", []):
+            if _small_change(rq, rack_q) and _small_change(uq, unit_q):
+                d = max(_largest_change(rq, rack_q), _largest_change(uq, unit_q))
+                if d < best:
+                    base, best = flow, d
+        if base is None:
             self._solve_flow(rack_q, unit_q)
             return
         self.flow = adjust_flow(self.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base)
@@ -708,11 +715,16 @@ class Simulation:
         k.update(_flow_to_arrays(self.flow))
         k["flow_bc_rack_q"] = self._flow_rack_q.copy()
         k["flow_bc_unit_q"] = self._flow_unit_q.copy()
-        march = getattr(self, "_march_flow", None)
-        if march is not None and march is not self.flow:  # an adjusted flow: keep what it came from
-            k.update({"march_" + n: v for n, v in _flow_to_arrays(march).items()})
-            k["march_bc_rack_q"] = self._march_rack_q.copy()
-            k["march_bc_unit_q"] = self._march_unit_q.copy()
+        # the marched flows later steps may carry over from (the current one is flow_*)
+        marches = getattr(self, "_marches", [])
+        k["march_count"] = np.array(len(marches), dtype=np.int64)
+        for i, (flow, rq, uq) in enumerate(marches):
+            if flow is self.flow:
+                k[f"march{i}_is_current"] = np.array(1, dtype=np.int8)
+            else:
+                k.update({f"march{i}_" + n: v for n, v in _flow_to_arrays(flow).items()})
+            k[f"march{i}_bc_rack_q"] = rq.copy()
+            k[f"march{i}_bc_unit_q"] = uq.copy()
         k.update(self.rack_state.as_dict("rack_"))
         k.update(self.unit_state.as_dict("unit_"))
         for name in ("rack_inlet_c", "unit_return_c", "rack_failed", "unit_failed", "u_override",
@@ -760,14 +772,15 @@ class Simulation:
         self.flow = _flow_from_arrays(k)
         self._flow_rack_q = np.array(k["flow_bc_rack_q"])
         self._flow_unit_q = np.array(k["flow_bc_unit_q"])
-        if "march_flow_u" in k:
-            self._march_flow = _flow_from_arrays({n[6:]: v for n, v in k.items() if n.startswith("march_flow_")})
-            self._march_rack_q = np.array(k["march_bc_rack_q"])
-            self._march_unit_q = np.array(k["march_bc_unit_q"])
-        else:  # the flow was marched for the airflows it has
-            self._march_flow = self.flow
-            self._march_rack_q = self._flow_rack_q.copy()
-            self._march_unit_q = self._flow_unit_q.copy()
+        if "march_count" in k:
+            self._marches = []
+            for i in range(int(k["march_count"])):
+                p = f"march{i}_"
+                flow = (self.flow if p + "is_current" in k else
+                        _flow_from_arrays({n[len(p):]: v for n, v in k.items() if n.startswith(p + "flow_")}))
+                self._marches.append((flow, np.array(k[p + "bc_rack_q"]), np.array(k[p + "bc_unit_q"])))
+        else:  # an older keyframe: the flow was marched for the airflows it has
+            self._marches = [(self.flow, self._flow_rack_q.copy(), self._flow_unit_q.copy())]
         self.rack_state = RackState.from_dict(k, "rack_")
         self.unit_state = UnitState.from_dict(k, "unit_")
         for name in ("rack_inlet_c", "unit_return_c", "rack_failed", "unit_failed", "u_override",
@@ -958,6 +971,13 @@ class _LiquidOnly:
     """What a restored keyframe keeps of the last rack step: the liquid heat the CDUs see next."""
 
     liquid_power_w: np.ndarray
+
+
+def _largest_change(old: np.ndarray, new: np.ndarray) -> float:
+    """Largest relative airflow change (against max(|old|, FLOW_FLOOR_M3S))."""
+    if old.size == 0:
+        return 0.0
+    return float((np.abs(new - old) / np.maximum(np.abs(old), FLOW_FLOOR_M3S)).max())
 
 
 def _small_change(old: np.ndarray, new: np.ndarray) -> bool:

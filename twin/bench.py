@@ -7,10 +7,21 @@ For each synthetic hall of N racks:
   flow after a one-rack edit (its airflow up 20 %);
 - ``step_s``: one engine step at dt = 1 s with the flow frozen (temperature transport,
   racks, units, power chain, plant, alarms), from the steady state through a load change
-  (every rack to 70 %); ``sim_s_per_wall_s`` = 1 / step_s;
-- ``temp_step_s``: the temperature transport alone, as the engine takes it;
-  ``numba_vs_numpy``: the numpy reference of the explicit transport kernel (4
-  sub-steps, same inputs) divided by the numba kernel.
+  (every rack to 70 %), the 20 steps right after the change (the busiest ones);
+  ``sim_s_per_wall_s`` = 1 / step_s, ``hour_at_1s_s`` = 3600 step_s;
+- ``hour_run_s`` (halls up to 1,000 racks): one simulated hour at 1 s steps actually run,
+  once, flow frozen: the load change at the start, every rack to 90 % at 30 min;
+- ``temp_step_s``: the temperature transport alone within those engine steps (median);
+  ``air_sweeps_per_step`` / ``air_local_passes_per_step``: the backward-Euler solve's full
+  line sweeps and local passes per step over the 20 steps (``*_hour`` over the hour);
+- ``numba_vs_numpy``: the implicit transport step exactly as the engine takes it (the state
+  10 s after the load change, the engine's extrapolated start and tolerance): numpy
+  reference (vectorised line-Jacobi iterations to the same residual tolerance, then the
+  same flux-form update) time divided by the numba kernel's (line Gauss-Seidel in flow
+  order); ``numba_numpy_max_diff_k`` their largest difference (both within the tolerance of
+  the backward-Euler solution); ``numpy_iterations`` the reference's iterations;
+- ``numba_vs_numpy_explicit``: the same ratio for the explicit upwind kernel (4 sub-steps
+  of 0.1 s, same inputs), ``numba_numpy_explicit_max_diff_k``.
 
 Times are wall-clock medians on this machine; they are figures to report, never
 assertions in tests.
@@ -80,12 +91,9 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
     flow_warm_s = _median(lambda: airflow.solve_flow(ap, bc2, init=flow, emit_warnings=False),
                           min(repeats, 3 if n_racks <= 1000 else 1))
 
-    # one temperature step as the engine takes it (explicit sub-steps or the implicit path)
+    # the explicit transport kernel against its numpy reference (4 sub-steps, same inputs)
     rx, us_c = np.full(ap.n_racks, 30.0), np.full(ap.n_units, 18.0)
     T0 = np.full(ap.shape, 22.0)
-    thermal.step(ap, flow, T0, 1.0, rx, us_c, 18.0)
-    temp_step_s = _median(lambda: thermal.step(ap, flow, T0, 1.0, rx, us_c, 18.0), max(repeats, 5))
-    # numba kernel vs its numpy reference on the same explicit update (4 sub-steps, same inputs)
     c = thermal.coefficients(ap, flow)
     pT = thermal.inflow_temperatures(ap, flow, rx, us_c, 18.0)
     n_sub = 4
@@ -103,25 +111,117 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
     say(f"  warm {flow_warm_s:.2f} s; steady state, then engine steps through a load change...")
     sim = engine.Simulation(site, hall.id, grid_m=grid_m)
     sim.solve_steady()
+    steady = sim.keyframe()
     saved = engine.FLOW_TOLERANCE
     engine.FLOW_TOLERANCE = float("inf")
+    n_steps = 20
     try:
         sim.schedule(sim.t_s, "set_utilization", "all", utilization=0.7)
         sim.step(1.0)  # first step: applies the change, JIT and caches
-        n_steps = 20
-        step_s = _median(lambda: [sim.step(1.0) for _ in range(n_steps)], repeats) / n_steps
+        start = sim.keyframe()
+        air_s, sweeps, local = [], [], []
+
+        def window():
+            sim.restore(start)
+            for _ in range(n_steps):
+                sim.step(1.0)
+                air_s.append(sim.air_step_s)
+                sweeps.append(sim.air_sweeps)
+                local.append(sim.air_local_passes)
+
+        step_s = _median(window, repeats) / n_steps
+        # the implicit step as the engine takes it, numba against the numpy reference
+        sim.restore(start)
+        for _ in range(8):
+            sim.step(1.0)
+        ratio = _implicit_vs_numpy(sim, repeats, n_racks)
+        hour = _hour(sim, steady) if n_racks <= 1000 else {}
     finally:
         engine.FLOW_TOLERANCE = saved
+    air_s.sort()
     return {
         "racks": n_racks, "grid_m": ap.dx, "cells": ap.n_cells, "nx": ap.nx, "ny": ap.ny, "nz": ap.nz,
         "compile_s": compile_s, "flow_cold_s": flow_cold_s, "flow_cold_steps": flow.steps,
         "flow_converged": bool(flow.converged), "flow_warm_s": flow_warm_s,
         "step_s": step_s, "sim_s_per_wall_s": 1.0 / step_s if step_s > 0 else None,
-        "hour_at_1s_s": 3600.0 * step_s, "temp_step_s": temp_step_s,
+        "hour_at_1s_s": 3600.0 * step_s, "temp_step_s": air_s[len(air_s) // 2],
+        "air_sweeps_per_step": float(np.mean(sweeps)), "air_local_passes_per_step": float(np.mean(local)),
+        "implicit_tol_k": thermal.IMPLICIT_TOL_K,
+        **ratio,
         "kernel_step_s": kernel_s, "numpy_kernel_step_s": numpy_s,
-        "numba_vs_numpy": numpy_s / kernel_s if kernel_s > 0 else None,
-        "numba_numpy_max_diff_k": agree,
+        "numba_vs_numpy_explicit": numpy_s / kernel_s if kernel_s > 0 else None,
+        "numba_numpy_explicit_max_diff_k": agree,
+        **hour,
     }
+
+
+def _implicit_vs_numpy(sim, repeats: int, n_racks: int) -> dict[str, Any]:
+    """The next transport step of ``sim`` exactly as the engine takes it (its inputs caught on
+    the way in): the numba kernel vs the numpy line-Jacobi reference, from the same
+    extrapolated start to the same tolerance."""
+    ap, flow = sim.air, sim.flow
+    caught: dict[str, Any] = {}
+    engine_step = thermal.step
+
+    def spy(ap_, flow_, T, dt_s, rack_exhaust_c, unit_supply_c, tile_supply_c, **kw):
+        caught.update(T=T.copy(), dt=float(dt_s), pT=thermal.inflow_temperatures(ap_, flow_, rack_exhaust_c,
+                                                                               unit_supply_c, tile_supply_c),
+                      guess=None if kw.get("iterate") is None else kw["iterate"].copy())
+        return engine_step(ap_, flow_, T, dt_s, rack_exhaust_c, unit_supply_c, tile_supply_c, **kw)
+
+    thermal.step = spy
+    try:
+        sim.step(1.0)
+    finally:
+        thermal.step = engine_step
+    c = thermal.coefficients(ap, flow)
+    dt, pT, T0 = caught["dt"], caught["pT"], caught["T"]
+    guess = caught["guess"] if caught["guess"] is not None else T0
+    none = {"numba_vs_numpy": None, "implicit_step_s": None, "numpy_implicit_step_s": None,
+            "numba_numpy_max_diff_k": None, "numpy_iterations": None}
+    if max(1, int(np.ceil(dt * c.max_rate * (1.0 + 1e-9)))) <= thermal.MAX_EXPLICIT_SUBSTEPS:
+        return none  # this hall's engine step is explicit: see numba_vs_numpy_explicit
+    tol = thermal.IMPLICIT_TOL_K
+    a, f, order = c.line_arrays(ap.solid, dt)
+
+    def numba_step():
+        T = T0.copy()
+        _thermal_numba.step_implicit(T, guess.copy(), c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
+                                     c.vol, dt, a, f, order, tol, thermal.IMPLICIT_REL,
+                                     thermal.IMPLICIT_FLOOR * tol, thermal.IMPLICIT_MIN_SWEEPS,
+                                     thermal.IMPLICIT_MAX_SWEEPS, thermal.LOCAL_FRACTION)
+        return T
+
+    iters = []
+
+    def numpy_step():
+        T = T0.copy()
+        iters.append(_thermal_numpy.step_implicit_lines(T, guess.copy(), c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc,
+                                                        c.pq, pT, ap.solid, c.vol, dt, tol, 100000)[1])
+        return T
+
+    numba_step()
+    nb_s = _median(numba_step, max(repeats, 5))
+    np_s = _median(numpy_step, 1 if n_racks > 1000 else repeats)
+    diff = float(np.abs(numba_step() - numpy_step()).max())
+    return {"numba_vs_numpy": np_s / nb_s if nb_s > 0 else None, "implicit_step_s": nb_s,
+            "numpy_implicit_step_s": np_s, "numba_numpy_max_diff_k": diff, "numpy_iterations": int(iters[-1])}
+
+
+def _hour(sim, steady: dict) -> dict[str, Any]:
+    """One simulated hour at 1 s steps from the steady state (see the module docstring)."""
+    sim.restore(steady)
+    sim.schedule(sim.t_s, "set_utilization", "all", utilization=0.7)
+    sim.schedule(sim.t_s + 1800.0, "set_utilization", "all", utilization=0.9)
+    sweeps = local = 0
+    t0 = time.perf_counter()
+    for _ in range(3600):
+        sim.step(1.0)
+        sweeps += sim.air_sweeps
+        local += sim.air_local_passes
+    wall = time.perf_counter() - t0
+    return {"hour_run_s": wall, "air_sweeps_per_step_hour": sweeps / 3600.0,
+            "air_local_passes_per_step_hour": local / 3600.0}
 
 
 def run_bench(sizes: list[int], repeats: int = 3, grid_m: Optional[float] = None,

@@ -230,6 +230,7 @@ class Simulation:
         self._air_guess = np.empty(self.air.shape)
         self.air_sweeps = 0  # full line sweeps the last step's temperature solve took (0: explicit or guessed)
         self.air_local_passes = 0  # and passes over the few columns still off its tolerance
+        self.air_step_s = 0.0  # wall time of the last step's temperature transport (s), for benchmarks
 
     # ------------------------------------------------------------------ inputs
     def _running_units(self) -> np.ndarray:
@@ -540,12 +541,13 @@ class Simulation:
         guess = thermal.extrapolate(self._air_star, self._air_rate1, self._air_rate2, h1, h2, dt,
                                     out=self._air_guess)
         info: dict = {}
+        t0 = time.perf_counter()
         self.T = thermal.step(self.air, self.flow, self.T, dt, exhaust_c, supply_c, tile_c, iterate=guess, info=info)
+        self.air_step_s = time.perf_counter() - t0
         self.air_sweeps = int(info.get("sweeps", 0))
         self.air_local_passes = int(info.get("local_passes", 0))
         r = self._air_rate2
-        np.subtract(guess, self._air_star, out=r, casting="same_kind")
-        r /= np.float32(dt)
+        thermal.rate_of_change(guess, self._air_star, dt, out=r)
         self._air_rate2, self._air_rate1 = self._air_rate1, r
         self._air_star, self._air_guess = guess, self._air_star
         self._air_rate_dt = np.array([dt, h1])

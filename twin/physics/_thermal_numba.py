@@ -603,8 +603,8 @@ def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos):
 
 
 @njit(cache=True, nogil=True)
-def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, order, tol, min_sweeps,
-                  max_sweeps, local_fraction):
+def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, order, tol, rel, floor,
+                  min_sweeps, max_sweeps, local_fraction):
     """Advance T (°C, in place) by dt (s): backward Euler, then a conservative flux-form update.
 
     ``a``: :func:`line_coefficients`; ``f``: :func:`line_factor` for cv = V/dt; ``order``:
@@ -612,8 +612,11 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
     1. Solve (V/dt + out_P) T*_P = V/dt T_P + Σ_nb a_nb T*_nb + Σ_ports q pT, starting from
        ``Ts`` (fluid cells; e.g. T* extrapolated from the previous steps), by Gauss-Seidel
        sweeps over vertical lines (each column exact, the columns in flow order) until
-       max |(dt/V) residual| < ``tol`` (K), checked after ``min_sweeps`` sweeps and after each
-       further one;
+       e = max |(dt/V) residual| < max(min(``tol``, ``rel`` e0), ``floor``) (K), e0 that of the
+       start: the tolerance, and near a steady state a reduction by ``rel``, so the error a
+       step leaves (which the next start inherits through the extrapolation) dies out instead
+       of sustaining a jitter at the tolerance; a start below the bound is kept, else at least
+       ``min_sweeps`` (and 1) full sweeps are taken;
        when fewer than 1/``local_fraction`` of the columns are off, only those and their
        neighbours are relaxed and re-checked (eddies the flow order cuts converge locally);
     2. T_P += dt/V * net_P(T*): every face flux is counted once for each of its two cells, so
@@ -650,10 +653,17 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
     f0, f1, f2 = f[0], f[1], f[2]
     n_full = 0
     n_local = 0
-    for _ in range(min(min_sweeps, max_sweeps)):
-        _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
-        n_full += 1
     e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
+    if rel < 1.0:
+        tol = max(min(tol, rel * e), floor)
+    if not (e < tol):
+        if min_sweeps > 0 or nbad == 0:  # nbad counts columns off the (larger) first tolerance
+            for _ in range(min(max(min_sweeps, 1), max_sweeps)):
+                _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
+                n_full += 1
+            e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
+    else:
+        nbad = 0
     while nbad > 0 and n_full + n_local < max_sweeps:
         if nbad * local_fraction > ncol:
             _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
@@ -682,3 +692,63 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
         q = pq[p]
         heat += dt * (q * pT[p] if q > 0.0 else q * tsf[pc[p]])
     return heat, n_full, n_local
+
+
+@njit(cache=True, nogil=True)
+def port_face_means(tf, cells, offsets, w, area, fallback, out):
+    """Per port p (faces offsets[p]:offsets[p+1]): flow-weighted mean Σ w T / Σ w of the cell
+    temperatures ``tf[cells]`` (°C, w = |q| m3/s), the area-weighted mean when Σ w = 0, else
+    ``fallback``."""
+    for p in range(offsets.shape[0] - 1):
+        tw = 0.0
+        ws = 0.0
+        ta = 0.0
+        wa = 0.0
+        for m in range(offsets[p], offsets[p + 1]):
+            t = tf[cells[m]]
+            tw += w[m] * t
+            ws += w[m]
+            ta += area[m] * t
+            wa += area[m]
+        if ws > 0.0:
+            out[p] = tw / ws
+        elif wa > 0.0:
+            out[p] = ta / wa
+        else:
+            out[p] = fallback
+
+
+@njit(cache=True, nogil=True)
+def fluid_mean(T, solid, fallback):
+    """Mean temperature of the fluid cells (°C); ``fallback`` when there are none."""
+    s = 0.0
+    n = 0
+    tf = T.ravel()
+    sf = solid.ravel()
+    for c in range(tf.shape[0]):
+        if not sf[c]:
+            s += tf[c]
+            n += 1
+    return s / n if n > 0 else fallback
+
+
+@njit(cache=True, nogil=True)
+def extrapolate(T, r1, r2, a1, a2, out):
+    """out = T + a1 r1 + a2 r2 (°C; rates r in K/s, weights a in s): the start of the next
+    backward-Euler iteration from the last two rates of change."""
+    tf = T.ravel()
+    f1 = r1.ravel()
+    f2 = r2.ravel()
+    of = out.ravel()
+    for c in range(tf.shape[0]):
+        of[c] = tf[c] + a1 * f1[c] + a2 * f2[c]
+
+
+@njit(cache=True, nogil=True)
+def rate(new, old, dt, out):
+    """out = (new - old) / dt (K/s; ``out`` may be float32)."""
+    nf = new.ravel()
+    of = old.ravel()
+    rf = out.ravel()
+    for c in range(nf.shape[0]):
+        rf[c] = (nf[c] - of[c]) / dt

@@ -208,3 +208,13 @@ def step_implicit_lines(T, guess, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol
         n += 1
     T += np.where(fluid, h * net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT), 0.0)
     return dt * float(np.where(pq > 0, pq * pT, pq * Ts.reshape(-1)[pc]).sum()), n
+
+
+def extrapolate(T, r1, r2, a1, a2, out):
+    """out = T + a1 r1 + a2 r2, as the numba kernel."""
+    out[...] = T + a1 * r1.astype(np.float64) + a2 * r2.astype(np.float64)
+
+
+def rate(new, old, dt, out):
+    """out = (new - old) / dt, as the numba kernel."""
+    out[...] = (new - old) / dt

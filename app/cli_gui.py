@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import logging.handlers
 import os
 import sys
@@ -39,6 +40,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_gui)
 
 
+def _check_screenshot_args(args: argparse.Namespace) -> None:
+    """--screenshot, --run-seconds and --size checked before any window is made."""
+    shot = Path(args.screenshot)
+    if not args.screenshot.lower().endswith(".png"):
+        raise InputError(f"--screenshot must name a .png file, got {args.screenshot!r}")
+    if shot.is_dir():
+        raise InputError(f"--screenshot {shot}: is a folder; give a .png file name")
+    if not shot.resolve().parent.is_dir():
+        raise InputError(f"--screenshot {shot}: folder {shot.resolve().parent} does not exist")
+    if not (math.isfinite(args.run_seconds) and 0 <= args.run_seconds <= 366 * 86400):
+        raise InputError(f"--run-seconds must be a number of seconds from 0 to 366 days, got {args.run_seconds:g}")
+    _window_size(args.size)
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    """``--size WxH`` as two ints, each 200..10000 pixels."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size must look like 1600x1000, got {text!r}") from None
+    if not (200 <= w <= 10000 and 200 <= h <= 10000):
+        raise InputError(f"--size must be between 200x200 and 10000x10000 pixels, got {text!r}")
+    return w, h
+
+
 def _is_recording(args: argparse.Namespace) -> bool:
     return bool(args.file) and str(args.file).lower().endswith(".dctwin")
 
@@ -48,8 +74,8 @@ def _load_site(args: argparse.Namespace):
         from twin.store import check_file
 
         check_file(args.file)
-        if args.at is not None and args.at < 0:
-            raise InputError(f"--at must not be negative, got {args.at:g}")
+        if args.at is not None and not (math.isfinite(args.at) and args.at >= 0):
+            raise InputError(f"--at must be a finite number of seconds >= 0, got {args.at:g}")
         from twin import demos
 
         return demos.load_demo(args.demo), None
@@ -389,10 +415,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
                          "or set QT_QPA_PLATFORM=offscreen")
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        if not args.screenshot.lower().endswith(".png"):
-            raise InputError(f"--screenshot must name a .png file, got {args.screenshot!r}")
-        if args.run_seconds < 0:
-            raise InputError(f"--run-seconds must not be negative, got {args.run_seconds:g}")
+        _check_screenshot_args(args)
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
@@ -445,10 +468,7 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
     """Open the recording, show second ``--at`` (default: its start) and save the window as a PNG."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--size must look like 1600x1000, got {args.size!r}") from None
+    w, h = _window_size(args.size)
     window.resize(w, h)
     window.show()
     app.processEvents()
@@ -492,10 +512,7 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
 def _screenshot(app, window, args: argparse.Namespace) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
 
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--size must look like 1600x1000, got {args.size!r}") from None
+    w, h = _window_size(args.size)
     window.resize(w, h)
     window.show()
     app.processEvents()

@@ -25,11 +25,9 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     inc = load_library_incident(args.name)
     text = json.dumps(inc.to_dict(), indent=1) + "\n"
     if args.out:
-        from pathlib import Path
+        from twin.layoutfile import write_json_file
 
-        from twin.layoutfile import atomic_write_text
-
-        atomic_write_text(Path(args.out), text)
+        write_json_file(args.out, text, "incident")
         print(f"wrote {args.out}: {inc.name}, {len(inc.events)} events")
     else:
         print(text, end="")

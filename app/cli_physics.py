@@ -57,13 +57,17 @@ def _load(path: str):
     return load_layout(path)
 
 
-def _simulation(args: argparse.Namespace, site):
-    from twin.engine import Simulation
-
+def _check_grid_hall(args: argparse.Namespace, site) -> None:
     if args.grid is not None and not (0.05 <= args.grid <= 3.0):
         raise InputError(f"--grid must be between 0.05 and 3 m, got {args.grid:g}")
     if args.hall is not None and args.hall not in [h.id for h in site.halls]:
         raise InputError(f"--hall {args.hall!r}: no such hall (halls: {', '.join(h.id for h in site.halls)})")
+
+
+def _simulation(args: argparse.Namespace, site):
+    from twin.engine import Simulation
+
+    _check_grid_hall(args, site)
     from pathlib import Path
 
     return Simulation(site, args.hall, grid_m=args.grid, dt_s=getattr(args, "dt", 1.0),
@@ -131,23 +135,70 @@ class Progress:
             sys.stderr.flush()
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+#: longest run and most steps `simulate` accepts (a year; beyond that a typo, not a study)
+MAX_DURATION_S = 366 * 86400.0
+MAX_STEPS = 50_000_000
+
+
+def _check_run_args(args: argparse.Namespace) -> None:
+    """Every number of `simulate` checked before anything is loaded, solved or written."""
     if not math.isfinite(args.duration) or args.duration <= 0:
         raise InputError(f"--duration must be a positive number of seconds, got {args.duration:g}")
+    if args.duration > MAX_DURATION_S:
+        raise InputError(f"--duration must be at most {MAX_DURATION_S:g} s (366 days), got {args.duration:g}")
     if not math.isfinite(args.dt) or not 0 < args.dt <= 10:
         raise InputError(f"--dt must be above 0 and at most 10 s, got {args.dt:g}")
+    if args.duration / args.dt > MAX_STEPS:
+        raise InputError(f"--duration {args.duration:g} s at --dt {args.dt:g} s is {args.duration / args.dt:.3g} "
+                         f"steps; at most {MAX_STEPS:,} (use a larger --dt)")
+    for flag in ("keyframe_every", "metrics_every", "rack_series_every"):
+        v = getattr(args, flag)
+        if not math.isfinite(v) or not 0 < v <= MAX_DURATION_S:
+            raise InputError(f"--{flag.replace('_', '-')} must be a positive number of seconds, got {v:g}")
+
+
+def _load_incident(args: argparse.Namespace, site):
+    from pathlib import Path
+
+    from twin.incidents import list_incidents, load_incident, load_library_incident
+    from twin.layout import LayoutError, LayoutIssue
+
+    if Path(args.incident).exists():
+        return load_incident(args.incident, site)
+    names = list_incidents()
+    if args.incident in names:
+        return load_library_incident(args.incident, site)  # a built-in incident by name
+    raise LayoutError([LayoutIssue("incident", "", "no such file, and no built-in incident has this name "
+                                                   f"(built-in: {', '.join(names)})")], args.incident)
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """`--out` must be a new file in an existing folder or an existing dctwin project: checked before the run."""
+    from pathlib import Path
+
+    from twin.store.project import KIND_REVIEW, check_file
+
+    out = Path(args.out)
+    inputs = [Path(x) for x in (args.layout, args.incident) if x and Path(x).exists()]
+    if any(out.exists() and out.resolve() == x.resolve() for x in inputs):
+        raise InputError(f"--out {out}: is an input of this run; record into a project file (.dctwin) instead")
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a folder; give a project file name (.dctwin)")
+    if out.exists():
+        if check_file(out).kind == KIND_REVIEW:  # refuses anything that is not an intact dctwin file, too
+            raise InputError(f"--out {out}: is a review export (read-only); record into a project file")
+    elif not out.resolve().parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.resolve().parent} does not exist")
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    _check_run_args(args)
     site = _load(args.layout)
+    _check_grid_hall(args, site)
+    incident = _load_incident(args, site) if args.incident else None
+    if args.out:
+        _check_out(args)
     sim = _simulation(args, site)
-    incident = None
-    if args.incident:
-        from pathlib import Path
-
-        from twin.incidents import list_incidents, load_incident, load_library_incident
-
-        if not Path(args.incident).exists() and args.incident in list_incidents():
-            incident = load_library_incident(args.incident, site)  # a built-in incident by name
-        else:
-            incident = load_incident(args.incident, site)
     sim.solve_steady()
     if incident is not None:
         incident.schedule_on(sim)
@@ -191,8 +242,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for n in args.racks:
         if not 1 <= n <= 20000:
             raise InputError(f"--racks values must be between 1 and 20000, got {n}")
-    if args.repeats < 1:
-        raise InputError(f"--repeats must be at least 1, got {args.repeats}")
+    if not 1 <= args.repeats <= 1000:
+        raise InputError(f"--repeats must be between 1 and 1000, got {args.repeats}")
+    if args.grid is not None and not (0.05 <= args.grid <= 3.0):
+        raise InputError(f"--grid must be between 0.05 and 3 m, got {args.grid:g}")
     if args.gui:
         from app.cli_gui import bench_gui
 

@@ -28,6 +28,8 @@ def _recording_id(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a recording id (a whole number): {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"recording ids start at 1, got {v}")
+    if v > 2 ** 63 - 1:  # beyond any SQLite id
+        raise argparse.ArgumentTypeError(f"no recording has an id that large: {text}")
     return v
 
 
@@ -103,6 +105,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                              ("--html", args.html, (".html", ".htm"))):
         if value and not value.lower().endswith(ext):
             raise InputError(f"{flag} must name a {ext if isinstance(ext, str) else ext[0]} file, got {value!r}")
+    _check_outputs(args)
     result: dict[str, Any] = {}
     if args.out:
         result["review"] = export_review(args.file, args.out, recording_id=args.recording, at_s=args.at)
@@ -131,6 +134,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         if key in result:
             print(f"wrote {result[key]}" + (f" (floor plan at t = {result['picture_t_s']:g} s)" if key == "png" else ""))
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output of `export` checked before the first is written, so a bad one leaves no partial result."""
+    from pathlib import Path
+
+    src = Path(args.file)
+    for flag, value in (("--out", args.out), ("--png", args.png), ("--pdf", args.pdf), ("--html", args.html)):
+        if not value:
+            continue
+        out = Path(value)
+        if out.is_dir():
+            raise InputError(f"{flag} {out}: is a folder; give a file name")
+        if src.exists() and out.exists() and out.resolve() == src.resolve():
+            raise InputError(f"{flag} {out}: is the file being exported; it is never overwritten")
+        if not out.resolve().parent.is_dir():
+            raise InputError(f"{flag} {out}: folder {out.resolve().parent} does not exist")
+    if args.csv:
+        folder = Path(args.csv)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"--csv {folder}: is a file, not a folder")
 
 
 def _export_report(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,12 +186,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from twin.errors import DctwinError, ProjectFileError
+    from twin.layout import LayoutError
     from twin.store.project import Project
     from twin.store.replay import summary_at
 
     with Project.open(args.file, read_only=True) as project:
         reader = project.recording(args.recording)
-        summary = summary_at(reader, args.at)
+        if args.at > reader.duration_s + 1e-6 * reader.dt_s:  # before the engine is built for nothing
+            raise InputError(f"{args.file}: --at {args.at:g} s is outside recording {reader.id} "
+                             f"(0 to {reader.duration_s:g} s)")
+        try:
+            summary = summary_at(reader, args.at)
+        except ProjectFileError:
+            raise  # names the file already
+        except (DctwinError, LayoutError) as exc:  # the recording does not replay on this engine: say which
+            raise InputError(f"{args.file} recording {reader.id}: {exc}") from None
     if args.json:
         print(json.dumps(summary, default=_jsonable))
         return 0

@@ -16,7 +16,6 @@ The incident library (``assets/incidents/<name>.json``, read with
 from __future__ import annotations
 
 import json
-import math
 import os
 from importlib import resources
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any, Optional
 
 from twin.events import INJECTED_KINDS
 from twin.layout import LayoutError, LayoutIssue, Site
+from twin.layoutfile import decode_text_file, finite_number, parse_json_strict
 
 FORMAT = "dctwin-incident"
 VERSION = 1
@@ -158,8 +158,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
         issues.append(LayoutIssue("incident", "layout", f"must be the name of a demo layout, got {json.dumps(layout)}"))
         layout = ""
     duration = data.get("duration_s")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
-                                 or not math.isfinite(duration) or duration <= 0):
+    if duration is not None and (not finite_number(duration) or duration <= 0):
         issues.append(LayoutIssue("incident", "duration_s", f"must be a positive number of seconds, "
                                                             f"got {json.dumps(duration)}"))
         duration = None
@@ -177,7 +176,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
         kind = raw.get("kind")
         target = raw.get("target", "")
         bad = False
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        if not finite_number(t):
             issues.append(LayoutIssue(where, "t_s", f"must be a number of seconds, got {json.dumps(t)}"))
             bad = True
         elif t < 0:
@@ -198,7 +197,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
                     issues.append(LayoutIssue(where, key, f"unknown field for a {kind} event"))
             for key, (lo, hi) in need.items():
                 v = details.get(key)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                if not finite_number(v):
                     issues.append(LayoutIssue(where, key, f"a {kind} event needs a number {key}, got {json.dumps(v)}"))
                 elif not lo <= v <= hi:
                     issues.append(LayoutIssue(where, key, f"{v:g} is out of range ({lo:g}..{hi:g})"))
@@ -216,18 +215,14 @@ def load_incident(path: str | os.PathLike, site: Optional[Site] = None) -> Incid
     """Read an incident file (checked against ``site`` when given)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise LayoutError([LayoutIssue("incident", "", "file not found")], str(p)) from None
     except IsADirectoryError:
         raise LayoutError([LayoutIssue("incident", "", "is a folder, not an incident file")], str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LayoutError([LayoutIssue("incident", "", f"cannot read: {exc}")], str(p)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LayoutError([LayoutIssue("incident", "", f"malformed JSON at line {exc.lineno} column {exc.colno}: "
-                                                       f"{exc.msg}")], str(p)) from None
+    except OSError as exc:
+        raise LayoutError([LayoutIssue("incident", "", f"cannot read: {exc.strerror or exc}")], str(p)) from None
+    data = parse_json_strict(decode_text_file(raw, str(p), "incident"), str(p), "incident")
     return incident_from_dict(data, site, str(p))
 
 

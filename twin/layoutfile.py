@@ -57,6 +57,23 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+def finite_number(v: Any) -> bool:
+    """``v`` is an int or float (not a bool) that is finite as a float (a 400-digit integer is not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _short_number(v: Any) -> str:
+    """A number for a message, without printing hundreds of digits."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10 ** 30:
+        return f"an integer of {len(str(abs(v)))} digits"
+    return str(v)
+
+
 def _optional(tp: Any) -> bool:
     return typing.get_origin(tp) is typing.Union and type(None) in typing.get_args(tp)
 
@@ -81,8 +98,8 @@ class _Reader:
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 self.err(element, field, f"must be a number, got {json.dumps(raw)}")
                 return False, None
-            if not math.isfinite(raw):
-                self.err(element, field, f"must be a finite number, got {raw}")
+            if not finite_number(raw):
+                self.err(element, field, f"must be a finite number, got {_short_number(raw)}")
                 return False, None
             return True, float(raw)
         if tp is bool:
@@ -390,20 +407,61 @@ def loads_layout(text: str, source: str = "") -> Site:
             out[key] = value
         return out
 
+    data = parse_json_strict(text, source, "layout", object_pairs_hook=pairs_hook)
+    return site_from_dict(data, source, duplicates)
+
+
+def parse_json_strict(text: str, source: str, what: str, **kwargs: Any) -> Any:
+    """``json.loads`` that turns every way JSON text can be bad into a :class:`LayoutError` naming ``source``.
+
+    Malformed text (with line and column), NaN/Infinity (not JSON), nesting
+    too deep to parse, and integers too long to read all become one issue on
+    ``what`` (``"layout"``, ``"incident"``).
+    """
     try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=pairs_hook)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int, **kwargs)
     except json.JSONDecodeError as exc:
-        raise LayoutError([LayoutIssue("layout", "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
+        raise LayoutError([LayoutIssue(what, "", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
                           source) from None
     except RecursionError:
-        raise LayoutError([LayoutIssue("layout", "", "malformed JSON: nested too deeply")], source) from None
+        raise LayoutError([LayoutIssue(what, "", "malformed JSON: nested too deeply")], source) from None
     except ValueError as exc:
-        raise LayoutError([LayoutIssue("layout", "", str(exc))], source) from None
-    return site_from_dict(data, source, duplicates)
+        raise LayoutError([LayoutIssue(what, "", str(exc))], source) from None
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"malformed JSON: {name} is not a number JSON allows")
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > 300:  # beyond any float; Python refuses > 4300 digits with a confusing message
+        raise ValueError(f"malformed JSON: an integer of {len(digits.lstrip('-'))} digits is not a usable number")
+    return int(digits)
+
+
+#: byte-order marks of the text encodings a layout or incident file may arrive in (JSON wants UTF-8)
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def decode_text_file(raw: bytes, source: str, what: str) -> str:
+    """The text of a JSON file's bytes: UTF-8 (with or without BOM), or UTF-16/32 with a BOM.
+
+    A project file or other binary data raises a :class:`LayoutError` saying what it looks like.
+    """
+    if raw.startswith(_SQLITE_MAGIC):
+        hint = (" (a dctwin project or review file: use `dctwin recordings`, `replay`, `export` or the window)"
+                if what == "layout" else "")
+        raise LayoutError([LayoutIssue(what, "", f"is an SQLite database{hint}, not a {what} JSON file")],
+                          source)
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise LayoutError([LayoutIssue(what, "", f"not UTF-8 text (byte {exc.start}); is this {article} {what} file?")],
+                          source) from None
 
 
 def load_layout(path: str | os.PathLike) -> Site:
@@ -417,12 +475,7 @@ def load_layout(path: str | os.PathLike) -> Site:
         raise LayoutError([LayoutIssue("layout", "", "is a folder, not a layout file")], str(p)) from None
     except OSError as exc:
         raise LayoutError([LayoutIssue("layout", "", f"cannot read: {exc.strerror}")], str(p)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LayoutError([LayoutIssue("layout", "", f"not UTF-8 text (byte {exc.start}); is this a layout file?")],
-                          str(p)) from None
-    return loads_layout(text, str(p))
+    return loads_layout(decode_text_file(raw, str(p), "layout"), str(p))
 
 
 def dumps_layout(site: Site, compact: bool = False) -> str:
@@ -458,9 +511,25 @@ def save_layout(site: Site, path: str | os.PathLike, compact: bool = False) -> N
     file at ``path`` is then left untouched.
     """
     text = dumps_layout(site, compact)  # fails before touching the disk if the site cannot be written
+    write_json_file(path, text, "layout")
+
+
+def write_json_file(path: str | os.PathLike, text: str, what: str) -> None:
+    """Write a JSON file atomically, refusing what would lose data: a folder, or an existing database
+    (a project file) at ``path``. Errors are :class:`~twin.errors.InputError` naming the path."""
     p = Path(path)
+    if not str(path):
+        raise InputError(f"no file name given to write the {what} to")
     if p.is_dir():
-        raise InputError(f"{p}: is a folder; give a file name to write the layout to")
+        raise InputError(f"{p}: is a folder; give a file name to write the {what} to")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError:
+        head = b""
+    if head == _SQLITE_MAGIC:
+        raise InputError(f"{p}: is a project file (an SQLite database); a {what} is not written over it "
+                         f"(choose another name)")
     try:
         atomic_write_text(p, text)
     except OSError as exc:

@@ -32,6 +32,16 @@ def encode_array(arr: np.ndarray) -> tuple[str, str, bytes]:
 
 def decode_array(dtype: str, shape: str, data: bytes, where: str = "") -> np.ndarray:
     """Build a writable array from stored ``dtype``, ``shape`` JSON and ``data``."""
+    dt, dims = check_stored_array(dtype, shape, data, where)
+    return np.frombuffer(data, dtype=dt).reshape(dims).copy()
+
+
+def check_stored_array(dtype: str, shape: str, data: bytes | int,
+                       where: str = "") -> tuple[np.dtype, list[int]]:
+    """Check a stored array's ``dtype``, ``shape`` and ``data`` (or just its length in bytes) agree.
+
+    Returns ``(dtype, dims)``; raises :class:`ProjectFileError` naming ``where`` otherwise.
+    """
     label = f" ({where})" if where else ""
     if not isinstance(dtype, str) or not _DTYPE_RE.match(dtype):
         raise ProjectFileError(f"stored array has an unsupported dtype {dtype!r}{label}")
@@ -44,8 +54,13 @@ def decode_array(dtype: str, shape: str, data: bytes, where: str = "") -> np.nda
         raise ProjectFileError(f"stored array has a malformed shape {shape!r}{label}")
     dt = np.dtype(dtype)
     expected = math.prod(dims) * dt.itemsize
-    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) != expected:
-        size = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else type(data).__name__
+    if isinstance(data, int) and not isinstance(data, bool):
+        size: object = data
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        size = len(data)
+    else:
+        size = type(data).__name__
+    if size != expected:
         raise ProjectFileError(f"stored array holds {size} bytes, expected {expected} for {dtype} "
                                f"{tuple(dims)}{label}")
-    return np.frombuffer(data, dtype=dt).reshape(dims).copy()
+    return dt, dims

@@ -179,6 +179,11 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
                              f"(choose another name or remove it)")
     project = Project.open(src_p, read_only=True)
     try:
+        if project.is_review:
+            res = verify_file(project.path)
+            if not res.intact:  # a new export would give the altered content fresh, valid hashes
+                raise ProjectFileError(f"{src_p}: is a review export that has been altered since it was made "
+                                       f"({res.message().split('(', 1)[-1].rstrip(')')}); it is not re-exported")
         layout_id = project.latest_layout_id()
         incident_id = None
         keep_kf = None
@@ -193,10 +198,13 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
                     raise InputError(f"--at {at_s:g} s is outside recording {reader.id} "
                                      f"(0 to {reader.duration_s:g} s)")
                 keep_kf = reader.replay_keyframe(at_s).id  # the one replay to at_s starts from
+            # a review must hold what replay needs: refuse damaged keyframes instead of hashing them as truth
+            reader.check_data(None if keep_kf is None else [keep_kf])
         elif at_s is not None:
             raise InputError(f"{src_p}: holds no recording, so there is no moment --at {at_s:g} s to export")
         if layout_id is None:
             raise ProjectFileError(f"{src_p}: holds no layout and no recording; nothing to export")
+        project.load_layout(layout_id)  # a layout that does not read is refused (LayoutError naming it)
         meta = {"kind": KIND_REVIEW, "exported_at": now_iso(), "exported_by": f"dctwin {twin.__version__}",
                 "exported_from": src_p.name, "recording_id": "" if recording_id is None else str(recording_id),
                 "at_s": "" if at_s is None else repr(float(at_s))}
@@ -270,16 +278,25 @@ def verify_file(path: str | os.PathLike) -> VerifyResult:
     A file that is not a dctwin file or is damaged raises ProjectFileError.
     """
     p = Path(path)
-    info = check_file(p)
+    info = check_file(p, structure=False)  # dropped tables, triggers and views are reported as alterations
     con = sqlite3.connect(file_uri(p, "ro"), uri=True, isolation_level=None)
     try:
         con.execute("PRAGMA trusted_schema=OFF")
         res = VerifyResult(p, info.kind)
         has = con.execute("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name=?", (MANIFEST,)).fetchone()[0]
-        stored = {r[0]: (int(r[1]), str(r[2])) for r in
-                  con.execute(f"SELECT table_name, rows, sha256 FROM {MANIFEST}")} if has else {}
+        try:
+            stored = {str(r[0]): (int(r[1]), str(r[2])) for r in
+                      con.execute(f"SELECT table_name, rows, sha256 FROM {MANIFEST}")} if has else {}
+        except (sqlite3.DatabaseError, TypeError, ValueError):
+            stored = {}
+            if info.kind == KIND_REVIEW:
+                res.missing.append(MANIFEST)  # the manifest itself was edited beyond reading
+                return res
         if not stored:
-            res.no_manifest = True
+            if info.kind == KIND_REVIEW:
+                res.missing.append(MANIFEST)  # a review export without its manifest has been altered
+            else:
+                res.no_manifest = True
             return res
         try:
             now = compute_manifest(con)

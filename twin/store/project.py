@@ -96,7 +96,7 @@ def _recover(p: Path) -> None:
         con.close()
 
 
-def check_file(path: str | os.PathLike, *, full: bool = False) -> FileInfo:
+def check_file(path: str | os.PathLike, *, full: bool = False, structure: bool = True) -> FileInfo:
     """Open ``path`` read-only and check that it is an intact dctwin file this version can read.
 
     Older schema versions pass (the caller migrates them into a copy). ``full``
@@ -105,10 +105,13 @@ def check_file(path: str | os.PathLike, *, full: bool = False) -> FileInfo:
     is recovered first (through a read-write connection: SQLite rolls back to
     the last commit, nothing else changes); other files are never written.
     Raises :class:`ProjectFileError` with a message naming the file otherwise.
+    ``structure=False`` lets through a file whose tables were dropped or that
+    holds triggers or views (for :func:`twin.store.export.verify_file`, which
+    only reads, and reports them as alterations).
     """
     p = Path(path)
     try:
-        return _check(p, full)
+        return _check(p, full, structure)
     except _NeedsRecovery:
         if not _header_says_dctwin(p):
             raise _fail(p, "is not a dctwin project file (a database another program left mid-write)") from None
@@ -120,7 +123,7 @@ def check_file(path: str | os.PathLike, *, full: bool = False) -> FileInfo:
         except sqlite3.Error as exc:
             raise _fail(p, f"was left mid-write by a crash and cannot be recovered here ({exc})") from None
         try:
-            return _check(p, full)
+            return _check(p, full, structure)
         except _NeedsRecovery:
             raise _fail(p, "was left mid-write by a crash and could not be recovered") from None
 
@@ -129,11 +132,12 @@ class _NeedsRecovery(Exception):
     pass
 
 
-def _check(p: Path, full: bool) -> FileInfo:
+def _check(p: Path, full: bool, structure: bool = True) -> FileInfo:
     if not p.exists():
         raise _fail(p, "no such file")
     if not p.is_file():
         raise _fail(p, "is not a file")
+    _check_header(p)
     try:
         con = sqlite3.connect(file_uri(p, "ro"), uri=True, isolation_level=None)
     except sqlite3.Error as exc:
@@ -159,19 +163,33 @@ def _check(p: Path, full: bool) -> FileInfo:
             if version < 1:
                 raise _fail(p, "is damaged: it is marked as a dctwin file but has no schema version")
             check = "integrity_check" if full else "quick_check"
-            rows = [r[0] for r in con.execute(f"PRAGMA {check}(20)").fetchall()]
+            rows = [" ".join(str(r[0]).split()) for r in con.execute(f"PRAGMA {check}(20)").fetchall()]
             if rows != ["ok"]:
                 raise _fail(p, "is damaged (" + "; ".join(rows[:3]) + (" ..." if len(rows) > 3 else "") + ")")
-            names = {r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+            journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+            _check_size(con, p, journal)
+            objects = con.execute("SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view', 'trigger')"
+                                  ).fetchall()
+            foreign = [f"{t} {n!r}" for t, n in objects if t != "table"]
+            if foreign and structure:
+                # dctwin files have neither: a trigger would run inside our own writes (Save As, export), a view
+                # could stand in for data; refuse instead of opening a file someone has edited this way
+                raise _fail(p, "has been altered: it holds " + ", ".join(foreign[:5])
+                            + (" ..." if len(foreign) > 5 else "") + ", which dctwin files never have; not opened")
+            names = {n for t, n in objects if t == "table"}
             kind = KIND_PROJECT
-            if version == SCHEMA_VERSION:
+            if version == SCHEMA_VERSION and structure:
                 missing = [t for t in TABLE_NAMES if t not in names]
                 if missing:
                     raise _fail(p, "is damaged: missing table(s) " + ", ".join(missing))
             if "meta" in names:
                 row = con.execute("SELECT value FROM meta WHERE key='kind'").fetchone()
                 kind = row[0] if row else KIND_PROJECT
-            journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+            if kind != KIND_REVIEW and "manifest" in names and \
+                    con.execute("SELECT count(*) FROM manifest").fetchone()[0] > 0:
+                kind = KIND_REVIEW  # only exports hold a manifest: an edited "kind" must not make one writable
+            if kind not in (KIND_PROJECT, KIND_REVIEW):
+                raise _fail(p, f"is damaged: unknown file kind {str(kind)[:40]!r} in its meta table")
         except sqlite3.DatabaseError as exc:
             if getattr(exc, "sqlite_errorcode", None) in _NEEDS_RECOVERY:
                 raise _NeedsRecovery() from None
@@ -179,6 +197,33 @@ def _check(p: Path, full: bool) -> FileInfo:
     finally:
         con.close()
     return FileInfo(p, int(version), str(kind), str(journal))
+
+
+def _check_header(p: Path) -> None:
+    """Refuse what SQLite would quietly take for an empty database: an empty file, a cut-off header."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise _fail(p, f"cannot be read: {exc.strerror or exc}") from None
+    if not head:
+        raise _fail(p, "is not a dctwin project file (it is empty: 0 bytes)")
+    if not head.startswith(_SQLITE_HEADER[:len(head)]) or len(head) < len(_SQLITE_HEADER):
+        if head.startswith(_SQLITE_HEADER[:len(head)]):
+            raise _fail(p, f"is truncated ({len(head)} bytes)")
+        raise _fail(p, "is not a dctwin project file (not an SQLite database)")
+    if len(head) < 100:
+        raise _fail(p, f"is truncated ({len(head)} bytes; an SQLite header alone is 100)")
+
+
+def _check_size(con: sqlite3.Connection, p: Path, journal: str) -> None:
+    """A file shorter than the pages its header counts was cut off (a copy or download that stopped)."""
+    if str(journal).lower() == "wal" and Path(str(p) + "-wal").exists():
+        return  # committed pages may still live in the WAL
+    need = con.execute("PRAGMA page_count").fetchone()[0] * con.execute("PRAGMA page_size").fetchone()[0]
+    size = p.stat().st_size
+    if size < need:
+        raise _fail(p, f"is truncated: {size} bytes where its header needs {need} (an incomplete copy?)")
 
 
 def _fsync_path(path: Path) -> None:
@@ -545,7 +590,10 @@ class Project:
         with self.engine.connect() as conn:
             rows = conn.execute(select(LayoutVersion.id, LayoutVersion.saved_at, LayoutVersion.note)
                                 .order_by(LayoutVersion.id))
-            return [LayoutInfo(int(r[0]), r[1], r[2]) for r in rows]
+            try:
+                return [LayoutInfo(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+            except (TypeError, ValueError):
+                raise _fail(self.path, "is damaged: a layout version has an id that is not a number") from None
 
     def latest_layout_id(self) -> Optional[int]:
         with self.engine.connect() as conn:
@@ -560,6 +608,8 @@ class Project:
             text = conn.execute(select(LayoutVersion.layout_json).where(LayoutVersion.id == lid)).scalar()
         if text is None:
             raise _fail(self.path, f"has no layout version {lid}")
+        if not isinstance(text, str):
+            raise _fail(self.path, f"is damaged: layout version {lid} is not text")
         return text
 
     def load_layout(self, layout_id: Optional[int] = None) -> Any:
@@ -602,8 +652,16 @@ class Project:
             rows = conn.execute(select(Recording.id, Recording.layout_id, Recording.incident_id, Recording.hall_id,
                                        Recording.dt_s, Recording.duration_s, Recording.engine_version,
                                        Recording.started_at, Recording.finished, kf, ev).order_by(Recording.id))
-            return [RecordingInfo(int(r[0]), int(r[1]), r[2], r[3], float(r[4]), float(r[5]), r[6], r[7],
-                                  bool(r[8]), int(r[9]), int(r[10])) for r in rows]
+            out = []
+            for r in rows:
+                try:
+                    out.append(RecordingInfo(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), r[3],
+                                             float(r[4]), float(r[5]), str(r[6]), str(r[7]), bool(r[8]),
+                                             int(r[9]), int(r[10])))
+                except (TypeError, ValueError):
+                    raise _fail(self.path, f"is damaged: recording {r[0]!r} has settings that are not numbers"
+                                ) from None
+            return out
 
     def recording(self, recording_id: Optional[int] = None) -> "RecordingReader":
         """A reader for recording ``recording_id`` (default: the latest one)."""

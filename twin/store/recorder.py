@@ -43,7 +43,7 @@ import twin
 from twin.errors import InputError, ProjectFileError
 from twin.events import Event
 from twin.store.arrays import encode_array
-from twin.store.project import Project, now_iso
+from twin.store.project import Project, _remove_quietly, now_iso
 from twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
 
 log = logging.getLogger(__name__)
@@ -612,5 +612,7 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
         rec.on_step(sim.t_s, sim)  # the starting state is the first keyframe
     except BaseException:
         project.close()
+        if created:  # nothing was recorded: leave no empty project behind
+            _remove_quietly(str(p))
         raise
     return RunRecorder(project, rec, created)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -14,7 +15,7 @@ from sqlalchemy import and_, func, select
 
 from twin.errors import ProjectFileError
 from twin.events import Event
-from twin.store.arrays import decode_array
+from twin.store.arrays import check_stored_array, decode_array
 from twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
 
 
@@ -42,19 +43,22 @@ class RecordingReader:
             ids = [r.id for r in project.recordings()]
             raise ProjectFileError(f"{project.path}: has no recording {recording_id} "
                                    f"(recordings: {', '.join(map(str, ids)) or 'none'})")
-        self.id = int(row["id"])
-        self.layout_id = int(row["layout_id"])
-        self.incident_id = row["incident_id"]
+        where = f"{project.path} recording {row['id']}"
+        try:
+            self.id = int(row["id"])
+            self.layout_id = int(row["layout_id"])
+            self.incident_id = None if row["incident_id"] is None else int(row["incident_id"])
+            self.dt_s = _seconds(row, "dt_s", 0.0, 10.0, where)
+            self.duration_s = _seconds(row, "duration_s", 0.0, 1e9, where, low_ok=True)
+            self.keyframe_every_s = _seconds(row, "keyframe_every_s", 0.0, 1e9, where)
+            self.metrics_every_s = _seconds(row, "metrics_every_s", 0.0, 1e9, where)
+            self.rack_series_every_s = _seconds(row, "rack_series_every_s", 0.0, 1e9, where)
+        except (TypeError, ValueError):
+            raise ProjectFileError(f"{where}: damaged recording settings (ids or times are not numbers)") from None
         self.hall_id = row["hall_id"]
-        self.dt_s = float(row["dt_s"])
-        self.duration_s = float(row["duration_s"])
         self.engine_version = row["engine_version"]
         self.started_at = row["started_at"]
         self.finished = bool(row["finished"])
-        self.keyframe_every_s = float(row["keyframe_every_s"])
-        self.metrics_every_s = float(row["metrics_every_s"])
-        self.rack_series_every_s = float(row["rack_series_every_s"])
-        where = f"{project.path} recording {self.id}"
         try:
             self.rack_ids: list[str] = json.loads(row["rack_ids_json"])
             self.unit_ids: list[str] = json.loads(row["unit_ids_json"])
@@ -63,6 +67,47 @@ class RecordingReader:
         except (TypeError, ValueError):
             raise ProjectFileError(f"{where}: damaged id lists or parameters") from None
         self._where = where
+
+    def check_arrays(self, keyframe_ids: Optional[list[int]] = None) -> None:
+        """Check every stored keyframe array of this recording (or of ``keyframe_ids``) without loading it.
+
+        dtype, shape and the byte length (read from SQLite's record, not the blob) must agree, and shared
+        rows must exist. Raises :class:`ProjectFileError` naming the keyframe and array otherwise.
+        """
+        t = KeyframeArray.__table__
+        kf = Keyframe.__table__
+        ids = select(kf.c.id).where(kf.c.recording_id == self.id) if keyframe_ids is None else list(keyframe_ids)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.id, t.c.keyframe_id, t.c.name, t.c.dtype, t.c.shape,
+                                       func.length(t.c.data), t.c.ref_id).where(t.c.keyframe_id.in_(ids))).all()
+            refs = {r[6] for r in rows if r[6] is not None}
+            found = {int(r[0]): r for r in conn.execute(
+                select(t.c.id, t.c.dtype, t.c.shape, func.length(t.c.data))
+                .where(t.c.id.in_(refs)).where(t.c.ref_id.is_(None)))} if refs else {}
+        for rid, kf_id, name, dtype, shape, nbytes, ref in rows:
+            where = f"{self._where}, keyframe {kf_id}, array {name}"
+            if ref is not None:
+                if ref not in found:
+                    raise ProjectFileError(f"{where}: refers to missing data (row {ref})")
+                _, dtype, shape, nbytes = found[ref]
+            check_stored_array(dtype, shape, nbytes if isinstance(nbytes, int) else -1, where)
+
+    def check_data(self, keyframe_ids: Optional[list[int]] = None) -> None:
+        """Check what an export copies: keyframe arrays (:meth:`check_arrays`), every event, every series
+        chunk's sizes. Raises :class:`ProjectFileError` naming the first damaged row."""
+        self.check_arrays(keyframe_ids)
+        self.events()
+        s = SeriesChunk.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.c.id, s.c.name, s.c.n, s.c.width, func.length(s.c.t_data),
+                                       func.length(s.c.data), func.typeof(s.c.t_data), func.typeof(s.c.data))
+                                .where(s.c.recording_id == self.id)).all()
+        for cid, name, n, w, lt, ld, tt, td in rows:
+            expected = {"hall": len(self.metric_names)}.get(name, len(self.rack_ids))
+            ok = (isinstance(n, int) and isinstance(w, int) and n >= 0 and w == expected
+                  and tt == "blob" and td == "blob" and lt == 8 * n and ld == 4 * n * w)
+            if not ok:
+                raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk (row {cid})")
 
     def layout(self) -> Any:
         """The layout (:class:`twin.layout.Site`) this recording ran on."""
@@ -143,8 +188,12 @@ class RecordingReader:
                 d = json.loads(details)
             except (TypeError, ValueError):
                 raise ProjectFileError(f"{self._where}: event {seq} has damaged details") from None
-            out.append(Event(int(seq), float(t), kind, target, None if cause is None else int(cause),
-                             condition or "", d if isinstance(d, dict) else {"value": d}))
+            try:
+                out.append(Event(int(seq), float(t), str(kind), str(target), None if cause is None else int(cause),
+                                 str(condition or ""), d if isinstance(d, dict) else {"value": d}))
+            except (TypeError, ValueError):
+                raise ProjectFileError(f"{self._where}: event {seq!r} is damaged (time or ids are not numbers)"
+                                       ) from None
         return out
 
     def alarms(self, t0_s: Optional[float] = None, t1_s: Optional[float] = None) -> list[dict[str, Any]]:
@@ -177,7 +226,7 @@ class RecordingReader:
         width = rows[0][1] if rows else self._width(name)
         ts, vals = [], []
         for n, w, tb, db in rows:
-            if w != width or len(tb) != 8 * n or len(db) != 4 * n * w:
+            if not _chunk_ok(n, w, tb, db, width):
                 raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk")
             ts.append(np.frombuffer(tb, dtype="<f8"))
             vals.append(np.frombuffer(db, dtype="<f4").reshape(w, n).T)
@@ -271,3 +320,17 @@ def record_run(*args: Any, **kwargs: Any) -> Any:
     from twin.store.recorder import record_run as _record_run
 
     return _record_run(*args, **kwargs)
+
+
+def _seconds(row: Any, name: str, low: float, high: float, where: str, low_ok: bool = False) -> float:
+    """A stored time setting, checked: a hand-edited file must not reach the engine with dt = 0 or NaN."""
+    v = float(row[name])
+    if not (math.isfinite(v) and (low <= v if low_ok else low < v) and v <= high):
+        raise ProjectFileError(f"{where}: damaged recording settings ({name} = {v:g} is not a usable time)")
+    return v
+
+
+def _chunk_ok(n: Any, w: Any, tb: Any, db: Any, width: int) -> bool:
+    """A series chunk's counts are ints and its blobs hold n times (1 float64) and n x w float32."""
+    return (isinstance(n, int) and isinstance(w, int) and n >= 0 and w == width
+            and isinstance(tb, bytes) and isinstance(db, bytes) and len(tb) == 8 * n and len(db) == 4 * n * w)

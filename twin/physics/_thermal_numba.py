@@ -569,9 +569,9 @@ def _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, cols, n, tol, b
 
 
 @njit(cache=True, nogil=True)
-def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos):
+def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos, sort):
     """The first ``n`` columns of ``cols`` and their horizontal neighbours, each once, into ``out``
-    sorted by ``pos`` (their place in the flow order). Returns how many."""
+    (sorted by ``pos``, their place in the flow order, when ``sort``). Returns how many."""
     m = 0
     for q in range(n):
         c = cols[q]
@@ -592,6 +592,8 @@ def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos):
                 mark[b] = stamp
                 out[m] = b
                 m += 1
+    if not sort:
+        return m
     keys = np.empty(m, np.int64)
     for q in range(m):
         keys[q] = pos[out[q]]
@@ -673,11 +675,11 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
             # few columns off: relax them and their neighbours (in flow order), then re-check
             # only where the residual can have changed (those and their neighbours)
             stamp += 1
-            m = _with_neighbours(bad, nbad, nx, ny, mark, stamp, near, pos)
+            m = _with_neighbours(bad, nbad, nx, ny, mark, stamp, near, pos, True)
             _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, near, m)
             n_local += 1
             stamp += 1
-            m2 = _with_neighbours(near, m, nx, ny, mark, stamp, ring, pos)
+            m2 = _with_neighbours(near, m, nx, ny, mark, stamp, ring, pos, False)
             e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, ring, m2, tol, bad)
     net = np.empty_like(T)
     _net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, net)

@@ -68,12 +68,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except LayoutError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"dctwin: error: {exc}", file=sys.stderr)
+        _say(f"dctwin: error: {exc}")
         return EXIT_BAD_INPUT
     except DctwinError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"dctwin: error: {exc}", file=sys.stderr)
+        _say(f"dctwin: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("dctwin: interrupted", file=sys.stderr)
@@ -87,10 +87,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # an internal fault: say so plainly, details only on request
         if args.debug:
             traceback.print_exc()
-        print(f"dctwin: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        _say(f"dctwin: internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return EXIT_FAIL
     return EXIT_OK if code is None else int(code)
+
+
+def _say(message: str) -> None:
+    """Print an error on stderr whatever it holds: characters the terminal cannot show are escaped, and
+    control characters from a file (an id, a path) are shown escaped instead of acting on the terminal."""
+    clean = "".join(ch if ch in "\n\t" or ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    enc = getattr(sys.stderr, "encoding", None) or "utf-8"
+    try:
+        print(clean.encode(enc, "backslashreplace").decode(enc, "replace"), file=sys.stderr)
+    except (OSError, ValueError):  # stderr closed or gone: nothing more to do
+        pass
 
 
 if __name__ == "__main__":

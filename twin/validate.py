@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import typing
+import unicodedata
 from typing import Iterable, Optional
 
 import numpy as np
@@ -113,6 +114,7 @@ def validate(site: Site) -> list[LayoutIssue]:
     """Every problem in ``site`` (empty list when it is valid)."""
     c = _Checker()
     _check_ids(site, c)
+    _check_names(site, c)
     typed = True
     for hall in site.halls:
         typed &= _check_types(hall.id if isinstance(hall.id, str) else "hall", hall, c)
@@ -177,11 +179,36 @@ def _check_ids(site: Site, c: _Checker) -> None:
             c.err(f"{coll}", "id", "an id must be a non-empty string")
             continue
         if len(ident) > 64:
-            c.err(ident[:64] + "...", "id", "an id must be at most 64 characters")
+            c.err(_printable(ident[:64]) + "...", "id", "an id must be at most 64 characters")
+        elif _unprintable(ident):
+            c.err(_printable(ident), "id", "an id must not contain control or invisible characters")
         if ident in seen:
             c.err(ident, "id", f"duplicate id (also used by a {seen[ident]} element)")
         else:
             seen[ident] = coll
+
+
+def _unprintable(text: str, allowed: str = "") -> bool:
+    """Control, format (invisible, direction-changing) or unpaired surrogate characters in ``text``."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in text)
+
+
+def _printable(text: str) -> str:
+    """``text`` with such characters escaped, safe to show in a message or a terminal."""
+    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
+
+
+def _check_names(site: Site, c: _Checker) -> None:
+    if isinstance(site.name, str):
+        if len(site.name) > 200:
+            c.err("layout", "name", f"must be at most 200 characters, got {len(site.name)}")
+        elif _unprintable(site.name):
+            c.err("layout", "name", f"must not contain control or invisible characters: {_printable(site.name)!r}")
+    if isinstance(site.description, str):
+        if len(site.description) > 20000:
+            c.err("layout", "description", f"must be at most 20000 characters, got {len(site.description)}")
+        elif _unprintable(site.description, "\n\t"):
+            c.err("layout", "description", "must not contain control or invisible characters")
 
 
 def _check_hall(h: Hall, c: _Checker) -> None:
@@ -360,7 +387,8 @@ def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float 
         return
     a = np.array([fp for _, fp in a_items], dtype=np.float64).reshape(-1, 4)
     b = None if same else np.array([fp for _, fp in b_items], dtype=np.float64).reshape(-1, 4)
-    for i, j in overlapping_pairs(a, b, cell=cell):
+    pairs = overlapping_pairs(a, b, cell=cell, limit=MAX_OVERLAP_ISSUES)
+    for i, j in pairs:
         el, fp = a_items[i]
         other, ofp = b_items[j]
         if other is el:
@@ -368,10 +396,56 @@ def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float 
         c.err(el.id, "x_m", f"footprint {verb} {other.id} "
                             f"(x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m against "
                             f"x {ofp[0]:g}..{ofp[2]:g} m, y {ofp[1]:g}..{ofp[3]:g} m)")
+    if len(pairs) >= MAX_OVERLAP_ISSUES:
+        where = hall.id if hall is not None else "layout"
+        c.err(where, "", f"more footprints {'overlap' if verb == 'overlaps' else verb} than the "
+                         f"{MAX_OVERLAP_ISSUES} listed; fix those first")
+
+
+#: overlapping pairs listed per kind of check: a file of thousands of stacked racks must not
+#: make millions of messages (or use gigabytes finding them)
+MAX_OVERLAP_ISSUES = 200
+#: candidate pairs compared at once before the search goes on in chunks (bounds memory)
+_CANDIDATE_BUDGET = 4_000_000
+
+
+class _TooManyCandidates(Exception):
+    pass
 
 
 def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None, cell: float = 2.0,
-                      eps: float = _EPS) -> list[tuple[int, int]]:
+                      eps: float = _EPS, limit: Optional[int] = None) -> list[tuple[int, int]]:
+    """Index pairs (i, j) of rectangles of ``a`` and ``b`` whose interiors overlap by more than ``eps``.
+
+    ``a`` and ``b`` are float arrays [n, 4] of (x0, y0, x1, y1) in m. Without ``b``,
+    pairs within ``a`` with i < j. Sorted by (i, j). With ``limit``, at most
+    ``limit`` pairs (the first in that order), found in chunks of ``a`` when the
+    rectangles are piled up so densely that comparing all candidates at once
+    would take too much memory.
+    """
+    if limit is None:
+        return _overlapping_pairs(a, b, cell, eps, None)
+    try:
+        return _overlapping_pairs(a, b, cell, eps, _CANDIDATE_BUDGET)[:limit]
+    except _TooManyCandidates:
+        pass
+    full_b = a if b is None else b
+    out: list[tuple[int, int]] = []
+    step = max(1, _CANDIDATE_BUDGET // (9 * max(len(full_b), 1)))
+    for start in range(0, len(a), step):
+        part = _overlapping_pairs(a[start:start + step], full_b, cell, eps, None)
+        for i, j in part:
+            i += start
+            if b is None and i >= j:
+                continue  # within one set: each pair once, never an element with itself
+            out.append((i, j))
+        if len(out) >= limit:
+            break
+    return sorted(out)[:limit]
+
+
+def _overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray], cell: float, eps: float,
+                       budget: Optional[int]) -> list[tuple[int, int]]:
     """Index pairs (i, j) of rectangles of ``a`` and ``b`` whose interiors overlap by more than ``eps``.
 
     ``a`` and ``b`` are float arrays [n, 4] of (x0, y0, x1, y1) in m. Without ``b``,
@@ -422,6 +496,10 @@ def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None, cell: float
                 total = int(counts.sum())
                 if total == 0:
                     continue
+                if budget is not None:
+                    budget -= total
+                    if budget < 0:
+                        raise _TooManyCandidates()
                 rows = np.repeat(np.arange(len(small_a)), counts)
                 first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
                 ii_parts.append(small_a[rows])

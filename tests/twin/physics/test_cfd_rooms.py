@@ -9,7 +9,7 @@ which must bring every room and case within the target.
 
 The issue's target is 2.5 K RMS per case. The bounds below are what the model reaches (default grid and
 scheme) plus about 0.35 K, so a change that makes a room worse fails here; they are above the target where
-the model does not reach it yet (the under-supplied room b_under08). docs/validation.md has the per-room
+the model does not reach it yet (b_under08 mixed, e_hot_return uniform). docs/validation.md has the per-room
 figures, where the error is, and what each grid costs.
 """
 
@@ -30,14 +30,16 @@ from twin.physics.constants import CP_AIR, RHO_AIR
 CFD_DIR = Path(__file__).parents[2] / "data" / "cfd"
 TARGET_RMS_K = 2.5
 #: RMS bound (K) per room and power case (measured 2026-11-27, "sl": b_under08 2.36 / 2.91 K,
-#: c_long_rows 0.80 / 1.14 K, d_far_return 1.89 / 1.87 K)
+#: c_long_rows 0.80 / 1.14 K, d_far_return 1.89 / 1.87 K, e_hot_return 2.58 / 1.74 K)
 BOUND_RMS_K = {
-    ("b_under08", "uniform_4kW"): 2.7,
+    ("b_under08", "uniform_4kW"): TARGET_RMS_K,
     ("b_under08", "mixed"): 3.25,
     ("c_long_rows", "uniform_4kW"): 1.2,
     ("c_long_rows", "mixed"): 1.5,
     ("d_far_return", "uniform_5kW"): 2.25,
     ("d_far_return", "mixed"): 2.25,
+    ("e_hot_return", "uniform_6kW"): 2.95,
+    ("e_hot_return", "mixed"): 2.1,
 }
 ROOMS = sorted(p.stem for p in CFD_DIR.glob("*.json"))
 #: the intake momentum share checked against the target on every room (twin.physics.airflow.INTAKE_KEEP)

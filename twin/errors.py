@@ -15,3 +15,9 @@ class InputError(DctwinError):
 
 class ProjectFileError(DctwinError):
     """A project file is not a dctwin file, is damaged, or is from a newer version."""
+
+
+class FileWriteError(InputError, OSError):
+    """A file cannot be written where asked (missing folder, a folder or a project file in the way, no
+    permission, disk full). Also an ``OSError``, so callers that guard a save with ``except OSError``
+    (the editor's Save) show it as the failed save it is; the original file is untouched."""

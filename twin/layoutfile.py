@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 from typing import Any, Optional
 
-from twin.errors import InputError
+from twin.errors import FileWriteError
 from twin.layout import (
     FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall,
     LayoutError, LayoutIssue, Outdoor, Plant, Pump, PowerNode, Rack, Site, StorageTank, Tile,
@@ -506,7 +506,7 @@ def _holds_objects(v: Any) -> bool:
 def save_layout(site: Site, path: str | os.PathLike, compact: bool = False) -> None:
     """Write a layout atomically (temporary file, fsync, rename).
 
-    Raises :class:`~twin.errors.InputError` naming the path when it cannot be
+    Raises :class:`~twin.errors.FileWriteError` naming the path when it cannot be
     written (missing folder, a folder in the way, no permission); an existing
     file at ``path`` is then left untouched.
     """
@@ -516,24 +516,24 @@ def save_layout(site: Site, path: str | os.PathLike, compact: bool = False) -> N
 
 def write_json_file(path: str | os.PathLike, text: str, what: str) -> None:
     """Write a JSON file atomically, refusing what would lose data: a folder, or an existing database
-    (a project file) at ``path``. Errors are :class:`~twin.errors.InputError` naming the path."""
+    (a project file) at ``path``. Errors are :class:`~twin.errors.FileWriteError` naming the path."""
     p = Path(path)
     if not str(path):
-        raise InputError(f"no file name given to write the {what} to")
+        raise FileWriteError(f"no file name given to write the {what} to")
     if p.is_dir():
-        raise InputError(f"{p}: is a folder; give a file name to write the {what} to")
+        raise FileWriteError(f"{p}: is a folder; give a file name to write the {what} to")
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(_SQLITE_MAGIC))
     except OSError:
         head = b""
     if head == _SQLITE_MAGIC:
-        raise InputError(f"{p}: is a project file (an SQLite database); a {what} is not written over it "
+        raise FileWriteError(f"{p}: is a project file (an SQLite database); a {what} is not written over it "
                          f"(choose another name)")
     try:
         atomic_write_text(p, text)
     except OSError as exc:
-        raise InputError(f"{p}: cannot write: {exc.strerror or exc}") from None
+        raise FileWriteError(f"{p}: cannot write: {exc.strerror or exc}") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -1,0 +1,97 @@
+"""The window against bad files: a dialog that names the file, the window and its document survive,
+and the file on disk is never changed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.document import Document
+from app.runner import SimRunner
+from app.settings import Settings
+from app.window import MainWindow
+from tests.app.attack_files import build
+from twin.demos import load_demo
+
+WAIT_MS = 30000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("gui-attack"))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    runner = SimRunner()
+    runner.available = False  # no physics: these tests are about files
+    w = MainWindow(Document(load_demo("small")), Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)),
+                   runner)
+    w.save_settings_on_close = False
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    if w.replay is not None:
+        w.replay.stop()
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name,says", [
+    ("garbage.json", "not UTF-8"),
+    ("bigint.json", "401 digits"),
+    ("nested.json", "nested too deeply"),
+    ("ctrl_id.json", "control"),
+    ("run.dctwin", "is an SQLite database"),
+    ("stacked.json", "more footprints overlap"),
+])
+def test_open_bad_layout_shows_a_dialog_and_keeps_the_document(window, files, dialogs, name, says):
+    before, digest = window.doc.site.copy(), _digest(files[name])
+    assert window.open_file(str(files[name]), confirm=False) is False
+    kind, _title, text = dialogs[-1]
+    assert kind == "critical" and name in text and says in text
+    assert window.doc.site == before and window.isVisible()
+    assert _digest(files[name]) == digest
+
+
+@pytest.mark.parametrize("name,says", [
+    ("trigger.dctwin", "trigger 'wipe'"),
+    ("view.dctwin", "view 'events'"),
+    ("cut_end.dctwin", "is truncated"),
+    ("flip_middle.dctwin", "is damaged"),
+    ("dt_text.dctwin", "not numbers"),
+    ("layout_blob.dctwin", "not text"),
+    ("tiny.json", "not an SQLite database"),
+])
+def test_open_damaged_recording_shows_a_dialog_and_stays_in_the_editor(qtbot, window, files, dialogs, name, says):
+    before, digest = window.doc.site.copy(), _digest(files[name])
+    with qtbot.waitSignal(window._replay_controller().sig_error, timeout=WAIT_MS):
+        window.open_recording(str(files[name]))
+    qtbot.waitUntil(lambda: bool(dialogs), timeout=WAIT_MS)
+    kind, _title, text = dialogs[-1]
+    assert kind == "critical" and name in text and says in text
+    assert not window.replay_mode and window.doc.site == before
+    assert _digest(files[name]) == digest
+
+
+def test_save_over_a_project_file_is_refused_with_a_dialog(window, files, dialogs, tmp_path):
+    """Save As onto a project file would replace a database of recordings by a layout: refused, file kept."""
+    target = tmp_path / "run.dctwin"
+    target.write_bytes(files["run.dctwin"].read_bytes())
+    digest = _digest(target)
+    assert window.save_as(str(target)) is False
+    kind, _title, text = dialogs[-1]
+    assert kind == "critical" and "is a project file" in text
+    assert _digest(target) == digest and window.isVisible()
+
+
+def test_save_into_a_missing_folder_is_refused_with_a_dialog(window, dialogs, tmp_path):
+    assert window.save_as(str(tmp_path / "nodir" / "hall.json")) is False
+    assert dialogs[-1][0] == "critical" and "nodir" in dialogs[-1][2]
+    assert not (tmp_path / "nodir").exists()

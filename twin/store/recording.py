@@ -66,7 +66,21 @@ class RecordingReader:
             self.params: dict[str, Any] = json.loads(row["params_json"])
         except (TypeError, ValueError):
             raise ProjectFileError(f"{where}: damaged id lists or parameters") from None
+        if not (_str_list(self.rack_ids) and _str_list(self.unit_ids) and _str_list(self.metric_names)
+                and isinstance(self.params, dict) and _grid_ok(self.params.get("grid_m"))):
+            raise ProjectFileError(f"{where}: damaged id lists or parameters")
         self._where = where
+
+    def check_layout(self, site: Any) -> None:
+        """The layout replay runs on must have the racks and cooling units the recording was made with
+        (same ids, same order): otherwise its keyframes cannot fit. Raises :class:`ProjectFileError`."""
+        halls = [h for h in site.halls if self.hall_id in (None, h.id)][:1]
+        racks = [r.id for h in halls for r in h.racks]
+        units = [u.id for h in halls for u in h.cooling_units]
+        if (self.rack_ids and racks != self.rack_ids) or (self.unit_ids and units != self.unit_ids):
+            raise ProjectFileError(f"{self._where}: its layout (version {self.layout_id}) does not match the "
+                                   f"recording ({len(racks)} racks and {len(units)} cooling units in the layout, "
+                                   f"{len(self.rack_ids)} and {len(self.unit_ids)} recorded)")
 
     def check_arrays(self, keyframe_ids: Optional[list[int]] = None) -> None:
         """Check every stored keyframe array of this recording (or of ``keyframe_ids``) without loading it.
@@ -334,3 +348,15 @@ def _chunk_ok(n: Any, w: Any, tb: Any, db: Any, width: int) -> bool:
     """A series chunk's counts are ints and its blobs hold n times (1 float64) and n x w float32."""
     return (isinstance(n, int) and isinstance(w, int) and n >= 0 and w == width
             and isinstance(tb, bytes) and isinstance(db, bytes) and len(tb) == 8 * n and len(db) == 4 * n * w)
+
+
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _grid_ok(v: Any) -> bool:
+    """A stored ``grid_m``: None, a number, or (horizontal, vertical) numbers (the engine checks ranges)."""
+    def num(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    return v is None or num(v) or (isinstance(v, list) and len(v) == 2 and all(num(x) for x in v))

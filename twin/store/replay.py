@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from twin.errors import DctwinError, InputError
+from twin.errors import DctwinError, InputError, ProjectFileError
 from twin.events import INJECTED_KINDS
 from twin.store.recording import RecordingReader
 
@@ -38,7 +38,9 @@ def engine_simulation(reader: RecordingReader) -> Any:
     kwargs = {k: reader.params[k] for k in SIM_PARAMS if reader.params.get(k) is not None}
     if isinstance(kwargs.get("grid_m"), list):  # (horizontal, vertical) cell sizes
         kwargs["grid_m"] = tuple(kwargs["grid_m"])
-    return Simulation(reader.layout(), reader.hall_id, dt_s=reader.dt_s, **kwargs)
+    site = reader.layout()
+    reader.check_layout(site)
+    return Simulation(site, reader.hall_id, dt_s=reader.dt_s, **kwargs)
 
 
 def replay_to(reader: RecordingReader, t_s: float,
@@ -100,7 +102,13 @@ class Replayer:
 
 
 def _restore(sim: Any, arrays: dict, t_kf: float, tol: float) -> None:
-    sim.restore(arrays)
+    try:
+        sim.restore(arrays)
+    except DctwinError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # arrays that do not fit this simulation
+        raise ProjectFileError(f"a keyframe taken at {t_kf:g} s does not fit the recording's layout "
+                               f"({type(exc).__name__}: {exc})") from None
     if abs(float(sim.t_s) - t_kf) > tol:
         raise DctwinError(f"the engine restored t = {float(sim.t_s):g} s from a keyframe taken at {t_kf:g} s")
 

@@ -537,35 +537,41 @@ def _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, j):
 
 
 @njit(cache=True, nogil=True)
-def _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, cols, n, tol, bad):
+def _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, cols, n, cres):
     """max over the cells of the first ``n`` columns of ``cols`` (all columns when ``n`` < 0) of
     |T^n + h net(T*) - T*| (K), h = dt/V: the move the flux-form update makes away from the
     iterate, i.e. (dt/V) |residual of the backward-Euler balance| (weights of
-    :func:`line_coefficients`). Columns with a cell at or above ``tol`` go to ``bad``. Solid
-    cells have no weights and src = cv T there, so they count 0 while T* = T.
-    Returns (max, number of bad columns)."""
+    :func:`line_coefficients`); each column's maximum goes to ``cres[i * ny + j]``. Solid
+    cells have no weights and src = cv T there, so they count 0 while T* = T."""
     nx, ny, nz = Ts.shape
     e = 0.0
-    nbad = 0
     if n < 0:
         for i in range(nx):
             for j in range(ny):
                 ec = _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, j)
-                if not (ec < tol):
-                    bad[nbad] = i * ny + j
-                    nbad += 1
+                cres[i * ny + j] = ec
                 e = max(e, ec)
-        return e, nbad
+        return e
     for q in range(n):
         c = cols[q]
         i = c // ny
-        j = c - i * ny
-        ec = _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, j)
-        if not (ec < tol):
+        ec = _column_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, i, c - i * ny)
+        cres[c] = ec
+        e = max(e, ec)
+    return e
+
+
+@njit(cache=True, nogil=True)
+def _bad_columns(cols, n, cres, tol, bad):
+    """The first ``n`` columns of ``cols`` whose residual ``cres`` is at or above ``tol`` into
+    ``bad`` (in the order of ``cols``); returns how many."""
+    nbad = 0
+    for q in range(n):
+        c = cols[q]
+        if not (cres[c] < tol):
             bad[nbad] = c
             nbad += 1
-        e = max(e, ec)
-    return e, nbad
+    return nbad
 
 
 @njit(cache=True, nogil=True)
@@ -614,11 +620,10 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
     1. Solve (V/dt + out_P) T*_P = V/dt T_P + Σ_nb a_nb T*_nb + Σ_ports q pT, starting from
        ``Ts`` (fluid cells; e.g. T* extrapolated from the previous steps), by Gauss-Seidel
        sweeps over vertical lines (each column exact, the columns in flow order) until
-       e = max |(dt/V) residual| < max(min(``tol``, ``rel`` e0), ``floor``) (K), e0 that of the
-       start: the tolerance, and near a steady state a reduction by ``rel``, so the error a
-       step leaves (which the next start inherits through the extrapolation) dies out instead
-       of sustaining a jitter at the tolerance; a start below the bound is kept, else at least
-       ``min_sweeps`` (and 1) full sweeps are taken;
+       e = max |(dt/V) residual| < max(min(``tol``, ``rel`` e1), ``floor``) (K), e1 that at the
+       first check (after ``min_sweeps`` full sweeps): the tolerance, and near a steady state a
+       further reduction by ``rel``, so the error a step leaves (which the next start inherits
+       through the extrapolation) dies out instead of sustaining a jitter at the tolerance;
        when fewer than 1/``local_fraction`` of the columns are off, only those and their
        neighbours are relaxed and re-checked (eddies the flow order cuts converge locally);
     2. T_P += dt/V * net_P(T*): every face flux is counted once for each of its two cells, so
@@ -655,22 +660,20 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
     f0, f1, f2 = f[0], f[1], f[2]
     n_full = 0
     n_local = 0
-    e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
+    cres = np.zeros(ncol)  # max |h residual| per column at its last check
+    for _ in range(min(min_sweeps, max_sweeps)):
+        _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
+        n_full += 1
+    e = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, cres)
     if rel < 1.0:
         tol = max(min(tol, rel * e), floor)
-    if not (e < tol):
-        if min_sweeps > 0 or nbad == 0:  # nbad counts columns off the (larger) first tolerance
-            for _ in range(min(max(min_sweeps, 1), max_sweeps)):
-                _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
-                n_full += 1
-            e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
-    else:
-        nbad = 0
+    nbad = _bad_columns(order, ncol, cres, tol, bad)
     while nbad > 0 and n_full + n_local < max_sweeps:
         if nbad * local_fraction > ncol:
             _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
             n_full += 1
-            e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, tol, bad)
+            e = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, order, -1, cres)
+            nbad = _bad_columns(order, ncol, cres, tol, bad)
         else:
             # few columns off: relax them and their neighbours (in flow order), then re-check
             # only where the residual can have changed (those and their neighbours)
@@ -680,7 +683,8 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
             n_local += 1
             stamp += 1
             m2 = _with_neighbours(near, m, nx, ny, mark, stamp, ring, pos, False)
-            e, nbad = _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, ring, m2, tol, bad)
+            _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, ring, m2, cres)
+            nbad = _bad_columns(ring, m2, cres, tol, bad)
     net = np.empty_like(T)
     _net(Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, net)
     for i in range(nx):

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from twin.events import INJECTED_KINDS
 from twin.layout import LayoutError, LayoutIssue, Site
-from twin.layoutfile import decode_text_file, finite_number, parse_json_strict
+from twin.layoutfile import decode_text_file, finite_number, parse_json_strict, read_json_bytes
 
 FORMAT = "dctwin-incident"
 VERSION = 1
@@ -214,14 +214,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
 def load_incident(path: str | os.PathLike, site: Optional[Site] = None) -> Incident:
     """Read an incident file (checked against ``site`` when given)."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise LayoutError([LayoutIssue("incident", "", "file not found")], str(p)) from None
-    except IsADirectoryError:
-        raise LayoutError([LayoutIssue("incident", "", "is a folder, not an incident file")], str(p)) from None
-    except OSError as exc:
-        raise LayoutError([LayoutIssue("incident", "", f"cannot read: {exc.strerror or exc}")], str(p)) from None
+    raw = read_json_bytes(p, "incident")
     data = parse_json_strict(decode_text_file(raw, str(p), "incident"), str(p), "incident")
     return incident_from_dict(data, site, str(p))
 

@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import stat
 import tempfile
 import typing
 from pathlib import Path
@@ -467,15 +468,37 @@ def decode_text_file(raw: bytes, source: str, what: str) -> str:
 def load_layout(path: str | os.PathLike) -> Site:
     """Read a layout file. Raises LayoutError naming every problem (and the file)."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise LayoutError([LayoutIssue("layout", "", "file not found")], str(p)) from None
-    except IsADirectoryError:
-        raise LayoutError([LayoutIssue("layout", "", "is a folder, not a layout file")], str(p)) from None
-    except OSError as exc:
-        raise LayoutError([LayoutIssue("layout", "", f"cannot read: {exc.strerror}")], str(p)) from None
+    raw = read_json_bytes(p, "layout")
     return loads_layout(decode_text_file(raw, str(p), "layout"), str(p))
+
+
+#: largest layout or incident file read (a 10,000-rack hall is about 5 MB)
+MAX_JSON_BYTES = 200 * 1024 * 1024
+
+
+def read_json_bytes(p: Path, what: str) -> bytes:
+    """The bytes of a layout or incident file; a missing file, a folder, a device or pipe (which could
+    block or never end) and a file too large to be one are :class:`LayoutError` naming the path."""
+    def fail(message: str) -> LayoutError:
+        return LayoutError([LayoutIssue(what, "", message)], str(p))
+
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise fail(f"is a folder, not {'an' if what[:1] in 'aeiou' else 'a'} {what} file")
+    if not stat.S_ISREG(st.st_mode):
+        raise fail("is not a regular file (a device, pipe or socket)")
+    if st.st_size > MAX_JSON_BYTES:
+        raise fail(f"is {st.st_size / 1e6:.0f} MB; {what} files are at most {MAX_JSON_BYTES / 1e6:.0f} MB")
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(MAX_JSON_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
 
 
 def dumps_layout(site: Site, compact: bool = False) -> str:

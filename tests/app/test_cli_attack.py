@@ -325,3 +325,52 @@ def test_stacked_racks_give_a_bounded_report(files):
     errors = json.loads(out)["errors"]
     assert 200 < len(errors) < 400
     assert errors[-1]["message"].startswith("more footprints overlap")
+
+
+# ---------------------------------------------------------------- outputs that cannot be written
+
+@pytest.mark.parametrize("argv_of,says", [
+    (lambda d, f: ["demo", "small", "--out", d / "x.json"], "cannot write: Permission denied"),
+    (lambda d, f: ["new", "--racks", "2", "--out", f["tiny.json"]], "cannot write: Permission denied"),
+    (lambda d, f: ["incidents", "crah-failure", "--out", d / "i.json"], "cannot write: Permission denied"),
+    (lambda d, f: ["export", f["run.dctwin"], "--out", d / "r.dctwin"], "cannot write in"),
+    (lambda d, f: ["export", f["run.dctwin"], "--csv", d / "folder"], "cannot write: Permission denied"),
+], ids=["demo", "new-over-existing", "incidents", "export", "csv"])
+def test_read_only_folder(files, monkeypatch, argv_of, says):
+    """A folder without write permission (simulated: the tests may run as root, who may write anywhere):
+    exit 2 naming the path, the existing file untouched, nothing left behind."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    attack(files, argv_of(files["dir"], files), 2, says)
+
+
+def test_simulate_into_a_read_only_folder(files, monkeypatch):
+    """Project.create: the recording's file cannot be made; refused before anything is written."""
+    import tempfile
+
+    from twin.store import Project as P
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(Exception) as info:
+        P.create(files["dir"] / "new.dctwin")
+    assert "cannot write in" in str(info.value) and "Permission denied" in str(info.value)
+    assert not (files["dir"] / "new.dctwin").exists()
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo"])
+def test_devices_and_pipes_are_not_read(files, name):
+    """Reading /dev/zero never ends and a pipe blocks: both refused before reading."""
+    path = Path(name)
+    if name == "fifo":
+        path = files["dir"] / "pipe.json"
+        if not path.exists():
+            os.mkfifo(path)
+    for argv in (["validate", path], ["simulate", files["tiny.json"], "--duration", "5", "--incident", path]):
+        assert "not a regular file" in attack(files, argv, 2, str(path))

@@ -449,7 +449,10 @@ class Project:
         folder = p.resolve().parent
         if not folder.is_dir():
             raise _fail(p, f"folder {folder} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise _fail(p, f"cannot write in {folder}: {exc.strerror or exc}") from None
         os.close(fd)
         _set_mode(tmp, p)
         try:

@@ -66,7 +66,8 @@ def trips():
 
 def test_chiller_trip_with_a_tank_holds_the_crah_supply_for_v_rho_cp_dt_over_q_then_it_rises(trips):
     hold, rise, rise_1k, sup = trips[5.0]
-    assert hold == pytest.approx(959.0, rel=0.01)
+    # ≈ 959 s at 130.5 kW; the IT power follows the rack inlets the air model gives (±3 %)
+    assert hold == pytest.approx(959.0, rel=0.03)
     # the supply leaves the setpoint once the loop passes 15 °C: 0.05 K later at Q/C ≈ 3.1 mK/s is ~16 s
     assert hold <= rise <= 1.05 * hold
     # it keeps rising: more than 1 K above the setpoint before the end of the run (1.5 x hold)
@@ -77,7 +78,7 @@ def test_chiller_trip_with_a_tank_holds_the_crah_supply_for_v_rho_cp_dt_over_q_t
 def test_the_hold_time_scales_with_the_water_volume_loop_plus_tank(trips):
     hold0, rise0, _, _ = trips[0.0]
     hold5, rise5, _, _ = trips[5.0]
-    assert hold0 == pytest.approx(479.4, rel=0.01)
+    assert hold0 == pytest.approx(479.4, rel=0.03)
     assert hold0 <= rise0 <= 1.05 * hold0
     # (5 + 5) / 5 = 2: the tank doubles the ride-through
     assert rise5 / rise0 == pytest.approx(2.0, rel=0.05)

@@ -239,9 +239,11 @@ def test_overloaded_ups_goes_to_bypass_or_trips_by_its_curve_without_one(bypass)
     it = float(sim.rack_power_w.sum())
     r = 1.02 * it / 100e3
     theta0 = (1.02 * it / 2 / 100e3) ** 2
-    # without bypass: t = −120 ln((r² − 1.2769)/(r² − θ0)) = −120 ln((1.7727 − 1.2769)/(1.7727 − 0.4431)) ≈ 118.4 s
+    # without bypass: t = −120 ln((r² − 1.2769)/(r² − θ0)); at IT 130.5 kW = −120 ln((1.7727 − 1.2769)/(1.7727 −
+    # 0.4431)) ≈ 118 s. The IT power follows the rack inlets the air model gives, so the time is worked out
+    # from it; the run must cover the trip.
     t_trip = -TAU_S * math.log((r * r - R_TRIP ** 2) / (r * r - theta0))
-    assert t_trip == pytest.approx(118.4, abs=0.5)
+    assert 60.0 < t_trip and 5.0 + t_trip + 1.0 < 140.0
     sim.schedule(5.0, "fail", "UPS-1A")
     out = sim.run(140.0)
     over = next(e for e in sim.events if e.kind == "capacity_exceeded")

@@ -22,7 +22,7 @@ def test_drop_bench_shows_the_quick_answer_before_the_converged_state(qtbot):
 
 
 @pytest.mark.parametrize("args, needle", [(["--racks", "0"], "between 1 and 20000"),
-                                          (["--repeats", "0"], "at least 1")])
+                                          (["--repeats", "0"], "--repeats must be between 1")])
 def test_bench_gui_refuses_bad_arguments(qtbot, capsys, args, needle):
     assert main(["bench", "--gui", *args]) == 2
     assert needle in capsys.readouterr().err

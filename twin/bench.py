@@ -62,8 +62,9 @@ def jit_warmup() -> float:
 
 
 def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
-               log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
-    """Figures for one synthetic hall of ``n_racks`` racks (see the module docstring)."""
+               log: Optional[Callable[[str], None]] = None, hour: bool = True) -> dict[str, Any]:
+    """Figures for one synthetic hall of ``n_racks`` racks (see the module docstring); ``hour``:
+    also run the simulated hour (halls up to 1,000 racks)."""
     import twin.engine as engine
 
     say = log or (lambda m: None)
@@ -136,7 +137,7 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
         for _ in range(8):
             sim.step(1.0)
         ratio = _implicit_vs_numpy(sim, repeats, n_racks)
-        hour = _hour(sim, steady) if n_racks <= 1000 else {}
+        hour_figures = _hour(sim, steady) if (hour and n_racks <= 1000) else {}
     finally:
         engine.FLOW_TOLERANCE = saved
     air_s.sort()
@@ -155,7 +156,7 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
         "numba_vs_numpy_explicit": numpy_s / kernel_s if kernel_s > 0 else None,
         "engine_step_explicit": ratio["numba_vs_numpy"] is None,
         "numba_numpy_explicit_max_diff_k": agree,
-        **hour,
+        **hour_figures,
     }
 
 

@@ -96,8 +96,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _num(v: Any, spec: str) -> str:
+    """A figure for the text summary; "n/a" where there is none (a hall without racks has no inlet)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return format(v, spec)
+    return "n/a"
+
+
 def _text_summary(s: dict) -> str:
-    lines = [f"max inlet {s['max_inlet_c']:.1f} C, energy error {s['energy_error']:.2e}, solved in {s['solve_s']:.2f} s"]
+    lines = [f"max inlet {_num(s.get('max_inlet_c'), '.1f')} C, energy error {_num(s.get('energy_error'), '.2e')}, "
+             f"solved in {_num(s.get('solve_s'), '.2f')} s"]
     hot = sorted(s["racks"].items(), key=lambda kv: -kv[1]["inlet_c"])[:5]
     for rid, r in hot:
         lines.append(f"  {rid:12s} inlet {r['inlet_c']:6.1f} C  exhaust {r['exhaust_c']:6.1f} C  "
@@ -223,8 +231,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_finite(summary), indent=1))
     else:
-        print(f"simulated {args.duration:g} s at dt {args.dt:g} s: max inlet {summary['max_inlet_c']:.1f} C, "
-              f"{len(summary['racks_over_allowable'])} racks over allowable, energy error {summary['energy_error']:.2e}")
+        print(f"simulated {args.duration:g} s at dt {args.dt:g} s: "
+              f"max inlet {_num(summary.get('max_inlet_c'), '.1f')} C, "
+              f"{len(summary.get('racks_over_allowable') or [])} racks over allowable, "
+              f"energy error {_num(summary.get('energy_error'), '.2e')}")
     return 0
 
 

@@ -374,3 +374,25 @@ def test_devices_and_pipes_are_not_read(files, name):
             os.mkfifo(path)
     for argv in (["validate", path], ["simulate", files["tiny.json"], "--duration", "5", "--incident", path]):
         assert "not a regular file" in attack(files, argv, 2, str(path))
+
+
+def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
+    """No racks means no inlet temperature: the text summary says n/a (it was a TypeError, exit 1)."""
+    import twin.engine
+
+    class NoRacks:
+        def __init__(self, site, hall_id=None, **kwargs):
+            self.t_s = 0.0
+
+        def solve_steady(self):
+            return {"racks": {}, "cooling_units": {}, "max_inlet_c": None, "energy_error": float("nan"),
+                    "solve_s": 0.1}
+
+        def run(self, duration_s, dt_s=None, progress=None, on_step=None):
+            return {"max_inlet_c": None, "racks_over_allowable": [], "energy_error": None}
+
+    monkeypatch.setattr(twin.engine, "Simulation", NoRacks)
+    code, out, err = run_cli(["solve", files["tiny.json"]])
+    assert code == 0 and out.startswith("max inlet n/a C, energy error n/a"), err
+    code, out, err = run_cli(["simulate", files["tiny.json"], "--duration", "5"])
+    assert code == 0 and "max inlet n/a C, 0 racks over allowable, energy error n/a" in out, err

@@ -565,13 +565,19 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
-    """Solve A p = b by MIC(0)-preconditioned conjugate gradients, warm-started from ``p`` (in place).
+def _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
+                  cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp):
+    """z = M^-1 r: the multigrid V-cycle when ``use_mg``, else the MIC(0) factor ``precon``."""
+    if use_mg:
+        mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, cpf, invd, solid.shape[2], n_smooth, n_coarse, xw, bw, rw, dp)
+    else:
+        _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
 
-    Stops when max|b - A p| <= tol. ``b`` must sum to zero over every connected
-    fluid region (A is singular there; the solution is defined up to a constant).
-    Returns the number of iterations.
-    """
+
+@njit(cache=True, nogil=True)
+def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims, offs, kx, ky, kz, sol,
+        cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp):
+    """Preconditioned CG for A p = b, warm-started from ``p`` (in place); see :func:`pcg`."""
     nx, ny, nz = solid.shape
     r = np.empty_like(p)
     _apply_A(p, cx, cy, cz, solid, dx, dy, dz, r)
@@ -587,7 +593,8 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
     q = np.empty_like(p)
     z = np.empty_like(p)
     s = np.empty_like(p)
-    _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
+    _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
+                  cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp)
     s[...] = z
     rho = _dot(z, r)
     it = 0
@@ -607,7 +614,8 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
                         rmax = abs(r[i, j, k])
         if rmax <= tol:
             break
-        _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
+        _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
+                      cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp)
         rho_new = _dot(z, r)
         beta = rho_new / rho
         rho = rho_new
@@ -616,6 +624,258 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
                 for k in range(nz):
                     s[i, j, k] = z[i, j, k] + beta * s[i, j, k]
     return it
+
+
+@njit(cache=True, nogil=True)
+def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
+    """Solve A p = b by MIC(0)-preconditioned conjugate gradients, warm-started from ``p`` (in place).
+
+    Stops when max|b - A p| <= tol. ``b`` must sum to zero over every connected
+    fluid region (A is singular there; the solution is defined up to a constant).
+    Returns the number of iterations.
+    """
+    e1 = np.zeros(1)
+    e3 = np.zeros((1, 1, 1))
+    di = np.zeros((1, 2), dtype=np.int64)
+    of = np.zeros((1, 4), dtype=np.int64)
+    return _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, False, precon, di, of, e1, e1, e1,
+               np.zeros(1, dtype=np.bool_), e1, e1, 0, 0, e1, e1, e1, e1)
+
+
+# --------------------------------------------------------------------------- multigrid preconditioner
+#
+# MGPCG (McAdams, Sifakis & Teran 2010, adapted to flat cells): a V-cycle of the pressure
+# operator as the CG preconditioner. The cells are flat (dz < dx), so levels coarsen in x
+# and y only (2 x 2 columns -> 1, all layers kept) and the smoother is vertical-line
+# Gauss-Seidel (an exact tridiagonal solve per column). Level l stores its face coefficients
+# k = c / h² (1/m²) in flat arrays; ``dims[l] = (nx_l, ny_l)`` and ``offs[l]`` = offsets of its
+# (cells, x-faces, y-faces, z-faces) in the flat arrays.
+
+
+@njit(cache=True, nogil=True)
+def mg_coarsen(kx, ky, kz, solid, hscale, kxc, kyc, kzc, solidc):
+    """One semi-coarsening step (2 x 2 columns -> 1, every layer kept).
+
+    A coarse cell is solid only when all its children are. Coarse coefficients (1/m²):
+    a vertical face sums its (up to) 4 child faces; a horizontal face between two coarse
+    cells sums the (up to) 2 child faces on that interface times ``hscale`` (1: the
+    Galerkin aggregate P^T A P; 0.5: the mean, the re-discretised operator on a 2h grid
+    scaled to the aggregate's volume). Boundary faces of the hall stay 0.
+    """
+    nx, ny, nz = solid.shape
+    ncx, ncy = solidc.shape[0], solidc.shape[1]
+    kxc[...] = 0.0
+    kyc[...] = 0.0
+    kzc[...] = 0.0
+    for I in range(ncx):
+        for J in range(ncy):
+            for k in range(nz):
+                s = True
+                for i in range(2 * I, min(2 * I + 2, nx)):
+                    for j in range(2 * J, min(2 * J + 2, ny)):
+                        if not solid[i, j, k]:
+                            s = False
+                solidc[I, J, k] = s
+            for k in range(nz + 1):
+                t = 0.0
+                for i in range(2 * I, min(2 * I + 2, nx)):
+                    for j in range(2 * J, min(2 * J + 2, ny)):
+                        t += kz[i, j, k]
+                kzc[I, J, k] = t
+    for I in range(1, ncx):
+        for J in range(ncy):
+            for k in range(nz):
+                t = 0.0
+                for j in range(2 * J, min(2 * J + 2, ny)):
+                    t += kx[2 * I, j, k]
+                kxc[I, J, k] = hscale * t
+    for I in range(ncx):
+        for J in range(1, ncy):
+            for k in range(nz):
+                t = 0.0
+                for i in range(2 * I, min(2 * I + 2, nx)):
+                    t += ky[i, 2 * J, k]
+                kyc[I, J, k] = hscale * t
+
+
+@njit(cache=True, nogil=True)
+def mg_factor(kx, ky, kz, solid, cpf, invd):
+    """Thomas factors of every column's tridiagonal block of A (for :func:`line_gs`).
+
+    Row k of column (i, j): diag_k x_k - kz_k x_(k-1) - kz_(k+1) x_(k+1), diag_k the sum of
+    the cell's face coefficients (1/m²). Elimination: den_k = diag_k - kz_k cpf_(k-1),
+    ``invd = 1 / den``, ``cpf = kz_(k+1) / den``. Solid cells, and a row whose pivot vanishes
+    (a column closed on every side: the singular Neumann case, pinned to 0), get 0.
+    """
+    nx, ny, nz = solid.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                cpf[i, j, k] = 0.0
+                invd[i, j, k] = 0.0
+                if solid[i, j, k]:
+                    continue
+                lo = kz[i, j, k]
+                up = kz[i, j, k + 1]
+                diag = kx[i, j, k] + kx[i + 1, j, k] + ky[i, j, k] + ky[i, j + 1, k] + lo + up
+                den = diag - lo * cpf[i, j, k - 1] if k > 0 else diag
+                if diag == 0.0 or den <= 1e-12 * diag:
+                    continue
+                invd[i, j, k] = 1.0 / den
+                cpf[i, j, k] = up / den
+
+
+@njit(cache=True, nogil=True)
+def _line_solve(x, b, kx, ky, kz, cpf, invd, i, j, dp):
+    """Exact solve of column (i, j) of A x = b with its horizontal neighbours held, by the
+    factors of :func:`mg_factor`: dp_k = (b_k + Σ_horizontal k_f x_nb + kz_k dp_(k-1)) invd_k,
+    then x_k = dp_k + cpf_k x_(k+1) from the top down."""
+    nz = dp.shape[0]
+    prev = 0.0
+    for k in range(nz):
+        iv = invd[i, j, k]
+        if iv == 0.0:
+            prev = 0.0
+            dp[k] = 0.0
+            continue
+        rhs = b[i, j, k]
+        c = kx[i, j, k]
+        if c > 0.0:
+            rhs += c * x[i - 1, j, k]
+        c = kx[i + 1, j, k]
+        if c > 0.0:
+            rhs += c * x[i + 1, j, k]
+        c = ky[i, j, k]
+        if c > 0.0:
+            rhs += c * x[i, j - 1, k]
+        c = ky[i, j + 1, k]
+        if c > 0.0:
+            rhs += c * x[i, j + 1, k]
+        prev = (rhs + kz[i, j, k] * prev) * iv
+        dp[k] = prev
+    xn = 0.0
+    for k in range(nz - 1, -1, -1):
+        xn = dp[k] + cpf[i, j, k] * xn
+        x[i, j, k] = xn
+
+
+@njit(cache=True, nogil=True)
+def line_gs(x, b, kx, ky, kz, cpf, invd, reverse, dp):
+    """One vertical-line Gauss-Seidel sweep of A x = b (in place): columns in lexicographic
+    (i, j) order, or the reverse order when ``reverse`` (its adjoint, for a symmetric cycle)."""
+    nx, ny, nz = x.shape
+    if reverse:
+        for i in range(nx - 1, -1, -1):
+            for j in range(ny - 1, -1, -1):
+                _line_solve(x, b, kx, ky, kz, cpf, invd, i, j, dp)
+    else:
+        for i in range(nx):
+            for j in range(ny):
+                _line_solve(x, b, kx, ky, kz, cpf, invd, i, j, dp)
+
+
+@njit(cache=True, nogil=True)
+def mg_residual(x, b, kx, ky, kz, solid, r):
+    """r = b - A x with A x = Σ_faces k_f (x_c - x_nb) (k = c / h², 1/m²: :func:`_apply_A` with
+    h = 1); 0 in solids."""
+    _apply_A(x, kx, ky, kz, solid, 1.0, 1.0, 1.0, r)
+    nx, ny, nz = solid.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                r[i, j, k] = 0.0 if solid[i, j, k] else b[i, j, k] - r[i, j, k]
+
+
+@njit(cache=True, nogil=True)
+def mg_restrict(r, bc):
+    """bc = P^T r: each coarse cell sums its (up to) 2 x 2 children, layer by layer."""
+    nx, ny, nz = r.shape
+    bc[...] = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                bc[i // 2, j // 2, k] += r[i, j, k]
+
+
+@njit(cache=True, nogil=True)
+def mg_prolong_add(xc, x, solid):
+    """x += P xc: every fluid child takes its coarse cell's value (piecewise constant)."""
+    nx, ny, nz = x.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                if not solid[i, j, k]:
+                    x[i, j, k] += xc[i // 2, j // 2, k]
+
+
+@njit(cache=True, nogil=True)
+def _lv(a, o, n0, n1, n2):
+    """The 3-D view (n0, n1, n2) of the flat array ``a`` from offset ``o``."""
+    return a[o:o + n0 * n1 * n2].reshape((n0, n1, n2))
+
+
+@njit(cache=True, nogil=True)
+def _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, cpf, invd):
+    """Level ``l``'s 3-D views: (x, b, kx, ky, kz, solid, cpf, invd)."""
+    nx = dims[l, 0]
+    ny = dims[l, 1]
+    oc = offs[l, 0]
+    return (_lv(xw, oc, nx, ny, nz), _lv(bw, oc, nx, ny, nz), _lv(kx, offs[l, 1], nx + 1, ny, nz),
+            _lv(ky, offs[l, 2], nx, ny + 1, nz), _lv(kz, offs[l, 3], nx, ny, nz + 1), _lv(sol, oc, nx, ny, nz),
+            _lv(cpf, oc, nx, ny, nz), _lv(invd, oc, nx, ny, nz))
+
+
+@njit(cache=True, nogil=True)
+def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, cpf, invd, nz, n_smooth, n_coarse, xw, bw, rw, dp):
+    """z = M^-1 r for the symmetric multigrid V-cycle M^-1 (see :func:`mg_coarsen`).
+
+    Down: on each level from x = 0, ``n_smooth`` forward line-GS sweeps, then the residual is
+    restricted (summed) to the next level. The coarsest level gets ``n_coarse`` symmetric
+    (forward + backward) sweeps from 0. Up: prolong (inject) and add, then ``n_smooth``
+    backward sweeps, the adjoint of the pre-smoothing, so M^-1 is symmetric as CG needs.
+    ``cpf, invd``: the column factors (:func:`mg_factor`); ``xw, bw, rw``: flat scratch over
+    all levels; ``dp``: (nz) scratch.
+    """
+    nl = dims.shape[0]
+    for l in range(nl):
+        x, b, ax, ay, az, s, f, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, cpf, invd)
+        x[...] = 0.0
+        if l == 0:
+            b[...] = r
+        if l == nl - 1:
+            for _ in range(n_coarse):
+                line_gs(x, b, ax, ay, az, f, iv, False, dp)
+                line_gs(x, b, ax, ay, az, f, iv, True, dp)
+            break
+        for _ in range(n_smooth):
+            line_gs(x, b, ax, ay, az, f, iv, False, dp)
+        rr = _lv(rw, offs[l, 0], dims[l, 0], dims[l, 1], nz)
+        mg_residual(x, b, ax, ay, az, s, rr)
+        mg_restrict(rr, _lv(bw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz))
+    for l in range(nl - 2, -1, -1):
+        x, b, ax, ay, az, s, f, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, cpf, invd)
+        mg_prolong_add(_lv(xw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz), x, s)
+        for _ in range(n_smooth):
+            line_gs(x, b, ax, ay, az, f, iv, True, dp)
+    z[...] = _lv(xw, 0, dims[0, 0], dims[0, 1], nz)
+
+
+@njit(cache=True, nogil=True)
+def mg_pcg(p, b, cx, cy, cz, solid, dx, dy, dz, dims, offs, kx, ky, kz, sol, cpf, invd, n_smooth, n_coarse,
+           tol, max_iter):
+    """Solve A p = b by multigrid-preconditioned CG (:func:`mg_vcycle`), warm-started from ``p``.
+
+    As :func:`pcg` (same A, same stop: max|b - A p| <= tol, ``b`` summing to zero over every
+    connected fluid region); only the preconditioner differs. Returns the number of iterations.
+    """
+    nz = solid.shape[2]
+    n = offs[dims.shape[0] - 1, 0] + dims[dims.shape[0] - 1, 0] * dims[dims.shape[0] - 1, 1] * nz
+    xw = np.empty(n)
+    bw = np.empty(n)
+    rw = np.empty(n)
+    dp = np.empty(nz)
+    return _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, True, np.zeros((1, 1, 1)),
+               dims, offs, kx, ky, kz, sol, cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp)
 
 
 @njit(cache=True, nogil=True)

@@ -283,3 +283,102 @@ def mcl_correct(f, fh, lo, hi, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, beta, out
     fb = _trilerp(fh, I + dt * a / dx, J + dt * b / dy, K + dt * e / dz)
     r = fh[I, J, K] + 0.5 * beta * (f[I, J, K] - fb)
     out[I, J, K] = np.minimum(np.maximum(r, lo[I, J, K]), hi[I, J, K])
+
+
+# --------------------------------------------------------------------------- multigrid preconditioner
+
+
+def mg_coarsen(kx, ky, kz, solid, hscale):
+    """One 2 x 2-column coarsening, as the numba kernel: returns (kxc, kyc, kzc, solidc).
+
+    Vertical coarse faces sum their child faces; horizontal ones ``hscale`` x the sum of the
+    child faces on the interface; a coarse cell is solid when every child is; hall faces 0."""
+    nx, ny, nz = solid.shape
+    ncx, ncy = (nx + 1) // 2, (ny + 1) // 2
+    pad = np.ones((2 * ncx, 2 * ncy, nz), dtype=bool)
+    pad[:nx, :ny] = solid
+    solidc = pad.reshape(ncx, 2, ncy, 2, nz).all(axis=(1, 3))
+    kzp = np.zeros((2 * ncx, 2 * ncy, nz + 1))
+    kzp[:nx, :ny] = kz
+    kzc = kzp.reshape(ncx, 2, ncy, 2, nz + 1).sum(axis=(1, 3))
+    kxp = np.zeros((2 * ncx + 1, 2 * ncy, nz))
+    kxp[:nx + 1, :ny] = kx
+    kxc = hscale * kxp[0::2].reshape(ncx + 1, ncy, 2, nz).sum(axis=2)
+    kxc[0] = kxc[-1] = 0.0
+    kyp = np.zeros((2 * ncx, 2 * ncy + 1, nz))
+    kyp[:nx, :ny + 1] = ky
+    kyc = hscale * kyp[:, 0::2].reshape(ncx, 2, ncy + 1, nz).sum(axis=1)
+    kyc[:, 0] = kyc[:, -1] = 0.0
+    return kxc, kyc, kzc, solidc
+
+
+def mg_residual(x, b, kx, ky, kz, solid):
+    """b - A x for A x = Σ_faces k (x_c - x_nb) (k = c / h², 1/m²: :func:`apply_A` with h = 1), 0 in solids."""
+    return np.where(solid, 0.0, b - apply_A(x, kx, ky, kz, solid, 1.0, 1.0, 1.0))
+
+
+def _line_solve(x, b, kx, ky, kz, solid, i, j):
+    """Column (i, j) of A x = b solved exactly (dense) with its horizontal neighbours held.
+    A vertical fluid segment with no open horizontal face is singular (Neumann): its top cell is
+    pinned to 0, as the numba kernel's vanishing pivot does."""
+    nz = solid.shape[2]
+    xp = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+    rhs = (b[i, j] + kx[i, j] * xp[i, j + 1] + kx[i + 1, j] * xp[i + 2, j + 1]
+           + ky[i, j] * xp[i + 1, j] + ky[i, j + 1] * xp[i + 1, j + 2])
+    diag = kx[i, j] + kx[i + 1, j] + ky[i, j] + ky[i, j + 1] + kz[i, j, :-1] + kz[i, j, 1:]
+    m = np.diag(diag) - np.diag(kz[i, j, 1:-1], 1) - np.diag(kz[i, j, 1:-1], -1)
+    act = ~solid[i, j] & (diag > 0)
+    horiz = kx[i, j] + kx[i + 1, j] + ky[i, j] + ky[i, j + 1]
+    k = 0
+    while k < nz:
+        if not act[k]:
+            k += 1
+            continue
+        top = k
+        while top + 1 < nz and kz[i, j, top + 1] > 0:
+            top += 1
+        if not (horiz[k:top + 1] > 0).any():
+            act[top] = False
+        k = top + 1
+    out = np.zeros(nz)
+    if act.any():
+        out[act] = np.linalg.solve(m[np.ix_(act, act)], rhs[act])
+    x[i, j] = out
+
+
+def line_gs(x, b, kx, ky, kz, solid, reverse):
+    """One vertical-line Gauss-Seidel sweep (in place), columns in (i, j) order or reversed."""
+    nx, ny = solid.shape[:2]
+    cols = [(i, j) for i in range(nx) for j in range(ny)]
+    for i, j in (cols[::-1] if reverse else cols):
+        _line_solve(x, b, kx, ky, kz, solid, i, j)
+
+
+def mg_vcycle(r, levels, n_smooth, n_coarse):
+    """z = M^-1 r, the symmetric V-cycle of the numba kernel over ``levels`` =
+    [(kx, ky, kz, solid), ...] (finest first): forward sweeps down, backward sweeps up,
+    restriction = sum over the 2 x 2 children, prolongation = injection."""
+    nl = len(levels)
+    xs, bs = [], [r.copy()]
+    for l, (kx, ky, kz, solid) in enumerate(levels):
+        x = np.zeros(solid.shape)
+        xs.append(x)
+        if l == nl - 1:
+            for _ in range(n_coarse):
+                line_gs(x, bs[l], kx, ky, kz, solid, False)
+                line_gs(x, bs[l], kx, ky, kz, solid, True)
+            break
+        for _ in range(n_smooth):
+            line_gs(x, bs[l], kx, ky, kz, solid, False)
+        rr = mg_residual(x, bs[l], kx, ky, kz, solid)
+        nx, ny, nz = solid.shape
+        rp = np.zeros((nx + nx % 2, ny + ny % 2, nz))
+        rp[:nx, :ny] = rr
+        bs.append(rp.reshape(rp.shape[0] // 2, 2, rp.shape[1] // 2, 2, nz).sum(axis=(1, 3)))
+    for l in range(nl - 2, -1, -1):
+        kx, ky, kz, solid = levels[l]
+        xc = np.repeat(np.repeat(xs[l + 1], 2, axis=0), 2, axis=1)[:solid.shape[0], :solid.shape[1]]
+        xs[l] += np.where(solid, 0.0, xc)
+        for _ in range(n_smooth):
+            line_gs(xs[l], bs[l], kx, ky, kz, solid, True)
+    return xs[0]

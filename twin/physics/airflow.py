@@ -79,6 +79,17 @@ DIFFUSE_SWEEPS = 2
 #: MIC(0) parameters (Bridson)
 MIC_TAU = 0.97
 MIC_SIGMA = 0.25
+#: pressure solver of the projection: "mg" multigrid-preconditioned CG (:func:`_mg_levels`),
+#: "mic0" MIC(0)-preconditioned CG
+SOLVER = "mic0"
+#: line Gauss-Seidel sweeps before (forward) and after (backward) each coarse correction
+MG_SMOOTH = 1
+#: symmetric line-GS sweep pairs on the coarsest level
+MG_COARSE_SWEEPS = 20
+#: coarsen until at most this many columns are left
+MG_COARSE_COLUMNS = 64
+#: a coarse horizontal face = MG_HSCALE x the sum of its child faces (0.5: their mean; 1: Galerkin)
+MG_HSCALE = 0.5
 
 
 class AirflowWarning(UserWarning):
@@ -208,6 +219,43 @@ def face_areas(ap) -> np.ndarray:
                              np.full(ap.nfz, ap.dx * ap.dy)])
         ap.cache["face_areas"] = fa
     return fa
+
+
+def _mg_levels(ap) -> tuple:
+    """The multigrid hierarchy of ``ap``'s pressure operator (cached): packed flat arrays
+    ``(dims, offs, kx, ky, kz, solid, cpf, invd)`` for :func:`_airflow_numba.mg_pcg`.
+
+    Level 0 is the grid itself (k = c / h², 1/m²); each next level merges 2 x 2 columns
+    (:func:`_airflow_numba.mg_coarsen`, horizontal faces scaled by :data:`MG_HSCALE`) until
+    at most :data:`MG_COARSE_COLUMNS` columns are left (or nothing is left to merge).
+    """
+    mg = ap.cache.get("mg")
+    if mg is not None:
+        return mg
+    nx, ny, nz = ap.shape
+    cx, cy, cz = ap.face_views(ap.cond)
+    lv = [(nx, ny, cx / ap.dx ** 2, cy / ap.dy ** 2, cz / ap.dz ** 2, ap.solid.astype(np.bool_))]
+    while nx * ny > MG_COARSE_COLUMNS and (nx > 1 or ny > 1):
+        ncx, ncy = (nx + 1) // 2, (ny + 1) // 2
+        kx, ky, kz = np.empty((ncx + 1, ncy, nz)), np.empty((ncx, ncy + 1, nz)), np.empty((ncx, ncy, nz + 1))
+        sc = np.empty((ncx, ncy, nz), dtype=np.bool_)
+        _nb.mg_coarsen(lv[-1][2], lv[-1][3], lv[-1][4], lv[-1][5], MG_HSCALE, kx, ky, kz, sc)
+        lv.append((ncx, ncy, kx, ky, kz, sc))
+        nx, ny = ncx, ncy
+    dims = np.array([[a[0], a[1]] for a in lv], dtype=np.int64)
+    sizes = np.array([[a[5].size, a[2].size, a[3].size, a[4].size] for a in lv], dtype=np.int64)
+    offs = np.zeros_like(sizes)
+    offs[1:] = np.cumsum(sizes[:-1], axis=0)
+    fac = []
+    for a in lv:
+        cpf, invd = np.empty(a[5].shape), np.empty(a[5].shape)
+        _nb.mg_factor(a[2], a[3], a[4], a[5], cpf, invd)
+        fac.append((cpf, invd))
+    flat = [np.ascontiguousarray(np.concatenate([a[m].ravel() for a in lv])) for m in (2, 3, 4, 5)]
+    flat += [np.concatenate([f[m].ravel() for f in fac]) for m in (0, 1)]
+    mg = (dims, offs, *flat)
+    ap.cache["mg"] = mg
+    return mg
 
 
 def _precon(ap) -> np.ndarray:
@@ -457,7 +505,22 @@ class _Work:
         self.div = np.zeros(ap.shape)
 
 
-def _project(ap, uf, phi, tol, max_iter=2000) -> int:
+def solve_pressure(ap, phi, b, tol, max_iter=2000, solver: Optional[str] = None) -> int:
+    """Solve A phi = b (the projection's pressure system) in place from the warm start ``phi``,
+    to max|b - A phi| <= tol, by preconditioned CG; ``solver`` "mg" (multigrid V-cycle) or
+    "mic0" (incomplete Cholesky), default :data:`SOLVER`. ``b`` must have zero mean over every
+    connected region. Returns the iteration count."""
+    solver = SOLVER if solver is None else solver
+    cx, cy, cz = ap.face_views(ap.cond)
+    if solver == "mg":
+        return _nb.mg_pcg(phi, b, cx, cy, cz, ap.solid, ap.dx, ap.dy, ap.dz, *_mg_levels(ap), MG_SMOOTH,
+                          MG_COARSE_SWEEPS, tol, max_iter)
+    if solver == "mic0":
+        return _nb.pcg(phi, b, cx, cy, cz, ap.solid, ap.dx, ap.dy, ap.dz, _precon(ap), tol, max_iter)
+    raise ValueError(f"unknown pressure solver {solver!r}; one of mg, mic0")
+
+
+def _project(ap, uf, phi, tol, max_iter=2000, solver: Optional[str] = None) -> int:
     """Make face velocities ``uf`` divergence-free in place (warm start and result in ``phi``)."""
     u, v, w = ap.face_views(uf)
     cx, cy, cz = ap.face_views(ap.cond)
@@ -465,7 +528,7 @@ def _project(ap, uf, phi, tol, max_iter=2000) -> int:
     _nb.divergence(u, v, w, ap.solid, ap.dx, ap.dy, ap.dz, div)
     b = -div
     _nb.remove_region_mean(b, ap.component, max(ap.n_components, 1))
-    it = _nb.pcg(phi, b, cx, cy, cz, ap.solid, ap.dx, ap.dy, ap.dz, _precon(ap), tol, max_iter)
+    it = solve_pressure(ap, phi, b, tol, max_iter, solver)
     _nb.subtract_gradient(u, v, w, phi, cx, cy, cz, ap.dx, ap.dy, ap.dz)
     return it
 

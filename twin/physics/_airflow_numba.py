@@ -566,17 +566,17 @@ def _dot(a, b):
 
 @njit(cache=True, nogil=True)
 def _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
-                  cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp):
+                  invd, n_smooth, n_coarse, xw, bw, dp):
     """z = M^-1 r: the multigrid V-cycle when ``use_mg``, else the MIC(0) factor ``precon``."""
     if use_mg:
-        mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, cpf, invd, solid.shape[2], n_smooth, n_coarse, xw, bw, rw, dp)
+        mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, solid.shape[2], n_smooth, n_coarse, xw, bw, dp)
     else:
         _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
 
 
 @njit(cache=True, nogil=True)
 def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims, offs, kx, ky, kz, sol,
-        cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp):
+        invd, n_smooth, n_coarse, xw, bw, dp):
     """Preconditioned CG for A p = b, warm-started from ``p`` (in place); see :func:`pcg`."""
     nx, ny, nz = solid.shape
     r = np.empty_like(p)
@@ -594,7 +594,7 @@ def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims
     z = np.empty_like(p)
     s = np.empty_like(p)
     _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
-                  cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp)
+                  invd, n_smooth, n_coarse, xw, bw, dp)
     s[...] = z
     rho = _dot(z, r)
     it = 0
@@ -615,7 +615,7 @@ def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims
         if rmax <= tol:
             break
         _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
-                      cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp)
+                      invd, n_smooth, n_coarse, xw, bw, dp)
         rho_new = _dot(z, r)
         beta = rho_new / rho
         rho = rho_new
@@ -639,7 +639,7 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
     di = np.zeros((1, 2), dtype=np.int64)
     of = np.zeros((1, 4), dtype=np.int64)
     return _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, False, precon, di, of, e1, e1, e1,
-               np.zeros(1, dtype=np.bool_), e1, e1, 0, 0, e1, e1, e1, e1)
+               np.zeros(1, dtype=np.bool_), e1, 0, 0, e1, e1, e1)
 
 
 # --------------------------------------------------------------------------- multigrid preconditioner
@@ -699,102 +699,95 @@ def mg_coarsen(kx, ky, kz, solid, hscale, kxc, kyc, kzc, solidc):
 
 
 @njit(cache=True, nogil=True)
-def mg_factor(kx, ky, kz, solid, cpf, invd):
-    """Thomas factors of every column's tridiagonal block of A (for :func:`line_gs`).
+def mg_factor(kx, ky, kz, solid, invd):
+    """Pivots of every column's tridiagonal block of A (for :func:`line_gs`).
 
     Row k of column (i, j): diag_k x_k - kz_k x_(k-1) - kz_(k+1) x_(k+1), diag_k the sum of
-    the cell's face coefficients (1/m²). Elimination: den_k = diag_k - kz_k cpf_(k-1),
-    ``invd = 1 / den``, ``cpf = kz_(k+1) / den``. Solid cells, and a row whose pivot vanishes
-    (a column closed on every side: the singular Neumann case, pinned to 0), get 0.
+    the cell's face coefficients (1/m²). Elimination: den_k = diag_k - kz_k² / den_(k-1),
+    ``invd = 1 / den``. Solid cells, and a row whose pivot vanishes (a column closed on every
+    side: the singular Neumann case, pinned to 0), get 0.
     """
     nx, ny, nz = solid.shape
     for i in range(nx):
         for j in range(ny):
+            prev = 0.0
             for k in range(nz):
-                cpf[i, j, k] = 0.0
                 invd[i, j, k] = 0.0
                 if solid[i, j, k]:
+                    prev = 0.0
                     continue
                 lo = kz[i, j, k]
-                up = kz[i, j, k + 1]
-                diag = kx[i, j, k] + kx[i + 1, j, k] + ky[i, j, k] + ky[i, j + 1, k] + lo + up
-                den = diag - lo * cpf[i, j, k - 1] if k > 0 else diag
+                diag = kx[i, j, k] + kx[i + 1, j, k] + ky[i, j, k] + ky[i, j + 1, k] + lo + kz[i, j, k + 1]
+                den = diag - lo * lo * prev
+                prev = 0.0
                 if diag == 0.0 or den <= 1e-12 * diag:
                     continue
                 invd[i, j, k] = 1.0 / den
-                cpf[i, j, k] = up / den
+                prev = 1.0 / den
 
 
 @njit(cache=True, nogil=True)
-def _line_solve(x, b, kx, ky, kz, cpf, invd, i, j, dp):
+def _line_solve(x, b, kx, ky, kz, invd, i, j, dp):
     """Exact solve of column (i, j) of A x = b with its horizontal neighbours held, by the
-    factors of :func:`mg_factor`: dp_k = (b_k + Σ_horizontal k_f x_nb + kz_k dp_(k-1)) invd_k,
-    then x_k = dp_k + cpf_k x_(k+1) from the top down."""
-    nz = dp.shape[0]
+    pivots of :func:`mg_factor`: dp_k = (b_k + Σ_horizontal k_f x_nb + kz_k dp_(k-1)) invd_k,
+    then x_k = dp_k + kz_(k+1) invd_k x_(k+1) from the top down (L^-T D^-1 L^-1: symmetric for
+    any stored pivots). Cells with invd = 0 (solid, pinned) get 0. A missing neighbour column
+    (hall edge) is read as the column itself: its face is closed (k = 0).
+    """
+    nx, ny, nz = x.shape
+    im = i - 1 if i > 0 else i
+    ip = i + 1 if i < nx - 1 else i
+    jm = j - 1 if j > 0 else j
+    jp = j + 1 if j < ny - 1 else j
+    for k in range(nz):
+        dp[k] = (b[i, j, k] + kx[i, j, k] * x[im, j, k] + kx[i + 1, j, k] * x[ip, j, k]
+                 + ky[i, j, k] * x[i, jm, k] + ky[i, j + 1, k] * x[i, jp, k])
     prev = 0.0
     for k in range(nz):
-        iv = invd[i, j, k]
-        if iv == 0.0:
-            prev = 0.0
-            dp[k] = 0.0
-            continue
-        rhs = b[i, j, k]
-        c = kx[i, j, k]
-        if c > 0.0:
-            rhs += c * x[i - 1, j, k]
-        c = kx[i + 1, j, k]
-        if c > 0.0:
-            rhs += c * x[i + 1, j, k]
-        c = ky[i, j, k]
-        if c > 0.0:
-            rhs += c * x[i, j - 1, k]
-        c = ky[i, j + 1, k]
-        if c > 0.0:
-            rhs += c * x[i, j + 1, k]
-        prev = (rhs + kz[i, j, k] * prev) * iv
+        prev = (dp[k] + kz[i, j, k] * prev) * invd[i, j, k]
         dp[k] = prev
     xn = 0.0
     for k in range(nz - 1, -1, -1):
-        xn = dp[k] + cpf[i, j, k] * xn
+        xn = dp[k] + kz[i, j, k + 1] * invd[i, j, k] * xn
         x[i, j, k] = xn
 
 
 @njit(cache=True, nogil=True)
-def line_gs(x, b, kx, ky, kz, cpf, invd, reverse, dp):
+def line_gs(x, b, kx, ky, kz, invd, reverse, dp):
     """One vertical-line Gauss-Seidel sweep of A x = b (in place): columns in lexicographic
     (i, j) order, or the reverse order when ``reverse`` (its adjoint, for a symmetric cycle)."""
     nx, ny, nz = x.shape
     if reverse:
         for i in range(nx - 1, -1, -1):
             for j in range(ny - 1, -1, -1):
-                _line_solve(x, b, kx, ky, kz, cpf, invd, i, j, dp)
+                _line_solve(x, b, kx, ky, kz, invd, i, j, dp)
     else:
         for i in range(nx):
             for j in range(ny):
-                _line_solve(x, b, kx, ky, kz, cpf, invd, i, j, dp)
+                _line_solve(x, b, kx, ky, kz, invd, i, j, dp)
 
 
 @njit(cache=True, nogil=True)
-def mg_residual(x, b, kx, ky, kz, solid, r):
-    """r = b - A x with A x = Σ_faces k_f (x_c - x_nb) (k = c / h², 1/m²: :func:`_apply_A` with
-    h = 1); 0 in solids."""
-    _apply_A(x, kx, ky, kz, solid, 1.0, 1.0, 1.0, r)
-    nx, ny, nz = solid.shape
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(nz):
-                r[i, j, k] = 0.0 if solid[i, j, k] else b[i, j, k] - r[i, j, k]
-
-
-@njit(cache=True, nogil=True)
-def mg_restrict(r, bc):
-    """bc = P^T r: each coarse cell sums its (up to) 2 x 2 children, layer by layer."""
-    nx, ny, nz = r.shape
+def mg_restrict_residual(x, b, kx, ky, kz, bc):
+    """bc = P^T (b - A x): the residual (A x = Σ_faces k_f (x_c - x_nb), k = c / h² in 1/m²)
+    summed over each coarse cell's (up to) 2 x 2 children, layer by layer. Solid cells carry
+    b = 0, x = 0 and closed faces, so they add 0."""
+    nx, ny, nz = x.shape
     bc[...] = 0.0
     for i in range(nx):
+        im = i - 1 if i > 0 else i
+        ip = i + 1 if i < nx - 1 else i
         for j in range(ny):
+            jm = j - 1 if j > 0 else j
+            jp = j + 1 if j < ny - 1 else j
             for k in range(nz):
-                bc[i // 2, j // 2, k] += r[i, j, k]
+                xc = x[i, j, k]
+                km = k - 1 if k > 0 else k
+                kp = k + 1 if k < nz - 1 else k
+                ax = (kx[i, j, k] * (xc - x[im, j, k]) + kx[i + 1, j, k] * (xc - x[ip, j, k])
+                      + ky[i, j, k] * (xc - x[i, jm, k]) + ky[i, j + 1, k] * (xc - x[i, jp, k])
+                      + kz[i, j, k] * (xc - x[i, j, km]) + kz[i, j, k + 1] * (xc - x[i, j, kp]))
+                bc[i // 2, j // 2, k] += b[i, j, k] - ax
 
 
 @njit(cache=True, nogil=True)
@@ -815,53 +808,51 @@ def _lv(a, o, n0, n1, n2):
 
 
 @njit(cache=True, nogil=True)
-def _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, cpf, invd):
-    """Level ``l``'s 3-D views: (x, b, kx, ky, kz, solid, cpf, invd)."""
+def _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, invd):
+    """Level ``l``'s 3-D views: (x, b, kx, ky, kz, solid, invd)."""
     nx = dims[l, 0]
     ny = dims[l, 1]
     oc = offs[l, 0]
     return (_lv(xw, oc, nx, ny, nz), _lv(bw, oc, nx, ny, nz), _lv(kx, offs[l, 1], nx + 1, ny, nz),
             _lv(ky, offs[l, 2], nx, ny + 1, nz), _lv(kz, offs[l, 3], nx, ny, nz + 1), _lv(sol, oc, nx, ny, nz),
-            _lv(cpf, oc, nx, ny, nz), _lv(invd, oc, nx, ny, nz))
+            _lv(invd, oc, nx, ny, nz))
 
 
 @njit(cache=True, nogil=True)
-def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, cpf, invd, nz, n_smooth, n_coarse, xw, bw, rw, dp):
+def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, xw, bw, dp):
     """z = M^-1 r for the symmetric multigrid V-cycle M^-1 (see :func:`mg_coarsen`).
 
     Down: on each level from x = 0, ``n_smooth`` forward line-GS sweeps, then the residual is
     restricted (summed) to the next level. The coarsest level gets ``n_coarse`` symmetric
     (forward + backward) sweeps from 0. Up: prolong (inject) and add, then ``n_smooth``
     backward sweeps, the adjoint of the pre-smoothing, so M^-1 is symmetric as CG needs.
-    ``cpf, invd``: the column factors (:func:`mg_factor`); ``xw, bw, rw``: flat scratch over
+    ``invd``: the column pivots (:func:`mg_factor`); ``xw, bw``: flat scratch over
     all levels; ``dp``: (nz) scratch.
     """
     nl = dims.shape[0]
     for l in range(nl):
-        x, b, ax, ay, az, s, f, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, cpf, invd)
+        x, b, ax, ay, az, s, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, invd)
         x[...] = 0.0
         if l == 0:
             b[...] = r
         if l == nl - 1:
             for _ in range(n_coarse):
-                line_gs(x, b, ax, ay, az, f, iv, False, dp)
-                line_gs(x, b, ax, ay, az, f, iv, True, dp)
+                line_gs(x, b, ax, ay, az, iv, False, dp)
+                line_gs(x, b, ax, ay, az, iv, True, dp)
             break
         for _ in range(n_smooth):
-            line_gs(x, b, ax, ay, az, f, iv, False, dp)
-        rr = _lv(rw, offs[l, 0], dims[l, 0], dims[l, 1], nz)
-        mg_residual(x, b, ax, ay, az, s, rr)
-        mg_restrict(rr, _lv(bw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz))
+            line_gs(x, b, ax, ay, az, iv, False, dp)
+        mg_restrict_residual(x, b, ax, ay, az, _lv(bw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz))
     for l in range(nl - 2, -1, -1):
-        x, b, ax, ay, az, s, f, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, cpf, invd)
+        x, b, ax, ay, az, s, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, invd)
         mg_prolong_add(_lv(xw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz), x, s)
         for _ in range(n_smooth):
-            line_gs(x, b, ax, ay, az, f, iv, True, dp)
+            line_gs(x, b, ax, ay, az, iv, True, dp)
     z[...] = _lv(xw, 0, dims[0, 0], dims[0, 1], nz)
 
 
 @njit(cache=True, nogil=True)
-def mg_pcg(p, b, cx, cy, cz, solid, dx, dy, dz, dims, offs, kx, ky, kz, sol, cpf, invd, n_smooth, n_coarse,
+def mg_pcg(p, b, cx, cy, cz, solid, dx, dy, dz, dims, offs, kx, ky, kz, sol, invd, n_smooth, n_coarse,
            tol, max_iter):
     """Solve A p = b by multigrid-preconditioned CG (:func:`mg_vcycle`), warm-started from ``p``.
 
@@ -872,10 +863,9 @@ def mg_pcg(p, b, cx, cy, cz, solid, dx, dy, dz, dims, offs, kx, ky, kz, sol, cpf
     n = offs[dims.shape[0] - 1, 0] + dims[dims.shape[0] - 1, 0] * dims[dims.shape[0] - 1, 1] * nz
     xw = np.empty(n)
     bw = np.empty(n)
-    rw = np.empty(n)
     dp = np.empty(nz)
     return _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, True, np.zeros((1, 1, 1)),
-               dims, offs, kx, ky, kz, sol, cpf, invd, n_smooth, n_coarse, xw, bw, rw, dp)
+               dims, offs, kx, ky, kz, sol, invd, n_smooth, n_coarse, xw, bw, dp)
 
 
 @njit(cache=True, nogil=True)

@@ -223,7 +223,7 @@ def face_areas(ap) -> np.ndarray:
 
 def _mg_levels(ap) -> tuple:
     """The multigrid hierarchy of ``ap``'s pressure operator (cached): packed flat arrays
-    ``(dims, offs, kx, ky, kz, solid, cpf, invd)`` for :func:`_airflow_numba.mg_pcg`.
+    ``(dims, offs, kx, ky, kz, solid, invd)`` for :func:`_airflow_numba.mg_pcg`.
 
     Level 0 is the grid itself (k = c / h², 1/m²); each next level merges 2 x 2 columns
     (:func:`_airflow_numba.mg_coarsen`, horizontal faces scaled by :data:`MG_HSCALE`) until
@@ -246,13 +246,12 @@ def _mg_levels(ap) -> tuple:
     sizes = np.array([[a[5].size, a[2].size, a[3].size, a[4].size] for a in lv], dtype=np.int64)
     offs = np.zeros_like(sizes)
     offs[1:] = np.cumsum(sizes[:-1], axis=0)
-    fac = []
+    piv = []
     for a in lv:
-        cpf, invd = np.empty(a[5].shape), np.empty(a[5].shape)
-        _nb.mg_factor(a[2], a[3], a[4], a[5], cpf, invd)
-        fac.append((cpf, invd))
-    flat = [np.ascontiguousarray(np.concatenate([a[m].ravel() for a in lv])) for m in (2, 3, 4, 5)]
-    flat += [np.concatenate([f[m].ravel() for f in fac]) for m in (0, 1)]
+        piv.append(np.empty(a[5].shape))
+        _nb.mg_factor(a[2], a[3], a[4], a[5], piv[-1])
+    flat = [np.concatenate([a[m].ravel() for a in lv]) for m in (2, 3, 4, 5)]
+    flat.append(np.concatenate([p.ravel() for p in piv]))
     mg = (dims, offs, *flat)
     ap.cache["mg"] = mg
     return mg

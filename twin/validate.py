@@ -24,6 +24,10 @@ _EPS = 1e-6
 FEEDABLE_KINDS = ("ups", "switchboard", "pdu", "rpp")
 AIR_COOLING_KINDS = ("crah", "crac", "inrow", "rdhx")
 AIRFLOW_CONTROLS = ("fixed", "plenum_pressure", "inlet_target")
+#: volumetric heat capacity of air for the rack-rise check (J/(m3 K), 1.2 kg/m3 x 1005 J/(kg K))
+AIR_RHO_CP_J_PER_M3K = 1.2 * 1005.0
+#: largest air temperature rise across a rack a layout may ask for (K)
+MAX_RACK_AIR_RISE_K = 75.0
 
 
 class _Checker:
@@ -289,6 +293,13 @@ def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[st
     air_heat = max(r.it_kw, 0.0) * (1.0 - min(max(r.liquid_fraction, 0.0), 1.0))
     if air_heat > 0 and r.design_airflow_m3s <= 0:
         c.err(r.id, "airflow_m3s", f"rack puts {air_heat:g} kW into the air but has no airflow")
+    elif air_heat > 0:
+        rise_k = air_heat * 1e3 / (AIR_RHO_CP_J_PER_M3K * r.design_airflow_m3s)
+        if rise_k > MAX_RACK_AIR_RISE_K:
+            # a few litres a second through a 60 kW rack: an air rise of thousands of kelvin, no steady state
+            c.err(r.id, "airflow_m3s", f"{r.design_airflow_m3s:g} m3/s carrying {air_heat:g} kW heats the air by "
+                                       f"{rise_k:.3g} K across the rack (at most {MAX_RACK_AIR_RISE_K:g} K; "
+                                       f"servers run at 10 to 25 K)")
     _check_feeds(r.id, r.feeds, nodes, c)
     if r.workload is not None and r.workload not in workloads:
         c.err(r.id, "workload", f"names workload {r.workload!r}, which does not exist")

@@ -74,3 +74,16 @@ def test_site_name_must_be_short_and_printable():
     site.name = "Hall A"
     site.description = "line one\nline two\twith a tab"
     assert validate(site) == []
+
+
+@pytest.mark.parametrize("airflow,ok", [(1e-9, False), (0.05, False), (0.2, True), (None, True)])
+def test_rack_airflow_must_carry_its_heat(airflow, ok):
+    """60 kW through 1e-9 m3/s is an air rise of 5e10 K: the steady solve never ended. Refused above 75 K."""
+    site = synthetic_site(2)
+    hall = site.halls[0]
+    rack = dataclasses.replace(hall.racks[0], it_kw=16.0, airflow_m3s=airflow)
+    site.halls[0] = dataclasses.replace(hall, racks=[rack] + hall.racks[1:])
+    issues = [i for i in validate(site) if i.field == "airflow_m3s"]
+    assert (issues == []) == ok
+    if not ok:
+        assert issues[0].element == rack.id and "K across the rack" in issues[0].message

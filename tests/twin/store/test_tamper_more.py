@@ -192,3 +192,21 @@ def test_stored_arrays_round_trip_after_the_size_check(made):
         kf = reader.keyframes()[-1]
         arrays = reader.load_keyframe(kf)
     assert arrays and all(isinstance(a, np.ndarray) and a.flags.writeable for a in arrays.values())
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-journal"])
+def test_garbage_left_beside_a_project_neither_breaks_nor_changes_it(made, tmp_path, suffix):
+    """A stray WAL or journal of random bytes (a copy tool, another program): the project opens with the
+    same content and its main file is not changed."""
+    import hashlib
+    import os
+
+    run, _ = made
+    p = tmp_path / "copy.dctwin"
+    shutil.copy(run, p)
+    Path(str(p) + suffix).write_bytes(os.urandom(4096))
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    with Project.open(run, read_only=True) as a, Project.open(p, read_only=True) as b:
+        assert a.recordings() == b.recordings()
+        assert a.layout_text() == b.layout_text()
+    assert hashlib.sha256(p.read_bytes()).hexdigest() == digest

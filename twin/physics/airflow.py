@@ -7,7 +7,8 @@ Each step on the staggered grid of an :class:`~twin.compile.AirPlant`:
 2. semi-Lagrangian advection (trace back, trilinear interpolation); optionally
    (``scheme="mcl"``) a limited MacCormack correction that reduces its numerical diffusion;
 3. implicit diffusion with nu_t (no-slip walls), a few Jacobi sweeps;
-4. projection: ``∇·(c ∇φ) = ∇·U*`` by MIC(0)-preconditioned CG, warm-started,
+4. projection: ``∇·(c ∇φ) = ∇·U*`` by preconditioned CG, warm-started (:data:`SOLVER`:
+   a multigrid V-cycle with x/y semi-coarsening and vertical-line Gauss-Seidel, or MIC(0)),
    then ``U = U* - c ∇φ``, so the face fluxes are discretely divergence-free.
 
 Boundaries: rack exhausts, unit supplies, perforated tiles and the plenum leakage
@@ -81,7 +82,7 @@ MIC_TAU = 0.97
 MIC_SIGMA = 0.25
 #: pressure solver of the projection: "mg" multigrid-preconditioned CG (:func:`_mg_levels`),
 #: "mic0" MIC(0)-preconditioned CG
-SOLVER = "mic0"
+SOLVER = "mg"
 #: line Gauss-Seidel sweeps before (forward) and after (backward) each coarse correction
 MG_SMOOTH = 1
 #: symmetric line-GS sweep pairs on the coarsest level
@@ -229,7 +230,8 @@ def _mg_levels(ap) -> tuple:
     (:func:`_airflow_numba.mg_coarsen`, horizontal faces scaled by :data:`MG_HSCALE`) until
     at most :data:`MG_COARSE_COLUMNS` columns are left (or nothing is left to merge).
     """
-    mg = ap.cache.get("mg")
+    key = ("mg", MG_HSCALE, MG_COARSE_COLUMNS)
+    mg = ap.cache.get(key)
     if mg is not None:
         return mg
     nx, ny, nz = ap.shape
@@ -253,7 +255,7 @@ def _mg_levels(ap) -> tuple:
     flat = [np.concatenate([a[m].ravel() for a in lv]) for m in (2, 3, 4, 5)]
     flat.append(np.concatenate([p.ravel() for p in piv]))
     mg = (dims, offs, *flat)
-    ap.cache["mg"] = mg
+    ap.cache[key] = mg
     return mg
 
 

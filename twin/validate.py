@@ -443,20 +443,17 @@ def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None, cell: float
     full_b = a if b is None else b
     out: list[tuple[int, int]] = []
     step = max(1, _CANDIDATE_BUDGET // (9 * max(len(full_b), 1)))
-    for start in range(0, len(a), step):
-        part = _overlapping_pairs(a[start:start + step], full_b, cell, eps, None)
-        for i, j in part:
-            i += start
-            if b is None and i >= j:
-                continue  # within one set: each pair once, never an element with itself
-            out.append((i, j))
+    for start in range(0, len(a), step):  # chunks in order of i: their pairs come out in (i, j) order
+        out += _overlapping_pairs(a[start:start + step], full_b, cell, eps, None, offset=start,
+                                  upper=b is None, limit=limit - len(out))
         if len(out) >= limit:
             break
-    return sorted(out)[:limit]
+    return out
 
 
 def _overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray], cell: float, eps: float,
-                       budget: Optional[int]) -> list[tuple[int, int]]:
+                       budget: Optional[int], offset: int = 0, upper: bool = False,
+                       limit: Optional[int] = None) -> list[tuple[int, int]]:
     """Index pairs (i, j) of rectangles of ``a`` and ``b`` whose interiors overlap by more than ``eps``.
 
     ``a`` and ``b`` are float arrays [n, 4] of (x0, y0, x1, y1) in m. Without ``b``,
@@ -532,8 +529,15 @@ def _overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray], cell: float, eps:
     ra, rb = a[ii], b[jj]
     hit = ((np.minimum(ra[:, 2], rb[:, 2]) - np.maximum(ra[:, 0], rb[:, 0]) > eps)
            & (np.minimum(ra[:, 3], rb[:, 3]) - np.maximum(ra[:, 1], rb[:, 1]) > eps))
-    pairs = np.unique(np.stack([ii[hit], jj[hit]], axis=1), axis=0)
-    return [(int(p), int(q)) for p, q in pairs]
+    ii, jj = ii[hit] + offset, jj[hit]
+    if upper:  # a chunk of a set against the whole set: each pair once, never an element with itself
+        keep = ii < jj
+        ii, jj = ii[keep], jj[keep]
+    span = np.int64(len(b) + 1)
+    keys = np.unique(ii.astype(np.int64) * span + jj)  # sorted by (i, j); faster than unique(axis=0)
+    if limit is not None:
+        keys = keys[:limit]
+    return [(int(k // span), int(k % span)) for k in keys]
 
 
 def _check_power(site: Site, nodes: dict[str, PowerNode], c: _Checker) -> None:

@@ -727,12 +727,13 @@ def mg_factor(kx, ky, kz, solid, invd):
 
 
 @njit(cache=True, nogil=True)
-def _line_solve(x, b, kx, ky, kz, invd, i, j, dp):
+def _line_solve(x, b, kx, ky, kz, invd, i, j, dp, rh):
     """Exact solve of column (i, j) of A x = b with its horizontal neighbours held, by the
     pivots of :func:`mg_factor`: dp_k = (b_k + Σ_horizontal k_f x_nb + kz_k dp_(k-1)) invd_k,
     then x_k = dp_k + kz_(k+1) invd_k x_(k+1) from the top down (L^-T D^-1 L^-1: symmetric for
     any stored pivots). Cells with invd = 0 (solid, pinned) get 0. A missing neighbour column
-    (hall edge) is read as the column itself: its face is closed (k = 0).
+    (hall edge) is read as the column itself: its face is closed (k = 0). ``rh`` (nz, or empty)
+    receives the right-hand sides b + Σ_horizontal k_f x_nb.
     """
     nx, ny, nz = x.shape
     im = i - 1 if i > 0 else i
@@ -742,6 +743,8 @@ def _line_solve(x, b, kx, ky, kz, invd, i, j, dp):
     for k in range(nz):
         dp[k] = (b[i, j, k] + kx[i, j, k] * x[im, j, k] + kx[i + 1, j, k] * x[ip, j, k]
                  + ky[i, j, k] * x[i, jm, k] + ky[i, j + 1, k] * x[i, jp, k])
+    if rh.shape[0] == nz:
+        rh[:] = dp
     prev = 0.0
     for k in range(nz):
         prev = (dp[k] + kz[i, j, k] * prev) * invd[i, j, k]
@@ -760,11 +763,44 @@ def line_gs(x, b, kx, ky, kz, invd, reverse, dp):
     if reverse:
         for i in range(nx - 1, -1, -1):
             for j in range(ny - 1, -1, -1):
-                _line_solve(x, b, kx, ky, kz, invd, i, j, dp)
+                _line_solve(x, b, kx, ky, kz, invd, i, j, dp, dp[:0])
     else:
         for i in range(nx):
             for j in range(ny):
-                _line_solve(x, b, kx, ky, kz, invd, i, j, dp)
+                _line_solve(x, b, kx, ky, kz, invd, i, j, dp, dp[:0])
+
+
+@njit(cache=True, nogil=True)
+def line_gs_restrict(x, b, kx, ky, kz, invd, dp, xo, rh, bc):
+    """A forward :func:`line_gs` sweep that also returns ``bc`` = P^T (b - A x) of its result
+    (the residual summed over each coarse cell's 2 x 2 children), without a residual pass.
+
+    An exactly solved column leaves its own equations satisfied; the residual of a cell is what
+    its later-solved neighbours changed since: column (i, j) moving by d adds kx_(i) d to
+    column (i-1, j) and ky_(j) d to (i, j-1). A pinned cell (invd = 0, x = 0) keeps its own
+    residual, b + Σ k_f x_nb at its solve. Solid cells carry b = 0 and closed faces: 0.
+    ``dp, xo, rh``: (nz) scratch.
+    """
+    nx, ny, nz = x.shape
+    bc[...] = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                xo[k] = x[i, j, k]
+            _line_solve(x, b, kx, ky, kz, invd, i, j, dp, rh)
+            for k in range(nz):
+                d = x[i, j, k] - xo[k]
+                if i > 0:
+                    bc[(i - 1) // 2, j // 2, k] += kx[i, j, k] * d
+                if j > 0:
+                    bc[i // 2, (j - 1) // 2, k] += ky[i, j, k] * d
+                if invd[i, j, k] == 0.0:
+                    r = rh[k]
+                    if k > 0:
+                        r += kz[i, j, k] * x[i, j, k - 1]
+                    if k < nz - 1:
+                        r += kz[i, j, k + 1] * x[i, j, k + 1]
+                    bc[i // 2, j // 2, k] += r
 
 
 @njit(cache=True, nogil=True)
@@ -830,6 +866,8 @@ def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, x
     all levels; ``dp``: (nz) scratch.
     """
     nl = dims.shape[0]
+    xo = np.empty(nz)
+    rh = np.empty(nz)
     for l in range(nl):
         x, b, ax, ay, az, s, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, invd)
         x[...] = 0.0
@@ -840,9 +878,13 @@ def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, x
                 line_gs(x, b, ax, ay, az, iv, False, dp)
                 line_gs(x, b, ax, ay, az, iv, True, dp)
             break
-        for _ in range(n_smooth):
+        for _ in range(n_smooth - 1):
             line_gs(x, b, ax, ay, az, iv, False, dp)
-        mg_restrict_residual(x, b, ax, ay, az, _lv(bw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz))
+        bc = _lv(bw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz)
+        if n_smooth > 0:
+            line_gs_restrict(x, b, ax, ay, az, iv, dp, xo, rh, bc)
+        else:
+            mg_restrict_residual(x, b, ax, ay, az, bc)
     for l in range(nl - 2, -1, -1):
         x, b, ax, ay, az, s, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, invd)
         mg_prolong_add(_lv(xw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz), x, s)

@@ -86,7 +86,7 @@ SOLVER = "mg"
 #: line Gauss-Seidel sweeps before (forward) and after (backward) each coarse correction
 MG_SMOOTH = 1
 #: symmetric line-GS sweep pairs on the coarsest level
-MG_COARSE_SWEEPS = 20
+MG_COARSE_SWEEPS = 5
 #: coarsen until at most this many columns are left
 MG_COARSE_COLUMNS = 64
 #: a coarse horizontal face = MG_HSCALE x the sum of its child faces (0.5: their mean; 1: Galerkin)

@@ -111,6 +111,7 @@ def test_coarsening_matches_numpy_and_hscale_1_is_galerkin(hscale):
 
 def test_line_gs_and_vcycle_match_numpy():
     cx, cy, cz, solid, dx, dy, dz = _random_system(2)
+    cx[1, 0] = cy[0, 1] = 0.0  # column (0, 0) a closed shaft: singular, its top cell pinned
     lv = _levels(cx, cy, cz, solid, dx, dy, dz)
     assert len(lv) == 4
     b = _rhs(solid, 3)
@@ -137,6 +138,29 @@ def test_line_gs_and_vcycle_match_numpy():
     n = mg[1][-1, 0] + solid.shape[2]
     nbk.mg_vcycle(b, z, *mg, solid.shape[2], 2, 3, np.empty(n), np.empty(n), np.empty(solid.shape[2]))
     np.testing.assert_allclose(z, npk.mg_vcycle(b, lv, 2, 3), rtol=1e-9, atol=1e-9 * np.abs(z).max())
+
+
+def test_fused_sweep_restricts_the_same_residual_as_a_residual_pass():
+    cx, cy, cz, solid, dx, dy, dz = _random_system(12)
+    cx[1, 0] = cy[0, 1] = 0.0  # a closed shaft: its pinned top cell keeps its own residual
+    kx, ky, kz = cx / dx ** 2, cy / dy ** 2, cz / dz ** 2
+    invd = np.empty(solid.shape)
+    nbk.mg_factor(kx, ky, kz, solid, invd)
+    assert ((invd == 0.0) & ~solid).sum() == 1
+    b = _rhs(solid, 13)
+    nz = solid.shape[2]
+    x0 = np.random.default_rng(14).normal(size=solid.shape) * ~solid
+    x1, x2 = x0.copy(), x0.copy()
+    bc1, bc2 = np.empty((4, 3, nz)), np.empty((4, 3, nz))
+    nbk.line_gs_restrict(x1, b, kx, ky, kz, invd, np.empty(nz), np.empty(nz), np.empty(nz), bc1)
+    nbk.line_gs(x2, b, kx, ky, kz, invd, False, np.empty(nz))
+    nbk.mg_restrict_residual(x2, b, kx, ky, kz, bc2)
+    assert np.array_equal(x1, x2)
+    np.testing.assert_allclose(bc1, bc2, rtol=1e-9, atol=1e-9 * np.abs(bc2).max())
+    rp = np.zeros((8, 6, nz))
+    rp[:7, :6] = npk.mg_residual(x2, b, kx, ky, kz, solid)
+    np.testing.assert_allclose(bc2, rp.reshape(4, 2, 3, 2, nz).sum(axis=(1, 3)), rtol=1e-9,
+                               atol=1e-9 * np.abs(bc2).max())
 
 
 def test_vcycle_is_symmetric_and_positive():

@@ -214,6 +214,7 @@ class Simulation:
         self._last_rack: Optional[RackStep] = None
         self._last_unit: Optional[UnitStep] = None
         self._rack_exhaust_c = np.full(n, supply)
+        self._air_carry_j = np.zeros(n)  # heat the air still owes each rack (J), see _settle_exchange
         self._energy_error = 0.0
         self.stats = RunStats()
         self._door_duty = np.zeros(len(self._doors))
@@ -402,6 +403,7 @@ class Simulation:
         self._air_energy_error = abs(ef["cooling_w"] - heat_in) / heat_in if heat_in > 0 else 0.0
         self._settle_power_and_plant(rs, us, cdu_heat(self.ua, rs.liquid_power_w, self.rack_cdu, running)[1])
         self._solve_s = time.perf_counter() - t0
+        self._air_carry_j = np.zeros(self.ra.n)  # a steady state owes the air nothing
         self.energy_acc[:] = 0.0
         self.energy_acc[2] = self._stored_energy_j()
         self.alarm_monitor.reset()
@@ -465,7 +467,9 @@ class Simulation:
     def _stored_energy_j(self) -> float:
         air = thermal.stored_energy_j(self.air, self.T)
         servers = float((self.ra.c_s_j_per_k * self.rack_state.server_c).sum())
-        return air + servers
+        # heat a rack gave off that reaches the air with its next exhaust (see _settle_exchange)
+        owed = float(self._air_carry_j.sum()) if hasattr(self, "_air_carry_j") else 0.0
+        return air + servers + owed
 
     def step(self, dt_s: Optional[float] = None) -> None:
         """Advance the whole hall by ``dt_s`` (default the engine step)."""
@@ -499,10 +503,15 @@ class Simulation:
             self._follow_flow(rs.airflow_m3s, us.airflow_m3s)
         heat, door_duty = self._air_heat(rs, rs.exhaust_c)
         q = self.flow.rack_q
+        # exhaust = intake air + the rack's heat, with the intake air of the last step and the heat
+        # the air still owes the rack from the steps before (``_air_carry_j``: it is settled
+        # exactly after the solve, see _settle_exchange)
         inlet0 = self.rack_inlet_c
-        exhaust = np.where(q > 0, inlet0 + heat / (RHO_CP * np.maximum(q, 1e-300)), inlet0)
+        owed = self._air_carry_j / dt
+        exhaust = np.where(q > 0, inlet0 + (heat + owed) / (RHO_CP * np.maximum(q, 1e-300)), inlet0)
         tile_c = self._tile_supply_c(us.supply_c, us.airflow_m3s)
         self._step_air(dt, exhaust, us.supply_c, tile_c)
+        self._settle_exchange(us, q, heat + owed, exhaust, dt)
         self.rack_inlet_c, self.unit_return_c = thermal.port_means(self.air, self.flow, self.T)
         # energy book-keeping (air side): what the servers generate into the air; what coils and doors
         # remove (and heat of racks that have no air path, which never reaches the room)
@@ -533,13 +542,36 @@ class Simulation:
         self._track(self.t_s, seq0, dt)
         self.alarm_monitor.update(dt)
 
+    def _settle_exchange(self, us: UnitStep, q: np.ndarray, due_w: np.ndarray, exhaust_c: np.ndarray,
+                         dt: float) -> None:
+        """Make the racks' and coils' heat exchange with the air exact over the run.
+
+        The air leaves through intakes at the solve's own temperatures T* (the flux-form update),
+        which the step could not know when it set the exhausts from the last step's inlets. A
+        rack whose intake air came out warmer gave the air ``rho cp q (T*_in - inlet)`` less than
+        it was due: the difference is carried to the next step's exhaust (``_air_carry_j``), so
+        over a run the air gets the racks' heat exactly, a step late at most. A coil's duty is
+        what it took from the air: ``rho cp q (T*_return - supply)``. The energy balance of a
+        run closes to round-off (it missed 0.38 % of the heat over a CRAH failure before)."""
+        in_star, ret_star = thermal.port_means(self.air, self.flow, self._air_star)
+        got_w = RHO_CP * q * (exhaust_c - in_star)
+        self._air_carry_j = np.where(q > 0, (due_w - got_w) * dt, self._air_carry_j)
+        air = (self.ua.is_air != 0) & (self.flow.unit_in_q > 0)
+        if air.any():
+            us.duty_w[air] = RHO_CP * self.flow.unit_in_q[air] * (ret_star[air] - us.supply_c[air])
+
+    def _air_guess_for(self, dt: float) -> np.ndarray:
+        """The last two steps' iterates T* extrapolated over ``dt`` (the implicit solve's start)."""
+        h1, h2 = float(self._air_rate_dt[0]), float(self._air_rate_dt[1])
+        return thermal.extrapolate(self._air_star, self._air_rate1, self._air_rate2, h1, h2, dt,
+                                   out=self._air_guess)
+
     def _step_air(self, dt: float, exhaust_c: np.ndarray, supply_c: np.ndarray, tile_c: float) -> None:
         """Air temperature over ``dt``. The implicit solve starts from the last two steps' iterates
         T* extrapolated (fewer sweeps; the result is within the solver tolerance of the
         backward-Euler solution whatever the start), then the rates move on."""
-        h1, h2 = float(self._air_rate_dt[0]), float(self._air_rate_dt[1])
-        guess = thermal.extrapolate(self._air_star, self._air_rate1, self._air_rate2, h1, h2, dt,
-                                    out=self._air_guess)
+        h1 = float(self._air_rate_dt[0])
+        guess = self._air_guess_for(dt)
         info: dict = {}
         t0 = time.perf_counter()
         self.T = thermal.step(self.air, self.flow, self.T, dt, exhaust_c, supply_c, tile_c, iterate=guess, info=info)
@@ -730,7 +762,7 @@ class Simulation:
         k.update(self.rack_state.as_dict("rack_"))
         k.update(self.unit_state.as_dict("unit_"))
         for name in ("rack_inlet_c", "unit_return_c", "rack_failed", "unit_failed", "u_override",
-                     "unit_setpoint_c", "energy_acc", "_rack_exhaust_c"):
+                     "unit_setpoint_c", "energy_acc", "_rack_exhaust_c", "_air_carry_j"):
             k[name.lstrip("_")] = np.array(getattr(self, name), copy=True)
         k["liquid_power_w"] = (self._last_rack.liquid_power_w.copy() if self._last_rack is not None
                                else np.zeros(self.ra.n))
@@ -789,6 +821,8 @@ class Simulation:
                      "unit_setpoint_c", "energy_acc"):
             setattr(self, name, np.array(k[name], copy=True))
         self._rack_exhaust_c = np.array(k["rack_exhaust_c"], copy=True)
+        # an older keyframe has no carry: nothing owed
+        self._air_carry_j = np.array(k["air_carry_j"], copy=True) if "air_carry_j" in k else np.zeros(self.ra.n)
         lp = np.array(k["liquid_power_w"], copy=True)
         self._last_rack = _LiquidOnly(lp)
         if self.power is not None:

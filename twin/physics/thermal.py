@@ -209,7 +209,9 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
         e.g. the last steps' iterates extrapolated (:func:`extrapolate`), default T; on return
         the iterate T* it ended at (within ``tol_k`` / (1 + rate dt) of the backward-Euler
         solution; the returned T, conservative, is within ``tol_k`` of it). The explicit path
-        copies the new T into it. Only the speed depends on the start.
+        puts the mean of its sub-steps' start temperatures into it. Either way air left through
+        the ports at the iterate's temperatures: ``port_means(ap, flow, iterate)`` are the
+        intake and return temperatures of the step, exactly. Only the speed depends on the start.
     tol_k : stop of the backward-Euler sweeps (K, default :data:`IMPLICIT_TOL_K`).
     info : a dict that receives ``sweeps`` (full line sweeps taken, 0 on the explicit path),
         ``local_passes`` (passes over the few columns still off tolerance) and ``substeps``
@@ -240,9 +242,16 @@ def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray, iterate: O
     if n_sub <= MAX_EXPLICIT_SUBSTEPS:
         if info is not None:
             info.update(sweeps=0, local_passes=0, substeps=n_sub)
-        heat = _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt, n_sub)
-        if iterate is not None:
-            iterate[...] = T
+        if iterate is None:
+            return _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt, n_sub)
+        # one sub-step at a time (the same arithmetic): the iterate becomes the mean of the
+        # sub-steps' start temperatures, the temperature at which air left through the ports
+        heat = 0.0
+        iterate[...] = 0.0
+        for _ in range(n_sub):
+            iterate += T
+            heat += _nb.step(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, dt / n_sub, 1)
+        iterate /= n_sub
         return heat
     a, f, order = c.line_arrays(ap.solid, dt)
     Ts = T.copy() if iterate is None else iterate

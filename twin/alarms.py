@@ -86,6 +86,9 @@ def hms(t_s: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+_NONE = np.zeros(0, dtype=np.int64)
+
+
 def hysteresis(active: np.ndarray, hold: np.ndarray, raise_now: np.ndarray, clear_now: np.ndarray,
                dt_s: float, hold_s: float) -> tuple[np.ndarray, np.ndarray]:
     """One evaluation of alarm hysteresis, in place; returns (raised, cleared) index arrays.
@@ -94,6 +97,8 @@ def hysteresis(active: np.ndarray, hold: np.ndarray, raise_now: np.ndarray, clea
     ``hold`` while ``clear_now`` (any step outside the clear band resets it) and clears
     once ``hold >= hold_s``. ``raise_now`` and ``clear_now`` must not both hold.
     """
+    if not active.any() and not raise_now.any():  # the common case: quiet, nothing to do
+        return _NONE, _NONE
     raised = (active == 0) & raise_now
     was = active != 0
     hold[was & clear_now] += dt_s

@@ -87,3 +87,17 @@ def test_rack_airflow_must_carry_its_heat(airflow, ok):
     assert (issues == []) == ok
     if not ok:
         assert issues[0].element == rack.id and "K across the rack" in issues[0].message
+
+
+@pytest.mark.parametrize("fraction,ok", [(0.001, False), (0.049, False), (0.05, True), (0.25, True), (1.0, True)])
+def test_tile_open_fraction_has_a_physical_floor(fraction, ok):
+    """A 0.1 %-open tile made the steady solve run past 200 s; tiles are refused below 5 % open."""
+    site = synthetic_site(2)
+    hall = site.halls[0]
+    assert hall.tiles, "the synthetic hall has perforated tiles"
+    tile = dataclasses.replace(hall.tiles[0], open_fraction=fraction)
+    site.halls[0] = dataclasses.replace(hall, tiles=[tile] + hall.tiles[1:])
+    issues = [i for i in validate(site) if i.field == "open_fraction"]
+    assert (issues == []) == ok
+    if not ok:
+        assert issues[0].element == tile.id and "out of range" in issues[0].message

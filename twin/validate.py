@@ -28,6 +28,8 @@ AIRFLOW_CONTROLS = ("fixed", "plenum_pressure", "inlet_target")
 AIR_RHO_CP_J_PER_M3K = 1.2 * 1005.0
 #: smallest open fraction of a perforated tile (real tiles are 10 to 60 % open; a closed tile is no tile)
 MIN_TILE_OPEN_FRACTION = 0.05
+#: smallest airflow of a cooling unit that moves air at all (m3/s; a small in-row unit moves about 0.5)
+MIN_UNIT_AIRFLOW_M3S = 0.05
 #: largest air temperature rise across a rack a layout may ask for (K)
 MAX_RACK_AIR_RISE_K = 75.0
 
@@ -332,6 +334,10 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
     c.between(u.id, "airflow_m3s", u.airflow_m3s, 0.0, 60.0, " m3/s")
     if u.kind in AIR_COOLING_KINDS and u.airflow_m3s <= 0 and u.capacity_kw > 0:
         c.err(u.id, "airflow_m3s", f"a {u.kind} with {u.capacity_kw:g} kW capacity needs airflow")
+    elif u.kind in AIR_COOLING_KINDS and 0 < u.airflow_m3s < MIN_UNIT_AIRFLOW_M3S:
+        # a trickle of air that can carry no heat away: the steady solve ran for minutes without an answer
+        c.err(u.id, "airflow_m3s", f"{u.airflow_m3s:g} m3/s is too little for a {u.kind} (at least "
+                                   f"{MIN_UNIT_AIRFLOW_M3S:g} m3/s, or 0 for a unit that moves no air)")
     c.between(u.id, "capacity_kw", u.capacity_kw, 0.0, 5000.0, " kW")
     c.between(u.id, "supply_setpoint_c", u.supply_setpoint_c, 5.0, 45.0, " C")
     if u.fan_power_kw is not None:

@@ -101,3 +101,17 @@ def test_tile_open_fraction_has_a_physical_floor(fraction, ok):
     assert (issues == []) == ok
     if not ok:
         assert issues[0].element == tile.id and "out of range" in issues[0].message
+
+
+@pytest.mark.parametrize("airflow,ok", [(1e-9, False), (0.049, False), (0.05, True), (0.0, False)])
+def test_cooling_unit_airflow_has_a_floor(airflow, ok):
+    """A CRAH moving 1e-9 m3/s kept the steady solve running for minutes: refused below 0.05 m3/s
+    (0 stays refused for a unit with capacity: it moves no air at all)."""
+    site = synthetic_site(2)
+    hall = site.halls[0]
+    unit = dataclasses.replace(hall.cooling_units[0], airflow_m3s=airflow)
+    site.halls[0] = dataclasses.replace(hall, cooling_units=[unit] + hall.cooling_units[1:])
+    issues = [i for i in validate(site) if i.field == "airflow_m3s"]
+    assert (issues == []) == ok
+    if not ok:
+        assert issues[0].element == unit.id

@@ -95,3 +95,19 @@ def test_save_into_a_missing_folder_is_refused_with_a_dialog(window, dialogs, tm
     assert window.save_as(str(tmp_path / "nodir" / "hall.json")) is False
     assert dialogs[-1][0] == "critical" and "nodir" in dialogs[-1][2]
     assert not (tmp_path / "nodir").exists()
+
+
+@pytest.mark.parametrize("name", ["kf_bytes.dctwin", "kf_dtype.dctwin"])
+def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, window, files, dialogs, name):
+    digest = _digest(files[name])
+    errors: list = []
+    window._replay_controller().sig_error.connect(errors.append)
+    window.open_recording(str(files[name]))
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(dialogs), timeout=WAIT_MS)
+    kind, title, text = dialogs[-1]
+    assert kind == "critical" and text == errors[0]
+    assert window.isVisible() and _digest(files[name]) == digest
+    # it opened (the layout and series are readable); not one second of it replays: a dialog says so
+    assert window.replay_mode and title == "Cannot replay recording"
+    assert window.physics_label.text() == "replay failed"

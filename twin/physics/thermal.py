@@ -334,6 +334,7 @@ class _PortPlan:
     door_racks: np.ndarray
     room_units: np.ndarray  # units that report the mean room air (CDUs, doors without a rack, ...)
     grille_units: np.ndarray  # units with no intake that breathe from the ceiling plenum
+    needs_fluid_mean: bool = True  # some port falls back to the mean room air
 
 
 def _port_plan(ap, flow: Flow) -> _PortPlan:
@@ -371,6 +372,11 @@ def _port_plan(ap, flow: Flow) -> _PortPlan:
     plan = _PortPlan(q[pf.group["rack_in"]].copy(), q[pf.group["unit_in"]].copy(), q[pf.group["rack_out"]].copy(),
                      pf.cell[g].astype(np.int64), np.ascontiguousarray(grille_w, dtype=np.float64), i64(doors),
                      i64(door_racks), i64(room), i64(grille_units))
+    # the mean room air is read only by a port without faces, a unit that reports it, or grille
+    # units when no grille exists; skipping it saves a pass over every cell per call
+    empty = lambda g: bool(len(g.offsets) > 1 and (np.diff(g.offsets) == 0).any())  # noqa: E731
+    plan.needs_fluid_mean = bool(empty(ap.rack_in) or empty(ap.unit_in) or len(room)
+                                 or (len(doors) and empty(ap.rack_out)) or (len(grille_units) and not len(grille_w)))
     cache["port_plan"] = plan
     return plan
 
@@ -385,7 +391,7 @@ def port_means(ap, flow: Flow, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     plan = _port_plan(ap, flow)
     tf = T.reshape(-1)
-    fluid = _nb.fluid_mean(T, ap.solid, float(ap.supply_c))
+    fluid = _nb.fluid_mean(T, ap.solid, float(ap.supply_c)) if plan.needs_fluid_mean else float(ap.supply_c)
     rin = np.empty(ap.n_racks)
     _nb.port_face_means(tf, ap.rack_in.cell, ap.rack_in.offsets, plan.w_rack_in, ap.rack_in.area, fluid, rin)
     uret = np.empty(ap.n_units)

@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Optional
 
-from twin.errors import InputError
+from dctwin.twin.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +71,21 @@ def _is_recording(args: argparse.Namespace) -> bool:
 
 def _load_site(args: argparse.Namespace):
     if _is_recording(args):  # checked now (a bad file fails before any window); the replay opens it
-        from twin.store import check_file
+        from dctwin.twin.store import check_file
 
         check_file(args.file)
         if args.at is not None and not (math.isfinite(args.at) and args.at >= 0):
             raise InputError(f"--at must be a finite number of seconds >= 0, got {args.at:g}")
-        from twin import demos
+        from dctwin.twin.model import demos
 
         return demos.load_demo(args.demo), None
     if args.at is not None:
         raise InputError("--at needs a recording (a *.dctwin project or review file)")
     if args.file:
-        from twin.layoutfile import load_layout
+        from dctwin.twin.model.layoutfile import load_layout
 
         return load_layout(args.file), str(Path(args.file))
-    from twin import demos
+    from dctwin.twin.model import demos
 
     try:
         return demos.load_demo(args.demo), None
@@ -208,12 +208,12 @@ def run_gui_bench(n_racks: int, repeats: int = 5) -> dict:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.document import Document
-    from app.runner import SimRunner
-    from app.settings import Settings
-    from app.window import MainWindow
-    from twin import demos
-    from twin.commands import MoveElements
+    from dctwin.app.document import Document
+    from dctwin.app.runner import SimRunner
+    from dctwin.app.settings import Settings
+    from dctwin.app.window import MainWindow
+    from dctwin.twin.model import demos
+    from dctwin.twin.model.commands import MoveElements
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     site = demos.synthetic_site(n_racks)
@@ -273,11 +273,11 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.document import Document
-    from app.settings import Settings
-    from app.window import MainWindow
-    from widgets.floor_plan import to_hall
-    from widgets.palette import PALETTE_ENTRIES
+    from dctwin.app.document import Document
+    from dctwin.app.settings import Settings
+    from dctwin.app.window import MainWindow
+    from dctwin.widgets.floor_plan import to_hall
+    from dctwin.widgets.palette import PALETTE_ENTRIES
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory(prefix="dctwin-bench-") as tmp:
@@ -365,7 +365,7 @@ def bench_gui(args: argparse.Namespace) -> int:
     """``dctwin bench --gui``: the floor plan on big halls and edit-to-picture times in a 200-rack hall."""
     import json
 
-    from twin import demos
+    from dctwin.twin.model import demos
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     repeats = max(args.repeats, 1)
@@ -419,8 +419,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from app.document import Document
-    from app.window import MainWindow
+    from dctwin.app.document import Document
+    from dctwin.app.window import MainWindow
 
     QCoreApplication.setOrganizationName("dctwin")
     QCoreApplication.setApplicationName("dctwin")
@@ -434,7 +434,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
         from PySide6.QtCore import QSettings
 
-        from app.settings import Settings
+        from dctwin.app.settings import Settings
 
         tmp = tempfile.TemporaryDirectory(prefix="dctwin-shot-")
         window = MainWindow(doc, Settings(QSettings(os.path.join(tmp.name, "ui.ini"), QSettings.IniFormat)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from twin.incidents import list_incidents, load_library_incident
+from dctwin.twin.model.incidents import list_incidents, load_library_incident
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     inc = load_library_incident(args.name)
     text = json.dumps(inc.to_dict(), indent=1) + "\n"
     if args.out:
-        from twin.layoutfile import write_json_file
+        from dctwin.twin.model.layoutfile import write_json_file
 
         write_json_file(args.out, text, "incident")
         print(f"wrote {args.out}: {inc.name}, {len(inc.events)} events")

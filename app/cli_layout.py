@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from twin.errors import InputError
-from twin.layoutfile import load_layout, save_layout
+from dctwin.twin.errors import InputError
+from dctwin.twin.model.layoutfile import load_layout, save_layout
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from twin.layout import LayoutError
+    from dctwin.twin.model.layout import LayoutError
 
     try:
         site = load_layout(args.file)
@@ -51,7 +51,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from twin import demos
+    from dctwin.twin.model import demos
 
     if args.list or not args.name:
         for name, text in demos.list_demos().items():
@@ -62,16 +62,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         save_layout(site, args.out, compact=True)
         print(f"wrote {args.out}: {site.summary()}")
     else:
-        from twin.layoutfile import dumps_layout
+        from dctwin.twin.model.layoutfile import dumps_layout
         sys.stdout.write(dumps_layout(site, compact=True))
     return 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from twin import demos
+    from dctwin.twin.model import demos
 
-    from twin.layout import LayoutError
-    from twin.validate import validate
+    from dctwin.twin.model.layout import LayoutError
+    from dctwin.twin.model.validate import validate
 
     if not 1 <= args.racks <= 20000:
         raise InputError(f"--racks must be between 1 and 20000, got {args.racks}")

@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any
 
-from twin.errors import InputError
+from dctwin.twin.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str):
-    from twin.layoutfile import load_layout
+    from dctwin.twin.model.layoutfile import load_layout
 
     return load_layout(path)
 
@@ -65,7 +65,7 @@ def _check_grid_hall(args: argparse.Namespace, site) -> None:
 
 
 def _simulation(args: argparse.Namespace, site):
-    from twin.engine import Simulation
+    from dctwin.twin.sim.engine import Simulation
 
     _check_grid_hall(args, site)
     from pathlib import Path
@@ -168,8 +168,8 @@ def _check_run_args(args: argparse.Namespace) -> None:
 def _load_incident(args: argparse.Namespace, site):
     from pathlib import Path
 
-    from twin.incidents import list_incidents, load_incident, load_library_incident
-    from twin.layout import LayoutError, LayoutIssue
+    from dctwin.twin.model.incidents import list_incidents, load_incident, load_library_incident
+    from dctwin.twin.model.layout import LayoutError, LayoutIssue
 
     if Path(args.incident).exists():
         return load_incident(args.incident, site)
@@ -184,7 +184,7 @@ def _check_out(args: argparse.Namespace) -> None:
     """`--out` must be a new file in an existing folder or an existing dctwin project: checked before the run."""
     from pathlib import Path
 
-    from twin.store.project import KIND_REVIEW, check_file
+    from dctwin.twin.store.project import KIND_REVIEW, check_file
 
     out = Path(args.out)
     inputs = [Path(x) for x in (args.layout, args.incident) if x and Path(x).exists()]
@@ -212,7 +212,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         incident.schedule_on(sim)
     recorder = None
     if args.out:
-        from twin.store import record_run  # noqa: F401  (import errors surface before the run)
+        from dctwin.twin.store import record_run  # noqa: F401  (import errors surface before the run)
 
         recorder = _open_recorder(args, site, sim, incident)
     progress = Progress(args.duration, "simulating", enabled=not args.no_progress and args.duration >= 600)
@@ -239,7 +239,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _open_recorder(args, site, sim, incident):
-    from twin.store import record_run
+    from dctwin.twin.store import record_run
 
     return record_run(args.out, site, sim, incident=incident, dt_s=args.dt, duration_s=args.duration,
                       keyframe_every_s=args.keyframe_every, metrics_every_s=args.metrics_every,
@@ -247,7 +247,7 @@ def _open_recorder(args, site, sim, incident):
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from twin.bench import run_bench
+    from dctwin.twin.bench.physics import run_bench
 
     for n in args.racks:
         if not 1 <= n <= 20000:
@@ -257,7 +257,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.grid is not None and not (0.05 <= args.grid <= 3.0):
         raise InputError(f"--grid must be between 0.05 and 3 m, got {args.grid:g}")
     if args.gui:
-        from app.cli_gui import bench_gui
+        from dctwin.app.cli_gui import bench_gui
 
         return bench_gui(args)
     report = run_bench(args.racks, repeats=args.repeats, grid_m=args.grid,

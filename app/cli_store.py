@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any, Optional
 
-from twin.errors import InputError
+from dctwin.twin.errors import InputError
 
 
 def _seconds(text: str) -> float:
@@ -95,8 +95,8 @@ def _jsonable(o: Any) -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from twin.store.export import export_csv, export_review
-    from twin.store.project import Project
+    from dctwin.twin.store.export import export_csv, export_review
+    from dctwin.twin.store.project import Project
 
     pictures = [x for x in (args.png, args.pdf, args.html) if x]
     if not args.out and not args.csv and not pictures:
@@ -159,7 +159,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def _export_report(args: argparse.Namespace) -> dict[str, Any]:
     """--png / --pdf / --html through app.report (offscreen Qt)."""
-    from app import report
+    from dctwin.app import report
 
     with_progress = sys.stderr.isatty()
     data = report.collect(args.file, args.recording, args.at,
@@ -175,7 +175,7 @@ def _export_report(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from twin.store.export import verify_file
+    from dctwin.twin.store.export import verify_file
 
     res = verify_file(args.file)
     if args.json:
@@ -186,10 +186,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from twin.errors import DctwinError, ProjectFileError
-    from twin.layout import LayoutError
-    from twin.store.project import Project
-    from twin.store.replay import summary_at
+    from dctwin.twin.errors import DctwinError, ProjectFileError
+    from dctwin.twin.model.layout import LayoutError
+    from dctwin.twin.store.project import Project
+    from dctwin.twin.store.replay import summary_at
 
     with Project.open(args.file, read_only=True) as project:
         reader = project.recording(args.recording)
@@ -218,7 +218,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_recordings(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from twin.store.project import Project
+    from dctwin.twin.store.project import Project
 
     with Project.open(args.file, read_only=True) as project:
         layouts = project.layouts()

@@ -10,11 +10,11 @@ from typing import Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from twin.commands import AddElement, Command, Macro, add_row
-from twin.layout import Element, Hall, Site
-from twin.layoutfile import load_layout, save_layout
+from dctwin.twin.model.commands import AddElement, Command, Macro, add_row
+from dctwin.twin.model.layout import Element, Hall, Site
+from dctwin.twin.model.layoutfile import load_layout, save_layout
 
-from app.undo import TwinUndoCommand
+from dctwin.app.undo import TwinUndoCommand
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """Incident editor: build an incident on a timeline by drag and drop, save it, then run and record it.
 
-The incident is a list of :class:`twin.incidents.IncidentEvent` held here
+The incident is a list of :class:`dctwin.twin.model.incidents.IncidentEvent` held here
 (the model); the timeline only shows it and emits intent. Every change (add,
 move, delete, edit) is one step on the dialog's undo stack. Saving and
 running check the incident against the layout first
-(:func:`twin.incidents.incident_from_dict`), so a bad event is refused with
+(:func:`dctwin.twin.model.incidents.incident_from_dict`), so a bad event is refused with
 the reason before anything is written or simulated. "Run and Record"
 simulates the layout with the incident in a worker thread, recording into a
-project file (:func:`twin.store.record_run`), with a progress dialog that can
+project file (:func:`dctwin.twin.store.record_run`), with a progress dialog that can
 cancel; the window then opens the recording in the replay view.
 """
 
@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
                                QLineEdit, QListWidget, QMessageBox, QProgressDialog, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from twin.errors import DctwinError
-from twin.events import INJECTED_KINDS
-from twin.incidents import Incident, IncidentEvent, incident_from_dict, load_incident
-from twin.layout import LayoutError, Site
-from widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_time
+from dctwin.twin.errors import DctwinError
+from dctwin.twin.model.events import INJECTED_KINDS
+from dctwin.twin.model.incidents import Incident, IncidentEvent, incident_from_dict, load_incident
+from dctwin.twin.model.layout import LayoutError, Site
+from dctwin.widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_time
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,8 @@ class RecordJob(QObject):
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from twin.engine import Simulation
-        from twin.store import record_run
+        from dctwin.twin.sim.engine import Simulation
+        from dctwin.twin.store import record_run
 
         rr = None
         try:

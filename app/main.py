@@ -20,17 +20,17 @@ import sys
 import traceback
 from typing import Optional, Sequence
 
-import twin
-from twin.errors import DctwinError
-from twin.layout import LayoutError
+from dctwin import twin
+from dctwin.twin.errors import DctwinError
+from dctwin.twin.model.layout import LayoutError
 
 #: modules that add sub-commands, in the order they appear in --help
 COMMAND_MODULES = (
-    "app.cli_layout",
-    "app.cli_physics",
-    "app.cli_store",
-    "app.cli_incidents",
-    "app.cli_gui",
+    "dctwin.app.cli_layout",
+    "dctwin.app.cli_physics",
+    "dctwin.app.cli_store",
+    "dctwin.app.cli_incidents",
+    "dctwin.app.cli_gui",
 )
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
@@ -59,7 +59,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        if importlib.util.find_spec("app.cli_gui") is None:
+        if importlib.util.find_spec("dctwin.app.cli_gui") is None:
             parser.print_help()
             return EXIT_OK
         args = parser.parse_args(argv + ["gui"])  # only top-level options were given

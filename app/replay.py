@@ -1,6 +1,6 @@
 """Replay controller: open a recording and show the state of any second, without blocking the GUI.
 
-A worker thread owns the project file and a :class:`twin.store.Replayer`
+A worker thread owns the project file and a :class:`dctwin.twin.store.Replayer`
 (one simulation, built once). The GUI asks with :meth:`ReplayController.open`
 and :meth:`ReplayController.seek`; the worker keeps only the newest seek
 request, so scrubbing or playing faster than the engine can follow shows the
@@ -23,11 +23,11 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from twin.errors import DctwinError
-from twin.events import Event
-from widgets.timeline import Marker, lane_of
+from dctwin.twin.errors import DctwinError
+from dctwin.twin.model.events import Event
+from dctwin.widgets.timeline import Marker, lane_of
 
-from app.report import alarm_explanation, cause_chain, event_text
+from dctwin.app.report import alarm_explanation, cause_chain, event_text
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def alarm_headline(alarm: dict, by_seq: dict[int, Event]) -> str:
 
 def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, RecordingData]:
     """Open ``path`` read-only and read what the GUI shows; returns ``(project, data)`` (project stays open)."""
-    from twin.store import Project
+    from dctwin.twin.store import Project
 
     project = Project.open(path, read_only=True)
     try:
@@ -175,7 +175,7 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
         kfs = reader.keyframes()
         data.first_keyframe_s = kfs[0].t_s if kfs else 0.0
         if data.is_review:
-            from twin.store import verify_file
+            from dctwin.twin.store import verify_file
 
             data.verify = verify_file(path)
     except BaseException:
@@ -263,7 +263,7 @@ class ReplayController(QObject):
                     project, data = load_recording(path, rec)
                     data.generation = gen
                     self.sig_opened.emit(data)
-                    from twin.store import Replayer
+                    from dctwin.twin.store import Replayer
 
                     replayer = Replayer(project.recording(data.recording_id))
                 elif seek_req is not None and replayer is not None and seek_req[0] == gen:

@@ -27,8 +27,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from twin.errors import InputError
-from twin.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
+from dctwin.twin.errors import InputError
+from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
 
 #: ASHRAE A1 limits drawn on the trends and used for the breach figure (°C)
 REC_MAX_C = 27.0
@@ -183,7 +183,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             progress: Optional[Callable[[str], None]] = None) -> ReviewData:
     """Read one recording of ``path`` and rebuild the state at the picture moment (``at_s`` or the
     hottest second of the run)."""
-    from twin.store import Project, Replayer
+    from dctwin.twin.store import Project, Replayer
 
     say = progress or (lambda _msg: None)
     with Project.open(path, read_only=True) as project:
@@ -253,7 +253,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
-    from widgets.floor_plan import FloorPlanScene
+    from dctwin.widgets.floor_plan import FloorPlanScene
 
     scene = FloorPlanScene(data.site, data.hall_id)
     scene.set_metric("inlet_c")
@@ -303,7 +303,7 @@ def render_timeline(data: ReviewData, width_px: int = 1400):
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
-    from widgets.timeline import LANE_TITLES, LANES, Marker, fmt_time, lane_of, marker_colour, nice_step
+    from dctwin.widgets.timeline import LANE_TITLES, LANES, Marker, fmt_time, lane_of, marker_colour, nice_step
 
     markers = [Marker(e.t_s, e.kind, lane_of(e.kind), e.target) for e in data.events]
     markers += [Marker(float(a["t_s"]), str(a.get("kind", "")), "alarm", str(a.get("target", "")),
@@ -402,7 +402,7 @@ def _plot(p, rect, curves, ylabel: str, duration_s: float, hlines, vline: Option
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QPainterPath, QPen
 
-    from widgets.timeline import fmt_time, nice_step
+    from dctwin.widgets.timeline import fmt_time, nice_step
 
     font = QFont()
     font.setPixelSize(18)

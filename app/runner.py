@@ -1,6 +1,6 @@
 """The simulation worker: steady solves after edits and the Run/Pause transient, off the GUI thread.
 
-One background thread owns the :class:`twin.engine.Simulation`. The GUI asks
+One background thread owns the :class:`dctwin.twin.sim.engine.Simulation`. The GUI asks
 for a solve with :meth:`SimRunner.request_solve` (a copy of the site); a newer
 request supersedes an older one (the stale result is dropped). While running,
 the worker steps the transient at the chosen speed and sends at most
@@ -23,8 +23,8 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from twin.layout import Site
-from widgets.capacity import INTAKE_TOP_M, intake_field
+from dctwin.twin.model.layout import Site
+from dctwin.widgets.capacity import INTAKE_TOP_M, intake_field
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ SPEEDS = {"1x": 1.0, "10x": 10.0, "60x": 60.0, "600x": 600.0, "max": math.inf}
 
 def engine_available() -> bool:
     try:
-        return importlib.util.find_spec("twin.engine") is not None
+        return importlib.util.find_spec("dctwin.twin.sim.engine") is not None
     except (ImportError, ValueError):
         return False
 
@@ -193,7 +193,7 @@ class SimRunner(QObject):
 
     def _loop(self) -> None:
         try:
-            engine = importlib.import_module("twin.engine")
+            engine = importlib.import_module("dctwin.twin.sim.engine")
         except Exception as exc:
             log.exception("cannot import twin.engine")
             self.available = False

@@ -1,4 +1,4 @@
-"""One QUndoCommand for every layout edit: a thin wrapper around a :mod:`twin.commands` value.
+"""One QUndoCommand for every layout edit: a thin wrapper around a :mod:`dctwin.twin.model.commands` value.
 
 ``Document.execute`` applies the command first (an invalid edit raises and
 nothing reaches the stack), then pushes a :class:`TwinUndoCommand` that knows
@@ -14,8 +14,8 @@ from typing import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from twin.commands import Command
-from twin.layout import Site
+from dctwin.twin.model.commands import Command
+from dctwin.twin.model.layout import Site
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """MainWindow: the floor plan in the centre, docks around it, menus, toolbar and status bar.
 
 The window wires widgets to the document and the simulation runner. Widgets
-emit intent; the window turns it into :mod:`twin.commands` values and runs
-them through :meth:`app.document.Document.execute`, so every accepted edit
+emit intent; the window turns it into :mod:`dctwin.twin.model.commands` values and runs
+them through :meth:`dctwin.app.document.Document.execute`, so every accepted edit
 is one undo step and a refused one changes nothing and says why.
 """
 
@@ -21,21 +21,21 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog
                                QMessageBox, QProgressBar, QProgressDialog, QToolBar, QUndoView, QVBoxLayout,
                                QWidget)
 
-from twin.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
-from twin.layout import Element, LayoutError
-from widgets.alarms import AlarmsPanel
-from widgets.colorbar import ColorBarWidget
-from widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
-from widgets.inspector import InspectorPanel
-from widgets.palette import PalettePanel
-from widgets.power_tree import PowerTreePanel
-from widgets.cause_chain import CauseChainPanel
-from widgets.timeline import TimelinePanel
-from widgets.trends import TrendsPanel
+from dctwin.twin.model.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
+from dctwin.twin.model.layout import Element, LayoutError
+from dctwin.widgets.alarms import AlarmsPanel
+from dctwin.widgets.colorbar import ColorBarWidget
+from dctwin.widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
+from dctwin.widgets.inspector import InspectorPanel
+from dctwin.widgets.palette import PalettePanel
+from dctwin.widgets.power_tree import PowerTreePanel
+from dctwin.widgets.cause_chain import CauseChainPanel
+from dctwin.widgets.timeline import TimelinePanel
+from dctwin.widgets.trends import TrendsPanel
 
-from app.document import ID_PREFIX, Document, blank_site
-from app.runner import SPEEDS, SimRunner
-from app.settings import Settings
+from dctwin.app.document import ID_PREFIX, Document, blank_site
+from dctwin.app.runner import SPEEDS, SimRunner
+from dctwin.app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ class MainWindow(QMainWindow):
             self._autosave_timer.start(self.AUTOSAVE_DELAY_MS)
 
     def _write_autosave(self) -> None:
-        from twin.store.autosave import write_autosave
+        from dctwin.twin.store.autosave import write_autosave
 
         if not self.doc.dirty:
             return
@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
     def _discard_autosave(self) -> None:
         if not self.autosave:
             return
-        from twin.store.autosave import discard_autosave
+        from dctwin.twin.store.autosave import discard_autosave
 
         try:
             discard_autosave(folder=self.autosave_folder)
@@ -411,8 +411,8 @@ class MainWindow(QMainWindow):
 
     def offer_recovery(self) -> bool:
         """If an earlier session crashed with unsaved edits, offer to reopen them. True if recovered."""
-        from twin.errors import ProjectFileError
-        from twin.store.autosave import discard_autosave, find_autosaves, load_autosave
+        from dctwin.twin.errors import ProjectFileError
+        from dctwin.twin.store.autosave import discard_autosave, find_autosaves, load_autosave
 
         try:
             found = find_autosaves(self.autosave_folder)
@@ -761,7 +761,7 @@ class MainWindow(QMainWindow):
         self.scene.set_metric(metric)
         scale = self.scene.current_scale()
         if scale is None:  # categories
-            from widgets.colormaps import STATE_COLOURS
+            from dctwin.widgets.colormaps import STATE_COLOURS
 
             self.colorbar.set_legend([(name, STATE_COLOURS[key]) for name, key in (
                 ("recommended", "recommended"), ("allowable", "allowable"), ("out of range", "out_of_allowable"),
@@ -866,7 +866,7 @@ class MainWindow(QMainWindow):
 
     def _replay_controller(self):
         if self.replay is None:
-            from app.replay import ReplayController
+            from dctwin.app.replay import ReplayController
 
             z = self.heat_combo.currentData()
             self.replay = ReplayController(self, heat_z_m=None if z == "off" else float(z))
@@ -892,7 +892,7 @@ class MainWindow(QMainWindow):
     def _on_replay_opened(self, data) -> None:
         if data.generation != self.replay.generation:
             return
-        from app.replay import markers_for
+        from dctwin.app.replay import markers_for
 
         if not self.replay_mode:
             self._before_replay = (self.doc.site, self.doc.path)
@@ -962,7 +962,7 @@ class MainWindow(QMainWindow):
         self.trends.set_racks([data.rack_ids[int(j)] for j in hottest])
 
     def _fill_replay_alarms(self, data) -> None:
-        from app.replay import chain_steps
+        from dctwin.app.replay import chain_steps
 
         self.alarms.clear()
         rows, chains = [], {}
@@ -1028,7 +1028,7 @@ class MainWindow(QMainWindow):
 
     def _show_preview(self, t_s: float) -> None:
         """The recorded series at ``t_s`` on the plan at once; the exact replayed state follows."""
-        from app.replay import preview_summary
+        from dctwin.app.replay import preview_summary
 
         prev = preview_summary(self.replay_data, t_s)
         if prev is None:
@@ -1043,7 +1043,7 @@ class MainWindow(QMainWindow):
 
     def _on_timeline_marker_clicked(self, marker) -> None:
         """Jump to the marker's second and select its element; an alarm shows its cause chain."""
-        from app.replay import alarm_headline, chain_steps, event_chain_steps, event_headline
+        from dctwin.app.replay import alarm_headline, chain_steps, event_chain_steps, event_headline
 
         self.timeline.seek(marker.t_s)
         self._select_element(marker.target)
@@ -1091,7 +1091,7 @@ class MainWindow(QMainWindow):
     # ---- incident editor (app/incident_editor.py)
     def open_incident_editor(self):
         """Edit an incident for the layout shown (non-modal); a recorded run opens in the replay view."""
-        from app.incident_editor import IncidentEditorDialog
+        from dctwin.app.incident_editor import IncidentEditorDialog
 
         if self.incident_editor is not None:
             self.incident_editor.show()
@@ -1119,8 +1119,8 @@ class MainWindow(QMainWindow):
 
     def export_review_to(self, path: str, at_s: Optional[float] = None):
         """Write a review export of the replayed recording (twin.store.export_review) in a worker thread."""
-        from app.replay import BackgroundJob
-        from twin.store import export_review
+        from dctwin.app.replay import BackgroundJob
+        from dctwin.twin.store import export_review
 
         d = self.replay_data
         job = BackgroundJob(lambda: export_review(d.path, path, recording_id=d.recording_id, at_s=at_s), self)
@@ -1143,8 +1143,8 @@ class MainWindow(QMainWindow):
     def export_report_to(self, path: str, at_s: Optional[float] = None):
         """Write the review report (PDF, or HTML for *.html): the data is read and replayed in a worker,
         the pictures are drawn here (Qt painting of the floor-plan scene belongs to the GUI thread)."""
-        from app import report
-        from app.replay import BackgroundJob
+        from dctwin.app import report
+        from dctwin.app.replay import BackgroundJob
 
         d = self.replay_data
         job = BackgroundJob(lambda: report.collect(d.path, d.recording_id, at_s), self)

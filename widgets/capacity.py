@@ -22,8 +22,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from twin.layout import Hall, Site
-from widgets.colormaps import ASHRAE_REC_HI_C
+from dctwin.twin.model.layout import Hall, Site
+from dctwin.widgets.colormaps import ASHRAE_REC_HI_C
 
 #: predicted inlet at or below this passes the cooling check (°C, ASHRAE recommended maximum)
 INLET_LIMIT_C = ASHRAE_REC_HI_C

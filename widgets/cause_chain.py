@@ -7,7 +7,7 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from widgets.timeline import fmt_time
+from dctwin.widgets.timeline import fmt_time
 
 
 class CauseChainPanel(QWidget):

@@ -1,4 +1,4 @@
-"""A horizontal colour bar for a :class:`widgets.colormaps.ColorScale`."""
+"""A horizontal colour bar for a :class:`dctwin.widgets.colormaps.ColorScale`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
-from widgets.colormaps import ColorScale
+from dctwin.widgets.colormaps import ColorScale
 
 
 class ColorBarWidget(QWidget):

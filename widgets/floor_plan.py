@@ -1,6 +1,6 @@
 """The floor plan of one hall: a QGraphicsScene of the layout and the view that edits it.
 
-The scene renders a :class:`twin.layout.Site` read-only and rebuilds from it
+The scene renders a :class:`dctwin.twin.model.layout.Site` read-only and rebuilds from it
 at any time (:meth:`FloorPlanScene.sync_all`); :meth:`FloorPlanScene.sync`
 updates only the items whose element changed. The view turns mouse and key
 input into intent signals (``sig_move_requested``, ``sig_drop_requested``,
@@ -26,10 +26,10 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainte
 from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
                                QGraphicsView, QLabel, QToolTip)
 
-from twin.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Grille, Hall, Rack, Site,
+from dctwin.twin.model.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Grille, Hall, Rack, Site,
                          Tile)
-from widgets import capacity
-from widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
+from dctwin.widgets import capacity
+from dctwin.widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
 
 #: scene units per metre
 PX = 50.0
@@ -1033,7 +1033,7 @@ class FloorPlanScene(QGraphicsScene):
     def _state_colours(self, items: list["RackItem"], racks: dict) -> list[QColor]:
         """ASHRAE compliance of each inlet for the rack's class; protection states (throttled, shut down,
         unpowered, critical) override it."""
-        from twin.metrics import STATUS_NAMES, ashrae_status
+        from dctwin.twin.sim.metrics import STATUS_NAMES, ashrae_status
 
         data = [racks.get(it.element.id) or {} for it in items]
         inlet = np.array([d.get("inlet_c") if d.get("inlet_c") is not None else np.nan for d in data], float)

@@ -1,7 +1,7 @@
 """The inspector: the properties of the selected element(s), editable, with inline validation messages.
 
 The panel never writes the model: an edit leaves as ``sig_property_edited``
-(ids, field, value); the window turns it into ``twin.commands.SetProperty``
+(ids, field, value); the window turns it into ``dctwin.twin.model.commands.SetProperty``
 (one ``Macro`` for several ids) and, when the model refuses, calls
 :meth:`InspectorPanel.show_error` so the reason appears under the field.
 """
@@ -13,9 +13,9 @@ from typing import Any, Optional
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
 
-from twin.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
+from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
                          CoolingUnit, Element, Grille, Hall, Rack, Site, Tile)
-from twin.validate import FEEDABLE_KINDS
+from dctwin.twin.model.validate import FEEDABLE_KINDS
 
 #: (field, label, kind) per element type; kind: text, float, optfloat, choice, feeds
 FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {

@@ -10,8 +10,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QLabel, QListWidget, QListWidgetItem,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from twin.layout import CoolingUnit, Element, Rack, Tile
-from widgets.floor_plan import ELEMENT_MIME, element_to_mime
+from dctwin.twin.model.layout import CoolingUnit, Element, Rack, Tile
+from dctwin.widgets.floor_plan import ELEMENT_MIME, element_to_mime
 
 #: (label, prototype) of every palette entry; ids are given by the document on drop
 PALETTE_ENTRIES: tuple[tuple[str, Element], ...] = (

@@ -7,7 +7,7 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from twin.layout import Site
+from dctwin.twin.model.layout import Site
 
 COLUMNS = ("Node", "Kind", "Load kW", "Capacity kW", "Headroom kW", "N-1 kW", "Racks")
 

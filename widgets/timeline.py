@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from twin.events import AUTOMATIC_KINDS
+from dctwin.twin.model.events import AUTOMATIC_KINDS
 
 #: lanes of the marker strip, top to bottom
 LANES = ("event", "automatic", "alarm")

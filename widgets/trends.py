@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from widgets.colormaps import ASHRAE_A1_MAX_C, ASHRAE_REC_HI_C, ASHRAE_REC_LO_C
+from dctwin.widgets.colormaps import ASHRAE_A1_MAX_C, ASHRAE_REC_HI_C, ASHRAE_REC_LO_C
 
 class _RowLegend(pg.LegendItem):
     """A legend that lives in a layout cell: the layout gives it the height its entries need."""

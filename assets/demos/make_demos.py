@@ -14,12 +14,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from twin.layout import (
+from dctwin.twin.model.layout import (
     Chiller, Containment, CoolingUnit, Economizer, Hall, Outdoor, Plant, PowerNode, Pump, Rack,
     Site, StorageTank, Tile, Workload,
 )
-from twin.layoutfile import dumps_layout
-from twin.validate import validate
+from dctwin.twin.model.layoutfile import dumps_layout
+from dctwin.twin.model.validate import validate
 
 HERE = Path(__file__).resolve().parent
 

@@ -15,10 +15,10 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from app.main import main
-from twin.demos import synthetic_site
-from twin.events import Event
-from twin.store import Project, Recorder
+from dctwin.app.main import main
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.model.events import Event
+from dctwin.twin.store import Project, Recorder
 
 _spec = importlib.util.spec_from_file_location(
     "attack_fakesim", Path(__file__).parents[1] / "twin" / "store" / "fakesim.py")

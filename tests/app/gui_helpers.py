@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from widgets.floor_plan import to_scene
+from dctwin.widgets.floor_plan import to_scene
 
 
 def viewport_point(view, x_m: float, y_m: float) -> QPoint:

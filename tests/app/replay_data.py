@@ -9,10 +9,10 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from twin import demos
-from twin.engine import Simulation
-from twin.incidents import incident_from_dict
-from twin.store import Project, record_run
+from dctwin.twin.model import demos
+from dctwin.twin.sim.engine import Simulation
+from dctwin.twin.model.incidents import incident_from_dict
+from dctwin.twin.store import Project, record_run
 
 FAIL_AT_S = 10.0
 DURATION_S = 120.0

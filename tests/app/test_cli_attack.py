@@ -1,6 +1,6 @@
 """Attacks on the command line: bad files, damaged and tampered projects, absurd arguments.
 
-Each case runs ``app.main.main([...])`` in-process and checks the promise made for bad input:
+Each case runs ``dctwin.app.main.main([...])`` in-process and checks the promise made for bad input:
 the exit code (2 for bad input, ``verify`` 1 for an altered review), a message that names the
 file or argument and what is wrong, no traceback and no "internal error", every file in the
 folder byte-for-byte unchanged, and nothing new left behind. A few cases run the real console
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from app.main import main
+from dctwin.app.main import main
 from tests.app.attack_files import build
 
 
@@ -201,7 +201,7 @@ def test_altered_review_is_not_re_exported_with_fresh_hashes(files, name):
 
 
 def test_review_with_edited_kind_still_opens_read_only(files):
-    from twin.store.project import Project as P
+    from dctwin.twin.store.project import Project as P
 
     with P.open(files["rev_kind.dctwin"]) as p:
         assert p.is_review and p.read_only
@@ -304,7 +304,7 @@ def test_bad_argument(files, label):
 ], ids=["bigint", "nested-incident", "trigger", "text-in-numbers", "huge-id"])
 def test_console_script_never_prints_a_traceback(files, argv):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
-    proc = subprocess.run([sys.executable, "-m", "app.main", *argv], cwd=files["dir"], env=env,
+    proc = subprocess.run([sys.executable, "-m", "dctwin.app.main", *argv], cwd=files["dir"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "error:" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
@@ -313,7 +313,7 @@ def test_console_script_never_prints_a_traceback(files, argv):
 
 def test_debug_shows_the_traceback(files):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
-    proc = subprocess.run([sys.executable, "-m", "app.main", "--debug", "recordings", "dt_text.dctwin"],
+    proc = subprocess.run([sys.executable, "-m", "dctwin.app.main", "--debug", "recordings", "dt_text.dctwin"],
                           cwd=files["dir"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" in proc.stderr
 
@@ -352,7 +352,7 @@ def test_simulate_into_a_read_only_folder(files, monkeypatch):
     """Project.create: the recording's file cannot be made; refused before anything is written."""
     import tempfile
 
-    from twin.store import Project as P
+    from dctwin.twin.store import Project as P
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -378,7 +378,7 @@ def test_devices_and_pipes_are_not_read(files, name):
 
 def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
     """No racks means no inlet temperature: the text summary says n/a (it was a TypeError, exit 1)."""
-    import twin.engine
+    import dctwin.twin.sim.engine as engine
 
     class NoRacks:
         def __init__(self, site, hall_id=None, **kwargs):
@@ -391,7 +391,7 @@ def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
         def run(self, duration_s, dt_s=None, progress=None, on_step=None):
             return {"max_inlet_c": None, "racks_over_allowable": [], "energy_error": None}
 
-    monkeypatch.setattr(twin.engine, "Simulation", NoRacks)
+    monkeypatch.setattr(engine, "Simulation", NoRacks)
     code, out, err = run_cli(["solve", files["tiny.json"]])
     assert code == 0 and out.startswith("max inlet n/a C, energy error n/a"), err
     code, out, err = run_cli(["simulate", files["tiny.json"], "--duration", "5"])

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-import twin
-from app.main import main
-from twin.demos import load_demo
-from twin.layoutfile import load_layout, site_to_dict
+from dctwin import twin
+from dctwin.app.main import main
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.layoutfile import load_layout, site_to_dict
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -156,7 +156,7 @@ def test_usage_error_exits_2(capsys):
 
 def test_console_script(tmp_path):
     exe = shutil.which("dctwin")
-    cmd = [exe] if exe else [sys.executable, "-m", "app.main"]
+    cmd = [exe] if exe else [sys.executable, "-m", "dctwin.app.main"]
     path = tmp_path / "s.json"
     done = subprocess.run(cmd + ["demo", "small", "--out", str(path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

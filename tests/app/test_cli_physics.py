@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from app.main import main
-from twin import demos
-from twin.layoutfile import save_layout
+from dctwin.app.main import main
+from dctwin.twin.model import demos
+from dctwin.twin.model.layoutfile import save_layout
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app.main import main
-from twin.demos import synthetic_site
-from twin.events import Event
-from twin.store import Project, Recorder
-from twin.store import replay as replay_mod
+from dctwin.app.main import main
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.model.events import Event
+from dctwin.twin.store import Project, Recorder
+from dctwin.twin.store import replay as replay_mod
 
 _spec = importlib.util.spec_from_file_location(
     "store_fakesim", Path(__file__).parents[1] / "twin" / "store" / "fakesim.py")
@@ -102,7 +102,7 @@ def test_replay_prints_summary_at_t(run_file, monkeypatch, capsys):
 
 
 def test_replay_without_engine_is_a_clear_error(run_file, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "twin.engine", None)  # import twin.engine now raises ImportError
+    monkeypatch.setitem(sys.modules, "dctwin.twin.sim.engine", None)  # import twin.engine now raises ImportError
     assert main(["replay", str(run_file), "--at", "10"]) == 2
     err = capsys.readouterr().err
     assert "replay needs the simulation engine (twin.engine)" in err and "Traceback" not in err

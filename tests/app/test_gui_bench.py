@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from twin.demos import load_demo
+from dctwin.twin.model.demos import load_demo
 
-from app.cli_gui import run_drop_bench
-from app.main import main
+from dctwin.app.cli_gui import run_drop_bench
+from dctwin.app.main import main
 
 
 def test_drop_bench_shows_the_quick_answer_before_the_converged_state(qtbot):

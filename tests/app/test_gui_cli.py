@@ -9,20 +9,20 @@ import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-import app.cli_gui as cli_gui
-import app.window
-from app.main import main
+import dctwin.app.cli_gui as cli_gui
+import dctwin.app.window as app_window
+from dctwin.app.main import main
 
 
 @pytest.fixture(autouse=True)
 def _no_engine_no_logfile(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # autosaves stay in the test
-    monkeypatch.setitem(sys.modules, "twin.engine", None)  # layout only: fast and deterministic
+    monkeypatch.setitem(sys.modules, "dctwin.twin.sim.engine", None)  # layout only: fast and deterministic
     monkeypatch.setattr(cli_gui, "setup_logging", lambda: None)
 
 
 def _main_windows():
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, app.window.MainWindow) and w.isVisible()]
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, app_window.MainWindow) and w.isVisible()]
 
 
 def test_bad_file_exits_2_before_any_window(qtbot, tmp_path, capsys, monkeypatch):
@@ -32,7 +32,7 @@ def test_bad_file_exits_2_before_any_window(qtbot, tmp_path, capsys, monkeypatch
     def no_window(*a, **k):
         raise AssertionError("a window was opened for an invalid file")
 
-    monkeypatch.setattr(app.window, "MainWindow", no_window)
+    monkeypatch.setattr(app_window, "MainWindow", no_window)
     assert main(["gui", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dctwin: error:") and "broken.json" in err and "width_m" in err

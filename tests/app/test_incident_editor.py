@@ -10,15 +10,15 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.document import Document
-from app.incident_editor import IncidentEditorDialog
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
-from twin.demos import load_demo
-from twin.incidents import load_incident
-from twin.store import Project
-from widgets.timeline import EVENT_KIND_MIME
+from dctwin.app.document import Document
+from dctwin.app.incident_editor import IncidentEditorDialog
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.incidents import load_incident
+from dctwin.twin.store import Project
+from dctwin.widgets.timeline import EVENT_KIND_MIME
 
 WAIT_MS = 60000
 

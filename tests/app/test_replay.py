@@ -6,14 +6,14 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
-from app.document import Document
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
+from dctwin.app.document import Document
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
 from tests.app.replay_data import FAIL_AT_S, make_recording
-from twin.commands import MoveElements
-from twin.demos import load_demo
-from twin.store import Project, replay_to, verify_file
+from dctwin.twin.model.commands import MoveElements
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.store import Project, replay_to, verify_file
 
 WAIT_MS = 60000
 
@@ -163,7 +163,7 @@ def test_a_file_that_is_not_a_recording_is_refused_with_a_dialog(qtbot, window, 
 
 
 def test_a_moment_export_replays_from_its_keyframe_only(qtbot, window, run_file, tmp_path):
-    from twin.store import export_review
+    from dctwin.twin.store import export_review
 
     w = window
     out = tmp_path / "moment.dctwin"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QImage
 
-import app.cli_gui as cli_gui
-from app.main import main
+import dctwin.app.cli_gui as cli_gui
+from dctwin.app.main import main
 from tests.app.replay_data import make_recording
 
 

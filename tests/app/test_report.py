@@ -6,11 +6,11 @@ import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
-from app import report
-from app.main import main
-from twin.store import Project, replay_to
-from widgets.floor_plan import PX
-from widgets.colormaps import ColorScale
+from dctwin.app import report
+from dctwin.app.main import main
+from dctwin.twin.store import Project, replay_to
+from dctwin.widgets.floor_plan import PX
+from dctwin.widgets.colormaps import ColorScale
 from tests.app.replay_data import FAIL_AT_S, make_recording
 
 

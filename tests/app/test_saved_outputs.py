@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.main import main
-from twin.store import Project, Replayer
+from dctwin.app.main import main
+from dctwin.twin.store import Project, Replayer
 
 BASE = Path(__file__).resolve().parents[1] / "data" / "baseline"
 WALL_KEYS = {"solve_s"}

@@ -8,14 +8,14 @@ import os
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from twin.commands import RemoveElements
-from twin.demos import load_demo
-from twin.layoutfile import site_to_dict
+from dctwin.twin.model.commands import RemoveElements
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.layoutfile import site_to_dict
 
-from app.document import Document
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
+from dctwin.app.document import Document
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
 
 
 def make_window(qtbot, tmp_path, folder):

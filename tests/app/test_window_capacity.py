@@ -8,14 +8,14 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from twin.demos import load_demo
+from dctwin.twin.model.demos import load_demo
 
-from app.document import Document
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
+from dctwin.app.document import Document
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
 from tests.app.gui_helpers import centre_of, mouse_drag, viewport_point
-from widgets.floor_plan import ELEMENT_MIME, FloorPlanScene, FloorPlanView, to_hall
+from dctwin.widgets.floor_plan import ELEMENT_MIME, FloorPlanScene, FloorPlanView, to_hall
 
 AIR_10KW = 1  # palette row
 
@@ -161,7 +161,7 @@ def test_row_labels_do_not_cover_perimeter_units(qtbot):
 
 
 def test_opening_another_layout_clears_the_headroom_read_out(window, tmp_path):
-    from twin.layoutfile import save_layout
+    from dctwin.twin.model.layoutfile import save_layout
 
     window._on_runner_frame(frame(window))
     assert window.view.capacity_label.isVisible()

@@ -10,15 +10,15 @@ from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDro
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from twin.demos import load_demo
-from twin.layoutfile import load_layout
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.layoutfile import load_layout
 
-from app.document import Document
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
+from dctwin.app.document import Document
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
 from tests.app.gui_helpers import centre_of, click, mouse_drag, viewport_point
-from widgets.floor_plan import ELEMENT_MIME, RackItem
+from dctwin.widgets.floor_plan import ELEMENT_MIME, RackItem
 
 
 @pytest.fixture
@@ -356,7 +356,7 @@ def test_with_nothing_selected_the_inspector_edits_the_hall(window):
 
 
 def test_palette_drag_tints_the_tiles_where_it_fits(window):
-    from widgets.floor_plan import footprint_rect
+    from dctwin.widgets.floor_plan import footprint_rect
 
     mime = QMimeData()
     mime.setData(ELEMENT_MIME, window.palette_panel.mime_for(1))
@@ -379,7 +379,7 @@ def test_palette_drag_tints_the_tiles_where_it_fits(window):
 
 
 def test_a_site_with_two_halls_can_show_either(window):
-    from twin.layout import Hall, Rack
+    from dctwin.twin.model.layout import Hall, Rack
 
     site = window.doc.site.copy()
     site.halls.append(Hall(id="HALL-2", width_m=6.0, depth_m=6.0, racks=[Rack(id="R-Z01", x_m=1.2, y_m=1.2,

@@ -1,6 +1,6 @@
 """Live physics wiring: solve after each edit in the worker, recolour, heat map, Run/Pause, stale results.
 
-A small stand-in for ``twin.engine`` (same contract as the real one, deterministic numbers derived
+A small stand-in for ``dctwin.twin.sim.engine`` (same contract as the real one, deterministic numbers derived
 from the layout) is put in ``sys.modules`` so these tests check the wiring, fast, with or without
 the real engine installed.
 """
@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from twin.demos import load_demo
-from twin.events import EventLog
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.events import EventLog
 
-from app.document import Document
-from app.runner import MAX_FPS, SimRunner
-from app.settings import Settings
-from app.window import MainWindow
-from twin.commands import SetProperty
+from dctwin.app.document import Document
+from dctwin.app.runner import MAX_FPS, SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
+from dctwin.twin.model.commands import SetProperty
 
 
 def inlet_of(rack) -> float:
@@ -77,11 +77,11 @@ class FakeSimulation:
 
 @pytest.fixture
 def fake_engine(monkeypatch):
-    mod = types.ModuleType("twin.engine")
-    mod.__spec__ = importlib.machinery.ModuleSpec("twin.engine", None)
+    mod = types.ModuleType("dctwin.twin.sim.engine")
+    mod.__spec__ = importlib.machinery.ModuleSpec("dctwin.twin.sim.engine", None)
     mod.Simulation = FakeSimulation
     mod.Cancelled = FakeCancelled
-    monkeypatch.setitem(sys.modules, "twin.engine", mod)
+    monkeypatch.setitem(sys.modules, "dctwin.twin.sim.engine", mod)
     FakeSimulation.gate = None
     FakeSimulation.fail = False
     yield mod
@@ -178,7 +178,7 @@ def test_engine_failure_is_reported_not_faked(window, qtbot):
 
 
 def test_without_engine_the_window_says_physics_unavailable(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "twin.engine", None)  # import fails as if not installed
+    monkeypatch.setitem(sys.modules, "dctwin.twin.sim.engine", None)  # import fails as if not installed
     runner = SimRunner()
     assert runner.available is False
     w = MainWindow(Document(load_demo("small")),

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.document import Document
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
+from dctwin.app.document import Document
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
 from gui_helpers import centre_of, mouse_drag
-from twin.demos import load_demo
+from dctwin.twin.model.demos import load_demo
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from twin.demos import load_demo
+from dctwin.twin.model.demos import load_demo
 
-from app.document import Document
-from app.runner import SimRunner
-from app.settings import Settings
-from app.window import MainWindow
+from dctwin.app.document import Document
+from dctwin.app.runner import SimRunner
+from dctwin.app.settings import Settings
+from dctwin.app.window import MainWindow
 
 
 @pytest.fixture

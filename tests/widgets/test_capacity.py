@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.demos import load_demo
-from widgets import capacity
+from dctwin.twin.model.demos import load_demo
+from dctwin.widgets import capacity
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from twin.commands import MoveElements, RemoveElements
-from twin.demos import load_demo
-from twin.layout import Containment, Rack, Tile
-from widgets.colormaps import STATE_COLOURS, UNKNOWN_COLOUR, ColorScale, state_colour
-from widgets.floor_plan import (PX, ContainmentItem, FloorPlanScene, FloorPlanView, RackItem, TileItem, UnitItem,
+from dctwin.twin.model.commands import MoveElements, RemoveElements
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.layout import Containment, Rack, Tile
+from dctwin.widgets.colormaps import STATE_COLOURS, UNKNOWN_COLOUR, ColorScale, state_colour
+from dctwin.widgets.floor_plan import (PX, ContainmentItem, FloorPlanScene, FloorPlanView, RackItem, TileItem, UnitItem,
                                 element_from_mime, element_to_mime, row_elements, to_hall, to_scene)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.demos import load_demo
-from widgets.floor_plan import element_from_mime
-from widgets.inspector import InspectorPanel
-from widgets.palette import PALETTE_ENTRIES, PalettePanel
-from widgets.trends import TrendsPanel
+from dctwin.twin.model.demos import load_demo
+from dctwin.widgets.floor_plan import element_from_mime
+from dctwin.widgets.inspector import InspectorPanel
+from dctwin.widgets.palette import PALETTE_ENTRIES, PalettePanel
+from dctwin.widgets.trends import TrendsPanel
 
 
 def test_palette_offers_the_rack_types_and_carries_row_and_facing(qtbot):
@@ -89,7 +89,7 @@ def test_trends_keep_history_and_limit_lines(qtbot):
 
 
 def test_power_tree_shows_the_graph_and_picks_fed_racks(qtbot):
-    from widgets.power_tree import PowerTreePanel
+    from dctwin.widgets.power_tree import PowerTreePanel
 
     site = load_demo("small")
     p = PowerTreePanel()
@@ -110,7 +110,7 @@ def test_power_tree_shows_the_graph_and_picks_fed_racks(qtbot):
 
 
 def test_alarms_list_newest_first_with_causes(qtbot):
-    from widgets.alarms import AlarmsPanel
+    from dctwin.widgets.alarms import AlarmsPanel
 
     a = AlarmsPanel()
     qtbot.addWidget(a)
@@ -132,8 +132,8 @@ def test_alarms_list_newest_first_with_causes(qtbot):
 def test_colour_bar_shows_a_scale_or_a_legend(qtbot):
     from PySide6.QtGui import QColor
 
-    from widgets.colorbar import ColorBarWidget
-    from widgets.colormaps import ColorScale
+    from dctwin.widgets.colorbar import ColorBarWidget
+    from dctwin.widgets.colormaps import ColorScale
 
     bar = ColorBarWidget(ColorScale())
     qtbot.addWidget(bar)

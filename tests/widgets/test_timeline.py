@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from widgets.cause_chain import CauseChainPanel
-from widgets.timeline import (KIND_COLOURS, PLAY_HZ, SEVERITY_COLOURS, Marker, TimelinePanel, fmt_time,
+from dctwin.widgets.cause_chain import CauseChainPanel
+from dctwin.widgets.timeline import (KIND_COLOURS, PLAY_HZ, SEVERITY_COLOURS, Marker, TimelinePanel, fmt_time,
                               marker_colour)
 
 

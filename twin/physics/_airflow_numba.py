@@ -1,4 +1,4 @@
-"""numba kernels of the Fast Fluid Dynamics air solver (see :mod:`twin.physics.airflow`).
+"""numba kernels of the Fast Fluid Dynamics air solver (see :mod:`dctwin.twin.physics.airflow`).
 
 Staggered (MAC) grid of ``nx * ny * nz`` cells of ``dx * dy * dz`` (m).
 ``u`` (m/s) lives on x-faces, shape ``(nx+1, ny, nz)`` at ``(i dx, (j+½) dy, (k+½) dz)``;

@@ -1,4 +1,4 @@
-"""Numba kernels for cooling units, air side. See :mod:`twin.physics.cooling_air` for the model.
+"""Numba kernels for cooling units, air side. See :mod:`dctwin.twin.physics.cooling_air` for the model.
 
 Pure functions over float64 / int8 / int32 arrays of length U (units) or R
 (racks). SI units: W, m3/s, Pa, s; temperatures °C.
@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from twin.physics import constants as K
+from dctwin.twin.physics import constants as K
 
 CONTROL_FIXED = 0
 CONTROL_PLENUM = 1
@@ -28,7 +28,7 @@ N_PARAMS = 8
 
 
 def default_params() -> np.ndarray:
-    """The ``prm`` array of the kernels, from :mod:`twin.physics.constants`."""
+    """The ``prm`` array of the kernels, from :mod:`dctwin.twin.physics.constants`."""
     prm = np.empty(N_PARAMS)
     prm[P_RHOCP] = K.RHO_CP_AIR
     prm[P_PLF:P_PLF + 4] = K.EC_FAN_PLF

@@ -1,4 +1,4 @@
-"""Plain numpy references of the kernels in :mod:`twin.physics._cooling_air_numba` (same equations, same arguments)."""
+"""Plain numpy references of the kernels in :mod:`dctwin.twin.physics._cooling_air_numba` (same equations, same arguments)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from twin.physics._cooling_air_numba import (
+from dctwin.twin.physics._cooling_air_numba import (
     CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, P_FFR_MIN, P_PLF, P_RHOCP, P_SMAX, P_SMIN,
 )
 

@@ -1,4 +1,4 @@
-"""Numba kernels for IT equipment (racks). See :mod:`twin.physics.it` for the model.
+"""Numba kernels for IT equipment (racks). See :mod:`dctwin.twin.physics.it` for the model.
 
 All kernels are pure functions over float64 / int8 arrays of length R
 (racks), returning new arrays. SI units: W, m3/s, s, J/K, W/K; temperatures °C.
@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from twin.physics import constants as K
+from dctwin.twin.physics import constants as K
 
 # rack modes (state)
 MODE_ON = 0
@@ -46,7 +46,7 @@ N_PARAMS = 20
 
 
 def default_params() -> np.ndarray:
-    """The ``prm`` array of the kernels, from :mod:`twin.physics.constants`."""
+    """The ``prm`` array of the kernels, from :mod:`dctwin.twin.physics.constants`."""
     prm = np.empty(N_PARAMS)
     prm[P_CPU:P_CPU + 6] = K.CPU_CURVE
     prm[P_FLOW:P_FLOW + 6] = K.FLOW_CURVE

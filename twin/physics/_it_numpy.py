@@ -1,10 +1,10 @@
-"""Plain numpy references of the kernels in :mod:`twin.physics._it_numba` (same equations, same arguments)."""
+"""Plain numpy references of the kernels in :mod:`dctwin.twin.physics._it_numba` (same equations, same arguments)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from twin.physics._it_numba import (
+from dctwin.twin.physics._it_numba import (
     P_FLOOR, P_FMAX, P_FMIN, P_HYST, P_RHOCP, P_TMAX, P_TMIN, P_UMAX, CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER,
     MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_POWER_LOST,
     TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,

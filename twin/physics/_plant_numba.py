@@ -1,4 +1,4 @@
-"""numba kernels of the chilled-water plant (reference: :mod:`twin.physics._plant_numpy`).
+"""numba kernels of the chilled-water plant (reference: :mod:`dctwin.twin.physics._plant_numpy`).
 
 Chillers (physics-reference §5.2):
 

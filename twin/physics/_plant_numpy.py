@@ -1,10 +1,10 @@
-"""Plain-numpy reference of :mod:`twin.physics._plant_numba` (same signatures, array expressions)."""
+"""Plain-numpy reference of :mod:`dctwin.twin.physics._plant_numba` (same signatures, array expressions)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from twin.physics._plant_numba import (
+from dctwin.twin.physics._plant_numba import (
     AIR_CAP, AIR_FLPR, AIR_FRAC, AIR_PLR_MIN, AIR_TCOND_DES_C, AIR_TCOND_RANGE_C, AIR_TEMP_RISE_COEF, AIR_TEVAP_DES_C,
     CHILLER_AIR, COND_OFFSET_K, LOOP_CHW, LOOP_CW, YORK_CAPFT, YORK_EIRFPLR, YORK_EIRFT, YORK_PLR_MIN,
     YORK_TCHW_RANGE_C, YORK_TCOND_RANGE_C,

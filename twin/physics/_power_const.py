@@ -1,5 +1,5 @@
 """Codes and defaults of the power-chain model, shared by the numba kernel, its
-numpy reference and :mod:`twin.physics.power`.
+numpy reference and :mod:`dctwin.twin.physics.power`.
 
 numba's cache does not notice when globals of another module change, so the
 numeric model constants reach the kernels as one float64 array ``prm``

@@ -1,8 +1,8 @@
 """numba kernel of the power chain: one time step of the whole graph.
 
 Pure function over arrays (state arrays are updated in place); the plain
-reference is :mod:`twin.physics._power_numpy`. Callers use
-:mod:`twin.physics.power`. Units: W, J, s; state of charge 0..1.
+reference is :mod:`dctwin.twin.physics._power_numpy`. Callers use
+:mod:`dctwin.twin.physics.power`. Units: W, J, s; state of charge 0..1.
 
 Step from ``t`` to ``t + dt`` (the discrete states at ``t`` decide what flows
 during the interval):
@@ -38,7 +38,7 @@ import math
 import numpy as np
 from numba import njit
 
-from twin.physics._power_const import (
+from dctwin.twin.physics._power_const import (
     ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
     GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
     T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,

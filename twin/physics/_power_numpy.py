@@ -1,4 +1,4 @@
-"""Plain-numpy reference of :func:`twin.physics._power_numba.power_step`.
+"""Plain-numpy reference of :func:`dctwin.twin.physics._power_numba.power_step`.
 
 Same signature and semantics (see that module for the equations); written for
 clarity: the graph passes are Python loops over the topological order, the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.physics._power_const import (
+from dctwin.twin.physics._power_const import (
     ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
     GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
     T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,

@@ -1,4 +1,4 @@
-"""numba kernels of the air-temperature transport (see :mod:`twin.physics.thermal`).
+"""numba kernels of the air-temperature transport (see :mod:`dctwin.twin.physics.thermal`).
 
 Finite volumes on the cells of an AirPlant grid. Per interior face (between two
 fluid cells, minus side ``a``, plus side ``b``): volume flux ``F`` (m3/s, + from

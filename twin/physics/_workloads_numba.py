@@ -1,4 +1,4 @@
-"""Numba kernels for workload utilization u(t) (see :mod:`twin.physics.workloads`)."""
+"""Numba kernels for workload utilization u(t) (see :mod:`dctwin.twin.physics.workloads`)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Plain numpy reference of :func:`twin.physics._workloads_numba.utilization_kernel`."""
+"""Plain numpy reference of :func:`dctwin.twin.physics._workloads_numba.utilization_kernel`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from twin.physics._workloads_numba import KIND_AI_TRAINING, KIND_CSV, KIND_DIURNAL
+from dctwin.twin.physics._workloads_numba import KIND_AI_TRAINING, KIND_CSV, KIND_DIURNAL
 
 
 def utilization_kernel(t_s, kind, util, amp, period_s, phase_s, dip_util, dip_s,

@@ -1,6 +1,6 @@
 """Air velocity in a hall by Fast Fluid Dynamics (Zuo & Chen), marched to a steady state.
 
-Each step on the staggered grid of an :class:`~twin.compile.AirPlant`:
+Each step on the staggered grid of an :class:`~dctwin.twin.sim.compile.AirPlant`:
 
 1. eddy viscosity by Chen's zero-equation model, ``nu_t = 0.03874 |U| l`` (l the
    distance to the nearest wall) with a floor;
@@ -40,8 +40,8 @@ from typing import Optional
 
 import numpy as np
 
-from twin.physics import _airflow_numba as _nb
-from twin.physics.constants import RHO_AIR
+from dctwin.twin.physics import _airflow_numba as _nb
+from dctwin.twin.physics.constants import RHO_AIR
 
 #: Chen & Xu (1998) zero-equation constant (-)
 CHEN_A = 0.03874

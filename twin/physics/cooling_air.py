@@ -18,7 +18,7 @@ Model:
   Q = min(capacity, ε ρ cp V (T_exh − T_chw), ρ cp V (T_exh − T_set)).
 * CDU: liquid heat sink with a capacity; returns heat removed and excess, and
   each rack's share of the capacity (an overloaded CDU leaves the excess in
-  the racks' cold plates, see :func:`twin.physics.it.rack_step`).
+  the racks' cold plates, see :func:`dctwin.twin.physics.it.rack_step`).
 
 Simplifications: a CRAC (DX) has a fixed capacity (no outdoor-temperature
 capacity curve yet); coils are dry (sensible heat only, SHR = 1).
@@ -55,13 +55,13 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from twin.events import Event, EventLog
-from twin.layout import CoolingUnit, Hall
-from twin.physics import _cooling_air_numba as _nb
-from twin.physics import _cooling_air_numpy as _np
-from twin.physics import constants as K
-from twin.physics._util import per_element
-from twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM
+from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.model.layout import CoolingUnit, Hall
+from dctwin.twin.physics import _cooling_air_numba as _nb
+from dctwin.twin.physics import _cooling_air_numpy as _np
+from dctwin.twin.physics import constants as K
+from dctwin.twin.physics._util import per_element
+from dctwin.twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM
 
 __all__ = [
     "UnitArrays", "UnitState", "UnitStep", "unit_arrays", "unit_air_step", "unit_air_steady", "unit_airflow",
@@ -329,7 +329,7 @@ def cdu_heat(ua: UnitArrays, liquid_heat_w, rack_cdu, running=None, backend: str
 
     ``liquid_heat_w`` is each rack's liquid-side heat (``RackStep.liquid_power_w``
     of the previous step). ``rack_ok`` and ``rack_limit_w`` are the ``cdu_ok``
-    and ``cdu_limit_w`` inputs of :func:`twin.physics.it.rack_step`: the
+    and ``cdu_limit_w`` inputs of :func:`dctwin.twin.physics.it.rack_step`: the
     rack's share of its CDU's capacity, so an overloaded CDU leaves heat in
     the cold plates and the racks throttle.
     Only units of kind cdu count; the pump power is ``ua.fan_w_des`` while running.

@@ -13,7 +13,7 @@ For a change that scales every airflow by the same factor this is exact (a stead
 high-Reynolds flow scales with its boundary flows); otherwise the momentum pattern is
 the old one and only the mass balance is new, the closest divergence-free field to the
 scaled old one in the L2 sense. The engine re-marches in full when an element starts or
-stops or its airflow moved by more than :data:`twin.engine.FLOW_REMARCH` since the
+stops or its airflow moved by more than :data:`dctwin.twin.sim.engine.FLOW_REMARCH` since the
 last march. The eddy viscosity is re-evaluated on the new field (Chen's zero-equation
 model, as in the march), so the temperature transport sees the adjusted mixing.
 """
@@ -24,15 +24,15 @@ import time
 
 import numpy as np
 
-from twin.physics import _airflow_numba as _nb
-from twin.physics.airflow import (CHEN_A, NU_FLOOR, Flow, FlowBC, _finish, _project, boundary_flows,
+from dctwin.twin.physics import _airflow_numba as _nb
+from dctwin.twin.physics.airflow import (CHEN_A, NU_FLOOR, Flow, FlowBC, _finish, _project, boundary_flows,
                                   port_faces)
 
 
 def adjust_flow(ap, bc: FlowBC, flow: Flow, *, tol: float = 1e-10) -> Flow:
     """The flow ``flow`` carried over to the airflows ``bc`` by scaling and one projection.
 
-    Returns a new :class:`~twin.physics.airflow.Flow` (``steps`` = 0, ``converged`` as the
+    Returns a new :class:`~dctwin.twin.physics.airflow.Flow` (``steps`` = 0, ``converged`` as the
     marched flow it came from; ``adjusted`` = True). ``flow`` is not changed.
     """
     t0 = time.perf_counter()

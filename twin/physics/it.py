@@ -48,13 +48,13 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from twin.events import Event, EventLog
-from twin.layout import Hall, Rack
-from twin.physics import _it_numba as _nb
-from twin.physics import _it_numpy as _np
-from twin.physics import constants as K
-from twin.physics._util import per_element
-from twin.physics._it_numba import (
+from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.model.layout import Hall, Rack
+from dctwin.twin.physics import _it_numba as _nb
+from dctwin.twin.physics import _it_numpy as _np
+from dctwin.twin.physics import constants as K
+from dctwin.twin.physics._util import per_element
+from dctwin.twin.physics._it_numba import (
     CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_NONE,
     TR_POWER_LOST, TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
 )
@@ -113,7 +113,7 @@ class RackArrays:
 
     @classmethod
     def from_racks(cls, racks: Sequence[Rack]) -> "RackArrays":
-        """Build from rack elements, filling defaults from :mod:`twin.physics.constants`.
+        """Build from rack elements, filling defaults from :mod:`dctwin.twin.physics.constants`.
 
         Defaults: fan fraction 0.10 of design power scaled by the air share
         (1 − f_liq); C_s = 20 kJ/K per kW of air-side design heat
@@ -253,7 +253,7 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
     coolant_c : coolant supply temperature per rack (°C, default 30).
     cdu_limit_w : most heat each rack's cold plates may give its CDU (W, default
         unlimited): the rack's share of the CDU capacity, ``rack_limit_w`` of
-        :func:`twin.physics.cooling_air.cdu_heat`. An overloaded CDU leaves the
+        :func:`dctwin.twin.physics.cooling_air.cdu_heat`. An overloaded CDU leaves the
         rest in the cold plates, which warm and throttle the rack.
 
     Order: protection from the start-of-step temperatures → power and

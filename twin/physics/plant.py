@@ -10,7 +10,7 @@ Typical use (the engine, each step, after the power step)::
     cp.cdu_running           # CDUs whose pump runs (powered and not failed)
 
 ``heat_to_loop_w`` is everything the loop absorbs (W): CRAH / in-row / rear-door
-coil duties plus the heat the CDUs pass on. Equations in :mod:`twin.physics._plant_numba`.
+coil duties plus the heat the CDUs pass on. Equations in :mod:`dctwin.twin.physics._plant_numba`.
 The state is plain arrays (:class:`PlantState`), so a keyframe is a copy.
 """
 
@@ -25,12 +25,12 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from twin.errors import InputError
-from twin.events import Event, EventLog
-from twin.layout import Outdoor, Site
-from twin.physics import _plant_numba, _plant_numpy
-from twin.physics._plant_numba import CHILLER_AIR, CHILLER_WATER, LOOP_CHW, LOOP_CW, LOOP_TCS
-from twin.physics.constants import CDU_PUMP_W_PER_W, CP_WATER, RHO_WATER
+from dctwin.twin.errors import InputError
+from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.model.layout import Outdoor, Site
+from dctwin.twin.physics import _plant_numba, _plant_numpy
+from dctwin.twin.physics._plant_numba import CHILLER_AIR, CHILLER_WATER, LOOP_CHW, LOOP_CW, LOOP_TCS
+from dctwin.twin.physics.constants import CDU_PUMP_W_PER_W, CP_WATER, RHO_WATER
 
 __all__ = ["OutdoorProfile", "PlantArrays", "PlantState", "CoolingPlant", "compile_plant",
            "initial_plant_state", "step_plant", "MIN_LOOP_VOLUME_M3", "CDU_APPROACH_K"]
@@ -288,7 +288,7 @@ class CoolingPlant:
              pump_powered: Optional[np.ndarray] = None, cdu_powered: Optional[np.ndarray] = None,
              events_in: Iterable[Event] = (), power: Any = None) -> list[Event]:
         """Apply events, advance ``dt_s``, record chiller stops/restarts, economizer and
-        capacity events. ``power``: the :class:`~twin.physics.power.PowerSystem`, used to name
+        capacity events. ``power``: the :class:`~dctwin.twin.physics.power.PowerSystem`, used to name
         why an unpowered chiller stopped. Returns the recorded events."""
         self.apply_events(events_in)
         pa, st = self.arrays, self.state

@@ -12,8 +12,8 @@ Functional layer underneath: :func:`compile_power` -> :class:`PowerPlant`
 :class:`PowerState` (plain arrays, so a keyframe is a copy),
 :func:`apply_events` (injected events), :func:`step_power` (one step, numba
 or numpy kernel) returning :class:`Transition` values, and
-:func:`record_transitions` (into an :class:`~twin.events.EventLog`, causes
-chained). Model and equations: :mod:`twin.physics._power_numba`.
+:func:`record_transitions` (into an :class:`~dctwin.twin.model.events.EventLog`, causes
+chained). Model and equations: :mod:`dctwin.twin.physics._power_numba`.
 
 Consumers are numbered racks first (every hall, in hall order), then cooling
 units (CRAH/CRAC/in-row/RDHx/CDU), chillers, pumps. A consumer without feeds
@@ -29,16 +29,16 @@ from typing import Any, Iterable, NamedTuple, Optional
 
 import numpy as np
 
-from twin.events import Event, EventLog
-from twin.layout import LayoutError, LayoutIssue, Site
-from twin.physics import _power_numba, _power_numpy
-from twin.physics._power_const import (
+from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.model.layout import LayoutError, LayoutIssue, Site
+from dctwin.twin.physics import _power_numba, _power_numpy
+from dctwin.twin.physics._power_const import (
     ATS_RETRANSFER_DELAY_S, ATS_START_DELAY_S, ATS_TRANSFER_DELAY_S, BREAKER_TAU_S, BREAKER_TRIP_RATIO,
     C_CHILLER, C_PUMP, C_RACK, C_UNIT, CONSUMER_TRANSITIONS, GEN_FAILED, GEN_OFF, GEN_ON_LOAD,
     GEN_START_DELAY_S, GEN_STATE_NAMES, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, KIND_CODES,
     LOSS_FRACTION_DEFAULT, PEUKERT_K, power_params, T_BREAKER_TRIP_AUTO, TRANSITION_KINDS, UPS_A0, UPS_A1, UPS_A2, UPS_MODE_NAMES,
 )
-from twin.physics.constants import RESTART_DELAY_S
+from dctwin.twin.physics.constants import RESTART_DELAY_S
 
 __all__ = [
     "PowerPlant", "PowerState", "Transition", "PowerSystem", "compile_power", "initial_state",
@@ -132,7 +132,7 @@ def compile_power(site: Site, manage_racks: bool = True) -> PowerPlant:
     RESTART_DELAY_S after power returns, with rack_down / rack_up events. With
     False the power chain only reports whether each rack has a live feed
     (:attr:`PowerSystem.rack_powered`) and leaves restarts and rack events to
-    the IT model (:func:`twin.physics.it.rack_step` takes ``powered``).
+    the IT model (:func:`dctwin.twin.physics.it.rack_step` takes ``powered``).
 
     Raises LayoutError naming the element when a feed or input names a node
     that does not exist, or the graph has a cycle (validation catches these first).
@@ -616,7 +616,7 @@ class PowerSystem:
 
     def rack_power_causes(self) -> dict[str, int]:
         """Rack id -> seq of the event behind the loss of its power, for racks without a live feed
-        (the newest cause among its feeds; pass to :func:`twin.physics.it.record_rack_events`)."""
+        (the newest cause among its feeds; pass to :func:`dctwin.twin.physics.it.record_rack_events`)."""
         p, s = self.plant, self.state
         out: dict[str, int] = {}
         powered = self.rack_powered

@@ -1,8 +1,8 @@
 """Air temperature in a hall: conservative finite-volume transport on a frozen FFD flow.
 
 ``V dT/dt + Σ_faces F T_upwind = Σ_faces D ΔT + Σ_ports q T_port`` on the cells of an
-:class:`~twin.compile.AirPlant`, with the discretely divergence-free face fluxes ``F``
-of a :class:`~twin.physics.airflow.Flow` and an effective diffusivity
+:class:`~dctwin.twin.sim.compile.AirPlant`, with the discretely divergence-free face fluxes ``F``
+of a :class:`~dctwin.twin.physics.airflow.Flow` and an effective diffusivity
 ``alpha = max(nu_t / Pr_t, alpha_floor)`` (Pr_t = 0.9; the floor, 0.02 m2/s by
 default, stands for the turbulent mixing a coarse zero-equation model misses,
 PHYSICS.md §1). Upwind advection keeps T bounded; each face flux leaves one cell
@@ -28,10 +28,10 @@ from typing import Optional
 
 import numpy as np
 
-from twin.errors import DctwinError
-from twin.physics import _thermal_numba as _nb
-from twin.physics.airflow import Flow, port_faces
-from twin.physics.constants import CP_AIR, RHO_AIR
+from dctwin.twin.errors import DctwinError
+from dctwin.twin.physics import _thermal_numba as _nb
+from dctwin.twin.physics.airflow import Flow, port_faces
+from dctwin.twin.physics.constants import CP_AIR, RHO_AIR
 
 RHO_CP = RHO_AIR * CP_AIR
 #: turbulent Prandtl number (-)

@@ -3,10 +3,10 @@
 Public functions (u is a fraction of design load, 0..1.5; times in s):
 
 ``compile_workloads(workloads, rack_workloads, base_dir=None) -> WorkloadArrays``
-    Compile the site's :class:`twin.layout.Workload` elements and the
+    Compile the site's :class:`dctwin.twin.model.layout.Workload` elements and the
     workload id of each rack (None: the rack runs at 1.0). CSV trace files
     are read here (``path`` relative to ``base_dir``, the layout file's
-    folder). Raises :class:`twin.layout.LayoutError` naming the workload
+    folder). Raises :class:`dctwin.twin.model.layout.LayoutError` naming the workload
     (and file line) on a bad trace.
 ``compile_hall_workloads(site, hall, base_dir=None) -> WorkloadArrays``
     The same for the racks of one hall, in ``hall.racks`` order.
@@ -16,7 +16,7 @@ Public functions (u is a fraction of design load, 0..1.5; times in s):
 ``read_trace_csv(path, workload_id) -> (t_s, u)``
     Read and check one trace file.
 
-Profiles (defaults in :mod:`twin.physics.constants`):
+Profiles (defaults in :mod:`dctwin.twin.physics.constants`):
 
 * constant:    u = utilization
 * diurnal:     u = utilization + amplitude·sin(2π (t − phase_s)/period_s)
@@ -41,10 +41,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from twin.layout import Hall, LayoutError, LayoutIssue, Site, Workload
-from twin.physics import _workloads_numba as _nb
-from twin.physics import _workloads_numpy as _np
-from twin.physics import constants as K
+from dctwin.twin.model.layout import Hall, LayoutError, LayoutIssue, Site, Workload
+from dctwin.twin.physics import _workloads_numba as _nb
+from dctwin.twin.physics import _workloads_numpy as _np
+from dctwin.twin.physics import constants as K
 
 KIND_CODES = {"constant": _nb.KIND_CONSTANT, "diurnal": _nb.KIND_DIURNAL,
               "ai_training": _nb.KIND_AI_TRAINING, "csv": _nb.KIND_CSV}

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from twin.store import Project, Recorder, record_run
+    from dctwin.twin.store import Project, Recorder, record_run
     with Project.create("plan.dctwin") as project:          # or Project.open(path[, read_only=True])
         layout_id = project.save_layout(site, note="as built")
     rr = record_run("run.dctwin", site, sim)                 # dctwin simulate --out
@@ -13,12 +13,12 @@ Public API::
     export_review("run.dctwin", "review.dctwin", at_s=1234.0); verify_file("review.dctwin").intact
 """
 
-from twin.store.export import export_csv, export_review, verify_file
-from twin.store.project import Project, check_file, migrate_copy
-from twin.store.recorder import Recorder, RunRecorder, record_run
-from twin.store.recording import RecordingReader
-from twin.store.replay import Replayer, replay_to, summary_at
-from twin.store.schema import APPLICATION_ID, SCHEMA_VERSION
+from dctwin.twin.store.export import export_csv, export_review, verify_file
+from dctwin.twin.store.project import Project, check_file, migrate_copy
+from dctwin.twin.store.recorder import Recorder, RunRecorder, record_run
+from dctwin.twin.store.recording import RecordingReader
+from dctwin.twin.store.replay import Replayer, replay_to, summary_at
+from dctwin.twin.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Project", "Recorder", "RecordingReader", "Replayer", "RunRecorder",
            "check_file", "export_csv", "export_review", "migrate_copy", "record_run", "replay_to", "summary_at",

@@ -3,7 +3,7 @@
 ``encode_array`` gives ``(dtype, shape, data)``: the numpy ``dtype.str``
 (byte order included, e.g. ``"<f8"``), the shape as a JSON list, and the
 C-order bytes. ``decode_array`` checks all three before building the array,
-so a damaged or hostile row gives a :class:`~twin.errors.ProjectFileError`,
+so a damaged or hostile row gives a :class:`~dctwin.twin.errors.ProjectFileError`,
 never an object array or a wrong-sized view.
 """
 
@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from twin.errors import ProjectFileError
+from dctwin.twin.errors import ProjectFileError
 
 #: plain numeric and boolean dtypes only: b (bool), i/u (ints), f (floats), c (complex)
 _DTYPE_RE = re.compile(r"^[<>|](b1|[iu][1248]|f[248]|c(8|16))$")

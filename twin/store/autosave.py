@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from twin.errors import ProjectFileError
-from twin.store.project import atomic_write_text, now_iso
+from dctwin.twin.errors import ProjectFileError
+from dctwin.twin.store.project import atomic_write_text, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _pid_running(pid: int) -> bool:
 def write_autosave(site: Any, document: Optional[str | os.PathLike] = None, *,
                    folder: Optional[str | os.PathLike] = None) -> Path:
     """Write this process's autosave of ``site`` (replacing its previous one)."""
-    from twin.layoutfile import site_to_dict
+    from dctwin.twin.model.layoutfile import site_to_dict
 
     path = autosave_dir(folder) / f"autosave-{os.getpid()}.json"
     data = {"format": FORMAT, "version": VERSION, "document": None if document is None else str(document),
@@ -105,8 +105,8 @@ def find_autosaves(folder: Optional[str | os.PathLike] = None,
 
 
 def load_autosave(path: str | os.PathLike) -> Any:
-    """The layout (:class:`twin.layout.Site`) held by an autosave; LayoutError if it is invalid."""
-    from twin.layoutfile import site_from_dict
+    """The layout (:class:`dctwin.twin.model.layout.Site`) held by an autosave; LayoutError if it is invalid."""
+    from dctwin.twin.model.layoutfile import site_from_dict
 
     p = Path(path)
     return site_from_dict(_read(p)["layout"], f"{p} (autosave)")

@@ -28,9 +28,9 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-import twin
-from twin.errors import InputError, ProjectFileError
-from twin.store.project import (
+from dctwin import twin
+from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.store.project import (
     KIND_REVIEW, Project, atomic_write_text, backup_into_place, check_file, file_uri, now_iso,
 )
 

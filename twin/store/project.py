@@ -1,11 +1,11 @@
 """Open, create, check, migrate and save dctwin project files.
 
-A project is one SQLite file (see :mod:`twin.store.schema`). Rules kept here:
+A project is one SQLite file (see :mod:`dctwin.twin.store.schema`). Rules kept here:
 
 - Every file is first opened read-only through a ``file:...?mode=ro`` URI
   (which never creates a missing file) with ``trusted_schema=OFF``, then
   checked: ``application_id``, ``user_version``, ``quick_check``, tables.
-  Anything wrong raises :class:`~twin.errors.ProjectFileError` naming the file.
+  Anything wrong raises :class:`~dctwin.twin.errors.ProjectFileError` naming the file.
 - A file from an older schema is migrated into a copy (the original is never
   changed); a file from a newer schema is refused.
 - A live project runs in WAL with ``synchronous=NORMAL``; one writer
@@ -32,9 +32,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-import twin
-from twin.errors import ProjectFileError
-from twin.store.schema import (
+from dctwin import twin
+from dctwin.twin.errors import ProjectFileError
+from dctwin.twin.store.schema import (
     APPLICATION_ID, SCHEMA_VERSION, TABLE_NAMES, TABLES, Incident, LayoutVersion, Meta, Recording,
 )
 
@@ -106,7 +106,7 @@ def check_file(path: str | os.PathLike, *, full: bool = False, structure: bool =
     the last commit, nothing else changes); other files are never written.
     Raises :class:`ProjectFileError` with a message naming the file otherwise.
     ``structure=False`` lets through a file whose tables were dropped or that
-    holds triggers or views (for :func:`twin.store.export.verify_file`, which
+    holds triggers or views (for :func:`dctwin.twin.store.export.verify_file`, which
     only reads, and reports them as alterations).
     """
     p = Path(path)
@@ -578,7 +578,7 @@ class Project:
     # ---- layouts
     def save_layout(self, site: Any, note: str = "") -> int:
         """Store ``site`` as a new layout version; returns its id."""
-        from twin.layoutfile import dumps_layout
+        from dctwin.twin.model.layoutfile import dumps_layout
 
         self.require_writable()
         text = dumps_layout(site)
@@ -616,8 +616,8 @@ class Project:
         return text
 
     def load_layout(self, layout_id: Optional[int] = None) -> Any:
-        """The layout (a :class:`twin.layout.Site`) of version ``layout_id`` (default: the latest)."""
-        from twin.layoutfile import loads_layout
+        """The layout (a :class:`dctwin.twin.model.layout.Site`) of version ``layout_id`` (default: the latest)."""
+        from dctwin.twin.model.layoutfile import loads_layout
 
         lid = self.latest_layout_id() if layout_id is None else int(layout_id)
         return loads_layout(self.layout_text(lid), f"{self.path} layout version {lid}")
@@ -647,7 +647,7 @@ class Project:
 
     # ---- recordings
     def recordings(self) -> list[RecordingInfo]:
-        from twin.store.schema import EventRow, Keyframe
+        from dctwin.twin.store.schema import EventRow, Keyframe
 
         kf = select(func.count()).where(Keyframe.recording_id == Recording.id).scalar_subquery()
         ev = select(func.count()).where(EventRow.recording_id == Recording.id).scalar_subquery()
@@ -668,7 +668,7 @@ class Project:
 
     def recording(self, recording_id: Optional[int] = None) -> "RecordingReader":
         """A reader for recording ``recording_id`` (default: the latest one)."""
-        from twin.store.recording import RecordingReader
+        from dctwin.twin.store.recording import RecordingReader
 
         return RecordingReader(self, recording_id)
 

@@ -39,12 +39,12 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 import numpy as np
 from sqlalchemy import insert, select, update
 
-import twin
-from twin.errors import InputError, ProjectFileError
-from twin.events import Event
-from twin.store.arrays import encode_array
-from twin.store.project import Project, _remove_quietly, now_iso
-from twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
+from dctwin import twin
+from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.model.events import Event
+from dctwin.twin.store.arrays import encode_array
+from dctwin.twin.store.project import Project, _remove_quietly, now_iso
+from dctwin.twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ State = Union[Mapping[str, np.ndarray], Callable[[], Mapping[str, np.ndarray]]]
 
 
 def _alarm_row(a: Mapping[str, Any]) -> dict[str, Any]:
-    """A :mod:`twin.alarms` record as an alarms row: the element id as target, the nearest
+    """A :mod:`dctwin.twin.sim.alarms` record as an alarms row: the element id as target, the nearest
     cause's event seq as cause."""
     causes = a.get("causes") or []
     seq = next((c.get("seq") for c in causes if c.get("seq") is not None), None)
@@ -550,7 +550,7 @@ def _infer_grid_m(site: Any, sim: Any) -> Any:
     if air is None or hall is None:
         return None
     try:
-        from twin.compile import compile_hall
+        from dctwin.twin.sim.compile import compile_hall
     except ImportError:
         return None
 
@@ -584,7 +584,7 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     """
     from pathlib import Path
 
-    from twin.layoutfile import dumps_layout
+    from dctwin.twin.model.layoutfile import dumps_layout
 
     p = Path(path)
     created = not p.exists()

@@ -13,10 +13,10 @@ from typing import Any, Optional
 import numpy as np
 from sqlalchemy import and_, func, select
 
-from twin.errors import ProjectFileError
-from twin.events import Event
-from twin.store.arrays import check_stored_array, decode_array
-from twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
+from dctwin.twin.errors import ProjectFileError
+from dctwin.twin.model.events import Event
+from dctwin.twin.store.arrays import check_stored_array, decode_array
+from dctwin.twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class KeyframeInfo:
 
 
 class RecordingReader:
-    """One recording of an open :class:`~twin.store.project.Project` (default: its latest)."""
+    """One recording of an open :class:`~dctwin.twin.store.project.Project` (default: its latest)."""
 
     def __init__(self, project: Any, recording_id: Optional[int] = None) -> None:
         self.project = project
@@ -124,7 +124,7 @@ class RecordingReader:
                 raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk (row {cid})")
 
     def layout(self) -> Any:
-        """The layout (:class:`twin.layout.Site`) this recording ran on."""
+        """The layout (:class:`dctwin.twin.model.layout.Site`) this recording ran on."""
         return self.project.load_layout(self.layout_id)
 
     # ---- keyframes
@@ -330,8 +330,8 @@ class RecordingReader:
 
 
 def record_run(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`twin.store.recorder.record_run`."""
-    from twin.store.recorder import record_run as _record_run
+    """See :func:`dctwin.twin.store.recorder.record_run`."""
+    from dctwin.twin.store.recorder import record_run as _record_run
 
     return _record_run(*args, **kwargs)
 

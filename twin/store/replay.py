@@ -2,7 +2,7 @@
 
 Seek = the keyframe at or before T, ``sim.restore(arrays)``, then step to T,
 re-injecting the recorded injected events (failures, load changes, ...) that
-(kinds in :data:`twin.events.INJECTED_KINDS`) at the point the engine applied
+(kinds in :data:`dctwin.twin.model.events.INJECTED_KINDS`) at the point the engine applied
 them live: at the start of the step that starts at or after their time.
 
 With an engine that has ``schedule(t_s, kind, target, **details)`` (ours),
@@ -20,18 +20,18 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from twin.errors import DctwinError, InputError, ProjectFileError
-from twin.events import INJECTED_KINDS
-from twin.store.recording import RecordingReader
+from dctwin.twin.errors import DctwinError, InputError, ProjectFileError
+from dctwin.twin.model.events import INJECTED_KINDS
+from dctwin.twin.store.recording import RecordingReader
 
 #: Simulation keyword arguments that recorders may store in ``params`` and replay passes back
 SIM_PARAMS = ("grid_m",)
 
 
 def engine_simulation(reader: RecordingReader) -> Any:
-    """A fresh ``twin.engine.Simulation`` for the layout and settings of ``reader``'s recording."""
+    """A fresh ``dctwin.twin.sim.engine.Simulation`` for the layout and settings of ``reader``'s recording."""
     try:
-        from twin.engine import Simulation
+        from dctwin.twin.sim.engine import Simulation
     except ImportError as exc:
         raise DctwinError(f"replay needs the simulation engine (twin.engine), which is not available "
                           f"in this build ({exc})") from None

@@ -7,7 +7,7 @@ One ``*.dctwin`` file is one SQLite database marked with
 Layout of the data, and why:
 
 - ``layouts``: every save is a new row (a version) holding the layout JSON
-  text written by :func:`twin.layoutfile.dumps_layout`; nothing is updated in
+  text written by :func:`dctwin.twin.model.layoutfile.dumps_layout`; nothing is updated in
   place, so every recording points at the exact layout it ran on.
 - ``keyframes`` + ``keyframe_arrays``: one row per keyframe time, one row per
   state array with ``dtype`` (numpy ``dtype.str``, explicit byte order),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from twin.layout import Grille, Hall, Rack, Site, Tile
+from dctwin.twin.model.layout import Grille, Hall, Rack, Site, Tile
 
 #: independent CFD reference room B1 (OpenFOAM k-epsilon, 0.1 m mesh), copied from the project's
 #: shared validation folder (its README documents how it was made)

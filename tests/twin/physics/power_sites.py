@@ -6,8 +6,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from twin.events import EventLog
-from twin.layout import Chiller, CoolingUnit, Hall, Plant, PowerNode, Pump, Rack, Site, StorageTank
+from dctwin.twin.model.events import EventLog
+from dctwin.twin.model.layout import Chiller, CoolingUnit, Hall, Plant, PowerNode, Pump, Rack, Site, StorageTank
 
 
 def racks(n: int, kw: float, feeds: Sequence[str], prefix: str = "R", y_m: float = 2.0) -> list[Rack]:

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from air_cases import aisle_room, b1_site, load_case_b1, room
-from twin.compile import CONTAINMENT_LEAK, compile_hall
-from twin.layout import Containment, CoolingUnit, Grille, Rack, Tile
-from twin.physics import _airflow_numba as nbk
-from twin.physics import _airflow_numpy as npk
-from twin.physics.airflow import FlowBC, boundary_flows, idelchik_k, intake_rates, solve_flow
-from twin.physics.thermal import initial_temperature, step
+from dctwin.twin.sim.compile import CONTAINMENT_LEAK, compile_hall
+from dctwin.twin.model.layout import Containment, CoolingUnit, Grille, Rack, Tile
+from dctwin.twin.physics import _airflow_numba as nbk
+from dctwin.twin.physics import _airflow_numpy as npk
+from dctwin.twin.physics.airflow import FlowBC, boundary_flows, idelchik_k, intake_rates, solve_flow
+from dctwin.twin.physics.thermal import initial_temperature, step
 
 
 def _flow(site, rack_q=None, unit_q=None, tiles=None, **kw):

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from air_cases import b1_site
-from twin.compile import compile_hall
-from twin.physics import thermal
-from twin.physics.airflow import FlowBC, port_faces, solve_flow
-from twin.physics.constants import CP_AIR, RHO_AIR
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.physics import thermal
+from dctwin.twin.physics.airflow import FlowBC, port_faces, solve_flow
+from dctwin.twin.physics.constants import CP_AIR, RHO_AIR
 
 TARGET_RMS_K = 2.5
 

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from air_cases import VALIDATION, b1_site
-from twin.compile import compile_hall
-from twin.physics import thermal
-from twin.physics.airflow import FlowBC, port_faces, solve_flow
-from twin.physics.constants import CP_AIR, RHO_AIR
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.physics import thermal
+from dctwin.twin.physics.airflow import FlowBC, port_faces, solve_flow
+from dctwin.twin.physics.constants import CP_AIR, RHO_AIR
 
 CFD_DIR = Path(__file__).parents[2] / "data" / "cfd"
 TARGET_RMS_K = 2.5

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from twin.layout import CoolingUnit, Hall, Rack
-from twin.physics import _cooling_air_numba as nb
-from twin.physics import _cooling_air_numpy as ref
-from twin.physics import constants as K
-from twin.physics import cooling_air as ca
+from dctwin.twin.model.layout import CoolingUnit, Hall, Rack
+from dctwin.twin.physics import _cooling_air_numba as nb
+from dctwin.twin.physics import _cooling_air_numpy as ref
+from dctwin.twin.physics import constants as K
+from dctwin.twin.physics import cooling_air as ca
 
 RHOCP = K.RHO_CP_AIR
 N = 300
@@ -241,7 +241,7 @@ def test_no_nan_on_extreme_input():
 
 
 def test_capacity_exceeded_events():
-    from twin.events import EventLog
+    from dctwin.twin.model.events import EventLog
 
     ua = _ua(CoolingUnit("A", kind="crah", airflow_m3s=5.0, capacity_kw=50.0, supply_setpoint_c=18.0),
              CoolingUnit("B", kind="crah", airflow_m3s=5.0, capacity_kw=500.0, supply_setpoint_c=18.0),
@@ -259,7 +259,7 @@ def test_capacity_exceeded_events():
 
 
 def test_rear_doors_on_rack_exhausts():
-    from twin.physics import it
+    from dctwin.twin.physics import it
 
     hall = Hall("H", 10, 10, racks=[Rack("R1", it_kw=20.0), Rack("R2", it_kw=20.0)],
                 cooling_units=[CoolingUnit("D", kind="rdhx", rack="R2", capacity_kw=15.0, supply_setpoint_c=20.0),
@@ -279,7 +279,7 @@ def test_rear_doors_on_rack_exhausts():
 
 def test_mixed_room_balances_and_heats_at_p_over_c_after_cooling_loss():
     """Racks and one CRAH in a perfectly mixed room: C_a dT/dt = Σ air heat − duty."""
-    from twin.physics import it
+    from dctwin.twin.physics import it
 
     hall = Hall("H", 10, 10, racks=[Rack(f"R{i}", it_kw=10.0) for i in range(6)],
                 cooling_units=[CoolingUnit("C", kind="crah", airflow_m3s=8.0, capacity_kw=100.0)])

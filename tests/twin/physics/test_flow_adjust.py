@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.compile import compile_hall
-from twin.demos import load_demo
-from twin.physics import airflow, thermal
-from twin.physics.flow_adjust import adjust_flow
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.physics import airflow, thermal
+from dctwin.twin.physics.flow_adjust import adjust_flow
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from twin.events import EventLog
-from twin.layout import Rack
-from twin.physics import constants as K
-from twin.physics import it
+from dctwin.twin.model.events import EventLog
+from dctwin.twin.model.layout import Rack
+from dctwin.twin.physics import constants as K
+from dctwin.twin.physics import it
 
 RHOCP = K.RHO_CP_AIR
 
@@ -266,8 +266,8 @@ def test_liquid_rack_with_working_cdu_holds_steady():
 
 
 def test_overloaded_cdu_throttles_its_racks_to_its_capacity():
-    from twin.layout import CoolingUnit
-    from twin.physics import cooling_air as ca
+    from dctwin.twin.model.layout import CoolingUnit
+    from dctwin.twin.physics import cooling_air as ca
 
     ra = _ra(Rack("L1", it_kw=100.0, liquid_fraction=0.85, cdu="CDU"),
              Rack("L2", it_kw=100.0, liquid_fraction=0.85, cdu="CDU"))

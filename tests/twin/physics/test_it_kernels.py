@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.physics import _it_numba as nb
-from twin.physics import _it_numpy as ref
+from dctwin.twin.physics import _it_numba as nb
+from dctwin.twin.physics import _it_numpy as ref
 
 N = 400
 PRM = nb.default_params()
@@ -92,7 +92,7 @@ def test_server_steady_agrees(rng):
 
 
 def test_params_come_from_constants_and_change_the_result():
-    from twin.physics import constants as K
+    from dctwin.twin.physics import constants as K
 
     assert PRM[nb.P_RHOCP] == K.RHO_CP_AIR and PRM[nb.P_FLOOR] == K.THROTTLE_FLOOR
     n = 3

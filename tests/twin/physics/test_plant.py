@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from power_sites import plant_site
-from twin.errors import InputError
-from twin.layout import CoolingUnit, Outdoor
-from twin.physics.plant import CoolingPlant, OutdoorProfile, read_outdoor_csv
-from twin.physics.power import PowerSystem
+from dctwin.twin.errors import InputError
+from dctwin.twin.model.layout import CoolingUnit, Outdoor
+from dctwin.twin.physics.plant import CoolingPlant, OutdoorProfile, read_outdoor_csv
+from dctwin.twin.physics.power import PowerSystem
 
 RHO_CP = 998.0 * 4180.0   # J/(m3 K)
 

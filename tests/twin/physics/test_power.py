@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from power_sites import backup_site, rack_load, run, two_n_site
-from twin.layout import LayoutError, PowerNode, Site
-from twin.physics.constants import RESTART_DELAY_S
-from twin.physics.power import PowerSystem, breaker_trip_time_s, compile_power
+from dctwin.twin.model.layout import LayoutError, PowerNode, Site
+from dctwin.twin.physics.constants import RESTART_DELAY_S
+from dctwin.twin.physics.power import PowerSystem, breaker_trip_time_s, compile_power
 
 A0, A1, A2 = 0.0131, 0.0132, 0.0153
 
@@ -320,8 +320,8 @@ def test_racks_left_to_the_it_model_report_powered_and_the_cause():
 def test_power_balance_every_step_through_an_incident():
     # sources deliver what consumers draw plus losses plus battery charge, minus battery discharge:
     # Σ source out = Σ fed consumer draw + Σ node loss − Σ battery power (discharge > 0, charge < 0)
-    from twin.demos import load_demo
-    from twin.physics._power_const import K_GENERATOR, K_UTILITY
+    from dctwin.twin.model.demos import load_demo
+    from dctwin.twin.physics._power_const import K_GENERATOR, K_UTILITY
 
     site = load_demo("ai-hall")
     ps = PowerSystem(site)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from power_sites import backup_site, rack_load, run, two_n_site
-from twin.demos import load_demo
-from twin.physics.power import PowerSystem
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.physics.power import PowerSystem
 
 
 def _pair(site_fn, scenario, seconds, dt_s=1.0, load_scale=1.0):

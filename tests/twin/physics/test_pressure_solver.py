@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from air_cases import aisle_room
-from twin.compile import compile_hall
-from twin.physics import _airflow_numba as nbk
-from twin.physics import _airflow_numpy as npk
-from twin.physics import airflow
-from twin.physics.airflow import FlowBC, solve_flow, solve_pressure
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.physics import _airflow_numba as nbk
+from dctwin.twin.physics import _airflow_numpy as npk
+from dctwin.twin.physics import airflow
+from dctwin.twin.physics.airflow import FlowBC, solve_flow, solve_pressure
 
 
 def _random_system(seed, shape=(7, 6, 5), dx=0.3, dy=0.4, dz=0.15):

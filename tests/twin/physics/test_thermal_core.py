@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from air_cases import aisle_room, room
-from twin.compile import compile_hall
-from twin.layout import Containment, CoolingUnit, Grille, Rack, Tile
-from twin.physics import _thermal_numba as nbk
-from twin.physics import _thermal_numpy as npk
-from twin.physics import thermal
-from twin.physics.airflow import FlowBC, port_faces, solve_flow
-from twin.physics.constants import CP_AIR, RHO_AIR
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.model.layout import Containment, CoolingUnit, Grille, Rack, Tile
+from dctwin.twin.physics import _thermal_numba as nbk
+from dctwin.twin.physics import _thermal_numpy as npk
+from dctwin.twin.physics import thermal
+from dctwin.twin.physics.airflow import FlowBC, port_faces, solve_flow
+from dctwin.twin.physics.constants import CP_AIR, RHO_AIR
 
 RHO_CP = RHO_AIR * CP_AIR
 

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from air_cases import aisle_room
-from twin import demos
-from twin.compile import compile_hall
-from twin.engine import Simulation
-from twin.layout import CoolingUnit
-from twin.physics import _thermal_numba as nbk
-from twin.physics import _thermal_numpy as npk
-from twin.physics import thermal
-from twin.physics.airflow import FlowBC, solve_flow
+from dctwin.twin.model import demos
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.sim.engine import Simulation
+from dctwin.twin.model.layout import CoolingUnit
+from dctwin.twin.physics import _thermal_numba as nbk
+from dctwin.twin.physics import _thermal_numpy as npk
+from dctwin.twin.physics import thermal
+from dctwin.twin.physics.airflow import FlowBC, solve_flow
 
 
 @pytest.fixture(scope="module")

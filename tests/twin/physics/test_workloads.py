@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from twin.layout import Hall, LayoutError, Rack, Site, Workload
-from twin.physics import constants as K
-from twin.physics.workloads import compile_hall_workloads, compile_workloads, read_trace_csv
+from dctwin.twin.model.layout import Hall, LayoutError, Rack, Site, Workload
+from dctwin.twin.physics import constants as K
+from dctwin.twin.physics.workloads import compile_hall_workloads, compile_workloads, read_trace_csv
 
 
 def _u(w: Workload, t: float, backend: str = "numba", **kw) -> float:

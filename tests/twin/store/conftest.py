@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from twin.demos import synthetic_site
-from twin.store import Project
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.store import Project
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import sys
 
 import numpy as np
 
-from twin.demos import synthetic_site
-from twin.store import Project, Recorder
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.store import Project, Recorder
 
 N_AIR = 50_000
 N_RACKS = 200

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.events import Event, EventLog
-from twin.store.replay import advance
+from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.store.replay import advance
 
 
 class FakeSim:

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from twin.errors import ProjectFileError
-from twin.layoutfile import dumps_layout
-from twin.store.autosave import discard_autosave, find_autosaves, load_autosave, write_autosave
+from dctwin.twin.errors import ProjectFileError
+from dctwin.twin.model.layoutfile import dumps_layout
+from dctwin.twin.store.autosave import discard_autosave, find_autosaves, load_autosave, write_autosave
 
 
 def test_own_autosave_round_trips_and_is_not_offered(tmp_path, site):

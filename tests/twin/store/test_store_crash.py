@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from twin.store import Project, check_file
+from dctwin.twin.store import Project, check_file
 
 HERE = Path(__file__).parent
 KILLS = 20

@@ -10,11 +10,11 @@ import json
 
 import pytest
 
-from app.main import main
-from twin.demos import synthetic_site
-from twin.store import Project
-from twin.store.recording import record_run
-from twin.store.replay import Replayer, replay_to, summary_at
+from dctwin.app.main import main
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.store import Project
+from dctwin.twin.store.recording import record_run
+from dctwin.twin.store.replay import Replayer, replay_to, summary_at
 
 GRID_M = 1.2
 TIMES = (0.0, 3.0, 5.0, 6.0, 10.0, 12.0, 13.0, 20.0, 27.0, 40.0)
@@ -22,7 +22,7 @@ TIMES = (0.0, 3.0, 5.0, 6.0, 10.0, 12.0, 13.0, 20.0, 27.0, 40.0)
 
 @pytest.fixture(scope="module")
 def engine_run(tmp_path_factory):
-    from twin.engine import Simulation
+    from dctwin.twin.sim.engine import Simulation
 
     path = tmp_path_factory.mktemp("engine") / "run.dctwin"
     site = synthetic_site(4)
@@ -85,7 +85,7 @@ def test_cli_replay_json_matches_the_live_summary(engine_run, capsys):
 
 
 def test_grid_of_the_run_is_found_when_not_given(tmp_path):
-    from twin.engine import Simulation
+    from dctwin.twin.sim.engine import Simulation
 
     site = synthetic_site(4)
     sim = Simulation(site, grid_m=GRID_M, dt_s=1.0)

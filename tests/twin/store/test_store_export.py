@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from fakesim import FakeSim, run_live
 
-from twin.errors import InputError, ProjectFileError
-from twin.events import Event
-from twin.store import Project, Recorder, check_file
-from twin.store.export import export_csv, export_review, verify_file
+from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.model.events import Event
+from dctwin.twin.store import Project, Recorder, check_file
+from dctwin.twin.store.export import export_csv, export_review, verify_file
 
 INCIDENT = [Event(0, 10.0, "fail", "CRAH-1"), Event(0, 12.5, "fail", "CRAH-2"),
             Event(0, 70.0, "repair", "CRAH-1"), Event(0, 75.0, "repair", "CRAH-2")]

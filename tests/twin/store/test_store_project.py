@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from twin.errors import ProjectFileError
-from twin.layoutfile import dumps_layout
-from twin.store import APPLICATION_ID, SCHEMA_VERSION, Project, check_file
-from twin.store import project as project_mod
+from dctwin.twin.errors import ProjectFileError
+from dctwin.twin.model.layoutfile import dumps_layout
+from dctwin.twin.store import APPLICATION_ID, SCHEMA_VERSION, Project, check_file
+from dctwin.twin.store import project as project_mod
 
 
 def _pragma(path, name):

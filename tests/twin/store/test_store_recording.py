@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from fakesim import FakeSim, FakeSimInjectOnly, run_live
 
-from twin.errors import InputError, ProjectFileError
-from twin.events import Event
-from twin.store import Project, Recorder
-from twin.store.arrays import decode_array, encode_array
-from twin.store.replay import Replayer, replay_to, summary_at
+from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.model.events import Event
+from dctwin.twin.store import Project, Recorder
+from dctwin.twin.store.arrays import decode_array, encode_array
+from dctwin.twin.store.replay import Replayer, replay_to, summary_at
 
 ARRAYS = {
     "f8_3d": np.random.default_rng(1).standard_normal((7, 5, 3)),

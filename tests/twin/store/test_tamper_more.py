@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.demos import synthetic_site
-from twin.errors import InputError, ProjectFileError
-from twin.events import Event
-from twin.store import Project, Recorder, export_review, verify_file
-from twin.store import replay as replay_mod
-from twin.store.project import check_file
-from twin.store.recorder import record_run
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.model.events import Event
+from dctwin.twin.store import Project, Recorder, export_review, verify_file
+from dctwin.twin.store import replay as replay_mod
+from dctwin.twin.store.project import check_file
+from dctwin.twin.store.recorder import record_run
 
 _spec = importlib.util.spec_from_file_location("tamper_fakesim", Path(__file__).parent / "fakesim.py")
 fakesim = importlib.util.module_from_spec(_spec)

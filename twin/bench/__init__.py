@@ -1,0 +1,1 @@
+"""Benchmarks of the physics core and of the project store (``dctwin bench``)."""

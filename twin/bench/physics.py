@@ -1,0 +1,242 @@
+"""Benchmarks of the physics core (``dctwin bench``): medians of repeats after JIT warm-up.
+
+For each synthetic hall of N racks:
+
+- ``compile_s``: layout -> air plant (grid, masks, ports);
+- ``flow_cold_s``: steady FFD flow from rest; ``flow_warm_s``: re-marched from that
+  flow after a one-rack edit (its airflow up 20 %);
+- ``step_s``: one engine step at dt = 1 s with the flow frozen (temperature transport,
+  racks, units, power chain, plant, alarms), from the steady state through a load change
+  (every rack to 70 %), the 20 steps right after the change (the busiest ones);
+  ``sim_s_per_wall_s`` = 1 / step_s, ``hour_at_1s_s`` = 3600 step_s;
+- ``hour_run_s`` (halls up to 1,000 racks): one simulated hour at 1 s steps actually run,
+  once, flow frozen: the load change at the start, every rack to 90 % at 30 min;
+- ``temp_step_s``: the temperature transport alone within those engine steps (median);
+  ``air_sweeps_per_step`` / ``air_local_passes_per_step``: the backward-Euler solve's full
+  line sweeps and local passes per step over the 20 steps (``*_hour`` over the hour);
+- ``numba_vs_numpy``: the implicit transport step exactly as the engine takes it (the state
+  10 s after the load change, the engine's extrapolated start and tolerance): numpy
+  reference (vectorised line-Jacobi iterations to the same residual tolerance, then the
+  same flux-form update) time divided by the numba kernel's (line Gauss-Seidel in flow
+  order); ``numba_numpy_max_diff_k`` their largest difference (both within the tolerance of
+  the backward-Euler solution); ``numpy_iterations`` the reference's iterations;
+- ``numba_vs_numpy_explicit``: the same ratio for the explicit upwind kernel (4 sub-steps
+  of 0.1 s, same inputs), ``numba_numpy_explicit_max_diff_k``; in a hall whose engine step
+  is explicit (``engine_step_explicit``) it is also ``numba_vs_numpy``.
+
+Times are wall-clock medians on this machine; they are figures to report, never
+assertions in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from dctwin.twin.sim.compile import compile_hall
+from dctwin.twin.model.demos import synthetic_site
+from dctwin.twin.physics import _thermal_numba, _thermal_numpy, airflow, thermal
+
+
+def _median(fn: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def jit_warmup() -> float:
+    """Time to get every kernel compiled (or loaded from numba's cache) on a tiny hall (s)."""
+    from dctwin.twin.sim.engine import Simulation
+
+    t0 = time.perf_counter()
+    sim = Simulation(synthetic_site(2), grid_m=0.6)
+    sim.solve_steady()
+    sim.step(1.0)
+    return time.perf_counter() - t0
+
+
+def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
+               log: Optional[Callable[[str], None]] = None, hour: bool = True) -> dict[str, Any]:
+    """Figures for one synthetic hall of ``n_racks`` racks (see the module docstring); ``hour``:
+    also run the simulated hour (halls up to 1,000 racks)."""
+    import dctwin.twin.sim.engine as engine
+
+    say = log or (lambda m: None)
+    site = synthetic_site(n_racks)
+    hall = site.halls[0]
+    compile_s = _median(lambda: compile_hall(site, hall.id, grid_m), repeats)
+    ap = compile_hall(site, hall.id, grid_m)
+    say(f"{n_racks} racks: grid {ap.nx}x{ap.ny}x{ap.nz} ({ap.n_cells} cells, {ap.dx:.2f} m), compiled in "
+        f"{compile_s * 1e3:.1f} ms; solving the flow from rest...")
+    rack_q = np.array([r.design_airflow_m3s for r in hall.racks])
+    unit_q = np.array([u.airflow_m3s if u.kind in ("crah", "crac", "inrow") else 0.0 for u in hall.cooling_units])
+    bc = airflow.FlowBC(rack_q, unit_q)
+    flows = []
+
+    def cold():
+        flows.append(airflow.solve_flow(ap, bc, emit_warnings=False))
+
+    # the cold solve is the most expensive: at most 3 repeats, 1 for big halls
+    flow_cold_s = _median(cold, min(repeats, 3 if n_racks <= 1000 else 1))
+    flow = flows[-1]
+    edited = rack_q.copy()
+    if len(edited):
+        edited[0] *= 1.2
+    bc2 = airflow.FlowBC(edited, unit_q)
+    say(f"  cold flow {flow_cold_s:.2f} s ({flow.steps} steps); warm re-march after a one-rack edit...")
+    flow_warm_s = _median(lambda: airflow.solve_flow(ap, bc2, init=flow, emit_warnings=False),
+                          min(repeats, 3 if n_racks <= 1000 else 1))
+
+    # the explicit transport kernel against its numpy reference (4 sub-steps, same inputs)
+    rx, us_c = np.full(ap.n_racks, 30.0), np.full(ap.n_units, 18.0)
+    T0 = np.full(ap.shape, 22.0)
+    c = thermal.coefficients(ap, flow)
+    pT = thermal.inflow_temperatures(ap, flow, rx, us_c, 18.0)
+    n_sub = 4
+    args = lambda T: (T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, 0.1, n_sub)  # noqa: E731
+    _thermal_numba.step(*args(T0.copy()))
+    kernel_s = _median(lambda: _thermal_numba.step(*args(T0.copy())), max(repeats, 5))
+    numpy_s = _median(lambda: _thermal_numpy.step(*args(T0.copy())), 1 if n_racks > 1000 else repeats)
+    Ta, Tb = T0.copy(), T0.copy()
+    _thermal_numba.step(*args(Ta))
+    _thermal_numpy.step(*args(Tb))
+    agree = float(np.abs(Ta - Tb).max())
+
+    # the whole engine step with the flow frozen (the issue's "flow frozen, temperature stepping"):
+    # from the steady state, every rack's utilization drops to 70 %, so temperatures move
+    say(f"  warm {flow_warm_s:.2f} s; steady state, then engine steps through a load change...")
+    sim = engine.Simulation(site, hall.id, grid_m=grid_m)
+    sim.solve_steady()
+    steady = sim.keyframe()
+    saved = engine.FLOW_TOLERANCE
+    engine.FLOW_TOLERANCE = float("inf")
+    n_steps = 20
+    try:
+        sim.schedule(sim.t_s, "set_utilization", "all", utilization=0.7)
+        sim.step(1.0)  # first step: applies the change, JIT and caches
+        start = sim.keyframe()
+        air_s, sweeps, local = [], [], []
+
+        def window():
+            sim.restore(start)
+            for _ in range(n_steps):
+                sim.step(1.0)
+                air_s.append(sim.air_step_s)
+                sweeps.append(sim.air_sweeps)
+                local.append(sim.air_local_passes)
+
+        step_s = _median(window, repeats) / n_steps
+        # the implicit step as the engine takes it, numba against the numpy reference
+        sim.restore(start)
+        for _ in range(8):
+            sim.step(1.0)
+        ratio = _implicit_vs_numpy(sim, repeats, n_racks)
+        hour_figures = _hour(sim, steady) if (hour and n_racks <= 1000) else {}
+    finally:
+        engine.FLOW_TOLERANCE = saved
+    air_s.sort()
+    if ratio["numba_vs_numpy"] is None and kernel_s > 0:  # the engine's step is the explicit kernel
+        ratio["numba_vs_numpy"] = numpy_s / kernel_s
+    return {
+        "racks": n_racks, "grid_m": ap.dx, "cells": ap.n_cells, "nx": ap.nx, "ny": ap.ny, "nz": ap.nz,
+        "compile_s": compile_s, "flow_cold_s": flow_cold_s, "flow_cold_steps": flow.steps,
+        "flow_converged": bool(flow.converged), "flow_warm_s": flow_warm_s,
+        "step_s": step_s, "sim_s_per_wall_s": 1.0 / step_s if step_s > 0 else None,
+        "hour_at_1s_s": 3600.0 * step_s, "temp_step_s": air_s[len(air_s) // 2],
+        "air_sweeps_per_step": float(np.mean(sweeps)), "air_local_passes_per_step": float(np.mean(local)),
+        "implicit_tol_k": thermal.IMPLICIT_TOL_K,
+        **ratio,
+        "kernel_step_s": kernel_s, "numpy_kernel_step_s": numpy_s,
+        "numba_vs_numpy_explicit": numpy_s / kernel_s if kernel_s > 0 else None,
+        "engine_step_explicit": ratio["numba_vs_numpy"] is None,
+        "numba_numpy_explicit_max_diff_k": agree,
+        **hour_figures,
+    }
+
+
+def _implicit_vs_numpy(sim, repeats: int, n_racks: int) -> dict[str, Any]:
+    """The next transport step of ``sim`` exactly as the engine takes it (its inputs caught on
+    the way in): the numba kernel vs the numpy line-Jacobi reference, from the same
+    extrapolated start to the same tolerance."""
+    ap, flow = sim.air, sim.flow
+    caught: dict[str, Any] = {}
+    engine_step = thermal.step
+
+    def spy(ap_, flow_, T, dt_s, rack_exhaust_c, unit_supply_c, tile_supply_c, **kw):
+        caught.update(T=T.copy(), dt=float(dt_s), pT=thermal.inflow_temperatures(ap_, flow_, rack_exhaust_c,
+                                                                               unit_supply_c, tile_supply_c),
+                      guess=None if kw.get("iterate") is None else kw["iterate"].copy())
+        return engine_step(ap_, flow_, T, dt_s, rack_exhaust_c, unit_supply_c, tile_supply_c, **kw)
+
+    thermal.step = spy
+    try:
+        sim.step(1.0)
+    finally:
+        thermal.step = engine_step
+    c = thermal.coefficients(ap, flow)
+    dt, pT, T0 = caught["dt"], caught["pT"], caught["T"]
+    guess = caught["guess"] if caught["guess"] is not None else T0
+    none = {"numba_vs_numpy": None, "implicit_step_s": None, "numpy_implicit_step_s": None,
+            "numba_numpy_max_diff_k": None, "numpy_iterations": None}
+    if max(1, int(np.ceil(dt * c.max_rate * (1.0 + 1e-9)))) <= thermal.MAX_EXPLICIT_SUBSTEPS:
+        return none  # this hall's engine step is explicit: the explicit ratio is the engine's step
+    tol = thermal.IMPLICIT_TOL_K
+    a, f, order = c.line_arrays(ap.solid, dt)
+
+    def numba_step():
+        T = T0.copy()
+        _thermal_numba.step_implicit(T, guess.copy(), c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
+                                     c.vol, dt, a, f, order, tol, thermal.IMPLICIT_REL,
+                                     thermal.IMPLICIT_FLOOR * tol, thermal.IMPLICIT_MIN_SWEEPS,
+                                     thermal.IMPLICIT_MAX_SWEEPS, thermal.LOCAL_FRACTION)
+        return T
+
+    iters = []
+
+    def numpy_step():
+        T = T0.copy()
+        iters.append(_thermal_numpy.step_implicit_lines(T, guess.copy(), c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc,
+                                                        c.pq, pT, ap.solid, c.vol, dt, tol, 100000)[1])
+        return T
+
+    numba_step()
+    nb_s = _median(numba_step, max(repeats, 5))
+    np_s = _median(numpy_step, 1 if n_racks > 1000 else repeats)
+    diff = float(np.abs(numba_step() - numpy_step()).max())
+    return {"numba_vs_numpy": np_s / nb_s if nb_s > 0 else None, "implicit_step_s": nb_s,
+            "numpy_implicit_step_s": np_s, "numba_numpy_max_diff_k": diff, "numpy_iterations": int(iters[-1])}
+
+
+def _hour(sim, steady: dict) -> dict[str, Any]:
+    """One simulated hour at 1 s steps from the steady state (see the module docstring)."""
+    sim.restore(steady)
+    sim.schedule(sim.t_s, "set_utilization", "all", utilization=0.7)
+    sim.schedule(sim.t_s + 1800.0, "set_utilization", "all", utilization=0.9)
+    sweeps = local = 0
+    t0 = time.perf_counter()
+    for _ in range(3600):
+        sim.step(1.0)
+        sweeps += sim.air_sweeps
+        local += sim.air_local_passes
+    wall = time.perf_counter() - t0
+    return {"hour_run_s": wall, "air_sweeps_per_step_hour": sweeps / 3600.0,
+            "air_local_passes_per_step_hour": local / 3600.0}
+
+
+def run_bench(sizes: list[int], repeats: int = 3, grid_m: Optional[float] = None,
+              log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """Warm the JIT, then :func:`bench_case` for every size."""
+    jit = jit_warmup()
+    cases = [bench_case(n, repeats, grid_m, log) for n in sizes]
+    import numba
+    import platform
+
+    return {"jit_compile_s": jit, "repeats": repeats, "cases": cases,
+            "machine": {"python": platform.python_version(), "numba": numba.__version__,
+                        "cpu_count": __import__("os").cpu_count()}}

@@ -1,0 +1,247 @@
+"""Incident files: a named timeline of injected events.
+
+JSON ``{"format": "dctwin-incident", "version": 1, "name", "description",
+"events": [{"t_s", "kind", "target", ...}]}`` and optionally ``"layout"`` (the
+built-in demo it is written for, e.g. "small") and ``"duration_s"`` (how long to
+run it). Extra keys of an event are
+its details (``utilization`` for set_utilization, ``setpoint_c`` for
+set_setpoint, ``c`` for set_outdoor_c). Reading checks the format, every
+event's time, kind and fields, and (given a site) that every target exists;
+all problems are reported together, each naming the event and field.
+
+The incident library (``assets/incidents/<name>.json``, read with
+:mod:`importlib.resources`): :func:`list_incidents`, :func:`load_library_incident`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from dctwin.twin.model.events import INJECTED_KINDS
+from dctwin.twin.model.layout import LayoutError, LayoutIssue, Site
+from dctwin.twin.model.layoutfile import decode_text_file, finite_number, parse_json_strict, read_json_bytes
+
+FORMAT = "dctwin-incident"
+VERSION = 1
+
+#: details each kind needs (name -> (low, high))
+_REQUIRED_DETAILS = {
+    "set_utilization": {"utilization": (0.0, 1.5)},
+    "set_setpoint": {"setpoint_c": (5.0, 45.0)},
+    "set_outdoor_c": {"c": (-60.0, 60.0)},
+}
+#: kinds whose target may be left empty ("all")
+_TARGET_OPTIONAL = ("utility_loss", "utility_restore", "generator_fail_to_start", "set_outdoor_c",
+                    "set_utilization")
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    t_s: float
+    kind: str
+    target: str = ""
+    details: dict = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t_s": self.t_s, "kind": self.kind, "target": self.target, **self.details}
+
+
+@dataclass
+class Incident:
+    name: str
+    description: str
+    events: list[IncidentEvent]
+    layout: str = ""  # the built-in demo it is written for ("" = any)
+    duration_s: Optional[float] = None  # suggested run length
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": self.name,
+                             "description": self.description}
+        if self.layout:
+            d["layout"] = self.layout
+        if self.duration_s is not None:
+            d["duration_s"] = self.duration_s
+        d["events"] = [e.to_dict() for e in self.events]
+        return d
+
+    def schedule_on(self, sim) -> None:
+        """Schedule every event on an engine :class:`~dctwin.twin.sim.engine.Simulation`."""
+        for ev in self.events:
+            sim.schedule(ev.t_s, ev.kind, ev.target, **ev.details)
+
+
+def _targets(site: Site) -> dict[str, str]:
+    """Every id an event may name -> what it is."""
+    out: dict[str, str] = {}
+    for hall in site.halls:
+        for r in hall.racks:
+            out[r.id] = "rack"
+        for u in hall.cooling_units:
+            out[u.id] = "cdu" if u.kind == "cdu" else "cooling unit"
+    for n in site.power_nodes:
+        out[n.id] = n.kind
+    for c in site.chillers:
+        out[c.id] = "chiller"
+    for p in site.pumps:
+        out[p.id] = "pump"
+    return out
+
+
+def _check_target(kind: str, target: str, where: str, site: Site, issues: list[LayoutIssue]) -> None:
+    ids = _targets(site)
+    rows = {r.row for h in site.halls for r in h.racks if r.row}
+    what = ids.get(target)
+    if not target:
+        if kind not in _TARGET_OPTIONAL:
+            issues.append(LayoutIssue(where, "target", f"a {kind} event needs a target"))
+        return
+    if kind in ("fail", "repair"):
+        ok = what is not None
+        need = "an element of the layout"
+    elif kind == "set_utilization":
+        ok = what == "rack" or target in rows or target == "all"
+        need = "a rack, a row or \"all\""
+    elif kind == "set_setpoint":
+        ok = what == "cooling unit"
+        need = "a cooling unit"
+    elif kind in ("utility_loss", "utility_restore"):
+        ok = what == "utility"
+        need = "a utility"
+    elif kind == "generator_fail_to_start":
+        ok = what == "generator"
+        need = "a generator"
+    elif kind == "breaker_trip":
+        ok = what in ("ats", "ups", "switchboard", "pdu", "rpp", "utility", "generator")
+        need = "a power node"
+    elif kind == "cdu_pump_fail":
+        ok = what == "cdu"
+        need = "a CDU"
+    else:
+        ok, need = True, ""
+    if not ok:
+        found = f"a {what}" if what else "not in the layout"
+        issues.append(LayoutIssue(where, "target", f"{target!r} is {found}; a {kind} event needs {need}"))
+
+
+def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "") -> Incident:
+    """Build and check an incident. Raises LayoutError listing every problem."""
+    issues: list[LayoutIssue] = []
+    if not isinstance(data, dict):
+        raise LayoutError([LayoutIssue("incident", "", "the file must hold a JSON object")], source)
+    if data.get("format") != FORMAT:
+        raise LayoutError([LayoutIssue("incident", "format",
+                                       f"unsupported format {json.dumps(data.get('format'))}; expected \"{FORMAT}\"")],
+                          source)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
+        raise LayoutError([LayoutIssue("incident", "version",
+                                       f"unsupported version {json.dumps(version)}; this dctwin reads version {VERSION}")],
+                          source)
+    for key in data:
+        if key not in ("format", "version", "name", "description", "events", "layout", "duration_s"):
+            issues.append(LayoutIssue("incident", key, "unknown field"))
+    name = data.get("name", "incident")
+    desc = data.get("description", "")
+    if not isinstance(name, str):
+        issues.append(LayoutIssue("incident", "name", "must be a string"))
+        name = "incident"
+    if not isinstance(desc, str):
+        issues.append(LayoutIssue("incident", "description", "must be a string"))
+        desc = ""
+    layout = data.get("layout", "")
+    if not isinstance(layout, str):
+        issues.append(LayoutIssue("incident", "layout", f"must be the name of a demo layout, got {json.dumps(layout)}"))
+        layout = ""
+    duration = data.get("duration_s")
+    if duration is not None and (not finite_number(duration) or duration <= 0):
+        issues.append(LayoutIssue("incident", "duration_s", f"must be a positive number of seconds, "
+                                                            f"got {json.dumps(duration)}"))
+        duration = None
+    raw_events = data.get("events")
+    if not isinstance(raw_events, list):
+        issues.append(LayoutIssue("incident", "events", "must be a list of events"))
+        raw_events = []
+    events: list[IncidentEvent] = []
+    for k, raw in enumerate(raw_events):
+        where = f"events[{k}]"
+        if not isinstance(raw, dict):
+            issues.append(LayoutIssue(where, "", "must be an object"))
+            continue
+        t = raw.get("t_s")
+        kind = raw.get("kind")
+        target = raw.get("target", "")
+        bad = False
+        if not finite_number(t):
+            issues.append(LayoutIssue(where, "t_s", f"must be a number of seconds, got {json.dumps(t)}"))
+            bad = True
+        elif t < 0:
+            issues.append(LayoutIssue(where, "t_s", f"must not be negative, got {t:g} s"))
+            bad = True
+        if kind not in INJECTED_KINDS:
+            issues.append(LayoutIssue(where, "kind", f"unknown kind {json.dumps(kind)} "
+                                                      f"(known: {', '.join(INJECTED_KINDS)})"))
+            bad = True
+        if not isinstance(target, str):
+            issues.append(LayoutIssue(where, "target", f"must be a string, got {json.dumps(target)}"))
+            bad = True
+        details = {key: v for key, v in raw.items() if key not in ("t_s", "kind", "target")}
+        if not bad:
+            need = _REQUIRED_DETAILS.get(kind, {})
+            for key, value in details.items():
+                if key not in need:
+                    issues.append(LayoutIssue(where, key, f"unknown field for a {kind} event"))
+            for key, (lo, hi) in need.items():
+                v = details.get(key)
+                if not finite_number(v):
+                    issues.append(LayoutIssue(where, key, f"a {kind} event needs a number {key}, got {json.dumps(v)}"))
+                elif not lo <= v <= hi:
+                    issues.append(LayoutIssue(where, key, f"{v:g} is out of range ({lo:g}..{hi:g})"))
+            if site is not None:
+                _check_target(kind, target, where, site, issues)
+        if not bad:
+            events.append(IncidentEvent(float(t), kind, target, details))
+    if issues:
+        raise LayoutError(issues, source)
+    events.sort(key=lambda e: e.t_s)
+    return Incident(name, desc, events, layout, None if duration is None else float(duration))
+
+
+def load_incident(path: str | os.PathLike, site: Optional[Site] = None) -> Incident:
+    """Read an incident file (checked against ``site`` when given)."""
+    p = Path(path)
+    raw = read_json_bytes(p, "incident")
+    data = parse_json_strict(decode_text_file(raw, str(p), "incident"), str(p), "incident")
+    return incident_from_dict(data, site, str(p))
+
+
+# --------------------------------------------------------------------------- library
+
+
+def _library() -> Any:
+    return resources.files("dctwin.assets").joinpath("incidents")
+
+
+def list_incidents() -> dict[str, str]:
+    """The built-in incidents: ``{name: "<layout>: <description>"}`` (file assets/incidents/<name>.json)."""
+    out: dict[str, str] = {}
+    for entry in sorted(_library().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            out[entry.name[:-5]] = f"{data.get('layout', '')}: {data.get('description', '')}"
+    return out
+
+
+def load_library_incident(name: str, site: Optional[Site] = None) -> Incident:
+    """A built-in incident by name (checked against ``site`` when given).
+    Unknown name -> LayoutError naming the known ones."""
+    names = list_incidents()
+    if name not in names:
+        raise LayoutError([LayoutIssue("incident", "", f"no built-in incident named {name!r}; "
+                                                       f"available: {', '.join(names)}")], name)
+    text = _library().joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return incident_from_dict(json.loads(text), site, f"incident {name}")

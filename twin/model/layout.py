@@ -1,0 +1,439 @@
+"""Layout model: what a person edits.
+
+A :class:`Site` holds one or more :class:`Hall` (racks, cooling units,
+perforated tiles, return grilles, containment zones), a power graph of
+:class:`PowerNode`, a cooling :class:`Plant` and workload profiles.
+
+Coordinates: x grows east, y grows north, z up, in metres from the hall's
+south-west floor corner. ``x_m, y_m`` is the footprint corner with the
+smallest coordinates. ``facing`` is the direction the front (air intake) of
+a rack or unit looks toward: ``N`` = +y, ``E`` = +x, ``S`` = -y, ``W`` = -x.
+``width_m`` runs along the front face, ``depth_m`` from front to back, so a
+rack facing N or S covers ``width_m`` in x and ``depth_m`` in y, one facing E
+or W covers ``depth_m`` in x and ``width_m`` in y.
+
+Elements are frozen dataclasses; halls and the site hold them in lists and
+are changed only through :mod:`dctwin.twin.model.commands` (or by loading a file).
+Element ids are unique across the whole site.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Optional
+
+FORMAT = "dctwin-layout"
+VERSION = 1
+
+FACINGS = ("N", "E", "S", "W")
+COOLING_KINDS = ("crah", "crac", "inrow", "rdhx", "cdu")
+POWER_KINDS = ("utility", "generator", "ats", "ups", "switchboard", "pdu", "rpp")
+CONTAINMENT_KINDS = ("hot", "cold")
+PLENUM_KINDS = ("raised_floor", "none")
+WORKLOAD_KINDS = ("constant", "diurnal", "ai_training", "csv")
+ASHRAE_CLASSES = ("A1", "A2", "A3", "A4", "H1")
+
+#: Design airflow per watt of IT power when a rack gives none (m3/s per W).
+DEFAULT_AIRFLOW_PER_W = 1e-4
+#: Largest IT power a rack may declare (W); above is treated as a typo.
+MAX_RACK_POWER_W = 250e3
+#: Largest hall side (m).
+MAX_HALL_SIDE_M = 2000.0
+_EPS = 1e-9
+
+
+class LayoutIssue(typing.NamedTuple):
+    """One problem found in a layout: which element, which field, what."""
+
+    element: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.element or "layout"
+        if self.field:
+            where += f".{self.field}"
+        return f"{where}: {self.message}"
+
+
+class LayoutError(ValueError):
+    """A layout (or an edit of one) is invalid. ``issues`` lists every problem."""
+
+    def __init__(self, issues: list[LayoutIssue] | LayoutIssue | str, source: str = ""):
+        if isinstance(issues, str):
+            issues = [LayoutIssue("", "", issues)]
+        elif isinstance(issues, LayoutIssue):
+            issues = [issues]
+        self.issues = list(issues)
+        self.source = source
+        head = f"{source}: " if source else ""
+        if len(self.issues) == 1:
+            text = head + str(self.issues[0])
+        else:
+            text = head + f"{len(self.issues)} errors\n" + "\n".join(f"  {i}" for i in self.issues)
+        super().__init__(text)
+
+
+# --------------------------------------------------------------------------- elements
+
+
+@dataclass(frozen=True)
+class Element:
+    """Base of every element with a stable string id."""
+
+    id: str
+
+    #: name of the collection that holds this kind of element
+    COLLECTION: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class _Box(Element):
+    """An element with a footprint on the floor."""
+
+    x_m: float = 0.0
+    y_m: float = 0.0
+
+    def footprint(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the floor footprint, in hall coordinates (m)."""
+        sx, sy = self.size_xy()
+        return (self.x_m, self.y_m, self.x_m + sx, self.y_m + sy)
+
+    def size_xy(self) -> tuple[float, float]:
+        w = getattr(self, "width_m")
+        d = getattr(self, "depth_m")
+        if getattr(self, "facing", "N") in ("E", "W"):
+            return (d, w)
+        return (w, d)
+
+
+@dataclass(frozen=True)
+class Rack(_Box):
+    """An IT rack. Its front (intake) looks toward ``facing``."""
+
+    COLLECTION: ClassVar[str] = "racks"
+
+    facing: str = "N"
+    width_m: float = 0.6
+    depth_m: float = 1.2
+    height_m: float = 2.0
+    it_kw: float = 0.0
+    airflow_m3s: Optional[float] = None
+    liquid_fraction: float = 0.0
+    feeds: tuple[str, ...] = ()
+    workload: Optional[str] = None
+    cdu: Optional[str] = None
+    row: Optional[str] = None
+    fan_fraction: Optional[float] = None
+    thermal_mass_kj_per_k: Optional[float] = None
+    ashrae_class: str = "A1"
+
+    @property
+    def design_airflow_m3s(self) -> float:
+        """Design airflow (m3/s): explicit, else 1e-4 m3/s per W of air-side heat."""
+        if self.airflow_m3s is not None:
+            return self.airflow_m3s
+        return DEFAULT_AIRFLOW_PER_W * self.it_kw * 1e3 * (1.0 - self.liquid_fraction)
+
+    @property
+    def it_w(self) -> float:
+        return self.it_kw * 1e3
+
+
+@dataclass(frozen=True)
+class CoolingUnit(_Box):
+    """CRAH, CRAC, in-row cooler, rear-door heat exchanger or CDU."""
+
+    COLLECTION: ClassVar[str] = "cooling_units"
+
+    kind: str = "crah"
+    facing: str = "N"
+    width_m: float = 1.8
+    depth_m: float = 0.9
+    height_m: float = 1.9
+    airflow_m3s: float = 0.0
+    capacity_kw: float = 0.0
+    supply_setpoint_c: float = 18.0
+    feeds: tuple[str, ...] = ()
+    fan_power_kw: Optional[float] = None
+    rack: Optional[str] = None
+    airflow_control: str = "fixed"
+
+
+@dataclass(frozen=True)
+class Tile(_Box):
+    """A perforated floor tile (raised floor). ``size_m`` defaults to the hall's tile."""
+
+    COLLECTION: ClassVar[str] = "tiles"
+
+    open_fraction: float = 0.25
+    size_m: Optional[float] = None
+
+    def size_xy(self) -> tuple[float, float]:  # square; hall tile size filled in by Hall
+        s = self.size_m if self.size_m is not None else 0.6
+        return (s, s)
+
+
+@dataclass(frozen=True)
+class Grille(_Box):
+    """A ceiling return grille (used when the hall has a ceiling return)."""
+
+    COLLECTION: ClassVar[str] = "grilles"
+
+    width_m: float = 0.6
+    depth_m: float = 0.6
+
+    def size_xy(self) -> tuple[float, float]:
+        return (self.width_m, self.depth_m)
+
+
+@dataclass(frozen=True)
+class Containment(_Box):
+    """A contained aisle: walls around the rectangle (and a roof at ``height_m``)."""
+
+    COLLECTION: ClassVar[str] = "containments"
+
+    kind: str = "cold"
+    width_m: float = 0.0
+    depth_m: float = 0.0
+    height_m: Optional[float] = None
+
+    def size_xy(self) -> tuple[float, float]:
+        return (self.width_m, self.depth_m)
+
+
+@dataclass(frozen=True)
+class PowerNode(Element):
+    """A node of the power graph. ``inputs`` are the ids it draws from."""
+
+    COLLECTION: ClassVar[str] = "power_nodes"
+
+    kind: str = "pdu"
+    inputs: tuple[str, ...] = ()
+    capacity_kw: float = 0.0
+    battery_kwh: Optional[float] = None
+    peukert_k: Optional[float] = None
+    bypass: Optional[bool] = None
+    start_delay_s: Optional[float] = None
+    transfer_delay_s: Optional[float] = None
+    retransfer_delay_s: Optional[float] = None
+    loss_fraction: Optional[float] = None
+    x_m: Optional[float] = None
+    y_m: Optional[float] = None
+
+    #: fields that only some kinds take
+    KIND_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "battery_kwh": ("ups",),
+        "peukert_k": ("ups",),
+        "bypass": ("ups",),
+        "start_delay_s": ("generator", "ats"),
+        "transfer_delay_s": ("ats",),
+        "retransfer_delay_s": ("ats",),
+        "loss_fraction": ("ups", "switchboard", "pdu", "rpp"),
+    }
+
+
+@dataclass(frozen=True)
+class Chiller(Element):
+    COLLECTION: ClassVar[str] = "chillers"
+
+    capacity_kw: float = 0.0
+    cop: float = 6.0
+    kind: str = "water_cooled"
+    feeds: tuple[str, ...] = ()
+    restart_delay_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Pump(Element):
+    COLLECTION: ClassVar[str] = "pumps"
+
+    power_kw: float = 0.0
+    flow_m3s: float = 0.0
+    feeds: tuple[str, ...] = ()
+    loop: str = "chw"
+
+
+@dataclass(frozen=True)
+class Workload(Element):
+    """A utilization profile u(t) (fraction of design, 0..1.5)."""
+
+    COLLECTION: ClassVar[str] = "workloads"
+
+    kind: str = "constant"
+    utilization: float = 1.0
+    amplitude: Optional[float] = None
+    period_s: Optional[float] = None
+    phase_s: Optional[float] = None
+    dip_utilization: Optional[float] = None
+    dip_s: Optional[float] = None
+    path: Optional[str] = None
+    points: Optional[tuple[tuple[float, float], ...]] = None
+
+
+# --------------------------------------------------------------------------- containers
+
+
+@dataclass(frozen=True)
+class StorageTank:
+    volume_m3: float = 0.0
+    usable_dt_k: float = 6.0
+
+
+@dataclass(frozen=True)
+class Economizer:
+    enabled: bool = False
+    approach_k: float = 5.0
+    min_outdoor_margin_k: float = 1.0
+
+
+@dataclass(frozen=True)
+class Outdoor:
+    kind: str = "constant"
+    c: float = 25.0
+    amplitude_k: float = 0.0
+    peak_hour: float = 15.0
+    path: Optional[str] = None
+
+
+@dataclass
+class Plant:
+    """The chilled-water plant shared by the site's halls."""
+
+    chw_supply_c: float = 12.0
+    loop_volume_m3: float = 20.0
+    storage_tank: Optional[StorageTank] = None
+    economizer: Economizer = field(default_factory=Economizer)
+    outdoor: Outdoor = field(default_factory=Outdoor)
+
+
+@dataclass
+class Hall:
+    """One room of the site with everything that stands in it."""
+
+    id: str
+    width_m: float
+    depth_m: float
+    height_m: float = 3.0
+    tile_m: float = 0.6
+    plenum: str = "raised_floor"
+    plenum_depth_m: float = 0.6
+    ceiling_return: bool = False
+    supply_c: float = 18.0
+    leakage_fraction: float = 0.05
+    grid_m: Optional[float] = None
+    racks: list[Rack] = field(default_factory=list)
+    cooling_units: list[CoolingUnit] = field(default_factory=list)
+    tiles: list[Tile] = field(default_factory=list)
+    grilles: list[Grille] = field(default_factory=list)
+    containments: list[Containment] = field(default_factory=list)
+
+    ELEMENT_COLLECTIONS: ClassVar[tuple[str, ...]] = (
+        "racks", "cooling_units", "tiles", "grilles", "containments")
+
+    def elements(self) -> Iterator[Element]:
+        for name in self.ELEMENT_COLLECTIONS:
+            yield from getattr(self, name)
+
+    def tile_size(self, tile: Tile) -> float:
+        return tile.size_m if tile.size_m is not None else self.tile_m
+
+    def footprint(self, el: Element) -> tuple[float, float, float, float]:
+        if isinstance(el, Tile):
+            s = self.tile_size(el)
+            return (el.x_m, el.y_m, el.x_m + s, el.y_m + s)
+        return el.footprint()  # type: ignore[attr-defined]
+
+
+@dataclass
+class Site:
+    """The whole layout: halls, power graph, plant and workloads."""
+
+    name: str = "site"
+    halls: list[Hall] = field(default_factory=list)
+    power_nodes: list[PowerNode] = field(default_factory=list)
+    chillers: list[Chiller] = field(default_factory=list)
+    pumps: list[Pump] = field(default_factory=list)
+    workloads: list[Workload] = field(default_factory=list)
+    plant: Plant = field(default_factory=Plant)
+    description: str = ""
+
+    SITE_COLLECTIONS: ClassVar[tuple[str, ...]] = ("power_nodes", "chillers", "pumps", "workloads")
+
+    # ---- look-ups
+    @property
+    def hall(self) -> Hall:
+        """The first hall (most sites have one)."""
+        return self.halls[0]
+
+    def iter_elements(self) -> Iterator[tuple[Optional[Hall], str, int, Element]]:
+        """Every element as (hall or None, collection name, index, element)."""
+        for hall in self.halls:
+            for name in Hall.ELEMENT_COLLECTIONS:
+                for i, el in enumerate(getattr(hall, name)):
+                    yield hall, name, i, el
+        for name in self.SITE_COLLECTIONS:
+            for i, el in enumerate(getattr(self, name)):
+                yield None, name, i, el
+
+    def locate(self, element_id: str) -> tuple[Optional[Hall], str, int, Element]:
+        """(hall, collection, index, element) of an id; KeyError if absent."""
+        for hit in self.iter_elements():
+            if hit[3].id == element_id:
+                return hit
+        raise KeyError(element_id)
+
+    def get(self, element_id: str) -> Element:
+        return self.locate(element_id)[3]
+
+    def ids(self) -> set[str]:
+        return {el.id for _, _, _, el in self.iter_elements()} | {h.id for h in self.halls}
+
+    def get_hall(self, hall_id: str) -> Hall:
+        for h in self.halls:
+            if h.id == hall_id:
+                return h
+        raise KeyError(hall_id)
+
+    def hall_of(self, element_id: str) -> Optional[Hall]:
+        return self.locate(element_id)[0]
+
+    def collection(self, hall: Optional[Hall], name: str) -> list:
+        return getattr(hall if name in Hall.ELEMENT_COLLECTIONS else self, name)
+
+    def copy(self) -> "Site":
+        """A copy whose lists can change independently (elements are frozen, so shared)."""
+        return Site(
+            name=self.name,
+            halls=[dataclasses.replace(h, **{n: list(getattr(h, n)) for n in Hall.ELEMENT_COLLECTIONS})
+                   for h in self.halls],
+            power_nodes=list(self.power_nodes), chillers=list(self.chillers), pumps=list(self.pumps),
+            workloads=list(self.workloads), plant=dataclasses.replace(self.plant),
+            description=self.description,
+        )
+
+    def restore_from(self, other: "Site") -> None:
+        """Make this site equal to ``other`` in place (keeps object identity)."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(other, f.name))
+
+    def summary(self) -> str:
+        racks = sum(len(h.racks) for h in self.halls)
+        it_kw = sum(r.it_kw for h in self.halls for r in h.racks)
+        units = sum(len(h.cooling_units) for h in self.halls)
+        return (f"{self.name}: {len(self.halls)} hall(s), {racks} racks, {it_kw:.0f} kW IT, "
+                f"{units} cooling units, {len(self.power_nodes)} power nodes")
+
+
+ELEMENT_TYPES: dict[str, type[Element]] = {
+    "racks": Rack, "cooling_units": CoolingUnit, "tiles": Tile, "grilles": Grille,
+    "containments": Containment, "power_nodes": PowerNode, "chillers": Chiller,
+    "pumps": Pump, "workloads": Workload,
+}
+
+
+def element_collection(el: Element | type[Element]) -> str:
+    return el.COLLECTION

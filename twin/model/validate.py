@@ -1,0 +1,668 @@
+"""Validation of a whole site: every rule, every problem reported together.
+
+Each :class:`~dctwin.twin.model.layout.LayoutIssue` names the element id and the field
+and says what is wrong, so a person can find and fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+import unicodedata
+from typing import Iterable, Optional
+
+import numpy as np
+
+from dctwin.twin.model.layout import (
+    ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W,
+    PLENUM_KINDS, POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
+    LayoutIssue, PowerNode, Rack, Site, Tile,
+)
+
+_EPS = 1e-6
+#: Power-node kinds a rack or cooling unit can plug into.
+FEEDABLE_KINDS = ("ups", "switchboard", "pdu", "rpp")
+AIR_COOLING_KINDS = ("crah", "crac", "inrow", "rdhx")
+AIRFLOW_CONTROLS = ("fixed", "plenum_pressure", "inlet_target")
+#: volumetric heat capacity of air for the rack-rise check (J/(m3 K), 1.2 kg/m3 x 1005 J/(kg K))
+AIR_RHO_CP_J_PER_M3K = 1.2 * 1005.0
+#: smallest open fraction of a perforated tile (real tiles are 10 to 60 % open; a closed tile is no tile)
+MIN_TILE_OPEN_FRACTION = 0.05
+#: smallest airflow of a cooling unit that moves air at all (m3/s; a small in-row unit moves about 0.5)
+MIN_UNIT_AIRFLOW_M3S = 0.05
+#: largest air temperature rise across a rack a layout may ask for (K)
+MAX_RACK_AIR_RISE_K = 75.0
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.issues: list[LayoutIssue] = []
+
+    def err(self, el: str, field: str, msg: str) -> None:
+        self.issues.append(LayoutIssue(el, field, msg))
+
+    def between(self, el: str, field: str, value: Optional[float], lo: float, hi: float,
+                unit: str = "", lo_open: bool = False) -> None:
+        if value is None:
+            return
+        bad_lo = value <= lo if lo_open else value < lo
+        if bad_lo or value > hi:
+            lo_s = f"> {lo:g}" if lo_open else f">= {lo:g}"
+            self.err(el, field, f"{value:g}{unit} is out of range (must be {lo_s} and <= {hi:g}{unit})")
+
+    def positive(self, el: str, field: str, value: Optional[float], hi: float, unit: str = " m") -> None:
+        if value is None:
+            return
+        if value <= 0:
+            self.err(el, field, f"must be positive, got {value:g}{unit}")
+        elif value > hi:
+            self.err(el, field, f"{value:g}{unit} is absurdly large (at most {hi:g}{unit})")
+
+
+_FIELD_KINDS: dict[type, list[tuple[str, str, bool]]] = {}
+
+
+def _field_kinds(cls: type) -> list[tuple[str, str, bool]]:
+    """(name, "float"|"bool"|"str"|"strs"|"other", optional) for each field of an element class."""
+    kinds = _FIELD_KINDS.get(cls)
+    if kinds is None:
+        kinds = []
+        for name, tp in typing.get_type_hints(cls).items():
+            if typing.get_origin(tp) is typing.ClassVar:
+                continue
+            optional = typing.get_origin(tp) is typing.Union and type(None) in typing.get_args(tp)
+            if optional:
+                tp = [a for a in typing.get_args(tp) if a is not type(None)][0]
+            if tp is float:
+                kind = "float"
+            elif tp is bool:
+                kind = "bool"
+            elif tp is str:
+                kind = "str"
+            elif typing.get_origin(tp) is tuple and typing.get_args(tp) == (str, Ellipsis):
+                kind = "strs"
+            else:
+                kind = "other"
+            kinds.append((name, kind, optional))
+        _FIELD_KINDS[cls] = kinds
+    return kinds
+
+
+def _check_types(ident: str, obj: object, c: _Checker) -> bool:
+    """Every field holds a value of its declared type (numbers finite). Elements made in
+    code rather than read from a file can hold anything; the other rules assume types."""
+    ok = True
+    for name, kind, optional in _field_kinds(type(obj)):
+        v = getattr(obj, name)
+        if v is None:
+            if not optional:
+                c.err(ident, name, "is required (got None)")
+                ok = False
+            continue
+        if kind == "float":
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                c.err(ident, name, f"must be a number, got {v!r}")
+                ok = False
+            elif not math.isfinite(v):
+                c.err(ident, name, f"must be a finite number, got {v!r}")
+                ok = False
+        elif kind == "bool" and not isinstance(v, bool):
+            c.err(ident, name, f"must be true or false, got {v!r}")
+            ok = False
+        elif kind == "str" and not isinstance(v, str):
+            c.err(ident, name, f"must be a string, got {v!r}")
+            ok = False
+        elif kind == "strs" and not (isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v)):
+            c.err(ident, name, f"must be a list of ids, got {v!r}")
+            ok = False
+    return ok
+
+
+def validate(site: Site) -> list[LayoutIssue]:
+    """Every problem in ``site`` (empty list when it is valid)."""
+    c = _Checker()
+    _check_ids(site, c)
+    _check_names(site, c)
+    typed = True
+    for hall in site.halls:
+        typed &= _check_types(hall.id if isinstance(hall.id, str) else "hall", hall, c)
+    for _, _, _, el in site.iter_elements():
+        typed &= _check_types(el.id if isinstance(el.id, str) else el.COLLECTION, el, c)
+    p = site.plant
+    typed &= _check_types("plant", p, c)
+    for sub in ("storage_tank", "economizer", "outdoor"):
+        obj = getattr(p, sub)
+        if obj is not None:
+            typed &= _check_types(f"plant.{sub}", obj, c)
+        elif sub != "storage_tank":
+            c.err("plant", sub, "is required (got None)")
+            typed = False
+    if not typed:
+        return c.issues  # the remaining rules compare numbers; they need the right types
+    nodes = {n.id: n for n in site.power_nodes}
+    units = {u.id: u for h in site.halls for u in h.cooling_units}
+    racks = {r.id: r for h in site.halls for r in h.racks}
+    workloads = {w.id for w in site.workloads}
+    if not site.halls:
+        c.err("layout", "halls", "the site has no hall")
+    for hall in site.halls:
+        _check_hall(hall, c)
+        for rack in hall.racks:
+            _check_rack(hall, rack, nodes, units, workloads, c)
+        for unit in hall.cooling_units:
+            _check_unit(hall, unit, nodes, racks, c)
+        for tile in hall.tiles:
+            _check_tile(hall, tile, c)
+        for grille in hall.grilles:
+            _check_grille(hall, grille, c)
+        for zone in hall.containments:
+            _check_containment(hall, zone, c)
+        _check_overlaps(hall, c)
+    _check_power(site, nodes, c)
+    for ch in site.chillers:
+        c.positive(ch.id, "capacity_kw", ch.capacity_kw, 50e3, " kW")
+        c.between(ch.id, "cop", ch.cop, 0.0, 30.0, lo_open=True)
+        c.between(ch.id, "restart_delay_s", ch.restart_delay_s, 0.0, 7200.0, " s")
+        if ch.kind not in ("water_cooled", "air_cooled"):
+            c.err(ch.id, "kind", f"unknown chiller kind {ch.kind!r} (water_cooled or air_cooled)")
+        _check_feeds(ch.id, ch.feeds, nodes, c)
+    for p in site.pumps:
+        c.between(p.id, "power_kw", p.power_kw, 0.0, 5000.0, " kW")
+        c.between(p.id, "flow_m3s", p.flow_m3s, 0.0, 50.0, " m3/s")
+        if p.loop not in ("chw", "cw", "tcs"):
+            c.err(p.id, "loop", f"unknown loop {p.loop!r} (chw, cw or tcs)")
+        _check_feeds(p.id, p.feeds, nodes, c)
+    for w in site.workloads:
+        _check_workload(w, c)
+    _check_plant(site, c)
+    return c.issues
+
+
+def _check_ids(site: Site, c: _Checker) -> None:
+    seen: dict[str, str] = {}
+    items: list[tuple[str, str]] = [(h.id, "hall") for h in site.halls]
+    items += [(el.id, coll) for _, coll, _, el in site.iter_elements()]
+    for ident, coll in items:
+        if not isinstance(ident, str) or not ident.strip():
+            c.err(f"{coll}", "id", "an id must be a non-empty string")
+            continue
+        if len(ident) > 64:
+            c.err(_printable(ident[:64]) + "...", "id", "an id must be at most 64 characters")
+        elif _unprintable(ident):
+            c.err(_printable(ident), "id", "an id must not contain control or invisible characters")
+        if ident in seen:
+            c.err(ident, "id", f"duplicate id (also used by a {seen[ident]} element)")
+        else:
+            seen[ident] = coll
+
+
+def _unprintable(text: str, allowed: str = "") -> bool:
+    """Control, format (invisible, direction-changing) or unpaired surrogate characters in ``text``."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in text)
+
+
+def _printable(text: str) -> str:
+    """``text`` with such characters escaped, safe to show in a message or a terminal."""
+    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
+
+
+def _check_names(site: Site, c: _Checker) -> None:
+    if isinstance(site.name, str):
+        if len(site.name) > 200:
+            c.err("layout", "name", f"must be at most 200 characters, got {len(site.name)}")
+        elif _unprintable(site.name):
+            c.err("layout", "name", f"must not contain control or invisible characters: {_printable(site.name)!r}")
+    if isinstance(site.description, str):
+        if len(site.description) > 20000:
+            c.err("layout", "description", f"must be at most 20000 characters, got {len(site.description)}")
+        elif _unprintable(site.description, "\n\t"):
+            c.err("layout", "description", "must not contain control or invisible characters")
+
+
+def _check_hall(h: Hall, c: _Checker) -> None:
+    c.positive(h.id, "width_m", h.width_m, MAX_HALL_SIDE_M)
+    c.positive(h.id, "depth_m", h.depth_m, MAX_HALL_SIDE_M)
+    c.positive(h.id, "height_m", h.height_m, 30.0)
+    c.between(h.id, "tile_m", h.tile_m, 0.1, 2.0, " m")
+    if h.plenum not in PLENUM_KINDS:
+        c.err(h.id, "plenum", f"unknown plenum {h.plenum!r} (raised_floor or none)")
+    if h.plenum == "raised_floor":
+        c.positive(h.id, "plenum_depth_m", h.plenum_depth_m, 5.0)
+    c.between(h.id, "supply_c", h.supply_c, 5.0, 35.0, " C")
+    c.between(h.id, "leakage_fraction", h.leakage_fraction, 0.0, 0.5)
+    if h.grid_m is not None:
+        c.between(h.id, "grid_m", h.grid_m, 0.05, 3.0, " m")
+    # one issue for the hall, not one per tile: switching the plenum off is one mistake
+    if h.tiles and h.plenum != "raised_floor":
+        c.err(h.id, "plenum", f"is {h.plenum!r}, but {_some(h.tiles)} perforated tile(s) need a raised floor "
+                              f"(plenum \"raised_floor\"); remove the tiles or raise the floor")
+    if h.grilles and not h.ceiling_return:
+        c.err(h.id, "ceiling_return", f"is false, but {_some(h.grilles)} return grille(s) need a ceiling "
+                                      f"return; remove the grilles or set ceiling_return true")
+
+
+def _some(elements: list) -> str:
+    ids = [e.id for e in elements[:3]]
+    more = f" and {len(elements) - 3} more" if len(elements) > 3 else ""
+    return f"{len(elements)} ({', '.join(ids)}{more})"
+
+
+def _inside(hall: Hall, el: Element, c: _Checker) -> None:
+    x0, y0, x1, y1 = hall.footprint(el)
+    if x0 < -_EPS or y0 < -_EPS or x1 > hall.width_m + _EPS or y1 > hall.depth_m + _EPS:
+        c.err(el.id, "x_m" if (x0 < -_EPS or x1 > hall.width_m + _EPS) else "y_m",
+              f"footprint x {x0:g}..{x1:g} m, y {y0:g}..{y1:g} m lies outside hall {hall.id} "
+              f"(0..{hall.width_m:g} by 0..{hall.depth_m:g} m)")
+
+
+def _check_facing(el: Element, facing: str, c: _Checker) -> bool:
+    if facing not in FACINGS:
+        c.err(el.id, "facing", f"must be one of N, E, S, W, got {facing!r}")
+        return False
+    return True
+
+
+def _check_feeds(ident: str, feeds: Iterable[str], nodes: dict[str, PowerNode], c: _Checker,
+                 max_feeds: int = 2) -> None:
+    feeds = list(feeds)
+    if len(feeds) > max_feeds:
+        c.err(ident, "feeds", f"at most {max_feeds} feeds (A and B), got {len(feeds)}")
+    if len(set(feeds)) != len(feeds):
+        c.err(ident, "feeds", "the same power node is given twice")
+    for k, f in enumerate(feeds):
+        label = "AB"[k] if k < 2 else str(k)
+        node = nodes.get(f)
+        if node is None:
+            c.err(ident, "feeds", f"feed {label} names power node {f!r}, which does not exist")
+        elif node.kind not in FEEDABLE_KINDS:
+            c.err(ident, "feeds", f"feed {label} is {f!r}, a {node.kind}; loads plug into a "
+                                  f"{', '.join(FEEDABLE_KINDS)}")
+
+
+def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[str, CoolingUnit],
+                workloads: set[str], c: _Checker) -> None:
+    ok = _check_facing(r, r.facing, c)
+    c.positive(r.id, "width_m", r.width_m, 3.0)
+    c.positive(r.id, "depth_m", r.depth_m, 3.0)
+    c.positive(r.id, "height_m", r.height_m, 5.0)
+    if r.height_m > hall.height_m + _EPS:
+        c.err(r.id, "height_m", f"{r.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
+    if r.it_kw < 0:
+        c.err(r.id, "it_kw", f"must not be negative, got {r.it_kw:g} kW")
+    elif r.it_kw * 1e3 > MAX_RACK_POWER_W:
+        c.err(r.id, "it_kw", f"{r.it_kw:g} kW is absurd for one rack (at most {MAX_RACK_POWER_W / 1e3:g} kW)")
+    c.between(r.id, "liquid_fraction", r.liquid_fraction, 0.0, 1.0)
+    if r.airflow_m3s is not None:
+        c.between(r.id, "airflow_m3s", r.airflow_m3s, 0.0, 30.0, " m3/s")
+    air_heat = max(r.it_kw, 0.0) * (1.0 - min(max(r.liquid_fraction, 0.0), 1.0))
+    if air_heat > 0 and r.design_airflow_m3s <= 0:
+        c.err(r.id, "airflow_m3s", f"rack puts {air_heat:g} kW into the air but has no airflow")
+    elif air_heat > 0:
+        rise_k = air_heat * 1e3 / (AIR_RHO_CP_J_PER_M3K * r.design_airflow_m3s)
+        if rise_k > MAX_RACK_AIR_RISE_K:
+            # a few litres a second through a 60 kW rack: an air rise of thousands of kelvin, no steady state
+            c.err(r.id, "airflow_m3s", f"{r.design_airflow_m3s:g} m3/s carrying {air_heat:g} kW heats the air by "
+                                       f"{rise_k:.3g} K across the rack (at most {MAX_RACK_AIR_RISE_K:g} K; "
+                                       f"servers run at 10 to 25 K)")
+    _check_feeds(r.id, r.feeds, nodes, c)
+    if r.workload is not None and r.workload not in workloads:
+        c.err(r.id, "workload", f"names workload {r.workload!r}, which does not exist")
+    if r.cdu is not None:
+        u = units.get(r.cdu)
+        if u is None or u.kind != "cdu":
+            c.err(r.id, "cdu", f"names {r.cdu!r}, which is not a CDU of this site")
+    if r.fan_fraction is not None:
+        c.between(r.id, "fan_fraction", r.fan_fraction, 0.0, 0.9)
+    if r.thermal_mass_kj_per_k is not None:
+        c.between(r.id, "thermal_mass_kj_per_k", r.thermal_mass_kj_per_k, 0.0, 1e5, " kJ/K")
+    if r.ashrae_class not in ASHRAE_CLASSES:
+        c.err(r.id, "ashrae_class", f"unknown class {r.ashrae_class!r} ({', '.join(ASHRAE_CLASSES)})")
+    if ok and r.width_m > 0 and r.depth_m > 0:
+        _inside(hall, r, c)
+
+
+def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: dict[str, Rack],
+                c: _Checker) -> None:
+    if u.kind not in COOLING_KINDS:
+        c.err(u.id, "kind", f"unknown cooling unit kind {u.kind!r} ({', '.join(COOLING_KINDS)})")
+    ok = _check_facing(u, u.facing, c)
+    c.positive(u.id, "width_m", u.width_m, 10.0)
+    c.positive(u.id, "depth_m", u.depth_m, 10.0)
+    c.positive(u.id, "height_m", u.height_m, 10.0)
+    if u.height_m > hall.height_m + _EPS:
+        c.err(u.id, "height_m", f"{u.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
+    c.between(u.id, "airflow_m3s", u.airflow_m3s, 0.0, 60.0, " m3/s")
+    if u.kind in AIR_COOLING_KINDS and u.airflow_m3s <= 0 and u.capacity_kw > 0:
+        c.err(u.id, "airflow_m3s", f"a {u.kind} with {u.capacity_kw:g} kW capacity needs airflow")
+    elif u.kind in AIR_COOLING_KINDS and 0 < u.airflow_m3s < MIN_UNIT_AIRFLOW_M3S:
+        # a trickle of air that can carry no heat away: the steady solve ran for minutes without an answer
+        c.err(u.id, "airflow_m3s", f"{u.airflow_m3s:g} m3/s is too little for a {u.kind} (at least "
+                                   f"{MIN_UNIT_AIRFLOW_M3S:g} m3/s, or 0 for a unit that moves no air)")
+    c.between(u.id, "capacity_kw", u.capacity_kw, 0.0, 5000.0, " kW")
+    c.between(u.id, "supply_setpoint_c", u.supply_setpoint_c, 5.0, 45.0, " C")
+    if u.fan_power_kw is not None:
+        c.between(u.id, "fan_power_kw", u.fan_power_kw, 0.0, 200.0, " kW")
+    if u.airflow_control not in AIRFLOW_CONTROLS:
+        c.err(u.id, "airflow_control", f"unknown control {u.airflow_control!r} ({', '.join(AIRFLOW_CONTROLS)})")
+    _check_feeds(u.id, u.feeds, nodes, c)
+    if u.kind == "rdhx":
+        if u.rack is None:
+            c.err(u.id, "rack", "a rear-door heat exchanger must name the rack it is mounted on")
+        elif u.rack not in racks:
+            c.err(u.id, "rack", f"names rack {u.rack!r}, which does not exist")
+    elif u.rack is not None:
+        c.err(u.id, "rack", f"only a rear-door heat exchanger (rdhx) is mounted on a rack, not a {u.kind}")
+    if u.kind in ("crah", "crac") and hall.plenum == "none" and hall.ceiling_return is False:
+        pass  # a room unit that blows through its front and breathes through its top: fine
+    if ok and u.width_m > 0 and u.depth_m > 0:
+        _inside(hall, u, c)
+
+
+def _check_tile(hall: Hall, t: Tile, c: _Checker) -> None:
+    # below a few per cent the tile's loss coefficient (~1/f^2) makes the plenum solve crawl for minutes
+    c.between(t.id, "open_fraction", t.open_fraction, MIN_TILE_OPEN_FRACTION, 1.0)
+    if t.size_m is not None:
+        c.between(t.id, "size_m", t.size_m, 0.1, 2.0, " m")
+    _inside(hall, t, c)
+
+
+def _check_grille(hall: Hall, g: Grille, c: _Checker) -> None:
+    c.positive(g.id, "width_m", g.width_m, 50.0)
+    c.positive(g.id, "depth_m", g.depth_m, 50.0)
+    if g.width_m > 0 and g.depth_m > 0:
+        _inside(hall, g, c)
+
+
+def _check_containment(hall: Hall, z: Containment, c: _Checker) -> None:
+    if z.kind not in CONTAINMENT_KINDS:
+        c.err(z.id, "kind", f"unknown containment kind {z.kind!r} (hot or cold)")
+    c.positive(z.id, "width_m", z.width_m, MAX_HALL_SIDE_M)
+    c.positive(z.id, "depth_m", z.depth_m, MAX_HALL_SIDE_M)
+    if z.height_m is not None:
+        c.between(z.id, "height_m", z.height_m, 0.0, hall.height_m, " m", lo_open=True)
+    if z.width_m > 0 and z.depth_m > 0:
+        _inside(hall, z, c)
+
+
+def _check_overlaps(hall: Hall, c: _Checker) -> None:
+    """Solid footprints must not overlap; tiles must not overlap each other or lie under solids."""
+    solids: list[tuple[Element, tuple[float, float, float, float]]] = []
+    # elements whose size is already reported as wrong stay out: they would only add noise
+    for r in hall.racks:
+        if r.facing in FACINGS and 0 < r.width_m <= 3.0 and 0 < r.depth_m <= 3.0:
+            solids.append((r, r.footprint()))
+    for u in hall.cooling_units:
+        if u.kind != "rdhx" and u.facing in FACINGS and 0 < u.width_m <= 10.0 and 0 < u.depth_m <= 10.0:
+            solids.append((u, u.footprint()))
+    _pairwise(solids, solids, c, "overlaps", same=True, hall=hall)
+    tiles = [(t, hall.footprint(t)) for t in hall.tiles if hall.tile_size(t) > 0]
+    _pairwise(tiles, tiles, c, "overlaps tile", same=True, hall=hall)
+    _pairwise(tiles, solids, c, "lies under", same=False, hall=hall)
+
+
+def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float = 2.0,
+              hall: Optional[Hall] = None) -> None:
+    """Report every overlapping pair of footprints, A's element named first."""
+    if not a_items or not b_items:
+        return
+    a = np.array([fp for _, fp in a_items], dtype=np.float64).reshape(-1, 4)
+    b = None if same else np.array([fp for _, fp in b_items], dtype=np.float64).reshape(-1, 4)
+    pairs = overlapping_pairs(a, b, cell=cell, limit=MAX_OVERLAP_ISSUES)
+    for i, j in pairs:
+        el, fp = a_items[i]
+        other, ofp = b_items[j]
+        if other is el:
+            continue
+        c.err(el.id, "x_m", f"footprint {verb} {other.id} "
+                            f"(x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m against "
+                            f"x {ofp[0]:g}..{ofp[2]:g} m, y {ofp[1]:g}..{ofp[3]:g} m)")
+    if len(pairs) >= MAX_OVERLAP_ISSUES:
+        where = hall.id if hall is not None else "layout"
+        c.err(where, "", f"more footprints {'overlap' if verb == 'overlaps' else verb} than the "
+                         f"{MAX_OVERLAP_ISSUES} listed; fix those first")
+
+
+#: overlapping pairs listed per kind of check: a file of thousands of stacked racks must not
+#: make millions of messages (or use gigabytes finding them)
+MAX_OVERLAP_ISSUES = 200
+#: candidate pairs compared at once before the search goes on in chunks (bounds memory)
+_CANDIDATE_BUDGET = 4_000_000
+
+
+class _TooManyCandidates(Exception):
+    pass
+
+
+def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None, cell: float = 2.0,
+                      eps: float = _EPS, limit: Optional[int] = None) -> list[tuple[int, int]]:
+    """Index pairs (i, j) of rectangles of ``a`` and ``b`` whose interiors overlap by more than ``eps``.
+
+    ``a`` and ``b`` are float arrays [n, 4] of (x0, y0, x1, y1) in m. Without ``b``,
+    pairs within ``a`` with i < j. Sorted by (i, j). With ``limit``, at most
+    ``limit`` pairs (the first in that order), found in chunks of ``a`` when the
+    rectangles are piled up so densely that comparing all candidates at once
+    would take too much memory.
+    """
+    if limit is None:
+        return _overlapping_pairs(a, b, cell, eps, None)
+    try:
+        return _overlapping_pairs(a, b, cell, eps, _CANDIDATE_BUDGET)[:limit]
+    except _TooManyCandidates:
+        pass
+    full_b = a if b is None else b
+    out: list[tuple[int, int]] = []
+    step = max(1, _CANDIDATE_BUDGET // (9 * max(len(full_b), 1)))
+    for start in range(0, len(a), step):  # chunks in order of i: their pairs come out in (i, j) order
+        out += _overlapping_pairs(a[start:start + step], full_b, cell, eps, None, offset=start,
+                                  upper=b is None, limit=limit - len(out))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray], cell: float, eps: float,
+                       budget: Optional[int], offset: int = 0, upper: bool = False,
+                       limit: Optional[int] = None) -> list[tuple[int, int]]:
+    """Index pairs (i, j) of rectangles of ``a`` and ``b`` whose interiors overlap by more than ``eps``.
+
+    ``a`` and ``b`` are float arrays [n, 4] of (x0, y0, x1, y1) in m. Without ``b``,
+    pairs within ``a`` with i < j. Sorted by (i, j).
+
+    Rectangles no larger than ``cell`` go into a uniform grid by their lower-left
+    cell; two of them can overlap only if those cells are neighbours, so each one
+    is compared with the rectangles of 9 cells: O(n) for a floor of racks and
+    tiles. Cell indices are clamped to +-2e5 so far-away rectangles stay cheap
+    (clamping is monotonic, so neighbours stay neighbours). The few larger
+    rectangles are compared with everything.
+    """
+    same = b is None
+    if same:
+        b = a
+    n, m = len(a), len(b)
+    if n == 0 or m == 0:
+        return []
+    # cells as large as the largest ordinary rectangle (capped), so only outliers are "large"
+    sides = np.concatenate([a[:, 2] - a[:, 0], a[:, 3] - a[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]])
+    cell = float(min(max(cell, float(np.max(sides, initial=0.0))), 12.0))
+
+    def cells(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cx = np.clip(np.floor(r[:, 0] / cell), -2e5, 2e5).astype(np.int64)
+        cy = np.clip(np.floor(r[:, 1] / cell), -2e5, 2e5).astype(np.int64)
+        return cx, cy
+
+    def big(r: np.ndarray) -> np.ndarray:
+        return ((r[:, 2] - r[:, 0]) > cell) | ((r[:, 3] - r[:, 1]) > cell)
+
+    big_a, big_b = big(a), big(b)
+    small_a, small_b = np.flatnonzero(~big_a), np.flatnonzero(~big_b)
+    ii_parts: list[np.ndarray] = []
+    jj_parts: list[np.ndarray] = []
+    if len(small_a) and len(small_b):
+        ax, ay = cells(a[small_a])
+        bx, by = cells(b[small_b])
+        span = np.int64(4e5 + 8)
+        keys_b = (bx + 2) * span + (by + 2)
+        order = np.argsort(keys_b, kind="stable")
+        sorted_keys = keys_b[order]
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                target = (ax + dx + 2) * span + (ay + dy + 2)
+                lo = np.searchsorted(sorted_keys, target, "left")
+                hi = np.searchsorted(sorted_keys, target, "right")
+                counts = hi - lo
+                total = int(counts.sum())
+                if total == 0:
+                    continue
+                if budget is not None:
+                    budget -= total
+                    if budget < 0:
+                        raise _TooManyCandidates()
+                rows = np.repeat(np.arange(len(small_a)), counts)
+                first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+                ii_parts.append(small_a[rows])
+                jj_parts.append(small_b[order[first + np.arange(total)]])
+    for k in np.flatnonzero(big_a):  # a large rectangle of a against all of b
+        ii_parts.append(np.full(m, k))
+        jj_parts.append(np.arange(m))
+    for k in np.flatnonzero(big_b):  # all (small) of a against a large rectangle of b
+        ii_parts.append(small_a)
+        jj_parts.append(np.full(len(small_a), k))
+    if not ii_parts:
+        return []
+    ii = np.concatenate(ii_parts)
+    jj = np.concatenate(jj_parts)
+    if same:
+        ii, jj = np.minimum(ii, jj), np.maximum(ii, jj)
+        keep = ii < jj
+        ii, jj = ii[keep], jj[keep]
+    ra, rb = a[ii], b[jj]
+    hit = ((np.minimum(ra[:, 2], rb[:, 2]) - np.maximum(ra[:, 0], rb[:, 0]) > eps)
+           & (np.minimum(ra[:, 3], rb[:, 3]) - np.maximum(ra[:, 1], rb[:, 1]) > eps))
+    ii, jj = ii[hit] + offset, jj[hit]
+    if upper:  # a chunk of a set against the whole set: each pair once, never an element with itself
+        keep = ii < jj
+        ii, jj = ii[keep], jj[keep]
+    span = np.int64(len(b) + 1)
+    keys = np.unique(ii.astype(np.int64) * span + jj)  # sorted by (i, j); faster than unique(axis=0)
+    if limit is not None:
+        keys = keys[:limit]
+    return [(int(k // span), int(k % span)) for k in keys]
+
+
+def _check_power(site: Site, nodes: dict[str, PowerNode], c: _Checker) -> None:
+    for n in site.power_nodes:
+        if n.kind not in POWER_KINDS:
+            c.err(n.id, "kind", f"unknown power node kind {n.kind!r} ({', '.join(POWER_KINDS)})")
+            continue
+        for fname, kinds in PowerNode.KIND_FIELDS.items():
+            if getattr(n, fname) is not None and n.kind not in kinds:
+                c.err(n.id, fname, f"does not apply to a {n.kind} (only to {', '.join(kinds)})")
+        if n.kind == "utility":
+            c.between(n.id, "capacity_kw", n.capacity_kw, 0.0, 1e6, " kW")
+        else:
+            c.positive(n.id, "capacity_kw", n.capacity_kw, 1e6, " kW")
+        if len(set(n.inputs)) != len(n.inputs):
+            c.err(n.id, "inputs", "the same input is given twice")
+        for src in n.inputs:
+            if src not in nodes:
+                c.err(n.id, "inputs", f"input {src!r} does not exist")
+            elif src == n.id:
+                c.err(n.id, "inputs", "a node cannot feed itself")
+        if n.kind in ("utility", "generator") and n.inputs:
+            c.err(n.id, "inputs", f"a {n.kind} is a source and takes no inputs")
+        elif n.kind == "ats" and len(n.inputs) != 2:
+            c.err(n.id, "inputs", f"an ATS switches between 2 inputs (normal, emergency), got {len(n.inputs)}")
+        elif n.kind not in ("utility", "generator") and not n.inputs:
+            c.err(n.id, "inputs", f"a {n.kind} needs at least one input")
+        c.between(n.id, "battery_kwh", n.battery_kwh, 0.0, 1e5, " kWh")
+        c.between(n.id, "peukert_k", n.peukert_k, 1.0, 2.0)
+        c.between(n.id, "start_delay_s", n.start_delay_s, 0.0, 3600.0, " s")
+        c.between(n.id, "transfer_delay_s", n.transfer_delay_s, 0.0, 3600.0, " s")
+        c.between(n.id, "retransfer_delay_s", n.retransfer_delay_s, 0.0, 86400.0, " s")
+        c.between(n.id, "loss_fraction", n.loss_fraction, 0.0, 0.5)
+    cycle = find_power_cycle(site.power_nodes)
+    if cycle:
+        c.err(cycle[0], "inputs", "the power graph has a cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def find_power_cycle(nodes: list[PowerNode]) -> list[str]:
+    """Ids along one cycle of the input graph (empty if it is acyclic)."""
+    graph = {n.id: [i for i in n.inputs] for n in nodes}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(start: str) -> list[str]:
+        # iterative DFS so a 10,000-node chain does not hit the recursion limit
+        work = [(start, iter(graph.get(start, ())))]
+        state[start] = 1
+        stack.append(start)
+        while work:
+            node, it = work[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                work.pop()
+                stack.pop()
+                state[node] = 2
+                continue
+            if nxt not in graph:
+                continue
+            s = state.get(nxt, 0)
+            if s == 1:
+                return stack[stack.index(nxt):]
+            if s == 0:
+                state[nxt] = 1
+                stack.append(nxt)
+                work.append((nxt, iter(graph[nxt])))
+        return []
+
+    for n in nodes:
+        if state.get(n.id, 0) == 0:
+            cyc = visit(n.id)
+            if cyc:
+                return list(reversed(cyc))
+    return []
+
+
+def _check_workload(w, c: _Checker) -> None:
+    if w.kind not in WORKLOAD_KINDS:
+        c.err(w.id, "kind", f"unknown workload kind {w.kind!r} ({', '.join(WORKLOAD_KINDS)})")
+    c.between(w.id, "utilization", w.utilization, 0.0, 1.5)
+    if w.amplitude is not None:
+        c.between(w.id, "amplitude", w.amplitude, 0.0, 1.5)
+    if w.dip_utilization is not None:
+        c.between(w.id, "dip_utilization", w.dip_utilization, 0.0, 1.5)
+    if w.period_s is not None:
+        c.between(w.id, "period_s", w.period_s, 0.0, 1e7, " s", lo_open=True)
+    if w.dip_s is not None:
+        c.between(w.id, "dip_s", w.dip_s, 0.0, 1e7, " s")
+        if w.period_s is not None and w.dip_s >= w.period_s:
+            c.err(w.id, "dip_s", f"the dip ({w.dip_s:g} s) must be shorter than the period ({w.period_s:g} s)")
+    if w.kind == "csv":
+        if w.path is None and not w.points:
+            c.err(w.id, "path", "a csv workload needs a path (or inline points)")
+    if w.points:
+        times = [p[0] for p in w.points]
+        if any(b <= a for a, b in zip(times, times[1:])):
+            c.err(w.id, "points", "times must increase")
+        for t, u in w.points:
+            if not 0.0 <= u <= 1.5:
+                c.err(w.id, "points", f"utilization {u:g} at t = {t:g} s is out of range (0..1.5)")
+                break
+
+
+def _check_plant(site: Site, c: _Checker) -> None:
+    p = site.plant
+    c.between("plant", "chw_supply_c", p.chw_supply_c, 2.0, 35.0, " C")
+    c.between("plant", "loop_volume_m3", p.loop_volume_m3, 0.0, 1e5, " m3")
+    if p.storage_tank is not None:
+        c.between("plant", "storage_tank.volume_m3", p.storage_tank.volume_m3, 0.0, 1e5, " m3")
+        c.between("plant", "storage_tank.usable_dt_k", p.storage_tank.usable_dt_k, 0.0, 30.0, " K", lo_open=True)
+    c.between("plant", "economizer.approach_k", p.economizer.approach_k, 0.0, 30.0, " K")
+    o = p.outdoor
+    if o.kind not in ("constant", "sine", "csv"):
+        c.err("plant", "outdoor.kind", f"unknown outdoor profile {o.kind!r} (constant, sine or csv)")
+    c.between("plant", "outdoor.c", o.c, -60.0, 60.0, " C")
+    c.between("plant", "outdoor.amplitude_k", o.amplitude_k, 0.0, 40.0, " K")
+    c.between("plant", "outdoor.peak_hour", o.peak_hour, 0.0, 24.0, " h")
+    if o.kind == "csv" and not o.path:
+        c.err("plant", "outdoor.path", "a csv outdoor profile needs a path")

@@ -1,0 +1,1 @@
+"""The running twin: compile, engine, alarms, metrics, capacity."""

@@ -1,0 +1,558 @@
+"""Alarms with hysteresis, each explained by its cause chain in one sentence.
+
+:class:`AlarmMonitor` is evaluated by the engine after every step (and after a
+steady solve). Conditions, per element:
+
+==================  =========  ==========================================  =========================
+kind                severity   raised when                                 cleared when (held 60 s)
+==================  =========  ==========================================  =========================
+inlet_recommended   warning    rack inlet > recommended max (27 C; H1 22)  inlet < max − 1 K
+inlet_allowable     major      rack inlet > allowable max of its class     inlet < max − 1 K
+inlet_critical      critical   rack inlet > the IT model's crit_c          inlet < crit − 1 K
+inlet_rise          major      inlet − min over the last 15 min > 5 K      rise < 4 K
+ups_on_battery      major      a UPS with a battery is on battery          back on its input (30 s)
+ups_low_soc         critical   state of charge < 25 %                      > 30 %
+node_load_80        warning    power node load > 80 % of its capacity      < 78 %
+node_load_100       critical   power node load > 100 % of its capacity     < 98 %
+unit_failed         major      cooling unit not running (failed, no power) running (held 30 s)
+rack_down           critical   rack not running (no power or shut down)    running (held 30 s)
+==================  =========  ==========================================  =========================
+
+An alarm is raised the step its condition is met; it clears only after the
+value has stayed past the clear threshold for the hold time, so a value
+hovering at the threshold raises once and does not chatter.
+
+Every alarm record is ``{t_s, id, kind, severity, active, message, causes}``;
+``causes`` is the chain alarm <- automatic actions <- injected event, each
+step ``{seq, t_s, kind, target, text, injected}`` (and ``supply_share`` for a
+cooling unit that supplied the rack's inlet air). It comes from the event log
+(:meth:`dctwin.twin.model.events.EventLog.chain`) and, for thermal alarms, from the
+physics: the share of the rack's inlet air each stopped cooling unit supplied
+just before it stopped, a passive steady tracer released at that unit's supply
+on the flow of that moment (a raised-floor unit releases its share of the tile
+and leakage air; rack exhausts carry none, so the share is what the unit
+delivered directly). ``message`` is one sentence with times, e.g.
+"R-A01 inlet 33.1 C over allowable 32 C at 00:04:12 (t=252 s): CRAH-2, which
+supplied 64 % of its inlet air, failed at 00:01:00 (injected)."
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from dctwin.twin.model.events import INJECTED_KINDS, Event, EventLog
+from dctwin.twin.physics import _thermal_numba as _tnb
+from dctwin.twin.physics import thermal
+from dctwin.twin.physics.airflow import port_faces
+from dctwin.twin.physics.constants import ASHRAE_RECOMMENDED_C
+from dctwin.twin.physics.it import MODE_ON
+
+#: (kind, severity, clear deadband, clear hold (s))
+RECOMMENDED_H1_C = 22.0
+TEMP_DEADBAND_K = 1.0
+TEMP_HOLD_S = 60.0
+RISE_K = 5.0
+RISE_CLEAR_K = 4.0
+RISE_WINDOW_S = 900.0
+RISE_BUCKET_S = 60.0
+RISE_SLOTS = 16
+SOC_LOW = 0.25
+SOC_CLEAR = 0.30
+LOAD_WARN = 0.80
+LOAD_WARN_CLEAR = 0.78
+LOAD_OVER = 1.00
+LOAD_OVER_CLEAR = 0.98
+STATE_HOLD_S = 30.0
+
+KINDS = ("inlet_recommended", "inlet_allowable", "inlet_critical", "inlet_rise", "ups_on_battery", "ups_low_soc",
+         "node_load_80", "node_load_100", "unit_failed", "rack_down")
+SEVERITY = {"inlet_recommended": "warning", "inlet_allowable": "major", "inlet_critical": "critical",
+            "inlet_rise": "major", "ups_on_battery": "major", "ups_low_soc": "critical",
+            "node_load_80": "warning", "node_load_100": "critical", "unit_failed": "major",
+            "rack_down": "critical"}
+#: automatic actions left out of explanations (they only relay the cause next to them)
+_RELAY_KINDS = ("node_dark", "node_energized", "generator_start")
+#: events that stop a cooling unit
+_UNIT_STOP_KINDS = ("fail", "unit_stop", "cdu_pump_fail")
+UPS_BATTERY_MODE = 1  # twin.physics._power_const.UPS_BATTERY
+
+
+def hms(t_s: float) -> str:
+    """Time of day in the run, HH:MM:SS (seconds rounded down)."""
+    s = int(math.floor(t_s + 1e-6))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def hysteresis(active: np.ndarray, hold: np.ndarray, raise_now: np.ndarray, clear_now: np.ndarray,
+               dt_s: float, hold_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """One evaluation of alarm hysteresis, in place; returns (raised, cleared) index arrays.
+
+    An inactive alarm is raised when ``raise_now``. An active one accumulates ``dt_s`` in
+    ``hold`` while ``clear_now`` (any step outside the clear band resets it) and clears
+    once ``hold >= hold_s``. ``raise_now`` and ``clear_now`` must not both hold.
+    """
+    if not active.any() and not raise_now.any():  # the common case: quiet, nothing to do
+        return _NONE, _NONE
+    raised = (active == 0) & raise_now
+    was = active != 0
+    hold[was & clear_now] += dt_s
+    hold[was & ~clear_now] = 0.0
+    cleared = was & clear_now & (hold >= hold_s - 1e-9)
+    active[raised] = 1
+    hold[raised] = 0.0
+    active[cleared] = 0
+    hold[cleared] = 0.0
+    return np.flatnonzero(raised), np.flatnonzero(cleared)
+
+
+def unit_supply_share(ap, flow, unit_q: np.ndarray, j: int, plenum: np.ndarray) -> np.ndarray:
+    """Share (0..1) of each rack's intake air that cooling unit ``j`` supplied on ``flow``.
+
+    Steady passive tracer c with ``div(F c) = div(alpha grad c)``: c = 1 on unit j's supply
+    faces, and on the tile and leakage faces its share ``q_j / sum(q_plenum)`` of the
+    plenum air when j blows into a raised floor; 0 on every other inflow (other units,
+    rack exhausts). A rack's share is the flow-weighted mean of c over its intake faces.
+    """
+    c = thermal.coefficients(ap, flow)
+    pf = port_faces(ap)
+    pT = np.zeros(len(pf.face))
+    out = pf.group["unit_out"]
+    if ap.unit_out.n and len(ap.unit_out.face):
+        per = ap.unit_out.port_of_face()
+        seg = pT[out]
+        seg[per == j] = 1.0
+        pT[out] = seg
+    if plenum[j]:
+        qp = float(np.sum(np.where(plenum, unit_q, 0.0)))
+        if qp > 0:
+            share = float(unit_q[j]) / qp
+            pT[pf.group["tile"]] = share
+            pT[pf.group["leak"]] = share
+    C = np.zeros(ap.shape)
+    _tnb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, 1.0, 1e-7, 20000, False)
+    rin, _ = thermal.port_means(ap, flow, C)
+    return np.clip(rin, 0.0, 1.0)
+
+
+def describe(ev: Event) -> str:
+    """A short phrase for one event, without its time."""
+    t, k, d = ev.target, ev.kind, ev.details
+    if k == "fail":
+        return f"{t} failed"
+    if k == "repair":
+        return f"{t} repaired"
+    if k == "utility_loss":
+        return "utility loss" + (f" ({t})" if t and t != "UTIL" else "")
+    if k == "utility_restore":
+        return "utility restored" + (f" ({t})" if t and t != "UTIL" else "")
+    if k == "generator_fail_to_start":
+        return f"{t or 'generators'} armed to fail to start"
+    if k == "generator_stop" and "fail" in ev.condition:
+        return f"{t} failed to start"
+    if k == "ups_battery_exhausted":
+        return f"{t} battery exhausted"
+    if k == "ups_on_battery":
+        return f"{t} on battery"
+    if k == "unit_stop":
+        return f"{t} stopped ({ev.condition})" if ev.condition else f"{t} stopped"
+    if k == "rack_down":
+        return f"{t} down"
+    if k == "shutdown":
+        return f"{t} shut down with {ev.condition}" if ev.condition else f"{t} shut down"
+    if k == "throttle":
+        return f"{t} throttled with {ev.condition}" if ev.condition else f"{t} throttled"
+    if k in ("breaker_trip", "breaker_trip_auto"):
+        return f"{t} breaker tripped" + (f" on {ev.condition}" if ev.condition and k != "breaker_trip" else "")
+    if k == "capacity_exceeded":
+        r = d.get("load_ratio")
+        return f"{t} over capacity" + (f" ({100 * r:.0f} %)" if isinstance(r, (int, float)) else "")
+    if k == "set_utilization":
+        return f"utilization of {t if t not in ('', 'all', '*') else 'all racks'} set to {100 * d.get('utilization', 0):.0f} %"
+    if k == "set_setpoint":
+        return f"{t} setpoint set to {d.get('setpoint_c', 0):g} C"
+    if k == "set_outdoor_c":
+        return f"outdoor temperature set to {d.get('c', 0):g} C"
+    if k == "cdu_pump_fail":
+        return f"{t} pump failed"
+    if k == "chiller_stop":
+        return f"{t} stopped" + (f" ({ev.condition})" if ev.condition else "")
+    return f"{t} {k.replace('_', ' ')}".strip()
+
+
+def _is_injected(ev: Event) -> bool:
+    return ev.kind in INJECTED_KINDS and ev.cause is None
+
+
+def cause_step(ev: Event, share: Optional[float] = None) -> dict[str, Any]:
+    out = {"seq": ev.seq, "t_s": ev.t_s, "kind": ev.kind, "target": ev.target, "text": describe(ev),
+           "injected": _is_injected(ev)}
+    if share is not None and math.isfinite(share):
+        out["supply_share"] = float(share)
+    return out
+
+
+def step_text(c: dict[str, Any]) -> str:
+    """One cause step as a phrase with its time."""
+    if "supply_share" in c:
+        verb = describe_verb(c)
+        s = f"{c['target']}, which supplied {100 * c['supply_share']:.0f} % of its inlet air, {verb}"
+    else:
+        s = c["text"]
+    s += f" at {hms(c['t_s'])}"
+    if c.get("injected"):
+        s += " (injected)"
+    return s
+
+
+def describe_verb(c: dict[str, Any]) -> str:
+    """The phrase of a unit-stop step without its subject ("failed", "stopped (all feeds lost)")."""
+    text = c["text"]
+    return text[len(c["target"]) + 1:] if text.startswith(c["target"] + " ") else text
+
+
+def explain(head: str, causes: list[dict[str, Any]]) -> str:
+    """``head`` and the cause chain as one sentence."""
+    if not causes:
+        return head + "."
+    return head + ": " + " <- ".join(step_text(c) for c in causes) + "."
+
+
+class AlarmMonitor:
+    """Alarm state of one :class:`~dctwin.twin.sim.engine.Simulation` (plain arrays, so it keyframes)."""
+
+    def __init__(self, sim) -> None:
+        self.sim = sim
+        ra = sim.ra
+        n, m = ra.n, sim.ua.n
+        classes = [r.ashrae_class for r in sim.hall.racks]
+        self.rec_c = np.array([RECOMMENDED_H1_C if c == "H1" else ASHRAE_RECOMMENDED_C[1] for c in classes])
+        self.allow_c = np.asarray(ra.warn_c, float)
+        self.crit_c = np.asarray(ra.crit_c, float)
+        self.node_ids: list[str] = []
+        self.ups_idx = np.zeros(0, np.int64)
+        cap_idx = np.zeros(0, np.int64)
+        if sim.power is not None:
+            pp = sim.power.plant
+            self.node_ids = list(pp.node_ids)
+            self.ups_idx = np.flatnonzero(pp.batt_j > 0)
+            cap_idx = np.flatnonzero(pp.cap_w > 0)
+        self.cap_idx = cap_idx
+        sizes = {"inlet_recommended": n, "inlet_allowable": n, "inlet_critical": n, "inlet_rise": n,
+                 "ups_on_battery": len(self.ups_idx), "ups_low_soc": len(self.ups_idx),
+                 "node_load_80": len(cap_idx), "node_load_100": len(cap_idx), "unit_failed": m, "rack_down": n}
+        self.sizes = sizes
+        self.alarms: list[dict[str, Any]] = []
+        self._share_flow = None
+        self._share_cache: dict[int, np.ndarray] = {}
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Forget every alarm (a new steady state starts a new history)."""
+        n, m = self.sim.ra.n, self.sim.ua.n
+        self.active = {k: np.zeros(s, np.uint8) for k, s in self.sizes.items()}
+        self.hold = {k: np.zeros(s) for k, s in self.sizes.items()}
+        self.rise_buf = np.full((RISE_SLOTS, n), np.inf, np.float32)  # per-minute minima (C)
+        self.rise_bucket = np.full(RISE_SLOTS, -1, np.int64)
+        self.unit_share: dict[int, np.ndarray] = {}  # unit -> share of each rack's air, when it stopped
+        self.was_running = np.ones(m, np.int8)
+        self.alarms = []
+        self._drop_index()
+        self._base = 0  # records before self.alarms[0] this monitor does not hold (restored from a keyframe)
+        self._prev_flow = None
+        self._prev_unit_q = None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for k in KINDS:
+            out[f"{k}_active"] = self.active[k].copy()
+            out[f"{k}_hold"] = self.hold[k].copy()
+        out["rise_buf"] = self.rise_buf.copy()
+        out["rise_bucket"] = self.rise_bucket.copy()
+        units = sorted(self.unit_share)
+        out["share_units"] = np.array(units, np.int64)
+        out["share_values"] = (np.array([self.unit_share[j] for j in units]) if units
+                               else np.zeros((0, self.sim.ra.n)))
+        out["was_running"] = self.was_running.copy()
+        out["count"] = np.array(self._base + len(self.alarms), np.int64)
+        return out
+
+    def restore(self, a: dict[str, np.ndarray]) -> None:
+        for k in KINDS:
+            self.active[k] = np.array(a[f"{k}_active"], copy=True)
+            self.hold[k] = np.array(a[f"{k}_hold"], copy=True)
+        self.rise_buf = np.array(a["rise_buf"], copy=True)
+        self.rise_bucket = np.array(a["rise_bucket"], copy=True)
+        self.unit_share = {int(j): np.array(v, copy=True) for j, v in zip(a["share_units"], a["share_values"])}
+        self.was_running = np.array(a["was_running"], copy=True)
+        self._drop_index()  # the log was truncated to the keyframe
+        count = int(a["count"])
+        if self._base <= count <= self._base + len(self.alarms):
+            del self.alarms[count - self._base:]  # forget what was raised after the keyframe
+        else:  # a fresh simulation restored from a recording: the earlier records live there
+            self.alarms.clear()
+            self._base = count
+        self._prev_flow = self.sim.flow
+        self._prev_unit_q = np.array(self.sim._flow_unit_q, copy=True) if self.sim.flow is not None else None
+
+    # ------------------------------------------------------------------ shares
+    def share(self, j: int, flow=None, unit_q: Optional[np.ndarray] = None) -> np.ndarray:
+        """Share of each rack's inlet air cooling unit ``j`` supplies on ``flow`` (cached per flow)."""
+        sim = self.sim
+        flow = flow if flow is not None else sim.flow
+        unit_q = unit_q if unit_q is not None else sim._flow_unit_q
+        if flow is not self._share_flow:
+            self._share_flow = flow
+            self._share_cache = {}
+        if j not in self._share_cache:
+            self._share_cache[j] = unit_supply_share(sim.air, flow, unit_q, j, np.asarray(sim.air.unit_plenum, bool))
+        return self._share_cache[j]
+
+    # ------------------------------------------------------------------ evaluation
+    def update(self, dt_s: float) -> list[dict[str, Any]]:
+        """Evaluate every condition at the simulation's present state; returns the new records."""
+        sim = self.sim
+        t = float(sim.t_s)
+        new: list[dict[str, Any]] = []
+        running = sim._running_units().astype(np.int8)
+        stopped = np.flatnonzero((running == 0) & (self.was_running != 0))
+        if len(stopped) and (self._prev_flow is not None or sim.flow is not None):
+            flow = self._prev_flow if self._prev_flow is not None else sim.flow
+            uq = self._prev_unit_q if self._prev_unit_q is not None else sim._flow_unit_q
+            for j in stopped:
+                self.unit_share[int(j)] = self.share(int(j), flow, uq)
+        self.was_running = running
+        self._prev_flow = sim.flow
+        self._prev_unit_q = np.array(sim._flow_unit_q, copy=True) if sim.flow is not None else None
+
+        inlet = np.asarray(sim.rack_inlet_c, float)
+        for kind, thr in (("inlet_recommended", self.rec_c), ("inlet_allowable", self.allow_c),
+                          ("inlet_critical", self.crit_c)):
+            r, c = hysteresis(self.active[kind], self.hold[kind], inlet > thr, inlet < thr - TEMP_DEADBAND_K,
+                              dt_s, TEMP_HOLD_S)
+            for i in r:
+                new.append(self._thermal(kind, int(i), t, float(inlet[i]), float(thr[i])))
+            for i in c:
+                new.append(self._cleared(kind, sim.rack_ids[i], t))
+        rise = self._rise(t, inlet.astype(np.float32))
+        r, c = hysteresis(self.active["inlet_rise"], self.hold["inlet_rise"], rise > RISE_K, rise < RISE_CLEAR_K,
+                          dt_s, TEMP_HOLD_S)
+        for i in r:
+            new.append(self._thermal("inlet_rise", int(i), t, float(inlet[i]), float(rise[i])))
+        for i in c:
+            new.append(self._cleared("inlet_rise", sim.rack_ids[i], t))
+
+        if sim.power is not None:
+            st, pp = sim.power.state, sim.power.plant
+            live = st.energized[self.ups_idx] != 0
+            on_batt = (st.ups_mode[self.ups_idx] == UPS_BATTERY_MODE) & live
+            # it clears when the UPS is back on its input, not when it goes dark with an empty battery
+            r, c = hysteresis(self.active["ups_on_battery"], self.hold["ups_on_battery"], on_batt,
+                              ~on_batt & live, dt_s, STATE_HOLD_S)
+            for k in r:
+                new.append(self._power("ups_on_battery", int(self.ups_idx[k]), t))
+            for k in c:
+                new.append(self._cleared("ups_on_battery", self.node_ids[self.ups_idx[k]], t))
+            soc = st.soc[self.ups_idx]
+            r, c = hysteresis(self.active["ups_low_soc"], self.hold["ups_low_soc"], soc < SOC_LOW, soc > SOC_CLEAR,
+                              dt_s, TEMP_HOLD_S)
+            for k in r:
+                new.append(self._power("ups_low_soc", int(self.ups_idx[k]), t))
+            for k in c:
+                new.append(self._cleared("ups_low_soc", self.node_ids[self.ups_idx[k]], t))
+            ratio = np.where(st.energized[self.cap_idx] != 0, st.out_w[self.cap_idx] / pp.cap_w[self.cap_idx], 0.0)
+            for kind, hi, lo in (("node_load_80", LOAD_WARN, LOAD_WARN_CLEAR), ("node_load_100", LOAD_OVER,
+                                                                                LOAD_OVER_CLEAR)):
+                r, c = hysteresis(self.active[kind], self.hold[kind], ratio > hi, ratio < lo, dt_s, STATE_HOLD_S)
+                for k in r:
+                    new.append(self._power(kind, int(self.cap_idx[k]), t, float(ratio[k])))
+                for k in c:
+                    new.append(self._cleared(kind, self.node_ids[self.cap_idx[k]], t))
+
+        down = running == 0
+        r, c = hysteresis(self.active["unit_failed"], self.hold["unit_failed"], down, ~down, dt_s, STATE_HOLD_S)
+        for j in r:
+            new.append(self._unit(int(j), t))
+        for j in c:
+            new.append(self._cleared("unit_failed", sim.unit_ids[j], t))
+        rdown = np.asarray(sim.rack_state.mode) != MODE_ON
+        r, c = hysteresis(self.active["rack_down"], self.hold["rack_down"], rdown, ~rdown, dt_s, STATE_HOLD_S)
+        for i in r:
+            new.append(self._rack_down(int(i), t))
+        for i in c:
+            new.append(self._cleared("rack_down", sim.rack_ids[i], t))
+        self.alarms.extend(new)
+        return new
+
+    def _rise(self, t: float, inlet: np.ndarray) -> np.ndarray:
+        """Inlet now minus its minimum over the last 15 minutes (per-minute minima)."""
+        b = int(math.floor(t / RISE_BUCKET_S + 1e-9))
+        slot = b % RISE_SLOTS
+        if self.rise_bucket[slot] != b:
+            self.rise_bucket[slot] = b
+            self.rise_buf[slot] = inlet
+        else:
+            np.minimum(self.rise_buf[slot], inlet, out=self.rise_buf[slot])
+        keep = self.rise_bucket >= b - int(RISE_WINDOW_S / RISE_BUCKET_S)
+        lo = self.rise_buf[keep].min(axis=0) if keep.any() else inlet
+        return inlet - lo
+
+    # ------------------------------------------------------------------ explanations
+    def _record(self, kind: str, target: str, t: float, head: str, causes: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"t_s": t, "id": target, "kind": kind, "severity": SEVERITY[kind], "active": True,
+                "message": explain(head, causes), "causes": causes}
+
+    def _cleared(self, kind: str, target: str, t: float) -> dict[str, Any]:
+        label = kind.replace("_", " ")
+        return {"t_s": t, "id": target, "kind": kind, "severity": SEVERITY[kind], "active": False,
+                "message": f"{target} {label} cleared at {hms(t)} (t={t:.0f} s).", "causes": []}
+
+    def _chain(self, ev: Event, skip_first: bool = False) -> list[dict[str, Any]]:
+        """The log chain of ``ev`` as cause steps, relays left out."""
+        log: EventLog = self.sim.events
+        chain = log.chain(ev)
+        # an overload recorded in the same step as another node's overload points at it (the power
+        # chain links each action to the latest one), but both come from the same load shift:
+        # keep the first and read on to what shifted the load
+        chain = [e for k, e in enumerate(chain)
+                 if not (k > 0 and e.kind == "capacity_exceeded" and chain[k - 1].kind == "capacity_exceeded"
+                         and e.target != chain[k - 1].target)]
+        if skip_first:
+            chain = chain[1:]
+        return [cause_step(e) for e in chain if e.kind not in _RELAY_KINDS]
+
+    def _drop_index(self) -> None:
+        self._by_target = {}
+        self._injected = []
+        self._seen_seq = 0
+        self._seen_len = 0
+
+    def _sync_index(self) -> None:
+        """Keep the per-target and injected-event indexes in step with the run's log (rebuilt
+        when the log was truncated by a restore)."""
+        log: EventLog = self.sim.events
+        if log.last_seq < self._seen_seq or len(log) < self._seen_len:
+            self._drop_index()
+        if log.last_seq == self._seen_seq:
+            return
+        for ev in log.since(self._seen_seq):
+            self._by_target.setdefault(ev.target, []).append(ev)
+            if _is_injected(ev):
+                self._injected.append(ev)
+        self._seen_seq = log.last_seq
+        self._seen_len = len(log)
+
+    def _latest(self, target: str, kinds: tuple[str, ...], t: float) -> Optional[Event]:
+        """The newest event on ``target`` of one of ``kinds`` at or before ``t``."""
+        self._sync_index()
+        for ev in reversed(self._by_target.get(target, ())):
+            if ev.kind in kinds and ev.t_s <= t + 1e-9:
+                return ev
+        return None
+
+    def _latest_injected(self, t: float, exclude: tuple[str, ...] = ()) -> Optional[Event]:
+        """The newest injected event at or before ``t`` whose kind is not in ``exclude``."""
+        self._sync_index()
+        for ev in reversed(self._injected):
+            if ev.kind not in exclude and ev.t_s <= t + 1e-9:
+                return ev
+        return None
+
+    def _thermal_causes(self, i: int, t: float) -> list[dict[str, Any]]:
+        """Why rack ``i``'s inlet rose: the stopped cooling unit that supplied most of its air,
+        else the latest injected event."""
+        sim = self.sim
+        cdu = int(sim.rack_cdu[i]) if sim.rack_cdu is not None and i < len(sim.rack_cdu) else -1
+        if cdu >= 0 and self.was_running[cdu] == 0:
+            # a liquid-cooled rack whose CDU stopped: the CDU is the cause, not an air share
+            ev = self._latest(sim.unit_ids[cdu], _UNIT_STOP_KINDS, t)
+            if ev is not None:
+                return self._chain(ev)
+        best, best_share, best_ev = -1, -1.0, None
+        for j in np.flatnonzero(self.was_running == 0):
+            ev = self._latest(sim.unit_ids[j], _UNIT_STOP_KINDS, t)
+            if ev is None:
+                continue
+            s = float(self.unit_share[j][i]) if j in self.unit_share else 0.0
+            if s > best_share:
+                best, best_share, best_ev = int(j), s, ev
+        if best_ev is not None:
+            chain = self._chain(best_ev)
+            share = float(self.unit_share[best][i]) if best in self.unit_share else math.nan
+            if chain and chain[0]["seq"] == best_ev.seq and math.isfinite(share) and share > 0:
+                chain[0]["supply_share"] = share
+            return chain
+        last = self._latest_injected(t, ("repair", "utility_restore"))
+        return self._chain(last) if last is not None else []
+
+    def _thermal(self, kind: str, i: int, t: float, value: float, thr: float) -> dict[str, Any]:
+        rid = self.sim.rack_ids[i]
+        when = f"at {hms(t)} (t={t:.0f} s)"
+        if kind == "inlet_rise":
+            head = f"{rid} inlet rose {thr:.1f} K within 15 min to {value:.1f} C {when}"
+        else:
+            level = kind.split("_")[1]
+            shown = f"{value:.1f}" if round(value, 1) > thr else f"{value:.2f}"  # never "32.0 C over 32 C"
+            head = f"{rid} inlet {shown} C over {level} {thr:g} C {when}"
+        return self._record(kind, rid, t, head, self._thermal_causes(i, t))
+
+    def _power(self, kind: str, n: int, t: float, ratio: float = 0.0) -> dict[str, Any]:
+        sim = self.sim
+        nid = self.node_ids[n]
+        when = f"at {hms(t)} (t={t:.0f} s)"
+        causes: list[dict[str, Any]] = []
+        if kind in ("ups_on_battery", "ups_low_soc"):
+            ev = self._latest(nid, ("ups_on_battery",), t)
+            if ev is not None:
+                causes = self._chain(ev, skip_first=kind == "ups_on_battery")
+            soc = float(sim.power.state.soc[n])
+            head = (f"{nid} on battery {when}" if kind == "ups_on_battery"
+                    else f"{nid} battery at {100 * soc:.0f} % (below {100 * SOC_LOW:.0f} %) {when}")
+        else:
+            cap_kw = float(sim.power.plant.cap_w[n]) / 1e3
+            lim = "100" if kind == "node_load_100" else "80"
+            head = f"{nid} load {100 * ratio:.0f} % of {cap_kw:g} kW (over {lim} %) {when}"
+            ev = self._latest(nid, ("capacity_exceeded",), t)
+            if ev is not None:
+                causes = self._chain(ev)
+            else:
+                last = self._latest_injected(t)
+                causes = self._chain(last) if last is not None else []
+        return self._record(kind, nid, t, head, causes)
+
+    def _unit(self, j: int, t: float) -> dict[str, Any]:
+        uid = self.sim.unit_ids[j]
+        ev = self._latest(uid, _UNIT_STOP_KINDS, t)
+        causes = self._chain(ev) if ev is not None else []
+        if ev is None:
+            # stopped by the plant (e.g. its CDU lost its pump or the loop): the latest injected event
+            last = self._latest_injected(t)
+            causes = self._chain(last) if last is not None else []
+        return self._record("unit_failed", uid, t, f"{uid} not running at {hms(t)} (t={t:.0f} s)", causes)
+
+    def _rack_down(self, i: int, t: float) -> dict[str, Any]:
+        sim = self.sim
+        rid = sim.rack_ids[i]
+        ev = self._latest(rid, ("rack_down", "shutdown"), t)
+        causes: list[dict[str, Any]] = []
+        if ev is not None:
+            causes = self._chain(ev, skip_first=True)
+            root = sim.events.chain(ev)[-1]
+            if not _is_injected(root):
+                if ev.kind == "shutdown" or root.kind in ("throttle", "shutdown"):
+                    causes += self._thermal_causes(i, t)
+                else:
+                    inj = self._latest(rid, ("fail",), t)
+                    if inj is not None:
+                        causes += [cause_step(inj)]
+            t_ev = ev.t_s
+        else:
+            t_ev = t
+        what = "shut down" if ev is not None and ev.kind == "shutdown" else "down"
+        return self._record("rack_down", rid, t, f"{rid} {what} at {hms(t_ev)} (t={t_ev:.0f} s)", causes)

@@ -1,0 +1,565 @@
+"""Compile one hall of a layout to an :class:`AirPlant`: the air grid, its masks and ports.
+
+The air domain is the room above the floor: ``0..width_m`` (x), ``0..depth_m``
+(y), ``0..height_m`` (z). A raised-floor plenum and a ceiling plenum are not
+gridded; perforated tiles are velocity inlets in the floor, return grilles
+outlets in the ceiling.
+
+Grid: a staggered (MAC) grid of ``nx * ny * nz`` cells of ``dx * dy * dz``.
+Velocities live on faces. Faces are numbered globally: first the x-faces
+(shape ``(nx+1, ny, nz)``, C order), then the y-faces ``(nx, ny+1, nz)``, then
+the z-faces ``(nx, ny, nz+1)``. Cells are numbered in C order of
+``(nx, ny, nz)``.
+
+Solids: racks and cooling units (except rear-door heat exchangers, which hang
+on their rack) are solid cells from the floor to their height; a cell is solid
+when its centre lies inside the box (an element smaller than a cell takes the
+cell under its centre).
+
+Face conductance ``cond`` (one value per face): 1 between two fluid cells,
+0 on walls, solids and the domain boundary, and :data:`CONTAINMENT_LEAK` on
+containment panels. A containment panel moves no momentum; it lets through
+only what the pressure pushes (real containment leaks a few %), which keeps
+every contained zone solvable whatever its port flows. Panels stand on the zone's
+perimeter (on grid lines) wherever two air cells meet there (a rack front or back on
+the perimeter is already solid), from the floor to ``height_m``: by default the
+tallest rack touching the zone for a cold aisle (with a roof) and the ceiling for a
+hot aisle (a chimney to the ceiling return); a zone lower than the ceiling gets a roof.
+
+Ports (CSR: ``offsets``, then per face ``face`` (global face id), ``cell``
+(flat id of the fluid cell it opens into), ``sign`` (+1 when "into the room"
+is the +axis direction) and ``area`` (m2)):
+
+* ``rack_in`` / ``rack_out``: each rack's front (intake) and back (exhaust) faces;
+* ``unit_in`` / ``unit_out``: each cooling unit's return (intake) and supply faces
+  in the room. Perimeter CRAH/CRAC in a raised-floor hall: return through the top
+  face (none with a ceiling return: the grilles take it), supply into the plenum
+  (no room face). Without a raised floor: supply through the front face, return
+  through the top face (or the grilles). In-row: return through the rear face, supply
+  through the front face. rdhx and cdu: no room faces;
+* ``tile``: each perforated tile's floor faces; ``grille``: each ceiling grille's faces;
+* ``leak``: one port over every fluid floor face that no tile covers. The plenum's
+  leakage (``hall.leakage_fraction`` of the units' plenum supply) enters the room
+  there as a small uniform floor inflow at the plenum temperature, so mass closes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from dctwin.twin.model.layout import Hall, LayoutError, Site
+
+#: Conductance of a containment panel relative to an open face (-). Panels block
+#: momentum; the pressure pushes the small balance of a contained zone through them.
+CONTAINMENT_LEAK = 0.05
+#: Default grid by hall size: (largest rack count, horizontal cell m, (min, max) layer height m).
+#: Room B1 against its CFD: 0.3 m horizontal with layers of 0.3 / 0.2 / 0.125 / 0.1 m gave
+#: 1.85 / 1.70 / 1.52 / 1.44 K RMS (uniform power) and 2.87 / 2.67 / 2.41 / 2.30 K (mixed
+#: power); 0.15 m horizontal with 0.125 m layers 1.60 / 2.31 K at four times the cost.
+#: Vertical resolution of the tile jets and the rack tops is what counts, so rooms get
+#: fine layers; halls trade accuracy for speed.
+GRID_TIERS = ((60, 0.3, (0.1, 0.13)), (400, 0.3, (0.2, 0.25)), (None, 0.6, (0.25, 0.3)))
+GRID_SMALL_M = 0.3
+#: Default containment height when no rack stands at the zone (m).
+DEFAULT_CONTAINMENT_H_M = 2.0
+
+PLENUM_UNIT_KINDS = ("crah", "crac")
+
+
+@dataclass
+class Ports:
+    """Faces of a group of ports in CSR form; port ``p`` owns ``offsets[p]:offsets[p+1]``."""
+
+    offsets: np.ndarray  # int64 (n_ports + 1,)
+    face: np.ndarray  # int64 global face id
+    cell: np.ndarray  # int64 flat fluid-cell id the face opens into
+    sign: np.ndarray  # float64 +1/-1: direction "into the room" along the face axis
+    area: np.ndarray  # float64 m2
+    _pof: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+    _parea: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
+
+    def port_area(self) -> np.ndarray:
+        """Open area of each port (m2); do not modify the returned array."""
+        if self._parea is None:
+            self._parea = np.bincount(self.port_of_face(), weights=self.area, minlength=self.n)[: self.n]
+        return self._parea
+
+    def port_of_face(self) -> np.ndarray:
+        """Port index of each face (int64); do not modify the returned array."""
+        if self._pof is None:
+            self._pof = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.offsets))
+        return self._pof
+
+    def faces_of(self, p: int) -> slice:
+        return slice(int(self.offsets[p]), int(self.offsets[p + 1]))
+
+
+def _ports_from_lists(faces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> Ports:
+    n = len(faces)
+    counts = np.array([len(f[0]) for f in faces], dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if n and offsets[-1]:
+        face = np.concatenate([f[0] for f in faces]).astype(np.int64)
+        cell = np.concatenate([f[1] for f in faces]).astype(np.int64)
+        sign = np.concatenate([f[2] for f in faces]).astype(np.float64)
+        area = np.concatenate([f[3] for f in faces]).astype(np.float64)
+    else:
+        face = np.zeros(0, np.int64)
+        cell = np.zeros(0, np.int64)
+        sign = np.zeros(0)
+        area = np.zeros(0)
+    return Ports(offsets, face, cell, sign, area)
+
+
+@dataclass
+class AirPlant:
+    """The compiled air side of one hall (arrays only; cheap to rebuild after an edit)."""
+
+    hall_id: str
+    nx: int
+    ny: int
+    nz: int
+    dx: float
+    dy: float
+    dz: float
+    solid: np.ndarray  # bool (nx, ny, nz)
+    cond: np.ndarray  # float64 (n_faces,) face conductance 0..1
+    wall_dist_m: np.ndarray  # float64 (nx, ny, nz) distance to the nearest wall along the axes
+    component: np.ndarray  # int64 (nx, ny, nz) connected fluid region, -1 in solids
+    n_components: int
+    rack_ids: list[str]
+    unit_ids: list[str]
+    unit_kinds: list[str]
+    rack_in: Ports
+    rack_out: Ports
+    unit_in: Ports
+    unit_out: Ports
+    tile: Ports
+    grille: Ports
+    leak: Ports
+    tile_ids: list[str]
+    tile_open_fraction: np.ndarray
+    tile_area_m2: np.ndarray  # nominal (layout) tile areas
+    grille_ids: list[str]
+    unit_plenum: np.ndarray  # bool per unit: supplies the raised-floor plenum
+    unit_balancing: np.ndarray  # bool per unit: its return takes the room's balance (top face)
+    rdhx_rack: np.ndarray  # int64 per unit: rack index a rear door cools, else -1
+    raised_floor: bool
+    ceiling_return: bool
+    leakage_fraction: float
+    supply_c: float
+    height_m: float
+    width_m: float
+    depth_m: float
+    warnings: list[str] = field(default_factory=list)
+    compile_s: float = 0.0
+    cache: dict = field(default_factory=dict)  # solver caches (preconditioner...), owned by the solvers
+
+    # ---- sizes and index helpers
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.nx, self.ny, self.nz)
+
+    @property
+    def n_cells(self) -> int:
+        return self.nx * self.ny * self.nz
+
+    @property
+    def nfx(self) -> int:
+        return (self.nx + 1) * self.ny * self.nz
+
+    @property
+    def nfy(self) -> int:
+        return self.nx * (self.ny + 1) * self.nz
+
+    @property
+    def nfz(self) -> int:
+        return self.nx * self.ny * (self.nz + 1)
+
+    @property
+    def n_faces(self) -> int:
+        return self.nfx + self.nfy + self.nfz
+
+    @property
+    def cell_volume_m3(self) -> float:
+        return self.dx * self.dy * self.dz
+
+    @property
+    def fluid_volume_m3(self) -> float:
+        return float((~self.solid).sum()) * self.cell_volume_m3
+
+    def face_views(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views of a flat per-face array as (x, y, z) face arrays."""
+        nx, ny, nz = self.shape
+        a, b = self.nfx, self.nfx + self.nfy
+        return (arr[:a].reshape(nx + 1, ny, nz), arr[a:b].reshape(nx, ny + 1, nz),
+                arr[b:].reshape(nx, ny, nz + 1))
+
+    @property
+    def n_racks(self) -> int:
+        return len(self.rack_ids)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_ids)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _span(lo: float, hi: float, h: float, n: int) -> tuple[int, int]:
+    """Cells whose centre lies in [lo, hi); at least the cell under the middle."""
+    i0 = max(0, int(math.ceil(lo / h - 0.5 - 1e-9)))
+    i1 = min(n, int(math.ceil(hi / h - 0.5 - 1e-9)))
+    if i1 <= i0:
+        i0 = min(max(int(math.floor(0.5 * (lo + hi) / h)), 0), n - 1)
+        i1 = i0 + 1
+    return i0, i1
+
+
+def default_grid_m(hall: Hall) -> tuple[float, float]:
+    """(horizontal, vertical) cell size (m) chosen by hall size (:data:`GRID_TIERS`).
+
+    The layer height is the coarsest in the tier's range that divides the hall height
+    and puts the most common rack top on a grid line (or closest to one): a rack top
+    off by half a layer moved B1's row-end inlets by about 0.4 K.
+    """
+    if hall.grid_m is not None:
+        return float(hall.grid_m), float(hall.grid_m)
+    n_racks = len(hall.racks)
+    for limit, hxy, (lo, hi) in GRID_TIERS:
+        if limit is None or n_racks <= limit:
+            break
+    H = float(hall.height_m)
+    if not (H > 0 and math.isfinite(H)):
+        return hxy, hi
+    heights = [round(r.height_m, 3) for r in hall.racks if r.height_m > 0]
+    rack_h = max(sorted(set(heights)), key=heights.count) if heights else None
+    best, best_err = None, None
+    for n in range(max(1, int(math.ceil(H / hi - 1e-9))), max(1, int(math.floor(H / lo + 1e-9))) + 1):
+        dz = H / n
+        err = 0.0 if rack_h is None else abs(rack_h / dz - round(rack_h / dz))
+        if best is None or err < best_err - 1e-6:
+            best, best_err = dz, err
+    if best is None:
+        best = H / max(1, int(math.ceil(H / hi - 1e-9)))
+    return hxy, best
+
+
+class _Builder:
+    def __init__(self, hall: Hall, hxy: float, hz: float):
+        self.hall = hall
+        self.nx = max(1, int(round(hall.width_m / hxy)))
+        self.ny = max(1, int(round(hall.depth_m / hxy)))
+        self.nz = max(1, int(round(hall.height_m / hz)))
+        self.dx = hall.width_m / self.nx
+        self.dy = hall.depth_m / self.ny
+        self.dz = hall.height_m / self.nz
+        self.solid = np.zeros((self.nx, self.ny, self.nz), dtype=bool)
+        self.warnings: list[str] = []
+
+    def box(self, x0, y0, x1, y1, h) -> tuple[int, int, int, int, int]:
+        i0, i1 = _span(x0, x1, self.dx, self.nx)
+        j0, j1 = _span(y0, y1, self.dy, self.ny)
+        k1 = min(self.nz, max(1, int(math.ceil(h / self.dz - 0.5 - 1e-9))))
+        return i0, i1, j0, j1, k1
+
+    # global face ids
+    def fid_x(self, i, j, k):
+        return (i * self.ny + j) * self.nz + k
+
+    def fid_y(self, i, j, k):
+        return (self.nx + 1) * self.ny * self.nz + (i * (self.ny + 1) + j) * self.nz + k
+
+    def fid_z(self, i, j, k):
+        return ((self.nx + 1) * self.ny * self.nz + self.nx * (self.ny + 1) * self.nz
+                + (i * self.ny + j) * (self.nz + 1) + k)
+
+    def cid(self, i, j, k):
+        return (i * self.ny + j) * self.nz + k
+
+    def side_faces(self, b, side: str):
+        """Faces of box ``b`` on ``side`` (N/E/S/W/T) that open into a fluid cell."""
+        i0, i1, j0, j1, k1 = b
+        nx, ny, nz = self.nx, self.ny, self.nz
+        if side in ("N", "S"):
+            if side == "N":
+                jf, jc, sgn = j1, j1, 1.0
+                if jc >= ny:
+                    return _empty()
+            else:
+                jf, jc, sgn = j0, j0 - 1, -1.0
+                if jc < 0:
+                    return _empty()
+            I, K = np.meshgrid(np.arange(i0, i1), np.arange(0, k1), indexing="ij")
+            I, K = I.ravel(), K.ravel()
+            ok = ~self.solid[I, jc, K]
+            I, K = I[ok], K[ok]
+            return (self.fid_y(I, jf, K), self.cid(I, jc, K), np.full(len(I), sgn),
+                    np.full(len(I), self.dx * self.dz))
+        if side in ("E", "W"):
+            if side == "E":
+                if_, ic, sgn = i1, i1, 1.0
+                if ic >= nx:
+                    return _empty()
+            else:
+                if_, ic, sgn = i0, i0 - 1, -1.0
+                if ic < 0:
+                    return _empty()
+            J, K = np.meshgrid(np.arange(j0, j1), np.arange(0, k1), indexing="ij")
+            J, K = J.ravel(), K.ravel()
+            ok = ~self.solid[ic, J, K]
+            J, K = J[ok], K[ok]
+            return (self.fid_x(if_, J, K), self.cid(ic, J, K), np.full(len(J), sgn),
+                    np.full(len(J), self.dy * self.dz))
+        # top
+        if k1 >= nz:
+            return _empty()
+        I, J = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
+        I, J = I.ravel(), J.ravel()
+        ok = ~self.solid[I, J, k1]
+        I, J = I[ok], J[ok]
+        return (self.fid_z(I, J, k1), self.cid(I, J, k1), np.full(len(I), 1.0),
+                np.full(len(I), self.dx * self.dy))
+
+
+def _empty():
+    return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+
+
+_OPPOSITE = {"N": "S", "S": "N", "E": "W", "W": "E"}
+
+
+def compile_hall(site: Site, hall_id: Optional[str] = None,
+                 grid_m: Optional[float | tuple[float, float]] = None) -> AirPlant:
+    """Compile the air side of one hall of ``site``.
+
+    Parameters
+    ----------
+    site : the layout.
+    hall_id : hall to compile (default: the first hall).
+    grid_m : cell size (m), or (horizontal, vertical) sizes, overriding ``hall.grid_m``
+        and the size-based default (:func:`default_grid_m`: 0.3 m x about 0.125 m up to
+        60 racks, 0.3 x 0.25 m up to 400, 0.6 x 0.3 m above).
+
+    Returns
+    -------
+    AirPlant. ``ap.warnings`` lists elements that cannot breathe (e.g. a rack whose
+    front is against a wall); their airflow is set to zero by the flow solver.
+    """
+    t0 = time.perf_counter()
+    if not site.halls:
+        raise LayoutError("the site has no hall")
+    if hall_id is None:
+        hall = site.halls[0]
+    else:
+        try:
+            hall = site.get_hall(hall_id)
+        except KeyError:
+            raise LayoutError(f"no hall {hall_id!r} in the site") from None
+    if grid_m is not None:
+        hxy, hz = (grid_m, grid_m) if np.ndim(grid_m) == 0 else (grid_m[0], grid_m[1])
+        hxy, hz = float(hxy), float(hz)
+        if not (0.05 <= hxy <= 3.0 and 0.05 <= hz <= 3.0):
+            raise LayoutError(f"grid_m {grid_m!r} m is out of range (0.05..3 m)")
+    else:
+        hxy, hz = default_grid_m(hall)
+    for name, v in (("width_m", hall.width_m), ("depth_m", hall.depth_m), ("height_m", hall.height_m)):
+        if not (v > 0 and math.isfinite(v)):
+            raise LayoutError(f"{hall.id}.{name}: must be a positive number, got {v!r}")
+    b = _Builder(hall, hxy, hz)
+    n_cells_max = 20_000_000
+    if b.nx * b.ny * b.nz > n_cells_max:
+        raise LayoutError(f"{hall.id}: the air grid would have {b.nx * b.ny * b.nz:,} cells "
+                          f"(more than {n_cells_max:,}); set a coarser grid_m")
+    raised = hall.plenum == "raised_floor"
+    ceiling_return = bool(hall.ceiling_return)
+
+    # ---- solids
+    rack_boxes = []
+    for r in hall.racks:
+        x0, y0, x1, y1 = r.footprint()
+        bx = b.box(x0, y0, x1, y1, r.height_m)
+        rack_boxes.append(bx)
+        b.solid[bx[0]:bx[1], bx[2]:bx[3], 0:bx[4]] = True
+    unit_boxes: list[Optional[tuple]] = []
+    for u in hall.cooling_units:
+        if u.kind == "rdhx":
+            unit_boxes.append(None)
+            continue
+        x0, y0, x1, y1 = u.footprint()
+        bx = b.box(x0, y0, x1, y1, u.height_m)
+        unit_boxes.append(bx)
+        b.solid[bx[0]:bx[1], bx[2]:bx[3], 0:bx[4]] = True
+
+    # ---- face conductance: 1 between fluid cells
+    nx, ny, nz = b.nx, b.ny, b.nz
+    fluid = ~b.solid
+    cx = np.zeros((nx + 1, ny, nz))
+    cy = np.zeros((nx, ny + 1, nz))
+    cz = np.zeros((nx, ny, nz + 1))
+    cx[1:nx] = fluid[:-1] & fluid[1:]
+    cy[:, 1:ny] = fluid[:, :-1] & fluid[:, 1:]
+    cz[:, :, 1:nz] = fluid[:, :, :-1] & fluid[:, :, 1:]
+
+    # ---- containment panels
+    rack_h = [r.height_m for r in hall.racks]
+    for z in hall.containments:
+        x0, y0, x1, y1 = z.footprint()
+        ia, ib = int(round(x0 / b.dx)), int(round(x1 / b.dx))
+        ja, jb = int(round(y0 / b.dy)), int(round(y1 / b.dy))
+        ia, ib = min(max(ia, 0), nx), min(max(ib, 0), nx)
+        ja, jb = min(max(ja, 0), ny), min(max(jb, 0), ny)
+        if ib <= ia or jb <= ja:
+            b.warnings.append(f"{z.id}: containment is smaller than one grid cell; ignored")
+            continue
+        if z.height_m is not None:
+            h = z.height_m
+        elif z.kind == "hot":
+            h = hall.height_m
+        else:
+            near = [rh for r, rh in zip(hall.racks, rack_h) if _touches(r.footprint(), (x0, y0, x1, y1))]
+            h = max(near) if near else DEFAULT_CONTAINMENT_H_M
+        kh = min(nz, max(1, int(round(h / b.dz))))
+        for ii in (ia, ib):
+            if 0 < ii < nx:
+                sl = cx[ii, ja:jb, 0:kh]
+                sl[sl > 0] = CONTAINMENT_LEAK
+        for jj in (ja, jb):
+            if 0 < jj < ny:
+                sl = cy[ia:ib, jj, 0:kh]
+                sl[sl > 0] = CONTAINMENT_LEAK
+        if kh < nz:
+            sl = cz[ia:ib, ja:jb, kh]
+            sl[sl > 0] = CONTAINMENT_LEAK
+    cond = np.concatenate([cx.ravel(), cy.ravel(), cz.ravel()])
+
+    # ---- rack ports
+    warnings = b.warnings
+    rin, rout = [], []
+    for r, bx in zip(hall.racks, rack_boxes):
+        fi = b.side_faces(bx, r.facing)
+        fo = b.side_faces(bx, _OPPOSITE[r.facing])
+        if len(fi[0]) == 0:
+            warnings.append(f"{r.id}: rack front (intake, facing {r.facing}) is blocked by a wall or "
+                            f"another element: no air path, its airflow is set to 0")
+        if len(fo[0]) == 0:
+            warnings.append(f"{r.id}: rack back (exhaust) is blocked by a wall or another element: "
+                            f"no air path, its airflow is set to 0")
+        rin.append(fi)
+        rout.append(fo)
+
+    # ---- cooling-unit ports
+    uin, uout = [], []
+    unit_plenum = np.zeros(len(hall.cooling_units), dtype=bool)
+    unit_bal = np.zeros(len(hall.cooling_units), dtype=bool)
+    rdhx_rack = np.full(len(hall.cooling_units), -1, dtype=np.int64)
+    rack_index = {r.id: i for i, r in enumerate(hall.racks)}
+    for n, (u, bx) in enumerate(zip(hall.cooling_units, unit_boxes)):
+        fi, fo = _empty(), _empty()
+        if u.kind in PLENUM_UNIT_KINDS:
+            if not ceiling_return:
+                fi = b.side_faces(bx, "T")
+                unit_bal[n] = True
+                if len(fi[0]) == 0:
+                    warnings.append(f"{u.id}: top (return) of the {u.kind} is blocked (it reaches the "
+                                    f"ceiling); it takes no return air in the room")
+            if raised:
+                unit_plenum[n] = True
+            else:
+                fo = b.side_faces(bx, u.facing)
+                if len(fo[0]) == 0:
+                    warnings.append(f"{u.id}: front (supply) of the {u.kind} is blocked: no air path, "
+                                    f"its airflow is set to 0")
+        elif u.kind == "inrow":
+            fi = b.side_faces(bx, _OPPOSITE[u.facing])
+            fo = b.side_faces(bx, u.facing)
+            if len(fi[0]) == 0 or len(fo[0]) == 0:
+                warnings.append(f"{u.id}: {'rear (return)' if len(fi[0]) == 0 else 'front (supply)'} of "
+                                f"the in-row unit is blocked: no air path, its airflow is set to 0")
+        elif u.kind == "rdhx":
+            rdhx_rack[n] = rack_index.get(u.rack, -1) if u.rack is not None else -1
+        uin.append(fi)
+        uout.append(fo)
+
+    # ---- tiles (floor) and leakage
+    tiles_f = []
+    floor_tile = np.zeros((nx, ny), dtype=bool)
+    for t in hall.tiles:
+        x0, y0, x1, y1 = hall.footprint(t)
+        i0, i1 = _span(x0, x1, b.dx, nx)
+        j0, j1 = _span(y0, y1, b.dy, ny)
+        I, J = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
+        I, J = I.ravel(), J.ravel()
+        ok = fluid[I, J, 0] & ~floor_tile[I, J]
+        I, J = I[ok], J[ok]
+        if len(I) == 0 and raised:
+            warnings.append(f"{t.id}: tile lies under a solid element or another tile; it delivers no air")
+        floor_tile[I, J] = True
+        tiles_f.append((b.fid_z(I, J, 0), b.cid(I, J, 0), np.ones(len(I)), np.full(len(I), b.dx * b.dy)))
+    if raised:
+        I, J = np.nonzero(fluid[:, :, 0] & ~floor_tile)
+        leak_f = [(b.fid_z(I, J, 0), b.cid(I, J, 0), np.ones(len(I)), np.full(len(I), b.dx * b.dy))]
+    else:
+        leak_f = [_empty()]
+
+    # ---- grilles (ceiling)
+    grille_f = []
+    grille_ids = []
+    if ceiling_return:
+        taken = np.zeros((nx, ny), dtype=bool)
+        for g in hall.grilles:
+            x0, y0, x1, y1 = g.footprint()
+            i0, i1 = _span(x0, x1, b.dx, nx)
+            j0, j1 = _span(y0, y1, b.dy, ny)
+            I, J = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
+            I, J = I.ravel(), J.ravel()
+            ok = fluid[I, J, nz - 1] & ~taken[I, J]
+            I, J = I[ok], J[ok]
+            taken[I, J] = True
+            if len(I) == 0:
+                warnings.append(f"{g.id}: return grille is covered by a solid element; it takes no air")
+            grille_f.append((b.fid_z(I, J, nz), b.cid(I, J, nz - 1), -np.ones(len(I)),
+                             np.full(len(I), b.dx * b.dy)))
+            grille_ids.append(g.id)
+        if not hall.grilles and any(u.kind in PLENUM_UNIT_KINDS for u in hall.cooling_units):
+            warnings.append(f"{hall.id}: ceiling_return is true but the hall has no return grille: "
+                            f"the CRAH/CRAC units have no return path")
+
+    from dctwin.twin.physics.airflow import components_and_wall_distance  # numba helpers
+
+    comp, ncomp, wdist = components_and_wall_distance(b.solid, cond, b.dx, b.dy, b.dz)
+
+    ap = AirPlant(
+        hall_id=hall.id, nx=nx, ny=ny, nz=nz, dx=b.dx, dy=b.dy, dz=b.dz,
+        solid=b.solid, cond=cond, wall_dist_m=wdist, component=comp, n_components=ncomp,
+        rack_ids=[r.id for r in hall.racks], unit_ids=[u.id for u in hall.cooling_units],
+        unit_kinds=[u.kind for u in hall.cooling_units],
+        rack_in=_ports_from_lists(rin), rack_out=_ports_from_lists(rout),
+        unit_in=_ports_from_lists(uin), unit_out=_ports_from_lists(uout),
+        tile=_ports_from_lists(tiles_f), grille=_ports_from_lists(grille_f), leak=_ports_from_lists(leak_f),
+        tile_ids=[t.id for t in hall.tiles],
+        tile_open_fraction=np.array([t.open_fraction for t in hall.tiles], dtype=np.float64),
+        tile_area_m2=np.array([hall.tile_size(t) ** 2 for t in hall.tiles], dtype=np.float64),
+        grille_ids=grille_ids, unit_plenum=unit_plenum, unit_balancing=unit_bal, rdhx_rack=rdhx_rack,
+        raised_floor=raised, ceiling_return=ceiling_return,
+        leakage_fraction=float(hall.leakage_fraction) if raised else 0.0,
+        supply_c=float(hall.supply_c), height_m=float(hall.height_m), width_m=float(hall.width_m),
+        depth_m=float(hall.depth_m), warnings=warnings,
+    )
+    ap.compile_s = time.perf_counter() - t0
+    return ap
+
+
+def _touches(a, b, eps=1e-6) -> bool:
+    return (min(a[2], b[2]) - max(a[0], b[0]) >= -eps) and (min(a[3], b[3]) - max(a[1], b[1]) >= -eps)

@@ -303,7 +303,7 @@ def test_bad_argument(files, label):
     ["export", "run.dctwin", "--recording", "9" * 30, "--out", "out.dctwin"],
 ], ids=["bigint", "nested-incident", "trigger", "text-in-numbers", "huge-id"])
 def test_console_script_never_prints_a_traceback(files, argv):
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
+    env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "dctwin.app.main", *argv], cwd=files["dir"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
@@ -312,7 +312,7 @@ def test_console_script_never_prints_a_traceback(files, argv):
 
 
 def test_debug_shows_the_traceback(files):
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
+    env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "dctwin.app.main", "--debug", "recordings", "dt_text.dctwin"],
                           cwd=files["dir"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" in proc.stderr

@@ -187,7 +187,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from dctwin.twin.errors import DctwinError, ProjectFileError
-    from dctwin.twin.model.layout import LayoutError
     from dctwin.twin.store.project import Project
     from dctwin.twin.store.replay import summary_at
 
@@ -200,7 +199,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             summary = summary_at(reader, args.at)
         except ProjectFileError:
             raise  # names the file already
-        except (DctwinError, LayoutError) as exc:  # the recording does not replay on this engine: say which
+        except DctwinError as exc:  # the recording does not replay on this engine: say which
             raise InputError(f"{args.file} recording {reader.id}: {exc}") from None
     if args.json:
         print(json.dumps(summary, default=_jsonable))

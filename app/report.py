@@ -20,13 +20,13 @@ import html
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 
+from dctwin.twin._files import write_atomically
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
 
@@ -608,20 +608,13 @@ def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"{out}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + out.name + ".", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
+
+    def checked(tmp: str) -> None:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the result is an ordinary file
         if os.path.getsize(tmp) == 0:
             raise InputError(f"{out}: rendering produced an empty file")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+
+    return write_atomically(out, checked)
 
 
 def write_png(data: ReviewData, path: str | os.PathLike, width_px: int = 1600) -> Path:

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog
                                QWidget)
 
 from dctwin.twin.model.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
-from dctwin.twin.model.layout import Element, LayoutError
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import Element
 from dctwin.widgets.alarms import AlarmsPanel
 from dctwin.widgets.colorbar import ColorBarWidget
 from dctwin.widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView

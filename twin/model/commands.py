@@ -17,7 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, LayoutError, LayoutIssue, Site
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, Site
+from dctwin.twin.model.layoutfile import read_value
 from dctwin.twin.model.validate import validate
 
 
@@ -66,6 +68,13 @@ def _index(site: Site) -> dict[str, tuple[Optional[Hall], str, int, Element]]:
     return out
 
 
+def _id_tuple(ids: Any) -> tuple[str, ...]:
+    """Ids given as one bare id, a list or a tuple, as a tuple."""
+    if isinstance(ids, str):
+        return (ids,)
+    return ids if isinstance(ids, tuple) else tuple(ids)
+
+
 def _number(ident: str, field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise LayoutError(LayoutIssue(ident, field, f"must be a finite number, got {value!r}"))
@@ -74,20 +83,13 @@ def _number(ident: str, field: str, value: Any) -> float:
 
 def _coerce(el: Element, field: str, value: Any) -> Any:
     """Check and convert a property value the way the file reader does."""
-    from dctwin.twin.model.layoutfile import _Reader, field_types
-
     names = {f.name for f in dataclasses.fields(el)}
     if field not in names:
         raise LayoutError(LayoutIssue(el.id, field, f"{type(el).__name__.lower()} has no such property"))
-    hints = field_types(type(el))
     raw = list(value) if isinstance(value, tuple) else value
     if isinstance(raw, list):
         raw = [list(v) if isinstance(v, tuple) else v for v in raw]
-    reader = _Reader()
-    ok, out = reader.value(hints[field], raw, el.id, field)
-    if not ok:
-        raise LayoutError(reader.issues)
-    return out
+    return read_value(type(el), field, raw, el.id)
 
 
 @dataclass(frozen=True)
@@ -133,10 +135,7 @@ class RemoveElements(Command):
     ids: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.ids, str):  # one id given bare
-            object.__setattr__(self, "ids", (self.ids,))
-        elif not isinstance(self.ids, tuple):
-            object.__setattr__(self, "ids", tuple(self.ids))
+        object.__setattr__(self, "ids", _id_tuple(self.ids))
 
     @property
     def text(self) -> str:
@@ -208,14 +207,11 @@ class MoveElements(Command):
     """Move elements by (dx_m, dy_m). The inverse puts them back at their exact old positions."""
 
     ids: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if isinstance(self.ids, str):  # one id given bare
-            object.__setattr__(self, "ids", (self.ids,))
-        elif not isinstance(self.ids, tuple):
-            object.__setattr__(self, "ids", tuple(self.ids))
     dx_m: float
     dy_m: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", _id_tuple(self.ids))
 
     @property
     def text(self) -> str:
@@ -344,8 +340,6 @@ class SetHallProperty(Command):
         return f"Set {self.hall_id}.{self.field}"
 
     def _change(self, site: Site) -> Command:
-        from dctwin.twin.model.layoutfile import _Reader, field_types
-
         try:
             idx = [h.id for h in site.halls].index(self.hall_id)
         except ValueError:
@@ -354,10 +348,7 @@ class SetHallProperty(Command):
         if self.field in Hall.ELEMENT_COLLECTIONS or self.field == "id" or \
                 self.field not in {f.name for f in dataclasses.fields(Hall)}:
             raise LayoutError(LayoutIssue(self.hall_id, self.field, "not a settable hall property"))
-        reader = _Reader()
-        ok, value = reader.value(field_types(Hall)[self.field], self.value, hall.id, self.field)
-        if not ok:
-            raise LayoutError(reader.issues)
+        value = read_value(Hall, self.field, self.value, hall.id)
         old = getattr(hall, self.field)
         site.halls[idx] = dataclasses.replace(hall, **{self.field: value})
         return SetHallProperty(self.hall_id, self.field, old)

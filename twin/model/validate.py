@@ -13,10 +13,10 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from dctwin.twin.errors import LayoutIssue
 from dctwin.twin.model.layout import (
-    ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W,
-    PLENUM_KINDS, POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
-    LayoutIssue, PowerNode, Rack, Site, Tile,
+    ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W, PLENUM_KINDS,
+    POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall, PowerNode, Rack, Site, Tile,
 )
 
 _EPS = 1e-6

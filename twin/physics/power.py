@@ -30,7 +30,8 @@ from typing import Any, Iterable, NamedTuple, Optional
 import numpy as np
 
 from dctwin.twin.model.events import Event, EventLog
-from dctwin.twin.model.layout import LayoutError, LayoutIssue, Site
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import Site
 from dctwin.twin.physics import _power_numba, _power_numpy
 from dctwin.twin.physics._power_const import (
     ATS_RETRANSFER_DELAY_S, ATS_START_DELAY_S, ATS_TRANSFER_DELAY_S, BREAKER_TAU_S, BREAKER_TRIP_RATIO,

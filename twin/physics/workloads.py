@@ -41,7 +41,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dctwin.twin.model.layout import Hall, LayoutError, LayoutIssue, Site, Workload
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import Hall, Site, Workload
 from dctwin.twin.physics import _workloads_numba as _nb
 from dctwin.twin.physics import _workloads_numpy as _np
 from dctwin.twin.physics import constants as K

@@ -29,9 +29,10 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from dctwin import twin
+from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.project import (
-    KIND_REVIEW, Project, atomic_write_text, backup_into_place, check_file, file_uri, now_iso,
+    KIND_REVIEW, Project, backup_into_place, check_file, file_uri, now_iso,
 )
 
 MANIFEST = "manifest"
@@ -371,7 +372,7 @@ def export_csv(project: Project, folder: str | os.PathLike, *, recording_id: Opt
 
 def _write(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> Path:
     try:
-        atomic_write_text(path, _csv_text(header, rows))
+        atomic_write(path, _csv_text(header, rows))
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from None
     return path

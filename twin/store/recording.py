@@ -1,6 +1,6 @@
 """Read a recording back: keyframes (seek), events, alarms and series.
 
-(:func:`record_run` is re-exported here: ``dctwin simulate --out`` imports it from this module.)
+Writing one is :mod:`dctwin.twin.store.recorder`'s (``record_run``); this module only reads.
 """
 
 from __future__ import annotations
@@ -327,13 +327,6 @@ class RecordingReader:
         t = np.frombuffer(tb, dtype="<f8")
         k = int(np.searchsorted(t, t_s, side="right")) - 1
         return float(t[k]), np.frombuffer(db, dtype="<f4").reshape(w, n)[:, k].copy()
-
-
-def record_run(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`dctwin.twin.store.recorder.record_run`."""
-    from dctwin.twin.store.recorder import record_run as _record_run
-
-    return _record_run(*args, **kwargs)
 
 
 def _seconds(row: Any, name: str, low: float, high: float, where: str, low_ok: bool = False) -> float:

@@ -13,7 +13,8 @@ from dctwin.twin.model.commands import (
     RotateElement, SetHallProperty, SetProperty, add_row,
 )
 from dctwin.twin.model.demos import load_demo
-from dctwin.twin.model.layout import CoolingUnit, LayoutError, PowerNode, Rack, Site, Tile
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import CoolingUnit, PowerNode, Rack, Site, Tile
 from dctwin.twin.model.layoutfile import dumps_layout
 from dctwin.twin.model.validate import validate
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from power_sites import backup_site, rack_load, run, two_n_site
-from dctwin.twin.model.layout import LayoutError, PowerNode, Site
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import PowerNode, Site
 from dctwin.twin.physics.constants import RESTART_DELAY_S
 from dctwin.twin.physics.power import PowerSystem, breaker_trip_time_s, compile_power
 

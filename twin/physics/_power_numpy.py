@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.twin.physics._power_const import (
-    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
-    GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
-    T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,
-    T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP,
-    T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE,
-    P_BREAKER_TAU_S, P_BREAKER_TRIP_RATIO, P_CHARGE_FRACTION, P_TIMER_EPS_S, P_UPS_A0, P_UPS_A1, P_UPS_A2,
-    UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
+from dctwin.twin.physics.codes import (
+    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING, GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY,
+    POWER_P_BREAKER_TAU_S, POWER_P_BREAKER_TRIP_RATIO, POWER_P_CHARGE_FRACTION, POWER_P_TIMER_EPS_S, POWER_P_UPS_A0,
+    POWER_P_UPS_A1, POWER_P_UPS_A2, T_ATS_RETRANSFER, T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED,
+    T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD, T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED,
+    T_RACK_DOWN, T_RACK_UP, T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS,
+    T_UPS_ONLINE, UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
 )
 
 
@@ -60,8 +59,8 @@ def power_step(t_s, dt_s,
                tr_code, tr_idx, tr_cause, tr_val, tr_t, prm):
     """Reference implementation; returns the number of transitions."""
     n_nodes = len(kind)
-    eps_s = prm[P_TIMER_EPS_S]
-    a0, a1, a2 = prm[P_UPS_A0], prm[P_UPS_A1], prm[P_UPS_A2]
+    eps_s = prm[POWER_P_TIMER_EPS_S]
+    a0, a1, a2 = prm[POWER_P_UPS_A0], prm[POWER_P_UPS_A1], prm[POWER_P_UPS_A2]
     out = _Out(tr_code, tr_idx, tr_cause, tr_val, tr_t)
     last_ref = int(last_cause[0])
     inputs = [in_idx[in_ptr[n]:in_ptr[n + 1]] for n in range(n_nodes)]
@@ -280,7 +279,7 @@ def power_step(t_s, dt_s,
                 else:
                     charge = 0.0
                     if batt_j[n] > 0 and soc[n] < 1.0:
-                        charge = prm[P_CHARGE_FRACTION] * cap_w[n]
+                        charge = prm[POWER_P_CHARGE_FRACTION] * cap_w[n]
                         if dt_s > 0:
                             charge = min(charge, (1.0 - soc[n]) * batt_j[n] / dt_s)
                     pin, batt = po + loss + charge, -charge
@@ -296,8 +295,8 @@ def power_step(t_s, dt_s,
                 out_w[live] += pin / len(live)
 
     # batteries and breakers: values as arrays, transitions in node order
-    decay = np.exp(-dt_s / prm[P_BREAKER_TAU_S])
-    trip2 = prm[P_BREAKER_TRIP_RATIO] * prm[P_BREAKER_TRIP_RATIO]
+    decay = np.exp(-dt_s / prm[POWER_P_BREAKER_TAU_S])
+    trip2 = prm[POWER_P_BREAKER_TRIP_RATIO] * prm[POWER_P_BREAKER_TRIP_RATIO]
     for n in range(n_nodes):
         if kind[n] == K_UPS and batt_j[n] > 0 and energized[n]:
             if ups_mode[n] == UPS_BATTERY:

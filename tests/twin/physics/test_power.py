@@ -322,7 +322,7 @@ def test_power_balance_every_step_through_an_incident():
     # sources deliver what consumers draw plus losses plus battery charge, minus battery discharge:
     # Σ source out = Σ fed consumer draw + Σ node loss − Σ battery power (discharge > 0, charge < 0)
     from dctwin.twin.model.demos import load_demo
-    from dctwin.twin.physics._power_const import K_GENERATOR, K_UTILITY
+    from dctwin.twin.physics.codes import K_GENERATOR, K_UTILITY
 
     site = load_demo("ai-hall")
     ps = PowerSystem(site)

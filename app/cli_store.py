@@ -158,12 +158,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _export_report(args: argparse.Namespace) -> dict[str, Any]:
-    """--png / --pdf / --html through app.report (offscreen Qt)."""
+    """--png / --pdf / --html: twin.review reads the recording, app.report draws it (offscreen Qt)."""
     from dctwin.app import report
+    from dctwin.twin.review import collect
 
     with_progress = sys.stderr.isatty()
-    data = report.collect(args.file, args.recording, args.at,
-                          progress=(lambda msg: print(f"export: {msg}", file=sys.stderr)) if with_progress else None)
+    data = collect(args.file, args.recording, args.at,
+                   progress=(lambda msg: print(f"export: {msg}", file=sys.stderr)) if with_progress else None)
     out: dict[str, Any] = {"picture_t_s": data.picture_t_s}
     if args.png:
         out["png"] = str(report.write_png(data, args.png))

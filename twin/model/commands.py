@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from dctwin.twin.errors import LayoutError, LayoutIssue
 from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, Site
@@ -370,25 +370,55 @@ class Macro(Command):
         return Macro(tuple(reversed(inverses)), self.label)
 
 
-def add_row(prototype: Element, count: int, pitch_m: Optional[float] = None, axis: str = "x",
-            id_format: str = "{prefix}{n:02d}", prefix: str = "R-", start: int = 1,
-            hall_id: Optional[str] = None, taken: Optional[set[str]] = None) -> Macro:
-    """One command that lays ``count`` copies of ``prototype`` in a row along ``axis``."""
+# --------------------------------------------------------------------------- new elements
+
+#: id prefixes of new elements by collection (others get "E-")
+ID_PREFIXES = {"racks": "R-", "cooling_units": "CU-", "tiles": "T-", "grilles": "G-", "containments": "AISLE-"}
+
+
+class IdAllocator:
+    """Hands out ids for new elements: a prefix and the lowest free number, two digits at least
+    (``R-01``, ``R-02``, ..., ``R-100``), never one in ``taken`` or handed out before."""
+
+    def __init__(self, taken: Iterable[str]):
+        self.taken = set(taken)
+        self._next: dict[str, int] = {}  # per prefix: every lower number is taken
+
+    def new(self, prefix: str) -> str:
+        n = self._next.get(prefix, 1)
+        while f"{prefix}{n:02d}" in self.taken:
+            n += 1
+        ident = f"{prefix}{n:02d}"
+        self.taken.add(ident)
+        self._next[prefix] = n + 1
+        return ident
+
+    def for_element(self, el: Element) -> str:
+        """A new id with the prefix of ``el``'s kind (``R-`` for a rack, ``CU-`` for a cooling unit, ...)."""
+        return self.new(ID_PREFIXES.get(el.COLLECTION, "E-"))
+
+
+def plan_row(prototype: Element, x_m: float, y_m: float, count: int,
+             ids: Optional[IdAllocator] = None) -> list[Element]:
+    """``count`` copies of ``prototype`` side by side from (x_m, y_m): a row runs along the front (east
+    for elements facing N or S, north for E or W), each one footprint further. Positions stay on the
+    grid (rounded to 1e-9 m: k times a pitch is not always exact in binary). With ``ids``, each copy
+    gets a new id. LayoutError when ``count`` is below 1."""
     if count < 1:
         raise LayoutError(LayoutIssue(prototype.id, "count", f"a row needs at least one element, got {count}"))
     sx, sy = prototype.size_xy()  # type: ignore[attr-defined]
-    step = pitch_m if pitch_m is not None else (sx if axis == "x" else sy)
-    taken = set(taken or ())
-    cmds = []
-    n = start
+    along_x = getattr(prototype, "facing", "N") in ("N", "S")
+    out = []
     for k in range(count):
-        while True:
-            ident = id_format.format(prefix=prefix, n=n)
-            n += 1
-            if ident not in taken:
-                break
-        taken.add(ident)
-        dx, dy = (k * step, 0.0) if axis == "x" else (0.0, k * step)
-        el = dataclasses.replace(prototype, id=ident, x_m=prototype.x_m + dx, y_m=prototype.y_m + dy)
-        cmds.append(AddElement(el, hall_id))
-    return Macro(tuple(cmds), f"Add row of {count}")
+        dx, dy = (k * sx, 0.0) if along_x else (0.0, k * sy)
+        el = dataclasses.replace(prototype, x_m=round(x_m + dx, 9), y_m=round(y_m + dy, 9))
+        out.append(el if ids is None else dataclasses.replace(el, id=ids.for_element(el)))
+    return out
+
+
+def add_row(prototype: Element, x_m: float, y_m: float, count: int, taken: Iterable[str],
+            hall_id: Optional[str] = None) -> Command:
+    """The edit that places a row of ``count`` copies of ``prototype`` (:func:`plan_row`) with new ids
+    not in ``taken``: one AddElement for one element, else one step "Add row of N"."""
+    adds = tuple(AddElement(el, hall_id) for el in plan_row(prototype, x_m, y_m, count, IdAllocator(taken)))
+    return adds[0] if len(adds) == 1 else Macro(adds, f"Add row of {count}")

@@ -37,6 +37,10 @@ ASHRAE_ALLOWABLE_C: dict[str, tuple[float, float]] = {
     "A4": (5.0, 45.0),
     "H1": (5.0, 25.0),
 }
+#: the lines every view draws (trends, colour bar, report) and the review's breach figure uses (°C):
+#: the recommended envelope and class A1's allowable maximum
+ASHRAE_RECOMMENDED_MIN_C, ASHRAE_RECOMMENDED_MAX_C = ASHRAE_RECOMMENDED_C
+ASHRAE_A1_MAX_C = ASHRAE_ALLOWABLE_C["A1"][1]
 #: critical inlet = allowable max + this margin (K). Vendors put the critical
 #: (shutdown) threshold about 5 K above the warning one: Dell PowerEdge fresh
 #: air warns at 42 °C, critical 47 °C; Dell C8000 38 °C event, 43 °C

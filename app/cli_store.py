@@ -53,22 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser(
-        "verify", help="check that a review file is unaltered since export",
-        description="Recompute the SHA-256 of every table of a review file and compare with the manifest "
-                    "stored at export. Exit 0 if intact, 1 if altered (naming the tables), 2 if the file "
-                    "is not a dctwin file or is damaged.")
-    p.add_argument("file", help="review file (*.dctwin)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_verify)
-
-    p = sub.add_parser(
-        "recordings", help="list the layouts and recordings in a project file",
-        description="List the layout versions and recordings (with their ids for --recording) of a project "
-                    "or review file.")
-    p.add_argument("file", help="project or review file (*.dctwin)")
-    p.add_argument("--json", action="store_true", help="print the lists as JSON")
-    p.set_defaults(func=cmd_recordings)
+    for name, func, what, says, file_help, json_help in (
+            ("verify", cmd_verify, "check that a review file is unaltered since export",
+             "Recompute the SHA-256 of every table of a review file and compare with the manifest stored at "
+             "export. Exit 0 if intact, 1 if altered (naming the tables), 2 if the file is not a dctwin file or "
+             "is damaged.", "review file (*.dctwin)", "print the result as JSON"),
+            ("recordings", cmd_recordings, "list the layouts and recordings in a project file",
+             "List the layout versions and recordings (with their ids for --recording) of a project or review "
+             "file.", "project or review file (*.dctwin)", "print the lists as JSON")):
+        p = sub.add_parser(name, help=what, description=says)
+        p.add_argument("file", help=file_help)
+        p.add_argument("--json", action="store_true", help=json_help)
+        p.set_defaults(func=func)
 
     p = sub.add_parser(
         "replay", help="rebuild the state of a recording at second T",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, ClassVar, Iterable, Optional
 
 from dctwin.twin.errors import LayoutError, LayoutIssue
 from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, Site
@@ -68,11 +68,21 @@ def _index(site: Site) -> dict[str, tuple[Optional[Hall], str, int, Element]]:
     return out
 
 
-def _id_tuple(ids: Any) -> tuple[str, ...]:
-    """Ids given as one bare id, a list or a tuple, as a tuple."""
-    if isinstance(ids, str):
-        return (ids,)
-    return ids if isinstance(ids, tuple) else tuple(ids)
+class _OnIds:
+    """A command on elements given by id (``ids``: a tuple, a list, or one bare id); its undo text
+    is ``VERB`` and the id, or ``VERB`` and how many."""
+
+    VERB: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        ids = self.ids  # type: ignore[attr-defined]
+        ids = (ids,) if isinstance(ids, str) else ids if isinstance(ids, tuple) else tuple(ids)
+        object.__setattr__(self, "ids", ids)
+
+    @property
+    def text(self) -> str:
+        ids = self.ids  # type: ignore[attr-defined]
+        return f"{self.VERB} {ids[0]}" if len(ids) == 1 else f"{self.VERB} {len(ids)} elements"
 
 
 def _number(ident: str, field: str, value: Any) -> float:
@@ -129,17 +139,12 @@ class AddElement(Command):
 
 
 @dataclass(frozen=True)
-class RemoveElements(Command):
+class RemoveElements(_OnIds, Command):
     """Remove elements by id. Fails (changes nothing) if something still refers to them."""
 
+    VERB: ClassVar[str] = "Delete"
+
     ids: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _id_tuple(self.ids))
-
-    @property
-    def text(self) -> str:
-        return f"Delete {self.ids[0]}" if len(self.ids) == 1 else f"Delete {len(self.ids)} elements"
 
     def _change(self, site: Site) -> Command:
         index = _index(site)
@@ -203,19 +208,14 @@ class PlaceElements(Command):
 
 
 @dataclass(frozen=True)
-class MoveElements(Command):
+class MoveElements(_OnIds, Command):
     """Move elements by (dx_m, dy_m). The inverse puts them back at their exact old positions."""
+
+    VERB: ClassVar[str] = "Move"
 
     ids: tuple[str, ...]
     dx_m: float
     dy_m: float
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _id_tuple(self.ids))
-
-    @property
-    def text(self) -> str:
-        return f"Move {self.ids[0]}" if len(self.ids) == 1 else f"Move {len(self.ids)} elements"
 
     def _change(self, site: Site) -> Command:
         places = []

@@ -72,6 +72,7 @@ class _Box(Element):
         return (self.x_m, self.y_m, self.x_m + sx, self.y_m + sy)
 
     def size_xy(self) -> tuple[float, float]:
+        """(x, y) extent (m): width along the front, turned with ``facing`` (none: width along x)."""
         w = getattr(self, "width_m")
         d = getattr(self, "depth_m")
         if getattr(self, "facing", "N") in ("E", "W"):
@@ -155,9 +156,6 @@ class Grille(_Box):
     width_m: float = 0.6
     depth_m: float = 0.6
 
-    def size_xy(self) -> tuple[float, float]:
-        return (self.width_m, self.depth_m)
-
 
 @dataclass(frozen=True)
 class Containment(_Box):
@@ -169,9 +167,6 @@ class Containment(_Box):
     width_m: float = 0.0
     depth_m: float = 0.0
     height_m: Optional[float] = None
-
-    def size_xy(self) -> tuple[float, float]:
-        return (self.width_m, self.depth_m)
 
 
 @dataclass(frozen=True)

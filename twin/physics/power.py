@@ -88,13 +88,8 @@ class PowerPlant:
     pump_slice: slice
     cons_mode: np.ndarray       # uint8 per consumer: 1 rack (down/up, restart delay), 0 unit, 2 flag only
 
-    @property
-    def n_nodes(self) -> int:
-        return len(self.node_ids)
-
-    @property
-    def n_consumers(self) -> int:
-        return len(self.consumer_ids)
+    n_nodes = property(lambda self: len(self.node_ids), doc="How many power nodes.")
+    n_consumers = property(lambda self: len(self.consumer_ids), doc="How many racks, units, chillers and pumps.")
 
     def static_args(self) -> tuple:
         return (self.kind, self.in_ptr, self.in_idx, self.cap_w, self.batt_j, self.peukert_k, self.has_bypass,

@@ -23,6 +23,7 @@ import numpy as np
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C
+from dctwin.twin.store import Project, Replayer
 
 #: height of the air-temperature slice read at the picture moment (m)
 HEAT_Z_M = 1.0
@@ -76,7 +77,8 @@ def cause_chain(seq: Optional[int], by_seq: dict[int, Event], limit: int = 50) -
 
 
 def origin(kind: str) -> str:
-    """"automatic" for what the twin did by itself (a transfer, a trip, a throttle), else "injected"."""
+    """How an event of ``kind`` came about: "automatic" (the twin did it: a transfer, a trip, a throttle)
+    or "injected" (from outside: a failure, an operator action)."""
     return "automatic" if kind in AUTOMATIC_KINDS else "injected"
 
 
@@ -260,8 +262,6 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             progress: Optional[Callable[[str], None]] = None) -> ReviewData:
     """Read one recording of ``path`` and rebuild the state at the picture moment (``at_s`` or the
     hottest second of the run)."""
-    from dctwin.twin.store import Project, Replayer
-
     say = progress or (lambda _msg: None)
     with Project.open(path, read_only=True) as project:
         reader = project.recording(recording_id)

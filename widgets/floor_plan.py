@@ -588,7 +588,8 @@ _INVALID = QColor(235, 90, 90)
 FIT_COLOURS = {"ok": QColor(40, 170, 80, 60), "power": QColor(235, 150, 0, 80), "cooling": QColor(220, 40, 40, 70),
                "both": QColor(150, 50, 170, 80)}
 #: what each tint means (status bar legend while dragging)
-FIT_LEGEND = "green fits · amber short of power (now or after losing a feed) · red inlet above 27 °C · purple both"
+FIT_LEGEND = ("green fits · amber short of power (now or after losing a feed) · "
+              f"red inlet above {capacity.INLET_LIMIT_C:g} °C · purple both")
 
 
 def fit_kind(power: str, cooling: str) -> str:

@@ -501,12 +501,28 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
         window.close()
         raise InputError(state["error"])
     app.processEvents()
-    ok = window.grab().save(args.screenshot)
-    window.close()
-    if not ok:
-        raise InputError(f"cannot write {args.screenshot}")
+    try:
+        _save_png(window, args.screenshot)
+    finally:
+        window.close()
     print(f"wrote {args.screenshot} (t = {window.timeline.position_s:g} s)")
     return 0
+
+
+def _save_png(window, path: str) -> None:
+    """The window as a PNG at ``path``, written atomically (an existing file stays when it fails)."""
+    from dctwin.twin._files import write_atomically
+
+    pixmap = window.grab()
+
+    def write(tmp: str) -> None:
+        if not pixmap.save(tmp, "PNG"):
+            raise InputError(f"cannot write {path}")
+
+    try:
+        write_atomically(path, write)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _screenshot(app, window, args: argparse.Namespace) -> int:
@@ -539,11 +555,11 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:
     elif args.run_seconds > 0:
         print("dctwin: warning: physics unavailable; the screenshot shows the layout only", file=sys.stderr)
     app.processEvents()
-    ok = window.grab().save(args.screenshot)
-    window.runner.stop()
-    window.doc.undo_stack.setClean()
-    window.close()
-    if not ok:
-        raise InputError(f"cannot write {args.screenshot}")
+    try:
+        _save_png(window, args.screenshot)
+    finally:
+        window.runner.stop()
+        window.doc.undo_stack.setClean()
+        window.close()
     print(f"wrote {args.screenshot}")
     return 0

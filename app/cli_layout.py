@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from dctwin.twin.errors import InputError
+from dctwin.twin.errors import InputError, LayoutError
 from dctwin.twin.model.layoutfile import load_layout, save_layout
 
 
@@ -32,8 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from dctwin.twin.model.layout import LayoutError
-
     try:
         site = load_layout(args.file)
     except LayoutError as exc:
@@ -70,7 +68,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from dctwin.twin.model import demos
 
-    from dctwin.twin.model.layout import LayoutError
     from dctwin.twin.model.validate import validate
 
     if not 1 <= args.racks <= 20000:

@@ -169,7 +169,7 @@ def _load_incident(args: argparse.Namespace, site):
     from pathlib import Path
 
     from dctwin.twin.model.incidents import list_incidents, load_incident, load_library_incident
-    from dctwin.twin.model.layout import LayoutError, LayoutIssue
+    from dctwin.twin.errors import LayoutError, LayoutIssue
 
     if Path(args.incident).exists():
         return load_incident(args.incident, site)

@@ -53,22 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser(
-        "verify", help="check that a review file is unaltered since export",
-        description="Recompute the SHA-256 of every table of a review file and compare with the manifest "
-                    "stored at export. Exit 0 if intact, 1 if altered (naming the tables), 2 if the file "
-                    "is not a dctwin file or is damaged.")
-    p.add_argument("file", help="review file (*.dctwin)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_verify)
-
-    p = sub.add_parser(
-        "recordings", help="list the layouts and recordings in a project file",
-        description="List the layout versions and recordings (with their ids for --recording) of a project "
-                    "or review file.")
-    p.add_argument("file", help="project or review file (*.dctwin)")
-    p.add_argument("--json", action="store_true", help="print the lists as JSON")
-    p.set_defaults(func=cmd_recordings)
+    for name, func, what, says, file_help, json_help in (
+            ("verify", cmd_verify, "check that a review file is unaltered since export",
+             "Recompute the SHA-256 of every table of a review file and compare with the manifest stored at "
+             "export. Exit 0 if intact, 1 if altered (naming the tables), 2 if the file is not a dctwin file or "
+             "is damaged.", "review file (*.dctwin)", "print the result as JSON"),
+            ("recordings", cmd_recordings, "list the layouts and recordings in a project file",
+             "List the layout versions and recordings (with their ids for --recording) of a project or review "
+             "file.", "project or review file (*.dctwin)", "print the lists as JSON")):
+        p = sub.add_parser(name, help=what, description=says)
+        p.add_argument("file", help=file_help)
+        p.add_argument("--json", action="store_true", help=json_help)
+        p.set_defaults(func=func)
 
     p = sub.add_parser(
         "replay", help="rebuild the state of a recording at second T",
@@ -158,12 +154,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _export_report(args: argparse.Namespace) -> dict[str, Any]:
-    """--png / --pdf / --html through app.report (offscreen Qt)."""
+    """--png / --pdf / --html: twin.review reads the recording, app.report draws it (offscreen Qt)."""
     from dctwin.app import report
+    from dctwin.twin.review import collect
 
     with_progress = sys.stderr.isatty()
-    data = report.collect(args.file, args.recording, args.at,
-                          progress=(lambda msg: print(f"export: {msg}", file=sys.stderr)) if with_progress else None)
+    data = collect(args.file, args.recording, args.at,
+                   progress=(lambda msg: print(f"export: {msg}", file=sys.stderr)) if with_progress else None)
     out: dict[str, Any] = {"picture_t_s": data.picture_t_s}
     if args.png:
         out["png"] = str(report.write_png(data, args.png))
@@ -187,7 +184,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from dctwin.twin.errors import DctwinError, ProjectFileError
-    from dctwin.twin.model.layout import LayoutError
     from dctwin.twin.store.project import Project
     from dctwin.twin.store.replay import summary_at
 
@@ -200,7 +196,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             summary = summary_at(reader, args.at)
         except ProjectFileError:
             raise  # names the file already
-        except (DctwinError, LayoutError) as exc:  # the recording does not replay on this engine: say which
+        except DctwinError as exc:  # the recording does not replay on this engine: say which
             raise InputError(f"{args.file} recording {reader.id}: {exc}") from None
     if args.json:
         print(json.dumps(summary, default=_jsonable))

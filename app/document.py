@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Optional
@@ -10,7 +9,7 @@ from typing import Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from dctwin.twin.model.commands import AddElement, Command, Macro, add_row
+from dctwin.twin.model.commands import Command, add_row
 from dctwin.twin.model.layout import Element, Hall, Site
 from dctwin.twin.model.layoutfile import load_layout, save_layout
 
@@ -18,21 +17,10 @@ from dctwin.app.undo import TwinUndoCommand
 
 log = logging.getLogger(__name__)
 
-#: id prefixes of new elements by collection
-ID_PREFIX = {"racks": "R-", "cooling_units": "CU-", "tiles": "T-", "grilles": "G-", "containments": "AISLE-"}
-
 
 def blank_site() -> Site:
     """An empty 24 m x 14.4 m raised-floor hall (what File > New opens)."""
     return Site(name="untitled", halls=[Hall(id="H1", width_m=24.0, depth_m=14.4, height_m=3.2)])
-
-
-def next_id(taken: set[str], prefix: str, start: int = 1) -> str:
-    """The first ``prefix`` + number (two digits at least) not in ``taken``."""
-    n = start
-    while f"{prefix}{n:02d}" in taken:
-        n += 1
-    return f"{prefix}{n:02d}"
 
 
 class Document(QObject):
@@ -83,30 +71,10 @@ class Document(QObject):
         self.revision += 1
         self.sig_site_changed.emit(command)
 
-    def new_ids(self, prefix: str, count: int) -> list[str]:
-        taken = set(self.site.ids())
-        out = []
-        for _ in range(count):
-            ident = next_id(taken, prefix)
-            taken.add(ident)
-            out.append(ident)
-        return out
-
     def place_command(self, prototype: Element, x_m: float, y_m: float, count: int = 1,
                       hall_id: Optional[str] = None) -> Command:
-        """The command that drops ``count`` copies of ``prototype`` in a row at (x_m, y_m)."""
-        prefix = ID_PREFIX.get(prototype.COLLECTION, "E-")
-        proto = dataclasses.replace(prototype, id="", x_m=x_m, y_m=y_m)
-        if count <= 1:
-            el = dataclasses.replace(proto, id=self.new_ids(prefix, 1)[0])
-            return AddElement(el, hall_id)
-        axis = "x" if getattr(prototype, "facing", "N") in ("N", "S") else "y"
-        macro = add_row(proto, count, axis=axis, prefix=prefix, hall_id=hall_id, taken=set(self.site.ids()))
-        # keep positions on the grid (k * pitch added to x is not always exact in binary)
-        cmds = tuple(AddElement(dataclasses.replace(c.element, x_m=round(c.element.x_m, 9),
-                                                    y_m=round(c.element.y_m, 9)), hall_id)
-                     for c in macro.commands)
-        return Macro(cmds, f"Add row of {count}")
+        """The command that drops ``count`` copies of ``prototype`` in a row at (x_m, y_m), with new ids."""
+        return add_row(prototype, x_m, y_m, count, self.site.ids(), hall_id)
 
     # ---- files
     def load(self, path: str) -> None:

@@ -19,7 +19,6 @@ import itertools
 import json
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Optional
@@ -30,10 +29,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
                                QLineEdit, QListWidget, QMessageBox, QProgressDialog, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from dctwin.twin.errors import DctwinError
+from dctwin.twin.errors import DctwinError, LayoutError
 from dctwin.twin.model.events import INJECTED_KINDS
 from dctwin.twin.model.incidents import Incident, IncidentEvent, incident_from_dict, load_incident
-from dctwin.twin.model.layout import LayoutError, Site
+from dctwin.twin.model.layout import Site
+from dctwin.twin.model.layoutfile import write_json_file
 from dctwin.widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_time
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class RecordJob(QObject):
             if rr is not None:
                 rr.abort()
             self.sig_error.emit(f"cancelled: {self.out} keeps what was recorded so far (an unfinished recording)")
-        except (DctwinError, LayoutError) as exc:
+        except DctwinError as exc:
             if rr is not None:
                 rr.abort()
             self.sig_error.emit(str(exc))
@@ -601,13 +601,8 @@ class IncidentEditorDialog(QDialog):
             return False
         out = Path(path)
         try:
-            fd, tmp = tempfile.mkstemp(prefix="." + out.name + ".", suffix=".tmp", dir=out.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(inc.to_dict(), fh, indent=2)
-                fh.write("\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out)
-        except OSError as exc:
+            write_json_file(out, json.dumps(inc.to_dict(), indent=2) + "\n", "incident")
+        except OSError as exc:  # FileWriteError names the path and the reason
             self._refused("Cannot save incident", exc)
             return False
         self.path = str(out)

@@ -22,7 +22,6 @@ from typing import Optional, Sequence
 
 from dctwin import twin
 from dctwin.twin.errors import DctwinError
-from dctwin.twin.model.layout import LayoutError
 
 #: modules that add sub-commands, in the order they appear in --help
 COMMAND_MODULES = (
@@ -33,7 +32,7 @@ COMMAND_MODULES = (
     "dctwin.app.cli_gui",
 )
 
-EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAIL = 0, 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,12 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = parser.parse_args(argv + ["gui"])  # only top-level options were given
     try:
         code = args.func(args)
-    except LayoutError as exc:
-        if args.debug:
-            traceback.print_exc()
-        _say(f"dctwin: error: {exc}")
-        return EXIT_BAD_INPUT
-    except DctwinError as exc:
+    except DctwinError as exc:  # LayoutError, InputError, ProjectFileError, ...: bad input, not a bug
         if args.debug:
             traceback.print_exc()
         _say(f"dctwin: error: {exc}")

@@ -7,8 +7,8 @@ request, so scrubbing or playing faster than the engine can follow shows the
 latest second asked for, never a queue of stale ones. Results come back as
 plain data through signals (queued into the GUI thread).
 
-Also here: building timeline markers and cause-chain steps from a recording
-(plain functions over recorded events and alarms).
+Also here: timeline markers and a quick preview of a second from a recording's
+own series (the cause chains in words are :mod:`dctwin.twin.review`'s).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from PySide6.QtCore import QObject, Signal
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.events import Event
+from dctwin.twin.review import incident_title
 from dctwin.widgets.timeline import Marker, lane_of
 
-from dctwin.app.report import alarm_explanation, cause_chain, event_text
 
 log = logging.getLogger(__name__)
 
@@ -110,45 +110,6 @@ def markers_for(data: RecordingData) -> list[Marker]:
     return out
 
 
-def chain_steps(alarm: dict, by_seq: dict[int, Event]) -> list[dict]:
-    """The alarm, then each cause back to the root, as ``{t_s, kind, target, text}`` steps."""
-    steps = [{"t_s": float(alarm["t_s"]), "kind": str(alarm.get("kind", "")), "target": str(alarm.get("target", "")),
-              "text": f"{alarm.get('severity', 'alarm')}: {str(alarm.get('kind', '')).replace('_', ' ')} "
-                      f"on {alarm.get('target', '')}"}]
-    for ev in cause_chain(alarm.get("cause"), by_seq):
-        how = "injected" if lane_of(ev.kind) == "event" else "automatic"
-        why = f" ({ev.condition})" if ev.condition else ""
-        steps.append({"t_s": ev.t_s, "kind": ev.kind, "target": ev.target,
-                      "text": f"{ev.kind.replace('_', ' ')} {ev.target} [{how}]{why}".replace("  ", " ")})
-    return steps
-
-
-def event_chain_steps(seq: int, by_seq: dict[int, Event]) -> list[dict]:
-    """An event, then each of its causes back to the root, as steps (the same shape as :func:`chain_steps`)."""
-    out = []
-    for ev in cause_chain(seq, by_seq):
-        how = "injected" if lane_of(ev.kind) == "event" else "automatic"
-        why = f" ({ev.condition})" if ev.condition else ""
-        out.append({"t_s": ev.t_s, "kind": ev.kind, "target": ev.target,
-                    "text": f"{ev.kind.replace('_', ' ')} {ev.target} [{how}]{why}".replace("  ", " ")})
-    return out
-
-
-def event_headline(seq: int, by_seq: dict[int, Event]) -> str:
-    """One sentence: the event and why it happened (its chain of causes)."""
-    chain = cause_chain(seq, by_seq)
-    if not chain:
-        return ""
-    head = event_text(chain[0])
-    if len(chain) == 1:
-        return head + (f": {chain[0].condition}." if chain[0].condition else " (injected).")
-    return head + ", caused by " + " <- ".join(event_text(e) for e in chain[1:]) + "."
-
-
-def alarm_headline(alarm: dict, by_seq: dict[int, Event]) -> str:
-    return alarm_explanation(alarm, by_seq)
-
-
 def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, RecordingData]:
     """Open ``path`` read-only and read what the GUI shows; returns ``(project, data)`` (project stays open)."""
     from dctwin.twin.store import Project
@@ -158,14 +119,7 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
         reader = project.recording(recording_id)
         hall_t, hall = reader.hall_metrics()
         rack_t, rack_v = reader.series("rack_inlet_c")
-        name = ""
-        if reader.incident_id is not None:
-            import json
-
-            try:
-                name = str(json.loads(project.incident_text(int(reader.incident_id))).get("name", ""))
-            except (ValueError, AttributeError):
-                name = f"incident {reader.incident_id}"
+        name = incident_title(project, reader.incident_id)[0]
         data = RecordingData(path=str(path), recording_id=reader.id, site=reader.layout(), hall_id=reader.hall_id,
                              duration_s=reader.duration_s, dt_s=reader.dt_s, is_review=bool(project.is_review),
                              read_only=bool(project.read_only), incident_name=name, events=reader.events(),

@@ -24,7 +24,7 @@ from typing import Any, Optional
 from PySide6.QtCore import QObject, Signal
 
 from dctwin.twin.model.layout import Site
-from dctwin.widgets.capacity import INTAKE_TOP_M, intake_field
+from dctwin.twin.sim.capacity import INTAKE_TOP_M, intake_field
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,11 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog
                                QMessageBox, QProgressBar, QProgressDialog, QToolBar, QUndoView, QVBoxLayout,
                                QWidget)
 
-from dctwin.twin.model.commands import AddElement, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty
-from dctwin.twin.model.layout import Element, LayoutError
+from dctwin.twin.model.commands import (
+    AddElement, IdAllocator, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty,
+)
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import Element
 from dctwin.widgets.alarms import AlarmsPanel
 from dctwin.widgets.colorbar import ColorBarWidget
 from dctwin.widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
@@ -33,7 +36,7 @@ from dctwin.widgets.cause_chain import CauseChainPanel
 from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
-from dctwin.app.document import ID_PREFIX, Document, blank_site
+from dctwin.app.document import Document, blank_site
 from dctwin.app.runner import SPEEDS, SimRunner
 from dctwin.app.settings import Settings
 
@@ -607,16 +610,8 @@ class MainWindow(QMainWindow):
             return
         hall = self.scene.hall
         tile = hall.tile_m
-        taken = set(self.doc.site.ids())
-        base: list[Element] = []
-        for el in self.clipboard:
-            prefix = ID_PREFIX.get(el.COLLECTION, "E-")
-            n = 1
-            while f"{prefix}{n:02d}" in taken:
-                n += 1
-            ident = f"{prefix}{n:02d}"
-            taken.add(ident)
-            base.append(dataclasses.replace(el, id=ident))
+        ids = IdAllocator(self.doc.site.ids())
+        base = [dataclasses.replace(el, id=ids.for_element(el)) for el in self.clipboard]
         for k in range(1, 200):
             for dx, dy in ((k * tile, 0.0), (0.0, -k * tile), (-k * tile, 0.0), (0.0, k * tile)):
                 moved = [dataclasses.replace(e, x_m=round(e.x_m + dx, 9), y_m=round(e.y_m + dy, 9)) for e in base]
@@ -962,7 +957,7 @@ class MainWindow(QMainWindow):
         self.trends.set_racks([data.rack_ids[int(j)] for j in hottest])
 
     def _fill_replay_alarms(self, data) -> None:
-        from dctwin.app.replay import chain_steps
+        from dctwin.twin.review import chain_steps
 
         self.alarms.clear()
         rows, chains = [], {}
@@ -1043,7 +1038,7 @@ class MainWindow(QMainWindow):
 
     def _on_timeline_marker_clicked(self, marker) -> None:
         """Jump to the marker's second and select its element; an alarm shows its cause chain."""
-        from dctwin.app.replay import alarm_headline, chain_steps, event_chain_steps, event_headline
+        from dctwin.twin.review import alarm_explanation, chain_steps, event_chain_steps, event_headline
 
         self.timeline.seek(marker.t_s)
         self._select_element(marker.target)
@@ -1052,7 +1047,7 @@ class MainWindow(QMainWindow):
         by_seq = self.replay_data.by_seq
         if marker.lane == "alarm":
             alarm = self.replay_data.alarms[marker.key[1]]
-            self.cause_panel.show_chain(alarm_headline(alarm, by_seq), chain_steps(alarm, by_seq))
+            self.cause_panel.show_chain(alarm_explanation(alarm, by_seq), chain_steps(alarm, by_seq))
         else:  # an event or automatic action: why it happened
             self.cause_panel.show_chain(event_headline(marker.key[1], by_seq), event_chain_steps(marker.key[1], by_seq))
         self.cause_dock.show()
@@ -1145,9 +1140,10 @@ class MainWindow(QMainWindow):
         the pictures are drawn here (Qt painting of the floor-plan scene belongs to the GUI thread)."""
         from dctwin.app import report
         from dctwin.app.replay import BackgroundJob
+        from dctwin.twin.review import collect
 
         d = self.replay_data
-        job = BackgroundJob(lambda: report.collect(d.path, d.recording_id, at_s), self)
+        job = BackgroundJob(lambda: collect(d.path, d.recording_id, at_s), self)
 
         def done(data) -> None:
             try:

@@ -15,11 +15,6 @@ from PySide6.QtGui import QColor
 #: temperature range of the colour scale (°C): below the A1 allowable minimum to above A3 maximum
 TEMP_MIN_C = 15.0
 TEMP_MAX_C = 40.0
-#: ASHRAE recommended envelope and A1 allowable maximum (°C), drawn as limit lines
-ASHRAE_REC_LO_C = 18.0
-ASHRAE_REC_HI_C = 27.0
-ASHRAE_A1_MAX_C = 32.0
-
 #: colours of the ASHRAE compliance states
 STATE_COLOURS = {
     "ok": QColor(76, 175, 80),

@@ -26,9 +26,10 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainte
 from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
                                QGraphicsView, QLabel, QToolTip)
 
-from dctwin.twin.model.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Grille, Hall, Rack, Site,
-                         Tile)
-from dctwin.widgets import capacity
+from dctwin.twin.model.commands import plan_row
+from dctwin.twin.model.layout import ELEMENT_TYPES, Containment, CoolingUnit, Element, Hall, Rack, Site, Tile
+from dctwin.twin.model.validate import FloorIndex, footprint_text
+from dctwin.twin.sim import capacity
 from dctwin.widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
 
 #: scene units per metre
@@ -74,37 +75,6 @@ def element_to_mime(el: Element, count: int = 1) -> bytes:
     fields = {f.name: getattr(el, f.name) for f in dataclasses.fields(el) if f.name != "id"}
     fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
     return json.dumps({"collection": el.COLLECTION, "fields": fields, "count": count}).encode("utf-8")
-
-
-def row_elements(prototype: Element, x_m: float, y_m: float, count: int) -> list[Element]:
-    """``count`` copies of ``prototype`` side by side starting at (x_m, y_m); a row runs along the front."""
-    sx, sy = prototype.size_xy()  # type: ignore[attr-defined]
-    along_x = getattr(prototype, "facing", "N") in ("N", "S")
-    out = []
-    for k in range(count):
-        dx, dy = (k * sx, 0.0) if along_x else (0.0, k * sy)
-        out.append(dataclasses.replace(prototype, x_m=round(x_m + dx, 9), y_m=round(y_m + dy, 9)))
-    return out
-
-
-def _solid(el: Element) -> bool:
-    return isinstance(el, Rack) or (isinstance(el, CoolingUnit) and el.kind != "rdhx")
-
-
-def _overlap(a, b) -> bool:
-    return (min(a[2], b[2]) - max(a[0], b[0]) > _EPS) and (min(a[3], b[3]) - max(a[1], b[1]) > _EPS)
-
-
-def _conflicts(a: Element, b: Element) -> bool:
-    """Whether two elements may not share floor (the rules of twin.validate)."""
-    if _solid(a) and _solid(b):
-        return True
-    ta, tb = isinstance(a, Tile), isinstance(b, Tile)
-    return (ta and (tb or _solid(b))) or (tb and _solid(a))
-
-
-def _fmt_fp(fp) -> str:
-    return f"x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m"
 
 
 # --------------------------------------------------------------------------- items
@@ -618,7 +588,8 @@ _INVALID = QColor(235, 90, 90)
 FIT_COLOURS = {"ok": QColor(40, 170, 80, 60), "power": QColor(235, 150, 0, 80), "cooling": QColor(220, 40, 40, 70),
                "both": QColor(150, 50, 170, 80)}
 #: what each tint means (status bar legend while dragging)
-FIT_LEGEND = "green fits · amber short of power (now or after losing a feed) · red inlet above 27 °C · purple both"
+FIT_LEGEND = ("green fits · amber short of power (now or after losing a feed) · "
+              f"red inlet above {capacity.INLET_LIMIT_C:g} °C · purple both")
 
 
 def fit_kind(power: str, cooling: str) -> str:
@@ -674,6 +645,7 @@ class FloorPlanScene(QGraphicsScene):
         #: screen pixels per metre at the view's zoom (None: not shown in a view yet)
         self.px_per_m: Optional[float] = None
         self._feed_index: Optional[capacity.FeedIndex] = None  # rebuilt after layout changes
+        self._floor_index: Optional[FloorIndex] = None  # rebuilt after layout changes
         self.site: Optional[Site] = None
         self.hall_id: Optional[str] = None
         self.hall_item: Optional[HallItem] = None
@@ -765,6 +737,7 @@ class FloorPlanScene(QGraphicsScene):
         for ident in [i for i in self.items_by_id if i not in seen]:
             self.removeItem(self.items_by_id.pop(ident))
         self._feed_index = None
+        self._floor_index = None
         self._sync_row_labels(hall)
         margin = 2.0 * PX
         self.setSceneRect(self.hall_item.rect().adjusted(-margin, -margin, margin, margin))
@@ -824,7 +797,7 @@ class FloorPlanScene(QGraphicsScene):
         for r in hall.racks:
             if r.row:
                 rows.setdefault(r.row, []).append(r)
-        self._row_groups = {name: sorted({r.feeds for r in racks if r.feeds}) for name, racks in rows.items()}
+        self._row_groups = capacity.row_feeds(hall)
         heads = self.row_headroom_w()
         wanted = {}
         els = list(hall.racks) + list(hall.cooling_units)
@@ -858,23 +831,9 @@ class FloorPlanScene(QGraphicsScene):
 
     def row_headroom_w(self) -> dict[str, float]:
         """Per row: IT power it could still add keeping its feeds redundant (W), from the summary."""
-        nodes = (self.summary or {}).get("power_nodes") or {}
-        if not nodes or self.site is None:
+        if self.site is None:
             return {}
-        paths: dict[str, set[str]] = {}
-        out = {}
-        for name, groups in self._row_groups.items():
-            best = math.inf
-            for feeds in groups:
-                for f in feeds:
-                    for nid in paths.setdefault(f, capacity.upstream(self.site, f)):
-                        d = nodes.get(nid) or {}
-                        h = d.get("headroom_n1_w") if len(feeds) > 1 else d.get("headroom_w")
-                        if h is not None:
-                            best = min(best, float(h))
-            if math.isfinite(best):
-                out[name] = best
-        return out
+        return capacity.row_headroom_w(self.site, self._row_groups, (self.summary or {}).get("power_nodes") or {})
 
     def pdu_headroom(self) -> list[tuple[str, float, Optional[float]]]:
         """(node id, headroom W, headroom after losing a partner W) of the nodes feeding this hall's racks."""
@@ -1056,33 +1015,16 @@ class FloorPlanScene(QGraphicsScene):
         self.heat_item.set_field(temps_c, extent, self.temp_scale)
         self.heat_item.setVisible(True)
 
-    # ---- placement rules (a fast local check; the model validates again on apply)
+    # ---- placement: twin's rule, asked of an index of this hall's floor (rebuilt after each change)
     def placement_problem(self, elements: list[Element], ignore: Iterable[str] = ()) -> str:
-        """Why ``elements`` cannot stand where they are ("" if they can)."""
+        """Why ``elements`` cannot stand where they are ("" if they can): :func:`twin's placement_problem
+        <dctwin.twin.model.validate.placement_problem>`; the model validates again on apply."""
         hall = self.hall
         if hall is None:
             return "no hall"
-        ignore = set(ignore)
-        for el in elements:
-            fp = hall.footprint(el)
-            name = el.id or type(el).__name__.lower()
-            if fp[0] < -_EPS or fp[1] < -_EPS or fp[2] > hall.width_m + _EPS or fp[3] > hall.depth_m + _EPS:
-                return (f"{name} would lie outside hall {hall.id} ({_fmt_fp(fp)}; the hall is "
-                        f"0..{hall.width_m:g} by 0..{hall.depth_m:g} m)")
-            if isinstance(el, Tile) and hall.plenum != "raised_floor":
-                return f"hall {hall.id} has no raised floor, so it takes no perforated tiles"
-            if isinstance(el, Grille) and not hall.ceiling_return:
-                return f"hall {hall.id} has no ceiling return, so it takes no return grilles"
-            for other in self.items(footprint_rect(fp), Qt.IntersectsItemBoundingRect):
-                if not isinstance(other, ElementItem) or other.element_id in ignore:
-                    continue
-                if _conflicts(el, other.element) and _overlap(fp, other.footprint()):
-                    what = "lie on" if isinstance(el, Tile) and not isinstance(other.element, Tile) else "overlap"
-                    if isinstance(other.element, Tile) and not isinstance(el, Tile):
-                        what = "stand on tile"
-                        return f"{name} would {what} {other.element_id}"
-                    return f"{name} would {what} {other.element_id} ({_fmt_fp(other.footprint())})"
-        return ""
+        if self._floor_index is None or self._floor_index.hall is not hall:
+            self._floor_index = FloorIndex(hall)
+        return self._floor_index.problem(elements, ignore)
 
     def drop_position(self, proto: Element, x_m: float, y_m: float) -> tuple[float, float]:
         """Where a palette element lands when released with the cursor at (x_m, y_m).
@@ -1185,7 +1127,7 @@ class FloorPlanScene(QGraphicsScene):
                     placed = protos.get(feeds)
                     if placed is None:
                         placed = protos[feeds] = dataclasses.replace(proto, feeds=feeds) if joins else proto
-                    els = row_elements(placed, x0, y0, count)
+                    els = plan_row(placed, x0, y0, count)
                 if self.placement_problem(els, ignore=ignore):
                     continue
                 power = cooling = ""
@@ -1244,7 +1186,7 @@ class FloorPlanScene(QGraphicsScene):
         elif isinstance(el, Containment):
             lines.append(f"{el.kind} aisle {el.width_m:g} × {el.depth_m:g} m")
         fp = item.footprint()
-        lines.append(_fmt_fp(fp))
+        lines.append(footprint_text(fp))
         return "<br>".join(lines)
 
     def helpEvent(self, event) -> None:  # Qt override: tooltips computed on demand
@@ -1569,7 +1511,7 @@ class FloorPlanView(QGraphicsView):
         hall = scene.hall
         proto = scene.with_feeds(self._drop["proto"], x_m, y_m)
         x0, y0 = scene.drop_position(proto, x_m, y_m)
-        els = row_elements(proto, x0, y0, count)
+        els = plan_row(proto, x0, y0, count)
         problem = scene.placement_problem(els)
         warning = "" if problem else "; ".join(p for p in scene.capacity_problems(els) if p)
         self._drop.update(x=x0, y=y0, problem=problem, placed=proto, warning=warning)

@@ -12,7 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from dctwin.widgets.colormaps import ASHRAE_A1_MAX_C, ASHRAE_REC_HI_C, ASHRAE_REC_LO_C
+from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C, ASHRAE_RECOMMENDED_MAX_C, ASHRAE_RECOMMENDED_MIN_C
+
 
 class _RowLegend(pg.LegendItem):
     """A legend that lives in a layout cell: the layout gives it the height its entries need."""
@@ -69,8 +70,9 @@ class TrendsPanel(QWidget):
         self.temp_plot.showGrid(x=True, y=True, alpha=0.2)
         # the limit lines are named in the legend (a label on the line would sit on the curves)
         self.limit_lines: dict[str, pg.InfiniteLine] = {}
-        rec = f"rec. {ASHRAE_REC_LO_C:g}–{ASHRAE_REC_HI_C:g}"
-        for value, label, colour in ((ASHRAE_REC_LO_C, rec, (235, 150, 0)), (ASHRAE_REC_HI_C, rec, (235, 150, 0)),
+        rec = f"rec. {ASHRAE_RECOMMENDED_MIN_C:g}–{ASHRAE_RECOMMENDED_MAX_C:g}"
+        for value, label, colour in ((ASHRAE_RECOMMENDED_MIN_C, rec, (235, 150, 0)),
+                                     (ASHRAE_RECOMMENDED_MAX_C, rec, (235, 150, 0)),
                                      (ASHRAE_A1_MAX_C, f"A1 max {ASHRAE_A1_MAX_C:g}", (230, 40, 40))):
             pen = pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine)
             line = pg.InfiniteLine(pos=value, angle=0, pen=pen)

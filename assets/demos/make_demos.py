@@ -11,9 +11,11 @@ loaded below its rating when one side is lost.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
+from dctwin.twin._files import atomic_write
 from dctwin.twin.model.layout import (
     Chiller, Containment, CoolingUnit, Economizer, Hall, Outdoor, Plant, PowerNode, Pump, Rack,
     Site, StorageTank, Tile, Workload,
@@ -74,6 +76,24 @@ def small() -> Site:
                             "two perimeter CRAHs (N+1), 2N power from utility and generator.")
 
 
+def _row_with_coolers(racks: list[Rack], units: list[CoolingUnit], row: str, x0: float, y: float, facing: str,
+                      slots: int, every: int, first: int, rack: Rack) -> None:
+    """A row of ``slots`` 0.6 m slots from ``x0``: an in-row cooler in every ``every``-th slot from
+    ``first`` (60 kW, 3.4 m3/s, on the mechanical switchboards), copies of ``rack`` in the others."""
+    n_r = n_c = 0
+    for pos in range(slots):
+        x = round(x0 + 0.6 * pos, 6)
+        if pos % every == first:
+            n_c += 1
+            units.append(CoolingUnit(
+                id=f"IRC-{row}{n_c}", kind="inrow", x_m=x, y_m=y, facing=facing, width_m=0.6, depth_m=1.2,
+                height_m=2.0, airflow_m3s=3.4, capacity_kw=60.0, supply_setpoint_c=22.0,
+                feeds=("SWB-MA", "SWB-MB"), fan_power_kw=2.2))
+        else:
+            n_r += 1
+            racks.append(dataclasses.replace(rack, id=f"R-{row}{n_r:02d}", x_m=x, y_m=y))
+
+
 def ai_hall() -> Site:
     """A 16-rack 120 kW liquid-cooled pod beside 8 rows of 24 air-cooled 10 kW racks."""
     racks: list[Rack] = []
@@ -89,21 +109,9 @@ def ai_hall() -> Site:
             row = letters[2 * pair + side]
             y = y0 if side == 0 else y0 + 2.4
             facing = "S" if side == 0 else "N"  # backs to the hot aisle y0+1.2..y0+2.4
-            n_r = n_c = 0
-            for pos in range(30):
-                x = round(3.0 + 0.6 * pos, 6)
-                if pos % 5 == 2:
-                    n_c += 1
-                    units.append(CoolingUnit(
-                        id=f"IRC-{row}{n_c}", kind="inrow", x_m=x, y_m=round(y, 6), facing=facing,
-                        width_m=0.6, depth_m=1.2, height_m=2.0, airflow_m3s=3.4, capacity_kw=60.0,
-                        supply_setpoint_c=22.0, feeds=("SWB-MA", "SWB-MB"), fan_power_kw=2.2))
-                else:
-                    n_r += 1
-                    racks.append(Rack(
-                        id=f"R-{row}{n_r:02d}", x_m=x, y_m=round(y, 6), facing=facing, height_m=2.2, it_kw=10.0,
-                        airflow_m3s=0.75, feeds=(f"PDU-{row}-A", f"PDU-{row}-B"), workload="W-ENTERPRISE",
-                        row=row))
+            _row_with_coolers(racks, units, row, 3.0, round(y, 6), facing, 30, 5, 2, Rack(
+                id="", facing=facing, height_m=2.2, it_kw=10.0, airflow_m3s=0.75,
+                feeds=(f"PDU-{row}-A", f"PDU-{row}-B"), workload="W-ENTERPRISE", row=row))
         zones.append(Containment(id=f"HAC-{pair + 1}", kind="hot", x_m=3.0, y_m=round(y0 + 1.2, 6),
                                  width_m=18.0, depth_m=1.2, height_m=2.2))
     # ---- liquid pod: rows P (facing S) and Q (facing N) at y 7.8..11.4, x 24.0..31.2
@@ -111,22 +119,10 @@ def ai_hall() -> Site:
     for side, row in enumerate("PQ"):
         y = 7.8 if side == 0 else 10.2
         facing = "S" if side == 0 else "N"
-        n_r = n_c = 0
-        for pos in range(12):
-            x = round(24.0 + 0.6 * pos, 6)
-            if pos % 3 == 1:
-                n_c += 1
-                units.append(CoolingUnit(
-                    id=f"IRC-{row}{n_c}", kind="inrow", x_m=x, y_m=y, facing=facing, width_m=0.6, depth_m=1.2,
-                    height_m=2.0, airflow_m3s=3.4, capacity_kw=60.0, supply_setpoint_c=22.0,
-                    feeds=("SWB-MA", "SWB-MB"), fan_power_kw=2.2))
-            else:
-                n_r += 1
-                racks.append(Rack(
-                    id=f"R-{row}{n_r:02d}", x_m=x, y_m=y, facing=facing, height_m=2.2, it_kw=120.0,
-                    airflow_m3s=1.5, liquid_fraction=0.85, feeds=(f"PDU-{row}-A", f"PDU-{row}-B"),
-                    workload="W-TRAINING", cdu="CDU-1" if row == "P" else "CDU-2", row=row,
-                    thermal_mass_kj_per_k=600.0))
+        _row_with_coolers(racks, units, row, 24.0, y, facing, 12, 3, 1, Rack(
+            id="", facing=facing, height_m=2.2, it_kw=120.0, airflow_m3s=1.5, liquid_fraction=0.85,
+            feeds=(f"PDU-{row}-A", f"PDU-{row}-B"), workload="W-TRAINING", cdu="CDU-1" if row == "P" else "CDU-2",
+            row=row, thermal_mass_kj_per_k=600.0))
     zones.append(Containment(id="HAC-POD", kind="hot", x_m=24.0, y_m=9.0, width_m=7.2, depth_m=1.2,
                              height_m=2.2))
     # 3 CDUs of 1 MW for 16 x 102 kW = 1632 kW of liquid heat: any two carry it (N+1)
@@ -203,7 +199,7 @@ def main() -> int:
             for i in issues:
                 print(f"{name}: {i}", file=sys.stderr)
             return 2
-        (HERE / f"{name}.json").write_text(dumps_layout(site, compact=True), encoding="utf-8")
+        atomic_write(HERE / f"{name}.json", dumps_layout(site, compact=True))
         print(f"wrote {name}.json: {site.summary()}")
     return 0
 

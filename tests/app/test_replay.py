@@ -10,7 +10,7 @@ from dctwin.app.document import Document
 from dctwin.app.runner import SimRunner
 from dctwin.app.settings import Settings
 from dctwin.app.window import MainWindow
-from tests.app.replay_data import FAIL_AT_S, make_recording
+from tests.twin.replay_data import FAIL_AT_S, make_recording
 from dctwin.twin.model.commands import MoveElements
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.store import Project, replay_to, verify_file

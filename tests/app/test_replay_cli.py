@@ -7,7 +7,7 @@ from PySide6.QtGui import QImage
 
 import dctwin.app.cli_gui as cli_gui
 from dctwin.app.main import main
-from tests.app.replay_data import make_recording
+from tests.twin.replay_data import make_recording
 
 
 @pytest.fixture(scope="module")

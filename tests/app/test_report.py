@@ -1,4 +1,5 @@
-"""Review report: `dctwin export --png/--pdf/--html` on a real recording, and its key figures."""
+"""Review report: `dctwin export --png/--pdf/--html` on a real recording (the key figures and the
+alarms' explanations it shows are tested headless in tests/twin/test_review.py)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,16 @@ import pytest
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
-from dctwin.app import report
 from dctwin.app.main import main
 from dctwin.twin.store import Project, replay_to
 from dctwin.widgets.floor_plan import PX
 from dctwin.widgets.colormaps import ColorScale
-from tests.app.replay_data import FAIL_AT_S, make_recording
+from tests.twin.replay_data import make_recording
 
 
 @pytest.fixture(scope="module")
 def run_file(tmp_path_factory):
     return make_recording(tmp_path_factory.mktemp("report") / "run.dctwin")
-
-
-@pytest.fixture(scope="module")
-def data(run_file, qapp):
-    return report.collect(run_file)
 
 
 def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
@@ -58,37 +53,6 @@ def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
         if max(abs(got.red() - want.red()), abs(got.green() - want.green()), abs(got.blue() - want.blue())) <= 3:
             hits += 1
     assert hits == len(hall.racks)
-
-
-def test_key_figures_match_the_recording(data, run_file):
-    f = data.figures
-    with Project.open(run_file, read_only=True) as p:
-        reader = p.recording()
-        alarms = reader.alarms()
-        t, mx = reader.metric_trend("max_inlet_c")
-    assert f["hottest_inlet_c"] == pytest.approx(float(mx.max()), abs=1e-3)
-    allowable = [a["t_s"] for a in alarms if a["kind"] == "inlet_allowable"]
-    assert allowable, "the CRAH failure drives an inlet over the allowable limit"
-    assert f["first_allowable_breach_s"] is not None
-    assert abs(f["first_allowable_breach_s"] - min(allowable)) <= 1.0
-    assert f["breach_after_incident_s"] == pytest.approx(f["first_allowable_breach_s"] - FAIL_AT_S)
-    assert f["racks_down"] == [] and f["ride_through_s"] is None
-    assert f["pue"] > 1.0 and f["facility_energy_kwh"] > f["it_energy_kwh"] > 0
-    # worst moment: the hottest second of the run
-    assert data.picture_t_s == pytest.approx(t[int(mx.argmax())])
-    assert data.summary["max_inlet_c"] == pytest.approx(float(mx.max()), abs=1e-3)
-
-
-def test_alarm_explanations_read_back_to_the_failure(data):
-    by_seq = data.event_by_seq()
-    a = next(a for a in data.alarms if a["kind"] == "inlet_allowable")
-    chain = report.cause_chain(a["cause"], by_seq)
-    assert chain[-1].kind == "fail" and chain[-1].target == "CRAH-1"
-    text = report.alarm_explanation(a, by_seq)
-    assert text.endswith(".") and "CRAH-1" in text and a["target"] in text
-    # without a message, the sentence is built from the chain
-    bare = dict(a, message="")
-    assert "caused by fail CRAH-1 at 10 s" in report.alarm_explanation(bare, by_seq)
 
 
 def test_bad_report_arguments_are_clear_errors(run_file, tmp_path, capsys):

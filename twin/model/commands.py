@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, ClassVar, Iterable, Optional
 
-from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, LayoutError, LayoutIssue, Site
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, Site
+from dctwin.twin.model.layoutfile import read_value
 from dctwin.twin.model.validate import validate
 
 
@@ -66,6 +68,23 @@ def _index(site: Site) -> dict[str, tuple[Optional[Hall], str, int, Element]]:
     return out
 
 
+class _OnIds:
+    """A command on elements given by id (``ids``: a tuple, a list, or one bare id); its undo text
+    is ``VERB`` and the id, or ``VERB`` and how many."""
+
+    VERB: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        ids = self.ids  # type: ignore[attr-defined]
+        ids = (ids,) if isinstance(ids, str) else ids if isinstance(ids, tuple) else tuple(ids)
+        object.__setattr__(self, "ids", ids)
+
+    @property
+    def text(self) -> str:
+        ids = self.ids  # type: ignore[attr-defined]
+        return f"{self.VERB} {ids[0]}" if len(ids) == 1 else f"{self.VERB} {len(ids)} elements"
+
+
 def _number(ident: str, field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise LayoutError(LayoutIssue(ident, field, f"must be a finite number, got {value!r}"))
@@ -74,20 +93,13 @@ def _number(ident: str, field: str, value: Any) -> float:
 
 def _coerce(el: Element, field: str, value: Any) -> Any:
     """Check and convert a property value the way the file reader does."""
-    from dctwin.twin.model.layoutfile import _Reader, field_types
-
     names = {f.name for f in dataclasses.fields(el)}
     if field not in names:
         raise LayoutError(LayoutIssue(el.id, field, f"{type(el).__name__.lower()} has no such property"))
-    hints = field_types(type(el))
     raw = list(value) if isinstance(value, tuple) else value
     if isinstance(raw, list):
         raw = [list(v) if isinstance(v, tuple) else v for v in raw]
-    reader = _Reader()
-    ok, out = reader.value(hints[field], raw, el.id, field)
-    if not ok:
-        raise LayoutError(reader.issues)
-    return out
+    return read_value(type(el), field, raw, el.id)
 
 
 @dataclass(frozen=True)
@@ -127,20 +139,12 @@ class AddElement(Command):
 
 
 @dataclass(frozen=True)
-class RemoveElements(Command):
+class RemoveElements(_OnIds, Command):
     """Remove elements by id. Fails (changes nothing) if something still refers to them."""
 
+    VERB: ClassVar[str] = "Delete"
+
     ids: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if isinstance(self.ids, str):  # one id given bare
-            object.__setattr__(self, "ids", (self.ids,))
-        elif not isinstance(self.ids, tuple):
-            object.__setattr__(self, "ids", tuple(self.ids))
-
-    @property
-    def text(self) -> str:
-        return f"Delete {self.ids[0]}" if len(self.ids) == 1 else f"Delete {len(self.ids)} elements"
 
     def _change(self, site: Site) -> Command:
         index = _index(site)
@@ -204,22 +208,14 @@ class PlaceElements(Command):
 
 
 @dataclass(frozen=True)
-class MoveElements(Command):
+class MoveElements(_OnIds, Command):
     """Move elements by (dx_m, dy_m). The inverse puts them back at their exact old positions."""
 
-    ids: tuple[str, ...]
+    VERB: ClassVar[str] = "Move"
 
-    def __post_init__(self) -> None:
-        if isinstance(self.ids, str):  # one id given bare
-            object.__setattr__(self, "ids", (self.ids,))
-        elif not isinstance(self.ids, tuple):
-            object.__setattr__(self, "ids", tuple(self.ids))
+    ids: tuple[str, ...]
     dx_m: float
     dy_m: float
-
-    @property
-    def text(self) -> str:
-        return f"Move {self.ids[0]}" if len(self.ids) == 1 else f"Move {len(self.ids)} elements"
 
     def _change(self, site: Site) -> Command:
         places = []
@@ -344,8 +340,6 @@ class SetHallProperty(Command):
         return f"Set {self.hall_id}.{self.field}"
 
     def _change(self, site: Site) -> Command:
-        from dctwin.twin.model.layoutfile import _Reader, field_types
-
         try:
             idx = [h.id for h in site.halls].index(self.hall_id)
         except ValueError:
@@ -354,10 +348,7 @@ class SetHallProperty(Command):
         if self.field in Hall.ELEMENT_COLLECTIONS or self.field == "id" or \
                 self.field not in {f.name for f in dataclasses.fields(Hall)}:
             raise LayoutError(LayoutIssue(self.hall_id, self.field, "not a settable hall property"))
-        reader = _Reader()
-        ok, value = reader.value(field_types(Hall)[self.field], self.value, hall.id, self.field)
-        if not ok:
-            raise LayoutError(reader.issues)
+        value = read_value(Hall, self.field, self.value, hall.id)
         old = getattr(hall, self.field)
         site.halls[idx] = dataclasses.replace(hall, **{self.field: value})
         return SetHallProperty(self.hall_id, self.field, old)
@@ -379,25 +370,55 @@ class Macro(Command):
         return Macro(tuple(reversed(inverses)), self.label)
 
 
-def add_row(prototype: Element, count: int, pitch_m: Optional[float] = None, axis: str = "x",
-            id_format: str = "{prefix}{n:02d}", prefix: str = "R-", start: int = 1,
-            hall_id: Optional[str] = None, taken: Optional[set[str]] = None) -> Macro:
-    """One command that lays ``count`` copies of ``prototype`` in a row along ``axis``."""
+# --------------------------------------------------------------------------- new elements
+
+#: id prefixes of new elements by collection (others get "E-")
+ID_PREFIXES = {"racks": "R-", "cooling_units": "CU-", "tiles": "T-", "grilles": "G-", "containments": "AISLE-"}
+
+
+class IdAllocator:
+    """Hands out ids for new elements: a prefix and the lowest free number, two digits at least
+    (``R-01``, ``R-02``, ..., ``R-100``), never one in ``taken`` or handed out before."""
+
+    def __init__(self, taken: Iterable[str]):
+        self.taken = set(taken)
+        self._next: dict[str, int] = {}  # per prefix: every lower number is taken
+
+    def new(self, prefix: str) -> str:
+        n = self._next.get(prefix, 1)
+        while f"{prefix}{n:02d}" in self.taken:
+            n += 1
+        ident = f"{prefix}{n:02d}"
+        self.taken.add(ident)
+        self._next[prefix] = n + 1
+        return ident
+
+    def for_element(self, el: Element) -> str:
+        """A new id with the prefix of ``el``'s kind (``R-`` for a rack, ``CU-`` for a cooling unit, ...)."""
+        return self.new(ID_PREFIXES.get(el.COLLECTION, "E-"))
+
+
+def plan_row(prototype: Element, x_m: float, y_m: float, count: int,
+             ids: Optional[IdAllocator] = None) -> list[Element]:
+    """``count`` copies of ``prototype`` side by side from (x_m, y_m): a row runs along the front (east
+    for elements facing N or S, north for E or W), each one footprint further. Positions stay on the
+    grid (rounded to 1e-9 m: k times a pitch is not always exact in binary). With ``ids``, each copy
+    gets a new id. LayoutError when ``count`` is below 1."""
     if count < 1:
         raise LayoutError(LayoutIssue(prototype.id, "count", f"a row needs at least one element, got {count}"))
     sx, sy = prototype.size_xy()  # type: ignore[attr-defined]
-    step = pitch_m if pitch_m is not None else (sx if axis == "x" else sy)
-    taken = set(taken or ())
-    cmds = []
-    n = start
+    along_x = getattr(prototype, "facing", "N") in ("N", "S")
+    out = []
     for k in range(count):
-        while True:
-            ident = id_format.format(prefix=prefix, n=n)
-            n += 1
-            if ident not in taken:
-                break
-        taken.add(ident)
-        dx, dy = (k * step, 0.0) if axis == "x" else (0.0, k * step)
-        el = dataclasses.replace(prototype, id=ident, x_m=prototype.x_m + dx, y_m=prototype.y_m + dy)
-        cmds.append(AddElement(el, hall_id))
-    return Macro(tuple(cmds), f"Add row of {count}")
+        dx, dy = (k * sx, 0.0) if along_x else (0.0, k * sy)
+        el = dataclasses.replace(prototype, x_m=round(x_m + dx, 9), y_m=round(y_m + dy, 9))
+        out.append(el if ids is None else dataclasses.replace(el, id=ids.for_element(el)))
+    return out
+
+
+def add_row(prototype: Element, x_m: float, y_m: float, count: int, taken: Iterable[str],
+            hall_id: Optional[str] = None) -> Command:
+    """The edit that places a row of ``count`` copies of ``prototype`` (:func:`plan_row`) with new ids
+    not in ``taken``: one AddElement for one element, else one step "Add row of N"."""
+    adds = tuple(AddElement(el, hall_id) for el in plan_row(prototype, x_m, y_m, count, IdAllocator(taken)))
+    return adds[0] if len(adds) == 1 else Macro(adds, f"Add row of {count}")

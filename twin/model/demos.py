@@ -51,13 +51,12 @@ _AISLE = 1.2              # cold aisle (2 tiles) and hot aisle width
 _END_GAP = 1.8            # cross aisle between blocks of rows
 _WALL_GAP = 3.0           # clear band along every wall for the perimeter units
 _UNIT_W, _UNIT_D, _UNIT_PITCH = 2.4, 0.9, 3.0
-#: largest perimeter unit the generator uses (a big downflow CRAH / fan wall)
-_UNIT_MAX_AIRFLOW_M3S = 25.0
-_UNIT_MAX_KW = 500.0
+#: largest perimeter unit the generator uses (a big downflow CRAH / fan wall): airflow (m3/s), capacity (kW)
+_UNIT_MAX_AIRFLOW_M3S, _UNIT_MAX_KW = 25.0, 500.0
 #: target per-tile pressure drop used to pick the tile open fraction (Pa)
 _TILE_DP_PA = 25.0
-_PDU_MAX_KW = 300.0
-_UPS_MAX_KW = 2000.0
+#: largest PDU and UPS the generator uses (kW)
+_PDU_MAX_KW, _UPS_MAX_KW = 300.0, 2000.0
 
 
 def _tile_open_fraction(flow_per_tile_m3s: float) -> float:

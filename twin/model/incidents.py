@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from dctwin.twin.model.events import INJECTED_KINDS
-from dctwin.twin.model.layout import LayoutError, LayoutIssue, Site
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import decode_text_file, finite_number, parse_json_strict, read_json_bytes
 
 FORMAT = "dctwin-incident"

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Optional
+
+from dctwin.twin.errors import LayoutError, LayoutIssue  # noqa: F401  (also importable from here)
 
 FORMAT = "dctwin-layout"
 VERSION = 1
@@ -43,38 +44,6 @@ MAX_RACK_POWER_W = 250e3
 #: Largest hall side (m).
 MAX_HALL_SIDE_M = 2000.0
 _EPS = 1e-9
-
-
-class LayoutIssue(typing.NamedTuple):
-    """One problem found in a layout: which element, which field, what."""
-
-    element: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.element or "layout"
-        if self.field:
-            where += f".{self.field}"
-        return f"{where}: {self.message}"
-
-
-class LayoutError(ValueError):
-    """A layout (or an edit of one) is invalid. ``issues`` lists every problem."""
-
-    def __init__(self, issues: list[LayoutIssue] | LayoutIssue | str, source: str = ""):
-        if isinstance(issues, str):
-            issues = [LayoutIssue("", "", issues)]
-        elif isinstance(issues, LayoutIssue):
-            issues = [issues]
-        self.issues = list(issues)
-        self.source = source
-        head = f"{source}: " if source else ""
-        if len(self.issues) == 1:
-            text = head + str(self.issues[0])
-        else:
-            text = head + f"{len(self.issues)} errors\n" + "\n".join(f"  {i}" for i in self.issues)
-        super().__init__(text)
 
 
 # --------------------------------------------------------------------------- elements
@@ -103,6 +72,7 @@ class _Box(Element):
         return (self.x_m, self.y_m, self.x_m + sx, self.y_m + sy)
 
     def size_xy(self) -> tuple[float, float]:
+        """(x, y) extent (m): width along the front, turned with ``facing`` (none: width along x)."""
         w = getattr(self, "width_m")
         d = getattr(self, "depth_m")
         if getattr(self, "facing", "N") in ("E", "W"):
@@ -186,9 +156,6 @@ class Grille(_Box):
     width_m: float = 0.6
     depth_m: float = 0.6
 
-    def size_xy(self) -> tuple[float, float]:
-        return (self.width_m, self.depth_m)
-
 
 @dataclass(frozen=True)
 class Containment(_Box):
@@ -200,9 +167,6 @@ class Containment(_Box):
     width_m: float = 0.0
     depth_m: float = 0.0
     height_m: Optional[float] = None
-
-    def size_xy(self) -> tuple[float, float]:
-        return (self.width_m, self.depth_m)
 
 
 @dataclass(frozen=True)

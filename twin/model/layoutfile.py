@@ -15,16 +15,15 @@ import json
 import math
 import os
 import stat
-import tempfile
 import typing
 from pathlib import Path
 from typing import Any, Optional
 
-from dctwin.twin.errors import FileWriteError
+from dctwin.twin._files import atomic_write
+from dctwin.twin.errors import FileWriteError, LayoutError, LayoutIssue
 from dctwin.twin.model.layout import (
-    FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall,
-    LayoutError, LayoutIssue, Outdoor, Plant, Pump, PowerNode, Rack, Site, StorageTank, Tile,
-    Workload,
+    FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall, Outdoor, Plant, Pump,
+    PowerNode, Rack, Site, StorageTank, Tile, Workload,
 )
 
 #: Fields a file must give, per element type (others have defaults).
@@ -51,6 +50,16 @@ _NESTED = {"storage_tank": StorageTank, "economizer": Economizer, "outdoor": Out
 def field_types(cls: type) -> dict[str, Any]:
     """Resolved type of every field of a layout dataclass (cached: resolving is slow)."""
     return typing.get_type_hints(cls)
+
+
+def read_value(cls: type, field: str, raw: Any, element: str) -> Any:
+    """``raw`` as a value of ``cls.field``, checked and converted the way a file's value is (lists
+    become tuples, numbers floats). Raises LayoutError naming ``element.field`` when it does not fit."""
+    reader = _Reader()
+    ok, out = reader.value(field_types(cls)[field], raw, element, field)
+    if not ok:
+        raise LayoutError(reader.issues)
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -554,41 +563,6 @@ def write_json_file(path: str | os.PathLike, text: str, what: str) -> None:
         raise FileWriteError(f"{p}: is a project file (an SQLite database); a {what} is not written over it "
                          f"(choose another name)")
     try:
-        atomic_write_text(p, text)
+        atomic_write(p, text)
     except OSError as exc:
         raise FileWriteError(f"{p}: cannot write: {exc.strerror or exc}") from None
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to ``path`` through a temporary file in the same folder and a rename."""
-    folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain new file would get,
-        # or keep the mode of the file it replaces
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass

@@ -13,10 +13,10 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from dctwin.twin.errors import LayoutIssue
 from dctwin.twin.model.layout import (
-    ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W,
-    PLENUM_KINDS, POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
-    LayoutIssue, PowerNode, Rack, Site, Tile,
+    ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W, PLENUM_KINDS,
+    POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall, PowerNode, Rack, Site, Tile,
 )
 
 _EPS = 1e-6
@@ -32,6 +32,8 @@ MIN_TILE_OPEN_FRACTION = 0.05
 MIN_UNIT_AIRFLOW_M3S = 0.05
 #: largest air temperature rise across a rack a layout may ask for (K)
 MAX_RACK_AIR_RISE_K = 75.0
+#: largest width or depth of a rack and of a cooling unit (m)
+_SIDE_MAX_M = {"racks": 3.0, "cooling_units": 10.0}
 
 
 class _Checker:
@@ -247,9 +249,15 @@ def _some(elements: list) -> str:
     return f"{len(elements)} ({', '.join(ids)}{more})"
 
 
+def _outside(hall: Hall, fp: tuple[float, float, float, float]) -> bool:
+    """Whether a footprint (x0, y0, x1, y1) reaches past the hall's walls."""
+    x0, y0, x1, y1 = fp
+    return x0 < -_EPS or y0 < -_EPS or x1 > hall.width_m + _EPS or y1 > hall.depth_m + _EPS
+
+
 def _inside(hall: Hall, el: Element, c: _Checker) -> None:
     x0, y0, x1, y1 = hall.footprint(el)
-    if x0 < -_EPS or y0 < -_EPS or x1 > hall.width_m + _EPS or y1 > hall.depth_m + _EPS:
+    if _outside(hall, (x0, y0, x1, y1)):
         c.err(el.id, "x_m" if (x0 < -_EPS or x1 > hall.width_m + _EPS) else "y_m",
               f"footprint x {x0:g}..{x1:g} m, y {y0:g}..{y1:g} m lies outside hall {hall.id} "
               f"(0..{hall.width_m:g} by 0..{hall.depth_m:g} m)")
@@ -260,6 +268,18 @@ def _check_facing(el: Element, facing: str, c: _Checker) -> bool:
         c.err(el.id, "facing", f"must be one of N, E, S, W, got {facing!r}")
         return False
     return True
+
+
+def _check_standing(hall: Hall, el: Rack | CoolingUnit, side_max_m: float, height_max_m: float,
+                    c: _Checker) -> bool:
+    """Facing, footprint and height of something that stands in the hall; whether its facing is valid."""
+    ok = _check_facing(el, el.facing, c)
+    c.positive(el.id, "width_m", el.width_m, side_max_m)
+    c.positive(el.id, "depth_m", el.depth_m, side_max_m)
+    c.positive(el.id, "height_m", el.height_m, height_max_m)
+    if el.height_m > hall.height_m + _EPS:
+        c.err(el.id, "height_m", f"{el.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
+    return ok
 
 
 def _check_feeds(ident: str, feeds: Iterable[str], nodes: dict[str, PowerNode], c: _Checker,
@@ -281,12 +301,7 @@ def _check_feeds(ident: str, feeds: Iterable[str], nodes: dict[str, PowerNode], 
 
 def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[str, CoolingUnit],
                 workloads: set[str], c: _Checker) -> None:
-    ok = _check_facing(r, r.facing, c)
-    c.positive(r.id, "width_m", r.width_m, 3.0)
-    c.positive(r.id, "depth_m", r.depth_m, 3.0)
-    c.positive(r.id, "height_m", r.height_m, 5.0)
-    if r.height_m > hall.height_m + _EPS:
-        c.err(r.id, "height_m", f"{r.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
+    ok = _check_standing(hall, r, _SIDE_MAX_M["racks"], 5.0, c)
     if r.it_kw < 0:
         c.err(r.id, "it_kw", f"must not be negative, got {r.it_kw:g} kW")
     elif r.it_kw * 1e3 > MAX_RACK_POWER_W:
@@ -325,12 +340,7 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
                 c: _Checker) -> None:
     if u.kind not in COOLING_KINDS:
         c.err(u.id, "kind", f"unknown cooling unit kind {u.kind!r} ({', '.join(COOLING_KINDS)})")
-    ok = _check_facing(u, u.facing, c)
-    c.positive(u.id, "width_m", u.width_m, 10.0)
-    c.positive(u.id, "depth_m", u.depth_m, 10.0)
-    c.positive(u.id, "height_m", u.height_m, 10.0)
-    if u.height_m > hall.height_m + _EPS:
-        c.err(u.id, "height_m", f"{u.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
+    ok = _check_standing(hall, u, _SIDE_MAX_M["cooling_units"], 10.0, c)
     c.between(u.id, "airflow_m3s", u.airflow_m3s, 0.0, 60.0, " m3/s")
     if u.kind in AIR_COOLING_KINDS and u.airflow_m3s <= 0 and u.capacity_kw > 0:
         c.err(u.id, "airflow_m3s", f"a {u.kind} with {u.capacity_kw:g} kW capacity needs airflow")
@@ -384,20 +394,115 @@ def _check_containment(hall: Hall, z: Containment, c: _Checker) -> None:
         _inside(hall, z, c)
 
 
+def floor_kind(el: Element) -> str:
+    """How an element takes floor: "solid" (a rack, a cooling unit standing on the floor), "tile" (a
+    perforated tile), or "" (shares the floor with anything: a rear door on its rack, a ceiling grille,
+    a contained aisle). Two elements that both take floor must not overlap."""
+    if isinstance(el, Rack) or (isinstance(el, CoolingUnit) and el.kind != "rdhx"):
+        return "solid"
+    return "tile" if isinstance(el, Tile) else ""
+
+
 def _check_overlaps(hall: Hall, c: _Checker) -> None:
     """Solid footprints must not overlap; tiles must not overlap each other or lie under solids."""
-    solids: list[tuple[Element, tuple[float, float, float, float]]] = []
     # elements whose size is already reported as wrong stay out: they would only add noise
-    for r in hall.racks:
-        if r.facing in FACINGS and 0 < r.width_m <= 3.0 and 0 < r.depth_m <= 3.0:
-            solids.append((r, r.footprint()))
-    for u in hall.cooling_units:
-        if u.kind != "rdhx" and u.facing in FACINGS and 0 < u.width_m <= 10.0 and 0 < u.depth_m <= 10.0:
-            solids.append((u, u.footprint()))
+    solids = [(el, el.footprint()) for el in (*hall.racks, *hall.cooling_units)
+              if floor_kind(el) == "solid" and el.facing in FACINGS
+              and 0 < el.width_m <= _SIDE_MAX_M[el.COLLECTION] and 0 < el.depth_m <= _SIDE_MAX_M[el.COLLECTION]]
     _pairwise(solids, solids, c, "overlaps", same=True, hall=hall)
     tiles = [(t, hall.footprint(t)) for t in hall.tiles if hall.tile_size(t) > 0]
     _pairwise(tiles, tiles, c, "overlaps tile", same=True, hall=hall)
     _pairwise(tiles, solids, c, "lies under", same=False, hall=hall)
+
+
+# --------------------------------------------------------------------------- placement
+
+
+def placement_problem(hall: Hall, elements: Iterable[Element], ignore: Iterable[str] = ()) -> str:
+    """Why ``elements`` cannot stand where they are in ``hall`` ("" when they can).
+
+    The rule the editor checks while something is dragged, dropped, nudged or pasted (the model
+    validates everything again when the edit is applied): inside the walls; perforated tiles only
+    on a raised floor, return grilles only under a ceiling return; nothing that takes floor (see
+    :func:`floor_kind`) on anything else that does. Elements of ``ignore`` (the ones being moved)
+    are not in the way. The reason names the element (its kind when it has no id yet).
+    """
+    return FloorIndex(hall).problem(elements, ignore)
+
+
+class FloorIndex:
+    """The floor of one hall as a grid of cells, for many placement questions about it (a drag
+    asks for every tile of the hall). Build it again after the hall changes."""
+
+    def __init__(self, hall: Hall, cell_m: float = 2.4):
+        self.hall = hall
+        self.cell_m = cell_m
+        self._taken: list[tuple[Element, tuple[float, float, float, float]]] = []
+        self._cells: dict[tuple[int, int], list[int]] = {}
+        self._big: list[int] = []  # spanning more cells than is worth listing: always a candidate
+        for el in hall.elements():
+            if floor_kind(el):
+                fp = hall.footprint(el)
+                k = len(self._taken)
+                self._taken.append((el, fp))
+                cells = self._cells_of(fp)
+                if cells is None:
+                    self._big.append(k)
+                for cell in cells or ():
+                    self._cells.setdefault(cell, []).append(k)
+
+    #: a footprint over more cells than this is compared with everything instead
+    _MAX_CELLS = 64
+
+    def _cells_of(self, fp: tuple[float, float, float, float]) -> Optional[list[tuple[int, int]]]:
+        c = self.cell_m
+        i0, j0, i1, j1 = (math.floor(v / c) for v in fp)
+        if (i1 - i0 + 1) * (j1 - j0 + 1) > self._MAX_CELLS:
+            return None
+        return [(i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
+
+    def _near(self, fp: tuple[float, float, float, float]) -> list[int]:
+        """Indices of the elements that may overlap ``fp``, in hall order."""
+        cells = self._cells_of(fp)
+        if cells is None:
+            return list(range(len(self._taken)))
+        return sorted({k for cell in cells for k in self._cells.get(cell, ())}.union(self._big))
+
+    def problem(self, elements: Iterable[Element], ignore: Iterable[str] = ()) -> str:
+        """See :func:`placement_problem`."""
+        hall = self.hall
+        ignore = set(ignore)
+        for el in elements:
+            fp = hall.footprint(el)
+            name = el.id or type(el).__name__.lower()
+            if _outside(hall, fp):
+                return (f"{name} would lie outside hall {hall.id} ({footprint_text(fp)}; the hall is "
+                        f"0..{hall.width_m:g} by 0..{hall.depth_m:g} m)")
+            if isinstance(el, Tile) and hall.plenum != "raised_floor":
+                return f"hall {hall.id} has no raised floor, so it takes no perforated tiles"
+            if isinstance(el, Grille) and not hall.ceiling_return:
+                return f"hall {hall.id} has no ceiling return, so it takes no return grilles"
+            if not floor_kind(el):
+                continue
+            for k in self._near(fp):
+                other, ofp = self._taken[k]
+                if other.id in ignore or not _overlap(fp, ofp):
+                    continue
+                if isinstance(other, Tile) and not isinstance(el, Tile):
+                    return f"{name} would stand on tile {other.id}"
+                what = "lie on" if isinstance(el, Tile) and not isinstance(other, Tile) else "overlap"
+                return f"{name} would {what} {other.id} ({footprint_text(ofp)})"
+        return ""
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether the interiors of two footprints overlap by more than the tolerance."""
+    return (min(a[2], b[2]) - max(a[0], b[0]) > _EPS) and (min(a[3], b[3]) - max(a[1], b[1]) > _EPS)
+
+
+def footprint_text(fp: tuple[float, float, float, float]) -> str:
+    """A footprint (x0, y0, x1, y1) in words: ``x 1.2..1.8 m, y 0..1.2 m``."""
+    return f"x {fp[0]:g}..{fp[2]:g} m, y {fp[1]:g}..{fp[3]:g} m"
 
 
 def _pairwise(a_items, b_items, c: _Checker, verb: str, same: bool, cell: float = 2.0,

@@ -11,31 +11,9 @@ import math
 import numpy as np
 from numba import njit
 
-from dctwin.twin.physics import constants as K
-
-CONTROL_FIXED = 0
-CONTROL_PLENUM = 1
-CONTROL_INLET = 2
-
-# Model constants reach the kernels as one float64 array ``prm`` (never as
-# globals: numba's cache does not notice when a global in another module changes).
-P_RHOCP = 0
-P_PLF = 1      # 4 coefficients of the EC-fan part-load curve
-P_FFR_MIN = 5
-P_SMIN = 6
-P_SMAX = 7
-N_PARAMS = 8
-
-
-def default_params() -> np.ndarray:
-    """The ``prm`` array of the kernels, from :mod:`dctwin.twin.physics.constants`."""
-    prm = np.empty(N_PARAMS)
-    prm[P_RHOCP] = K.RHO_CP_AIR
-    prm[P_PLF:P_PLF + 4] = K.EC_FAN_PLF
-    prm[P_FFR_MIN] = K.EC_FAN_MIN_FLOW_FRAC
-    prm[P_SMIN] = K.FAN_SPEED_MIN
-    prm[P_SMAX] = K.FAN_SPEED_MAX
-    return prm
+from dctwin.twin.physics.codes import (
+    CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, UNIT_P_FFR_MIN, UNIT_P_PLF, UNIT_P_RHOCP, UNIT_P_SMAX, UNIT_P_SMIN,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -62,7 +40,7 @@ def coil_kernel(return_c, airflow_m3s, setpoint_c, capacity_w, chw_supply_c, app
     lim = np.zeros(n, np.int8)
     decay = math.exp(-dt_s / tau_s) if tau_s > 0.0 else 0.0
     for i in range(n):
-        mcp = prm[P_RHOCP] * airflow_m3s[i]
+        mcp = prm[UNIT_P_RHOCP] * airflow_m3s[i]
         if running[i] == 0 or not mcp > 0.0:
             sup[i] = return_c[i]
             continue
@@ -104,7 +82,7 @@ def fan_power_kernel(airflow_m3s, v_des_m3s, fan_w_des, prm):
     PLF(F) = 0.06990146 + 1.39500612 F − 3.35487336 F² + 2.89232315 F³
     (EnergyPlus data-centre EC plug fan); dividing by PLF(1) = 1.0024 makes P = P_des at design.
     """
-    p0, p1, p2, p3 = prm[P_PLF], prm[P_PLF + 1], prm[P_PLF + 2], prm[P_PLF + 3]
+    p0, p1, p2, p3 = prm[UNIT_P_PLF], prm[UNIT_P_PLF + 1], prm[UNIT_P_PLF + 2], prm[UNIT_P_PLF + 3]
     plf1 = p0 + p1 + p2 + p3
     n = airflow_m3s.shape[0]
     out = np.zeros(n)
@@ -112,8 +90,8 @@ def fan_power_kernel(airflow_m3s, v_des_m3s, fan_w_des, prm):
         if not airflow_m3s[i] > 0.0 or not v_des_m3s[i] > 0.0:
             continue
         f = airflow_m3s[i] / v_des_m3s[i]
-        if f < prm[P_FFR_MIN]:
-            f = prm[P_FFR_MIN]
+        if f < prm[UNIT_P_FFR_MIN]:
+            f = prm[UNIT_P_FFR_MIN]
         out[i] = fan_w_des[i] * (p0 + p1 * f + p2 * f * f + p3 * f * f * f) / plf1
     return out
 
@@ -144,10 +122,10 @@ def fan_speed_kernel(control, speed_prev, running, max_inlet_c, inlet_target_c, 
         else:
             s = 1.0
         if c != CONTROL_FIXED:
-            if s < prm[P_SMIN]:
-                s = prm[P_SMIN]
-            elif s > prm[P_SMAX]:
-                s = prm[P_SMAX]
+            if s < prm[UNIT_P_SMIN]:
+                s = prm[UNIT_P_SMIN]
+            elif s > prm[UNIT_P_SMAX]:
+                s = prm[UNIT_P_SMAX]
         out[i] = s + (speed_prev[i] - s) * decay
     return out
 
@@ -164,7 +142,7 @@ def rdhx_kernel(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, ep
     after = np.empty(n)
     q = np.zeros(n)
     for i in range(n):
-        mcp = prm[P_RHOCP] * airflow_m3s[i]
+        mcp = prm[UNIT_P_RHOCP] * airflow_m3s[i]
         if running[i] == 0 or not mcp > 0.0:
             after[i] = exhaust_c[i]
             continue

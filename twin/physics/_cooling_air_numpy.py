@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 
-from dctwin.twin.physics._cooling_air_numba import (
-    CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, P_FFR_MIN, P_PLF, P_RHOCP, P_SMAX, P_SMIN,
+from dctwin.twin.physics.codes import (
+    CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, UNIT_P_FFR_MIN, UNIT_P_PLF, UNIT_P_RHOCP, UNIT_P_SMAX, UNIT_P_SMIN,
 )
 
 
 def coil_kernel(return_c, airflow_m3s, setpoint_c, capacity_w, chw_supply_c, approach_k, uses_chw, running,
                 duty_prev_w, tau_s, dt_s, prm):
-    mcp = prm[P_RHOCP] * airflow_m3s
+    mcp = prm[UNIT_P_RHOCP] * airflow_m3s
     act = (running != 0) & (mcp > 0)
     chw = uses_chw != 0
     t_floor = np.where(chw, chw_supply_c + approach_k, -1e9)
@@ -35,9 +35,9 @@ def coil_kernel(return_c, airflow_m3s, setpoint_c, capacity_w, chw_supply_c, app
 
 
 def fan_power_kernel(airflow_m3s, v_des_m3s, fan_w_des, prm):
-    p0, p1, p2, p3 = prm[P_PLF:P_PLF + 4]
+    p0, p1, p2, p3 = prm[UNIT_P_PLF:UNIT_P_PLF + 4]
     act = (airflow_m3s > 0) & (v_des_m3s > 0)
-    f = np.maximum(airflow_m3s / np.where(v_des_m3s > 0, v_des_m3s, 1.0), prm[P_FFR_MIN])
+    f = np.maximum(airflow_m3s / np.where(v_des_m3s > 0, v_des_m3s, 1.0), prm[UNIT_P_FFR_MIN])
     plf = (p0 + p1 * f + p2 * f * f + p3 * f * f * f) / (p0 + p1 + p2 + p3)
     return np.where(act, fan_w_des * plf, 0.0)
 
@@ -49,13 +49,13 @@ def fan_speed_kernel(control, speed_prev, running, max_inlet_c, inlet_target_c, 
     s[inl] = 1.0 + inlet_gain_per_k * (max_inlet_c[inl] - inlet_target_c[inl])
     ple = (control == CONTROL_PLENUM) & (plenum_target_pa > 0)
     s[ple] = 1.0 + plenum_gain * (plenum_target_pa[ple] - plenum_pa[ple]) / plenum_target_pa[ple]
-    s = np.where(control != CONTROL_FIXED, np.clip(s, prm[P_SMIN], prm[P_SMAX]), s)
+    s = np.where(control != CONTROL_FIXED, np.clip(s, prm[UNIT_P_SMIN], prm[UNIT_P_SMAX]), s)
     decay = math.exp(-dt_s / tau_s) if tau_s > 0.0 else 0.0
     return np.where(running != 0, s + (speed_prev - s) * decay, 0.0)
 
 
 def rdhx_kernel(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c, eps, running, prm):
-    mcp = prm[P_RHOCP] * airflow_m3s
+    mcp = prm[UNIT_P_RHOCP] * airflow_m3s
     act = (running != 0) & (mcp > 0)
     d = np.minimum(eps * mcp * (exhaust_c - chw_supply_c), mcp * (exhaust_c - setpoint_c))
     d = np.maximum(np.minimum(d, capacity_w), 0.0)

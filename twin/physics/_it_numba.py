@@ -11,54 +11,11 @@ import math
 import numpy as np
 from numba import njit
 
-from dctwin.twin.physics import constants as K
-
-# rack modes (state)
-MODE_ON = 0
-MODE_SHUTDOWN = 1
-MODE_UNPOWERED = 2
-# why a rack is down
-CAUSE_NONE = 0
-CAUSE_INLET = 1
-CAUSE_COLDPLATE = 2
-CAUSE_POWER = 3
-# transition codes (one per rack per step)
-TR_NONE = 0
-TR_THROTTLE = 1
-TR_UNTHROTTLE = 2
-TR_SHUTDOWN = 3
-TR_RESTART = 4
-TR_POWER_LOST = 5
-
-# Model constants reach the kernels as one float64 array ``prm`` (never as
-# globals: numba's cache does not notice when a global in another module changes).
-P_CPU = 0      # 6 coefficients of fCPU
-P_FLOW = 6     # 6 coefficients of fFlow
-P_UMAX = 12
-P_TMIN = 13
-P_TMAX = 14
-P_FMIN = 15
-P_FMAX = 16
-P_RHOCP = 17
-P_FLOOR = 18
-P_HYST = 19
-N_PARAMS = 20
-
-
-def default_params() -> np.ndarray:
-    """The ``prm`` array of the kernels, from :mod:`dctwin.twin.physics.constants`."""
-    prm = np.empty(N_PARAMS)
-    prm[P_CPU:P_CPU + 6] = K.CPU_CURVE
-    prm[P_FLOW:P_FLOW + 6] = K.FLOW_CURVE
-    prm[P_UMAX] = K.UTIL_MAX
-    prm[P_TMIN] = K.CURVE_T_MIN_C
-    prm[P_TMAX] = K.CURVE_T_MAX_C
-    prm[P_FMIN] = K.FLOW_FRAC_MIN
-    prm[P_FMAX] = K.FLOW_FRAC_MAX
-    prm[P_RHOCP] = K.RHO_CP_AIR
-    prm[P_FLOOR] = K.THROTTLE_FLOOR
-    prm[P_HYST] = K.THROTTLE_HYSTERESIS_K
-    return prm
+from dctwin.twin.physics.codes import (
+    CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_NONE, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, RACK_P_FLOOR,
+    RACK_P_FMAX, RACK_P_FMIN, RACK_P_HYST, RACK_P_RHOCP, RACK_P_TMAX, RACK_P_TMIN, RACK_P_UMAX, TR_POWER_LOST,
+    TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -83,7 +40,7 @@ def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, 
     P_cpu  = P_des·(1 − f_fan)·fCPU·throttle                (W)
     P      = P_cpu + P_fan;  P_liq = f_liq·P;  P_air = P − P_liq
 
-    ``on`` (int8, 0/1) zeroes everything; ``prm`` = :func:`default_params`.
+    ``on`` (int8, 0/1) zeroes everything; ``prm`` = :func:`~dctwin.twin.physics.codes.rack_params`.
     Returns (P, V, P_fan, P_air, P_liq).
     """
     c1, c2, c3, c4, c5, c6 = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
@@ -97,12 +54,12 @@ def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, 
     for i in range(n):
         if on[i] == 0:
             continue
-        x = _clip(u[i], 0.0, prm[P_UMAX])
-        t = _clip(inlet_c[i], prm[P_TMIN], prm[P_TMAX])
+        x = _clip(u[i], 0.0, prm[RACK_P_UMAX])
+        t = _clip(inlet_c[i], prm[RACK_P_TMIN], prm[RACK_P_TMAX])
         fcpu = c1 + c2 * x + c3 * x * x + c4 * t + c5 * t * t + c6 * x * t
         if fcpu < 0.0:
             fcpu = 0.0
-        ff = _clip(f1 + f2 * x + f3 * x * x + f4 * t + f5 * t * t + f6 * x * t, prm[P_FMIN], prm[P_FMAX])
+        ff = _clip(f1 + f2 * x + f3 * x * x + f4 * t + f5 * t * t + f6 * x * t, prm[RACK_P_FMIN], prm[RACK_P_FMAX])
         v[i] = v_des_m3s[i] * ff
         pf[i] = p_des_w[i] * fan_frac[i] * ff * ff * ff
         pc = p_des_w[i] * (1.0 - fan_frac[i]) * fcpu * throttle[i]
@@ -129,7 +86,7 @@ def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, 
 
     factor(x) = 1 for x ≤ warn; 1 − 0.5·(x − warn)/(crit − warn) up to crit; 0.5 above.
     """
-    floor = prm[P_FLOOR]
+    floor = prm[RACK_P_FLOOR]
     n = inlet_c.shape[0]
     out = np.empty(n)
     for i in range(n):
@@ -140,6 +97,15 @@ def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, 
                 f = g
         out[i] = f
     return out
+
+
+@njit(cache=True, nogil=True)
+def _restart_clocks(i, throttled, over_s, cp_over_s, good_s):
+    """Rack ``i`` changes mode: its throttle flag and every timer start again from zero."""
+    throttled[i] = 0
+    over_s[i] = 0.0
+    cp_over_s[i] = 0.0
+    good_s[i] = 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -164,8 +130,8 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     Returns (mode, throttled, over_s, cp_over_s, good_s, cause, factor, code);
     factor is the CPU power multiplier (0 when down).
     """
-    floor = prm[P_FLOOR]
-    hyst = prm[P_HYST]
+    floor = prm[RACK_P_FLOOR]
+    hyst = prm[RACK_P_HYST]
     n = inlet_c.shape[0]
     m2 = mode.copy()
     th2 = throttled.copy()
@@ -182,10 +148,7 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
                 m2[i] = MODE_UNPOWERED
                 c2[i] = CAUSE_POWER
                 code[i] = TR_POWER_LOST
-            th2[i] = 0
-            ov2[i] = 0.0
-            cov2[i] = 0.0
-            g2[i] = 0.0
+            _restart_clocks(i, th2, ov2, cov2, g2)
             continue
         if m2[i] != MODE_ON:
             good = not (inlet_c[i] > warn_c[i])
@@ -195,10 +158,7 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
             if g2[i] >= restart_s[i]:
                 m2[i] = MODE_ON
                 code[i] = TR_RESTART
-                g2[i] = 0.0
-                ov2[i] = 0.0
-                cov2[i] = 0.0
-                th2[i] = 0
+                _restart_clocks(i, th2, ov2, cov2, g2)
                 fac[i] = _throttle(inlet_c[i], warn_c[i], crit_c[i], floor)
             continue
         ov2[i] = ov2[i] + dt_s if inlet_c[i] > crit_c[i] else 0.0
@@ -275,7 +235,7 @@ def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps
     tout = np.empty(n)
     q = np.empty(n)
     for i in range(n):
-        mcp = prm[P_RHOCP] * airflow_m3s[i]
+        mcp = prm[RACK_P_RHOCP] * airflow_m3s[i]
         g = eps[i] * mcp
         t_new, qi = _mass_update(p_air_w[i], g, inlet_c[i], server_c[i], c_s_j_per_k[i], dt_s)
         ts[i] = t_new
@@ -319,11 +279,9 @@ def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps, prm):
     With no airflow: T_out = T_s = T_in and q_air = 0. Returns (T_s, T_out, q_air).
     """
     n = p_air_w.shape[0]
-    ts = np.empty(n)
-    tout = np.empty(n)
-    q = np.empty(n)
+    ts, tout, q = np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
-        mcp = prm[P_RHOCP] * airflow_m3s[i]
+        mcp = prm[RACK_P_RHOCP] * airflow_m3s[i]
         if mcp > 0.0:
             tout[i] = inlet_c[i] + p_air_w[i] / mcp
             ts[i] = inlet_c[i] + p_air_w[i] / (eps[i] * mcp) if eps[i] > 0.0 else tout[i]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.twin.physics._it_numba import (
-    P_FLOOR, P_FMAX, P_FMIN, P_HYST, P_RHOCP, P_TMAX, P_TMIN, P_UMAX, CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER,
-    MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_POWER_LOST,
-    TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
+from dctwin.twin.physics.codes import (
+    CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, RACK_P_FLOOR, RACK_P_FMAX,
+    RACK_P_FMIN, RACK_P_HYST, RACK_P_RHOCP, RACK_P_TMAX, RACK_P_TMIN, RACK_P_UMAX, TR_POWER_LOST, TR_RESTART,
+    TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
 )
 
 
@@ -16,10 +16,10 @@ def _curve(c, x, t):
 
 
 def power_airflow_kernel(u, inlet_c, p_des_w, v_des_m3s, fan_frac, liquid_frac, throttle, on, prm):
-    x = np.clip(u, 0.0, prm[P_UMAX])
-    t = np.clip(inlet_c, prm[P_TMIN], prm[P_TMAX])
+    x = np.clip(u, 0.0, prm[RACK_P_UMAX])
+    t = np.clip(inlet_c, prm[RACK_P_TMIN], prm[RACK_P_TMAX])
     fcpu = np.maximum(_curve(prm[0:6], x, t), 0.0)
-    ff = np.clip(_curve(prm[6:12], x, t), prm[P_FMIN], prm[P_FMAX])
+    ff = np.clip(_curve(prm[6:12], x, t), prm[RACK_P_FMIN], prm[RACK_P_FMAX])
     onf = (on != 0).astype(float)
     v = v_des_m3s * ff * onf
     pf = p_des_w * fan_frac * ff * ff * ff * onf
@@ -37,9 +37,15 @@ def _throttle(x, warn, crit, floor):
 
 
 def throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid, prm):
-    f = _throttle(inlet_c, warn_c, crit_c, prm[P_FLOOR])
-    g = _throttle(coldplate_c, cp_warn_c, cp_crit_c, prm[P_FLOOR])
+    f = _throttle(inlet_c, warn_c, crit_c, prm[RACK_P_FLOOR])
+    g = _throttle(coldplate_c, cp_warn_c, cp_crit_c, prm[RACK_P_FLOOR])
     return np.where(has_liquid != 0, np.minimum(f, g), f)
+
+
+def _restart_clocks(mask, throttled, over_s, cp_over_s, good_s):
+    throttled[mask] = 0
+    for timer in (over_s, cp_over_s, good_s):
+        timer[mask] = 0.0
 
 
 def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp_over_s, good_s, cause,
@@ -55,10 +61,7 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     m2[unp] = MODE_UNPOWERED
     c2[lost] = CAUSE_POWER
     code[lost] = TR_POWER_LOST
-    th2[unp] = 0
-    ov2[unp] = 0.0
-    cov2[unp] = 0.0
-    g2[unp] = 0.0
+    _restart_clocks(unp, th2, ov2, cov2, g2)
     # down, waiting to restart
     down = ~unp & (mode != MODE_ON)
     good = ~(inlet_c > warn_c) & ~(liquid & ~(coldplate_c < cp_warn_c))
@@ -66,11 +69,8 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     rs = down & (g2 >= restart_s)
     m2[rs] = MODE_ON
     code[rs] = TR_RESTART
-    g2[rs] = 0.0
-    ov2[rs] = 0.0
-    cov2[rs] = 0.0
-    th2[rs] = 0
-    thr_in = _throttle(inlet_c, warn_c, crit_c, prm[P_FLOOR])
+    _restart_clocks(rs, th2, ov2, cov2, g2)
+    thr_in = _throttle(inlet_c, warn_c, crit_c, prm[RACK_P_FLOOR])
     fac[rs] = thr_in[rs]
     # running
     on = ~unp & (mode == MODE_ON)
@@ -91,7 +91,7 @@ def protection_kernel(inlet_c, coldplate_c, powered, mode, throttled, over_s, cp
     f = throttle_kernel(inlet_c, coldplate_c, warn_c, crit_c, cp_warn_c, cp_crit_c, has_liquid, prm)
     fac[run] = f[run]
     start = run & (f < 1.0) & (throttled == 0)
-    hy = prm[P_HYST]
+    hy = prm[RACK_P_HYST]
     clear = ~(inlet_c > warn_c - hy) & ~(liquid & (coldplate_c > cp_warn_c - hy))
     stop = run & ~start & (throttled != 0) & clear
     th2[start] = 1
@@ -118,7 +118,7 @@ def _mass_update(p_w, g, t_ref, t_c, c, dt_s):
 
 
 def server_mass_kernel(p_air_w, airflow_m3s, inlet_c, server_c, c_s_j_per_k, eps, dt_s, prm):
-    mcp = prm[P_RHOCP] * airflow_m3s
+    mcp = prm[RACK_P_RHOCP] * airflow_m3s
     ts, q = _mass_update(p_air_w, eps * mcp, inlet_c, server_c, c_s_j_per_k, dt_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         tout = np.where(mcp > 0, inlet_c + q / np.where(mcp > 0, mcp, 1.0), inlet_c + eps * (ts - inlet_c))
@@ -136,7 +136,7 @@ def coldplate_kernel(p_liq_w, coldplate_c, c_cp_j_per_k, g_cp_w_per_k, coolant_c
 
 
 def server_steady_kernel(p_air_w, airflow_m3s, inlet_c, eps, prm):
-    mcp = prm[P_RHOCP] * airflow_m3s
+    mcp = prm[RACK_P_RHOCP] * airflow_m3s
     pos = mcp > 0
     safe = np.where(pos, mcp, 1.0)
     tout = np.where(pos, inlet_c + p_air_w / safe, inlet_c)

@@ -25,31 +25,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: York YT 1055 kW / COP 5.96 water-cooled centrifugal (Modelica Buildings / EnergyPlus dataset) [V]
-YORK_CAPFT = np.array([1.785912e-1, -5.900023e-2, -5.946963e-4, 9.297889e-2, -2.841024e-3, 4.974221e-3])
-YORK_EIRFT = np.array([5.245110e-1, -2.850126e-2, 8.034720e-4, 1.893133e-2, 1.151629e-4, -9.340642e-5])
-YORK_EIRFPLR = np.array([2.619878e-1, 2.393605e-1, 4.988306e-1])
-YORK_PLR_MIN = 0.10
-YORK_TCHW_RANGE_C = (4.44, 8.89)
-YORK_TCOND_RANGE_C = (12.78, 35.0)
-#: air-cooled Chiller:Electric curves (EnergyPlus, as in dc-rl) [V]
-AIR_CAP = np.array([0.944836, -0.0570088, 0.00185486])
-AIR_FLPR = np.array([2.333, -1.975, 0.6121])
-AIR_FRAC = np.array([0.03303, 0.6852, 0.2818])
-AIR_PLR_MIN = 0.05
-AIR_TCOND_DES_C = 35.0
-AIR_TEVAP_DES_C = 6.67
-AIR_TEMP_RISE_COEF = 2.778
-#: condenser entering air range used in the air-cooled curves (°C): below ~15 °C ambient the
-#: chiller's head-pressure control holds the condensing pressure up, so it gains no more
-#: (the quadratic capacity curve also leaves its fitted range there) [L]
-AIR_TCOND_RANGE_C = (15.0, 50.0)
-#: entering condenser water of a water-cooled chiller = outdoor dry bulb + this (K):
-#: wet bulb ≈ dry bulb − 7 K at moderate humidity, tower approach +4 K (reference §5.3 [L])
-COND_OFFSET_K = -3.0
+from dctwin.twin.physics.codes import CHILLER_AIR, CHILLER_WATER, LOOP_CHW, LOOP_CW
+from dctwin.twin.physics.constants import (
+    AIR_CAP, AIR_FLPR, AIR_FRAC, AIR_PLR_MIN, AIR_TCOND_DES_C, AIR_TCOND_RANGE_C, AIR_TEMP_RISE_COEF, AIR_TEVAP_DES_C,
+    COND_OFFSET_K, YORK_CAPFT, YORK_EIRFPLR, YORK_EIRFT, YORK_PLR_MIN, YORK_TCHW_RANGE_C, YORK_TCOND_RANGE_C,
+)
 
-CHILLER_WATER, CHILLER_AIR = 0, 1
-LOOP_CHW, LOOP_CW, LOOP_TCS = 0, 1, 2
+
+@njit(cache=True, nogil=True)
+def _part_load(q_w, avail_w, plr_min, curve):
+    """Part-load terms of a chiller carrying ``q_w`` of ``avail_w`` (W): the quadratic ``curve`` at
+    max(PLR, plr_min), PLR = min(q/avail, 1), and the cycling factor min(1, PLR/plr_min)."""
+    plr = q_w / avail_w if avail_w > 0.0 else 0.0
+    plr = min(plr, 1.0)
+    pe = max(plr, plr_min)
+    return curve[0] + curve[1] * pe + curve[2] * pe * pe, min(1.0, plr / plr_min)
 
 
 @njit(cache=True, nogil=True)
@@ -68,11 +58,7 @@ def chiller_performance(kind, cap_ref_w, cop_ref, t_chw_c, t_out_c, q_w, avail_w
             b = YORK_EIRFT
             eirft = b[0] + b[1] * tc + b[2] * tc * tc + b[3] * tk + b[4] * tk * tk + b[5] * tc * tk
             qa = cap_ref_w[i] * max(capft, 0.0)
-            plr = q_w[i] / qa if qa > 0.0 else 0.0
-            plr = min(plr, 1.0)
-            pe = max(plr, YORK_PLR_MIN)
-            eirfplr = YORK_EIRFPLR[0] + YORK_EIRFPLR[1] * pe + YORK_EIRFPLR[2] * pe * pe
-            cyc = min(1.0, plr / YORK_PLR_MIN)
+            eirfplr, cyc = _part_load(q_w[i], qa, YORK_PLR_MIN, YORK_EIRFPLR)
             avail_w[i] = qa
             power_w[i] = (qa / cop_ref[i]) * eirft * eirfplr * cyc if qa > 0.0 else 0.0
         else:
@@ -82,11 +68,7 @@ def chiller_performance(kind, cap_ref_w, cop_ref, t_chw_c, t_out_c, q_w, avail_w
             caprat = max(AIR_CAP[0] + AIR_CAP[1] * dt + AIR_CAP[2] * dt * dt, 0.05)
             flpr = AIR_FLPR[0] + AIR_FLPR[1] * caprat + AIR_FLPR[2] * caprat * caprat
             qa = cap_ref_w[i] * caprat
-            plr = q_w[i] / qa if qa > 0.0 else 0.0
-            plr = min(plr, 1.0)
-            pe = max(plr, AIR_PLR_MIN)
-            frac = AIR_FRAC[0] + AIR_FRAC[1] * pe + AIR_FRAC[2] * pe * pe
-            cyc = min(1.0, plr / AIR_PLR_MIN)
+            frac, cyc = _part_load(q_w[i], qa, AIR_PLR_MIN, AIR_FRAC)
             avail_w[i] = qa
             power_w[i] = frac * flpr * qa / cop_ref[i] * cyc
 

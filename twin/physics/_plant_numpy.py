@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.twin.physics._plant_numba import (
+from dctwin.twin.physics.codes import CHILLER_AIR, LOOP_CHW, LOOP_CW
+from dctwin.twin.physics.constants import (
     AIR_CAP, AIR_FLPR, AIR_FRAC, AIR_PLR_MIN, AIR_TCOND_DES_C, AIR_TCOND_RANGE_C, AIR_TEMP_RISE_COEF, AIR_TEVAP_DES_C,
-    CHILLER_AIR, COND_OFFSET_K, LOOP_CHW, LOOP_CW, YORK_CAPFT, YORK_EIRFPLR, YORK_EIRFT, YORK_PLR_MIN,
-    YORK_TCHW_RANGE_C, YORK_TCOND_RANGE_C,
+    COND_OFFSET_K, YORK_CAPFT, YORK_EIRFPLR, YORK_EIRFT, YORK_PLR_MIN, YORK_TCHW_RANGE_C, YORK_TCOND_RANGE_C,
 )
 
 
@@ -41,13 +41,11 @@ def chiller_performance(kind, cap_ref_w, cop_ref, t_chw_c, t_out_c, q_w, avail_w
     power_w[:] = np.where(air, p_a, p_w)
 
 
-def plant_step(dt_s, t_out_c, t_set_c, c_loop_j_per_k, q_in_w,
-               ch_kind, ch_cap_w, ch_cop, ch_restart_s, ch_powered,
-               pump_loop, pump_flow, pump_w, pump_powered,
-               econ_enabled, econ_approach_k, econ_margin_k,
-               t_loop_c, econ_on, ch_run, ch_timer, ch_failed, ch_q_w, ch_p_w, ch_avail_w,
-               pump_failed, pump_p_w, flows):
-    """Reference of the numba kernel."""
+def plant_step(dt_s, t_out_c, t_set_c, c_loop_j_per_k, q_in_w, ch_kind, ch_cap_w, ch_cop, ch_restart_s,
+               ch_powered, pump_loop, pump_flow, pump_w, pump_powered, econ_enabled, econ_approach_k, econ_margin_k,
+               t_loop_c, econ_on, ch_run, ch_timer, ch_failed, ch_q_w, ch_p_w, ch_avail_w, pump_failed, pump_p_w,
+               flows):
+    """Reference of the numba kernel (same arguments)."""
     run = (pump_powered != 0) & (pump_failed == 0)
     pump_p_w[:] = np.where(run, pump_w, 0.0)
     chw = pump_loop == LOOP_CHW
@@ -66,13 +64,10 @@ def plant_step(dt_s, t_out_c, t_set_c, c_loop_j_per_k, q_in_w,
     ch_run[ready] = 1
     design = float(ch_cap_w.sum())
 
+    # economizer: on below the set point less the margin, off above the set point, never without water
     t_wse = t_out_c + econ_approach_k
-    if econ_enabled == 0 or chw_frac <= 0 or not cw_ok:
-        econ_on[0] = 0
-    elif econ_on[0] == 0 and t_wse <= t_set_c - econ_margin_k:
-        econ_on[0] = 1
-    elif econ_on[0] != 0 and t_wse > t_set_c:
-        econ_on[0] = 0
+    can_run = econ_enabled != 0 and chw_frac > 0 and cw_ok
+    econ_on[0] = int(can_run and (t_wse <= t_set_c if econ_on[0] != 0 else t_wse <= t_set_c - econ_margin_k))
 
     t = t_loop_c[0]
     q_req = max(0.0, q_in_w + (c_loop_j_per_k * (t - t_set_c) / dt_s if dt_s > 0 else 0.0))

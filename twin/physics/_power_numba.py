@@ -38,14 +38,13 @@ import math
 import numpy as np
 from numba import njit
 
-from dctwin.twin.physics._power_const import (
-    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
-    GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
-    T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,
-    T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP,
-    T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE,
-    P_BREAKER_TAU_S, P_BREAKER_TRIP_RATIO, P_CHARGE_FRACTION, P_TIMER_EPS_S, P_UPS_A0, P_UPS_A1, P_UPS_A2,
-    UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
+from dctwin.twin.physics.codes import (
+    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING, GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY,
+    POWER_P_BREAKER_TAU_S, POWER_P_BREAKER_TRIP_RATIO, POWER_P_CHARGE_FRACTION, POWER_P_TIMER_EPS_S, POWER_P_UPS_A0,
+    POWER_P_UPS_A1, POWER_P_UPS_A2, T_ATS_RETRANSFER, T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED,
+    T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD, T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED,
+    T_RACK_DOWN, T_RACK_UP, T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS,
+    T_UPS_ONLINE, UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
 )
 
 
@@ -93,7 +92,7 @@ def power_step(t_s, dt_s,
     """Advance the power graph by ``dt_s`` seconds from ``t_s``; returns the number of transitions.
 
     Static inputs (per node, topological order): ``kind`` (codes of
-    ``_power_const``), inputs in CSR form ``in_ptr``/``in_idx`` (an ATS's first
+    ``codes``), inputs in CSR form ``in_ptr``/``in_idx`` (an ATS's first
     input is normal, second emergency), ``cap_w`` rating (W, 0 = unlimited),
     ``batt_j`` battery energy at rated power (J), ``peukert_k``, ``has_bypass``,
     delays (s), ``loss_fraction`` (NaN = UPS curve). Per consumer: ``feed_a``,
@@ -101,15 +100,15 @@ def power_step(t_s, dt_s,
     events; 0: a unit, stop / start events; 2: powered flag only, no events), ``restart_delay_s``
     and ``load_w`` (W demanded when running). State arrays are updated in place;
     transitions go to the ``tr_*`` buffers (the count may exceed their length:
-    the caller checks). ``prm``: model constants (``_power_const.power_params``).
+    the caller checks). ``prm``: model constants (``codes.power_params``).
     """
     n_nodes = kind.shape[0]
     n_cons = feed_a.shape[0]
     nt = 0
-    eps_s = prm[P_TIMER_EPS_S]
-    a0 = prm[P_UPS_A0]
-    a1 = prm[P_UPS_A1]
-    a2 = prm[P_UPS_A2]
+    eps_s = prm[POWER_P_TIMER_EPS_S]
+    a0 = prm[POWER_P_UPS_A0]
+    a1 = prm[POWER_P_UPS_A1]
+    a2 = prm[POWER_P_UPS_A2]
     last_ref = last_cause[0]
 
     # ---------------------------------------------------------------- pass A: live now?
@@ -404,7 +403,7 @@ def power_step(t_s, dt_s,
                 else:
                     charge = 0.0
                     if batt_j[n] > 0.0 and soc[n] < 1.0:
-                        charge = prm[P_CHARGE_FRACTION] * cap_w[n]
+                        charge = prm[POWER_P_CHARGE_FRACTION] * cap_w[n]
                         if dt_s > 0.0:
                             need = (1.0 - soc[n]) * batt_j[n] / dt_s
                             if need < charge:
@@ -434,8 +433,8 @@ def power_step(t_s, dt_s,
                         out_w[in_idx[p]] += share
 
     # ---------------------------------------------------------------- batteries, breakers
-    decay = math.exp(-dt_s / prm[P_BREAKER_TAU_S])
-    trip2 = prm[P_BREAKER_TRIP_RATIO] * prm[P_BREAKER_TRIP_RATIO]
+    decay = math.exp(-dt_s / prm[POWER_P_BREAKER_TAU_S])
+    trip2 = prm[POWER_P_BREAKER_TRIP_RATIO] * prm[POWER_P_BREAKER_TRIP_RATIO]
     for n in range(n_nodes):
         k = kind[n]
         if k == K_UPS and batt_j[n] > 0.0 and energized[n] != 0:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.twin.physics._power_const import (
-    ATS_EMERGENCY, ATS_NORMAL, GEN_CRANKING,
-    GEN_FAILED, GEN_OFF, GEN_ON_LOAD, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, T_ATS_RETRANSFER,
-    T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED, T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD,
-    T_GENERATOR_START, T_GENERATOR_STOP, T_NODE_DARK, T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP,
-    T_UNIT_START, T_UNIT_STOP, T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE,
-    P_BREAKER_TAU_S, P_BREAKER_TRIP_RATIO, P_CHARGE_FRACTION, P_TIMER_EPS_S, P_UPS_A0, P_UPS_A1, P_UPS_A2,
-    UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE,
-)
+from dctwin.twin.physics.codes import K_ATS, K_GENERATOR, K_UPS, K_UTILITY
+from dctwin.twin.physics.codes import GEN_CRANKING, GEN_FAILED, GEN_OFF, GEN_ON_LOAD
+from dctwin.twin.physics.codes import ATS_EMERGENCY, ATS_NORMAL
+from dctwin.twin.physics.codes import UPS_BATTERY, UPS_BYPASS, UPS_OFF, UPS_ONLINE
+from dctwin.twin.physics.codes import T_ATS_RETRANSFER, T_ATS_TRANSFER, T_BREAKER_TRIP_AUTO, T_CAPACITY_EXCEEDED
+from dctwin.twin.physics.codes import T_GENERATOR_FAILED, T_GENERATOR_ON_LOAD, T_GENERATOR_START, T_GENERATOR_STOP
+from dctwin.twin.physics.codes import T_NODE_DARK
+from dctwin.twin.physics.codes import T_NODE_ENERGIZED, T_RACK_DOWN, T_RACK_UP, T_UNIT_START, T_UNIT_STOP
+from dctwin.twin.physics.codes import T_UPS_BATTERY_EXHAUSTED, T_UPS_ON_BATTERY, T_UPS_ON_BYPASS, T_UPS_ONLINE
+from dctwin.twin.physics.codes import POWER_P_BREAKER_TAU_S, POWER_P_BREAKER_TRIP_RATIO, POWER_P_CHARGE_FRACTION
+from dctwin.twin.physics.codes import POWER_P_TIMER_EPS_S, POWER_P_UPS_A0, POWER_P_UPS_A1, POWER_P_UPS_A2
 
 
 def newest_cause(a: int, b: int) -> int:
@@ -49,19 +51,64 @@ class _Out:
         return -self.n  # reference to the transition just emitted
 
 
-def power_step(t_s, dt_s,
-               kind, in_ptr, in_idx, cap_w, batt_j, peukert_k, has_bypass, start_delay_s,
-               transfer_delay_s, retransfer_delay_s, loss_fraction,
-               feed_a, feed_b, cons_rack, restart_delay_s, load_w,
-               energized, avail, failed, tripped, over, ups_mode, gen_state, gen_armed, ats_pos,
-               soc, gen_timer, ats_dead_s, ats_timer, theta, out_w, loss_w, in_w, batt_w,
-               node_cause, ovl_cause,
-               cons_up, cons_timer, cons_on, cons_cause, cons_w, last_cause,
-               tr_code, tr_idx, tr_cause, tr_val, tr_t, prm):
-    """Reference implementation; returns the number of transitions."""
+def _generator(state, timer, ok, requested, start_delay_s, armed, eps_s, dt_s):
+    """A generator's next (state, start timer, transition codes in order): off -> cranking when asked,
+    on load (or failed, when armed to fail) after the start delay, off when no longer asked or down."""
+    if not ok:
+        return (GEN_OFF if state in (GEN_CRANKING, GEN_ON_LOAD) else state), timer, []
+    codes = []
+    if state == GEN_OFF and requested:
+        state, timer = GEN_CRANKING, 0.0
+        codes.append(T_GENERATOR_START)
+    if state in (GEN_CRANKING, GEN_ON_LOAD) and not requested:
+        return GEN_OFF, timer, codes + [T_GENERATOR_STOP]
+    if state == GEN_CRANKING:
+        if timer >= start_delay_s - eps_s:
+            return (GEN_FAILED, timer, codes + [T_GENERATOR_FAILED]) if armed else \
+                (GEN_ON_LOAD, timer, codes + [T_GENERATOR_ON_LOAD])
+        timer += dt_s
+    return state, timer, codes
+
+
+def _ats(pos, timer, normal_live, emergency_live, transfer_s, retransfer_s, eps_s, dt_s):
+    """An ATS's next (position, timer): it moves to the other source once that one has been wanted for
+    its delay (emergency: normal dead and emergency live; back to normal: normal live), at once back to
+    a live normal source when the emergency one dies; the timer runs only while the move is wanted."""
+    if pos == ATS_NORMAL:
+        wanted, delay = emergency_live and not normal_live, transfer_s
+    elif normal_live and not emergency_live:
+        return ATS_NORMAL, 0.0
+    else:
+        wanted, delay = normal_live, retransfer_s
+    if not wanted:
+        return pos, 0.0
+    if timer >= delay - eps_s:
+        return (ATS_EMERGENCY if pos == ATS_NORMAL else ATS_NORMAL), 0.0
+    return pos, timer + dt_s
+
+
+def _ups(prev, ok, input_live, overloaded, has_bypass, charged, has_battery):
+    """A UPS's next (mode, whether it is itself why it goes dark): off when down; on bypass when
+    overloaded and it has one, else online while an input is live; on battery while charge is left;
+    off, the battery being the reason, when it ran empty."""
+    if not ok:
+        return UPS_OFF, True
+    if input_live:
+        return (UPS_BYPASS if overloaded and has_bypass else UPS_ONLINE), False
+    if charged and has_battery:
+        return UPS_BATTERY, False
+    return UPS_OFF, prev == UPS_BATTERY and has_battery
+
+
+def power_step(t_s, dt_s, kind, in_ptr, in_idx, cap_w, batt_j, peukert_k, has_bypass, start_delay_s, transfer_delay_s,
+               retransfer_delay_s, loss_fraction, feed_a, feed_b, cons_rack, restart_delay_s, load_w, energized, avail,
+               failed, tripped, over, ups_mode, gen_state, gen_armed, ats_pos, soc, gen_timer, ats_dead_s, ats_timer,
+               theta, out_w, loss_w, in_w, batt_w, node_cause, ovl_cause, cons_up, cons_timer, cons_on, cons_cause,
+               cons_w, last_cause, tr_code, tr_idx, tr_cause, tr_val, tr_t, prm):
+    """Reference implementation (the kernel's arguments); returns the number of transitions."""
     n_nodes = len(kind)
-    eps_s = prm[P_TIMER_EPS_S]
-    a0, a1, a2 = prm[P_UPS_A0], prm[P_UPS_A1], prm[P_UPS_A2]
+    eps_s = prm[POWER_P_TIMER_EPS_S]
+    a0, a1, a2 = prm[POWER_P_UPS_A0], prm[POWER_P_UPS_A1], prm[POWER_P_UPS_A2]
     out = _Out(tr_code, tr_idx, tr_cause, tr_val, tr_t)
     last_ref = int(last_cause[0])
     inputs = [in_idx[in_ptr[n]:in_ptr[n + 1]] for n in range(n_nodes)]
@@ -99,74 +146,38 @@ def power_step(t_s, dt_s,
             stop_cause[emg] = node_cause[a]
     gen_req |= (kind == K_GENERATOR) & ~gen_used
 
-    # pass B
+    # pass B: each node's switching rule (the helpers below), transitions in topological order
     hold = np.zeros(n_nodes, np.int64)
     for n in range(n_nodes):
         k = kind[n]
         was = bool(energized[n])
         okn = bool(ok[n])
         ins = inputs[n]
-        own = False
         src_cause = 0
         if k == K_UTILITY:
-            e = okn and avail[n] != 0
-            own = True
+            e, own = okn and avail[n] != 0, True
         elif k == K_GENERATOR:
-            own = True
-            if not okn:
-                if gen_state[n] in (GEN_CRANKING, GEN_ON_LOAD):
-                    gen_state[n] = GEN_OFF
-            else:
-                if gen_state[n] == GEN_OFF and gen_req[n]:
-                    gen_state[n] = GEN_CRANKING
-                    gen_timer[n] = 0.0
-                    node_cause[n] = out.emit(T_GENERATOR_START, n, start_cause[n], 0.0, t_s)
-                if gen_state[n] == GEN_CRANKING:
-                    if not gen_req[n]:
-                        gen_state[n] = GEN_OFF
-                        node_cause[n] = out.emit(T_GENERATOR_STOP, n, stop_cause[n], 0.0, t_s)
-                    elif gen_timer[n] >= start_delay_s[n] - eps_s:
-                        failed_start = gen_armed[n] != 0
-                        gen_state[n] = GEN_FAILED if failed_start else GEN_ON_LOAD
-                        code = T_GENERATOR_FAILED if failed_start else T_GENERATOR_ON_LOAD
-                        node_cause[n] = out.emit(code, n, node_cause[n], 0.0, t_s)
-                    else:
-                        gen_timer[n] += dt_s
-                elif gen_state[n] == GEN_ON_LOAD and not gen_req[n]:
-                    gen_state[n] = GEN_OFF
-                    node_cause[n] = out.emit(T_GENERATOR_STOP, n, stop_cause[n], 0.0, t_s)
-            e = okn and gen_state[n] == GEN_ON_LOAD
+            gen_state[n], gen_timer[n], codes = _generator(gen_state[n], gen_timer[n], okn, gen_req[n],
+                                                           start_delay_s[n], gen_armed[n] != 0, eps_s, dt_s)
+            for code in codes:
+                cause = {T_GENERATOR_START: start_cause[n], T_GENERATOR_STOP: stop_cause[n]}.get(code, node_cause[n])
+                node_cause[n] = out.emit(code, n, cause, 0.0, t_s)
+            e, own = okn and gen_state[n] == GEN_ON_LOAD, True
         elif k == K_ATS:
             nrm, emg = ins[0], ins[1]
             en_n, en_e = bool(energized[nrm]), bool(energized[emg])
-            if ats_pos[n] == ATS_NORMAL:
-                if en_n or not en_e:
-                    ats_timer[n] = 0.0
-                elif ats_timer[n] >= transfer_delay_s[n] - eps_s:
-                    ats_pos[n] = ATS_EMERGENCY
-                    ats_timer[n] = 0.0
-                    node_cause[n] = out.emit(T_ATS_TRANSFER, n, newest_cause(node_cause[nrm], node_cause[emg]),
-                                             0.0, t_s)
-                else:
-                    ats_timer[n] += dt_s
-            else:
-                if en_n and not en_e:
-                    ats_pos[n] = ATS_NORMAL
-                    ats_timer[n] = 0.0
-                    node_cause[n] = out.emit(T_ATS_RETRANSFER, n, node_cause[emg], 0.0, t_s)
-                elif en_n:
-                    if ats_timer[n] >= retransfer_delay_s[n] - eps_s:
-                        ats_pos[n] = ATS_NORMAL
-                        ats_timer[n] = 0.0
-                        node_cause[n] = out.emit(T_ATS_RETRANSFER, n, node_cause[nrm], 0.0, t_s)
-                    else:
-                        ats_timer[n] += dt_s
-                else:
-                    ats_timer[n] = 0.0
+            was_pos = ats_pos[n]
+            ats_pos[n], ats_timer[n] = _ats(was_pos, ats_timer[n], en_n, en_e, transfer_delay_s[n],
+                                            retransfer_delay_s[n], eps_s, dt_s)
+            if ats_pos[n] != was_pos:
+                if ats_pos[n] == ATS_EMERGENCY:
+                    code, cause = T_ATS_TRANSFER, newest_cause(node_cause[nrm], node_cause[emg])
+                else:  # back at once when the emergency source died, else after the delay on a good normal one
+                    code, cause = T_ATS_RETRANSFER, node_cause[nrm] if en_e else node_cause[emg]
+                node_cause[n] = out.emit(code, n, cause, 0.0, t_s)
             ats_dead_s[n] = 0.0 if en_n else ats_dead_s[n] + dt_s
             sel = ins[ats_pos[n]]
-            e = okn and bool(energized[sel])
-            own = not okn
+            e, own = okn and bool(energized[sel]), not okn
             src_cause = int(node_cause[sel])
             if not e:
                 hold[n] = (node_cause[emg] if kind[emg] == K_GENERATOR and gen_state[emg] == GEN_FAILED
@@ -175,44 +186,29 @@ def power_step(t_s, dt_s,
             for i in ins:
                 src_cause = newest_cause(src_cause, node_cause[i])
             live = ins[energized[ins] != 0]
-            any_in = len(live) > 0
-            if not any_in:
+            if len(live) == 0:
                 hold[n] = hold[ins[0]]
-            e = False
             if k == K_UPS:
                 prev = ups_mode[n]
-                if not okn:
-                    ups_mode[n] = UPS_OFF
-                    own = True
-                elif any_in:
-                    if over[n] and has_bypass[n]:
-                        if prev != UPS_BYPASS:
-                            out.emit(T_UPS_ON_BYPASS, n, ovl_cause[n], out_w[n] / cap_w[n] if cap_w[n] > 0 else 0.0,
-                                     t_s)
-                        ups_mode[n] = UPS_BYPASS
-                    else:
-                        if prev in (UPS_BATTERY, UPS_BYPASS):
-                            c = node_cause[live[0]] if prev == UPS_BATTERY else ovl_cause[n]
-                            out.emit(T_UPS_ONLINE, n, c, soc[n], t_s)
-                        ups_mode[n] = UPS_ONLINE
-                    e = True
-                elif soc[n] > 0 and batt_j[n] > 0:
-                    if prev != UPS_BATTERY:
-                        out.emit(T_UPS_ON_BATTERY, n, src_cause, soc[n], t_s)
-                    ups_mode[n] = UPS_BATTERY
-                    e = True
-                else:
-                    own = prev == UPS_BATTERY and batt_j[n] > 0
-                    ups_mode[n] = UPS_OFF
+                ups_mode[n], own = _ups(prev, okn, len(live) > 0, bool(over[n]), bool(has_bypass[n]), soc[n] > 0,
+                                        batt_j[n] > 0)
+                e = ups_mode[n] != UPS_OFF
+                if ups_mode[n] == UPS_BYPASS and prev != UPS_BYPASS:
+                    out.emit(T_UPS_ON_BYPASS, n, ovl_cause[n], out_w[n] / cap_w[n] if cap_w[n] > 0 else 0.0, t_s)
+                elif ups_mode[n] == UPS_ONLINE and prev in (UPS_BATTERY, UPS_BYPASS):
+                    out.emit(T_UPS_ONLINE, n, node_cause[live[0]] if prev == UPS_BATTERY else ovl_cause[n], soc[n],
+                             t_s)
+                elif ups_mode[n] == UPS_BATTERY and prev != UPS_BATTERY:
+                    out.emit(T_UPS_ON_BATTERY, n, src_cause, soc[n], t_s)
             else:
-                e = okn and any_in
-                own = not okn
+                e, own = okn and len(live) > 0, not okn
         energized[n] = 1 if e else 0
-        if was and not e:
-            node_cause[n] = out.emit(T_NODE_DARK, n, node_cause[n] if own else src_cause, 0.0, t_s)
-        elif e and not was:
-            c = node_cause[n] if k in (K_UTILITY, K_GENERATOR) else newest_cause(node_cause[n], src_cause)
-            node_cause[n] = out.emit(T_NODE_ENERGIZED, n, c, 0.0, t_s)
+        if was != e:
+            if e:
+                c = node_cause[n] if k in (K_UTILITY, K_GENERATOR) else newest_cause(node_cause[n], src_cause)
+            else:
+                c = node_cause[n] if own else src_cause
+            node_cause[n] = out.emit(T_NODE_ENERGIZED if e else T_NODE_DARK, n, c, 0.0, t_s)
 
     # consumers (vectorised state, transitions emitted in consumer order)
     has_a, has_b = feed_a >= 0, feed_b >= 0
@@ -280,7 +276,7 @@ def power_step(t_s, dt_s,
                 else:
                     charge = 0.0
                     if batt_j[n] > 0 and soc[n] < 1.0:
-                        charge = prm[P_CHARGE_FRACTION] * cap_w[n]
+                        charge = prm[POWER_P_CHARGE_FRACTION] * cap_w[n]
                         if dt_s > 0:
                             charge = min(charge, (1.0 - soc[n]) * batt_j[n] / dt_s)
                     pin, batt = po + loss + charge, -charge
@@ -295,38 +291,37 @@ def power_step(t_s, dt_s,
             if len(live):
                 out_w[live] += pin / len(live)
 
-    # batteries and breakers: values as arrays, transitions in node order
-    decay = np.exp(-dt_s / prm[P_BREAKER_TAU_S])
-    trip2 = prm[P_BREAKER_TRIP_RATIO] * prm[P_BREAKER_TRIP_RATIO]
-    for n in range(n_nodes):
-        if kind[n] == K_UPS and batt_j[n] > 0 and energized[n]:
-            if ups_mode[n] == UPS_BATTERY:
-                pref, pb = cap_w[n], batt_w[n]
-                rate = (pref / batt_j[n]) * (pb / pref) ** peukert_k[n] if pb > 0 else 0.0
-                if soc[n] - rate * dt_s <= 0.0:
-                    t_empty = t_s + (soc[n] / rate if rate > 0 else 0.0)
-                    soc[n] = 0.0
-                    first = inputs[n][0]
-                    c = hold[first] if hold[first] != 0 else node_cause[first]
-                    node_cause[n] = out.emit(T_UPS_BATTERY_EXHAUSTED, n, c, 0.0, t_empty)
-                else:
-                    soc[n] -= rate * dt_s
-            elif batt_w[n] < 0:
-                soc[n] = min(1.0, soc[n] - batt_w[n] * dt_s / batt_j[n])
-        if cap_w[n] <= 0:
-            continue
-        r = out_w[n] / cap_w[n]
-        if energized[n] and r > 1.0:
-            if not over[n]:
-                over[n] = 1
-                ovl_cause[n] = out.emit(T_CAPACITY_EXCEEDED, n, -out.n if out.n > 0 else last_ref, r, t_s)
-        else:
-            over[n] = 0
-        if kind[n] == K_UPS and ups_mode[n] == UPS_BYPASS:
-            r = 0.0
-        theta[n] = r * r + (theta[n] - r * r) * decay
-        if energized[n] and not tripped[n] and theta[n] >= trip2:
-            tripped[n] = 1
+    # batteries (Peukert) and breakers (I²t) as arrays; their transitions in node order below
+    has_battery = (kind == K_UPS) & (batt_j > 0) & (energized != 0)
+    discharging = has_battery & (ups_mode == UPS_BATTERY)
+    charging = has_battery & ~discharging & (batt_w < 0)
+    batt = np.where(batt_j > 0, batt_j, 1.0)
+    rated = cap_w > 0
+    cap = np.where(rated, cap_w, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rate = np.where(discharging & (batt_w > 0), (cap / batt) * (batt_w / cap) ** peukert_k, 0.0)
+        t_empty = t_s + np.where(rate > 0, soc / np.where(rate > 0, rate, 1.0), 0.0)
+    empty = discharging & (soc - rate * dt_s <= 0.0)
+    soc[:] = np.where(empty, 0.0, np.where(discharging, soc - rate * dt_s,
+                                           np.where(charging, np.minimum(1.0, soc - batt_w * dt_s / batt), soc)))
+    ratio = np.where(rated, out_w / cap, 0.0)
+    overloaded = rated & (energized != 0) & (ratio > 1.0)
+    newly_over = overloaded & (over == 0)
+    over[:] = np.where(rated, overloaded, over)
+    heating = np.where((kind == K_UPS) & (ups_mode == UPS_BYPASS), 0.0, ratio)  # a bypass carries no breaker load
+    decay = np.exp(-dt_s / prm[POWER_P_BREAKER_TAU_S])
+    theta[:] = np.where(rated, heating * heating + (theta - heating * heating) * decay, theta)
+    trip_ratio = prm[POWER_P_BREAKER_TRIP_RATIO]
+    trips = rated & (energized != 0) & (tripped == 0) & (theta >= trip_ratio * trip_ratio)
+    tripped[trips] = 1
+    for n in np.flatnonzero(empty | newly_over | trips):
+        if empty[n]:
+            first = inputs[n][0]
+            c = hold[first] if hold[first] != 0 else node_cause[first]
+            node_cause[n] = out.emit(T_UPS_BATTERY_EXHAUSTED, n, c, 0.0, t_empty[n])
+        if newly_over[n]:
+            ovl_cause[n] = out.emit(T_CAPACITY_EXCEEDED, n, -out.n if out.n > 0 else last_ref, ratio[n], t_s)
+        if trips[n]:
             c = ovl_cause[n] if ovl_cause[n] != 0 else last_ref
-            node_cause[n] = out.emit(T_BREAKER_TRIP_AUTO, n, c, r, t_s + dt_s)
+            node_cause[n] = out.emit(T_BREAKER_TRIP_AUTO, n, c, heating[n], t_s + dt_s)
     return out.n

@@ -7,10 +7,7 @@ import math
 import numpy as np
 from numba import njit
 
-KIND_CONSTANT = 0
-KIND_DIURNAL = 1
-KIND_AI_TRAINING = 2
-KIND_CSV = 3
+from dctwin.twin.physics.codes import KIND_AI_TRAINING, KIND_CSV, KIND_DIURNAL
 
 
 @njit(cache=True, nogil=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dctwin.twin.physics._workloads_numba import KIND_AI_TRAINING, KIND_CSV, KIND_DIURNAL
+from dctwin.twin.physics.codes import KIND_AI_TRAINING, KIND_CSV, KIND_DIURNAL
 
 
 def utilization_kernel(t_s, kind, util, amp, period_s, phase_s, dip_util, dip_s,

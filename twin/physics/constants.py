@@ -8,6 +8,8 @@ section, tagged [V] (read in a source), [L] (literature value) or [D]
 
 from __future__ import annotations
 
+import numpy as np
+
 # --------------------------------------------------------------------------- fluids
 
 #: air density (kg/m3), PHYSICS.md: 1.19 (≈ 24 °C at sea level)
@@ -35,6 +37,10 @@ ASHRAE_ALLOWABLE_C: dict[str, tuple[float, float]] = {
     "A4": (5.0, 45.0),
     "H1": (5.0, 25.0),
 }
+#: the lines every view draws (trends, colour bar, report) and the review's breach figure uses (°C):
+#: the recommended envelope and class A1's allowable maximum
+ASHRAE_RECOMMENDED_MIN_C, ASHRAE_RECOMMENDED_MAX_C = ASHRAE_RECOMMENDED_C
+ASHRAE_A1_MAX_C = ASHRAE_ALLOWABLE_C["A1"][1]
 #: critical inlet = allowable max + this margin (K). Vendors put the critical
 #: (shutdown) threshold about 5 K above the warning one: Dell PowerEdge fresh
 #: air warns at 42 °C, critical 47 °C; Dell C8000 38 °C event, 43 °C
@@ -155,3 +161,62 @@ AI_DIP_UTILIZATION = 0.3
 #: safety limits on a CSV trace file
 CSV_MAX_BYTES = 64 * 1024 * 1024
 CSV_MAX_ROWS = 2_000_000
+
+# --------------------------------------------------------------------------- power chain
+
+#: UPS loss P_loss = P_rated (a0 + a1 x + a2 x²), x = P_out / P_rated: double-conversion fit
+#: to 93.5 / 95.5 / 96.0 % at 25 / 50 / 100 % load (physics-reference §4.2 [D])
+UPS_A0, UPS_A1, UPS_A2 = 0.0131, 0.0132, 0.0153
+#: Peukert exponent when a UPS gives none (VRLA upper end, reference §4.3 [V])
+PEUKERT_K = 1.15
+#: battery recharge power after an outage as a fraction of the UPS rating (reference §4.2: 10-20 % [L])
+CHARGE_FRACTION = 0.10
+#: generator start delay (s): NFPA 110 type 10 (reference §4.4 [V])
+GEN_START_DELAY_S = 10.0
+#: ATS defaults (s): transfer as soon as the emergency source is good (brief); retransfer
+#: after 5 min of stable normal source (ASCO TDEN, reference §4.4 [V]); engine-start delay 0
+ATS_TRANSFER_DELAY_S = 0.0
+ATS_RETRANSFER_DELAY_S = 300.0
+ATS_START_DELAY_S = 0.0
+#: distribution loss as a fraction of the power through the node, per kind when the
+#: layout gives none (reference §4.7 [L]: PDU transformer 1-1.5 % no-load + 1-1.5 %
+#: square law at full load ≈ 2 %; switchgear and RPP wiring 0.5-1 %)
+LOSS_FRACTION_DEFAULT = {"switchboard": 0.005, "pdu": 0.02, "rpp": 0.005}
+
+#: breaker thermal model: dθ/dt = ((I/In)² − θ)/τ, trip when θ >= R_TRIP².
+#: θ is the normalised I²t state (θ → (I/In)² at constant current). R_TRIP = 1.13
+#: is the IEC 60898 conventional non-tripping current (never trips at or below
+#: 1.13 In). From cold, t_trip = −τ ln(1 − R_TRIP²/r²): with τ = 120 s,
+#: 2 In → 46 s ("seconds") and 1.35 In → 145 s ("minutes", UL 489 asks < 1 h);
+#: 1.2 In → 261 s. tests/twin/physics/test_power.py checks these times.
+BREAKER_TAU_S = 120.0
+BREAKER_TRIP_RATIO = 1.13
+#: tolerance on timer comparisons (s) so 10 × 1.0 s reaches a 10 s delay exactly
+TIMER_EPS_S = 1e-9
+
+# --------------------------------------------------------------------------- chillers
+
+# The plant kernel compiles these curves in as constants: after changing one, clear numba's cache
+# (or touch twin/physics/_plant_numba.py) so the kernel is compiled again.
+#: York YT 1055 kW / COP 5.96 water-cooled centrifugal (Modelica Buildings / EnergyPlus dataset) [V]
+YORK_CAPFT = np.array([1.785912e-1, -5.900023e-2, -5.946963e-4, 9.297889e-2, -2.841024e-3, 4.974221e-3])
+YORK_EIRFT = np.array([5.245110e-1, -2.850126e-2, 8.034720e-4, 1.893133e-2, 1.151629e-4, -9.340642e-5])
+YORK_EIRFPLR = np.array([2.619878e-1, 2.393605e-1, 4.988306e-1])
+YORK_PLR_MIN = 0.10
+YORK_TCHW_RANGE_C = (4.44, 8.89)
+YORK_TCOND_RANGE_C = (12.78, 35.0)
+#: air-cooled Chiller:Electric curves (EnergyPlus, as in dc-rl) [V]
+AIR_CAP = np.array([0.944836, -0.0570088, 0.00185486])
+AIR_FLPR = np.array([2.333, -1.975, 0.6121])
+AIR_FRAC = np.array([0.03303, 0.6852, 0.2818])
+AIR_PLR_MIN = 0.05
+AIR_TCOND_DES_C = 35.0
+AIR_TEVAP_DES_C = 6.67
+AIR_TEMP_RISE_COEF = 2.778
+#: condenser entering air range used in the air-cooled curves (°C): below ~15 °C ambient the
+#: chiller's head-pressure control holds the condensing pressure up, so it gains no more
+#: (the quadratic capacity curve also leaves its fitted range there) [L]
+AIR_TCOND_RANGE_C = (15.0, 50.0)
+#: entering condenser water of a water-cooled chiller = outdoor dry bulb + this (K):
+#: wet bulb ≈ dry bulb − 7 K at moderate humidity, tower approach +4 K (reference §5.3 [L])
+COND_OFFSET_K = -3.0

@@ -50,8 +50,9 @@ backend="numba") -> (after_c, duty_w)`` (°C, W)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import ClassVar, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -60,8 +61,11 @@ from dctwin.twin.model.layout import CoolingUnit, Hall
 from dctwin.twin.physics import _cooling_air_numba as _nb
 from dctwin.twin.physics import _cooling_air_numpy as _np
 from dctwin.twin.physics import constants as K
-from dctwin.twin.physics._util import per_element
-from dctwin.twin.physics._cooling_air_numba import CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM
+from dctwin.twin.physics._util import ArrayState, IndexedArrays, kernel_module, per_element
+from dctwin.twin.physics.codes import (
+    CONTROL_CODES, CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, KIND_CDU, KIND_CRAC, KIND_CRAH, KIND_INROW, KIND_RDHX,
+    UNIT_KIND_CODES, unit_params,
+)
 
 __all__ = [
     "UnitArrays", "UnitState", "UnitStep", "unit_arrays", "unit_air_step", "unit_air_steady", "unit_airflow",
@@ -69,25 +73,19 @@ __all__ = [
     "CONTROL_CODES",
 ]
 
-KIND_CRAH, KIND_CRAC, KIND_INROW, KIND_RDHX, KIND_CDU = 0, 1, 2, 3, 4
-KIND_CODES = {"crah": KIND_CRAH, "crac": KIND_CRAC, "inrow": KIND_INROW, "rdhx": KIND_RDHX, "cdu": KIND_CDU}
-CONTROL_CODES = {"fixed": CONTROL_FIXED, "plenum_pressure": CONTROL_PLENUM, "inlet_target": CONTROL_INLET}
+KIND_CODES = UNIT_KIND_CODES
 #: kinds that move room air with their own fans
 AIR_KINDS = (KIND_CRAH, KIND_CRAC, KIND_INROW)
 #: kinds whose coil works against chilled water (a CRAC is DX)
 CHW_KINDS = (KIND_CRAH, KIND_INROW, KIND_RDHX)
 
 
-def _backend(name: str):
-    if name == "numba":
-        return _nb
-    if name == "numpy":
-        return _np
-    raise ValueError(f"unknown backend {name!r} (numba, numpy)")
+#: the kernels of a backend name ("numba" or "numpy")
+_backend = partial(kernel_module, numba_module=_nb, numpy_module=_np)
 
 
 @dataclass
-class UnitArrays:
+class UnitArrays(IndexedArrays):
     """Design parameters of U cooling units (struct of arrays)."""
 
     unit_ids: list[str]
@@ -105,14 +103,9 @@ class UnitArrays:
     eps: np.ndarray           # rear-door effectiveness
     inlet_target_c: np.ndarray  # rack-inlet target for CONTROL_INLET (°C)
     plenum_target_pa: np.ndarray  # plenum pressure target for CONTROL_PLENUM (Pa)
-    prm: np.ndarray = field(default_factory=_nb.default_params)  # model constants for the kernels
-
-    @property
-    def n(self) -> int:
-        return len(self.unit_ids)
-
-    def index(self) -> dict[str, int]:
-        return {uid: i for i, uid in enumerate(self.unit_ids)}
+    prm: np.ndarray = field(default_factory=unit_params)  # model constants for the kernels
+    #: the field that lists the ids
+    IDS: ClassVar[str] = "unit_ids"
 
     @classmethod
     def from_units(cls, units: Sequence[CoolingUnit], rack_ids: Sequence[str] = ()) -> "UnitArrays":
@@ -163,8 +156,10 @@ def unit_arrays(hall: Hall) -> UnitArrays:
 
 
 @dataclass
-class UnitState:
+class UnitState(ArrayState):
     """Evolving unit state: delivered coil duty (W) and fan speed (fraction of design)."""
+
+    PREFIX: ClassVar[str] = "unit_"
 
     duty_w: np.ndarray
     speed: np.ndarray
@@ -174,15 +169,6 @@ class UnitState:
         """Coils idle, fans at design speed."""
         return cls(np.zeros(ua.n), ua.is_air.astype(np.float64))
 
-    def as_dict(self, prefix: str = "unit_") -> dict[str, np.ndarray]:
-        return {prefix + f.name: getattr(self, f.name).copy() for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, np.ndarray], prefix: str = "unit_") -> "UnitState":
-        return cls(**{f.name: np.array(d[prefix + f.name]) for f in fields(cls)})
-
-    def copy(self) -> "UnitState":
-        return UnitState(self.duty_w.copy(), self.speed.copy())
 
 
 @dataclass
@@ -285,7 +271,7 @@ def rdhx_after_door(exhaust_c, airflow_m3s, capacity_w, chw_supply_c, setpoint_c
         np.ascontiguousarray(exh), _arr(airflow_m3s, n, 0.0), _arr(capacity_w, n, 0.0),
         _arr(chw_supply_c, n, K.CHW_SUPPLY_C),
         _arr(setpoint_c, n, 18.0), _arr(eps, n, K.RDHX_EFFECTIVENESS), _arr(running, n, 1, np.int8),
-        _nb.default_params())
+        unit_params())
 
 
 def rear_doors(ua: UnitArrays, rack_exhaust_c, rack_airflow_m3s, running=None, chw_supply_c=None,

@@ -43,8 +43,9 @@ backend="numba") -> RackStep``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Iterable, Mapping, Optional, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import ClassVar, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -53,10 +54,10 @@ from dctwin.twin.model.layout import Hall, Rack
 from dctwin.twin.physics import _it_numba as _nb
 from dctwin.twin.physics import _it_numpy as _np
 from dctwin.twin.physics import constants as K
-from dctwin.twin.physics._util import per_element
-from dctwin.twin.physics._it_numba import (
-    CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, TR_NONE,
-    TR_POWER_LOST, TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE,
+from dctwin.twin.physics._util import ArrayState, IndexedArrays, kernel_module, per_element
+from dctwin.twin.physics.codes import (
+    CAUSE_COLDPLATE, CAUSE_INLET, CAUSE_POWER, MODE_ON, MODE_SHUTDOWN, MODE_UNPOWERED, RACK_P_FLOOR,
+    RACK_TRANSITION_KINDS, TR_NONE, TR_POWER_LOST, TR_RESTART, TR_SHUTDOWN, TR_THROTTLE, TR_UNTHROTTLE, rack_params,
 )
 
 __all__ = [
@@ -66,20 +67,15 @@ __all__ = [
 ]
 
 #: EventLog kind of each transition code
-TRANSITION_KINDS = {TR_THROTTLE: "throttle", TR_UNTHROTTLE: "unthrottle", TR_SHUTDOWN: "shutdown",
-                    TR_RESTART: "restart", TR_POWER_LOST: "rack_down"}
+TRANSITION_KINDS = RACK_TRANSITION_KINDS
 
 
-def _backend(name: str):
-    if name == "numba":
-        return _nb
-    if name == "numpy":
-        return _np
-    raise ValueError(f"unknown backend {name!r} (numba, numpy)")
+#: the kernels of a backend name ("numba" or "numpy")
+_backend = partial(kernel_module, numba_module=_nb, numpy_module=_np)
 
 
 @dataclass
-class RackArrays:
+class RackArrays(IndexedArrays):
     """Design parameters of R racks (struct of arrays)."""
 
     rack_ids: list[str]
@@ -102,14 +98,9 @@ class RackArrays:
     cp_crit_c: np.ndarray      # cold-plate trip (°C)
     cp_dwell_s: np.ndarray     # time above cold-plate critical before trip (s)
     has_liquid: np.ndarray     # int8, 1 if liquid_frac > 0
-    prm: np.ndarray = field(default_factory=_nb.default_params)  # model constants for the kernels
-
-    @property
-    def n(self) -> int:
-        return len(self.rack_ids)
-
-    def index(self) -> dict[str, int]:
-        return {rid: i for i, rid in enumerate(self.rack_ids)}
+    prm: np.ndarray = field(default_factory=rack_params)  # model constants for the kernels
+    #: the field that lists the ids
+    IDS: ClassVar[str] = "rack_ids"
 
     @classmethod
     def from_racks(cls, racks: Sequence[Rack]) -> "RackArrays":
@@ -158,8 +149,10 @@ def rack_arrays(hall: Hall) -> RackArrays:
 
 
 @dataclass
-class RackState:
+class RackState(ArrayState):
     """Evolving rack state (plain arrays, so a keyframe is a copy)."""
+
+    PREFIX: ClassVar[str] = "rack_"
 
     server_c: np.ndarray    # server-mass temperature (°C)
     coldplate_c: np.ndarray  # cold-plate temperature (°C)
@@ -182,16 +175,6 @@ class RackState:
         return cls(t_in, t_cool, np.zeros(n, np.int8), np.zeros(n, np.int8), np.zeros(n), np.zeros(n),
                    np.zeros(n), np.zeros(n, np.int8))
 
-    def as_dict(self, prefix: str = "rack_") -> dict[str, np.ndarray]:
-        """Copies of the arrays, keyed ``prefix + field``."""
-        return {prefix + f.name: getattr(self, f.name).copy() for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, np.ndarray], prefix: str = "rack_") -> "RackState":
-        return cls(**{f.name: np.array(d[prefix + f.name]) for f in fields(cls)})
-
-    def copy(self) -> "RackState":
-        return RackState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
 
 @dataclass
@@ -361,7 +344,7 @@ def transition_condition(ra: RackArrays, step: RackStep, i: int) -> str:
     tcp = float(step.coldplate_c[i])
     warn, crit = float(ra.warn_c[i]), float(ra.crit_c[i])
     if code == TR_THROTTLE:
-        f_in = float(_nb._throttle(t, warn, crit, float(ra.prm[_nb.P_FLOOR])))
+        f_in = float(_nb._throttle(t, warn, crit, float(ra.prm[RACK_P_FLOOR])))
         if ra.has_liquid[i] and float(step.throttle[i]) < f_in:
             return (f"cold plate {tcp:.1f} C above warning {ra.cp_warn_c[i]:g} C "
                     f"(power {100 * step.throttle[i]:.0f} %)")

@@ -29,7 +29,7 @@ from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.layout import Outdoor, Site
 from dctwin.twin.physics import _plant_numba, _plant_numpy
-from dctwin.twin.physics._plant_numba import CHILLER_AIR, CHILLER_WATER, LOOP_CHW, LOOP_CW, LOOP_TCS
+from dctwin.twin.physics.codes import CHILLER_AIR, CHILLER_WATER, LOOP_CHW, LOOP_CODES, LOOP_CW, LOOP_TCS  # noqa: F401
 from dctwin.twin.physics.constants import CDU_PUMP_W_PER_W, CP_WATER, RHO_WATER
 
 __all__ = ["OutdoorProfile", "PlantArrays", "PlantState", "CoolingPlant", "compile_plant",
@@ -39,7 +39,6 @@ __all__ = ["OutdoorProfile", "PlantArrays", "PlantState", "CoolingPlant", "compi
 MIN_LOOP_VOLUME_M3 = 0.1
 #: technology-cooling-system supply = facility water + CDU approach (reference §5.5: 2-5 K [L])
 CDU_APPROACH_K = 3.0
-_LOOP_CODES = {"chw": LOOP_CHW, "cw": LOOP_CW, "tcs": LOOP_TCS}
 
 
 # --------------------------------------------------------------------------- outdoor
@@ -154,7 +153,7 @@ def compile_plant(site: Site, base_dir: Optional[str] = None) -> PlantArrays:
         ch_cop=np.array([c.cop for c in site.chillers], float),
         ch_restart_s=np.array([c.restart_delay_s for c in site.chillers], float),
         pump_ids=[q.id for q in site.pumps],
-        pump_loop=np.array([_LOOP_CODES.get(q.loop, LOOP_CHW) for q in site.pumps], np.int8),
+        pump_loop=np.array([LOOP_CODES.get(q.loop, LOOP_CHW) for q in site.pumps], np.int8),
         pump_flow_m3s=np.array([q.flow_m3s for q in site.pumps], float),
         pump_w=np.array([q.power_kw * 1e3 for q in site.pumps], float),
         cdu_ids=[u.id for u in cdus],

@@ -30,15 +30,20 @@ from typing import Any, Iterable, NamedTuple, Optional
 import numpy as np
 
 from dctwin.twin.model.events import Event, EventLog
-from dctwin.twin.model.layout import LayoutError, LayoutIssue, Site
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import Site
 from dctwin.twin.physics import _power_numba, _power_numpy
-from dctwin.twin.physics._power_const import (
-    ATS_RETRANSFER_DELAY_S, ATS_START_DELAY_S, ATS_TRANSFER_DELAY_S, BREAKER_TAU_S, BREAKER_TRIP_RATIO,
-    C_CHILLER, C_PUMP, C_RACK, C_UNIT, CONSUMER_TRANSITIONS, GEN_FAILED, GEN_OFF, GEN_ON_LOAD,
-    GEN_START_DELAY_S, GEN_STATE_NAMES, K_ATS, K_GENERATOR, K_UPS, K_UTILITY, KIND_CODES,
-    LOSS_FRACTION_DEFAULT, PEUKERT_K, power_params, T_BREAKER_TRIP_AUTO, TRANSITION_KINDS, UPS_A0, UPS_A1, UPS_A2, UPS_MODE_NAMES,
+from dctwin.twin.physics._util import ArrayState
+from dctwin.twin.physics.codes import (
+    C_CHILLER, C_PUMP, C_RACK, C_UNIT, CONSUMER_TRANSITIONS, GEN_FAILED, GEN_OFF, GEN_ON_LOAD, GEN_STATE_NAMES, K_ATS,
+    K_GENERATOR, K_UPS, K_UTILITY, T_BREAKER_TRIP_AUTO, UPS_MODE_NAMES, power_params,
 )
-from dctwin.twin.physics.constants import RESTART_DELAY_S
+from dctwin.twin.physics.codes import POWER_KIND_CODES as KIND_CODES
+from dctwin.twin.physics.codes import POWER_TRANSITION_KINDS as TRANSITION_KINDS
+from dctwin.twin.physics.constants import (
+    ATS_RETRANSFER_DELAY_S, ATS_START_DELAY_S, ATS_TRANSFER_DELAY_S, BREAKER_TAU_S, BREAKER_TRIP_RATIO,
+    GEN_START_DELAY_S, LOSS_FRACTION_DEFAULT, PEUKERT_K, RESTART_DELAY_S, UPS_A0, UPS_A1, UPS_A2,
+)
 
 __all__ = [
     "PowerPlant", "PowerState", "Transition", "PowerSystem", "compile_power", "initial_state",
@@ -60,7 +65,7 @@ class PowerPlant:
 
     node_ids: list[str]
     node_index: dict[str, int]
-    kind: np.ndarray            # int8 codes (_power_const.K_*)
+    kind: np.ndarray            # int8 codes (codes.K_*)
     in_ptr: np.ndarray          # int64 [N+1]
     in_idx: np.ndarray          # int64 [M] input node indexes (ATS: normal, emergency)
     cap_w: np.ndarray           # rating (W); 0 = unlimited (a utility without capacity)
@@ -83,13 +88,8 @@ class PowerPlant:
     pump_slice: slice
     cons_mode: np.ndarray       # uint8 per consumer: 1 rack (down/up, restart delay), 0 unit, 2 flag only
 
-    @property
-    def n_nodes(self) -> int:
-        return len(self.node_ids)
-
-    @property
-    def n_consumers(self) -> int:
-        return len(self.consumer_ids)
+    n_nodes = property(lambda self: len(self.node_ids), doc="How many power nodes.")
+    n_consumers = property(lambda self: len(self.consumer_ids), doc="How many racks, units, chillers and pumps.")
 
     def static_args(self) -> tuple:
         return (self.kind, self.in_ptr, self.in_idx, self.cap_w, self.batt_j, self.peukert_k, self.has_bypass,
@@ -233,7 +233,7 @@ def compile_power(site: Site, manage_racks: bool = True) -> PowerPlant:
 
 
 @dataclass
-class PowerState:
+class PowerState(ArrayState):
     """Everything that evolves in the power chain (plain arrays; see the kernel for meanings)."""
 
     t_s: np.ndarray           # [1] time (s)
@@ -267,9 +267,6 @@ class PowerState:
     def arrays(self) -> dict[str, np.ndarray]:
         """Copies of all arrays (a keyframe)."""
         return {f.name: getattr(self, f.name).copy() for f in dataclasses.fields(self)}
-
-    def copy(self) -> "PowerState":
-        return PowerState(**self.arrays())
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         """Make this state equal to a keyframe, in place."""
@@ -589,21 +586,14 @@ class PowerSystem:
     def t_s(self) -> float:
         return float(self.state.t_s[0])
 
-    @property
-    def rack_on(self) -> np.ndarray:
-        return self.state.cons_on[self.plant.rack_slice].astype(bool)
+    def consumers_on(self, kind: str) -> np.ndarray:
+        """Which consumers of ``kind`` (rack, unit, chiller, pump) are energized and running."""
+        return self.state.cons_on[getattr(self.plant, f"{kind}_slice")].astype(bool)
 
-    @property
-    def unit_on(self) -> np.ndarray:
-        return self.state.cons_on[self.plant.unit_slice].astype(bool)
-
-    @property
-    def chiller_on(self) -> np.ndarray:
-        return self.state.cons_on[self.plant.chiller_slice].astype(bool)
-
-    @property
-    def pump_on(self) -> np.ndarray:
-        return self.state.cons_on[self.plant.pump_slice].astype(bool)
+    rack_on = property(lambda self: self.consumers_on("rack"))
+    unit_on = property(lambda self: self.consumers_on("unit"))
+    chiller_on = property(lambda self: self.consumers_on("chiller"))
+    pump_on = property(lambda self: self.consumers_on("pump"))
 
     @property
     def rack_powered(self) -> np.ndarray:

@@ -41,13 +41,16 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from dctwin.twin.model.layout import Hall, LayoutError, LayoutIssue, Site, Workload
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import Hall, Site, Workload
 from dctwin.twin.physics import _workloads_numba as _nb
 from dctwin.twin.physics import _workloads_numpy as _np
 from dctwin.twin.physics import constants as K
+from dctwin.twin.physics.codes import (  # noqa: F401  (importable from here)
+    KIND_AI_TRAINING, KIND_CONSTANT, KIND_CSV, KIND_DIURNAL, WORKLOAD_KIND_CODES,
+)
 
-KIND_CODES = {"constant": _nb.KIND_CONSTANT, "diurnal": _nb.KIND_DIURNAL,
-              "ai_training": _nb.KIND_AI_TRAINING, "csv": _nb.KIND_CSV}
+KIND_CODES = WORKLOAD_KIND_CODES
 
 
 @dataclass
@@ -226,7 +229,7 @@ def compile_workloads(workloads: Sequence[Workload], rack_workloads: Sequence[Op
             period[i] = _opt(w.period_s, K.AI_PERIOD_S)
             dip_s[i] = _opt(w.dip_s, min(K.AI_DIP_S, 0.5 * period[i]))
             dip_u[i] = _opt(w.dip_utilization, K.AI_DIP_UTILIZATION)
-        if kind[i] in (_nb.KIND_DIURNAL, _nb.KIND_AI_TRAINING) and not period[i] > 0:
+        if kind[i] in (KIND_DIURNAL, KIND_AI_TRAINING) and not period[i] > 0:
             raise _err(w.id, "period_s", f"must be positive, got {period[i]:g} s")
         if w.kind == "csv":
             if w.points:

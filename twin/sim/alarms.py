@@ -77,7 +77,7 @@ SEVERITY = {"inlet_recommended": "warning", "inlet_allowable": "major", "inlet_c
 _RELAY_KINDS = ("node_dark", "node_energized", "generator_start")
 #: events that stop a cooling unit
 _UNIT_STOP_KINDS = ("fail", "unit_stop", "cdu_pump_fail")
-UPS_BATTERY_MODE = 1  # twin.physics._power_const.UPS_BATTERY
+UPS_BATTERY_MODE = 1  # twin.physics.codes.UPS_BATTERY
 
 
 def hms(t_s: float) -> str:

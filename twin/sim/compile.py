@@ -52,7 +52,8 @@ from typing import Optional
 
 import numpy as np
 
-from dctwin.twin.model.layout import Hall, LayoutError, Site
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import Hall, Site
 
 #: Conductance of a containment panel relative to an open face (-). Panels block
 #: momentum; the pressure pushes the small balance of a contained zone through them.

@@ -285,7 +285,7 @@ class RunMetrics:
         self.meter = EnergyMeter()
         self.first_down_s = np.full(len(self.rack_ids), np.nan)
         self.ups_min_soc = np.array([np.nan])
-        from dctwin.twin.physics._power_const import K_UPS
+        from dctwin.twin.physics.codes import K_UPS
         self._ups = (power.plant.kind == K_UPS) & (power.plant.batt_j > 0)
 
     def update(self, dt_s: float, power: Any, new_events: Sequence[Any] = (), extra_facility_w: float = 0.0) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from dctwin.twin.errors import ProjectFileError
-from dctwin.twin.store.project import atomic_write_text, now_iso
+from dctwin.twin._files import atomic_write
+from dctwin.twin.store.project import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def write_autosave(site: Any, document: Optional[str | os.PathLike] = None, *,
     path = autosave_dir(folder) / f"autosave-{os.getpid()}.json"
     data = {"format": FORMAT, "version": VERSION, "document": None if document is None else str(document),
             "saved_at": now_iso(), "pid": os.getpid(), "layout": site_to_dict(site)}
-    atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+    atomic_write(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
     return path
 
 

@@ -29,9 +29,10 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from dctwin import twin
+from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.project import (
-    KIND_REVIEW, Project, atomic_write_text, backup_into_place, check_file, file_uri, now_iso,
+    KIND_REVIEW, Project, backup_into_place, check_file, file_uri, now_iso,
 )
 
 MANIFEST = "manifest"
@@ -101,6 +102,14 @@ def compute_manifest(con: sqlite3.Connection) -> dict[str, tuple[int, str]]:
 
 # --------------------------------------------------------------------------- export
 
+def _drop_keyframes(con: sqlite3.Connection, where: str, value: Any) -> None:
+    """Delete the keyframes that ``where`` (a condition with one ``?``, written here) holds for, and
+    their arrays."""
+    con.execute(f"DELETE FROM keyframe_arrays WHERE keyframe_id IN (SELECT id FROM keyframes WHERE {where})",
+                (value,))
+    con.execute(f"DELETE FROM keyframes WHERE {where}", (value,))
+
+
 def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Optional[int],
            incident_id: Optional[int], at_s: Optional[float], keep_kf: Optional[int]) -> None:
     """Keep only the chosen recording (and moment) in the copy."""
@@ -114,9 +123,7 @@ def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Opti
             r = recording_id
             for t in ("events", "series", "alarms"):
                 con.execute(f"DELETE FROM {t} WHERE recording_id <> ?", (r,))
-            con.execute("DELETE FROM keyframe_arrays WHERE keyframe_id IN "
-                        "(SELECT id FROM keyframes WHERE recording_id <> ?)", (r,))
-            con.execute("DELETE FROM keyframes WHERE recording_id <> ?", (r,))
+            _drop_keyframes(con, "recording_id <> ?", r)
             con.execute("DELETE FROM recordings WHERE id <> ?", (r,))
             con.execute("DELETE FROM layouts WHERE id <> ?", (layout_id,))
             con.execute("DELETE FROM incidents WHERE id IS NOT ?", (incident_id,))
@@ -125,12 +132,9 @@ def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Opti
                 con.execute("UPDATE keyframe_arrays SET data = (SELECT d.data FROM keyframe_arrays d "
                             "WHERE d.id = keyframe_arrays.ref_id), ref_id = NULL "
                             "WHERE keyframe_id = ? AND ref_id IS NOT NULL", (keep_kf,))
-                con.execute("DELETE FROM keyframe_arrays WHERE keyframe_id IN "
-                            "(SELECT id FROM keyframes WHERE id <> ?)", (keep_kf,))
-                con.execute("DELETE FROM keyframes WHERE id <> ?", (keep_kf,))
-                con.execute("DELETE FROM events WHERE t_s > ?", (at_s,))
-                con.execute("DELETE FROM alarms WHERE t_s > ?", (at_s,))
-                con.execute("DELETE FROM series WHERE t0_s > ?", (at_s,))
+                _drop_keyframes(con, "id <> ?", keep_kf)
+                for table, column in (("events", "t_s"), ("alarms", "t_s"), ("series", "t0_s")):
+                    con.execute(f"DELETE FROM {table} WHERE {column} > ?", (at_s,))
                 _trim_series(con, at_s)
                 con.execute("UPDATE recordings SET duration_s = MIN(duration_s, ?)", (at_s,))
         con.execute("DELETE FROM manifest")
@@ -371,7 +375,7 @@ def export_csv(project: Project, folder: str | os.PathLike, *, recording_id: Opt
 
 def _write(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> Path:
     try:
-        atomic_write_text(path, _csv_text(header, rows))
+        atomic_write(path, _csv_text(header, rows))
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from None
     return path

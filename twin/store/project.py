@@ -22,7 +22,6 @@ import datetime as _dt
 import json
 import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -33,7 +32,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from dctwin import twin
+from dctwin.twin._files import FolderNotWritable, write_atomically
 from dctwin.twin.errors import ProjectFileError
+from dctwin.twin.store.recording import RecordingReader
 from dctwin.twin.store.schema import (
     APPLICATION_ID, SCHEMA_VERSION, TABLE_NAMES, TABLES, Incident, LayoutVersion, Meta, Recording,
 )
@@ -226,42 +227,6 @@ def _check_size(con: sqlite3.Connection, p: Path, journal: str) -> None:
         raise _fail(p, f"is truncated: {size} bytes where its header needs {need} (an incomplete copy?)")
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDWR)  # Windows needs write access to flush a file
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:  # not possible on every platform (Windows); the rename is still atomic
-        pass
-
-
-def _set_mode(tmp: str, dest: Path) -> None:
-    """Give a temporary file (0600 from mkstemp) the mode of the file it replaces, or 0644."""
-    try:
-        mode = dest.stat().st_mode & 0o777 if dest.exists() else 0o644
-        os.chmod(tmp, mode)
-    except OSError:
-        pass
-
-
-def _remove_quietly(path: str) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        try:
-            os.unlink(path + suffix)
-        except OSError:
-            pass
-
-
 def backup_into_place(src: sqlite3.Connection, dest: str | os.PathLike,
                       transform: Optional[Callable[[sqlite3.Connection], None]] = None) -> Path:
     """Copy ``src`` with the SQLite backup API into ``dest`` atomically.
@@ -277,13 +242,8 @@ def backup_into_place(src: sqlite3.Connection, dest: str | os.PathLike,
         raise ProjectFileError(f"{dest}: folder {folder} does not exist")
     if dest.exists() and not dest.is_file():
         raise ProjectFileError(f"{dest}: is not a file")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ProjectFileError(f"{dest}: cannot write in {folder}: {exc.strerror}") from None
-    os.close(fd)
-    _set_mode(tmp, dest)
-    try:
+
+    def copy(tmp: str) -> None:
         con = sqlite3.connect(tmp, isolation_level=None)
         try:
             src.backup(con)
@@ -297,33 +257,13 @@ def backup_into_place(src: sqlite3.Connection, dest: str | os.PathLike,
                 raise ProjectFileError(f"{dest}: the copy failed its check ({'; '.join(rows[:3])})")
         finally:
             con.close()
-        _fsync_path(Path(tmp))
-        os.replace(tmp, dest)
-    except (sqlite3.Error, OSError) as exc:  # e.g. disk full: nothing at dest changed
-        _remove_quietly(tmp)
-        raise ProjectFileError(f"{dest}: could not be written ({exc}); nothing was changed there") from exc
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-    _fsync_dir(folder)
-    return dest
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text through a temporary file in the same folder, fsync and ``os.replace``."""
-    folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        _set_mode(tmp, path)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-    _fsync_dir(folder)
+        return write_atomically(dest, copy)
+    except FolderNotWritable as exc:
+        raise ProjectFileError(f"{dest}: cannot write in {folder}: {exc.strerror}") from None
+    except (sqlite3.Error, OSError) as exc:  # e.g. disk full: nothing at dest changed
+        raise ProjectFileError(f"{dest}: could not be written ({exc}); nothing was changed there") from exc
 
 
 def _default_migrated_path(path: Path) -> Path:
@@ -449,13 +389,7 @@ class Project:
         folder = p.resolve().parent
         if not folder.is_dir():
             raise _fail(p, f"folder {folder} does not exist")
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
-        except OSError as exc:
-            raise _fail(p, f"cannot write in {folder}: {exc.strerror or exc}") from None
-        os.close(fd)
-        _set_mode(tmp, p)
-        try:
+        def build(tmp: str) -> None:
             def creator() -> sqlite3.Connection:
                 con = sqlite3.connect(tmp, isolation_level=None)
                 # a temporary file: we fsync it before the rename, and a crash leaves only the temporary
@@ -476,15 +410,13 @@ class Project:
                     ])
             finally:
                 eng.dispose()
-            _fsync_path(Path(tmp))
-            os.replace(tmp, p)
+
+        try:
+            write_atomically(p, build)
+        except FolderNotWritable as exc:
+            raise _fail(p, f"cannot write in {folder}: {exc.strerror or exc}") from None
         except (sqlite3.Error, OSError, SQLAlchemyError) as exc:  # e.g. disk full
-            _remove_quietly(tmp)
             raise _fail(p, f"could not be created ({exc})") from exc
-        except BaseException:
-            _remove_quietly(tmp)
-            raise
-        _fsync_dir(folder)
         return cls.open(p)
 
     @classmethod
@@ -668,8 +600,6 @@ class Project:
 
     def recording(self, recording_id: Optional[int] = None) -> "RecordingReader":
         """A reader for recording ``recording_id`` (default: the latest one)."""
-        from dctwin.twin.store.recording import RecordingReader
-
         return RecordingReader(self, recording_id)
 
     def set_recording_finished(self, recording_id: int, duration_s: float) -> None:

@@ -40,10 +40,11 @@ import numpy as np
 from sqlalchemy import insert, select, update
 
 from dctwin import twin
+from dctwin.twin._files import SQLITE_COMPANIONS, remove_quietly
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.model.events import Event
 from dctwin.twin.store.arrays import encode_array
-from dctwin.twin.store.project import Project, _remove_quietly, now_iso
+from dctwin.twin.store.project import Project, now_iso
 from dctwin.twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
 
 log = logging.getLogger(__name__)
@@ -613,6 +614,6 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     except BaseException:
         project.close()
         if created:  # nothing was recorded: leave no empty project behind
-            _remove_quietly(str(p))
+            remove_quietly(p, SQLITE_COMPANIONS)
         raise
     return RunRecorder(project, rec, created)

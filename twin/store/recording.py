@@ -1,6 +1,6 @@
 """Read a recording back: keyframes (seek), events, alarms and series.
 
-(:func:`record_run` is re-exported here: ``dctwin simulate --out`` imports it from this module.)
+Writing one is :mod:`dctwin.twin.store.recorder`'s (``record_run``); this module only reads.
 """
 
 from __future__ import annotations
@@ -229,14 +229,9 @@ class RecordingReader:
 
         Returns ``(t_s float64[n], values float32[n, width])``.
         """
-        cond = [SeriesChunk.recording_id == self.id, SeriesChunk.name == name]
-        if t0_s is not None:
-            cond.append(SeriesChunk.t1_s >= float(t0_s))
-        if t1_s is not None:
-            cond.append(SeriesChunk.t0_s <= float(t1_s))
         with self.engine.connect() as conn:
             rows = conn.execute(select(SeriesChunk.n, SeriesChunk.width, SeriesChunk.t_data, SeriesChunk.data)
-                                .where(and_(*cond)).order_by(SeriesChunk.t0_s)).all()
+                                .where(self._chunks(name, t0_s, t1_s)).order_by(SeriesChunk.t0_s)).all()
         width = rows[0][1] if rows else self._width(name)
         ts, vals = [], []
         for n, w, tb, db in rows:
@@ -247,13 +242,18 @@ class RecordingReader:
         t = np.concatenate(ts) if ts else np.zeros(0)
         v = np.concatenate(vals) if vals else np.zeros((0, width), np.float32)
         if t0_s is not None or t1_s is not None:
-            keep = np.ones(len(t), bool)
-            if t0_s is not None:
-                keep &= t >= t0_s
-            if t1_s is not None:
-                keep &= t <= t1_s
+            keep = _within(t, t0_s, t1_s)
             t, v = t[keep], v[keep]
         return t.astype(np.float64), v.astype(np.float32)
+
+    def _chunks(self, name: str, t0_s: Optional[float], t1_s: Optional[float]):
+        """The condition on the chunks of stream ``name`` that reach into ``[t0_s, t1_s]``."""
+        cond = [SeriesChunk.recording_id == self.id, SeriesChunk.name == name]
+        if t0_s is not None:
+            cond.append(SeriesChunk.t1_s >= float(t0_s))
+        if t1_s is not None:
+            cond.append(SeriesChunk.t0_s <= float(t1_s))
+        return and_(*cond)
 
     def _width(self, name: str) -> int:
         return len(self.metric_names) if name == "hall" else len(self.rack_ids)
@@ -286,14 +286,9 @@ class RecordingReader:
     def _column(self, name: str, i: int, t0_s: Optional[float],
                 t1_s: Optional[float]) -> tuple[np.ndarray, np.ndarray]:
         """Column ``i`` of a stream, reading only its slice of each chunk (incremental blob I/O)."""
-        cond = [SeriesChunk.recording_id == self.id, SeriesChunk.name == name]
-        if t0_s is not None:
-            cond.append(SeriesChunk.t1_s >= float(t0_s))
-        if t1_s is not None:
-            cond.append(SeriesChunk.t0_s <= float(t1_s))
         with self.engine.connect() as conn:
             rows = conn.execute(select(SeriesChunk.id, SeriesChunk.n, SeriesChunk.width, SeriesChunk.t_data)
-                                .where(and_(*cond)).order_by(SeriesChunk.t0_s)).all()
+                                .where(self._chunks(name, t0_s, t1_s)).order_by(SeriesChunk.t0_s)).all()
             raw = conn.connection.driver_connection
             ts, vals = [], []
             for cid, n, w, tb in rows:
@@ -307,11 +302,7 @@ class RecordingReader:
                 ts.append(np.frombuffer(tb, dtype="<f8"))
         t = np.concatenate(ts) if ts else np.zeros(0)
         v = np.concatenate(vals) if vals else np.zeros(0, np.float32)
-        keep = np.ones(len(t), bool)
-        if t0_s is not None:
-            keep &= t >= t0_s
-        if t1_s is not None:
-            keep &= t <= t1_s
+        keep = _within(t, t0_s, t1_s)
         return t[keep].astype(np.float64), v[keep].astype(np.float32)
 
     def rack_values_at(self, name: str, t_s: float) -> tuple[float, np.ndarray]:
@@ -329,11 +320,14 @@ class RecordingReader:
         return float(t[k]), np.frombuffer(db, dtype="<f4").reshape(w, n)[:, k].copy()
 
 
-def record_run(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`dctwin.twin.store.recorder.record_run`."""
-    from dctwin.twin.store.recorder import record_run as _record_run
-
-    return _record_run(*args, **kwargs)
+def _within(t: np.ndarray, t0_s: Optional[float], t1_s: Optional[float]) -> np.ndarray:
+    """Which times lie in ``[t0_s, t1_s]`` (an open end where None)."""
+    keep = np.ones(len(t), bool)
+    if t0_s is not None:
+        keep &= t >= t0_s
+    if t1_s is not None:
+        keep &= t <= t1_s
+    return keep
 
 
 def _seconds(row: Any, name: str, low: float, high: float, where: str, low_ok: bool = False) -> float:

@@ -45,6 +45,13 @@ APPLICATION_ID = 0x44435457
 SCHEMA_VERSION = 1
 
 
+class _OfRecording(SQLModel):
+    """The columns every per-recording table starts with: its own id and the recording it belongs to."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    recording_id: int = Field(foreign_key="recordings.id")
+
+
 class Meta(SQLModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
@@ -89,11 +96,9 @@ class Recording(SQLModel, table=True):
     note: str = ""
 
 
-class Keyframe(SQLModel, table=True):
+class Keyframe(_OfRecording, table=True):
     __tablename__ = "keyframes"
     __table_args__ = (UniqueConstraint("recording_id", "t_s"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    recording_id: int = Field(foreign_key="recordings.id")
     t_s: float
     #: highest event ``seq`` already applied to this state (replay re-injects the later injected events)
     last_event_seq: int = 0
@@ -112,11 +117,9 @@ class KeyframeArray(SQLModel, table=True):
     ref_id: Optional[int] = None
 
 
-class EventRow(SQLModel, table=True):
+class EventRow(_OfRecording, table=True):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("recording_id", "seq"), Index("ix_events_rec_t", "recording_id", "t_s"))
-    id: Optional[int] = Field(default=None, primary_key=True)
-    recording_id: int = Field(foreign_key="recordings.id")
     seq: int
     t_s: float
     kind: str
@@ -126,11 +129,9 @@ class EventRow(SQLModel, table=True):
     details_json: str = "{}"
 
 
-class SeriesChunk(SQLModel, table=True):
+class SeriesChunk(_OfRecording, table=True):
     __tablename__ = "series"
     __table_args__ = (Index("ix_series_rec_name_t", "recording_id", "name", "t0_s"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    recording_id: int = Field(foreign_key="recordings.id")
     name: str
     t0_s: float
     t1_s: float
@@ -140,11 +141,9 @@ class SeriesChunk(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[width, n] (column-major), little-endian
 
 
-class AlarmRow(SQLModel, table=True):
+class AlarmRow(_OfRecording, table=True):
     __tablename__ = "alarms"
     __table_args__ = (Index("ix_alarms_rec_t", "recording_id", "t_s"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    recording_id: int = Field(foreign_key="recordings.id")
     t_s: float
     target: str
     kind: str

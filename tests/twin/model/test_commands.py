@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 
 from dctwin.twin.model.commands import (
     AddElement, Macro, MoveElements, PlaceElements, RemoveElements, ReplaceElement, RestoreElements,
-    RotateElement, SetHallProperty, SetProperty, add_row,
+    IdAllocator, RotateElement, SetHallProperty, SetProperty, add_row, plan_row,
 )
 from dctwin.twin.model.demos import load_demo
-from dctwin.twin.model.layout import CoolingUnit, LayoutError, PowerNode, Rack, Site, Tile
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import CoolingUnit, PowerNode, Rack, Site, Tile
 from dctwin.twin.model.layoutfile import dumps_layout
 from dctwin.twin.model.validate import validate
 
@@ -213,14 +214,46 @@ def test_macro_is_all_or_nothing():
 
 def test_add_row():
     site = fresh()
-    proto = Rack(id="proto", x_m=3.0, y_m=8.4, facing="S", it_kw=4.0, feeds=("PDU-A", "PDU-B"))
-    cmd = add_row(proto, 10, prefix="R-C", taken=site.ids())
+    proto = Rack(id="", x_m=3.0, y_m=8.4, facing="S", it_kw=4.0, feeds=("PDU-A", "PDU-B"))
+    taken = set(site.ids()) | {"R-02"}
+    cmd = add_row(proto, 3.0, 8.4, 10, taken)
+    assert cmd.text == "Add row of 10"
     round_trip(site, cmd)
     cmd.apply(site)
-    assert [r.id for r in site.hall.racks[-10:]] == [f"R-C{n:02d}" for n in range(1, 11)]
-    assert site.get("R-C10").x_m == pytest.approx(8.4)
+    new = [r.id for r in site.hall.racks[-10:]]
+    assert new == ["R-01"] + [f"R-{n:02d}" for n in range(3, 12)]  # the lowest free numbers, R-02 skipped
+    assert site.get(new[-1]).x_m == 8.4  # nine widths east, on the grid exactly
+    one = add_row(proto, 0.0, 0.0, 1, site.ids())
+    assert isinstance(one, AddElement) and one.element.id == "R-02"  # free in the site itself
+    with pytest.raises(LayoutError, match="at least one"):
+        add_row(proto, 0.0, 0.0, 0, site.ids())
+
+
+def test_plan_row_runs_along_the_front_on_the_grid():
+    east = Rack(id="", facing="E")  # 0.6 wide along its front, which looks east: the row runs north
+    row = plan_row(east, 1.2, 0.6, 3)
+    assert [(r.x_m, r.y_m) for r in row] == [(1.2, 0.6), (1.2, 1.2), (1.2, 1.8)]
+    assert all(r.id == "" for r in row)
+    south = Rack(id="", facing="S", width_m=0.6)
+    xs = [r.x_m for r in plan_row(south, 0.1, 0.0, 8)]
+    assert xs == [round(0.1 + k * 0.6, 9) for k in range(8)] and xs[3] == 1.9  # 0.1 + 3 * 0.6 is 1.9000000000000001
+    unit = CoolingUnit(id="", kind="inrow", facing="W", width_m=0.3, depth_m=1.2)
+    ids = IdAllocator({"CU-01"})
+    placed = plan_row(unit, 4.0, 2.0, 2, ids)
+    assert [u.id for u in placed] == ["CU-02", "CU-03"] and [u.y_m for u in placed] == [2.0, 2.3]
     with pytest.raises(LayoutError):
-        add_row(proto, 0)
+        plan_row(unit, 0.0, 0.0, 0)
+
+
+def test_id_allocator_gives_the_lowest_free_numbers_per_kind():
+    ids = IdAllocator(["R-01", "R-03", "T-01", "X"])
+    assert [ids.new("R-") for _ in range(3)] == ["R-02", "R-04", "R-05"]
+    assert ids.for_element(Tile(id="")) == "T-02"
+    assert ids.for_element(CoolingUnit(id="")) == "CU-01"
+    assert ids.for_element(PowerNode(id="")) == "E-01"  # a kind without a prefix of its own
+    big = IdAllocator([f"R-{n:02d}" for n in range(1, 100)])
+    assert big.new("R-") == "R-100"
+    assert "R-100" in big.taken
 
 
 def test_command_texts():

@@ -17,7 +17,7 @@ from dctwin.twin.model.commands import SetProperty
 from dctwin.twin.sim.engine import Simulation
 from dctwin.twin.model.incidents import list_incidents, load_library_incident
 from dctwin.twin.physics import thermal
-from dctwin.twin.physics._power_const import UPS_A0, UPS_A1, UPS_A2
+from dctwin.twin.physics.constants import UPS_A0, UPS_A1, UPS_A2
 from dctwin.twin.physics.constants import CP_WATER, RHO_WATER
 from dctwin.twin.physics.power import breaker_trip_time_s
 

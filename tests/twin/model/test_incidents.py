@@ -10,7 +10,7 @@ import pytest
 from dctwin.app.main import main
 from dctwin.twin.model import demos
 from dctwin.twin.model.incidents import incident_from_dict, load_incident, load_library_incident
-from dctwin.twin.model.layout import LayoutError
+from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.layoutfile import save_layout
 
 

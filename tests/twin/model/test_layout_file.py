@@ -9,8 +9,8 @@ import os
 import pytest
 
 from dctwin.twin.model.demos import list_demos, load_demo, synthetic_site
-from dctwin.twin.errors import InputError
-from dctwin.twin.model.layout import Hall, LayoutError, Plant, PowerNode, Rack, Site, StorageTank, Workload
+from dctwin.twin.errors import InputError, LayoutError
+from dctwin.twin.model.layout import Hall, Plant, PowerNode, Rack, Site, StorageTank, Workload
 from dctwin.twin.model.layoutfile import dumps_layout, load_layout, loads_layout, save_layout, site_to_dict
 
 

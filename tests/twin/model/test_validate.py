@@ -10,7 +10,8 @@ import math
 import pytest
 
 from dctwin.twin.model.demos import load_demo, synthetic_site
-from dctwin.twin.model.layout import LayoutError, LayoutIssue, Rack
+from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.layout import Rack
 from dctwin.twin.model.layoutfile import load_layout, site_to_dict
 from dctwin.twin.model.validate import find_power_cycle, validate
 

@@ -11,11 +11,12 @@ from dctwin.twin.model.layout import CoolingUnit, Hall, Rack
 from dctwin.twin.physics import _cooling_air_numba as nb
 from dctwin.twin.physics import _cooling_air_numpy as ref
 from dctwin.twin.physics import constants as K
+from dctwin.twin.physics.codes import unit_params
 from dctwin.twin.physics import cooling_air as ca
 
 RHOCP = K.RHO_CP_AIR
 N = 300
-PRM = nb.default_params()
+PRM = unit_params()
 
 
 def _ua(*units: CoolingUnit, racks=()) -> ca.UnitArrays:

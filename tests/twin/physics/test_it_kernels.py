@@ -7,9 +7,10 @@ import pytest
 
 from dctwin.twin.physics import _it_numba as nb
 from dctwin.twin.physics import _it_numpy as ref
+from dctwin.twin.physics import codes
 
 N = 400
-PRM = nb.default_params()
+PRM = codes.rack_params()
 
 
 def _close(a, b):
@@ -94,12 +95,12 @@ def test_server_steady_agrees(rng):
 def test_params_come_from_constants_and_change_the_result():
     from dctwin.twin.physics import constants as K
 
-    assert PRM[nb.P_RHOCP] == K.RHO_CP_AIR and PRM[nb.P_FLOOR] == K.THROTTLE_FLOOR
+    assert PRM[codes.RACK_P_RHOCP] == K.RHO_CP_AIR and PRM[codes.RACK_P_FLOOR] == K.THROTTLE_FLOOR
     n = 3
     args = (np.ones(n), np.full(n, 22.5), np.full(n, 1e4), np.ones(n), np.full(n, 0.1), np.zeros(n),
             np.ones(n), np.ones(n, np.int8))
     other = PRM.copy()
-    other[nb.P_CPU + 1] = 2.0  # CPU power twice as steep in u
+    other[codes.RACK_P_CPU + 1] = 2.0  # CPU power twice as steep in u
     for mod in (nb, ref):
         base = mod.power_airflow_kernel(*args, PRM)[0]
         steep = mod.power_airflow_kernel(*args, other)[0]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from power_sites import backup_site, rack_load, run, two_n_site
-from dctwin.twin.model.layout import LayoutError, PowerNode, Site
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import PowerNode, Site
 from dctwin.twin.physics.constants import RESTART_DELAY_S
 from dctwin.twin.physics.power import PowerSystem, breaker_trip_time_s, compile_power
 
@@ -321,7 +322,7 @@ def test_power_balance_every_step_through_an_incident():
     # sources deliver what consumers draw plus losses plus battery charge, minus battery discharge:
     # Σ source out = Σ fed consumer draw + Σ node loss − Σ battery power (discharge > 0, charge < 0)
     from dctwin.twin.model.demos import load_demo
-    from dctwin.twin.physics._power_const import K_GENERATOR, K_UTILITY
+    from dctwin.twin.physics.codes import K_GENERATOR, K_UTILITY
 
     site = load_demo("ai-hall")
     ps = PowerSystem(site)

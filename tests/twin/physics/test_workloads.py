@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from dctwin.twin.model.layout import Hall, LayoutError, Rack, Site, Workload
+from dctwin.twin.errors import LayoutError
+from dctwin.twin.model.layout import Hall, Rack, Site, Workload
 from dctwin.twin.physics import constants as K
 from dctwin.twin.physics.workloads import compile_hall_workloads, compile_workloads, read_trace_csv
 

@@ -13,7 +13,7 @@ import pytest
 from dctwin.app.main import main
 from dctwin.twin.model.demos import synthetic_site
 from dctwin.twin.store import Project
-from dctwin.twin.store.recording import record_run
+from dctwin.twin.store.recorder import record_run
 from dctwin.twin.store.replay import Replayer, replay_to, summary_at
 
 GRID_M = 1.2

@@ -1,8 +1,8 @@
 """Capacity reading of an engine summary: will a rack fit here by power and by cooling?
 
-Plain functions over the layout and the last summary (no Qt, no physics): the
-floor plan calls them while a rack is dragged to tint the tiles, and to label
-rows and PDUs with their headroom.
+Plain functions over the layout and the last summary: the floor plan calls them
+while a rack is dragged to tint the tiles, and to label rows and PDUs with their
+headroom; the GUI's runner builds the intake field from the air solution.
 
 Power: a rack of ``P`` W on feeds (A, B) shares its load, so in normal operation
 every node upstream of k of its n feeds takes ``P * k / n`` more; after losing
@@ -23,10 +23,10 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from dctwin.twin.model.layout import Hall, Site
-from dctwin.widgets.colormaps import ASHRAE_REC_HI_C
+from dctwin.twin.physics.constants import ASHRAE_RECOMMENDED_MAX_C
 
 #: predicted inlet at or below this passes the cooling check (°C, ASHRAE recommended maximum)
-INLET_LIMIT_C = ASHRAE_REC_HI_C
+INLET_LIMIT_C = ASHRAE_RECOMMENDED_MAX_C
 #: heights whose air the intake breathes (m): mean over cell layers with centres below this
 INTAKE_TOP_M = 2.0
 
@@ -111,25 +111,18 @@ def predicted_inlet_c(field: np.ndarray, extent: tuple[float, float, float, floa
     ``field[ix, iy]`` covers ``extent`` = (x0, y0, x1, y1) m. None when no open cell is found there.
     """
     fx0, fy0, fx1, fy1 = extent
+    x0, y0, x1, y1 = footprint
+    if facing in ("E", "W"):  # the same question with x and y swapped: east becomes north
+        return predicted_inlet_c(field.T, (fy0, fx0, fy1, fx1), (y0, x0, y1, x1), "N" if facing == "E" else "S")
     nx, ny = field.shape
     dx, dy = (fx1 - fx0) / nx, (fy1 - fy0) / ny
-    x0, y0, x1, y1 = footprint
-    if facing in ("N", "S"):
-        y = y1 + 0.5 * dy if facing == "N" else y0 - 0.5 * dy
-        iy = int(math.floor((y - fy0) / dy))
-        i0 = int(math.floor((x0 - fx0) / dx + 1e-9))
-        i1 = int(math.ceil((x1 - fx0) / dx - 1e-9))
-        if not (0 <= iy < ny):
-            return None
-        cells = field[max(i0, 0):min(i1, nx), iy]
-    else:
-        x = x1 + 0.5 * dx if facing == "E" else x0 - 0.5 * dx
-        ix = int(math.floor((x - fx0) / dx))
-        j0 = int(math.floor((y0 - fy0) / dy + 1e-9))
-        j1 = int(math.ceil((y1 - fy0) / dy - 1e-9))
-        if not (0 <= ix < nx):
-            return None
-        cells = field[ix, max(j0, 0):min(j1, ny)]
+    y = y1 + 0.5 * dy if facing == "N" else y0 - 0.5 * dy
+    iy = int(math.floor((y - fy0) / dy))
+    i0 = int(math.floor((x0 - fx0) / dx + 1e-9))
+    i1 = int(math.ceil((x1 - fx0) / dx - 1e-9))
+    if not (0 <= iy < ny):
+        return None
+    cells = field[max(i0, 0):min(i1, nx), iy]
     cells = cells[np.isfinite(cells)]
     return float(cells.mean()) if cells.size else None
 
@@ -149,25 +142,39 @@ def cooling_problem(field: Optional[np.ndarray], extent, footprint, facing: str)
     return f"cooling: predicted inlet {t:.1f} °C, above the recommended {INLET_LIMIT_C:g} °C"
 
 
-def row_headroom_w(site: Site, hall: Hall, nodes: dict) -> dict[str, float]:
+def row_feeds(hall: Hall) -> dict[str, list[tuple[str, ...]]]:
+    """Per row of ``hall``: the distinct feeds (A, B) of its racks, sorted (rows without feeds: [])."""
+    rows: dict[str, set[tuple[str, ...]]] = {}
+    for r in hall.racks:
+        if r.row:
+            feeds = rows.setdefault(r.row, set())
+            if r.feeds:
+                feeds.add(r.feeds)
+    return {name: sorted(feeds) for name, feeds in rows.items()}
+
+
+def row_headroom_w(site: Site, rows: dict[str, list[tuple[str, ...]]], nodes: dict) -> dict[str, float]:
     """Per row: the IT power it could still add with its feeds redundant (W): the least N-1 headroom
-    among the nodes upstream of its racks' feeds (normal headroom when a rack has one feed)."""
+    among the nodes upstream of its racks' feeds (normal headroom where a rack has one feed).
+
+    ``rows`` is :func:`row_feeds` of the hall; ``nodes`` the summary's ``power_nodes``. Rows without a
+    known headroom are left out.
+    """
     out: dict[str, float] = {}
     if not nodes:
         return out
-    cache: dict[str, set[str]] = {}
-    for r in hall.racks:
-        if not r.row or not r.feeds:
-            continue
-        best = out.get(r.row, math.inf)
-        for f in r.feeds:
-            for nid in cache.setdefault(f, upstream(site, f)):
-                d = nodes.get(nid) or {}
-                h = d.get("headroom_n1_w") if len(r.feeds) > 1 else d.get("headroom_w")
-                if h is not None:
-                    best = min(best, float(h))
+    paths: dict[str, set[str]] = {}
+    for name, groups in rows.items():
+        best = math.inf
+        for feeds in groups:
+            for f in feeds:
+                for nid in paths.setdefault(f, upstream(site, f)):
+                    d = nodes.get(nid) or {}
+                    h = d.get("headroom_n1_w") if len(feeds) > 1 else d.get("headroom_w")
+                    if h is not None:
+                        best = min(best, float(h))
         if math.isfinite(best):
-            out[r.row] = best
+            out[name] = best
     return out
 
 

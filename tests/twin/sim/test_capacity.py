@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dctwin.twin.model.demos import load_demo
-from dctwin.widgets import capacity
+from dctwin.twin.sim import capacity
 
 
 @pytest.fixture
@@ -49,8 +49,11 @@ def test_power_shares_the_rack_between_feeds_and_checks_the_loss_of_one(site):
 def test_nearest_feeds_and_row_headroom(site):
     hall = site.hall
     assert capacity.nearest_feeds(hall, 1.0, 1.0) == ("PDU-A", "PDU-B")
-    heads = capacity.row_headroom_w(site, hall, nodes(UPS_1B=(500.0, 12.0)))
+    rows = capacity.row_feeds(hall)
+    assert rows == {"A": [("PDU-A", "PDU-B")], "B": [("PDU-A", "PDU-B")]}
+    heads = capacity.row_headroom_w(site, rows, nodes(UPS_1B=(500.0, 12.0)))
     assert heads == {"A": pytest.approx(12e3), "B": pytest.approx(12e3)}
+    assert capacity.row_headroom_w(site, rows, {}) == {}
     assert capacity.hall_pdus(site, hall) == ["PDU-A", "PDU-B"]
 
 

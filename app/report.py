@@ -29,6 +29,7 @@ import numpy as np
 
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
+from dctwin.twin.sim.results import HallSummary
 
 #: ASHRAE A1 limits drawn on the trends and used for the breach figure (°C)
 REC_MAX_C = 27.0
@@ -61,7 +62,7 @@ class ReviewData:
     is_review: bool
     picture_t_s: float  # the moment the floor plan shows
     picture_reason: str
-    summary: dict  # sim.summary() at picture_t_s
+    summary: HallSummary  # sim.summary() at picture_t_s
     heat: Optional[tuple]  # (temps [nx, ny] °C, extent) at HEAT_Z_M
     events: list[Event]
     alarms: list[dict]
@@ -221,8 +222,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
         t_pic = min(max(t_pic, 0.0), reader.duration_s)
         say(f"replaying to t = {t_pic:g} s")
         sim = Replayer(reader).seek(t_pic)
-        summary = dict(sim.summary())
-        summary["t_s"] = float(sim.t_s)
+        summary = sim.summary()
         try:
             heat = sim.air_temperature_slice(HEAT_Z_M)
         except (AttributeError, ValueError):

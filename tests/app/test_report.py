@@ -54,7 +54,7 @@ def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
         px = ((x0 + 0.2 * (x1 - x0)) * PX - src.left()) * scale
         py = (-(y0 + 0.5 * (y1 - y0)) * PX - src.top()) * scale
         got = img.pixelColor(int(px), int(py))
-        want = temp.colour(summary["racks"][rack.id]["inlet_c"])
+        want = temp.colour(summary.racks[rack.id].inlet_c)
         if max(abs(got.red() - want.red()), abs(got.green() - want.green()), abs(got.blue() - want.blue())) <= 3:
             hits += 1
     assert hits == len(hall.racks)
@@ -76,7 +76,7 @@ def test_key_figures_match_the_recording(data, run_file):
     assert f["pue"] > 1.0 and f["facility_energy_kwh"] > f["it_energy_kwh"] > 0
     # worst moment: the hottest second of the run
     assert data.picture_t_s == pytest.approx(t[int(mx.argmax())])
-    assert data.summary["max_inlet_c"] == pytest.approx(float(mx.max()), abs=1e-3)
+    assert data.summary.max_inlet_c == pytest.approx(float(mx.max()), abs=1e-3)
 
 
 def test_alarm_explanations_read_back_to_the_failure(data):

@@ -16,7 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from dctwin.twin.errors import InputError
-from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.model.events import EVENT_KINDS, Event, EventLog
 from dctwin.twin.physics.cooling_air import KIND_CDU
 from dctwin.twin.physics.power import POWER_EVENT_KINDS
 from dctwin.twin.sim.facility import PLANT_EVENT_KINDS
@@ -73,16 +73,12 @@ class Injector:
                 raise InputError(f"{kind}: no element {target!r} (a rack or cooling unit of hall "
                                  f"{hall}, a power node, a chiller or a pump)")
         elif kind == "set_utilization":
-            value = details.get("utilization")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= float(value) <= 1.5:
-                raise InputError(f"set_utilization {target!r}: utilization must be a number 0..1.5, got {value!r}")
+            self._check_value(kind, target, details)
             self.rack_targets(target)
         elif kind == "set_setpoint":
-            value = details.get("setpoint_c")
             if target not in hs.unit_index:
                 raise InputError(f"set_setpoint: no cooling unit {target!r} in hall {hall}")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 5.0 <= float(value) <= 45.0:
-                raise InputError(f"set_setpoint {target!r}: setpoint_c must be a number 5..45 C, got {value!r}")
+            self._check_value(kind, target, details)
         elif kind in ("utility_loss", "utility_restore", "generator_fail_to_start"):
             want = "utility" if kind != "generator_fail_to_start" else "generator"
             if target and nodes.get(target) != want:
@@ -93,9 +89,7 @@ class Injector:
             if target not in nodes:
                 raise InputError(f"breaker_trip: no power node {target!r}")
         elif kind == "set_outdoor_c":
-            value = details.get("c")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not -60 <= float(value) <= 60:
-                raise InputError(f"set_outdoor_c: c must be a number -60..60 C, got {value!r}")
+            self._check_value(kind, target, details)
             if not self.has_plant:
                 raise InputError("set_outdoor_c: the site has no chilled-water plant")
         elif kind == "cdu_pump_fail":
@@ -103,6 +97,15 @@ class Injector:
                 raise InputError(f"cdu_pump_fail: no CDU {target!r} in hall {hall}")
         else:
             raise InputError(f"unknown event kind {kind!r} (known: {', '.join(INJECTED_KINDS)})")
+
+    @staticmethod
+    def _check_value(kind: str, target: str, details: dict) -> None:
+        """The number the kind carries, by the event schema (:data:`~dctwin.twin.model.events.EVENT_KINDS`)."""
+        spec = EVENT_KINDS[kind]
+        value = details.get(spec.value.name)
+        if not spec.value.accepts(value):
+            where = f"{kind} {target!r}" if spec.targets else kind
+            raise InputError(f"{where}: {spec.value.rule}, got {value!r}")
 
     def rack_targets(self, target: str) -> np.ndarray:
         """Indices of the racks ``target`` names: a rack, a row, or all ("", "all", "*")."""

@@ -39,7 +39,7 @@ supplied 64 % of its inlet air, failed at 00:01:00 (injected)."
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -139,33 +139,18 @@ def unit_supply_share(ap, flow, unit_q: np.ndarray, j: int, plenum: np.ndarray) 
 
 def describe(ev: Event) -> str:
     """A short phrase for one event, without its time."""
-    t, k, d = ev.target, ev.kind, ev.details
-    if k == "fail":
-        return f"{t} failed"
-    if k == "repair":
-        return f"{t} repaired"
-    if k == "utility_loss":
-        return "utility loss" + (f" ({t})" if t and t != "UTIL" else "")
-    if k == "utility_restore":
-        return "utility restored" + (f" ({t})" if t and t != "UTIL" else "")
+    t, k, d, cond = ev.target, ev.kind, ev.details, ev.condition
+    if k in _PHRASES:
+        phrase, with_condition = _PHRASES[k]
+        return f"{t} {phrase}" + (with_condition.format(cond) if cond and with_condition else "")
+    if k in ("utility_loss", "utility_restore"):
+        return ("utility loss" if k == "utility_loss" else "utility restored") + (f" ({t})" if t and t != "UTIL" else "")
     if k == "generator_fail_to_start":
         return f"{t or 'generators'} armed to fail to start"
-    if k == "generator_stop" and "fail" in ev.condition:
+    if k == "generator_stop" and "fail" in cond:
         return f"{t} failed to start"
-    if k == "ups_battery_exhausted":
-        return f"{t} battery exhausted"
-    if k == "ups_on_battery":
-        return f"{t} on battery"
-    if k == "unit_stop":
-        return f"{t} stopped ({ev.condition})" if ev.condition else f"{t} stopped"
-    if k == "rack_down":
-        return f"{t} down"
-    if k == "shutdown":
-        return f"{t} shut down with {ev.condition}" if ev.condition else f"{t} shut down"
-    if k == "throttle":
-        return f"{t} throttled with {ev.condition}" if ev.condition else f"{t} throttled"
     if k in ("breaker_trip", "breaker_trip_auto"):
-        return f"{t} breaker tripped" + (f" on {ev.condition}" if ev.condition and k != "breaker_trip" else "")
+        return f"{t} breaker tripped" + (f" on {cond}" if cond and k != "breaker_trip" else "")
     if k == "capacity_exceeded":
         r = d.get("load_ratio")
         return f"{t} over capacity" + (f" ({100 * r:.0f} %)" if isinstance(r, (int, float)) else "")
@@ -175,11 +160,14 @@ def describe(ev: Event) -> str:
         return f"{t} setpoint set to {d.get('setpoint_c', 0):g} C"
     if k == "set_outdoor_c":
         return f"outdoor temperature set to {d.get('c', 0):g} C"
-    if k == "cdu_pump_fail":
-        return f"{t} pump failed"
-    if k == "chiller_stop":
-        return f"{t} stopped" + (f" ({ev.condition})" if ev.condition else "")
     return f"{t} {k.replace('_', ' ')}".strip()
+
+
+#: kind -> (what happened to the target, how its condition follows, if it has one)
+_PHRASES = {"fail": ("failed", ""), "repair": ("repaired", ""), "ups_battery_exhausted": ("battery exhausted", ""),
+            "ups_on_battery": ("on battery", ""), "rack_down": ("down", ""), "cdu_pump_fail": ("pump failed", ""),
+            "unit_stop": ("stopped", " ({})"), "chiller_stop": ("stopped", " ({})"),
+            "shutdown": ("shut down", " with {}"), "throttle": ("throttled", " with {}")}
 
 
 def _is_injected(ev: Event) -> bool:
@@ -333,63 +321,44 @@ class AlarmMonitor:
         self._remember_flow(st)
 
         inlet = np.asarray(st.rack_inlet_c, float)
+        rack, unit = hs.rack_ids.__getitem__, hs.unit_ids.__getitem__
         for kind, thr in (("inlet_recommended", self.rec_c), ("inlet_allowable", self.allow_c),
                           ("inlet_critical", self.crit_c)):
-            r, c = hysteresis(self.active[kind], self.hold[kind], inlet > thr, inlet < thr - TEMP_DEADBAND_K,
-                              dt_s, TEMP_HOLD_S)
-            for i in r:
-                new.append(self._thermal(kind, int(i), t, float(inlet[i]), float(thr[i])))
-            for i in c:
-                new.append(self._cleared(kind, hs.rack_ids[i], t))
+            new += self._evaluate(kind, inlet > thr, inlet < thr - TEMP_DEADBAND_K, dt_s, TEMP_HOLD_S, t, rack,
+                                  lambda i, kind=kind, thr=thr: self._thermal(kind, i, t, float(inlet[i]), float(thr[i])))
         rise = self._rise(t, inlet.astype(np.float32))
-        r, c = hysteresis(self.active["inlet_rise"], self.hold["inlet_rise"], rise > RISE_K, rise < RISE_CLEAR_K,
-                          dt_s, TEMP_HOLD_S)
-        for i in r:
-            new.append(self._thermal("inlet_rise", int(i), t, float(inlet[i]), float(rise[i])))
-        for i in c:
-            new.append(self._cleared("inlet_rise", hs.rack_ids[i], t))
-
+        new += self._evaluate("inlet_rise", rise > RISE_K, rise < RISE_CLEAR_K, dt_s, TEMP_HOLD_S, t, rack,
+                              lambda i: self._thermal("inlet_rise", i, t, float(inlet[i]), float(rise[i])))
         if self.power is not None:
             ps, pp = self.power.state, self.power.plant
+            ups = lambda k: self.node_ids[self.ups_idx[k]]  # noqa: E731
             live = ps.energized[self.ups_idx] != 0
             on_batt = (ps.ups_mode[self.ups_idx] == UPS_BATTERY_MODE) & live
             # it clears when the UPS is back on its input, not when it goes dark with an empty battery
-            r, c = hysteresis(self.active["ups_on_battery"], self.hold["ups_on_battery"], on_batt,
-                              ~on_batt & live, dt_s, STATE_HOLD_S)
-            for k in r:
-                new.append(self._power("ups_on_battery", int(self.ups_idx[k]), t))
-            for k in c:
-                new.append(self._cleared("ups_on_battery", self.node_ids[self.ups_idx[k]], t))
+            new += self._evaluate("ups_on_battery", on_batt, ~on_batt & live, dt_s, STATE_HOLD_S, t, ups,
+                                  lambda k: self._power("ups_on_battery", int(self.ups_idx[k]), t))
             soc = ps.soc[self.ups_idx]
-            r, c = hysteresis(self.active["ups_low_soc"], self.hold["ups_low_soc"], soc < SOC_LOW, soc > SOC_CLEAR,
-                              dt_s, TEMP_HOLD_S)
-            for k in r:
-                new.append(self._power("ups_low_soc", int(self.ups_idx[k]), t))
-            for k in c:
-                new.append(self._cleared("ups_low_soc", self.node_ids[self.ups_idx[k]], t))
+            new += self._evaluate("ups_low_soc", soc < SOC_LOW, soc > SOC_CLEAR, dt_s, TEMP_HOLD_S, t, ups,
+                                  lambda k: self._power("ups_low_soc", int(self.ups_idx[k]), t))
             ratio = np.where(ps.energized[self.cap_idx] != 0, ps.out_w[self.cap_idx] / pp.cap_w[self.cap_idx], 0.0)
-            for kind, hi, lo in (("node_load_80", LOAD_WARN, LOAD_WARN_CLEAR), ("node_load_100", LOAD_OVER,
-                                                                                LOAD_OVER_CLEAR)):
-                r, c = hysteresis(self.active[kind], self.hold[kind], ratio > hi, ratio < lo, dt_s, STATE_HOLD_S)
-                for k in r:
-                    new.append(self._power(kind, int(self.cap_idx[k]), t, float(ratio[k])))
-                for k in c:
-                    new.append(self._cleared(kind, self.node_ids[self.cap_idx[k]], t))
-
+            for kind, hi, lo in (("node_load_80", LOAD_WARN, LOAD_WARN_CLEAR),
+                                 ("node_load_100", LOAD_OVER, LOAD_OVER_CLEAR)):
+                new += self._evaluate(kind, ratio > hi, ratio < lo, dt_s, STATE_HOLD_S, t,
+                                      lambda k: self.node_ids[self.cap_idx[k]],
+                                      lambda k, kind=kind: self._power(kind, int(self.cap_idx[k]), t, float(ratio[k])))
         down = running == 0
-        r, c = hysteresis(self.active["unit_failed"], self.hold["unit_failed"], down, ~down, dt_s, STATE_HOLD_S)
-        for j in r:
-            new.append(self._unit(int(j), t))
-        for j in c:
-            new.append(self._cleared("unit_failed", hs.unit_ids[j], t))
+        new += self._evaluate("unit_failed", down, ~down, dt_s, STATE_HOLD_S, t, unit, lambda j: self._unit(j, t))
         rdown = np.asarray(st.rack_state.mode) != MODE_ON
-        r, c = hysteresis(self.active["rack_down"], self.hold["rack_down"], rdown, ~rdown, dt_s, STATE_HOLD_S)
-        for i in r:
-            new.append(self._rack_down(int(i), t))
-        for i in c:
-            new.append(self._cleared("rack_down", hs.rack_ids[i], t))
+        new += self._evaluate("rack_down", rdown, ~rdown, dt_s, STATE_HOLD_S, t, rack, lambda i: self._rack_down(i, t))
         self.alarms.extend(new)
         return new
+
+    def _evaluate(self, kind: str, raise_now: np.ndarray, clear_now: np.ndarray, dt_s: float, hold_s: float, t: float,
+                  name: Callable[[int], str], raised: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+        """One kind's :func:`hysteresis`: the records of what it raised (``raised(index)``), then of
+        what it cleared (element ``name(index)``)."""
+        r, c = hysteresis(self.active[kind], self.hold[kind], raise_now, clear_now, dt_s, hold_s)
+        return [raised(int(i)) for i in r] + [self._cleared(kind, name(int(i)), t) for i in c]
 
     def _rise(self, t: float, inlet: np.ndarray) -> np.ndarray:
         """Inlet now minus its minimum over the last 15 minutes (per-minute minima)."""

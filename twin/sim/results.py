@@ -169,11 +169,13 @@ class RunSummary(_Json):
     first_over_allowable_s: Optional[float] = None
     #: energy balance of the run: |in - removed - stored change| / max(in, removed, 1 J)
     energy_error: float = 0.0
-    heat_in_j: float = 0.0
-    heat_removed_j: float = 0.0
-    stored_change_j: float = 0.0
+    heat_in_j: float = 0.0  # what the servers gave the air (J)
+    heat_removed_j: float = 0.0  # what coils and doors took (J), and the heat of racks without an air path
+    stored_change_j: float = 0.0  # change of the heat held by the air and the servers (J)
+    #: flow marches, and small airflow changes followed without one (flow_adjust)
     flow_solves: int = 0
     flow_adjusts: int = 0
+    #: events recorded, by kind
     events: dict[str, int] = field(default_factory=dict)
     racks_down: dict[str, float] = field(default_factory=dict)
     alarms: list[dict[str, Any]] = field(default_factory=list)

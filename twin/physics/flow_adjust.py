@@ -13,7 +13,7 @@ For a change that scales every airflow by the same factor this is exact (a stead
 high-Reynolds flow scales with its boundary flows); otherwise the momentum pattern is
 the old one and only the mass balance is new, the closest divergence-free field to the
 scaled old one in the L2 sense. The engine re-marches in full when an element starts or
-stops or its airflow moved by more than :data:`dctwin.twin.sim.engine.FLOW_REMARCH` since the
+stops or its airflow moved by more than :data:`dctwin.twin.sim.flows.FLOW_REMARCH` since the
 last march. The eddy viscosity is re-evaluated on the new field (Chen's zero-equation
 model, as in the march), so the temperature transport sees the adjusted mixing.
 """

@@ -45,11 +45,11 @@ from dctwin.twin.physics.it import record_rack_events
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.facility import Facility
-from dctwin.twin.sim.hall import RHO_CP, HallState, HallSystem  # noqa: F401  (RHO_CP: the engine's constant)
+from dctwin.twin.sim.hall import HallState, HallSystem
 from dctwin.twin.sim.injection import INJECTED_KINDS, Injector
 from dctwin.twin.sim.keyframes import prefixed, unprefixed
 from dctwin.twin.sim.results import HallSummary, RunSummary
-from dctwin.twin.sim.steady import Cancelled  # noqa: F401  (raised by solve_steady; callers catch it here)
+from dctwin.twin.sim.steady import Cancelled
 from dctwin.twin.sim.stats import RunStats
 from dctwin.twin.sim.summary import ENGINE_VERSION, hall_metrics, hall_summary, run_summary
 from dctwin.twin.sim.transient import step_hall

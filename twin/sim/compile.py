@@ -293,13 +293,14 @@ class _Builder:
         face, cell, sgn = (hi, hi, 1.0) if high else (lo, lo - 1, -1.0)
         if not 0 <= cell < self.solid.shape[axis]:
             return _empty()
-        A, B = np.meshgrid(np.arange(*span[t0]), np.arange(*span[t1]), indexing="ij")
-        A, B = A.ravel(), B.ravel()
+        a, b = np.arange(*span[t0]), np.arange(*span[t1])
+        A, B = np.repeat(a, len(b)), np.tile(b, len(a))  # every (a, b) pair, b fastest
         ok = ~self.solid[_at(axis, cell, A, B)]
         A, B = A[ok], B[ok]
+        fid = self.fid_x if axis == 0 else self.fid_y if axis == 1 else self.fid_z
         h = (self.dx, self.dy, self.dz)
-        return ((self.fid_x, self.fid_y, self.fid_z)[axis](*_at(axis, face, A, B)), self.cid(*_at(axis, cell, A, B)),
-                np.full(len(A), sgn), np.full(len(A), h[t0] * h[t1]))
+        return (fid(*_at(axis, face, A, B)), self.cid(*_at(axis, cell, A, B)), np.full(len(A), sgn),
+                np.full(len(A), h[t0] * h[t1]))
 
 
 #: side of a box -> (the axis across it, whether it is the high side, the two axes along it)

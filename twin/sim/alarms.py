@@ -358,6 +358,8 @@ class AlarmMonitor:
         """One kind's :func:`hysteresis`: the records of what it raised (``raised(index)``), then of
         what it cleared (element ``name(index)``)."""
         r, c = hysteresis(self.active[kind], self.hold[kind], raise_now, clear_now, dt_s, hold_s)
+        if not len(r) and not len(c):  # the common case: nothing changed
+            return []
         return [raised(int(i)) for i in r] + [self._cleared(kind, name(int(i)), t) for i in c]
 
     def _rise(self, t: float, inlet: np.ndarray) -> np.ndarray:

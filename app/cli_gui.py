@@ -16,9 +16,12 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from dctwin.twin.errors import InputError
+
+if TYPE_CHECKING:
+    from dctwin.app.runner import Frame
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +217,7 @@ def run_gui_bench(n_racks: int, repeats: int = 5) -> dict:
     from dctwin.app.window import MainWindow
     from dctwin.twin.model import demos
     from dctwin.twin.model.commands import MoveElements
+    from dctwin.twin.sim.results import HallSummary, RackResult
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     site = demos.synthetic_site(n_racks)
@@ -232,8 +236,8 @@ def run_gui_bench(n_racks: int, repeats: int = 5) -> dict:
         rng = np.random.default_rng(1)
         rec, rep = [], []
         for _ in range(repeats):
-            summary = {"racks": {r.id: {"inlet_c": float(v), "power_w": 8e3, "state": "on"}
-                                 for r, v in zip(site.hall.racks, rng.uniform(18, 35, len(site.hall.racks)))}}
+            summary = HallSummary(racks={r.id: RackResult(float(v), power_w=8e3, state="on")
+                                         for r, v in zip(site.hall.racks, rng.uniform(18, 35, len(site.hall.racks)))})
             a = time.perf_counter()
             w.scene.apply_summary(summary)
             b = time.perf_counter()
@@ -290,9 +294,9 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
         errors: list[str] = []
         loop = QEventLoop()
 
-        def on_shown(frame: dict) -> None:
-            settling = bool((frame.get("summary") or {}).get("settling"))
-            shown.append((time.monotonic(), frame.get("generation"), settling, frame.get("emitted_s") or 0.0))
+        def on_shown(frame: Frame) -> None:
+            settling = frame.summary.settling
+            shown.append((time.monotonic(), frame.generation, settling, frame.emitted_s))
             if not settling:
                 loop.quit()
 
@@ -475,13 +479,13 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
     loop = QEventLoop()
     state: dict = {"error": None, "t": None}
 
-    def on_shown(frame: dict) -> None:
+    def on_shown(frame: Frame) -> None:
         d = window.replay_data
         if args.at is not None and d is not None and not d.first_keyframe_s <= args.at <= d.duration_s + 1e-9:
             on_error(f"--at {args.at:g} s is outside recording {d.recording_id} "
                      f"({d.first_keyframe_s:g} to {d.duration_s:g} s can be replayed)")
             return
-        if state["t"] is None and args.at is not None and abs(frame["t_s"] - args.at) > 1e-9:
+        if state["t"] is None and args.at is not None and abs(frame.t_s - args.at) > 1e-9:
             state["t"] = "seeking"
             window.timeline.seek(args.at)
             return
@@ -538,8 +542,8 @@ def _screenshot(app, window, args: argparse.Namespace) -> int:
         loop = QEventLoop()
         done = {"t": 0.0}
 
-        def on_frame(frame: dict) -> None:
-            done["t"] = frame.get("t_s") or 0.0
+        def on_frame(frame: Frame) -> None:
+            done["t"] = frame.t_s
             if args.run_seconds <= 0 or done["t"] >= args.run_seconds:
                 loop.quit()
             elif not runner.running:

@@ -6,9 +6,12 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dctwin.twin.errors import InputError
+
+if TYPE_CHECKING:
+    from dctwin.twin.sim.results import HallSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +93,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     sim = _simulation(args, site)
     summary = sim.solve_steady()
     if args.json:
-        print(json.dumps(_finite(summary), indent=1))
+        print(json.dumps(_finite(summary.to_json()), indent=1))
     else:
         print(_text_summary(summary))
     return 0
@@ -103,18 +106,17 @@ def _num(v: Any, spec: str) -> str:
     return "n/a"
 
 
-def _text_summary(s: dict) -> str:
-    lines = [f"max inlet {_num(s.get('max_inlet_c'), '.1f')} C, energy error {_num(s.get('energy_error'), '.2e')}, "
-             f"solved in {_num(s.get('solve_s'), '.2f')} s"]
-    hot = sorted(s["racks"].items(), key=lambda kv: -kv[1]["inlet_c"])[:5]
+def _text_summary(s: HallSummary) -> str:
+    lines = [f"max inlet {_num(s.max_inlet_c, '.1f')} C, energy error {_num(s.energy_error, '.2e')}, "
+             f"solved in {_num(s.solve_s, '.2f')} s"]
+    hot = sorted(s.racks.items(), key=lambda kv: -kv[1].inlet_c)[:5]
     for rid, r in hot:
-        lines.append(f"  {rid:12s} inlet {r['inlet_c']:6.1f} C  exhaust {r['exhaust_c']:6.1f} C  "
-                     f"{r['power_w'] / 1e3:7.1f} kW  {r['state']}")
-    for uid, u in s["cooling_units"].items():
-        lines.append(f"  {uid:12s} return {u['return_c']:6.1f} C  supply {u['supply_c']:6.1f} C  "
-                     f"duty {u['duty_w'] / 1e3:7.1f} kW")
-    if "pue" in s:
-        lines.append(f"PUE {s['pue']:.3f}")
+        lines.append(f"  {rid:12s} inlet {r.inlet_c:6.1f} C  exhaust {r.exhaust_c:6.1f} C  "
+                     f"{r.power_w / 1e3:7.1f} kW  {r.state}")
+    for uid, u in s.cooling_units.items():
+        lines.append(f"  {uid:12s} return {u.return_c:6.1f} C  supply {u.supply_c:6.1f} C  "
+                     f"duty {u.duty_w / 1e3:7.1f} kW")
+    lines.append(f"PUE {_num(s.pue, '.3f')}")
     return "\n".join(lines)
 
 
@@ -227,14 +229,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         progress.close()
     if recorder is not None:
         recorder.close(sim)
-        summary["recording"] = recorder.summary()
+        summary.recording = recorder.summary()
     if args.json:
-        print(json.dumps(_finite(summary), indent=1))
+        print(json.dumps(_finite(summary.to_json()), indent=1))
     else:
         print(f"simulated {args.duration:g} s at dt {args.dt:g} s: "
-              f"max inlet {_num(summary.get('max_inlet_c'), '.1f')} C, "
-              f"{len(summary.get('racks_over_allowable') or [])} racks over allowable, "
-              f"energy error {_num(summary.get('energy_error'), '.2e')}")
+              f"max inlet {_num(summary.max_inlet_c, '.1f')} C, "
+              f"{len(summary.racks_over_allowable)} racks over allowable, "
+              f"energy error {_num(summary.energy_error, '.2e')}")
     return 0
 
 

@@ -199,15 +199,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
         except DctwinError as exc:  # the recording does not replay on this engine: say which
             raise InputError(f"{args.file} recording {reader.id}: {exc}") from None
     if args.json:
-        print(json.dumps(summary, default=_jsonable))
+        print(json.dumps(summary.to_json(), default=_jsonable))
         return 0
-    print(f"recording {reader.id} at t = {summary['t_s']:g} s")
-    for key, value in summary.items():
+    print(f"recording {reader.id} at t = {summary.t_s:g} s")
+    for key, value in summary.to_json().items():
         if key != "t_s" and isinstance(value, (int, float, str)):
             print(f"  {key}: {value:.6g}" if isinstance(value, float) else f"  {key}: {value}")
-    racks = summary.get("racks")
-    if isinstance(racks, dict):
-        print(f"  racks: {len(racks)}")
+    print(f"  racks: {len(summary.racks)}")
     return 0
 
 

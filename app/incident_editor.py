@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from dctwin.twin.errors import DctwinError, LayoutError
-from dctwin.twin.model.events import INJECTED_KINDS
+from dctwin.twin.model.events import EVENT_VALUES, INJECTED_KINDS
 from dctwin.twin.model.incidents import Incident, IncidentEvent, incident_from_dict, load_incident
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import write_json_file
@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 
 INCIDENT_FILTER = "dctwin incidents (*.json);;All files (*)"
 RECORDING_FILTER = "dctwin project files (*.dctwin);;All files (*)"
-#: the number an event kind needs (name, default, low, high, unit)
-VALUE_FIELDS = {"set_utilization": ("utilization", 1.0, 0.0, 1.5, ""),
-                "set_setpoint": ("setpoint_c", 20.0, 5.0, 45.0, " °C"),
-                "set_outdoor_c": ("c", 35.0, -60.0, 60.0, " °C")}
+#: the number an event kind needs (name, default, low, high, unit), from the event schema
+VALUE_FIELDS = {k: (v.name, v.default, v.low, v.high, " °C" if v.unit == "C" else "") for k, v in EVENT_VALUES.items()}
+#: the range of a utilization
+UTIL_LOW, UTIL_HIGH = EVENT_VALUES["set_utilization"].low, EVENT_VALUES["set_utilization"].high
 DEFAULT_DURATION_S = 600.0
 
 
@@ -93,8 +93,8 @@ def swing_events(target: str, low: float, high: float, period_s: float, high_fra
         raise ValueError(f"the high part must be between 0 and 1 of the period, got {high_fraction:g}")
     if not end_s > start_s:
         raise ValueError(f"the swing must end after it starts ({start_s:g} s .. {end_s:g} s)")
-    if not (0 <= low <= 1.5 and 0 <= high <= 1.5):
-        raise ValueError(f"utilizations must be within 0..1.5, got {low:g} and {high:g}")
+    if not (UTIL_LOW <= low <= UTIL_HIGH and UTIL_LOW <= high <= UTIL_HIGH):
+        raise ValueError(f"utilizations must be within {UTIL_LOW:g}..{UTIL_HIGH:g}, got {low:g} and {high:g}")
     n = int((end_s - start_s) / period_s + 1e-9) + 1
     if 2 * n > 2000:
         raise ValueError(f"{2 * n} events: more than 2,000 (use a longer period or a shorter span)")
@@ -127,8 +127,8 @@ class SwingDialog(QDialog):
             sp.setValue(value)
             return sp
 
-        self.high_spin = spin(1.0, 0.0, 1.5, 2)
-        self.low_spin = spin(0.3, 0.0, 1.5, 2)
+        self.high_spin = spin(1.0, UTIL_LOW, UTIL_HIGH, 2)
+        self.low_spin = spin(0.3, UTIL_LOW, UTIL_HIGH, 2)
         self.period_spin = spin(300.0, 1.0, 86400.0, 0, " s")
         self.fraction_spin = spin(0.8, 0.01, 0.99, 2)
         self.start_spin = spin(0.0, 0.0, 7 * 86400.0, 0, " s")

@@ -26,8 +26,10 @@ from PySide6.QtCore import QObject, Signal
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.events import Event
 from dctwin.twin.review import incident_title
+from dctwin.twin.sim.results import HallSummary, RackResult
 from dctwin.widgets.timeline import Marker, lane_of
 
+from dctwin.app.runner import Frame
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class RecordingData:
         self.by_seq = {e.seq: e for e in self.events}
 
 
-def preview_summary(data: RecordingData, t_s: float) -> Optional[dict]:
+def preview_summary(data: RecordingData, t_s: float) -> Optional[HallSummary]:
     """What the recording's own series say about second ``t_s``, at once (no re-simulation).
 
     Rack inlets and powers from the last per-rack sample at or before ``t_s``, hall
@@ -85,15 +87,15 @@ def preview_summary(data: RecordingData, t_s: float) -> Optional[dict]:
     if pt.size and data.rack_power_w.size:
         k = int(np.searchsorted(pt, t_s + 1e-9, side="right")) - 1
         power = data.rack_power_w[k] if k >= 0 else None
-    racks = {rid: {"inlet_c": float(inlet[j]), **({"power_w": float(power[j])} if power is not None else {})}
+    racks = {rid: RackResult(float(inlet[j]), power_w=float(power[j]) if power is not None else None)
              for j, rid in enumerate(data.rack_ids)}
-    out: dict[str, Any] = {"racks": racks, "t_s": float(rt[i]), "preview": True}
+    out = HallSummary(racks=racks, t_s=float(rt[i]), preview=True)
     ht = data.hall_t_s
     h = int(np.searchsorted(ht, t_s + 1e-9, side="right")) - 1 if ht.size else -1
     if h >= 0:
         for key in ("max_inlet_c", "it_power_w", "pue"):
             if key in data.hall and math.isfinite(float(data.hall[key][h])):
-                out[key] = float(data.hall[key][h])
+                setattr(out, key, float(data.hall[key][h]))
     return out
 
 
@@ -143,7 +145,7 @@ class ReplayController(QObject):
 
     #: a recording was opened (RecordingData)
     sig_opened = Signal(object)
-    #: the state of one second: {"t_s", "summary", "heat": (temps, extent) | None, "generation", "seek_s"}
+    #: the state of one second (a :class:`~dctwin.app.runner.Frame` with its ``seek_s``)
     sig_state = Signal(object)
     #: opening or seeking failed (a message for the person)
     sig_error = Signal(str)
@@ -223,12 +225,10 @@ class ReplayController(QObject):
                 elif seek_req is not None and replayer is not None and seek_req[0] == gen:
                     t0 = time.perf_counter()
                     sim = replayer.seek(seek_req[1])
-                    summary = dict(sim.summary())
-                    summary["t_s"] = float(sim.t_s)
                     z = self.heat_z_m
                     heat = sim.air_temperature_slice(z) if z is not None else None
-                    self.sig_state.emit({"t_s": float(sim.t_s), "summary": summary, "heat": heat,
-                                         "generation": gen, "seek_s": time.perf_counter() - t0})
+                    self.sig_state.emit(Frame(gen, float(sim.t_s), sim.summary(), heat, z,
+                                              seek_s=time.perf_counter() - t0))
             except DctwinError as exc:
                 self.sig_error.emit(str(exc))
             except Exception as exc:  # the worker must survive a bad file or an engine error

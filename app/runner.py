@@ -19,12 +19,15 @@ import logging
 import math
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from dctwin.twin.model.layout import Site
 from dctwin.twin.sim.capacity import INTAKE_TOP_M, intake_field
+from dctwin.twin.sim.results import HallSummary, UpsState
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,29 @@ log = logging.getLogger(__name__)
 MAX_FPS = 30.0
 #: speeds offered by the window: simulated seconds per wall second (inf = as fast as possible)
 SPEEDS = {"1x": 1.0, "10x": 10.0, "60x": 60.0, "600x": 600.0, "max": math.inf}
+
+
+@dataclass
+class Frame:
+    """One physics result for the GUI: the state of the hall of layout ``generation`` at ``t_s``.
+
+    ``heat`` the air temperature slice ([nx, ny] °C, extent) at ``heat_z_m``, ``inlet_field`` the
+    air over the intake height (for the cooling check of a rack being placed), ``events`` the events
+    recorded since the last frame (plain dicts) with their ``chains`` of causes, ``ups`` the UPS
+    states; ``seek_s`` how long a replayed second took to rebuild.
+    """
+
+    generation: int
+    t_s: float
+    summary: HallSummary
+    heat: Optional[tuple[np.ndarray, tuple]] = None
+    heat_z_m: Optional[float] = None
+    emitted_s: float = 0.0
+    events: list[dict] = field(default_factory=list)
+    chains: dict[int, list[dict]] = field(default_factory=dict)
+    ups: dict[str, UpsState] = field(default_factory=dict)
+    inlet_field: Optional[tuple[np.ndarray, tuple]] = None
+    seek_s: float = 0.0
 
 
 def engine_available() -> bool:
@@ -42,11 +68,11 @@ def engine_available() -> bool:
 
 
 class SimRunner(QObject):
-    """Owns the worker thread. Frames are dicts: generation, t_s, summary, heat (array, extent) or None."""
+    """Owns the worker thread; results go to the GUI as :class:`Frame` values."""
 
-    #: a steady solve finished for the site of ``generation`` (frame dict)
+    #: a steady solve finished for the site of ``generation`` (a Frame)
     sig_solved = Signal(object)
-    #: a transient frame while running (frame dict), at most MAX_FPS per second
+    #: a transient frame while running (a Frame), at most MAX_FPS per second
     sig_frame = Signal(object)
     #: a solve is in flight (True) or done (False): the 'settling' indicator
     sig_busy = Signal(bool)
@@ -132,7 +158,7 @@ class SimRunner(QObject):
             self._thread = threading.Thread(target=self._loop, name="dctwin-sim", daemon=True)
             self._thread.start()
 
-    def _frame(self, sim: Any, generation: int, summary: dict) -> dict:
+    def _frame(self, sim: Any, generation: int, summary: HallSummary) -> Frame:
         heat = None
         z = self.heat_z_m
         if z is not None:
@@ -141,16 +167,15 @@ class SimRunner(QObject):
             except Exception as exc:  # the heat map is optional; say why it is missing
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         events, chains = self._new_events(sim)
-        return {"generation": generation, "t_s": float(getattr(sim, "t_s", 0.0)), "summary": summary,
-                "heat": heat, "heat_z_m": z, "emitted_s": time.monotonic(), "events": events, "chains": chains,
-                "ups": self._ups_state(sim), "inlet_field": self._inlet_field(sim, summary)}
+        return Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
+                     self._ups_state(sim), self._inlet_field(sim, summary))
 
     @staticmethod
-    def _inlet_field(sim: Any, summary: dict) -> Optional[tuple]:
+    def _inlet_field(sim: Any, summary: HallSummary) -> Optional[tuple]:
         """Air temperature averaged over the intake height (cell layers below 2 m): ([nx, ny] °C, extent),
         for the floor plan's cooling check of a rack being placed."""
-        dz = ((summary or {}).get("grid") or {}).get("dz_m")
-        if not dz or not hasattr(sim, "air_temperature_slice"):
+        dz = summary.grid.dz_m if summary.grid is not None else None
+        if not dz:
             return None
         layers, extent = [], None
         k = 0
@@ -162,28 +187,25 @@ class SimRunner(QObject):
         return None if field is None else (field, extent)
 
     @staticmethod
-    def _ups_state(sim: Any) -> dict[str, dict]:
-        """State of charge (0..1) and mode of every UPS with a battery, if the engine models power."""
-        power = getattr(sim, "power", None)
-        site = getattr(sim, "site", None)
-        if power is None or site is None or not hasattr(power, "node"):
+    def _ups_state(sim: Any) -> dict[str, UpsState]:
+        """State of charge and mode of every UPS with a battery, if the engine models power."""
+        power = sim.power
+        if power is None:
             return {}
         out = {}
-        for n in site.power_nodes:
+        for n in sim.site.power_nodes:
             if n.kind == "ups" and n.battery_kwh:
                 try:
                     d = power.node(n.id)
                 except (KeyError, IndexError):
                     continue
                 if "soc" in d:
-                    out[n.id] = {"soc": float(d["soc"]), "mode": d.get("mode")}
+                    out[n.id] = UpsState(float(d["soc"]), d["mode"])
         return out
 
     def _new_events(self, sim: Any) -> tuple[list[dict], dict[int, list[dict]]]:
         """Events recorded since the last frame, as plain dicts (safe to hand to the GUI thread)."""
-        log_ = getattr(sim, "events", None)
-        if log_ is None or not hasattr(log_, "since"):
-            return [], {}
+        log_ = sim.events
         if sim is not self._events_sim:
             self._events_sim, self._events_seq = sim, 0
         new = log_.since(self._events_seq)
@@ -243,7 +265,7 @@ class SimRunner(QObject):
             with self._cond:
                 return generation != self.generation or self._stop
 
-        def partial(sim: Any, summary: dict) -> None:
+        def partial(sim: Any, summary: HallSummary) -> None:
             # a quick first answer on the previous flow, briefly re-marched; the solve goes on
             if not stale():
                 self.sig_solved.emit(self._frame(sim, generation, summary))

@@ -37,7 +37,7 @@ from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
 from dctwin.app.document import Document, blank_site
-from dctwin.app.runner import SPEEDS, SimRunner
+from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.runner = runner if runner is not None else SimRunner(self)
         self.clipboard: list[Element] = []
         self._alarms_generation = None
-        self.last_frame: Optional[dict] = None
+        self.last_frame: Optional[Frame] = None
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
 
@@ -809,51 +809,51 @@ class MainWindow(QMainWindow):
         if not self.settle_bar.isVisible():
             self.physics_label.setText("running" if running else "paused")
 
-    def _on_runner_frame(self, frame: dict) -> None:
+    def _on_runner_frame(self, frame: Frame) -> None:
         try:
             self._show_frame(frame)
         finally:
             self.runner.frame_shown()
 
-    def _show_frame(self, frame: dict) -> None:
-        if self.replay_mode or frame.get("generation") != self.runner.generation:
+    def _show_frame(self, frame: Frame) -> None:
+        if self.replay_mode or frame.generation != self.runner.generation:
             return  # a result for a layout that has changed since (or a replay is shown)
         self.last_frame = frame
-        summary = frame.get("summary") or {}
-        if frame.get("inlet_field") is not None:
-            self.scene.set_inlet_field(*frame["inlet_field"])
+        summary = frame.summary
+        if frame.inlet_field is not None:
+            self.scene.set_inlet_field(*frame.inlet_field)
         self.scene.apply_summary(summary)
         self.power_tree.set_summary(summary)
-        heat = frame.get("heat")
+        heat = frame.heat
         if heat is not None and self.heat_combo.currentData() != "off":
             temps, extent = heat
             self.scene.set_heatmap(temps, extent)
         elif self.heat_combo.currentData() == "off":
             self.scene.set_heatmap(None)
-        t = float(frame.get("t_s") or 0.0)
+        t = float(frame.t_s)
         self.time_label.setText(f"t = {_fmt_time(t)}")
-        racks = summary.get("racks") or {}
-        it_w = summary.get("it_power_w", summary.get("it_w"))
+        racks = summary.racks
+        it_w = summary.it_power_w
         if it_w is None and racks:
-            it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
+            it_w = sum(float(d.power_w or 0.0) for d in racks.values())
         if it_w is not None:
             self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
-        pue = summary.get("pue")
+        pue = summary.pue
         self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue)
                                else "PUE —")
-        hot = summary.get("max_inlet_c")
+        hot = summary.max_inlet_c
         if hot is None and racks:
-            vals = [d.get("inlet_c") for d in racks.values() if d.get("inlet_c") is not None]
+            vals = [d.inlet_c for d in racks.values() if d.inlet_c is not None]
             hot = max(vals) if vals else None
         self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
         if not self.settle_bar.isVisible():
             self.physics_label.setText("running" if self.runner.running else "steady")
-        self.trends.add_frame(t, summary, frame.get("ups"))
-        if frame.get("generation") != self._alarms_generation:
+        self.trends.add_frame(t, summary, frame.ups)
+        if frame.generation != self._alarms_generation:
             self.alarms.clear()  # a new simulation (after an edit) starts a new event log
-            self._alarms_generation = frame.get("generation")
-        if frame.get("events"):
-            self.alarms.add_events(frame["events"], frame.get("chains"))
+            self._alarms_generation = frame.generation
+        if frame.events:
+            self.alarms.add_events(frame.events, frame.chains)
         self.sig_physics_shown.emit(frame)
 
     # ------------------------------------------------------------------ replay (app/replay.py)
@@ -971,32 +971,32 @@ class MainWindow(QMainWindow):
                            for s in chain_steps(a, data.by_seq)[1:]]
         self.alarms.add_events(rows, chains)
 
-    def _on_replay_state(self, frame: dict) -> None:
-        if not self.replay_mode or frame.get("generation") != self.replay.generation:
+    def _on_replay_state(self, frame: Frame) -> None:
+        if not self.replay_mode or frame.generation != self.replay.generation:
             return
-        if getattr(self, "_preview_t", None) is not None and abs(frame["t_s"] - self.timeline.position_s) > 1e-9:
+        if getattr(self, "_preview_t", None) is not None and abs(frame.t_s - self.timeline.position_s) > 1e-9:
             return  # an older second than the one previewed now: the newest request follows
         self._preview_t = None
         self._replay_seen = True
-        summary = frame.get("summary") or {}
+        summary = frame.summary
         self.scene.apply_summary(summary)
         self.power_tree.set_summary(summary)
-        heat = frame.get("heat")
+        heat = frame.heat
         if heat is not None and self.heat_combo.currentData() != "off":
             self.scene.set_heatmap(*heat)
             self.scene.heat_item.setOpacity(0.65)  # a replayed second is final: never the faded "settling" look
         else:
             self.scene.set_heatmap(None)
-        t = float(frame["t_s"])
+        t = float(frame.t_s)
         self.time_label.setText(f"t = {_fmt_time(t)}")
-        it_w = summary.get("it_power_w")
+        it_w = summary.it_power_w
         if it_w is not None:
             self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
-        pue = summary.get("pue")
+        pue = summary.pue
         self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue) else "PUE —")
-        hot = summary.get("max_inlet_c")
+        hot = summary.max_inlet_c
         self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
-        self.physics_label.setText(f"replay (seek {1e3 * frame.get('seek_s', 0.0):.0f} ms)")
+        self.physics_label.setText(f"replay (seek {1e3 * frame.seek_s:.0f} ms)")
         self.trends.set_cursor(t)
         if getattr(self, "_fit_pending", False):
             self._fit_pending = False
@@ -1030,11 +1030,11 @@ class MainWindow(QMainWindow):
             return
         self._preview_t = t_s
         self.scene.apply_summary(prev)
-        hot = prev.get("max_inlet_c")
+        hot = prev.max_inlet_c
         if hot is not None:
             self.hot_label.setText(f"hottest inlet {hot:.1f} °C")
         self.time_label.setText(f"t = {_fmt_time(t_s)}")
-        self.physics_label.setText(f"preview: recorded racks at {prev['t_s']:g} s, replaying…")
+        self.physics_label.setText(f"preview: recorded racks at {prev.t_s:g} s, replaying…")
 
     def _on_timeline_marker_clicked(self, marker) -> None:
         """Jump to the marker's second and select its element; an alarm shows its cause chain."""

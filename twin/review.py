@@ -23,6 +23,7 @@ import numpy as np
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C
+from dctwin.twin.sim.results import HallSummary
 from dctwin.twin.store import Project, Replayer
 
 #: height of the air-temperature slice read at the picture moment (m)
@@ -48,7 +49,7 @@ class ReviewData:
     is_review: bool
     picture_t_s: float  # the moment the floor plan shows
     picture_reason: str
-    summary: dict  # sim.summary() at picture_t_s
+    summary: HallSummary  # sim.summary() at picture_t_s
     heat: Optional[tuple]  # (temps [nx, ny] °C, extent) at HEAT_Z_M
     events: list[Event]
     alarms: list[dict]
@@ -290,8 +291,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
         t_pic = min(max(t_pic, 0.0), reader.duration_s)
         say(f"replaying to t = {t_pic:g} s")
         sim = Replayer(reader).seek(t_pic)
-        summary = dict(sim.summary())
-        summary["t_s"] = float(sim.t_s)
+        summary = sim.summary()
         try:
             heat = sim.air_temperature_slice(HEAT_Z_M)
         except (AttributeError, ValueError):

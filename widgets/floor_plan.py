@@ -30,6 +30,7 @@ from dctwin.twin.model.commands import plan_row
 from dctwin.twin.model.layout import ELEMENT_TYPES, Containment, CoolingUnit, Element, Hall, Rack, Site, Tile
 from dctwin.twin.model.validate import FloorIndex, footprint_text
 from dctwin.twin.sim import capacity
+from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
 from dctwin.widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
 
 #: scene units per metre
@@ -75,6 +76,15 @@ def element_to_mime(el: Element, count: int = 1) -> bytes:
     fields = {f.name: getattr(el, f.name) for f in dataclasses.fields(el) if f.name != "id"}
     fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
     return json.dumps({"collection": el.COLLECTION, "fields": fields, "count": count}).encode("utf-8")
+
+
+def _readings(pairs) -> list[str]:
+    """``(value, format)`` pairs formatted, those whose value is known (not None)."""
+    return [fmt.format(v) for v, fmt in pairs if v is not None]
+
+
+def _kw(w: Optional[float]) -> Optional[float]:
+    return None if w is None else w / 1e3
 
 
 # --------------------------------------------------------------------------- items
@@ -657,7 +667,7 @@ class FloorPlanScene(QGraphicsScene):
         self.temp_scale = ColorScale()
         self.power_scale = ColorScale("CET-L3", 0.0, 20e3, "kW")
         self.util_scale = ColorScale("CET-R4", 0.0, 100.0, "%")
-        self.summary: Optional[dict] = None
+        self.summary: Optional[HallSummary] = None
         self.far = False
         self.drag_ids: set[str] = set()
         self.row_labels: dict[str, RowLabelItem] = {}
@@ -833,20 +843,24 @@ class FloorPlanScene(QGraphicsScene):
         """Per row: IT power it could still add keeping its feeds redundant (W), from the summary."""
         if self.site is None:
             return {}
-        return capacity.row_headroom_w(self.site, self._row_groups, (self.summary or {}).get("power_nodes") or {})
+        return capacity.row_headroom_w(self.site, self._row_groups, self._power_nodes())
 
     def pdu_headroom(self) -> list[tuple[str, float, Optional[float]]]:
         """(node id, headroom W, headroom after losing a partner W) of the nodes feeding this hall's racks."""
-        nodes = (self.summary or {}).get("power_nodes") or {}
+        nodes = self._power_nodes()
         hall = self.hall
         if not nodes or hall is None or self.site is None:
             return []
         out = []
         for nid in capacity.hall_pdus(self.site, hall):
-            d = nodes.get(nid) or {}
-            if d.get("headroom_w") is not None:
-                out.append((nid, float(d["headroom_w"]), d.get("headroom_n1_w")))
+            d = nodes.get(nid)
+            if d is not None and d.headroom_w is not None:
+                out.append((nid, float(d.headroom_w), d.headroom_n1_w))
         return out
+
+    def _power_nodes(self) -> dict[str, Headroom]:
+        """The summary's power-node headroom by node id (empty without a summary or a power graph)."""
+        return self.summary.power_nodes if self.summary is not None else {}
 
     # ---- far zoom
     def set_far(self, far: bool) -> None:
@@ -902,12 +916,12 @@ class FloorPlanScene(QGraphicsScene):
         self.metric = metric
         self.recolour()
 
-    def apply_summary(self, summary: Optional[dict]) -> None:
-        """Colour racks from an engine summary dict (``{"racks": {id: {...}}}``); None clears."""
-        had_nodes = bool((self.summary or {}).get("power_nodes"))
+    def apply_summary(self, summary: Optional[HallSummary]) -> None:
+        """Colour racks from an engine summary (its ``racks``: inlet, power, state); None clears."""
+        had_nodes = bool(self._power_nodes())
         self.summary = summary
         self.recolour()
-        if had_nodes or (summary or {}).get("power_nodes"):
+        if had_nodes or self._power_nodes():
             hall = self.hall
             if hall is not None:
                 self._update_row_label_text()
@@ -933,7 +947,7 @@ class FloorPlanScene(QGraphicsScene):
 
     def recolour(self) -> None:
         """Fill every rack by the chosen metric (grey where the summary has no number for it)."""
-        racks = (self.summary or {}).get("racks") or {}
+        racks = self.summary.racks if self.summary is not None else {}
         metric = self.metric
         items = [it for it in self.items_by_id.values() if type(it) is RackItem]
         if not racks:
@@ -947,21 +961,21 @@ class FloorPlanScene(QGraphicsScene):
             colours = [table[i] if i >= 0 else UNKNOWN_COLOUR for i in idx.tolist()]
         else:
             if metric == "power_w":
-                top = max((float(v.get("power_w") or 0.0) for v in racks.values()), default=0.0)
+                top = max((float(v.power_w or 0.0) for v in racks.values()), default=0.0)
                 self.power_scale.vmax = max(top, 1e3)
             nan = float("nan")
-            values = np.array([v if v is not None else nan
-                               for v in ((racks.get(it.element.id) or {}).get(metric) for it in items)],
+            found = (racks.get(it.element.id) for it in items)
+            values = np.array([nan if r is None or getattr(r, metric) is None else getattr(r, metric) for r in found],
                               dtype=np.float64)
             idx = self.current_scale().indices(values)
             table = self.current_scale().colours
             colours = [table[i] if i >= 0 else UNKNOWN_COLOUR for i in idx.tolist()]
-        headroom = (self.summary or {}).get("cooling_headroom") or {}
+        headroom = (self.summary.cooling_headroom if self.summary is not None else None) or {}
         for ident, item in self.items_by_id.items():
             if type(item) is UnitItem:
-                d = headroom.get(ident) or {}
-                h = d.get("headroom_w")
-                item.set_badge("" if h is None else "stopped" if d.get("capacity_w") == 0.0 else f"{h / 1e3:+.0f} kW")
+                d = headroom.get(ident)
+                h = d.headroom_w if d is not None else None
+                item.set_badge("" if h is None else "stopped" if d.capacity_w == 0.0 else f"{h / 1e3:+.0f} kW")
         if self.far:
             for it, c in zip(items, colours):
                 it.fill = c  # not painted one by one far out: the batch layer redraws
@@ -972,7 +986,7 @@ class FloorPlanScene(QGraphicsScene):
 
     def feed_utilization(self) -> dict[str, float]:
         """Per rack: the highest load/capacity (%) among the power nodes feeding it (from the summary)."""
-        nodes = (self.summary or {}).get("power_nodes") or {}
+        nodes = self._power_nodes()
         hall = self.hall
         out: dict[str, float] = {}
         if not nodes or hall is None:
@@ -980,8 +994,8 @@ class FloorPlanScene(QGraphicsScene):
         for r in hall.racks:
             worst = None
             for f in r.feeds:
-                n = nodes.get(f) or {}
-                load, cap = n.get("load_w"), n.get("capacity_w")
+                n = nodes.get(f)
+                load, cap = (n.load_w, n.capacity_w) if n is not None else (None, None)
                 if load is not None and cap:
                     u = 100.0 * load / cap
                     worst = u if worst is None else max(worst, u)
@@ -989,17 +1003,17 @@ class FloorPlanScene(QGraphicsScene):
                 out[r.id] = worst
         return out
 
-    def _state_colours(self, items: list["RackItem"], racks: dict) -> list[QColor]:
+    def _state_colours(self, items: list["RackItem"], racks: dict[str, RackResult]) -> list[QColor]:
         """ASHRAE compliance of each inlet for the rack's class; protection states (throttled, shut down,
         unpowered, critical) override it."""
         from dctwin.twin.sim.metrics import STATUS_NAMES, ashrae_status
 
-        data = [racks.get(it.element.id) or {} for it in items]
-        inlet = np.array([d.get("inlet_c") if d.get("inlet_c") is not None else np.nan for d in data], float)
+        data = [racks.get(it.element.id) for it in items]
+        inlet = np.array([d.inlet_c if d is not None and d.inlet_c is not None else np.nan for d in data], float)
         status = ashrae_status(inlet, [it.element.ashrae_class for it in items]) if items else []
         out = []
         for d, t, st in zip(data, inlet.tolist(), list(status)):
-            prot = d.get("state")
+            prot = d.state if d is not None else None
             if isinstance(prot, str) and prot in PROTECTION_STATES:
                 out.append(state_colour(prot))
             elif t != t:  # no inlet temperature for this rack
@@ -1061,7 +1075,7 @@ class FloorPlanScene(QGraphicsScene):
         if not racks or self.site is None:
             return "", ""
         hall = self.hall
-        nodes = (self.summary or {}).get("power_nodes") or {}
+        nodes = self._power_nodes()
         power = ""
         if nodes:
             ignore = set(ignore)
@@ -1156,31 +1170,17 @@ class FloorPlanScene(QGraphicsScene):
                 lines.append(f"liquid-cooled {el.liquid_fraction:.0%}")
             if el.feeds:
                 lines.append("feeds " + ", ".join(f"{ab} {f}" for ab, f in zip("AB", el.feeds)))
-            data = ((self.summary or {}).get("racks") or {}).get(el.id)
-            if data:
-                parts = []
-                if data.get("inlet_c") is not None:
-                    parts.append(f"inlet {data['inlet_c']:.1f} °C")
-                if data.get("exhaust_c") is not None:
-                    parts.append(f"exhaust {data['exhaust_c']:.1f} °C")
-                if data.get("power_w") is not None:
-                    parts.append(f"{data['power_w'] / 1e3:.1f} kW")
-                if data.get("state") is not None:
-                    parts.append(str(data["state"]))
-                lines.append(", ".join(parts))
+            data = self.summary.racks.get(el.id) if self.summary is not None else None
+            if data is not None:
+                lines.append(", ".join(_readings(((data.inlet_c, "inlet {:.1f} °C"), (data.exhaust_c, "exhaust {:.1f} °C"),
+                                                  (_kw(data.power_w), "{:.1f} kW"), (data.state, "{}")))))
         elif isinstance(el, CoolingUnit):
             lines.append(f"{el.kind}, {el.capacity_kw:g} kW, {el.airflow_m3s:g} m³/s, "
                          f"setpoint {el.supply_setpoint_c:g} °C")
-            data = ((self.summary or {}).get("cooling_units") or {}).get(el.id)
-            if data:
-                parts = []
-                if data.get("return_c") is not None:
-                    parts.append(f"return {data['return_c']:.1f} °C")
-                if data.get("supply_c") is not None:
-                    parts.append(f"supply {data['supply_c']:.1f} °C")
-                if data.get("duty_w") is not None:
-                    parts.append(f"duty {data['duty_w'] / 1e3:.1f} kW")
-                lines.append(", ".join(parts))
+            data = self.summary.cooling_units.get(el.id) if self.summary is not None else None
+            if data is not None:
+                lines.append(", ".join(_readings(((data.return_c, "return {:.1f} °C"), (data.supply_c, "supply {:.1f} °C"),
+                                                  (_kw(data.duty_w), "duty {:.1f} kW")))))
         elif isinstance(el, Tile):
             lines.append(f"open {el.open_fraction:.0%}")
         elif isinstance(el, Containment):
@@ -1261,18 +1261,17 @@ class FloorPlanView(QGraphicsView):
         """The capacity read-out: headroom of the PDUs feeding this hall and of its air cooling (kW)."""
         scene = self.floor_scene()
         pdus = sorted(scene.pdu_headroom(), key=lambda p: p[2] if p[2] is not None else p[1])
-        cool = (scene.summary or {}).get("cooling_headroom") or {}
+        cool = (scene.summary.cooling_headroom if scene.summary is not None else None) or {}
         lines = []
         for nid, head, head1 in pdus[: self.CAPACITY_ROWS]:
             n1 = f" / {head1 / 1e3:+.0f}" if head1 is not None else ""
             lines.append(f"{nid}&nbsp;&nbsp;{head / 1e3:+.0f}{n1} kW")
         if len(pdus) > self.CAPACITY_ROWS:
             lines.append(f"… {len(pdus) - self.CAPACITY_ROWS} more")
-        heads = [d.get("headroom_w") for d in cool.values() if d.get("headroom_w") is not None]
+        heads = [d.headroom_w for d in cool.values() if d.headroom_w is not None]
         # a stopped unit (capacity 0 now) offers nothing and is nobody's partner
-        heads1 = [d.get("headroom_n1_w") for d in cool.values()
-                  if d.get("headroom_n1_w") is not None and d.get("capacity_w") != 0.0]
-        stopped = sum(1 for d in cool.values() if d.get("capacity_w") == 0.0)
+        heads1 = [d.headroom_n1_w for d in cool.values() if d.headroom_n1_w is not None and d.capacity_w != 0.0]
+        stopped = sum(1 for d in cool.values() if d.capacity_w == 0.0)
         if heads:
             n1 = f" / {min(heads1) / 1e3:+.0f} (worst unit)" if heads1 else ""
             lines.append(f"air cooling&nbsp;&nbsp;{sum(heads) / 1e3:+.0f}{n1} kW")

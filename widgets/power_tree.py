@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from dctwin.twin.model.layout import Site
+from dctwin.twin.sim.results import HallSummary
 
 COLUMNS = ("Node", "Kind", "Load kW", "Capacity kW", "Headroom kW", "N-1 kW", "Racks")
 
@@ -25,7 +26,7 @@ class PowerTreePanel(QWidget):
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.site: Optional[Site] = None
-        self.summary: Optional[dict] = None
+        self.summary: Optional[HallSummary] = None
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(True)
@@ -40,7 +41,7 @@ class PowerTreePanel(QWidget):
         self.site = site
         self.sync()
 
-    def set_summary(self, summary: Optional[dict]) -> None:
+    def set_summary(self, summary: Optional[HallSummary]) -> None:
         self.summary = summary
         self._fill_numbers()
 
@@ -112,18 +113,18 @@ class PowerTreePanel(QWidget):
         self._fill_numbers()
 
     def _fill_numbers(self) -> None:
-        nodes = (self.summary or {}).get("power_nodes") or {}
+        nodes = self.summary.power_nodes if self.summary is not None else {}
         for ident, item in self.items.items():
             d = nodes.get(ident)
             if d is None:
                 for c in (2, 4, 5):
                     item.setText(c, "—")
                 continue
-            item.setText(2, _kw(d.get("load_w")))
-            item.setText(4, _kw(d.get("headroom_w")))
-            item.setText(5, _kw(d.get("headroom_n1_w")))
-            n1 = d.get("headroom_n1_w")
-            colour = Qt.red if (d.get("headroom_w") is not None and d["headroom_w"] < 0) else \
+            item.setText(2, _kw(d.load_w))
+            item.setText(4, _kw(d.headroom_w))
+            item.setText(5, _kw(d.headroom_n1_w))
+            n1 = d.headroom_n1_w
+            colour = Qt.red if (d.headroom_w is not None and d.headroom_w < 0) else \
                 (Qt.darkYellow if n1 is not None and n1 < 0 else None)
             for c in (4, 5):
                 item.setForeground(c, colour if colour is not None else self.palette().text())

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C, ASHRAE_RECOMMENDED_MAX_C, ASHRAE_RECOMMENDED_MIN_C
+from dctwin.twin.sim.results import HallSummary, UpsState
 
 
 class _RowLegend(pg.LegendItem):
@@ -186,9 +187,9 @@ class TrendsPanel(QWidget):
         self.facility_kw = np.empty(0)
         self._redraw()
 
-    def add_frame(self, t_s: float, summary: dict, ups: Optional[dict] = None) -> None:
-        """Append one sample from an engine summary (racks' inlet_c, power) and UPS states ({id: {"soc"}})."""
-        racks = summary.get("racks") or {}
+    def add_frame(self, t_s: float, summary: HallSummary, ups: Optional[dict[str, UpsState]] = None) -> None:
+        """Append one sample from an engine summary (racks' inlet_c, power) and UPS states by id."""
+        racks = summary.racks
         n = self.t_s.size
         if n and t_s < self.t_s[-1]:
             self.clear()  # the clock went back (new run): start over
@@ -198,29 +199,27 @@ class TrendsPanel(QWidget):
             arr = self.inlet.get(ident)
             if arr is None:
                 arr = np.full(n, np.nan)
-            v = data.get("inlet_c")
+            v = data.inlet_c
             self.inlet[ident] = np.append(arr, np.nan if v is None else float(v))
         for ident in list(self.inlet):
             if ident not in racks:
                 self.inlet[ident] = np.append(self.inlet[ident], np.nan)
-        hot = summary.get("max_inlet_c")
+        hot = summary.max_inlet_c
         if hot is None:
-            vals = [d.get("inlet_c") for d in racks.values() if d.get("inlet_c") is not None]
+            vals = [d.inlet_c for d in racks.values() if d.inlet_c is not None]
             hot = max(vals) if vals else None
         self.max_inlet = np.append(self.max_inlet, np.nan if hot is None else float(hot))
         ups = ups or {}
         for ident in set(self.soc) | set(ups):
             arr = self.soc.get(ident, np.full(n, np.nan))
-            v = (ups.get(ident) or {}).get("soc")
+            v = ups[ident].soc if ident in ups else None
             self.soc[ident] = np.append(arr, np.nan if v is None else 100.0 * float(v))
-        it_w = summary.get("it_power_w", summary.get("it_w"))
+        it_w = summary.it_power_w
         if it_w is None:
-            it_w = sum(float(d.get("power_w") or 0.0) for d in racks.values())
+            it_w = sum(float(d.power_w or 0.0) for d in racks.values())
         self.it_kw = np.append(self.it_kw, it_w / 1e3)
-        fac = summary.get("facility_power_w", summary.get("facility_w"))
-        pue = summary.get("pue")
-        if fac is None and isinstance(pue, (int, float)) and it_w:
-            fac = pue * it_w  # PUE = facility / IT
+        pue = summary.pue
+        fac = pue * it_w if isinstance(pue, (int, float)) and it_w else None  # PUE = facility / IT
         self.facility_kw = np.append(self.facility_kw, np.nan if fac is None else fac / 1e3)
         if self.t_s.size > self.max_points:
             cut = self.t_s.size - self.max_points

@@ -379,17 +379,17 @@ def test_devices_and_pipes_are_not_read(files, name):
 def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
     """No racks means no inlet temperature: the text summary says n/a (it was a TypeError, exit 1)."""
     import dctwin.twin.sim.engine as engine
+    from dctwin.twin.sim.results import HallSummary, RunSummary
 
     class NoRacks:
         def __init__(self, site, hall_id=None, **kwargs):
             self.t_s = 0.0
 
         def solve_steady(self):
-            return {"racks": {}, "cooling_units": {}, "max_inlet_c": None, "energy_error": float("nan"),
-                    "solve_s": 0.1}
+            return HallSummary(energy_error=float("nan"), solve_s=0.1)
 
         def run(self, duration_s, dt_s=None, progress=None, on_step=None):
-            return {"max_inlet_c": None, "racks_over_allowable": [], "energy_error": None}
+            return RunSummary(HallSummary(), energy_error=float("nan"))
 
     monkeypatch.setattr(engine, "Simulation", NoRacks)
     code, out, err = run_cli(["solve", files["tiny.json"]])

@@ -48,14 +48,14 @@ def open_replay(qtbot, w, path) -> dict:
 def wait_state_at(qtbot, w, t_s: float) -> dict:
     seen: list = []
     w.sig_replay_shown.connect(seen.append)
-    qtbot.waitUntil(lambda: any(abs(f["t_s"] - t_s) < 1e-9 for f in seen), timeout=WAIT_MS)
-    return [f for f in seen if abs(f["t_s"] - t_s) < 1e-9][-1]
+    qtbot.waitUntil(lambda: any(abs(f.t_s - t_s) < 1e-9 for f in seen), timeout=WAIT_MS)
+    return [f for f in seen if abs(f.t_s - t_s) < 1e-9][-1]
 
 
 def test_clicking_an_alarm_marker_shows_that_second_and_its_cause_chain(qtbot, window, run_file):
     w = window
     first = open_replay(qtbot, w, run_file)
-    assert w.replay_mode and first["t_s"] == 0.0
+    assert w.replay_mode and first.t_s == 0.0
     assert w.timeline_dock.isVisible() and w.banner.isVisible() and "read-only" in w.banner.text()
     alarm_markers = [m for m in w.timeline.view.markers if m.lane == "alarm"]
     with Project.open(run_file, read_only=True) as p:
@@ -67,7 +67,7 @@ def test_clicking_an_alarm_marker_shows_that_second_and_its_cause_chain(qtbot, w
     shown: list = []
     w.sig_replay_shown.connect(shown.append)
     QTest.mouseClick(w.timeline.view, Qt.LeftButton, Qt.NoModifier, pos)
-    qtbot.waitUntil(lambda: any(abs(f["t_s"] - marker.t_s) < 1e-9 for f in shown), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(abs(f.t_s - marker.t_s) < 1e-9 for f in shown), timeout=WAIT_MS)
     assert w.timeline.position_s == marker.t_s
     # the floor plan shows the state of that second: the same, bit for bit, as replaying the recording there
     with Project.open(run_file, read_only=True) as p:
@@ -75,13 +75,13 @@ def test_clicking_an_alarm_marker_shows_that_second_and_its_cause_chain(qtbot, w
         want = replay_to(reader, marker.t_s).summary()
         t, mx = reader.metric_trend("max_inlet_c", marker.t_s, marker.t_s)
     got = w.scene.summary
-    assert got["t_s"] == marker.t_s
-    for rid, r in want["racks"].items():
-        assert got["racks"][rid]["inlet_c"] == r["inlet_c"]
+    assert got.t_s == marker.t_s
+    for rid, r in want.racks.items():
+        assert got.racks[rid].inlet_c == r.inlet_c
         item = w.scene.items_by_id[rid]
-        assert item.fill == w.scene.temp_scale.colour(r["inlet_c"])
-    assert got["max_inlet_c"] == pytest.approx(float(mx[0]), abs=1e-4)  # and the recorded hall metric
-    assert got["racks"][marker.target]["inlet_c"] > 32.0  # the alarm's own condition holds in that second
+        assert item.fill == w.scene.temp_scale.colour(r.inlet_c)
+    assert got.max_inlet_c == pytest.approx(float(mx[0]), abs=1e-4)  # and the recorded hall metric
+    assert got.racks[marker.target].inlet_c > 32.0  # the alarm's own condition holds in that second
     # the capacity read-outs are that second's: the failed CRAH offers no headroom
     assert w.scene.items_by_id["CRAH-1"].badge == "stopped"
     assert "1 of 2 units stopped" in w.view.capacity_label.text()
@@ -94,7 +94,7 @@ def test_clicking_an_alarm_marker_shows_that_second_and_its_cause_chain(qtbot, w
     # a step of the chain is clickable: the failure's second and element
     shown.clear()
     w.cause_panel.list.itemClicked.emit(w.cause_panel.list.item(len(texts) - 1))
-    qtbot.waitUntil(lambda: any(abs(f["t_s"] - FAIL_AT_S) < 1e-9 for f in shown), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(abs(f.t_s - FAIL_AT_S) < 1e-9 for f in shown), timeout=WAIT_MS)
     assert w.scene.selected_ids() == ["CRAH-1"]
 
 
@@ -102,7 +102,7 @@ def test_newest_seek_wins(qtbot, window, run_file):
     w = window
     open_replay(qtbot, w, run_file)
     shown: list = []
-    w.sig_replay_shown.connect(lambda f: shown.append(f["t_s"]))
+    w.sig_replay_shown.connect(lambda f: shown.append(f.t_s))
     asks = [float(t) for t in range(5, 120, 9)]
     for t in asks:  # faster than any seek: the worker skips to the newest request
         w.timeline.seek(t)
@@ -173,14 +173,14 @@ def test_a_moment_export_replays_from_its_keyframe_only(qtbot, window, run_file,
     assert 0.0 < kf < 84.0 and w.replay_data.duration_s == 84.0
     assert "the moment t = 84 s" in w.banner.text() and w.timeline.view.floor_s == kf
     shown: list = []
-    w.sig_replay_shown.connect(lambda f: shown.append(f["t_s"]))
+    w.sig_replay_shown.connect(lambda f: shown.append(f.t_s))
     w.timeline.seek(5.0)  # before the keyframe: the earliest second the file can show
     qtbot.waitUntil(lambda: kf in shown, timeout=WAIT_MS)
     assert w.timeline.position_s == kf
     with Project.open(run_file, read_only=True) as p:
         want = replay_to(p.recording(), kf).summary()
-    assert {k: v["inlet_c"] for k, v in w.scene.summary["racks"].items()} == \
-        {k: v["inlet_c"] for k, v in want["racks"].items()}
+    assert {k: v.inlet_c for k, v in w.scene.summary.racks.items()} == \
+        {k: v.inlet_c for k, v in want.racks.items()}
 
 
 def test_clicking_an_automatic_action_shows_why_it_happened(qtbot, window, run_file):
@@ -205,9 +205,9 @@ def test_scrubbing_previews_the_recorded_series_then_shows_the_exact_state(qtbot
         t, inlet = p.recording().rack_values_at("rack_inlet_c", 95.0)
     w.timeline.seek(95.0)
     prev = w.scene.summary  # at once, before any replay result
-    assert prev.get("preview") is True and prev["t_s"] == t == 90.0
+    assert prev.preview is True and prev.t_s == t == 90.0
     rid = w.replay_data.rack_ids[0]
-    assert prev["racks"][rid]["inlet_c"] == pytest.approx(float(inlet[0]))
+    assert prev.racks[rid].inlet_c == pytest.approx(float(inlet[0]))
     assert "preview" in w.physics_label.text()
     wait_state_at(qtbot, w, 95.0)
-    assert "preview" not in w.scene.summary and w.scene.summary["t_s"] == 95.0
+    assert not w.scene.summary.preview and w.scene.summary.t_s == 95.0

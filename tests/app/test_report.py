@@ -49,7 +49,7 @@ def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
         px = ((x0 + 0.2 * (x1 - x0)) * PX - src.left()) * scale
         py = (-(y0 + 0.5 * (y1 - y0)) * PX - src.top()) * scale
         got = img.pixelColor(int(px), int(py))
-        want = temp.colour(summary["racks"][rack.id]["inlet_c"])
+        want = temp.colour(summary.racks[rack.id].inlet_c)
         if max(abs(got.red() - want.red()), abs(got.green() - want.green()), abs(got.blue() - want.blue())) <= 3:
             hits += 1
     assert hits == len(hall.racks)

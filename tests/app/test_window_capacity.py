@@ -8,10 +8,11 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
 from dctwin.twin.model.demos import load_demo
 
 from dctwin.app.document import Document
-from dctwin.app.runner import SimRunner
+from dctwin.app.runner import Frame, SimRunner
 from dctwin.app.settings import Settings
 from dctwin.app.window import MainWindow
 from tests.app.gui_helpers import centre_of, mouse_drag, viewport_point
@@ -37,19 +38,16 @@ def window(qtbot, tmp_path):
 def frame(window, pdu_a_n1_kw=50.0, hot_west=False):
     """A solved frame: PDU-A's headroom after losing PDU-B as given; intake air 22 °C (35 °C west of x = 6 m)."""
     site = window.doc.site
-    nodes = {n.id: {"load_w": 50e3, "capacity_w": 150e3, "headroom_w": 100e3, "headroom_n1_w": 80e3}
-             for n in site.power_nodes}
-    nodes["PDU-A"]["headroom_n1_w"] = pdu_a_n1_kw * 1e3
+    nodes = {n.id: Headroom(50e3, 150e3, 100e3, 80e3) for n in site.power_nodes}
+    nodes["PDU-A"].headroom_n1_w = pdu_a_n1_kw * 1e3
     hall = site.hall
     nx, ny = 40, 34
     field = np.full((nx, ny), 22.0)
     if hot_west:
         field[: nx // 2, :] = 35.0
-    return {"generation": window.runner.generation, "t_s": 0.0, "heat": None,
-            "summary": {"racks": {r.id: {"inlet_c": 22.0, "power_w": r.it_kw * 1e3} for r in hall.racks},
-                        "power_nodes": nodes, "cooling_headroom": {"CRAH-1": {"headroom_w": 40e3,
-                                                                              "headroom_n1_w": 5e3}}},
-            "inlet_field": (field, (0.0, 0.0, hall.width_m, hall.depth_m))}
+    summary = HallSummary(racks={r.id: RackResult(22.0, power_w=r.it_kw * 1e3) for r in hall.racks},
+                          power_nodes=nodes, cooling_headroom={"CRAH-1": Headroom(None, None, 40e3, 5e3)})
+    return Frame(window.runner.generation, 0.0, summary, inlet_field=(field, (0.0, 0.0, hall.width_m, hall.depth_m)))
 
 
 def drag_over(window, row: int, x_m: float, y_m: float, drop: bool = False) -> None:

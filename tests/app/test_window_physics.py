@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
+from dctwin.twin.sim.results import GridInfo, HallSummary, RackResult, UpsState
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.model.events import EventLog
 
@@ -41,13 +42,15 @@ class FakeSimulation:
 
     def __init__(self, site, hall_id=None, *, grid_m=None, dt_s=1.0, warm_from=None):
         self.warm_from = warm_from
+        self.site = site
+        self.power = None
         self.hall = site.get_hall(hall_id) if hall_id else site.halls[0]
         self.t_s = 0.0
         self.dt_s = dt_s
         self.rack_ids = [r.id for r in self.hall.racks]
         self.events = EventLog()
 
-    def solve_steady(self, cancel=None, on_partial=None) -> dict:
+    def solve_steady(self, cancel=None, on_partial=None) -> HallSummary:
         if FakeSimulation.gate is not None:
             FakeSimulation.gate.wait(10)
         if cancel is not None and cancel():
@@ -56,12 +59,11 @@ class FakeSimulation:
             raise FloatingPointError("flow diverged")
         return self.summary()
 
-    def summary(self) -> dict:
-        racks = {r.id: {"inlet_c": inlet_of(r) + 0.01 * self.t_s, "exhaust_c": inlet_of(r) + 10,
-                        "power_w": r.it_kw * 1e3, "airflow_m3s": r.design_airflow_m3s, "state": "ok"}
+    def summary(self) -> HallSummary:
+        racks = {r.id: RackResult(inlet_of(r) + 0.01 * self.t_s, inlet_of(r) + 10, r.it_kw * 1e3,
+                                  r.design_airflow_m3s, "ok")
                  for r in self.hall.racks}
-        return {"racks": racks, "cooling_units": {}, "max_inlet_c": max(v["inlet_c"] for v in racks.values()),
-                "pue": 1.4, "energy_error": 0.0, "solve_s": 0.0}
+        return HallSummary(t_s=self.t_s, racks=racks, max_inlet_c=max(v.inlet_c for v in racks.values()), pue=1.4)
 
     def step(self, dt_s=None):
         self.t_s += dt_s or self.dt_s
@@ -114,7 +116,7 @@ def test_solve_recolours_racks_and_fills_the_status_bar(window):
 def test_an_edit_is_solved_again_and_the_view_shows_new_temperatures(window, qtbot):
     with qtbot.waitSignal(window.sig_physics_shown, timeout=5000) as blocker:
         window.doc.execute(SetProperty("R-A01", "it_kw", 20.0))
-    assert blocker.args[0]["summary"]["racks"]["R-A01"]["inlet_c"] == inlet_of(window.doc.site.get("R-A01"))
+    assert blocker.args[0].summary.racks["R-A01"].inlet_c == inlet_of(window.doc.site.get("R-A01"))
     assert window.scene.items_by_id["R-A01"].fill == window.scene.temp_scale.colour(28.0)
 
 
@@ -136,7 +138,7 @@ def test_heat_map_is_drawn_north_up(window):
 def test_a_newer_edit_supersedes_a_stale_solve(window, qtbot):
     FakeSimulation.gate = threading.Event()
     shown = []
-    window.sig_physics_shown.connect(lambda f: shown.append(f["generation"]))
+    window.sig_physics_shown.connect(lambda f: shown.append(f.generation))
     with qtbot.waitSignal(window.runner.sig_busy, timeout=5000):
         window.doc.execute(SetProperty("R-A01", "it_kw", 11.0))
     window.doc.execute(SetProperty("R-A01", "it_kw", 12.0))
@@ -144,7 +146,7 @@ def test_a_newer_edit_supersedes_a_stale_solve(window, qtbot):
     FakeSimulation.gate.set()
     qtbot.waitUntil(lambda: latest in shown, timeout=5000)
     assert shown == [latest]
-    assert window.last_frame["summary"]["racks"]["R-A01"]["inlet_c"] == 18.0 + 0.5 * 12.0
+    assert window.last_frame.summary.racks["R-A01"].inlet_c == 18.0 + 0.5 * 12.0
 
 
 def test_run_and_pause_send_throttled_frames(window, qtbot):
@@ -156,9 +158,9 @@ def test_run_and_pause_send_throttled_frames(window, qtbot):
     qtbot.waitUntil(lambda: len(frames) >= 4, timeout=10000)
     window.toggle_run()
     qtbot.waitUntil(lambda: not window.act_run.isChecked(), timeout=5000)
-    times = [f["t_s"] for f in frames]
+    times = [f.t_s for f in frames]
     assert times == sorted(times) and times[-1] > 0
-    gaps = np.diff([f["emitted_s"] for f in frames])
+    gaps = np.diff([f.emitted_s for f in frames])
     assert gaps.min() >= 1.0 / MAX_FPS * 0.999
     assert window.time_label.text() != "t = 0 s"
     rows = window.alarms.row_texts()
@@ -202,7 +204,7 @@ def test_ups_charge_is_read_through_the_power_model():
     ups = {n.id for n in Sim.site.power_nodes if n.kind == "ups" and n.battery_kwh}
     assert "UPS-1A" in ups
     state = SimRunner._ups_state(Sim())
-    assert state["UPS-1A"] == {"soc": 0.4, "mode": "battery"}
+    assert state["UPS-1A"] == UpsState(0.4, "battery")
     assert set(state) == {"UPS-1A"}  # a node without a charge reading is left out
 
 
@@ -213,7 +215,7 @@ def test_run_stops_exactly_at_the_requested_second(window, qtbot):
     runner.stop_at_s = 7.5
     with qtbot.waitSignal(runner.sig_running, timeout=5000, check_params_cb=lambda r: r is False):
         runner.set_running(True)
-    qtbot.waitUntil(lambda: window.last_frame["t_s"] == 7.5, timeout=5000)
+    qtbot.waitUntil(lambda: window.last_frame.t_s == 7.5, timeout=5000)
     assert not runner.running and runner.stop_at_s is None
     assert runner._sim.t_s == 7.5  # seven whole steps and one half step
 
@@ -231,8 +233,8 @@ def test_frames_carry_the_intake_air_for_the_cooling_check():
             return t, (0.0, 0.0, 1.8, 1.2)
 
     sim = Layers()
-    field, extent = SimRunner._inlet_field(sim, {"grid": {"dz_m": 0.5}})
+    field, extent = SimRunner._inlet_field(sim, HallSummary(grid=GridInfo(3, 2, 4, 0.6, 0.6, 0.5)))
     assert sim.asked == [0.25, 0.75, 1.25, 1.75]
     assert field[1, 1] == pytest.approx(21.0) and np.isnan(field[0, 0])
     assert extent == (0.0, 0.0, 1.8, 1.2)
-    assert SimRunner._inlet_field(sim, {}) is None
+    assert SimRunner._inlet_field(sim, HallSummary()) is None

@@ -31,9 +31,9 @@ def window(qtbot, tmp_path):
 
 
 def test_real_engine_solves_and_a_drag_is_solved_again(window, qtbot):
-    first = window.last_frame["summary"]
-    assert first["energy_error"] < 0.01
-    hottest = max(r["inlet_c"] for r in first["racks"].values())
+    first = window.last_frame.summary
+    assert first.energy_error < 0.01
+    hottest = max(r.inlet_c for r in first.racks.values())
     assert window.hot_label.text() == f"hottest inlet {hottest:.1f} °C"
     before = window.doc.site.get("CRAH-1")
     # drag CRAH-1 one tile south with the mouse: one command, then a new solve of the moved layout
@@ -43,8 +43,8 @@ def test_real_engine_solves_and_a_drag_is_solved_again(window, qtbot):
     after = window.doc.site.get("CRAH-1")
     assert after.y_m == pytest.approx(before.y_m - 0.6)
     qtbot.waitUntil(lambda: not window.settle_bar.isVisible(), timeout=120_000)
-    frame = window.last_frame["summary"]
-    assert set(frame["racks"]) == set(first["racks"])
-    assert frame["cooling_units"]["CRAH-1"]["duty_w"] > 0
+    frame = window.last_frame.summary
+    assert set(frame.racks) == set(first.racks)
+    assert frame.cooling_units["CRAH-1"].duty_w > 0
     window.doc.undo_stack.undo()
     assert window.doc.site.get("CRAH-1") == before

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
+from dctwin.twin.sim.results import HallSummary, RackResult
 from dctwin.twin.model.demos import load_demo
 
 from dctwin.app.document import Document
-from dctwin.app.runner import SimRunner
+from dctwin.app.runner import Frame, SimRunner
 from dctwin.app.settings import Settings
 from dctwin.app.window import MainWindow
 
@@ -29,9 +30,10 @@ def window(qtbot, tmp_path):
 
 def feed(window, n=30):
     for k in range(n):
-        window._on_runner_frame({"generation": window.runner.generation, "t_s": float(k), "heat": None,
-                                 "summary": {"racks": {"R-A01": {"inlet_c": 24.0 + 0.3 * k}},
-                                             "it_power_w": 100e3, "facility_power_w": 140e3 + 1e3 * k}})
+        # the engine reports PUE; the trends draw facility power as PUE x IT
+        window._on_runner_frame(Frame(window.runner.generation, float(k),
+                                      HallSummary(racks={"R-A01": RackResult(24.0 + 0.3 * k)}, it_power_w=100e3,
+                                                  pue=(140e3 + 1e3 * k) / 100e3)))
 
 
 def test_trends_are_the_front_tab_at_start(window, qtbot):

@@ -52,7 +52,7 @@ def test_key_figures_match_the_recording(data, run_file):
     # the picture moment: the hottest second of the run, replayed
     assert data.picture_t_s == pytest.approx(t[int(mx.argmax())])
     assert data.picture_reason == "the hottest inlet of the run"
-    assert data.summary["max_inlet_c"] == pytest.approx(float(mx.max()), abs=1e-3)
+    assert data.summary.max_inlet_c == pytest.approx(float(mx.max()), abs=1e-3)
     assert data.incident_name == "CRAH-1 trips" and data.title.endswith(", CRAH-1 trips")
 
 
@@ -119,4 +119,4 @@ def test_a_moment_outside_the_recording_is_refused(run_file):
         review.collect(run_file, at_s=500.0)
     moment = review.collect(run_file, at_s=60.0)
     assert moment.picture_t_s == 60.0 and moment.picture_reason == "the requested moment"
-    assert moment.summary["t_s"] == 60.0 and moment.heat is not None
+    assert moment.summary.t_s == 60.0 and moment.heat is not None

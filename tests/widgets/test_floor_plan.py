@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
 from dctwin.twin.model.commands import MoveElements, RemoveElements
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.model.layout import Containment, Rack, Tile
@@ -73,8 +74,8 @@ def test_the_scene_asks_twin_where_things_fit_and_follows_edits(scene, site):
 
 def test_recolour_by_metric_from_a_summary(scene, site):
     ids = [r.id for r in site.hall.racks]
-    summary = {"racks": {i: {"inlet_c": 20.0 + k, "power_w": 1000.0 * (k + 1), "state": "on" if k else "critical"}
-                         for k, i in enumerate(ids[:-1])}}
+    summary = HallSummary(racks={i: RackResult(20.0 + k, power_w=1000.0 * (k + 1), state="on" if k else "critical")
+                                 for k, i in enumerate(ids[:-1])})
     scene.apply_summary(summary)
     assert scene.items_by_id[ids[3]].fill == scene.temp_scale.colour(23.0)
     assert scene.items_by_id[ids[-1]].fill == UNKNOWN_COLOUR  # no number for it: grey, not invented
@@ -88,8 +89,7 @@ def test_recolour_by_metric_from_a_summary(scene, site):
     assert scene.power_scale.vmax == 1000.0 * (len(ids) - 1)
     top = scene.items_by_id[ids[-2]].fill
     assert top == scene.power_scale.colour(scene.power_scale.vmax)
-    summary["power_nodes"] = {"PDU-A": {"load_w": 50e3, "capacity_w": 100e3},
-                              "PDU-B": {"load_w": 80e3, "capacity_w": 100e3}}
+    summary.power_nodes = {"PDU-A": Headroom(50e3, 100e3, None, None), "PDU-B": Headroom(80e3, 100e3, None, None)}
     scene.apply_summary(summary)
     scene.set_metric("feed_util")
     a1 = site.get("R-A01")
@@ -163,7 +163,7 @@ def test_far_out_racks_are_drawn_in_batches_and_stay_selectable(qtbot, scene, si
     assert item.flags() & QGraphicsItem.ItemHasNoContents
     scene.select_ids(["R-A01"])
     assert scene.selected_ids() == ["R-A01"] and len(scene.far_item._selected) == 1
-    summary = {"racks": {r.id: {"inlet_c": 30.0} for r in site.hall.racks}}
+    summary = HallSummary(racks={r.id: RackResult(30.0) for r in site.hall.racks})
     scene.apply_summary(summary)
     hot = scene.temp_scale.colour(30.0)
     rack_groups = [g for g in scene.far_item._groups if g[0] is hot]
@@ -185,7 +185,7 @@ def test_rows_are_labelled_with_their_load_and_units_with_headroom(scene, site):
     assert scene.row_labels["A"].text == f"A: {a_kw:.0f} kW"
     label_x = scene.row_labels["A"].pos().x()
     assert label_x == pytest.approx(min(r.x_m for r in site.hall.racks if r.row == "A") * PX)
-    scene.apply_summary({"racks": {}, "cooling_headroom": {"CRAH-1": {"headroom_w": 85e3}}})
+    scene.apply_summary(HallSummary(cooling_headroom={"CRAH-1": Headroom(None, None, 85e3, None)}))
     assert scene.items_by_id["CRAH-1"].badge == "+85 kW"
     assert scene.items_by_id["CRAH-2"].badge == ""
     scene.apply_summary(None)

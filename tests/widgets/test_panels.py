@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dctwin.twin.sim.results import HallSummary, Headroom, RackResult, UpsState
 from dctwin.twin.model.demos import load_demo
 from dctwin.widgets.floor_plan import element_from_mime
 from dctwin.widgets.inspector import InspectorPanel
@@ -73,18 +74,18 @@ def test_trends_keep_history_and_limit_lines(qtbot):
     qtbot.addWidget(t)
     t.set_racks(["R-1", "R-2"])
     for k in range(8):
-        t.add_frame(float(k), {"racks": {"R-1": {"inlet_c": 20.0 + k, "power_w": 1e3},
-                                         "R-2": {"inlet_c": 25.0, "power_w": 2e3}}})
+        t.add_frame(float(k), HallSummary(racks={"R-1": RackResult(20.0 + k, power_w=1e3),
+                                                 "R-2": RackResult(25.0, power_w=2e3)}))
     assert t.t_s.tolist() == [3.0, 4.0, 5.0, 6.0, 7.0]
     x, y = t.curves["R-1"].getData()
     assert y.tolist() == [23.0, 24.0, 25.0, 26.0, 27.0]
     assert np.allclose(t.it_kw, 3.0)
     assert t.max_curve.getData()[1].tolist() == [25.0, 25.0, 25.0, 26.0, 27.0]  # hottest rack at each time
     assert t.soc_plot.isHidden()  # no UPS reported: no empty plot
-    t.add_frame(8.0, {"racks": {}}, {"UPS-1A": {"soc": 0.75}})
+    t.add_frame(8.0, HallSummary(), {"UPS-1A": UpsState(0.75)})
     assert not t.soc_plot.isHidden()
     assert t.soc_curves["UPS-1A"].getData()[1][-1] == 75.0
-    t.add_frame(0.0, {"racks": {}})  # a new run starts the history over
+    t.add_frame(0.0, HallSummary())  # a new run starts the history over
     assert t.t_s.tolist() == [0.0]
 
 
@@ -103,8 +104,7 @@ def test_power_tree_shows_the_graph_and_picks_fed_racks(qtbot):
         p.tree.itemClicked.emit(p.items["PDU-A"], 0)
     assert sorted(blk.args[0]) == fed_a
     assert sorted(p.downstream_racks("UTIL")) == sorted(r.id for r in site.hall.racks if r.feeds)
-    p.set_summary({"power_nodes": {"PDU-A": {"load_w": 65e3, "capacity_w": 100e3, "headroom_w": 35e3,
-                                             "headroom_n1_w": -30e3}}})
+    p.set_summary(HallSummary(power_nodes={"PDU-A": Headroom(65e3, 100e3, 35e3, -30e3)}))
     assert [p.items["PDU-A"].text(c) for c in (2, 4, 5)] == ["65", "35", "-30"]
     assert p.items["PDU-B"].text(2) == "—"
 

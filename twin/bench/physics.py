@@ -66,6 +66,7 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
     """Figures for one synthetic hall of ``n_racks`` racks (see the module docstring); ``hour``:
     also run the simulated hour (halls up to 1,000 racks)."""
     import dctwin.twin.sim.engine as engine
+    from dctwin.twin.sim import flows as follow
 
     say = log or (lambda m: None)
     site = synthetic_site(n_racks)
@@ -80,7 +81,7 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
     flows = []
 
     def cold():
-        flows.append(airflow.solve_flow(ap, bc, emit_warnings=False))
+        flows.append(airflow.solve_flow(ap, bc))
 
     # the cold solve is the most expensive: at most 3 repeats, 1 for big halls
     flow_cold_s = _median(cold, min(repeats, 3 if n_racks <= 1000 else 1))
@@ -90,7 +91,7 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
         edited[0] *= 1.2
     bc2 = airflow.FlowBC(edited, unit_q)
     say(f"  cold flow {flow_cold_s:.2f} s ({flow.steps} steps); warm re-march after a one-rack edit...")
-    flow_warm_s = _median(lambda: airflow.solve_flow(ap, bc2, init=flow, emit_warnings=False),
+    flow_warm_s = _median(lambda: airflow.solve_flow(ap, bc2, init=flow),
                           min(repeats, 3 if n_racks <= 1000 else 1))
 
     # the explicit transport kernel against its numpy reference (4 sub-steps, same inputs)
@@ -114,8 +115,8 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
     sim = engine.Simulation(site, hall.id, grid_m=grid_m)
     sim.solve_steady()
     steady = sim.keyframe()
-    saved = engine.FLOW_TOLERANCE
-    engine.FLOW_TOLERANCE = float("inf")
+    saved = follow.FLOW_TOLERANCE
+    follow.FLOW_TOLERANCE = float("inf")
     n_steps = 20
     try:
         sim.schedule(sim.t_s, "set_utilization", "all", utilization=0.7)
@@ -139,7 +140,7 @@ def bench_case(n_racks: int, repeats: int = 3, grid_m: Optional[float] = None,
         ratio = _implicit_vs_numpy(sim, repeats, n_racks)
         hour_figures = _hour(sim, steady) if (hour and n_racks <= 1000) else {}
     finally:
-        engine.FLOW_TOLERANCE = saved
+        follow.FLOW_TOLERANCE = saved
     air_s.sort()
     if ratio["numba_vs_numpy"] is None and kernel_s > 0:  # the engine's step is the explicit kernel
         ratio["numba_vs_numpy"] = numpy_s / kernel_s

@@ -9,14 +9,69 @@ Reading causes back to the root gives the explanation of an alarm.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
+
+@dataclass(frozen=True)
+class EventValue:
+    """The number an injected event carries in its details: its name, range, default and unit."""
+
+    name: str
+    low: float
+    high: float
+    default: float
+    unit: str = ""  # "C" for temperatures
+
+    def accepts(self, value: Any) -> bool:
+        """A number (not a bool) within ``low..high``."""
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(float(value)) and self.low <= float(value) <= self.high)
+
+    @property
+    def rule(self) -> str:
+        """``"setpoint_c must be a number 5..45 C"``."""
+        return f"{self.name} must be a number {self.low:g}..{self.high:g}" + (f" {self.unit}" if self.unit else "")
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """An injected event kind: what its target may be and the number it carries (if any).
+
+    ``targets``: the kinds of element it may name ("*": any element of the layout; "row": a row
+    of racks; "all": every rack; else a rack, cooling unit, cdu, chiller, pump or power-node
+    kind), ``need`` the same in words; ``target_optional``: it may name nothing (all of them).
+    """
+
+    kind: str
+    targets: tuple[str, ...]
+    need: str
+    target_optional: bool = False
+    value: Optional[EventValue] = None
+
+
+#: power-node kinds a breaker trip may name
+BREAKER_NODE_KINDS = ("ats", "ups", "switchboard", "pdu", "rpp", "utility", "generator")
+#: the injected event kinds (incidents and operators): one schema for the engine's checks, the
+#: incident files and the incident editor
+EVENT_KINDS: dict[str, EventKind] = {k.kind: k for k in (
+    EventKind("fail", ("*",), "an element of the layout"),
+    EventKind("repair", ("*",), "an element of the layout"),
+    EventKind("utility_loss", ("utility",), "a utility", target_optional=True),
+    EventKind("utility_restore", ("utility",), "a utility", target_optional=True),
+    EventKind("generator_fail_to_start", ("generator",), "a generator", target_optional=True),
+    EventKind("breaker_trip", BREAKER_NODE_KINDS, "a power node"),
+    EventKind("set_utilization", ("rack", "row", "all"), 'a rack, a row or "all"', target_optional=True,
+              value=EventValue("utilization", 0.0, 1.5, 1.0)),
+    EventKind("set_setpoint", ("cooling unit",), "a cooling unit", value=EventValue("setpoint_c", 5.0, 45.0, 20.0, "C")),
+    EventKind("set_outdoor_c", (), "", target_optional=True, value=EventValue("c", -60.0, 60.0, 35.0, "C")),
+    EventKind("cdu_pump_fail", ("cdu",), "a CDU"),
+)}
 #: kinds of injected events (incidents and operators)
-INJECTED_KINDS = (
-    "fail", "repair", "utility_loss", "utility_restore", "generator_fail_to_start", "breaker_trip",
-    "set_utilization", "set_setpoint", "set_outdoor_c", "cdu_pump_fail",
-)
+INJECTED_KINDS = tuple(EVENT_KINDS)
+#: the number each kind that carries one needs
+EVENT_VALUES: dict[str, EventValue] = {k: e.value for k, e in EVENT_KINDS.items() if e.value is not None}
 #: kinds of automatic actions the physics records
 AUTOMATIC_KINDS = (
     "throttle", "unthrottle", "shutdown", "restart", "rack_down", "rack_up",

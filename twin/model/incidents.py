@@ -22,23 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from dctwin.twin.model.events import INJECTED_KINDS
 from dctwin.twin.errors import LayoutError, LayoutIssue
+from dctwin.twin.model.events import EVENT_KINDS, INJECTED_KINDS
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import decode_text_file, finite_number, parse_json_strict, read_json_bytes
 
 FORMAT = "dctwin-incident"
 VERSION = 1
 
-#: details each kind needs (name -> (low, high))
-_REQUIRED_DETAILS = {
-    "set_utilization": {"utilization": (0.0, 1.5)},
-    "set_setpoint": {"setpoint_c": (5.0, 45.0)},
-    "set_outdoor_c": {"c": (-60.0, 60.0)},
-}
-#: kinds whose target may be left empty ("all")
-_TARGET_OPTIONAL = ("utility_loss", "utility_restore", "generator_fail_to_start", "set_outdoor_c",
-                    "set_utilization")
+#: details each kind needs (name -> (low, high)), from the event schema
+_REQUIRED_DETAILS = {k: {e.value.name: (e.value.low, e.value.high)} if e.value else {} for k, e in EVENT_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -94,36 +87,16 @@ def _targets(site: Site) -> dict[str, str]:
 
 
 def _check_target(kind: str, target: str, where: str, site: Site, issues: list[LayoutIssue]) -> None:
-    ids = _targets(site)
-    rows = {r.row for h in site.halls for r in h.racks if r.row}
-    what = ids.get(target)
+    spec = EVENT_KINDS[kind]
+    what = _targets(site).get(target)
     if not target:
-        if kind not in _TARGET_OPTIONAL:
+        if not spec.target_optional:
             issues.append(LayoutIssue(where, "target", f"a {kind} event needs a target"))
         return
-    if kind in ("fail", "repair"):
-        ok = what is not None
-        need = "an element of the layout"
-    elif kind == "set_utilization":
-        ok = what == "rack" or target in rows or target == "all"
-        need = "a rack, a row or \"all\""
-    elif kind == "set_setpoint":
-        ok = what == "cooling unit"
-        need = "a cooling unit"
-    elif kind in ("utility_loss", "utility_restore"):
-        ok = what == "utility"
-        need = "a utility"
-    elif kind == "generator_fail_to_start":
-        ok = what == "generator"
-        need = "a generator"
-    elif kind == "breaker_trip":
-        ok = what in ("ats", "ups", "switchboard", "pdu", "rpp", "utility", "generator")
-        need = "a power node"
-    elif kind == "cdu_pump_fail":
-        ok = what == "cdu"
-        need = "a CDU"
-    else:
-        ok, need = True, ""
+    rows = {r.row for h in site.halls for r in h.racks if r.row}
+    ok = (not spec.targets or what in spec.targets or ("*" in spec.targets and what is not None)
+          or ("row" in spec.targets and target in rows) or ("all" in spec.targets and target == "all"))
+    need = spec.need
     if not ok:
         found = f"a {what}" if what else "not in the layout"
         issues.append(LayoutIssue(where, "target", f"{target!r} is {found}; a {kind} event needs {need}"))
@@ -192,7 +165,7 @@ def incident_from_dict(data: Any, site: Optional[Site] = None, source: str = "")
             bad = True
         details = {key: v for key, v in raw.items() if key not in ("t_s", "kind", "target")}
         if not bad:
-            need = _REQUIRED_DETAILS.get(kind, {})
+            need = _REQUIRED_DETAILS[kind]
             for key, value in details.items():
                 if key not in need:
                     issues.append(LayoutIssue(where, key, f"unknown field for a {kind} event"))

@@ -44,16 +44,21 @@ def _trilerp(f, fx, fy, fz):
         j = max(n1 - 2, 0)
     if k > n2 - 2:
         k = max(n2 - 2, 0)
-    tx = fx - i
-    ty = fy - j
-    tz = fz - k
     i1 = min(i + 1, n0 - 1)
     j1 = min(j + 1, n1 - 1)
     k1 = min(k + 1, n2 - 1)
-    c00 = f[i, j, k] * (1 - tx) + f[i1, j, k] * tx
-    c10 = f[i, j1, k] * (1 - tx) + f[i1, j1, k] * tx
-    c01 = f[i, j, k1] * (1 - tx) + f[i1, j, k1] * tx
-    c11 = f[i, j1, k1] * (1 - tx) + f[i1, j1, k1] * tx
+    return _lerp8(f[i, j, k], f[i1, j, k], f[i, j1, k], f[i1, j1, k], f[i, j, k1], f[i1, j, k1], f[i, j1, k1],
+                  f[i1, j1, k1], fx - i, fy - j, fz - k)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lerp8(a, b, c, d, e, g, h, q, tx, ty, tz):
+    """Trilinear blend of the 8 corner values (x fastest: a b / c d at the low z, e g / h q at the
+    high z) at fractions (tx, ty, tz) of the cell."""
+    c00 = a * (1 - tx) + b * tx
+    c10 = c * (1 - tx) + d * tx
+    c01 = e * (1 - tx) + g * tx
+    c11 = h * (1 - tx) + q * tx
     c0 = c00 * (1 - ty) + c10 * ty
     c1 = c01 * (1 - ty) + c11 * ty
     return c0 * (1 - tz) + c1 * tz
@@ -68,93 +73,6 @@ def _vel_at(u, v, w, x, y, z, dx, dy, dz):
     return a, b, c
 
 
-@njit(cache=True, nogil=True)
-def advect(u, v, w, cx, cy, cz, dt, dx, dy, dz, uo, vo, wo):
-    """Semi-Lagrangian advection of the staggered velocity (u, v, w) by itself.
-
-    For every open face (conductance 1): trace the face centre back by one step
-    along the local velocity, ``x_d = x - dt * u(x)`` (Euler), and take the
-    trilinearly interpolated velocity component there: ``u_new(x) = u(x_d)``.
-    Unconditionally stable. Leaky panels (0 < c < 1) get 0 (they carry no
-    momentum); closed faces keep their boundary values.
-    Units: u m/s, dt s, dx m.
-    """
-    nx = v.shape[0]
-    ny = u.shape[1]
-    nz = u.shape[2]
-    for i in range(nx + 1):
-        for j in range(ny):
-            for k in range(nz):
-                c = cx[i, j, k]
-                if c == 0.0:
-                    uo[i, j, k] = u[i, j, k]
-                elif c < 1.0:
-                    uo[i, j, k] = 0.0
-                else:
-                    x = i * dx
-                    y = (j + 0.5) * dy
-                    z = (k + 0.5) * dz
-                    a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
-                    uo[i, j, k] = _trilerp(u, (x - dt * a) / dx, (y - dt * b) / dy - 0.5,
-                                           (z - dt * e) / dz - 0.5)
-    for i in range(nx):
-        for j in range(ny + 1):
-            for k in range(nz):
-                c = cy[i, j, k]
-                if c == 0.0:
-                    vo[i, j, k] = v[i, j, k]
-                elif c < 1.0:
-                    vo[i, j, k] = 0.0
-                else:
-                    x = (i + 0.5) * dx
-                    y = j * dy
-                    z = (k + 0.5) * dz
-                    a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
-                    vo[i, j, k] = _trilerp(v, (x - dt * a) / dx - 0.5, (y - dt * b) / dy,
-                                           (z - dt * e) / dz - 0.5)
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(nz + 1):
-                c = cz[i, j, k]
-                if c == 0.0:
-                    wo[i, j, k] = w[i, j, k]
-                elif c < 1.0:
-                    wo[i, j, k] = 0.0
-                else:
-                    x = (i + 0.5) * dx
-                    y = (j + 0.5) * dy
-                    z = k * dz
-                    a, b, e = _vel_at(u, v, w, x, y, z, dx, dy, dz)
-                    wo[i, j, k] = _trilerp(w, (x - dt * a) / dx - 0.5, (y - dt * b) / dy - 0.5,
-                                           (z - dt * e) / dz)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _trilerp_mm(f, fx, fy, fz):
-    """(min, max) of the 8 values :func:`_trilerp` interpolates between."""
-    n0, n1, n2 = f.shape
-    fx = min(max(fx, 0.0), n0 - 1.0)
-    fy = min(max(fy, 0.0), n1 - 1.0)
-    fz = min(max(fz, 0.0), n2 - 1.0)
-    i = min(int(fx), max(n0 - 2, 0))
-    j = min(int(fy), max(n1 - 2, 0))
-    k = min(int(fz), max(n2 - 2, 0))
-    i1 = min(i + 1, n0 - 1)
-    j1 = min(j + 1, n1 - 1)
-    k1 = min(k + 1, n2 - 1)
-    a = f[i, j, k]
-    b = f[i1, j, k]
-    c = f[i, j1, k]
-    d = f[i1, j1, k]
-    e = f[i, j, k1]
-    g = f[i1, j, k1]
-    h = f[i, j1, k1]
-    q = f[i1, j1, k1]
-    lo = min(min(min(a, b), min(c, d)), min(min(e, g), min(h, q)))
-    hi = max(max(max(a, b), max(c, d)), max(max(e, g), max(h, q)))
-    return lo, hi
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _trilerp_bounds(f, fx, fy, fz):
     """(:func:`_trilerp` value, min, max of its 8 stencil values) in one pass."""
@@ -165,9 +83,6 @@ def _trilerp_bounds(f, fx, fy, fz):
     i = min(int(fx), max(n0 - 2, 0))
     j = min(int(fy), max(n1 - 2, 0))
     k = min(int(fz), max(n2 - 2, 0))
-    tx = fx - i
-    ty = fy - j
-    tz = fz - k
     i1 = min(i + 1, n0 - 1)
     j1 = min(j + 1, n1 - 1)
     k1 = min(k + 1, n2 - 1)
@@ -181,19 +96,14 @@ def _trilerp_bounds(f, fx, fy, fz):
     q = f[i1, j1, k1]
     lo = min(min(min(a, b), min(c, d)), min(min(e, g), min(h, q)))
     hi = max(max(max(a, b), max(c, d)), max(max(e, g), max(h, q)))
-    c00 = a * (1 - tx) + b * tx
-    c10 = c * (1 - tx) + d * tx
-    c01 = e * (1 - tx) + g * tx
-    c11 = h * (1 - tx) + q * tx
-    c0 = c00 * (1 - ty) + c10 * ty
-    c1 = c01 * (1 - ty) + c11 * ty
-    return c0 * (1 - tz) + c1 * tz, lo, hi
+    return _lerp8(a, b, c, d, e, g, h, q, fx - i, fy - j, fz - k), lo, hi
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _face_velocity(u, v, w, i, j, k, ox, oy):
+def face_velocity(u, v, w, i, j, k, ox, oy):
     """Velocity (m/s) at the open face (i, j, k) of the component with offsets (ox, oy, .):
-    its own component, the 4-face average of the other two."""
+    its own component, the 4-face average of the other two. Plain Python over scalar or array
+    indices (the numpy reference uses it with arrays: ``face_velocity.py_func``)."""
     if ox == 0.0:
         a = u[i, j, k]
         b = 0.25 * (v[i - 1, j, k] + v[i, j, k] + v[i - 1, j + 1, k] + v[i, j + 1, k])
@@ -231,7 +141,7 @@ def advect_component(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, out):
                 x = (i + ox) * dx
                 y = (j + oy) * dy
                 z = (k + oz) * dz
-                a, b, e = _face_velocity(u, v, w, i, j, k, ox, oy)
+                a, b, e = face_velocity(u, v, w, i, j, k, ox, oy)
                 if rk2:
                     a, b, e = _vel_at(u, v, w, x - 0.5 * dt * a, y - 0.5 * dt * b, z - 0.5 * dt * e, dx, dy, dz)
                 out[i, j, k] = _trilerp(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)
@@ -254,10 +164,10 @@ def maccormack_correct(f, fh, fb, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, rk2, o
                 x = (i + ox) * dx
                 y = (j + oy) * dy
                 z = (k + oz) * dz
-                a, b, e = _face_velocity(u, v, w, i, j, k, ox, oy)
+                a, b, e = face_velocity(u, v, w, i, j, k, ox, oy)
                 if rk2:
                     a, b, e = _vel_at(u, v, w, x - 0.5 * dt * a, y - 0.5 * dt * b, z - 0.5 * dt * e, dx, dy, dz)
-                lo, hi = _trilerp_mm(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)
+                _, lo, hi = _trilerp_bounds(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)
                 r = fh[i, j, k] + 0.5 * (f[i, j, k] - fb[i, j, k])
                 if r < lo or r > hi:
                     r = fh[i, j, k]
@@ -282,7 +192,7 @@ def mcl_forward(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, fh, lo, hi):
                     lo[i, j, k] = r
                     hi[i, j, k] = r
                     continue
-                a, b, e = _face_velocity(u, v, w, i, j, k, ox, oy)
+                a, b, e = face_velocity(u, v, w, i, j, k, ox, oy)
                 gx = i - dt * a / dx
                 gy = j - dt * b / dy
                 gz = k - dt * e / dz
@@ -308,7 +218,7 @@ def mcl_correct(f, fh, lo, hi, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, beta, out
                 if c[i, j, k] != 1.0:
                     out[i, j, k] = fh[i, j, k]
                     continue
-                a, b, e = _face_velocity(u, v, w, i, j, k, ox, oy)
+                a, b, e = face_velocity(u, v, w, i, j, k, ox, oy)
                 fb = _trilerp(fh, i + dt * a / dx, j + dt * b / dy, k + dt * e / dz)
                 r = fh[i, j, k] + 0.5 * beta * (f[i, j, k] - fb)
                 if r < lo[i, j, k]:
@@ -352,9 +262,7 @@ def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, top_open, out):
     """One Jacobi sweep of (1 - dt nu lap) f = src on x-faces (see :func:`diffuse`)."""
     n0, ny, nz = f.shape
     nx = n0 - 1
-    ax = 1.0 / (dx * dx)
-    ay = 1.0 / (dy * dy)
-    az = 1.0 / (dz * dz)
+    ax, ay, az = _inv_h2(dx, dy, dz)
     for i in range(n0):
         for j in range(ny):
             for k in range(nz):
@@ -439,13 +347,17 @@ def divergence(u, v, w, solid, dx, dy, dz, div):
                                     + (w[i, j, k + 1] - w[i, j, k]) / dz)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _inv_h2(dx, dy, dz):
+    """1/h² per axis (1/m²), the face weights of the pressure operator."""
+    return 1.0 / (dx * dx), 1.0 / (dy * dy), 1.0 / (dz * dz)
+
+
 @njit(cache=True, nogil=True)
 def _apply_A(p, cx, cy, cz, solid, dx, dy, dz, out):
     """out = A p with A p = Σ_faces c_f (p_c - p_nb) / h² over open faces (A is SPD on each region)."""
     nx, ny, nz = solid.shape
-    ax = 1.0 / (dx * dx)
-    ay = 1.0 / (dy * dy)
-    az = 1.0 / (dz * dz)
+    ax, ay, az = _inv_h2(dx, dy, dz)
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
@@ -479,9 +391,7 @@ def _apply_A(p, cx, cy, cz, solid, dx, dy, dz, out):
 def mic0_precon(cx, cy, cz, solid, dx, dy, dz, tau, sigma, precon):
     """Modified incomplete Cholesky MIC(0) of A (Bridson, Fluid Simulation, ch. 4): 1/sqrt(E) per cell."""
     nx, ny, nz = solid.shape
-    ax = 1.0 / (dx * dx)
-    ay = 1.0 / (dy * dy)
-    az = 1.0 / (dz * dz)
+    ax, ay, az = _inv_h2(dx, dy, dz)
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
@@ -518,9 +428,7 @@ def mic0_precon(cx, cy, cz, solid, dx, dy, dz, tau, sigma, precon):
 def _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z):
     """z = (L L^T)^-1 r for the MIC(0) factor (forward then backward substitution)."""
     nx, ny, nz = solid.shape
-    ax = 1.0 / (dx * dx)
-    ay = 1.0 / (dy * dy)
-    az = 1.0 / (dz * dz)
+    ax, ay, az = _inv_h2(dx, dy, dz)
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
@@ -1015,6 +923,29 @@ def components(solid, cx, cy, cz, comp):
 
 
 @njit(cache=True, nogil=True)
+def _wall_distance_line(solid, h, dist):
+    """Along one grid line of cells ``h`` apart: lower ``dist`` (m) of each fluid cell centre to its
+    distance from the nearest solid cell or end of the line (a wall half a cell beyond the last centre)."""
+    n = solid.shape[0]
+    last = -0.5  # wall at 0 -> centre i is (i + 0.5) h from it
+    for i in range(n):
+        if solid[i]:
+            last = i + 0.5
+        else:
+            d = (i - last) * h
+            if d < dist[i]:
+                dist[i] = d
+    last = n - 0.5
+    for i in range(n - 1, -1, -1):
+        if solid[i]:
+            last = i - 0.5
+        else:
+            d = (last - i) * h
+            if d < dist[i]:
+                dist[i] = d
+
+
+@njit(cache=True, nogil=True)
 def wall_distance(solid, dx, dy, dz, dist):
     """Distance (m) from each fluid cell centre to the nearest solid cell or hall boundary along x, y or z."""
     nx, ny, nz = solid.shape
@@ -1023,61 +954,15 @@ def wall_distance(solid, dx, dy, dz, dist):
         for j in range(ny):
             for k in range(nz):
                 dist[i, j, k] = big
-    # along x
     for j in range(ny):
         for k in range(nz):
-            last = -0.5  # wall at x = 0 -> centre i is (i + 0.5) dx from it
-            for i in range(nx):
-                if solid[i, j, k]:
-                    last = i + 0.5
-                else:
-                    d = (i - last) * dx
-                    if d < dist[i, j, k]:
-                        dist[i, j, k] = d
-            last = nx - 0.5
-            for i in range(nx - 1, -1, -1):
-                if solid[i, j, k]:
-                    last = i - 0.5
-                else:
-                    d = (last - i) * dx
-                    if d < dist[i, j, k]:
-                        dist[i, j, k] = d
+            _wall_distance_line(solid[:, j, k], dx, dist[:, j, k])
     for i in range(nx):
         for k in range(nz):
-            last = -0.5
-            for j in range(ny):
-                if solid[i, j, k]:
-                    last = j + 0.5
-                else:
-                    d = (j - last) * dy
-                    if d < dist[i, j, k]:
-                        dist[i, j, k] = d
-            last = ny - 0.5
-            for j in range(ny - 1, -1, -1):
-                if solid[i, j, k]:
-                    last = j - 0.5
-                else:
-                    d = (last - j) * dy
-                    if d < dist[i, j, k]:
-                        dist[i, j, k] = d
+            _wall_distance_line(solid[i, :, k], dy, dist[i, :, k])
     for i in range(nx):
         for j in range(ny):
-            last = -0.5
-            for k in range(nz):
-                if solid[i, j, k]:
-                    last = k + 0.5
-                else:
-                    d = (k - last) * dz
-                    if d < dist[i, j, k]:
-                        dist[i, j, k] = d
-            last = nz - 0.5
-            for k in range(nz - 1, -1, -1):
-                if solid[i, j, k]:
-                    last = k - 0.5
-                else:
-                    d = (last - k) * dz
-                    if d < dist[i, j, k]:
-                        dist[i, j, k] = d
+            _wall_distance_line(solid[i, j, :], dz, dist[i, j, :])
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from dctwin.twin.physics._airflow_numba import face_velocity
 
-def _trilerp(f, fx, fy, fz):
-    """Vectorised trilinear interpolation at fractional indices (clamped), as the numba kernel."""
+#: velocity at open faces: own component, 4-face average of the others (the kernels' definition,
+#: run by Python over arrays of face indices)
+_face_velocity = face_velocity.py_func
+
+
+def _cell(f, fx, fy, fz):
+    """The cells holding fractional indices (clamped to ``f``): lower corners (i, j, k), upper
+    corners (i1, j1, k1) and the fractions (tx, ty, tz) across them, as the numba kernel."""
     n0, n1, n2 = f.shape
     fx = np.clip(fx, 0.0, n0 - 1.0)
     fy = np.clip(fy, 0.0, n1 - 1.0)
@@ -15,10 +22,13 @@ def _trilerp(f, fx, fy, fz):
     i = np.minimum(fx.astype(np.int64), max(n0 - 2, 0))
     j = np.minimum(fy.astype(np.int64), max(n1 - 2, 0))
     k = np.minimum(fz.astype(np.int64), max(n2 - 2, 0))
-    tx, ty, tz = fx - i, fy - j, fz - k
-    i1 = np.minimum(i + 1, n0 - 1)
-    j1 = np.minimum(j + 1, n1 - 1)
-    k1 = np.minimum(k + 1, n2 - 1)
+    upper = (np.minimum(i + 1, n0 - 1), np.minimum(j + 1, n1 - 1), np.minimum(k + 1, n2 - 1))
+    return (i, j, k), upper, (fx - i, fy - j, fz - k)
+
+
+def _trilerp(f, fx, fy, fz):
+    """Vectorised trilinear interpolation at fractional indices (clamped), as the numba kernel."""
+    (i, j, k), (i1, j1, k1), (tx, ty, tz) = _cell(f, fx, fy, fz)
     c00 = f[i, j, k] * (1 - tx) + f[i1, j, k] * tx
     c10 = f[i, j1, k] * (1 - tx) + f[i1, j1, k] * tx
     c01 = f[i, j, k1] * (1 - tx) + f[i1, j, k1] * tx
@@ -32,36 +42,8 @@ def advect_component(f, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, out):
     out[(c > 0) & (c < 1)] = 0.0
     I, J, K = np.nonzero(c == 1.0)
     x, y, z = (I + ox) * dx, (J + oy) * dy, (K + oz) * dz
-    if ox == 0.0:
-        a = u[I, J, K]
-        b = 0.25 * (v[I - 1, J, K] + v[I, J, K] + v[I - 1, J + 1, K] + v[I, J + 1, K])
-        e = 0.25 * (w[I - 1, J, K] + w[I, J, K] + w[I - 1, J, K + 1] + w[I, J, K + 1])
-    elif oy == 0.0:
-        a = 0.25 * (u[I, J - 1, K] + u[I, J, K] + u[I + 1, J - 1, K] + u[I + 1, J, K])
-        b = v[I, J, K]
-        e = 0.25 * (w[I, J - 1, K] + w[I, J, K] + w[I, J - 1, K + 1] + w[I, J, K + 1])
-    else:
-        a = 0.25 * (u[I, J, K - 1] + u[I, J, K] + u[I + 1, J, K - 1] + u[I + 1, J, K])
-        b = 0.25 * (v[I, J, K - 1] + v[I, J, K] + v[I, J + 1, K - 1] + v[I, J + 1, K])
-        e = w[I, J, K]
+    a, b, e = _face_velocity(u, v, w, I, J, K, ox, oy)
     out[I, J, K] = _trilerp(f, (x - dt * a) / dx - ox, (y - dt * b) / dy - oy, (z - dt * e) / dz - oz)
-
-
-def _face_velocity(u, v, w, I, J, K, ox, oy):
-    """Velocity at open faces: own component, 4-face average of the others (as the numba kernel)."""
-    if ox == 0.0:
-        a = u[I, J, K]
-        b = 0.25 * (v[I - 1, J, K] + v[I, J, K] + v[I - 1, J + 1, K] + v[I, J + 1, K])
-        e = 0.25 * (w[I - 1, J, K] + w[I, J, K] + w[I - 1, J, K + 1] + w[I, J, K + 1])
-    elif oy == 0.0:
-        a = 0.25 * (u[I, J - 1, K] + u[I, J, K] + u[I + 1, J - 1, K] + u[I + 1, J, K])
-        b = v[I, J, K]
-        e = 0.25 * (w[I, J - 1, K] + w[I, J, K] + w[I, J - 1, K + 1] + w[I, J, K + 1])
-    else:
-        a = 0.25 * (u[I, J, K - 1] + u[I, J, K] + u[I + 1, J, K - 1] + u[I + 1, J, K])
-        b = 0.25 * (v[I, J, K - 1] + v[I, J, K] + v[I, J + 1, K - 1] + v[I, J + 1, K])
-        e = w[I, J, K]
-    return a, b, e
 
 
 def maccormack_correct(f, fh, fb, ox, oy, oz, u, v, w, c, dt, dx, dy, dz, out):
@@ -249,14 +231,7 @@ def wall_distance(solid, dx, dy, dz):
 
 def _stencil(f, gx, gy, gz):
     """(trilinear value, min, max of the 8 stencil values) at fractional indices (clamped)."""
-    n0, n1, n2 = f.shape
-    fx = np.clip(gx, 0.0, n0 - 1.0)
-    fy = np.clip(gy, 0.0, n1 - 1.0)
-    fz = np.clip(gz, 0.0, n2 - 1.0)
-    i = np.minimum(fx.astype(np.int64), max(n0 - 2, 0))
-    j = np.minimum(fy.astype(np.int64), max(n1 - 2, 0))
-    k = np.minimum(fz.astype(np.int64), max(n2 - 2, 0))
-    i1, j1, k1 = np.minimum(i + 1, n0 - 1), np.minimum(j + 1, n1 - 1), np.minimum(k + 1, n2 - 1)
+    (i, j, k), (i1, j1, k1), _ = _cell(f, gx, gy, gz)
     corners = np.stack([f[p, q, r] for p in (i, i1) for q in (j, j1) for r in (k, k1)])
     return _trilerp(f, gx, gy, gz), corners.min(axis=0), corners.max(axis=0)
 

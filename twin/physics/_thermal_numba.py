@@ -94,10 +94,7 @@ def step(T, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, n_sub):
 def outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, out):
     """out[c] = Σ outflow flux + Σ diffusive conductance of each cell (m3/s): the explicit stability bound."""
     nx, ny, nz = out.shape
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(nz):
-                out[i, j, k] = 0.0
+    out[:] = 0.0
     for i in range(1, nx):
         for j in range(ny):
             for k in range(nz):
@@ -184,7 +181,6 @@ def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_
     diag = np.zeros_like(T)
     outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, diag)
     src = np.zeros_like(T)
-    srcf = src.ravel()
     tf = T.ravel()
     tin = np.zeros(n_racks)
     wsum = np.zeros(n_racks)
@@ -207,18 +203,10 @@ def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_
         for p in range(pc.shape[0]):
             if p_rack[p] >= 0:
                 pT[p] = tin[p_rack[p]] + rack_dt[p_rack[p]]
-        if tvd:
-            tvd_correction(T, fx, fy, fz, solid, src)
-        else:
-            srcf[:] = 0.0
-        for p in range(pc.shape[0]):
-            if pq[p] > 0.0:
-                srcf[pc[p]] += pq[p] * pT[p]
-        d1 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, True)
-        d2 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, False)
-        if max(d1, d2) < tol:
+        change = _steady_sweep(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT, diag, src, omega, tvd)
+        if change < tol:
             break
-        if not (max(d1, d2) < DIVERGED_K):
+        if not (change < DIVERGED_K):
             return -n
     return n
 
@@ -233,21 +221,29 @@ def steady_tracer(C, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT, omega, tol, max_
     diag = np.zeros_like(C)
     outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, diag)
     src = np.zeros_like(C)
-    srcf = src.ravel()
     n = 0
     for n in range(1, max_sweeps + 1):
-        if tvd:
-            tvd_correction(C, fx, fy, fz, solid, src)
-        else:
-            srcf[:] = 0.0
-        for p in range(pc.shape[0]):
-            if pq[p] > 0.0:
-                srcf[pc[p]] += pq[p] * pT[p]
-        d1 = _gs_sweep(C, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, True)
-        d2 = _gs_sweep(C, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, False)
-        if max(d1, d2) < tol:
+        if _steady_sweep(C, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT, diag, src, omega, tvd) < tol:
             break
     return n
+
+
+@njit(cache=True, nogil=True)
+def _steady_sweep(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT, diag, src, omega, tvd):
+    """One symmetric SOR sweep (forward, then backward) of the steady transport with inflow values
+    ``pT`` on the port faces (and the TVD deferred correction when ``tvd``); returns the largest
+    change of a cell (K)."""
+    srcf = src.ravel()
+    if tvd:
+        tvd_correction(T, fx, fy, fz, solid, src)
+    else:
+        srcf[:] = 0.0
+    for p in range(pc.shape[0]):
+        if pq[p] > 0.0:
+            srcf[pc[p]] += pq[p] * pT[p]
+    d1 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, True)
+    d2 = _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, False)
+    return max(d1, d2)
 
 
 @njit(cache=True, nogil=True)
@@ -267,11 +263,8 @@ def tvd_correction(T, fx, fy, fz, solid, corr):
     only where the upstream-upstream cell is solid or outside). corr[c] += F (T_up - T_face)
     on the upstream side and the negative on the downstream side, so Σ corr = 0 (conservative).
     """
+    corr[:] = 0.0
     nx, ny, nz = T.shape
-    for i in range(nx):
-        for j in range(ny):
-            for k in range(nz):
-                corr[i, j, k] = 0.0
     for i in range(1, nx):
         for j in range(ny):
             for k in range(nz):
@@ -325,6 +318,22 @@ def tvd_correction(T, fx, fy, fz, solid, corr):
                 corr[i, j, k] += h
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _axis_weights(out, f_lo, d_lo, f_hi, d_hi, has_lo, has_hi):
+    """Along one axis of a cell: (weight of its low neighbour, of its high neighbour, ``out`` plus
+    the outflow and conductance through the two faces), from the fluxes f and conductances d of its
+    low and high faces (m3/s); a face on the domain boundary (``has_*`` False) counts nothing."""
+    w_lo = 0.0
+    w_hi = 0.0
+    if has_lo:
+        w_lo = max(f_lo, 0.0) + d_lo
+        out += max(-f_lo, 0.0) + d_lo
+    if has_hi:
+        w_hi = max(-f_hi, 0.0) + d_hi
+        out += max(f_hi, 0.0) + d_hi
+    return w_lo, w_hi, out
+
+
 @njit(cache=True, nogil=True)
 def line_coefficients(fx, fy, fz, gx, gy, gz, solid, pc, pq, a):
     """Per-cell coefficients of the backward-Euler balance, combined once per flow (m3/s).
@@ -335,47 +344,24 @@ def line_coefficients(fx, fy, fz, gx, gy, gz, solid, pc, pq, a):
     a[5] above, and a[6] = out_P (Σ outflow + Σ D + port outflow). Solid cells get zeros.
     """
     nx, ny, nz = solid.shape
-    for m in range(7):
-        for i in range(nx):
-            for j in range(ny):
-                for k in range(nz):
-                    a[m, i, j, k] = 0.0
+    a[:] = 0.0
     for i in range(nx):
         for j in range(ny):
             for k in range(nz):
                 if solid[i, j, k]:
                     continue
-                out = 0.0
-                if i > 0:
-                    F = fx[i, j, k]
-                    D = gx[i, j, k]
-                    a[0, i, j, k] = max(F, 0.0) + D
-                    out += max(-F, 0.0) + D
-                if i < nx - 1:
-                    F = fx[i + 1, j, k]
-                    D = gx[i + 1, j, k]
-                    a[1, i, j, k] = max(-F, 0.0) + D
-                    out += max(F, 0.0) + D
-                if j > 0:
-                    F = fy[i, j, k]
-                    D = gy[i, j, k]
-                    a[2, i, j, k] = max(F, 0.0) + D
-                    out += max(-F, 0.0) + D
-                if j < ny - 1:
-                    F = fy[i, j + 1, k]
-                    D = gy[i, j + 1, k]
-                    a[3, i, j, k] = max(-F, 0.0) + D
-                    out += max(F, 0.0) + D
-                if k > 0:
-                    F = fz[i, j, k]
-                    D = gz[i, j, k]
-                    a[4, i, j, k] = max(F, 0.0) + D
-                    out += max(-F, 0.0) + D
-                if k < nz - 1:
-                    F = fz[i, j, k + 1]
-                    D = gz[i, j, k + 1]
-                    a[5, i, j, k] = max(-F, 0.0) + D
-                    out += max(F, 0.0) + D
+                w, e, out = _axis_weights(0.0, fx[i, j, k], gx[i, j, k], fx[i + 1, j, k], gx[i + 1, j, k],
+                                          i > 0, i < nx - 1)
+                s, n, out = _axis_weights(out, fy[i, j, k], gy[i, j, k], fy[i, j + 1, k], gy[i, j + 1, k],
+                                          j > 0, j < ny - 1)
+                b, t, out = _axis_weights(out, fz[i, j, k], gz[i, j, k], fz[i, j, k + 1], gz[i, j, k + 1],
+                                          k > 0, k < nz - 1)
+                a[0, i, j, k] = w
+                a[1, i, j, k] = e
+                a[2, i, j, k] = s
+                a[3, i, j, k] = n
+                a[4, i, j, k] = b
+                a[5, i, j, k] = t
                 a[6, i, j, k] = out
     sf = solid.ravel()
     a6 = a[6].ravel()

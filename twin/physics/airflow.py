@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings as _warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -93,10 +92,6 @@ MG_COARSE_COLUMNS = 64
 MG_HSCALE = 0.5
 
 
-class AirflowWarning(UserWarning):
-    """An airflow could not be honoured (an element has no air path); the message names it."""
-
-
 def idelchik_k(open_fraction: np.ndarray | float) -> np.ndarray:
     """Loss coefficient of a thin perforated plate (-), Idelchik; on the gross tile velocity."""
     f = np.clip(np.asarray(open_fraction, dtype=np.float64), 1e-3, 1.0)
@@ -128,6 +123,9 @@ class Flow:
     every port face (m3/s, negative = out), in the order of :func:`port_faces`.
     ``rack_q``, ``unit_in_q``, ``unit_out_q``, ``tile_q``, ``grille_q``, ``leak_q``: the
     per-port totals (m3/s, positive numbers). ``nu_t`` eddy viscosity at cell centres.
+    ``airflow_warnings`` names the elements whose airflow could not be honoured (no air path:
+    set to 0); ``warnings`` is those and, for a march that did not settle, a sentence saying so.
+    ``adjusted``: carried over from a marched flow (:func:`~dctwin.twin.physics.flow_adjust.adjust_flow`).
     """
 
     u: np.ndarray
@@ -148,6 +146,8 @@ class Flow:
     solve_s: float = 0.0
     max_div: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    airflow_warnings: list[str] = field(default_factory=list)
+    adjusted: bool = False
     scheme: str = SCHEME  # momentum advection the march used
     cache: dict = field(default_factory=dict, repr=False)  # derived coefficients (thermal)
 
@@ -521,7 +521,7 @@ def solve_pressure(ap, phi, b, tol, max_iter=2000, solver: Optional[str] = None)
     raise ValueError(f"unknown pressure solver {solver!r}; one of mg, mic0")
 
 
-def _project(ap, uf, phi, tol, max_iter=2000, solver: Optional[str] = None) -> int:
+def project(ap, uf, phi, tol, max_iter=2000, solver: Optional[str] = None) -> int:
     """Make face velocities ``uf`` divergence-free in place (warm start and result in ``phi``)."""
     u, v, w = ap.face_views(uf)
     cx, cy, cz = ap.face_views(ap.cond)
@@ -591,7 +591,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                tol: float = 0.04, courant: float = COURANT, nu_floor: float = NU_FLOOR,
                diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, scheme: str = SCHEME,
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
-               emit_warnings: bool = True, intake_keep: float = INTAKE_KEEP) -> Flow:
+               intake_keep: float = INTAKE_KEEP) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -628,7 +628,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     Returns
     -------
     Flow (discretely divergence-free face fluxes). Elements whose airflow cannot be
-    honoured are named in ``flow.warnings`` (and as :class:`AirflowWarning`).
+    honoured are named in ``flow.airflow_warnings`` (and ``flow.warnings``).
     """
     t0 = time.perf_counter()
     bf = boundary_flows(ap, bc)
@@ -656,9 +656,6 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     vol = max(ap.fluid_volume_m3, 1e-9)
     hmin = min(ap.dx, ap.dy, ap.dz)
     warn = list(bf["warnings"])
-    if emit_warnings:
-        for w_ in warn:
-            _warnings.warn(w_, AirflowWarning, stacklevel=2)
 
     if init is not None and len(init.u) == nf and np.shape(init.phi) == ap.shape:
         uf = init.u.copy()
@@ -679,8 +676,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
 
     if vmax <= 1e-9 or inflow <= 1e-12:
         uf[:] = ubc
-        _project(ap, uf, phi, 1e-12 * max(vmax, 1e-3) / hmin)
-        fl = _finish(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn)
+        project(ap, uf, phi, 1e-12 * max(vmax, 1e-3) / hmin)
+        fl = make_flow(ap, uf, phi, np.full(ap.shape, nu_floor), bf, 0, 0.0, True, t0, warn)
         fl.scheme = scheme
         return fl
 
@@ -695,7 +692,6 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     w = _Work(ap)
     top_open = _top_open(ap, bf)
     cx, cy, cz = ap.face_views(ap.cond)
-    u, v, ww = ap.face_views(uf)
     # advection reads the jet velocities at tile faces
     adv = np.empty(nf)
     au, av, aw = ap.face_views(adv)
@@ -714,7 +710,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     keep_faces = np.nonzero(keep_rate)[0]
     keep_gain = intake_keep * dt * keep_rate[keep_faces]
     while True:
-        _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, chen_a, nu_floor, w.nu)
+        eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
         adv[:] = uf
         adv[jet_faces] = jet_vals
         _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, mc_weight)
@@ -728,7 +724,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         _nb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, ap.solid, w.nu, dt, ap.dx, ap.dy, ap.dz,
                     wall, top_open, diffuse_sweeps, tu, tv, tw)
         uf[:] = w.a
-        _project(ap, uf, phi, tol_p)
+        project(ap, uf, phi, tol_p)
         t += dt
         steps += 1
         if t >= min_time - 1e-12:
@@ -753,20 +749,33 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         warn.append(f"{ap.hall_id}: the flow did not settle within {t:.0f} s of simulated time; "
                     f"using the last {window:.0f} s average")
     uf[:] = mean
-    _project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
-    _nb.chen_viscosity(u, v, ww, ap.solid, ap.wall_dist_m, chen_a, nu_floor, w.nu)
-    fl = _finish(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
+    project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
+    eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
+    fl = make_flow(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
     fl.scheme = scheme
     return fl
 
 
-def _finish(ap, uf, phi, nu, bf, steps, t, converged, t0, warn) -> Flow:
+def eddy_viscosity(ap, uf: np.ndarray, chen_a: float = CHEN_A, nu_floor: float = NU_FLOOR,
+                   out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Eddy viscosity (m2/s) at cell centres of the face velocities ``uf``: Chen's zero-equation
+    model ``nu_t = chen_a |U| l`` (l the wall distance), at least ``nu_floor``; into ``out``."""
+    out = np.empty(ap.shape) if out is None else out
+    u, v, w = ap.face_views(uf)
+    _nb.chen_viscosity(u, v, w, ap.solid, ap.wall_dist_m, chen_a, nu_floor, out)
+    return out
+
+
+def make_flow(ap, uf, phi, nu, bf, steps, t, converged, t0, warn) -> Flow:
+    """The :class:`Flow` of divergence-free face velocities ``uf`` (its pressure ``phi``, eddy
+    viscosity ``nu``) on the boundary flows ``bf`` (:func:`boundary_flows`), after ``steps`` march
+    steps over ``t`` s of simulated time begun at ``t0`` (perf_counter); ``warn`` its warnings."""
     fa = face_areas(ap)
     flux = uf * fa
     fl = Flow(u=uf, flux=flux, port_q=bf["port_q"], rack_q=bf["rack_q"], unit_in_q=bf["unit_in_q"],
               unit_out_q=bf["unit_out_q"], tile_q=bf["tile_q"], grille_q=bf["grille_q"], leak_q=bf["leak_q"],
               phi=phi, nu_t=nu, plenum_dp_pa=bf["plenum_dp_pa"], steps=steps, sim_time_s=t,
-              converged=converged, warnings=warn)
+              converged=converged, warnings=warn, airflow_warnings=list(bf["warnings"]))
     fl.max_div = max_divergence(ap, uf)
     fl.solve_s = time.perf_counter() - t0
     return fl

@@ -13,7 +13,7 @@ For a change that scales every airflow by the same factor this is exact (a stead
 high-Reynolds flow scales with its boundary flows); otherwise the momentum pattern is
 the old one and only the mass balance is new, the closest divergence-free field to the
 scaled old one in the L2 sense. The engine re-marches in full when an element starts or
-stops or its airflow moved by more than :data:`dctwin.twin.sim.engine.FLOW_REMARCH` since the
+stops or its airflow moved by more than :data:`dctwin.twin.sim.flows.FLOW_REMARCH` since the
 last march. The eddy viscosity is re-evaluated on the new field (Chen's zero-equation
 model, as in the march), so the temperature transport sees the adjusted mixing.
 """
@@ -24,9 +24,7 @@ import time
 
 import numpy as np
 
-from dctwin.twin.physics import _airflow_numba as _nb
-from dctwin.twin.physics.airflow import (CHEN_A, NU_FLOOR, Flow, FlowBC, _finish, _project, boundary_flows,
-                                  port_faces)
+from dctwin.twin.physics.airflow import Flow, FlowBC, boundary_flows, eddy_viscosity, make_flow, port_faces, project
 
 
 def adjust_flow(ap, bc: FlowBC, flow: Flow, *, tol: float = 1e-10) -> Flow:
@@ -50,11 +48,9 @@ def adjust_flow(ap, bc: FlowBC, flow: Flow, *, tol: float = 1e-10) -> Flow:
     uf[(ap.cond > 0.0) & (ap.cond < 1.0)] = 0.0
     hmin = min(ap.dx, ap.dy, ap.dz)
     vmax = float(np.abs(ubc).max()) if ubc.size else 0.0
-    _project(ap, uf, phi, tol * max(vmax, 1e-3) / hmin, max_iter=5000)
-    u, v, w = ap.face_views(uf)
-    nu = np.empty(ap.shape)
-    _nb.chen_viscosity(u, v, w, ap.solid, ap.wall_dist_m, CHEN_A, NU_FLOOR, nu)
-    out = _finish(ap, uf, phi, nu, bf, 0, flow.sim_time_s, flow.converged, t0, list(bf["warnings"]))
+    project(ap, uf, phi, tol * max(vmax, 1e-3) / hmin, max_iter=5000)
+    out = make_flow(ap, uf, phi, eddy_viscosity(ap, uf), bf, 0, flow.sim_time_s, flow.converged, t0,
+                    list(bf["warnings"]))
     out.scheme = flow.scheme
     out.adjusted = True
     return out

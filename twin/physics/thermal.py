@@ -113,9 +113,8 @@ class Coeffs:
         return self.lines, f, self.order
 
 
-def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float = PR_T) -> Coeffs:
-    """Transport coefficients of ``flow`` (cached on the flow)."""
-    key = ("coeffs", float(alpha_floor), float(pr_t))
+def _flow_cache(flow) -> dict:
+    """The dict of derived data cached on ``flow`` (a flow-like object without one gets one if it can)."""
     cache = getattr(flow, "cache", None)
     if cache is None:
         cache = {}
@@ -123,6 +122,13 @@ def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float =
             flow.cache = cache
         except AttributeError:
             pass
+    return cache
+
+
+def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float = PR_T) -> Coeffs:
+    """Transport coefficients of ``flow`` (cached on the flow)."""
+    key = ("coeffs", float(alpha_floor), float(pr_t))
+    cache = _flow_cache(flow)
     c = cache.get(key)
     if c is not None:
         return c
@@ -338,13 +344,7 @@ class _PortPlan:
 
 
 def _port_plan(ap, flow: Flow) -> _PortPlan:
-    cache = getattr(flow, "cache", None)
-    if cache is None:
-        cache = {}
-        try:
-            flow.cache = cache
-        except AttributeError:
-            pass
+    cache = _flow_cache(flow)
     plan = cache.get("port_plan")
     if plan is not None:
         return plan
@@ -532,12 +532,20 @@ def supply_fraction(ap, flow: Flow, *, alpha_floor: float = ALPHA_FLOOR, tol: fl
                     max_sweeps: int = 20000, tvd: bool = False) -> np.ndarray:
     """Fraction of each rack's intake air that comes straight from a cooling supply (tiles,
     floor leakage, unit supply faces), steady passive tracer; rack exhausts carry 0."""
-    c = coefficients(ap, flow, alpha_floor)
     pf = port_faces(ap)
     pT = np.zeros(len(pf.face))
     for g in ("unit_out", "tile", "leak"):
         pT[pf.group[g]] = 1.0
+    return tracer_at_intakes(ap, flow, pT, alpha_floor=alpha_floor, tol=tol, max_sweeps=max_sweeps, tvd=tvd)
+
+
+def tracer_at_intakes(ap, flow: Flow, inflow: np.ndarray, *, alpha_floor: float = ALPHA_FLOOR, tol: float = 1e-7,
+                      max_sweeps: int = 20000, tvd: bool = False) -> np.ndarray:
+    """Flow-weighted mean at each rack's intake of a steady passive tracer c, ``div(F c) =
+    div(alpha grad c)``, whose value on every inflowing port face is ``inflow`` (per face of
+    :func:`~dctwin.twin.physics.airflow.port_faces`, dimensionless)."""
+    c = coefficients(ap, flow, alpha_floor)
     C = np.zeros(ap.shape)
-    _nb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, 1.0, tol, max_sweeps, tvd)
+    _nb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, inflow, 1.0, tol, max_sweeps, tvd)
     rin, _ = port_means(ap, flow, C)
     return rin

@@ -39,16 +39,17 @@ supplied 64 % of its inlet air, failed at 00:01:00 (injected)."
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from dctwin.twin.model.events import INJECTED_KINDS, Event, EventLog
-from dctwin.twin.physics import _thermal_numba as _tnb
 from dctwin.twin.physics import thermal
 from dctwin.twin.physics.airflow import port_faces
 from dctwin.twin.physics.constants import ASHRAE_RECOMMENDED_C
 from dctwin.twin.physics.it import MODE_ON
+from dctwin.twin.physics.power import PowerSystem
+from dctwin.twin.sim.hall import HallState, HallSystem
 
 #: (kind, severity, clear deadband, clear hold (s))
 RECOMMENDED_H1_C = 22.0
@@ -119,7 +120,6 @@ def unit_supply_share(ap, flow, unit_q: np.ndarray, j: int, plenum: np.ndarray) 
     plenum air when j blows into a raised floor; 0 on every other inflow (other units,
     rack exhausts). A rack's share is the flow-weighted mean of c over its intake faces.
     """
-    c = thermal.coefficients(ap, flow)
     pf = port_faces(ap)
     pT = np.zeros(len(pf.face))
     out = pf.group["unit_out"]
@@ -134,41 +134,23 @@ def unit_supply_share(ap, flow, unit_q: np.ndarray, j: int, plenum: np.ndarray) 
             share = float(unit_q[j]) / qp
             pT[pf.group["tile"]] = share
             pT[pf.group["leak"]] = share
-    C = np.zeros(ap.shape)
-    _tnb.steady_tracer(C, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, 1.0, 1e-7, 20000, False)
-    rin, _ = thermal.port_means(ap, flow, C)
-    return np.clip(rin, 0.0, 1.0)
+    return np.clip(thermal.tracer_at_intakes(ap, flow, pT), 0.0, 1.0)
 
 
 def describe(ev: Event) -> str:
     """A short phrase for one event, without its time."""
-    t, k, d = ev.target, ev.kind, ev.details
-    if k == "fail":
-        return f"{t} failed"
-    if k == "repair":
-        return f"{t} repaired"
-    if k == "utility_loss":
-        return "utility loss" + (f" ({t})" if t and t != "UTIL" else "")
-    if k == "utility_restore":
-        return "utility restored" + (f" ({t})" if t and t != "UTIL" else "")
+    t, k, d, cond = ev.target, ev.kind, ev.details, ev.condition
+    if k in _PHRASES:
+        phrase, with_condition = _PHRASES[k]
+        return f"{t} {phrase}" + (with_condition.format(cond) if cond and with_condition else "")
+    if k in ("utility_loss", "utility_restore"):
+        return ("utility loss" if k == "utility_loss" else "utility restored") + (f" ({t})" if t and t != "UTIL" else "")
     if k == "generator_fail_to_start":
         return f"{t or 'generators'} armed to fail to start"
-    if k == "generator_stop" and "fail" in ev.condition:
+    if k == "generator_stop" and "fail" in cond:
         return f"{t} failed to start"
-    if k == "ups_battery_exhausted":
-        return f"{t} battery exhausted"
-    if k == "ups_on_battery":
-        return f"{t} on battery"
-    if k == "unit_stop":
-        return f"{t} stopped ({ev.condition})" if ev.condition else f"{t} stopped"
-    if k == "rack_down":
-        return f"{t} down"
-    if k == "shutdown":
-        return f"{t} shut down with {ev.condition}" if ev.condition else f"{t} shut down"
-    if k == "throttle":
-        return f"{t} throttled with {ev.condition}" if ev.condition else f"{t} throttled"
     if k in ("breaker_trip", "breaker_trip_auto"):
-        return f"{t} breaker tripped" + (f" on {ev.condition}" if ev.condition and k != "breaker_trip" else "")
+        return f"{t} breaker tripped" + (f" on {cond}" if cond and k != "breaker_trip" else "")
     if k == "capacity_exceeded":
         r = d.get("load_ratio")
         return f"{t} over capacity" + (f" ({100 * r:.0f} %)" if isinstance(r, (int, float)) else "")
@@ -178,11 +160,14 @@ def describe(ev: Event) -> str:
         return f"{t} setpoint set to {d.get('setpoint_c', 0):g} C"
     if k == "set_outdoor_c":
         return f"outdoor temperature set to {d.get('c', 0):g} C"
-    if k == "cdu_pump_fail":
-        return f"{t} pump failed"
-    if k == "chiller_stop":
-        return f"{t} stopped" + (f" ({ev.condition})" if ev.condition else "")
     return f"{t} {k.replace('_', ' ')}".strip()
+
+
+#: kind -> (what happened to the target, how its condition follows, if it has one)
+_PHRASES = {"fail": ("failed", ""), "repair": ("repaired", ""), "ups_battery_exhausted": ("battery exhausted", ""),
+            "ups_on_battery": ("on battery", ""), "rack_down": ("down", ""), "cdu_pump_fail": ("pump failed", ""),
+            "unit_stop": ("stopped", " ({})"), "chiller_stop": ("stopped", " ({})"),
+            "shutdown": ("shut down", " with {}"), "throttle": ("throttled", " with {}")}
 
 
 def _is_injected(ev: Event) -> bool:
@@ -224,21 +209,23 @@ def explain(head: str, causes: list[dict[str, Any]]) -> str:
 
 
 class AlarmMonitor:
-    """Alarm state of one :class:`~dctwin.twin.sim.engine.Simulation` (plain arrays, so it keyframes)."""
+    """Alarm state of one hall (plain arrays, so it keyframes): ``hs`` the hall, ``log`` the run's
+    events, ``power`` the site's power chain (None without one). :meth:`update` reads the hall's
+    state and which units run."""
 
-    def __init__(self, sim) -> None:
-        self.sim = sim
-        ra = sim.ra
-        n, m = ra.n, sim.ua.n
-        classes = [r.ashrae_class for r in sim.hall.racks]
+    def __init__(self, hs: HallSystem, log: EventLog, power: Optional[PowerSystem] = None) -> None:
+        self.hs, self.log, self.power = hs, log, power
+        ra = hs.ra
+        n, m = ra.n, hs.ua.n
+        classes = [r.ashrae_class for r in hs.hall.racks]
         self.rec_c = np.array([RECOMMENDED_H1_C if c == "H1" else ASHRAE_RECOMMENDED_C[1] for c in classes])
         self.allow_c = np.asarray(ra.warn_c, float)
         self.crit_c = np.asarray(ra.crit_c, float)
         self.node_ids: list[str] = []
         self.ups_idx = np.zeros(0, np.int64)
         cap_idx = np.zeros(0, np.int64)
-        if sim.power is not None:
-            pp = sim.power.plant
+        if power is not None:
+            pp = power.plant
             self.node_ids = list(pp.node_ids)
             self.ups_idx = np.flatnonzero(pp.batt_j > 0)
             cap_idx = np.flatnonzero(pp.cap_w > 0)
@@ -255,7 +242,7 @@ class AlarmMonitor:
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         """Forget every alarm (a new steady state starts a new history)."""
-        n, m = self.sim.ra.n, self.sim.ua.n
+        n, m = self.hs.ra.n, self.hs.ua.n
         self.active = {k: np.zeros(s, np.uint8) for k, s in self.sizes.items()}
         self.hold = {k: np.zeros(s) for k, s in self.sizes.items()}
         self.rise_buf = np.full((RISE_SLOTS, n), np.inf, np.float32)  # per-minute minima (C)
@@ -278,12 +265,13 @@ class AlarmMonitor:
         units = sorted(self.unit_share)
         out["share_units"] = np.array(units, np.int64)
         out["share_values"] = (np.array([self.unit_share[j] for j in units]) if units
-                               else np.zeros((0, self.sim.ra.n)))
+                               else np.zeros((0, self.hs.ra.n)))
         out["was_running"] = self.was_running.copy()
         out["count"] = np.array(self._base + len(self.alarms), np.int64)
         return out
 
-    def restore(self, a: dict[str, np.ndarray]) -> None:
+    def restore(self, a: dict[str, np.ndarray], st: HallState) -> None:
+        """Put the alarm state back from :meth:`arrays`, the hall's state ``st`` restored already."""
         for k in KINDS:
             self.active[k] = np.array(a[f"{k}_active"], copy=True)
             self.hold[k] = np.array(a[f"{k}_hold"], copy=True)
@@ -298,97 +286,81 @@ class AlarmMonitor:
         else:  # a fresh simulation restored from a recording: the earlier records live there
             self.alarms.clear()
             self._base = count
-        self._prev_flow = self.sim.flow
-        self._prev_unit_q = np.array(self.sim._flow_unit_q, copy=True) if self.sim.flow is not None else None
+        self._remember_flow(st)
+
+    def _remember_flow(self, st: HallState) -> None:
+        """The flow a unit that stops at the next evaluation was supplying on."""
+        self._prev_flow = st.flow
+        self._prev_unit_q = np.array(st.flow_unit_q, copy=True) if st.flow is not None else None
 
     # ------------------------------------------------------------------ shares
-    def share(self, j: int, flow=None, unit_q: Optional[np.ndarray] = None) -> np.ndarray:
+    def share(self, j: int, flow, unit_q: np.ndarray) -> np.ndarray:
         """Share of each rack's inlet air cooling unit ``j`` supplies on ``flow`` (cached per flow)."""
-        sim = self.sim
-        flow = flow if flow is not None else sim.flow
-        unit_q = unit_q if unit_q is not None else sim._flow_unit_q
         if flow is not self._share_flow:
             self._share_flow = flow
             self._share_cache = {}
         if j not in self._share_cache:
-            self._share_cache[j] = unit_supply_share(sim.air, flow, unit_q, j, np.asarray(sim.air.unit_plenum, bool))
+            self._share_cache[j] = unit_supply_share(self.hs.air, flow, unit_q, j, self.hs.plenum_units)
         return self._share_cache[j]
 
     # ------------------------------------------------------------------ evaluation
-    def update(self, dt_s: float) -> list[dict[str, Any]]:
-        """Evaluate every condition at the simulation's present state; returns the new records."""
-        sim = self.sim
-        t = float(sim.t_s)
+    def update(self, dt_s: float, st: HallState, running: np.ndarray) -> list[dict[str, Any]]:
+        """Evaluate every condition at the hall's state ``st`` (``running``: int8 per unit, which
+        units run now); returns the new records."""
+        hs = self.hs
+        t = float(st.t_s)
         new: list[dict[str, Any]] = []
-        running = sim._running_units().astype(np.int8)
+        running = running.astype(np.int8)
         stopped = np.flatnonzero((running == 0) & (self.was_running != 0))
-        if len(stopped) and (self._prev_flow is not None or sim.flow is not None):
-            flow = self._prev_flow if self._prev_flow is not None else sim.flow
-            uq = self._prev_unit_q if self._prev_unit_q is not None else sim._flow_unit_q
+        if len(stopped) and (self._prev_flow is not None or st.flow is not None):
+            flow = self._prev_flow if self._prev_flow is not None else st.flow
+            uq = self._prev_unit_q if self._prev_unit_q is not None else st.flow_unit_q
             for j in stopped:
                 self.unit_share[int(j)] = self.share(int(j), flow, uq)
         self.was_running = running
-        self._prev_flow = sim.flow
-        self._prev_unit_q = np.array(sim._flow_unit_q, copy=True) if sim.flow is not None else None
+        self._remember_flow(st)
 
-        inlet = np.asarray(sim.rack_inlet_c, float)
+        inlet = np.asarray(st.rack_inlet_c, float)
+        rack, unit = hs.rack_ids.__getitem__, hs.unit_ids.__getitem__
         for kind, thr in (("inlet_recommended", self.rec_c), ("inlet_allowable", self.allow_c),
                           ("inlet_critical", self.crit_c)):
-            r, c = hysteresis(self.active[kind], self.hold[kind], inlet > thr, inlet < thr - TEMP_DEADBAND_K,
-                              dt_s, TEMP_HOLD_S)
-            for i in r:
-                new.append(self._thermal(kind, int(i), t, float(inlet[i]), float(thr[i])))
-            for i in c:
-                new.append(self._cleared(kind, sim.rack_ids[i], t))
+            new += self._evaluate(kind, inlet > thr, inlet < thr - TEMP_DEADBAND_K, dt_s, TEMP_HOLD_S, t, rack,
+                                  lambda i, kind=kind, thr=thr: self._thermal(kind, i, t, float(inlet[i]), float(thr[i])))
         rise = self._rise(t, inlet.astype(np.float32))
-        r, c = hysteresis(self.active["inlet_rise"], self.hold["inlet_rise"], rise > RISE_K, rise < RISE_CLEAR_K,
-                          dt_s, TEMP_HOLD_S)
-        for i in r:
-            new.append(self._thermal("inlet_rise", int(i), t, float(inlet[i]), float(rise[i])))
-        for i in c:
-            new.append(self._cleared("inlet_rise", sim.rack_ids[i], t))
-
-        if sim.power is not None:
-            st, pp = sim.power.state, sim.power.plant
-            live = st.energized[self.ups_idx] != 0
-            on_batt = (st.ups_mode[self.ups_idx] == UPS_BATTERY_MODE) & live
+        new += self._evaluate("inlet_rise", rise > RISE_K, rise < RISE_CLEAR_K, dt_s, TEMP_HOLD_S, t, rack,
+                              lambda i: self._thermal("inlet_rise", i, t, float(inlet[i]), float(rise[i])))
+        if self.power is not None:
+            ps, pp = self.power.state, self.power.plant
+            ups = lambda k: self.node_ids[self.ups_idx[k]]  # noqa: E731
+            live = ps.energized[self.ups_idx] != 0
+            on_batt = (ps.ups_mode[self.ups_idx] == UPS_BATTERY_MODE) & live
             # it clears when the UPS is back on its input, not when it goes dark with an empty battery
-            r, c = hysteresis(self.active["ups_on_battery"], self.hold["ups_on_battery"], on_batt,
-                              ~on_batt & live, dt_s, STATE_HOLD_S)
-            for k in r:
-                new.append(self._power("ups_on_battery", int(self.ups_idx[k]), t))
-            for k in c:
-                new.append(self._cleared("ups_on_battery", self.node_ids[self.ups_idx[k]], t))
-            soc = st.soc[self.ups_idx]
-            r, c = hysteresis(self.active["ups_low_soc"], self.hold["ups_low_soc"], soc < SOC_LOW, soc > SOC_CLEAR,
-                              dt_s, TEMP_HOLD_S)
-            for k in r:
-                new.append(self._power("ups_low_soc", int(self.ups_idx[k]), t))
-            for k in c:
-                new.append(self._cleared("ups_low_soc", self.node_ids[self.ups_idx[k]], t))
-            ratio = np.where(st.energized[self.cap_idx] != 0, st.out_w[self.cap_idx] / pp.cap_w[self.cap_idx], 0.0)
-            for kind, hi, lo in (("node_load_80", LOAD_WARN, LOAD_WARN_CLEAR), ("node_load_100", LOAD_OVER,
-                                                                                LOAD_OVER_CLEAR)):
-                r, c = hysteresis(self.active[kind], self.hold[kind], ratio > hi, ratio < lo, dt_s, STATE_HOLD_S)
-                for k in r:
-                    new.append(self._power(kind, int(self.cap_idx[k]), t, float(ratio[k])))
-                for k in c:
-                    new.append(self._cleared(kind, self.node_ids[self.cap_idx[k]], t))
-
+            new += self._evaluate("ups_on_battery", on_batt, ~on_batt & live, dt_s, STATE_HOLD_S, t, ups,
+                                  lambda k: self._power("ups_on_battery", int(self.ups_idx[k]), t))
+            soc = ps.soc[self.ups_idx]
+            new += self._evaluate("ups_low_soc", soc < SOC_LOW, soc > SOC_CLEAR, dt_s, TEMP_HOLD_S, t, ups,
+                                  lambda k: self._power("ups_low_soc", int(self.ups_idx[k]), t))
+            ratio = np.where(ps.energized[self.cap_idx] != 0, ps.out_w[self.cap_idx] / pp.cap_w[self.cap_idx], 0.0)
+            for kind, hi, lo in (("node_load_80", LOAD_WARN, LOAD_WARN_CLEAR),
+                                 ("node_load_100", LOAD_OVER, LOAD_OVER_CLEAR)):
+                new += self._evaluate(kind, ratio > hi, ratio < lo, dt_s, STATE_HOLD_S, t,
+                                      lambda k: self.node_ids[self.cap_idx[k]],
+                                      lambda k, kind=kind: self._power(kind, int(self.cap_idx[k]), t, float(ratio[k])))
         down = running == 0
-        r, c = hysteresis(self.active["unit_failed"], self.hold["unit_failed"], down, ~down, dt_s, STATE_HOLD_S)
-        for j in r:
-            new.append(self._unit(int(j), t))
-        for j in c:
-            new.append(self._cleared("unit_failed", sim.unit_ids[j], t))
-        rdown = np.asarray(sim.rack_state.mode) != MODE_ON
-        r, c = hysteresis(self.active["rack_down"], self.hold["rack_down"], rdown, ~rdown, dt_s, STATE_HOLD_S)
-        for i in r:
-            new.append(self._rack_down(int(i), t))
-        for i in c:
-            new.append(self._cleared("rack_down", sim.rack_ids[i], t))
+        new += self._evaluate("unit_failed", down, ~down, dt_s, STATE_HOLD_S, t, unit, lambda j: self._unit(j, t))
+        rdown = np.asarray(st.rack_state.mode) != MODE_ON
+        new += self._evaluate("rack_down", rdown, ~rdown, dt_s, STATE_HOLD_S, t, rack, lambda i: self._rack_down(i, t))
         self.alarms.extend(new)
         return new
+
+    def _evaluate(self, kind: str, raise_now: np.ndarray, clear_now: np.ndarray, dt_s: float, hold_s: float, t: float,
+                  name: Callable[[int], str], raised: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+        """One kind's :func:`hysteresis`: the records of what it raised (``raised(index)``), then of
+        what it cleared (element ``name(index)``)."""
+        r, c = hysteresis(self.active[kind], self.hold[kind], raise_now, clear_now, dt_s, hold_s)
+        if not len(r) and not len(c):  # the common case: nothing changed
+            return []
+        return [raised(int(i)) for i in r] + [self._cleared(kind, name(int(i)), t) for i in c]
 
     def _rise(self, t: float, inlet: np.ndarray) -> np.ndarray:
         """Inlet now minus its minimum over the last 15 minutes (per-minute minima)."""
@@ -415,8 +387,7 @@ class AlarmMonitor:
 
     def _chain(self, ev: Event, skip_first: bool = False) -> list[dict[str, Any]]:
         """The log chain of ``ev`` as cause steps, relays left out."""
-        log: EventLog = self.sim.events
-        chain = log.chain(ev)
+        chain = self.log.chain(ev)
         # an overload recorded in the same step as another node's overload points at it (the power
         # chain links each action to the latest one), but both come from the same load shift:
         # keep the first and read on to what shifted the load
@@ -436,7 +407,7 @@ class AlarmMonitor:
     def _sync_index(self) -> None:
         """Keep the per-target and injected-event indexes in step with the run's log (rebuilt
         when the log was truncated by a restore)."""
-        log: EventLog = self.sim.events
+        log = self.log
         if log.last_seq < self._seen_seq or len(log) < self._seen_len:
             self._drop_index()
         if log.last_seq == self._seen_seq:
@@ -467,16 +438,16 @@ class AlarmMonitor:
     def _thermal_causes(self, i: int, t: float) -> list[dict[str, Any]]:
         """Why rack ``i``'s inlet rose: the stopped cooling unit that supplied most of its air,
         else the latest injected event."""
-        sim = self.sim
-        cdu = int(sim.rack_cdu[i]) if sim.rack_cdu is not None and i < len(sim.rack_cdu) else -1
+        hs = self.hs
+        cdu = int(hs.rack_cdu[i]) if i < len(hs.rack_cdu) else -1
         if cdu >= 0 and self.was_running[cdu] == 0:
             # a liquid-cooled rack whose CDU stopped: the CDU is the cause, not an air share
-            ev = self._latest(sim.unit_ids[cdu], _UNIT_STOP_KINDS, t)
+            ev = self._latest(hs.unit_ids[cdu], _UNIT_STOP_KINDS, t)
             if ev is not None:
                 return self._chain(ev)
         best, best_share, best_ev = -1, -1.0, None
         for j in np.flatnonzero(self.was_running == 0):
-            ev = self._latest(sim.unit_ids[j], _UNIT_STOP_KINDS, t)
+            ev = self._latest(hs.unit_ids[j], _UNIT_STOP_KINDS, t)
             if ev is None:
                 continue
             s = float(self.unit_share[j][i]) if j in self.unit_share else 0.0
@@ -492,7 +463,7 @@ class AlarmMonitor:
         return self._chain(last) if last is not None else []
 
     def _thermal(self, kind: str, i: int, t: float, value: float, thr: float) -> dict[str, Any]:
-        rid = self.sim.rack_ids[i]
+        rid = self.hs.rack_ids[i]
         when = f"at {hms(t)} (t={t:.0f} s)"
         if kind == "inlet_rise":
             head = f"{rid} inlet rose {thr:.1f} K within 15 min to {value:.1f} C {when}"
@@ -503,7 +474,6 @@ class AlarmMonitor:
         return self._record(kind, rid, t, head, self._thermal_causes(i, t))
 
     def _power(self, kind: str, n: int, t: float, ratio: float = 0.0) -> dict[str, Any]:
-        sim = self.sim
         nid = self.node_ids[n]
         when = f"at {hms(t)} (t={t:.0f} s)"
         causes: list[dict[str, Any]] = []
@@ -511,11 +481,11 @@ class AlarmMonitor:
             ev = self._latest(nid, ("ups_on_battery",), t)
             if ev is not None:
                 causes = self._chain(ev, skip_first=kind == "ups_on_battery")
-            soc = float(sim.power.state.soc[n])
+            soc = float(self.power.state.soc[n])
             head = (f"{nid} on battery {when}" if kind == "ups_on_battery"
                     else f"{nid} battery at {100 * soc:.0f} % (below {100 * SOC_LOW:.0f} %) {when}")
         else:
-            cap_kw = float(sim.power.plant.cap_w[n]) / 1e3
+            cap_kw = float(self.power.plant.cap_w[n]) / 1e3
             lim = "100" if kind == "node_load_100" else "80"
             head = f"{nid} load {100 * ratio:.0f} % of {cap_kw:g} kW (over {lim} %) {when}"
             ev = self._latest(nid, ("capacity_exceeded",), t)
@@ -527,7 +497,7 @@ class AlarmMonitor:
         return self._record(kind, nid, t, head, causes)
 
     def _unit(self, j: int, t: float) -> dict[str, Any]:
-        uid = self.sim.unit_ids[j]
+        uid = self.hs.unit_ids[j]
         ev = self._latest(uid, _UNIT_STOP_KINDS, t)
         causes = self._chain(ev) if ev is not None else []
         if ev is None:
@@ -537,13 +507,12 @@ class AlarmMonitor:
         return self._record("unit_failed", uid, t, f"{uid} not running at {hms(t)} (t={t:.0f} s)", causes)
 
     def _rack_down(self, i: int, t: float) -> dict[str, Any]:
-        sim = self.sim
-        rid = sim.rack_ids[i]
+        rid = self.hs.rack_ids[i]
         ev = self._latest(rid, ("rack_down", "shutdown"), t)
         causes: list[dict[str, Any]] = []
         if ev is not None:
             causes = self._chain(ev, skip_first=True)
-            root = sim.events.chain(ev)[-1]
+            root = self.log.chain(ev)[-1]
             if not _is_injected(root):
                 if ev.kind == "shutdown" or root.kind in ("throttle", "shutdown"):
                     causes += self._thermal_causes(i, t)

@@ -48,7 +48,7 @@ def upstream(site: Site, node_id: str) -> set[str]:
 def power_problem(site: Site, nodes: dict, feeds: Sequence[str], add_w: float) -> str:
     """Why ``add_w`` more on ``feeds`` would overload a node now or after losing one feed ("" if not).
 
-    ``nodes`` is the summary's ``power_nodes`` ({id: {headroom_w, headroom_n1_w, ...}}).
+    ``nodes`` is the summary's ``power_nodes`` ({id: Headroom}).
     """
     feeds = [f for f in feeds if f]
     if not feeds or not nodes or add_w <= 0:
@@ -56,13 +56,15 @@ def power_problem(site: Site, nodes: dict, feeds: Sequence[str], add_w: float) -
     paths = [upstream(site, f) for f in feeds]
     nf = len(feeds)
     for nid in sorted(set().union(*paths)):
-        d = nodes.get(nid) or {}
+        d = nodes.get(nid)
+        if d is None:
+            continue
         k = sum(nid in p for p in paths)
         share = add_w * k / nf
-        head = d.get("headroom_w")
+        head = d.headroom_w
         if head is not None and head < share:
             return (f"power: {nid} has {head / 1e3:.1f} kW headroom, the rack needs {share / 1e3:.1f} kW there")
-        head1 = d.get("headroom_n1_w")
+        head1 = d.headroom_n1_w
         if nf > 1 and head1 is not None and head1 < add_w:
             return (f"power: after losing one feed {nid} would have {head1 / 1e3:.1f} kW headroom, "
                     f"the rack needs {add_w / 1e3:.1f} kW")
@@ -169,8 +171,8 @@ def row_headroom_w(site: Site, rows: dict[str, list[tuple[str, ...]]], nodes: di
         for feeds in groups:
             for f in feeds:
                 for nid in paths.setdefault(f, upstream(site, f)):
-                    d = nodes.get(nid) or {}
-                    h = d.get("headroom_n1_w") if len(feeds) > 1 else d.get("headroom_w")
+                    d = nodes.get(nid)
+                    h = None if d is None else d.headroom_n1_w if len(feeds) > 1 else d.headroom_w
                     if h is not None:
                         best = min(best, float(h))
         if math.isfinite(best):

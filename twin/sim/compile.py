@@ -206,13 +206,8 @@ class AirPlant:
         return (arr[:a].reshape(nx + 1, ny, nz), arr[a:b].reshape(nx, ny + 1, nz),
                 arr[b:].reshape(nx, ny, nz + 1))
 
-    @property
-    def n_racks(self) -> int:
-        return len(self.rack_ids)
-
-    @property
-    def n_units(self) -> int:
-        return len(self.unit_ids)
+    n_racks = property(lambda self: len(self.rack_ids), doc="Racks in the hall.")
+    n_units = property(lambda self: len(self.unit_ids), doc="Cooling units in the hall.")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -290,48 +285,33 @@ class _Builder:
         return (i * self.ny + j) * self.nz + k
 
     def side_faces(self, b, side: str):
-        """Faces of box ``b`` on ``side`` (N/E/S/W/T) that open into a fluid cell."""
+        """Faces of box ``b`` on ``side`` (N/E/S/W/T) that open into a fluid cell: (global face ids,
+        the fluid cells they open into, +1/-1 as "into the room" runs along the axis, areas m2)."""
         i0, i1, j0, j1, k1 = b
-        nx, ny, nz = self.nx, self.ny, self.nz
-        if side in ("N", "S"):
-            if side == "N":
-                jf, jc, sgn = j1, j1, 1.0
-                if jc >= ny:
-                    return _empty()
-            else:
-                jf, jc, sgn = j0, j0 - 1, -1.0
-                if jc < 0:
-                    return _empty()
-            I, K = np.meshgrid(np.arange(i0, i1), np.arange(0, k1), indexing="ij")
-            I, K = I.ravel(), K.ravel()
-            ok = ~self.solid[I, jc, K]
-            I, K = I[ok], K[ok]
-            return (self.fid_y(I, jf, K), self.cid(I, jc, K), np.full(len(I), sgn),
-                    np.full(len(I), self.dx * self.dz))
-        if side in ("E", "W"):
-            if side == "E":
-                if_, ic, sgn = i1, i1, 1.0
-                if ic >= nx:
-                    return _empty()
-            else:
-                if_, ic, sgn = i0, i0 - 1, -1.0
-                if ic < 0:
-                    return _empty()
-            J, K = np.meshgrid(np.arange(j0, j1), np.arange(0, k1), indexing="ij")
-            J, K = J.ravel(), K.ravel()
-            ok = ~self.solid[ic, J, K]
-            J, K = J[ok], K[ok]
-            return (self.fid_x(if_, J, K), self.cid(ic, J, K), np.full(len(J), sgn),
-                    np.full(len(J), self.dy * self.dz))
-        # top
-        if k1 >= nz:
+        axis, high, t0, t1 = _SIDES[side]
+        span = ((i0, i1), (j0, j1), (0, k1))
+        lo, hi = span[axis]
+        face, cell, sgn = (hi, hi, 1.0) if high else (lo, lo - 1, -1.0)
+        if not 0 <= cell < self.solid.shape[axis]:
             return _empty()
-        I, J = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1), indexing="ij")
-        I, J = I.ravel(), J.ravel()
-        ok = ~self.solid[I, J, k1]
-        I, J = I[ok], J[ok]
-        return (self.fid_z(I, J, k1), self.cid(I, J, k1), np.full(len(I), 1.0),
-                np.full(len(I), self.dx * self.dy))
+        a, b = np.arange(*span[t0]), np.arange(*span[t1])
+        A, B = np.repeat(a, len(b)), np.tile(b, len(a))  # every (a, b) pair, b fastest
+        ok = ~self.solid[_at(axis, cell, A, B)]
+        A, B = A[ok], B[ok]
+        fid = self.fid_x if axis == 0 else self.fid_y if axis == 1 else self.fid_z
+        h = (self.dx, self.dy, self.dz)
+        return (fid(*_at(axis, face, A, B)), self.cid(*_at(axis, cell, A, B)), np.full(len(A), sgn),
+                np.full(len(A), h[t0] * h[t1]))
+
+
+#: side of a box -> (the axis across it, whether it is the high side, the two axes along it)
+_SIDES = {"W": (0, False, 1, 2), "E": (0, True, 1, 2), "S": (1, False, 0, 2), "N": (1, True, 0, 2),
+          "T": (2, True, 0, 1)}
+
+
+def _at(axis: int, n: int, a, b) -> tuple:
+    """(i, j, k) with index ``n`` on ``axis`` and ``a``, ``b`` on the other two axes, in order."""
+    return (n, a, b) if axis == 0 else (a, n, b) if axis == 1 else (a, b, n)
 
 
 def _empty():

@@ -28,6 +28,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from dctwin.twin.physics.constants import ASHRAE_ALLOWABLE_C, ASHRAE_RECOMMENDED_C
+from dctwin.twin.sim.results import AshraeCounts, Headroom
 
 __all__ = [
     "pue", "EnergyMeter", "ashrae_status", "ashrae_summary", "rci_hi", "rci_lo", "rti", "rti_from_airflow",
@@ -133,30 +134,30 @@ def ashrae_status(inlet_c: np.ndarray, classes: Sequence[str] | str = "A1") -> n
 
 
 def ashrae_summary(rack_ids: Sequence[str], inlet_c: np.ndarray, classes: Sequence[str] | str = "A1"
-                   ) -> dict[str, Any]:
+                   ) -> AshraeCounts:
     """Counts per status and the ids of racks outside their allowable range."""
     st = ashrae_status(inlet_c, classes)
-    return {"recommended": int((st == IN_RECOMMENDED).sum()), "allowable": int((st == IN_ALLOWABLE).sum()),
-            "out_of_allowable": int((st == OUT_OF_ALLOWABLE).sum()),
-            "racks_out": [rid for rid, s in zip(rack_ids, st) if s == OUT_OF_ALLOWABLE]}
+    return AshraeCounts(int((st == IN_RECOMMENDED).sum()), int((st == IN_ALLOWABLE).sum()),
+                        int((st == OUT_OF_ALLOWABLE).sum()),
+                        [rid for rid, s in zip(rack_ids, st) if s == OUT_OF_ALLOWABLE])
+
+
+def _rci(excess_k: np.ndarray, span_k: float) -> float:
+    """RCI (%) from each intake's excess beyond the recommended limit (K) and the span (K) from
+    the recommended to the allowable limit."""
+    if excess_k.size == 0:
+        return 100.0
+    return float((1.0 - np.clip(excess_k, 0.0, None).sum() / (span_k * excess_k.size)) * 100.0)
 
 
 def rci_hi(inlet_c: np.ndarray, t_max_rec: float = 27.0, t_max_all: float = 32.0) -> float:
     """Rack Cooling Index, high side (%); 100 = no intake above the recommended max."""
-    t = np.asarray(inlet_c, float)
-    if t.size == 0:
-        return 100.0
-    over = np.clip(t - t_max_rec, 0.0, None).sum()
-    return float((1.0 - over / ((t_max_all - t_max_rec) * t.size)) * 100.0)
+    return _rci(np.asarray(inlet_c, float) - t_max_rec, t_max_all - t_max_rec)
 
 
 def rci_lo(inlet_c: np.ndarray, t_min_rec: float = 18.0, t_min_all: float = 15.0) -> float:
     """Rack Cooling Index, low side (%); 100 = no intake below the recommended min."""
-    t = np.asarray(inlet_c, float)
-    if t.size == 0:
-        return 100.0
-    under = np.clip(t_min_rec - t, 0.0, None).sum()
-    return float((1.0 - under / ((t_min_rec - t_min_all) * t.size)) * 100.0)
+    return _rci(t_min_rec - np.asarray(inlet_c, float), t_min_rec - t_min_all)
 
 
 def rti(return_c: float, supply_c: float, it_dt_k: float) -> float:
@@ -176,14 +177,18 @@ def rti_from_airflow(it_airflow_m3s: float, cooling_airflow_m3s: float) -> float
 # --------------------------------------------------------------------------- headroom
 
 
-def _entry(load: float, cap: float, n1_load: float) -> dict[str, Optional[float]]:
+def _entry(load: float, cap: float, n1_load: float) -> Headroom:
     if cap <= 0 or not math.isfinite(cap):
-        return {"load_w": float(load), "capacity_w": None, "headroom_w": None, "headroom_n1_w": None}
-    return {"load_w": float(load), "capacity_w": float(cap), "headroom_w": float(cap - load),
-            "headroom_n1_w": float(cap - n1_load)}
+        return Headroom(float(load), None, None, None)
+    return Headroom(float(load), float(cap), float(cap - load), float(cap - n1_load))
 
 
-def power_headroom(power: Any, load_w: Optional[np.ndarray] = None) -> dict[str, dict[str, Optional[float]]]:
+def _stopped(load: float) -> Headroom:
+    """A member that is not running: no capacity now, headroom -load (never its nameplate)."""
+    return Headroom(float(load), 0.0, -float(load), -float(load))
+
+
+def power_headroom(power: Any, load_w: Optional[np.ndarray] = None) -> dict[str, Headroom]:
     """Headroom of every power node now and after losing its redundant partner.
 
     ``power``: a :class:`~dctwin.twin.physics.power.PowerSystem`. ``load`` is the node's
@@ -211,7 +216,7 @@ def power_headroom(power: Any, load_w: Optional[np.ndarray] = None) -> dict[str,
 
 def group_headroom(ids: Sequence[str], load_w: np.ndarray, capacity_w: np.ndarray,
                    groups: Optional[Sequence[str]] = None, running: Optional[np.ndarray] = None
-                   ) -> dict[str, dict[str, Optional[float]]]:
+                   ) -> dict[str, Headroom]:
     """Headroom of redundant cooling elements (units of a hall, CDUs, chillers).
 
     Within a group (default: all one group), losing partner j moves its load
@@ -226,21 +231,20 @@ def group_headroom(ids: Sequence[str], load_w: np.ndarray, capacity_w: np.ndarra
     cap = np.asarray(capacity_w, float)
     grp = list(groups) if groups is not None else [""] * n
     run = np.ones(n, bool) if running is None else np.asarray(running, bool)
-    out: dict[str, dict[str, Optional[float]]] = {}
+    out: dict[str, Headroom] = {}
     for i, ident in enumerate(ids):
         mates = [j for j in range(n) if j != i and grp[j] == grp[i] and run[j]]
         n1 = load[i]
         if mates and run[i]:
             n1 = load[i] + max(load[j] for j in mates) / len(mates)
         if not run[i] and cap[i] > 0 and math.isfinite(cap[i]):
-            out[ident] = {"load_w": float(load[i]), "capacity_w": 0.0, "headroom_w": -float(load[i]),
-                          "headroom_n1_w": -float(load[i])}
+            out[ident] = _stopped(load[i])
             continue
         out[ident] = _entry(load[i], cap[i], n1)
     return out
 
 
-def plant_headroom(plant: Any) -> dict[str, dict[str, Optional[float]]]:
+def plant_headroom(plant: Any) -> dict[str, Headroom]:
     """Headroom of each chiller and of the whole chilled-water plant (id "plant").
 
     Plant load = the heat flowing into the loop (so an overloaded plant shows a
@@ -254,17 +258,15 @@ def plant_headroom(plant: Any) -> dict[str, dict[str, Optional[float]]]:
     out = group_headroom(pa.chiller_ids, st.ch_q_w, st.ch_avail_w, running=st.ch_avail_w > 0)
     for i, cid in enumerate(pa.chiller_ids):
         if pa.ch_cap_w[i] > 0 and st.ch_avail_w[i] <= 0:
-            q = float(st.ch_q_w[i])
-            out[cid] = {"load_w": q, "capacity_w": 0.0, "headroom_w": -q, "headroom_n1_w": -q}
+            out[cid] = _stopped(float(st.ch_q_w[i]))
     load = max(float(st.q_in_w[0]), float(st.ch_q_w.sum() + st.flows[2]))   # heat into the loop
     cap = plant.capacity_w()
     largest = float(st.ch_avail_w.max()) if len(pa.chiller_ids) else 0.0
     ent = _entry(load, cap, load)
-    if float(pa.ch_cap_w.sum()) > 0 and ent["capacity_w"] is None:
-        ent = {"load_w": float(load), "capacity_w": float(cap), "headroom_w": float(cap - load),
-               "headroom_n1_w": float(cap - load)}
-    if ent["capacity_w"] is not None:
-        ent["headroom_n1_w"] = float(cap - largest - load)
+    if float(pa.ch_cap_w.sum()) > 0 and ent.capacity_w is None:
+        ent = Headroom(float(load), float(cap), float(cap - load), float(cap - load))
+    if ent.capacity_w is not None:
+        ent.headroom_n1_w = float(cap - largest - load)
     out["plant"] = ent
     return out
 
@@ -325,8 +327,8 @@ class RunMetrics:
         self.ups_min_soc[...] = arrays["ups_min_soc"]
 
 
-def solve_power_extras(power: Any, extra_facility_w: float = 0.0) -> dict[str, Any]:
-    """The keys ``dctwin solve --json`` gains: ``power_nodes`` (headroom per node) and ``pue``."""
+def solve_power_extras(power: Any, extra_facility_w: float = 0.0) -> tuple[dict[str, Headroom], Optional[float]]:
+    """What ``dctwin solve --json`` gains from the power chain: (headroom per node, PUE or None)."""
     t = power.totals()
     p = pue(t["it_w"], t["facility_w"] + extra_facility_w)
-    return {"power_nodes": power_headroom(power), "pue": None if math.isnan(p) else p}
+    return power_headroom(power), (None if math.isnan(p) else p)

@@ -18,10 +18,12 @@ Automatic events are never injected: the physics makes them again.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Optional, Sequence
 
 from dctwin.twin.errors import DctwinError, InputError, ProjectFileError
 from dctwin.twin.model.events import INJECTED_KINDS
+from dctwin.twin.sim.results import HallSummary
 from dctwin.twin.store.recording import RecordingReader
 
 #: Simulation keyword arguments that recorders may store in ``params`` and replay passes back
@@ -142,9 +144,7 @@ def advance(sim: Any, events: Sequence[Any], t_end_s: float,
 
 
 def summary_at(reader: RecordingReader, t_s: float,
-               make_sim: Optional[Callable[[RecordingReader], Any]] = None) -> dict[str, Any]:
-    """``sim.summary()`` at ``t_s`` (same keys as ``dctwin solve --json``) plus ``t_s``."""
+               make_sim: Optional[Callable[[RecordingReader], Any]] = None) -> HallSummary:
+    """``sim.summary()`` at ``t_s`` (what ``dctwin solve --json`` prints), its ``t_s`` the replayed second."""
     sim = replay_to(reader, t_s, make_sim)
-    out = dict(sim.summary())
-    out["t_s"] = float(sim.t_s)
-    return out
+    return dataclasses.replace(sim.summary(), t_s=float(sim.t_s))

@@ -53,7 +53,7 @@ def test_crah_failure_names_the_crah_and_its_supply_share():
     sim, inc = _sim("crah-failure")
     # the failure is applied at the start of the step at t = 60 s: the flow now is the one before it
     sim.run(60.0, dt_s=2.0)
-    flow, unit_q = sim.flow, sim._flow_unit_q.copy()
+    flow, unit_q = sim.flow, sim.state.flow_unit_q.copy()
     j = sim.unit_ids.index("CRAH-2")
     sim.run(240.0, dt_s=2.0)
     failed = _raised(sim, "unit_failed", "CRAH-2")
@@ -76,7 +76,7 @@ def test_crah_failure_names_the_crah_and_its_supply_share():
     # the first allowable alarm is the run's first allowable breach
     allow = _raised(sim, "inlet_allowable")
     assert allow
-    assert min(a["t_s"] for a in allow) == pytest.approx(sim.run_summary(1, 1)["first_over_allowable_s"])
+    assert min(a["t_s"] for a in allow) == pytest.approx(sim.run_summary(1, 1).first_over_allowable_s)
 
 
 def test_utility_loss_with_a_clean_generator_start_rides_through():
@@ -93,7 +93,7 @@ def test_utility_loss_with_a_clean_generator_start_rides_through():
     # loss at 10 s, GEN-1 on load after its 10 s start delay, the ATS transfers 0.5 s later (next step)
     assert ev["utility_loss"].t_s == pytest.approx(10.0)
     assert ev["generator_on_load"].t_s == pytest.approx(20.0, abs=1.0)
-    assert summary["racks_down"] == {}
+    assert summary.racks_down == {}
     # Peukert by hand: dSOC/dt = (P_ref/E)(P_b/P_ref)^k, E = 27 kWh, P_ref = 160 kW, k = 1.15,
     # P_b = the battery power while on battery (about 70 kW: 66 kW out + its loss); over the
     # ~11 s from loss to transfer the charge drops by about 0.7 %.
@@ -140,8 +140,8 @@ def test_generator_fails_racks_go_down_at_the_battery_runtime():
     # the battery gives the output plus the UPS loss P_ref (a0 + a1 x + a2 x^2)
     assert p_b == pytest.approx(out_w + 160e3 * (UPS_A0 + UPS_A1 * x + UPS_A2 * x * x), rel=0.01)
     assert 1100.0 < runtime < 1260.0
-    assert len(summary["racks_down"]) == 20
-    for t in summary["racks_down"].values():
+    assert len(summary.racks_down) == 20
+    for t in summary.racks_down.values():
         assert t - t_loss == pytest.approx(runtime, rel=0.05)
     down = _raised(sim, "rack_down", "R-B03")
     assert len(down) == 1
@@ -165,7 +165,7 @@ def test_generator_fails_in_the_demo_as_built_the_racks_shut_down_thermally_firs
     # within minutes, long before the ~20 min battery runtime
     sim, inc = _sim("utility-loss-generator-fails")
     summary = sim.run(300.0, dt_s=2.0)
-    assert summary["racks_down"] and max(summary["racks_down"].values()) < 300.0
+    assert summary.racks_down and max(summary.racks_down.values()) < 300.0
     down = _raised(sim, "rack_down")
     assert down
     for a in down:
@@ -221,7 +221,7 @@ def test_chiller_trip_the_storage_tank_rides_through():
     rise = cp.chw_supply_c - t0
     assert rise == pytest.approx(sum(unmet) * 5.0 / c, rel=0.02)
     assert 0.5 < rise < 5.0
-    assert summary["first_over_allowable_s"] is None and not summary["racks_down"]
+    assert summary.first_over_allowable_s is None and not summary.racks_down
     stops = [e for e in sim.events if e.kind == "chiller_stop"]
     assert {e.target for e in stops} == {"CH-1", "CH-2", "CH-3"}
 

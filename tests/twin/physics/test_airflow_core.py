@@ -174,8 +174,8 @@ def test_walled_in_rack_is_named_and_gets_no_air():
     site = room(racks=racks, grilles=[Grille(id="G", x_m=0.0, y_m=0.0)])
     ap = compile_hall(site)
     assert any("R1" in w for w in ap.warnings)
-    with pytest.warns(UserWarning, match="R1"):
-        fl = solve_flow(ap, FlowBC(np.array([0.4, 0.4]), np.zeros(0)))
+    fl = solve_flow(ap, FlowBC(np.array([0.4, 0.4]), np.zeros(0)))
+    assert any("R1" in w for w in fl.airflow_warnings) and fl.airflow_warnings == fl.warnings
     assert fl.rack_q[0] == 0.0 and fl.rack_q[1] == pytest.approx(0.4)
     assert np.all(np.isfinite(fl.u))
 
@@ -184,8 +184,8 @@ def test_supply_without_return_path_is_named():
     tiles = [Tile(id="T1", x_m=1.2, y_m=1.2, open_fraction=0.5)]
     site = room(tiles=tiles)  # ceiling return but no grille
     ap = compile_hall(site)
-    with pytest.warns(UserWarning, match="T1"):
-        fl = solve_flow(ap, FlowBC(np.zeros(0), np.zeros(0), tile_airflow_m3s=0.5))
+    fl = solve_flow(ap, FlowBC(np.zeros(0), np.zeros(0), tile_airflow_m3s=0.5))
+    assert any("T1" in w for w in fl.airflow_warnings)
     assert fl.tile_q.sum() == 0.0 and np.all(np.isfinite(fl.u))
 
 
@@ -425,7 +425,7 @@ def test_racks_breathing_into_a_sealed_pocket_are_named_and_stopped():
     site = room(width=4.2, depth=3.6, height=2.1, racks=racks, plenum="none", ceiling_return=False, grid_m=0.3)
     ap = compile_hall(site)
     assert ap.n_components == 2
-    with pytest.warns(UserWarning, match="R1, R2"):
-        fl = solve_flow(ap, FlowBC(np.array([0.3, 0.5, 0.4]), np.zeros(0)))
+    fl = solve_flow(ap, FlowBC(np.array([0.3, 0.5, 0.4]), np.zeros(0)))
+    assert any("R1, R2" in w for w in fl.airflow_warnings)
     assert fl.rack_q[0] == 0.0 and fl.rack_q[1] == 0.0 and fl.rack_q[2] == pytest.approx(0.4)
     assert np.all(np.isfinite(fl.u)) and fl.max_div < 1e-9

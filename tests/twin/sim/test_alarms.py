@@ -75,7 +75,7 @@ def test_unit_shares_of_a_raised_floor_add_up_to_the_supply_fraction(small_sim):
     sim = small_sim
     plenum = np.asarray(sim.air.unit_plenum, bool)
     assert plenum.all()
-    uq = sim._flow_unit_q
+    uq = sim.state.flow_unit_q
     s0 = unit_supply_share(sim.air, sim.flow, uq, 0, plenum)
     s1 = unit_supply_share(sim.air, sim.flow, uq, 1, plenum)
     direct = thermal.supply_fraction(sim.air, sim.flow)
@@ -153,7 +153,8 @@ def _drive(sim, inlet_of_t, t_end, dt=10.0):
         t += dt
         sim.t_s = t
         sim.rack_inlet_c = np.full(sim.ra.n, inlet_of_t(t))
-        raised += [(a["t_s"], a["id"]) for a in mon.update(dt) if a["active"] and a["kind"] == "inlet_rise"]
+        new = mon.update(dt, sim.state, sim.running_units())
+        raised += [(a["t_s"], a["id"]) for a in new if a["active"] and a["kind"] == "inlet_rise"]
     return raised
 
 
@@ -178,7 +179,7 @@ def test_unit_shares_of_a_hall_without_plenum_superpose_to_the_supply_fraction()
     sim.solve_steady()
     plenum = np.asarray(sim.air.unit_plenum, bool)
     assert not plenum.any()
-    shares = np.array([unit_supply_share(sim.air, sim.flow, sim._flow_unit_q, j, plenum) for j in range(sim.ua.n)])
+    shares = np.array([unit_supply_share(sim.air, sim.flow, sim.state.flow_unit_q, j, plenum) for j in range(sim.ua.n)])
     np.testing.assert_allclose(shares.sum(axis=0), thermal.supply_fraction(sim.air, sim.flow), atol=1e-4)
     cdu = [j for j, u in enumerate(sim.hall.cooling_units) if u.kind == "cdu"]
     assert cdu and np.all(shares[cdu] == 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dctwin.twin.sim.results import Headroom
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.sim import capacity
 
@@ -19,7 +20,7 @@ def nodes(**over):
     out = {}
     for n in load_demo("small").power_nodes:
         h, h1 = over.get(n.id.replace("-", "_"), (500.0, 500.0))
-        out[n.id] = {"load_w": 1e3, "capacity_w": 1e6, "headroom_w": h * 1e3, "headroom_n1_w": h1 * 1e3}
+        out[n.id] = Headroom(1e3, 1e6, h * 1e3, h1 * 1e3)
     return out
 
 

@@ -21,7 +21,7 @@ def test_a_crah_failure_run_closes_the_energy_balance():
     sim.solve_steady()
     load_library_incident("crah-failure", site).schedule_on(sim)
     out = sim.run(240.0)
-    assert out["max_inlet_c"] > 30.0  # a real transient: the hall warms by several kelvin
-    assert out["stored_change_j"] > 0.01 * out["heat_in_j"]
+    assert out.max_inlet_c > 30.0  # a real transient: the hall warms by several kelvin
+    assert out.stored_change_j > 0.01 * out.heat_in_j
     # heat in - heat out = change of what the air and the servers store, to 1e-4 of the heat
-    assert out["energy_error"] < 1e-9  # round-off (it was 3.8e-3 with last step's inlets)
+    assert out.energy_error < 1e-9  # round-off (it was 3.8e-3 with last step's inlets)

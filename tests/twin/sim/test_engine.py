@@ -34,35 +34,35 @@ def small_steady(small):
 def test_steady_balances_energy_and_reports_every_element(small, small_steady):
     sim, s = small_steady
     hall = small.hall
-    assert set(s["racks"]) == {r.id for r in hall.racks}
-    assert set(s["cooling_units"]) == {u.id for u in hall.cooling_units}
+    assert set(s.racks) == {r.id for r in hall.racks}
+    assert set(s.cooling_units) == {u.id for u in hall.cooling_units}
     # IT heat into the air is removed by the CRAHs (PHYSICS.md section 6: within 1 %)
-    assert s["energy_error"] < 0.01
-    heat = sum(r["power_w"] for r in s["racks"].values())
-    duty = sum(u["duty_w"] for u in s["cooling_units"].values())
+    assert s.energy_error < 0.01
+    heat = sum(r.power_w for r in s.racks.values())
+    duty = sum(u.duty_w for u in s.cooling_units.values())
     assert duty == pytest.approx(heat, rel=0.01)
-    for rid, r in s["racks"].items():
+    for rid, r in s.racks.items():
         # no rack breathes air colder than the supply; exhaust = inlet + P/(rho cp Q)
-        assert r["inlet_c"] >= hall.supply_c - 1e-6, rid
-        assert r["exhaust_c"] > r["inlet_c"], rid
-    assert s["max_inlet_c"] == max(r["inlet_c"] for r in s["racks"].values())
+        assert r.inlet_c >= hall.supply_c - 1e-6, rid
+        assert r.exhaust_c > r.inlet_c, rid
+    assert s.max_inlet_c == max(r.inlet_c for r in s.racks.values())
     # power graph and PUE ride along
-    assert 1.0 < s["pue"] < 2.0
-    for nid, n in s["power_nodes"].items():
-        assert set(n) == {"load_w", "capacity_w", "headroom_w", "headroom_n1_w"}
-    assert s["power_nodes"]["PDU-A"]["headroom_n1_w"] < s["power_nodes"]["PDU-A"]["headroom_w"]
+    assert 1.0 < s.pue < 2.0
+    for nid, n in s.power_nodes.items():
+        assert set(n.to_json()) == {"load_w", "capacity_w", "headroom_w", "headroom_n1_w"}
+    assert s.power_nodes["PDU-A"].headroom_n1_w < s.power_nodes["PDU-A"].headroom_w
 
 
 def test_transient_from_steady_stays_put_and_conserves_energy(small):
     sim = Simulation(small, grid_m=GRID)
     s0 = sim.solve_steady()
     out = sim.run(120)
-    assert out["energy_error"] < 0.01
-    for rid, r in out["racks"].items():
-        assert r["inlet_c"] == pytest.approx(s0["racks"][rid]["inlet_c"], abs=0.3), rid
-    assert out["racks_over_allowable"] == []
-    assert out["first_over_allowable_s"] is None
-    assert out["events"] == {}
+    assert out.energy_error < 0.01
+    for rid, r in out.final.racks.items():
+        assert r.inlet_c == pytest.approx(s0.racks[rid].inlet_c, abs=0.3), rid
+    assert out.racks_over_allowable == []
+    assert out.first_over_allowable_s is None
+    assert out.events == {}
 
 
 def test_all_cooling_lost_heats_at_p_over_c(small):
@@ -71,11 +71,11 @@ def test_all_cooling_lost_heats_at_p_over_c(small):
     sim.solve_steady()
     for u in small.hall.cooling_units:
         sim.schedule(0.0, "fail", u.id)
-    e0 = sim._stored_energy_j()
+    e0 = sim.stored_energy_j()
     t_air0 = float(sim.T[~sim.air.solid].mean())
     out = sim.run(20)
-    e1 = sim._stored_energy_j()
-    heat_j = out["heat_in_j"]
+    e1 = sim.stored_energy_j()
+    heat_j = out.heat_in_j
     assert heat_j > 0
     assert (e1 - e0) == pytest.approx(heat_j, rel=0.02)
     # the air alone warms at most at P / C_air (the server mass buffers the rest)
@@ -90,12 +90,12 @@ def test_crah_failure_warms_racks_and_repair_recovers(small):
     s0 = sim.solve_steady()
     sim.schedule(0.0, "fail", "CRAH-1")
     hot = sim.run(300)
-    assert hot["max_inlet_c"] > s0["max_inlet_c"] + 1.0
-    assert hot["cooling_units"]["CRAH-1"]["airflow_m3s"] == 0.0
-    assert hot["cooling_units"]["CRAH-1"]["duty_w"] == 0.0
+    assert hot.max_inlet_c > s0.max_inlet_c + 1.0
+    assert hot.final.cooling_units["CRAH-1"].airflow_m3s == 0.0
+    assert hot.final.cooling_units["CRAH-1"].duty_w == 0.0
     sim.schedule(sim.t_s, "repair", "CRAH-1")
     back = sim.run(600)
-    assert back["final_max_inlet_c"] < hot["final_max_inlet_c"]
+    assert back.final_max_inlet_c < hot.final_max_inlet_c
 
 
 def test_keyframe_restore_is_bit_identical_through_an_incident(small):
@@ -134,10 +134,10 @@ def test_utility_loss_with_clean_generator_start_keeps_racks_up(small):
     sim.solve_steady()
     sim.schedule(1.0, "utility_loss", "UTIL")
     out = sim.run(60)
-    assert out["racks_down"] == {}
+    assert out.racks_down == {}
     kinds = [e.kind for e in sim.events]
     assert "ups_on_battery" in kinds and "generator_on_load" in kinds and "ats_transfer" in kinds
-    assert out["ups_min_soc"] < 1.0
+    assert out.ups_min_soc < 1.0
     transfer = next(e for e in sim.events if e.kind == "ats_transfer")
     # the transfer is explained back to the utility loss
     chain = [e.kind for e in sim.events.chain(transfer)]
@@ -150,7 +150,7 @@ def test_generator_fail_to_start_takes_racks_down_with_a_cause_chain(small):
     sim.schedule(0.0, "generator_fail_to_start", "GEN-1")
     sim.schedule(1.0, "utility_loss", "UTIL")
     out = sim.run(400)
-    assert out["racks_down"], "without cooling or a generator the racks must go down"
+    assert out.racks_down, "without cooling or a generator the racks must go down"
     down = [e for e in sim.events if e.kind in ("rack_down", "shutdown")]
     roots = {sim.events.chain(e)[-1].kind for e in down}
     assert roots <= {"utility_loss", "generator_fail_to_start", "throttle"}
@@ -180,7 +180,7 @@ def test_extreme_inputs_give_finite_states(small):
         sim.schedule(0.0, "fail", u.id)
     sim.run(30)
     assert np.isfinite(sim.T).all() and np.isfinite(sim.rack_inlet_c).all()
-    assert all(np.isfinite(r["inlet_c"]) for r in s["racks"].values())
+    assert all(np.isfinite(r.inlet_c) for r in s.racks.values())
 
 
 def test_empty_hall_solves(small):
@@ -188,7 +188,7 @@ def test_empty_hall_solves(small):
     site.halls[0] = dataclasses.replace(site.halls[0], racks=[], tiles=site.halls[0].tiles)
     sim = Simulation(site, grid_m=GRID)
     s = sim.solve_steady()
-    assert s["racks"] == {} and s["max_inlet_c"] is None
+    assert s.racks == {} and s.max_inlet_c is None
     sim.run(5)
     assert np.isfinite(sim.T).all()
 

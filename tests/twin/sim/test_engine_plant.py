@@ -36,9 +36,9 @@ def chiller_trip_hold_s(tank_m3: float) -> tuple[float, float, float, np.ndarray
     s = sim.solve_steady()
     it_w = float(sim.rack_power_w.sum())
     # all IT heat goes into the air, the CRAH coils take it out and hand it to the loop (≈ 130.5 kW)
-    assert sum(u["duty_w"] for u in s["cooling_units"].values()) == pytest.approx(it_w, rel=1e-3)
+    assert sum(u.duty_w for u in s.cooling_units.values()) == pytest.approx(it_w, rel=1e-3)
     assert float(sim.cplant.state.q_in_w[0]) == pytest.approx(it_w, rel=1e-3)
-    assert all(u["supply_c"] == pytest.approx(18.0, abs=1e-9) for u in s["cooling_units"].values())
+    assert all(u.supply_c == pytest.approx(18.0, abs=1e-9) for u in s.cooling_units.values())
     # hold time t = V ρ cp dT / Q with V = loop 5 m³ + tank, dT = 18 − (12 + 3) = 3 K:
     # no tank: 5 * 998 * 4180 * 3 / 130.5e3 ≈ 479 s; with 5 m³: 10 m³ ≈ 959 s
     d_t = 18.0 - (12.0 + COIL_APPROACH_K)
@@ -47,7 +47,7 @@ def chiller_trip_hold_s(tank_m3: float) -> tuple[float, float, float, np.ndarray
     sim.schedule(t_fail, "fail", "CH-1")
     times, supply = [], []
     sim.run(1.5 * hold + 20.0, dt_s=1.0,
-            on_step=lambda x: (times.append(x.t_s), supply.append(x._last_unit.supply_c.max())))
+            on_step=lambda x: (times.append(x.t_s), supply.append(x.state.last_unit.supply_c.max())))
     stop = next(e for e in sim.events if e.kind == "chiller_stop")
     assert stop.target == "CH-1" and sim.events.chain(stop)[-1].kind == "fail"
     t = np.array(times) - t_fail
@@ -96,8 +96,8 @@ def test_pue_of_the_demo_halls_is_in_the_published_range_and_higher_on_a_hot_day
     for c in (5.0, 35.0):
         sim = Simulation(with_outdoor(name, c), grid_m=GRID)
         s = sim.solve_steady()
-        pue[c] = s["pue"]
-        assert 1.1 <= s["pue"] <= 1.6, (name, c, s["pue"])
+        pue[c] = s.pue
+        assert 1.1 <= s.pue <= 1.6, (name, c, s.pue)
     assert pue[35.0] > pue[5.0] + 0.02
 
 
@@ -123,9 +123,9 @@ def test_small_hall_pue_on_a_hot_day_is_the_sum_of_its_parts():
     x = ups_out / 160e3
     ups_loss = 160e3 * (0.0131 + 0.0132 * x + 0.0153 * x * x)       # ≈ 3.40 kW each
     facility = 1.02 * it + 2 * ups_loss + mech                       # ≈ 183.3 kW
-    assert s["pue"] == pytest.approx(facility / it, rel=1e-6)         # ≈ 1.404
+    assert s.pue == pytest.approx(facility / it, rel=1e-6)         # ≈ 1.404
     # and the utility supplies all of it
-    assert s["power_nodes"]["UTIL"]["load_w"] == pytest.approx(facility, rel=1e-6)
+    assert s.power_nodes["UTIL"].load_w == pytest.approx(facility, rel=1e-6)
 
 
 def test_plant_headroom_before_and_after_the_only_chiller_trips():
@@ -136,15 +136,15 @@ def test_plant_headroom_before_and_after_the_only_chiller_trips():
     # ΔT = (25 − 35)/2.778 − 2.22 = −5.82; CapRat = 0.944836 + 0.0570088*5.82 + 0.00185486*5.82² = 1.3395
     d_t = (25.0 - 35.0) / 2.778 - (8.89 - 6.67)
     cap = 200e3 * (0.944836 - 0.0570088 * d_t + 0.00185486 * d_t ** 2)   # ≈ 267.9 kW
-    h = s["plant_headroom"]["plant"]
-    assert h["capacity_w"] == pytest.approx(cap, rel=1e-9)
-    assert h["headroom_w"] == pytest.approx(cap - q, rel=1e-9)
-    assert h["headroom_n1_w"] == pytest.approx(-q, rel=1e-9)          # one chiller: N-1 has nothing left
+    h = s.plant_headroom["plant"]
+    assert h.capacity_w == pytest.approx(cap, rel=1e-9)
+    assert h.headroom_w == pytest.approx(cap - q, rel=1e-9)
+    assert h.headroom_n1_w == pytest.approx(-q, rel=1e-9)          # one chiller: N-1 has nothing left
     sim.schedule(1.0, "fail", "CH-1")
     sim.run(5.0)
-    h = sim.summary()["plant_headroom"]
+    h = sim.summary().plant_headroom
     # tripped: no capacity now (not "unlimited"), the whole heat into the loop is unmet
-    assert h["CH-1"]["capacity_w"] == 0.0 and h["CH-1"]["load_w"] == 0.0
-    assert h["plant"]["capacity_w"] == 0.0
-    assert h["plant"]["headroom_w"] == pytest.approx(-q, rel=1e-3)
-    assert h["plant"]["headroom_n1_w"] == pytest.approx(-q, rel=1e-3)
+    assert h["CH-1"].capacity_w == 0.0 and h["CH-1"].load_w == 0.0
+    assert h["plant"].capacity_w == 0.0
+    assert h["plant"].headroom_w == pytest.approx(-q, rel=1e-3)
+    assert h["plant"].headroom_n1_w == pytest.approx(-q, rel=1e-3)

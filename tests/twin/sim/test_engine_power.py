@@ -66,7 +66,7 @@ def ups_battery_power_w(sim: Simulation) -> float:
     """Battery power of each UPS (W) for the steady loads, by hand: UPS out = PDU in =
     1.02 x (half of racks + CRAH fans), plus the UPS loss curve. Also checks the engine's roll-up."""
     racks_w = float(sim.rack_power_w.sum())
-    fans_w = float(sim._last_unit.fan_w.sum())
+    fans_w = float(sim.state.last_unit.fan_w.sum())
     # CRAH fans: 2 x 6.5 kW (fan_power_kw of the demo at full, fixed speed)
     assert fans_w == pytest.approx(13e3, rel=1e-12)
     p_out = (1 + PDU_LOSS) * 0.5 * (racks_w + fans_w)     # ≈ 1.02 x 71.76 kW = 73.2 kW
@@ -97,15 +97,15 @@ def test_utility_loss_generator_on_load_in_10_s_ups_carries_10_s_and_soc_drops_b
     assert mode == ["online"] + ["battery"] * 10 + ["online"] * 2
     # (the racks' power moves by a few W as the transient leaves the steady field: 1e-4 covers it)
     assert 1.0 - soc[10] == pytest.approx(10 * rate, rel=1e-4)
-    assert out["ups_min_soc"] == soc[10]
+    assert out.ups_min_soc == soc[10]
     assert soc[12] > soc[10]   # recharging from the generator
     ev = {e.kind: e for e in sim.events}
     assert ev["ups_on_battery"].t_s == 1.0 and ev["generator_on_load"].t_s == 11.0
     assert ev["ats_transfer"].t_s == 11.0 and ev["ups_online"].t_s == 11.0
     assert [e.kind for e in sim.events.chain(ev["ups_online"])][-1] == "utility_loss"
     # no rack went down and IT power did not move
-    assert out["racks_down"] == {} and "rack_down" not in out["events"]
-    assert all(r["state"] == "on" for r in out["racks"].values())
+    assert out.racks_down == {} and "rack_down" not in out.events
+    assert all(r.state == "on" for r in out.final.racks.values())
     assert float(sim.rack_power_w.sum()) == pytest.approx(it_w, rel=1e-4)
 
 
@@ -132,10 +132,10 @@ def test_demo_ats_transfer_delay_adds_to_the_battery_time_at_half_second_steps()
     # SOC drop is the Peukert sum over the steps, more than at the steady draw.
     assert on_batt[0] == pytest.approx(pb, rel=1e-6)
     drop = sum(0.5 * (160e3 / 97.2e6) * (w / 160e3) ** PEUKERT_K for w in on_batt)
-    assert 1.0 - out["ups_min_soc"] == pytest.approx(drop, rel=1e-9)
-    assert 1.0 - out["ups_min_soc"] > 10.5 * rate
-    assert out["racks_down"] == {}
-    assert out["events"]["unit_stop"] == 4 and out["events"]["unit_start"] == 4   # 2 CRAHs, chiller, pump
+    assert 1.0 - out.ups_min_soc == pytest.approx(drop, rel=1e-9)
+    assert 1.0 - out.ups_min_soc > 10.5 * rate
+    assert out.racks_down == {}
+    assert out.events["unit_stop"] == 4 and out.events["unit_start"] == 4   # 2 CRAHs, chiller, pump
 
 
 def test_generator_fails_to_start_racks_go_down_at_the_peukert_runtime_with_the_cause_chain():
@@ -154,13 +154,13 @@ def test_generator_fails_to_start_racks_go_down_at_the_peukert_runtime_with_the_
     assert sorted(e.target for e in empty) == ["UPS-1A", "UPS-1B"]
     for e in empty:    # the kernel interpolates the moment within its step
         assert e.t_s == pytest.approx(1.0 + t_run, rel=1e-5)
-    assert set(out["racks_down"]) == set(sim.rack_ids)
-    for t_down in out["racks_down"].values():
+    assert set(out.racks_down) == set(sim.rack_ids)
+    for t_down in out.racks_down.values():
         assert 1.0 + t_run <= t_down <= 1.0 + 1.05 * t_run
     # nothing thermal happened first: the only rack events are the power losses
     rack_kinds = {e.kind for e in sim.events if e.target in sim.rack_ids}
     assert rack_kinds == {"rack_down"}
-    assert out["ups_min_soc"] == 0.0
+    assert out.ups_min_soc == 0.0
 
     down = next(e for e in sim.events if e.kind == "rack_down")
     chain = sim.events.chain(down)
@@ -196,9 +196,9 @@ def test_2n_each_pdu_at_40_percent_losing_a_leaves_every_rack_up_and_b_carries_a
     assert b["load_w"] / b["capacity_w"] == pytest.approx(0.8, rel=1e-3)
     # θ(290 s) = 0.64 + (0.16 − 0.64) e^(−290/120) ≈ 0.597
     assert b["breaker_theta"] == pytest.approx(0.64 + (0.16 - 0.64) * math.exp(-290 / 120), rel=2e-3)
-    assert out["racks_down"] == {}
-    assert all(r["state"] == "on" and r["power_w"] > 0 for r in out["racks"].values())
-    assert "breaker_trip_auto" not in out["events"] and "capacity_exceeded" not in out["events"]
+    assert out.racks_down == {}
+    assert all(r.state == "on" and r.power_w > 0 for r in out.final.racks.values())
+    assert "breaker_trip_auto" not in out.events and "capacity_exceeded" not in out.events
 
 
 def test_2n_each_pdu_at_60_percent_b_trips_by_its_i2t_curve_and_racks_go_down_after_a(pdu_load_w):
@@ -216,9 +216,9 @@ def test_2n_each_pdu_at_60_percent_b_trips_by_its_i2t_curve_and_racks_go_down_af
     # the trip is stamped at the end of the step in which θ crossed R²: within one 1 s step of the curve
     assert t_fail + t_trip <= trip[0].t_s < t_fail + t_trip + 1.0
     assert trip[0].details["load_ratio"] == pytest.approx(1.2, rel=1e-3)
-    assert set(out["racks_down"]) == set(sim.rack_ids)
-    assert all(trip[0].t_s <= t <= trip[0].t_s + 1.0 for t in out["racks_down"].values())
-    assert all(r["power_w"] == 0.0 for r in out["racks"].values())
+    assert set(out.racks_down) == set(sim.rack_ids)
+    assert all(trip[0].t_s <= t <= trip[0].t_s + 1.0 for t in out.racks_down.values())
+    assert all(r.power_w == 0.0 for r in out.final.racks.values())
 
     down = next(e for e in sim.events if e.kind == "rack_down")
     chain = sim.events.chain(down)
@@ -253,12 +253,12 @@ def test_overloaded_ups_goes_to_bypass_or_trips_by_its_curve_without_one(bypass)
         on_byp = next(e for e in sim.events if e.kind == "ups_on_bypass")
         assert on_byp.target == "UPS-1B" and on_byp.t_s == 6.0 and on_byp.cause == over.seq
         assert b["mode"] == "bypass" and b["loss_w"] == 0.0 and b["load_w"] == pytest.approx(1.02 * it, rel=1e-4)
-        assert out["racks_down"] == {} and "ups_trip" not in out["events"]
+        assert out.racks_down == {} and "ups_trip" not in out.events
     else:
         trip = next(e for e in sim.events if e.kind == "ups_trip")
         assert trip.target == "UPS-1B" and trip.cause == over.seq
         assert 5.0 + t_trip <= trip.t_s < 5.0 + t_trip + 1.0
-        assert set(out["racks_down"]) == set(sim.rack_ids)
+        assert set(out.racks_down) == set(sim.rack_ids)
         down = next(e for e in sim.events if e.kind == "rack_down")
         kinds = [(e.kind, e.target) for e in sim.events.chain(down)]
         assert ("ups_trip", "UPS-1B") in kinds and kinds[-1] == ("fail", "UPS-1A")
@@ -274,9 +274,9 @@ def test_cooling_units_without_feeds_count_once_in_the_facility_power():
     sim = steady(site)
     s = sim.summary()
     it = float(sim.rack_power_w.sum())
-    util_w = s["power_nodes"]["UTIL"]["load_w"]
+    util_w = s.power_nodes["UTIL"].load_w
     facility = util_w + 13e3
-    assert s["pue"] == pytest.approx(facility / it, rel=1e-9)
+    assert s.pue == pytest.approx(facility / it, rel=1e-9)
     assert sim.hall_metrics()["facility_power_w"] == pytest.approx(facility, rel=1e-9)
     out = sim.run(10.0)
-    assert out["pue_avg"] == pytest.approx(facility / it, rel=1e-4)
+    assert out.pue_avg == pytest.approx(facility / it, rel=1e-4)

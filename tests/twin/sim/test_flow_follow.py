@@ -29,10 +29,10 @@ def run_with_keyframe():
 def test_a_load_change_carries_the_flow_over_instead_of_re_marching(run_with_keyframe):
     sim, _, _ = run_with_keyframe
     s = sim.run_summary(8.0, 1.0)
-    assert sim.stats.flow_adjusts >= 1 and s["flow_adjusts"] == sim.stats.flow_adjusts
+    assert sim.stats.flow_adjusts >= 1 and s.flow_adjusts == sim.stats.flow_adjusts
     assert sim.stats.flow_solves == 0  # counted per run: no march in either part
     # the flow carries the racks' new airflows exactly
-    assert sim.flow.rack_q == pytest.approx(sim._last_rack.airflow_m3s, rel=0.051)
+    assert sim.flow.rack_q == pytest.approx(sim.state.last_rack.airflow_m3s, rel=0.051)
     assert np.isfinite(sim.T).all()
 
 

@@ -75,7 +75,7 @@ def test_rci_and_ashrae_on_a_hand_example():
     # H1: recommended 18-22, allowable 5-25
     assert list(ashrae_status(inlets, "H1")) == [r, a, o, o, o, a]
     s = ashrae_summary([f"R{i}" for i in range(6)], inlets, ["A1", "A1", "A1", "A1", "A2", "A1"])
-    assert s == {"recommended": 2, "allowable": 4, "out_of_allowable": 0, "racks_out": []}
+    assert s.to_json() == {"recommended": 2, "allowable": 4, "out_of_allowable": 0, "racks_out": []}
     with pytest.raises(ValueError, match="Z9"):
         ashrae_status(inlets, "Z9")
 
@@ -95,11 +95,11 @@ def test_power_headroom_now_and_n_minus_1_on_2n():
     load = rack_load(ps, site)
     ps.settle(load)
     h = power_headroom(ps)
-    assert h["PDU-A"] == pytest.approx({"load_w": 40e3, "capacity_w": 100e3, "headroom_w": 60e3,
+    assert h["PDU-A"].to_json() == pytest.approx({"load_w": 40e3, "capacity_w": 100e3, "headroom_w": 60e3,
                                         "headroom_n1_w": 20e3})
-    assert h["UPS-B"]["headroom_w"] == pytest.approx(200e3 - 40.8e3)
-    assert h["UPS-B"]["headroom_n1_w"] == pytest.approx(200e3 - 81.6e3)
-    assert h["UTIL"]["capacity_w"] is None and h["UTIL"]["headroom_n1_w"] is None
+    assert h["UPS-B"].headroom_w == pytest.approx(200e3 - 40.8e3)
+    assert h["UPS-B"].headroom_n1_w == pytest.approx(200e3 - 81.6e3)
+    assert h["UTIL"].capacity_w is None and h["UTIL"].headroom_n1_w is None
 
 
 def test_power_headroom_without_partner_equals_headroom():
@@ -107,8 +107,8 @@ def test_power_headroom_without_partner_equals_headroom():
     ps = PowerSystem(site)
     ps.settle(rack_load(ps, site))
     h = power_headroom(ps)
-    assert h["PDU-A"]["headroom_w"] == pytest.approx(70e3)
-    assert h["PDU-A"]["headroom_n1_w"] == pytest.approx(70e3)
+    assert h["PDU-A"].headroom_w == pytest.approx(70e3)
+    assert h["PDU-A"].headroom_n1_w == pytest.approx(70e3)
 
 
 def test_cooling_group_headroom():
@@ -116,16 +116,16 @@ def test_cooling_group_headroom():
     # Unit 3: 60 + 100/2 = 110 -> 40 kW. A unit alone in its group has no partner.
     h = group_headroom(["U1", "U2", "U3", "U4"], np.array([100e3, 80e3, 60e3, 50e3]), np.full(4, 150e3),
                        groups=["H1", "H1", "H1", "H2"])
-    assert h["U1"]["headroom_w"] == pytest.approx(50e3) and h["U1"]["headroom_n1_w"] == pytest.approx(10e3)
-    assert h["U3"]["headroom_n1_w"] == pytest.approx(40e3)
-    assert h["U4"]["headroom_n1_w"] == h["U4"]["headroom_w"] == pytest.approx(100e3)
+    assert h["U1"].headroom_w == pytest.approx(50e3) and h["U1"].headroom_n1_w == pytest.approx(10e3)
+    assert h["U3"].headroom_n1_w == pytest.approx(40e3)
+    assert h["U4"].headroom_n1_w == h["U4"].headroom_w == pytest.approx(100e3)
 
 
 def test_a_stopped_cooling_unit_has_no_headroom_and_is_no_partner():
     # U2 failed (no airflow, no duty): it offers nothing now, and U1 has no running partner left
     h = group_headroom(["U1", "U2"], np.array([120e3, 0.0]), np.full(2, 150e3), running=np.array([True, False]))
-    assert h["U2"]["capacity_w"] == 0.0 and h["U2"]["headroom_w"] == 0.0 and h["U2"]["headroom_n1_w"] == 0.0
-    assert h["U1"]["headroom_w"] == pytest.approx(30e3) and h["U1"]["headroom_n1_w"] == pytest.approx(30e3)
+    assert h["U2"].capacity_w == 0.0 and h["U2"].headroom_w == 0.0 and h["U2"].headroom_n1_w == 0.0
+    assert h["U1"].headroom_w == pytest.approx(30e3) and h["U1"].headroom_n1_w == pytest.approx(30e3)
 
 
 def test_plant_headroom():
@@ -134,10 +134,10 @@ def test_plant_headroom():
     cp.step(1.0, 500e3)
     a = cp.state.ch_avail_w[0]
     h = plant_headroom(cp)
-    assert h["CH-1"]["load_w"] == pytest.approx(250e3)
-    assert h["CH-1"]["headroom_n1_w"] == pytest.approx(a - 500e3)
-    assert h["plant"]["headroom_w"] == pytest.approx(2 * a - 500e3)
-    assert h["plant"]["headroom_n1_w"] == pytest.approx(a - 500e3)
+    assert h["CH-1"].load_w == pytest.approx(250e3)
+    assert h["CH-1"].headroom_n1_w == pytest.approx(a - 500e3)
+    assert h["plant"].headroom_w == pytest.approx(2 * a - 500e3)
+    assert h["plant"].headroom_n1_w == pytest.approx(a - 500e3)
 
 
 def _demo_pue(name: str, outdoor_c: float) -> float:
@@ -204,8 +204,8 @@ def test_run_metrics_summary_after_a_generator_failure():
     # IT energy: 40 kW for the whole time the racks ran (until they went down)
     t_down = s["racks_down"]["R01"]
     assert s["it_energy_kwh"] == pytest.approx(40.0 * t_down / 3600.0)
-    ex = solve_power_extras(ps)
-    assert set(ex["power_nodes"]) == {"UTIL", "GEN", "ATS", "UPS", "PDU"} and ex["pue"] is None   # no IT now
+    nodes, pue_now = solve_power_extras(ps)
+    assert set(nodes) == {"UTIL", "GEN", "ATS", "UPS", "PDU"} and pue_now is None   # no IT now
 
 
 def test_overloaded_plant_shows_negative_headroom():
@@ -214,4 +214,4 @@ def test_overloaded_plant_shows_negative_headroom():
     cp.step(1.0, 1e6)
     a = cp.state.ch_avail_w[0]
     h = plant_headroom(cp)["plant"]
-    assert h["load_w"] == pytest.approx(1e6) and h["headroom_w"] == pytest.approx(a - 1e6) and a < 1e6
+    assert h.load_w == pytest.approx(1e6) and h.headroom_w == pytest.approx(a - 1e6) and a < 1e6

@@ -34,18 +34,18 @@ def test_a_quick_answer_comes_first_and_is_close_to_the_converged_state(before):
     partial = []
     sim2 = Simulation(edited, grid_m=0.6, warm_from=sim)
     final = sim2.solve_steady(on_partial=lambda s, summary: partial.append(summary))
-    assert len(partial) == 1 and partial[0]["settling"] and not final.get("settling")
-    quick = partial[0]["racks"]
-    assert set(quick) == set(final["racks"]) and "R-NEW" in quick
-    q = np.array([quick[r]["inlet_c"] for r in final["racks"]])
-    c = np.array([final["racks"][r]["inlet_c"] for r in final["racks"]])
+    assert len(partial) == 1 and partial[0].settling and not final.settling
+    quick = partial[0].racks
+    assert set(quick) == set(final.racks) and "R-NEW" in quick
+    q = np.array([quick[r].inlet_c for r in final.racks])
+    c = np.array([final.racks[r].inlet_c for r in final.racks])
     assert np.isfinite(q).all()
     # a first look, not a guess: within a kelvin of the converged inlets (RMS), the new rack included
     assert np.sqrt(np.mean((q - c) ** 2)) < 1.0
-    assert abs(quick["R-NEW"]["inlet_c"] - final["racks"]["R-NEW"]["inlet_c"]) < 1.5
+    assert abs(quick["R-NEW"].inlet_c - final.racks["R-NEW"].inlet_c) < 1.5
     # the converged state hardly depends on having shown a quick answer (its inlets start the fan
     # curves from another point, and the flow is re-marched only for airflow moves over 5 %)
     plain = Simulation(edited, grid_m=0.6, warm_from=sim).solve_steady()
-    for rid, r in plain["racks"].items():
-        assert final["racks"][rid]["inlet_c"] == pytest.approx(r["inlet_c"], abs=0.25)
-    assert final["energy_error"] < 0.01
+    for rid, r in plain.racks.items():
+        assert final.racks[rid].inlet_c == pytest.approx(r.inlet_c, abs=0.25)
+    assert final.energy_error < 0.01

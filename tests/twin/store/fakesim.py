@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.sim.results import HallSummary, RackResult
 from dctwin.twin.store.replay import advance
 
 
@@ -101,11 +102,11 @@ class FakeSim:
     def hall_metrics(self) -> dict[str, float]:
         return {"units_on": float(self.unit_on.sum()), "air_mean_c": float(self.air_c.mean())}
 
-    def summary(self) -> dict:
-        return {"racks": {rid: {"inlet_c": float(self.rack_inlet_c[i]), "power_w": float(self.rack_power_w[i]),
-                                "state": "throttled" if self.rack_state[i] else "normal"}
-                          for i, rid in enumerate(self.rack_ids)},
-                "max_inlet_c": float(self.rack_inlet_c.max())}
+    def summary(self) -> HallSummary:
+        return HallSummary(t_s=self.t_s, max_inlet_c=float(self.rack_inlet_c.max()),
+                           racks={rid: RackResult(float(self.rack_inlet_c[i]), power_w=float(self.rack_power_w[i]),
+                                                  state="throttled" if self.rack_state[i] else "normal")
+                                  for i, rid in enumerate(self.rack_ids)})
 
 
 class FakeSimInjectOnly(FakeSim):

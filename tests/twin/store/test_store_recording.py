@@ -200,7 +200,7 @@ def test_replay_is_bit_identical_to_the_live_run(tmp_path, site, sim_cls):
             for name, a in live[t].items():
                 assert _same_bits(a, state[name]), (t, name)
         s = summary_at(reader, 44.0, lambda r: sim_cls(dt_s=r.dt_s))
-        assert s["t_s"] == 44.0 and s["racks"]["R-01"]["state"] == "throttled"
+        assert s.t_s == 44.0 and s.racks["R-01"].state == "throttled"
         with pytest.raises(InputError, match="outside recording"):
             replay_to(reader, 121.0, lambda r: sim_cls(dt_s=r.dt_s))
 

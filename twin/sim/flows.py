@@ -1,0 +1,94 @@
+"""The flow follows the racks' and units' airflows: hold, carry over, or re-march.
+
+The frozen flow holds while no airflow moved beyond :data:`FLOW_TOLERANCE` from the airflows it
+was made for. Past it, small changes carry the nearest of the last :data:`MARCH_CACHE` marched
+flows over to the new airflows (scaled, one projection:
+:func:`~dctwin.twin.physics.flow_adjust.adjust_flow`); a unit or rack starting or stopping, or
+any airflow moving by more than :data:`FLOW_REMARCH` from each of them, re-marches the flow
+(warm-started). A load that swings between two states thus marches once per state.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dctwin.twin.physics import airflow
+from dctwin.twin.physics.flow_adjust import adjust_flow
+from dctwin.twin.sim.hall import HallState, HallSystem
+
+#: relative airflow change (of any rack or unit, against the flow's own) that re-marches the flow
+FLOW_TOLERANCE = 0.05
+#: relative airflow change (of any rack or unit, against the last full march) past which a
+#: transient re-marches the flow instead of carrying the marched one over (flow_adjust)
+FLOW_REMARCH = 0.25
+#: marched flows kept to carry over from (the nearest by airflows is used)
+MARCH_CACHE = 3
+#: airflow below which a change counts in absolute terms (m3/s)
+FLOW_FLOOR_M3S = 0.02
+
+
+def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
+    """No flow yet, or an airflow moved beyond FLOW_TOLERANCE from the flow's."""
+    if st.flow is None:
+        return True
+    return _moved(st.flow_rack_q, rack_q) or _moved(st.flow_unit_q, unit_q)
+
+
+def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> None:
+    """March the flow for these airflows (warm-started from the present or the previous layout's
+    flow); airflows it cannot honour join the state's warnings."""
+    init = st.flow if st.flow is not None else st.warm_flow
+    st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init)
+    for text in st.flow.airflow_warnings:
+        if text not in st.warnings:
+            st.warnings.append(text)
+    st.flow_rack_q = rack_q.copy()
+    st.flow_unit_q = unit_q.copy()
+    kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
+    st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
+
+
+def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
+    """Airflows moved during a transient: carry the nearest of the last marched flows over to
+    them when the change from it is small (no element started or stopped, none moved by
+    FLOW_REMARCH), else re-march. Returns True when it re-marched."""
+    base, best = None, math.inf
+    for flow, rq, uq in st.marched:
+        if _small_change(rq, rack_q) and _small_change(uq, unit_q):
+            d = max(_largest_change(rq, rack_q), _largest_change(uq, unit_q))
+            if d < best:
+                base, best = flow, d
+    if base is None:
+        march(hs, st, rack_q, unit_q)
+        return True
+    st.flow = adjust_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base)
+    st.flow_rack_q = rack_q.copy()
+    st.flow_unit_q = unit_q.copy()
+    return False
+
+
+def _largest_change(old: np.ndarray, new: np.ndarray) -> float:
+    """Largest relative airflow change (against max(|old|, FLOW_FLOOR_M3S))."""
+    if old.size == 0:
+        return 0.0
+    return float((np.abs(new - old) / np.maximum(np.abs(old), FLOW_FLOOR_M3S)).max())
+
+
+def _small_change(old: np.ndarray, new: np.ndarray) -> bool:
+    """No element started or stopped and none moved by more than FLOW_REMARCH (relative)."""
+    if old.shape != new.shape:
+        return False
+    if ((old > FLOW_FLOOR_M3S) != (new > FLOW_FLOOR_M3S)).any():
+        return False
+    return not _beyond(old, new, FLOW_REMARCH)
+
+
+def _moved(old: np.ndarray, new: np.ndarray) -> bool:
+    return old.shape != new.shape or _beyond(old, new, FLOW_TOLERANCE)
+
+
+def _beyond(old: np.ndarray, new: np.ndarray, tolerance: float) -> bool:
+    """Some airflow moved by more than ``tolerance`` (relative, with the FLOW_FLOOR_M3S floor)."""
+    return bool((np.abs(new - old) > tolerance * np.maximum(np.abs(old), FLOW_FLOOR_M3S)).any())

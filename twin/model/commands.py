@@ -310,7 +310,12 @@ class SetProperty(Command):
             hall, coll, idx, el = _find(site, self.element_id)
             site.collection(hall, coll)[idx] = dataclasses.replace(el, id=value)
             return SetProperty(value, "id", old)
-        site.collection(hall, coll)[idx] = dataclasses.replace(el, **{self.field: value})
+        changes = {self.field: value}
+        if self.field in el.assumed:  # a person set it: no longer an importer's assumption
+            changes["assumed"] = tuple(a for a in el.assumed if a != self.field)
+        site.collection(hall, coll)[idx] = dataclasses.replace(el, **changes)
+        if "assumed" in changes:
+            return ReplaceElement(el)  # exact inverse: the old value and the old marker
         return SetProperty(self.element_id, self.field, old)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
+from dctwin.twin.io.report import ImportReport, SourceError
 from dctwin.twin.model import demos
 from dctwin.twin.model.layout import (
     ASSUMED_EXISTS, DEFAULT_AIRFLOW_PER_W, CoolingUnit, Element, Hall, PowerNode, Rack, Tile,
@@ -42,6 +43,23 @@ def opposite(facing: str) -> str:
 def snap_up(v: float, step: float = TILE_M) -> float:
     """``v`` rounded up to the tile grid (to 1e-6 m)."""
     return round(math.ceil(v / step - 1e-9) * step, 6)
+
+
+class Ids:
+    """Layout ids from NetBox names: printable, at most 60 characters, unique (``-<pk>`` on a clash)."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def make(self, name: Any, pk: Any, prefix: str = "") -> str:
+        base = re.sub(r"\s+", "-", "".join(ch for ch in str(name or "").strip() if ch.isprintable()))[:60]
+        ident = (prefix + base) if base else f"{prefix or 'X-'}{pk}"
+        if ident in self.taken:
+            ident = f"{ident[:50]}-{pk}"
+        while ident in self.taken:
+            ident += "+"
+        self.taken.add(ident)
+        return ident
 
 
 class Floor:
@@ -225,3 +243,70 @@ def supply_skeleton(it_kw: float, mech_kw: float, sides: Iterable[str]) -> list[
         nodes.append(PowerNode(id=f"UPS-{side}", kind="ups", inputs=("ATS-1",), capacity_kw=cap,
                                battery_kwh=round(cap * 10 / 60, 1)))
     return [dataclasses.replace(n, assumed=(ASSUMED_EXISTS,), external_id=f"assumed:power:{n.id}") for n in nodes]
+
+
+# --------------------------------------------------------------------------- halls
+
+
+def build_hall(hall_id: str, external_id: str, placed: list[Rack], auto_rows: Sequence[tuple[str, Sequence[Rack]]],
+               unit_specs: list[dict], ids: "Ids", report: ImportReport, label: Callable[[Rack], str],
+               plan_m: Optional[tuple[float, float]] = None, source: str = "the source") -> Hall:
+    """A hall around imported racks: those ``placed`` (positions from the source) as they are, the
+    ``auto_rows`` arranged by :func:`arrange_rows` north of them, perforated tiles, cooling
+    units (``unit_specs`` with or without positions; without any, assumed N+1 perimeter CRAHs), and
+    walls with a 3 m service band for the perimeter units. Raises :class:`SourceError` (naming the rack
+    by ``label``) when placed racks overlap or lie at negative coordinates."""
+    for r in placed:
+        if r.footprint()[0] < -1e-6 or r.footprint()[1] < -1e-6:
+            raise SourceError(f"{label(r)}: its position ({r.x_m:g}, {r.y_m:g}) m lies outside the hall (x and y "
+                              f"from 0, metres from the south-west corner)")
+    floor = Floor()
+    for r in placed:
+        fp = r.footprint()
+        if not floor.free(fp):
+            other = next(o for o in placed if o is not r and overlap(o.footprint(), fp))
+            raise SourceError(f"{label(r)}: its position ({r.x_m:g}, {r.y_m:g} m) overlaps rack {other.id}; "
+                              f"fix one of them in {source}")
+        floor.add(fp)
+    y0 = WALL_GAP_M
+    if placed:
+        y0 = snap_up(max(r.footprint()[3] for r in placed) + 2 * AISLE_M)
+    auto_racks, aisle_tiles, (far_x, far_y) = arrange_rows(auto_rows, WALL_GAP_M, y0, hall_id)
+    auto_racks = [dataclasses.replace(r, assumed=r.assumed + ("x_m", "y_m", "facing")) for r in auto_racks]
+    if auto_racks:
+        report.assume(f"rack positions: rows paired front to front across cold aisles, racks in order (no "
+                      f"position in {source})", *[r.id for r in auto_racks])
+    racks = placed + auto_racks
+    width = max([far_x] + [r.footprint()[2] for r in racks]) + WALL_GAP_M
+    depth = max([far_y] + [r.footprint()[3] for r in racks]) + WALL_GAP_M
+    if plan_m:
+        width, depth = max(width, plan_m[0]), max(depth, plan_m[1])
+    tallest = max((r.height_m for r in racks), default=2.0)
+    hall = Hall(id=hall_id, width_m=snap_up(width), depth_m=snap_up(depth),
+                height_m=max(3.0, round(tallest + 0.6, 1)), external_id=external_id)
+    floor.add_all(hall, auto_racks)
+    floor.add_all(hall, aisle_tiles)
+    front = front_tiles(hall, placed, floor)
+    if front:
+        report.assume("a perforated tile in front of each rack placed by coordinates (25 % open) where the "
+                      "floor is free", hall_id)
+    if aisle_tiles:
+        report.assume("perforated tiles in the cold aisles between paired rows (open fraction for 25 Pa at the "
+                      "racks' design airflow)", hall_id)
+    tiles = [dataclasses.replace(t, id=ids.make(f"TILE-{k + 1:04d}", k)) for k, t in enumerate(aisle_tiles + front)]
+    given = [s for s in unit_specs if "x_m" in s]
+    for s in given:
+        floor.add(CoolingUnit(**s).footprint())
+    wall = [s for s in unit_specs if "x_m" not in s]
+    if not unit_specs:
+        wall = assumed_crah_specs(sum(r.it_kw for r in racks), sum(r.design_airflow_m3s for r in racks), 0, hall_id)
+        wall = [dict(s, id=ids.make(s["id"], s["external_id"])) for s in wall]
+        report.assume(f"perimeter CRAHs sized N+1 for the imported load ({source} has no CRAH/CRAC for this "
+                      f"hall)", *[s["id"] for s in wall])
+    units, hall = perimeter_units(hall, floor, wall)
+    return dataclasses.replace(hall, racks=racks, tiles=tiles, cooling_units=[CoolingUnit(**s) for s in given] + units)
+
+
+def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two footprints (x0, y0, x1, y1) overlap by more than 1e-6 m."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > 1e-6 and min(a[3], b[3]) - max(a[1], b[1]) > 1e-6

@@ -22,12 +22,10 @@ from typing import Any, Callable, Optional
 
 from dctwin.twin.errors import LayoutError
 from dctwin.twin.io import arrange
-from dctwin.twin.io.arrange import Floor, natural_key
+from dctwin.twin.io.arrange import natural_key
 from dctwin.twin.io.netbox_source import NetBoxData
 from dctwin.twin.io.report import ImportReport, SourceError, nb_label
-from dctwin.twin.model.layout import (
-    ASSUMED_EXISTS, MAX_RACK_POWER_W, Chiller, CoolingUnit, Hall, PowerNode, Rack, Site, Tile,
-)
+from dctwin.twin.model.layout import MAX_RACK_POWER_W, Chiller, Hall, PowerNode, Rack, Site
 from dctwin.twin.model.validate import validate
 
 #: IT power of a device with no power draw anywhere in NetBox, per rack unit it occupies (W)
@@ -63,23 +61,6 @@ def _num(v: Any) -> Optional[float]:
     return None
 
 
-class _Ids:
-    """Layout ids from NetBox names: printable, at most 60 characters, unique (``-<pk>`` on a clash)."""
-
-    def __init__(self) -> None:
-        self.taken: set[str] = set()
-
-    def make(self, name: Any, pk: Any, prefix: str = "") -> str:
-        base = re.sub(r"\s+", "-", "".join(ch for ch in str(name or "").strip() if ch.isprintable()))[:60]
-        ident = (prefix + base) if base else f"{prefix or 'X-'}{pk}"
-        if ident in self.taken:
-            ident = f"{ident[:50]}-{pk}"
-        while ident in self.taken:
-            ident += "+"
-        self.taken.add(ident)
-        return ident
-
-
 @dataclasses.dataclass
 class _RackInfo:
     pk: int
@@ -103,7 +84,7 @@ class _Mapper:
         self.d = data
         self.say = progress or (lambda _text: None)
         self.report = ImportReport(source=data.source, source_kind=data.source_kind, netbox_version=data.version)
-        self.ids = _Ids()
+        self.ids = arrange.Ids()
         self.t = {k: data.table(k) for k in ("sites", "locations", "rack_groups", "rack_types", "racks",
                                              "device_types", "devices", "power_ports", "power_port_templates",
                                              "power_panels", "power_feeds", "cooling_sources", "cooling_feeds",
@@ -445,81 +426,18 @@ class _Mapper:
     def _hall(self, key: Any, infos: list[_RackInfo], unit_specs: list[dict]) -> Hall:
         hall_id = self.ids.make(self._hall_name(key), key if key is not None else "site", "")
         ext = f"netbox:dcim.location:{key}" if key is not None else f"netbox:dcim.site:{self.site_pk}"
-        placed = [i.rack for i in infos if i.how != "auto"]
         for i in infos:
             self.report.placed(i.how, i.rack.id)
         auto_rows: dict[str, list[Rack]] = defaultdict(list)
         for i in infos:
             if i.how == "auto":
                 auto_rows[i.row].append(i.rack)
-        x0 = arrange.WALL_GAP_M
-        y0 = arrange.WALL_GAP_M
-        if placed:
-            y0 = arrange.snap_up(max(r.footprint()[3] for r in placed) + 2 * arrange.AISLE_M)
-        rows = sorted(auto_rows.items(), key=lambda kv: natural_key(kv[0]))
-        auto_racks, aisle_tiles, (far_x, far_y) = arrange.arrange_rows(rows, x0, y0, hall_id)
-        auto_racks = [dataclasses.replace(r, assumed=r.assumed + ("x_m", "y_m", "facing")) for r in auto_racks]
-        if auto_racks:
-            self.report.assume("rack positions: rows (rack group or row location) paired front to front "
-                               "across cold aisles, racks in name order (no floor plan or x_m/y_m custom "
-                               "fields in NetBox)", *[r.id for r in auto_racks])
-        racks = placed + auto_racks
-        min_x = min((r.footprint()[0] for r in placed), default=0.0)
-        min_y = min((r.footprint()[1] for r in placed), default=0.0)
-        if min_x < -1e-6 or min_y < -1e-6:
-            bad = next(r for r in placed if r.footprint()[0] < -1e-6 or r.footprint()[1] < -1e-6)
-            raise SourceError(f"{nb_label('dcim.rack', bad.external_id.rsplit(':', 1)[-1], bad.id)}: its position "
-                              f"({bad.x_m:g}, {bad.y_m:g}) m lies outside the hall (x and y from 0, metres from the "
-                              f"south-west corner)")
-        width = max([far_x] + [r.footprint()[2] for r in racks]) + arrange.WALL_GAP_M
-        depth = max([far_y] + [r.footprint()[3] for r in racks]) + arrange.WALL_GAP_M
         plan = self.plan_size.get(key) or (self.plan_size.get(None) if len(self.plan_size) == 1 else None)
-        if plan:
-            width, depth = max(width, plan[0]), max(depth, plan[1])
-        tallest = max((r.height_m for r in racks), default=2.0)
-        hall = Hall(id=hall_id, width_m=arrange.snap_up(width), depth_m=arrange.snap_up(depth),
-                    height_m=max(3.0, round(tallest + 0.6, 1)), external_id=ext)
-        self._check_overlaps(hall, placed)
-        floor = Floor()
-        floor.add_all(hall, racks)
-        floor.add_all(hall, aisle_tiles)
-        front = arrange.front_tiles(hall, placed, floor)
-        if front:
-            self.report.assume("a perforated tile in front of each rack placed by floor plan or custom fields "
-                               "(25 % open) where the floor is free", hall_id)
-        if aisle_tiles:
-            self.report.assume("perforated tiles in the cold aisles between paired rows (open fraction for "
-                               "25 Pa at the racks' design airflow)", hall_id)
-        tiles = aisle_tiles + front
-        load_kw = sum(r.it_kw for r in racks)
-        airflow = sum(r.design_airflow_m3s for r in racks)
-        given = [s for s in unit_specs if "x_m" in s]
-        for s in given:
-            floor.add(CoolingUnit(**s).footprint())
-        wall = [s for s in unit_specs if "x_m" not in s]
-        if not unit_specs:
-            wall = arrange.assumed_crah_specs(load_kw, airflow, 0, hall_id)
-            wall = [dict(s, id=self.ids.make(s["id"], s["external_id"])) for s in wall]
-            self.report.assume("perimeter CRAHs sized N+1 for the imported load (NetBox has no CRAH/CRAC "
-                               "cooling source for this hall)", *[s["id"] for s in wall])
-        units, hall = arrange.perimeter_units(hall, floor, wall)
-        hall = dataclasses.replace(hall, racks=racks, tiles=self._tile_ids(tiles),
-                                   cooling_units=[CoolingUnit(**s) for s in given] + units)
-        return hall
-
-    def _tile_ids(self, tiles: list[Tile]) -> list[Tile]:
-        return [dataclasses.replace(t, id=self.ids.make(f"TILE-{k + 1:04d}", k)) for k, t in enumerate(tiles)]
-
-    def _check_overlaps(self, hall: Hall, placed: list[Rack]) -> None:
-        floor = Floor()
-        for r in placed:
-            fp = r.footprint()
-            if not floor.free(fp):
-                other = next(o for o in placed if o is not r and _overlap(o.footprint(), fp))
-                raise SourceError(f"{nb_label('dcim.rack', r.external_id.rsplit(':', 1)[-1], r.id)}: its position "
-                                  f"(floor plan or custom fields, {r.x_m:g}, {r.y_m:g} m) overlaps rack {other.id}; "
-                                  f"fix one of them in NetBox")
-            floor.add(fp)
+        return arrange.build_hall(
+            hall_id, ext, [i.rack for i in infos if i.how != "auto"],
+            sorted(auto_rows.items(), key=lambda kv: natural_key(kv[0])), unit_specs, self.ids, self.report,
+            label=lambda r: nb_label("dcim.rack", r.external_id.rsplit(":", 1)[-1], r.id), plan_m=plan,
+            source="NetBox")
 
     # ------------------------------------------------------------------ cooling
     def _cooling_sources(self, site_pk: int, hall_keys: set) -> tuple[dict[Any, list[dict]], list[Chiller]]:
@@ -723,7 +641,3 @@ def _rack_centre_px(group: dict[str, Any]) -> tuple[float, float]:
         ry = ((_num(rect.get("top")) or 0.0) + (0.5 - roy) * rh) * sy
         cx, cy = cx + rx * ca - ry * sa, cy + rx * sa + ry * ca
     return cx, cy
-
-
-def _overlap(a, b) -> bool:
-    return min(a[2], b[2]) - max(a[0], b[0]) > 1e-6 and min(a[3], b[3]) - max(a[1], b[1]) > 1e-6

@@ -121,8 +121,7 @@ def match_columns(header: list[str], mapping: Optional[dict[str, Any]], where: s
         if k is None:
             raise SourceError(f"{where}: the column mapping's {fieldname!r} is column {column!r}, which the "
                               f"sheet does not have (columns: {', '.join(header)})")
-        if unit is None:
-            unit = _split_unit(header[k])[1]
+        unit = _key(unit) if unit is not None else _split_unit(header[k])[1]
         found[fieldname] = (k, _factor(fieldname, unit, where, header[k]), unit)
     for k, h in enumerate(header):
         base, unit = _split_unit(h)
@@ -141,12 +140,11 @@ def match_columns(header: list[str], mapping: Optional[dict[str, Any]], where: s
 def _factor(fieldname: str, unit: Optional[str], where: str, header: str) -> float:
     if unit is None or fieldname in ("name", "row", "position", "facing", "feed_a", "feed_b"):
         return 1.0
-    target, factor = UNITS.get(unit, (None, None))
-    if fieldname in ("x_m", "y_m"):
-        target = "x_m" if target == "x_m" else None
-    if target != fieldname and not (fieldname in ("x_m", "y_m") and target == "x_m"):
-        raise SourceError(f"{where}: column {header!r}: unit {unit!r} is not one for {fieldname} "
-                          f"({', '.join(u for u, (t, _) in UNITS.items() if t == (fieldname if fieldname not in ('x_m', 'y_m') else 'x_m'))})")
+    kind = "x_m" if fieldname in ("x_m", "y_m") else fieldname  # lengths share their units
+    target, factor = UNITS.get(unit, (None, 1.0))
+    if target != kind:
+        allowed = ", ".join(u for u, (t, _) in UNITS.items() if t == kind)
+        raise SourceError(f"{where}: column {header!r}: unit {unit!r} is not one for {fieldname} ({allowed})")
     return factor
 
 

@@ -613,7 +613,8 @@ class MainWindow(QMainWindow):
         hall = self.scene.hall
         tile = hall.tile_m
         ids = IdAllocator(self.doc.site.ids())
-        base = [dataclasses.replace(el, id=ids.for_element(el)) for el in self.clipboard]
+        # a copy is not the imported element: it keeps no external_id
+        base = [dataclasses.replace(el, id=ids.for_element(el), external_id=None) for el in self.clipboard]
         for k in range(1, 200):
             for dx, dy in ((k * tile, 0.0), (0.0, -k * tile), (-k * tile, 0.0), (0.0, k * tile)):
                 moved = [dataclasses.replace(e, x_m=round(e.x_m + dx, 9), y_m=round(e.y_m + dy, 9)) for e in base]

@@ -26,6 +26,7 @@ from dctwin.twin.errors import DctwinError
 #: modules that add sub-commands, in the order they appear in --help
 COMMAND_MODULES = (
     "dctwin.app.cli_layout",
+    "dctwin.app.cli_import",
     "dctwin.app.cli_physics",
     "dctwin.app.cli_store",
     "dctwin.app.cli_incidents",

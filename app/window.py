@@ -37,6 +37,7 @@ from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
 from dctwin.app.document import Document, blank_site
+from dctwin.app.import_dialogs import install_import_menu
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
 
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_menus()
+        install_import_menu(self)
         self._build_toolbar()
         self._connect()
 
@@ -611,7 +613,8 @@ class MainWindow(QMainWindow):
         hall = self.scene.hall
         tile = hall.tile_m
         ids = IdAllocator(self.doc.site.ids())
-        base = [dataclasses.replace(el, id=ids.for_element(el)) for el in self.clipboard]
+        # a copy is not the imported element: it keeps no external_id
+        base = [dataclasses.replace(el, id=ids.for_element(el), external_id=None) for el in self.clipboard]
         for k in range(1, 200):
             for dx, dy in ((k * tile, 0.0), (0.0, -k * tile), (-k * tile, 0.0), (0.0, k * tile)):
                 moved = [dataclasses.replace(e, x_m=round(e.x_m + dx, 9), y_m=round(e.y_m + dy, 9)) for e in base]

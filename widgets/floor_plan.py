@@ -67,8 +67,9 @@ def element_from_mime(data: bytes) -> tuple[Element, int]:
     spec = json.loads(bytes(data).decode("utf-8"))
     cls = ELEMENT_TYPES[spec["collection"]]
     fields = dict(spec.get("fields", {}))
-    if "feeds" in fields:
-        fields["feeds"] = tuple(fields["feeds"])
+    for k, v in fields.items():  # lists in JSON are the element's tuples (feeds, assumed)
+        if isinstance(v, list):
+            fields[k] = tuple(v)
     return cls(id="", **fields), max(1, int(spec.get("count", 1)))
 
 

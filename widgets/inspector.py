@@ -70,6 +70,13 @@ class InspectorPanel(QWidget):
         self.form_host = QWidget(self)
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        #: shown when the selection holds values an importer assumed (``Element.assumed``)
+        self.assumed_badge = QLabel(self)
+        self.assumed_badge.setObjectName("assumed_badge")
+        self.assumed_badge.setWordWrap(True)
+        self.assumed_badge.setStyleSheet("QLabel#assumed_badge { background: #fff3c4; color: #3a2f00; "
+                                         "border: 1px solid #d8c16a; border-radius: 3px; padding: 3px; }")
+        self.assumed_badge.hide()
         self.general_error = QLabel(self)
         self.general_error.setWordWrap(True)
         self.general_error.setStyleSheet("color: #d32f2f;")
@@ -77,6 +84,7 @@ class InspectorPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(self.header)
+        lay.addWidget(self.assumed_badge)
         lay.addWidget(self.form_host)
         lay.addWidget(self.general_error)
         lay.addStretch(1)
@@ -199,6 +207,7 @@ class InspectorPanel(QWidget):
         else:
             kinds = sorted({type(e).__name__.lower() for e in els})
             self.header.setText(f"<b>{len(els)} selected</b> ({', '.join(kinds)}); shared fields")
+        self._show_assumed(els)
         feed_ids = [_NONE] + [n.id for n in (self.site.power_nodes if self.site else [])
                               if n.kind in FEEDABLE_KINDS]
         for name, editor in self.editors.items():
@@ -224,6 +233,25 @@ class InspectorPanel(QWidget):
                     editor.setText(_fmt(value) if same else "")
                     editor.setPlaceholderText("" if same else "(mixed)")
                     editor.setModified(False)
+
+    def _show_assumed(self, els: list[Element]) -> None:
+        """The "assumed" badge: which values of the selection an importer assumed (edit one to confirm it)."""
+        names = list(dict.fromkeys(a for e in els for a in e.assumed))
+        if not names:
+            self.assumed_badge.hide()
+            return
+        labels = {f: lab for spec in FIELDS.values() for f, lab, _ in spec}
+        labels.update(x_m="position", y_m="position", exists="the element itself (not in the source)")
+        words = list(dict.fromkeys(labels.get(n, n) for n in names))
+        self.assumed_badge.setText("⚠ assumed: " + ", ".join(words))
+        self.assumed_badge.setToolTip("Imported with default values where the source had none; setting a value "
+                                      "here (or moving the element) confirms it.")
+        self.assumed_badge.show()
+        for name, editor in self.editors.items():
+            for e in (editor if isinstance(editor, tuple) else (editor,)):
+                e.setProperty("assumed", name in names)
+                if name in names:
+                    e.setToolTip("assumed by the import (a default)")
 
     # ---- edits
     def _on_line_finished(self, name: str, edit: QLineEdit, kind: str) -> None:

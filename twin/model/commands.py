@@ -194,6 +194,7 @@ class PlaceElements(Command):
 
     def _change(self, site: Site) -> Command:
         old = []
+        originals: dict[str, Element] = {}
         index = _index(site)
         for ident, x, y in self.placements:
             hall, coll, idx, _ = _find(site, ident, index)
@@ -201,8 +202,13 @@ class PlaceElements(Command):
             if getattr(el, "x_m", None) is None:
                 raise LayoutError(LayoutIssue(ident, "x_m", "this element has no position on the floor"))
             old.append((ident, el.x_m, el.y_m))
+            originals.setdefault(ident, el)
+            # a place a person chose is no longer an importer's assumption
+            assumed = tuple(a for a in el.assumed if a not in ("x_m", "y_m"))
             site.collection(hall, coll)[idx] = dataclasses.replace(
-                el, x_m=_coerce(el, "x_m", x), y_m=_coerce(el, "y_m", y))
+                el, x_m=_coerce(el, "x_m", x), y_m=_coerce(el, "y_m", y), assumed=assumed)
+        if any(a in ("x_m", "y_m") for el in originals.values() for a in el.assumed):
+            return Macro(tuple(ReplaceElement(el) for el in originals.values()), self.text)  # markers back too
         # undone in reverse order, so an id placed twice ends where it started
         return PlaceElements(tuple(reversed(old)))
 
@@ -310,7 +316,12 @@ class SetProperty(Command):
             hall, coll, idx, el = _find(site, self.element_id)
             site.collection(hall, coll)[idx] = dataclasses.replace(el, id=value)
             return SetProperty(value, "id", old)
-        site.collection(hall, coll)[idx] = dataclasses.replace(el, **{self.field: value})
+        changes = {self.field: value}
+        if self.field in el.assumed:  # a person set it: no longer an importer's assumption
+            changes["assumed"] = tuple(a for a in el.assumed if a != self.field)
+        site.collection(hall, coll)[idx] = dataclasses.replace(el, **changes)
+        if "assumed" in changes:
+            return ReplaceElement(el)  # exact inverse: the old value and the old marker
         return SetProperty(self.element_id, self.field, old)
 
 

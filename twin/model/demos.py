@@ -102,6 +102,60 @@ def _unit_count(total_kw: float, total_airflow_m3s: float) -> int:
     return n + 1
 
 
+#: public names of the builders, shared with the importers (twin/io) that arrange halls the same way
+tile_open_fraction = _tile_open_fraction
+perimeter_slots = _perimeter_slots
+#: the generated halls' geometry (m): rack footprint, tile, aisles, wall band, perimeter unit
+RACK_W_M, RACK_D_M, TILE_M, AISLE_M, END_GAP_M, WALL_GAP_M = _RACK_W, _RACK_D, _TILE, _AISLE, _END_GAP, _WALL_GAP
+UNIT_W_M, UNIT_D_M = _UNIT_W, _UNIT_D
+
+
+def crah_sizing(total_kw: float, total_airflow_m3s: float) -> tuple[int, float, float, float]:
+    """Perimeter CRAHs for a load: (count, capacity kW, airflow m3/s, fan kW) of each unit.
+
+    N + 1 units (N within the largest unit's capacity and airflow), each sized to 1.05 x its share of
+    ``total_kw`` when one is out; the airflow split evenly; fan power at 500 Pa and 60 % efficiency.
+    """
+    n_units = _unit_count(total_kw, total_airflow_m3s)
+    unit_kw = float(math.ceil(total_kw / (n_units - 1) * 1.05))
+    unit_airflow = round(total_airflow_m3s / n_units, 3)
+    fan_kw = round(unit_airflow * 500.0 / 0.6 / 1e3, 2)  # 500 Pa total pressure, 60 % fan efficiency
+    return n_units, unit_kw, unit_airflow, fan_kw
+
+
+def crah_id(k: int, n_units: int) -> str:
+    """Id of perimeter unit ``k`` (0-based) of ``n_units``: ``CRAH-01``, or ``CRAH-001`` from 100 units."""
+    return f"CRAH-{k + 1:02d}" if n_units < 100 else f"CRAH-{k + 1:03d}"
+
+
+def mech_board_kw(n_units: int, fan_kw: float) -> float:
+    """Capacity of the mechanical switchboard feeding ``n_units`` fans of ``fan_kw`` (kW, 25 % margin + 10)."""
+    return float(math.ceil(n_units * fan_kw * 1.25 + 10))
+
+
+def ups_kw(load_kw: float) -> float:
+    """A UPS module for ``load_kw`` at 80 % loading, in 10 kW steps."""
+    return float(math.ceil(load_kw / 0.8 / 10) * 10)
+
+
+def pdu_kw(load_kw: float) -> float:
+    """A PDU for ``load_kw`` at 80 % loading, in 5 kW steps."""
+    return float(math.ceil(load_kw / 0.8 / 5) * 5)
+
+
+def source_nodes(it_kw: float, mech_kw: float) -> list[PowerNode]:
+    """The supply of a site: utility and generator through an ATS, and the mechanical switchboard
+    ``SWB-M`` on the ATS. Sized for the IT load with 10 % losses plus the mechanical load at 80 %."""
+    source_kw = math.ceil((it_kw * 1.1 + mech_kw) / 0.8 / 100) * 100
+    return [
+        PowerNode(id="UTIL", kind="utility", capacity_kw=float(source_kw * 1.25)),
+        PowerNode(id="GEN-1", kind="generator", capacity_kw=float(source_kw), start_delay_s=10.0),
+        PowerNode(id="ATS-1", kind="ats", inputs=("UTIL", "GEN-1"), capacity_kw=float(source_kw),
+                  transfer_delay_s=0.5),
+        PowerNode(id="SWB-M", kind="switchboard", inputs=("ATS-1",), capacity_kw=float(mech_kw)),
+    ]
+
+
 def synthetic_site(n_racks: int, rack_kw: float = 8.0, racks_per_row: int = 20,
                    hall_id: str = "HALL-1", name: Optional[str] = None) -> Site:
     """A raised-floor hall of ``n_racks`` air-cooled racks in rows, with cooling and 2N power.
@@ -200,39 +254,29 @@ def synthetic_site(n_racks: int, rack_kw: float = 8.0, racks_per_row: int = 20,
                                   y_m=round(y0 + _RACK_D + t * _TILE, 6), open_fraction=rows_open))
 
     # cooling: N+1 capacity, 1.2x airflow, fans on the mechanical switchboard
-    unit_kw = math.ceil(total_kw / (n_units - 1) * 1.05)
-    unit_airflow = round(unit_airflow_total / n_units, 3)
-    fan_kw = round(unit_airflow * 500.0 / 0.6 / 1e3, 2)  # 500 Pa total pressure, 60 % fan efficiency
-    units = [CoolingUnit(id=f"CRAH-{i + 1:02d}" if n_units < 100 else f"CRAH-{i + 1:03d}", kind="crah",
+    n_units, unit_kw, unit_airflow, fan_kw = crah_sizing(total_kw, unit_airflow_total)
+    units = [CoolingUnit(id=crah_id(i, n_units), kind="crah",
                          x_m=x, y_m=y, facing=f, width_m=_UNIT_W, depth_m=_UNIT_D, airflow_m3s=unit_airflow,
-                         capacity_kw=float(unit_kw), supply_setpoint_c=18.0, feeds=("SWB-M",),
+                         capacity_kw=unit_kw, supply_setpoint_c=18.0, feeds=("SWB-M",),
                          fan_power_kw=fan_kw)
              for i, (x, y, f) in enumerate(slots[:n_units])]
 
     # power: utility + generator -> ATS -> 2N UPS modules -> 2N PDUs -> racks
     nodes: list[PowerNode] = []
-    pdu_kw = [0.0] * n_groups
+    group_kw = [0.0] * n_groups
     for i in range(n_racks):
-        pdu_kw[i // group] += rack_kw
+        group_kw[i // group] += rack_kw
     pdu_per_ups = max(1, int(0.8 * _UPS_MAX_KW // (group * rack_kw)))
     n_ups = math.ceil(n_groups / pdu_per_ups)
-    mech_kw = math.ceil(n_units * fan_kw * 1.25 + 10)
-    ups_kw = []
-    for u in range(n_ups):
-        load = sum(pdu_kw[u * pdu_per_ups:(u + 1) * pdu_per_ups])
-        ups_kw.append(math.ceil(load / 0.8 / 10) * 10)
-    source_kw = math.ceil((total_kw * 1.1 + mech_kw) / 0.8 / 100) * 100
-    nodes.append(PowerNode(id="UTIL", kind="utility", capacity_kw=float(source_kw * 1.25)))
-    nodes.append(PowerNode(id="GEN-1", kind="generator", capacity_kw=float(source_kw), start_delay_s=10.0))
-    nodes.append(PowerNode(id="ATS-1", kind="ats", inputs=("UTIL", "GEN-1"), capacity_kw=float(source_kw),
-                           transfer_delay_s=0.5))
-    nodes.append(PowerNode(id="SWB-M", kind="switchboard", inputs=("ATS-1",), capacity_kw=float(mech_kw)))
-    for u, cap in enumerate(ups_kw):
+    mech_kw = mech_board_kw(n_units, fan_kw)
+    ups_caps = [ups_kw(sum(group_kw[u * pdu_per_ups:(u + 1) * pdu_per_ups])) for u in range(n_ups)]
+    nodes += source_nodes(total_kw, mech_kw)
+    for u, cap in enumerate(ups_caps):
         for side in "AB":
             nodes.append(PowerNode(id=f"UPS-{u + 1:02d}{side}", kind="ups", inputs=("ATS-1",),
-                                   capacity_kw=float(cap), battery_kwh=round(cap * 10 / 60, 1)))
+                                   capacity_kw=cap, battery_kwh=round(cap * 10 / 60, 1)))
     for g in range(n_groups):
-        cap = float(math.ceil(pdu_kw[g] / 0.8 / 5) * 5)
+        cap = pdu_kw(group_kw[g])
         u = g // pdu_per_ups
         for side in "AB":
             nodes.append(PowerNode(id=f"PDU-{g + 1:03d}{side}", kind="pdu", inputs=(f"UPS-{u + 1:02d}{side}",),

@@ -41,6 +41,8 @@ ASHRAE_CLASSES = ("A1", "A2", "A3", "A4", "H1")
 DEFAULT_AIRFLOW_PER_W = 1e-4
 #: Largest IT power a rack may declare (W); above is treated as a typo.
 MAX_RACK_POWER_W = 250e3
+#: Marker in ``assumed`` for an element the source does not have at all.
+ASSUMED_EXISTS = "exists"
 #: Largest hall side (m).
 MAX_HALL_SIDE_M = 2000.0
 _EPS = 1e-9
@@ -51,9 +53,17 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class Element:
-    """Base of every element with a stable string id."""
+    """Base of every element with a stable string id.
+
+    ``external_id`` says where an imported element came from (``"netbox:dcim.rack:14"``), so a later
+    import of the same source updates it instead of adding a copy. ``assumed`` names the fields whose
+    values an importer assumed rather than read (``"it_kw"``, ``"x_m"``); ``"exists"`` marks an element
+    the source does not have at all (a UPS or CRAH added so the site can run).
+    """
 
     id: str
+    external_id: Optional[str] = field(default=None, kw_only=True)
+    assumed: tuple[str, ...] = field(default=(), kw_only=True)
 
     #: name of the collection that holds this kind of element
     COLLECTION: ClassVar[str] = ""
@@ -294,6 +304,9 @@ class Hall:
     tiles: list[Tile] = field(default_factory=list)
     grilles: list[Grille] = field(default_factory=list)
     containments: list[Containment] = field(default_factory=list)
+    #: where an imported hall came from, and which of its fields were assumed (as for elements)
+    external_id: Optional[str] = None
+    assumed: tuple[str, ...] = ()
 
     ELEMENT_COLLECTIONS: ClassVar[tuple[str, ...]] = (
         "racks", "cooling_units", "tiles", "grilles", "containments")

@@ -367,7 +367,7 @@ def _plain(value: Any, compact: bool = False) -> Any:
             if f.name in _HALL_LISTS:
                 continue
             v = getattr(value, f.name)
-            if v is None:
+            if v is None or (f.name == "assumed" and not v):  # nothing assumed: the usual case, left out
                 continue
             if compact and f.name not in keep and f.name != "id" and v == _default_of(f):
                 continue

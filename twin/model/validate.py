@@ -6,6 +6,7 @@ and says what is wrong, so a person can find and fix it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import typing
 import unicodedata
@@ -15,7 +16,7 @@ import numpy as np
 
 from dctwin.twin.errors import LayoutIssue
 from dctwin.twin.model.layout import (
-    ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W, PLENUM_KINDS,
+    ASSUMED_EXISTS, ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W, PLENUM_KINDS,
     POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall, PowerNode, Rack, Site, Tile,
 )
 
@@ -141,6 +142,7 @@ def validate(site: Site) -> list[LayoutIssue]:
             typed = False
     if not typed:
         return c.issues  # the remaining rules compare numbers; they need the right types
+    _check_provenance(site, c)
     nodes = {n.id: n for n in site.power_nodes}
     units = {u.id: u for h in site.halls for u in h.cooling_units}
     racks = {r.id: r for h in site.halls for r in h.racks}
@@ -178,6 +180,34 @@ def validate(site: Site) -> list[LayoutIssue]:
         _check_workload(w, c)
     _check_plant(site, c)
     return c.issues
+
+
+#: longest ``external_id`` (NetBox's longest names are 100 characters; a model and a number go before)
+MAX_EXTERNAL_ID_CHARS = 200
+
+
+def _check_provenance(site: Site, c: _Checker) -> None:
+    """``external_id`` is printable text, unique within the site; ``assumed`` names fields of the element
+    (or ``"exists"``), each once."""
+    seen: dict[str, str] = {}
+    for obj in [*site.halls, *(el for _, _, _, el in site.iter_elements())]:
+        ext = obj.external_id
+        if ext is not None:
+            if not ext.strip() or len(ext) > MAX_EXTERNAL_ID_CHARS or _unprintable(ext):
+                c.err(obj.id, "external_id", f"must be 1 to {MAX_EXTERNAL_ID_CHARS} printable characters, "
+                                             f"got {_printable(ext[:40])!r}")
+            elif ext in seen:
+                c.err(obj.id, "external_id", f"{ext!r} is also the external id of {seen[ext]}")
+            else:
+                seen[ext] = obj.id
+        if obj.assumed:
+            names = {f.name for f in dataclasses.fields(obj)} - {"id", "external_id", "assumed"}
+            bad = [a for a in obj.assumed if a not in names and a != ASSUMED_EXISTS]
+            if bad:
+                c.err(obj.id, "assumed", f"names no field of a {type(obj).__name__.lower()}: "
+                                         f"{', '.join(map(repr, bad))} (a field name, or {ASSUMED_EXISTS!r})")
+            if len(set(obj.assumed)) != len(obj.assumed):
+                c.err(obj.id, "assumed", "names a field twice")
 
 
 def _check_ids(site: Site, c: _Checker) -> None:

@@ -496,7 +496,7 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
         loop.quit()
 
     window.sig_replay_shown.connect(on_shown)
-    window._replay_controller().sig_error.connect(on_error)
+    window.replay_presenter.ensure_controller().sig_error.connect(on_error)
     window.open_recording(args.file)
     QTimer.singleShot(600_000, loop.quit)
     loop.exec()

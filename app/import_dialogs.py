@@ -20,12 +20,8 @@ SHEET_FILTER = "Rack lists (*.csv *.xlsx);;All files (*)"
 
 
 def install_import_menu(window) -> None:
-    """Put File > Import (From NetBox..., From Spreadsheet...) into ``window``'s File menu."""
-    file_menu = None
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.menu().actions() and window.act_new in act.menu().actions():
-            file_menu = act.menu()
-            break
+    """Put File > Import (From NetBox..., From Spreadsheet...) into ``window``'s File menu, above Save."""
+    file_menu = window.menu("File")
     menu = file_menu.addMenu("&Import")
     file_menu.insertMenu(window.act_save, menu)
     window.import_menu = menu
@@ -156,13 +152,12 @@ def import_table_dialog(window) -> None:
 def run_import(window, kind: str, update: bool = False, **kw):
     """Import in a worker thread with the window's progress dialog; then the report, then the hall.
     Returns the job (tests wait on its signals)."""
-    from dctwin.app.replay import BackgroundJob
+    from dctwin.app.workers import Job
     from dctwin.twin import io as twin_io
 
     base = window.doc.site.copy() if update else None
-    job = BackgroundJob(lambda: twin_io.import_site(kind, base=base, **kw), window)
-    window._run_job(job, "Importing…", lambda result: show_report(window, *result), "Cannot import")
-    return job
+    job = Job(lambda _task: twin_io.import_site(kind, base=base, **kw), window)
+    return window.run_job(job, "Importing…", lambda result: show_report(window, *result), "Cannot import")
 
 
 def show_report(window, site, report) -> bool:

@@ -6,7 +6,7 @@ move, delete, edit) is one step on the dialog's undo stack. Saving and
 running check the incident against the layout first
 (:func:`dctwin.twin.model.incidents.incident_from_dict`), so a bad event is refused with
 the reason before anything is written or simulated. "Run and Record"
-simulates the layout with the incident in a worker thread, recording into a
+simulates the layout with the incident in a :class:`dctwin.app.workers.Job`, recording into a
 project file (:func:`dctwin.twin.store.record_run`), with a progress dialog that can
 cancel; the window then opens the recording in the replay view.
 """
@@ -17,26 +17,24 @@ import copy
 import dataclasses
 import itertools
 import json
-import logging
 import os
-import threading
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QMimeData, QObject, Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QAction, QDrag, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QMessageBox, QProgressDialog, QPushButton, QTableWidget,
+                               QLineEdit, QListWidget, QMessageBox, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from dctwin.twin.errors import DctwinError, LayoutError
+from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.events import EVENT_VALUES, INJECTED_KINDS
 from dctwin.twin.model.incidents import Incident, IncidentEvent, incident_from_dict, load_incident
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import write_json_file
 from dctwin.widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_time
 
-log = logging.getLogger(__name__)
+from dctwin.app.workers import Job, Task, progress_dialog
 
 INCIDENT_FILTER = "dctwin incidents (*.json);;All files (*)"
 RECORDING_FILTER = "dctwin project files (*.dctwin);;All files (*)"
@@ -173,76 +171,37 @@ class _SetEvents(QUndoCommand):
         self.dialog._set_rows(self.before)
 
 
-class RecordJob(QObject):
-    """Simulate ``site`` with ``incident`` for ``duration_s`` in a worker thread, recording into ``out``."""
+def record_incident(task: Task, site: Site, incident: Incident, out: str, duration_s: float,
+                    hall_id: Optional[str] = None, grid_m: Optional[float] = None,
+                    keyframe_every_s: float = 60.0) -> str:
+    """The work of Run and Record (on a worker's thread): simulate ``site`` with ``incident`` for
+    ``duration_s``, recording into ``out``; reports the simulated seconds done (at most once a
+    simulated second), stops when ``task.token`` is cancelled. Returns ``out``."""
+    from dctwin.twin.sim.engine import Simulation
+    from dctwin.twin.store import record_run
 
-    #: simulated seconds done
-    sig_progress = Signal(float)
-    #: the recording is complete (the project file's path)
-    sig_done = Signal(str)
-    #: the run failed or was cancelled (a message)
-    sig_error = Signal(str)
+    rr = None
+    try:
+        sim = Simulation(site, hall_id, grid_m=grid_m)
+        sim.solve_steady()
+        incident.schedule_on(sim)
+        rr = record_run(out, site, sim, incident=incident, grid_m=grid_m, duration_s=duration_s,
+                        keyframe_every_s=keyframe_every_s, note="incident editor")
+        last = [0.0]
 
-    def __init__(self, site: Site, incident: Incident, out: str, duration_s: float, hall_id: Optional[str] = None,
-                 grid_m: Optional[float] = None, keyframe_every_s: float = 60.0, parent: Optional[QObject] = None):
-        super().__init__(parent)
-        self.site, self.incident, self.out = site.copy(), incident, str(out)
-        self.duration_s, self.hall_id, self.grid_m = float(duration_s), hall_id, grid_m
-        self.keyframe_every_s = keyframe_every_s
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dctwin-record", daemon=True)
+        def progress(done_s: float) -> None:
+            task.token.check(f"cancelled: {out} keeps what was recorded so far (an unfinished recording)")
+            if done_s - last[0] >= 1.0 or done_s >= duration_s:
+                last[0] = done_s
+                task.report(float(done_s))
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: Optional[float] = None) -> None:
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        from dctwin.twin.sim.engine import Simulation
-        from dctwin.twin.store import record_run
-
-        rr = None
-        try:
-            sim = Simulation(self.site, self.hall_id, grid_m=self.grid_m)
-            sim.solve_steady()
-            self.incident.schedule_on(sim)
-            rr = record_run(self.out, self.site, sim, incident=self.incident, grid_m=self.grid_m,
-                            duration_s=self.duration_s, keyframe_every_s=self.keyframe_every_s,
-                            note="incident editor")
-            last = [0.0]
-
-            def progress(done_s: float) -> None:
-                if self._cancel.is_set():
-                    raise _Cancelled()
-                if done_s - last[0] >= 1.0 or done_s >= self.duration_s:
-                    last[0] = done_s
-                    self.sig_progress.emit(float(done_s))
-
-            sim.run(self.duration_s, on_step=rr.on_step, progress=progress)
-            rr.close(sim)
-            rr = None
-            self.sig_done.emit(self.out)
-        except _Cancelled:
-            if rr is not None:
-                rr.abort()
-            self.sig_error.emit(f"cancelled: {self.out} keeps what was recorded so far (an unfinished recording)")
-        except DctwinError as exc:
-            if rr is not None:
-                rr.abort()
-            self.sig_error.emit(str(exc))
-        except Exception as exc:
-            log.exception("run and record")
-            if rr is not None:
-                rr.abort()
-            self.sig_error.emit(f"{type(exc).__name__}: {exc}")
-
-
-class _Cancelled(Exception):
-    pass
+        sim.run(duration_s, on_step=rr.on_step, progress=progress)
+        rr.close(sim)
+    except BaseException:
+        if rr is not None:
+            rr.abort()
+        raise
+    return out
 
 
 class _KindList(QListWidget):
@@ -281,7 +240,7 @@ class IncidentEditorDialog(QDialog):
         self.hall_id = hall_id
         self.grid_m = grid_m
         self.path: Optional[str] = None
-        self.job: Optional[RecordJob] = None
+        self.job: Optional[Job] = None
         self._ids = itertools.count(1)
         self.rows: list[tuple[int, IncidentEvent]] = []  # (stable id, event), sorted by time
         self.undo_stack = QUndoStack(self)
@@ -637,7 +596,7 @@ class IncidentEditorDialog(QDialog):
         if path:
             self.run_and_record(path)
 
-    def run_and_record(self, out: str) -> Optional[RecordJob]:
+    def run_and_record(self, out: str) -> Optional[Job]:
         """Check, then simulate and record in a worker thread; ``sig_recorded(out)`` when done."""
         if self.job is not None:
             self.message.setText("A run is already recording")
@@ -648,20 +607,13 @@ class IncidentEditorDialog(QDialog):
             self._refused("Cannot run incident", exc)
             return None
         duration = float(self.duration_spin.value())
-        job = RecordJob(copy.deepcopy(self.site), inc, out, duration, self.hall_id, self.grid_m, parent=self)
-        dlg = QProgressDialog(f"Simulating {duration:g} s and recording into {out}…", "Cancel", 0,
-                              int(round(duration)), self)
-        dlg.setWindowTitle("Run and Record")
-        dlg.setMinimumDuration(300)
-        dlg.setAutoClose(False)
-        dlg.setAutoReset(False)
-        dlg.canceled.connect(job.cancel)
-        job.sig_progress.connect(lambda t: dlg.setValue(int(t)))
-        self.progress = dlg
+        site, hall_id, grid_m = copy.deepcopy(self.site), self.hall_id, self.grid_m
+        job = Job(lambda task: record_incident(task, site, inc, str(out), duration, hall_id, grid_m), self,
+                  name="dctwin-record")
+        self.progress = progress_dialog(self, job, f"Simulating {duration:g} s and recording into {out}…",
+                                        title="Run and Record", maximum=int(round(duration)), cancel="Cancel")
 
         def finished() -> None:
-            dlg.reset()
-            dlg.hide()
             self.job = None
             self.run_button.setEnabled(True)
 
@@ -670,14 +622,14 @@ class IncidentEditorDialog(QDialog):
             self.message.setText(f"Recorded {duration:g} s into {path}")
             self.sig_recorded.emit(path)
 
-        def failed(message: str) -> None:
+        def failed(message: str) -> None:  # or cancelled: the message says what is left
             finished()
             self.message.setText(f"Run failed: {message}")
-            if not message.startswith("cancelled"):
-                QMessageBox.critical(self, "Run and Record", message)
 
         job.sig_done.connect(done)
+        job.sig_cancelled.connect(failed)
         job.sig_error.connect(failed)
+        job.sig_error.connect(lambda message: QMessageBox.critical(self, "Run and Record", message))
         self.job = job
         self.run_button.setEnabled(False)
         self.message.setText(f"Recording into {out}…")

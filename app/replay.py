@@ -1,11 +1,11 @@
 """Replay controller: open a recording and show the state of any second, without blocking the GUI.
 
-A worker thread owns the project file and a :class:`dctwin.twin.store.Replayer`
-(one simulation, built once). The GUI asks with :meth:`ReplayController.open`
-and :meth:`ReplayController.seek`; the worker keeps only the newest seek
-request, so scrubbing or playing faster than the engine can follow shows the
-latest second asked for, never a queue of stale ones. Results come back as
-plain data through signals (queued into the GUI thread).
+A :class:`dctwin.app.workers.Worker` (thread ``dctwin-replay``) owns the project
+file and a :class:`dctwin.twin.store.Replayer` (one simulation, built once). The
+GUI asks with :meth:`ReplayController.open` and :meth:`ReplayController.seek`; the
+worker keeps only the newest seek request, so scrubbing or playing faster than
+the engine can follow shows the latest second asked for, never a queue of stale
+ones. Results come back as plain data through signals (queued into the GUI thread).
 
 Also here: timeline markers and a quick preview of a second from a recording's
 own series (the cause chains in words are :mod:`dctwin.twin.review`'s).
@@ -13,9 +13,7 @@ own series (the cause chains in words are :mod:`dctwin.twin.review`'s).
 
 from __future__ import annotations
 
-import logging
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -23,15 +21,13 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.events import Event
 from dctwin.twin.review import incident_title
 from dctwin.twin.sim.results import HallSummary, RackResult
 from dctwin.widgets.timeline import Marker, lane_of
 
 from dctwin.app.runner import Frame
-
-log = logging.getLogger(__name__)
+from dctwin.app.workers import Task, Worker
 
 #: height of the air-temperature slice sent with each state (m)
 DEFAULT_HEAT_Z_M = 1.0
@@ -141,7 +137,7 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
 
 
 class ReplayController(QObject):
-    """Owns the replay worker thread. See the module docstring."""
+    """Owns the replay worker. See the module docstring."""
 
     #: a recording was opened (RecordingData)
     sig_opened = Signal(object)
@@ -149,125 +145,77 @@ class ReplayController(QObject):
     sig_state = Signal(object)
     #: opening or seeking failed (a message for the person)
     sig_error = Signal(str)
-    #: the worker started (True) or finished (False) a job
-    sig_busy = Signal(bool)
 
     def __init__(self, parent: Optional[QObject] = None, heat_z_m: Optional[float] = DEFAULT_HEAT_Z_M):
         super().__init__(parent)
         self.heat_z_m = heat_z_m
         self.data: Optional[RecordingData] = None
         self.generation = 0
-        self._cv = threading.Condition()
-        self._open_req: Optional[tuple[int, str, Optional[int]]] = None
-        self._seek_req: Optional[tuple[int, float]] = None
-        self._stop = False
-        self.sig_opened.connect(self._on_self_opened)
-        self._thread = threading.Thread(target=self._run, name="dctwin-replay", daemon=True)
-        self._thread.start()
-
-    def _on_self_opened(self, data: RecordingData) -> None:
-        if data.generation == self.generation:
-            self.data = data
+        self._project: Any = None  # these belong to the worker's thread
+        self._replayer: Any = None
+        self._open_generation = 0
+        self._recording_id: Optional[int] = None
+        self._unreplayable = False
+        self.worker = Worker(self._serve, name="dctwin-replay", kinds=("open", "seek"), supersedes={"open": ("seek",)},
+                             teardown=self._close, failure="replay failed", parent=self)
+        self.worker.sig_done.connect(self._on_worker_done)
+        self.worker.sig_error.connect(self.sig_error)
+        self.worker.start()
 
     # ---- requests (GUI thread)
     def open(self, path: str, recording_id: Optional[int] = None) -> int:
         """Open ``path`` (read-only) in the worker; ``sig_opened`` or ``sig_error`` follows."""
-        with self._cv:
-            self.generation += 1
-            self._open_req = (self.generation, str(path), recording_id)
-            self._seek_req = None
-            self._cv.notify()
-            return self.generation
+        self.generation += 1
+        self.worker.post("open", (self.generation, str(path), recording_id))
+        return self.generation
 
     def seek(self, t_s: float) -> None:
         """Ask for the state at ``t_s``; an older request not yet started is dropped."""
-        with self._cv:
-            self._seek_req = (self.generation, float(t_s))
-            self._cv.notify()
+        self.worker.post("seek", (self.generation, float(t_s)))
 
     def set_heat_height(self, z_m: Optional[float]) -> None:
         self.heat_z_m = z_m
 
     def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join(timeout=10)
+        self.worker.stop(timeout_s=10)
+
+    def _on_worker_done(self, result: Any) -> None:
+        if isinstance(result, RecordingData):
+            if result.generation == self.generation:
+                self.data = result
+            self.sig_opened.emit(result)
+        elif result is not None:
+            self.sig_state.emit(result)
 
     # ---- worker
-    def _run(self) -> None:
-        project = None
-        replayer = None
-        gen = 0
-        while True:
-            with self._cv:
-                while not self._stop and self._open_req is None and self._seek_req is None:
-                    self._cv.wait()
-                if self._stop:
-                    break
-                open_req, self._open_req = self._open_req, None
-                seek_req = None
-                if open_req is None:
-                    seek_req, self._seek_req = self._seek_req, None
-            self.sig_busy.emit(True)
+    def _serve(self, task: Task) -> Any:
+        if task.kind == "open":
+            gen, path, rec = task.value
+            self._close()
+            self._project, data = load_recording(path, rec)
+            data.generation = self._open_generation = gen
+            self._recording_id = data.recording_id
+            return data
+        gen, t_s = task.value
+        if self._project is None or gen != self._open_generation:
+            return None
+        if self._replayer is None:  # built once, on the first seek (the recording is shown meanwhile)
+            if self._unreplayable:
+                return None  # building it failed, and that was said
+            from dctwin.twin.store import Replayer
+
             try:
-                if open_req is not None:
-                    gen, path, rec = open_req
-                    if project is not None:
-                        project.close()
-                        project, replayer = None, None
-                    project, data = load_recording(path, rec)
-                    data.generation = gen
-                    self.sig_opened.emit(data)
-                    from dctwin.twin.store import Replayer
+                self._replayer = Replayer(self._project.recording(self._recording_id))
+            except Exception:
+                self._unreplayable = True
+                raise
+        t0 = time.perf_counter()
+        sim = self._replayer.seek(t_s)
+        z = self.heat_z_m
+        heat = sim.air_temperature_slice(z) if z is not None else None
+        return Frame(gen, float(sim.t_s), sim.summary(), heat, z, seek_s=time.perf_counter() - t0)
 
-                    replayer = Replayer(project.recording(data.recording_id))
-                elif seek_req is not None and replayer is not None and seek_req[0] == gen:
-                    t0 = time.perf_counter()
-                    sim = replayer.seek(seek_req[1])
-                    z = self.heat_z_m
-                    heat = sim.air_temperature_slice(z) if z is not None else None
-                    self.sig_state.emit(Frame(gen, float(sim.t_s), sim.summary(), heat, z,
-                                              seek_s=time.perf_counter() - t0))
-            except DctwinError as exc:
-                self.sig_error.emit(str(exc))
-            except Exception as exc:  # the worker must survive a bad file or an engine error
-                log.warning("replay failed: %s: %s", type(exc).__name__, exc)
-                log.debug("replay failure details", exc_info=True)
-                self.sig_error.emit(f"replay failed: {type(exc).__name__}: {exc}")
-            finally:
-                self.sig_busy.emit(False)
-        if project is not None:
-            project.close()
-
-
-class BackgroundJob(QObject):
-    """Run one function in a worker thread; its result (or error text) comes back by signal."""
-
-    #: the function returned (its result)
-    sig_done = Signal(object)
-    #: the function raised (a message for the person)
-    sig_error = Signal(str)
-    #: follow-up signals for the owner (e.g. a report file was written / could not be written)
-    sig_written = Signal(str)
-    sig_failed = Signal(str)
-
-    def __init__(self, fn, parent: Optional[QObject] = None):
-        super().__init__(parent)
-        self._fn = fn
-        self._thread = threading.Thread(target=self._run, name="dctwin-job", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            result = self._fn()
-        except DctwinError as exc:
-            self.sig_error.emit(str(exc))
-        except Exception as exc:
-            log.warning("background job failed: %s: %s", type(exc).__name__, exc)
-            log.debug("background job failure details", exc_info=True)
-            self.sig_error.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.sig_done.emit(result)
+    def _close(self) -> None:
+        if self._project is not None:
+            self._project.close()
+        self._project, self._replayer, self._unreplayable = None, None, False

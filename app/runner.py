@@ -1,11 +1,12 @@
 """The simulation worker: steady solves after edits and the Run/Pause transient, off the GUI thread.
 
-One background thread owns the :class:`dctwin.twin.sim.engine.Simulation`. The GUI asks
-for a solve with :meth:`SimRunner.request_solve` (a copy of the site); a newer
-request supersedes an older one (the stale result is dropped). While running,
-the worker steps the transient at the chosen speed and sends at most
-``MAX_FPS`` frames per second, however fast the engine goes. The engine's
-numba kernels release the GIL, so the GUI stays responsive.
+One :class:`dctwin.app.workers.Worker` (thread ``dctwin-sim``) owns the
+:class:`dctwin.twin.sim.engine.Simulation`. The GUI asks for a solve with
+:meth:`SimRunner.request_solve` (a copy of the site); a newer request supersedes
+an older one (its token is cancelled, the solve stops and its result is dropped).
+While running, the worker's idle work steps the transient at the chosen speed and
+sends at most ``MAX_FPS`` frames per second, however fast the engine goes. The
+engine's numba kernels release the GIL, so the GUI stays responsive.
 
 The engine is imported lazily in the worker; without it the runner reports
 ``available == False`` and the window says "physics unavailable".
@@ -25,9 +26,12 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.layout import Site
 from dctwin.twin.sim.capacity import INTAKE_TOP_M, intake_field
 from dctwin.twin.sim.results import HallSummary, UpsState
+
+from dctwin.app.workers import CancelToken, Task, Worker
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,10 @@ class Frame:
     seek_s: float = 0.0
 
 
+class PhysicsUnavailable(DctwinError):
+    """The engine cannot be imported: layout editing works, temperatures are not computed."""
+
+
 def engine_available() -> bool:
     try:
         return importlib.util.find_spec("dctwin.twin.sim.engine") is not None
@@ -68,7 +76,7 @@ def engine_available() -> bool:
 
 
 class SimRunner(QObject):
-    """Owns the worker thread; results go to the GUI as :class:`Frame` values."""
+    """Owns the simulation worker; results go to the GUI as :class:`Frame` values."""
 
     #: a steady solve finished for the site of ``generation`` (a Frame)
     sig_solved = Signal(object)
@@ -91,47 +99,42 @@ class SimRunner(QObject):
         #: while running, stop (and send a frame) exactly at this simulated time (None: run on)
         self.stop_at_s: Optional[float] = None
         self.generation = 0
-        self._cond = threading.Condition()
-        self._pending: Optional[tuple[int, Site]] = None
-        self._want_slice = False
-        self._stop = False
+        self._lock = threading.Lock()  # running and stop_at_s change together
+        self._engine: Any = None
         self._sim: Any = None
         self._sim_generation = -1
-        self._thread: Optional[threading.Thread] = None
+        self._last_emit = 0.0
         self._frame_unread = False  # the GUI has not shown the last running frame yet
         self._events_sim: Any = None
         self._events_seq = 0
+        self._worker = Worker(self._serve, name="dctwin-sim", kinds=("solve", "slice"), idle=self._idle,
+                              setup=self._import_engine, on_error=self._report, parent=self)
 
     # ---- requests from the GUI thread
     def request_solve(self, site: Site) -> int:
         """Solve ``site`` (pass a copy) in the background; returns its generation number."""
-        with self._cond:
-            self.generation += 1
-            self._pending = (self.generation, site)
-            self._cond.notify_all()
+        self.generation += 1
+        self._worker.post("solve", (self.generation, site))
         self._ensure_thread()
         return self.generation
 
     def set_heat_height(self, z_m: Optional[float]) -> None:
-        with self._cond:
-            self.heat_z_m = z_m
-            self._want_slice = True
-            self._cond.notify_all()
+        self.heat_z_m = z_m
+        self._worker.post("slice")
         if self.available:
             self._ensure_thread()
 
     def set_speed(self, speed: float) -> None:
-        with self._cond:
-            self.speed = speed
-            self._cond.notify_all()
+        self.speed = speed
+        self._worker.wake()
 
     def set_running(self, running: bool) -> None:
         if not self.available:
             running = False
-        with self._cond:
+        with self._lock:
             changed = running != self.running
             self.running = running
-            self._cond.notify_all()
+        self._worker.wake()
         if running:
             self._ensure_thread()
         if changed:
@@ -143,20 +146,12 @@ class SimRunner(QObject):
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the worker (called when the window closes)."""
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._worker.stop(timeout_s)
 
     # ---- worker
     def _ensure_thread(self) -> None:
-        if not self.available or self._stop:
-            return
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._loop, name="dctwin-sim", daemon=True)
-            self._thread.start()
+        if self.available:
+            self._worker.start()
 
     def _frame(self, sim: Any, generation: int, summary: HallSummary) -> Frame:
         heat = None
@@ -213,57 +208,45 @@ class SimRunner(QObject):
         chains = {e.seq: [c.to_dict() for c in log_.chain(e)[1:]] for e in new}
         return [e.to_dict() for e in new], chains
 
-    def _loop(self) -> None:
+    def _import_engine(self) -> None:
+        """First thing on the worker's thread: the engine (without it, physics is unavailable)."""
         try:
-            engine = importlib.import_module("dctwin.twin.sim.engine")
+            self._engine = importlib.import_module("dctwin.twin.sim.engine")
         except Exception as exc:
             log.exception("cannot import twin.engine")
             self.available = False
-            self.sig_error.emit(f"physics unavailable: {type(exc).__name__}: {exc}")
-            return
-        last_emit = 0.0
-        while True:
-            with self._cond:
-                while not (self._stop or self._pending or self._want_slice or (self.running and self._sim)):
-                    self._cond.wait(0.5)
-                if self._stop:
-                    return
-                pending, self._pending = self._pending, None
-                want_slice, self._want_slice = self._want_slice, False
-                running, speed = self.running, self.speed
-            if self._stop:
-                return
-            try:
-                if pending is not None:
-                    self._solve(engine, *pending)
-                    last_emit = time.monotonic()
-                elif want_slice and self._sim is not None and not running:
-                    self.sig_solved.emit(self._frame(self._sim, self._sim_generation, self._sim.summary()))
-                elif running and self._sim is not None:
-                    last_emit = self._advance(speed, last_emit)
-            except RuntimeError as exc:
-                if self._stop:  # the window (and this QObject) went away while we were working
-                    return
-                self._report(exc)
-            except Exception as exc:
-                self._report(exc)
+            raise PhysicsUnavailable(f"physics unavailable: {type(exc).__name__}: {exc}") from exc
+
+    def _serve(self, task: Task) -> None:
+        if task.kind == "solve":
+            self._solve(task.token, *task.value)
+            self._last_emit = time.monotonic()
+        elif self._sim is not None and not self.running:  # a new heat-map height: the same state again
+            self.sig_solved.emit(self._frame(self._sim, self._sim_generation, self._sim.summary()))
+
+    def _idle(self, token: CancelToken) -> bool:
+        """Between requests: while running, one frame period of the transient."""
+        if not (self.running and self._sim is not None):
+            return False
+        self._last_emit = self._advance(token, self.speed, self._last_emit)
+        return True
 
     def _report(self, exc: Exception) -> None:
         """Tell the GUI the engine failed (and stop running); never fake a result."""
-        log.error("simulation failed", exc_info=exc)
+        if not isinstance(exc, PhysicsUnavailable):
+            log.error("simulation failed", exc_info=exc)
         self.sig_busy.emit(False)
-        self.sig_error.emit(f"physics error: {type(exc).__name__}: {exc}")
-        with self._cond:
+        self.sig_error.emit(str(exc) if isinstance(exc, PhysicsUnavailable) else
+                            f"physics error: {type(exc).__name__}: {exc}")
+        with self._lock:
             was_running, self.running = self.running, False
         if was_running:
             self.sig_running.emit(False)
 
-    def _solve(self, engine: Any, generation: int, site: Site) -> None:
+    def _solve(self, stale: CancelToken, generation: int, site: Site) -> None:
+        """Solve ``site``; ``stale`` is cancelled by a newer edit (or the window closing): then show nothing."""
         self.sig_busy.emit(True)
-
-        def stale() -> bool:
-            with self._cond:
-                return generation != self.generation or self._stop
+        engine = self._engine
 
         def partial(sim: Any, summary: HallSummary) -> None:
             # a quick first answer on the previous flow, briefly re-marched; the solve goes on
@@ -285,8 +268,9 @@ class SimRunner(QObject):
         self.sig_busy.emit(False)
         self.sig_solved.emit(self._frame(sim, generation, summary))
 
-    def _advance(self, speed: float, last_emit: float) -> float:
-        """Step the transient for up to one frame period at ``speed``; emit a frame if one is due."""
+    def _advance(self, token: CancelToken, speed: float, last_emit: float) -> float:
+        """Step the transient for up to one frame period at ``speed`` (a request cancels ``token``: stop
+        stepping at once); emit a frame if one is due."""
         sim = self._sim
         period = 1.0 / MAX_FPS
         start = time.monotonic()
@@ -296,9 +280,8 @@ class SimRunner(QObject):
         if stop_at is not None:
             target = min(target, stop_at)
         while sim.t_s < target - 1e-9 and time.monotonic() - start < period:
-            with self._cond:
-                if self._stop or self._pending is not None or not self.running:
-                    break
+            if token.cancelled or not self.running:
+                break
             if stop_at is not None and stop_at - sim.t_s < sim.dt_s:
                 sim.step(stop_at - sim.t_s)  # the last, shorter step lands on the requested second
             else:
@@ -306,7 +289,7 @@ class SimRunner(QObject):
             time.sleep(0)  # let the GUI thread have the interpreter between steps
         now = time.monotonic()
         if stop_at is not None and sim.t_s >= stop_at - 1e-9:
-            with self._cond:
+            with self._lock:
                 self.running, self.stop_at_s = False, None
             self.sig_frame.emit(self._frame(sim, self._sim_generation, sim.summary()))
             self.sig_running.emit(False)
@@ -317,6 +300,5 @@ class SimRunner(QObject):
             last_emit = now
         rest = period - (time.monotonic() - start)
         if rest > 0 and not math.isinf(speed):
-            with self._cond:
-                self._cond.wait(rest)
+            self._worker.sleep(rest)
         return last_emit

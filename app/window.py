@@ -1,25 +1,26 @@
 """MainWindow: the floor plan in the centre, docks around it, menus, toolbar and status bar.
 
-The window wires widgets to the document and the simulation runner. Widgets
-emit intent; the window turns it into :mod:`dctwin.twin.model.commands` values and runs
-them through :meth:`dctwin.app.document.Document.execute`, so every accepted edit
-is one undo step and a refused one changes nothing and says why.
+The window wires widgets to the document. Widgets emit intent; the window turns it
+into :mod:`dctwin.twin.model.commands` values and runs them through
+:meth:`dctwin.app.document.Document.execute`, so every accepted edit is one undo step
+and a refused one changes nothing and says why. The rest has its own module: the live
+physics on the views (:mod:`dctwin.app.live_presenter`), the replay of a recording
+(:mod:`dctwin.app.replay_presenter`), the status bar's read-out (:mod:`dctwin.app.status`),
+autosave (:mod:`dctwin.app.autosave`), work off the GUI thread (:mod:`dctwin.app.workers`).
+Feature modules add their menu entries and docks through :data:`FEATURES`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
-from html import escape as html_escape
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QProgressDialog, QToolBar, QUndoView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QToolBar, QUndoView, QVBoxLayout, QWidget)
 
 from dctwin.twin.model.commands import (
     AddElement, IdAllocator, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty,
@@ -28,6 +29,7 @@ from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.layout import Element
 from dctwin.widgets.alarms import AlarmsPanel
 from dctwin.widgets.colorbar import ColorBarWidget
+from dctwin.widgets.colormaps import note_label
 from dctwin.widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
 from dctwin.widgets.inspector import InspectorPanel
 from dctwin.widgets.palette import PalettePanel
@@ -36,17 +38,29 @@ from dctwin.widgets.cause_chain import CauseChainPanel
 from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
+from dctwin.app.autosave import Autosaver
 from dctwin.app.document import Document, blank_site
 from dctwin.app.import_dialogs import install_import_menu
+from dctwin.app.live_presenter import LivePresenter
+from dctwin.app.replay_presenter import ReplayPresenter
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
+from dctwin.app.status import StatusReadout
+from dctwin.app.workers import Job, progress_dialog
 
 log = logging.getLogger(__name__)
 
 HEAT_HEIGHTS = ("off", "0.5", "1.0", "1.5", "2.0")
 FILE_FILTER = "dctwin layouts (*.json);;All files (*)"
-RECORDING_FILTER = "dctwin project and review files (*.dctwin);;All files (*)"
 STATUS_TIMEOUT_MS = 15000
+
+
+#: Feature modules that add menu entries and docks to the window: each is called once, in this order,
+#: with the window, when its docks, menus, toolbar and wiring are in place (before the saved dock layout
+#: is restored, so the feature's docks get theirs back). It finds its menu with ``window.menu("File")``,
+#: puts panels in docks with ``window.add_dock(...)``, runs long work with ``window.run_job(...)`` and
+#: keeps what tests reach as attributes of the window (``window.import_menu``). Add yours here.
+FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu,)
 
 
 def _issue_text(exc: LayoutError) -> str:
@@ -58,37 +72,25 @@ class MainWindow(QMainWindow):
 
     #: the floor plan shows new physics results (a steady solve or a running frame)
     sig_physics_shown = Signal(object)
-
-    #: seconds after the last edit before unsaved work is autosaved
-    AUTOSAVE_DELAY_MS = 3000
+    #: the floor plan shows a replayed second (a Frame)
+    sig_replay_shown = Signal(object)
 
     def __init__(self, document: Optional[Document] = None, settings: Optional[Settings] = None,
                  runner: Optional[SimRunner] = None, parent: Optional[QWidget] = None,
                  autosave: bool = False, autosave_folder: Optional[str] = None):
         super().__init__(parent)
-        self.autosave = autosave
-        self.autosave_folder = autosave_folder
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.setSingleShot(True)
-        self._autosave_timer.timeout.connect(self._write_autosave)
         self.doc = document if document is not None else Document(blank_site())
+        self.autosaver = Autosaver(self, autosave, autosave_folder)
         self.settings = settings if settings is not None else Settings()
         self.runner = runner if runner is not None else SimRunner(self)
         self.clipboard: list[Element] = []
-        self._alarms_generation = None
-        self.last_frame: Optional[Frame] = None
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
 
         self.scene = FloorPlanScene(self.doc.site, parent=self)
         self.view = FloorPlanView(self.scene, self)
         self.view.setObjectName("floor_plan")
-        self.banner = QLabel(self)
-        self.banner.setObjectName("read_only_banner")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("QLabel#read_only_banner { background: #fff3c4; color: #3a2f00; "
-                                  "padding: 6px; border-bottom: 1px solid #d8c16a; }")
-        self.banner.hide()
+        self.banner = note_label("read_only_banner", "padding: 6px; border-bottom: 1px solid {edge};", self)
         central = QWidget(self)
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -127,20 +129,17 @@ class MainWindow(QMainWindow):
         self.timeline_dock.hide()
         self.cause_dock.hide()
         self.trends_dock.raise_()  # tabifying the cause dock brought its tab group forward
-        #: replay mode: a recording is shown (the layout is read-only); see app/replay.py
-        self.replay_mode = False
-        self._replay_seen = False
-        self.replay = None  # ReplayController, made on first use
-        self.replay_data = None
-        self._before_replay = None
-        self._jobs: list = []
+        self._jobs: list[Job] = []
+        self.readout = StatusReadout(self.statusBar())
+        self.live = LivePresenter(self)
+        self.replay_presenter = ReplayPresenter(self)
 
-        self._build_status_bar()
         self._build_actions()
         self._build_menus()
-        install_import_menu(self)
         self._build_toolbar()
         self._connect()
+        for install in FEATURES:
+            install(self)
 
         self.resize(1400, 900)
         geo, state = self.settings.geometry(), self.settings.window_state()
@@ -154,11 +153,11 @@ class MainWindow(QMainWindow):
         self.save_settings_on_close = True
         self._update_title()
         self._update_recent_menu()
-        self._update_physics_label()
-        self._update_layout_status()
+        self.live.show_availability()
+        self.live.show_design()
         self.inspector.set_context(self.doc.site, [], self._hall_id())
         QTimer.singleShot(0, self.view.zoom_to_fit)
-        self._request_solve()
+        self.live.request_solve()
 
     # ------------------------------------------------------------------ building
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
@@ -167,24 +166,6 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.time_label = QLabel("t = 0 s")
-        self.pue_label = QLabel("PUE —")
-        self.it_label = QLabel("IT — kW")
-        self.hot_label = QLabel("hottest inlet —")
-        self.physics_label = QLabel("")
-        self.settle_bar = QProgressBar()
-        self.settle_bar.setRange(0, 0)  # busy indicator
-        self.settle_bar.setMaximumWidth(80)
-        self.settle_bar.setMaximumHeight(14)
-        self.settle_bar.setToolTip("settling: the steady state is being recomputed")
-        self.settle_bar.hide()
-        self.cursor_label = QLabel("")
-        for w in (self.cursor_label, self.time_label, self.it_label, self.pue_label, self.hot_label,
-                  self.settle_bar, self.physics_label):
-            sb.addPermanentWidget(w)
 
     def _action(self, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False) -> QAction:
         act = QAction(text, self)
@@ -206,13 +187,14 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save &As…", self.save_as, [QKeySequence.SaveAs],
                                         "Save the layout under a new name")
         self.act_quit = self._action("&Quit", self.close, [QKeySequence.Quit])
-        self.act_open_recording = self._action("Open Re&cording…", self.open_recording_dialog, ["Ctrl+Shift+O"],
+        self.act_open_recording = self._action("Open Re&cording…", self.replay_presenter.open_recording_dialog,
+                                               ["Ctrl+Shift+O"],
                                                "Replay a recording (a project file or a review export)")
         self.act_close_replay = self._action("&Close Replay", self.close_replay, [],
                                              "Leave the replay and go back to editing")
-        self.act_export_review = self._action("Export for Re&view…", self.export_review_dialog, [],
+        self.act_export_review = self._action("Export for Re&view…", self.replay_presenter.export_review_dialog, [],
                                               "Write a self-contained, hashed review file of this recording")
-        self.act_export_report = self._action("Export Re&port…", self.export_report_dialog, [],
+        self.act_export_report = self._action("Export Re&port…", self.replay_presenter.export_report_dialog, [],
                                               "Write the review report (PDF or HTML) of this recording")
         for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
             act.setEnabled(False)
@@ -248,8 +230,8 @@ class MainWindow(QMainWindow):
             self.speed_actions[name] = act
 
     def _build_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
+        self._menus: dict[str, QMenu] = {}
+        m = self.menu("&File")
         m.addActions([self.act_new, self.act_open])
         self.recent_menu = m.addMenu("Open &Recent")
         m.addSeparator()
@@ -258,17 +240,17 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_open_recording, self.act_close_replay, self.act_export_review, self.act_export_report])
         m.addSeparator()
         m.addAction(self.act_quit)
-        m = mb.addMenu("&Edit")
+        m = self.menu("&Edit")
         m.addActions([self.act_undo, self.act_redo])
         m.addSeparator()
         m.addActions([self.act_copy, self.act_paste, self.act_delete, self.act_rotate, self.act_select_all])
-        m = mb.addMenu("&View")
+        m = self.menu("&View")
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
         for dock in (self.palette_dock, self.history_dock, self.inspector_dock, self.power_dock, self.trends_dock,
                      self.alarms_dock):
             m.addAction(dock.toggleViewAction())
-        m = mb.addMenu("&Simulation")
+        m = self.menu("&Simulation")
         m.addAction(self.act_run)
         m.addAction(self.act_incident_editor)
         sm = m.addMenu("&Speed")
@@ -323,36 +305,42 @@ class MainWindow(QMainWindow):
         self._on_heat_changed()
 
     def _connect(self) -> None:
-        d, v, s = self.doc, self.view, self.scene
-        d.sig_site_changed.connect(self._on_doc_site_changed)
-        d.sig_site_replaced.connect(self._on_doc_site_replaced)
-        d.sig_dirty_changed.connect(self._on_doc_dirty_changed)
-        d.sig_path_changed.connect(lambda _: self._update_title())
-        v.sig_move_requested.connect(self._on_view_move_requested)
-        v.sig_drop_requested.connect(self._on_view_drop_requested)
-        v.sig_refused.connect(self._on_view_refused)
-        v.sig_drag_hint.connect(self._on_view_drag_hint)
-        v.sig_capacity_hint.connect(self._on_view_capacity_hint)
-        v.sig_space_tapped.connect(self.toggle_run)
-        v.sig_cursor_moved.connect(self._on_view_cursor_moved)
-        s.selectionChanged.connect(self._on_scene_selection_changed)
-        self.inspector.sig_property_edited.connect(self._on_inspector_property_edited)
-        self.inspector.sig_hall_property_edited.connect(self._on_inspector_hall_property_edited)
-        self.power_tree.sig_racks_chosen.connect(self._on_power_tree_racks_chosen)
-        self.alarms.sig_target_chosen.connect(self._on_alarms_target_chosen)
-        self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
-        self.metric_combo.currentIndexChanged.connect(lambda _: self._on_metric_changed())
-        self.hall_combo.activated.connect(lambda _: self.show_hall(self.hall_combo.currentText()))
-        self.heat_combo.currentIndexChanged.connect(lambda _: self._on_heat_changed())
-        r = self.runner
-        r.sig_solved.connect(self._on_runner_frame)
-        r.sig_frame.connect(self._on_runner_frame)
-        r.sig_busy.connect(self._on_runner_busy)
-        r.sig_error.connect(self._on_runner_error)
-        r.sig_running.connect(self._on_runner_running)
-        self.timeline.sig_seek_requested.connect(self._on_timeline_seek_requested)
-        self.timeline.sig_marker_clicked.connect(self._on_timeline_marker_clicked)
-        self.cause_panel.sig_step_chosen.connect(self._on_cause_step_chosen)
+        d, v = self.doc, self.view
+        for signal, slot in (
+                (d.sig_site_changed, self._on_doc_site_changed), (d.sig_site_replaced, self._on_doc_site_replaced),
+                (d.sig_dirty_changed, lambda _: self._update_title()), (d.sig_path_changed, lambda _: self._update_title()),
+                (v.sig_move_requested, self._on_view_move_requested),
+                (v.sig_drop_requested, self._on_view_drop_requested), (v.sig_refused, self._on_view_refused),
+                (v.sig_drag_hint, self._on_view_drag_hint), (v.sig_capacity_hint, self._on_view_capacity_hint),
+                (v.sig_space_tapped, self.toggle_run), (v.sig_cursor_moved, self.readout.show_cursor),
+                (self.scene.selectionChanged, self._on_scene_selection_changed),
+                (self.inspector.sig_property_edited, self._on_inspector_property_edited),
+                (self.inspector.sig_hall_property_edited, self._on_inspector_hall_property_edited),
+                (self.power_tree.sig_racks_chosen, self._on_power_tree_racks_chosen),
+                (self.alarms.sig_target_chosen, self._on_alarms_target_chosen),
+                (self.speed_combo.currentIndexChanged, lambda _: self.set_speed(self.speed_combo.currentData())),
+                (self.metric_combo.currentIndexChanged, lambda _: self._on_metric_changed()),
+                (self.hall_combo.activated, lambda _: self.show_hall(self.hall_combo.currentText())),
+                (self.heat_combo.currentIndexChanged, lambda _: self._on_heat_changed())):
+            signal.connect(slot)
+
+    # ------------------------------------------------------------------ what feature modules use
+    def menu(self, name: str) -> QMenu:
+        """The menu bar's menu ``name`` ("File", "Edit", "View", "Simulation"; "&" marks ignored), made at
+        the end of the bar if there is none yet: where a feature module puts its actions."""
+        key = name.replace("&", "")
+        if key not in self._menus:
+            self._menus[key] = self.menuBar().addMenu(name)
+        return self._menus[key]
+
+    def add_dock(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea,
+                 tab_with: Optional[QDockWidget] = None) -> QDockWidget:
+        """Put a feature module's panel in a dock (tabbed with ``tab_with`` if given), listed in View."""
+        dock = self._dock(title, widget, area)
+        if tab_with is not None:
+            self.tabifyDockWidget(tab_with, dock)
+        self.menu("View").addAction(dock.toggleViewAction())
+        return dock
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = STATUS_TIMEOUT_MS) -> None:
@@ -368,86 +356,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.doc.title}[*] — dctwin")
         self.setWindowModified(self.doc.dirty)
 
-    def _update_physics_label(self) -> None:
-        if not self.runner.available:
-            self.physics_label.setText("physics unavailable")
-            self.physics_label.setToolTip("twin.engine is not installed or failed to load: "
-                                          "layout editing works, temperatures are not computed")
-            self.act_run.setEnabled(False)
-        else:
-            self.act_run.setEnabled(True)
-
-    def _update_layout_status(self) -> None:
-        if self.last_frame is None:
-            it_kw = sum(r.it_kw for h in self.doc.site.halls for r in h.racks)
-            self.it_label.setText(f"IT {it_kw:.0f} kW (design)")
-
-    # ------------------------------------------------------------------ autosave
-    def _on_doc_dirty_changed(self, dirty: bool) -> None:
-        self._update_title()
-        if not dirty:
-            self._autosave_timer.stop()
-            self._discard_autosave()
-
-    def _schedule_autosave(self) -> None:
-        if self.autosave:  # push() runs the edit before the stack counts it: check dirty when the timer fires
-            self._autosave_timer.start(self.AUTOSAVE_DELAY_MS)
-
-    def _write_autosave(self) -> None:
-        from dctwin.twin.store.autosave import write_autosave
-
-        if not self.doc.dirty:
-            return
-        try:
-            write_autosave(self.doc.site, self.doc.path, folder=self.autosave_folder)
-        except (OSError, ValueError) as exc:  # autosave must never get in the way of editing
-            log.warning("autosave failed: %s", exc)
-            self.show_status(f"Autosave failed: {exc}")
-
-    def _discard_autosave(self) -> None:
-        if not self.autosave:
-            return
-        from dctwin.twin.store.autosave import discard_autosave
-
-        try:
-            discard_autosave(folder=self.autosave_folder)
-        except OSError as exc:
-            log.warning("cannot remove autosave: %s", exc)
-
     def offer_recovery(self) -> bool:
         """If an earlier session crashed with unsaved edits, offer to reopen them. True if recovered."""
-        from dctwin.twin.errors import ProjectFileError
-        from dctwin.twin.store.autosave import discard_autosave, find_autosaves, load_autosave
-
-        try:
-            found = find_autosaves(self.autosave_folder)
-        except OSError as exc:
-            log.warning("cannot look for autosaves: %s", exc)
-            return False
-        if not found:
-            return False
-        info = found[0]
-        what = info.document or "an untitled layout"
-        answer = QMessageBox.question(
-            self, "Recover unsaved changes",
-            f"dctwin did not close properly last time. Unsaved changes to {what} were autosaved at "
-            f"{info.saved_at}.\n\nRecover them?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
-        if answer != QMessageBox.Yes:
-            for other in found:
-                discard_autosave(other.path)
-            return False
-        try:
-            site = load_autosave(info.path)
-        except (LayoutError, ProjectFileError) as exc:
-            QMessageBox.critical(self, "Cannot recover", f"The autosave cannot be read:\n\n{exc}")
-            return False
-        self.doc.replace(site, None)
-        self.doc.mark_unsaved()
-        for other in found:
-            discard_autosave(other.path)
-        self._schedule_autosave()
-        self.show_status(f"Recovered unsaved changes to {what}; save them to keep them")
-        return True
+        return self.autosaver.offer_recovery()
 
     # ------------------------------------------------------------------ documents
     def confirm_discard(self) -> bool:
@@ -488,10 +399,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc.strerror or exc}")
             return False
-        self.settings.add_recent(path)
-        self._update_recent_menu()
-        self.show_status(f"Opened {path}: {self.doc.site.summary()}")
-        return True
+        return self._remember(path, f"Opened {path}: {self.doc.site.summary()}")
 
     def save(self) -> bool:
         if not self.doc.path:
@@ -515,9 +423,13 @@ class MainWindow(QMainWindow):
                                  f"Cannot save {path}:\n\n{getattr(exc, 'strerror', None) or exc}\n\n"
                                  "The file on disk was not changed.")
             return False
+        return self._remember(path, f"Saved {path}")
+
+    def _remember(self, path: str, message: str) -> bool:
+        """``path`` was opened or saved: it heads Open Recent, and the status bar says so."""
         self.settings.add_recent(path)
         self._update_recent_menu()
-        self.show_status(f"Saved {path}")
+        self.show_status(message)
         return True
 
     def _update_recent_menu(self) -> None:
@@ -569,12 +481,12 @@ class MainWindow(QMainWindow):
             return
         self.scene.set_site(self.doc.site, hall_id)
         self.scene.set_heatmap(None)
-        self.last_frame = None
+        self.live.last_frame = None
         self.trends.clear()
         self.alarms.clear()
         self.inspector.set_context(self.doc.site, [], self._hall_id())
         self.view.zoom_to_fit()
-        self._request_solve()
+        self.live.request_solve()
 
     def _hall_id(self) -> Optional[str]:
         hall = self.scene.hall
@@ -655,9 +567,6 @@ class MainWindow(QMainWindow):
         else:
             self.show_status(f"Fits: space, power (A, B and after losing one) and cooling.  Tint: {FIT_LEGEND}", 0)
 
-    def _on_view_cursor_moved(self, x_m: float, y_m: float) -> None:
-        self.cursor_label.setText(f"x {x_m:.1f} m, y {y_m:.1f} m")
-
     def _on_inspector_property_edited(self, ids: list, field: str, value) -> None:
         if not ids:
             return
@@ -698,16 +607,15 @@ class MainWindow(QMainWindow):
         self.show_status(f"{len(ids)} racks fed through this node selected")
 
     def _on_doc_site_changed(self, command) -> None:
-        self._schedule_autosave()
         self.scene.sync()
         self._fill_hall_combo()
         self.power_tree.sync()
         self.inspector.set_context(self.doc.site, self.scene.selected_ids(), self._hall_id())
-        self._update_layout_status()
-        self._request_solve()
+        self.live.show_design()
+        self.live.request_solve()
 
     def _on_doc_site_replaced(self) -> None:
-        self.last_frame = None
+        self.live.last_frame = None
         self.scene.set_site(self.doc.site)
         self._fill_hall_combo()
         self.power_tree.set_site(self.doc.site)
@@ -716,23 +624,20 @@ class MainWindow(QMainWindow):
         self.trends.clear()
         self.view.zoom_to_fit()
         self._update_title()
-        self._update_layout_status()
-        for label, text in ((self.time_label, "t = 0 s"), (self.pue_label, "PUE —"),
-                            (self.hot_label, "hottest inlet —")):
-            label.setText(text)
-        self._request_solve()
+        self.live.show_design()
+        self.readout.clear()
+        self.live.request_solve()
 
     def _on_scene_selection_changed(self) -> None:
         ids = self.scene.selected_ids()
         self.inspector.set_context(self.doc.site, ids, self._hall_id())
         self.trends.set_racks([i for i in ids if i in {r.id for r in self.scene.hall.racks}])
 
-    # ------------------------------------------------------------------ physics
-    def _request_solve(self) -> None:
-        if self.replay_mode or not self.runner.available or not self.doc.site.halls:
-            return
-        self.runner.hall_id = self.scene.hall.id if self.scene.hall else None
-        self.runner.request_solve(self.doc.site.copy())
+    # ------------------------------------------------------------------ physics (app/live_presenter.py)
+    @property
+    def last_frame(self) -> Optional[Frame]:
+        """The physics result on show (None until the layout shown is solved)."""
+        return self.live.last_frame
 
     def toggle_run(self) -> None:
         if self.replay_mode:
@@ -775,316 +680,39 @@ class MainWindow(QMainWindow):
         if z is None:
             self.scene.set_heatmap(None)
         self.runner.set_heat_height(z)
-        if self.replay is not None:
-            self.replay.set_heat_height(z)
-            if self.replay_mode:
-                self.replay.seek(self.timeline.position_s)
+        self.replay_presenter.set_heat_height(z)
 
-    def _on_runner_busy(self, busy: bool) -> None:
-        if self.replay_mode:  # the editor's solver says nothing about a replay
-            self.settle_bar.hide()
-            return
-        self.settle_bar.setVisible(busy)
-        self.scene.heat_item.setOpacity(0.3 if busy else 0.65)  # the old field fades while the new one settles
-        if busy:
-            self.physics_label.setText("settling…")
-        elif self.physics_label.text() == "settling…":
-            self.physics_label.setText("steady" if not self.runner.running else "running")
+    # ------------------------------------------------------------------ replay (app/replay_presenter.py)
+    @property
+    def replay_mode(self) -> bool:
+        """A recording is shown (the layout is read-only)."""
+        return self.replay_presenter.active
 
-    def _on_runner_error(self, message: str) -> None:
-        self.settle_bar.hide()
-        self.last_frame = None
-        self.scene.apply_summary(None)  # old results no longer describe this layout
-        self.scene.set_inlet_field(None)
-        self.power_tree.set_summary(None)
-        self.scene.set_heatmap(None)
-        self.hot_label.setText("hottest inlet —")
-        self.pue_label.setText("PUE —")
-        self._update_layout_status()
-        self.physics_label.setText("physics unavailable" if "unavailable" in message else "physics error")
-        self.physics_label.setToolTip(message)
-        self.show_status(message)
-        self._update_physics_label()
+    @property
+    def replay_data(self):
+        """The replayed recording (:class:`dctwin.app.replay.RecordingData`), None when editing."""
+        return self.replay_presenter.data
 
-    def _on_runner_running(self, running: bool) -> None:
-        self.act_run.setChecked(running)
-        self.act_run.setText("&Pause" if running else "&Run")
-        if not self.settle_bar.isVisible():
-            self.physics_label.setText("running" if running else "paused")
-
-    def _on_runner_frame(self, frame: Frame) -> None:
-        try:
-            self._show_frame(frame)
-        finally:
-            self.runner.frame_shown()
-
-    def _show_frame(self, frame: Frame) -> None:
-        if self.replay_mode or frame.generation != self.runner.generation:
-            return  # a result for a layout that has changed since (or a replay is shown)
-        self.last_frame = frame
-        summary = frame.summary
-        if frame.inlet_field is not None:
-            self.scene.set_inlet_field(*frame.inlet_field)
-        self.scene.apply_summary(summary)
-        self.power_tree.set_summary(summary)
-        heat = frame.heat
-        if heat is not None and self.heat_combo.currentData() != "off":
-            temps, extent = heat
-            self.scene.set_heatmap(temps, extent)
-        elif self.heat_combo.currentData() == "off":
-            self.scene.set_heatmap(None)
-        t = float(frame.t_s)
-        self.time_label.setText(f"t = {_fmt_time(t)}")
-        racks = summary.racks
-        it_w = summary.it_power_w
-        if it_w is None and racks:
-            it_w = sum(float(d.power_w or 0.0) for d in racks.values())
-        if it_w is not None:
-            self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
-        pue = summary.pue
-        self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue)
-                               else "PUE —")
-        hot = summary.max_inlet_c
-        if hot is None and racks:
-            vals = [d.inlet_c for d in racks.values() if d.inlet_c is not None]
-            hot = max(vals) if vals else None
-        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
-        if not self.settle_bar.isVisible():
-            self.physics_label.setText("running" if self.runner.running else "steady")
-        self.trends.add_frame(t, summary, frame.ups)
-        if frame.generation != self._alarms_generation:
-            self.alarms.clear()  # a new simulation (after an edit) starts a new event log
-            self._alarms_generation = frame.generation
-        if frame.events:
-            self.alarms.add_events(frame.events, frame.chains)
-        self.sig_physics_shown.emit(frame)
-
-    # ------------------------------------------------------------------ replay (app/replay.py)
-    sig_replay_shown = Signal(object)
-
-    def _replay_controller(self):
-        if self.replay is None:
-            from dctwin.app.replay import ReplayController
-
-            z = self.heat_combo.currentData()
-            self.replay = ReplayController(self, heat_z_m=None if z == "off" else float(z))
-            self.replay.sig_opened.connect(self._on_replay_opened)
-            self.replay.sig_state.connect(self._on_replay_state)
-            self.replay.sig_error.connect(self._on_replay_error)
-        return self.replay
-
-    def open_recording_dialog(self) -> None:
-        start = os.path.dirname(self.replay_data.path) if self.replay_data is not None else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", start, RECORDING_FILTER)
-        if path:
-            self.open_recording(path)
+    @property
+    def replay(self):
+        """The replay worker's controller (:class:`dctwin.app.replay.ReplayController`), None before first use."""
+        return self.replay_presenter.controller
 
     def open_recording(self, path: str, recording_id: Optional[int] = None) -> bool:
         """Replay a recording of ``path`` (opened read-only in the replay worker; the GUI does not wait)."""
-        if not self.replay_mode and not self.confirm_discard():
-            return False
-        self._replay_controller().open(path, recording_id)
-        self.show_status(f"Opening {path}…", 0)
-        return True
-
-    def _on_replay_opened(self, data) -> None:
-        if data.generation != self.replay.generation:
-            return
-        from dctwin.app.replay import markers_for
-
-        if not self.replay_mode:
-            self._before_replay = (self.doc.site, self.doc.path)
-            self.runner.set_running(False)
-        self.replay_mode = True
-        self.replay_data = data
-        self._replay_seen = False  # no second replayed yet (a failure now gets a dialog)
-        self.doc.replace(data.site, None)
-        self.doc.undo_stack.clear()
-        if data.hall_id and self.scene.hall is not None and self.scene.hall.id != data.hall_id:
-            self.show_hall(data.hall_id)
-        self.timeline.set_playing(False)
-        self.timeline.set_duration(data.duration_s)
-        self.timeline.view.set_floor(data.first_keyframe_s)
-        self.timeline.set_markers(markers_for(data))
-        self.timeline.info_label.setText(
-            f"{len(data.events)} events, {sum(1 for a in data.alarms if a.get('active', True))} alarms"
-            + (f" — {data.incident_name}" if data.incident_name else ""))
-        self._fill_replay_trends(data)
-        self._fill_replay_alarms(data)
-        self.cause_panel.clear()
-        self.timeline_dock.show()
-        self.cause_dock.show()
-        self.alarms_dock.raise_()
-        self.palette_dock.hide()
-        self.history_dock.hide()
-        for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
-            act.setEnabled(True)
-        self._show_banner(data)
-        self._update_title()
-        self.settle_bar.hide()
-        self.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
-        self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
-        self.timeline.seek(data.first_keyframe_s)
-
-    def _show_banner(self, data) -> None:
-        if data.is_review:
-            v = getattr(data, "verify", None)
-            check = ""
-            if v is not None:
-                check = (" Its contents are intact (SHA-256 of every table matches the export)." if v.intact
-                         else f" WARNING: {v.message()}")
-            what = (f"the moment t = {data.duration_s:g} s of recording {data.recording_id} (replayable from "
-                    f"t = {data.first_keyframe_s:g} s)" if data.first_keyframe_s > 0 else f"recording {data.recording_id}")
-            self.banner.setText(f"<b>Review export — read-only.</b> {html_escape(data.path)} holds {what} as it was "
-                                f"exported; nothing here can be changed.{check}")
-        else:
-            self.banner.setText(f"<b>Replay — read-only.</b> Recording {data.recording_id} of "
-                                f"{html_escape(data.path)}. File &gt; Close Replay to go back to editing.")
-        self.banner.show()
-
-    def _fill_replay_trends(self, data) -> None:
-        import numpy as np
-
-        t = data.hall_t_s
-        inlet = {}
-        if data.rack_t_s.size and t.size:
-            for j, rid in enumerate(data.rack_ids):
-                inlet[rid] = np.interp(t, data.rack_t_s, data.rack_inlet_c[:, j])
-        n = t.size
-        nan = np.full(n, np.nan)
-        h = data.hall
-        self.trends.set_history(t, inlet, h.get("max_inlet_c", nan), h.get("it_power_w", nan) / 1e3,
-                                h.get("facility_power_w", nan) / 1e3,
-                                {"min UPS": 100.0 * h["ups_min_soc"]} if "ups_min_soc" in h else None)
-        hottest = list(np.argsort(-np.nanmax(data.rack_inlet_c, axis=0))[:3]) if data.rack_inlet_c.size else []
-        self.trends.set_racks([data.rack_ids[int(j)] for j in hottest])
-
-    def _fill_replay_alarms(self, data) -> None:
-        from dctwin.twin.review import chain_steps
-
-        self.alarms.clear()
-        rows, chains = [], {}
-        for i, a in enumerate(data.alarms):
-            if not a.get("active", True):
-                continue
-            key = -(i + 1)
-            rows.append({"seq": key, "t_s": float(a["t_s"]), "kind": str(a.get("kind", "")),
-                         "target": str(a.get("target", "")), "condition": str(a.get("message", ""))})
-            chains[key] = [{"t_s": s["t_s"], "kind": s["kind"], "target": s["target"], "condition": s["text"]}
-                           for s in chain_steps(a, data.by_seq)[1:]]
-        self.alarms.add_events(rows, chains)
-
-    def _on_replay_state(self, frame: Frame) -> None:
-        if not self.replay_mode or frame.generation != self.replay.generation:
-            return
-        if getattr(self, "_preview_t", None) is not None and abs(frame.t_s - self.timeline.position_s) > 1e-9:
-            return  # an older second than the one previewed now: the newest request follows
-        self._preview_t = None
-        self._replay_seen = True
-        summary = frame.summary
-        self.scene.apply_summary(summary)
-        self.power_tree.set_summary(summary)
-        heat = frame.heat
-        if heat is not None and self.heat_combo.currentData() != "off":
-            self.scene.set_heatmap(*heat)
-            self.scene.heat_item.setOpacity(0.65)  # a replayed second is final: never the faded "settling" look
-        else:
-            self.scene.set_heatmap(None)
-        t = float(frame.t_s)
-        self.time_label.setText(f"t = {_fmt_time(t)}")
-        it_w = summary.it_power_w
-        if it_w is not None:
-            self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
-        pue = summary.pue
-        self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue) else "PUE —")
-        hot = summary.max_inlet_c
-        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
-        self.physics_label.setText(f"replay (seek {1e3 * frame.seek_s:.0f} ms)")
-        self.trends.set_cursor(t)
-        if getattr(self, "_fit_pending", False):
-            self._fit_pending = False
-            self.view.zoom_to_fit()
-        self.sig_replay_shown.emit(frame)
-
-    def _on_replay_error(self, message: str) -> None:
-        self.show_status(message)
-        if not self.replay_mode:
-            QMessageBox.critical(self, "Cannot open recording", message)
-        elif not self._replay_seen:
-            # it opened, but not one second of it could be replayed (a damaged keyframe, a layout
-            # that does not fit): say so once; the timeline's recorded series stay readable
-            self._replay_seen = True
-            self.physics_label.setText("replay failed")
-            QMessageBox.critical(self, "Cannot replay recording", message)
-        else:
-            self.physics_label.setText("replay failed")
-
-    def _on_timeline_seek_requested(self, t_s: float) -> None:
-        if self.replay_mode and self.replay is not None:
-            self.replay.seek(t_s)
-            self._show_preview(t_s)
-
-    def _show_preview(self, t_s: float) -> None:
-        """The recorded series at ``t_s`` on the plan at once; the exact replayed state follows."""
-        from dctwin.app.replay import preview_summary
-
-        prev = preview_summary(self.replay_data, t_s)
-        if prev is None:
-            return
-        self._preview_t = t_s
-        self.scene.apply_summary(prev)
-        hot = prev.max_inlet_c
-        if hot is not None:
-            self.hot_label.setText(f"hottest inlet {hot:.1f} °C")
-        self.time_label.setText(f"t = {_fmt_time(t_s)}")
-        self.physics_label.setText(f"preview: recorded racks at {prev.t_s:g} s, replaying…")
-
-    def _on_timeline_marker_clicked(self, marker) -> None:
-        """Jump to the marker's second and select its element; an alarm shows its cause chain."""
-        from dctwin.twin.review import alarm_explanation, chain_steps, event_chain_steps, event_headline
-
-        self.timeline.seek(marker.t_s)
-        self._select_element(marker.target)
-        if self.replay_data is None or not isinstance(marker.key, tuple):
-            return
-        by_seq = self.replay_data.by_seq
-        if marker.lane == "alarm":
-            alarm = self.replay_data.alarms[marker.key[1]]
-            self.cause_panel.show_chain(alarm_explanation(alarm, by_seq), chain_steps(alarm, by_seq))
-        else:  # an event or automatic action: why it happened
-            self.cause_panel.show_chain(event_headline(marker.key[1], by_seq), event_chain_steps(marker.key[1], by_seq))
-        self.cause_dock.show()
-        self.cause_dock.raise_()
-
-    def _on_cause_step_chosen(self, t_s: float, target: str) -> None:
-        self.timeline.seek(t_s)
-        self._select_element(target)
-
-    def _select_element(self, ident: str) -> None:
-        if ident and ident in self.scene.items_by_id:
-            self.scene.select_ids([ident])
-            self.view.ensureVisible(self.scene.items_by_id[ident])  # scroll only if it is out of sight
+        return self.replay_presenter.open_recording(path, recording_id)
 
     def close_replay(self) -> None:
         """Leave the replay: the layout that was open before comes back, editable."""
-        if not self.replay_mode:
-            return
-        self.timeline.set_playing(False)
-        self.replay_mode = False
-        self.replay_data = None
-        self.banner.hide()
-        self.timeline_dock.hide()
-        self.cause_dock.hide()
-        self.palette_dock.show()
-        self.history_dock.show()
-        self.trends.set_cursor(None)
-        for act in (self.act_close_replay, self.act_export_review, self.act_export_report):
-            act.setEnabled(False)
-        site, path = self._before_replay or (blank_site(), None)
-        self._before_replay = None
-        self.doc.replace(site, path)
-        self.alarms.clear()
-        self._update_title()
+        self.replay_presenter.close()
+
+    def export_review_to(self, path: str, at_s: Optional[float] = None) -> Job:
+        """Write a review export of the replayed recording in a worker (a progress dialog meanwhile)."""
+        return self.replay_presenter.export_review_to(path, at_s)
+
+    def export_report_to(self, path: str, at_s: Optional[float] = None) -> Job:
+        """Write the review report of the replayed recording (PDF, or HTML for *.html)."""
+        return self.replay_presenter.export_report_to(path, at_s)
 
     # ---- incident editor (app/incident_editor.py)
     def open_incident_editor(self):
@@ -1105,90 +733,24 @@ class MainWindow(QMainWindow):
     def _on_incident_recorded(self, path: str) -> None:
         self.open_recording(path)
 
-    # ---- exports (worker thread, progress dialog)
-    def export_review_dialog(self) -> None:
-        if self.replay_data is None:
-            QMessageBox.information(self, "Export for Review", "Open a recording first (File > Open Recording).")
-            return
-        stem = os.path.splitext(self.replay_data.path)[0]
-        path, _ = QFileDialog.getSaveFileName(self, "Export for review", stem + "-review.dctwin", RECORDING_FILTER)
-        if path:
-            self.export_review_to(path)
-
-    def export_review_to(self, path: str, at_s: Optional[float] = None):
-        """Write a review export of the replayed recording (twin.store.export_review) in a worker thread."""
-        from dctwin.app.replay import BackgroundJob
-        from dctwin.twin.store import export_review
-
-        d = self.replay_data
-        job = BackgroundJob(lambda: export_review(d.path, path, recording_id=d.recording_id, at_s=at_s), self)
-        self._run_job(job, f"Exporting recording {d.recording_id} for review…",
-                      lambda r: self.show_status(f"Wrote {r['file']}: {r['keyframes']} keyframe(s), "
-                                                 f"{r['events']} event(s), {r['bytes'] / 1e6:.2f} MB"),
-                      "Cannot export for review")
-        return job
-
-    def export_report_dialog(self) -> None:
-        if self.replay_data is None:
-            QMessageBox.information(self, "Export Report", "Open a recording first (File > Open Recording).")
-            return
-        stem = os.path.splitext(self.replay_data.path)[0]
-        path, _ = QFileDialog.getSaveFileName(self, "Export report", stem + "-report.pdf",
-                                              "PDF (*.pdf);;HTML (*.html)")
-        if path:
-            self.export_report_to(path)
-
-    def export_report_to(self, path: str, at_s: Optional[float] = None):
-        """Write the review report (PDF, or HTML for *.html): the data is read and replayed in a worker,
-        the pictures are drawn here (Qt painting of the floor-plan scene belongs to the GUI thread)."""
-        from dctwin.app import report
-        from dctwin.app.replay import BackgroundJob
-        from dctwin.twin.review import collect
-
-        d = self.replay_data
-        job = BackgroundJob(lambda: collect(d.path, d.recording_id, at_s), self)
-
-        def done(data) -> None:
-            try:
-                out = (report.write_html if path.lower().endswith((".html", ".htm")) else report.write_pdf)(data, path)
-            except Exception as exc:  # shown, not raised: the window stays usable
-                log.warning("report %s failed: %s", path, exc)
-                QMessageBox.critical(self, "Cannot export report", f"Cannot write {path}:\n\n{exc}")
-                job.sig_failed.emit(str(exc))
-                return
-            self.show_status(f"Wrote {out} (floor plan at t = {data.picture_t_s:g} s)")
-            job.sig_written.emit(str(out))
-
-        self._run_job(job, "Writing the review report…", done, "Cannot export report")
-        return job
-
-    def _run_job(self, job, label: str, on_done, failure_title: str) -> None:
-        dlg = QProgressDialog(label, "", 0, 0, self)
-        dlg.setWindowTitle("dctwin")
-        dlg.setCancelButton(None)  # the export is one transaction / one file: it finishes or fails whole
-        dlg.setMinimumDuration(300)
-        dlg.setAutoClose(False)
-        self.export_progress = dlg
+    # ------------------------------------------------------------------ background jobs
+    def run_job(self, job: Job, label: str, on_done, failure_title: str) -> Job:
+        """Start ``job`` (exports, imports) behind a progress dialog; ``on_done(result)`` when it returns,
+        else the status bar and a dialog titled ``failure_title`` say why. Returns the job."""
+        self.export_progress = progress_dialog(self, job, label)
         self._jobs.append(job)
 
-        def finish() -> None:
-            dlg.reset()
-            dlg.hide()
+        def forget(*_) -> None:
             if job in self._jobs:
                 self._jobs.remove(job)
 
-        def ok(result) -> None:
-            finish()
-            on_done(result)
-
-        def failed(message: str) -> None:
-            finish()
-            self.show_status(f"{failure_title}: {message}")
-
-        job.sig_done.connect(ok)
-        job.sig_error.connect(failed)
-        job.sig_error.connect(lambda m: QMessageBox.critical(self, failure_title, m))
+        job.sig_done.connect(forget)
+        job.sig_error.connect(forget)
+        job.sig_done.connect(on_done)
+        job.sig_error.connect(lambda message: self.show_status(f"{failure_title}: {message}"))
+        job.sig_error.connect(lambda message: QMessageBox.critical(self, failure_title, message))
         job.start()
+        return job
 
     def changeEvent(self, event) -> None:  # Qt override
         if event.type() == QEvent.PaletteChange:  # light/dark switch: the floor is painted from the palette
@@ -1204,16 +766,7 @@ class MainWindow(QMainWindow):
             self.settings.save_window(self.saveGeometry(), self.saveState())
             self.settings.sync()
         self.runner.stop()
-        if self.replay is not None:
-            self.replay.stop()
-        self._autosave_timer.stop()
-        self._discard_autosave()
+        self.replay_presenter.stop()
+        self.autosaver.close()
         event.accept()
 
-
-def _fmt_time(t: float) -> str:
-    if t < 120:
-        return f"{t:.0f} s"
-    if t < 7200:
-        return f"{t / 60:.1f} min"
-    return f"{t / 3600:.2f} h"

@@ -1,4 +1,5 @@
-"""Colour maps and colour constants shared by the floor plan, heat map and colour bar.
+"""Colour maps and colour constants shared by the floor plan, heat map and colour bar, and the
+note colours of labels that ask for attention without alarm.
 
 Temperatures use pyqtgraph's perceptual ``CET-R4`` rainbow (blue = cool,
 red = hot) sampled once into a lookup table, so mapping a value is an index.
@@ -7,10 +8,12 @@ red = hot) sampled once into a lookup table, so mapping a value is an index.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QWidget
 
 #: temperature range of the colour scale (°C): below the A1 allowable minimum to above A3 maximum
 TEMP_MIN_C = 15.0
@@ -29,6 +32,8 @@ STATE_COLOURS = {
     "unpowered": QColor(60, 60, 60),
 }
 UNKNOWN_COLOUR = QColor(150, 160, 170)
+#: notes that ask for attention without alarm (the read-only banner, the "assumed" badge)
+NOTE_BACKGROUND, NOTE_TEXT, NOTE_EDGE = "#fff3c4", "#3a2f00", "#d8c16a"
 
 _LUT_SIZE = 256
 
@@ -89,3 +94,15 @@ def state_colour(state: object) -> QColor:
         if key in s:
             return colour
     return UNKNOWN_COLOUR
+
+
+def note_label(object_name: str, box_css: str, parent: Optional[QWidget] = None) -> QLabel:
+    """A hidden, word-wrapped label in the note colours; ``box_css`` sets its padding and border,
+    ``{edge}`` in it standing for the note's edge colour."""
+    label = QLabel(parent)
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setStyleSheet(f"QLabel#{object_name} {{ background: {NOTE_BACKGROUND}; color: {NOTE_TEXT}; "
+                        f"{box_css.format(edge=NOTE_EDGE)} }}")
+    label.hide()
+    return label

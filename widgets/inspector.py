@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
 from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
                          CoolingUnit, Element, Grille, Hall, Rack, Site, Tile)
 from dctwin.twin.model.validate import FEEDABLE_KINDS
+from dctwin.widgets.colormaps import note_label
 
 #: (field, label, kind) per element type; kind: text, float, optfloat, choice, feeds
 FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
@@ -71,12 +72,7 @@ class InspectorPanel(QWidget):
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         #: shown when the selection holds values an importer assumed (``Element.assumed``)
-        self.assumed_badge = QLabel(self)
-        self.assumed_badge.setObjectName("assumed_badge")
-        self.assumed_badge.setWordWrap(True)
-        self.assumed_badge.setStyleSheet("QLabel#assumed_badge { background: #fff3c4; color: #3a2f00; "
-                                         "border: 1px solid #d8c16a; border-radius: 3px; padding: 3px; }")
-        self.assumed_badge.hide()
+        self.assumed_badge = note_label("assumed_badge", "border: 1px solid {edge}; border-radius: 3px; padding: 3px;", self)
         self.general_error = QLabel(self)
         self.general_error.setWordWrap(True)
         self.general_error.setStyleSheet("color: #d32f2f;")

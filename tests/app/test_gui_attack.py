@@ -71,7 +71,7 @@ def test_open_bad_layout_shows_a_dialog_and_keeps_the_document(window, files, di
 ])
 def test_open_damaged_recording_shows_a_dialog_and_stays_in_the_editor(qtbot, window, files, dialogs, name, says):
     before, digest = window.doc.site.copy(), _digest(files[name])
-    with qtbot.waitSignal(window._replay_controller().sig_error, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.replay_presenter.ensure_controller().sig_error, timeout=WAIT_MS):
         window.open_recording(str(files[name]))
     qtbot.waitUntil(lambda: bool(dialogs), timeout=WAIT_MS)
     kind, _title, text = dialogs[-1]
@@ -101,7 +101,7 @@ def test_save_into_a_missing_folder_is_refused_with_a_dialog(window, dialogs, tm
 def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, window, files, dialogs, name):
     digest = _digest(files[name])
     errors: list = []
-    window._replay_controller().sig_error.connect(errors.append)
+    window.replay_presenter.ensure_controller().sig_error.connect(errors.append)
     window.open_recording(str(files[name]))
     qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: bool(dialogs), timeout=WAIT_MS)
@@ -110,4 +110,4 @@ def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, win
     assert window.isVisible() and _digest(files[name]) == digest
     # it opened (the layout and series are readable); not one second of it replays: a dialog says so
     assert window.replay_mode and title == "Cannot replay recording"
-    assert window.physics_label.text() == "replay failed"
+    assert window.readout.physics_label.text() == "replay failed"

@@ -58,7 +58,7 @@ def test_bare_dctwin_opens_the_demo_hall(qtbot, monkeypatch):
     w = wins[0]
     qtbot.addWidget(w)
     assert "R-A01" in w.scene.items_by_id and w.doc.path is None
-    assert w.physics_label.text() == "physics unavailable"
+    assert w.readout.physics_label.text() == "physics unavailable"
 
 
 def test_unhandled_exception_is_logged_and_shown(qtbot, monkeypatch, caplog):

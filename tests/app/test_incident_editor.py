@@ -170,3 +170,27 @@ def test_a_swing_that_makes_no_sense_is_refused_with_the_reason(editor):
     assert editor.add_swing("all", 0.2, 1.0, 60.0, 0.5, 200.0, 100.0) == 0
     assert "end after it starts" in editor.message.text()
     assert editor.events == [] and editor.undo_stack.count() == 0
+
+
+def test_cancel_in_the_progress_dialog_stops_the_run_and_keeps_what_was_recorded(qtbot, editor, tmp_path, dialogs):
+    from PySide6.QtWidgets import QPushButton
+
+    editor.duration_spin.setValue(7 * 86400.0)  # a week: only a working Cancel ends this test in time
+    editor.add_event("fail", 5.0)
+    out = tmp_path / "cancelled.dctwin"
+    progress: list = []
+    job = editor.run_and_record(str(out))
+    job.sig_progress.connect(progress.append)
+    assert not editor.run_button.isEnabled()
+    qtbot.waitUntil(lambda: len(progress) >= 2, timeout=WAIT_MS)
+    cancel = editor.progress.findChild(QPushButton)
+    assert cancel.text() == "Cancel"
+    with qtbot.waitSignal(job.sig_cancelled, timeout=WAIT_MS):
+        cancel.click()
+    job.wait(10)
+    assert editor.job is None and editor.run_button.isEnabled()
+    assert editor.message.text().startswith(f"Run failed: cancelled: {out} keeps what was recorded so far")
+    assert not [d for d in dialogs if d[0] == "critical"]  # a cancel is not an error
+    with Project.open(out, read_only=True) as p:
+        reader = p.recording()
+        assert not reader.finished and 0 < reader.duration_s < 7 * 86400.0

@@ -147,7 +147,7 @@ def test_export_report_from_the_gui(qtbot, window, run_file, tmp_path):
     open_replay(qtbot, w, run_file)
     out = tmp_path / "report.pdf"
     job = w.export_report_to(str(out))
-    with qtbot.waitSignal(job.sig_written, timeout=WAIT_MS):
+    with qtbot.waitSignal(w.replay_presenter.sig_report_written, timeout=WAIT_MS):
         pass
     assert out.read_bytes().startswith(b"%PDF")
 
@@ -156,7 +156,7 @@ def test_a_file_that_is_not_a_recording_is_refused_with_a_dialog(qtbot, window, 
     w = window
     bad = tmp_path / "bad.dctwin"
     bad.write_bytes(b"not a database" * 50)
-    with qtbot.waitSignal(w._replay_controller().sig_error, timeout=WAIT_MS):
+    with qtbot.waitSignal(w.replay_presenter.ensure_controller().sig_error, timeout=WAIT_MS):
         w.open_recording(str(bad))
     assert not w.replay_mode
     assert dialogs and dialogs[-1][0] == "critical" and "not a dctwin" in dialogs[-1][2]
@@ -208,6 +208,6 @@ def test_scrubbing_previews_the_recorded_series_then_shows_the_exact_state(qtbot
     assert prev.preview is True and prev.t_s == t == 90.0
     rid = w.replay_data.rack_ids[0]
     assert prev.racks[rid].inlet_c == pytest.approx(float(inlet[0]))
-    assert "preview" in w.physics_label.text()
+    assert "preview" in w.readout.physics_label.text()
     wait_state_at(qtbot, w, 95.0)
     assert not w.scene.summary.preview and w.scene.summary.t_s == 95.0

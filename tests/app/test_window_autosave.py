@@ -23,7 +23,7 @@ def make_window(qtbot, tmp_path, folder):
     runner.available = False
     w = MainWindow(Document(load_demo("small")), Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)),
                    runner, autosave=True, autosave_folder=str(folder))
-    w.AUTOSAVE_DELAY_MS = 10
+    w.autosaver.delay_ms = 10
     qtbot.addWidget(w)
     return w
 

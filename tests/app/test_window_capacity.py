@@ -67,7 +67,7 @@ def tile_centres(rects):
 
 
 def test_power_short_after_losing_a_feed_tints_amber_and_says_why(window):
-    window._on_runner_frame(frame(window, pdu_a_n1_kw=8.0))  # a 10 kW rack no longer survives losing PDU-B
+    window.live._on_runner_frame(frame(window, pdu_a_n1_kw=8.0))  # a 10 kW rack no longer survives losing PDU-B
     drag_over(window, AIR_10KW, 1.5, 8.5)
     cells = window.view._tint.cells
     assert cells["power"] and not cells["ok"] and not cells["cooling"]
@@ -80,7 +80,7 @@ def test_power_short_after_losing_a_feed_tints_amber_and_says_why(window):
 
 
 def test_hot_intake_tints_red_where_the_air_is_above_27_c(window):
-    window._on_runner_frame(frame(window, hot_west=True))
+    window.live._on_runner_frame(frame(window, hot_west=True))
     drag_over(window, AIR_10KW, 1.5, 8.5)
     cells = window.view._tint.cells
     assert cells["cooling"] and cells["ok"] and not cells["power"]
@@ -95,7 +95,7 @@ def test_hot_intake_tints_red_where_the_air_is_above_27_c(window):
 
 
 def test_dropped_rack_joins_the_nearest_rows_feeds(window):
-    window._on_runner_frame(frame(window))
+    window.live._on_runner_frame(frame(window))
     n = len(window.doc.site.hall.racks)
     drag_over(window, AIR_10KW, 1.5, 8.5, drop=True)
     racks = window.doc.site.hall.racks
@@ -105,7 +105,7 @@ def test_dropped_rack_joins_the_nearest_rows_feeds(window):
 
 
 def test_moving_a_rack_tints_where_it_fits_and_clears_on_release(window):
-    window._on_runner_frame(frame(window, hot_west=True))
+    window.live._on_runner_frame(frame(window, hot_west=True))
     site = window.doc.site
     start = centre_of(site, "R-A10")
     mouse_drag(window.view, start, (start[0] + 1.2, start[1] - 1.8), release=False)
@@ -122,7 +122,7 @@ def test_moving_a_rack_tints_where_it_fits_and_clears_on_release(window):
 
 
 def test_rows_pdus_and_cooling_show_their_headroom(window):
-    window._on_runner_frame(frame(window, pdu_a_n1_kw=12.0))
+    window.live._on_runner_frame(frame(window, pdu_a_n1_kw=12.0))
     labels = window.scene.row_labels
     assert labels["A"].text == "A: 65 kW, +12 kW free" and labels["B"].text == "B: 65 kW, +12 kW free"
     text = window.view.capacity_label.text()
@@ -130,7 +130,7 @@ def test_rows_pdus_and_cooling_show_their_headroom(window):
     assert "PDU-A&nbsp;&nbsp;+100 / +12 kW" in text and "PDU-B&nbsp;&nbsp;+100 / +80 kW" in text
     assert "air cooling&nbsp;&nbsp;+40 / +5 (worst unit) kW" in text
     assert text.index("PDU-A") < text.index("PDU-B")  # the tightest first
-    window._on_runner_error("physics error: boom")
+    window.live._on_runner_error("physics error: boom")
     assert labels["A"].text == "A: 65 kW" and not window.view.capacity_label.isVisible()
 
 
@@ -161,7 +161,7 @@ def test_row_labels_do_not_cover_perimeter_units(qtbot):
 def test_opening_another_layout_clears_the_headroom_read_out(window, tmp_path):
     from dctwin.twin.model.layoutfile import save_layout
 
-    window._on_runner_frame(frame(window))
+    window.live._on_runner_frame(frame(window))
     assert window.view.capacity_label.isVisible()
     path = tmp_path / "other.json"
     save_layout(load_demo("small"), str(path))

@@ -51,7 +51,7 @@ def test_demo_hall_is_shown_north_up(window):
     b = viewport_point(window.view, *centre_of(window.doc.site, "R-B01"))
     assert rack(window, "R-B01").y_m > rack(window, "R-A01").y_m
     assert b.y() < a.y()
-    assert window.physics_label.text() == "physics unavailable"
+    assert window.readout.physics_label.text() == "physics unavailable"
 
 
 def test_drag_moves_one_snapped_step_and_undo_restores(window):

@@ -39,6 +39,8 @@ class FakeCancelled(Exception):
 class FakeSimulation:
     gate: threading.Event | None = None
     fail: bool = False
+    #: (IT kW of R-A01, whether its solve saw cancel) of every solve, in order
+    solves: list = []
 
     def __init__(self, site, hall_id=None, *, grid_m=None, dt_s=1.0, warm_from=None):
         self.warm_from = warm_from
@@ -53,6 +55,7 @@ class FakeSimulation:
     def solve_steady(self, cancel=None, on_partial=None) -> HallSummary:
         if FakeSimulation.gate is not None:
             FakeSimulation.gate.wait(10)
+        FakeSimulation.solves.append((self.site.get("R-A01").it_kw, bool(cancel is not None and cancel())))
         if cancel is not None and cancel():
             raise FakeCancelled()
         if FakeSimulation.fail:
@@ -86,6 +89,7 @@ def fake_engine(monkeypatch):
     monkeypatch.setitem(sys.modules, "dctwin.twin.sim.engine", mod)
     FakeSimulation.gate = None
     FakeSimulation.fail = False
+    FakeSimulation.solves = []
     yield mod
     FakeSimulation.gate = None
 
@@ -108,9 +112,9 @@ def test_solve_recolours_racks_and_fills_the_status_bar(window):
     want = window.scene.temp_scale.colour(inlet_of(site.get("R-A01")))
     assert item.fill == want
     hottest = max(inlet_of(r) for r in site.hall.racks)
-    assert window.hot_label.text() == f"hottest inlet {hottest:.1f} °C"
-    assert window.pue_label.text() == "PUE 1.40"
-    assert window.physics_label.text() == "steady"
+    assert window.readout.hot_label.text() == f"hottest inlet {hottest:.1f} °C"
+    assert window.readout.pue_label.text() == "PUE 1.40"
+    assert window.readout.physics_label.text() == "steady"
 
 
 def test_an_edit_is_solved_again_and_the_view_shows_new_temperatures(window, qtbot):
@@ -149,6 +153,33 @@ def test_a_newer_edit_supersedes_a_stale_solve(window, qtbot):
     assert window.last_frame.summary.racks["R-A01"].inlet_c == 18.0 + 0.5 * 12.0
 
 
+def test_the_runner_cancels_a_superseded_solve_and_skips_a_replaced_one(fake_engine, qtbot):
+    """Three edits while the first is solving: the first solve is cancelled (and sends nothing), the
+    second never starts, the third is solved and sent."""
+    FakeSimulation.gate = threading.Event()
+    runner = SimRunner()
+    solved = []
+    runner.sig_solved.connect(lambda f: solved.append((f.generation, f.summary.racks["R-A01"].power_w)))
+    site = load_demo("small")
+
+    def edited(kw: float):
+        SetProperty("R-A01", "it_kw", kw).apply(site)
+        return site.copy()
+
+    try:
+        with qtbot.waitSignal(runner.sig_busy, timeout=5000):
+            first = runner.request_solve(edited(11.0))
+        runner.request_solve(edited(12.0))
+        last = runner.request_solve(edited(13.0))
+        FakeSimulation.gate.set()
+        qtbot.waitUntil(lambda: bool(solved), timeout=5000)
+        qtbot.wait(100)
+    finally:
+        runner.stop()
+    assert FakeSimulation.solves == [(11.0, True), (13.0, False)]
+    assert solved == [(last, 13e3)] and first < last
+
+
 def test_run_and_pause_send_throttled_frames(window, qtbot):
     frames = []
     window.runner.sig_frame.connect(frames.append)
@@ -162,7 +193,7 @@ def test_run_and_pause_send_throttled_frames(window, qtbot):
     assert times == sorted(times) and times[-1] > 0
     gaps = np.diff([f.emitted_s for f in frames])
     assert gaps.min() >= 1.0 / MAX_FPS * 0.999
-    assert window.time_label.text() != "t = 0 s"
+    assert window.readout.time_label.text() != "t = 0 s"
     rows = window.alarms.row_texts()
     assert [r[1:3] for r in rows[-2:]] == [["rack_throttle", "R-A01"], ["unit_fail", "CRAH-1"]]
     assert window.alarms.tree.topLevelItem(len(rows) - 2).child(0).text(2) == "CRAH-1"
@@ -172,11 +203,11 @@ def test_engine_failure_is_reported_not_faked(window, qtbot):
     FakeSimulation.fail = True
     with qtbot.waitSignal(window.runner.sig_error, timeout=5000):
         window.doc.execute(SetProperty("R-A01", "it_kw", 9.0))
-    assert window.physics_label.text() == "physics error"
+    assert window.readout.physics_label.text() == "physics error"
     assert "flow diverged" in window.statusBar().currentMessage()
     assert all(it.fill is None for it in window.scene.items_by_id.values())
     assert not window.scene.heat_item.isVisible()
-    assert window.hot_label.text() == "hottest inlet —"
+    assert window.readout.hot_label.text() == "hottest inlet —"
 
 
 def test_without_engine_the_window_says_physics_unavailable(qtbot, tmp_path, monkeypatch):
@@ -186,10 +217,10 @@ def test_without_engine_the_window_says_physics_unavailable(qtbot, tmp_path, mon
     w = MainWindow(Document(load_demo("small")),
                    Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)), runner)
     qtbot.addWidget(w)
-    assert w.physics_label.text() == "physics unavailable"
+    assert w.readout.physics_label.text() == "physics unavailable"
     assert all(it.fill is None for it in w.scene.items_by_id.values())  # no made-up colours
     assert not w.act_run.isEnabled()
-    assert w.it_label.text() == f"IT {sum(r.it_kw for r in w.doc.site.hall.racks):.0f} kW (design)"
+    assert w.readout.it_label.text() == f"IT {sum(r.it_kw for r in w.doc.site.hall.racks):.0f} kW (design)"
 
 
 def test_ups_charge_is_read_through_the_power_model():

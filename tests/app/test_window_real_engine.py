@@ -25,7 +25,7 @@ def window(qtbot, tmp_path):
     w = MainWindow(doc, settings, SimRunner())
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.last_frame is not None and not w.settle_bar.isVisible(), timeout=120_000)
+    qtbot.waitUntil(lambda: w.last_frame is not None and not w.readout.settle_bar.isVisible(), timeout=120_000)
     yield w
     w.runner.stop()
 
@@ -34,7 +34,7 @@ def test_real_engine_solves_and_a_drag_is_solved_again(window, qtbot):
     first = window.last_frame.summary
     assert first.energy_error < 0.01
     hottest = max(r.inlet_c for r in first.racks.values())
-    assert window.hot_label.text() == f"hottest inlet {hottest:.1f} °C"
+    assert window.readout.hot_label.text() == f"hottest inlet {hottest:.1f} °C"
     before = window.doc.site.get("CRAH-1")
     # drag CRAH-1 one tile south with the mouse: one command, then a new solve of the moved layout
     start = centre_of(window.doc.site, "CRAH-1")
@@ -42,7 +42,7 @@ def test_real_engine_solves_and_a_drag_is_solved_again(window, qtbot):
         mouse_drag(window.view, start, (start[0], start[1] - 0.6))
     after = window.doc.site.get("CRAH-1")
     assert after.y_m == pytest.approx(before.y_m - 0.6)
-    qtbot.waitUntil(lambda: not window.settle_bar.isVisible(), timeout=120_000)
+    qtbot.waitUntil(lambda: not window.readout.settle_bar.isVisible(), timeout=120_000)
     frame = window.last_frame.summary
     assert set(frame.racks) == set(first.racks)
     assert frame.cooling_units["CRAH-1"].duty_w > 0

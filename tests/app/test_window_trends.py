@@ -31,7 +31,7 @@ def window(qtbot, tmp_path):
 def feed(window, n=30):
     for k in range(n):
         # the engine reports PUE; the trends draw facility power as PUE x IT
-        window._on_runner_frame(Frame(window.runner.generation, float(k),
+        window.live._on_runner_frame(Frame(window.runner.generation, float(k),
                                       HallSummary(racks={"R-A01": RackResult(24.0 + 0.3 * k)}, it_power_w=100e3,
                                                   pue=(140e3 + 1e3 * k) / 100e3)))
 

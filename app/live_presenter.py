@@ -1,0 +1,113 @@
+"""The editor's live physics in the window: a solve after every edit, and each result on the views.
+
+:class:`LivePresenter` asks :class:`dctwin.app.runner.SimRunner` for a steady solve of the layout
+shown and puts every frame that comes back (a steady state, a running transient's frame) on the
+floor plan, its heat map, the power tree, the trends, the alarms and the status bar; results for a
+layout that has changed since are dropped. While a solve settles the old heat map fades; when the
+engine fails, no old result stays on show.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from PySide6.QtCore import QObject
+
+from dctwin.app.runner import Frame
+
+if TYPE_CHECKING:
+    from dctwin.app.window import MainWindow
+
+
+class LivePresenter(QObject):
+    """The runner's results on ``window`` (see the module docstring)."""
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        self.w = window
+        #: the frame on show (None until the layout shown is solved)
+        self.last_frame: Optional[Frame] = None
+        self._alarms_generation: Optional[int] = None
+        r = window.runner
+        for signal, slot in ((r.sig_solved, self._on_runner_frame), (r.sig_frame, self._on_runner_frame),
+                             (r.sig_busy, self._on_runner_busy), (r.sig_error, self._on_runner_error),
+                             (r.sig_running, self._on_runner_running)):
+            signal.connect(slot)
+
+    def request_solve(self) -> None:
+        """Solve the layout shown (not in a replay, and only with the engine)."""
+        w = self.w
+        if w.replay_mode or not w.runner.available or not w.doc.site.halls:
+            return
+        w.runner.hall_id = w.scene.hall.id if w.scene.hall else None
+        w.runner.request_solve(w.doc.site.copy())
+
+    def show_availability(self) -> None:
+        """Without the engine: say so, and Run is off."""
+        available = self.w.runner.available
+        if not available:
+            self.w.readout.show_physics("physics unavailable", "twin.engine is not installed or failed to load: "
+                                        "layout editing works, temperatures are not computed")
+        self.w.act_run.setEnabled(available)
+
+    def show_design(self) -> None:
+        """Before the first result: the IT power the layout is designed for."""
+        if self.last_frame is None:
+            self.w.readout.show_design(self.w.doc.site)
+
+    def _on_runner_busy(self, busy: bool) -> None:
+        w = self.w
+        if w.replay_mode:  # the editor's solver says nothing about a replay
+            w.readout.settle_bar.hide()
+            return
+        w.scene.heat_item.setOpacity(0.3 if busy else 0.65)  # the old field fades while the new one settles
+        w.readout.show_settling(busy, w.runner.running)
+
+    def _on_runner_error(self, message: str) -> None:
+        w = self.w
+        self.last_frame = None
+        w.scene.apply_summary(None)  # old results no longer describe this layout
+        w.scene.set_inlet_field(None)
+        w.power_tree.set_summary(None)
+        w.scene.set_heatmap(None)
+        w.readout.show_error(message)
+        self.show_design()
+        w.show_status(message)
+        self.show_availability()
+
+    def _on_runner_running(self, running: bool) -> None:
+        self.w.act_run.setChecked(running)
+        self.w.act_run.setText("&Pause" if running else "&Run")
+        self.w.readout.show_state(running, "paused")
+
+    def _on_runner_frame(self, frame: Frame) -> None:
+        try:
+            self._show_frame(frame)
+        finally:
+            self.w.runner.frame_shown()
+
+    def _show_frame(self, frame: Frame) -> None:
+        w = self.w
+        if w.replay_mode or frame.generation != w.runner.generation:
+            return  # a result for a layout that has changed since (or a replay is shown)
+        self.last_frame = frame
+        summary = frame.summary
+        if frame.inlet_field is not None:
+            w.scene.set_inlet_field(*frame.inlet_field)
+        w.scene.apply_summary(summary)
+        w.power_tree.set_summary(summary)
+        heat_off = w.heat_combo.currentData() == "off"
+        if frame.heat is not None and not heat_off:
+            w.scene.set_heatmap(*frame.heat)
+        elif heat_off:
+            w.scene.set_heatmap(None)
+        t = float(frame.t_s)
+        w.readout.show_summary(t, summary)
+        w.readout.show_state(w.runner.running)
+        w.trends.add_frame(t, summary, frame.ups)
+        if frame.generation != self._alarms_generation:
+            w.alarms.clear()  # a new simulation (after an edit) starts a new event log
+            self._alarms_generation = frame.generation
+        if frame.events:
+            w.alarms.add_events(frame.events, frame.chains)
+        w.sig_physics_shown.emit(frame)

@@ -1,0 +1,115 @@
+"""The status bar's read-out: cursor position, simulated time, IT power, PUE, hottest inlet, the settling
+indicator and the physics state, for live frames, replayed seconds and previews alike.
+
+The window says what happened (a frame, a busy solver, an error); the texts are made here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from dctwin.twin.model.layout import Site
+from dctwin.twin.sim.results import HallSummary
+
+SETTLING = "settling…"
+
+
+def fmt_time(t: float) -> str:
+    """Simulated time for the status bar: seconds, then minutes, then hours."""
+    if t < 120:
+        return f"{t:.0f} s"
+    if t < 7200:
+        return f"{t / 60:.1f} min"
+    return f"{t / 3600:.2f} h"
+
+
+class StatusReadout:
+    """The permanent widgets on the right of ``bar`` and what they say."""
+
+    def __init__(self, bar: QStatusBar):
+        self.time_label = QLabel("t = 0 s")
+        self.pue_label = QLabel("PUE —")
+        self.it_label = QLabel("IT — kW")
+        self.hot_label = QLabel("hottest inlet —")
+        self.physics_label = QLabel("")
+        self.settle_bar = QProgressBar()
+        self.settle_bar.setRange(0, 0)  # busy indicator
+        self.settle_bar.setMaximumWidth(80)
+        self.settle_bar.setMaximumHeight(14)
+        self.settle_bar.setToolTip("settling: the steady state is being recomputed")
+        self.settle_bar.hide()
+        self.cursor_label = QLabel("")
+        for w in (self.cursor_label, self.time_label, self.it_label, self.pue_label, self.hot_label,
+                  self.settle_bar, self.physics_label):
+            bar.addPermanentWidget(w)
+
+    @property
+    def settling(self) -> bool:
+        return self.settle_bar.isVisible()
+
+    def show_cursor(self, x_m: float, y_m: float) -> None:
+        self.cursor_label.setText(f"x {x_m:.1f} m, y {y_m:.1f} m")
+
+    def show_summary(self, t_s: float, summary: HallSummary) -> None:
+        """Time, IT power, PUE and hottest inlet of one state (IT and hottest from the racks if the
+        hall figures are missing)."""
+        self.time_label.setText(f"t = {fmt_time(t_s)}")
+        racks = summary.racks
+        it_w = summary.it_power_w
+        if it_w is None and racks:
+            it_w = sum(float(d.power_w or 0.0) for d in racks.values())
+        if it_w is not None:
+            self.it_label.setText(f"IT {it_w / 1e3:.0f} kW")
+        pue = summary.pue
+        self.pue_label.setText(f"PUE {pue:.2f}" if isinstance(pue, (int, float)) and math.isfinite(pue)
+                               else "PUE —")
+        hot = summary.max_inlet_c
+        if hot is None and racks:
+            vals = [d.inlet_c for d in racks.values() if d.inlet_c is not None]
+            hot = max(vals) if vals else None
+        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
+
+    def show_preview(self, t_s: float, preview: HallSummary) -> None:
+        """A replay's recorded series at ``t_s`` while the exact state is being replayed."""
+        if preview.max_inlet_c is not None:
+            self.hot_label.setText(f"hottest inlet {preview.max_inlet_c:.1f} °C")
+        self.time_label.setText(f"t = {fmt_time(t_s)}")
+        self.physics_label.setText(f"preview: recorded racks at {preview.t_s:g} s, replaying…")
+
+    def show_design(self, site: Site) -> None:
+        """No physics result yet: the IT power the layout is designed for."""
+        it_kw = sum(r.it_kw for h in site.halls for r in h.racks)
+        self.it_label.setText(f"IT {it_kw:.0f} kW (design)")
+
+    def clear(self) -> None:
+        """A new layout: no time, PUE or temperatures until it is solved."""
+        for label, text in ((self.time_label, "t = 0 s"), (self.pue_label, "PUE —"),
+                            (self.hot_label, "hottest inlet —")):
+            label.setText(text)
+
+    def show_physics(self, text: str, tip: Optional[str] = None) -> None:
+        self.physics_label.setText(text)
+        if tip is not None:
+            self.physics_label.setToolTip(tip)
+
+    def show_state(self, running: bool, idle: str = "steady") -> None:
+        """Running or ``idle`` ("steady", "paused"), unless a solve is settling."""
+        if not self.settling:
+            self.physics_label.setText("running" if running else idle)
+
+    def show_settling(self, busy: bool, running: bool) -> None:
+        self.settle_bar.setVisible(busy)
+        if busy:
+            self.physics_label.setText(SETTLING)
+        elif self.physics_label.text() == SETTLING:
+            self.physics_label.setText("steady" if not running else "running")
+
+    def show_error(self, message: str) -> None:
+        """The engine failed: no temperatures, and why."""
+        self.settle_bar.hide()
+        self.hot_label.setText("hottest inlet —")
+        self.pue_label.setText("PUE —")
+        self.show_physics("physics unavailable" if "unavailable" in message else "physics error", message)

@@ -1,0 +1,293 @@
+"""Work off the GUI thread: one worker for the simulation runner, the replay, exports, imports and recordings.
+
+A :class:`Worker` owns one Python thread that serves *tasks*. The GUI posts a request under a
+*kind* (:meth:`Worker.post`); a newer request of a kind replaces one of that kind not yet started
+and cancels the :class:`CancelToken` of one being served, so the latest request wins: a superseded
+solve stops the next time it polls its token and shows nothing. The worker lives in the GUI thread
+and its thread emits, so Qt queues what the work says into the GUI thread: ``sig_progress`` (what
+:attr:`Task.report` was given), ``sig_done`` (the task's result), ``sig_error`` (a message for the
+person), ``sig_cancelled`` (a message: what is left) and ``sig_busy``. Between requests a long-lived
+worker may do *idle* work (the runner's transient), which any request interrupts.
+
+A :class:`Job` is the one-shot case: one function, run once (exports, imports, Run and Record);
+:func:`progress_dialog` puts it behind a progress dialog.
+
+The engine's numba kernels and SQLite release the GIL, so the GUI stays responsive while a worker works.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+import shiboken6
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from dctwin.twin.errors import DctwinError
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """The work saw its token cancelled (:meth:`CancelToken.check`); the message says what is left."""
+
+
+class CancelToken:
+    """Set by the GUI (Cancel, a newer request, the window closing); polled by the work."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def __call__(self) -> bool:
+        """True once cancelled: the token serves where a ``cancel()`` predicate is asked for."""
+        return self._event.is_set()
+
+    def check(self, message: str = "cancelled") -> None:
+        """Raise :class:`Cancelled` with ``message`` if the token is cancelled."""
+        if self._event.is_set():
+            raise Cancelled(message)
+
+
+@dataclass
+class Task:
+    """One request being served: its ``kind`` and ``value``, the ``token`` to poll, ``report`` for progress."""
+
+    kind: str
+    value: Any
+    token: CancelToken
+    report: Callable[[Any], None]
+
+
+def error_text(exc: BaseException, failure: str = "") -> str:
+    """What a person is told of a failure: a :class:`DctwinError` says it all; anything else is named
+    (after ``failure``, e.g. "replay failed") and logged."""
+    if isinstance(exc, DctwinError):
+        return str(exc)
+    log.warning("%s: %s: %s", failure or "background work failed", type(exc).__name__, exc)
+    log.debug("failure details", exc_info=exc)
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{failure}: {text}" if failure else text
+
+
+class Worker(QObject):
+    """One thread serving the requests posted to it (see the module docstring).
+
+    ``serve(task)`` does one request and returns its result. ``kinds`` are the request kinds, served
+    in this order when several wait; ``supersedes`` maps a kind to the kinds a request of it also
+    replaces (opening a recording drops a pending seek). ``idle(token)`` is called when no request
+    waits: it returns True to be called again at once, False to sleep until a request or
+    :meth:`wake`; its token is cancelled by any request. ``setup``/``teardown`` run first/last on
+    the thread (a failing setup ends it). A failure goes to ``on_error(exc)`` if given, else to
+    ``sig_error`` as :func:`error_text` with ``failure``. Nothing is emitted once the worker is gone.
+    """
+
+    #: a task started (True) or ended (False)
+    sig_busy = Signal(bool)
+    #: what the work reported on the way (:attr:`Task.report`)
+    sig_progress = Signal(object)
+    #: a task returned (its result)
+    sig_done = Signal(object)
+    #: a task failed (a message for the person)
+    sig_error = Signal(str)
+    #: a task was cancelled (a message: what is left)
+    sig_cancelled = Signal(str)
+
+    #: the longest an idle worker sleeps before looking again (s)
+    POLL_S = 0.5
+
+    def __init__(self, serve: Callable[[Task], Any], *, name: str, kinds: tuple[str, ...] = ("run",),
+                 supersedes: Optional[Mapping[str, tuple[str, ...]]] = None,
+                 idle: Optional[Callable[[CancelToken], bool]] = None, setup: Optional[Callable[[], None]] = None,
+                 teardown: Optional[Callable[[], None]] = None,
+                 on_error: Optional[Callable[[Exception], None]] = None, failure: str = "",
+                 parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.name = name
+        self._serve, self._idle, self._setup, self._teardown = serve, idle, setup, teardown
+        self._on_error, self._failure = on_error, failure
+        self._kinds = tuple(kinds)
+        self._supersedes = {k: (k,) + tuple((supersedes or {}).get(k, ())) for k in self._kinds}
+        self._cv = threading.Condition()
+        self._pending: dict[str, Task] = {}
+        self._current: Optional[Task] = None
+        self._idle_token = CancelToken()
+        self._woken = False
+        self._stopping = False
+        self._finishing = False  # end once nothing waits (a one-shot job)
+        self._thread: Optional[threading.Thread] = None
+
+    # ---- the GUI thread
+    def start(self) -> None:
+        """Start the thread (again, if it ended); a stopped worker stays stopped."""
+        with self._cv:
+            if self._stopping or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+            self._thread.start()
+
+    def post(self, kind: str, value: Any = None) -> Task:
+        """Ask for ``kind`` with ``value``; what it supersedes is dropped (not started) or cancelled (running)."""
+        if kind not in self._kinds:
+            raise ValueError(f"worker {self.name}: unknown request kind {kind!r} (one of {', '.join(self._kinds)})")
+        task = Task(kind, value, CancelToken(), lambda progress: self._emit("sig_progress", progress))
+        with self._cv:
+            for k in self._supersedes[kind]:
+                self._pending.pop(k, None)
+            if self._current is not None and self._current.kind in self._supersedes[kind]:
+                self._current.token.cancel()
+            self._pending[kind] = task
+            self._idle_token.cancel()
+            self._cv.notify_all()
+        return task
+
+    def wake(self) -> None:
+        """End the idle work's sleep (its settings changed)."""
+        with self._cv:
+            self._woken = True
+            self._cv.notify_all()
+
+    def cancel(self) -> None:
+        """Cancel the task being served and drop those waiting."""
+        with self._cv:
+            self._pending.clear()
+            if self._current is not None:
+                self._current.token.cancel()
+            self._idle_token.cancel()
+            self._cv.notify_all()
+
+    def finish(self) -> None:
+        """Let the thread end once nothing waits."""
+        with self._cv:
+            self._finishing = True
+            self._cv.notify_all()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Cancel everything and end the thread (waits up to ``timeout_s`` for it)."""
+        with self._cv:
+            self._stopping = True
+        self.cancel()
+        self.wait(timeout_s)
+
+    def wait(self, timeout_s: Optional[float] = None) -> None:
+        """Wait for the thread to end (at most ``timeout_s``)."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+
+    # ---- the worker's thread
+    def sleep(self, seconds: float) -> None:
+        """Wait up to ``seconds``; a request, :meth:`wake` or :meth:`stop` ends the wait early."""
+        with self._cv:
+            if not (self._stopping or self._pending or self._woken):
+                self._cv.wait(seconds)
+            self._woken = False
+
+    def _loop(self) -> None:
+        try:
+            if self._setup is not None and not self._call(self._setup)[0]:
+                return
+            while True:
+                with self._cv:
+                    task = self._take()
+                    if task is None and (self._stopping or self._finishing):
+                        return
+                    idle_token = self._idle_token
+                if task is not None:
+                    self._run(task)
+                elif self._idle is None or not self._call(self._idle, idle_token)[1]:
+                    self.sleep(self.POLL_S)
+        finally:
+            if self._teardown is not None:
+                self._call(self._teardown)
+
+    def _take(self) -> Optional[Task]:
+        """The first waiting request in kind order (called with the lock held)."""
+        if self._stopping:
+            return None
+        for kind in self._kinds:
+            if kind in self._pending:
+                self._current = self._pending.pop(kind)
+                return self._current
+        if self._idle_token.cancelled:
+            self._idle_token = CancelToken()
+        return None
+
+    def _run(self, task: Task) -> None:
+        self._emit("sig_busy", True)
+        ok, result = self._call(self._serve, task)
+        if ok:
+            self._emit("sig_done", result)
+        with self._cv:
+            self._current = None
+        self._emit("sig_busy", False)
+
+    def _call(self, work: Callable, *args) -> tuple[bool, Any]:
+        """``(True, work(*args))``, or ``(False, None)`` after reporting its failure (never raised)."""
+        try:
+            return True, work(*args)
+        except Cancelled as exc:
+            self._emit("sig_cancelled", str(exc))
+        except Exception as exc:
+            if not self._stopping and shiboken6.isValid(self):
+                if self._on_error is not None:
+                    self._on_error(exc)
+                else:
+                    self._emit("sig_error", error_text(exc, self._failure))
+        return False, None
+
+    def _emit(self, signal: str, value: Any) -> None:
+        try:
+            getattr(self, signal).emit(value)
+        except RuntimeError:  # the window (and this worker) went away while the thread was finishing
+            if shiboken6.isValid(self):
+                raise
+
+
+class Job(Worker):
+    """``work(task)`` run once on a worker thread: poll ``task.token``, report progress with ``task.report``."""
+
+    def __init__(self, work: Callable[[Task], Any], parent: Optional[QObject] = None, name: str = "dctwin-job",
+                 failure: str = ""):
+        super().__init__(work, name=name, failure=failure, parent=parent)
+
+    def start(self) -> None:
+        self.post("run")
+        self.finish()
+        super().start()
+
+
+def progress_dialog(parent: QWidget, job: Job, label: str, *, title: str = "dctwin", maximum: int = 0,
+                    cancel: Optional[str] = None) -> QProgressDialog:
+    """A progress dialog for ``job``: shown after 300 ms, busy (``maximum`` 0) or following its progress
+    up to ``maximum``; a button named ``cancel`` cancels the job (none without: the work finishes or
+    fails whole). It hides when the job ends; make it before connecting the job's own result slots, so
+    it is gone before they run."""
+    dlg = QProgressDialog(label, cancel or "", 0, maximum, parent)
+    dlg.setWindowTitle(title)
+    if cancel is None:
+        dlg.setCancelButton(None)
+    else:
+        dlg.canceled.connect(job.cancel)
+    dlg.setMinimumDuration(300)
+    dlg.setAutoClose(False)
+    dlg.setAutoReset(False)
+    if maximum:
+        job.sig_progress.connect(lambda value: dlg.setValue(int(value)))
+
+    def ended(*_) -> None:
+        dlg.reset()
+        dlg.hide()
+
+    for signal in (job.sig_done, job.sig_error, job.sig_cancelled):
+        signal.connect(ended)
+    return dlg

@@ -41,10 +41,19 @@ TINY = {
 TINY_TEXT = json.dumps(TINY, indent=1)
 
 
-def _sql(path: Path, *statements: str) -> None:
+def _sql(path: Path, *statements: str, forge: bool = False) -> None:
+    """Edit ``path``; ``forge``: recompute every row checksum after, as someone who knows the format
+    would, so that the checks behind the checksums are what meets the edit."""
     con = sqlite3.connect(path)
     for st in statements:
         con.execute(st)
+    if forge:
+        from dctwin.twin.store.schema import TABLES, checked_columns, has_crc, row_crc
+
+        for t in (t for t in TABLES if has_crc(t)):
+            cols = ("id",) + checked_columns(t)
+            for r in con.execute(f"SELECT {', '.join(cols)} FROM {t.name}").fetchall():
+                con.execute(f"UPDATE {t.name} SET crc = ? WHERE id = ?", (row_crc(t, dict(zip(cols, r))), r[0]))
     con.commit()
     con.close()
 
@@ -126,15 +135,18 @@ def build(d: Path) -> dict[str, Path]:
     variant("run.dctwin", "cut_header.dctwin", lambda p: p.write_bytes(p.read_bytes()[:50]))
     variant("run.dctwin", "cut_middle.dctwin", lambda p: p.write_bytes(p.read_bytes()[:size // 2]))
     variant("run.dctwin", "cut_end.dctwin", lambda p: p.write_bytes(p.read_bytes()[:size - 700]))
-    variant("run.dctwin", "dt_negative.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = -1"))
-    variant("run.dctwin", "dt_text.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = 'abc'"))
-    variant("run.dctwin", "layout_garbage.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = 'x{'"))
-    variant("run.dctwin", "layout_blob.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = x'ff00'"))
-    variant("run.dctwin", "kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00'"))
-    variant("run.dctwin", "kf_dtype.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET dtype = 'O'"))
-    variant("run.dctwin", "series_bytes.dctwin", lambda p: _sql(p, "UPDATE series SET data = x'0001'"))
-    variant("run.dctwin", "event_details.dctwin", lambda p: _sql(p, "UPDATE events SET details_json = '[1'"))
-    variant("run.dctwin", "event_time.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = 'soon'"))
+    variant("run.dctwin", "dt_negative.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = -1", forge=True))
+    variant("run.dctwin", "dt_text.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = 'abc'", forge=True))
+    variant("run.dctwin", "layout_garbage.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = 'x{'", forge=True))
+    variant("run.dctwin", "layout_blob.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = x'ff00'", forge=True))
+    variant("run.dctwin", "kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00'", forge=True))
+    variant("run.dctwin", "kf_dtype.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET dtype = 'O'", forge=True))
+    variant("run.dctwin", "series_bytes.dctwin", lambda p: _sql(p, "UPDATE series SET data = x'0001'", forge=True))
+    variant("run.dctwin", "event_details.dctwin", lambda p: _sql(p, "UPDATE events SET details_json = '[1'", forge=True))
+    variant("run.dctwin", "event_time.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = 'soon'", forge=True))
+    variant("run.dctwin", "plain_kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00' "
+                                                                     "WHERE keyframe_id = 1 AND name = 'air_c'"))
+    variant("run.dctwin", "plain_event.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = t_s + 1"))
     variant("run.dctwin", "dropped.dctwin", lambda p: _sql(p, "DROP TABLE events"))
     variant("run.dctwin", "newer.dctwin", lambda p: _sql(p, "PRAGMA user_version = 99"))
     variant("run.dctwin", "trigger.dctwin", lambda p: _sql(

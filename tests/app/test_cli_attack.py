@@ -152,7 +152,9 @@ DAMAGED_DATA = [
     ("dt_text.dctwin", "not numbers"),
     ("layout_garbage.dctwin", "layout version 1"),
     ("layout_blob.dctwin", "layout version 1 is not text"),
-    ("kf_bytes.dctwin", "keyframe 1"),
+    ("kf_bytes.dctwin", "keyframe at t = 0 s is damaged"),
+    ("plain_kf_bytes.dctwin", "keyframe at t = 0 s is damaged (array air_c: its checksum does not match)"),
+    ("plain_event.dctwin", "event row 1 is damaged: its checksum does not match"),
     ("kf_dtype.dctwin", "unsupported dtype 'O'"),
     ("series_bytes.dctwin", "damaged chunk"),
     ("event_details.dctwin", "damaged details"),
@@ -167,7 +169,8 @@ def test_export_refuses_damaged_rows(files, name, says):
 
 
 @pytest.mark.parametrize("name", ["dt_negative.dctwin", "dt_text.dctwin", "layout_garbage.dctwin",
-                                  "kf_bytes.dctwin", "event_time.dctwin"])
+                                  "kf_bytes.dctwin", "event_time.dctwin", "plain_kf_bytes.dctwin",
+                                  "plain_event.dctwin"])
 def test_replay_refuses_damaged_rows(files, name):
     attack(files, ["replay", files[name], "--at", "20"], 2, name)
 

@@ -48,12 +48,7 @@ def _sql(path: Path, *statements: str, forge: bool = False) -> None:
     for st in statements:
         con.execute(st)
     if forge:
-        from dctwin.twin.store.schema import TABLES, checked_columns, has_crc, row_crc
-
-        for t in (t for t in TABLES if has_crc(t)):
-            cols = ("id",) + checked_columns(t)
-            for r in con.execute(f"SELECT {', '.join(cols)} FROM {t.name}").fetchall():
-                con.execute(f"UPDATE {t.name} SET crc = ? WHERE id = ?", (row_crc(t, dict(zip(cols, r))), r[0]))
+        fakesim.forge_checksums(con)
     con.commit()
     con.close()
 
@@ -62,6 +57,17 @@ def _flip(path: Path, offset: int) -> None:
     b = bytearray(path.read_bytes())
     b[offset] ^= 0xFF
     path.write_bytes(bytes(b))
+
+
+def _middle_leaf(path: Path) -> int:
+    """The offset of the page-type byte of a table leaf page in the middle of a project file: a flipped
+    byte there is damage SQLite's own check finds."""
+    con = sqlite3.connect(path)
+    pages = [r[0] for r in con.execute("SELECT pageno FROM dbstat WHERE pagetype = 'leaf' AND name IN "
+                                       "('keyframe_arrays', 'series', 'events') ORDER BY pageno")]
+    size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    return (pages[len(pages) // 2] - 1) * size
 
 
 def build(d: Path) -> dict[str, Path]:
@@ -131,7 +137,7 @@ def build(d: Path) -> dict[str, Path]:
     size = run.stat().st_size
     variant("run.dctwin", "flip_header.dctwin", lambda p: _flip(p, 20))
     variant("run.dctwin", "flip_appid.dctwin", lambda p: _flip(p, 70))
-    variant("run.dctwin", "flip_middle.dctwin", lambda p: _flip(p, size // 2))
+    variant("run.dctwin", "flip_middle.dctwin", lambda p: _flip(p, _middle_leaf(p)))
     variant("run.dctwin", "cut_header.dctwin", lambda p: p.write_bytes(p.read_bytes()[:50]))
     variant("run.dctwin", "cut_middle.dctwin", lambda p: p.write_bytes(p.read_bytes()[:size // 2]))
     variant("run.dctwin", "cut_end.dctwin", lambda p: p.write_bytes(p.read_bytes()[:size - 700]))

@@ -149,7 +149,7 @@ def test_bad_project_file(files, command, name, says):
 
 DAMAGED_DATA = [
     ("dt_negative.dctwin", "dt_s = -1"),
-    ("dt_text.dctwin", "not numbers"),
+    ("dt_text.dctwin", "recording 1 is damaged"),  # text in a number: no checksum holds it
     ("layout_garbage.dctwin", "layout version 1"),
     ("layout_blob.dctwin", "layout version 1 is not text"),
     ("kf_bytes.dctwin", "keyframe at t = 0 s is damaged"),
@@ -176,7 +176,7 @@ def test_replay_refuses_damaged_rows(files, name):
 
 
 def test_recordings_lists_text_where_numbers_belong_as_damage(files):
-    attack(files, ["recordings", files["dt_text.dctwin"]], 2, "dt_text.dctwin", "not numbers")
+    attack(files, ["recordings", files["dt_text.dctwin"]], 2, "dt_text.dctwin", "recording 1 is damaged")
 
 
 def test_trigger_is_never_run(files):

@@ -65,7 +65,7 @@ def test_open_bad_layout_shows_a_dialog_and_keeps_the_document(window, files, di
     ("view.dctwin", "view 'events'"),
     ("cut_end.dctwin", "is truncated"),
     ("flip_middle.dctwin", "is damaged"),
-    ("dt_text.dctwin", "not numbers"),
+    ("dt_text.dctwin", "recording 1 is damaged"),
     ("layout_blob.dctwin", "not text"),
     ("tiny.json", "not an SQLite database"),
 ])

@@ -19,16 +19,16 @@ import os
 import sqlite3
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.arrays import decode_array, encode_array, pack_blob
-from dctwin.twin.store.project import KIND_REVIEW, MIGRATIONS, check_file, copy_into_place, migrate_copy
+from dctwin.twin.store.project import KIND_REVIEW, MIGRATIONS, check_file, copy_into_place, migrate_copy, recount
 from dctwin.twin.store.schema import (
-    SCHEMA_VERSION, AlarmRow, EventRow, Incident, Keyframe, KeyframeArray, LayoutVersion, Recording, SeriesChunk,
+    COUNTED, SCHEMA_VERSION, AlarmRow, EventRow, Incident, Keyframe, KeyframeArray, LayoutVersion, Recording, SeriesChunk,
     checked_columns, with_crc,
 )
 
@@ -64,15 +64,17 @@ def v1_to_v2(con: sqlite3.Connection) -> None:
         for index in t.indexes:
             con.execute(str(CreateIndex(index).compile(dialect=dialect)))
 
+    new_columns = ("codec", "base_id", "first_array_id", "n_arrays") + tuple(COUNTED)
+
     def old_rows(table: Any, order: str = "id", where: str = "", args: tuple = ()) -> list[dict[str, Any]]:
-        cols = [c for c in ("id",) + checked_columns(table) if c not in ("codec", "base_id", "first_array_id",
-                                                                          "n_arrays")]
+        cols = [c for c in ("id",) + checked_columns(table) if c not in new_columns]
         cur = con.execute(f"SELECT {', '.join(cols)} FROM {_q('v1_' + table.name)} {where} ORDER BY {order}", args)
         return [dict(zip(cols, r)) for r in cur]
 
     for model in (LayoutVersion, Incident, Recording, EventRow, AlarmRow):
         t = model.__table__
-        _insert(con, t, [with_crc(t, r) for r in old_rows(t)])
+        extra = dict.fromkeys(COUNTED, 0) if model is Recording else {}  # counted once every row is in
+        _insert(con, t, [with_crc(t, r | extra) for r in old_rows(t)])
     st = SeriesChunk.__table__
     for r in old_rows(st):
         n, w, tb, db = r["n"], r["width"], r["t_data"], r["data"]
@@ -103,6 +105,8 @@ def v1_to_v2(con: sqlite3.Connection) -> None:
             _insert(con, kt, [with_crc(kt, kf)])
     for model in reversed(_REBUILT):
         con.execute(f"DROP TABLE {_q('v1_' + model.__table__.name)}")
+    for (rid,) in con.execute("SELECT id FROM recordings").fetchall():
+        recount(con, rid)
     if con.execute("SELECT count(*) FROM meta WHERE key = 'file_id'").fetchone()[0] == 0:
         con.execute("INSERT INTO meta (key, value) VALUES ('file_id', ?)", (uuid.uuid4().hex,))
 

@@ -189,7 +189,8 @@ def _cut(con: sqlite3.Connection, reader: Any, window: Window, keep: list[Any]) 
     and alarms up to ``to_s``, and the series of the window."""
     from dctwin.twin.store.arrays import encode_array
     from dctwin.twin.store.recorder import KeyframeEncoder
-    from dctwin.twin.store.schema import Keyframe, KeyframeArray, Recording, with_crc
+    from dctwin.twin.store.project import recount
+    from dctwin.twin.store.schema import Keyframe, KeyframeArray, with_crc
 
     rid = reader.id
     con.execute("BEGIN IMMEDIATE")
@@ -215,12 +216,8 @@ def _cut(con: sqlite3.Connection, reader: Any, window: Window, keep: list[Any]) 
             con.execute(f"DELETE FROM {table} WHERE recording_id = ? AND t_s > ?", (rid, window.to_s))
         lo = None if window.moment else keep[0].t_s
         _trim_series(con, reader, lo, window.to_s)
-        rt = Recording.__table__
-        cols = [c.name for c in rt.columns]
-        row = dict(zip(cols, con.execute(f"SELECT {', '.join(cols)} FROM recordings WHERE id = ?", (rid,)).fetchone()))
-        row["duration_s"] = min(float(row["duration_s"]), window.to_s)
-        con.execute("UPDATE recordings SET duration_s = ?, crc = ? WHERE id = ?",
-                    (row["duration_s"], with_crc(rt, row)["crc"], rid))
+        con.execute("UPDATE recordings SET duration_s = min(duration_s, ?) WHERE id = ?", (window.to_s, rid))
+        recount(con, rid)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

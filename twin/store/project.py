@@ -398,6 +398,7 @@ def _check(p: Path, full: bool, structure: bool = True, ignored: tuple[str, ...]
     _check_header(p)
     try:
         con = sqlite3.connect(file_uri(p, "immutable" if ignored else "ro"), uri=True, isolation_level=None)
+        con.text_factory = lambda b: b.decode("utf-8", "replace")  # damaged text still makes a message
     except sqlite3.Error as exc:
         raise _fail(p, f"cannot be opened: {exc}") from None
     try:
@@ -440,6 +441,12 @@ def _check(p: Path, full: bool, structure: bool = True, ignored: tuple[str, ...]
                 missing = [t for t in TABLE_NAMES if t not in names]
                 if missing:
                     raise _fail(p, "is damaged: missing table(s) " + ", ".join(missing))
+                for t in TABLES:
+                    have = {r[1] for r in con.execute(f"PRAGMA table_info({t.name})")}
+                    want = _columns(t, version)
+                    if want - have:
+                        raise _fail(p, f"is damaged: table {t.name} lacks column(s) "
+                                       f"{', '.join(sorted(want - have)[:4])} of a dctwin file of format {version}")
             if "meta" in names:
                 row = con.execute("SELECT value FROM meta WHERE key='kind'").fetchone()
                 kind = row[0] if row else KIND_PROJECT
@@ -452,13 +459,24 @@ def _check(p: Path, full: bool, structure: bool = True, ignored: tuple[str, ...]
             if "meta" in names:
                 row = con.execute("SELECT value FROM meta WHERE key='file_id'").fetchone()
                 file_id = str(row[0]) if row else ""
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # SQLite's message may quote damaged text
             if getattr(exc, "sqlite_errorcode", None) in _NEEDS_RECOVERY:
                 raise _NeedsRecovery() from None
             raise _fail(p, f"is damaged and cannot be read ({exc})") from None
     finally:
         con.close()
     return FileInfo(p, int(version), str(kind), str(journal), ignored, file_id)
+
+
+#: columns format 2 added to the tables of format 1
+_FORMAT2_COLUMNS = {"crc", "codec", "base_id", "first_array_id", "n_arrays", "n_keyframes", "n_events", "n_alarms",
+                    "n_chunks"}
+
+
+def _columns(table: Any, version: int) -> set[str]:
+    """The columns ``table`` has in a file of format ``version``."""
+    names = {c.name for c in table.columns}
+    return names if version >= 2 else names - _FORMAT2_COLUMNS
 
 
 def _check_header(p: Path) -> None:
@@ -612,7 +630,40 @@ def _make_engine(path: Path, read_only: bool, immutable: bool = False) -> Engine
     def _begin(conn: Any) -> None:  # pysqlite's implicit transactions are off; we issue BEGIN ourselves
         conn.exec_driver_sql("BEGIN")
 
+    @event.listens_for(eng, "handle_error")
+    def _damaged(context: Any) -> None:  # a read that meets damage says so, naming the file
+        exc = context.original_exception
+        if _is_damage(exc):
+            raise _fail(path, f"is damaged and cannot be read ({exc})") from None
+
     return eng
+
+
+#: SQLite result codes of damage: SQLITE_CORRUPT, SQLITE_NOTADB
+_DAMAGE_CODES = (11, 26)
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """Whether a database error means the file is damaged (not busy, locked or full)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc)
+    return (code is not None and code & 0xFF in _DAMAGE_CODES) or "Could not decode to UTF-8" in text \
+        or "malformed" in text or "no such column" in text
+
+
+def recount(con: sqlite3.Connection, recording_id: int) -> None:
+    """Set a recording's row counts (``n_keyframes``, ...) to what ``con`` holds, and its crc (a copy
+    being built: a migration, a review export)."""
+    from dctwin.twin.store.schema import COUNTED
+
+    t = Recording.__table__
+    for col, table in COUNTED.items():
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE recording_id = ?", (recording_id,)).fetchone()[0]
+        con.execute(f"UPDATE recordings SET {col} = ? WHERE id = ?", (n, recording_id))
+    cols = [c.name for c in t.columns if c.name != "crc"]
+    row = dict(zip(cols, con.execute(f"SELECT {', '.join(cols)} FROM recordings WHERE id = ?",
+                                     (recording_id,)).fetchone()))
+    con.execute("UPDATE recordings SET crc = ? WHERE id = ?", (row_crc(t, row), recording_id))
 
 
 def _build_empty(tmp: str) -> None:
@@ -1007,22 +1058,34 @@ class Project:
     def recordings(self) -> list[RecordingInfo]:
         from dctwin.twin.store.schema import EventRow, Keyframe
 
-        kf = select(func.count()).where(Keyframe.recording_id == Recording.id).scalar_subquery()
-        ev = select(func.count()).where(EventRow.recording_id == Recording.id).scalar_subquery()
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(Recording.id, Recording.layout_id, Recording.incident_id, Recording.hall_id,
-                                       Recording.dt_s, Recording.duration_s, Recording.engine_version,
-                                       Recording.started_at, Recording.finished, kf, ev).order_by(Recording.id))
-            out = []
-            for r in rows:
-                try:
-                    out.append(RecordingInfo(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), r[3],
-                                             float(r[4]), float(r[5]), str(r[6]), str(r[7]), bool(r[8]),
-                                             int(r[9]), int(r[10])))
-                except (TypeError, ValueError):
-                    raise _fail(self.path, f"is damaged: recording {r[0]!r} has settings that are not numbers"
-                                ) from None
-            return out
+        t = Recording.__table__
+        if self.checked:  # the counts the recording keeps (checked), not what an index says
+            cols = ("id",) + tuple(c for c in t.columns.keys() if c not in ("id",))
+            with self.engine.connect() as conn:
+                found = [dict(zip(cols, r)) for r in conn.exec_driver_sql(
+                    f"SELECT {', '.join(cols)} FROM recordings ORDER BY id").all()]
+            for r in found:
+                self.check_row(t, r, f"recording {r['id']}")
+            rows = [(r["id"], r["layout_id"], r["incident_id"], r["hall_id"], r["dt_s"], r["duration_s"],
+                     r["engine_version"], r["started_at"], r["finished"], r["n_keyframes"], r["n_events"])
+                    for r in found]
+        else:
+            kf = select(func.count()).where(Keyframe.recording_id == Recording.id).scalar_subquery()
+            ev = select(func.count()).where(EventRow.recording_id == Recording.id).scalar_subquery()
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(Recording.id, Recording.layout_id, Recording.incident_id,
+                                           Recording.hall_id, Recording.dt_s, Recording.duration_s,
+                                           Recording.engine_version, Recording.started_at, Recording.finished, kf,
+                                           ev).order_by(Recording.id)).all()
+        out = []
+        for r in rows:
+            try:
+                out.append(RecordingInfo(int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), r[3],
+                                         float(r[4]), float(r[5]), str(r[6]), str(r[7]), bool(r[8]),
+                                         int(r[9]), int(r[10])))
+            except (TypeError, ValueError):
+                raise _fail(self.path, f"is damaged: recording {r[0]!r} has settings that are not numbers") from None
+        return out
 
     def recording(self, recording_id: Optional[int] = None) -> "RecordingReader":
         """A reader for recording ``recording_id`` (default: the latest one)."""

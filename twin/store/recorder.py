@@ -38,6 +38,7 @@ writer thread.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -45,7 +46,7 @@ import queue
 import statistics
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
@@ -55,7 +56,7 @@ from sqlalchemy import func, insert, select
 from dctwin import twin
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.model.events import Event
-from dctwin.twin.store.arrays import encode_array, pack, pack_blob
+from dctwin.twin.store.arrays import FULL_CODECS, encode_array, pack, pack_blob, pack_scaled, scaled
 from dctwin.twin.store.project import Project, _Writing, now_iso, write_failed
 from dctwin.twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk, with_crc
 
@@ -94,45 +95,72 @@ def details_json(details: Mapping[str, Any]) -> str:
 class KeyframeEncoder:
     """Successive keyframes of one recording as ``keyframe_arrays`` rows of format 2.
 
-    An array bit-identical to the previous keyframe's is a reference (``ref_id``) to the row holding
-    its bytes; any other array gets the smallest of :func:`dctwin.twin.store.arrays.pack`'s
-    encodings, ``xor`` against the last row of the same array stored in full (its *anchor*), so
-    decoding an array reads at most two rows. ``encode`` returns the rows and what it learnt;
-    ``commit`` that once the rows are committed (a failed write leaves no reference to rows that
-    are not there).
+    An array bit-identical to one already stored in the recording (the previous keyframe's same
+    array, or any recent array of the same dtype and shape: the engine's cached marched flows move
+    from one name to the next, and its iterate equals its temperature after a steady solve) is a
+    reference (``ref_id``) to the row holding its bytes; any other array gets the smallest of
+    :func:`dctwin.twin.store.arrays.pack`'s encodings, ``xor`` against the last row of the same
+    array stored in full (its *anchor*), or ``scale`` against an array stored fresh (not ``scale``)
+    earlier in the same keyframe, so decoding an array reads at most three rows. ``encode``
+    returns the rows and what it learnt; ``commit`` that once the rows are committed (a failed write
+    leaves no reference to rows that are not there).
     """
+
+    #: arrays smaller than this are not looked up by content (a reference row costs as much)
+    DEDUPE_BYTES = 4096
+    #: content digests remembered (the most recent ones)
+    REMEMBER = 4096
 
     def __init__(self) -> None:
         self._prev: dict[str, tuple[str, str, bytes, int]] = {}  # name -> (dtype, shape, raw, row holding it)
         self._anchor: dict[str, tuple[str, str, bytes, int]] = {}  # name -> the last row stored in full
+        self._seen: OrderedDict[tuple[str, str, bytes], int] = OrderedDict()  # (dtype, shape, digest) -> row
 
     def encode(self, keyframe_id: int, first_id: int,
                arrays: Iterable[tuple[str, str, str, bytes]]) -> tuple[list[dict[str, Any]], tuple]:
-        rows, prev, anchor = [], {}, {}
+        rows, prev, anchor, seen = [], {}, {}, {}
+        kin: dict[tuple[str, str], list[tuple[bytes, int]]] = {}  # this keyframe's arrays by kind: (raw, row)
         t = KeyframeArray.__table__
         for k, (name, dtype, shape, raw) in enumerate(arrays):
             rid = first_id + k
             row: dict[str, Any] = {"id": rid, "keyframe_id": int(keyframe_id), "name": name, "dtype": dtype,
                                    "shape": shape, "codec": "raw", "ref_id": None, "base_id": None}
             p = self._prev.get(name)
-            if p is not None and p[:3] == (dtype, shape, raw):
-                row.update(ref_id=p[3], data=b"")
-                prev[name] = p
+            key = (dtype, shape, hashlib.blake2b(raw, digest_size=16).digest()) \
+                if len(raw) >= self.DEDUPE_BYTES else None
+            same = p[3] if p is not None and p[:3] == (dtype, shape, raw) else \
+                (seen.get(key) or self._seen.get(key)) if key is not None else None
+            if same is not None:
+                row.update(ref_id=same, data=b"")
+                prev[name] = (dtype, shape, raw, same)
             else:
                 a = self._anchor.get(name)
                 base = a[2] if a is not None and a[:2] == (dtype, shape) else None
                 codec, blob = pack(raw, np.dtype(dtype).itemsize, base)
                 row.update(codec=codec, data=blob, base_id=a[3] if codec == "xor" else None)  # type: ignore[index]
+                for braw, brow in reversed(kin.get((dtype, shape), [])[-4:]):
+                    if scaled(raw, braw, dtype):
+                        sblob = pack_scaled(raw, braw, dtype)
+                        if len(sblob) < len(blob):
+                            row.update(codec="scale", data=sblob, base_id=brow)
+                        break
                 prev[name] = (dtype, shape, raw, rid)
-                if codec != "xor":
+                if row["codec"] in FULL_CODECS:
                     anchor[name] = prev[name]
+                if key is not None:
+                    seen[key] = rid
+            if row["ref_id"] is None and row["codec"] != "scale":  # decoding never chains deeper than 3 rows
+                kin.setdefault((dtype, shape), []).append((raw, rid))
             rows.append(with_crc(t, row))
-        return rows, (prev, anchor)
+        return rows, (prev, anchor, seen)
 
     def commit(self, learnt: tuple) -> None:
-        prev, anchor = learnt
+        prev, anchor, seen = learnt
         self._prev = prev
         self._anchor.update(anchor)
+        self._seen.update(seen)
+        while len(self._seen) > self.REMEMBER:
+            self._seen.popitem(last=False)
 
 
 def _next_id(conn: Any, table: Any) -> int:
@@ -223,6 +251,7 @@ class Recorder:
         self._events: list[dict[str, Any]] = []
         self._alarms: list[dict[str, Any]] = []
         self._encoder = KeyframeEncoder()  # used by the writer only
+        self._counts = {"n_keyframes": 0, "n_events": 0, "n_alarms": 0, "n_chunks": 0}  # rows queued so far
         self.seek_budget_s = None if seek_budget_s is None else float(seek_budget_s)
         self.max_keyframe_gap_s = max(float(max_keyframe_gap_s), self.keyframe_every_s)
         self._last_kf: Optional[float] = None  # time of the last keyframe taken
@@ -239,6 +268,7 @@ class Recorder:
         #: called after each commit with the keyframe time (or None), from the writer thread in background mode
         self.on_commit = on_commit
         self._error: Optional[BaseException] = None
+        self._broken = False  # a batch failed: the writer writes no more
         self._queue: Optional[queue.Queue] = None
         self._thread: Optional[threading.Thread] = None
         self._params = dict(params or {})
@@ -252,7 +282,8 @@ class Recorder:
                 started_at=now_iso(), finished=False, keyframe_every_s=self.keyframe_every_s,
                 metrics_every_s=self.metrics_every_s, rack_series_every_s=self.rack_series_every_s,
                 rack_ids_json=json.dumps(self.rack_ids or []), unit_ids_json=json.dumps(self.unit_ids or []),
-                metric_names_json="[]", params_json=json.dumps(self._params, sort_keys=True), note=note))))
+                metric_names_json="[]", params_json=json.dumps(self._params, sort_keys=True), note=note,
+                **self._counts))))
             self.recording_id = int(res.inserted_primary_key[0])
         if background:  # the writer thread owns the project's connection until close()
             self._queue = queue.Queue(maxsize=2)
@@ -457,13 +488,18 @@ class Recorder:
                 except ValueError as exc:
                     raise InputError(f"recording: state array {name!r}: {exc}") from None
                 encoded.append((str(name), dtype, shape, data))
-        rec_values: dict[str, Any] = {"duration_s": float(self.t_s or 0.0)}
+        series = self._series_rows()
+        self._counts["n_keyframes"] += arrays is not None
+        self._counts["n_events"] += len(self._events)
+        self._counts["n_alarms"] += len(self._alarms)
+        self._counts["n_chunks"] += len(series)
+        rec_values: dict[str, Any] = {"duration_s": float(self.t_s or 0.0), **self._counts}
         ids = (tuple(self.rack_ids or ()), tuple(self.unit_ids or ()), tuple(self.metric_names or ()))
         if ids != self._ids_written:
             rec_values.update(rack_ids_json=json.dumps(self.rack_ids or []),
                               unit_ids_json=json.dumps(self.unit_ids or []),
                               metric_names_json=json.dumps(self.metric_names or []))
-        batch = _Batch(t_s if arrays is not None else None, int(self._last_seq), encoded, self._series_rows(),
+        batch = _Batch(t_s if arrays is not None else None, int(self._last_seq), encoded, series,
                        list(self._events), list(self._alarms), rec_values)
         if batch.t_s is not None:
             self.last_keyframe_queued_t_s = batch.t_s
@@ -523,13 +559,24 @@ class Recorder:
         assert self._queue is not None
         while True:
             batch = self._queue.get()
-            if batch is None:
-                return
-            if self._error is None:
-                try:
-                    self._write(batch)
-                except BaseException as exc:  # reported to the engine thread at its next call
-                    self._error = exc
+            try:
+                if batch is None:
+                    return
+                if not self._broken:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # reported to the engine thread at its next call
+                        self._broken = True  # nothing after a failed batch is written: it would count its rows
+                        self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Write everything buffered and wait until it is committed (the writer is idle after)."""
+        self.flush()
+        if self._queue is not None:
+            self._queue.join()
+        self._raise_if_failed()
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:

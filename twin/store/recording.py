@@ -29,9 +29,11 @@ from dctwin.twin.store.arrays import (
     FULL_CODECS, check_stored_array, decode_array, declared, unpack, unpack_blob,
 )
 from dctwin.twin.store.schema import (
-    AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk, checked_columns, row_crc,
+    COUNTED, AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk, checked_columns, row_crc,
 )
 
+#: the series streams a recording has
+STREAMS = ("hall", "rack_inlet_c", "rack_power_w")
 #: keyframe arrays that hold finite numbers everywhere in any state (the time and the air state)
 FINITE_ARRAYS = ("t_s", "air_T", "air_star", "air_rate1", "air_rate2")
 #: decoded array bytes kept per reader (shared flow fields and XOR bases are read again at every seek)
@@ -67,19 +69,22 @@ class RecordingReader:
         self.engine = project.engine
         self.checked = bool(getattr(project, "checked", False))
         t = Recording.__table__
-        cols = [c for c in t.columns if self.checked or c.name != "crc"]
+        cols = [c.name for c in t.columns if self.checked or (c.name != "crc" and c.name not in COUNTED)]
         with self.engine.connect() as conn:
             if recording_id is None:
                 recording_id = conn.execute(select(func.max(Recording.id))).scalar()
                 if recording_id is None:
                     raise ProjectFileError(f"{project.path}: holds no recording")
-            row = conn.execute(select(*cols).where(t.c.id == int(recording_id))).mappings().first()
+            # raw values (no type conversion), so the checksum sees what is stored
+            found = conn.exec_driver_sql(f"SELECT {', '.join(cols)} FROM recordings WHERE id = ?",
+                                         (int(recording_id),)).first()
+            row = None if found is None else dict(zip(cols, found))
         if row is None:
             ids = [r.id for r in project.recordings()]
             raise ProjectFileError(f"{project.path}: has no recording {recording_id} "
                                    f"(recordings: {', '.join(map(str, ids)) or 'none'})")
         where = f"{project.path} recording {row['id']}"
-        if self.checked and row_crc(t, row) != row["crc"]:
+        if self.checked and not _crc_ok(t, row):
             raise ProjectFileError(f"{where} is damaged: its settings do not match their checksum")
         try:
             self.id = int(row["id"])
@@ -108,6 +113,8 @@ class RecordingReader:
             raise ProjectFileError(f"{where}: damaged id lists or parameters")
         self._where = where
         self._label = f"{project.path}: recording {self.id}"
+        #: rows the recording says it has (format 2): fewer or more found means rows were lost or moved
+        self._counts = {k: row[k] for k in COUNTED} if self.checked else {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()  # row id -> raw bytes (format 2)
         self._cache_bytes = 0
         self._verified: set[int] = set()  # keyframe ids whose array rows passed their checksums
@@ -194,11 +201,12 @@ class RecordingReader:
             rows = conn.exec_driver_sql(
                 f"SELECT {', '.join(cols)} FROM keyframes NOT INDEXED WHERE recording_id = ? ORDER BY id",
                 (self.id,)).all()
+        self._count("n_keyframes", len(rows), "keyframes")
         out: list[KeyframeInfo] = []
         last_t = -math.inf
         for r in rows:
             row = dict(zip(cols, r))
-            damage = "" if row_crc(t, row) == row["crc"] else "its checksum does not match"
+            damage = "" if _crc_ok(t, row) else "its checksum does not match"
             tk = row["t_s"]
             if not damage and not (isinstance(tk, float) and math.isfinite(tk) and tk >= 0 and tk > last_t):
                 damage = f"its time {tk!r} is not a time after the keyframe before it"
@@ -227,6 +235,12 @@ class RecordingReader:
             last_t = float(tk)
             out.append(KeyframeInfo(int(kid), float(tk), int(seq)))
         return out
+
+    def _count(self, key: str, found: int, what: str) -> None:
+        """Raise if the rows found are not as many as the recording says it has."""
+        want = self._counts.get(key)
+        if want is not None and found != want:
+            raise ProjectFileError(f"{self._where} is damaged: {found} {what} found where it has {want}")
 
     def _damaged(self, kf: KeyframeInfo, why: str) -> KeyframeDamaged:
         exc = KeyframeDamaged(f"{self._label}, keyframe at t = {kf.t_s:g} s is damaged ({why}); replay "
@@ -285,7 +299,7 @@ class RecordingReader:
             raise self._damaged(kf, f"{len(rows)} of its {n} arrays are there")
         names = set()
         for r in rows:
-            if row_crc(t, r) != r["crc"] or r["keyframe_id"] != kf.id:
+            if not _crc_ok(t, r) or r["keyframe_id"] != kf.id:
                 raise self._damaged(kf, f"array {_name(r)}: its checksum does not match")
             if r["name"] in names:
                 raise self._damaged(kf, f"array {_name(r)} is there twice")
@@ -305,7 +319,7 @@ class RecordingReader:
             r = found.get(rid)
             if r is None:
                 raise self._damaged(kf, f"it refers to array row {rid}, which is not there")
-            if row_crc(t, r) != r["crc"]:
+            if not _crc_ok(t, r):
                 raise self._damaged(kf, f"array {_name(r)} of an earlier keyframe it shares: its checksum does "
                                         f"not match")
         return found
@@ -350,11 +364,13 @@ class RecordingReader:
 
     def _load_v2(self, kf: KeyframeInfo) -> dict[str, np.ndarray]:
         rows = self._rows(kf)
-        refs = self._other_rows(kf, {r["ref_id"] for r in rows if r["ref_id"] is not None} - set(self._cache))
         by_id = {r["id"]: r for r in rows}
-        by_id.update(refs)
-        bases = {r["base_id"] for r in by_id.values() if r["base_id"] is not None} - set(by_id) - set(self._cache)
-        by_id.update(self._other_rows(kf, bases))
+        for _ in range(3):  # a reference, its base (scale), that one's base (xor): never deeper
+            want = {r[k] for r in by_id.values() for k in ("ref_id", "base_id") if r[k] is not None}
+            want -= set(by_id) | set(self._cache)
+            if not want:
+                break
+            by_id.update(self._other_rows(kf, want))
         out = {}
         for r in rows:
             name = _name(r)
@@ -383,15 +399,16 @@ class RecordingReader:
             return self._cache[rid]
         nbytes = math.prod(dims) * dt.itemsize
         base = None
-        if r["codec"] == "xor":
+        if r["codec"] in ("xor", "scale"):
             b = by_id.get(r["base_id"]) if r["base_id"] is not None else None
             if b is None and r["base_id"] in self._cache:
                 b = {"id": r["base_id"], "dtype": r["dtype"], "shape": r["shape"], "codec": "raw", "ref_id": None}
-            if b is None or not b["id"] < rid or b["codec"] not in FULL_CODECS or b.get("ref_id") is not None \
+            ok_codecs = FULL_CODECS if r["codec"] == "xor" else FULL_CODECS + ("xor",)
+            if b is None or not b["id"] < rid or b["codec"] not in ok_codecs or b.get("ref_id") is not None \
                     or (b["dtype"], b["shape"]) != (r["dtype"], r["shape"]):
                 raise ProjectFileError("its base array is missing or not what dctwin writes")
             base = self._raw(kf, b, dt, dims, by_id)
-        raw = unpack(r["codec"], r["data"], dt.itemsize, nbytes, base)
+        raw = unpack(r["codec"], r["data"], dt.itemsize, nbytes, base, dtype=dt)
         self._cache[rid] = raw
         self._cache_bytes += len(raw)
         while self._cache_bytes > CACHE_BYTES and len(self._cache) > 1:
@@ -426,12 +443,15 @@ class RecordingReader:
                if self.checked else f"SELECT {', '.join(cols)} FROM events WHERE recording_id = ? ORDER BY seq")
         with self.engine.connect() as conn:
             rows = [dict(zip(cols, r)) for r in conn.exec_driver_sql(sql, (self.id,)).all()]
+        want = self._counts.get("n_events")
+        if want is not None and len(rows) != want:
+            return [], (0.0, f"{self._where} is damaged: {len(rows)} events found where it has {want}")
         out: list[Event] = []
         last_t, last_seq = 0.0, 0
         for r in rows:
             seq = r["seq"]
             problem = ""
-            if self.checked and row_crc(t, r) != r["crc"]:
+            if self.checked and not _crc_ok(t, r):
                 problem = "its checksum does not match"
             else:
                 try:
@@ -464,9 +484,10 @@ class RecordingReader:
                else f"SELECT {', '.join(cols)} FROM alarms WHERE recording_id = ?")
         with self.engine.connect() as conn:
             rows = [dict(zip(cols, r)) for r in conn.exec_driver_sql(sql, (self.id,)).all()]
+        self._count("n_alarms", len(rows), "alarm changes")
         out = []
         for r in rows:
-            if self.checked and row_crc(t, r) != r["crc"]:
+            if self.checked and not _crc_ok(t, r):
                 raise ProjectFileError(f"{self._where}: alarm row {r['id']} is damaged (its checksum does not "
                                        f"match)")
             tk = r["t_s"]
@@ -491,12 +512,17 @@ class RecordingReader:
             return [dict(r) | {"codec": "raw"} for r in rows]
         cols = ("id",) + checked_columns(t) + ("crc",)
         with self.engine.connect() as conn:
+            # every chunk must belong to a known stream: one whose name a flipped bit changed is noticed
+            total = conn.exec_driver_sql(
+                "SELECT count(*) FROM series NOT INDEXED WHERE recording_id = ? AND name IN (?, ?, ?)",
+                (self.id, *STREAMS)).scalar()
             rows = [dict(zip(cols, r)) for r in conn.exec_driver_sql(
                 f"SELECT {', '.join(cols)} FROM series NOT INDEXED WHERE recording_id = ? AND name = ?",
                 (self.id, name)).all()]
+        self._count("n_chunks", total, "series chunks")
         out = []
         for r in rows:
-            if row_crc(t, r) != r["crc"]:
+            if not _crc_ok(t, r):
                 raise ProjectFileError(f"{self._where}: series {name!r} has a damaged chunk (row {r['id']}: its "
                                        f"checksum does not match)")
             if (t0_s is None or r["t1_s"] >= t0_s) and (t1_s is None or r["t0_s"] <= t1_s):
@@ -622,6 +648,12 @@ class RecordingReader:
         t, v = self._decode_chunk(name, rows[-1], rows[-1]["width"] if not self.checked else self._width(name))
         k = int(np.searchsorted(t, t_s, side="right")) - 1
         return float(t[k]), v[k].copy()
+
+
+def _crc_ok(table: Any, row: dict[str, Any]) -> bool:
+    """Whether ``row`` matches its checksum (a value no checksum can be taken of never does)."""
+    got = row_crc(table, row)
+    return got is not None and got == row.get("crc")
 
 
 def _name(r: dict[str, Any]) -> str:

@@ -78,6 +78,7 @@ class Replayer:
         #: replay reaches up to this time (a damaged event comes after it), and the reason
         self.limit: Optional[tuple[float, str]] = None if damage is None else (
             damage[0], f"{damage[1]}; replay stops before it")
+        self._limit_kf = False  # the limit comes from a damaged keyframe (else from an event)
         self._events = [e for e in events if e.kind in INJECTED_KINDS]
         self._scheduled = callable(getattr(self.sim, "schedule", None))
         if self._scheduled:
@@ -93,10 +94,10 @@ class Replayer:
     def seek(self, t_s: float) -> Any:
         t_s = float(t_s)
         reader, tol = self.reader, self._tol
-        if not (0.0 <= t_s <= reader.duration_s + tol):
-            raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
+        if not (0.0 <= t_s <= reader.duration_s + 1e-9):  # a recording ends where it ends: 120.0000001 is past 120
+            raise InputError(f"--at {t_s!r} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
         if self.limit is not None and t_s > self.limit[0] + tol:
-            raise ProjectFileError(self.limit[1])
+            raise KeyframeDamaged(self.limit[1], self.limit[0]) if self._limit_kf else ProjectFileError(self.limit[1])
         try:
             reader.verify_keyframes(t_s)  # no damaged keyframe lies on the way (checksums, once)
             kf = reader.replay_keyframe(t_s)
@@ -137,6 +138,7 @@ class Replayer:
     def _stop_at(self, exc: KeyframeDamaged) -> None:
         if self.limit is None or exc.t_s < self.limit[0]:
             self.limit = (exc.t_s, str(exc))
+            self._limit_kf = True
 
     def _unusable(self, why: str) -> ProjectFileError:
         kf = self._from

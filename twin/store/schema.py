@@ -132,6 +132,16 @@ class Recording(Checked, table=True):
     metric_names_json: str = "[]"
     params_json: str = "{}"
     note: str = ""
+    #: rows this recording has in keyframes, events, alarms and series (format 2): a row lost or moved to
+    #: another recording by damage is noticed
+    n_keyframes: int = 0
+    n_events: int = 0
+    n_alarms: int = 0
+    n_chunks: int = 0
+
+
+#: the row counts a recording keeps, and the tables they count
+COUNTED = {"n_keyframes": "keyframes", "n_events": "events", "n_alarms": "alarms", "n_chunks": "series"}
 
 
 class Keyframe(_OfRecording, Checked, table=True):

@@ -131,3 +131,14 @@ def run_live(sim: FakeSim, recorder, duration_s: float, incident: list[Event], s
     else:
         advance(sim, incident, duration_s, on_step)
     recorder.close()
+
+
+def forge_checksums(con) -> None:
+    """Recompute every row checksum of the project open in the sqlite3 connection ``con``, as someone
+    who knows the format would after editing it: the checks behind the checksums must still hold."""
+    from dctwin.twin.store.schema import TABLES, checked_columns, has_crc, row_crc
+
+    for t in (t for t in TABLES if has_crc(t)):
+        cols = ("id",) + checked_columns(t)
+        for r in con.execute(f"SELECT {', '.join(cols)} FROM {t.name}").fetchall():
+            con.execute(f"UPDATE {t.name} SET crc = ? WHERE id = ?", (row_crc(t, dict(zip(cols, r))), r[0]))

@@ -46,22 +46,10 @@ def copy(src: Path, tmp_path: Path, *statements: str, forge: bool = False) -> Pa
     for st in statements:
         con.execute(st)
     if forge:
-        forge_checksums(con)
+        fakesim.forge_checksums(con)
     con.commit()
     con.close()
     return dst
-
-
-def forge_checksums(con: sqlite3.Connection) -> None:
-    from dctwin.twin.store.schema import TABLES, checked_columns, has_crc, row_crc
-
-    for t in TABLES:
-        if not has_crc(t):
-            continue
-        cols = ("id",) + checked_columns(t)
-        for r in con.execute(f"SELECT {', '.join(cols)} FROM {t.name}").fetchall():
-            row = dict(zip(cols, r))
-            con.execute(f"UPDATE {t.name} SET crc = ? WHERE id = ?", (row_crc(t, row), row["id"]))
 
 
 def test_a_trigger_is_refused_and_never_fires(made, tmp_path):
@@ -127,7 +115,7 @@ def test_an_unknown_kind_is_damage(made, tmp_path):
     ("UPDATE recordings SET dt_s = 0", "dt_s = 0 is not a usable time"),
     ("UPDATE recordings SET dt_s = -1", "dt_s = -1"),
     ("UPDATE recordings SET duration_s = 1e308", "duration_s = 1e[+]308"),
-    ("UPDATE recordings SET keyframe_every_s = 'soon'", "not numbers"),
+    ("UPDATE recordings SET keyframe_every_s = 'soon'", "recording 1 is damaged"),  # no checksum holds text
     ("UPDATE recordings SET params_json = '[1, 2]'", "damaged id lists or parameters"),
     ("UPDATE recordings SET params_json = '{\"grid_m\": \"fine\"}'", "damaged id lists or parameters"),
     ("UPDATE recordings SET rack_ids_json = '[1, 2]'", "damaged id lists or parameters"),
@@ -145,7 +133,7 @@ def test_damaged_recording_settings(made, tmp_path, statement, says):
 def test_listing_recordings_with_text_for_numbers_is_damage(made, tmp_path):
     run, _ = made
     with Project.open(copy(run, tmp_path, "UPDATE recordings SET duration_s = 'long'"), read_only=True) as p:
-        with pytest.raises(ProjectFileError, match="recording 1 has settings that are not numbers"):
+        with pytest.raises(ProjectFileError, match="recording 1 is damaged"):
             p.recordings()
 
 
@@ -160,7 +148,7 @@ def test_listing_recordings_with_text_for_numbers_is_damage(made, tmp_path):
     ("UPDATE series SET data = x'00'", "damaged chunk"),
     ("UPDATE series SET n = 'many'", "damaged chunk"),
     ("UPDATE events SET details_json = '{'", "damaged details"),
-    ("UPDATE events SET t_s = 'later'", "event 1 is damaged"),
+    ("UPDATE events SET t_s = 'later'", "event row 1 is damaged"),  # no checksum holds text
 ])
 def test_check_data_finds_damaged_rows_export_would_copy(made, tmp_path, statement, says):
     run, _ = made

@@ -1,6 +1,6 @@
 """Project files of format 1, for the tests of old files.
 
-``data/format1.dctwin`` was written by dctwin before format 2 (a FakeSim recording of 60 s:
+``tests/data/store/format1.dctwin`` was written by dctwin before format 2 (a FakeSim recording of 60 s:
 keyframes every 15 s, an incident, two alarm changes). :func:`downgrade` writes any recording of
 format 2 as format 1 would have (the tables created by the very statements stored in that file,
 arrays raw, no checksums), so a real engine run can be tested as an old file too.
@@ -14,7 +14,7 @@ from pathlib import Path
 from dctwin.twin.store import Project
 from dctwin.twin.store.schema import APPLICATION_ID
 
-FIXTURE = Path(__file__).parent / "data" / "format1.dctwin"
+FIXTURE = Path(__file__).parents[2] / "data" / "store" / "format1.dctwin"
 
 
 def format1_ddl() -> list[str]:

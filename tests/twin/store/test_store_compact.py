@@ -243,7 +243,7 @@ def old(tmp_path):
 
 
 def _live_of_fixture() -> dict:
-    """The live states of the run data/format1.dctwin was recorded from (the fake engine is deterministic)."""
+    """The live states of the run tests/data/store/format1.dctwin was recorded from (the fake engine is deterministic)."""
     class Null:
         def on_step(self, *a, **k):
             return None

@@ -150,6 +150,12 @@ def build(d: Path) -> dict[str, Path]:
     variant("run.dctwin", "series_bytes.dctwin", lambda p: _sql(p, "UPDATE series SET data = x'0001'", forge=True))
     variant("run.dctwin", "event_details.dctwin", lambda p: _sql(p, "UPDATE events SET details_json = '[1'", forge=True))
     variant("run.dctwin", "event_time.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = 'soon'", forge=True))
+    # issue 19: keyframe arrays that lie (checksums forged): refused with the array named, no hang, no crash
+    for name, change in (("kf_huge", "shape = '[1000000000]'"), ("kf_negative", "shape = '[-8, 5]'"),
+                         ("kf_text_shape", "shape = '\"8x5\"'"), ("kf_unicode", "dtype = '<U10'"),
+                         ("kf_swapped", "dtype = '>f8'"), ("kf_short", "shape = '[8, 6]'")):
+        variant("run.dctwin", f"{name}.dctwin", lambda p, change=change: _sql(
+            p, f"UPDATE keyframe_arrays SET {change} WHERE name = 'air_c'", forge=True))
     variant("run.dctwin", "plain_kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00' "
                                                                      "WHERE keyframe_id = 1 AND name = 'air_c'"))
     variant("run.dctwin", "plain_event.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = t_s + 1"))

@@ -97,7 +97,9 @@ def test_save_into_a_missing_folder_is_refused_with_a_dialog(window, dialogs, tm
     assert not (tmp_path / "nodir").exists()
 
 
-@pytest.mark.parametrize("name", ["kf_bytes.dctwin", "kf_dtype.dctwin"])
+@pytest.mark.parametrize("name", ["kf_bytes.dctwin", "kf_dtype.dctwin", "kf_huge.dctwin", "kf_negative.dctwin",
+                                  "kf_text_shape.dctwin", "kf_unicode.dctwin", "kf_swapped.dctwin",
+                                  "kf_short.dctwin", "plain_kf_bytes.dctwin"])
 def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, window, files, dialogs, name):
     digest = _digest(files[name])
     errors: list = []

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakesim import FakeSim, forge_checksums, run_live
+from fakesim import FakeSim, forge_checksums, hot_journal_of, run_live
 
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.model.demos import synthetic_site
@@ -322,21 +322,6 @@ def test_negative_or_nan_times_are_refused(made, tmp_path, statement, says):
 # ---------------------------------------------------------------- companions that do not belong
 
 
-def _hot_journal_of(db: Path) -> bytes:
-    """A hot journal of ``db``: a writer killed mid-transaction, its change spilled into the file."""
-    child = ("import os, sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-             "c.execute('PRAGMA journal_mode=DELETE')\nc.execute('PRAGMA cache_size=2')\nc.execute('BEGIN')\n"
-             "t = [r[0] for r in c.execute(\"SELECT name FROM sqlite_schema WHERE type='table'\")][0]\n"
-             "c.execute(f'CREATE TABLE junk (x)')\n"
-             "c.execute('INSERT INTO junk SELECT randomblob(3000) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3 "
-             "UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8)')\n"
-             "os.kill(os.getpid(), 9)\n")
-    subprocess.run([sys.executable, "-c", child, str(db)])
-    journal = Path(f"{db}-journal")
-    assert journal.exists() and journal.stat().st_size > 0
-    return journal.read_bytes()
-
-
 @pytest.mark.parametrize("source", ["other database", "other project"])
 def test_a_hot_journal_from_another_database_is_never_applied(made, tmp_path, source, caplog):
     run, _ = made
@@ -351,7 +336,7 @@ def test_a_hot_journal_from_another_database_is_never_applied(made, tmp_path, so
         with Project.create(other) as p:
             rec = Recorder(p, p.save_layout(synthetic_site(12), "other"), 1.0, keyframe_every_s=5)
             run_live(FakeSim(n_racks=12, dt_s=1.0), rec, 40.0, [])
-    journal = _hot_journal_of(other)
+    journal = hot_journal_of(other)
     project = _copy(run, tmp_path, "project.dctwin")
     Path(f"{project}-journal").write_bytes(journal)
     before = project.read_bytes()
@@ -387,7 +372,7 @@ def test_a_projects_own_journal_is_still_recovered(tmp_path):
     with Project.create(path) as p:
         for i in range(30):
             p.save_layout(synthetic_site(2), f"v{i}")
-    _hot_journal_of(path)
+    hot_journal_of(path)
     with Project.open(path, read_only=True) as p:
         assert not p.warnings and [i.note for i in p.layouts()] == [f"v{i}" for i in range(30)]
     assert not Path(f"{path}-journal").exists()

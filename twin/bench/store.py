@@ -183,7 +183,7 @@ def bench_store(folder: str | os.PathLike, hours: float = 2.0, ai_hours: float =
     _say(log, f"  {out['seek_big']}")
 
     _say(log, "recording overhead on small ...")
-    out["overhead"] = _overhead(small, folder, 600)
+    out["overhead"] = _overhead(small, folder, 1800)
     _say(log, f"  {out['overhead']}")
     return out
 

@@ -402,20 +402,23 @@ class Recorder:
 
     def _sample_hall(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray],
                      metrics: Optional[Mapping[str, float]]) -> None:
+        # every step at the default 1 s: plain floats, one numpy call per figure (the array is built per chunk)
         values: dict[str, float] = {}
         if power is not None and len(power):
-            values["it_power_w"] = float(np.sum(power))
+            values["it_power_w"] = float(power.sum()) if isinstance(power, np.ndarray) else float(np.sum(power))
         if inlet is not None and len(inlet):
-            values["max_inlet_c"] = float(np.max(inlet))
-            values["mean_inlet_c"] = float(np.mean(inlet))
+            a = inlet if isinstance(inlet, np.ndarray) else np.asarray(inlet)
+            values["max_inlet_c"] = float(a.max())
+            values["mean_inlet_c"] = float(a.mean())
         if metrics:
-            values.update({str(k): float(v) for k, v in metrics.items()})
+            for k, v in metrics.items():
+                values[str(k)] = float(v)
         if self.metric_names is None:
             if not values:
                 return
             self.metric_names = list(values)
         self._hall_t.append(t_s)
-        self._hall_rows.append(np.array([values.get(n, np.nan) for n in self.metric_names], dtype=np.float32))
+        self._hall_rows.append([values.get(n, math.nan) for n in self.metric_names])
 
     def _sample_racks(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray]) -> None:
         n = len(inlet) if inlet is not None else len(power)  # type: ignore[arg-type]
@@ -463,7 +466,7 @@ class Recorder:
         rows: list[dict[str, Any]] = []
         if self._hall_t:
             t = np.asarray(self._hall_t, dtype="<f8")
-            data = np.stack(self._hall_rows).astype("<f4", copy=False)
+            data = np.asarray(self._hall_rows, dtype="<f4")
             rows.append(self._chunk(HALL_STREAM, t, data))
         if self._rack_t:
             t = np.asarray(self._rack_t, dtype="<f8")

@@ -101,9 +101,9 @@ class KeyframeEncoder:
     reference (``ref_id``) to the row holding its bytes; any other array gets the smallest of
     :func:`dctwin.twin.store.arrays.pack`'s encodings, ``xor`` against the last row of the same
     array stored in full (its *anchor*), or ``scale`` against an array stored fresh (not ``scale``)
-    earlier in the same keyframe, so decoding an array reads at most three rows. ``encode``
-    returns the rows and what it learnt; ``commit`` that once the rows are committed (a failed write
-    leaves no reference to rows that are not there).
+    earlier in the same keyframe, so decoding an array reads at most three rows (four through a
+    reference). ``encode`` returns the rows and what it learnt; ``commit`` that once the rows are
+    committed (a failed write leaves no reference to rows that are not there).
     """
 
     #: arrays smaller than this are not looked up by content (a reference row costs as much)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from dctwin.twin.store.arrays import pack, pack_blob, unpack, unpack_blob
 from dctwin.twin.store.compact import compact
 from dctwin.twin.store.project import MIGRATIONS, check_file
 from dctwin.twin.store.recorder import record_run
-from dctwin.twin.store.schema import SCHEMA_VERSION
+from dctwin.twin.store.schema import SCHEMA_VERSION, Checked, _OfRecording, optional_table
 
 INCIDENT = [Event(0, 10.0, "fail", "CRAH-1"), Event(0, 40.0, "repair", "CRAH-1")]
 
@@ -389,3 +390,49 @@ def test_an_engine_run_of_format_1_replays_exactly_before_and_after_compact(tmp_
         for name, a in live[17.0].items():
             if name != "event_seq":
                 assert a.tobytes() == state[name].tobytes(), (path.name, name)
+
+
+# ---------------------------------------------------------------- tables other helpers add
+
+
+
+@optional_table
+class MeasuredSeries(_OfRecording, Checked, table=True):
+    """An example of a table a later feature adds (measured series beside a recording)."""
+
+    __tablename__ = "test_measured"
+    sensor: str
+    t_s: float
+    value: Optional[float] = None
+
+
+def test_an_optional_table_is_created_when_first_written_checked_exported_and_compacted(tmp_path):
+    path = tmp_path / "r.dctwin"
+    _record(path, 30.0)
+    _record(tmp_path / "other.dctwin", 10.0)
+    t = MeasuredSeries.__table__
+    with Project.open(path) as p:
+        assert p.read_rows(t) == []  # not there yet: nothing to read
+        p.ensure_table(t)
+        p.insert_rows(t, [{"recording_id": 1, "sensor": "S1", "t_s": float(k), "value": 20.0 + k} for k in range(5)])
+        assert [r["value"] for r in p.read_rows(t)] == [20.0, 21.0, 22.0, 23.0, 24.0]
+    check_file(path)  # files with the table open as before
+    con = sqlite3.connect(path)
+    con.execute("UPDATE test_measured SET value = 99 WHERE id = 3")
+    con.commit()
+    con.close()
+    with Project.open(path, read_only=True) as p:
+        with pytest.raises(ProjectFileError, match="test_measured row 3 is damaged"):
+            p.read_rows(t)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE test_measured SET value = 22.0 WHERE id = 3")
+    con.commit()
+    con.close()
+    review = tmp_path / "review.dctwin"
+    export_review(path, review)
+    assert verify_file(review).intact
+    with Project.open(review) as r:
+        assert len(r.read_rows(t)) == 5
+    compact(path, tmp_path / "copy.dctwin")
+    with Project.open(tmp_path / "copy.dctwin", read_only=True) as p:
+        assert len(p.read_rows(t)) == 5

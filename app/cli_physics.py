@@ -278,6 +278,8 @@ def _bench_store(args: argparse.Namespace) -> int:
     t = r["trend"]
     print(f"whole-recording trends: hall metric {t['hall_metric_ms']:.1f} ms ({t['hall_samples']} samples), "
           f"one rack {t['rack_ms']:.1f} ms ({t['rack_samples']} samples)")
+    if r.get("load_avg"):
+        print(f"(load average {r['load_avg'][0]:.1f} on {r['cpus']} CPUs: times and keyframe spacing follow it)")
     return 0
 
 

@@ -185,6 +185,9 @@ def bench_store(folder: str | os.PathLike, hours: float = 2.0, ai_hours: float =
     _say(log, "recording overhead on small ...")
     out["overhead"] = _overhead(small, folder, 1800)
     _say(log, f"  {out['overhead']}")
+    # times depend on what else the machine runs: the keyframe spacing follows the step time measured live
+    out["load_avg"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    out["cpus"] = os.cpu_count()
     return out
 
 

@@ -34,7 +34,7 @@ from dctwin.twin.store.schema import TABLES, checked_columns, has_crc
 
 INCIDENT = [Event(0, 10.0, "fail", "CRAH-1"), Event(0, 40.0, "repair", "CRAH-1")]
 #: wall-clock budget of each fuzzer (s): as many mutations as fit, at least MIN_CASES
-FUZZ_BUDGET_S = float(os.environ.get("DCTWIN_FUZZ_BUDGET_S", "12"))
+FUZZ_BUDGET_S = float(os.environ.get("DCTWIN_FUZZ_BUDGET_S", "8"))
 MIN_CASES = 40
 
 

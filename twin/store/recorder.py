@@ -26,9 +26,10 @@ Keyframe spacing: every ``keyframe_every_s`` by default. With
 every ``keyframe_every_s`` while events happen or alarms change (and one at
 the step of the first event after a quiet stretch), then, while the hall is
 quiet, gaps doubling up to the largest gap a seek re-simulates in about the
-budget: ``2 x 0.9 x seek_budget_s`` of simulation, as measured live (the
-median step's wall time), so a seek to a random second takes about the
-budget (the median; at most twice it), never more than ``max_keyframe_gap_s``.
+budget: ``2 x 0.9 x seek_budget_s`` of simulation at the step cost measured
+live (the median step's CPU time on the engine's thread), so a seek to a
+random second takes about the budget (the median; at most twice it) on a
+machine not busy with other work, never more than ``max_keyframe_gap_s``.
 Without a ``sim`` object the same data can be passed as plain arrays
 (``state=``, ``rack_inlet_c=``, ``rack_power_w=``, ``metrics=``).
 Writes are batched Core ``insert()`` calls with lists of dicts, on the
@@ -257,8 +258,10 @@ class Recorder:
         self._last_kf: Optional[float] = None  # time of the last keyframe taken
         self._quiet = 0  # keyframes taken in a row without events or alarm changes before them
         self._active = False  # events or alarm changes since the last keyframe
-        self._step_wall: deque = deque(maxlen=64)  # wall time the caller took per step (s)
-        self._left_at: Optional[float] = None
+        #: CPU time the caller's thread took per step between two calls (s): what a step costs, whatever
+        #: else the machine runs (replaying it later costs the same)
+        self._step_cpu: deque = deque(maxlen=64)
+        self._left_at: Optional[tuple[int, float]] = None  # (thread, its CPU time) when on_step returned
         #: the largest gap between keyframes this recording used (s)
         self.largest_gap_s = 0.0
         self._seen_seq: set[int] = set()
@@ -312,13 +315,13 @@ class Recorder:
         """
         if self.closed:
             raise InputError("recording: on_step after close()")
-        entered = time.perf_counter()
-        if self._left_at is not None:
-            self._step_wall.append(entered - self._left_at)
+        entered = (threading.get_ident(), time.thread_time())
+        if self._left_at is not None and self._left_at[0] == entered[0] and entered[1] >= self._left_at[1]:
+            self._step_cpu.append(entered[1] - self._left_at[1])
         try:
             return self._on_step(t_s, sim, state, rack_inlet_c, rack_power_w, metrics)
         finally:
-            self._left_at = time.perf_counter()
+            self._left_at = (threading.get_ident(), time.thread_time())
 
     def _on_step(self, t_s: float, sim: Any, state: Optional[State], rack_inlet_c: Optional[np.ndarray],
                  rack_power_w: Optional[np.ndarray], metrics: Optional[Mapping[str, float]]) -> Optional[float]:
@@ -389,15 +392,16 @@ class Recorder:
 
     def quiet_gap_s(self) -> float:
         """The keyframe gap (s) of a quiet stretch: a seek to a random second re-simulates half of it
-        on average, which takes about the seek budget at the step time measured so far (90 % of it:
+        on average, which takes about the seek budget at the step cost measured so far (90 % of it:
         the rest loads and restores the keyframe); at least ``keyframe_every_s``, at most
-        ``max_keyframe_gap_s``."""
-        if self.seek_budget_s is None or len(self._step_wall) < 8:
+        ``max_keyframe_gap_s``. The step cost is the CPU time of the caller's thread per step, not the
+        wall time: other programs on the machine do not make the recording denser."""
+        if self.seek_budget_s is None or len(self._step_cpu) < 8:
             return self.keyframe_every_s
-        wall = statistics.median(self._step_wall)
-        if wall <= 0:
+        step = statistics.median(self._step_cpu)
+        if step <= 0:
             return self.max_keyframe_gap_s
-        gap = 2.0 * 0.9 * self.seek_budget_s / wall * self.dt_s
+        gap = 2.0 * 0.9 * self.seek_budget_s / step * self.dt_s
         return min(max(gap, self.keyframe_every_s), self.max_keyframe_gap_s)
 
     def _sample_hall(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray],

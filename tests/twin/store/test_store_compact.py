@@ -167,13 +167,13 @@ def test_compact_recording_replays_bit_identical(tmp_path):
 
 
 class _Clock:
-    """time.perf_counter for the recorder: each call moves on by ``step``, so the caller's time between
-    two calls of on_step (the wall time of a step) is ``step``."""
+    """time.thread_time for the recorder: each call moves on by ``step``, so the caller's CPU time between
+    two calls of on_step (the cost of a step) is ``step``."""
 
     def __init__(self, step: float) -> None:
         self.now, self.step = 0.0, step
 
-    def perf_counter(self) -> float:
+    def thread_time(self) -> float:
         self.now += self.step
         return self.now
 

@@ -51,6 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gui", action="store_true",
                    help="measure the editor instead (offscreen): open and recolour halls of --racks racks, and "
                         "drop-to-heat-map times in 200-rack halls")
+    p.add_argument("--store", action="store_true",
+                   help="measure project files instead: size of recordings of small (24 h extrapolated) and "
+                        "ai-hall, a 30-minute review export, seeks on small and a 1000-rack hall, recording "
+                        "overhead (a few minutes; files in a temporary folder)")
+    p.add_argument("--hours", type=float, default=2.0, metavar="H",
+                   help="--store: hours of small to record (default 2; 24 h is extrapolated from them)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -248,6 +254,37 @@ def _open_recorder(args, site, sim, incident):
                       rack_series_every_s=args.rack_series_every, grid_m=args.grid)
 
 
+def _bench_store(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from dctwin.twin.bench.store import bench_store
+
+    if not 0.1 <= args.hours <= 24:
+        raise InputError(f"--hours must be between 0.1 and 24, got {args.hours:g}")
+    with tempfile.TemporaryDirectory(prefix="dctwin-bench-") as tmp:
+        r = bench_store(tmp, hours=args.hours, log=None if args.json else lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps(_finite(r), indent=1))
+        return 0
+    s, a, e = r["small"], r["ai_hall"], r["export"]
+    print(f"small, {s['hours']:g} h: {s['mb']:.1f} MB, {s['keyframes']} keyframes ({s['mb_per_keyframe']:.2f} MB "
+          f"each); 24 h: {s['mb_24h']:.0f} MB (extrapolated)")
+    print(f"ai-hall, {a['hours']:g} h: {a['mb']:.1f} MB, {a['keyframes']} keyframes; 1 h: {a['mb_1h']:.0f} MB")
+    print(f"review export of a {e['window_s'] / 60:g}-minute incident window of small: {e['mb']:.2f} MB "
+          f"({e['keyframes']} keyframes), written in {e['write_s']:.2f} s")
+    for key, name in (("seek_small", "small"), ("seek_big", f"{r['seek_big']['racks']}-rack hall")):
+        k = r[key]
+        print(f"seek on {name}: median {k['median_ms']:.0f} ms, 90 % {k['p90_ms']:.0f} ms, largest "
+              f"{k['max_ms']:.0f} ms (largest keyframe gap {k['largest_gap_s']:g} s)")
+    print(f"recording overhead: {r['overhead']['overhead_pct']:.1f} % of the simulation time")
+    t = r["trend"]
+    print(f"whole-recording trends: hall metric {t['hall_metric_ms']:.1f} ms ({t['hall_samples']} samples), "
+          f"one rack {t['rack_ms']:.1f} ms ({t['rack_samples']} samples)")
+    if r.get("load_avg"):
+        print(f"(load average {r['load_avg'][0]:.1f} on {r['cpus']} CPUs: times and keyframe spacing follow it)")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from dctwin.twin.bench.physics import run_bench
 
@@ -262,6 +299,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from dctwin.app.cli_gui import bench_gui
 
         return bench_gui(args)
+    if args.store:
+        return _bench_store(args)
     report = run_bench(args.racks, repeats=args.repeats, grid_m=args.grid,
                        log=lambda m: print(m, file=sys.stderr) if not args.json else None)
     if args.json:

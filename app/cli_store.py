@@ -1,4 +1,4 @@
-"""Project-file commands: export (review file, CSV), verify, recordings, replay."""
+"""Project-file commands: export (review file, CSV), verify, recordings, replay, compact."""
 
 from __future__ import annotations
 
@@ -38,12 +38,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export", help="write a self-contained review file (and/or CSV) from a project file",
         description="Export one recording (default: the latest) of a project file for review: a single "
                     "read-only dctwin file holding the layout, the recording (or with --at, the moment T: "
-                    "the keyframe before it and everything up to T), events, alarms and series, with a "
+                    "the keyframe before it and everything up to T; or with --from/--to or "
+                    "--around-incident, what replaying that window needs), events, alarms and series, with a "
                     "SHA-256 of every table (check it with `dctwin verify`). --csv writes the series, "
                     "events and alarms as CSV files.")
     p.add_argument("file", help="project file (*.dctwin)")
     p.add_argument("--recording", type=_recording_id, metavar="ID", help="recording id (default: the latest)")
     p.add_argument("--at", type=_seconds, metavar="T", help="export only the moment T (seconds from the start)")
+    p.add_argument("--from", dest="from_s", type=_seconds, metavar="T0",
+                   help="export the window from T0 (s; default: the start): the keyframe before T0, those "
+                        "inside the window, events and alarms up to T1, the series of the window")
+    p.add_argument("--to", dest="to_s", type=_seconds, metavar="T1", help="end of the window (s; default: the end)")
+    p.add_argument("--around-incident", action="store_true",
+                   help="export the window from the first injected event to the last alarm cleared, with "
+                        "margins (--before, --after)")
+    p.add_argument("--before", type=_seconds, metavar="S", default=None,
+                   help="margin before the first injected event for --around-incident (default 60 s)")
+    p.add_argument("--after", type=_seconds, metavar="S", default=None,
+                   help="margin after the last alarm cleared for --around-incident (default 60 s)")
     p.add_argument("--out", metavar="FILE", help="review file to write (replaced atomically)")
     p.add_argument("--csv", metavar="DIR", help="folder to write series, events and alarms as CSV")
     p.add_argument("--png", metavar="FILE", help="picture of the floor plan at T (default: the hottest moment)")
@@ -76,6 +88,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_replay)
 
+    p = sub.add_parser(
+        "compact", help="rewrite a project file in the compact format (into a new file)",
+        description="Rewrite a project file (or review export) in the current, compact format: keyframes and "
+                    "series compressed, every row with a checksum. FILE is only read; --out must not exist. "
+                    "Files of the older format open read-only as they are; compacting lets them be "
+                    "recorded into again.")
+    p.add_argument("file", help="project or review file (*.dctwin)")
+    p.add_argument("--out", metavar="NEW", required=True, help="the new file to write (never FILE itself)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_compact)
+
 
 def _jsonable(o: Any) -> Any:
     try:
@@ -102,9 +125,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         if value and not value.lower().endswith(ext):
             raise InputError(f"{flag} must name a {ext if isinstance(ext, str) else ext[0]} file, got {value!r}")
     _check_outputs(args)
+    window = args.from_s is not None or args.to_s is not None or args.around_incident
+    if (args.before is not None or args.after is not None) and not args.around_incident:
+        raise InputError("export: --before and --after go with --around-incident")
+    if window and not args.out:
+        raise InputError("export: --from, --to and --around-incident choose what a review file (--out) holds")
+    if window and args.at is not None:
+        raise InputError("export: --at is one moment; it does not go with --from, --to or --around-incident")
+    if args.around_incident and (args.from_s is not None or args.to_s is not None):
+        raise InputError("export: --around-incident chooses the window itself; leave out --from and --to")
     result: dict[str, Any] = {}
     if args.out:
-        result["review"] = export_review(args.file, args.out, recording_id=args.recording, at_s=args.at)
+        from dctwin.twin.store.export import AROUND_AFTER_S, AROUND_BEFORE_S
+
+        result["review"] = export_review(
+            args.file, args.out, recording_id=args.recording, at_s=args.at, from_s=args.from_s, to_s=args.to_s,
+            around_incident=args.around_incident, before_s=AROUND_BEFORE_S if args.before is None else args.before,
+            after_s=AROUND_AFTER_S if args.after is None else args.after)
     if args.csv:
         with Project.open(args.file, read_only=True) as project:
             rec: Optional[int] = args.recording
@@ -121,7 +158,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if "review" in result:
         r = result["review"]
         what = "layout only" if r["recording"] is None else (
-            f"recording {r['recording']}" + (f" at t = {r['at_s']:g} s" if r["at_s"] is not None else ""))
+            f"recording {r['recording']}" + (f" at t = {r['at_s']:g} s" if r["at_s"] is not None else "")
+            + (f", t = {r['from_s']:g} to {r['to_s']:g} s" if r.get("from_s") is not None else ""))
         print(f"wrote {r['file']}: {what}, {r['keyframes']} keyframe(s), {r['events']} event(s), "
               f"{r['bytes'] / 1e6:.2f} MB")
     if "csv" in result:
@@ -162,12 +200,18 @@ def _export_report(args: argparse.Namespace) -> dict[str, Any]:
     data = collect(args.file, args.recording, args.at,
                    progress=(lambda msg: print(f"export: {msg}", file=sys.stderr)) if with_progress else None)
     out: dict[str, Any] = {"picture_t_s": data.picture_t_s}
-    if args.png:
-        out["png"] = str(report.write_png(data, args.png))
-    if args.pdf:
-        out["pdf"] = str(report.write_pdf(data, args.pdf))
-    if args.html:
-        out["html"] = str(report.write_html(data, args.html))
+    for key, value, write in (("png", args.png, report.write_png), ("pdf", args.pdf, report.write_pdf),
+                              ("html", args.html, report.write_html)):
+        if not value:
+            continue
+        try:
+            out[key] = str(write(data, value))
+        except OSError as exc:  # a full disk, a folder gone meanwhile: the target keeps what it had
+            from dctwin.twin.store.project import disk_full
+
+            why = "the disk is full" if disk_full(exc) else (exc.strerror or str(exc))
+            raise InputError(f"--{key} {value}: could not be written: {why} (nothing was changed there)"
+                             ) from None
     return out
 
 
@@ -189,8 +233,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     with Project.open(args.file, read_only=True) as project:
         reader = project.recording(args.recording)
-        if args.at > reader.duration_s + 1e-6 * reader.dt_s:  # before the engine is built for nothing
-            raise InputError(f"{args.file}: --at {args.at:g} s is outside recording {reader.id} "
+        if args.at > reader.duration_s + 1e-9:  # before the engine is built; 120.0000001 is past 120
+            raise InputError(f"{args.file}: --at {args.at!r} s is outside recording {reader.id} "
                              f"(0 to {reader.duration_s:g} s)")
         try:
             summary = summary_at(reader, args.at)
@@ -209,6 +253,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dctwin.twin.store.compact import compact
+
+    src, out = Path(args.file), Path(args.out)
+    if out.exists() and src.exists() and out.resolve() == src.resolve():
+        raise InputError(f"--out {out}: is the file being compacted; compact never writes in place")
+    res = compact(src, out)
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    print(f"wrote {res['file']}: format {res['format']} (from format {res['from_format']}), "
+          f"{res['bytes_before'] / 1e6:.2f} MB -> {res['bytes'] / 1e6:.2f} MB")
+    return 0
+
+
 def cmd_recordings(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -218,12 +279,25 @@ def cmd_recordings(args: argparse.Namespace) -> int:
         layouts = project.layouts()
         recs = project.recordings()
         kind = "review export (read-only)" if project.is_review else "project"
+        meta = project.meta()
+        fmt = project.version
+    window = None
+    if meta.get("from_s") and meta.get("to_s"):
+        try:
+            window = {"from_s": float(meta["from_s"]), "to_s": float(meta["to_s"])}
+        except ValueError:
+            window = None
     if args.json:
-        print(json.dumps({"file": args.file, "kind": "review" if kind != "project" else "project",
-                          "layouts": [dataclasses.asdict(x) for x in layouts],
-                          "recordings": [dataclasses.asdict(r) for r in recs]}))
+        out = {"file": args.file, "kind": "review" if kind != "project" else "project",
+               "layouts": [dataclasses.asdict(x) for x in layouts],
+               "recordings": [dataclasses.asdict(r) for r in recs], "format": fmt}
+        if window:
+            out["window"] = window
+        print(json.dumps(out))
         return 0
-    print(f"{args.file}: {kind}, {len(layouts)} layout version(s), {len(recs)} recording(s)")
+    print(f"{args.file}: {kind}, {len(layouts)} layout version(s), {len(recs)} recording(s)"
+          + (f", window t = {window['from_s']:g} to {window['to_s']:g} s" if window else "")
+          + (f", format {fmt} (dctwin compact converts it)" if fmt < 2 else ""))
     for x in layouts:
         print(f"  layout {x.id}: saved {x.saved_at}" + (f" ({x.note})" if x.note else ""))
     for r in recs:

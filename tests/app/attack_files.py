@@ -41,10 +41,14 @@ TINY = {
 TINY_TEXT = json.dumps(TINY, indent=1)
 
 
-def _sql(path: Path, *statements: str) -> None:
+def _sql(path: Path, *statements: str, forge: bool = False) -> None:
+    """Edit ``path``; ``forge``: recompute every row checksum after, as someone who knows the format
+    would, so that the checks behind the checksums are what meets the edit."""
     con = sqlite3.connect(path)
     for st in statements:
         con.execute(st)
+    if forge:
+        fakesim.forge_checksums(con)
     con.commit()
     con.close()
 
@@ -53,6 +57,17 @@ def _flip(path: Path, offset: int) -> None:
     b = bytearray(path.read_bytes())
     b[offset] ^= 0xFF
     path.write_bytes(bytes(b))
+
+
+def _middle_leaf(path: Path) -> int:
+    """The offset of the page-type byte of a table leaf page in the middle of a project file: a flipped
+    byte there is damage SQLite's own check finds."""
+    con = sqlite3.connect(path)
+    pages = [r[0] for r in con.execute("SELECT pageno FROM dbstat WHERE pagetype = 'leaf' AND name IN "
+                                       "('keyframe_arrays', 'series', 'events') ORDER BY pageno")]
+    size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    return (pages[len(pages) // 2] - 1) * size
 
 
 def build(d: Path) -> dict[str, Path]:
@@ -122,19 +137,28 @@ def build(d: Path) -> dict[str, Path]:
     size = run.stat().st_size
     variant("run.dctwin", "flip_header.dctwin", lambda p: _flip(p, 20))
     variant("run.dctwin", "flip_appid.dctwin", lambda p: _flip(p, 70))
-    variant("run.dctwin", "flip_middle.dctwin", lambda p: _flip(p, size // 2))
+    variant("run.dctwin", "flip_middle.dctwin", lambda p: _flip(p, _middle_leaf(p)))
     variant("run.dctwin", "cut_header.dctwin", lambda p: p.write_bytes(p.read_bytes()[:50]))
     variant("run.dctwin", "cut_middle.dctwin", lambda p: p.write_bytes(p.read_bytes()[:size // 2]))
     variant("run.dctwin", "cut_end.dctwin", lambda p: p.write_bytes(p.read_bytes()[:size - 700]))
-    variant("run.dctwin", "dt_negative.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = -1"))
-    variant("run.dctwin", "dt_text.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = 'abc'"))
-    variant("run.dctwin", "layout_garbage.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = 'x{'"))
-    variant("run.dctwin", "layout_blob.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = x'ff00'"))
-    variant("run.dctwin", "kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00'"))
-    variant("run.dctwin", "kf_dtype.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET dtype = 'O'"))
-    variant("run.dctwin", "series_bytes.dctwin", lambda p: _sql(p, "UPDATE series SET data = x'0001'"))
-    variant("run.dctwin", "event_details.dctwin", lambda p: _sql(p, "UPDATE events SET details_json = '[1'"))
-    variant("run.dctwin", "event_time.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = 'soon'"))
+    variant("run.dctwin", "dt_negative.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = -1", forge=True))
+    variant("run.dctwin", "dt_text.dctwin", lambda p: _sql(p, "UPDATE recordings SET dt_s = 'abc'", forge=True))
+    variant("run.dctwin", "layout_garbage.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = 'x{'", forge=True))
+    variant("run.dctwin", "layout_blob.dctwin", lambda p: _sql(p, "UPDATE layouts SET layout_json = x'ff00'", forge=True))
+    variant("run.dctwin", "kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00'", forge=True))
+    variant("run.dctwin", "kf_dtype.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET dtype = 'O'", forge=True))
+    variant("run.dctwin", "series_bytes.dctwin", lambda p: _sql(p, "UPDATE series SET data = x'0001'", forge=True))
+    variant("run.dctwin", "event_details.dctwin", lambda p: _sql(p, "UPDATE events SET details_json = '[1'", forge=True))
+    variant("run.dctwin", "event_time.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = 'soon'", forge=True))
+    # issue 19: keyframe arrays that lie (checksums forged): refused with the array named, no hang, no crash
+    for name, change in (("kf_huge", "shape = '[1000000000]'"), ("kf_negative", "shape = '[-8, 5]'"),
+                         ("kf_text_shape", "shape = '\"8x5\"'"), ("kf_unicode", "dtype = '<U10'"),
+                         ("kf_swapped", "dtype = '>f8'"), ("kf_short", "shape = '[8, 6]'")):
+        variant("run.dctwin", f"{name}.dctwin", lambda p, change=change: _sql(
+            p, f"UPDATE keyframe_arrays SET {change} WHERE name = 'air_c'", forge=True))
+    variant("run.dctwin", "plain_kf_bytes.dctwin", lambda p: _sql(p, "UPDATE keyframe_arrays SET data = x'00' "
+                                                                     "WHERE keyframe_id = 1 AND name = 'air_c'"))
+    variant("run.dctwin", "plain_event.dctwin", lambda p: _sql(p, "UPDATE events SET t_s = t_s + 1"))
     variant("run.dctwin", "dropped.dctwin", lambda p: _sql(p, "DROP TABLE events"))
     variant("run.dctwin", "newer.dctwin", lambda p: _sql(p, "PRAGMA user_version = 99"))
     variant("run.dctwin", "trigger.dctwin", lambda p: _sql(

@@ -149,10 +149,18 @@ def test_bad_project_file(files, command, name, says):
 
 DAMAGED_DATA = [
     ("dt_negative.dctwin", "dt_s = -1"),
-    ("dt_text.dctwin", "not numbers"),
+    ("dt_text.dctwin", "recording 1 is damaged"),  # text in a number: no checksum holds it
     ("layout_garbage.dctwin", "layout version 1"),
     ("layout_blob.dctwin", "layout version 1 is not text"),
-    ("kf_bytes.dctwin", "keyframe 1"),
+    ("kf_bytes.dctwin", "keyframe at t = 0 s is damaged"),
+    ("plain_kf_bytes.dctwin", "keyframe at t = 0 s is damaged (array air_c: its checksum does not match)"),
+    ("kf_huge.dctwin", "array air_c: stored array claims 1e+09 elements"),
+    ("kf_negative.dctwin", "array air_c: stored array has a malformed shape"),
+    ("kf_text_shape.dctwin", "array air_c: stored array has a malformed shape"),
+    ("kf_unicode.dctwin", "array air_c: stored array has an unsupported dtype '<U10'"),
+    ("kf_swapped.dctwin", "array air_c: stored array declares the byte order of '>f8'"),
+    ("kf_short.dctwin", "keyframe at t = 0 s is damaged (array air_c"),
+    ("plain_event.dctwin", "event row 1 is damaged: its checksum does not match"),
     ("kf_dtype.dctwin", "unsupported dtype 'O'"),
     ("series_bytes.dctwin", "damaged chunk"),
     ("event_details.dctwin", "damaged details"),
@@ -167,13 +175,14 @@ def test_export_refuses_damaged_rows(files, name, says):
 
 
 @pytest.mark.parametrize("name", ["dt_negative.dctwin", "dt_text.dctwin", "layout_garbage.dctwin",
-                                  "kf_bytes.dctwin", "event_time.dctwin"])
+                                  "kf_bytes.dctwin", "event_time.dctwin", "plain_kf_bytes.dctwin",
+                                  "plain_event.dctwin", "kf_huge.dctwin", "kf_swapped.dctwin", "kf_short.dctwin"])
 def test_replay_refuses_damaged_rows(files, name):
     attack(files, ["replay", files[name], "--at", "20"], 2, name)
 
 
 def test_recordings_lists_text_where_numbers_belong_as_damage(files):
-    attack(files, ["recordings", files["dt_text.dctwin"]], 2, "dt_text.dctwin", "not numbers")
+    attack(files, ["recordings", files["dt_text.dctwin"]], 2, "dt_text.dctwin", "recording 1 is damaged")
 
 
 def test_trigger_is_never_run(files):

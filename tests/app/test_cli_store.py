@@ -125,3 +125,83 @@ def test_recordings_lists_ids(run_file, tmp_path, capsys):
     assert main(["recordings", str(review), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["kind"] == "review" and [r["id"] for r in data["recordings"]] == [1]
+
+
+def test_replay_just_past_the_end_is_refused_exactly(run_file, monkeypatch, capsys):
+    """--at 60.0000001 on a 60 s recording was accepted silently (and replayed 60 s)."""
+    monkeypatch.setattr(replay_mod, "engine_simulation", lambda r: fakesim.FakeSim(dt_s=r.dt_s))
+    assert main(["replay", str(run_file), "--at", "60.0000001"]) == 2
+    assert "--at 60.0000001 s is outside recording 1 (0 to 60 s)" in capsys.readouterr().err
+    with Project.open(run_file, read_only=True) as p:
+        rp = replay_mod.Replayer(p.recording(), lambda r: fakesim.FakeSim(dt_s=r.dt_s))
+        with pytest.raises(Exception, match="60.0000001 s is outside"):
+            rp.seek(60.0000001)
+    assert main(["replay", str(run_file), "--at", "60"]) == 0
+
+
+def test_export_a_window(run_file, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "window.dctwin"
+    assert main(["export", str(run_file), "--from", "20", "--to", "40", "--out", str(out)]) == 0
+    # the keyframe before 20 s and those after it that keep every gap within the recording's 15 s
+    assert f"wrote {out}: recording 1, t = 20 to 40 s, 2 keyframe(s)" in capsys.readouterr().out
+    assert main(["verify", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["recordings", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["window"] == {"from_s": 20.0, "to_s": 40.0} and data["format"] == 2
+    with Project.open(out) as r:
+        reader = r.recording()
+        assert [k.t_s for k in reader.keyframes()] == [15.0, 30.0]
+        t, _ = reader.series("hall")
+        assert t[0] >= 15.0 and t[-1] == 40.0 and reader.duration_s == 40.0
+        assert [e.t_s for e in reader.events() if e.kind == "fail"] == [10.0, 12.5]  # replay schedules them all
+    monkeypatch.setattr(replay_mod, "engine_simulation", lambda r: fakesim.FakeSim(dt_s=r.dt_s))
+    assert main(["replay", str(out), "--at", "33", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["max_inlet_c"] == float(LIVE[33.0]["rack_inlet_c"].max())  # the same history as the project
+    assert main(["replay", str(out), "--at", "5"]) == 2
+    assert "no keyframe at or before t = 5 s" in capsys.readouterr().err
+
+
+def test_export_around_the_incident(run_file, tmp_path, capsys):
+    out = tmp_path / "incident.dctwin"
+    assert main(["export", str(run_file), "--around-incident", "--before", "5", "--after", "5", "--out", str(out),
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)["review"]
+    assert (r["from_s"], r["to_s"]) == (5.0, 17.5)  # first injected event 10 s, last one 12.5 s (no alarm cleared)
+    assert main(["export", str(run_file), "--around-incident", "--out", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)["review"]
+    assert (r["from_s"], r["to_s"]) == (0.0, 60.0)  # the default margins of 60 s, within the recording
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--before", "5", "--out", "x.dctwin"], "--before and --after go with --around-incident"),
+    (["--from", "30", "--to", "20", "--out", "x.dctwin"], "--to 20 s comes before --from 30 s"),
+    (["--from", "70", "--out", "x.dctwin"], "--from 70 s is outside recording 1 (0 to 60 s)"),
+    (["--at", "5", "--from", "1", "--out", "x.dctwin"], "--at is one moment"),
+    (["--around-incident", "--to", "5", "--out", "x.dctwin"], "chooses the window itself"),
+    (["--from", "5", "--csv", "dir"], "choose what a review file (--out) holds"),
+])
+def test_export_window_arguments(run_file, tmp_path, capsys, monkeypatch, args, says):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run_file), *args]) == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "x.dctwin").exists()
+
+
+def test_a_foreign_journal_is_reported_and_not_applied(run_file, tmp_path, capsys):
+    journal = Path(f"{run_file}-journal")
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    journal.write_bytes(fakesim.hot_journal_of(other))
+    before = run_file.read_bytes()
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "dctwin.app.main", "recordings", str(run_file)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "5 keyframes" in proc.stdout
+    assert "run.dctwin-journal beside it does not belong to it and was not applied" in proc.stderr
+    assert run_file.read_bytes() == before and journal.exists()

@@ -65,7 +65,7 @@ def test_open_bad_layout_shows_a_dialog_and_keeps_the_document(window, files, di
     ("view.dctwin", "view 'events'"),
     ("cut_end.dctwin", "is truncated"),
     ("flip_middle.dctwin", "is damaged"),
-    ("dt_text.dctwin", "not numbers"),
+    ("dt_text.dctwin", "recording 1 is damaged"),
     ("layout_blob.dctwin", "not text"),
     ("tiny.json", "not an SQLite database"),
 ])
@@ -97,7 +97,9 @@ def test_save_into_a_missing_folder_is_refused_with_a_dialog(window, dialogs, tm
     assert not (tmp_path / "nodir").exists()
 
 
-@pytest.mark.parametrize("name", ["kf_bytes.dctwin", "kf_dtype.dctwin"])
+@pytest.mark.parametrize("name", ["kf_bytes.dctwin", "kf_dtype.dctwin", "kf_huge.dctwin", "kf_negative.dctwin",
+                                  "kf_text_shape.dctwin", "kf_unicode.dctwin", "kf_swapped.dctwin",
+                                  "kf_short.dctwin", "plain_kf_bytes.dctwin"])
 def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, window, files, dialogs, name):
     digest = _digest(files[name])
     errors: list = []

@@ -11,8 +11,11 @@ Public API::
         reader = project.recording()                         # latest: seek, events, alarms, series
         sim = replay_to(reader, 1234.0)                      # bit-identical state at t = 1234 s
     export_review("run.dctwin", "review.dctwin", at_s=1234.0); verify_file("review.dctwin").intact
+    export_review("run.dctwin", "incident.dctwin", around_incident=True)   # or from_s=..., to_s=...
+    compact("old.dctwin", "new.dctwin")                      # a file of format 1 into the current format
 """
 
+from dctwin.twin.store.compact import compact
 from dctwin.twin.store.export import export_csv, export_review, verify_file
 from dctwin.twin.store.project import Project, check_file, migrate_copy
 from dctwin.twin.store.recorder import Recorder, RunRecorder, record_run
@@ -21,5 +24,5 @@ from dctwin.twin.store.replay import Replayer, replay_to, summary_at
 from dctwin.twin.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Project", "Recorder", "RecordingReader", "Replayer", "RunRecorder",
-           "check_file", "export_csv", "export_review", "migrate_copy", "record_run", "replay_to", "summary_at",
+           "check_file", "compact", "export_csv", "export_review", "migrate_copy", "record_run", "replay_to", "summary_at",
            "verify_file"]

@@ -2,8 +2,10 @@
 
 A review export is a dctwin file with ``meta.kind = "review"`` holding one
 recording (or one moment of it: the keyframe before T and everything up to
-T), its layout and incident, events, alarms and series, and a ``manifest``
-table with the SHA-256 of every other table's content and of the schema.
+T; or a window of it: what replaying from T0 to T1 needs), its layout and
+incident, events, alarms and series, and a ``manifest`` table with the
+SHA-256 of every other table's content and of the schema. Verifying also
+runs SQLite's full ``integrity_check`` (indexes against their tables).
 It is made with the SQLite backup API into a temporary file in the target
 folder, pruned, vacuumed, hashed, switched to ``journal_mode=DELETE``,
 ``quick_check``ed, closed, fsynced and renamed into place; a failed export
@@ -20,8 +22,10 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -32,7 +36,7 @@ from dctwin import twin
 from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.project import (
-    KIND_REVIEW, Project, backup_into_place, check_file, file_uri, now_iso,
+    KIND_REVIEW, Project, check_file, copy_into_place, now_iso,
 )
 
 MANIFEST = "manifest"
@@ -100,43 +104,78 @@ def compute_manifest(con: sqlite3.Connection) -> dict[str, tuple[int, str]]:
     return out
 
 
+def write_manifest(con: sqlite3.Connection) -> None:
+    """Replace the manifest of the database ``con`` with the digests of its content now."""
+    digests = compute_manifest(con)
+    con.execute("BEGIN IMMEDIATE")
+    con.execute(f"DELETE FROM {MANIFEST}")
+    con.executemany(f"INSERT INTO {MANIFEST} (table_name, rows, sha256) VALUES (?, ?, ?)",
+                    [(name, rows, sha) for name, (rows, sha) in digests.items()])
+    con.execute("COMMIT")
+
+
 # --------------------------------------------------------------------------- export
 
-def _drop_keyframes(con: sqlite3.Connection, where: str, value: Any) -> None:
-    """Delete the keyframes that ``where`` (a condition with one ``?``, written here) holds for, and
-    their arrays."""
-    con.execute(f"DELETE FROM keyframe_arrays WHERE keyframe_id IN (SELECT id FROM keyframes WHERE {where})",
-                (value,))
-    con.execute(f"DELETE FROM keyframes WHERE {where}", (value,))
+#: margins (s) of ``--around-incident`` before the first injected event and after the last alarm cleared
+AROUND_BEFORE_S = 60.0
+AROUND_AFTER_S = 60.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a review export keeps of a recording. ``moment``: replay reaches only ``to_s`` (``--at``),
+    series from the start; else ``[from_s, to_s]`` (series of the window only)."""
+
+    from_s: float
+    to_s: float
+    moment: bool = False
+
+
+def incident_window(reader: Any, before_s: float = AROUND_BEFORE_S, after_s: float = AROUND_AFTER_S) -> Window:
+    """The span from the first injected event to the last alarm cleared (or the last injected event, if
+    later), with ``before_s`` / ``after_s`` margins, within the recording."""
+    from dctwin.twin.model.events import INJECTED_KINDS
+
+    injected = [e.t_s for e in reader.events() if e.kind in INJECTED_KINDS]
+    if not injected:
+        raise InputError(f"{reader.project.path}: recording {reader.id} has no injected event, so there is no "
+                         f"incident to export around; give --from and --to")
+    cleared = [float(a["t_s"]) for a in reader.alarms() if not a["active"]]
+    end = max([max(injected)] + cleared)
+    return Window(max(0.0, min(injected) - before_s), min(reader.duration_s, end + after_s))
+
+
+def _thin(kfs: list[Any], first: Any, to_s: float, gap_s: float) -> list[Any]:
+    """``first`` and the keyframes after it up to ``to_s``, leaving out those not needed to keep every
+    gap (and the one to ``to_s``) within ``gap_s`` when the recording's own gaps are."""
+    inside = [k for k in kfs if first.t_s < k.t_s <= to_s]
+    kept = [first]
+    for i, k in enumerate(inside):
+        nxt = inside[i + 1].t_s if i + 1 < len(inside) else to_s
+        if nxt - kept[-1].t_s > gap_s + 1e-9:
+            kept.append(k)
+    return kept
 
 
 def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Optional[int],
-           incident_id: Optional[int], at_s: Optional[float], keep_kf: Optional[int]) -> None:
-    """Keep only the chosen recording (and moment) in the copy."""
+           incident_id: Optional[int]) -> None:
+    """Keep only the chosen recording (its rows in every table that has a recording_id), layout and
+    incident in the copy."""
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%'")]
+    per_recording = [t for t in tables if t not in ("recordings", "keyframes") and "recording_id" in
+                     [c[1] for c in con.execute(f"PRAGMA table_info({_q(t)})")]]
     con.execute("BEGIN IMMEDIATE")
     try:
-        if recording_id is None:
-            for t in ("keyframe_arrays", "keyframes", "events", "series", "alarms", "recordings"):
-                con.execute(f"DELETE FROM {t}")
-            con.execute("DELETE FROM layouts WHERE id <> ?", (layout_id,))
-        else:
-            r = recording_id
-            for t in ("events", "series", "alarms"):
-                con.execute(f"DELETE FROM {t} WHERE recording_id <> ?", (r,))
-            _drop_keyframes(con, "recording_id <> ?", r)
-            con.execute("DELETE FROM recordings WHERE id <> ?", (r,))
-            con.execute("DELETE FROM layouts WHERE id <> ?", (layout_id,))
-            con.execute("DELETE FROM incidents WHERE id IS NOT ?", (incident_id,))
-            if at_s is not None:
-                # the kept keyframe gets its own copy of arrays it shared with earlier keyframes
-                con.execute("UPDATE keyframe_arrays SET data = (SELECT d.data FROM keyframe_arrays d "
-                            "WHERE d.id = keyframe_arrays.ref_id), ref_id = NULL "
-                            "WHERE keyframe_id = ? AND ref_id IS NOT NULL", (keep_kf,))
-                _drop_keyframes(con, "id <> ?", keep_kf)
-                for table, column in (("events", "t_s"), ("alarms", "t_s"), ("series", "t0_s")):
-                    con.execute(f"DELETE FROM {table} WHERE {column} > ?", (at_s,))
-                _trim_series(con, at_s)
-                con.execute("UPDATE recordings SET duration_s = MIN(duration_s, ?)", (at_s,))
+        keep = -1 if recording_id is None else int(recording_id)
+        for t in per_recording:
+            con.execute(f"DELETE FROM {_q(t)} WHERE recording_id <> ?", (keep,))
+        con.execute("DELETE FROM keyframe_arrays WHERE keyframe_id IN (SELECT id FROM keyframes "
+                    "WHERE recording_id <> ?)", (keep,))
+        con.execute("DELETE FROM keyframes WHERE recording_id <> ?", (keep,))
+        con.execute("DELETE FROM recordings WHERE id <> ?", (keep,))
+        con.execute("DELETE FROM layouts WHERE id <> ?", (layout_id,))
+        con.execute("DELETE FROM incidents WHERE id IS NOT ?", (incident_id,))
         con.execute("DELETE FROM manifest")
         con.execute("COMMIT")
     except BaseException:
@@ -144,31 +183,118 @@ def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Opti
         raise
 
 
-def _trim_series(con: sqlite3.Connection, at_s: float) -> None:
-    """Cut series chunks that run past ``at_s`` so the snapshot holds nothing after it."""
-    rows = con.execute("SELECT id, n, width, t_data, data FROM series WHERE t1_s > ?", (at_s,)).fetchall()
-    for cid, n, w, tb, db in rows:
-        t = np.frombuffer(tb, dtype="<f8")
-        k = int(np.searchsorted(t, at_s, side="right"))
-        if k == 0:
-            con.execute("DELETE FROM series WHERE id = ?", (cid,))
-            continue
-        v = np.frombuffer(db, dtype="<f4").reshape(w, n)[:, :k]
-        con.execute("UPDATE series SET n = ?, t1_s = ?, t_data = ?, data = ? WHERE id = ?",
-                    (k, float(t[k - 1]), t[:k].tobytes(), np.ascontiguousarray(v).tobytes(), cid))
+def _cut(con: sqlite3.Connection, reader: Any, window: Window, keep: list[Any]) -> None:
+    """Keep the window of the (only) recording in the copy: the keyframes ``keep``, re-encoded so that
+    the first holds all its bytes (nothing it shared with a keyframe left out stays behind), the events
+    and alarms up to ``to_s``, and the series of the window."""
+    from dctwin.twin.store.arrays import encode_array
+    from dctwin.twin.store.recorder import KeyframeEncoder
+    from dctwin.twin.store.project import recount
+    from dctwin.twin.store.schema import Keyframe, KeyframeArray, with_crc
+
+    rid = reader.id
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.execute("DELETE FROM keyframe_arrays WHERE keyframe_id IN (SELECT id FROM keyframes "
+                    "WHERE recording_id = ?)", (rid,))
+        ids = [k.id for k in keep]
+        con.execute(f"DELETE FROM keyframes WHERE recording_id = ? AND id NOT IN ({', '.join('?' * len(ids))})",
+                    (rid, *ids))
+        encoder = KeyframeEncoder()
+        at, kt = KeyframeArray.__table__, Keyframe.__table__
+        for kf in keep:
+            arrays = reader.load_keyframe(kf)
+            first = int(con.execute("SELECT coalesce(max(id), 0) + 1 FROM keyframe_arrays").fetchone()[0])
+            rows, learnt = encoder.encode(kf.id, first, [(n, *encode_array(a)) for n, a in arrays.items()])
+            _insert(con, at, rows)
+            encoder.commit(learnt)
+            row = {"recording_id": rid, "t_s": kf.t_s, "last_event_seq": kf.last_event_seq,
+                   "first_array_id": first, "n_arrays": len(rows)}
+            con.execute("UPDATE keyframes SET first_array_id = ?, n_arrays = ?, crc = ? WHERE id = ?",
+                        (first, len(rows), with_crc(kt, row)["crc"], kf.id))
+        for table in ("events", "alarms"):
+            con.execute(f"DELETE FROM {table} WHERE recording_id = ? AND t_s > ?", (rid, window.to_s))
+        lo = None if window.moment else keep[0].t_s
+        _trim_series(con, reader, lo, window.to_s)
+        con.execute("UPDATE recordings SET duration_s = min(duration_s, ?) WHERE id = ?", (window.to_s, rid))
+        recount(con, rid)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _insert(con: sqlite3.Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        cols = list(rows[0])
+        con.executemany(f"INSERT INTO {_q(table.name)} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        [tuple(r[c] for c in cols) for r in rows])
+
+
+def _trim_series(con: sqlite3.Connection, reader: Any, lo: Optional[float], hi: float) -> None:
+    """Keep the series samples in ``[lo, hi]`` (``lo`` None: from the start): chunks wholly outside go,
+    chunks across an end are cut (decoded, sliced, packed again)."""
+    from dctwin.twin.store.arrays import pack_blob
+    from dctwin.twin.store.schema import SeriesChunk, with_crc
+
+    st = SeriesChunk.__table__
+    rid = reader.id
+    con.execute("DELETE FROM series WHERE recording_id = ? AND (t0_s > ? OR t1_s < ?)",
+                (rid, hi, -math.inf if lo is None else lo))
+    cut = con.execute("SELECT id FROM series WHERE recording_id = ? AND (t1_s > ? OR t0_s < ?)",
+                      (rid, hi, -math.inf if lo is None else lo)).fetchall()
+    if not cut:
+        return
+    wanted = {int(r[0]) for r in cut}
+    for name in ("hall", "rack_inlet_c", "rack_power_w"):
+        for r in reader._chunk_rows(name, lo, hi):
+            if r["id"] not in wanted:
+                continue
+            t, v = reader._decode_chunk(name, r, r["width"])
+            keep = (t <= hi) & (t >= (-math.inf if lo is None else lo))
+            if not keep.any():
+                con.execute("DELETE FROM series WHERE id = ?", (r["id"],))
+                continue
+            t, v = t[keep], v[keep]
+            row = {"recording_id": rid, "name": name, "t0_s": float(t[0]), "t1_s": float(t[-1]), "n": int(len(t)),
+                   "width": int(r["width"]), "codec": "shuffle", "t_data": pack_blob(t.astype("<f8").tobytes(), 8),
+                   "data": pack_blob(np.ascontiguousarray(v.T.astype("<f4")).tobytes(), 4)}
+            with_crc(st, row)
+            con.execute("UPDATE series SET t0_s = ?, t1_s = ?, n = ?, codec = ?, t_data = ?, data = ?, crc = ? "
+                        "WHERE id = ?", (row["t0_s"], row["t1_s"], row["n"], row["codec"], row["t_data"],
+                                         row["data"], row["crc"], r["id"]))
 
 
 def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_id: Optional[int] = None,
-                  at_s: Optional[float] = None) -> dict[str, Any]:
+                  at_s: Optional[float] = None, from_s: Optional[float] = None, to_s: Optional[float] = None,
+                  around_incident: bool = False, before_s: float = AROUND_BEFORE_S,
+                  after_s: float = AROUND_AFTER_S) -> dict[str, Any]:
     """Write a self-contained, hashed review export of ``src`` to ``out``.
 
     Holds one recording (default: the latest; a file without recordings gives
-    its latest layout only), or with ``at_s`` one moment of it: the keyframe
-    replay starts from (the last one before ``at_s``) and the events, alarms
-    and series up to ``at_s`` (replay re-simulates from it to ``at_s``).
-    Returns a summary dict (recording, keyframes, events, tables, size).
+    its latest layout only), or a part of it:
+
+    - ``at_s``: one moment: the keyframe replay starts from (the last one
+      before ``at_s``) and the events, alarms and series up to ``at_s``;
+    - ``from_s`` / ``to_s`` (either may be left out: the start, the end), or
+      ``around_incident`` (the first injected event to the last alarm cleared,
+      with ``before_s`` / ``after_s`` margins): what replaying that window
+      needs: the keyframe before ``from_s`` and those inside (thinned to the
+      recording's largest keyframe gap, so seeks stay as quick), the events and
+      alarms up to ``to_s``, the series of the window. ``meta`` says which
+      window it holds (``from_s``, ``to_s``).
+
+    A project of format 1 is first compacted into a temporary file. Returns a
+    summary dict (recording, window, keyframes, events, tables, size).
     """
-    src_p, out_p = Path(src), Path(out)
+    return _export_review(Path(src), Path(out), Path(src).name, recording_id=recording_id, at_s=at_s,
+                          from_s=from_s, to_s=to_s, around_incident=around_incident, before_s=before_s,
+                          after_s=after_s)
+
+
+def _export_review(src_p: Path, out_p: Path, source_name: str, *, recording_id: Optional[int],
+                   at_s: Optional[float], from_s: Optional[float], to_s: Optional[float], around_incident: bool,
+                   before_s: float, after_s: float) -> dict[str, Any]:
     if out_p.exists() and src_p.exists() and out_p.resolve() == src_p.resolve():
         raise InputError(f"{out_p}: the export must not overwrite the file it is made from")
     if out_p.exists():  # only an earlier review export is replaced: never a project or another file
@@ -181,6 +307,10 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
         if kind != KIND_REVIEW:
             raise InputError(f"{out_p}: exists and is not a review export; it is not replaced "
                              f"(choose another name or remove it)")
+    if at_s is not None and (from_s is not None or to_s is not None or around_incident):
+        raise InputError("export: --at is one moment; it does not go with --from/--to/--around-incident")
+    if around_incident and (from_s is not None or to_s is not None):
+        raise InputError("export: --around-incident chooses the window itself; leave out --from/--to")
     project = Project.open(src_p, read_only=True)
     try:
         if project.is_review:
@@ -188,56 +318,99 @@ def export_review(src: str | os.PathLike, out: str | os.PathLike, *, recording_i
             if not res.intact:  # a new export would give the altered content fresh, valid hashes
                 raise ProjectFileError(f"{src_p}: is a review export that has been altered since it was made "
                                        f"({res.message().split('(', 1)[-1].rstrip(')')}); it is not re-exported")
-        layout_id = project.latest_layout_id()
-        incident_id = None
-        keep_kf = None
-        recs = project.recordings()
-        if recording_id is None and recs:
-            recording_id = recs[-1].id
-        if recording_id is not None:
-            reader = project.recording(recording_id)
-            layout_id, incident_id = reader.layout_id, reader.incident_id
-            if at_s is not None:
-                if not (0 <= at_s <= reader.duration_s + 1e-9):
-                    raise InputError(f"--at {at_s:g} s is outside recording {reader.id} "
-                                     f"(0 to {reader.duration_s:g} s)")
-                keep_kf = reader.replay_keyframe(at_s).id  # the one replay to at_s starts from
-            # a review must hold what replay needs: refuse damaged keyframes instead of hashing them as truth
-            reader.check_data(None if keep_kf is None else [keep_kf])
-        elif at_s is not None:
-            raise InputError(f"{src_p}: holds no recording, so there is no moment --at {at_s:g} s to export")
-        if layout_id is None:
-            raise ProjectFileError(f"{src_p}: holds no layout and no recording; nothing to export")
-        project.load_layout(layout_id)  # a layout that does not read is refused (LayoutError naming it)
-        meta = {"kind": KIND_REVIEW, "exported_at": now_iso(), "exported_by": f"dctwin {twin.__version__}",
-                "exported_from": src_p.name, "recording_id": "" if recording_id is None else str(recording_id),
-                "at_s": "" if at_s is None else repr(float(at_s))}
-
-        def transform(con: sqlite3.Connection) -> None:
-            _prune(con, recording_id, layout_id, incident_id, at_s, keep_kf)
-            con.execute("VACUUM")
-            con.execute("BEGIN IMMEDIATE")
-            con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))
-            con.execute("COMMIT")
-            digests = compute_manifest(con)
-            con.execute("BEGIN IMMEDIATE")
-            con.executemany("INSERT INTO manifest (table_name, rows, sha256) VALUES (?, ?, ?)",
-                            [(name, rows, sha) for name, (rows, sha) in digests.items()])
-            con.execute("COMMIT")
-
-        src_con = sqlite3.connect(file_uri(project.path, "ro"), uri=True, isolation_level=None)
-        try:
-            src_con.execute("PRAGMA trusted_schema=OFF")
-            backup_into_place(src_con, out_p, transform)
-        finally:
-            src_con.close()
+        if not project.checked:
+            project.close()
+            return _export_compacted(src_p, out_p, source_name, dict(
+                recording_id=recording_id, at_s=at_s, from_s=from_s, to_s=to_s, around_incident=around_incident,
+                before_s=before_s, after_s=after_s))
+        return _export(project, src_p, out_p, source_name, recording_id, at_s, from_s, to_s, around_incident,
+                       before_s, after_s)
     finally:
         project.close()
+
+
+def _export_compacted(src_p: Path, out_p: Path, source_name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Export from a format-1 file through a compact copy of it (in the output's folder, removed after)."""
+    from dctwin.twin._files import SQLITE_COMPANIONS, remove_quietly
+    from dctwin.twin.store.project import migrate_copy
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_p.name}.", suffix=".compact", dir=out_p.resolve().parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        migrate_copy(src_p, tmp)
+        return _export_review(Path(tmp), out_p, source_name, **kwargs)
+    finally:
+        remove_quietly(tmp, SQLITE_COMPANIONS)
+
+
+def _export(project: Project, src_p: Path, out_p: Path, source_name: str, recording_id: Optional[int],
+            at_s: Optional[float],
+            from_s: Optional[float], to_s: Optional[float], around_incident: bool, before_s: float,
+            after_s: float) -> dict[str, Any]:
+    layout_id = project.latest_layout_id()
+    incident_id = None
+    recs = project.recordings()
+    if recording_id is None and recs:
+        recording_id = recs[-1].id
+    reader = None
+    window: Optional[Window] = None
+    keep: list[Any] = []
+    windowed = at_s is not None or from_s is not None or to_s is not None or around_incident
+    if recording_id is not None:
+        reader = project.recording(recording_id)
+        layout_id, incident_id = reader.layout_id, reader.incident_id
+        dur = reader.duration_s
+        if at_s is not None:
+            if not (0 <= at_s <= dur + 1e-9):
+                raise InputError(f"--at {at_s:g} s is outside recording {reader.id} (0 to {dur:g} s)")
+            window = Window(float(at_s), float(at_s), moment=True)
+        elif around_incident:
+            window = incident_window(reader, before_s, after_s)
+        elif windowed:
+            lo, hi = (0.0 if from_s is None else float(from_s)), (dur if to_s is None else float(to_s))
+            for flag, v in (("--from", lo), ("--to", hi)):
+                if not 0 <= v <= dur + 1e-9:
+                    raise InputError(f"{flag} {v:g} s is outside recording {reader.id} (0 to {dur:g} s)")
+            if hi < lo:
+                raise InputError(f"--to {hi:g} s comes before --from {lo:g} s")
+            window = Window(lo, min(hi, dur))
+        if window is not None:
+            kfs = reader.keyframes()
+            first = reader.replay_keyframe(window.from_s)  # the one replay to from_s starts from
+            gaps = [b.t_s - a.t_s for a, b in zip(kfs, kfs[1:])]
+            keep = [first] if window.moment else _thin(kfs, first, window.to_s, max(gaps, default=math.inf))
+        # a review must hold what replay needs: refuse damaged data instead of hashing it as truth
+        reader.check_data([k.id for k in keep] if window is not None else None)
+    elif windowed:
+        raise InputError(f"{src_p}: holds no recording, so there is no moment or window to export")
+    if layout_id is None:
+        raise ProjectFileError(f"{src_p}: holds no layout and no recording; nothing to export")
+    project.load_layout(layout_id)  # a layout that does not read is refused (LayoutError naming it)
+    meta = {"kind": KIND_REVIEW, "exported_at": now_iso(), "exported_by": f"dctwin {twin.__version__}",
+            "exported_from": source_name, "recording_id": "" if recording_id is None else str(recording_id),
+            "at_s": "" if at_s is None else repr(float(at_s)),
+            "from_s": "" if window is None or window.moment else repr(window.from_s),
+            "to_s": "" if window is None or window.moment else repr(window.to_s)}
+
+    def transform(con: sqlite3.Connection) -> None:
+        _prune(con, recording_id, layout_id, incident_id)
+        if window is not None:
+            _cut(con, reader, window, keep)
+        con.execute("VACUUM")
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))
+        con.execute("COMMIT")
+        write_manifest(con)
+
+    copy_into_place(project.uri, out_p, transform)
     with Project.open(out_p) as review:
         recs = review.recordings()
-        return {"file": str(out_p), "recording": recording_id, "at_s": at_s, "layouts": len(review.layouts()),
-                "keyframes": sum(r.keyframes for r in recs), "events": sum(r.events for r in recs),
-                "bytes": out_p.stat().st_size}
+        return {"file": str(out_p), "recording": recording_id, "at_s": at_s,
+                "from_s": None if window is None or window.moment else window.from_s,
+                "to_s": None if window is None or window.moment else window.to_s,
+                "layouts": len(review.layouts()), "keyframes": sum(r.keyframes for r in recs),
+                "events": sum(r.events for r in recs), "bytes": out_p.stat().st_size}
 
 
 # --------------------------------------------------------------------------- verify
@@ -282,8 +455,10 @@ def verify_file(path: str | os.PathLike) -> VerifyResult:
     A file that is not a dctwin file or is damaged raises ProjectFileError.
     """
     p = Path(path)
-    info = check_file(p, structure=False)  # dropped tables, triggers and views are reported as alterations
-    con = sqlite3.connect(file_uri(p, "ro"), uri=True, isolation_level=None)
+    # dropped tables, triggers and views are reported as alterations; the full integrity check also
+    # compares every index with its table (a damaged index could hide rows that hash as intact)
+    info = check_file(p, full=True, structure=False)
+    con = sqlite3.connect(info.uri, uri=True, isolation_level=None)
     try:
         con.execute("PRAGMA trusted_schema=OFF")
         res = VerifyResult(p, info.kind)

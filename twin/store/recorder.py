@@ -14,11 +14,22 @@ Underneath, :class:`Recorder` works with any loop::
     rec.add_events(events); rec.add_alarms(alarms)     # anything not already in sim.events
     rec.close()
 
-Every ``keyframe_every_s`` a keyframe (``sim.keyframe()``) is written together
-with everything buffered since the last one (hall metrics, rack series,
-events, alarms) in ONE transaction, so a crash loses at most the last
-interval and every committed keyframe comes with the series and events up
-to it. Arrays unchanged since the previous keyframe are stored once.
+A keyframe (``sim.keyframe()``) is written together with everything buffered
+since the last one (hall metrics, rack series, events, alarms) in ONE
+transaction, so a crash loses at most the last interval and every committed
+keyframe comes with the series and events up to it. Arrays unchanged since
+the previous keyframe are stored once; the others are compressed
+(:class:`KeyframeEncoder`), series chunks too, on the writer thread.
+
+Keyframe spacing: every ``keyframe_every_s`` by default. With
+``seek_budget_s`` (``record_run``'s default: 0.5 s) it adapts: a keyframe
+every ``keyframe_every_s`` while events happen or alarms change (and one at
+the step of the first event after a quiet stretch), then, while the hall is
+quiet, gaps doubling up to the largest gap a seek re-simulates in about the
+budget: ``2 x 0.9 x seek_budget_s`` of simulation at the step cost measured
+live (the median step's CPU time on the engine's thread), so a seek to a
+random second takes about the budget (the median; at most twice it) on a
+machine not busy with other work, never more than ``max_keyframe_gap_s``.
 Without a ``sim`` object the same data can be passed as plain arrays
 (``state=``, ``rack_inlet_c=``, ``rack_power_w=``, ``metrics=``).
 Writes are batched Core ``insert()`` calls with lists of dicts, on the
@@ -28,24 +39,27 @@ writer thread.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import queue
+import statistics
 import threading
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import numpy as np
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select
 
 from dctwin import twin
-from dctwin.twin._files import SQLITE_COMPANIONS, remove_quietly
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.model.events import Event
-from dctwin.twin.store.arrays import encode_array
-from dctwin.twin.store.project import Project, now_iso
-from dctwin.twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk
+from dctwin.twin.store.arrays import FULL_CODECS, encode_array, pack, pack_blob, pack_scaled, scaled
+from dctwin.twin.store.project import Project, _Writing, now_iso, write_failed
+from dctwin.twin.store.schema import AlarmRow, EventRow, Keyframe, KeyframeArray, Recording, SeriesChunk, with_crc
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +93,81 @@ def details_json(details: Mapping[str, Any]) -> str:
     return json.dumps(dict(details), sort_keys=True, default=default)
 
 
+class KeyframeEncoder:
+    """Successive keyframes of one recording as ``keyframe_arrays`` rows of format 2.
+
+    An array bit-identical to one already stored in the recording (the previous keyframe's same
+    array, or any recent array of the same dtype and shape: the engine's cached marched flows move
+    from one name to the next, and its iterate equals its temperature after a steady solve) is a
+    reference (``ref_id``) to the row holding its bytes; any other array gets the smallest of
+    :func:`dctwin.twin.store.arrays.pack`'s encodings, ``xor`` against the last row of the same
+    array stored in full (its *anchor*), or ``scale`` against an array stored fresh (not ``scale``)
+    earlier in the same keyframe, so decoding an array reads at most three rows (four through a
+    reference). ``encode`` returns the rows and what it learnt; ``commit`` that once the rows are
+    committed (a failed write leaves no reference to rows that are not there).
+    """
+
+    #: arrays smaller than this are not looked up by content (a reference row costs as much)
+    DEDUPE_BYTES = 4096
+    #: content digests remembered (the most recent ones)
+    REMEMBER = 4096
+
+    def __init__(self) -> None:
+        self._prev: dict[str, tuple[str, str, bytes, int]] = {}  # name -> (dtype, shape, raw, row holding it)
+        self._anchor: dict[str, tuple[str, str, bytes, int]] = {}  # name -> the last row stored in full
+        self._seen: OrderedDict[tuple[str, str, bytes], int] = OrderedDict()  # (dtype, shape, digest) -> row
+
+    def encode(self, keyframe_id: int, first_id: int,
+               arrays: Iterable[tuple[str, str, str, bytes]]) -> tuple[list[dict[str, Any]], tuple]:
+        rows, prev, anchor, seen = [], {}, {}, {}
+        kin: dict[tuple[str, str], list[tuple[bytes, int]]] = {}  # this keyframe's arrays by kind: (raw, row)
+        t = KeyframeArray.__table__
+        for k, (name, dtype, shape, raw) in enumerate(arrays):
+            rid = first_id + k
+            row: dict[str, Any] = {"id": rid, "keyframe_id": int(keyframe_id), "name": name, "dtype": dtype,
+                                   "shape": shape, "codec": "raw", "ref_id": None, "base_id": None}
+            p = self._prev.get(name)
+            key = (dtype, shape, hashlib.blake2b(raw, digest_size=16).digest()) \
+                if len(raw) >= self.DEDUPE_BYTES else None
+            same = p[3] if p is not None and p[:3] == (dtype, shape, raw) else \
+                (seen.get(key) or self._seen.get(key)) if key is not None else None
+            if same is not None:
+                row.update(ref_id=same, data=b"")
+                prev[name] = (dtype, shape, raw, same)
+            else:
+                a = self._anchor.get(name)
+                base = a[2] if a is not None and a[:2] == (dtype, shape) else None
+                codec, blob = pack(raw, np.dtype(dtype).itemsize, base)
+                row.update(codec=codec, data=blob, base_id=a[3] if codec == "xor" else None)  # type: ignore[index]
+                for braw, brow in reversed(kin.get((dtype, shape), [])[-4:]):
+                    if scaled(raw, braw, dtype):
+                        sblob = pack_scaled(raw, braw, dtype)
+                        if len(sblob) < len(blob):
+                            row.update(codec="scale", data=sblob, base_id=brow)
+                        break
+                prev[name] = (dtype, shape, raw, rid)
+                if row["codec"] in FULL_CODECS:
+                    anchor[name] = prev[name]
+                if key is not None:
+                    seen[key] = rid
+            if row["ref_id"] is None and row["codec"] != "scale":  # decoding never chains deeper than 3 rows
+                kin.setdefault((dtype, shape), []).append((raw, rid))
+            rows.append(with_crc(t, row))
+        return rows, (prev, anchor, seen)
+
+    def commit(self, learnt: tuple) -> None:
+        prev, anchor, seen = learnt
+        self._prev = prev
+        self._anchor.update(anchor)
+        self._seen.update(seen)
+        while len(self._seen) > self.REMEMBER:
+            self._seen.popitem(last=False)
+
+
+def _next_id(conn: Any, table: Any) -> int:
+    return int(conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+
+
 class Recorder:
     """Writes one recording of a run into ``project``.
 
@@ -92,6 +181,11 @@ class Recorder:
         The simulation step (s).
     keyframe_every_s, metrics_every_s, rack_series_every_s : float
         Sampling periods (s) of keyframes, hall metrics and per-rack series.
+    seek_budget_s : float, optional
+        Adapt the keyframe spacing (see the module docstring) so that a seek takes about this long;
+        None keeps one keyframe every ``keyframe_every_s``.
+    max_keyframe_gap_s : float
+        The largest gap between keyframes the adaptive spacing uses (s).
     incident_id, hall_id : optional
         The incident played (``project.save_incident``) and the simulated hall.
     rack_ids : sequence of str, optional
@@ -115,13 +209,17 @@ class Recorder:
                  rack_ids: Optional[Iterable[str]] = None, unit_ids: Optional[Iterable[str]] = None,
                  params: Optional[Mapping[str, Any]] = None, engine_version: Optional[str] = None,
                  note: str = "", max_chunk: int = 600, background: bool = False,
-                 on_commit: Optional[Callable[[Optional[float]], None]] = None) -> None:
+                 on_commit: Optional[Callable[[Optional[float]], None]] = None,
+                 seek_budget_s: Optional[float] = None, max_keyframe_gap_s: float = 900.0) -> None:
         for name, v in (("dt_s", dt_s), ("keyframe_every_s", keyframe_every_s),
                         ("metrics_every_s", metrics_every_s), ("rack_series_every_s", rack_series_every_s)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"recording: {name} must be a positive number of seconds, got {v!r}")
         if max_chunk < 1:
             raise InputError(f"recording: max_chunk must be at least 1, got {max_chunk}")
+        if seek_budget_s is not None and not (isinstance(seek_budget_s, (int, float))
+                                              and math.isfinite(seek_budget_s) and seek_budget_s > 0):
+            raise InputError(f"recording: seek_budget_s must be a positive number of seconds, got {seek_budget_s!r}")
         project.require_writable()
         if int(layout_id) not in {info.id for info in project.layouts()}:
             raise InputError(f"recording: {project.path} has no layout version {layout_id}")
@@ -153,8 +251,19 @@ class Recorder:
         self._rack_rows: dict[str, list[np.ndarray]] = {s: [] for s in RACK_STREAMS}
         self._events: list[dict[str, Any]] = []
         self._alarms: list[dict[str, Any]] = []
-        self._prev_arrays: dict[str, tuple[str, str, bytes]] = {}  # last keyframe's arrays, encoded
-        self._data_rows: dict[str, int] = {}  # writer: the row holding each array's current bytes
+        self._encoder = KeyframeEncoder()  # used by the writer only
+        self._counts = {"n_keyframes": 0, "n_events": 0, "n_alarms": 0, "n_chunks": 0}  # rows queued so far
+        self.seek_budget_s = None if seek_budget_s is None else float(seek_budget_s)
+        self.max_keyframe_gap_s = max(float(max_keyframe_gap_s), self.keyframe_every_s)
+        self._last_kf: Optional[float] = None  # time of the last keyframe taken
+        self._quiet = 0  # keyframes taken in a row without events or alarm changes before them
+        self._active = False  # events or alarm changes since the last keyframe
+        #: CPU time the caller's thread took per step between two calls (s): what a step costs, whatever
+        #: else the machine runs (replaying it later costs the same)
+        self._step_cpu: deque = deque(maxlen=64)
+        self._left_at: Optional[tuple[int, float]] = None  # (thread, its CPU time) when on_step returned
+        #: the largest gap between keyframes this recording used (s)
+        self.largest_gap_s = 0.0
         self._seen_seq: set[int] = set()
         self._last_seq = 0
         self._log_len = 0
@@ -162,16 +271,22 @@ class Recorder:
         #: called after each commit with the keyframe time (or None), from the writer thread in background mode
         self.on_commit = on_commit
         self._error: Optional[BaseException] = None
+        self._broken = False  # a batch failed: the writer writes no more
         self._queue: Optional[queue.Queue] = None
         self._thread: Optional[threading.Thread] = None
-        with project.engine.begin() as conn:
-            res = conn.execute(insert(Recording.__table__).values(
+        self._params = dict(params or {})
+        if self.seek_budget_s is not None:
+            self._params["seek_budget_s"] = self.seek_budget_s
+        t = Recording.__table__
+        with _Writing(project.path, "a new recording"), project.engine.begin() as conn:
+            res = conn.execute(insert(t).values(**with_crc(t, dict(
                 layout_id=int(layout_id), incident_id=incident_id, hall_id=hall_id, dt_s=self.dt_s,
                 duration_s=0.0, engine_version=engine_version or f"dctwin {twin.__version__}",
                 started_at=now_iso(), finished=False, keyframe_every_s=self.keyframe_every_s,
                 metrics_every_s=self.metrics_every_s, rack_series_every_s=self.rack_series_every_s,
                 rack_ids_json=json.dumps(self.rack_ids or []), unit_ids_json=json.dumps(self.unit_ids or []),
-                metric_names_json="[]", params_json=json.dumps(dict(params or {}), sort_keys=True), note=note))
+                metric_names_json="[]", params_json=json.dumps(self._params, sort_keys=True), note=note,
+                **self._counts))))
             self.recording_id = int(res.inserted_primary_key[0])
         if background:  # the writer thread owns the project's connection until close()
             self._queue = queue.Queue(maxsize=2)
@@ -200,6 +315,16 @@ class Recorder:
         """
         if self.closed:
             raise InputError("recording: on_step after close()")
+        entered = (threading.get_ident(), time.thread_time())
+        if self._left_at is not None and self._left_at[0] == entered[0] and entered[1] >= self._left_at[1]:
+            self._step_cpu.append(entered[1] - self._left_at[1])
+        try:
+            return self._on_step(t_s, sim, state, rack_inlet_c, rack_power_w, metrics)
+        finally:
+            self._left_at = (threading.get_ident(), time.thread_time())
+
+    def _on_step(self, t_s: float, sim: Any, state: Optional[State], rack_inlet_c: Optional[np.ndarray],
+                 rack_power_w: Optional[np.ndarray], metrics: Optional[Mapping[str, float]]) -> Optional[float]:
         self._raise_if_failed()
         t_s = float(t_s)
         if self.t_s is not None and t_s < self.t_s:
@@ -237,34 +362,67 @@ class Recorder:
             self._sample_racks(t_s, rack_inlet_c, rack_power_w)
             self._next_rack = self._next(t_s, self.rack_series_every_s)
 
+        if self._active and self.seek_budget_s is not None and self._last_kf is not None \
+                and self._next_kf is not None:
+            # something happened: keyframes are dense again, and one comes now if the last is old enough
+            self._next_kf = min(self._next_kf, self._last_kf + self.keyframe_every_s)
         if self._due(t_s, self._next_kf):
             if state is None:
                 raise InputError("recording: a keyframe is due but no state was given (pass sim or state=)")
             arrays = state() if callable(state) else state
             self._commit(t_s, arrays)
-            self._next_kf = self._next(t_s, self.keyframe_every_s)
+            self._next_kf = self._plan_next(t_s)
             return t_s
         if (len(self._hall_t) >= self.max_chunk or len(self._rack_t) >= self.max_chunk
                 or len(self._events) >= 10 * self.max_chunk):
             self._commit(None, None)
         return None
 
+    def _plan_next(self, t_s: float) -> float:
+        """The time of the next keyframe after one taken at ``t_s``."""
+        if self._last_kf is not None:
+            self.largest_gap_s = max(self.largest_gap_s, t_s - self._last_kf)
+        self._last_kf = t_s
+        if self.seek_budget_s is None:
+            return self._next(t_s, self.keyframe_every_s)
+        self._quiet = 0 if self._active else self._quiet + 1
+        self._active = False
+        gap = min(self.keyframe_every_s * 2.0 ** min(self._quiet, 20), self.quiet_gap_s())
+        return t_s + max(gap, self.keyframe_every_s)
+
+    def quiet_gap_s(self) -> float:
+        """The keyframe gap (s) of a quiet stretch: a seek to a random second re-simulates half of it
+        on average, which takes about the seek budget at the step cost measured so far (90 % of it:
+        the rest loads and restores the keyframe); at least ``keyframe_every_s``, at most
+        ``max_keyframe_gap_s``. The step cost is the CPU time of the caller's thread per step, not the
+        wall time: other programs on the machine do not make the recording denser."""
+        if self.seek_budget_s is None or len(self._step_cpu) < 8:
+            return self.keyframe_every_s
+        step = statistics.median(self._step_cpu)
+        if step <= 0:
+            return self.max_keyframe_gap_s
+        gap = 2.0 * 0.9 * self.seek_budget_s / step * self.dt_s
+        return min(max(gap, self.keyframe_every_s), self.max_keyframe_gap_s)
+
     def _sample_hall(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray],
                      metrics: Optional[Mapping[str, float]]) -> None:
+        # every step at the default 1 s: plain floats, one numpy call per figure (the array is built per chunk)
         values: dict[str, float] = {}
         if power is not None and len(power):
-            values["it_power_w"] = float(np.sum(power))
+            values["it_power_w"] = float(power.sum()) if isinstance(power, np.ndarray) else float(np.sum(power))
         if inlet is not None and len(inlet):
-            values["max_inlet_c"] = float(np.max(inlet))
-            values["mean_inlet_c"] = float(np.mean(inlet))
+            a = inlet if isinstance(inlet, np.ndarray) else np.asarray(inlet)
+            values["max_inlet_c"] = float(a.max())
+            values["mean_inlet_c"] = float(a.mean())
         if metrics:
-            values.update({str(k): float(v) for k, v in metrics.items()})
+            for k, v in metrics.items():
+                values[str(k)] = float(v)
         if self.metric_names is None:
             if not values:
                 return
             self.metric_names = list(values)
         self._hall_t.append(t_s)
-        self._hall_rows.append(np.array([values.get(n, np.nan) for n in self.metric_names], dtype=np.float32))
+        self._hall_rows.append([values.get(n, math.nan) for n in self.metric_names])
 
     def _sample_racks(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray]) -> None:
         n = len(inlet) if inlet is not None else len(power)  # type: ignore[arg-type]
@@ -285,6 +443,7 @@ class Recorder:
             if ev.seq in self._seen_seq:
                 continue
             self._seen_seq.add(ev.seq)
+            self._active = True
             self._last_seq = max(self._last_seq, ev.seq)
             self._events.append({"recording_id": self.recording_id, "seq": int(ev.seq), "t_s": float(ev.t_s),
                                  "kind": str(ev.kind), "target": str(ev.target),
@@ -304,13 +463,14 @@ class Recorder:
             except (KeyError, TypeError, ValueError) as exc:
                 raise InputError(f"recording: alarm {dict(a)!r} is missing or has a bad field ({exc})") from None
             self._alarms.append(row)
+            self._active = True
 
     # ---- writing
     def _series_rows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         if self._hall_t:
             t = np.asarray(self._hall_t, dtype="<f8")
-            data = np.stack(self._hall_rows).astype("<f4", copy=False)
+            data = np.asarray(self._hall_rows, dtype="<f4")
             rows.append(self._chunk(HALL_STREAM, t, data))
         if self._rack_t:
             t = np.asarray(self._rack_t, dtype="<f8")
@@ -319,34 +479,34 @@ class Recorder:
         return rows
 
     def _chunk(self, name: str, t: np.ndarray, data: np.ndarray) -> dict[str, Any]:
+        """A series row with its raw blobs (the writer compresses them)."""
         return {"recording_id": self.recording_id, "name": name, "t0_s": float(t[0]), "t1_s": float(t[-1]),
-                "n": int(data.shape[0]), "width": int(data.shape[1]), "t_data": t.tobytes(),
+                "n": int(data.shape[0]), "width": int(data.shape[1]), "codec": "shuffle", "t_data": t.tobytes(),
                 "data": np.ascontiguousarray(data.T).tobytes()}  # [width, n]: one rack's samples contiguous
 
     def _commit(self, t_s: Optional[float], arrays: Optional[Mapping[str, np.ndarray]]) -> None:
         """One transaction: the keyframe (if any) and everything buffered (queued in background mode)."""
         self._raise_if_failed()
-        encoded: list[tuple[str, str, str, Optional[bytes]]] = []
+        encoded: list[tuple[str, str, str, bytes]] = []
         if arrays is not None:
-            prev = self._prev_arrays
-            self._prev_arrays = {}
             for name, arr in arrays.items():
                 try:
                     dtype, shape, data = encode_array(arr)  # a copy: the caller may change arr
                 except ValueError as exc:
                     raise InputError(f"recording: state array {name!r}: {exc}") from None
-                name = str(name)
-                self._prev_arrays[name] = (dtype, shape, data)
-                # unchanged since the previous keyframe: the writer stores a reference, not the bytes again
-                same = prev.get(name) == (dtype, shape, data)
-                encoded.append((name, dtype, shape, None if same else data))
-        rec_values: dict[str, Any] = {"duration_s": float(self.t_s or 0.0)}
+                encoded.append((str(name), dtype, shape, data))
+        series = self._series_rows()
+        self._counts["n_keyframes"] += arrays is not None
+        self._counts["n_events"] += len(self._events)
+        self._counts["n_alarms"] += len(self._alarms)
+        self._counts["n_chunks"] += len(series)
+        rec_values: dict[str, Any] = {"duration_s": float(self.t_s or 0.0), **self._counts}
         ids = (tuple(self.rack_ids or ()), tuple(self.unit_ids or ()), tuple(self.metric_names or ()))
         if ids != self._ids_written:
             rec_values.update(rack_ids_json=json.dumps(self.rack_ids or []),
                               unit_ids_json=json.dumps(self.unit_ids or []),
                               metric_names_json=json.dumps(self.metric_names or []))
-        batch = _Batch(t_s if arrays is not None else None, int(self._last_seq), encoded, self._series_rows(),
+        batch = _Batch(t_s if arrays is not None else None, int(self._last_seq), encoded, series,
                        list(self._events), list(self._alarms), rec_values)
         if batch.t_s is not None:
             self.last_keyframe_queued_t_s = batch.t_s
@@ -355,8 +515,7 @@ class Recorder:
                 self._write(batch)
             except BaseException as exc:
                 self.closed = True  # what is committed stays; nothing more is written after a failure
-                raise ProjectFileError(f"{self.project.path}: recording {self.recording_id} could not be "
-                                       f"written ({type(exc).__name__}: {exc})") from exc
+                raise self._failed(exc) from exc
         else:
             self._queue.put(batch)  # blocks when the writer is two batches behind: memory stays bounded
         self._ids_written = ids
@@ -368,33 +527,36 @@ class Recorder:
         self._events.clear()
         self._alarms.clear()
 
+    def _failed(self, exc: BaseException) -> ProjectFileError:
+        kept = (f"; the recording is kept up to t = {self.last_keyframe_t_s:g} s"
+                if self.last_keyframe_t_s is not None else "")
+        err = write_failed(self.project.path, f"recording {self.recording_id}", exc)
+        return ProjectFileError(str(err) + kept)
+
     def _write(self, b: "_Batch") -> None:
+        learnt = None
         with self.project.engine.begin() as conn:
             if b.t_s is not None:
-                res = conn.execute(insert(Keyframe.__table__).values(
-                    recording_id=self.recording_id, t_s=float(b.t_s), last_event_seq=b.last_seq))
-                kf_id = int(res.inserted_primary_key[0])
-                if b.arrays:
-                    conn.execute(insert(KeyframeArray.__table__),
-                                 [{"keyframe_id": kf_id, "name": n, "dtype": d, "shape": s,
-                                   "data": b"" if data is None else data,
-                                   "ref_id": self._data_rows[n] if data is None else None}
-                                  for n, d, s, data in b.arrays])
-                    t = KeyframeArray.__table__
-                    data_rows = dict(self._data_rows)
-                    data_rows.update(conn.execute(select(t.c.name, t.c.id).where(t.c.keyframe_id == kf_id)
-                                                  .where(t.c.ref_id.is_(None))).all())
+                kt, at = Keyframe.__table__, KeyframeArray.__table__
+                kf_id, first = _next_id(conn, kt), _next_id(conn, at)
+                rows, learnt = self._encoder.encode(kf_id, first, b.arrays)
+                conn.execute(insert(kt).values(**with_crc(kt, {
+                    "id": kf_id, "recording_id": self.recording_id, "t_s": float(b.t_s),
+                    "last_event_seq": b.last_seq, "first_array_id": first, "n_arrays": len(rows)})))
+                if rows:
+                    conn.execute(insert(at), rows)
             if b.series:
-                conn.execute(insert(SeriesChunk.__table__), b.series)
+                st = SeriesChunk.__table__
+                conn.execute(insert(st), [with_crc(st, {**r, "t_data": pack_blob(r["t_data"], 8),
+                                                        "data": pack_blob(r["data"], 4)}) for r in b.series])
             if b.events:
-                conn.execute(insert(EventRow.__table__), b.events)
+                conn.execute(insert(EventRow.__table__), [with_crc(EventRow.__table__, dict(e)) for e in b.events])
             if b.alarms:
-                conn.execute(insert(AlarmRow.__table__), b.alarms)
-            conn.execute(update(Recording.__table__).where(Recording.__table__.c.id == self.recording_id)
-                         .values(**b.rec_values))
+                conn.execute(insert(AlarmRow.__table__), [with_crc(AlarmRow.__table__, dict(a)) for a in b.alarms])
+            self.project.update_recording(self.recording_id, conn=conn, **b.rec_values)
+        if learnt is not None:  # only once committed: a failed write leaves no dangling reference
+            self._encoder.commit(learnt)
         if b.t_s is not None:
-            if b.arrays:
-                self._data_rows = data_rows  # only once committed: a failed write leaves no dangling reference
             self.last_keyframe_t_s = b.t_s
             self.keyframes_written += 1
         if self.on_commit is not None:
@@ -404,21 +566,31 @@ class Recorder:
         assert self._queue is not None
         while True:
             batch = self._queue.get()
-            if batch is None:
-                return
-            if self._error is None:
-                try:
-                    self._write(batch)
-                except BaseException as exc:  # reported to the engine thread at its next call
-                    self._error = exc
+            try:
+                if batch is None:
+                    return
+                if not self._broken:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # reported to the engine thread at its next call
+                        self._broken = True  # nothing after a failed batch is written: it would count its rows
+                        self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Write everything buffered and wait until it is committed (the writer is idle after)."""
+        self.flush()
+        if self._queue is not None:
+            self._queue.join()
+        self._raise_if_failed()
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             exc, self._error = self._error, None
             self._stop_writer()
             self.closed = True
-            raise ProjectFileError(f"{self.project.path}: recording {self.recording_id} could not be written "
-                                   f"({type(exc).__name__}: {exc})") from exc
+            raise self._failed(exc) from exc
 
     def _stop_writer(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -440,10 +612,13 @@ class Recorder:
         self.closed = True
         if self._error is not None:
             exc, self._error = self._error, None
-            raise ProjectFileError(f"{self.project.path}: recording {self.recording_id} could not be written "
-                                   f"({type(exc).__name__}: {exc})") from exc
-        self.project.set_recording_finished(self.recording_id,
-                                            float(self.t_s or 0.0) if duration_s is None else duration_s)
+            raise self._failed(exc) from exc
+        try:
+            self.project.update_recording(self.recording_id, finished=True, duration_s=float(
+                self.t_s or 0.0) if duration_s is None else float(duration_s))
+        except ProjectFileError as exc:
+            raise ProjectFileError(f"{exc}; the recording is kept up to t = {self.last_keyframe_t_s:g} s "
+                                   f"(marked unfinished)") from exc
         self.project.checkpoint()
 
     def __enter__(self) -> "Recorder":
@@ -467,7 +642,7 @@ class _Batch:
 
     t_s: Optional[float]
     last_seq: int
-    arrays: list[tuple[str, str, str, Optional[bytes]]]  # bytes None: same as the previous keyframe
+    arrays: list[tuple[str, str, str, bytes]]  # (name, dtype, shape JSON, raw bytes)
     series: list[dict[str, Any]]
     events: list[dict[str, Any]]
     alarms: list[dict[str, Any]]
@@ -572,7 +747,8 @@ def _infer_grid_m(site: Any, sim: Any) -> Any:
 def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt_s: Optional[float] = None,
                duration_s: Optional[float] = None, keyframe_every_s: float = 60.0, metrics_every_s: float = 1.0,
                rack_series_every_s: float = 10.0, grid_m: Optional[float] = None, note: str = "",
-               background: bool = True) -> RunRecorder:
+               background: bool = True, seek_budget_s: Optional[float] = 0.5,
+               max_keyframe_gap_s: float = 900.0) -> RunRecorder:
     """Start recording ``sim`` (at its current state, normally t = 0 after the steady solve) into ``path``.
 
     ``path`` is created if missing; an existing dctwin project gets a new
@@ -581,15 +757,17 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     (if any) is stored too. Replay rebuilds ``Simulation(site, hall_id,
     grid_m=grid_m, dt_s=dt_s)``: pass the ``grid_m`` the run used (default
     ``sim.grid_m`` if the engine has it). Writes go through a writer thread
-    (``background``), so the run waits only for copies of its state.
+    (``background``), so the run waits only for copies of its state. Keyframes
+    adapt to ``seek_budget_s`` (see :class:`Recorder`; None: one every
+    ``keyframe_every_s``). A file another dctwin process is writing is refused,
+    as is a project of format 1 (``dctwin compact`` converts it first).
     """
     from pathlib import Path
 
     from dctwin.twin.model.layoutfile import dumps_layout
 
     p = Path(path)
-    created = not p.exists()
-    project = Project.create(p) if created else Project.open(p)
+    project, created = _open_for_recording(p)
     try:
         project.require_writable()
         text = dumps_layout(site)
@@ -609,11 +787,31 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
                        rack_series_every_s=rack_series_every_s, incident_id=incident_id,
                        hall_id=getattr(hall, "id", None), params={"grid_m": gm, "planned_duration_s": duration_s},
                        engine_version=str(getattr(sim, "engine_version", "") or "") or None, note=note,
-                       background=background)
+                       background=background, seek_budget_s=seek_budget_s, max_keyframe_gap_s=max_keyframe_gap_s)
         rec.on_step(sim.t_s, sim)  # the starting state is the first keyframe
     except BaseException:
-        project.close()
-        if created:  # nothing was recorded: leave no empty project behind
-            remove_quietly(p, SQLITE_COMPANIONS)
+        if created:  # nothing was recorded: leave no empty project behind (removed while still locked)
+            project.discard()
+        else:
+            project.close()
         raise
     return RunRecorder(project, rec, created)
+
+
+def _open_for_recording(p: Any) -> tuple[Project, bool]:
+    """``(project, created)``: ``p`` made new, or opened for writing if it exists (also when another
+    process made it a moment ago)."""
+    from dctwin.twin.store.project import check_file
+    from dctwin.twin.store.schema import SCHEMA_VERSION
+
+    if not p.exists():
+        try:
+            return Project.create(p), True
+        except ProjectFileError:
+            if not p.exists():
+                raise
+    info = check_file(p)
+    if info.kind == "project" and info.user_version < SCHEMA_VERSION:
+        raise ProjectFileError(f"{p}: is a project file of an older format ({info.user_version}); recordings are "
+                               f"not added to it. Convert it first: dctwin compact {p} --out NEW.dctwin")
+    return Project.open(p), False

@@ -14,6 +14,12 @@ GUI: ``schedule(sim.t_s, ...)``). An engine without ``schedule`` gets the
 events after the keyframe (``seq > keyframe.last_event_seq``) through
 ``inject(kind, target, **details)`` at the same points (:func:`advance`).
 Automatic events are never injected: the physics makes them again.
+
+Damage stops replay before it: a damaged keyframe (:class:`KeyframeDamaged`)
+or event makes every later second unreachable, with a message naming it,
+instead of replaying a different history; a keyframe the engine cannot run
+from (an error while stepping from it, or a state that is not finite) is
+reported the same way.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Optional, Sequence
 
+import numpy as np
+
 from dctwin.twin.errors import DctwinError, InputError, ProjectFileError
 from dctwin.twin.model.events import INJECTED_KINDS
 from dctwin.twin.sim.results import HallSummary
-from dctwin.twin.store.recording import RecordingReader
+from dctwin.twin.store.recording import KeyframeDamaged, RecordingReader
 
 #: Simulation keyword arguments that recorders may store in ``params`` and replay passes back
 SIM_PARAMS = ("grid_m",)
@@ -68,7 +76,12 @@ class Replayer:
         self.reader = reader
         self.sim = (make_sim or engine_simulation)(reader)
         self._tol = reader.dt_s * 1e-6
-        self._events = [e for e in reader.events() if e.kind in INJECTED_KINDS]
+        events, damage = reader.events_until_damage()
+        #: replay reaches up to this time (a damaged event comes after it), and the reason
+        self.limit: Optional[tuple[float, str]] = None if damage is None else (
+            damage[0], f"{damage[1]}; replay stops before it")
+        self._limit_kf = False  # the limit comes from a damaged keyframe (else from an event)
+        self._events = [e for e in events if e.kind in INJECTED_KINDS]
         self._scheduled = callable(getattr(self.sim, "schedule", None))
         if self._scheduled:
             # the engine's own path: the same schedule as live (every injected event, in the order it was
@@ -77,30 +90,73 @@ class Replayer:
             for ev in self._events:
                 self.sim.schedule(ev.t_s, ev.kind, ev.target, **ev.details)
         self._at: Optional[float] = None  # the time the simulation is at after our last seek
+        self._from: Any = None  # the keyframe the simulation was last restored from
         self._injected: set[int] = set()  # inject-only engines: recorded events already given to the sim
 
     def seek(self, t_s: float) -> Any:
         t_s = float(t_s)
         reader, tol = self.reader, self._tol
-        if not (0.0 <= t_s <= reader.duration_s + tol):
-            raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
-        kf = reader.replay_keyframe(t_s)
+        if not (0.0 <= t_s <= reader.duration_s + 1e-9):  # a recording ends where it ends: 120.0000001 is past 120
+            raise InputError(f"--at {t_s!r} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
+        if self.limit is not None and t_s > self.limit[0] + tol:
+            raise KeyframeDamaged(self.limit[1], self.limit[0]) if self._limit_kf else ProjectFileError(self.limit[1])
+        try:
+            reader.verify_keyframes(t_s)  # no damaged keyframe lies on the way (checksums, once)
+            kf = reader.replay_keyframe(t_s)
+        except KeyframeDamaged as exc:
+            self._stop_at(exc)
+            raise
         if not (self._at is not None and self._at <= t_s + tol and kf.t_s <= self._at + tol
                 and abs(float(self.sim.t_s) - self._at) <= tol):
-            _restore(self.sim, reader.load_keyframe(kf), kf.t_s, tol)
+            try:
+                arrays = reader.load_keyframe(kf)
+            except KeyframeDamaged as exc:
+                self._stop_at(exc)
+                raise
+            self._at = None
+            _restore(self.sim, arrays, kf.t_s, tol)
             self._injected = {e.seq for e in self._events if e.seq <= kf.last_event_seq}
+            self._from = kf
         # else: step on from where the last seek left the simulation
-        if self._scheduled:
-            while float(self.sim.t_s) < t_s - tol:
-                left = t_s - float(self.sim.t_s)
-                self.sim.step(left if left < reader.dt_s - tol else None)  # a run's last step may be shortened
-        else:
-            pending = sorted((e for e in self._events if e.seq not in self._injected and e.t_s <= t_s + tol),
-                             key=lambda e: (e.t_s, e.seq))
-            n = advance(self.sim, pending, t_s)
-            self._injected.update(e.seq for e in pending[:n])
+        try:
+            if self._scheduled:
+                while float(self.sim.t_s) < t_s - tol:
+                    left = t_s - float(self.sim.t_s)
+                    self.sim.step(left if left < reader.dt_s - tol else None)  # a run's last step may be shortened
+            else:
+                pending = sorted((e for e in self._events if e.seq not in self._injected and e.t_s <= t_s + tol),
+                                 key=lambda e: (e.t_s, e.seq))
+                n = advance(self.sim, pending, t_s)
+                self._injected.update(e.seq for e in pending[:n])
+        except DctwinError:
+            raise
+        except (ArithmeticError, ValueError, KeyError, TypeError, IndexError) as exc:
+            self._at = None
+            raise self._unusable(f"the engine cannot run from it ({type(exc).__name__}: {exc})") from None
+        self._check_finite()
         self._at = float(self.sim.t_s)
         return self.sim
+
+    def _stop_at(self, exc: KeyframeDamaged) -> None:
+        if self.limit is None or exc.t_s < self.limit[0]:
+            self.limit = (exc.t_s, str(exc))
+            self._limit_kf = True
+
+    def _unusable(self, why: str) -> ProjectFileError:
+        kf = self._from
+        exc = KeyframeDamaged(f"{self.reader.project.path}: recording {self.reader.id}, keyframe at t = "
+                              f"{kf.t_s:g} s is damaged ({why}); replay stops before it", kf.t_s)
+        self._stop_at(exc)
+        return exc
+
+    def _check_finite(self) -> None:
+        """A replayed state with NaN in what a summary reports comes from a damaged keyframe: say so
+        rather than print NaN."""
+        values = [getattr(self.sim, name, None) for name in ("rack_inlet_c", "T")]
+        for v in values:
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size and not np.isfinite(v).all():
+                self._at = None
+                raise self._unusable("the state replayed from it is not finite (NaN)")
 
 
 def _restore(sim: Any, arrays: dict, t_kf: float, tol: float) -> None:

@@ -10,39 +10,77 @@ Layout of the data, and why:
   text written by :func:`dctwin.twin.model.layoutfile.dumps_layout`; nothing is updated in
   place, so every recording points at the exact layout it ran on.
 - ``keyframes`` + ``keyframe_arrays``: one row per keyframe time, one row per
-  state array with ``dtype`` (numpy ``dtype.str``, explicit byte order),
-  ``shape`` (JSON list) and the raw C-order bytes. Never pickle. An array
-  bit-identical to the one in the previous keyframe (the frozen flow field,
-  most of a keyframe, between re-marches) is stored once: later rows carry
-  ``ref_id``, the row that holds the bytes, and no data.
+  state array with ``dtype`` (numpy ``dtype.str``, little-endian),
+  ``shape`` (JSON list), its encoding ``codec`` and the bytes (last column, so
+  reading the other columns never walks a large blob). Never pickle. Encodings
+  (:mod:`dctwin.twin.store.arrays`): ``raw``, ``zstd``, ``shuffle`` (byte
+  shuffle + zstd) and ``xor`` (XOR with the same array of an earlier keyframe,
+  the row ``base_id``, stored in one of the others: decoding never chains).
+  An array bit-identical to the one in the previous keyframe (the frozen flow
+  field, most of a keyframe, between re-marches) is stored once: later rows
+  carry ``ref_id``, the row that holds the bytes, and no data. A keyframe's
+  arrays have consecutive ids from ``keyframes.first_array_id`` (``n_arrays``
+  of them), so reading them never depends on an index.
 - ``series``: decimated trends in chunks. One row holds ``n`` samples of one
   stream: ``t_data`` (float64[n], the sample times) and ``data``
   (float32[width, n]: column by column, so the ``n`` samples of one rack or
-  metric are contiguous). Stream ``"hall"`` has one column per hall metric
-  (names in ``recordings.metric_names_json``); streams ``"rack_inlet_c"`` and
-  ``"rack_power_w"`` have one column per rack (order in
-  ``recordings.rack_ids_json``). A chunk is written with each keyframe batch
-  (a 24 h recording at 1 Hz is ~1,440 rows per stream). No per-sample rows:
-  86,400 x 1,000 rows would be slow to write and to read. One rack's trend
-  over 24 h reads only its slice of each chunk (incremental blob I/O, a few
-  tens of ms), and every rack at one time is one chunk of ~24 kB.
+  metric are contiguous), each byte-shuffled and Zstandard-compressed
+  (``codec = "shuffle"``; ``"raw"`` in files of format 1). Stream ``"hall"``
+  has one column per hall metric (names in ``recordings.metric_names_json``);
+  streams ``"rack_inlet_c"`` and ``"rack_power_w"`` have one column per rack
+  (order in ``recordings.rack_ids_json``). A chunk is written with each
+  keyframe batch. No per-sample rows: 86,400 x 1,000 rows would be slow to
+  write and to read.
 - ``events``: every event of the run (injected and automatic) with its cause.
 - ``alarms``: append-only alarm state changes (raised / cleared) with cause.
-- ``meta``: key/value (``kind`` = ``project`` or ``review``, creator, export
-  details). ``manifest``: per-table SHA-256 of a review export.
+- ``meta``: key/value (``kind`` = ``project`` or ``review``, ``file_id``,
+  creator, export details). ``manifest``: per-table SHA-256 of a review export.
+
+Damage is noticed (format 2): every row of ``layouts``, ``incidents``,
+``recordings``, ``keyframes``, ``keyframe_arrays``, ``events``, ``series`` and
+``alarms`` carries ``crc``, the CRC-32 of its other columns but ``id``
+(:func:`row_crc`), written with the row and checked whenever the row is read:
+a flipped bit anywhere in what a recording holds is found and named. Readers
+of these tables do not trust SQLite's indexes (a damaged index entry could
+hide or swap rows): they scan (``NOT INDEXED``) or look rows up by id.
+
+Format 1 (``user_version = 1``) files have neither checksums nor encodings;
+they open read-only as they always did, and ``dctwin compact`` rewrites one
+in this format.
+
+Adding a table (measured series, sweep results, ...): define it here as a
+SQLModel class with ``table=True`` (subclass :class:`_OfRecording` if its
+rows belong to a recording: review exports then keep only the exported
+recording's rows, and ``crc`` (:class:`Checked`) to have its rows checked),
+and register it with :func:`optional_table`. An optional table is created
+the first time it is written (``Project.ensure_table``), files without it
+open as before (the opening checks require only :data:`TABLES`), review
+exports hash it like any table, ``compact`` copies it. Write rows with
+``Project.insert_rows`` (which fills ``crc``) and read them with
+``Project.read_rows`` (which checks it). Changing an existing table's columns
+needs a new ``SCHEMA_VERSION`` and a migration (``project.MIGRATIONS``).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import zlib
+from typing import Any, Mapping, Optional
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, Table, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
 #: ``PRAGMA application_id`` of a dctwin file: "DCTW"
 APPLICATION_ID = 0x44435457
 #: ``PRAGMA user_version``: the schema version this code writes and reads
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: the oldest format this version still reads (read-only, in place) and compacts into the current one
+OLDEST_READABLE = 1
+
+
+class Checked(SQLModel):
+    """A ``crc`` column: the CRC-32 of the row's other columns but ``id`` (:func:`row_crc`)."""
+
+    crc: Optional[int] = None
 
 
 class _OfRecording(SQLModel):
@@ -58,7 +96,7 @@ class Meta(SQLModel, table=True):
     value: str = ""
 
 
-class LayoutVersion(SQLModel, table=True):
+class LayoutVersion(Checked, table=True):
     __tablename__ = "layouts"
     id: Optional[int] = Field(default=None, primary_key=True)
     saved_at: str  # ISO 8601, UTC
@@ -66,7 +104,7 @@ class LayoutVersion(SQLModel, table=True):
     layout_json: str
 
 
-class Incident(SQLModel, table=True):
+class Incident(Checked, table=True):
     __tablename__ = "incidents"
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str
@@ -75,7 +113,7 @@ class Incident(SQLModel, table=True):
     incident_json: str
 
 
-class Recording(SQLModel, table=True):
+class Recording(Checked, table=True):
     __tablename__ = "recordings"
     id: Optional[int] = Field(default=None, primary_key=True)
     layout_id: int = Field(foreign_key="layouts.id")
@@ -94,17 +132,30 @@ class Recording(SQLModel, table=True):
     metric_names_json: str = "[]"
     params_json: str = "{}"
     note: str = ""
+    #: rows this recording has in keyframes, events, alarms and series (format 2): a row lost or moved to
+    #: another recording by damage is noticed
+    n_keyframes: int = 0
+    n_events: int = 0
+    n_alarms: int = 0
+    n_chunks: int = 0
 
 
-class Keyframe(_OfRecording, table=True):
+#: the row counts a recording keeps, and the tables they count
+COUNTED = {"n_keyframes": "keyframes", "n_events": "events", "n_alarms": "alarms", "n_chunks": "series"}
+
+
+class Keyframe(_OfRecording, Checked, table=True):
     __tablename__ = "keyframes"
     __table_args__ = (UniqueConstraint("recording_id", "t_s"),)
     t_s: float
     #: highest event ``seq`` already applied to this state (replay re-injects the later injected events)
     last_event_seq: int = 0
+    #: the keyframe's arrays are the keyframe_arrays rows with ids first_array_id .. first_array_id + n_arrays - 1
+    first_array_id: int = 0
+    n_arrays: int = 0
 
 
-class KeyframeArray(SQLModel, table=True):
+class KeyframeArray(Checked, table=True):
     __tablename__ = "keyframe_arrays"
     __table_args__ = (UniqueConstraint("keyframe_id", "name"),)
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -112,12 +163,15 @@ class KeyframeArray(SQLModel, table=True):
     name: str
     dtype: str
     shape: str  # JSON list of ints
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # empty when ref_id is set
+    codec: str = "raw"  # arrays.CODECS
     #: the row holding the same bytes (an array unchanged since an earlier keyframe of the recording)
     ref_id: Optional[int] = None
+    #: codec "xor": the row (an earlier keyframe's same array, not itself "xor") the data is XORed with
+    base_id: Optional[int] = None
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # empty when ref_id is set
 
 
-class EventRow(_OfRecording, table=True):
+class EventRow(_OfRecording, Checked, table=True):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("recording_id", "seq"), Index("ix_events_rec_t", "recording_id", "t_s"))
     seq: int
@@ -129,7 +183,7 @@ class EventRow(_OfRecording, table=True):
     details_json: str = "{}"
 
 
-class SeriesChunk(_OfRecording, table=True):
+class SeriesChunk(_OfRecording, Checked, table=True):
     __tablename__ = "series"
     __table_args__ = (Index("ix_series_rec_name_t", "recording_id", "name", "t0_s"),)
     name: str
@@ -137,11 +191,12 @@ class SeriesChunk(_OfRecording, table=True):
     t1_s: float
     n: int
     width: int
+    codec: str = "shuffle"  # "shuffle": both blobs byte-shuffled + zstd; "raw" (format 1)
     t_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float64[n], little-endian
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[width, n] (column-major), little-endian
 
 
-class AlarmRow(_OfRecording, table=True):
+class AlarmRow(_OfRecording, Checked, table=True):
     __tablename__ = "alarms"
     __table_args__ = (Index("ix_alarms_rec_t", "recording_id", "t_s"),)
     t_s: float
@@ -164,3 +219,66 @@ class ManifestRow(SQLModel, table=True):
 TABLES = [t.__table__ for t in (Meta, LayoutVersion, Incident, Recording, Keyframe, KeyframeArray,
                                  EventRow, SeriesChunk, AlarmRow, ManifestRow)]
 TABLE_NAMES = tuple(t.name for t in TABLES)
+
+#: tables registered by :func:`optional_table` (created when first written), by name
+OPTIONAL_TABLES: dict[str, Table] = {}
+
+
+def optional_table(model: type) -> type:
+    """Register a SQLModel table class as an optional table of project files (usable as a decorator)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    if table.name in TABLE_NAMES:
+        raise ValueError(f"{table.name} is a table every project file has")
+    OPTIONAL_TABLES[table.name] = table
+    return model
+
+
+def checked_columns(table: Table) -> tuple[str, ...]:
+    """The columns :func:`row_crc` covers: all but ``id`` and ``crc``, in the table's order."""
+    return tuple(c.name for c in table.columns if c.name not in ("id", "crc"))
+
+
+def has_crc(table: Table) -> bool:
+    return "crc" in table.columns
+
+
+def _kind(col: Any) -> type:
+    try:
+        return col.type.python_type
+    except NotImplementedError:  # pragma: no cover - every column here has one
+        return bytes
+
+
+def _canon(kind: type, v: Any) -> bytes:
+    """One value in the form its CRC is taken of (a float by its exact hex, text by its UTF-8 bytes)."""
+    if v is None:
+        return b"N;"
+    if kind is float:
+        return b"F" + float(v).hex().encode() + b";"
+    if kind is int or kind is bool:
+        if isinstance(v, float) and not v.is_integer():
+            raise ValueError(v)
+        return b"I%d;" % int(v)
+    if isinstance(v, str):
+        b = v.encode("utf-8", "surrogatepass")
+        return (b"S%d:" % len(b)) + b
+    b = bytes(v)
+    return (b"B%d:" % len(b)) + b
+
+
+def row_crc(table: Table, row: Mapping[str, Any]) -> Optional[int]:
+    """CRC-32 of ``row``'s :func:`checked_columns` (None if a value cannot be what its column holds:
+    text in a number column is damage, and no CRC matches it)."""
+    v = 0
+    try:
+        for name in checked_columns(table):
+            v = zlib.crc32(_canon(_kind(table.c[name]), row.get(name)), v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v
+
+
+def with_crc(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its ``crc`` filled in (for inserts and updates)."""
+    row["crc"] = row_crc(table, row)
+    return row

@@ -132,3 +132,33 @@ def run_live(sim: FakeSim, recorder, duration_s: float, incident: list[Event], s
     else:
         advance(sim, incident, duration_s, on_step)
     recorder.close()
+
+
+def forge_checksums(con) -> None:
+    """Recompute every row checksum of the project open in the sqlite3 connection ``con``, as someone
+    who knows the format would after editing it: the checks behind the checksums must still hold."""
+    from dctwin.twin.store.schema import TABLES, checked_columns, has_crc, row_crc
+
+    for t in (t for t in TABLES if has_crc(t)):
+        cols = ("id",) + checked_columns(t)
+        for r in con.execute(f"SELECT {', '.join(cols)} FROM {t.name}").fetchall():
+            con.execute(f"UPDATE {t.name} SET crc = ? WHERE id = ?", (row_crc(t, dict(zip(cols, r))), r[0]))
+
+
+def hot_journal_of(db) -> bytes:
+    """Make a hot journal of the SQLite file ``db`` (a writer killed mid-transaction, its change spilled into
+    the file) and return its bytes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    child = ("import os, sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+             "c.execute('PRAGMA journal_mode=DELETE')\nc.execute('PRAGMA cache_size=2')\nc.execute('BEGIN')\n"
+             "c.execute('CREATE TABLE junk (x)')\n"
+             "c.execute('INSERT INTO junk SELECT randomblob(3000) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3 "
+             "UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8)')\n"
+             "os.kill(os.getpid(), 9)\n")
+    subprocess.run([sys.executable, "-c", child, str(db)])
+    journal = Path(f"{db}-journal")
+    assert journal.exists() and journal.stat().st_size > 0
+    return journal.read_bytes()

@@ -32,7 +32,8 @@ def engine_run(tmp_path_factory):
     sim.schedule(5.0, "fail", unit)
     sim.schedule(12.0, "set_utilization", rack, utilization=1.0)
     sim.schedule(25.0, "repair", unit)
-    rr = record_run(path, site, sim, dt_s=1.0, duration_s=40.0, keyframe_every_s=10.0, grid_m=GRID_M)
+    rr = record_run(path, site, sim, dt_s=1.0, duration_s=40.0, keyframe_every_s=10.0, grid_m=GRID_M,
+                    seek_budget_s=None)  # a keyframe every 10 s whatever the machine
     live = {0.0: (sim.keyframe(), sim.summary())}
 
     def on_step(s):
@@ -112,3 +113,53 @@ def test_one_replayer_seeks_back_and_forth(engine_run):
                 if name == "event_seq":  # see test_replay_is_bit_identical
                     continue
                 assert a.tobytes() == state[name].tobytes(), (t, name)
+
+
+# ---------------------------------------------------------------- keyframes that lie (issue 19), on the engine
+
+
+def _forged(engine_run, tmp_path, name, change):
+    """A copy of the run whose keyframe at t = 20 s holds ``change(array)`` as ``name`` (checksums forged)."""
+    import shutil
+    import sqlite3
+
+    import numpy as np
+    from fakesim import forge_checksums
+
+    from dctwin.twin.store.arrays import encode_array
+
+    path, _, _ = engine_run
+    bad = tmp_path / "lying.dctwin"
+    shutil.copy(path, bad)
+    with Project.open(bad, read_only=True) as p:
+        reader = p.recording()
+        kf = [k for k in reader.keyframes() if k.t_s == 20.0][0]
+        value = change(reader.load_keyframe(kf)[name].copy())
+    dtype, shape, data = encode_array(np.asarray(value))
+    con = sqlite3.connect(bad)
+    con.execute("UPDATE keyframe_arrays SET dtype = ?, shape = ?, codec = 'raw', ref_id = NULL, base_id = NULL, "
+                "data = ? WHERE keyframe_id = ? AND name = ?", (dtype, shape, data, kf.id, name))
+    forge_checksums(con)
+    con.commit()
+    con.close()
+    return bad
+
+
+@pytest.mark.parametrize("name,change,says", [
+    ("air_T", lambda a: a * float("nan"), "array air_T holds NaN or infinite values"),
+    ("t_s", lambda a: a * 0 - 5.0, "array t_s holds"),
+    ("rack_mode", lambda a: a * 0 + 99, "keyframe at t = 20 s is damaged"),
+], ids=["all-NaN air", "negative time", "mode 99"])
+def test_cli_replay_of_a_keyframe_that_lies_names_it_and_prints_no_nan(engine_run, tmp_path, capsys, name, change,
+                                                                       says):
+    bad = _forged(engine_run, tmp_path, name, change)
+    assert main(["replay", str(bad), "--at", "13"]) == 0  # before it: as recorded
+    capsys.readouterr()
+    code = main(["replay", str(bad), "--at", "27", "--json"])
+    out, err = capsys.readouterr()
+    if name == "rack_mode" and code == 0:  # the engine runs from a mode it does not know: never NaN, though
+        assert "NaN" not in out
+        return
+    assert code == 2 and out == "" and "internal error" not in err
+    assert "lying.dctwin: recording 1, keyframe at t = 20 s is damaged" in err and says in err
+    assert "replay stops before it" in err

@@ -127,7 +127,8 @@ def test_newer_version_is_refused(tmp_path):
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     con.commit()
     con.close()
-    with pytest.raises(ProjectFileError, match=r"new.dctwin: was written by a newer dctwin \(file schema version 2"):
+    with pytest.raises(ProjectFileError,
+                       match=rf"new.dctwin: was written by a newer dctwin \(file schema version {SCHEMA_VERSION + 1}"):
         Project.open(path)
 
 
@@ -215,7 +216,8 @@ def test_failed_migration_leaves_no_copy(tmp_path, monkeypatch):
 
     monkeypatch.setattr(project_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setitem(project_mod.MIGRATIONS, SCHEMA_VERSION, broken)
-    with pytest.raises(ProjectFileError, match=r"old.v2.dctwin: could not be written \(no such table: no_such_table\)"):
+    with pytest.raises(ProjectFileError, match=rf"old.v{SCHEMA_VERSION + 1}.dctwin: could not be written \(no such table: "
+                                               r"no_such_table\)"):
         Project.open(path)
     assert sorted(os.listdir(tmp_path)) == ["old.dctwin"]
 

@@ -37,12 +37,16 @@ def made(tmp_path_factory):
     return run, review
 
 
-def copy(src: Path, tmp_path: Path, *statements: str) -> Path:
+def copy(src: Path, tmp_path: Path, *statements: str, forge: bool = False) -> Path:
+    """A copy of ``src`` edited by ``statements``; ``forge``: with every row checksum recomputed after
+    (someone who knows the format: the checks behind the checksums must still hold)."""
     dst = tmp_path / f"edited-{src.name}"
     shutil.copy(src, dst)
     con = sqlite3.connect(dst)
     for st in statements:
         con.execute(st)
+    if forge:
+        fakesim.forge_checksums(con)
     con.commit()
     con.close()
     return dst
@@ -111,7 +115,7 @@ def test_an_unknown_kind_is_damage(made, tmp_path):
     ("UPDATE recordings SET dt_s = 0", "dt_s = 0 is not a usable time"),
     ("UPDATE recordings SET dt_s = -1", "dt_s = -1"),
     ("UPDATE recordings SET duration_s = 1e308", "duration_s = 1e[+]308"),
-    ("UPDATE recordings SET keyframe_every_s = 'soon'", "not numbers"),
+    ("UPDATE recordings SET keyframe_every_s = 'soon'", "recording 1 is damaged"),  # no checksum holds text
     ("UPDATE recordings SET params_json = '[1, 2]'", "damaged id lists or parameters"),
     ("UPDATE recordings SET params_json = '{\"grid_m\": \"fine\"}'", "damaged id lists or parameters"),
     ("UPDATE recordings SET rack_ids_json = '[1, 2]'", "damaged id lists or parameters"),
@@ -119,6 +123,9 @@ def test_an_unknown_kind_is_damage(made, tmp_path):
 def test_damaged_recording_settings(made, tmp_path, statement, says):
     run, _ = made
     with Project.open(copy(run, tmp_path, statement), read_only=True) as p:
+        with pytest.raises(ProjectFileError, match="recording 1 is damaged: its settings do not match"):
+            p.recording()
+    with Project.open(copy(run, tmp_path, statement, forge=True), read_only=True) as p:
         with pytest.raises(ProjectFileError, match=says):
             p.recording()
 
@@ -126,29 +133,33 @@ def test_damaged_recording_settings(made, tmp_path, statement, says):
 def test_listing_recordings_with_text_for_numbers_is_damage(made, tmp_path):
     run, _ = made
     with Project.open(copy(run, tmp_path, "UPDATE recordings SET duration_s = 'long'"), read_only=True) as p:
-        with pytest.raises(ProjectFileError, match="recording 1 has settings that are not numbers"):
+        with pytest.raises(ProjectFileError, match="recording 1 is damaged"):
             p.recordings()
 
 
 @pytest.mark.parametrize("statement,says", [
-    ("UPDATE keyframe_arrays SET data = x'00' WHERE ref_id IS NULL", "holds 1 bytes"),
-    ("UPDATE keyframe_arrays SET shape = '[7]' WHERE ref_id IS NULL", "expected 56"),
+    ("UPDATE keyframe_arrays SET data = x'00' WHERE ref_id IS NULL AND codec = 'raw'", "holds 1 bytes"),
+    ("UPDATE keyframe_arrays SET data = x'00' WHERE codec = 'shuffle'", "does not decompress"),
+    ("UPDATE keyframe_arrays SET shape = '[7]' WHERE ref_id IS NULL", "expected 56|decompresses to"),
     ("UPDATE keyframe_arrays SET dtype = '|O' WHERE ref_id IS NULL", "unsupported dtype"),
-    ("UPDATE keyframe_arrays SET ref_id = 99999 WHERE id = (SELECT max(id) FROM keyframe_arrays)", "missing data"),
+    ("UPDATE keyframe_arrays SET dtype = '>f8' WHERE dtype = '<f8'", "byte order of '>f8'"),
+    ("UPDATE keyframe_arrays SET ref_id = 99999 WHERE id = (SELECT max(id) FROM keyframe_arrays)",
+     "refers to array row 99999, which is not there"),
     ("UPDATE series SET data = x'00'", "damaged chunk"),
     ("UPDATE series SET n = 'many'", "damaged chunk"),
     ("UPDATE events SET details_json = '{'", "damaged details"),
-    ("UPDATE events SET t_s = 'later'", "event 1 is damaged"),
+    ("UPDATE events SET t_s = 'later'", "event row 1 is damaged"),  # no checksum holds text
 ])
 def test_check_data_finds_damaged_rows_export_would_copy(made, tmp_path, statement, says):
     run, _ = made
-    bad = copy(run, tmp_path, statement)
-    with Project.open(bad, read_only=True) as p:
-        with pytest.raises(ProjectFileError, match=says):
-            p.recording().check_data()
-    with pytest.raises(ProjectFileError, match=says):
-        export_review(bad, tmp_path / "out.dctwin")
-    assert not (tmp_path / "out.dctwin").exists()
+    for forge, message in ((False, r"damaged.*checksum does not match"), (True, says)):
+        bad = copy(run, tmp_path, statement, forge=forge)
+        with Project.open(bad, read_only=True) as p:
+            with pytest.raises(ProjectFileError, match=message):
+                p.recording().check_data()
+        with pytest.raises(ProjectFileError, match=message):
+            export_review(bad, tmp_path / "out.dctwin")
+        assert not (tmp_path / "out.dctwin").exists()
 
 
 def test_intact_recording_passes_check_data(made):

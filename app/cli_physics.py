@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gui", action="store_true",
                    help="measure the editor instead (offscreen): open and recolour halls of --racks racks, and "
                         "drop-to-heat-map times in 200-rack halls")
+    p.add_argument("--place", action="store_true",
+                   help="measure the placement search instead: the whole-floor map for a 20 kW rack and the top-5 "
+                        "verification in the 200-rack hall and the ai-hall demo")
     p.set_defaults(func=cmd_bench)
 
 
@@ -262,6 +265,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from dctwin.app.cli_gui import bench_gui
 
         return bench_gui(args)
+    if args.place:
+        from dctwin.app.cli_place import bench_place
+
+        return bench_place(args)
     report = run_bench(args.racks, repeats=args.repeats, grid_m=args.grid,
                        log=lambda m: print(m, file=sys.stderr) if not args.json else None)
     if args.json:

@@ -38,13 +38,14 @@ def _median(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 def bench_hall(name: str, kw: float = 20.0, verify: int = DEFAULT_VERIFY, repeats: int = 3,
-               workers: Optional[int] = None, log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
-    """The figures of one hall (see the module docstring)."""
+               workers: Optional[int] = None, log: Optional[Callable[[str], None]] = None,
+               grid_m: Optional[float] = None) -> dict[str, Any]:
+    """The figures of one hall (see the module docstring): ``synthetic-N`` (N racks of 8 kW) or a demo name."""
     from dctwin.twin.sim.engine import Simulation
 
-    site = synthetic_site(200) if name == "synthetic-200" else load_demo(name)
+    site = synthetic_site(int(name.split("-", 1)[1])) if name.startswith("synthetic-") else load_demo(name)
     t0 = time.perf_counter()
-    sim = Simulation(site)
+    sim = Simulation(site, grid_m=grid_m)
     sim.solve_steady()
     solve_s = time.perf_counter() - t0
     request = RackRequest(kw=kw)

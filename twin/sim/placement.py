@@ -653,7 +653,7 @@ def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
     cchecks, c0, c1 = cooling.check(0.0, 0.0, cand.racks[0].cdu, solved=True, before=ctx.cooling)
     checks += cchecks
     air = ctx.air
-    checks += air.checks(placed, inlets, rises, base_inlet=base)
+    checks += air.checks([dataclasses.replace(r, id="") for r in placed], inlets, rises, base_inlet=base)
     weight, assumed = ctx.weight(request)
     checks += _floor_check(ctx.hall, placed, weight, assumed)
     feasible, tight, binding, score = _verdict(checks)
@@ -717,6 +717,35 @@ class PlacementResult:
         }
 
 
+def _verify_best(ctx: PlacementContext, request: RackRequest, cands: list[Candidate], budget: int, workers: int,
+                 cancel: Optional[Callable[[], bool]]) -> dict[int, Any]:
+    """Verify the best candidates by full solves, ``workers`` at a time, at most ``budget`` in all: each round
+    takes the feasible unverified candidates that rank above the best verified feasible one (a verified
+    spot may fall back, and the next ones then get their turn). Sorts ``cands``; returns the solved
+    simulations by candidate id."""
+    sims: dict[int, Any] = {}
+    while budget > 0:
+        cands.sort(key=lambda c: c.rank_key)
+        todo = []
+        for c in cands:
+            if c.verified is not None and c.verified["feasible"]:
+                break
+            if c.verified is None and c.feasible:
+                todo.append(c)
+            if len(todo) >= min(workers, budget):
+                break
+        if not todo:
+            break
+        with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+            results = list(pool.map(lambda c: verify(ctx, request, c, cancel), todo))
+        for c, (rec, s2) in zip(todo, results):
+            c.verified = rec
+            sims[id(c)] = s2
+        budget -= len(todo)
+    cands.sort(key=lambda c: c.rank_key)
+    return sims
+
+
 def default_workers() -> int:
     """Full solves run side by side on this many threads (the kernels release the GIL)."""
     return max(1, min(2, os.cpu_count() or 1))
@@ -748,22 +777,11 @@ def find_space(sim: Any, request: RackRequest, *, verify_top: int = DEFAULT_VERI
     t_map = time.perf_counter() - t0 - t_ctx
     if progress is not None:
         progress(f"{evaluated} spots, {sum(c.feasible for c in cands)} feasible by the estimate")
-    best_sim = None
-    todo = [c for c in cands if c.feasible][:max(verify_top, 0)]
-    if todo:
-        n_workers = workers if workers is not None else default_workers()
-        with ThreadPoolExecutor(max_workers=max(1, min(n_workers, len(todo)))) as pool:
-            results = list(pool.map(lambda c: verify(ctx, request, c, cancel), todo))
-        sims = {}
-        for c, (rec, s2) in zip(todo, results):
-            c.verified = rec
-            sims[id(c)] = s2
-        cands.sort(key=lambda c: c.rank_key)
-    result = PlacementResult(ctx.hall.id, request, cands, evaluated, ruled, 0.0, {}, verified=len(todo))
+    sims = _verify_best(ctx, request, cands, max(verify_top, 0),
+                        workers if workers is not None else default_workers(), cancel)
+    result = PlacementResult(ctx.hall.id, request, cands, evaluated, ruled, 0.0, {}, verified=len(sims))
     best = result.best
-    if best is not None and best.verified is not None:
-        best_sim = sims[id(best)]
-    result.best_simulation = best_sim
+    result.best_simulation = sims.get(id(best)) if best is not None else None
     wall = time.perf_counter() - t0
     result.wall_s = wall
     result.timing = {"context_s": t_ctx, "map_s": t_map, "verify_s": wall - t_ctx - t_map}

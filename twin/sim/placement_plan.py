@@ -59,7 +59,7 @@ def plan_placements(sim: Any, request: RackRequest, count: int, *, verify_top: i
         res = find_space(current, request, verify_top=verify_top, workers=workers)
         best = res.best
         if best is None:
-            kinds = {c.binding.split(":", 1)[0] for c in res.candidates}
+            kinds = _kinds(res.candidates)
             stopped = (f"rack {k + 1} of {count}: no spot is feasible"
                        + (f" (ruled out by {', '.join(sorted(kinds))})" if kinds else " (no room left)"))
             break
@@ -136,5 +136,10 @@ def stranded_capacity(sim: Any, request: RackRequest) -> dict[str, list[dict[str
 
 
 def _kinds(cs: list[Candidate]) -> set[str]:
-    """What rules out the spots that do not fit (power, cooling, air, floor)."""
-    return {c.binding.split(":", 1)[0] for c in cs if not c.feasible}
+    """What rules out the spots that do not fit (power, cooling, air, floor; verified when they were)."""
+    out = set()
+    for c in cs:
+        v = c.verified or {}
+        if not v.get("feasible", c.feasible):
+            out.add(v.get("binding", c.binding).split(":", 1)[0])
+    return out

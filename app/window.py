@@ -37,6 +37,7 @@ from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
 from dctwin.app.document import Document, blank_site
+from dctwin.app.find_space import install_find_space
 from dctwin.app.import_dialogs import install_import_menu
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         install_import_menu(self)
+        install_find_space(self)
         self._build_toolbar()
         self._connect()
 

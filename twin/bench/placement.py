@@ -78,3 +78,54 @@ def run_place_bench(halls: tuple[str, ...] = ("synthetic-200", "ai-hall"), kw: f
                     log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
     """``dctwin bench --place``: the figures of each hall."""
     return {"kw": kw, "verify": verify, "cases": [bench_hall(h, kw, verify, repeats, workers, log) for h in halls]}
+
+
+def accuracy(name: str, kw: float = 20.0, limit: Optional[int] = None, workers: Optional[int] = None,
+             log: Optional[Callable[[str], None]] = None, grid_m: Optional[float] = None) -> dict[str, Any]:
+    """How close the air estimate is to warm full solves at the spots the space rules allow (all of them,
+    or ``limit`` of them spread over the list): per spot the new rack's inlet and the largest rise at
+    another rack, estimated and solved (``python -m dctwin.twin.bench.placement accuracy HALL [N]``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dctwin.twin.sim.engine import Simulation
+    from dctwin.twin.sim.placement import verify
+
+    site = synthetic_site(int(name.split("-", 1)[1])) if name.startswith("synthetic-") else load_demo(name)
+    sim = Simulation(site, grid_m=grid_m)
+    sim.solve_steady()
+    ctx = PlacementContext(sim)
+    request = RackRequest(kw=kw)
+    cands = [c for f in "NESW" for c in ctx.floor_map(request, f).candidates.values()]
+    cands.sort(key=lambda c: (c.facing, c.y_m, c.x_m))
+    if limit is not None and len(cands) > limit:
+        step = len(cands) / limit
+        cands = [cands[int(k * step)] for k in range(limit)]
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+        records = list(pool.map(lambda c: verify(ctx, request, c)[0], cands))
+    rows = []
+    for c, v in zip(cands, records):
+        rows.append({"x_m": c.x_m, "y_m": c.y_m, "facing": c.facing, "inlet_est_c": c.inlet_c,
+                     "inlet_solved_c": v["inlet_c"], "rise_est_k": c.neighbour_rise_k, "rise_est_at": c.neighbour,
+                     "rise_solved_k": v["neighbour_rise_k"], "rise_solved_at": v["neighbour"]})
+        if log is not None:
+            r = rows[-1]
+            log(f"{name} {c.x_m:g},{c.y_m:g},{c.facing}: inlet {r['inlet_est_c']:.2f} est / {r['inlet_solved_c']:.2f} "
+                f"solved; rise {r['rise_est_k']:.2f} ({r['rise_est_at']}) / {r['rise_solved_k']:.2f} ({r['rise_solved_at']})")
+    inl = [abs(r["inlet_est_c"] - r["inlet_solved_c"]) for r in rows if r["inlet_est_c"] is not None]
+    rise = [abs(r["rise_est_k"] - r["rise_solved_k"]) for r in rows]
+    return {"hall": name, "kw": kw, "spots": len(rows), "rows": rows,
+            "inlet_error_max_k": max(inl, default=None), "inlet_within_1k": sum(e <= 1.0 for e in inl),
+            "rise_error_max_k": max(rise, default=None), "rise_within_1k": sum(e <= 1.0 for e in rise)}
+
+
+if __name__ == "__main__":  # python -m dctwin.twin.bench.placement accuracy HALL [N]
+    import json
+    import sys
+
+    if len(sys.argv) >= 3 and sys.argv[1] == "accuracy":
+        out = accuracy(sys.argv[2], limit=int(sys.argv[3]) if len(sys.argv) > 3 else None,
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+        print(json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1))
+    else:
+        print("usage: python -m dctwin.twin.bench.placement accuracy HALL [N]", file=sys.stderr)
+        sys.exit(2)

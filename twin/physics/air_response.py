@@ -8,10 +8,12 @@ the steady temperature field ``T``):
 * :func:`intake_mean`: the air a rack would breathe, the mean of ``T`` over the fluid cells just in
   front of its intake face, from the floor to its height;
 * :func:`heat_rise`: the steady rise ``theta`` (K) its exhaust heat causes on the frozen flow: the
-  transport equation of :mod:`~dctwin.twin.physics.thermal` for a source ``Q / (rho cp)`` released in
-  the cells behind its exhaust face, solved in a box around it (air that enters the box brings no rise;
-  heat that leaves it is not followed), with its own footprint blocked. The rise at a rack's intake is
-  ``theta``'s flow-weighted mean over the intake faces (:func:`~dctwin.twin.physics.thermal.port_means`).
+  transport equation of :mod:`~dctwin.twin.physics.thermal` for a source ``Q / (rho cp)`` released
+  evenly along the cells its exhaust blows through (:func:`exhaust_path`: its throw, up to
+  :data:`EXHAUST_THROW_M` or the first solid), solved in a box around it (air that enters the box brings
+  no rise; heat that leaves it is not followed), with its own footprint blocked. The rise at a rack's
+  intake is ``theta``'s flow-weighted mean over the intake faces
+  (:func:`~dctwin.twin.physics.thermal.port_means`).
 
 Both are linear estimates on the present flow: the rack's own push and pull on the air (it blocks the
 flow, draws its airflow through its intake and blows it out behind) are not in them; the search

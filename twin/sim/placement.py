@@ -19,8 +19,9 @@ position on the tile grid and every facing:
 
 **The air estimate.** A full solve per spot would take minutes per floor, so each spot is estimated on
 the present flow (:mod:`~dctwin.twin.physics.air_response`): the new rack's inlet is the air now in
-front of its intake; the rise at the other racks is the near field of its exhaust heat carried by the
-frozen flow (a transport solve in a box 3 m around it) plus the far field, the room air warming by
+front of its intake; its power and heat are the IT model's at that inlet; the rise at the other racks is
+the near field of its exhaust heat, released along the first 2.4 m of its throw and carried by the frozen
+flow (a transport solve in a box 3 m around it), plus the far field, the room air warming by
 ``P / (rho cp Q_units)``, felt by each rack in proportion to how much room air it already breathes
 (``(T_in - T_supply) / (T_return - T_supply)``). The best spots are then verified by warm full solves
 (the editor's solve after an edit) and ranked by the verified figures; every candidate that was
@@ -50,8 +51,7 @@ from dctwin.twin.model.commands import IdAllocator
 from dctwin.twin.model.layout import ASHRAE_CLASSES, FACINGS, MAX_RACK_POWER_W, Hall, Rack, Site
 from dctwin.twin.model.validate import FEEDABLE_KINDS, MAX_RACK_AIR_RISE_K, AIR_RHO_CP_J_PER_M3K
 from dctwin.twin.physics import air_response, thermal
-from dctwin.twin.physics.constants import ASHRAE_ALLOWABLE_C, ASHRAE_RECOMMENDED_C, RHO_CP_AIR
-from dctwin.twin.physics.constants import DESIGN_INLET_C
+from dctwin.twin.physics.constants import ASHRAE_ALLOWABLE_C, ASHRAE_RECOMMENDED_C, DESIGN_INLET_C, RHO_CP_AIR
 from dctwin.twin.physics.cooling_air import KIND_CDU, cdu_heat
 from dctwin.twin.physics.it import RackArrays, rack_steady
 from dctwin.twin.physics.power import static_loads

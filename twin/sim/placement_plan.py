@@ -13,9 +13,8 @@ headroom of an air unit whose nearby spots are ruled out by power.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 from dctwin.twin.model.layout import FACINGS
 from dctwin.twin.sim.capacity import row_feeds, row_headroom_w
 from dctwin.twin.sim.placement import (
-    DEFAULT_VERIFY, Candidate, PlacementContext, RackRequest, _place, _round, find_space,
+    DEFAULT_VERIFY, Candidate, PlacementContext, RackRequest, _round, find_space,
 )
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from dctwin.twin.model.commands import plan_row
 from dctwin.twin.model.layout import FACINGS, CoolingUnit, Hall, Rack
-from dctwin.twin.model.validate import FloorIndex, footprint_text, overlapping_pairs
+from dctwin.twin.model.validate import FloorIndex, footprint_text
 
 #: depth of the clear zone in front of a rack's intake (m): a cold aisle of two floor tiles, the
 #: TIA-942 minimum for the front of a row (1.2 m, 4 ft)

@@ -13,7 +13,7 @@ import pytest
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.demos import synthetic_site
 from dctwin.twin.model.layout import CoolingUnit, Hall, Rack, Site
-from dctwin.twin.physics import air_response, thermal
+from dctwin.twin.physics import air_response
 from dctwin.twin.physics.airflow import port_faces
 from dctwin.twin.physics.constants import RHO_CP_AIR
 from dctwin.twin.physics.power import PowerSystem

@@ -4,9 +4,6 @@ the best spot, placed and solved from cold, meets every constraint it was scored
 
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import pytest
 
 from dctwin.twin.model.demos import load_demo

@@ -288,9 +288,13 @@ class FindSpaceDialog(QDialog):
         self.resize(1150, 480)
         self.result: Optional[PlacementResult] = None
         self.rows: list[Candidate] = []
+        #: the racks of the spot placed last (as the search proposed them)
+        self.placed_racks: list[Rack] = []
         self._token = 0
         self._revision = None
+        self._waiting = False
         self.sig_result.connect(self._on_result)
+        window.sig_physics_shown.connect(self._on_window_physics_shown)
         window.doc.sig_site_changed.connect(self._on_layout_changed)
         window.doc.sig_site_replaced.connect(self._on_layout_changed)
 
@@ -300,9 +304,11 @@ class FindSpaceDialog(QDialog):
 
     def search(self) -> None:
         sim = self.controller.solved_simulation()
-        if sim is None:
-            self.status.setText("The hall has not been solved yet (or a newer edit is solving): try again in a moment.")
+        if sim is None:  # searched as soon as the solve of the layout on screen arrives
+            self._waiting = True
+            self.status.setText("Waiting for the hall's steady state (a solve is under way)…")
             return
+        self._waiting = False
         request = self.request()
         try:
             request.check(sim.site, sim.hall)
@@ -373,6 +379,10 @@ class FindSpaceDialog(QDialog):
             self.table.selectRow(0)
         self.sig_listed.emit()
 
+    def _on_window_physics_shown(self, _frame) -> None:
+        if self._waiting and self.isVisible() and self.controller.solved_simulation() is not None:
+            self.search()
+
     def _on_table_selection_changed(self) -> None:
         self.place_button.setEnabled(0 <= self.table.currentRow() < len(self.rows))
 
@@ -389,6 +399,7 @@ class FindSpaceDialog(QDialog):
         if not 0 <= row < len(self.rows) or self.result is None:
             return False
         c = self.rows[row]
+        self.placed_racks = list(c.racks)
         proto = dataclasses.replace(c.racks[0], id="")
         doc = self.window.doc
         cmd = doc.place_command(proto, c.x_m, c.y_m, len(c.racks), self.window.scene.hall.id)

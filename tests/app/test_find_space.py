@@ -54,6 +54,11 @@ def window(qtbot, tmp_path):
     w.runner.stop()
 
 
+def dlg_rows_1(dlg):
+    """The racks of the second listed spot of the last search (the list is cleared once a spot is placed)."""
+    return dlg.placed_racks
+
+
 def drag(window, row: int, x_m: float, y_m: float, enter: bool = True, drop: bool = False) -> None:
     mime = QMimeData()
     mime.setData(ELEMENT_MIME, window.palette_panel.mime_for(row))
@@ -135,8 +140,11 @@ def test_find_space_dialog_lists_the_best_spots_and_places_a_row_as_one_step(qtb
         assert dlg.table.item(0, 9).text() == best.verified["binding"]
         dlg.grab().save(os.path.join(SHOTS, "place-dialog.png"))
         n, steps = len(w.doc.site.hall.racks), w.doc.undo_stack.count()
-        dlg.table.selectRow(0)
-        qtbot.mouseClick(dlg.place_button, Qt.LeftButton)
+        assert dlg.place_button.isEnabled()  # the best row is selected
+        # a double click on the spot places it
+        cell = dlg.table.visualItemRect(dlg.table.item(0, 1)).center()
+        qtbot.mouseClick(dlg.table.viewport(), Qt.LeftButton, pos=cell)  # a person's double click: press,
+        qtbot.mouseDClick(dlg.table.viewport(), Qt.LeftButton, pos=cell)  # release, then the second press
         racks = w.doc.site.hall.racks
         assert len(racks) == n + 2 and w.doc.undo_stack.count() == steps + 1
         assert [(r.x_m, r.y_m) for r in racks[-2:]] == [(r.x_m, r.y_m) for r in best.racks]
@@ -144,5 +152,12 @@ def test_find_space_dialog_lists_the_best_spots_and_places_a_row_as_one_step(qtb
         assert dlg.table.rowCount() == 0 and "layout changed" in dlg.status.text()  # the list was for the old one
         w.doc.undo_stack.undo()
         assert len(w.doc.site.hall.racks) == n
+        # searched again at once (the undo's solve is under way: it waits for it), the Place button does the same
+        with qtbot.waitSignal(dlg.sig_listed, timeout=180_000):
+            qtbot.mouseClick(dlg.search_button, Qt.LeftButton)
+        dlg.table.selectRow(1)
+        qtbot.mouseClick(dlg.place_button, Qt.LeftButton)
+        assert [(r.x_m, r.y_m) for r in w.doc.site.hall.racks[-2:]] == [(r.x_m, r.y_m) for r in dlg_rows_1(dlg)]
+        assert w.doc.undo_stack.count() == steps + 1
     finally:
         w.runner.stop()

@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "overhead (a few minutes; files in a temporary folder)")
     p.add_argument("--hours", type=float, default=2.0, metavar="H",
                    help="--store: hours of small to record (default 2; 24 h is extrapolated from them)")
+    p.add_argument("--place", action="store_true",
+                   help="measure the placement search instead: the whole-floor map for a 20 kW rack and the top-5 "
+                        "verification in the 200-rack hall and the ai-hall demo")
     p.set_defaults(func=cmd_bench)
 
 
@@ -301,6 +304,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return bench_gui(args)
     if args.store:
         return _bench_store(args)
+    if args.place:
+        from dctwin.app.cli_place import bench_place
+
+        return bench_place(args)
     report = run_bench(args.racks, repeats=args.repeats, grid_m=args.grid,
                        log=lambda m: print(m, file=sys.stderr) if not args.json else None)
     if args.json:

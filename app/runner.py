@@ -110,6 +110,12 @@ class SimRunner(QObject):
         self._worker = Worker(self._serve, name="dctwin-sim", kinds=("solve", "slice"), idle=self._idle,
                               setup=self._import_engine, on_error=self._report, parent=self)
 
+    @property
+    def solved(self) -> tuple[Any, int]:
+        """The last fully solved simulation and the generation of the layout it belongs to ((None, -1) before
+        the first). Read-only for other threads: while running, the worker steps it."""
+        return self._sim, self._sim_generation
+
     # ---- requests from the GUI thread
     def request_solve(self, site: Site) -> int:
         """Solve ``site`` (pass a copy) in the background; returns its generation number."""

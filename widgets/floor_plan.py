@@ -1223,6 +1223,11 @@ class FloorPlanView(QGraphicsView):
     sig_cursor_moved = Signal(float, float)
 
     MIN_SCALE, MAX_SCALE = 0.01, 20.0
+    #: while a palette element is dragged over the plan, an object that may paint the floor itself (the app's
+    #: placement map): ``start(proto, count)`` returns True when it does (no fit tint or capacity hint then),
+    #: ``hover(proto, x_m, y_m, count, problem)`` follows the drop spot (first element's corner; ``problem``:
+    #: why the model would refuse it, "" if not), ``stop()`` ends it. None: the fit tint.
+    drag_overlay = None
     #: below this many pixels per floor tile racks and tiles are drawn in batches
     FAR_TILE_PX = 12.0
     #: below this many pixels per floor tile rows are too close on screen for their labels
@@ -1521,10 +1526,14 @@ class FloorPlanView(QGraphicsView):
         self._ghost.set_rects([footprint_rect(hall.footprint(e)) for e in els], not problem, bool(warning))
         self._ghost.setToolTip(problem or warning)
         self.sig_drag_hint.emit(problem)
-        if not problem:
+        if self._drop.get("overlay"):
+            self.drag_overlay.hover(proto, x0, y0, count, problem)  # it says what binds there itself
+        elif not problem:
             self.sig_capacity_hint.emit(warning)
 
     def _end_drop(self) -> None:
+        if self._drop is not None and self._drop.get("overlay"):
+            self.drag_overlay.stop()
         if self._ghost is not None:
             self.scene().removeItem(self._ghost)
             self._ghost = None
@@ -1544,7 +1553,9 @@ class FloorPlanView(QGraphicsView):
                 return
             self._drop = {"proto": proto, "count": count}
             scene = self.floor_scene()
-            cells = scene.fit_cells(proto, count)
+            overlay = self.drag_overlay
+            self._drop["overlay"] = overlay is not None and bool(overlay.start(proto, count))
+            cells = None if self._drop["overlay"] else scene.fit_cells(proto, count)
             if cells is not None:
                 self._tint = FitTintItem(cells, scene.hall_rect())
                 scene.addItem(self._tint)

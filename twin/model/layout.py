@@ -110,6 +110,8 @@ class Rack(_Box):
     fan_fraction: Optional[float] = None
     thermal_mass_kj_per_k: Optional[float] = None
     ashrae_class: str = "A1"
+    #: the loaded rack's weight (kg); with the hall's ``floor_kg_m2`` the placement search checks the floor
+    weight_kg: Optional[float] = None
 
     @property
     def design_airflow_m3s(self) -> float:
@@ -307,6 +309,8 @@ class Hall:
     #: where an imported hall came from, and which of its fields were assumed (as for elements)
     external_id: Optional[str] = None
     assumed: tuple[str, ...] = ()
+    #: the floor's rated distributed load (kg/m2); None: not stated (the placement search then skips it)
+    floor_kg_m2: Optional[float] = None
 
     ELEMENT_COLLECTIONS: ClassVar[tuple[str, ...]] = (
         "racks", "cooling_units", "tiles", "grilles", "containments")

@@ -33,6 +33,10 @@ MIN_TILE_OPEN_FRACTION = 0.05
 MIN_UNIT_AIRFLOW_M3S = 0.05
 #: largest air temperature rise across a rack a layout may ask for (K)
 MAX_RACK_AIR_RISE_K = 75.0
+#: heaviest rack a layout may state (kg): a fully loaded AI rack weighs about 1,400 to 1,600 kg
+MAX_RACK_WEIGHT_KG = 5000.0
+#: highest floor rating a layout may state (kg/m2): slabs for heavy equipment are rated to a few tonnes
+MAX_FLOOR_KG_M2 = 20000.0
 #: largest width or depth of a rack and of a cooling unit (m)
 _SIDE_MAX_M = {"racks": 3.0, "cooling_units": 10.0}
 
@@ -264,6 +268,7 @@ def _check_hall(h: Hall, c: _Checker) -> None:
     c.between(h.id, "leakage_fraction", h.leakage_fraction, 0.0, 0.5)
     if h.grid_m is not None:
         c.between(h.id, "grid_m", h.grid_m, 0.05, 3.0, " m")
+    c.positive(h.id, "floor_kg_m2", h.floor_kg_m2, MAX_FLOOR_KG_M2, " kg/m2")
     # one issue for the hall, not one per tile: switching the plenum off is one mistake
     if h.tiles and h.plenum != "raised_floor":
         c.err(h.id, "plenum", f"is {h.plenum!r}, but {_some(h.tiles)} perforated tile(s) need a raised floor "
@@ -362,6 +367,7 @@ def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[st
         c.between(r.id, "thermal_mass_kj_per_k", r.thermal_mass_kj_per_k, 0.0, 1e5, " kJ/K")
     if r.ashrae_class not in ASHRAE_CLASSES:
         c.err(r.id, "ashrae_class", f"unknown class {r.ashrae_class!r} ({', '.join(ASHRAE_CLASSES)})")
+    c.positive(r.id, "weight_kg", r.weight_kg, MAX_RACK_WEIGHT_KG, " kg")
     if ok and r.width_m > 0 and r.depth_m > 0:
         _inside(hall, r, c)
 

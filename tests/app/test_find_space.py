@@ -34,7 +34,7 @@ def open_window(qtbot, tmp_path, site):
     w.show()
     qtbot.waitExposed(w)
     qtbot.waitUntil(lambda: w.runner.solved[0] is not None and w.last_frame is not None
-                    and not w.settle_bar.isVisible(), timeout=180_000)
+                    and not w.readout.settle_bar.isVisible(), timeout=180_000)
     w.view.zoom_to_fit()
     return w
 

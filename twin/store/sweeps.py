@@ -172,8 +172,8 @@ def start_sweep(project: Project, site: Any, settings: SweepSettings, token: str
 
 def done_keys(project: Project, sweep_id: int) -> set[str]:
     with project.engine.connect() as conn:
-        return {str(k) for k in conn.execute(select(SweepScenarioRow.key)
-                                             .where(SweepScenarioRow.sweep_id == sweep_id))}
+        return {str(r[0]) for r in conn.execute(select(SweepScenarioRow.key)
+                                                .where(SweepScenarioRow.sweep_id == sweep_id))}
 
 
 def add_outcomes(project: Project, sweep_id: int, outcomes: Iterable[dict[str, Any]]) -> int:

@@ -36,7 +36,7 @@ MAX_BATCH = 4
 #: batches per worker to aim for
 BATCHES_PER_WORKER = 4
 #: seconds to wait for a scheduler to answer
-CONNECT_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 15
 
 
 class SweepCancelled(DctwinError):

@@ -37,6 +37,7 @@ from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
 from dctwin.app.document import Document, blank_site
+from dctwin.app.contingency import install_contingency
 from dctwin.app.import_dialogs import install_import_menu
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         install_import_menu(self)
         self._build_toolbar()
+        install_contingency(self)
         self._connect()
 
         self.resize(1400, 900)

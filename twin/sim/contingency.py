@@ -689,3 +689,56 @@ def rank(outcomes: Iterable[dict[str, Any]], baseline: Optional[dict[str, Any]] 
         o["severity_level"] = severity_level(o)
         o["changes_nothing"] = changes_nothing(o, baseline)
     return ordered
+
+
+# --------------------------------------------------------------------------- risk map
+
+
+@dataclass
+class RiskMap:
+    """Per rack: the single failures (N-1 scenarios) that take it down or over its allowable inlet;
+    per element: its worst consequence (the most severe scenario it fails in)."""
+
+    rack_down: dict[str, list[str]] = field(default_factory=dict)  # rack -> scenario keys taking it down
+    rack_over: dict[str, list[str]] = field(default_factory=dict)  # rack -> keys taking it over allowable only
+    element_worst: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rack_count(self, rack_id: str) -> int:
+        """How many single failures take the rack down or over allowable."""
+        return len(self.rack_down.get(rack_id, ())) + len(self.rack_over.get(rack_id, ()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rack_down": self.rack_down, "rack_over": self.rack_over, "element_worst": self.element_worst}
+
+
+def risk_map(scenarios: Iterable[dict[str, Any]]) -> RiskMap:
+    """The risk map of ranked outcomes (:func:`rank`): racks counted from single failures only,
+    elements' worst consequence from every scenario they fail in (the first in rank order)."""
+    out = RiskMap()
+    for o in scenarios:
+        if o.get("n") == 1:
+            down = set(o.get("racks_down_ids") or ())
+            for r in down:
+                out.rack_down.setdefault(r, []).append(o["key"])
+            for r in o.get("racks_over_allowable") or ():
+                if r not in down:
+                    out.rack_over.setdefault(r, []).append(o["key"])
+        for el in o.get("failed") or ():
+            if el not in out.element_worst:
+                out.element_worst[el] = {"key": o["key"], "label": o["label"], "severity": o.get("severity"),
+                                         "severity_level": o.get("severity_level"), "racks_down": o["racks_down"],
+                                         "kw_down": o["kw_down"],
+                                         "racks_over_allowable": len(o.get("racks_over_allowable") or ())}
+    return out
+
+
+def consequence_text(o: dict[str, Any]) -> str:
+    """The consequence of an outcome in a few words ("20 racks down (127 kW)", "4 racks over allowable")."""
+    if o.get("racks_down"):
+        n = o["racks_down"]
+        return f"{n} rack{'s' if n != 1 else ''} down ({o['kw_down']:.0f} kW)"
+    n = len(o.get("racks_over_allowable") or ()) if not isinstance(o.get("racks_over_allowable"), int) \
+        else o["racks_over_allowable"]
+    if n:
+        return f"{n} rack{'s' if n != 1 else ''} over allowable"
+    return {"degraded": "degraded, nothing lost", "none": "nothing"}.get(o.get("severity_level") or "", "nothing")

@@ -130,7 +130,8 @@ def open_cluster(workers: Optional[int] = None, scheduler: Optional[str] = None)
     n = default_workers() if workers is None else int(workers)
     if not 1 <= n <= 4096:
         raise InputError(f"--workers must be from 1 to 4096, got {n}")
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    # a random port for its HTTP server (status, health): another sweep may hold the default 8787
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                            silence_logs=logging.ERROR)
     try:
         return Cluster(Client(cluster), cluster)

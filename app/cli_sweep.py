@@ -164,7 +164,8 @@ def sweep_json(result, report) -> dict[str, Any]:
               "n_resumed": report.n_resumed, "wall_s": report.wall_s, "workers": report.workers,
               "scenarios_per_s": report.scenarios_per_s, "prepare_s": report.prepare_s,
               "distribute_s": report.distribute_s, "hints_s": report.hints_s, "record_s": report.record_s,
-              "sweep_wall_s": result.wall_s, "errors": report.errors, "file": report.file})
+              "sweep_wall_s": result.wall_s, "errors": report.errors, "file": report.file,
+              "scenario_wall_s": report.scenario_wall_s, "scenario_cpu_s": report.scenario_cpu_s})
     d["scenarios"] = result.scenarios  # last: the long list
     return finite(d)
 

@@ -127,7 +127,10 @@ class RiskMapItem(QGraphicsItem):
                 font.setPixelSize(int(size))
                 font.setBold(True)
                 painter.setFont(font)
-                box = QRectF(r.left(), r.bottom() + 2, max(r.width(), 8 * len(text)), size + 6)
+                w = max(r.width(), 8 * len(text))
+                hall = self.floor.hall_rect()
+                box = QRectF(min(r.left(), hall.right() - w) if hall.isValid() else r.left(), r.bottom() + 2,
+                             w, size + 6)
                 painter.fillRect(box, QColor(255, 255, 255, 220))
                 painter.setPen(colour.darker(170))
                 painter.drawText(box, Qt.AlignLeft | Qt.AlignVCenter, text)

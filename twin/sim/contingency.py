@@ -566,7 +566,7 @@ class SteadyWatch:
 def run_scenario(sim, base: SweepBase, sc: Scenario) -> dict[str, Any]:
     """Run ``sc`` on ``sim`` (a simulation of the base's layout) from the base's keyframe; returns
     its outcome (plain JSON values; see the module docstring and :func:`outcome_keys`)."""
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     s = base.settings
     sim.restore(base.keyframe)
     static = static_pass(sim, base, sc)
@@ -589,6 +589,7 @@ def run_scenario(sim, base: SweepBase, sc: Scenario) -> dict[str, Any]:
     out = outcome(sim, base, sc, rs, watch)
     out["static"] = static
     out["wall_s"] = time.perf_counter() - wall0
+    out["cpu_s"] = time.process_time() - cpu0  # what a busy machine cannot stretch (wall time can)
     return out
 
 

@@ -49,6 +49,9 @@ class JobReport:
     record_s: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)
     file: Optional[str] = None
+    #: wall and CPU seconds the scenarios run now took on their workers (sums)
+    scenario_wall_s: float = 0.0
+    scenario_cpu_s: float = 0.0
 
     @property
     def scenarios_per_s(self) -> Optional[float]:
@@ -153,6 +156,8 @@ class SweepJob:
 
             def arrived(outcomes: list[dict[str, Any]]) -> None:
                 for o in outcomes:
+                    report.scenario_wall_s += float(o.get("wall_s", 0.0))
+                    report.scenario_cpu_s += float(o.get("cpu_s", 0.0))
                     if "error" in o:
                         errors.append(o)
                     elif o["key"] == BASELINE.key:

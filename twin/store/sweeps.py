@@ -59,6 +59,7 @@ class SweepScenarioRow(SQLModel, table=True):
     n: int = 1
     outcome_json: str
     wall_s: float = 0.0
+    cpu_s: float = 0.0
     recording_id: Optional[int] = None
 
 
@@ -182,9 +183,10 @@ def add_outcomes(project: Project, sweep_id: int, outcomes: Iterable[dict[str, A
     for o in outcomes:
         if "error" in o:
             continue
-        body = {k: v for k, v in o.items() if k != "wall_s"}
+        body = {k: v for k, v in o.items() if k not in ("wall_s", "cpu_s")}
         rows.append({"sweep_id": sweep_id, "key": o["key"], "n": int(o.get("n", 1)),
-                     "outcome_json": _json(finite(body)), "wall_s": float(o.get("wall_s", 0.0))})
+                     "outcome_json": _json(finite(body)), "wall_s": float(o.get("wall_s", 0.0)),
+                     "cpu_s": float(o.get("cpu_s", 0.0))})
     if not rows:
         return 0
     have = done_keys(project, sweep_id)
@@ -200,7 +202,7 @@ def update_sweep(project: Project, sweep_id: int, **values: Any) -> None:
     cols: dict[str, Any] = {}
     for k, v in values.items():
         if k in ("baseline", "base"):
-            cols[f"{k}_json"] = _json(finite({kk: vv for kk, vv in v.items() if kk != "wall_s"})
+            cols[f"{k}_json"] = _json(finite({kk: vv for kk, vv in v.items() if kk not in ("wall_s", "cpu_s")})
                                       if isinstance(v, dict) else v)
         else:
             cols[k] = v
@@ -288,8 +290,9 @@ def load_sweep(project: Project, sweep_id: Optional[int] = None) -> SweepResult:
         workers=int(r["workers"]), engine_version=str(r["engine_version"]))
 
 
-def scenario_walls(project: Project, sweep_id: int) -> list[float]:
-    """Wall time of each finished scenario (s), for the cost per scenario."""
+def scenario_costs(project: Project, sweep_id: int) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of each finished scenario, for the cost per scenario."""
     s = SweepScenarioRow.__table__
     with project.engine.connect() as conn:
-        return [float(w) for (w,) in conn.execute(select(s.c.wall_s).where(s.c.sweep_id == sweep_id))]
+        return [(float(w), float(c)) for w, c in conn.execute(select(s.c.wall_s, s.c.cpu_s)
+                                                               .where(s.c.sweep_id == sweep_id))]

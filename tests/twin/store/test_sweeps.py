@@ -137,12 +137,13 @@ def test_outcomes_are_stored_once_and_a_damaged_row_is_named(tmp_path, tiny):
         assert done == set()
         o = {"key": "fail:X", "n": 1, "racks_down": 0, "kw_down": 0.0, "racks_over_allowable": [],
              "first_over_allowable_s": None, "max_inlet_c": float("nan"), "ups_min_soc": 1.0,
-             "max_node_utilization": 0.5, "overloaded_nodes": [], "wall_s": 1.5}
+             "max_node_utilization": 0.5, "overloaded_nodes": [], "wall_s": 1.5, "cpu_s": 1.25}
         assert store.add_outcomes(project, sid, [o, {"key": "fail:Y", "error": "boom"}]) == 1
         assert store.add_outcomes(project, sid, [o]) == 0
         assert store.start_sweep(project, tiny, settings, "t" * 64, 3, [], "test") == (sid, {"fail:X"})
         back = store.load_sweep(project, sid).scenarios[0]
-        assert back["max_inlet_c"] is None and "wall_s" not in back and store.scenario_walls(project, sid) == [1.5]
+        assert back["max_inlet_c"] is None and "wall_s" not in back and "cpu_s" not in back
+        assert store.scenario_costs(project, sid) == [(1.5, 1.25)]
         with project.engine.begin() as conn:
             conn.exec_driver_sql("update sweep_scenarios set outcome_json = '{oops'")
         with pytest.raises(Exception, match="sweep 1 scenario 'fail:X' is not JSON"):

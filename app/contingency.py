@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
+                               QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QProgressDialog, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.sim.contingency import DEFAULT_DURATION_S, FAIL_AT_S, KINDS, SweepSettings
@@ -212,6 +212,16 @@ class ContingencyController(QObject):
         p.sig_element_chosen.connect(self._on_panel_element_chosen)
         window.doc.sig_site_replaced.connect(self._rebuild_risk)
         window.doc.sig_site_changed.connect(lambda _c: self._rebuild_risk())
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._on_app_about_to_quit)
+
+    def _on_app_about_to_quit(self) -> None:
+        """Leaving with a sweep running: stop it (what finished is in the file), and let its cluster close."""
+        runner = self.runner
+        if runner is not None:
+            runner.cancel()
+            runner.thread.join(timeout=30)
 
     # ------------------------------------------------------------------ running
     def default_out(self) -> str:

@@ -80,7 +80,7 @@ def test_pairs_are_every_pair_less_only_those_one_failure_makes_irrelevant(small
 
 @pytest.fixture(scope="module")
 def small_base(small):
-    settings = C.SweepSettings(duration_s=200.0, early_stop=False)
+    settings = C.SweepSettings(duration_s=300.0, early_stop=False)
     base, sim, _ = C.prepare_base(small, settings)
     return base, sim
 
@@ -116,20 +116,23 @@ def test_static_pass_names_what_loses_power_and_the_cooling_left(small, small_ba
     assert pair["racks_unpowered"] == 20 and pair["kw_unpowered"] == pytest.approx(base.rack_power_w.sum() / 1e3)
 
 
-def test_the_single_switchboard_takes_racks_over_allowable_and_one_ups_changes_nothing(small, small_base):
+def test_the_single_switchboard_takes_racks_down_and_one_ups_changes_nothing(small, small_base):
     base, sim = small_base
     f = _by_key(C.single_failures(small))
     baseline = C.run_scenario(sim, base, C.BASELINE)
     swb = C.run_scenario(sim, base, C.Scenario((f["fail:SWB-M"],)))
     ups = C.run_scenario(sim, base, C.Scenario((f["fail:UPS-1A"],)))
     assert len(swb["racks_over_allowable"]) == 20 and 60 < swb["first_over_allowable_s"] < 120
+    # both CRAHs stop with SWB-M: every rack shuts down on heat within four minutes
+    assert swb["racks_down"] == 20 and swb["kw_down"] == pytest.approx(base.rack_power_w.sum() / 1e3)
+    assert swb["cause"].startswith(swb["racks_down_ids"][0]) and "shut down" in swb["cause"]
     assert swb["stopped_units"] == ["CRAH-1", "CRAH-2"] and "SWB-M" in swb["dark_nodes"]
     assert "SWB-M failed" in swb["cause"] and swb["cause_steps"][-1]["target"] == "SWB-M"
     assert set(swb["unpowered"]) == {"CRAH-1", "CRAH-2", "CH-1", "CHWP-1"}
     assert ups["racks_down"] == 0 and not ups["racks_over_allowable"] and ups["cause"] is None
     ranked = C.rank([ups, swb], baseline)
     assert [o["key"] for o in ranked] == ["fail:SWB-M", "fail:UPS-1A"]
-    assert ranked[0]["severity_level"] == "thermal_breach" and not ranked[0]["changes_nothing"]
+    assert ranked[0]["severity_level"] == "it_lost" and not ranked[0]["changes_nothing"]
     assert ranked[1]["severity_level"] == "none" and ranked[1]["changes_nothing"]
 
 

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "dctwin.app.cli_import",
     "dctwin.app.cli_physics",
     "dctwin.app.cli_place",
+    "dctwin.app.cli_sweep",
     "dctwin.app.cli_store",
     "dctwin.app.cli_incidents",
     "dctwin.app.cli_gui",

@@ -78,6 +78,47 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     return img
 
 
+def render_risk_map(data: ReviewData, width_px: int = 1400):
+    """The sweep's layout with its risk map: each rack filled by how many single failures take it
+    down or over allowable, each cooling unit with its worst consequence (a QImage)."""
+    from PySide6.QtCore import QPointF, QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+
+    from dctwin.twin.sim.contingency import risk_map
+    from dctwin.widgets.contingency import RiskMapItem, count_colour
+    from dctwin.widgets.floor_plan import FloorPlanScene
+
+    scene = FloorPlanScene(data.sweep_site or data.site, data.sweep.get("settings", {}).get("hall_id") or data.hall_id)
+    item = RiskMapItem(scene)
+    scene.addItem(item)
+    item.set_risk(risk_map(data.sweep.get("scenarios") or []))
+    src = scene.hall_rect()
+    m = 0.03 * max(src.width(), src.height())
+    src = src.adjusted(-m, -m, m + 40, m)
+    bar_h = 60
+    h = int(round(width_px * src.height() / src.width())) + bar_h
+    img = QImage(width_px, h, QImage.Format_ARGB32)
+    img.fill(QColor(255, 255, 255))
+    p = QPainter(img)
+    p.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+    scene.render(p, QRectF(0, 0, width_px, h - bar_h), src, Qt.KeepAspectRatio)
+    font = QFont()
+    font.setPixelSize(24)
+    p.setFont(font)
+    x = 20.0
+    y = h - bar_h + 18
+    for n, label in ((0, "no single failure"), (1, "1"), (2, "2"), (3, "3 or more single failures take the "
+                                                                       "rack down or over allowable")):
+        p.setPen(QPen(QColor(60, 60, 60), 1))
+        p.setBrush(count_colour(n))
+        p.drawRect(QRectF(x, y, 26, 20))
+        p.setPen(QColor(30, 30, 30))
+        p.drawText(QPointF(x + 32, y + 16), label)
+        x += 44 + 13 * len(label)
+    p.end()
+    return img
+
+
 def _colour_bar(p, rect, scale, title: str, font) -> None:
     from PySide6.QtCore import QPointF, QRectF
     from PySide6.QtGui import QColor, QPen
@@ -340,12 +381,70 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
             parts.append(f"<b>{_clock(float(a['t_s']))}&nbsp;&nbsp;{e(str(a.get('severity', '')))}</b>&nbsp;&nbsp;"
                          f"{e(alarm_explanation(a, by_seq))}<br>")
         parts.append("</p>")
+    if data.sweep is not None:
+        parts.append(sweep_html(data.sweep, images.get("risk_map"), image_width))
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+#: scenarios in the report's ranked table
+SWEEP_ROWS = 25
+
+
+def sweep_html(sweep: dict[str, Any], risk_src: Optional[str], image_width: int = 900) -> str:
+    """The contingency sweep as a section: what it ran, the risk map, the ranked table, causes and hints."""
+    from dctwin.twin.sim.contingency import consequence_text
+
+    e = html.escape
+    sc = sweep.get("scenarios") or []
+    st = sweep.get("settings") or {}
+    lost = [o for o in sc if o.get("severity_level") == "it_lost"]
+    nothing = [o["label"] for o in sc if o.get("changes_nothing")]
+    parts = [f"<h2>Contingency sweep: what if it fails? (N-{st.get('n', 1)})</h2>",
+             f"<p>{sweep.get('n_scenarios', len(sc))} scenarios"
+             + (f" ({len(sweep['pruned'])} pairs pruned as equal to a single failure)" if sweep.get("pruned") else "")
+             + f"; each from the steady state with the failure at 60 s, run to "
+             f"{st.get('duration_s', 0):g} s or until steady; ranked by IT lost, then thermal breaches, then time "
+             f"margin. {len(lost)} take IT down."
+             + ("" if sweep.get("finished", True) else " <b>The sweep is unfinished.</b>") + "</p>"]
+    if risk_src:
+        parts.append("<p>Risk map: how many single failures take each rack down or over its allowable inlet; "
+                     "each cooling unit with its worst consequence.</p>")
+        parts.append(f"<p><img src='{risk_src}' width='{image_width}'></p>")
+    parts.append("<table width='100%' cellspacing='0' cellpadding='3' border='1' style='border-color:#bbb'>"
+                 "<tr><th width='7%'>Rank</th><th width='33%'>Scenario</th><th width='24%'>Consequence</th>"
+                 "<th width='12%'>First breach (s)</th><th width='12%'>Hottest inlet (°C)</th>"
+                 "<th width='12%'>Lowest UPS</th></tr>")
+    for o in sc[:SWEEP_ROWS]:
+        soc = o.get("ups_min_soc")
+        first = o.get("first_over_allowable_s")
+        hot = o.get("max_inlet_c")
+        parts.append(f"<tr><td>{o['severity']}</td><td>{e(o['label'])}</td><td>{e(consequence_text(o))}</td>"
+                     f"<td>{'—' if first is None else f'{first:.0f}'}</td>"
+                     f"<td>{'—' if hot is None else f'{hot:.1f}'}</td>"
+                     f"<td>{'—' if soc is None else f'{100 * soc:.0f} %'}</td></tr>")
+    parts.append("</table>")
+    if len(sc) > SWEEP_ROWS:
+        parts.append(f"<p>... and {len(sc) - SWEEP_ROWS} less severe scenarios.</p>")
+    explained = [o for o in sc[:SWEEP_ROWS] if o.get("cause") or o.get("hints")]
+    if explained:
+        parts.append("<h3>Why, and what would have prevented it</h3><p>")
+        for o in explained:
+            if o.get("cause"):
+                parts.append(f"<b>{e(o['label'])}:</b> {e(o['cause'])}<br>")
+            for h in o.get("hints") or []:
+                parts.append(f"&nbsp;&nbsp;<i>Design hint:</i> {e(h['text'])}<br>")
+        parts.append("</p>")
+    if nothing:
+        parts.append(f"<p><b>Changes nothing</b> ({len(nothing)}): {e(', '.join(nothing))}.</p>")
+    return "\n".join(parts)
+
+
 def _images(data: ReviewData) -> dict[str, Any]:
-    return {"floor_plan": render_floor_plan(data), "timeline": render_timeline(data), "trends": render_trends(data)}
+    out = {"floor_plan": render_floor_plan(data), "timeline": render_timeline(data), "trends": render_trends(data)}
+    if data.sweep is not None:
+        out["risk_map"] = render_risk_map(data)
+    return out
 
 
 def _png_bytes(img) -> bytes:

@@ -39,6 +39,7 @@ from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
 from dctwin.app.autosave import Autosaver
+from dctwin.app.contingency import install_contingency
 from dctwin.app.document import Document, blank_site
 from dctwin.app.find_space import install_find_space
 from dctwin.app.import_dialogs import install_import_menu
@@ -61,7 +62,7 @@ STATUS_TIMEOUT_MS = 15000
 #: is restored, so the feature's docks get theirs back). It finds its menu with ``window.menu("File")``,
 #: puts panels in docks with ``window.add_dock(...)``, runs long work with ``window.run_job(...)`` and
 #: keeps what tests reach as attributes of the window (``window.import_menu``). Add yours here.
-FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu, install_find_space)
+FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu, install_find_space, install_contingency)
 
 
 def _issue_text(exc: LayoutError) -> str:

@@ -59,6 +59,9 @@ class ReviewData:
     rack_inlet_c: np.ndarray  # [n, racks]
     rack_ids: list[str]
     figures: dict[str, Any] = field(default_factory=dict)
+    #: the file's latest contingency sweep (``SweepResult.to_json()``, ranked) and the layout it ran on
+    sweep: Optional[dict[str, Any]] = None
+    sweep_site: Any = None
 
     def event_by_seq(self) -> dict[int, Event]:
         return {e.seq: e for e in self.events}
@@ -272,6 +275,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
         hall_t, hall = reader.hall_metrics()
         rack_t, rack_v = reader.series("rack_inlet_c")
         inc_name, inc_desc = incident_title(project, reader.incident_id)
+        sweep, sweep_site = collect_sweep(project)
         is_review = bool(project.is_review)
         kfs = reader.keyframes()
         t0 = kfs[0].t_s if kfs else 0.0  # a moment export replays only from its keyframe
@@ -302,6 +306,19 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             dt_s=reader.dt_s, incident_name=inc_name, incident_description=inc_desc,
             engine_version=str(reader.engine_version or ""), is_review=is_review, picture_t_s=t_pic,
             picture_reason=reason, summary=summary, heat=heat, events=events, alarms=alarms, hall_t_s=hall_t,
-            hall=hall, rack_t_s=rack_t, rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
+            hall=hall, rack_t_s=rack_t, rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids), sweep=sweep,
+            sweep_site=sweep_site)
     data.figures = key_figures(data.duration_s, events, alarms, hall_t, hall, rack_t, rack_v, data.rack_ids)
     return data
+
+
+def collect_sweep(project: Any) -> tuple[Optional[dict[str, Any]], Any]:
+    """The latest contingency sweep of an open project (ranked, as JSON values) and its layout;
+    (None, None) when the file holds none."""
+    from dctwin.twin.store.sweeps import load_sweep, sweeps
+
+    if not sweeps(project):
+        return None, None
+    result = load_sweep(project)
+    return result.to_json(), project.load_layout(result.layout_id)
+

@@ -47,7 +47,7 @@ from dctwin.twin.physics.constants import (
 
 __all__ = [
     "PowerPlant", "PowerState", "Transition", "PowerSystem", "compile_power", "initial_state",
-    "apply_events", "step_power", "record_transitions", "static_loads", "breaker_trip_time_s",
+    "apply_events", "step_power", "record_transitions", "static_energized", "static_loads", "breaker_trip_time_s",
     "BREAKER_TAU_S", "BREAKER_TRIP_RATIO",
 ]
 
@@ -448,13 +448,14 @@ def record_transitions(log: EventLog, state: PowerState, transitions: list[Trans
 # --------------------------------------------------------------------------- static analysis
 
 
-def static_loads(plant: PowerPlant, state: PowerState, load_w: np.ndarray,
-                 failed_extra: Optional[np.ndarray] = None) -> np.ndarray:
-    """Steady load (W out of each node) if the nodes in ``failed_extra`` (bool mask) were lost.
+def static_energized(plant: PowerPlant, state: PowerState,
+                     failed_extra: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Which nodes would be live once settled if the nodes in ``failed_extra`` (bool mask) were
+    lost: ``(energized, selected input)`` (bool per node; the input an ATS would be on).
 
-    Settled view: sources as they are now, ATSs on whichever input is live
-    (normal first), UPSs online while any input is live, every consumer that
-    still has a live feed running. Used for N-1 headroom.
+    Settled view: utilities as available now, a generator live unless it has failed (a start
+    takes seconds, it is not a loss), ATSs on whichever input is live (normal first), a node
+    live while any input is live, a UPS with charge in its battery live on its own.
     """
     n = plant.n_nodes
     dead = (state.failed != 0) | (state.tripped != 0)
@@ -477,6 +478,19 @@ def static_loads(plant: PowerPlant, state: PowerState, load_w: np.ndarray,
             en[i] = en[sel[i]]
         else:
             en[i] = en[ins].any() or (k == K_UPS and state.soc[i] > 0 and plant.batt_j[i] > 0)
+    return en, sel
+
+
+def static_loads(plant: PowerPlant, state: PowerState, load_w: np.ndarray,
+                 failed_extra: Optional[np.ndarray] = None) -> np.ndarray:
+    """Steady load (W out of each node) if the nodes in ``failed_extra`` (bool mask) were lost.
+
+    Settled view (:func:`static_energized`): sources as they are now, ATSs on whichever input
+    is live (normal first), UPSs online while any input is live, every consumer that still has
+    a live feed running. Used for N-1 headroom and the contingency sweep's static pass.
+    """
+    n = plant.n_nodes
+    en, sel = static_energized(plant, state, failed_extra)
     out = np.zeros(n)
     fa, fb = plant.feed_a, plant.feed_b
     live_a = (fa >= 0) & en[np.where(fa >= 0, fa, 0)]

@@ -31,6 +31,7 @@ import numpy as np
 from dctwin import twin
 from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.store.measured import prune_for_export
 from dctwin.twin.store.project import (
     KIND_REVIEW, Project, backup_into_place, check_file, file_uri, now_iso,
 )
@@ -137,6 +138,7 @@ def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Opti
                     con.execute(f"DELETE FROM {table} WHERE {column} > ?", (at_s,))
                 _trim_series(con, at_s)
                 con.execute("UPDATE recordings SET duration_s = MIN(duration_s, ?)", (at_s,))
+        prune_for_export(con, recording_id, at_s)  # measured data: only this recording's shadow rows
         con.execute("DELETE FROM manifest")
         con.execute("COMMIT")
     except BaseException:

@@ -59,8 +59,8 @@ REGIME_POWER_SHARE = 0.2
 REGIME_MIN_S = 600.0
 #: after a regime change the estimator only predicts for this long (the hall settles) (s)
 SETTLE_S = 900.0
-#: a temperature stand-in for "no measurement" in the measured-alarm view (never raises)
-_NO_READING_C = -100.0
+#: a temperature stand-in for a rack without an inlet sensor in the measured-alarm view (never raises)
+_NO_READING_C = 0.0
 #: injected kinds the hall applies itself (set before the first steady solve)
 _HALL_KINDS = ("fail", "repair", "set_utilization", "set_setpoint")
 
@@ -260,7 +260,7 @@ class _Shadow:
         self.relinearised = 0
         if est is not None:
             self._relinearise(est, model)
-        monitor = _MeasuredAlarms(sim, self.sensors)
+        monitor = _MeasuredAlarms(sim, self.sensors, self.held)
         steps_per_sample = int(round(self.sample_s / o.dt_s))
         last_say = time.perf_counter()
         for i in range(n):
@@ -360,27 +360,44 @@ class _Shadow:
 class _MeasuredAlarms:
     """The hall's alarm conditions on measured inlets and running states (module docstring, step 4)."""
 
-    def __init__(self, sim: Simulation, sensors: list[Sensor]) -> None:
+    def __init__(self, sim: Simulation, sensors: list[Sensor], held: np.ndarray) -> None:
         self.sim = sim
         self.monitor = AlarmMonitor(sim.system, sim.events, None)
         self.inlet = [(k, sim.system.rack_index[s.element]) for k, s in enumerate(sensors) if s.quantity == "inlet_c"]
         self.running = [(k, sim.system.unit_index[s.element]) for k, s in enumerate(sensors) if s.quantity == "running"]
         self.records: list[dict[str, Any]] = []
+        #: each rack's last measured inlet (alarms hold it through a gap); racks without a sensor read a
+        #: constant that raises nothing
+        self.inlet_now = np.full(sim.ra.n, _NO_READING_C)
+        for k, j in self.inlet:  # before its first reading a sensor reads its first reading
+            ok = np.flatnonzero(np.isfinite(held[:, k]))
+            if len(ok):
+                self.inlet_now[j] = held[ok[0], k]
+        #: per unit, the last flow it blew into (a measured stop is seen a sample late, on the flow after it)
+        self.flow_with: dict[int, tuple[Any, np.ndarray]] = {}
 
     def update(self, held: np.ndarray, dt_s: float) -> list[dict[str, Any]]:
         sim = self.sim
         st = sim.state
-        inlet = np.full(sim.ra.n, _NO_READING_C)
         for k, j in self.inlet:
             if math.isfinite(held[k]):
-                inlet[j] = held[k]
+                self.inlet_now[j] = held[k]
         running = sim.running_units().copy()
         for k, j in self.running:
             if math.isfinite(held[k]):
                 running[j] = 1 if held[k] > 0.5 else 0
-        view = _MeasuredView(t_s=st.t_s, flow=st.flow, flow_unit_q=st.flow_unit_q, rack_inlet_c=inlet,
+        view = _MeasuredView(t_s=st.t_s, flow=st.flow, flow_unit_q=st.flow_unit_q, rack_inlet_c=self.inlet_now.copy(),
                              rack_state=SimpleNamespace(mode=np.full(sim.ra.n, MODE_ON, np.int8)))
+        new_stop = [int(j) for j in np.flatnonzero((running == 0) & (self.monitor.was_running != 0))]
+        known = [j for j in new_stop if j in self.flow_with]
+        if known:  # a measured stop is seen a sample late: its share on the last flow the unit ran in
+            self.monitor._prev_flow, self.monitor._prev_unit_q = self.flow_with[known[0]]
         new = self.monitor.update(dt_s, view, running)
+        for j in known[1:]:
+            self.monitor.unit_share[j] = self.monitor.share(j, *self.flow_with[j])
+        if st.flow is not None:
+            for j in np.flatnonzero(np.asarray(st.flow_unit_q) > 0):
+                self.flow_with[int(j)] = (st.flow, np.array(st.flow_unit_q, copy=True))
         out = []
         sensed = {sim.rack_ids[j] for _, j in self.inlet} | {sim.unit_ids[j] for _, j in self.running}
         for a in new:

@@ -228,6 +228,8 @@ def read_event_log(path: str | Path, site: Site, rules_path: Optional[str | Path
             continue
         if len(cells) < len(header):
             raise SourceError(f"{p}, line {reader.line_num}: {len(cells)} cells where the header has {len(header)}")
+        if len(cells) > len(header) and header[-1] == "message":  # an unquoted comma in the message
+            cells = cells[:len(header) - 1] + [", ".join(cells[len(header) - 1:])]
         get = lambda name: cells[header.index(name)]  # noqa: E731
         try:
             t = parse_time(get("timestamp"), "timestamp")

@@ -211,9 +211,9 @@ def _raise_bad_time(s: Any, where: str, locate: Any) -> None:
     for chunk in s.chunks:
         for v in chunk.to_pylist():
             try:
-                parse_time(v)
+                parse_time(v, "timestamp")
             except SourceError as exc:
-                raise SourceError(f"{where}, {locate(i)}: {exc}") from None
+                raise SourceError(f"{where}, {locate(i)}, column 'timestamp': {exc}") from None
             i += 1
     raise SourceError(f"{where}: timestamps mix epoch seconds and ISO 8601; use one")
 

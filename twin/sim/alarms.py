@@ -176,6 +176,12 @@ def _is_injected(ev: Event) -> bool:
     return ev.kind in INJECTED_KINDS and ev.cause is None
 
 
+def _tracking(ev: Event) -> bool:
+    """A set-point or load event by which a shadow replay follows a measured value (every few minutes):
+    a boundary condition kept in step, not an incident, so never named as an alarm's cause."""
+    return ev.details.get("origin") == "measured" and ev.kind.startswith("set_")
+
+
 def cause_step(ev: Event, share: Optional[float] = None) -> dict[str, Any]:
     out = {"seq": ev.seq, "t_s": ev.t_s, "kind": ev.kind, "target": ev.target, "text": describe(ev),
            "injected": _is_injected(ev)}
@@ -427,7 +433,7 @@ class AlarmMonitor:
             return
         for ev in log.since(self._seen_seq):
             self._by_target.setdefault(ev.target, []).append(ev)
-            if _is_injected(ev):
+            if _is_injected(ev) and not _tracking(ev):
                 self._injected.append(ev)
         self._seen_seq = log.last_seq
         self._seen_len = len(log)

@@ -924,7 +924,16 @@ class MainWindow(QMainWindow):
         self.settle_bar.hide()
         self.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
         self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
+        self._measured().show(data)  # a shadow replay of measured data: measured beside predicted
         self.timeline.seek(data.first_keyframe_s)
+
+    def _measured(self):
+        """The measured side of replays (app/measured_presenter.py), made on first use."""
+        if getattr(self, "measured_presenter", None) is None:
+            from dctwin.app.measured_presenter import MeasuredPresenter
+
+            self.measured_presenter = MeasuredPresenter(self)
+        return self.measured_presenter
 
     def _show_banner(self, data) -> None:
         if data.is_review:
@@ -983,6 +992,7 @@ class MainWindow(QMainWindow):
         self._replay_seen = True
         summary = frame.summary
         self.scene.apply_summary(summary)
+        self._measured().at(float(frame.t_s))
         self.power_tree.set_summary(summary)
         heat = frame.heat
         if heat is not None and self.heat_combo.currentData() != "off":
@@ -1082,6 +1092,7 @@ class MainWindow(QMainWindow):
             act.setEnabled(False)
         site, path = self._before_replay or (blank_site(), None)
         self._before_replay = None
+        self._measured().clear()
         self.doc.replace(site, path)
         self.alarms.clear()
         self._update_title()

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from dctwin.twin.assimilate.review import measured_view
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C
@@ -59,6 +60,9 @@ class ReviewData:
     rack_inlet_c: np.ndarray  # [n, racks]
     rack_ids: list[str]
     figures: dict[str, Any] = field(default_factory=dict)
+    #: a shadow replay of measured data: what was measured, predicted and estimated
+    #: (:class:`dctwin.twin.assimilate.review.MeasuredView`); None for a simulated run
+    measured: Any = None
 
     def event_by_seq(self) -> dict[int, Event]:
         return {e.seq: e for e in self.events}
@@ -163,7 +167,9 @@ def key_figures(duration_s: float, events: list[Event], alarms: list[dict], hall
         if over.size:
             breach = float(hall_t[over[0]])
     f["first_allowable_breach_s"] = breach
-    injected = [e for e in events if e.kind in INJECTED_KINDS]
+    # a shadow replay's set-point and load events that only follow measured values are no incident
+    injected = [e for e in events if e.kind in INJECTED_KINDS
+                and not (e.details.get("origin") == "measured" and e.kind.startswith("set_"))]
     # the incident starts with its first disruptive event (a generator armed to fail starts nothing by itself)
     ref = next((e for e in injected if e.kind != "generator_fail_to_start"), injected[0] if injected else None)
     f["reference_event"] = event_text(ref) if ref is not None else None
@@ -302,6 +308,11 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             dt_s=reader.dt_s, incident_name=inc_name, incident_description=inc_desc,
             engine_version=str(reader.engine_version or ""), is_review=is_review, picture_t_s=t_pic,
             picture_reason=reason, summary=summary, heat=heat, events=events, alarms=alarms, hall_t_s=hall_t,
-            hall=hall, rack_t_s=rack_t, rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
+            hall=hall, rack_t_s=rack_t, rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids),
+            measured=measured_view(project, reader.id))
+        if data.measured is not None:  # the set-points and loads that only follow measured values: counted in
+            # the measured section, not listed as events
+            data.events = events = [e for e in events
+                                    if not (e.details.get("origin") == "measured" and e.kind.startswith("set_"))]
     data.figures = key_figures(data.duration_s, events, alarms, hall_t, hall, rack_t, rack_v, data.rack_ids)
     return data

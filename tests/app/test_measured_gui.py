@@ -8,23 +8,14 @@ import numpy as np
 import pytest
 
 from dctwin.app.window import MainWindow
-from dctwin.twin.assimilate.shadow import ShadowOptions, run_shadow
-from dctwin.twin.assimilate.synth import SynthOptions, synthesize
-from dctwin.twin.io.import_telemetry import import_telemetry
-from dctwin.twin.model.demos import load_demo
 from dctwin.widgets.sensor_overlay import residual_colour
 from dctwin.widgets.timeline import LANES, SITE_LANES
+from tests.app.measured_helpers import make_shadow
 
 
 @pytest.fixture(scope="module")
 def shadow_file(tmp_path_factory):
-    d = tmp_path_factory.mktemp("measured_gui")
-    synthesize(load_demo("small"), d, SynthOptions(grid_m=0.6, hours=1.5))
-    path = d / "site.dctwin"
-    import_telemetry(d / "layout.json", path, [d / "measurements.csv"], d / "points.csv", d / "events.csv",
-                     d / "event-map.json")
-    s = run_shadow(str(path), ShadowOptions(grid_m=0.6, estimate=False))
-    return path, s
+    return make_shadow(tmp_path_factory.mktemp("measured_gui"))
 
 
 def _open(qtbot, window, path):

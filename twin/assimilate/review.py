@@ -107,7 +107,7 @@ def measured_rows(view: MeasuredView) -> list[tuple[str, str]]:
             ("Estimated minus measured (assimilated sensors)", k(s.get("estimated_rms_k")))]
     h = s.get("holdout")
     if h:
-        rows.append((f"Held-back sensors (every {h['k']}th)", f"predicted {k(h.get('predicted_rms_k'))}, "
+        rows.append((f"Held-back sensors (every {h['k']}-th temperature sensor)", f"predicted {k(h.get('predicted_rms_k'))}, "
                                                               f"estimated {k(h.get('estimated_rms_k'))}"))
     ev = s.get("events_applied", {})
     rows.append(("Site events applied", f"{ev.get('site', 0)} from the site's log, {ev.get('measured', 0)} "

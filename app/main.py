@@ -27,6 +27,7 @@ from dctwin.twin.errors import DctwinError
 COMMAND_MODULES = (
     "dctwin.app.cli_layout",
     "dctwin.app.cli_import",
+    "dctwin.app.cli_telemetry",
     "dctwin.app.cli_physics",
     "dctwin.app.cli_place",
     "dctwin.app.cli_sweep",

@@ -59,6 +59,8 @@ class RecordingData:
     first_keyframe_s: float = 0.0  # replay reaches no earlier (a moment export starts at its keyframe)
     verify: Any = None  # review exports: twin.store.verify_file's result (hashes rechecked on open)
     by_seq: dict[int, Event] = field(default_factory=dict)
+    #: a shadow replay of measured data: twin.assimilate.review.MeasuredView (None otherwise)
+    measured: Any = None
 
     def __post_init__(self) -> None:
         self.by_seq = {e.seq: e for e in self.events}
@@ -96,9 +98,24 @@ def preview_summary(data: RecordingData, t_s: float) -> Optional[HallSummary]:
 
 
 def markers_for(data: RecordingData) -> list[Marker]:
-    """Timeline markers: every event (incident or automatic lane) and every raised alarm."""
-    out = [Marker(e.t_s, e.kind, lane_of(e.kind), e.target, label=f"{e.kind} {e.target}".strip(), key=("event", e.seq))
-           for e in data.events]
+    """Timeline markers: every event (incident or automatic lane) and every raised alarm; for a shadow
+    replay also the site's own event log (its lane), and the events it applied marked as real."""
+    out = []
+    for e in data.events:
+        label = f"{e.kind} {e.target}".strip()
+        origin = e.details.get("origin")
+        if origin == "measured" and e.kind.startswith("set_"):
+            continue  # the boundary conditions following a measured value every few minutes: not events
+        if origin == "site":
+            label = f"real: {label} (site log: {e.details.get('message', '')})"
+        elif origin == "measured":
+            label = f"real: {label} (measured)"
+        out.append(Marker(e.t_s, e.kind, lane_of(e.kind), e.target, label=label, key=("event", e.seq)))
+    if data.measured is not None:
+        for i, ev in enumerate(data.measured.site_events):
+            out.append(Marker(float(ev["t_s"]), str(ev["kind"]), "site", str(ev["target"]),
+                              label=f"{ev['source']} {ev['raw_kind']}: {ev['message']}", key=("site", i),
+                              data=dict(ev)))
     for i, a in enumerate(data.alarms):
         if not a.get("active", True):
             continue
@@ -124,6 +141,9 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
                              alarms=reader.alarms(), hall_t_s=hall_t, hall=hall, rack_t_s=rack_t,
                              rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
         data.rack_power_t_s, data.rack_power_w = reader.series("rack_power_w")
+        from dctwin.twin.assimilate.review import measured_view
+
+        data.measured = measured_view(project, reader.id)
         kfs = reader.keyframes()
         data.first_keyframe_s = kfs[0].t_s if kfs else 0.0
         if data.is_review:

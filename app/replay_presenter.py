@@ -49,6 +49,7 @@ class ReplayPresenter(QObject):
         self._before: Optional[tuple[Any, Optional[str]]] = None  # the document's site and path before the replay
         self._preview_t: Optional[float] = None
         self._fit_pending = False
+        self._measured = None  # MeasuredPresenter, made on first use
         window.timeline.sig_seek_requested.connect(self._on_timeline_seek_requested)
         window.timeline.sig_marker_clicked.connect(self._on_timeline_marker_clicked)
         window.cause_panel.sig_step_chosen.connect(self._on_cause_step_chosen)
@@ -126,7 +127,16 @@ class ReplayPresenter(QObject):
         w.readout.settle_bar.hide()
         w.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
         self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
+        self.measured().show(data)  # a shadow replay of measured data: measured beside predicted
         w.timeline.seek(data.first_keyframe_s)
+
+    def measured(self):
+        """The measured side of replays (app/measured_presenter.py), made on first use."""
+        if self._measured is None:
+            from dctwin.app.measured_presenter import MeasuredPresenter
+
+            self._measured = MeasuredPresenter(self.w)
+        return self._measured
 
     def _enable_actions(self, on: bool) -> None:
         for act in (self.w.act_close_replay, self.w.act_export_review, self.w.act_export_report):
@@ -198,6 +208,7 @@ class ReplayPresenter(QObject):
         w.readout.show_summary(float(frame.t_s), summary)
         w.readout.show_physics(f"replay (seek {1e3 * frame.seek_s:.0f} ms)")
         w.trends.set_cursor(float(frame.t_s))
+        self.measured().at(float(frame.t_s))
         if self._fit_pending:
             self._fit_pending = False
             w.view.zoom_to_fit()
@@ -277,6 +288,7 @@ class ReplayPresenter(QObject):
         self._enable_actions(False)
         site, path = self._before or (blank_site(), None)
         self._before = None
+        self.measured().clear()
         w.doc.replace(site, path)
         w.alarms.clear()
         w._update_title()

@@ -29,6 +29,7 @@ import numpy as np
 from dctwin.twin._files import write_atomically
 from dctwin.twin.errors import InputError
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C, ASHRAE_RECOMMENDED_MAX_C
+from dctwin.app.report_measured import add_sensor_overlay, measured_html, render_measured_trends
 from dctwin.twin.review import HEAT_Z_M, ReviewData, alarm_explanation, event_text, figures_rows, origin
 
 #: racks drawn in the inlet trend (the hottest ones)
@@ -58,6 +59,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     scene = FloorPlanScene(data.site, data.hall_id)
     scene.set_metric("inlet_c")
     scene.apply_summary(data.summary)
+    add_sensor_overlay(scene, data)  # a shadow replay: its sensors, coloured by their residual
     if show_heat and data.heat is not None:
         temps, extent = data.heat
         scene.set_heatmap(temps, extent)
@@ -350,6 +352,7 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
     parts.append("<h2>Key figures</h2>" + table)
     parts += [f"<tr><th width='35%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figures_rows(data)]
     parts.append("</table>")
+    parts.append(measured_html(data, images, image_width))
     parts.append(f"<h2>Floor plan at t = {data.picture_t_s:g} s ({e(data.picture_reason)})</h2>")
     parts.append(f"<p><img src='{images['floor_plan']}' width='{image_width}'></p>")
     parts.append("<h2>Trends</h2>")
@@ -363,7 +366,7 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
     for ev in data.events:
         cause = by_seq.get(ev.cause) if ev.cause is not None else None
         why = event_text(cause) if cause is not None else ev.condition
-        how = origin(ev.kind)
+        how = "site log" if ev.details.get("origin") == "site" else origin(ev.kind)
         parts.append(f"<b>{_clock(ev.t_s)}</b>&nbsp;&nbsp;{e(ev.kind.replace('_', ' '))} {e(ev.target)} "
                      f"<i>({how})</i>" + (f" &larr; {e(why)}" if why else "") + "<br>")
     parts.append("</p>")
@@ -444,6 +447,8 @@ def _images(data: ReviewData) -> dict[str, Any]:
     out = {"floor_plan": render_floor_plan(data), "timeline": render_timeline(data), "trends": render_trends(data)}
     if data.sweep is not None:
         out["risk_map"] = render_risk_map(data)
+    if getattr(data, "measured", None) is not None:
+        out["measured"] = render_measured_trends(data)
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from dctwin.twin.assimilate.review import measured_view
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C
@@ -62,6 +63,9 @@ class ReviewData:
     #: the file's latest contingency sweep (``SweepResult.to_json()``, ranked) and the layout it ran on
     sweep: Optional[dict[str, Any]] = None
     sweep_site: Any = None
+    #: a shadow replay of measured data: what was measured, predicted and estimated
+    #: (:class:`dctwin.twin.assimilate.review.MeasuredView`); None for a simulated run
+    measured: Any = None
 
     def event_by_seq(self) -> dict[int, Event]:
         return {e.seq: e for e in self.events}
@@ -166,7 +170,9 @@ def key_figures(duration_s: float, events: list[Event], alarms: list[dict], hall
         if over.size:
             breach = float(hall_t[over[0]])
     f["first_allowable_breach_s"] = breach
-    injected = [e for e in events if e.kind in INJECTED_KINDS]
+    # a shadow replay's set-point and load events that only follow measured values are no incident
+    injected = [e for e in events if e.kind in INJECTED_KINDS
+                and not (e.details.get("origin") == "measured" and e.kind.startswith("set_"))]
     # the incident starts with its first disruptive event (a generator armed to fail starts nothing by itself)
     ref = next((e for e in injected if e.kind != "generator_fail_to_start"), injected[0] if injected else None)
     f["reference_event"] = event_text(ref) if ref is not None else None
@@ -307,7 +313,11 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             engine_version=str(reader.engine_version or ""), is_review=is_review, picture_t_s=t_pic,
             picture_reason=reason, summary=summary, heat=heat, events=events, alarms=alarms, hall_t_s=hall_t,
             hall=hall, rack_t_s=rack_t, rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids), sweep=sweep,
-            sweep_site=sweep_site)
+            sweep_site=sweep_site, measured=measured_view(project, reader.id))
+        if data.measured is not None:  # the set-points and loads that only follow measured values: counted in
+            # the measured section, not listed as events
+            data.events = events = [e for e in events
+                                    if not (e.details.get("origin") == "measured" and e.kind.startswith("set_"))]
     data.figures = key_figures(data.duration_s, events, alarms, hall_t, hall, rack_t, rack_v, data.rack_ids)
     return data
 

@@ -20,9 +20,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTool
 
 from dctwin.twin.model.events import AUTOMATIC_KINDS
 
-#: lanes of the marker strip, top to bottom
+#: lanes of the marker strip, top to bottom ("site": the real site's own event log, for a shadow replay
+#: of measured data; shown only when :meth:`TimelineView.set_lanes` asks for it)
 LANES = ("event", "automatic", "alarm")
-LANE_TITLES = {"event": "incident", "automatic": "automatic", "alarm": "alarms"}
+SITE_LANES = ("site",) + LANES
+LANE_TITLES = {"event": "incident", "automatic": "automatic", "alarm": "alarms", "site": "site log"}
 
 #: marker colours by kind (anything else falls back to its lane's colour)
 KIND_COLOURS = {
@@ -31,7 +33,10 @@ KIND_COLOURS = {
     "breaker_trip": QColor(200, 80, 20), "set_utilization": QColor(31, 119, 180),
     "set_setpoint": QColor(23, 190, 207), "set_outdoor_c": QColor(188, 189, 34), "cdu_pump_fail": QColor(227, 80, 150),
 }
-LANE_COLOURS = {"event": QColor(214, 39, 40), "automatic": QColor(255, 127, 14), "alarm": QColor(200, 30, 30)}
+LANE_COLOURS = {"event": QColor(214, 39, 40), "automatic": QColor(255, 127, 14), "alarm": QColor(200, 30, 30),
+                "site": QColor(0, 128, 128)}
+#: site log entries that inform only (an alarm of the BMS, a note), by their mapped kind
+SITE_KIND_COLOURS = {"site_alarm": QColor(230, 120, 0), "site_note": QColor(110, 110, 110)}
 SEVERITY_COLOURS = {"info": QColor(31, 119, 180), "warning": QColor(240, 170, 0), "major": QColor(255, 110, 0),
                     "critical": QColor(200, 0, 0), "alarm": QColor(230, 60, 0)}
 AUTOMATIC_COLOURS = {"throttle": QColor(255, 160, 40), "shutdown": QColor(120, 60, 20),
@@ -68,6 +73,8 @@ def marker_colour(m: Marker) -> QColor:
         return SEVERITY_COLOURS.get(m.severity, LANE_COLOURS["alarm"])
     if m.lane == "automatic":
         return AUTOMATIC_COLOURS.get(m.kind, LANE_COLOURS["automatic"])
+    if m.lane == "site":
+        return SITE_KIND_COLOURS.get(m.kind, KIND_COLOURS.get(m.kind, LANE_COLOURS["site"]))
     return KIND_COLOURS.get(m.kind, LANE_COLOURS["event"])
 
 
@@ -127,6 +134,13 @@ class TimelineView(QWidget):
 
     def sizeHint(self) -> QSize:  # Qt override
         return QSize(600, self.minimumHeight())
+
+    def set_lanes(self, lanes: Sequence[str]) -> None:
+        """Show these lanes (:data:`LANES`, or :data:`SITE_LANES` for a replay of measured data)."""
+        self.lanes = tuple(lanes)
+        self.setMinimumHeight(self.AXIS_H + self.LANE_H * len(self.lanes) + 8)
+        self.updateGeometry()
+        self.update()
 
     # ---- model of the strip
     def set_duration(self, duration_s: float) -> None:
@@ -254,7 +268,9 @@ class TimelineView(QWidget):
             p.setPen(QPen(c.darker(140), 1))
             p.setBrush(c)
             s = 5.0 if m is not self.picked else 7.0
-            if m.lane == "alarm":
+            if m.lane == "site":  # a real event: a circle, never a shape the simulation uses
+                p.drawEllipse(pt, s, s)
+            elif m.lane == "alarm":
                 p.drawPolygon(QPolygonF([QPointF(pt.x(), pt.y() - s - 1), QPointF(pt.x() + s, pt.y() + s - 1),
                                          QPointF(pt.x() - s, pt.y() + s - 1)]))
             elif m.lane == "automatic":

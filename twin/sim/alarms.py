@@ -25,7 +25,9 @@ hovering at the threshold raises once and does not chatter.
 Every alarm record is ``{t_s, id, kind, severity, active, message, causes}``;
 ``causes`` is the chain alarm <- automatic actions <- injected event, each
 step ``{seq, t_s, kind, target, text, injected}`` (and ``supply_share`` for a
-cooling unit that supplied the rack's inlet air). It comes from the event log
+cooling unit that supplied the rack's inlet air; ``origin`` "site" with the log's
+``site`` source and ``message``, or "measured", for a real event a shadow replay
+applied: :mod:`dctwin.twin.assimilate.shadow`). It comes from the event log
 (:meth:`dctwin.twin.model.events.EventLog.chain`) and, for thermal alarms, from the
 physics: the share of the rack's inlet air each stopped cooling unit supplied
 just before it stopped, a passive steady tracer released at that unit's supply
@@ -174,9 +176,22 @@ def _is_injected(ev: Event) -> bool:
     return ev.kind in INJECTED_KINDS and ev.cause is None
 
 
+def _tracking(ev: Event) -> bool:
+    """A set-point or load event by which a shadow replay follows a measured value (every few minutes):
+    a boundary condition kept in step, not an incident, so never named as an alarm's cause."""
+    return ev.details.get("origin") == "measured" and ev.kind.startswith("set_")
+
+
 def cause_step(ev: Event, share: Optional[float] = None) -> dict[str, Any]:
     out = {"seq": ev.seq, "t_s": ev.t_s, "kind": ev.kind, "target": ev.target, "text": describe(ev),
            "injected": _is_injected(ev)}
+    origin = ev.details.get("origin")
+    if origin in ("site", "measured"):  # a real event: from the site's event log, or a measured point
+        out["injected"] = False
+        out["origin"] = origin
+        if origin == "site":
+            out["site"] = " ".join(str(ev.details.get(k, "")) for k in ("source", "raw_kind") if ev.details.get(k))
+            out["message"] = str(ev.details.get("message", ""))
     if share is not None and math.isfinite(share):
         out["supply_share"] = float(share)
     return out
@@ -192,6 +207,10 @@ def step_text(c: dict[str, Any]) -> str:
     s += f" at {hms(c['t_s'])}"
     if c.get("injected"):
         s += " (injected)"
+    elif c.get("origin") == "site":
+        s += f" (site log{' ' + c['site'] if c.get('site') else ''}: \"{c.get('message', '')}\")"
+    elif c.get("origin") == "measured":
+        s += " (measured)"
     return s
 
 
@@ -414,7 +433,7 @@ class AlarmMonitor:
             return
         for ev in log.since(self._seen_seq):
             self._by_target.setdefault(ev.target, []).append(ev)
-            if _is_injected(ev):
+            if _is_injected(ev) and not _tracking(ev):
                 self._injected.append(ev)
         self._seen_seq = log.last_seq
         self._seen_len = len(log)

@@ -35,6 +35,7 @@ import numpy as np
 from dctwin import twin
 from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import InputError, ProjectFileError
+from dctwin.twin.store.measured import prune_for_export
 from dctwin.twin.store.project import (
     KIND_REVIEW, Project, check_file, copy_into_place, now_iso,
 )
@@ -397,6 +398,9 @@ def _export(project: Project, src_p: Path, out_p: Path, source_name: str, record
         _prune(con, recording_id, layout_id, incident_id)
         if window is not None:
             _cut(con, reader, window, keep)
+            con.execute("BEGIN IMMEDIATE")
+            prune_for_export(con, recording_id, window.to_s)  # the shadow's measured rows past the window go
+            con.execute("COMMIT")
         con.execute("VACUUM")
         con.execute("BEGIN IMMEDIATE")
         con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))

@@ -10,6 +10,7 @@ any point leaves ``out`` as it was.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -97,7 +98,8 @@ def import_telemetry(layout: str | Path, out: str | Path, data: Sequence[str | P
                 src.close()
             project = Project.open(tmp)
         else:
-            project = Project.create(tmp, overwrite=True)
+            os.unlink(tmp)  # Project.create makes the file itself (and refuses to replace one)
+            project = Project.create(tmp)
         try:
             text = dumps_layout(site)
             latest = project.latest_layout_id()

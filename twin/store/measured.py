@@ -38,12 +38,14 @@ from sqlmodel import Column, Field, SQLModel
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.store.project import Project, now_iso
 from dctwin.twin.store.recording import _within
+from dctwin.twin.store.schema import optional_table
 
 #: samples per stored chunk of a point (a week of 1-minute data); a chunk also spans < 24 days
 CHUNK_SAMPLES = 10080
 _MAX_SPAN_MS = 2**31 - 1
 
 
+@optional_table
 class TelemetrySet(SQLModel, table=True):
     __tablename__ = "telemetry_sets"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -56,6 +58,7 @@ class TelemetrySet(SQLModel, table=True):
     note: str = ""
 
 
+@optional_table
 class TelemetryPoint(SQLModel, table=True):
     __tablename__ = "telemetry_points"
     __table_args__ = (UniqueConstraint("set_id", "point"),)
@@ -69,6 +72,7 @@ class TelemetryPoint(SQLModel, table=True):
     n: int = 0
 
 
+@optional_table
 class TelemetryChunk(SQLModel, table=True):
     __tablename__ = "telemetry_series"
     __table_args__ = (Index("ix_telemetry_series_point_t", "point_id", "t0_s"),)
@@ -81,6 +85,7 @@ class TelemetryChunk(SQLModel, table=True):
     v_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[n]
 
 
+@optional_table
 class SiteEventRow(SQLModel, table=True):
     __tablename__ = "site_events"
     __table_args__ = (Index("ix_site_events_set_t", "set_id", "t_s"),)
@@ -96,6 +101,7 @@ class SiteEventRow(SQLModel, table=True):
     line: int = 0
 
 
+@optional_table
 class ShadowRun(SQLModel, table=True):
     __tablename__ = "shadow_runs"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -108,6 +114,7 @@ class ShadowRun(SQLModel, table=True):
     summary_json: str = "{}"
 
 
+@optional_table
 class ShadowChunk(SQLModel, table=True):
     __tablename__ = "shadow_series"
     __table_args__ = (Index("ix_shadow_series_rec_name_t", "recording_id", "name", "t0_s"),)
@@ -139,9 +146,8 @@ def has_tables(project: Project) -> bool:
 
 def ensure_tables(project: Project) -> None:
     """Create the measured-data tables in a writable project (nothing changes when they exist)."""
-    project.require_writable()
-    with project.engine.begin() as conn:
-        SQLModel.metadata.create_all(conn, tables=MEASURED_TABLES)
+    for table in MEASURED_TABLES:
+        project.ensure_table(table)
 
 
 def _chunks(t: np.ndarray, v: np.ndarray) -> Iterable[tuple[float, float, bytes, bytes]]:

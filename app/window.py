@@ -826,6 +826,7 @@ class MainWindow(QMainWindow):
         if frame.inlet_field is not None:
             self.scene.set_inlet_field(*frame.inlet_field)
         self.scene.apply_summary(summary)
+        self.inspector.set_live(summary.racks)
         self.power_tree.set_summary(summary)
         heat = frame.heat
         if heat is not None and self.heat_combo.currentData() != "off":

@@ -145,3 +145,27 @@ def test_colour_bar_shows_a_scale_or_a_legend(qtbot):
     assert img.pixelColor(8, 13) == QColor(0, 200, 0)  # first swatch
     bar.set_scale(ColorScale(vmin=0, vmax=100e3, unit="kW"))
     assert bar.legend == [] and bar._fmt(100e3) == "100 kW"
+
+
+def test_inspector_says_at_what_inlet_the_airflow_holds_and_shows_the_actual_airflow(qtbot):
+    site = load_demo("small")
+    rack = site.get("R-A01")
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.show()
+    insp.set_context(site, ["R-A01"])
+    label = insp.form.labelForField(insp.editors["airflow_m3s"].parentWidget()).text()
+    assert "22.5 °C inlet" in label
+    assert insp.airflow_now.text() == "now — (not simulated yet)"
+    q = 0.775 * rack.design_airflow_m3s
+    insp.set_live({"R-A01": RackResult(inlet_c=18.0, power_w=4000.0, airflow_m3s=q)})
+    qtbot.waitUntil(insp.airflow_now.isVisible)
+    insp.grab().save("/tmp/s18_inspector.png")
+    assert insp.airflow_now.text() == f"now {q:.3g} m³/s (0.78×) at 18.0 °C"
+    assert insp.editors["airflow_fixed"].currentText() == "false"
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        insp.editors["airflow_fixed"].setCurrentText("true")
+        insp.editors["airflow_fixed"].activated.emit(1)
+    assert blk.args == [["R-A01"], "airflow_fixed", True]
+    insp.set_context(site, ["R-A01", "CRAH-1"])  # not all racks: no rack airflow line
+    assert insp.airflow_now is None

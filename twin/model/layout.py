@@ -110,10 +110,15 @@ class Rack(_Box):
     fan_fraction: Optional[float] = None
     thermal_mass_kj_per_k: Optional[float] = None
     ashrae_class: str = "A1"
+    #: True: the rack moves ``airflow_m3s`` and draws ``it_kw`` (at full utilization) whatever its inlet
+    #: temperature (no fan curve, no inlet throttling), as a CFD room's fixed boundary conditions do
+    airflow_fixed: bool = False
 
     @property
     def design_airflow_m3s(self) -> float:
-        """Design airflow (m3/s): explicit, else 1e-4 m3/s per W of air-side heat."""
+        """Design airflow (m3/s) at the design inlet (22.5 °C) and full utilization: explicit, else
+        1e-4 m3/s per W of air-side heat. The fan curve scales it with the inlet (0.78 of it at 18 °C)
+        unless ``airflow_fixed``."""
         if self.airflow_m3s is not None:
             return self.airflow_m3s
         return DEFAULT_AIRFLOW_PER_W * self.it_kw * 1e3 * (1.0 - self.liquid_fraction)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
 
 from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
                          CoolingUnit, Element, Grille, Hall, Rack, Site, Tile)
-from dctwin.twin.model.validate import FEEDABLE_KINDS
+from dctwin.twin.model.validate import AIRFLOW_CONTROLS, FEEDABLE_KINDS
 from dctwin.twin.physics.constants import DESIGN_INLET_C
 
 #: (field, label, kind) per element type; kind: text, float, optfloat, choice, feeds
@@ -28,11 +28,16 @@ FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
     CoolingUnit: (("id", "Id", "text"), ("kind", "Kind", COOLING_KINDS),
                   ("airflow_m3s", "Airflow (m³/s)", "float"), ("capacity_kw", "Capacity (kW)", "float"),
                   ("supply_setpoint_c", "Supply setpoint (°C)", "float"), ("facing", "Front faces", FACINGS),
+                  ("airflow_control", "Airflow control", AIRFLOW_CONTROLS),
+                  ("return_target_c", "Return target (°C, blank = 28)", "optfloat"),
+                  ("dp_target_pa", "Zone pressure target (Pa, blank = -1)", "optfloat"),
                   ("feeds", "Feeds", "feeds")),
     Tile: (("id", "Id", "text"), ("open_fraction", "Open fraction", "float")),
     Grille: (("id", "Id", "text"), ("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float")),
     Containment: (("id", "Id", "text"), ("kind", "Aisle", CONTAINMENT_KINDS), ("width_m", "Width (m)", "float"),
-                  ("depth_m", "Depth (m)", "float")),
+                  ("depth_m", "Depth (m)", "float"),
+                  ("door_gap_m2", "Door gap, each end (m², blank = 0.03)", "optfloat"),
+                  ("roof_gap_m2", "Roof edge gap (m², blank = 5 mm per m)", "optfloat")),
 }
 #: hall fields shown when nothing is selected
 HALL_FIELDS = (("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float"),

@@ -169,3 +169,28 @@ def test_inspector_says_at_what_inlet_the_airflow_holds_and_shows_the_actual_air
     assert blk.args == [["R-A01"], "airflow_fixed", True]
     insp.set_context(site, ["R-A01", "CRAH-1"])  # not all racks: no rack airflow line
     assert insp.airflow_now is None
+
+
+def test_inspector_edits_leak_areas_and_unit_airflow_control(qtbot):
+    from dctwin.twin.model.layout import Containment, CoolingUnit
+
+    site = load_demo("small")
+    hall = site.halls[0]
+    hall.containments.append(Containment(id="Z", kind="cold", x_m=1.2, y_m=1.2, width_m=1.2, depth_m=1.2))
+    hall.cooling_units.append(CoolingUnit(id="IR", kind="inrow", x_m=0.0, y_m=0.0, width_m=0.3, depth_m=1.2,
+                                          airflow_m3s=2.0, capacity_kw=30.0))
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.set_context(site, ["Z"])
+    assert insp.editors["door_gap_m2"].text() == ""  # blank: the default
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        insp.editors["door_gap_m2"].setText("0.05")
+        insp.editors["door_gap_m2"].editingFinished.emit()
+    assert blk.args == [["Z"], "door_gap_m2", 0.05]
+    insp.set_context(site, ["IR"])
+    combo = insp.editors["airflow_control"]
+    assert {combo.itemText(i) for i in range(combo.count())} >= {"fixed", "return_temperature", "containment_dp"}
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        combo.setCurrentText("containment_dp")
+        combo.activated.emit(combo.currentIndex())
+    assert blk.args == [["IR"], "airflow_control", "containment_dp"]

@@ -146,6 +146,10 @@ class CoolingUnit(_Box):
     fan_power_kw: Optional[float] = None
     rack: Optional[str] = None
     airflow_control: str = "fixed"
+    #: "return_temperature" control: the unit's return-air target (°C); None = RETURN_TARGET_C
+    return_target_c: Optional[float] = None
+    #: "containment_dp" control: the pressure (Pa) its contained zone holds over the room; None = DP_TARGET_PA
+    dp_target_pa: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,11 @@ class Containment(_Box):
     width_m: float = 0.0
     depth_m: float = 0.0
     height_m: Optional[float] = None
+    #: gap area of each end door (m2): under, over and beside the door; None = DOOR_GAP_M2
+    door_gap_m2: Optional[float] = None
+    #: gap area along the roof's edges over the racks (m2, the zone's total); None = ROOF_GAP_M2_PER_M
+    #: per metre of rack-lined roof edge. A full-height zone (no roof) has none
+    roof_gap_m2: Optional[float] = None
 
 
 @dataclass(frozen=True)

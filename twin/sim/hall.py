@@ -28,6 +28,7 @@ from dctwin.twin.physics.cooling_air import (
 from dctwin.twin.physics.it import RackArrays, RackState, RackStep
 from dctwin.twin.physics.workloads import compile_hall_workloads
 from dctwin.twin.sim.compile import AirPlant, compile_hall
+from dctwin.twin.sim.zones import Zones, dp_speeds, hall_zones
 from dctwin.twin.sim.keyframes import array, flow_arrays, marches, nested, restore_state, state_arrays
 
 RHO_CP = K.RHO_AIR * K.CP_AIR
@@ -49,6 +50,8 @@ class HallSystem:
         t0 = time.perf_counter()
         self.site, self.hall = site, hall
         self.air: AirPlant = compile_hall(site, hall.id, grid_m)
+        #: contained zones and the ports that open into them (containment_dp control)
+        self.zones: Zones = hall_zones(self.air)
         self.ra: RackArrays = RackArrays.from_racks(hall.racks)
         self.ua: UnitArrays = UnitArrays.from_units(hall.cooling_units, [r.id for r in hall.racks])
         self.wl = compile_hall_workloads(site, hall, base_dir)
@@ -71,6 +74,13 @@ class HallSystem:
     def supply_c(self) -> float:
         """The hall's design supply temperature (°C), as the layout gives it."""
         return self.hall.supply_c
+
+    def dp_speeds(self, rack_q: np.ndarray, unit_q: np.ndarray, running: np.ndarray) -> Optional[np.ndarray]:
+        """The speeds of the units that hold a contained zone's pressure (None when no unit does)."""
+        if self.zones.n == 0:
+            return None
+        return dp_speeds(self.zones, self.ua.control, self.ua.v_des_m3s, self.ua.dp_target_pa, rack_q, unit_q,
+                         np.asarray(running))
 
     def units_at(self, setpoint_c: np.ndarray) -> UnitArrays:
         """The unit arrays with the run's supply setpoints (operators change them)."""

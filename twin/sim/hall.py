@@ -28,6 +28,8 @@ from dctwin.twin.physics.cooling_air import (
 from dctwin.twin.physics.it import RackArrays, RackState, RackStep
 from dctwin.twin.physics.workloads import compile_hall_workloads
 from dctwin.twin.sim.compile import AirPlant, compile_hall
+from dctwin.twin.errors import InputError
+from dctwin.twin.sim.air_models import AIR_MODELS, AirModel
 from dctwin.twin.sim.zones import Zones, dp_speeds, hall_zones
 from dctwin.twin.sim.keyframes import array, flow_arrays, marches, nested, restore_state, state_arrays
 
@@ -46,9 +48,15 @@ def exhaust_c(inlet_c: np.ndarray, heat_w: np.ndarray, q_m3s: np.ndarray) -> np.
 class HallSystem:
     """The compiled hall: what does not change during a run (see the module docstring)."""
 
-    def __init__(self, site: Site, hall: Hall, grid_m=None, base_dir: Optional[str] = None) -> None:
+    def __init__(self, site: Site, hall: Hall, grid_m=None, base_dir: Optional[str] = None,
+                 air_model: str = "fast") -> None:
         t0 = time.perf_counter()
         self.site, self.hall = site, hall
+        if air_model not in AIR_MODELS:
+            raise InputError(f"unknown air model {air_model!r} ({', '.join(AIR_MODELS)})")
+        #: how the air is solved (:data:`dctwin.twin.sim.flows.AIR_MODELS`)
+        self.air_model_name = air_model
+        self.air_model: AirModel = AIR_MODELS[air_model]
         self.air: AirPlant = compile_hall(site, hall.id, grid_m)
         #: contained zones and the ports that open into them (containment_dp control)
         self.zones: Zones = hall_zones(self.air)

@@ -70,7 +70,8 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
         heat, _ = hs.air_heat(rs, rs.exhaust_c, running, st.unit_setpoint_c)
         tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
         try:
-            T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T)
+            T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T, tvd=hs.air_model.tvd,
+                                     alpha_floor=hs.air_model.alpha_floor)
         except thermal.NoSteadyState as exc:
             raise InputError(str(exc)) from None
         new_in, new_ret = thermal.port_means(hs.air, st.flow, T)
@@ -116,7 +117,8 @@ def quick_answer(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarr
     heat, st.door_duty = hs.air_heat(rs, rs.exhaust_c, running, st.unit_setpoint_c)
     tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
     try:
-        st.T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=st.T, tol_k=QUICK_TOL_K)
+        st.T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=st.T, tol_k=QUICK_TOL_K,
+                                    tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor)
     except thermal.NoSteadyState:
         st.flow = None
         return False

@@ -46,7 +46,8 @@ def b1_site(case: dict) -> Site:
     for c in g.get("containment", ()):
         hall.containments.append(Containment(id=c["id"], kind=c["kind"], x_m=c["x0"], y_m=c["y0"],
                                              width_m=c["x1"] - c["x0"], depth_m=c["y1"] - c["y0"],
-                                             height_m=c.get("height_m")))
+                                             height_m=c.get("height_m"), door_gap_m2=c.get("door_gap_m2"),
+                                             roof_gap_m2=c.get("roof_gap_m2")))
     return Site(name="B1", halls=[hall])
 
 

@@ -82,7 +82,7 @@ class Simulation:
                  warm_from: Optional["Simulation"] = None, air_model: str = "fast") -> None:
         """Compile ``site`` (one hall). ``warm_from``: the simulation of the layout before an
         edit; its flow and temperatures start this one's solves (same grid only). ``air_model``:
-        "fast" (default) or "validated" (steady solves only; :data:`dctwin.twin.sim.flows.AIR_MODELS`)."""
+        "fast" (default) or "validated" (steady solves only; :data:`dctwin.twin.sim.air_models.AIR_MODELS`)."""
         if not site.halls:
             raise InputError("the site has no hall to simulate")
         try:

@@ -16,7 +16,6 @@ import numpy as np
 
 from dctwin.twin.physics import airflow
 from dctwin.twin.physics.flow_adjust import adjust_flow
-from dctwin.twin.sim.air_models import AIR_MODELS, AirModel  # noqa: F401  (re-exported)
 from dctwin.twin.sim.hall import HallState, HallSystem
 
 #: relative airflow change (of any rack or unit, against the flow's own) that re-marches the flow

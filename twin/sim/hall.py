@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from dctwin.twin.errors import InputError
 from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics import constants as K
 from dctwin.twin.physics import thermal
@@ -27,11 +28,10 @@ from dctwin.twin.physics.cooling_air import (
 )
 from dctwin.twin.physics.it import RackArrays, RackState, RackStep
 from dctwin.twin.physics.workloads import compile_hall_workloads
-from dctwin.twin.sim.compile import AirPlant, compile_hall
-from dctwin.twin.errors import InputError
 from dctwin.twin.sim.air_models import AIR_MODELS, AirModel
-from dctwin.twin.sim.zones import Zones, dp_speeds, hall_zones
+from dctwin.twin.sim.compile import AirPlant, compile_hall
 from dctwin.twin.sim.keyframes import array, flow_arrays, marches, nested, restore_state, state_arrays
+from dctwin.twin.sim.zones import Zones, dp_speeds, hall_zones
 
 RHO_CP = K.RHO_AIR * K.CP_AIR
 #: the keyframe group of the air's recent history (older keyframes lack it)
@@ -54,7 +54,7 @@ class HallSystem:
         self.site, self.hall = site, hall
         if air_model not in AIR_MODELS:
             raise InputError(f"unknown air model {air_model!r} ({', '.join(AIR_MODELS)})")
-        #: how the air is solved (:data:`dctwin.twin.sim.flows.AIR_MODELS`)
+        #: how the air is solved (:data:`dctwin.twin.sim.air_models.AIR_MODELS`)
         self.air_model_name = air_model
         self.air_model: AirModel = AIR_MODELS[air_model]
         self.air: AirPlant = compile_hall(site, hall.id, grid_m)
@@ -84,7 +84,8 @@ class HallSystem:
         return self.hall.supply_c
 
     def dp_speeds(self, rack_q: np.ndarray, unit_q: np.ndarray, running: np.ndarray) -> Optional[np.ndarray]:
-        """The speeds of the units that hold a contained zone's pressure (None when no unit does)."""
+        """The speeds of the units that hold a contained zone's pressure (NaN for the others; None
+        when the hall has no contained zone)."""
         if self.zones.n == 0:
             return None
         return dp_speeds(self.zones, self.ua.control, self.ua.v_des_m3s, self.ua.dp_target_pa, rack_q, unit_q,

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("layout", help="layout JSON file")
     p.add_argument("--hall", help="hall id (default: the first hall)")
     p.add_argument("--grid", type=float, metavar="M", help="air grid cell size in metres (default: by hall size)")
+    p.add_argument("--air-model", choices=("fast", "validated"), default="fast",
+                   help="fast (default, as the editor and runs) or validated (closer to CFD: see "
+                        "docs/validation.md; 2-5x the flow time)")
     p.add_argument("--json", action="store_true", help="print the state as JSON")
     p.set_defaults(func=cmd_solve)
 
@@ -83,7 +86,8 @@ def _simulation(args: argparse.Namespace, site):
     from pathlib import Path
 
     return Simulation(site, args.hall, grid_m=args.grid, dt_s=getattr(args, "dt", 1.0),
-                      base_dir=str(Path(args.layout).resolve().parent))
+                      base_dir=str(Path(args.layout).resolve().parent),
+                      air_model=getattr(args, "air_model", "fast"))
 
 
 def _finite(obj: Any) -> Any:

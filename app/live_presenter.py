@@ -95,6 +95,7 @@ class LivePresenter(QObject):
         if frame.inlet_field is not None:
             w.scene.set_inlet_field(*frame.inlet_field)
         w.scene.apply_summary(summary)
+        w.inspector.set_live(summary.racks)
         w.power_tree.set_summary(summary)
         heat_off = w.heat_combo.currentData() == "off"
         if frame.heat is not None and not heat_off:

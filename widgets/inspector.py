@@ -8,30 +8,37 @@ The panel never writes the model: an edit leaves as ``sig_property_edited``
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
 
 from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
                          CoolingUnit, Element, Grille, Hall, Rack, Site, Tile)
-from dctwin.twin.model.validate import FEEDABLE_KINDS
+from dctwin.twin.model.validate import AIRFLOW_CONTROLS, FEEDABLE_KINDS
+from dctwin.twin.physics.constants import DESIGN_INLET_C
 from dctwin.widgets.colormaps import note_label
 
 #: (field, label, kind) per element type; kind: text, float, optfloat, choice, feeds
 FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
     Rack: (("id", "Id", "text"), ("it_kw", "IT power (kW)", "float"),
-           ("airflow_m3s", "Airflow (m³/s, blank = 1e-4 per W)", "optfloat"),
+           ("airflow_m3s", f"Airflow at {DESIGN_INLET_C:g} °C inlet (m³/s, blank = 1e-4 per W)", "optfloat"),
+           ("airflow_fixed", "Airflow and power fixed (no fan curve)", ("false", "true")),
            ("liquid_fraction", "Liquid fraction", "float"), ("facing", "Front faces", FACINGS),
            ("ashrae_class", "ASHRAE class", ASHRAE_CLASSES), ("feeds", "Feeds", "feeds")),
     CoolingUnit: (("id", "Id", "text"), ("kind", "Kind", COOLING_KINDS),
                   ("airflow_m3s", "Airflow (m³/s)", "float"), ("capacity_kw", "Capacity (kW)", "float"),
                   ("supply_setpoint_c", "Supply setpoint (°C)", "float"), ("facing", "Front faces", FACINGS),
+                  ("airflow_control", "Airflow control", AIRFLOW_CONTROLS),
+                  ("return_target_c", "Return target (°C, blank = 28)", "optfloat"),
+                  ("dp_target_pa", "Zone pressure target (Pa, blank = -1)", "optfloat"),
                   ("feeds", "Feeds", "feeds")),
     Tile: (("id", "Id", "text"), ("open_fraction", "Open fraction", "float")),
     Grille: (("id", "Id", "text"), ("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float")),
     Containment: (("id", "Id", "text"), ("kind", "Aisle", CONTAINMENT_KINDS), ("width_m", "Width (m)", "float"),
-                  ("depth_m", "Depth (m)", "float")),
+                  ("depth_m", "Depth (m)", "float"),
+                  ("door_gap_m2", "Door gap, each end (m², blank = 0.03)", "optfloat"),
+                  ("roof_gap_m2", "Roof edge gap (m², blank = 5 mm per m)", "optfloat")),
 }
 #: hall fields shown when nothing is selected
 HALL_FIELDS = (("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float"),
@@ -39,6 +46,8 @@ HALL_FIELDS = (("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "floa
                ("supply_c", "Supply air (°C)", "float"), ("plenum", "Plenum", PLENUM_KINDS),
                ("ceiling_return", "Ceiling return", ("false", "true")))
 _NONE = "(none)"
+#: yes/no fields, shown as a false/true choice
+_BOOL_FIELDS = frozenset({"ceiling_return", "airflow_fixed"})
 
 
 def _fmt(value: Any) -> str:
@@ -66,6 +75,10 @@ class InspectorPanel(QWidget):
         self._signature: tuple = ()
         self.editors: dict[str, Any] = {}
         self.errors: dict[str, QLabel] = {}
+        #: the racks' latest simulated values (``RackResult`` by id), for the airflow they move now
+        self.live: Mapping[str, Any] = {}
+        #: under the airflow field: what the selected rack moves now (the fan curve's response to its inlet)
+        self.airflow_now: Optional[QLabel] = None
         self.header = QLabel("Nothing selected", self)
         self.header.setWordWrap(True)
         self.form_host = QWidget(self)
@@ -139,6 +152,7 @@ class InspectorPanel(QWidget):
             self.form.removeRow(0)
         self.editors.clear()
         self.errors.clear()
+        self.airflow_now = None
         self.general_error.hide()
         for name, label, kind in fields:
             box = QWidget(self.form_host)
@@ -153,6 +167,11 @@ class InspectorPanel(QWidget):
                 v.addLayout(row)
             else:
                 v.addWidget(editor)
+            if name == "airflow_m3s" and all(isinstance(e, Rack) for e in self.elements()):
+                self.airflow_now = QLabel(box)
+                self.airflow_now.setObjectName("airflow_now")
+                self.airflow_now.setStyleSheet("color: #555;")
+                v.addWidget(self.airflow_now)
             err = QLabel(box)
             err.setWordWrap(True)
             err.setStyleSheet("color: #d32f2f;")
@@ -188,6 +207,8 @@ class InspectorPanel(QWidget):
         values = [getattr(e, name) for e in self.elements()]
         if not values:
             return False, None
+        if name in _BOOL_FIELDS:
+            values = [str(bool(v)).lower() for v in values]
         first = values[0]
         return all(v == first for v in values), first
 
@@ -229,6 +250,29 @@ class InspectorPanel(QWidget):
                     editor.setText(_fmt(value) if same else "")
                     editor.setPlaceholderText("" if same else "(mixed)")
                     editor.setModified(False)
+        self._show_airflow_now(els)
+
+    def set_live(self, racks: Mapping[str, Any]) -> None:
+        """The racks' latest simulated values (``RackResult`` by id): the airflow shown beside the field."""
+        self.live = racks
+        self._show_airflow_now(self.elements())
+
+    def _show_airflow_now(self, els: list[Element]) -> None:
+        """Under the airflow field: the airflow the selected rack(s) move now and at what inlet."""
+        if self.airflow_now is None:
+            return
+        now = [self.live.get(e.id) for e in els]
+        if not els or any(r is None or r.airflow_m3s is None for r in now):
+            self.airflow_now.setText("now — (not simulated yet)")
+            return
+        q = sum(float(r.airflow_m3s) for r in now)
+        inlet = max(float(r.inlet_c) for r in now)
+        design = sum(e.design_airflow_m3s for e in els)
+        share = f" ({q / design:.2f}×)" if design > 0 else ""
+        where = f"at {inlet:.1f} °C" if len(els) == 1 else f"in all, inlets ≤ {inlet:.1f} °C"
+        self.airflow_now.setText(f"now {q:.3g} m³/s{share} {where}")
+        self.airflow_now.setToolTip("The airflow the rack moves now: the field holds at a 22.5 °C inlet and the "
+                                    "fan curve scales it with the inlet, unless airflow and power are fixed.")
 
     def _show_assumed(self, els: list[Element]) -> None:
         """The "assumed" badge: which values of the selection an importer assumed (edit one to confirm it)."""
@@ -277,9 +321,9 @@ class InspectorPanel(QWidget):
     def _emit(self, name: str, value: Any) -> None:
         self.clear_errors()
         hall = self.hall()
+        if name in _BOOL_FIELDS:
+            value = value == "true"
         if hall is not None:
-            if name == "ceiling_return":
-                value = value == "true"
             self.sig_hall_property_edited.emit(hall.id, name, value)
             return
         self.sig_property_edited.emit(list(self.ids), name, value)

@@ -145,3 +145,52 @@ def test_colour_bar_shows_a_scale_or_a_legend(qtbot):
     assert img.pixelColor(8, 13) == QColor(0, 200, 0)  # first swatch
     bar.set_scale(ColorScale(vmin=0, vmax=100e3, unit="kW"))
     assert bar.legend == [] and bar._fmt(100e3) == "100 kW"
+
+
+def test_inspector_says_at_what_inlet_the_airflow_holds_and_shows_the_actual_airflow(qtbot):
+    site = load_demo("small")
+    rack = site.get("R-A01")
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.show()
+    insp.set_context(site, ["R-A01"])
+    label = insp.form.labelForField(insp.editors["airflow_m3s"].parentWidget()).text()
+    assert "22.5 °C inlet" in label
+    assert insp.airflow_now.text() == "now — (not simulated yet)"
+    q = 0.775 * rack.design_airflow_m3s
+    insp.set_live({"R-A01": RackResult(inlet_c=18.0, power_w=4000.0, airflow_m3s=q)})
+    qtbot.waitUntil(insp.airflow_now.isVisible)
+    insp.grab().save("/tmp/s18_inspector.png")
+    assert insp.airflow_now.text() == f"now {q:.3g} m³/s (0.78×) at 18.0 °C"
+    assert insp.editors["airflow_fixed"].currentText() == "false"
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        insp.editors["airflow_fixed"].setCurrentText("true")
+        insp.editors["airflow_fixed"].activated.emit(1)
+    assert blk.args == [["R-A01"], "airflow_fixed", True]
+    insp.set_context(site, ["R-A01", "CRAH-1"])  # not all racks: no rack airflow line
+    assert insp.airflow_now is None
+
+
+def test_inspector_edits_leak_areas_and_unit_airflow_control(qtbot):
+    from dctwin.twin.model.layout import Containment, CoolingUnit
+
+    site = load_demo("small")
+    hall = site.halls[0]
+    hall.containments.append(Containment(id="Z", kind="cold", x_m=1.2, y_m=1.2, width_m=1.2, depth_m=1.2))
+    hall.cooling_units.append(CoolingUnit(id="IR", kind="inrow", x_m=0.0, y_m=0.0, width_m=0.3, depth_m=1.2,
+                                          airflow_m3s=2.0, capacity_kw=30.0))
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.set_context(site, ["Z"])
+    assert insp.editors["door_gap_m2"].text() == ""  # blank: the default
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        insp.editors["door_gap_m2"].setText("0.05")
+        insp.editors["door_gap_m2"].editingFinished.emit()
+    assert blk.args == [["Z"], "door_gap_m2", 0.05]
+    insp.set_context(site, ["IR"])
+    combo = insp.editors["airflow_control"]
+    assert {combo.itemText(i) for i in range(combo.count())} >= {"fixed", "return_temperature", "containment_dp"}
+    with qtbot.waitSignal(insp.sig_property_edited) as blk:
+        combo.setCurrentText("containment_dp")
+        combo.activated.emit(combo.currentIndex())
+    assert blk.args == [["IR"], "airflow_control", "containment_dp"]

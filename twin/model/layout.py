@@ -112,10 +112,15 @@ class Rack(_Box):
     ashrae_class: str = "A1"
     #: the loaded rack's weight (kg); with the hall's ``floor_kg_m2`` the placement search checks the floor
     weight_kg: Optional[float] = None
+    #: True: the rack moves ``airflow_m3s`` and draws ``it_kw`` (at full utilization) whatever its inlet
+    #: temperature (no fan curve, no inlet throttling), as a CFD room's fixed boundary conditions do
+    airflow_fixed: bool = False
 
     @property
     def design_airflow_m3s(self) -> float:
-        """Design airflow (m3/s): explicit, else 1e-4 m3/s per W of air-side heat."""
+        """Design airflow (m3/s) at the design inlet (22.5 °C) and full utilization: explicit, else
+        1e-4 m3/s per W of air-side heat. The fan curve scales it with the inlet (0.78 of it at 18 °C)
+        unless ``airflow_fixed``."""
         if self.airflow_m3s is not None:
             return self.airflow_m3s
         return DEFAULT_AIRFLOW_PER_W * self.it_kw * 1e3 * (1.0 - self.liquid_fraction)
@@ -143,6 +148,10 @@ class CoolingUnit(_Box):
     fan_power_kw: Optional[float] = None
     rack: Optional[str] = None
     airflow_control: str = "fixed"
+    #: "return_temperature" control: the unit's return-air target (°C); None = RETURN_TARGET_C
+    return_target_c: Optional[float] = None
+    #: "containment_dp" control: the pressure (Pa) its contained zone holds over the room; None = DP_TARGET_PA
+    dp_target_pa: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,11 @@ class Containment(_Box):
     width_m: float = 0.0
     depth_m: float = 0.0
     height_m: Optional[float] = None
+    #: gap area of each end door (m2): under, over and beside the door; None = DOOR_GAP_M2
+    door_gap_m2: Optional[float] = None
+    #: gap area along the roof's edges over the racks (m2, the zone's total); None = ROOF_GAP_M2_PER_M
+    #: per metre of rack-lined roof edge. A full-height zone (no roof) has none
+    roof_gap_m2: Optional[float] = None
 
 
 @dataclass(frozen=True)

@@ -356,6 +356,11 @@ def _default_of(f: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
+#: fields left out when empty or false (nothing assumed, airflow not fixed: the usual case), so
+#: layouts that never set them stay byte-identical
+_OMIT_WHEN_FALSY = frozenset({"assumed", "airflow_fixed"})
+
+
 def _plain(value: Any, compact: bool = False) -> Any:
     """JSON-ready form of a value; ``compact`` leaves out fields equal to their default."""
     if isinstance(value, tuple):
@@ -367,7 +372,7 @@ def _plain(value: Any, compact: bool = False) -> Any:
             if f.name in _HALL_LISTS:
                 continue
             v = getattr(value, f.name)
-            if v is None or (f.name == "assumed" and not v):  # nothing assumed: the usual case, left out
+            if v is None or (f.name in _OMIT_WHEN_FALSY and not v):  # the usual case, left out
                 continue
             if compact and f.name not in keep and f.name != "id" and v == _default_of(f):
                 continue

@@ -24,7 +24,7 @@ _EPS = 1e-6
 #: Power-node kinds a rack or cooling unit can plug into.
 FEEDABLE_KINDS = ("ups", "switchboard", "pdu", "rpp")
 AIR_COOLING_KINDS = ("crah", "crac", "inrow", "rdhx")
-AIRFLOW_CONTROLS = ("fixed", "plenum_pressure", "inlet_target")
+AIRFLOW_CONTROLS = ("fixed", "plenum_pressure", "inlet_target", "return_temperature", "containment_dp")
 #: volumetric heat capacity of air for the rack-rise check (J/(m3 K), 1.2 kg/m3 x 1005 J/(kg K))
 AIR_RHO_CP_J_PER_M3K = 1.2 * 1005.0
 #: smallest open fraction of a perforated tile (real tiles are 10 to 60 % open; a closed tile is no tile)
@@ -390,6 +390,12 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
         c.between(u.id, "fan_power_kw", u.fan_power_kw, 0.0, 200.0, " kW")
     if u.airflow_control not in AIRFLOW_CONTROLS:
         c.err(u.id, "airflow_control", f"unknown control {u.airflow_control!r} ({', '.join(AIRFLOW_CONTROLS)})")
+    elif u.airflow_control == "containment_dp" and u.kind != "inrow":
+        c.err(u.id, "airflow_control", f"containment_dp is for in-row units, not a {u.kind}")
+    if u.return_target_c is not None:
+        c.between(u.id, "return_target_c", u.return_target_c, 10.0, 60.0, " C")
+    if u.dp_target_pa is not None:
+        c.between(u.id, "dp_target_pa", u.dp_target_pa, -50.0, 50.0, " Pa")
     _check_feeds(u.id, u.feeds, nodes, c)
     if u.kind == "rdhx":
         if u.rack is None:
@@ -426,6 +432,10 @@ def _check_containment(hall: Hall, z: Containment, c: _Checker) -> None:
     c.positive(z.id, "depth_m", z.depth_m, MAX_HALL_SIDE_M)
     if z.height_m is not None:
         c.between(z.id, "height_m", z.height_m, 0.0, hall.height_m, " m", lo_open=True)
+    if z.door_gap_m2 is not None:
+        c.between(z.id, "door_gap_m2", z.door_gap_m2, 0.0, 5.0, " m2")
+    if z.roof_gap_m2 is not None:
+        c.between(z.id, "roof_gap_m2", z.roof_gap_m2, 0.0, 50.0, " m2")
     if z.width_m > 0 and z.depth_m > 0:
         _inside(hall, z, c)
 

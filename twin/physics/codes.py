@@ -56,8 +56,9 @@ def rack_params() -> np.ndarray:
 KIND_CRAH, KIND_CRAC, KIND_INROW, KIND_RDHX, KIND_CDU = 0, 1, 2, 3, 4
 UNIT_KIND_CODES = {"crah": KIND_CRAH, "crac": KIND_CRAC, "inrow": KIND_INROW, "rdhx": KIND_RDHX, "cdu": KIND_CDU}
 #: airflow control of a unit's fans
-CONTROL_FIXED, CONTROL_PLENUM, CONTROL_INLET = 0, 1, 2
-CONTROL_CODES = {"fixed": CONTROL_FIXED, "plenum_pressure": CONTROL_PLENUM, "inlet_target": CONTROL_INLET}
+CONTROL_FIXED, CONTROL_PLENUM, CONTROL_INLET, CONTROL_RETURN, CONTROL_DP = 0, 1, 2, 3, 4
+CONTROL_CODES = {"fixed": CONTROL_FIXED, "plenum_pressure": CONTROL_PLENUM, "inlet_target": CONTROL_INLET,
+                 "return_temperature": CONTROL_RETURN, "containment_dp": CONTROL_DP}
 
 #: layout of the unit kernels' ``prm``: ρ cp of air, 4 coefficients of the EC-fan part-load curve,
 #: its minimum flow fraction, the fan speed limits

@@ -146,6 +146,15 @@ INLET_GAIN_PER_K = 0.1
 PLENUM_TARGET_PA = 12.5
 #: fan speed change per unit relative pressure error
 PLENUM_GAIN = 1.0
+#: return-air target (°C) for "return_temperature" (an in-row unit's own return): a hot aisle of
+#: 18 °C supply and a 12 K rack rise, less 2 K so the unit draws a little cold air in rather than
+#: let hot air out
+RETURN_TARGET_C = 28.0
+#: fan speed change per K of return error (fraction of design airflow per K)
+RETURN_GAIN_PER_K = 0.1
+#: pressure a "containment_dp" unit holds its zone at over the room (Pa): slightly below the room
+#: for the hot aisle it breathes from (room air leaks in, hot air never out), 0.004 in. w.c.
+DP_TARGET_PA = -1.0
 #: fan speed response time constant (s); EC fans ramp in seconds, the loop is detuned to ~10 s [L]
 FAN_SPEED_TAU_S = 10.0
 

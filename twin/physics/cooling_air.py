@@ -50,6 +50,7 @@ backend="numba") -> (after_c, duty_w)`` (°C, W)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import partial
 from typing import ClassVar, Mapping, Optional, Sequence
@@ -63,8 +64,8 @@ from dctwin.twin.physics import _cooling_air_numpy as _np
 from dctwin.twin.physics import constants as K
 from dctwin.twin.physics._util import ArrayState, IndexedArrays, kernel_module, per_element
 from dctwin.twin.physics.codes import (
-    CONTROL_CODES, CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, KIND_CDU, KIND_CRAC, KIND_CRAH, KIND_INROW, KIND_RDHX,
-    UNIT_KIND_CODES, unit_params,
+    CONTROL_CODES, CONTROL_DP, CONTROL_FIXED, CONTROL_INLET, CONTROL_PLENUM, CONTROL_RETURN, KIND_CDU, KIND_CRAC,
+    KIND_CRAH, KIND_INROW, KIND_RDHX, UNIT_KIND_CODES, UNIT_P_SMAX, UNIT_P_SMIN, unit_params,
 )
 
 __all__ = [
@@ -103,6 +104,8 @@ class UnitArrays(IndexedArrays):
     eps: np.ndarray           # rear-door effectiveness
     inlet_target_c: np.ndarray  # rack-inlet target for CONTROL_INLET (°C)
     plenum_target_pa: np.ndarray  # plenum pressure target for CONTROL_PLENUM (Pa)
+    return_target_c: Optional[np.ndarray] = None  # return-air target for CONTROL_RETURN (°C)
+    dp_target_pa: Optional[np.ndarray] = None  # zone pressure target for CONTROL_DP (Pa)
     prm: np.ndarray = field(default_factory=unit_params)  # model constants for the kernels
     #: the field that lists the ids
     IDS: ClassVar[str] = "unit_ids"
@@ -144,6 +147,10 @@ class UnitArrays(IndexedArrays):
             eps=np.full(n, K.RDHX_EFFECTIVENESS),
             inlet_target_c=np.full(n, K.INLET_TARGET_C),
             plenum_target_pa=np.full(n, K.PLENUM_TARGET_PA),
+            return_target_c=np.array([K.RETURN_TARGET_C if u.return_target_c is None else u.return_target_c
+                                      for u in units], dtype=np.float64),
+            dp_target_pa=np.array([K.DP_TARGET_PA if u.dp_target_pa is None else u.dp_target_pa for u in units],
+                                  dtype=np.float64),
         )
 
 
@@ -209,18 +216,46 @@ def fan_power(ua: UnitArrays, airflow_m3s, backend: str = "numba") -> np.ndarray
     return _backend(backend).fan_power_kernel(_arr(airflow_m3s, ua.n, 0.0), ua.v_des_m3s, ua.fan_w_des, ua.prm)
 
 
-def _speed(ua: UnitArrays, prev, running, max_inlet_c, plenum_pa, dt_s, tau_s, backend):
+def _speed(ua: UnitArrays, prev, running, max_inlet_c, plenum_pa, dt_s, tau_s, backend, return_c=None,
+           dp_speed=None):
+    """Fan speeds by the units' control rules. "return_temperature" runs the kernel's proportional
+    temperature rule on the unit's own return (gain RETURN_GAIN_PER_K); "containment_dp" takes the
+    speed ``dp_speed`` that holds its zone (:func:`dctwin.twin.sim.zones.dp_speeds`; NaN: none, the
+    unit runs at design), within the speed limits, following it with the fan time constant."""
     n = ua.n
     run = ((_arr(running, n, 1, np.int8) != 0) & (ua.is_air != 0)).astype(np.int8)
-    return _backend(backend).fan_speed_kernel(
-        ua.control, _arr(prev, n, 1.0), run, _arr(max_inlet_c, n, K.INLET_TARGET_C), ua.inlet_target_c,
-        _arr(plenum_pa, n, K.PLENUM_TARGET_PA), ua.plenum_target_pa, K.INLET_GAIN_PER_K, K.PLENUM_GAIN,
+    control = ua.control
+    measured = _arr(max_inlet_c, n, K.INLET_TARGET_C)
+    target = ua.inlet_target_c
+    gain = K.INLET_GAIN_PER_K
+    by_return = control == CONTROL_RETURN
+    if by_return.any():
+        # the kernel's inlet rule with the unit's return and its gain folded into the error
+        control = np.where(by_return, CONTROL_INLET, control).astype(control.dtype)
+        ret = _arr(return_c, n, K.RETURN_TARGET_C)
+        measured = np.where(by_return, target + (ret - ua.return_target_c) * (K.RETURN_GAIN_PER_K / gain),
+                            measured)
+    by_dp = control == CONTROL_DP
+    if by_dp.any():
+        control = np.where(by_dp, CONTROL_FIXED, control).astype(control.dtype)
+    prev_a = _arr(prev, n, 1.0)
+    s = _backend(backend).fan_speed_kernel(
+        control, prev_a, run, measured, target,
+        _arr(plenum_pa, n, K.PLENUM_TARGET_PA), ua.plenum_target_pa, gain, K.PLENUM_GAIN,
         float(dt_s), float(tau_s), ua.prm)
+    if by_dp.any():
+        want = _arr(dp_speed, n, np.nan)
+        held = by_dp & (run != 0) & np.isfinite(want)
+        star = np.clip(np.where(held, want, 1.0), ua.prm[UNIT_P_SMIN], ua.prm[UNIT_P_SMAX])
+        decay = math.exp(-dt_s / tau_s) if tau_s > 0.0 else 0.0
+        s = np.where(held, star + (prev_a - star) * decay, s)
+    return s
 
 
 def unit_air_step(ua: UnitArrays, st: UnitState, return_c, dt_s: float, running=None, chw_supply_c=None,
                   max_inlet_c=None, plenum_pa=None, backend: str = "numba",
-                  supply_tau_s: float = K.SUPPLY_LOOP_TAU_S, fan_tau_s: float = K.FAN_SPEED_TAU_S) -> UnitStep:
+                  supply_tau_s: float = K.SUPPLY_LOOP_TAU_S, fan_tau_s: float = K.FAN_SPEED_TAU_S,
+                  dp_speed=None) -> UnitStep:
     """Advance the air units by ``dt_s``.
 
     Parameters
@@ -230,11 +265,13 @@ def unit_air_step(ua: UnitArrays, st: UnitState, return_c, dt_s: float, running=
     chw_supply_c : chilled-water supply temperature per unit (°C, default CHW_SUPPLY_C = 12), for the plant to drive.
     max_inlet_c : hottest rack inlet each unit watches (°C), for ``inlet_target`` control.
     plenum_pa : plenum pressure each unit watches (Pa), for ``plenum_pressure`` control.
+    dp_speed : per unit, the speed that holds its contained zone at its target pressure, for
+        ``containment_dp`` control (NaN or None: none); ``return_temperature`` control reads ``return_c``.
 
     Order: fan speed → airflow → coil (PI loop state) → fan power.
     """
     b = _backend(backend)
-    speed = _speed(ua, st.speed, running, max_inlet_c, plenum_pa, dt_s, fan_tau_s, backend)
+    speed = _speed(ua, st.speed, running, max_inlet_c, plenum_pa, dt_s, fan_tau_s, backend, return_c, dp_speed)
     v = unit_airflow(ua, speed, running)
     sup, duty, lim = coil(ua, return_c, v, running, chw_supply_c, st.duty_w, supply_tau_s, dt_s, backend)
     fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des, ua.prm)
@@ -242,7 +279,7 @@ def unit_air_step(ua: UnitArrays, st: UnitState, return_c, dt_s: float, running=
 
 
 def unit_air_steady(ua: UnitArrays, return_c, running=None, chw_supply_c=None, max_inlet_c=None,
-                    plenum_pa=None, speed=None, backend: str = "numba") -> UnitStep:
+                    plenum_pa=None, speed=None, backend: str = "numba", dp_speed=None) -> UnitStep:
     """Steady state of the air units: τ = 0 for the supply loop and the fan speed.
 
     ``speed`` (fraction of design) overrides the control rule when given (e.g.
@@ -250,7 +287,7 @@ def unit_air_steady(ua: UnitArrays, return_c, running=None, chw_supply_c=None, m
     """
     b = _backend(backend)
     if speed is None:
-        speed = _speed(ua, None, running, max_inlet_c, plenum_pa, 1.0, 0.0, backend)
+        speed = _speed(ua, None, running, max_inlet_c, plenum_pa, 1.0, 0.0, backend, return_c, dp_speed)
     v = unit_airflow(ua, speed, running)
     sup, duty, lim = coil(ua, return_c, v, running, chw_supply_c, None, 0.0, 1.0, backend)
     fan = b.fan_power_kernel(v, ua.v_des_m3s, ua.fan_w_des, ua.prm)

@@ -99,6 +99,9 @@ class RackArrays(IndexedArrays):
     cp_dwell_s: np.ndarray     # time above cold-plate critical before trip (s)
     has_liquid: np.ndarray     # int8, 1 if liquid_frac > 0
     prm: np.ndarray = field(default_factory=rack_params)  # model constants for the kernels
+    #: int8, 1 = airflow and power fixed (``Rack.airflow_fixed``): the curves are read at the design
+    #: inlet whatever the inlet, and the inlet does not throttle (None = no rack fixed)
+    fixed: Optional[np.ndarray] = None
     #: the field that lists the ids
     IDS: ClassVar[str] = "rack_ids"
 
@@ -140,7 +143,20 @@ class RackArrays(IndexedArrays):
             cp_warn_c=np.full(n, K.COLDPLATE_WARN_C), cp_crit_c=np.full(n, K.COLDPLATE_CRIT_C),
             cp_dwell_s=np.full(n, K.COLDPLATE_DWELL_S),
             has_liquid=(p_liq > 0).astype(np.int8),
+            fixed=np.array([1 if r.airflow_fixed else 0 for r in racks], dtype=np.int8),
         )
+
+    def curve_inlet(self, inlet: np.ndarray) -> np.ndarray:
+        """The inlet temperature the power and airflow curves see: the design inlet for fixed racks."""
+        if self.fixed is None or not self.fixed.any():
+            return inlet
+        return np.where(self.fixed != 0, K.DESIGN_INLET_C, inlet)
+
+    def unthrottled(self, fac: np.ndarray) -> np.ndarray:
+        """A throttle factor with fixed racks that run (factor > 0) back at 1."""
+        if self.fixed is None or not self.fixed.any():
+            return fac
+        return np.where((self.fixed != 0) & (fac > 0), 1.0, fac)
 
 
 def rack_arrays(hall: Hall) -> RackArrays:
@@ -209,16 +225,16 @@ def power_airflow(ra: RackArrays, u, inlet_c, throttle=None, on=None, backend: s
     """(P, V, P_fan, P_air, P_liq) per rack from the OpenStudio curves; see ``power_airflow_kernel``."""
     n = ra.n
     return _backend(backend).power_airflow_kernel(
-        _arr(u, n, 1.0), _arr(inlet_c, n, K.DESIGN_INLET_C), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
+        _arr(u, n, 1.0), ra.curve_inlet(_arr(inlet_c, n, K.DESIGN_INLET_C)), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
         ra.liquid_frac, _arr(throttle, n, 1.0), _arr(on, n, 1, np.int8), ra.prm)
 
 
 def throttle_factor(ra: RackArrays, inlet_c, coldplate_c=None, backend: str = "numba") -> np.ndarray:
     """CPU power factor (0.5..1) from inlet (and cold-plate) temperature."""
     n = ra.n
-    return _backend(backend).throttle_kernel(
+    return ra.unthrottled(_backend(backend).throttle_kernel(
         _arr(inlet_c, n, K.DESIGN_INLET_C), _arr(coldplate_c, n, K.COOLANT_SUPPLY_C), ra.warn_c, ra.crit_c,
-        ra.cp_warn_c, ra.cp_crit_c, ra.has_liquid, ra.prm)
+        ra.cp_warn_c, ra.cp_crit_c, ra.has_liquid, ra.prm))
 
 
 def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=None, cdu_ok=None,
@@ -256,8 +272,13 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
         ra.warn_c, ra.crit_c, ra.dwell_s, ra.restart_s, ra.cp_warn_c, ra.cp_crit_c, ra.cp_dwell_s,
         ra.has_liquid, dt, ra.prm)
     on = (mode == MODE_ON).astype(np.int8)
-    p, v, pf, pa, pl = b.power_airflow_kernel(u, inlet, ra.p_des_w, ra.v_des_m3s, ra.fan_frac, ra.liquid_frac,
-                                              fac, on, ra.prm)
+    if ra.fixed is not None and ra.fixed.any():
+        fac = ra.unthrottled(fac)
+        thr = np.where(ra.fixed != 0, 0, thr).astype(np.int8)
+        code = np.where((ra.fixed != 0) & ((code == TR_THROTTLE) | (code == TR_UNTHROTTLE)), TR_NONE,
+                        code).astype(np.int8)
+    p, v, pf, pa, pl = b.power_airflow_kernel(u, ra.curve_inlet(inlet), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
+                                              ra.liquid_frac, fac, on, ra.prm)
     ts, tout, qa = b.server_mass_kernel(pa, v, inlet, st.server_c, ra.c_s_j_per_k, ra.eps, dt, ra.prm)
     lim = _arr(cdu_limit_w, n, np.inf)
     tcp, ql = b.coldplate_kernel(pl, st.coldplate_c, ra.c_cp_j_per_k, ra.g_cp_w_per_k, cool, ok, lim, dt)
@@ -289,10 +310,10 @@ def rack_steady(ra: RackArrays, u, inlet_c, powered=None, cdu_ok=None, coolant_c
     mode = np.where(~pw, MODE_UNPOWERED, np.where(dead_cp, MODE_SHUTDOWN, MODE_ON)).astype(np.int8)
     cause = np.where(~pw, CAUSE_POWER, np.where(dead_cp, CAUSE_COLDPLATE, 0)).astype(np.int8)
     on = (mode == MODE_ON).astype(np.int8)
-    fac = b.throttle_kernel(inlet, cool, ra.warn_c, ra.crit_c, ra.cp_warn_c, ra.cp_crit_c,
-                            np.zeros(n, np.int8), ra.prm) * on
-    p, v, pf, pa, pl = b.power_airflow_kernel(u, inlet, ra.p_des_w, ra.v_des_m3s, ra.fan_frac, ra.liquid_frac,
-                                              fac, on, ra.prm)
+    fac = ra.unthrottled(b.throttle_kernel(inlet, cool, ra.warn_c, ra.crit_c, ra.cp_warn_c, ra.cp_crit_c,
+                                           np.zeros(n, np.int8), ra.prm) * on)
+    p, v, pf, pa, pl = b.power_airflow_kernel(u, ra.curve_inlet(inlet), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
+                                              ra.liquid_frac, fac, on, ra.prm)
     ts, tout, qa = b.server_steady_kernel(pa, v, inlet, ra.eps, ra.prm)
     with np.errstate(divide="ignore", invalid="ignore"):
         tcp = np.where(ra.g_cp_w_per_k > 0, cool + pl / np.where(ra.g_cp_w_per_k > 0, ra.g_cp_w_per_k, 1.0),

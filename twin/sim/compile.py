@@ -17,10 +17,13 @@ when its centre lies inside the box (an element smaller than a cell takes the
 cell under its centre).
 
 Face conductance ``cond`` (one value per face): 1 between two fluid cells,
-0 on walls, solids and the domain boundary, and :data:`CONTAINMENT_LEAK` on
+0 on walls, solids and the domain boundary, and the open-area fraction on
 containment panels. A containment panel moves no momentum; it lets through
-only what the pressure pushes (real containment leaks a few %), which keeps
-every contained zone solvable whatever its port flows. Panels stand on the zone's
+only what the pressure pushes, through the open area where the leaks are: the
+door gaps (``door_gap_m2`` of each end door, from the floor up: the undercut),
+the roof gaps (``roof_gap_m2`` on the roof's rack-lined edges) and the seams of
+the panels (:data:`PANEL_LEAK` everywhere else), which keeps every contained zone
+solvable whatever its port flows. Panels stand on the zone's
 perimeter (on grid lines) wherever two air cells meet there (a rack front or back on
 the perimeter is already solid), from the floor to ``height_m``: by default the
 tallest rack touching the zone for a cold aisle (with a roof) and the ceiling for a
@@ -55,9 +58,17 @@ import numpy as np
 from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.layout import Hall, Site
 
-#: Conductance of a containment panel relative to an open face (-). Panels block
-#: momentum; the pressure pushes the small balance of a contained zone through them.
-CONTAINMENT_LEAK = 0.05
+#: Open-area fraction of a sealed containment panel (-): its seams. Panels block momentum; the
+#: pressure pushes the small balance of a contained zone through the leaks. Containment
+#: specifications ask for at most about 3 % open area over the whole enclosure, doors and roof
+#: included (docs/validation.md, "Leaks"); the seams of the panels themselves are taken as 0.5 %.
+PANEL_LEAK = 0.005
+#: Gap area of one containment end door when the layout gives none (m2): a 1.2 x 2.1 m sliding
+#: door with a 10 mm undercut (0.012 m2) and 3 mm gaps at its sides and top (0.016 m2).
+DOOR_GAP_M2 = 0.03
+#: Gap along a containment roof's rack-lined edges when the layout gives none (m2 per m of edge):
+#: a 5 mm gap between the roof panels and the rack tops.
+ROOF_GAP_M2_PER_M = 0.005
 #: Default grid by hall size: (largest rack count, horizontal cell m, (min, max) layer height m).
 #: Room B1 against its CFD: 0.3 m horizontal with layers of 0.3 / 0.2 / 0.125 / 0.1 m gave
 #: 1.85 / 1.70 / 1.52 / 1.44 K RMS (uniform power) and 2.87 / 2.67 / 2.41 / 2.30 K (mixed
@@ -162,6 +173,11 @@ class AirPlant:
     height_m: float
     width_m: float
     depth_m: float
+    #: contained zones (ids of the containments that enclose air), the zone of every cell (flat,
+    #: -1 outside every zone) and each zone's open leak area (m2: door and roof gaps, panel seams)
+    zone_ids: list[str] = field(default_factory=list)
+    zone_cell: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    zone_leak_m2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     warnings: list[str] = field(default_factory=list)
     compile_s: float = 0.0
     cache: dict = field(default_factory=dict)  # solver caches (preconditioner...), owned by the solvers
@@ -395,6 +411,9 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
 
     # ---- containment panels
     rack_h = [r.height_m for r in hall.racks]
+    zone_cell = np.full((nx, ny, nz), -1, dtype=np.int32)
+    zone_ids: list[str] = []
+    zone_boxes: list[tuple[int, int, int, int, int]] = []
     for z in hall.containments:
         x0, y0, x1, y1 = z.footprint()
         ia, ib = int(round(x0 / b.dx)), int(round(x1 / b.dx))
@@ -412,18 +431,36 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
             near = [rh for r, rh in zip(hall.racks, rack_h) if _touches(r.footprint(), (x0, y0, x1, y1))]
             h = max(near) if near else DEFAULT_CONTAINMENT_H_M
         kh = min(nz, max(1, int(round(h / b.dz))))
+        along_x = _aisle_along_x(hall, (x0, y0, x1, y1))
+        door_gap = DOOR_GAP_M2 if z.door_gap_m2 is None else z.door_gap_m2
         for ii in (ia, ib):
             if 0 < ii < nx:
                 sl = cx[ii, ja:jb, 0:kh]
-                sl[sl > 0] = CONTAINMENT_LEAK
+                _leaky_panel(sl, door_gap if along_x else 0.0, b.dy * b.dz)
         for jj in (ja, jb):
             if 0 < jj < ny:
                 sl = cy[ia:ib, jj, 0:kh]
-                sl[sl > 0] = CONTAINMENT_LEAK
+                _leaky_panel(sl, 0.0 if along_x else door_gap, b.dx * b.dz)
         if kh < nz:
-            sl = cz[ia:ib, ja:jb, kh]
-            sl[sl > 0] = CONTAINMENT_LEAK
+            roof = cz[ia:ib, ja:jb, kh]
+            edge_len = 2.0 * ((ib - ia) * b.dx if along_x else (jb - ja) * b.dy)
+            roof_gap = ROOF_GAP_M2_PER_M * edge_len if z.roof_gap_m2 is None else z.roof_gap_m2
+            open_roof = roof > 0
+            roof[open_roof] = PANEL_LEAK
+            edges = (roof[:, [0, -1]] if along_x else roof[[0, -1], :]).copy()
+            edges_open = open_roof[:, [0, -1]] if along_x else open_roof[[0, -1], :]
+            flat = edges.reshape(-1)  # one layer: the gap spread evenly over both edges
+            _leaky_panel(flat, roof_gap, b.dx * b.dy, edges_open.reshape(-1))
+            edges = flat.reshape(edges.shape)
+            if along_x:
+                roof[:, [0, -1]] = edges
+            else:
+                roof[[0, -1], :] = edges
+        zone_cell[ia:ib, ja:jb, 0:kh][fluid[ia:ib, ja:jb, 0:kh]] = len(zone_ids)
+        zone_ids.append(z.id)
+        zone_boxes.append((ia, ib, ja, jb, kh))
     cond = np.concatenate([cx.ravel(), cy.ravel(), cz.ravel()])
+    zone_leak = np.array([_zone_leak_m2(cx, cy, cz, bx, b) for bx in zone_boxes], dtype=np.float64)
 
     # ---- rack ports
     warnings = b.warnings
@@ -532,6 +569,7 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
         tile_ids=[t.id for t in hall.tiles],
         tile_open_fraction=np.array([t.open_fraction for t in hall.tiles], dtype=np.float64),
         tile_area_m2=np.array([hall.tile_size(t) ** 2 for t in hall.tiles], dtype=np.float64),
+        zone_ids=zone_ids, zone_cell=zone_cell.ravel(), zone_leak_m2=zone_leak,
         grille_ids=grille_ids, unit_plenum=unit_plenum, unit_balancing=unit_bal, rdhx_rack=rdhx_rack,
         raised_floor=raised, ceiling_return=ceiling_return,
         leakage_fraction=float(hall.leakage_fraction) if raised else 0.0,
@@ -540,6 +578,55 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
     )
     ap.compile_s = time.perf_counter() - t0
     return ap
+
+
+def _zone_leak_m2(cx, cy, cz, box: tuple[int, int, int, int, int], b) -> float:
+    """Open leak area (m2) of a contained zone: conductance x area over its panel faces."""
+    ia, ib, ja, jb, kh = box
+    nx, ny, nz = cx.shape[0] - 1, cy.shape[1] - 1, cz.shape[2] - 1
+    area = 0.0
+    for ii in (ia, ib):
+        if 0 < ii < nx:
+            area += float(cx[ii, ja:jb, 0:kh].sum()) * b.dy * b.dz
+    for jj in (ja, jb):
+        if 0 < jj < ny:
+            area += float(cy[ia:ib, jj, 0:kh].sum()) * b.dx * b.dz
+    if kh < nz:
+        area += float(cz[ia:ib, ja:jb, kh].sum()) * b.dx * b.dy
+    return area
+
+
+def _aisle_along_x(hall: Hall, zone: tuple[float, float, float, float]) -> bool:
+    """True when a contained zone's aisle runs along x (its end doors face x): the racks touching it
+    face N or S (E or W: along y); a zone no rack touches runs along its longer side."""
+    facings = {r.facing for r in hall.racks if _touches(r.footprint(), zone)}
+    if facings & {"N", "S"}:
+        return True
+    if facings & {"E", "W"}:
+        return False
+    return zone[2] - zone[0] >= zone[3] - zone[1]
+
+
+def _leaky_panel(faces: np.ndarray, gap_m2: float, face_m2: float, open_faces: Optional[np.ndarray] = None
+                 ) -> None:
+    """Make the open faces (> 0, or ``open_faces``) of a containment panel (layers along the last
+    axis, floor first) leak: ``gap_m2`` of open area from the lowest layer up (a door's undercut;
+    a roof edge is one layer), spread evenly over each layer's open faces, :data:`PANEL_LEAK`
+    elsewhere. In place."""
+    is_open = faces > 0 if open_faces is None else open_faces
+    faces[is_open] = PANEL_LEAK
+    left = max(float(gap_m2), 0.0)
+    if faces.ndim == 2:
+        layers = [(faces[:, k], is_open[:, k]) for k in range(faces.shape[1])]
+    else:
+        layers = [(faces, is_open)]
+    for layer, op in layers:
+        n = int(op.sum())
+        if left <= 0 or n == 0:
+            continue
+        frac = min(left / (n * face_m2), 1.0)
+        layer[op] = max(frac, PANEL_LEAK)
+        left -= frac * n * face_m2
 
 
 def _touches(a, b, eps=1e-6) -> bool:

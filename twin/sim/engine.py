@@ -79,9 +79,10 @@ class Simulation:
 
     def __init__(self, site: Site, hall_id: Optional[str] = None, *, grid_m: Optional[float] = None,
                  dt_s: float = 1.0, base_dir: Optional[str] = None,
-                 warm_from: Optional["Simulation"] = None) -> None:
+                 warm_from: Optional["Simulation"] = None, air_model: str = "fast") -> None:
         """Compile ``site`` (one hall). ``warm_from``: the simulation of the layout before an
-        edit; its flow and temperatures start this one's solves (same grid only)."""
+        edit; its flow and temperatures start this one's solves (same grid only). ``air_model``:
+        "fast" (default) or "validated" (steady solves only; :data:`dctwin.twin.sim.air_models.AIR_MODELS`)."""
         if not site.halls:
             raise InputError("the site has no hall to simulate")
         try:
@@ -90,7 +91,7 @@ class Simulation:
             raise InputError(f"no hall {hall_id!r} (halls: {', '.join(h.id for h in site.halls)})") from None
         self.dt_s = _check_dt(dt_s)
         self.site, self.hall, self.grid_m = site, hall, grid_m
-        self.system = HallSystem(site, hall, grid_m, base_dir)
+        self.system = HallSystem(site, hall, grid_m, base_dir, air_model)
         self.events = EventLog()
         self.facility = Facility(site, self.system, self.events, base_dir)
         self.injector = Injector(self.system, self.events, self.facility.cplant is not None)
@@ -185,6 +186,8 @@ class Simulation:
         """Advance the whole hall by ``dt_s`` (default the engine step)."""
         dt = self.dt_s if dt_s is None else _check_dt(dt_s)
         hs, st, fac = self.system, self.state, self.facility
+        if not hs.air_model.runs:
+            raise InputError(f"the {hs.air_model_name!r} air model solves steady states only; runs use \"fast\"")
         if st.flow is None:
             self.solve_steady()
         self.injector.apply_due(st)

@@ -29,6 +29,8 @@ MARCH_CACHE = 3
 FLOW_FLOOR_M3S = 0.02
 
 
+
+
 def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
     """No flow yet, or an airflow moved beyond FLOW_TOLERANCE from the flow's."""
     if st.flow is None:
@@ -39,8 +41,10 @@ def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
 def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> None:
     """March the flow for these airflows (warm-started from the present or the previous layout's
     flow); airflows it cannot honour join the state's warnings."""
-    init = st.flow if st.flow is not None else st.warm_flow
-    st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init)
+    model = hs.air_model
+    init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
+    st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
+                                 scheme=model.scheme)
     for text in st.flow.airflow_warnings:
         if text not in st.warnings:
             st.warnings.append(text)

@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from dctwin.twin.errors import InputError
 from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics import constants as K
 from dctwin.twin.physics import thermal
@@ -27,8 +28,10 @@ from dctwin.twin.physics.cooling_air import (
 )
 from dctwin.twin.physics.it import RackArrays, RackState, RackStep
 from dctwin.twin.physics.workloads import compile_hall_workloads
+from dctwin.twin.sim.air_models import AIR_MODELS, AirModel
 from dctwin.twin.sim.compile import AirPlant, compile_hall
 from dctwin.twin.sim.keyframes import array, flow_arrays, marches, nested, restore_state, state_arrays
+from dctwin.twin.sim.zones import Zones, dp_speeds, hall_zones
 
 RHO_CP = K.RHO_AIR * K.CP_AIR
 #: the keyframe group of the air's recent history (older keyframes lack it)
@@ -45,10 +48,18 @@ def exhaust_c(inlet_c: np.ndarray, heat_w: np.ndarray, q_m3s: np.ndarray) -> np.
 class HallSystem:
     """The compiled hall: what does not change during a run (see the module docstring)."""
 
-    def __init__(self, site: Site, hall: Hall, grid_m=None, base_dir: Optional[str] = None) -> None:
+    def __init__(self, site: Site, hall: Hall, grid_m=None, base_dir: Optional[str] = None,
+                 air_model: str = "fast") -> None:
         t0 = time.perf_counter()
         self.site, self.hall = site, hall
+        if air_model not in AIR_MODELS:
+            raise InputError(f"unknown air model {air_model!r} ({', '.join(AIR_MODELS)})")
+        #: how the air is solved (:data:`dctwin.twin.sim.air_models.AIR_MODELS`)
+        self.air_model_name = air_model
+        self.air_model: AirModel = AIR_MODELS[air_model]
         self.air: AirPlant = compile_hall(site, hall.id, grid_m)
+        #: contained zones and the ports that open into them (containment_dp control)
+        self.zones: Zones = hall_zones(self.air)
         self.ra: RackArrays = RackArrays.from_racks(hall.racks)
         self.ua: UnitArrays = UnitArrays.from_units(hall.cooling_units, [r.id for r in hall.racks])
         self.wl = compile_hall_workloads(site, hall, base_dir)
@@ -71,6 +82,14 @@ class HallSystem:
     def supply_c(self) -> float:
         """The hall's design supply temperature (°C), as the layout gives it."""
         return self.hall.supply_c
+
+    def dp_speeds(self, rack_q: np.ndarray, unit_q: np.ndarray, running: np.ndarray) -> Optional[np.ndarray]:
+        """The speeds of the units that hold a contained zone's pressure (NaN for the others; None
+        when the hall has no contained zone)."""
+        if self.zones.n == 0:
+            return None
+        return dp_speeds(self.zones, self.ua.control, self.ua.v_des_m3s, self.ua.dp_target_pa, rack_q, unit_q,
+                         np.asarray(running))
 
     def units_at(self, setpoint_c: np.ndarray) -> UnitArrays:
         """The unit arrays with the run's supply setpoints (operators change them)."""

@@ -36,10 +36,13 @@ class Cancelled(Exception):
 
 
 def units_steady(hs: HallSystem, st: HallState, return_c: np.ndarray, running: np.ndarray,
-                 inlet_c: np.ndarray, chw_supply_c: Optional[float]) -> UnitStep:
-    """The air units' steady state at ``return_c`` with the run's setpoints."""
+                 inlet_c: np.ndarray, chw_supply_c: Optional[float], rack_q: Optional[np.ndarray] = None
+                 ) -> UnitStep:
+    """The air units' steady state at ``return_c`` with the run's setpoints (``rack_q``: the racks'
+    airflows, for the units that hold a contained zone's pressure)."""
+    dp = None if rack_q is None else hs.dp_speeds(rack_q, hs.ua.v_des_m3s, running)
     return unit_air_steady(hs.units_at(st.unit_setpoint_c), return_c, running, chw_supply_c=chw_supply_c,
-                           max_inlet_c=float(inlet_c.max(initial=hs.supply_c)))
+                           max_inlet_c=float(inlet_c.max(initial=hs.supply_c)), dp_speed=dp)
 
 
 def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, running: np.ndarray,
@@ -60,14 +63,15 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
             raise Cancelled("the steady solve was superseded")
         cdu_ok = cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3]
         rs = rack_steady(hs.ra, u, inlet, powered, cdu_ok)
-        us = units_steady(hs, st, ret, running, inlet, chw_supply_c)
+        us = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs.airflow_m3s)
         if flows.needs_flow(st, rs.airflow_m3s, us.airflow_m3s):
             flows.march(hs, st, rs.airflow_m3s, us.airflow_m3s)
             stats.flow_solves += 1
         heat, _ = hs.air_heat(rs, rs.exhaust_c, running, st.unit_setpoint_c)
         tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
         try:
-            T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T)
+            T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T, tvd=hs.air_model.tvd,
+                                     alpha_floor=hs.air_model.alpha_floor)
         except thermal.NoSteadyState as exc:
             raise InputError(str(exc)) from None
         new_in, new_ret = thermal.port_means(hs.air, st.flow, T)
@@ -80,7 +84,7 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     # final consistent evaluation at the converged temperatures
     cdu_ok = cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3]
     rs = rack_steady(hs.ra, u, inlet, powered, cdu_ok)
-    us = units_steady(hs, st, ret, running, inlet, chw_supply_c)
+    us = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs.airflow_m3s)
     st.T = T
     st.reset_air_history()
     st.rack_inlet_c, st.unit_return_c = inlet, ret
@@ -107,13 +111,14 @@ def quick_answer(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarr
     that flow has no steady temperatures. The caller forgets the flow afterwards, so the full
     march starts from the previous flow as without the quick answer."""
     rs = rack_steady(hs.ra, u, st.rack_inlet_c, powered)
-    us = units_steady(hs, st, st.unit_return_c, running, st.rack_inlet_c, chw_supply_c)
+    us = units_steady(hs, st, st.unit_return_c, running, st.rack_inlet_c, chw_supply_c, rs.airflow_m3s)
     st.flow = adjust_flow(hs.air, airflow.FlowBC(rs.airflow_m3s.copy(), us.airflow_m3s.copy()), st.warm_flow,
                           tol=QUICK_PROJECTION_TOL)
     heat, st.door_duty = hs.air_heat(rs, rs.exhaust_c, running, st.unit_setpoint_c)
     tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
     try:
-        st.T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=st.T, tol_k=QUICK_TOL_K)
+        st.T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=st.T, tol_k=QUICK_TOL_K,
+                                    tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor)
     except thermal.NoSteadyState:
         st.flow = None
         return False

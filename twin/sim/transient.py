@@ -41,7 +41,8 @@ def step_hall(hs: HallSystem, st: HallState, dt: float, u: np.ndarray, powered: 
     _, liq_removed, _, cdu_ok, cdu_lim = cdu_heat(hs.ua, st.liquid_power_w, hs.rack_cdu, running)
     rs = rack_step(hs.ra, st.rack_state, u, st.rack_inlet_c, dt, powered, cdu_ok, None, cdu_lim)
     us = unit_air_step(hs.units_at(st.unit_setpoint_c), st.unit_state, st.unit_return_c, dt, running,
-                       chw_supply_c=chw_supply_c, max_inlet_c=float(st.rack_inlet_c.max(initial=hs.supply_c)))
+                       chw_supply_c=chw_supply_c, max_inlet_c=float(st.rack_inlet_c.max(initial=hs.supply_c)),
+                       dp_speed=hs.dp_speeds(rs.airflow_m3s, hs.ua.v_des_m3s, running))
     if flows.needs_flow(st, rs.airflow_m3s, us.airflow_m3s):
         if flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s):
             stats.flow_solves += 1

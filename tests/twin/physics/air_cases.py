@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dctwin.twin.model.layout import Grille, Hall, Rack, Site, Tile
+import dataclasses
+
+from dctwin.twin.model.layout import Containment, CoolingUnit, Grille, Hall, Rack, Site, Tile
 
 #: independent CFD reference room B1 (OpenFOAM k-epsilon, 0.1 m mesh), copied from the project's
 #: shared validation folder (its README documents how it was made)
@@ -41,7 +43,32 @@ def b1_site(case: dict) -> Site:
     ret = g["crah_return"]
     hall.grilles.append(Grille(id="RET", x_m=ret["x0"], y_m=ret["y0"], width_m=ret["x1"] - ret["x0"],
                                depth_m=ret["y1"] - ret["y0"]))
+    for c in g.get("containment", ()):
+        hall.containments.append(Containment(id=c["id"], kind=c["kind"], x_m=c["x0"], y_m=c["y0"],
+                                             width_m=c["x1"] - c["x0"], depth_m=c["y1"] - c["y0"],
+                                             height_m=c.get("height_m"), door_gap_m2=c.get("door_gap_m2"),
+                                             roof_gap_m2=c.get("roof_gap_m2")))
     return Site(name="B1", halls=[hall])
+
+
+def cfd_site(case: dict, power_case: str) -> Site:
+    """A CFD room as a layout `dctwin solve` reproduces directly: every rack's airflow and power fixed
+    at the CFD's (``airflow_fixed``), and a small DX unit (0.6 x 0.6 x 0.25 m, in the corner farthest
+    from the racks) that feeds the raised floor the CFD's tile flow at the supply temperature."""
+    site = b1_site(case)
+    hall = site.halls[0]
+    p_w = case["temperatures"]["cases"][power_case]["P_W"]
+    hall.racks[:] = [dataclasses.replace(r, airflow_fixed=True, it_kw=p / 1e3) for r, p in zip(hall.racks, p_w)]
+    room = case["geometry"]["room"]
+    racks = case["geometry"]["racks"]
+    corners = [(x, y) for x in (0.0, room["lx"] - 0.6) for y in (0.0, room["ly"] - 0.6)]
+    far = max(corners, key=lambda c: min(abs(c[0] + 0.3 - r["x"] - r["w"] / 2) + abs(c[1] + 0.3 - r["y"] - r["d"] / 2)
+                                         for r in racks))
+    hall.cooling_units.append(CoolingUnit(id="SUPPLY", kind="crac", x_m=far[0], y_m=far[1], width_m=0.6, depth_m=0.6,
+                                          height_m=0.25, airflow_m3s=case["tile_flow_total_m3s"],
+                                          capacity_kw=10.0 * sum(p_w) / 1e3 + 10.0,
+                                          supply_setpoint_c=case["temperatures"]["T_supply_C"]))
+    return site
 
 
 

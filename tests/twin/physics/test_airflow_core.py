@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from air_cases import aisle_room, b1_site, load_case_b1, room
-from dctwin.twin.sim.compile import CONTAINMENT_LEAK, compile_hall
+from dctwin.twin.sim.compile import DOOR_GAP_M2, PANEL_LEAK, ROOF_GAP_M2_PER_M, compile_hall
 from dctwin.twin.model.layout import Containment, CoolingUnit, Grille, Rack, Tile
 from dctwin.twin.physics import _airflow_numba as nbk
 from dctwin.twin.physics import _airflow_numpy as npk
@@ -58,13 +58,44 @@ def test_containment_panels_leak_and_roof():
     racks = [Rack(id="A", x_m=1.2, y_m=0.6, facing="N", it_kw=4), Rack(id="B", x_m=1.2, y_m=3.0, facing="S", it_kw=4)]
     z = Containment(id="C", x_m=1.2, y_m=1.8, width_m=0.6, depth_m=1.2, kind="cold")
     ap = compile_hall(room(width=3.0, depth=4.8, racks=racks, containments=[z], grid_m=0.3))
-    assert np.isclose(ap.cond, CONTAINMENT_LEAK).sum() > 0
     cx, cy, cz = ap.face_views(ap.cond)
-    # roof at the rack height (2.0 m -> layer 7 of 0.3 m) over the aisle
-    assert np.all(np.isclose(cz[4:6, 6:10, 7], CONTAINMENT_LEAK))
-    # end doors of the aisle (x = 1.2 and 1.8) up to the roof
-    assert np.all(np.isclose(cx[4, 6:10, :7], CONTAINMENT_LEAK))
+    a = 0.3 * 0.3
+    # roof at the rack height (2.0 m -> layer 7 of 0.3 m) over the aisle: sealed panels, and the
+    # default roof gap (5 mm per m of the two rack-lined edges) spread over its edge faces
+    roof = cz[4:6, 6:10, 7]
+    assert np.all(roof > 0) and np.all(roof < 1)
+    np.testing.assert_allclose(roof.sum() * a, PANEL_LEAK * 4 * a + ROOF_GAP_M2_PER_M * 2 * 0.6)
+    # end doors of the aisle (x = 1.2 and 1.8) up to the roof: the door gap in the lowest layer
+    for ii in (4, 6):
+        door = cx[ii, 6:10, :7]
+        np.testing.assert_allclose(door[:, 0], DOOR_GAP_M2 / (4 * a))
+        np.testing.assert_allclose(door[:, 1:], PANEL_LEAK)
     assert ap.n_components == 1
+
+
+def test_containment_leaks_are_where_the_layout_puts_them():
+    """A door gap larger than the lowest layer fills it and goes on up; a roof gap of 0 leaves the
+    roof sealed (seams only); a zone without a roof (to the ceiling) has no roof faces."""
+    racks = [Rack(id=f"A{i}", x_m=1.2 + 0.6 * i, y_m=0.6, facing="N", it_kw=4) for i in range(3)]
+    racks += [Rack(id=f"B{i}", x_m=1.2 + 0.6 * i, y_m=3.0, facing="S", it_kw=4) for i in range(3)]
+    z = Containment(id="C", x_m=1.2, y_m=1.8, width_m=1.8, depth_m=1.2, kind="cold", door_gap_m2=0.5,
+                    roof_gap_m2=0.0)
+    ap = compile_hall(room(width=4.2, depth=4.8, racks=racks, containments=[z], grid_m=0.3))
+    cx, cy, cz = ap.face_views(ap.cond)
+    a = 0.3 * 0.3
+    door = cx[4, 6:10, :7]  # 4 faces per layer, 0.36 m2
+    np.testing.assert_allclose(door[:, 0], 1.0)
+    np.testing.assert_allclose(door[:, 1], (0.5 - 0.36) / 0.36)
+    np.testing.assert_allclose(door[:, 2:], PANEL_LEAK)
+    np.testing.assert_allclose(cz[4:10, 6:10, 7], PANEL_LEAK)
+    # the rack-lined sides are rack fronts (solid), not panels
+    assert not cy[4:10, 6, :7].any() and not cy[4:10, 10, :7].any()
+    full = Containment(id="C", x_m=1.2, y_m=1.8, width_m=1.8, depth_m=1.2, kind="cold", height_m=3.0)
+    ap = compile_hall(room(width=4.2, depth=4.8, racks=racks, containments=[full], grid_m=0.3))
+    cx, cy, cz = ap.face_views(ap.cond)
+    assert np.all(np.isclose(cz[4:10, 6:10, 1:10], 1.0))  # no roof inside the room
+    np.testing.assert_allclose(cx[4, 6:10, 0], DOOR_GAP_M2 / (4 * a))
+    np.testing.assert_allclose(cx[4, 6:10, 1:], PANEL_LEAK)
 
 
 # --------------------------------------------------------------------------- mass

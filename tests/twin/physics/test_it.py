@@ -339,3 +339,26 @@ def test_defaults_follow_the_class_and_reference():
     assert ra.crit_c.tolist() == [45.0, 37.0]
     assert ra.c_s_j_per_k.tolist() == [160e3, 50e3]
     assert ra.dwell_s.tolist() == [60.0, 60.0]
+
+
+def test_airflow_fixed_racks_ignore_their_inlet():
+    """``Rack.airflow_fixed``: airflow_m3s and it_kw whatever the inlet (no fan curve, no throttling);
+    a rack without it follows the fan curve (0.775 of airflow_m3s at 18 °C) and throttles when hot."""
+    from dctwin.twin.model.layout import Rack
+    from dctwin.twin.physics.it import RackArrays, RackState, power_airflow, rack_steady, rack_step
+
+    racks = [Rack(id="F", it_kw=4.0, airflow_m3s=0.35, airflow_fixed=True), Rack(id="C", it_kw=4.0, airflow_m3s=0.35)]
+    ra = RackArrays.from_racks(racks)
+    for backend in ("numba", "numpy"):
+        for t in (18.0, 22.5, 40.0):
+            st = rack_steady(ra, 1.0, np.array([t, t]), backend=backend)
+            assert st.airflow_m3s[0] == pytest.approx(0.35, rel=1e-12)
+            assert st.power_w[0] == pytest.approx(4000.0, rel=1e-12)
+            assert st.throttle[0] == 1.0 and st.state.throttled[0] == 0
+            assert st.airflow_m3s[1] == pytest.approx(0.35 * (-0.125 + 0.05 * t), rel=1e-9)
+        assert rack_steady(ra, 1.0, np.array([40.0, 40.0]), backend=backend).throttle[1] < 1.0
+        p, v = power_airflow(ra, 0.5, np.array([18.0, 18.0]), backend=backend)[:2]
+        assert v[0] == pytest.approx(0.35 * (-1.025 + 0.45 + 1.125), rel=1e-12)  # utilization still counts
+        step = rack_step(ra, RackState.initial(ra, 40.0), 1.0, np.array([40.0, 40.0]), 1.0, backend=backend)
+        assert step.power_w[0] == pytest.approx(4000.0, rel=1e-12) and step.state.throttled[0] == 0
+        assert step.state.throttled[1] == 1 and step.code[0] == 0

@@ -1,0 +1,92 @@
+"""Every CFD reference room through ``dctwin solve``, with both air models: the table of
+docs/validation.md ("Rack inlets per room, both models").
+
+    python3 tests/twin/physics/cfd_table.py [ROOM ...]
+
+For each room (B1 and tests/data/cfd/*.json) and power case it writes the room as a layout
+(air_cases.cfd_site: racks ``airflow_fixed`` at the CFD's airflow and power), runs
+``dctwin solve --json --air-model fast|validated`` in this process and prints one markdown row: rack
+inlet RMS and worst |error| against the CFD (K) per model, and each solve's CPU time (process time
+around the command, after one warm-up solve per model so numba compiles are not counted) with the
+ratio validated / fast. Then the summary over all rows. test_cfd_cli.py holds the same figures as
+bounds; this prints them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from air_cases import cfd_site  # noqa: E402
+from dctwin.app.main import main  # noqa: E402
+from dctwin.twin.model.layoutfile import save_layout  # noqa: E402
+from test_cfd_rooms import ROOMS, load_room  # noqa: E402
+
+MODELS = ("fast", "validated")
+
+
+def solve(path: Path, model: str) -> tuple[dict, float]:
+    """``dctwin solve PATH --json --air-model MODEL``: its JSON and the CPU seconds it took."""
+    out = io.StringIO()
+    t0 = time.process_time()
+    with contextlib.redirect_stdout(out):
+        rc = main(["solve", str(path), "--json", "--air-model", model])
+    cpu = time.process_time() - t0
+    if rc != 0:
+        raise SystemExit(f"dctwin solve {path} --air-model {model} failed ({rc})")
+    return json.loads(out.getvalue()), cpu
+
+
+def inlet_errors(out: dict, site, case: dict, power_case: str) -> np.ndarray:
+    """Model minus CFD rack inlet temperature (K), rack by rack."""
+    tin = np.array([out["racks"][r.id]["inlet_c"] for r in site.halls[0].racks])
+    return tin - np.array(case["temperatures"]["cases"][power_case]["T_inlet_C"])
+
+
+def main_table(rooms: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="dctwin-cfd-") as tmp:
+        warm = Path(tmp) / "warm.json"
+        save_layout(cfd_site(load_room("case_B1"), "uniform_4kW"), warm)
+        for m in MODELS:
+            solve(warm, m)
+        print("| room | case | fast RMS (worst) K | validated RMS (worst) K | CPU s fast / validated | ratio |")
+        print("|---|---|---|---|---|---|")
+        rms = {m: [] for m in MODELS}
+        worst = {m: [] for m in MODELS}
+        cpu = {m: [] for m in MODELS}
+        for name in rooms:
+            case = load_room(name)
+            for pc in case["temperatures"]["cases"]:
+                site = cfd_site(case, pc)
+                path = Path(tmp) / f"{name}-{pc}.json"
+                save_layout(site, path)
+                cells = []
+                for m in MODELS:
+                    out, c = solve(path, m)
+                    err = inlet_errors(out, site, case, pc)
+                    rms[m].append(float(np.sqrt(np.mean(err ** 2))))
+                    worst[m].append(float(np.abs(err).max()))
+                    cpu[m].append(c)
+                    cells.append(f"{rms[m][-1]:.2f} ({worst[m][-1]:.1f})")
+                print(f"| {name} | {pc} | {cells[0]} | {cells[1]} | {cpu['fast'][-1]:.2f} / "
+                      f"{cpu['validated'][-1]:.2f} | {cpu['validated'][-1] / cpu['fast'][-1]:.1f} |", flush=True)
+        for m in MODELS:
+            r = np.array(rms[m])
+            print(f"{m}: {len(r)} room/cases, RMS mean {r.mean():.2f} K, range {r.min():.2f}..{r.max():.2f} K, "
+                  f"worst rack {max(worst[m]):.2f} K, cases within 1.5 K RMS and 3 K worst: "
+                  f"{sum(1 for a, b in zip(rms[m], worst[m]) if a <= 1.5 and b <= 3.0)}; CPU {sum(cpu[m]):.1f} s")
+        ratio = np.array(cpu["validated"]) / np.array(cpu["fast"])
+        print(f"CPU validated / fast: {ratio.min():.1f}..{ratio.max():.1f}, total {sum(cpu['validated']) / sum(cpu['fast']):.1f}")
+
+
+if __name__ == "__main__":
+    main_table(sys.argv[1:] or ["case_B1"] + ROOMS)

@@ -1,0 +1,31 @@
+"""The air models a hall can be solved with (:data:`AIR_MODELS`); docs/validation.md compares them
+with the CFD rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dctwin.twin.physics import airflow, thermal
+
+
+@dataclass(frozen=True)
+class AirModel:
+    """How a hall's air is solved: the flow's momentum advection, whether every march starts from
+    rest, and the temperature transport (TVD correction, diffusivity floor)."""
+
+    scheme: str = airflow.SCHEME
+    cold_start: bool = False
+    tvd: bool = False
+    alpha_floor: float = thermal.ALPHA_FLOOR
+    #: False: steady solves only (a run's temperature step has no TVD correction)
+    runs: bool = True
+
+
+#: "fast": the live model (semi-Lagrangian advection, warm starts, upwind temperature), used by the
+#: editor and every run. "validated": steady design checks, closest to the CFD rooms of
+#: docs/validation.md: the limited MacCormack advection started from rest at every march (so the
+#: flow depends on the layout only, never on the flow before: the less damped advection can settle
+#: in two states after a warm start), TVD temperature transport and a 0.01 m2/s diffusivity floor;
+#: two to five times the flow time of "fast".
+AIR_MODELS = {"fast": AirModel(),
+              "validated": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.01, runs=False)}

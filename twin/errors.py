@@ -59,3 +59,8 @@ class LayoutError(DctwinError):
         else:
             text = head + f"{len(self.issues)} errors\n" + "\n".join(f"  {i}" for i in self.issues)
         super().__init__(text)
+
+
+class BudgetError(InputError):
+    """A run refused before its work because it would cost more than its budget (air cells, march
+    steps, sweeps), or stopped because it spent it; the message gives the figure and the limit."""

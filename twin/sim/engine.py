@@ -44,6 +44,7 @@ from dctwin.twin.physics.cooling_air import cdu_heat
 from dctwin.twin.physics.it import record_rack_events
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.alarms import AlarmMonitor
+from dctwin.twin.sim.budget import check_air_grid
 from dctwin.twin.sim.facility import Facility
 from dctwin.twin.sim.hall import HallState, HallSystem
 from dctwin.twin.sim.injection import INJECTED_KINDS, Injector
@@ -89,6 +90,7 @@ class Simulation:
         except KeyError:
             raise InputError(f"no hall {hall_id!r} (halls: {', '.join(h.id for h in site.halls)})") from None
         self.dt_s = _check_dt(dt_s)
+        check_air_grid(hall, grid_m)  # before the grid is built: a billion cells would fill the memory
         self.site, self.hall, self.grid_m = site, hall, grid_m
         self.system = HallSystem(site, hall, grid_m, base_dir)
         self.events = EventLog()

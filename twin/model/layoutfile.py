@@ -425,12 +425,28 @@ def loads_layout(text: str, source: str = "") -> Site:
         for key, value in pairs:
             if key in out:
                 ident = next((v for k, v in pairs if k == "id" and isinstance(v, str)), "layout")
-                duplicates.append(LayoutIssue(ident, key, "given twice in the same object"))
+                duplicates.append(issue(ident, key, "given twice in the same object"))
             out[key] = value
         return out
 
     data = parse_json_strict(text, source, "layout", object_pairs_hook=pairs_hook)
     return site_from_dict(data, source, duplicates)
+
+
+class JsonObject(dict):
+    """A JSON object as :func:`json_object` reads it: a dict that remembers the keys given twice in it
+    (``twice``; json keeps the last of two equal keys, and a value must never vanish silently)."""
+
+    twice: tuple[str, ...] = ()
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    """``object_pairs_hook`` for :func:`parse_json_strict`: a :class:`JsonObject` of ``pairs``."""
+    out = JsonObject(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        out.twice = tuple(dict.fromkeys(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
 
 
 def parse_json_strict(text: str, source: str, what: str, **kwargs: Any) -> Any:

@@ -45,6 +45,8 @@ def char_name(ch: str) -> str:
     cp = ord(ch)
     if 0xFDD0 <= cp <= 0xFDEF or cp & 0xFFFE == 0xFFFE:
         return f"U+{cp:04X} (a noncharacter)"
+    if unicodedata.category(ch) == "Cc":
+        return f"U+{cp:04X} (a control character)"
     return f"U+{cp:04X} {unicodedata.name(ch, '(unassigned)')}"
 
 

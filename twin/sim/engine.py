@@ -45,6 +45,7 @@ from dctwin.twin.physics.it import record_rack_events
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.budget import check_air_grid
+from dctwin.twin.sim.guard import check_results
 from dctwin.twin.sim.facility import Facility
 from dctwin.twin.sim.hall import HallState, HallSystem
 from dctwin.twin.sim.injection import INJECTED_KINDS, Injector
@@ -176,6 +177,7 @@ class Simulation:
         liquid_removed = cdu_heat(hs.ua, rs.liquid_power_w, hs.rack_cdu, running)[1]
         fac.settle(rs, us, hs.heat_to_loop_w(us, st.door_duty, float(np.sum(liquid_removed))))
         st.solve_s = time.perf_counter() - t0
+        check_results(self)  # NaN, infinity or below absolute zero: an error naming the element, never a figure
         st.energy_acc[:] = 0.0
         st.energy_acc[2] = self.stored_energy_j()
         self.alarm_monitor.reset()
@@ -199,6 +201,7 @@ class Simulation:
         fac.step_plant(dt, hs.heat_to_loop_w(res.unit, res.door_duty_w, res.liquid_removed_w), due)
         fac.account(dt, res.rack, res.unit, self.events.since(seq0))
         st.t_s = st.t_s + dt
+        check_results(self)
         self.stats.track(hs, st, fac, self.events, seq0, dt)
         self.alarm_monitor.update(dt, st, self.running_units())
 

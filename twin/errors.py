@@ -59,3 +59,13 @@ class LayoutError(DctwinError):
         else:
             text = head + f"{len(self.issues)} errors\n" + "\n".join(f"  {i}" for i in self.issues)
         super().__init__(text)
+
+
+class BudgetError(InputError):
+    """A run refused before its work because it would cost more than its budget (air cells, march
+    steps, sweeps), or stopped because it spent it; the message gives the figure and the limit."""
+
+
+class ResultError(InputError):
+    """A result the engine would report is no physical value (NaN, infinite, a temperature below absolute
+    zero): an input lies outside what the model can carry. The message names the element and the value."""

@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import FileWriteError, LayoutError, LayoutIssue
+from dctwin.twin.model.text import brief_json, id_problem, issue
 from dctwin.twin.model.layout import (
     FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall, Outdoor, Plant, Pump,
     PowerNode, Rack, Site, StorageTank, Tile, Workload,
@@ -67,6 +68,13 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+@functools.lru_cache(maxsize=None)
+def _without_default(cls: type) -> tuple[str, ...]:
+    """Fields the dataclass cannot be built without (an element is never built short of one)."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.default is dataclasses.MISSING
+                 and f.default_factory is dataclasses.MISSING)  # type: ignore[misc]
+
+
 def finite_number(v: Any) -> bool:
     """``v`` is an int or float (not a bool) that is finite as a float (a 400-digit integer is not)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -93,7 +101,7 @@ class _Reader:
         self.issues: list[LayoutIssue] = []
 
     def err(self, element: str, field: str, message: str) -> None:
-        self.issues.append(LayoutIssue(element, field, message))
+        self.issues.append(issue(element, field, message))
 
     # ---- scalar coercion
     def value(self, tp: Any, raw: Any, element: str, field: str) -> tuple[bool, Any]:
@@ -106,7 +114,7 @@ class _Reader:
             return self.value(inner, raw, element, field)
         if tp is float:
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                self.err(element, field, f"must be a number, got {json.dumps(raw)}")
+                self.err(element, field, f"must be a number, got {brief_json(raw)}")
                 return False, None
             if not finite_number(raw):
                 self.err(element, field, f"must be a finite number, got {_short_number(raw)}")
@@ -114,17 +122,17 @@ class _Reader:
             return True, float(raw)
         if tp is bool:
             if not isinstance(raw, bool):
-                self.err(element, field, f"must be true or false, got {json.dumps(raw)}")
+                self.err(element, field, f"must be true or false, got {brief_json(raw)}")
                 return False, None
             return True, raw
         if tp is str:
             if not isinstance(raw, str):
-                self.err(element, field, f"must be a string, got {json.dumps(raw)}")
+                self.err(element, field, f"must be a string, got {brief_json(raw)}")
                 return False, None
             return True, raw
         if origin is tuple:
             if not isinstance(raw, list):
-                self.err(element, field, f"must be a list, got {json.dumps(raw)}")
+                self.err(element, field, f"must be a list, got {brief_json(raw)}")
                 return False, None
             inner = args[0]
             out = []
@@ -145,12 +153,12 @@ class _Reader:
                 auto_id: str | None = None) -> Any:
         """Build one dataclass from a JSON object; None (and issues) if it is broken."""
         if not isinstance(raw, dict):
-            self.err(where, "", f"must be an object, got {json.dumps(raw)[:40]}")
+            self.err(where, "", f"must be an object, got {brief_json(raw)}")
             return None
         hints = field_types(cls)
         names = _field_names(cls)
-        ident = raw.get("id") if isinstance(raw.get("id"), str) else None
-        label = ident or where
+        ident = raw.get("id")
+        label = ident if not id_problem(ident) else where  # a broken id is no name for the other issues
         kwargs: dict[str, Any] = dict(fixed or {})
         ok = True
         for key in raw:
@@ -178,8 +186,15 @@ class _Reader:
                     kwargs[name] = v
                 elif name in REQUIRED.get(cls, ()):
                     ok = False  # a bad optional value falls back to its default; still reported
-        if "id" in names and "id" not in kwargs and auto_id:
+        if "id" in names and "id" not in kwargs and auto_id and "id" not in raw:
             kwargs["id"] = auto_id
+        # every value was checked above; a field the class needs that has no good value (an id of
+        # true, null or a list, reported above) means no element, never a constructor's TypeError
+        for name in _without_default(cls):
+            if name not in kwargs:
+                if name not in raw and name not in REQUIRED.get(cls, ()):
+                    self.err(label, name, "is required")
+                ok = False
         return cls(**kwargs) if ok else None
 
 
@@ -210,18 +225,15 @@ def _collect(reader: _Reader, cls: type, raw: Any, where: str, taken: set[str]) 
 def _explicit_ids(data: Any) -> set[str]:
     """Every id written in the file, so generated ids never collide with them."""
     found: set[str] = set()
-
-    def walk(x: Any) -> None:
+    todo = [data]  # a stack, not recursion: a file may nest as deep as the JSON parser allows
+    while todo:
+        x = todo.pop()
         if isinstance(x, dict):
             if isinstance(x.get("id"), str):
                 found.add(x["id"])
-            for v in x.values():
-                walk(v)
+            todo.extend(x.values())
         elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
-    walk(data)
+            todo.extend(x)
     return found
 
 
@@ -246,10 +258,10 @@ def site_from_dict(data: Any, source: str = "", issues: Optional[list[LayoutIssu
     fmt = data.get("format")
     if fmt != FORMAT:
         raise LayoutError([LayoutIssue("layout", "format",
-                                       f"unsupported format {json.dumps(fmt)}; expected \"{FORMAT}\"")], source)
+                                       f"unsupported format {brief_json(fmt)}; expected \"{FORMAT}\"")], source)
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise LayoutError([LayoutIssue("layout", "version", f"must be an integer, got {json.dumps(version)}")],
+        raise LayoutError([LayoutIssue("layout", "version", f"must be an integer, got {brief_json(version)}")],
                           source)
     if version != VERSION:
         newer = " (written by a newer dctwin)" if version > VERSION else ""
@@ -418,12 +430,28 @@ def loads_layout(text: str, source: str = "") -> Site:
         for key, value in pairs:
             if key in out:
                 ident = next((v for k, v in pairs if k == "id" and isinstance(v, str)), "layout")
-                duplicates.append(LayoutIssue(ident, key, "given twice in the same object"))
+                duplicates.append(issue(ident, key, "given twice in the same object"))
             out[key] = value
         return out
 
     data = parse_json_strict(text, source, "layout", object_pairs_hook=pairs_hook)
     return site_from_dict(data, source, duplicates)
+
+
+class JsonObject(dict):
+    """A JSON object as :func:`json_object` reads it: a dict that remembers the keys given twice in it
+    (``twice``; json keeps the last of two equal keys, and a value must never vanish silently)."""
+
+    twice: tuple[str, ...] = ()
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    """``object_pairs_hook`` for :func:`parse_json_strict`: a :class:`JsonObject` of ``pairs``."""
+    out = JsonObject(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        out.twice = tuple(dict.fromkeys(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
 
 
 def parse_json_strict(text: str, source: str, what: str, **kwargs: Any) -> Any:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-import unicodedata
 from typing import Iterable, Optional
 
 import numpy as np
 
 from dctwin.twin.errors import LayoutIssue
+from dctwin.twin.model.layoutfile import finite_number
+from dctwin.twin.model.text import (
+    MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS, id_problem, issue, show, text_problem,
+)
 from dctwin.twin.model.layout import (
     ASSUMED_EXISTS, ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W, PLENUM_KINDS,
     POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall, PowerNode, Rack, Site, Tile,
@@ -39,6 +42,34 @@ MAX_RACK_WEIGHT_KG = 5000.0
 MAX_FLOOR_KG_M2 = 20000.0
 #: largest width or depth of a rack and of a cooling unit (m)
 _SIDE_MAX_M = {"racks": 3.0, "cooling_units": 10.0}
+#: smallest width or depth of a rack (a 10-inch rack is 0.3 m wide) and of a cooling unit (a rear door
+#: is 0.15 m deep), and the smallest height of either (a 6U wall cabinet is 0.35 m) (m); below them an
+#: element is a typo, and one a thousand times too small squeezed its airflow through one cell
+_SIDE_MIN_M = {"racks": 0.2, "cooling_units": 0.1}
+MIN_ELEMENT_HEIGHT_M = 0.3
+#: smallest side and height of a hall, smallest raised-floor depth, grille and containment side (m)
+MIN_HALL_SIDE_M = 1.0
+MIN_PLENUM_DEPTH_M = 0.1
+MIN_PANEL_SIDE_M = 0.1
+#: fastest air through a rack's front (m/s; servers draw 0.5 to 3 m/s): above it the airflow or the
+#: rack's size is a typo (a 250 kW air-cooled rack needs 25 m3/s, 21 m/s through a 0.6 x 2 m front)
+MAX_RACK_FACE_SPEED_M_S = 10.0
+#: fastest air through a cooling unit's front (m/s; a CRAH blows about 2.5 m/s, an in-row unit 3)
+MAX_UNIT_FACE_SPEED_M_S = 20.0
+#: fastest mean jet out of a hall's perforated tiles (m/s; real tiles 2 to 10): the plenum's air over
+#: their open area (a demo hall's tiles shrunk to 0.1 m blew 200 m/s)
+MAX_TILE_JET_M_S = 25.0
+#: smallest chiller COP (a chiller moves more heat than it draws; 1e-308 gave NaN loads) and capacity (kW)
+MIN_CHILLER_COP = 1.0
+MIN_CHILLER_KW = 1.0
+#: smallest capacity of a power node other than a utility (kW; the smallest PDU carries about 1 kW)
+MIN_NODE_KW = 0.1
+#: farthest a power node may be drawn from a hall's corner (m)
+MAX_NODE_POSITION_M = 10_000.0
+#: most power nodes in a site, most inputs of one node, deepest chain from a source (levels)
+MAX_POWER_NODES = 50_000
+MAX_NODE_INPUTS = 64
+MAX_POWER_DEPTH = 32
 
 
 class _Checker:
@@ -46,7 +77,7 @@ class _Checker:
         self.issues: list[LayoutIssue] = []
 
     def err(self, el: str, field: str, msg: str) -> None:
-        self.issues.append(LayoutIssue(el, field, msg))
+        self.issues.append(issue(el, field, msg))
 
     def between(self, el: str, field: str, value: Optional[float], lo: float, hi: float,
                 unit: str = "", lo_open: bool = False) -> None:
@@ -57,11 +88,15 @@ class _Checker:
             lo_s = f"> {lo:g}" if lo_open else f">= {lo:g}"
             self.err(el, field, f"{value:g}{unit} is out of range (must be {lo_s} and <= {hi:g}{unit})")
 
-    def positive(self, el: str, field: str, value: Optional[float], hi: float, unit: str = " m") -> None:
+    def positive(self, el: str, field: str, value: Optional[float], hi: float, unit: str = " m",
+                 least: float = 0.0) -> None:
+        """``value`` above 0 (and at least ``least``: the smallest that makes physical sense) and at most ``hi``."""
         if value is None:
             return
         if value <= 0:
             self.err(el, field, f"must be positive, got {value:g}{unit}")
+        elif value < least:
+            self.err(el, field, f"{value:g}{unit} is too small (at least {least:g}{unit})")
         elif value > hi:
             self.err(el, field, f"{value:g}{unit} is absurdly large (at most {hi:g}{unit})")
 
@@ -108,19 +143,48 @@ def _check_types(ident: str, obj: object, c: _Checker) -> bool:
             continue
         if kind == "float":
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                c.err(ident, name, f"must be a number, got {v!r}")
+                c.err(ident, name, f"must be a number, got {show(v)}")
                 ok = False
-            elif not math.isfinite(v):
-                c.err(ident, name, f"must be a finite number, got {v!r}")
+            elif not finite_number(v):
+                c.err(ident, name, f"must be a finite number, got {show(v)}")
                 ok = False
         elif kind == "bool" and not isinstance(v, bool):
-            c.err(ident, name, f"must be true or false, got {v!r}")
+            c.err(ident, name, f"must be true or false, got {show(v)}")
             ok = False
         elif kind == "str" and not isinstance(v, str):
-            c.err(ident, name, f"must be a string, got {v!r}")
+            c.err(ident, name, f"must be a string, got {show(v)}")
             ok = False
         elif kind == "strs" and not (isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v)):
-            c.err(ident, name, f"must be a list of ids, got {v!r}")
+            c.err(ident, name, f"must be a list of ids, got {show(v)}")
+            ok = False
+    return ok
+
+
+#: most elements of each kind in one hall, and in the whole site: what a run can carry (a hall of 20,000
+#: racks at its default grid has 1.5 million air cells; every rack is a consumer of the site's power graph)
+MAX_PER_HALL = {"racks": 20_000, "cooling_units": 5_000, "tiles": 100_000, "grilles": 50_000, "containments": 5_000}
+MAX_PER_SITE = {"halls": 100, "racks": 100_000, "power_nodes": MAX_POWER_NODES, "chillers": 1_000, "pumps": 1_000,
+                "workloads": 10_000}
+#: most points of a csv workload given inline (a year at one a minute is 525,600)
+MAX_WORKLOAD_POINTS = 1_000_000
+
+
+def _check_counts(site: Site, c: _Checker) -> bool:
+    """Element counts within :data:`MAX_PER_HALL` and :data:`MAX_PER_SITE`; False (and an issue each)
+    when some are not, and the rest of the checks would only spend time on a layout no run can carry."""
+    ok = True
+    for hall in site.halls:
+        for name, limit in MAX_PER_HALL.items():
+            n = len(getattr(hall, name))
+            if n > limit:
+                c.err(hall.id if isinstance(hall.id, str) else "hall", name, f"{n:,} {name.replace('_', ' ')} in "
+                                                                              f"one hall; at most {limit:,}")
+                ok = False
+    counts = {"halls": len(site.halls), "racks": sum(len(h.racks) for h in site.halls)}
+    counts.update({name: len(getattr(site, name)) for name in Site.SITE_COLLECTIONS})
+    for name, limit in MAX_PER_SITE.items():
+        if counts[name] > limit:
+            c.err("layout", name, f"{counts[name]:,} {name.replace('_', ' ')} in the site; at most {limit:,}")
             ok = False
     return ok
 
@@ -128,6 +192,8 @@ def _check_types(ident: str, obj: object, c: _Checker) -> bool:
 def validate(site: Site) -> list[LayoutIssue]:
     """Every problem in ``site`` (empty list when it is valid)."""
     c = _Checker()
+    if not _check_counts(site, c):
+        return c.issues
     _check_ids(site, c)
     _check_names(site, c)
     typed = True
@@ -161,6 +227,7 @@ def validate(site: Site) -> list[LayoutIssue]:
             _check_unit(hall, unit, nodes, racks, c)
         for tile in hall.tiles:
             _check_tile(hall, tile, c)
+        _check_tile_jets(hall, c)
         for grille in hall.grilles:
             _check_grille(hall, grille, c)
         for zone in hall.containments:
@@ -168,17 +235,17 @@ def validate(site: Site) -> list[LayoutIssue]:
         _check_overlaps(hall, c)
     _check_power(site, nodes, c)
     for ch in site.chillers:
-        c.positive(ch.id, "capacity_kw", ch.capacity_kw, 50e3, " kW")
-        c.between(ch.id, "cop", ch.cop, 0.0, 30.0, lo_open=True)
+        c.positive(ch.id, "capacity_kw", ch.capacity_kw, 50e3, " kW", least=MIN_CHILLER_KW)
+        c.between(ch.id, "cop", ch.cop, MIN_CHILLER_COP, 30.0)
         c.between(ch.id, "restart_delay_s", ch.restart_delay_s, 0.0, 7200.0, " s")
         if ch.kind not in ("water_cooled", "air_cooled"):
-            c.err(ch.id, "kind", f"unknown chiller kind {ch.kind!r} (water_cooled or air_cooled)")
+            c.err(ch.id, "kind", f"unknown chiller kind {show(ch.kind)} (water_cooled or air_cooled)")
         _check_feeds(ch.id, ch.feeds, nodes, c)
     for p in site.pumps:
         c.between(p.id, "power_kw", p.power_kw, 0.0, 5000.0, " kW")
         c.between(p.id, "flow_m3s", p.flow_m3s, 0.0, 50.0, " m3/s")
         if p.loop not in ("chw", "cw", "tcs"):
-            c.err(p.id, "loop", f"unknown loop {p.loop!r} (chw, cw or tcs)")
+            c.err(p.id, "loop", f"unknown loop {show(p.loop)} (chw, cw or tcs)")
         _check_feeds(p.id, p.feeds, nodes, c)
     for w in site.workloads:
         _check_workload(w, c)
@@ -197,11 +264,11 @@ def _check_provenance(site: Site, c: _Checker) -> None:
     for obj in [*site.halls, *(el for _, _, _, el in site.iter_elements())]:
         ext = obj.external_id
         if ext is not None:
-            if not ext.strip() or len(ext) > MAX_EXTERNAL_ID_CHARS or _unprintable(ext):
+            if not ext.strip() or text_problem(ext, MAX_EXTERNAL_ID_CHARS):
                 c.err(obj.id, "external_id", f"must be 1 to {MAX_EXTERNAL_ID_CHARS} printable characters, "
-                                             f"got {_printable(ext[:40])!r}")
+                                             f"got {show(ext)}")
             elif ext in seen:
-                c.err(obj.id, "external_id", f"{ext!r} is also the external id of {seen[ext]}")
+                c.err(obj.id, "external_id", f"{show(ext)} is also the external id of {seen[ext]}")
             else:
                 seen[ext] = obj.id
         if obj.assumed:
@@ -209,61 +276,54 @@ def _check_provenance(site: Site, c: _Checker) -> None:
             bad = [a for a in obj.assumed if a not in names and a != ASSUMED_EXISTS]
             if bad:
                 c.err(obj.id, "assumed", f"names no field of a {type(obj).__name__.lower()}: "
-                                         f"{', '.join(map(repr, bad))} (a field name, or {ASSUMED_EXISTS!r})")
+                                         f"{', '.join(map(show, bad))} (a field name, or {ASSUMED_EXISTS!r})")
             if len(set(obj.assumed)) != len(obj.assumed):
                 c.err(obj.id, "assumed", "names a field twice")
 
 
 def _check_ids(site: Site, c: _Checker) -> None:
+    """Every id (halls too) a bounded, printable, visible identifier (:func:`~dctwin.twin.model.text.id_problem`),
+    used once in the site; every rack's row an identifier too."""
     seen: dict[str, str] = {}
     items: list[tuple[str, str]] = [(h.id, "hall") for h in site.halls]
     items += [(el.id, coll) for _, coll, _, el in site.iter_elements()]
     for ident, coll in items:
-        if not isinstance(ident, str) or not ident.strip():
-            c.err(f"{coll}", "id", "an id must be a non-empty string")
-            continue
-        if len(ident) > 64:
-            c.err(_printable(ident[:64]) + "...", "id", "an id must be at most 64 characters")
-        elif _unprintable(ident):
-            c.err(_printable(ident), "id", "an id must not contain control or invisible characters")
+        problem = id_problem(ident)
+        if problem:
+            c.err(ident if isinstance(ident, str) and ident.strip() else coll, "id", problem)
+            if not isinstance(ident, str):
+                continue
         if ident in seen:
             c.err(ident, "id", f"duplicate id (also used by a {seen[ident]} element)")
         else:
             seen[ident] = coll
-
-
-def _unprintable(text: str, allowed: str = "") -> bool:
-    """Control, format (invisible, direction-changing) or unpaired surrogate characters in ``text``."""
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in text)
-
-
-def _printable(text: str) -> str:
-    """``text`` with such characters escaped, safe to show in a message or a terminal."""
-    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
+    for hall in site.halls:
+        for r in hall.racks:
+            if isinstance(r.row, str):
+                problem = id_problem(r.row, "a row")
+                if problem:
+                    c.err(r.id, "row", problem)
 
 
 def _check_names(site: Site, c: _Checker) -> None:
-    if isinstance(site.name, str):
-        if len(site.name) > 200:
-            c.err("layout", "name", f"must be at most 200 characters, got {len(site.name)}")
-        elif _unprintable(site.name):
-            c.err("layout", "name", f"must not contain control or invisible characters: {_printable(site.name)!r}")
-    if isinstance(site.description, str):
-        if len(site.description) > 20000:
-            c.err("layout", "description", f"must be at most 20000 characters, got {len(site.description)}")
-        elif _unprintable(site.description, "\n\t"):
-            c.err("layout", "description", "must not contain control or invisible characters")
+    """The site's name and description: bounded, printable free text (the description may hold line breaks)."""
+    for field_name, text, limit, multiline in (("name", site.name, MAX_NAME_CHARS, False),
+                                               ("description", site.description, MAX_DESCRIPTION_CHARS, True)):
+        if isinstance(text, str):  # a wrong type is reported by the type check
+            problem = text_problem(text, limit, multiline)
+            if problem:
+                c.err("layout", field_name, problem)
 
 
 def _check_hall(h: Hall, c: _Checker) -> None:
-    c.positive(h.id, "width_m", h.width_m, MAX_HALL_SIDE_M)
-    c.positive(h.id, "depth_m", h.depth_m, MAX_HALL_SIDE_M)
-    c.positive(h.id, "height_m", h.height_m, 30.0)
+    c.positive(h.id, "width_m", h.width_m, MAX_HALL_SIDE_M, least=MIN_HALL_SIDE_M)
+    c.positive(h.id, "depth_m", h.depth_m, MAX_HALL_SIDE_M, least=MIN_HALL_SIDE_M)
+    c.positive(h.id, "height_m", h.height_m, 30.0, least=MIN_HALL_SIDE_M)
     c.between(h.id, "tile_m", h.tile_m, 0.1, 2.0, " m")
     if h.plenum not in PLENUM_KINDS:
-        c.err(h.id, "plenum", f"unknown plenum {h.plenum!r} (raised_floor or none)")
+        c.err(h.id, "plenum", f"unknown plenum {show(h.plenum)} (raised_floor or none)")
     if h.plenum == "raised_floor":
-        c.positive(h.id, "plenum_depth_m", h.plenum_depth_m, 5.0)
+        c.positive(h.id, "plenum_depth_m", h.plenum_depth_m, 5.0, least=MIN_PLENUM_DEPTH_M)
     c.between(h.id, "supply_c", h.supply_c, 5.0, 35.0, " C")
     c.between(h.id, "leakage_fraction", h.leakage_fraction, 0.0, 0.5)
     if h.grid_m is not None:
@@ -271,7 +331,7 @@ def _check_hall(h: Hall, c: _Checker) -> None:
     c.positive(h.id, "floor_kg_m2", h.floor_kg_m2, MAX_FLOOR_KG_M2, " kg/m2")
     # one issue for the hall, not one per tile: switching the plenum off is one mistake
     if h.tiles and h.plenum != "raised_floor":
-        c.err(h.id, "plenum", f"is {h.plenum!r}, but {_some(h.tiles)} perforated tile(s) need a raised floor "
+        c.err(h.id, "plenum", f"is {show(h.plenum)}, but {_some(h.tiles)} perforated tile(s) need a raised floor "
                               f"(plenum \"raised_floor\"); remove the tiles or raise the floor")
     if h.grilles and not h.ceiling_return:
         c.err(h.id, "ceiling_return", f"is false, but {_some(h.grilles)} return grille(s) need a ceiling "
@@ -300,7 +360,7 @@ def _inside(hall: Hall, el: Element, c: _Checker) -> None:
 
 def _check_facing(el: Element, facing: str, c: _Checker) -> bool:
     if facing not in FACINGS:
-        c.err(el.id, "facing", f"must be one of N, E, S, W, got {facing!r}")
+        c.err(el.id, "facing", f"must be one of N, E, S, W, got {show(facing)}")
         return False
     return True
 
@@ -309,9 +369,10 @@ def _check_standing(hall: Hall, el: Rack | CoolingUnit, side_max_m: float, heigh
                     c: _Checker) -> bool:
     """Facing, footprint and height of something that stands in the hall; whether its facing is valid."""
     ok = _check_facing(el, el.facing, c)
-    c.positive(el.id, "width_m", el.width_m, side_max_m)
-    c.positive(el.id, "depth_m", el.depth_m, side_max_m)
-    c.positive(el.id, "height_m", el.height_m, height_max_m)
+    least = _SIDE_MIN_M[el.COLLECTION]
+    c.positive(el.id, "width_m", el.width_m, side_max_m, least=least)
+    c.positive(el.id, "depth_m", el.depth_m, side_max_m, least=least)
+    c.positive(el.id, "height_m", el.height_m, height_max_m, least=MIN_ELEMENT_HEIGHT_M)
     if el.height_m > hall.height_m + _EPS:
         c.err(el.id, "height_m", f"{el.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
     return ok
@@ -321,17 +382,28 @@ def _check_feeds(ident: str, feeds: Iterable[str], nodes: dict[str, PowerNode], 
                  max_feeds: int = 2) -> None:
     feeds = list(feeds)
     if len(feeds) > max_feeds:
-        c.err(ident, "feeds", f"at most {max_feeds} feeds (A and B), got {len(feeds)}")
+        c.err(ident, "feeds", f"at most {max_feeds} feeds (A and B), got {len(feeds):,}")
+        return  # one issue, not one per feed of a list of a million
     if len(set(feeds)) != len(feeds):
         c.err(ident, "feeds", "the same power node is given twice")
     for k, f in enumerate(feeds):
         label = "AB"[k] if k < 2 else str(k)
         node = nodes.get(f)
         if node is None:
-            c.err(ident, "feeds", f"feed {label} names power node {f!r}, which does not exist")
+            c.err(ident, "feeds", f"feed {label} names power node {show(f)}, which does not exist")
         elif node.kind not in FEEDABLE_KINDS:
-            c.err(ident, "feeds", f"feed {label} is {f!r}, a {node.kind}; loads plug into a "
+            c.err(ident, "feeds", f"feed {label} is {show(f)}, a {node.kind}; loads plug into a "
                                   f"{', '.join(FEEDABLE_KINDS)}")
+
+
+def _check_face_speed(el: Rack | CoolingUnit, q_m3s: float, what: str, field: str, limit: float, usual: str,
+                      c: _Checker) -> None:
+    """The air an element moves, through its front (width x height), at most ``limit`` m/s."""
+    if el.width_m >= _SIDE_MIN_M[el.COLLECTION] and el.height_m >= MIN_ELEMENT_HEIGHT_M and q_m3s > 0:
+        speed = q_m3s / (el.width_m * el.height_m)
+        if speed > limit:
+            c.err(el.id, field, f"{what} through its {el.width_m:g} x {el.height_m:g} m front is {speed:.3g} m/s "
+                                f"(at most {limit:g} m/s; {usual})")
 
 
 def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[str, CoolingUnit],
@@ -354,19 +426,24 @@ def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[st
             c.err(r.id, "airflow_m3s", f"{r.design_airflow_m3s:g} m3/s carrying {air_heat:g} kW heats the air by "
                                        f"{rise_k:.3g} K across the rack (at most {MAX_RACK_AIR_RISE_K:g} K; "
                                        f"servers run at 10 to 25 K)")
+    if air_heat > 0 or r.airflow_m3s:
+        what = (f"{r.design_airflow_m3s:g} m3/s" if r.airflow_m3s is not None
+                else f"its default airflow for {air_heat:g} kW ({r.design_airflow_m3s:g} m3/s)")
+        _check_face_speed(r, r.design_airflow_m3s, what, "airflow_m3s" if r.airflow_m3s is not None else "it_kw",
+                          MAX_RACK_FACE_SPEED_M_S, "servers draw 0.5 to 3 m/s", c)
     _check_feeds(r.id, r.feeds, nodes, c)
     if r.workload is not None and r.workload not in workloads:
-        c.err(r.id, "workload", f"names workload {r.workload!r}, which does not exist")
+        c.err(r.id, "workload", f"names workload {show(r.workload)}, which does not exist")
     if r.cdu is not None:
         u = units.get(r.cdu)
         if u is None or u.kind != "cdu":
-            c.err(r.id, "cdu", f"names {r.cdu!r}, which is not a CDU of this site")
+            c.err(r.id, "cdu", f"names {show(r.cdu)}, which is not a CDU of this site")
     if r.fan_fraction is not None:
         c.between(r.id, "fan_fraction", r.fan_fraction, 0.0, 0.9)
     if r.thermal_mass_kj_per_k is not None:
         c.between(r.id, "thermal_mass_kj_per_k", r.thermal_mass_kj_per_k, 0.0, 1e5, " kJ/K")
     if r.ashrae_class not in ASHRAE_CLASSES:
-        c.err(r.id, "ashrae_class", f"unknown class {r.ashrae_class!r} ({', '.join(ASHRAE_CLASSES)})")
+        c.err(r.id, "ashrae_class", f"unknown class {show(r.ashrae_class)} ({', '.join(ASHRAE_CLASSES)})")
     c.positive(r.id, "weight_kg", r.weight_kg, MAX_RACK_WEIGHT_KG, " kg")
     if ok and r.width_m > 0 and r.depth_m > 0:
         _inside(hall, r, c)
@@ -375,7 +452,7 @@ def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[st
 def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: dict[str, Rack],
                 c: _Checker) -> None:
     if u.kind not in COOLING_KINDS:
-        c.err(u.id, "kind", f"unknown cooling unit kind {u.kind!r} ({', '.join(COOLING_KINDS)})")
+        c.err(u.id, "kind", f"unknown cooling unit kind {show(u.kind)} ({', '.join(COOLING_KINDS)})")
     ok = _check_standing(hall, u, _SIDE_MAX_M["cooling_units"], 10.0, c)
     c.between(u.id, "airflow_m3s", u.airflow_m3s, 0.0, 60.0, " m3/s")
     if u.kind in AIR_COOLING_KINDS and u.airflow_m3s <= 0 and u.capacity_kw > 0:
@@ -384,12 +461,15 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
         # a trickle of air that can carry no heat away: the steady solve ran for minutes without an answer
         c.err(u.id, "airflow_m3s", f"{u.airflow_m3s:g} m3/s is too little for a {u.kind} (at least "
                                    f"{MIN_UNIT_AIRFLOW_M3S:g} m3/s, or 0 for a unit that moves no air)")
+    if u.kind in AIR_COOLING_KINDS and u.kind != "rdhx":
+        _check_face_speed(u, u.airflow_m3s, f"{u.airflow_m3s:g} m3/s", "airflow_m3s", MAX_UNIT_FACE_SPEED_M_S,
+                          "a CRAH blows about 2.5 m/s", c)
     c.between(u.id, "capacity_kw", u.capacity_kw, 0.0, 5000.0, " kW")
     c.between(u.id, "supply_setpoint_c", u.supply_setpoint_c, 5.0, 45.0, " C")
     if u.fan_power_kw is not None:
         c.between(u.id, "fan_power_kw", u.fan_power_kw, 0.0, 200.0, " kW")
     if u.airflow_control not in AIRFLOW_CONTROLS:
-        c.err(u.id, "airflow_control", f"unknown control {u.airflow_control!r} ({', '.join(AIRFLOW_CONTROLS)})")
+        c.err(u.id, "airflow_control", f"unknown control {show(u.airflow_control)} ({', '.join(AIRFLOW_CONTROLS)})")
     elif u.airflow_control == "containment_dp" and u.kind != "inrow":
         c.err(u.id, "airflow_control", f"containment_dp is for in-row units, not a {u.kind}")
     if u.return_target_c is not None:
@@ -401,7 +481,7 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
         if u.rack is None:
             c.err(u.id, "rack", "a rear-door heat exchanger must name the rack it is mounted on")
         elif u.rack not in racks:
-            c.err(u.id, "rack", f"names rack {u.rack!r}, which does not exist")
+            c.err(u.id, "rack", f"names rack {show(u.rack)}, which does not exist")
     elif u.rack is not None:
         c.err(u.id, "rack", f"only a rear-door heat exchanger (rdhx) is mounted on a rack, not a {u.kind}")
     if u.kind in ("crah", "crac") and hall.plenum == "none" and hall.ceiling_return is False:
@@ -418,20 +498,36 @@ def _check_tile(hall: Hall, t: Tile, c: _Checker) -> None:
     _inside(hall, t, c)
 
 
+def _check_tile_jets(hall: Hall, c: _Checker) -> None:
+    """The air the raised floor's units blow into the plenum leaves through the tiles' open area no faster
+    than :data:`MAX_TILE_JET_M_S` (mean over the tiles; the flow divides about in proportion to open area)."""
+    if hall.plenum != "raised_floor" or not hall.tiles:
+        return
+    plenum_q = sum(u.airflow_m3s for u in hall.cooling_units if u.kind in ("crah", "crac") and u.airflow_m3s > 0)
+    out_q = plenum_q * (1.0 - min(max(hall.leakage_fraction, 0.0), 1.0))
+    open_m2 = sum(hall.tile_size(t) ** 2 * t.open_fraction for t in hall.tiles
+                  if 0 < hall.tile_size(t) and 0 < t.open_fraction <= 1)
+    if open_m2 > 0 and out_q / open_m2 > MAX_TILE_JET_M_S:
+        c.err(hall.id, "tiles", f"the units blow {out_q:.3g} m3/s through {_some(hall.tiles)} tiles of "
+                                f"{open_m2:.3g} m2 open area: jets of {out_q / open_m2:.3g} m/s (at most "
+                                f"{MAX_TILE_JET_M_S:g} m/s; real tiles 2 to 10); add tiles, open them more or "
+                                f"give them their real size")
+
+
 def _check_grille(hall: Hall, g: Grille, c: _Checker) -> None:
-    c.positive(g.id, "width_m", g.width_m, 50.0)
-    c.positive(g.id, "depth_m", g.depth_m, 50.0)
+    c.positive(g.id, "width_m", g.width_m, 50.0, least=MIN_PANEL_SIDE_M)
+    c.positive(g.id, "depth_m", g.depth_m, 50.0, least=MIN_PANEL_SIDE_M)
     if g.width_m > 0 and g.depth_m > 0:
         _inside(hall, g, c)
 
 
 def _check_containment(hall: Hall, z: Containment, c: _Checker) -> None:
     if z.kind not in CONTAINMENT_KINDS:
-        c.err(z.id, "kind", f"unknown containment kind {z.kind!r} (hot or cold)")
-    c.positive(z.id, "width_m", z.width_m, MAX_HALL_SIDE_M)
-    c.positive(z.id, "depth_m", z.depth_m, MAX_HALL_SIDE_M)
+        c.err(z.id, "kind", f"unknown containment kind {show(z.kind)} (hot or cold)")
+    c.positive(z.id, "width_m", z.width_m, MAX_HALL_SIDE_M, least=MIN_PANEL_SIDE_M)
+    c.positive(z.id, "depth_m", z.depth_m, MAX_HALL_SIDE_M, least=MIN_PANEL_SIDE_M)
     if z.height_m is not None:
-        c.between(z.id, "height_m", z.height_m, 0.0, hall.height_m, " m", lo_open=True)
+        c.between(z.id, "height_m", z.height_m, MIN_ELEMENT_HEIGHT_M, hall.height_m, " m")
     if z.door_gap_m2 is not None:
         c.between(z.id, "door_gap_m2", z.door_gap_m2, 0.0, 5.0, " m2")
     if z.roof_gap_m2 is not None:
@@ -703,7 +799,7 @@ def _overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray], cell: float, eps:
 def _check_power(site: Site, nodes: dict[str, PowerNode], c: _Checker) -> None:
     for n in site.power_nodes:
         if n.kind not in POWER_KINDS:
-            c.err(n.id, "kind", f"unknown power node kind {n.kind!r} ({', '.join(POWER_KINDS)})")
+            c.err(n.id, "kind", f"unknown power node kind {show(n.kind)} ({', '.join(POWER_KINDS)})")
             continue
         for fname, kinds in PowerNode.KIND_FIELDS.items():
             if getattr(n, fname) is not None and n.kind not in kinds:
@@ -711,12 +807,17 @@ def _check_power(site: Site, nodes: dict[str, PowerNode], c: _Checker) -> None:
         if n.kind == "utility":
             c.between(n.id, "capacity_kw", n.capacity_kw, 0.0, 1e6, " kW")
         else:
-            c.positive(n.id, "capacity_kw", n.capacity_kw, 1e6, " kW")
+            c.positive(n.id, "capacity_kw", n.capacity_kw, 1e6, " kW", least=MIN_NODE_KW)
+        for axis in ("x_m", "y_m"):
+            c.between(n.id, axis, getattr(n, axis), -MAX_NODE_POSITION_M, MAX_NODE_POSITION_M, " m")
+        if len(n.inputs) > MAX_NODE_INPUTS:
+            c.err(n.id, "inputs", f"at most {MAX_NODE_INPUTS} inputs, got {len(n.inputs):,}")
+            continue
         if len(set(n.inputs)) != len(n.inputs):
             c.err(n.id, "inputs", "the same input is given twice")
         for src in n.inputs:
             if src not in nodes:
-                c.err(n.id, "inputs", f"input {src!r} does not exist")
+                c.err(n.id, "inputs", f"input {show(src)} does not exist")
             elif src == n.id:
                 c.err(n.id, "inputs", "a node cannot feed itself")
         if n.kind in ("utility", "generator") and n.inputs:
@@ -731,9 +832,57 @@ def _check_power(site: Site, nodes: dict[str, PowerNode], c: _Checker) -> None:
         c.between(n.id, "transfer_delay_s", n.transfer_delay_s, 0.0, 3600.0, " s")
         c.between(n.id, "retransfer_delay_s", n.retransfer_delay_s, 0.0, 86400.0, " s")
         c.between(n.id, "loss_fraction", n.loss_fraction, 0.0, 0.5)
+    if len(site.power_nodes) > MAX_POWER_NODES:
+        c.err("layout", "power_nodes", f"{len(site.power_nodes):,} power nodes; at most {MAX_POWER_NODES:,}")
+        return
     cycle = find_power_cycle(site.power_nodes)
     if cycle:
-        c.err(cycle[0], "inputs", "the power graph has a cycle: " + " -> ".join(cycle + [cycle[0]]))
+        c.err(cycle[0], "inputs", "the power graph has a cycle: " + _path(cycle + [cycle[0]]))
+        return
+    chain = deepest_power_chain(site.power_nodes)
+    if len(chain) > MAX_POWER_DEPTH:
+        # every load-flow and fault pass walks the graph level by level: 20,000 switchboards in a chain
+        # took minutes per step
+        c.err(chain[-1], "inputs", f"the power chain is {len(chain):,} nodes deep ({_path(chain)}); at most "
+                                   f"{MAX_POWER_DEPTH} from a source to a load (a utility, ATS, UPS, switchboard, "
+                                   f"PDU and RPP are 6)")
+
+
+def _path(ids: list[str], shown: int = 4) -> str:
+    """``A -> B -> C``, or the first and last ids of a long one."""
+    if len(ids) <= 2 * shown:
+        return " -> ".join(ids)
+    return " -> ".join(ids[:shown]) + f" -> ... ({len(ids) - 2 * shown:,} more) -> " + " -> ".join(ids[-shown:])
+
+
+def deepest_power_chain(nodes: list[PowerNode]) -> list[str]:
+    """Ids of the longest path from a node without inputs down the graph (the graph must be acyclic)."""
+    inputs = {n.id: [i for i in n.inputs] for n in nodes}
+    depth: dict[str, int] = {}
+    via: dict[str, Optional[str]] = {}
+    for start in inputs:
+        work = [start]  # iterative: a chain of 20,000 nodes must not hit the recursion limit
+        while work:
+            node = work[-1]
+            if node in depth:
+                work.pop()
+                continue
+            todo = [i for i in inputs.get(node, ()) if i in inputs and i not in depth]
+            if todo:
+                work.extend(todo)
+                continue
+            work.pop()
+            best = max((i for i in inputs.get(node, ()) if i in inputs), key=lambda i: depth[i], default=None)
+            depth[node] = 1 + (depth[best] if best is not None else 0)
+            via[node] = best
+    if not depth:
+        return []
+    node: Optional[str] = max(depth, key=depth.__getitem__)
+    chain = []
+    while node is not None:
+        chain.append(node)
+        node = via[node]
+    return chain[::-1]
 
 
 def find_power_cycle(nodes: list[PowerNode]) -> list[str]:
@@ -774,16 +923,22 @@ def find_power_cycle(nodes: list[PowerNode]) -> list[str]:
     return []
 
 
+#: shortest period of a workload profile (s)
+MIN_WORKLOAD_PERIOD_S = 1.0
+
+
 def _check_workload(w, c: _Checker) -> None:
     if w.kind not in WORKLOAD_KINDS:
-        c.err(w.id, "kind", f"unknown workload kind {w.kind!r} ({', '.join(WORKLOAD_KINDS)})")
+        c.err(w.id, "kind", f"unknown workload kind {show(w.kind)} ({', '.join(WORKLOAD_KINDS)})")
     c.between(w.id, "utilization", w.utilization, 0.0, 1.5)
     if w.amplitude is not None:
         c.between(w.id, "amplitude", w.amplitude, 0.0, 1.5)
     if w.dip_utilization is not None:
         c.between(w.id, "dip_utilization", w.dip_utilization, 0.0, 1.5)
     if w.period_s is not None:
-        c.between(w.id, "period_s", w.period_s, 0.0, 1e7, " s", lo_open=True)
+        c.between(w.id, "period_s", w.period_s, MIN_WORKLOAD_PERIOD_S, 1e7, " s")
+    if w.phase_s is not None:
+        c.between(w.id, "phase_s", w.phase_s, -1e7, 1e7, " s")
     if w.dip_s is not None:
         c.between(w.id, "dip_s", w.dip_s, 0.0, 1e7, " s")
         if w.period_s is not None and w.dip_s >= w.period_s:
@@ -791,10 +946,15 @@ def _check_workload(w, c: _Checker) -> None:
     if w.kind == "csv":
         if w.path is None and not w.points:
             c.err(w.id, "path", "a csv workload needs a path (or inline points)")
-    if w.points:
+    _check_path(w.id, "path", w.path, c)
+    if w.points and len(w.points) > MAX_WORKLOAD_POINTS:
+        c.err(w.id, "points", f"{len(w.points):,} points; at most {MAX_WORKLOAD_POINTS:,}")
+    elif w.points:
         times = [p[0] for p in w.points]
         if any(b <= a for a, b in zip(times, times[1:])):
             c.err(w.id, "points", "times must increase")
+        if times and not -1e9 <= times[0] <= times[-1] <= 1e9:
+            c.err(w.id, "points", f"times must lie within +-1e9 s, got {times[0]:g}..{times[-1]:g} s")
         for t, u in w.points:
             if not 0.0 <= u <= 1.5:
                 c.err(w.id, "points", f"utilization {u:g} at t = {t:g} s is out of range (0..1.5)")
@@ -811,9 +971,19 @@ def _check_plant(site: Site, c: _Checker) -> None:
     c.between("plant", "economizer.approach_k", p.economizer.approach_k, 0.0, 30.0, " K")
     o = p.outdoor
     if o.kind not in ("constant", "sine", "csv"):
-        c.err("plant", "outdoor.kind", f"unknown outdoor profile {o.kind!r} (constant, sine or csv)")
+        c.err("plant", "outdoor.kind", f"unknown outdoor profile {show(o.kind)} (constant, sine or csv)")
     c.between("plant", "outdoor.c", o.c, -60.0, 60.0, " C")
     c.between("plant", "outdoor.amplitude_k", o.amplitude_k, 0.0, 40.0, " K")
     c.between("plant", "outdoor.peak_hour", o.peak_hour, 0.0, 24.0, " h")
     if o.kind == "csv" and not o.path:
         c.err("plant", "outdoor.path", "a csv outdoor profile needs a path")
+    _check_path("plant", "outdoor.path", o.path, c)
+    c.between("plant", "economizer.min_outdoor_margin_k", p.economizer.min_outdoor_margin_k, 0.0, 30.0, " K")
+
+
+def _check_path(ident: str, field: str, path: Optional[str], c: _Checker) -> None:
+    """A file path written in the layout: bounded, without control characters (it is shown and opened)."""
+    if path is not None:
+        problem = text_problem(path, MAX_PATH_CHARS)
+        if problem:
+            c.err(ident, field, problem)

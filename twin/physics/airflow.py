@@ -39,6 +39,7 @@ from typing import Optional
 
 import numpy as np
 
+from dctwin.twin.errors import DctwinError
 from dctwin.twin.physics import _airflow_numba as _nb
 from dctwin.twin.physics.constants import RHO_AIR
 
@@ -164,6 +165,20 @@ class Flow:
     def copy(self) -> "Flow":
         import copy
         return copy.deepcopy(self)
+
+
+class MarchTooLong(DctwinError):
+    """A march whose most steps times cells exceed the caller's budget (``max_work``), refused before
+    its first step. ``steps`` of ``dt_s`` (s) on ``cells`` cells; ``speed_m_s``: the fastest inflow,
+    which sets the step, at port face ``port_face`` (index into :func:`port_faces`, -1: none);
+    ``tau_s``: the room's residence time, which sets how long the march may go on."""
+
+    def __init__(self, hall_id: str, steps: int, dt_s: float, tau_s: float, cells: int, speed_m_s: float,
+                 port_face: int, max_work: float) -> None:
+        self.hall_id, self.steps, self.dt_s, self.tau_s = hall_id, steps, dt_s, tau_s
+        self.cells, self.speed_m_s, self.port_face, self.max_work = cells, speed_m_s, port_face, max_work
+        super().__init__(f"{hall_id}: the air march would take up to {steps:,} steps of {dt_s:.3g} s on {cells:,} "
+                         f"cells ({steps * cells:.3g} cell-steps; at most {max_work:.3g})")
 
 
 # --------------------------------------------------------------------------- plant helpers
@@ -591,7 +606,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                tol: float = 0.04, courant: float = COURANT, nu_floor: float = NU_FLOOR,
                diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, scheme: str = SCHEME,
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
-               intake_keep: float = INTAKE_KEEP) -> Flow:
+               intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -624,6 +639,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     intake_keep : share of the vertical momentum that rack-intake air leaves behind (0..1, default
         :data:`INTAKE_KEEP`; see :func:`intake_rates`). The kept momentum never lifts a face
         velocity above twice the fastest inflow velocity.
+    max_work : budget of the march in cell-steps (cells x the most steps it may take, up to
+        ``max_time_s`` and a window); a march over it raises :class:`MarchTooLong` before its first step.
 
     Returns
     -------
@@ -688,6 +705,10 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         max_time_s = max(12.0 * tau, 60.0)
     min_time = 0.0 if init is not None else 1.0 * tau
     n_win = max(int(math.ceil(window / dt)), 1)
+    most_steps = int(math.ceil((max_time_s + window) / dt))
+    if max_work is not None and most_steps * ap.n_cells > max_work:
+        fastest = int(np.flatnonzero(q_in_face)[np.argmax(v_in)]) if v_in.size else -1
+        raise MarchTooLong(ap.hall_id, most_steps, dt, tau, ap.n_cells, v_step, fastest, max_work)
 
     w = _Work(ap)
     top_open = _top_open(ap, bf)

@@ -514,9 +514,11 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
         T = T_start
         sweeps = _nb.steady(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack,
                             rin_face, rack_dt, rq, ap.n_racks, 1.0, tol_k, max_sweeps, tvd)
-    if sweeps >= max_sweeps:
-        _warnings.warn(f"{ap.hall_id}: steady temperature not converged to {tol_k:g} K in {sweeps} sweeps",
-                       RuntimeWarning, stacklevel=2)
+    if sweeps < 0 or not np.isfinite(T).all():
+        raise NoSteadyState(f"{ap.hall_id}: the steady air temperature diverged")
+    if sweeps >= max_sweeps:  # a field that has not settled is no steady state: never returned as one
+        raise NoSteadyState(f"{ap.hall_id}: the steady air temperature did not settle (to {tol_k:g} K) in "
+                            f"{sweeps:,} sweeps of {ap.n_cells:,} cells")
     if not return_info:
         return T
     tin, _ = port_means(ap, flow, T)

@@ -44,6 +44,8 @@ from dctwin.twin.physics.cooling_air import cdu_heat
 from dctwin.twin.physics.it import record_rack_events
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.alarms import AlarmMonitor
+from dctwin.twin.sim.budget import check_air_grid
+from dctwin.twin.sim.guard import check_results
 from dctwin.twin.sim.facility import Facility
 from dctwin.twin.sim.hall import HallState, HallSystem
 from dctwin.twin.sim.injection import INJECTED_KINDS, Injector
@@ -90,6 +92,7 @@ class Simulation:
         except KeyError:
             raise InputError(f"no hall {hall_id!r} (halls: {', '.join(h.id for h in site.halls)})") from None
         self.dt_s = _check_dt(dt_s)
+        check_air_grid(hall, grid_m)  # before the grid is built: a billion cells would fill the memory
         self.site, self.hall, self.grid_m = site, hall, grid_m
         self.system = HallSystem(site, hall, grid_m, base_dir, air_model)
         self.events = EventLog()
@@ -175,6 +178,7 @@ class Simulation:
         liquid_removed = cdu_heat(hs.ua, rs.liquid_power_w, hs.rack_cdu, running)[1]
         fac.settle(rs, us, hs.heat_to_loop_w(us, st.door_duty, float(np.sum(liquid_removed))))
         st.solve_s = time.perf_counter() - t0
+        check_results(self)  # NaN, infinity or below absolute zero: an error naming the element, never a figure
         st.energy_acc[:] = 0.0
         st.energy_acc[2] = self.stored_energy_j()
         self.alarm_monitor.reset()
@@ -200,6 +204,7 @@ class Simulation:
         fac.step_plant(dt, hs.heat_to_loop_w(res.unit, res.door_duty_w, res.liquid_removed_w), due)
         fac.account(dt, res.rack, res.unit, self.events.since(seq0))
         st.t_s = st.t_s + dt
+        check_results(self)
         self.stats.track(hs, st, fac, self.events, seq0, dt)
         self.alarm_monitor.update(dt, st, self.running_units())
 

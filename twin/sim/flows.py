@@ -14,8 +14,10 @@ import math
 
 import numpy as np
 
+from dctwin.twin.errors import BudgetError
 from dctwin.twin.physics import airflow
 from dctwin.twin.physics.flow_adjust import adjust_flow
+from dctwin.twin.sim.budget import MAX_MARCH_WORK
 from dctwin.twin.sim.hall import HallState, HallSystem
 
 #: relative airflow change (of any rack or unit, against the flow's own) that re-marches the flow
@@ -43,8 +45,15 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray)
     flow); airflows it cannot honour join the state's warnings."""
     model = hs.air_model
     init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
-    st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
-                                 scheme=model.scheme)
+    try:
+        st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
+                                     scheme=model.scheme, max_work=MAX_MARCH_WORK)
+    except airflow.MarchTooLong as exc:
+        ap = hs.air
+        raise BudgetError(f"{exc}: the step is set by the cells ({min(ap.dx, ap.dy, ap.dz):.3g} m) and the fastest "
+                          f"inflow ({_fastest(ap, exc.port_face)}, {exc.speed_m_s:.3g} m/s), the march's length "
+                          f"by the air's residence time in the room ({exc.tau_s:.3g} s); use a coarser grid, or "
+                          f"check that element's airflow and size") from None
     for text in st.flow.airflow_warnings:
         if text not in st.warnings:
             st.warnings.append(text)
@@ -52,6 +61,23 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray)
     st.flow_unit_q = unit_q.copy()
     kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
     st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
+
+
+_PORT_WHAT = {"rack_in": ("rack_ids", "rack {}'s intake"), "rack_out": ("rack_ids", "rack {}'s exhaust"),
+              "unit_in": ("unit_ids", "cooling unit {}'s return"), "unit_out": ("unit_ids", "cooling unit {}'s supply"),
+              "tile": ("tile_ids", "perforated tile {}"), "grille": ("grille_ids", "return grille {}")}
+
+
+def _fastest(ap, port_face: int) -> str:
+    """The element whose port face ``port_face`` (index into :func:`~dctwin.twin.physics.airflow.port_faces`) is."""
+    pf = airflow.port_faces(ap)
+    for group, sl in pf.group.items():
+        if sl.start <= port_face < sl.stop:
+            if group not in _PORT_WHAT:
+                return "the raised floor's leakage"
+            ids, text = _PORT_WHAT[group]
+            return text.format(getattr(ap, ids)[int(getattr(ap, group).port_of_face()[port_face - sl.start])])
+    return "no element"
 
 
 def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:

@@ -10,6 +10,7 @@ plant take theirs from the events due at the step (:meth:`Injector.take_due`).
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any, Optional
 
@@ -36,6 +37,10 @@ class Injector:
         site = hs.site
         self._nodes = {n.id: n.kind for n in site.power_nodes}
         self._plant_ids = {c.id for c in site.chillers} | {p.id for p in site.pumps}
+        self._rows: dict[str, list[int]] = {}  # the racks of each row, by index
+        for i, r in enumerate(hs.hall.racks):
+            if r.row:
+                self._rows.setdefault(r.row, []).append(i)
         self._schedule: list[tuple[float, int, dict]] = []  # scheduled injected events (t, order, spec)
         #: index of the first scheduled event not yet applied (keyframed)
         self.next_event = 0
@@ -114,7 +119,7 @@ class Injector:
             return np.arange(hs.ra.n)
         if target in hs.rack_index:
             return np.array([hs.rack_index[target]])
-        rows = [i for i, r in enumerate(hs.hall.racks) if r.row == target]
+        rows = self._rows.get(target)
         if rows:
             return np.array(rows)
         raise InputError(f"no rack or row {target!r} in hall {hs.hall.id}")
@@ -129,8 +134,9 @@ class Injector:
         self.check(kind, target, details)
         order = len(self._schedule)
         item = (float(t_s), order, dict(kind=kind, target=target, **details))
-        tail = sorted(self._schedule[self.next_event:] + [item], key=lambda p: (p[0], p[1]))
-        self._schedule = self._schedule[:self.next_event] + tail
+        # in time order, ties in the order scheduled, never before an event already applied (an
+        # incident of 10,000 events is scheduled in O(n log n), not by sorting the tail each time)
+        bisect.insort(self._schedule, item, lo=self.next_event, key=lambda p: (p[0], p[1]))
 
     def apply_due(self, st: HallState) -> None:
         """Inject every scheduled event due at the start of the step at ``st.t_s``."""

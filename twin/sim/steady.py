@@ -14,16 +14,20 @@ import numpy as np
 
 from dctwin.twin.errors import InputError
 from dctwin.twin.physics import airflow, thermal
-from dctwin.twin.physics.cooling_air import UnitStep, cdu_heat, unit_air_steady
+from dctwin.twin.physics.constants import THROTTLE_FLOOR
+from dctwin.twin.physics.cooling_air import KIND_RDHX, UnitStep, cdu_heat, unit_air_steady
 from dctwin.twin.physics.flow_adjust import adjust_flow
 from dctwin.twin.physics.it import RackStep, rack_steady
-from dctwin.twin.sim import flows
+from dctwin.twin.sim import budget, flows
 from dctwin.twin.sim.hall import HallState, HallSystem, exhaust_c
 from dctwin.twin.sim.stats import RunStats
 
 #: steady fixed point: stop when inlets and returns move less than this (K)
 STEADY_TOL_K = 0.01
 STEADY_MAX_OUTER = 12
+#: a fixed point still moving by more than this (K) after STEADY_MAX_OUTER iterations is no steady
+#: state: the solve ends with an error instead of a result (slower but settling halls are kept)
+STEADY_FAIL_K = 0.5
 #: the quick first answer after an edit: projection tolerance (relative, as the march's) and
 #: temperature tolerance (K). 200-rack hall, one rack added: inlets 0.03 K RMS from the converged
 #: state (the new rack 0.24 K), against a full warm re-march of seconds
@@ -52,18 +56,24 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
 
     Returns the racks and units at it (flow marches count in ``stats``). Raises :class:`Cancelled`
     when ``cancel()`` says so (polled between iterations), InputError when heat enters but no
-    air leaves.
+    air leaves, when the racks put more heat into the air than the running cooling can take
+    (before any work), or when the fixed point does not settle; BudgetError when a march or a
+    temperature solve would cost more than :mod:`~dctwin.twin.sim.budget` allows.
     """
     inlet = st.rack_inlet_c.copy()
     ret = st.unit_return_c.copy()
     liquid = np.zeros(hs.ra.n)
     T = st.T
-    for _ in range(STEADY_MAX_OUTER):
+    sweeps = budget.max_sweeps(hs.air.n_cells)
+    moved = 0.0
+    for outer in range(STEADY_MAX_OUTER):
         if cancel is not None and cancel():
             raise Cancelled("the steady solve was superseded")
         cdu_ok = cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3]
         rs = rack_steady(hs.ra, u, inlet, powered, cdu_ok)
         us = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs.airflow_m3s)
+        if outer == 0:
+            check_cooling(hs, rs, running)
         if flows.needs_flow(st, rs.airflow_m3s, us.airflow_m3s):
             flows.march(hs, st, rs.airflow_m3s, us.airflow_m3s)
             stats.flow_solves += 1
@@ -71,16 +81,22 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
         tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
         try:
             T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T, tvd=hs.air_model.tvd,
-                                     alpha_floor=hs.air_model.alpha_floor)
+                                     alpha_floor=hs.air_model.alpha_floor, max_sweeps=sweeps)
         except thermal.NoSteadyState as exc:
             raise InputError(str(exc)) from None
         new_in, new_ret = thermal.port_means(hs.air, st.flow, T)
         liquid = rs.liquid_power_w
-        done = (np.abs(new_in - inlet).max(initial=0.0) < STEADY_TOL_K
-                and np.abs(new_ret - ret).max(initial=0.0) < STEADY_TOL_K)
+        moved = max(float(np.abs(new_in - inlet).max(initial=0.0)), float(np.abs(new_ret - ret).max(initial=0.0)))
         inlet, ret = new_in, new_ret
-        if done:
+        if moved < STEADY_TOL_K:
             break
+    if moved > STEADY_FAIL_K:
+        air_w, cooling_w = _heat_and_cooling(hs, rs, running)
+        raise InputError(f"{hs.hall.id}: the steady solve did not converge in {STEADY_MAX_OUTER} iterations "
+                         f"(rack inlets and unit returns still moved by {moved:.3g} K in the last): the racks "
+                         f"and cooling units do not settle at one state ({air_w / 1e3:.4g} kW of rack heat into "
+                         f"the air against {cooling_w / 1e3:.4g} kW of running cooling capacity); run a "
+                         f"transient (dctwin simulate) to see what the hall does")
     # final consistent evaluation at the converged temperatures
     cdu_ok = cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3]
     rs = rack_steady(hs.ra, u, inlet, powered, cdu_ok)
@@ -103,6 +119,26 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     return rs, us
 
 
+def _heat_and_cooling(hs: HallSystem, rs: RackStep, running: np.ndarray) -> tuple[float, float]:
+    """(heat the racks put into the air now (W), capacity of the running units that take heat out of it (W):
+    air units and rear doors)."""
+    sinks = (running != 0) & ((hs.ua.is_air != 0) | (hs.ua.kind == KIND_RDHX))
+    return float(rs.air_heat_w.sum()), float(hs.ua.capacity_w[sinks].sum())
+
+
+def check_cooling(hs: HallSystem, rs: RackStep, running: np.ndarray) -> None:
+    """InputError when the hall has no steady state because its cooling cannot carry its heat: even with
+    every rack throttled to its floor (:data:`~dctwin.twin.physics.constants.THROTTLE_FLOOR` of its
+    power) the racks would put more heat into the air than the running units and doors can take out.
+    (The solve would otherwise march and sweep for minutes and end nowhere.)"""
+    air_w, cooling_w = _heat_and_cooling(hs, rs, running)
+    if THROTTLE_FLOOR * air_w > cooling_w:
+        raise InputError(f"{hs.hall.id}: no steady state: the hall's cooling cannot carry its heat (the racks put "
+                         f"{air_w / 1e3:.4g} kW into the air, at least {THROTTLE_FLOOR * air_w / 1e3:.4g} kW "
+                         f"throttled to their floor, and the running cooling units take at most "
+                         f"{cooling_w / 1e3:.4g} kW); add cooling or lower the racks' power")
+
+
 def quick_answer(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, running: np.ndarray,
                  chw_supply_c: Optional[float]) -> bool:
     """A first look after an edit: the previous layout's flow carried over to the new one (scaled,
@@ -118,7 +154,8 @@ def quick_answer(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarr
     tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
     try:
         st.T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=st.T, tol_k=QUICK_TOL_K,
-                                    tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor)
+                                    tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor,
+                                    max_sweeps=budget.max_sweeps(hs.air.n_cells))
     except thermal.NoSteadyState:
         st.flow = None
         return False

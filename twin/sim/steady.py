@@ -26,8 +26,10 @@ from dctwin.twin.sim.stats import RunStats
 STEADY_TOL_K = 0.01
 STEADY_MAX_OUTER = 12
 #: a fixed point still moving by more than this (K) after STEADY_MAX_OUTER iterations is no steady
-#: state: the solve ends with an error instead of a result (slower but settling halls are kept)
-STEADY_FAIL_K = 0.5
+#: state: the solve ends with an error instead of a result (slower but settling halls are kept). On coarse
+#: grids the flow re-marched from the last one differs a little each time (ai-hall on a 1.2 m grid: inlets
+#: jitter by 0.7 to 1.1 K between iterations without drifting), which is not a failure to settle
+STEADY_FAIL_K = 2.0
 #: the quick first answer after an edit: projection tolerance (relative, as the march's) and
 #: temperature tolerance (K). 200-rack hall, one rack added: inlets 0.03 K RMS from the converged
 #: state (the new rack 0.24 K), against a full warm re-march of seconds

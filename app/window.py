@@ -39,6 +39,7 @@ from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
 from dctwin.app.autosave import Autosaver
+from dctwin.app.build_presenter import BuildPresenter
 from dctwin.app.document import Document, blank_site
 from dctwin.app.import_dialogs import install_import_menu
 from dctwin.app.live_presenter import LivePresenter
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
         self.power_tree = PowerTreePanel(self)
         self.power_tree.set_site(self.doc.site)
         self.power_dock = self._dock("Power", self.power_tree, Qt.RightDockWidgetArea)
-        self.tabifyDockWidget(self.inspector_dock, self.power_dock)
+        self.tabifyDockWidget(self.trends_dock, self.power_dock)  # beside the inspector: a node shows in it
         self.history = QUndoView(self.doc.undo_stack, self)
         self.history.setEmptyLabel("<opened>")
         self.history_dock = self._dock("History", self.history, Qt.LeftDockWidgetArea)
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self.build = BuildPresenter(self)  # after the window's own slots: it may show a power node after them
         for install in FEATURES:
             install(self)
 
@@ -542,7 +544,11 @@ class MainWindow(QMainWindow):
             self.scene.select_ids(ids)
 
     def _on_view_drop_requested(self, prototype: Element, x_m: float, y_m: float, count: int) -> None:
-        cmd = self.doc.place_command(prototype, x_m, y_m, count, self.scene.hall.id)
+        try:
+            cmd = self.doc.place_command(prototype, x_m, y_m, count, self.scene.hall.id)
+        except LayoutError as exc:  # power equipment with nothing to draw from
+            self.show_status(f"Refused drop: {_issue_text(exc)}")
+            return
         if self.execute(cmd, "drop"):
             ids = [c.element.id for c in getattr(cmd, "commands", (cmd,))]
             self.scene.select_ids(ids)

@@ -14,7 +14,7 @@ def viewport_point(view, x_m: float, y_m: float) -> QPoint:
 
 def centre_of(site, element_id: str) -> tuple[float, float]:
     hall, _, _, el = site.locate(element_id)
-    x0, y0, x1, y1 = hall.footprint(el)
+    x0, y0, x1, y1 = hall.footprint(el) if hall is not None else el.footprint()  # a power node on a floor
     return (x0 + x1) / 2, (y0 + y1) / 2
 
 

@@ -21,8 +21,9 @@ def test_palette_offers_the_rack_types_and_carries_row_and_facing(qtbot):
     p.facing.setCurrentText("S")
     el, n = element_from_mime(p.mime_for(4))
     assert (el.it_kw, el.liquid_fraction > 0, el.facing, n) == (120.0, True, "S", 6)
-    mime = p.list.mimeData([p.list.item(0)])
+    mime = p.list.mimeData([p.list.item(p.rows[0])])  # the list's first entry under its "Racks" header
     assert element_from_mime(mime.data(p.list.mimeTypes()[0]).data())[0].it_kw == 5.0
+    assert not p.list.mimeData([p.list.item(0)]).hasFormat(p.list.mimeTypes()[0])  # a header drags nothing
 
 
 def test_inspector_shows_fields_and_emits_typed_edits(qtbot):

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QObject
 
+from dctwin.widgets.icons import tool_icon
+
 from dctwin.app.runner import Frame
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class LivePresenter(QObject):
     def _on_runner_running(self, running: bool) -> None:
         self.w.act_run.setChecked(running)
         self.w.act_run.setText("&Pause" if running else "&Run")
+        self.w.act_run.setIcon(tool_icon("pause" if running else "run", self.w))
         self.w.readout.show_state(running, "paused")
 
     def _on_runner_frame(self, frame: Frame) -> None:

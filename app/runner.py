@@ -30,6 +30,7 @@ from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.layout import Site
 from dctwin.twin.sim.capacity import INTAKE_TOP_M, intake_field
 from dctwin.twin.sim.results import HallSummary, UpsState
+from dctwin.twin.sim.sections import PlanFlow, Section, plan_flow, vertical_section
 
 from dctwin.app.workers import CancelToken, Task, Worker
 
@@ -48,7 +49,9 @@ class Frame:
     ``heat`` the air temperature slice ([nx, ny] °C, extent) at ``heat_z_m``, ``inlet_field`` the
     air over the intake height (for the cooling check of a rack being placed), ``events`` the events
     recorded since the last frame (plain dicts) with their ``chains`` of causes, ``ups`` the UPS
-    states; ``seek_s`` how long a replayed second took to rebuild.
+    states; ``seek_s`` how long a replayed second took to rebuild. ``plan_flow`` the horizontal air
+    velocity at ``heat_z_m`` (the plan's arrows) and ``section`` the vertical section along the chosen
+    line, when the window asks for them (:meth:`SimRunner.set_air_views`).
     """
 
     generation: int
@@ -62,6 +65,32 @@ class Frame:
     ups: dict[str, UpsState] = field(default_factory=dict)
     inlet_field: Optional[tuple[np.ndarray, tuple]] = None
     seek_s: float = 0.0
+    plan_flow: Optional[PlanFlow] = None
+    section: Optional[Section] = None
+
+
+#: height of the plan's airflow arrows when the heat map is off (m)
+ARROWS_Z_M = 1.0
+
+
+@dataclass
+class AirViews:
+    """What the window shows of the air besides the heat map: the plan's arrows, a vertical section."""
+
+    arrows: bool = False
+    line: Optional[tuple[float, float, float, float]] = None  # x0, y0, x1, y1 (m)
+
+    def compute(self, sim: Any, heat_z_m: Optional[float]) -> tuple[Optional[PlanFlow], Optional[Section]]:
+        """(plan flow, section) of ``sim``'s state now (None for what is not asked for, or without a flow)."""
+        flow = getattr(sim, "flow", None)
+        if flow is None or not (self.arrows or self.line):
+            return None, None
+        pf = plan_flow(sim.air, flow.u, ARROWS_Z_M if heat_z_m is None else heat_z_m) if self.arrows else None
+        sec = None
+        if self.line is not None:
+            x0, y0, x1, y1 = self.line
+            sec = vertical_section(sim.air, sim.T, flow.u, (x0, y0), (x1, y1))
+        return pf, sec
 
 
 class PhysicsUnavailable(DctwinError):
@@ -94,6 +123,8 @@ class SimRunner(QObject):
         self.available = engine_available()
         self.hall_id = hall_id
         self.heat_z_m: Optional[float] = 1.0
+        #: the plan's airflow arrows and the vertical section, when shown
+        self.air_views = AirViews()
         self.speed = 1.0
         self.running = False
         #: while running, stop (and send a frame) exactly at this simulated time (None: run on)
@@ -120,6 +151,14 @@ class SimRunner(QObject):
 
     def set_heat_height(self, z_m: Optional[float]) -> None:
         self.heat_z_m = z_m
+        self._worker.post("slice")
+        if self.available:
+            self._ensure_thread()
+
+    def set_air_views(self, arrows: bool, line: Optional[tuple[float, float, float, float]]) -> None:
+        """Send the plan's airflow arrows (``arrows``) and the vertical section along ``line`` with every frame
+        (the state shown now again at once)."""
+        self.air_views = AirViews(arrows, line)
         self._worker.post("slice")
         if self.available:
             self._ensure_thread()
@@ -162,8 +201,9 @@ class SimRunner(QObject):
             except Exception as exc:  # the heat map is optional; say why it is missing
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         events, chains = self._new_events(sim)
+        pf, sec = self.air_views.compute(sim, z)
         return Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
-                     self._ups_state(sim), self._inlet_field(sim, summary))
+                     self._ups_state(sim), self._inlet_field(sim, summary), plan_flow=pf, section=sec)
 
     @staticmethod
     def _inlet_field(sim: Any, summary: HallSummary) -> Optional[tuple]:

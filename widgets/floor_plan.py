@@ -1326,6 +1326,10 @@ class FloorPlanView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
         self.setOptimizationFlags(QGraphicsView.DontSavePainterState | QGraphicsView.DontAdjustForAntialiasing)
         self.setAcceptDrops(True)
+        # no scroll bars: the plan fits the window (and re-fits when it changes size); pan with the middle
+        # button or Space+drag, Zoom to Fit (F) to see it all again. In a small window they took the room.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
         self._space_down = False

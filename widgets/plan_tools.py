@@ -20,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from PySide6.QtCore import QLineF, QMimeData, QPointF, Qt
-from PySide6.QtGui import QColor, QDrag, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsLineItem
 
 from dctwin.twin.model.layout import Element

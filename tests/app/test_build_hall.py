@@ -6,21 +6,18 @@ every edit one undo step, every refusal saying why."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from dctwin.twin.model.layout import Containment, Obstruction, PowerNode, Rack
+from dctwin.twin.model.layout import Containment, Obstruction, PowerNode
 from dctwin.twin.model.validate import validate
-from dctwin.app.document import Document, blank_site
-from dctwin.app.runner import SimRunner
-from dctwin.app.settings import Settings
-from dctwin.app.window import MainWindow
+from dctwin.app.document import blank_site
 from dctwin.widgets.floor_plan import ELEMENT_MIME, PowerNodeItem
 from dctwin.widgets.palette import CABLE_ENTRY, PALETTE_ENTRIES
 from dctwin.widgets.plan_tools import CableTool, feed_mime
-from tests.app.gui_helpers import centre_of, mouse_drag, viewport_point
+from tests.app.gui_helpers import centre_of, editing_window, mouse_drag, viewport_point
 
 
 def entry(label_start: str) -> int:
@@ -29,14 +26,7 @@ def entry(label_start: str) -> int:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    runner = SimRunner()
-    runner.available = False  # building, not solving
-    w = MainWindow(Document(blank_site()), Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)), runner)
-    qtbot.addWidget(w)
-    w.resize(1280, 860)
-    w.show()
-    qtbot.waitExposed(w)
-    w.view.zoom_to_fit()
+    w = editing_window(qtbot, tmp_path, blank_site(), (1280, 860))
     w.view.setFocus()
     return w
 

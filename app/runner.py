@@ -21,10 +21,10 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.layout import Site
@@ -93,6 +93,25 @@ class AirViews:
         return pf, sec
 
 
+@dataclass
+class CompileProgress:
+    """How far compiling the physics kernels for this machine has got (the first run only): ``done`` of
+    ``total`` kernels (``total`` 0: not known), ``what`` the one being compiled ("" : not known)."""
+
+    done: int = 0
+    total: int = 0
+    what: str = ""
+
+
+#: The physics warm-up the simulation worker runs first, on its thread, when the kernels are not compiled
+#: for this machine yet: ``warm_up(report)`` compiles them, calling ``report(CompileProgress)`` as it goes.
+#: None: they compile inside the first solve, and the window counts them as numba caches them. Issue 16's
+#: warm-up (``dctwin warmup``, the splash) sets it: ``dctwin.app.runner.KERNEL_WARMUP = its_function``.
+KERNEL_WARMUP: Optional[Callable[[Callable[[CompileProgress], None]], None]] = None
+#: how often the window counts compiled kernels when no warm-up reports (ms)
+COMPILE_POLL_MS = 1000
+
+
 class PhysicsUnavailable(DctwinError):
     """The engine cannot be imported: layout editing works, temperatures are not computed."""
 
@@ -117,6 +136,8 @@ class SimRunner(QObject):
     sig_error = Signal(str)
     #: running state changed
     sig_running = Signal(bool)
+    #: the physics kernels are being compiled for this machine (a CompileProgress), or that is over (None)
+    sig_compiling = Signal(object)
 
     def __init__(self, parent: Optional[QObject] = None, hall_id: Optional[str] = None):
         super().__init__(parent)
@@ -138,6 +159,15 @@ class SimRunner(QObject):
         self._frame_unread = False  # the GUI has not shown the last running frame yet
         self._events_sim: Any = None
         self._events_seq = 0
+        #: compiling the physics kernels for this machine (the first run): the window says so
+        self.compiling = False
+        #: the warm-up that compiles them with progress (default :data:`KERNEL_WARMUP`)
+        self.warm_up = KERNEL_WARMUP
+        self._compiled_at_start = 0
+        self._compile_timer = QTimer(self)
+        self._compile_timer.setInterval(COMPILE_POLL_MS)
+        self._compile_timer.timeout.connect(self._count_compiled)
+        self.sig_compiling.connect(self._on_self_compiling)
         self._worker = Worker(self._serve, name="dctwin-sim", kinds=("solve", "slice"), idle=self._idle,
                               setup=self._import_engine, on_error=self._report, parent=self)
 
@@ -248,8 +278,49 @@ class SimRunner(QObject):
         chains = {e.seq: [c.to_dict() for c in log_.chain(e)[1:]] for e in new}
         return [e.to_dict() for e in new], chains
 
+    # ---- compiling the kernels (first run on a machine)
+    def _warm_up(self) -> None:
+        """On the worker's thread, before the engine: if the kernels must be compiled, say so (and run the
+        warm-up with its progress when there is one); else nothing."""
+        try:
+            from dctwin.twin.physics import kernels
+
+            pending = kernels.compile_pending()
+            self._compiled_at_start = kernels.cached_count() if pending else 0
+        except Exception as exc:  # the cache cannot be read: the first solve just takes longer
+            log.info("cannot tell whether the kernels are compiled: %s", exc)
+            return
+        if not pending:
+            return
+        self.compiling = True
+        self.sig_compiling.emit(CompileProgress())
+        if self.warm_up is not None:
+            self.warm_up(self.sig_compiling.emit)
+            self._compile_over()
+
+    def _compile_over(self) -> None:
+        if self.compiling:
+            self.compiling = False
+            self.sig_compiling.emit(None)
+
+    def _on_self_compiling(self, progress: Optional[CompileProgress]) -> None:
+        """(GUI thread) Without a warm-up's reports, count the kernels numba caches while the solve compiles."""
+        if progress is not None and self.warm_up is None:
+            self._compile_timer.start()
+        elif progress is None:
+            self._compile_timer.stop()
+
+    def _count_compiled(self) -> None:
+        if not self.compiling:
+            self._compile_timer.stop()
+            return
+        from dctwin.twin.physics import kernels
+
+        self.sig_compiling.emit(CompileProgress(max(0, kernels.cached_count() - self._compiled_at_start)))
+
     def _import_engine(self) -> None:
         """First thing on the worker's thread: the engine (without it, physics is unavailable)."""
+        self._warm_up()
         try:
             self._engine = importlib.import_module("dctwin.twin.sim.engine")
         except Exception as exc:
@@ -275,6 +346,7 @@ class SimRunner(QObject):
         """Tell the GUI the engine failed (and stop running); never fake a result."""
         if not isinstance(exc, PhysicsUnavailable):
             log.error("simulation failed", exc_info=exc)
+        self._compile_over()
         self.sig_busy.emit(False)
         self.sig_error.emit(str(exc) if isinstance(exc, PhysicsUnavailable) else
                             f"physics error: {type(exc).__name__}: {exc}")
@@ -305,6 +377,7 @@ class SimRunner(QObject):
             return
         self._sim = sim
         self._sim_generation = generation
+        self._compile_over()  # the first solve compiled what a solve needs
         self.sig_busy.emit(False)
         self.sig_solved.emit(self._frame(sim, generation, summary))
 

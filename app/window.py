@@ -45,6 +45,7 @@ from dctwin.app.build_presenter import BuildPresenter
 from dctwin.app.document import Document, blank_site
 from dctwin.app.help_menu import install_help_menu
 from dctwin.app.import_dialogs import install_import_menu
+from dctwin.app.incident_menu import install_incident_menu
 from dctwin.app.live_presenter import LivePresenter
 from dctwin.app.replay_presenter import ReplayPresenter
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
@@ -64,7 +65,8 @@ STATUS_TIMEOUT_MS = 15000
 #: is restored, so the feature's docks get theirs back). It finds its menu with ``window.menu("File")``,
 #: puts panels in docks with ``window.add_dock(...)``, runs long work with ``window.run_job(...)`` and
 #: keeps what tests reach as attributes of the window (``window.import_menu``). Add yours here.
-FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu, install_air_views, install_help_menu)
+FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu, install_air_views, install_incident_menu,
+                                                         install_help_menu)
 
 
 def _issue_text(exc: LayoutError) -> str:
@@ -752,7 +754,8 @@ class MainWindow(QMainWindow):
             self.incident_editor.show()
             self.incident_editor.raise_()
             return self.incident_editor
-        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self)
+        folder = os.path.dirname(os.path.abspath(self.doc.path)) if self.doc.path else None
+        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self, folder=folder)
         dlg.sig_recorded.connect(self._on_incident_recorded)
         dlg.finished.connect(lambda _=0: setattr(self, "incident_editor", None))
         self.incident_editor = dlg

@@ -19,7 +19,7 @@ import itertools
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QAction, QDrag, QKeySequence, QUndoCommand, QUndoStack
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
 
 from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.events import EVENT_VALUES, INJECTED_KINDS
-from dctwin.twin.model.incidents import (Incident, IncidentEvent, incident_from_dict, list_incidents, load_incident,
-                                         load_library_incident)
+from dctwin.twin.model.incidents import (Incident, IncidentEvent, incident_from_dict, library_folder, list_incidents,
+                                         load_incident, load_library_incident)
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import write_json_file
 from dctwin.widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_time
@@ -38,6 +38,11 @@ from dctwin.widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_t
 from dctwin.app.incident_run import start_recording
 from dctwin.app.workers import Job
 
+if TYPE_CHECKING:
+    from dctwin.app.settings import Settings
+
+#: the Settings key of the folder incidents were last opened from or saved to
+INCIDENT_FOLDER_KEY = "incident_folder"
 INCIDENT_FILTER = "dctwin incidents (*.json);;All files (*)"
 RECORDING_FILTER = "dctwin project files (*.dctwin);;All files (*)"
 #: the number an event kind needs (name, default, low, high, unit), from the event schema
@@ -202,14 +207,17 @@ class IncidentEditorDialog(QDialog):
     COLUMNS = ("time", "kind", "target", "value")
 
     def __init__(self, site: Site, hall_id: Optional[str] = None, incident: Optional[Incident] = None,
-                 parent: Optional[QWidget] = None, grid_m: Optional[float] = None, folder: Optional[str] = None):
+                 parent: Optional[QWidget] = None, grid_m: Optional[float] = None, folder: Optional[str] = None,
+                 settings: Optional["Settings"] = None):
         super().__init__(parent)
         self.setWindowTitle("Incident editor — dctwin")
         self.site = site
         self.hall_id = hall_id
         self.grid_m = grid_m
-        #: where Open, Save and Run and Record start (the layout's folder; then the last file's)
+        #: where Save and Run and Record start (the layout's folder; then the last saved file's)
         self.folder = folder or str(Path.home())
+        #: remembers the folder incidents were last opened from or saved to (across sessions)
+        self.settings = settings
         self.path: Optional[str] = None
         self.job: Optional[Job] = None
         self._ids = itertools.count(1)
@@ -556,7 +564,7 @@ class IncidentEditorDialog(QDialog):
             self._refused("Cannot open incident", exc)
             return False
         self.path = str(path)
-        self.folder = os.path.dirname(os.path.abspath(path))
+        self._remember_folder(path)
         self.set_incident(inc)
         self.message.setText(f"Opened {path}: {len(inc.events)} event(s)")
         return True
@@ -575,8 +583,22 @@ class IncidentEditorDialog(QDialog):
         self.message.setText(f"Opened the built-in incident {name}: {len(inc.events)} event(s)")
         return True
 
+    def _remember_folder(self, path: str) -> None:
+        if self.settings is not None:
+            self.settings.set_value(INCIDENT_FOLDER_KEY, os.path.dirname(os.path.abspath(path)))
+
+    def open_folder(self) -> str:
+        """Where Open starts: the open file's folder, else the one incidents were last opened from or saved
+        to, else the built-in incident library's folder."""
+        if self.path:
+            return os.path.dirname(os.path.abspath(self.path))
+        last = self.settings.value(INCIDENT_FOLDER_KEY, "") if self.settings is not None else ""
+        if last and os.path.isdir(last):
+            return last
+        return library_folder() or self.folder
+
     def open_dialog(self) -> None:
-        start = os.path.dirname(self.path) if self.path else self.folder
+        start = self.open_folder()
         path, _ = QFileDialog.getOpenFileName(self, "Open incident", start, INCIDENT_FILTER)
         if path:
             self.load(path)
@@ -586,7 +608,8 @@ class IncidentEditorDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Save incident", start, INCIDENT_FILTER)
         if path:
             self.folder = os.path.dirname(os.path.abspath(path))
-            self.save(path)
+            if self.save(path):
+                self._remember_folder(path)
 
     # ---- run and record
     def run_dialog(self) -> None:

@@ -755,7 +755,8 @@ class MainWindow(QMainWindow):
             self.incident_editor.raise_()
             return self.incident_editor
         folder = os.path.dirname(os.path.abspath(self.doc.path)) if self.doc.path else None
-        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self, folder=folder)
+        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self, folder=folder,
+                                  settings=self.settings)
         dlg.sig_recorded.connect(self._on_incident_recorded)
         dlg.finished.connect(lambda _=0: setattr(self, "incident_editor", None))
         self.incident_editor = dlg

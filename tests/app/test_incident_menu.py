@@ -5,14 +5,17 @@ editor opens files where the layout is and has the library too (issue 17 items 7
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from dctwin.app.document import blank_site
 from dctwin.app.incident_run import time_left_s
 from dctwin.twin.model.demos import load_demo
-from dctwin.twin.model.incidents import list_incidents
+from dctwin.twin.model.incidents import library_folder, list_incidents
 from dctwin.twin.model.layoutfile import save_layout
 from dctwin.twin.store import Project
 from tests.app.gui_helpers import editing_window
@@ -39,6 +42,25 @@ def incidents_menu(w):
     return next(a.menu() for a in sim.actions() if a.menu() is not None and a.text().replace("&", "") == "Incidents")
 
 
+def click_menu_path(qtbot, w, *texts):
+    """Click through the menu bar as a person does: the top menu, each submenu, then the item."""
+    bar = w.menuBar()
+    top = next(a for a in bar.actions() if a.text().replace("&", "") == texts[0])
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.actionGeometry(top).center())
+    menu = top.menu()
+    qtbot.waitUntil(menu.isVisible)
+    for text in texts[1:]:
+        act = next(a for a in menu.actions() if a.text().replace("&", "") == text)
+        pos = menu.actionGeometry(act).center()
+        if act.menu() is not None:
+            qtbot.mouseMove(menu, pos)
+            qtbot.mouseClick(menu, Qt.LeftButton, pos=pos)
+            menu = act.menu()
+            qtbot.waitUntil(menu.isVisible)
+        else:
+            qtbot.mouseClick(menu, Qt.LeftButton, pos=pos)
+
+
 def test_the_library_is_in_the_simulation_menu_and_runs_and_records_on_the_hall(window, qtbot, tmp_path, monkeypatch):
     w = window
     menu = incidents_menu(w)
@@ -53,7 +75,7 @@ def test_the_library_is_in_the_simulation_menu_and_runs_and_records_on_the_hall(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_name))
     texts = []
     with qtbot.waitSignal(w.sig_replay_shown, timeout=WAIT_MS):
-        w.incidents.actions["crah-failure"].trigger()
+        click_menu_path(qtbot, w, "Simulation", "Incidents", "crah-failure")
         w.incidents.progress.sig_text_changed.connect(texts.append)
         assert w.incidents.progress.dialog.isVisible()  # at once, not after the steady state
     # offered beside the layout, named after it and the incident
@@ -82,23 +104,37 @@ def test_an_incident_for_another_hall_is_refused_naming_what_is_missing(window, 
     assert not asked and w.incidents.job is None
 
 
-def test_the_incident_editor_opens_where_the_layout_is_and_has_the_library(window, tmp_path, monkeypatch):
+def test_the_incident_editor_opens_in_the_library_then_where_incidents_were_last_opened(window, tmp_path, monkeypatch):
     w = window
-    started = {}
+    starts = []
+    answer = {"path": ""}
 
     def open_name(parent, caption, start, file_filter):
-        started["start"] = start
-        return "", file_filter
+        starts.append(start)
+        return answer["path"], file_filter
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(open_name))
     dlg = w.open_incident_editor()
     dlg.open_button.click()
-    assert started["start"] == str(tmp_path)  # the layout's folder, not the working folder
+    assert starts[-1] == library_folder() and os.path.isfile(os.path.join(starts[-1], "crah-failure.json"))
+    # the built-in incidents are one click away in the editor too
     lib = dlg.library_button.menu()
     assert [a.text() for a in lib.actions()] == list(list_incidents())
     next(a for a in lib.actions() if a.text() == "crah-failure").trigger()
     assert [(e.kind, e.target) for e in dlg.events] == [("fail", "CRAH-2")]
     assert dlg.duration_spin.value() == 900.0
+    # an incident kept elsewhere is opened from there: the next editor starts in that folder
+    mine = tmp_path / "my-incidents"
+    mine.mkdir()
+    shutil.copy(os.path.join(library_folder(), "crah-failure.json"), mine / "drill.json")
+    answer["path"] = str(mine / "drill.json")
+    dlg.open_button.click()
+    assert dlg.path == str(mine / "drill.json") and len(dlg.events) == 1
+    dlg.close()
+    answer["path"] = ""
+    dlg = w.open_incident_editor()
+    dlg.open_button.click()
+    assert starts[-1] == str(mine)
     dlg.close()
 
 

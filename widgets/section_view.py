@@ -127,8 +127,16 @@ class SectionPanel(QWidget):
         px, py = self.plot.getViewBox().viewPixelSize()  # metres per screen pixel, across and up
         if not (px > 0 and py > 0 and math.isfinite(px) and math.isfinite(py)):
             return np.zeros(0), np.zeros(0)
-        ks = max(1, int(math.ceil(len(sec.s_m) / MAX_ARROWS_ACROSS)))
-        kz = max(1, int(math.ceil(len(sec.z_m) / MAX_ARROWS_UP)))
+        # as many arrows as fit the panel on screen (a low dock gets fewer rows, not arrows on arrows)
+        (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+        cell_px = ARROW_PX * 1.15
+        n_across = max(1, min(MAX_ARROWS_ACROSS, int((x1 - x0) / px // cell_px)))
+        n_up = max(1, min(MAX_ARROWS_UP, int((y1 - y0) / py // cell_px)))
+        ks = max(1, int(math.ceil(len(sec.s_m) / n_across)))
+        kz = max(1, int(math.ceil(len(sec.z_m) / n_up)))
+        ds = ks * (sec.s_m[1] - sec.s_m[0]) / px if len(sec.s_m) > 1 else ARROW_PX
+        dz = kz * (sec.z_m[1] - sec.z_m[0]) / py if len(sec.z_m) > 1 else ARROW_PX
+        longest = min(ARROW_PX, 0.85 * ds, 0.85 * dz)  # px: an arrow stays within its own spacing
         va, vu = sec.v_along[::ks, ::kz], sec.v_up[::ks, ::kz]
         S, Z = np.meshgrid(sec.s_m[::ks], sec.z_m[::kz], indexing="ij")
         speed = np.hypot(va, vu)
@@ -137,7 +145,7 @@ class SectionPanel(QWidget):
         if top <= 0 or not ok.any():
             return np.zeros(0), np.zeros(0)
         S, Z, va, vu, speed = S[ok], Z[ok], va[ok], vu[ok], speed[ok]
-        length = ARROW_PX * (0.3 + 0.7 * speed / top)  # px
+        length = longest * (0.3 + 0.7 * speed / top)  # px
         ux, uy = va / speed, vu / speed  # direction on screen (px), then back to plot units
         tx, ty = S - 0.5 * length * ux * px, Z - 0.5 * length * uy * py
         hx, hy = S + 0.5 * length * ux * px, Z + 0.5 * length * uy * py

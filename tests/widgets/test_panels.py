@@ -146,3 +146,37 @@ def test_colour_bar_shows_a_scale_or_a_legend(qtbot):
     assert img.pixelColor(8, 13) == QColor(0, 200, 0)  # first swatch
     bar.set_scale(ColorScale(vmin=0, vmax=100e3, unit="kW"))
     assert bar.legend == [] and bar._fmt(100e3) == "100 kW"
+
+
+def test_section_arrows_fit_the_panel_on_screen_low_or_tall(qtbot):
+    """A low section dock gets fewer rows of arrows, never arrows drawn over each other (issue 17 item 15)."""
+    import math
+
+    import numpy as np
+
+    from dctwin.twin.sim.sections import Section
+    from dctwin.widgets.colormaps import ColorScale
+    from dctwin.widgets.section_view import ARROW_PX, SectionPanel
+
+    s = np.arange(0.15, 11.7, 0.3)
+    z = np.arange(0.15, 3.0, 0.3)
+    S, Z = np.meshgrid(s, z, indexing="ij")
+    sec = Section((0.2, 4.5), (11.8, 4.5), s, z, 20 + Z, np.sin(S), np.full_like(S, 2.0), 3.0)
+    panel = SectionPanel(ColorScale())
+    qtbot.addWidget(panel)
+    panel.show()
+    for height in (150, 500):
+        panel.resize(1200, height)
+        qtbot.waitExposed(panel)
+        panel.set_section(sec)
+        qtbot.wait(50)
+        x, y = panel.arrow_segments()
+        px, py = panel.plot.getViewBox().viewPixelSize()
+        ax, ay = x.reshape(-1, 6)[:, :2] / px, y.reshape(-1, 6)[:, :2] / py  # tail and head, screen px
+        lengths = np.hypot(ax[:, 1] - ax[:, 0], ay[:, 1] - ay[:, 0])
+        mids = np.stack([(ax[:, 0] + ax[:, 1]) / 2, (ay[:, 0] + ay[:, 1]) / 2], axis=1)
+        rows = np.unique(np.round(mids[:, 1], 3))
+        gap_up = np.min(np.diff(rows)) if len(rows) > 1 else math.inf
+        assert lengths.max() <= min(ARROW_PX, 0.86 * gap_up) + 1e-6, (height, lengths.max(), gap_up)
+        assert len(rows) >= 2  # still arrows up the slice, even in a low panel
+    assert len(rows) >= 6  # a tall panel shows more of them

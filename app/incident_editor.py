@@ -604,7 +604,13 @@ class IncidentEditorDialog(QDialog):
             self.load(path)
 
     def save_dialog(self) -> None:
-        start = self.path or os.path.join(self.folder, f"{self.name_edit.text().strip() or 'incident'}.json")
+        """Save As; an incident opened from the built-in library is offered a name beside the layout (the
+        library ships with dctwin and is not edited in place)."""
+        start = self.path
+        library = library_folder()
+        if start is None or (library and os.path.dirname(os.path.abspath(start)) == os.path.abspath(library)):
+            start = os.path.join(self.folder, os.path.basename(start) if start else
+                                 f"{self.name_edit.text().strip() or 'incident'}.json")
         path, _ = QFileDialog.getSaveFileName(self, "Save incident", start, INCIDENT_FILTER)
         if path:
             self.folder = os.path.dirname(os.path.abspath(path))

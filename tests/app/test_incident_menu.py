@@ -123,6 +123,18 @@ def test_the_incident_editor_opens_in_the_library_then_where_incidents_were_last
     next(a for a in lib.actions() if a.text() == "crah-failure").trigger()
     assert [(e.kind, e.target) for e in dlg.events] == [("fail", "CRAH-2")]
     assert dlg.duration_spin.value() == 900.0
+    # a built-in incident opened from the library folder is saved beside the layout, not over the library's
+    answer["path"] = os.path.join(library_folder(), "crah-failure.json")
+    dlg.open_button.click()
+    saved = {}
+
+    def save_name(parent, caption, start, file_filter):
+        saved["start"] = start
+        return "", file_filter
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_name))
+    dlg.save_button.click()
+    assert saved["start"] == str(tmp_path / "crah-failure.json")
     # an incident kept elsewhere is opened from there: the next editor starts in that folder
     mine = tmp_path / "my-incidents"
     mine.mkdir()

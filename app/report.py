@@ -48,7 +48,7 @@ def ensure_app():
     return QApplication.instance() or QApplication(sys.argv[:1])
 
 
-def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = True):
+def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = True, row_labels: bool = True):
     """The floor plan at ``data.picture_t_s`` (racks by inlet temperature, the air at 1 m) as a QImage.
 
     The row labels are drawn here at a size that reads on paper (the scene's own keep a constant screen
@@ -56,7 +56,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
-    from dctwin.widgets.floor_plan import FloorPlanScene
+    from dctwin.widgets.floor_plan import PX, FloorPlanScene
 
     scene = FloorPlanScene(data.site, data.hall_id)
     scene.set_metric("inlet_c")
@@ -65,7 +65,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
         temps, extent = data.heat
         scene.set_heatmap(temps, extent)
         scene.heat_item.setOpacity(0.65)
-    labels = [(item.text, item.side, item.scenePos()) for item in scene.row_labels.values()]
+    labels = {name: item.text for name, item in scene.row_labels.items()}
     scene.show_row_labels(False)
     src = scene.hall_rect()
     m = 0.03 * max(src.width(), src.height())
@@ -84,8 +84,13 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     scale = min(target.width() / src.width(), target.height() / src.height())
     dx = (target.width() - src.width() * scale) / 2 - src.left() * scale
     dy = (target.height() - src.height() * scale) / 2 - src.top() * scale
-    _row_labels(p, [(text, side, pos.x() * scale + dx, pos.y() * scale + dy) for text, side, pos in labels],
-                font, target)
+
+    def to_img(fp) -> QRectF:  # a footprint (x0, y0, x1, y1) in m, as a rectangle in the picture
+        x0, y0, x1, y1 = fp
+        return QRectF(x0 * PX * scale + dx, -y1 * PX * scale + dy, (x1 - x0) * PX * scale, (y1 - y0) * PX * scale)
+
+    if row_labels:
+        _row_labels(p, labels, scene.hall, data.site, to_img, font, target)
     _colour_bar(p, QRectF(20, plan_h, width_px - 40, bar_h), scene.temp_scale,
                 f"inlet and air temperature at {HEAT_Z_M:g} m, t = {data.picture_t_s:g} s", font)
     p.end()
@@ -109,21 +114,61 @@ def colour_bar_height(font) -> int:
 BAR_PX = 18
 
 
-def _row_labels(p, labels, font, bounds) -> None:
-    """Each row's name and load beside the row (``labels``: text, side, x, y in picture pixels), on a
-    light plate, kept inside ``bounds``."""
+def _row_labels(p, texts: dict[str, str], hall, site, to_img, font, bounds) -> None:
+    """Each row's name and load (``texts``) beside the row on a light plate, never over a rack or a unit:
+    west of the row, else east, else along its north or south side, at full size or a little smaller;
+    where none of those is free, the row's name alone."""
     from PySide6.QtCore import QRectF, Qt
-    from PySide6.QtGui import QColor, QFontMetricsF
+    from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
-    fm = QFontMetricsF(font)
-    p.setFont(font)
-    gap = font.pixelSize() * 0.3
-    for text, side, x, y in labels:
-        w, h = fm.horizontalAdvance(text) + 2 * gap, fm.height() + gap
-        left = x - gap - w if side == "west" else x + gap
-        left = min(max(left, bounds.left() + 2), bounds.right() - w - 2)
-        top = min(max(y - h / 2, bounds.top() + 2), bounds.bottom() - h - 2)
-        rect = QRectF(left, top, w, h)
+    solids = [to_img(hall.footprint(e)) for e in list(hall.racks) + list(hall.cooling_units)]
+    try:
+        solids += [to_img(n.footprint()) for n in site.floor_power_nodes(hall.id)]
+    except (AttributeError, ValueError):
+        pass
+    rows: dict[str, list[QRectF]] = {}
+    for r in hall.racks:
+        if r.row in texts:
+            rows.setdefault(r.row, []).append(to_img(hall.footprint(r)))
+    placed: list[QRectF] = []
+
+    def free(rect: QRectF) -> bool:
+        return (bounds.adjusted(2, 2, -2, -2).contains(rect) and not any(rect.intersects(o) for o in solids)
+                and not any(rect.intersects(o) for o in placed))
+
+    def candidates(row: QRectF, w: float, h: float, gap: float):
+        cy = row.center().y()
+        yield QRectF(row.left() - gap - w, cy - h / 2, w, h)  # west
+        yield QRectF(row.right() + gap, cy - h / 2, w, h)  # east
+        yield QRectF(row.left(), row.top() - gap - h, w, h)  # north side
+        yield QRectF(row.left(), row.bottom() + gap, w, h)  # south side
+
+    for name in sorted(rows):
+        row = rows[name][0]
+        for r in rows[name][1:]:
+            row = row.united(r)
+        chosen = None
+        for text, factors in ((texts[name], (1.0, 0.85, 0.7)), (name, (1.0, 0.7))):
+            for k in factors:
+                f = QFont(font)
+                f.setPixelSize(max(8, int(round(font.pixelSize() * k))))
+                fm = QFontMetricsF(f)
+                gap = f.pixelSize() * 0.3
+                w, h = fm.horizontalAdvance(text) + 2 * gap, fm.height() + gap
+                chosen = next(((rect, text, f) for rect in candidates(row, w, h, gap) if free(rect)), None)
+                if chosen:
+                    break
+            if chosen:
+                break
+        if chosen is None:  # nowhere free: the name over the row's west end, as the editor does
+            f = QFont(font)
+            fm = QFontMetricsF(f)
+            gap = f.pixelSize() * 0.3
+            w, h = fm.horizontalAdvance(name) + 2 * gap, fm.height() + gap
+            chosen = (QRectF(row.left() + gap, row.center().y() - h / 2, w, h), name, f)
+        rect, text, f = chosen
+        placed.append(rect)
+        p.setFont(f)
         p.setPen(Qt.NoPen)
         p.setBrush(QColor(255, 255, 255, 215))
         p.drawRoundedRect(rect, 4, 4)

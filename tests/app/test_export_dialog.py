@@ -215,3 +215,31 @@ def _font(width):
     f = QFont()
     f.setPixelSize(report.text_px(width))
     return f
+
+
+def test_row_labels_never_cover_a_rack_in_a_crowded_hall(qapp, review_data):
+    """ai-hall: rows close to the walls and to each other; each label finds free floor (or shrinks)."""
+    import dataclasses
+
+    from dctwin.twin.model.demos import load_demo
+
+    site = load_demo("ai-hall")
+    hall = site.halls[0]
+    data = dataclasses.replace(review_data, site=site, hall_id=hall.id, heat=None)
+    width = 1600
+    with_labels = report.render_floor_plan(data, width)
+    without = report.render_floor_plan(data, width, row_labels=False)
+    m = 0.03 * max(hall.width_m, hall.depth_m) * PX
+    scale = width / (hall.width_m * PX + 2 * m + 40)
+    plan_h = without.height() - report.colour_bar_height(_font(width))
+    dy = (plan_h - (hall.depth_m * PX + 2 * m) * scale) / 2 + (hall.depth_m * PX + m) * scale
+    changed = 0
+    for rack in hall.racks:
+        x0, y0, x1, y1 = hall.footprint(rack)
+        for x in range(int((x0 * PX + m) * scale) + 2, int((x1 * PX + m) * scale) - 2, 3):
+            for y in range(int(-y1 * PX * scale + dy) + 2, int(-y0 * PX * scale + dy) - 2, 3):
+                if with_labels.pixelColor(x, y) != without.pixelColor(x, y):
+                    changed += 1
+    assert changed == 0
+    # the labels are there (the pictures differ beside the rows)
+    assert with_labels != without

@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                            "review file (*.dctwin) to replay its latest recording")
     p.add_argument("--at", type=float, metavar="T", help="with a *.dctwin file: show second T of the recording")
     p.add_argument("--demo", default="small", help="demo hall to open when no FILE is given (default small)")
-    p.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to this PNG and exit")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="save the window to this PNG and exit (offscreen, or the display's pixels of it when "
+                        "QT_QPA_PLATFORM names a display such as xcb)")
     p.add_argument("--run-seconds", type=float, default=0.0, metavar="S",
                    help="with --screenshot: simulate S seconds first (needs the physics engine)")
     p.add_argument("--size", default="1600x1000", help="with --screenshot: window size WxH (default 1600x1000)")
@@ -513,11 +515,30 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
     return 0
 
 
+#: Qt platforms without a display server: the window is rendered by itself there
+OFFSCREEN_PLATFORMS = ("offscreen", "minimal", "vnc")
+
+
+def window_pixels(window):
+    """The window's picture: on a real display (xcb, wayland, ...) the pixels the display server shows
+    for it, frame contents as mapped; offscreen, the widget rendered by itself."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    if QGuiApplication.platformName() in OFFSCREEN_PLATFORMS or window.screen() is None:
+        return window.grab()
+    window.raise_()
+    window.repaint()
+    QApplication.processEvents()
+    shot = window.screen().grabWindow(window.winId())
+    return shot if not shot.isNull() else window.grab()
+
+
 def _save_png(window, path: str) -> None:
     """The window as a PNG at ``path``, written atomically (an existing file stays when it fails)."""
     from dctwin.twin._files import write_atomically
 
-    pixmap = window.grab()
+    pixmap = window_pixels(window)
 
     def write(tmp: str) -> None:
         if not pixmap.save(tmp, "PNG"):

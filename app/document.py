@@ -9,8 +9,9 @@ from typing import Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from dctwin.twin.model.commands import Command, add_row
-from dctwin.twin.model.layout import Element, Hall, Site
+from dctwin.twin.model.commands import Command, add_row, plan_row
+from dctwin.twin.model.layout import Element, Hall, PowerNode, Site
+from dctwin.twin.model.power_chain import add_power_nodes
 from dctwin.twin.model.layoutfile import load_layout, save_layout
 
 from dctwin.app.undo import TwinUndoCommand
@@ -73,7 +74,12 @@ class Document(QObject):
 
     def place_command(self, prototype: Element, x_m: float, y_m: float, count: int = 1,
                       hall_id: Optional[str] = None) -> Command:
-        """The command that drops ``count`` copies of ``prototype`` in a row at (x_m, y_m), with new ids."""
+        """The command that drops ``count`` copies of ``prototype`` in a row at (x_m, y_m), with new ids (power
+        equipment on the floor of ``hall_id``, each drawing from its usual source). Raises LayoutError when
+        power equipment has nothing to draw from."""
+        if isinstance(prototype, PowerNode):
+            spots = [(e.x_m, e.y_m) for e in plan_row(prototype, x_m, y_m, count)]
+            return add_power_nodes(self.site, prototype, spots, hall_id or self.site.halls[0].id)
         return add_row(prototype, x_m, y_m, count, self.site.ids(), hall_id)
 
     # ---- files

@@ -6,9 +6,9 @@ move, delete, edit) is one step on the dialog's undo stack. Saving and
 running check the incident against the layout first
 (:func:`dctwin.twin.model.incidents.incident_from_dict`), so a bad event is refused with
 the reason before anything is written or simulated. "Run and Record"
-simulates the layout with the incident in a :class:`dctwin.app.workers.Job`, recording into a
-project file (:func:`dctwin.twin.store.record_run`), with a progress dialog that can
-cancel; the window then opens the recording in the replay view.
+simulates the layout with the incident in a worker, recording into a project file
+(:mod:`dctwin.app.incident_run`), with a progress dialog that says what it prepares, then the
+percentage and the time left, and can cancel; the window then opens the recording in the replay view.
 """
 
 from __future__ import annotations
@@ -19,23 +19,30 @@ import itertools
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QAction, QDrag, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QMessageBox, QPushButton, QTableWidget,
+                               QLineEdit, QListWidget, QMenu, QMessageBox, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.events import EVENT_VALUES, INJECTED_KINDS
-from dctwin.twin.model.incidents import Incident, IncidentEvent, incident_from_dict, load_incident
+from dctwin.twin.model.incidents import (Incident, IncidentEvent, incident_from_dict, library_folder, list_incidents,
+                                         load_incident, load_library_incident)
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import write_json_file
 from dctwin.widgets.timeline import EVENT_KIND_MIME, Marker, TimelineView, fmt_time
 
-from dctwin.app.workers import Job, Task, progress_dialog
+from dctwin.app.incident_run import start_recording
+from dctwin.app.workers import Job
 
+if TYPE_CHECKING:
+    from dctwin.app.settings import Settings
+
+#: the Settings key of the folder incidents were last opened from or saved to
+INCIDENT_FOLDER_KEY = "incident_folder"
 INCIDENT_FILTER = "dctwin incidents (*.json);;All files (*)"
 RECORDING_FILTER = "dctwin project files (*.dctwin);;All files (*)"
 #: the number an event kind needs (name, default, low, high, unit), from the event schema
@@ -171,39 +178,6 @@ class _SetEvents(QUndoCommand):
         self.dialog._set_rows(self.before)
 
 
-def record_incident(task: Task, site: Site, incident: Incident, out: str, duration_s: float,
-                    hall_id: Optional[str] = None, grid_m: Optional[float] = None,
-                    keyframe_every_s: float = 60.0) -> str:
-    """The work of Run and Record (on a worker's thread): simulate ``site`` with ``incident`` for
-    ``duration_s``, recording into ``out``; reports the simulated seconds done (at most once a
-    simulated second), stops when ``task.token`` is cancelled. Returns ``out``."""
-    from dctwin.twin.sim.engine import Simulation
-    from dctwin.twin.store import record_run
-
-    rr = None
-    try:
-        sim = Simulation(site, hall_id, grid_m=grid_m)
-        sim.solve_steady()
-        incident.schedule_on(sim)
-        rr = record_run(out, site, sim, incident=incident, grid_m=grid_m, duration_s=duration_s,
-                        keyframe_every_s=keyframe_every_s, note="incident editor")
-        last = [0.0]
-
-        def progress(done_s: float) -> None:
-            task.token.check(f"cancelled: {out} keeps what was recorded so far (an unfinished recording)")
-            if done_s - last[0] >= 1.0 or done_s >= duration_s:
-                last[0] = done_s
-                task.report(float(done_s))
-
-        sim.run(duration_s, on_step=rr.on_step, progress=progress)
-        rr.close(sim)
-    except BaseException:
-        if rr is not None:
-            rr.abort()
-        raise
-    return out
-
-
 class _KindList(QListWidget):
     """The injected event kinds, dragged from here onto the timeline."""
 
@@ -233,12 +207,17 @@ class IncidentEditorDialog(QDialog):
     COLUMNS = ("time", "kind", "target", "value")
 
     def __init__(self, site: Site, hall_id: Optional[str] = None, incident: Optional[Incident] = None,
-                 parent: Optional[QWidget] = None, grid_m: Optional[float] = None):
+                 parent: Optional[QWidget] = None, grid_m: Optional[float] = None, folder: Optional[str] = None,
+                 settings: Optional["Settings"] = None):
         super().__init__(parent)
         self.setWindowTitle("Incident editor — dctwin")
         self.site = site
         self.hall_id = hall_id
         self.grid_m = grid_m
+        #: where Save and Run and Record start (the layout's folder; then the last saved file's)
+        self.folder = folder or str(Path.home())
+        #: remembers the folder incidents were last opened from or saved to (across sessions)
+        self.settings = settings
         self.path: Optional[str] = None
         self.job: Optional[Job] = None
         self._ids = itertools.count(1)
@@ -284,6 +263,15 @@ class IncidentEditorDialog(QDialog):
         self.undo_button = QPushButton("Undo", self)
         self.redo_button = QPushButton("Redo", self)
         self.open_button = QPushButton("Open…", self)
+        self.library_button = QPushButton("Library", self)
+        self.library_button.setToolTip("Open one of the built-in incidents")
+        library = QMenu(self.library_button)
+        for name, text in list_incidents().items():
+            act = library.addAction(name, lambda n=name: self.load_library(n))
+            act.setToolTip(text)
+            act.setStatusTip(text)
+        library.setToolTipsVisible(True)
+        self.library_button.setMenu(library)
         self.save_button = QPushButton("Save…", self)
         self.run_button = QPushButton("Run and Record…", self)
         self.message = QLabel("Drag an event kind onto the timeline, or double-click the incident lane.", self)
@@ -310,7 +298,7 @@ class IncidentEditorDialog(QDialog):
         for b in (self.add_button, self.swing_button, self.delete_button, self.undo_button, self.redo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        for b in (self.open_button, self.save_button, self.run_button):
+        for b in (self.library_button, self.open_button, self.save_button, self.run_button):
             buttons.addWidget(b)
         lay = QVBoxLayout(self)
         lay.addLayout(meta)
@@ -576,23 +564,63 @@ class IncidentEditorDialog(QDialog):
             self._refused("Cannot open incident", exc)
             return False
         self.path = str(path)
+        self._remember_folder(path)
         self.set_incident(inc)
         self.message.setText(f"Opened {path}: {len(inc.events)} event(s)")
         return True
 
+    def load_library(self, name: str) -> bool:
+        """Open the built-in incident ``name`` (checked against this layout)."""
+        try:
+            inc = load_library_incident(name, self.site)
+        except LayoutError as exc:
+            self._refused("Cannot open incident", exc)
+            return False
+        self.path = None
+        self.set_incident(inc)
+        if inc.duration_s is not None:
+            self.duration_spin.setValue(inc.duration_s)
+        self.message.setText(f"Opened the built-in incident {name}: {len(inc.events)} event(s)")
+        return True
+
+    def _remember_folder(self, path: str) -> None:
+        if self.settings is not None:
+            self.settings.set_value(INCIDENT_FOLDER_KEY, os.path.dirname(os.path.abspath(path)))
+
+    def open_folder(self) -> str:
+        """Where Open starts: the open file's folder, else the one incidents were last opened from or saved
+        to, else the built-in incident library's folder."""
+        if self.path:
+            return os.path.dirname(os.path.abspath(self.path))
+        last = self.settings.value(INCIDENT_FOLDER_KEY, "") if self.settings is not None else ""
+        if last and os.path.isdir(last):
+            return last
+        return library_folder() or self.folder
+
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open incident", os.path.dirname(self.path or ""), INCIDENT_FILTER)
+        start = self.open_folder()
+        path, _ = QFileDialog.getOpenFileName(self, "Open incident", start, INCIDENT_FILTER)
         if path:
             self.load(path)
 
     def save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save incident", self.path or "incident.json", INCIDENT_FILTER)
+        """Save As; an incident opened from the built-in library is offered a name beside the layout (the
+        library ships with dctwin and is not edited in place)."""
+        start = self.path
+        library = library_folder()
+        if start is None or (library and os.path.dirname(os.path.abspath(start)) == os.path.abspath(library)):
+            start = os.path.join(self.folder, os.path.basename(start) if start else
+                                 f"{self.name_edit.text().strip() or 'incident'}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save incident", start, INCIDENT_FILTER)
         if path:
-            self.save(path)
+            self.folder = os.path.dirname(os.path.abspath(path))
+            if self.save(path):
+                self._remember_folder(path)
 
     # ---- run and record
     def run_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Record the run into", "incident-run.dctwin", RECORDING_FILTER)
+        start = os.path.join(self.folder, f"{self.name_edit.text().strip() or 'incident'}-run.dctwin")
+        path, _ = QFileDialog.getSaveFileName(self, "Record the run into", start, RECORDING_FILTER)
         if path:
             self.run_and_record(path)
 
@@ -607,11 +635,9 @@ class IncidentEditorDialog(QDialog):
             self._refused("Cannot run incident", exc)
             return None
         duration = float(self.duration_spin.value())
-        site, hall_id, grid_m = copy.deepcopy(self.site), self.hall_id, self.grid_m
-        job = Job(lambda task: record_incident(task, site, inc, str(out), duration, hall_id, grid_m), self,
-                  name="dctwin-record")
-        self.progress = progress_dialog(self, job, f"Simulating {duration:g} s and recording into {out}…",
-                                        title="Run and Record", maximum=int(round(duration)), cancel="Cancel")
+        job, self.recording = start_recording(self, copy.deepcopy(self.site), inc, str(out), duration, self.hall_id,
+                                              self.grid_m)
+        self.progress = self.recording.dialog
 
         def finished() -> None:
             self.job = None
@@ -633,5 +659,4 @@ class IncidentEditorDialog(QDialog):
         self.job = job
         self.run_button.setEnabled(False)
         self.message.setText(f"Recording into {out}…")
-        job.start()
         return job

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QObject
 
+from dctwin.widgets.icons import tool_icon
+
 from dctwin.app.runner import Frame
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ class LivePresenter(QObject):
         r = window.runner
         for signal, slot in ((r.sig_solved, self._on_runner_frame), (r.sig_frame, self._on_runner_frame),
                              (r.sig_busy, self._on_runner_busy), (r.sig_error, self._on_runner_error),
-                             (r.sig_running, self._on_runner_running)):
+                             (r.sig_running, self._on_runner_running), (r.sig_compiling, self._on_runner_compiling)):
             signal.connect(slot)
 
     def request_solve(self) -> None:
@@ -63,6 +65,11 @@ class LivePresenter(QObject):
         w.scene.heat_item.setOpacity(0.3 if busy else 0.65)  # the old field fades while the new one settles
         w.readout.show_settling(busy, w.runner.running)
 
+    def _on_runner_compiling(self, progress) -> None:
+        """The first run on this machine compiles the physics kernels: say that, not just "settling"."""
+        if not self.w.replay_mode:
+            self.w.readout.show_compiling(progress)
+
     def _on_runner_error(self, message: str) -> None:
         w = self.w
         self.last_frame = None
@@ -78,6 +85,7 @@ class LivePresenter(QObject):
     def _on_runner_running(self, running: bool) -> None:
         self.w.act_run.setChecked(running)
         self.w.act_run.setText("&Pause" if running else "&Run")
+        self.w.act_run.setIcon(tool_icon("pause" if running else "run", self.w))
         self.w.readout.show_state(running, "paused")
 
     def _on_runner_frame(self, frame: Frame) -> None:

@@ -26,7 +26,7 @@ from dctwin.twin.review import incident_title
 from dctwin.twin.sim.results import HallSummary, RackResult
 from dctwin.widgets.timeline import Marker, lane_of
 
-from dctwin.app.runner import Frame
+from dctwin.app.runner import AirViews, Frame
 from dctwin.app.workers import Task, Worker
 
 #: height of the air-temperature slice sent with each state (m)
@@ -169,6 +169,7 @@ class ReplayController(QObject):
     def __init__(self, parent: Optional[QObject] = None, heat_z_m: Optional[float] = DEFAULT_HEAT_Z_M):
         super().__init__(parent)
         self.heat_z_m = heat_z_m
+        self.air_views = AirViews()
         self.data: Optional[RecordingData] = None
         self.generation = 0
         self._project: Any = None  # these belong to the worker's thread
@@ -195,6 +196,10 @@ class ReplayController(QObject):
 
     def set_heat_height(self, z_m: Optional[float]) -> None:
         self.heat_z_m = z_m
+
+    def set_air_views(self, views: AirViews) -> None:
+        """The plan's arrows and the section for the seconds replayed from now on."""
+        self.air_views = views
 
     def stop(self) -> None:
         self.worker.stop(timeout_s=10)
@@ -233,7 +238,9 @@ class ReplayController(QObject):
         sim = self._replayer.seek(t_s)
         z = self.heat_z_m
         heat = sim.air_temperature_slice(z) if z is not None else None
-        return Frame(gen, float(sim.t_s), sim.summary(), heat, z, seek_s=time.perf_counter() - t0)
+        pf, sec = self.air_views.compute(sim, z)
+        return Frame(gen, float(sim.t_s), sim.summary(), heat, z, seek_s=time.perf_counter() - t0, plan_flow=pf,
+                     section=sec)
 
     def _close(self) -> None:
         if self._project is not None:

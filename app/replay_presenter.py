@@ -50,6 +50,7 @@ class ReplayPresenter(QObject):
         self._preview_t: Optional[float] = None
         self._fit_pending = False
         self._measured = None  # MeasuredPresenter, made on first use
+        self.export_dialog = None  # File > Export for Review… (app/export_dialog.py), once opened
         window.timeline.sig_seek_requested.connect(self._on_timeline_seek_requested)
         window.timeline.sig_marker_clicked.connect(self._on_timeline_marker_clicked)
         window.cause_panel.sig_step_chosen.connect(self._on_cause_step_chosen)
@@ -294,19 +295,26 @@ class ReplayPresenter(QObject):
         w._update_title()
 
     # ---- exports (in a worker, behind a progress dialog)
-    def _save_name(self, what: str, caption: str, suffix: str, file_filter: str) -> Optional[str]:
-        """Where to write an export of the replayed recording (None: no recording, or the person cancelled)."""
-        if self.data is None:
-            QMessageBox.information(self.w, what, "Open a recording first (File > Open Recording).")
-            return None
-        stem = os.path.splitext(self.data.path)[0]
-        path, _ = QFileDialog.getSaveFileName(self.w, caption, stem + suffix, file_filter)
-        return path or None
+    def export_review_dialog(self):
+        """File > Export for Review…: the one export dialog (review file, PDF, HTML, PNG, CSV); returns it."""
+        return self.open_export_dialog(("review", "pdf"))
 
-    def export_review_dialog(self) -> None:
-        path = self._save_name("Export for Review", "Export for review", "-review.dctwin", RECORDING_FILTER)
-        if path:
-            self.export_review_to(path)
+    def open_export_dialog(self, chosen: tuple[str, ...]):
+        """The export dialog for the replayed recording with ``chosen`` outputs ticked (None: no recording)."""
+        from dctwin.app.export_dialog import ExportDialog
+
+        if self.data is None:
+            QMessageBox.information(self.w, "Export for Review", "Open a recording first (File > Open Recording).")
+            return None
+        if self.export_dialog is not None:
+            self.export_dialog.close()
+        dlg = self.export_dialog = ExportDialog(self.data.path, self.data.recording_id, parent=self.w, chosen=chosen)
+        dlg.sig_exported.connect(lambda paths: self.w.show_status(f"Exported {len(paths)} output(s): "
+                                                                  + ", ".join(paths)))
+        dlg.sig_exported.connect(lambda paths: [self.sig_report_written.emit(p) for p in paths
+                                                if p.lower().endswith((".pdf", ".html"))])
+        dlg.show()
+        return dlg
 
     def export_review_to(self, path: str, at_s: Optional[float] = None) -> Job:
         """Write a review export of the replayed recording (twin.store.export_review) in a worker thread."""
@@ -319,10 +327,9 @@ class ReplayPresenter(QObject):
                                                            f"{r['events']} event(s), {r['bytes'] / 1e6:.2f} MB"),
                               "Cannot export for review")
 
-    def export_report_dialog(self) -> None:
-        path = self._save_name("Export Report", "Export report", "-report.pdf", "PDF (*.pdf);;HTML (*.html)")
-        if path:
-            self.export_report_to(path)
+    def export_report_dialog(self):
+        """File > Export Report…: the export dialog with the PDF report chosen."""
+        return self.open_export_dialog(("pdf",))
 
     def export_report_to(self, path: str, at_s: Optional[float] = None) -> Job:
         """Write the review report (PDF, or HTML for *.html): the data is read and replayed in a worker,

@@ -49,12 +49,15 @@ def ensure_app():
     return QApplication.instance() or QApplication(sys.argv[:1])
 
 
-def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = True):
-    """The floor plan at ``data.picture_t_s`` (racks by inlet temperature, the air at 1 m) as a QImage."""
+def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = True, row_labels: bool = True):
+    """The floor plan at ``data.picture_t_s`` (racks by inlet temperature, the air at 1 m) as a QImage.
+
+    The row labels are drawn here at a size that reads on paper (the scene's own keep a constant screen
+    size, tiny once the picture is scaled to a page); the colour bar below has room for all its text."""
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
-    from dctwin.widgets.floor_plan import FloorPlanScene
+    from dctwin.widgets.floor_plan import PX, FloorPlanScene
 
     scene = FloorPlanScene(data.site, data.hall_id)
     scene.set_metric("inlet_c")
@@ -64,18 +67,34 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
         temps, extent = data.heat
         scene.set_heatmap(temps, extent)
         scene.heat_item.setOpacity(0.65)
+    labels = {name: item.text for name, item in scene.row_labels.items()}
+    scene.show_row_labels(False)
     src = scene.hall_rect()
     m = 0.03 * max(src.width(), src.height())
     src = src.adjusted(-m, -m, m + 40, m)  # + room for the north arrow, as the editor's zoom to fit
-    bar_h = 70
-    h = int(round(width_px * src.height() / src.width())) + bar_h
+    font = QFont()
+    font.setPixelSize(text_px(width_px))
+    bar_h = colour_bar_height(font)
+    plan_h = int(round(width_px * src.height() / src.width()))
+    h = plan_h + bar_h
     img = QImage(width_px, h, QImage.Format_ARGB32)
     img.fill(QColor(255, 255, 255))
     p = QPainter(img)
     p.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform)
-    scene.render(p, QRectF(0, 0, width_px, h - bar_h), src, Qt.KeepAspectRatio)
-    _colour_bar(p, QRectF(20, h - bar_h + 12, width_px - 40, 18), scene.temp_scale,
-                f"inlet and air temperature at {HEAT_Z_M:g} m, t = {data.picture_t_s:g} s", QFont())
+    target = QRectF(0, 0, width_px, plan_h)
+    scene.render(p, target, src, Qt.KeepAspectRatio)
+    scale = min(target.width() / src.width(), target.height() / src.height())
+    dx = (target.width() - src.width() * scale) / 2 - src.left() * scale
+    dy = (target.height() - src.height() * scale) / 2 - src.top() * scale
+
+    def to_img(fp) -> QRectF:  # a footprint (x0, y0, x1, y1) in m, as a rectangle in the picture
+        x0, y0, x1, y1 = fp
+        return QRectF(x0 * PX * scale + dx, -y1 * PX * scale + dy, (x1 - x0) * PX * scale, (y1 - y0) * PX * scale)
+
+    if row_labels:
+        _row_labels(p, labels, scene.hall, data.site, to_img, font, target)
+    _colour_bar(p, QRectF(20, plan_h, width_px - 40, bar_h), scene.temp_scale,
+                f"inlet and air temperature at {HEAT_Z_M:g} m, t = {data.picture_t_s:g} s", font)
     p.end()
     return img
 
@@ -121,24 +140,123 @@ def render_risk_map(data: ReviewData, width_px: int = 1400):
     return img
 
 
-def _colour_bar(p, rect, scale, title: str, font) -> None:
-    from PySide6.QtCore import QPointF, QRectF
-    from PySide6.QtGui import QColor, QPen
+def text_px(width_px: int) -> int:
+    """Pixel size of the plan picture's own text: about 9 pt once the picture is a page wide."""
+    return max(14, int(round(width_px / 55)))
 
+
+def colour_bar_height(font) -> int:
+    """Height of the colour-bar band: title line, bar, ticks, value line, margins."""
+    from PySide6.QtGui import QFontMetricsF
+
+    line = QFontMetricsF(font).height()
+    return int(math.ceil(8 + line + 4 + BAR_PX + 6 + line + 8))
+
+
+#: thickness of the colour bar, in pixels
+BAR_PX = 18
+
+
+def _row_labels(p, texts: dict[str, str], hall, site, to_img, font, bounds) -> None:
+    """Each row's name and load (``texts``) beside the row on a light plate, never over a rack or a unit:
+    west of the row, else east, else along its north or south side, at full size or a little smaller;
+    where none of those is free, the row's name alone."""
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QFontMetricsF
+
+    solids = [to_img(hall.footprint(e)) for e in list(hall.racks) + list(hall.cooling_units)]
+    try:
+        solids += [to_img(n.footprint()) for n in site.floor_power_nodes(hall.id)]
+    except (AttributeError, ValueError):
+        pass
+    rows: dict[str, list[QRectF]] = {}
+    for r in hall.racks:
+        if r.row in texts:
+            rows.setdefault(r.row, []).append(to_img(hall.footprint(r)))
+    placed: list[QRectF] = []
+
+    def free(rect: QRectF) -> bool:
+        return (bounds.adjusted(2, 2, -2, -2).contains(rect) and not any(rect.intersects(o) for o in solids)
+                and not any(rect.intersects(o) for o in placed))
+
+    def candidates(row: QRectF, w: float, h: float, gap: float):
+        cy = row.center().y()
+        yield QRectF(row.left() - gap - w, cy - h / 2, w, h)  # west
+        yield QRectF(row.right() + gap, cy - h / 2, w, h)  # east
+        yield QRectF(row.left(), row.top() - gap - h, w, h)  # north side
+        yield QRectF(row.left(), row.bottom() + gap, w, h)  # south side
+
+    for name in sorted(rows):
+        row = rows[name][0]
+        for r in rows[name][1:]:
+            row = row.united(r)
+        chosen = None
+        for text, factors in ((texts[name], (1.0, 0.85, 0.7)), (name, (1.0, 0.7))):
+            for k in factors:
+                f = QFont(font)
+                f.setPixelSize(max(8, int(round(font.pixelSize() * k))))
+                fm = QFontMetricsF(f)
+                gap = f.pixelSize() * 0.3
+                w, h = fm.horizontalAdvance(text) + 2 * gap, fm.height() + gap
+                chosen = next(((rect, text, f) for rect in candidates(row, w, h, gap) if free(rect)), None)
+                if chosen:
+                    break
+            if chosen:
+                break
+        if chosen is None:  # nowhere free: the name over the row's west end, as the editor does
+            f = QFont(font)
+            fm = QFontMetricsF(f)
+            gap = f.pixelSize() * 0.3
+            w, h = fm.horizontalAdvance(name) + 2 * gap, fm.height() + gap
+            chosen = (QRectF(row.left() + gap, row.center().y() - h / 2, w, h), name, f)
+        rect, text, f = chosen
+        placed.append(rect)
+        p.setFont(f)
+        p.setPen(Qt.NoPen)
+        p.setBrush(QColor(255, 255, 255, 215))
+        p.drawRoundedRect(rect, 4, 4)
+        p.setPen(QColor(20, 20, 20))
+        p.drawText(rect, Qt.AlignCenter, text)
+    p.setBrush(Qt.NoBrush)
+
+
+def _colour_bar(p, band, scale, title: str, font) -> None:
+    """The temperature scale in ``band`` (a rectangle as tall as :func:`colour_bar_height`): the title
+    above the bar, the values below it, every text inside the band (the end values are aligned to the
+    bar's ends, not centred past them; a value that would overlap its neighbour is left out)."""
+    from PySide6.QtCore import QPointF, QRectF, Qt
+    from PySide6.QtGui import QColor, QFontMetricsF, QPen
+
+    fm = QFontMetricsF(font)
+    line = fm.height()
+    p.setFont(font)
+    p.setPen(QColor(40, 40, 40))
+    p.drawText(QRectF(band.left(), band.top() + 8, band.width(), line), Qt.AlignLeft | Qt.AlignVCenter,
+               fm.elidedText(title, Qt.ElideRight, band.width()))
+    rect = QRectF(band.left(), band.top() + 8 + line + 4, band.width(), BAR_PX)
     n = len(scale.colours)
     w = rect.width() / n
     for i, c in enumerate(scale.colours):
         p.fillRect(QRectF(rect.left() + i * w, rect.top(), w + 1, rect.height()), c)
     p.setPen(QPen(QColor(60, 60, 60), 1))
+    p.setBrush(Qt.NoBrush)
     p.drawRect(rect)
-    font.setPixelSize(max(12, int(rect.width() / 90)))
-    p.setFont(font)
     span = scale.vmax - scale.vmin
-    for v in (scale.vmin, ASHRAE_RECOMMENDED_MAX_C, ASHRAE_A1_MAX_C, scale.vmax):
+    values = [scale.vmin] + [v for v in (ASHRAE_RECOMMENDED_MAX_C, ASHRAE_A1_MAX_C) if scale.vmin < v < scale.vmax]
+    values.append(scale.vmax)
+    taken: list[tuple[float, float]] = []
+    order = [0, len(values) - 1] + list(range(1, len(values) - 1))  # the ends first: they are always shown
+    for k in order:
+        v = values[k]
         x = rect.left() + rect.width() * (v - scale.vmin) / span
-        p.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() + 4))
-        p.drawText(QPointF(x - 14, rect.bottom() + 6 + font.pixelSize()), f"{v:g} {scale.unit}")
-    p.drawText(QPointF(rect.left(), rect.top() - 3), title)
+        text = f"{v:g} {scale.unit}"
+        tw = fm.horizontalAdvance(text)
+        left = rect.left() if k == 0 else (rect.right() - tw if k == len(values) - 1 else x - tw / 2)
+        if any(left < b + 6 and left + tw > a - 6 for a, b in taken):
+            continue
+        taken.append((left, left + tw))
+        p.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() + 5))
+        p.drawText(QRectF(left, rect.bottom() + 6, tw + 1, line), Qt.AlignLeft | Qt.AlignVCenter, text)
 
 
 def render_timeline(data: ReviewData, width_px: int = 1400):
@@ -340,7 +458,8 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
     parts = [f"<html><head><meta charset='utf-8'><title>{e(data.title)}</title>",
              "<style>body{font-family:sans-serif;font-size:10pt} table{border-collapse:collapse} "
              "td,th{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top} "
-             "th{background:#eef}</style>",
+             "th{background:#eef} h2{page-break-after:avoid;break-after:avoid} "
+             "img{page-break-inside:avoid;break-inside:avoid}</style>",
              "</head><body>",
              f"<h1>{e(data.title)}</h1>",
              f"<p>File {e(data.file)}, recording {data.recording_id}: {data.duration_s:g} s at {data.dt_s:g} s steps"
@@ -506,14 +625,87 @@ def write_html(data: ReviewData, path: str | os.PathLike) -> Path:
     return _atomic(path, write)
 
 
+def _has_image(block) -> bool:
+    it = block.begin()
+    while not it.atEnd():
+        if it.fragment().charFormat().isImageFormat():
+            return True
+        it += 1
+    return False
+
+
+def _kept_with(block):
+    """The last block a heading must share its page with: the next block, or the picture it introduces
+    when that follows within two blocks (a heading, a line of text, then the figure)."""
+    nxt = block.next()
+    probe = nxt
+    for _ in range(2):
+        if not probe.isValid() or probe.blockFormat().headingLevel() > 0:
+            break
+        if _has_image(probe):
+            return probe
+        probe = probe.next()
+    return nxt
+
+
+def keep_headings_with_next(doc, max_rounds: int = 50) -> int:
+    """Move each heading that the page layout leaves apart from what follows it (the heading at the foot
+    of one page, its figure or first lines on the next) to the top of the next page. ``doc`` has its page
+    size set (a paginated QTextDocument). Returns how many headings were moved."""
+    from PySide6.QtGui import QTextCursor, QTextFormat
+
+    page_h = doc.pageSize().height()
+    layout = doc.documentLayout()
+    moved = 0
+    for _ in range(max_rounds):  # each move shifts what follows: lay out again and look again
+        block = doc.begin()
+        fixed = False
+        while block.isValid():
+            fmt = block.blockFormat()
+            if fmt.headingLevel() > 0 and fmt.pageBreakPolicy() == QTextFormat.PageBreak_Auto:
+                last = _kept_with(block)
+                if last.isValid():
+                    top = layout.blockBoundingRect(block).top()
+                    bottom = layout.blockBoundingRect(last).bottom()
+                    page = int(top // page_h)
+                    at_top = top - page * page_h < 0.05 * page_h  # already at the top: a move gains nothing
+                    if int((bottom - 1e-3) // page_h) > page and not at_top:
+                        fmt.setPageBreakPolicy(QTextFormat.PageBreak_AlwaysBefore)
+                        block_cursor = QTextCursor(block)
+                        block_cursor.setBlockFormat(fmt)
+                        moved += 1
+                        fixed = True
+                        break
+            block = block.next()
+        if not fixed:
+            break
+    return moved
+
+
+def pdf_document(data: ReviewData, imgs: Optional[dict[str, Any]] = None):
+    """The report as a paginated QTextDocument (A4 text block, in points), laid out as printed: no heading
+    is left at the foot of a page apart from its figure."""
+    from PySide6.QtCore import QSizeF, QUrl
+    from PySide6.QtGui import QTextDocument
+
+    imgs = _images(data) if imgs is None else imgs
+    text = report_html(data, {k: f"img://{k}.png" for k in imgs}, image_width=int(PDF_TEXT_W_PT) - 4)
+    doc = QTextDocument()
+    doc.setPageSize(QSizeF(PDF_TEXT_W_PT, PDF_TEXT_H_PT))  # points: images and text scale with the page
+    for k, img in imgs.items():
+        doc.addResource(QTextDocument.ImageResource, QUrl(f"img://{k}.png"), img)
+    doc.setHtml(text)
+    keep_headings_with_next(doc)
+    return doc
+
+
 def write_pdf(data: ReviewData, path: str | os.PathLike) -> Path:
     """The report as a PDF (A4, through QTextDocument and QPdfWriter)."""
     ensure_app()
-    from PySide6.QtCore import QMarginsF, QSizeF, QUrl
-    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
 
-    imgs = _images(data)
-    text = report_html(data, {k: f"img://{k}.png" for k in imgs}, image_width=int(PDF_TEXT_W_PT) - 4)
+    doc = pdf_document(data)
 
     def write(tmp: str) -> None:
         writer = QPdfWriter(tmp)
@@ -521,11 +713,6 @@ def write_pdf(data: ReviewData, path: str | os.PathLike) -> Path:
         writer.setCreator("dctwin")
         writer.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Portrait, QMarginsF(15, 15, 15, 15),
                                          QPageLayout.Millimeter))
-        doc = QTextDocument()
-        doc.setPageSize(QSizeF(PDF_TEXT_W_PT, PDF_TEXT_H_PT))  # points: images and text scale with the page
-        for k, img in imgs.items():
-            doc.addResource(QTextDocument.ImageResource, QUrl(f"img://{k}.png"), img)
-        doc.setHtml(text)
         doc.print_(writer)
         del writer  # flushes and closes the file
 

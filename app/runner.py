@@ -21,15 +21,16 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.layout import Site
 from dctwin.twin.sim.capacity import INTAKE_TOP_M, intake_field
 from dctwin.twin.sim.results import HallSummary, UpsState
+from dctwin.twin.sim.sections import PlanFlow, Section, plan_flow, vertical_section
 
 from dctwin.app.workers import CancelToken, Task, Worker
 
@@ -48,7 +49,9 @@ class Frame:
     ``heat`` the air temperature slice ([nx, ny] °C, extent) at ``heat_z_m``, ``inlet_field`` the
     air over the intake height (for the cooling check of a rack being placed), ``events`` the events
     recorded since the last frame (plain dicts) with their ``chains`` of causes, ``ups`` the UPS
-    states; ``seek_s`` how long a replayed second took to rebuild.
+    states; ``seek_s`` how long a replayed second took to rebuild. ``plan_flow`` the horizontal air
+    velocity at ``heat_z_m`` (the plan's arrows) and ``section`` the vertical section along the chosen
+    line, when the window asks for them (:meth:`SimRunner.set_air_views`).
     """
 
     generation: int
@@ -62,6 +65,51 @@ class Frame:
     ups: dict[str, UpsState] = field(default_factory=dict)
     inlet_field: Optional[tuple[np.ndarray, tuple]] = None
     seek_s: float = 0.0
+    plan_flow: Optional[PlanFlow] = None
+    section: Optional[Section] = None
+
+
+#: height of the plan's airflow arrows when the heat map is off (m)
+ARROWS_Z_M = 1.0
+
+
+@dataclass
+class AirViews:
+    """What the window shows of the air besides the heat map: the plan's arrows, a vertical section."""
+
+    arrows: bool = False
+    line: Optional[tuple[float, float, float, float]] = None  # x0, y0, x1, y1 (m)
+
+    def compute(self, sim: Any, heat_z_m: Optional[float]) -> tuple[Optional[PlanFlow], Optional[Section]]:
+        """(plan flow, section) of ``sim``'s state now (None for what is not asked for, or without a flow)."""
+        flow = getattr(sim, "flow", None)
+        if flow is None or not (self.arrows or self.line):
+            return None, None
+        pf = plan_flow(sim.air, flow.u, ARROWS_Z_M if heat_z_m is None else heat_z_m) if self.arrows else None
+        sec = None
+        if self.line is not None:
+            x0, y0, x1, y1 = self.line
+            sec = vertical_section(sim.air, sim.T, flow.u, (x0, y0), (x1, y1))
+        return pf, sec
+
+
+@dataclass
+class CompileProgress:
+    """How far compiling the physics kernels for this machine has got (the first run only): ``done`` of
+    ``total`` kernels (``total`` 0: not known), ``what`` the one being compiled ("" : not known)."""
+
+    done: int = 0
+    total: int = 0
+    what: str = ""
+
+
+#: The physics warm-up the simulation worker runs first, on its thread, when the kernels are not compiled
+#: for this machine yet: ``warm_up(report)`` compiles them, calling ``report(CompileProgress)`` as it goes.
+#: None: they compile inside the first solve, and the window counts them as numba caches them. Issue 16's
+#: warm-up (``dctwin warmup``, the splash) sets it: ``dctwin.app.runner.KERNEL_WARMUP = its_function``.
+KERNEL_WARMUP: Optional[Callable[[Callable[[CompileProgress], None]], None]] = None
+#: how often the window counts compiled kernels when no warm-up reports (ms)
+COMPILE_POLL_MS = 1000
 
 
 class PhysicsUnavailable(DctwinError):
@@ -88,12 +136,16 @@ class SimRunner(QObject):
     sig_error = Signal(str)
     #: running state changed
     sig_running = Signal(bool)
+    #: the physics kernels are being compiled for this machine (a CompileProgress), or that is over (None)
+    sig_compiling = Signal(object)
 
     def __init__(self, parent: Optional[QObject] = None, hall_id: Optional[str] = None):
         super().__init__(parent)
         self.available = engine_available()
         self.hall_id = hall_id
         self.heat_z_m: Optional[float] = 1.0
+        #: the plan's airflow arrows and the vertical section, when shown
+        self.air_views = AirViews()
         self.speed = 1.0
         self.running = False
         #: while running, stop (and send a frame) exactly at this simulated time (None: run on)
@@ -107,6 +159,15 @@ class SimRunner(QObject):
         self._frame_unread = False  # the GUI has not shown the last running frame yet
         self._events_sim: Any = None
         self._events_seq = 0
+        #: compiling the physics kernels for this machine (the first run): the window says so
+        self.compiling = False
+        #: the warm-up that compiles them with progress (default :data:`KERNEL_WARMUP`)
+        self.warm_up = KERNEL_WARMUP
+        self._compiled_at_start = 0
+        self._compile_timer = QTimer(self)
+        self._compile_timer.setInterval(COMPILE_POLL_MS)
+        self._compile_timer.timeout.connect(self._count_compiled)
+        self.sig_compiling.connect(self._on_self_compiling)
         self._worker = Worker(self._serve, name="dctwin-sim", kinds=("solve", "slice"), idle=self._idle,
                               setup=self._import_engine, on_error=self._report, parent=self)
 
@@ -126,6 +187,14 @@ class SimRunner(QObject):
 
     def set_heat_height(self, z_m: Optional[float]) -> None:
         self.heat_z_m = z_m
+        self._worker.post("slice")
+        if self.available:
+            self._ensure_thread()
+
+    def set_air_views(self, arrows: bool, line: Optional[tuple[float, float, float, float]]) -> None:
+        """Send the plan's airflow arrows (``arrows``) and the vertical section along ``line`` with every frame
+        (the state shown now again at once)."""
+        self.air_views = AirViews(arrows, line)
         self._worker.post("slice")
         if self.available:
             self._ensure_thread()
@@ -168,8 +237,9 @@ class SimRunner(QObject):
             except Exception as exc:  # the heat map is optional; say why it is missing
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         events, chains = self._new_events(sim)
+        pf, sec = self.air_views.compute(sim, z)
         return Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
-                     self._ups_state(sim), self._inlet_field(sim, summary))
+                     self._ups_state(sim), self._inlet_field(sim, summary), plan_flow=pf, section=sec)
 
     @staticmethod
     def _inlet_field(sim: Any, summary: HallSummary) -> Optional[tuple]:
@@ -214,8 +284,49 @@ class SimRunner(QObject):
         chains = {e.seq: [c.to_dict() for c in log_.chain(e)[1:]] for e in new}
         return [e.to_dict() for e in new], chains
 
+    # ---- compiling the kernels (first run on a machine)
+    def _warm_up(self) -> None:
+        """On the worker's thread, before the engine: if the kernels must be compiled, say so (and run the
+        warm-up with its progress when there is one); else nothing."""
+        try:
+            from dctwin.twin.physics import kernels
+
+            pending = kernels.compile_pending()
+            self._compiled_at_start = kernels.cached_count() if pending else 0
+        except Exception as exc:  # the cache cannot be read: the first solve just takes longer
+            log.info("cannot tell whether the kernels are compiled: %s", exc)
+            return
+        if not pending:
+            return
+        self.compiling = True
+        self.sig_compiling.emit(CompileProgress())
+        if self.warm_up is not None:
+            self.warm_up(self.sig_compiling.emit)
+            self._compile_over()
+
+    def _compile_over(self) -> None:
+        if self.compiling:
+            self.compiling = False
+            self.sig_compiling.emit(None)
+
+    def _on_self_compiling(self, progress: Optional[CompileProgress]) -> None:
+        """(GUI thread) Without a warm-up's reports, count the kernels numba caches while the solve compiles."""
+        if progress is not None and self.warm_up is None:
+            self._compile_timer.start()
+        elif progress is None:
+            self._compile_timer.stop()
+
+    def _count_compiled(self) -> None:
+        if not self.compiling:
+            self._compile_timer.stop()
+            return
+        from dctwin.twin.physics import kernels
+
+        self.sig_compiling.emit(CompileProgress(max(0, kernels.cached_count() - self._compiled_at_start)))
+
     def _import_engine(self) -> None:
         """First thing on the worker's thread: the engine (without it, physics is unavailable)."""
+        self._warm_up()
         try:
             self._engine = importlib.import_module("dctwin.twin.sim.engine")
         except Exception as exc:
@@ -241,6 +352,7 @@ class SimRunner(QObject):
         """Tell the GUI the engine failed (and stop running); never fake a result."""
         if not isinstance(exc, PhysicsUnavailable):
             log.error("simulation failed", exc_info=exc)
+        self._compile_over()
         self.sig_busy.emit(False)
         self.sig_error.emit(str(exc) if isinstance(exc, PhysicsUnavailable) else
                             f"physics error: {type(exc).__name__}: {exc}")
@@ -271,6 +383,7 @@ class SimRunner(QObject):
             return
         self._sim = sim
         self._sim_generation = generation
+        self._compile_over()  # the first solve compiled what a solve needs
         self.sig_busy.emit(False)
         self.sig_solved.emit(self._frame(sim, generation, summary))
 

@@ -15,6 +15,7 @@ from dctwin.twin.model.layout import Site
 from dctwin.twin.sim.results import HallSummary
 
 SETTLING = "settling…"
+COMPILING = "compiling the physics kernels for this machine (first run only)"
 
 
 def fmt_time(t: float) -> str:
@@ -46,9 +47,37 @@ class StatusReadout:
                   self.settle_bar, self.physics_label):
             bar.addPermanentWidget(w)
 
+        #: the physics kernels are being compiled (the first run): that, not "settling", is said
+        self.compiling = False
+
     @property
     def settling(self) -> bool:
         return self.settle_bar.isVisible()
+
+    def show_compiling(self, progress) -> None:
+        """Compiling the kernels (a :class:`~dctwin.app.runner.CompileProgress`: done of total, what), or
+        that it is over (None)."""
+        bar, label = self.settle_bar, self.physics_label
+        if progress is None:
+            self.compiling = False
+            bar.setToolTip("settling: the steady state is being recomputed")
+            bar.setRange(0, 0)
+            if label.text().startswith(COMPILING):
+                label.setText(SETTLING if bar.isVisible() else "steady")
+            return
+        self.compiling = True
+        what = f": {progress.what}" if progress.what else ""
+        if progress.total:
+            bar.setRange(0, progress.total)
+            bar.setValue(progress.done)
+            count = f" — {progress.done} of {progress.total}{what}"
+        else:
+            bar.setRange(0, 0)
+            count = f" — {progress.done} compiled{what}" if progress.done else what
+        label.setText(COMPILING + count)
+        bar.setToolTip("numba compiles the physics kernels once for this machine (30-60 s) and keeps them "
+                       "in its cache; later starts skip this")
+        bar.show()
 
     def show_cursor(self, x_m: float, y_m: float) -> None:
         self.cursor_label.setText(f"x {x_m:.1f} m, y {y_m:.1f} m")
@@ -97,10 +126,12 @@ class StatusReadout:
 
     def show_state(self, running: bool, idle: str = "steady") -> None:
         """Running or ``idle`` ("steady", "paused"), unless a solve is settling."""
-        if not self.settling:
+        if not self.settling and not self.compiling:
             self.physics_label.setText("running" if running else idle)
 
     def show_settling(self, busy: bool, running: bool) -> None:
+        if self.compiling:
+            return  # the compile message stays until compiling is over
         self.settle_bar.setVisible(busy)
         if busy:
             self.physics_label.setText(SETTLING)

@@ -19,8 +19,8 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QToolBar, QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QMenu, QMessageBox, QToolBar, QUndoView, QVBoxLayout, QWidget)
 
 from dctwin.twin.model.commands import (
     AddElement, IdAllocator, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty,
@@ -29,6 +29,7 @@ from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.layout import Element
 from dctwin.widgets.alarms import AlarmsPanel
 from dctwin.widgets.colorbar import ColorBarWidget
+from dctwin.widgets.icons import tool_icon
 from dctwin.widgets.colormaps import note_label
 from dctwin.widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
 from dctwin.widgets.inspector import InspectorPanel
@@ -38,11 +39,15 @@ from dctwin.widgets.cause_chain import CauseChainPanel
 from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
 
+from dctwin.app.air_presenter import install_air_views
 from dctwin.app.autosave import Autosaver
+from dctwin.app.build_presenter import BuildPresenter
 from dctwin.app.contingency import install_contingency
 from dctwin.app.document import Document, blank_site
 from dctwin.app.find_space import install_find_space
+from dctwin.app.help_menu import install_help_menu
 from dctwin.app.import_dialogs import install_import_menu
+from dctwin.app.incident_menu import install_incident_menu
 from dctwin.app.live_presenter import LivePresenter
 from dctwin.app.replay_presenter import ReplayPresenter
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
@@ -62,7 +67,8 @@ STATUS_TIMEOUT_MS = 15000
 #: is restored, so the feature's docks get theirs back). It finds its menu with ``window.menu("File")``,
 #: puts panels in docks with ``window.add_dock(...)``, runs long work with ``window.run_job(...)`` and
 #: keeps what tests reach as attributes of the window (``window.import_menu``). Add yours here.
-FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu, install_find_space, install_contingency)
+FEATURES: tuple[Callable[["MainWindow"], None], ...] = (install_import_menu, install_find_space, install_contingency,
+                                                         install_air_views, install_incident_menu, install_help_menu)
 
 
 def _issue_text(exc: LayoutError) -> str:
@@ -99,6 +105,10 @@ class MainWindow(QMainWindow):
         lay.setSpacing(0)
         lay.addWidget(self.banner)
         lay.addWidget(self.view, 1)
+        #: the row under the plan: the colour scale (feature modules may add to it)
+        self.plan_footer = QHBoxLayout()
+        self.plan_footer.setContentsMargins(6, 2, 6, 2)
+        lay.addLayout(self.plan_footer)
         self.setCentralWidget(central)
 
         self.palette_panel = PalettePanel(self)
@@ -112,7 +122,7 @@ class MainWindow(QMainWindow):
         self.power_tree = PowerTreePanel(self)
         self.power_tree.set_site(self.doc.site)
         self.power_dock = self._dock("Power", self.power_tree, Qt.RightDockWidgetArea)
-        self.tabifyDockWidget(self.inspector_dock, self.power_dock)
+        self.tabifyDockWidget(self.trends_dock, self.power_dock)  # beside the inspector: a node shows in it
         self.history = QUndoView(self.doc.undo_stack, self)
         self.history.setEmptyLabel("<opened>")
         self.history_dock = self._dock("History", self.history, Qt.LeftDockWidgetArea)
@@ -140,6 +150,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._connect()
+        self.build = BuildPresenter(self)  # after the window's own slots: it may show a power node after them
         for install in FEATURES:
             install(self)
 
@@ -257,10 +268,17 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_incident_editor)
         sm = m.addMenu("&Speed")
         sm.addActions(self.speed_group.actions())
+        self._menus["Help"] = self.menuBar().addMenu("&Help")  # last; feature menus go before it
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Main", self)
         tb.setObjectName("main_toolbar")
+        # icons, not words: the toolbar fits a 1024 px window (each button's tooltip names it)
+        tb.setToolButtonStyle(Qt.ToolButtonIconOnly)
+        for act, name in ((self.act_new, "new"), (self.act_open, "open"), (self.act_save, "save"),
+                          (self.act_undo, "undo"), (self.act_redo, "redo"), (self.act_delete, "delete"),
+                          (self.act_rotate, "rotate"), (self.act_zoom_fit, "fit"), (self.act_run, "run")):
+            act.setIcon(tool_icon(name, self))
         self.addToolBar(tb)
         tb.addActions([self.act_new, self.act_open, self.act_save])
         tb.addSeparator()
@@ -269,6 +287,7 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_zoom_fit)
         tb.addSeparator()
         tb.addAction(self.act_run)
+        tb.widgetForAction(self.act_run).setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.speed_combo = QComboBox(self)
         self.speed_combo.setToolTip("Simulation speed")
         for name in SPEEDS:
@@ -292,9 +311,11 @@ class MainWindow(QMainWindow):
             self.heat_combo.addItem("off" if h == "off" else f"{h} m", h)
         self.heat_combo.setToolTip("Air temperature at this height above the floor")
         tb.addWidget(self.heat_combo)
-        tb.addSeparator()
+        # the colour scale under the plan, not in the toolbar: a narrow window's toolbar hid it
         self.colorbar = ColorBarWidget(self.scene.temp_scale, self)
-        tb.addWidget(self.colorbar)
+        self.colorbar.setMaximumWidth(420)
+        self.plan_footer.addWidget(self.colorbar, 1)
+        self.plan_footer.addStretch(0)
 
         speed = self.settings.value("speed", "60x")
         self.speed_combo.setCurrentIndex(max(0, self.speed_combo.findData(speed)))
@@ -328,11 +349,17 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ what feature modules use
     def menu(self, name: str) -> QMenu:
-        """The menu bar's menu ``name`` ("File", "Edit", "View", "Simulation"; "&" marks ignored), made at
-        the end of the bar if there is none yet: where a feature module puts its actions."""
+        """The menu bar's menu ``name`` ("File", "Edit", "View", "Simulation", "Help"; "&" marks ignored),
+        made at the end of the bar (before Help) if there is none yet: where a feature module puts its actions."""
         key = name.replace("&", "")
         if key not in self._menus:
-            self._menus[key] = self.menuBar().addMenu(name)
+            menu = QMenu(name, self.menuBar())
+            help_menu = self._menus.get("Help")
+            if help_menu is None:
+                self.menuBar().addMenu(menu)
+            else:
+                self.menuBar().insertMenu(help_menu.menuAction(), menu)
+            self._menus[key] = menu
         return self._menus[key]
 
     def add_dock(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea,
@@ -544,7 +571,11 @@ class MainWindow(QMainWindow):
             self.scene.select_ids(ids)
 
     def _on_view_drop_requested(self, prototype: Element, x_m: float, y_m: float, count: int) -> None:
-        cmd = self.doc.place_command(prototype, x_m, y_m, count, self.scene.hall.id)
+        try:
+            cmd = self.doc.place_command(prototype, x_m, y_m, count, self.scene.hall.id)
+        except LayoutError as exc:  # power equipment with nothing to draw from
+            self.show_status(f"Refused drop: {_issue_text(exc)}")
+            return
         if self.execute(cmd, "drop"):
             ids = [c.element.id for c in getattr(cmd, "commands", (cmd,))]
             self.scene.select_ids(ids)
@@ -725,7 +756,9 @@ class MainWindow(QMainWindow):
             self.incident_editor.show()
             self.incident_editor.raise_()
             return self.incident_editor
-        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self)
+        folder = os.path.dirname(os.path.abspath(self.doc.path)) if self.doc.path else None
+        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self, folder=folder,
+                                  settings=self.settings)
         dlg.sig_recorded.connect(self._on_incident_recorded)
         dlg.finished.connect(lambda _=0: setattr(self, "incident_editor", None))
         self.incident_editor = dlg

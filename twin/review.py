@@ -307,7 +307,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
         except (AttributeError, ValueError):
             heat = None
         data = ReviewData(
-            file=str(path), title=f"Review: {site.name or Path(path).stem}" + (f", {inc_name}" if inc_name else ""),
+            file=os.path.abspath(path), title=f"Review: {site.name or Path(path).stem}" + (f", {inc_name}" if inc_name else ""),
             recording_id=reader.id, site=site, hall_id=reader.hall_id, duration_s=reader.duration_s,
             dt_s=reader.dt_s, incident_name=inc_name, incident_description=inc_desc,
             engine_version=str(reader.engine_version or ""), is_review=is_review, picture_t_s=t_pic,

@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem,
                                QGraphicsView, QLabel, QToolTip)
 
 from dctwin.twin.model.commands import plan_row
-from dctwin.twin.model.layout import ELEMENT_TYPES, Containment, CoolingUnit, Element, Hall, Rack, Site, Tile
+from dctwin.twin.model.layout import (ELEMENT_TYPES, Containment, CoolingUnit, Element, Hall, Obstruction, PowerNode,
+                                     Rack, Site, Tile)
+from dctwin.twin.model.power_chain import default_feeds
 from dctwin.twin.model.validate import FloorIndex, footprint_text
 from dctwin.twin.sim import capacity
 from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
@@ -417,6 +419,66 @@ class ContainmentItem(ElementItem):
         painter.drawRect(r)
 
 
+class ObstructionItem(ElementItem):
+    """A column or a wall: solid dark grey, hatched, its id when it fits."""
+
+    z = Z_SOLID
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        base = QColor(235, 90, 90) if self.invalid else QColor(88, 90, 98)
+        painter.setBrush(base)
+        self._border(painter, QColor(30, 30, 34))
+        painter.drawRect(r)
+        painter.setBrush(QBrush(QColor(140, 142, 150), Qt.BDiagPattern))
+        painter.setPen(Qt.NoPen)
+        painter.drawRect(r)
+        self._label(painter, r, self.element.id, lod, QColor(240, 240, 240))
+        self._selection(painter, r)
+
+
+#: colours of power equipment by kind (floor marks, palette icons)
+POWER_COLOURS = {"utility": QColor(150, 150, 150), "generator": QColor(200, 120, 60), "ats": QColor(190, 170, 60),
+                 "ups": QColor(230, 180, 40), "switchboard": QColor(200, 150, 80), "pdu": QColor(245, 200, 70),
+                 "rpp": QColor(240, 215, 120)}
+
+
+class PowerNodeItem(ElementItem):
+    """A power node standing on the floor (a PDU, an RPP, ...): a mark with its kind and id. Loads connect
+    to it with the feed cable; it shares the floor (does not act on the air)."""
+
+    z = Z_SOLID + 1
+    #: the mark is highlighted while a feed cable is over it
+    hot = False
+
+    def set_hot(self, hot: bool) -> None:
+        if hot != self.hot:
+            self.hot = hot
+            self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.local_rect().adjusted(2, 2, -2, -2)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        el: PowerNode = self.element  # type: ignore[assignment]
+        base = QColor(235, 90, 90) if self.invalid else POWER_COLOURS.get(el.kind, QColor(230, 180, 40))
+        painter.setBrush(base)
+        painter.setPen(QPen(QColor(40, 130, 40), 4) if self.hot else QPen(QColor(70, 55, 20), 1.5))
+        painter.drawRoundedRect(r, 4, 4)
+        if lod * r.width() >= 14:
+            font = QFont(QApplication.font())
+            font.setPixelSize(max(1, int(r.height() * 0.3)))
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(QColor(30, 25, 10))
+            painter.drawText(r.adjusted(0, 1, 0, -r.height() / 2), Qt.AlignCenter, el.kind.upper()[:5])
+            font.setBold(False)
+            font.setPixelSize(max(1, int(r.height() * 0.24)))
+            painter.setFont(font)
+            painter.drawText(r.adjusted(0, r.height() / 2, 0, -1), Qt.AlignCenter, el.id)
+        self._selection(painter, self.local_rect())
+
+
 class RowLabelItem(QGraphicsItem):
     """A row's name and IT load, just west of the row, readable at any zoom."""
 
@@ -592,6 +654,9 @@ class FarLayerItem(QGraphicsItem):
             painter.drawRects(self._selected)
 
 
+#: with these held, Space is part of a shortcut (Ctrl+Space: Run), not a tap or a pan
+_SHORTCUT_MODIFIERS = Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier
+
 _TILE_FAR = QColor(70, 140, 230, 130)
 _INVALID = QColor(235, 90, 90)
 
@@ -634,7 +699,7 @@ class FitTintItem(QGraphicsItem):
 
 
 _ITEM_TYPES = {"racks": RackItem, "cooling_units": UnitItem, "tiles": TileItem, "grilles": GrilleItem,
-               "containments": ContainmentItem}
+               "containments": ContainmentItem, "obstructions": ObstructionItem, "power_nodes": PowerNodeItem}
 
 
 # --------------------------------------------------------------------------- scene
@@ -729,7 +794,8 @@ class FloorPlanScene(QGraphicsScene):
             self.hall_item.set_hall(hall)
         seen: set[str] = set()
         for coll, cls in _ITEM_TYPES.items():
-            for el in getattr(hall, coll):
+            els = self.site.floor_power_nodes(hall.id) if coll == "power_nodes" else getattr(hall, coll)
+            for el in els:
                 seen.add(el.id)
                 item = self.items_by_id.get(el.id)
                 if item is not None and type(item) is not cls:
@@ -1059,13 +1125,18 @@ class FloorPlanScene(QGraphicsScene):
         return snap(x_m, sx), snap(y_m, sy)
 
     def with_feeds(self, proto: Element, x_m: float, y_m: float) -> Element:
-        """A rack without feeds joins the power of the nearest rack (if the site has a power graph)."""
+        """A rack without feeds joins the power of the nearest rack; with no rack to join, it plugs into the
+        nearest PDUs (:func:`~dctwin.twin.model.power_chain.default_feeds`). Unchanged without a power graph."""
         if not isinstance(proto, Rack) or proto.feeds or self.site is None or not self.site.power_nodes:
             return proto
+        feeds = self.feeds_at(x_m, y_m)
+        return dataclasses.replace(proto, feeds=feeds) if feeds else proto
+
+    def feeds_at(self, x_m: float, y_m: float) -> tuple[str, ...]:
+        """The feeds a new rack at (x_m, y_m) gets (see :meth:`with_feeds`)."""
         if self._feed_index is None:
             self._feed_index = capacity.FeedIndex(self.hall)
-        feeds = self._feed_index.nearest(x_m, y_m)
-        return dataclasses.replace(proto, feeds=feeds) if feeds else proto
+        return self._feed_index.nearest(x_m, y_m) or default_feeds(self.site, self.hall_id or self.hall.id, x_m, y_m)
 
     def capacity_problems(self, elements: list[Element], ignore: Iterable[str] = ()) -> tuple[str, str]:
         """(power, cooling) reasons why racks placed as ``elements`` would lack capacity ("" when fine).
@@ -1138,7 +1209,7 @@ class FloorPlanScene(QGraphicsScene):
                 else:
                     cx, cy = (i + 0.5) * tile, (j + 0.5) * tile
                     x0, y0 = self.drop_position(proto, cx, cy)
-                    feeds = self._feed_index.nearest(cx, cy) if joins else proto_feeds
+                    feeds = self.feeds_at(cx, cy) if joins else proto_feeds
                     placed = protos.get(feeds)
                     if placed is None:
                         placed = protos[feeds] = dataclasses.replace(proto, feeds=feeds) if joins else proto
@@ -1186,6 +1257,15 @@ class FloorPlanScene(QGraphicsScene):
             lines.append(f"open {el.open_fraction:.0%}")
         elif isinstance(el, Containment):
             lines.append(f"{el.kind} aisle {el.width_m:g} × {el.depth_m:g} m")
+        elif isinstance(el, Obstruction):
+            lines.append(f"{el.kind}, " + ("to the ceiling" if el.height_m is None else f"{el.height_m:g} m high")
+                         + " (air goes around it)")
+        elif isinstance(el, PowerNode):
+            lines.append(f"{el.kind}, {el.capacity_kw:g} kW" + (f", from {', '.join(el.inputs)}" if el.inputs else ""))
+            d = self._power_nodes().get(el.id)
+            if d is not None and d.load_w is not None:
+                lines.append(f"load {d.load_w / 1e3:.1f} kW" + (f", headroom {d.headroom_w / 1e3:+.1f} kW"
+                                                                 if d.headroom_w is not None else ""))
         fp = item.footprint()
         lines.append(footprint_text(fp))
         return "<br>".join(lines)
@@ -1221,6 +1301,14 @@ class FloorPlanView(QGraphicsView):
     sig_space_tapped = Signal()
     #: the mouse is over hall position (x_m, y_m)
     sig_cursor_moved = Signal(float, float)
+    #: add ``element`` (a prototype sized to a rectangle drawn with the rectangle tool)
+    sig_rect_drawn = Signal(object)
+    #: plug the loads ``ids`` into power node ``node_id`` (a feed cable was drawn)
+    sig_feed_requested = Signal(list, str)
+    #: a line was drawn with the line tool, from (x0, y0) to (x1, y1) in m
+    sig_line_drawn = Signal(float, float, float, float)
+    #: the armed tool changed: its hint ("" when none is armed)
+    sig_tool_changed = Signal(str)
 
     MIN_SCALE, MAX_SCALE = 0.01, 20.0
     #: while a palette element is dragged over the plan, an object that may paint the floor itself (the app's
@@ -1243,6 +1331,10 @@ class FloorPlanView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
         self.setOptimizationFlags(QGraphicsView.DontSavePainterState | QGraphicsView.DontAdjustForAntialiasing)
         self.setAcceptDrops(True)
+        # no scroll bars: the plan fits the window (and re-fits when it changes size); pan with the middle
+        # button or Space+drag, Zoom to Fit (F) to see it all again. In a small window they took the room.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
         self._space_down = False
@@ -1259,6 +1351,12 @@ class FloorPlanView(QGraphicsView):
         self.capacity_label.setMargin(4)
         self.capacity_label.hide()
         scene.sig_summary_applied.connect(self._on_scene_summary_applied)
+        #: the armed tool (:mod:`dctwin.widgets.plan_tools`), None: select and drag
+        self.tool = None
+        self._tool_pressed = False
+        #: the view shows the whole hall (zoom to fit) until the person zooms or pans: it re-fits on resize
+        self.fitted = True
+        self._fitting = False
 
     #: most power nodes listed in the capacity read-out (the tightest first)
     CAPACITY_ROWS = 6
@@ -1287,9 +1385,13 @@ class FloorPlanView(QGraphicsView):
             self.capacity_label.hide()
             return
         self.capacity_label.setText("<b>Headroom</b> now / after losing one<br>" + "<br>".join(lines))
+        size = self.capacity_label.size()
+        shown = self.capacity_label.isVisible()
         self.capacity_label.adjustSize()
         self._place_capacity_label()
         self.capacity_label.show()
+        if self.fitted and (not shown or self.capacity_label.size() != size):
+            self.zoom_to_fit()  # leave the read-out's corner free
 
     def _place_capacity_label(self) -> None:
         vp = self.viewport().geometry()
@@ -1299,9 +1401,61 @@ class FloorPlanView(QGraphicsView):
     def resizeEvent(self, event) -> None:  # Qt override
         super().resizeEvent(event)
         self._place_capacity_label()
+        if self.fitted and not self._fitting:  # a smaller window still shows the whole hall
+            self.zoom_to_fit()
 
     def floor_scene(self) -> FloorPlanScene:
         return self.scene()  # type: ignore[return-value]
+
+    # ---- tools (dctwin.widgets.plan_tools)
+    def set_tool(self, tool) -> None:
+        """Arm ``tool`` (None: back to select and drag); the previous one is cancelled."""
+        if self.tool is not None:
+            self.tool.cancel(self)
+        self.tool = tool
+        self._tool_pressed = False
+        if tool is None:
+            self.viewport().unsetCursor()
+        else:
+            self.viewport().setCursor(tool.cursor)
+        self.sig_tool_changed.emit(tool.hint if tool is not None else "")
+
+    def snap_to_grid(self, v_m: float) -> float:
+        """``v_m`` rounded to the nearest floor-tile line (m)."""
+        hall = self.floor_scene().hall
+        tile = hall.tile_m if hall is not None else 0.6
+        return round(round(v_m / tile) * tile, 9)
+
+    def show_ghost(self, elements: list, problem: str) -> None:
+        """Outline where ``elements`` would go (red with a ``problem``); none: the outline goes."""
+        scene = self.floor_scene()
+        if not elements:
+            if self._ghost is not None:
+                scene.removeItem(self._ghost)
+                self._ghost = None
+            return
+        if self._ghost is None:
+            self._ghost = GhostItem()
+            scene.addItem(self._ghost)
+        self._ghost.set_rects([footprint_rect(scene.hall.footprint(e)) for e in elements], not problem)
+        self._ghost.setToolTip(problem)
+
+    def power_node_at(self, x_m: float, y_m: float) -> Optional["PowerNodeItem"]:
+        """The power node standing on the floor at (x_m, y_m), if any."""
+        for it in self.floor_scene().items(to_scene(x_m, y_m)):
+            if isinstance(it, PowerNodeItem):
+                return it
+        return None
+
+    def start_feed_drag(self, loads: list) -> None:
+        """Carry a feed cable out of the plan as a drag and drop (the Power panel takes it)."""
+        from PySide6.QtGui import QDrag
+
+        from dctwin.widgets.plan_tools import feed_mime
+
+        drag = QDrag(self)
+        drag.setMimeData(feed_mime(loads))
+        drag.exec(Qt.LinkAction)
 
     # ---- zoom
     def current_scale(self) -> float:
@@ -1315,6 +1469,7 @@ class FloorPlanView(QGraphicsView):
         self.floor_scene().set_view_scale(PX * self.current_scale())
 
     def zoom_by(self, factor: float) -> None:
+        self.fitted = False
         s = self.current_scale()
         factor = min(max(factor, self.MIN_SCALE / s), self.MAX_SCALE / s)
         self.scale(factor, factor)
@@ -1332,8 +1487,29 @@ class FloorPlanView(QGraphicsView):
         if r.isEmpty():
             return
         m = 0.03 * max(r.width(), r.height())
-        self.fitInView(r.adjusted(-m, -m, m + 40, m), Qt.KeepAspectRatio)  # + room for the north arrow
+        self._fitting = True  # scroll bars coming or going resize the view: no fit from inside a fit
+        try:
+            self.fitInView(self._fit_rect(r.adjusted(-m, -m, m + 40, m)), Qt.KeepAspectRatio)  # + the north arrow
+        finally:
+            self._fitting = False
+        self.fitted = True
         self._update_far()
+
+    def _fit_rect(self, r: QRectF) -> QRectF:
+        """``r`` grown so that, fitted into the viewport, it leaves the headroom read-out's corner free: the
+        read-out takes the bottom-right corner, so the hall goes beside it or above it, whichever is larger."""
+        lab = self.capacity_label
+        vp = self.viewport().rect()
+        if not lab.isVisible() or vp.width() <= lab.width() + 20 or vp.height() <= lab.height() + 20:
+            return r
+        w, h = float(vp.width()), float(vp.height())
+        beside = min((w - lab.width() - 12) / r.width(), h / r.height())
+        above = min(w / r.width(), (h - lab.height() - 12) / r.height())
+        if max(beside, above) >= min(w / r.width(), h / r.height()):
+            return r  # the hall does not reach the corner anyway
+        if beside >= above:
+            return r.adjusted(0, 0, (lab.width() + 12) / beside, 0)
+        return r.adjusted(0, 0, 0, (lab.height() + 12) / above)
 
     def wheelEvent(self, event) -> None:  # Qt override
         delta = event.angleDelta().y()
@@ -1343,7 +1519,11 @@ class FloorPlanView(QGraphicsView):
 
     # ---- keys
     def keyPressEvent(self, event) -> None:  # Qt override
-        if event.key() == Qt.Key_Space:
+        if event.key() == Qt.Key_Escape and self.tool is not None:
+            self.set_tool(None)
+            event.accept()
+            return
+        if event.key() == Qt.Key_Space and not event.modifiers() & _SHORTCUT_MODIFIERS:
             if not event.isAutoRepeat():
                 self._space_down = True
                 self._space_used = False
@@ -1377,9 +1557,14 @@ class FloorPlanView(QGraphicsView):
     def keyReleaseEvent(self, event) -> None:  # Qt override
         if event.key() == Qt.Key_Space:
             if not event.isAutoRepeat():
+                # only a press seen here counts: Ctrl+Space is the window's shortcut, whose release comes too
+                tapped = self._space_down and not self._space_used
                 self._space_down = False
-                self.viewport().unsetCursor()
-                if not self._space_used:
+                if self.tool is not None:
+                    self.viewport().setCursor(self.tool.cursor)
+                else:
+                    self.viewport().unsetCursor()
+                if tapped:
                     self.sig_space_tapped.emit()
             event.accept()
             return
@@ -1401,7 +1586,14 @@ class FloorPlanView(QGraphicsView):
         if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self._space_down):
             self._pan_from = event.position()
             self._space_used = True
+            self.fitted = False
             self.viewport().setCursor(Qt.ClosedHandCursor)
+            event.accept()
+            return
+        if event.button() == Qt.LeftButton and self.tool is not None:
+            p = event.position().toPoint()
+            x_m, y_m = to_hall(self.mapToScene(p))
+            self._tool_pressed = self.tool.press(self, x_m, y_m, self._element_item_at(p))
             event.accept()
             return
         if event.button() == Qt.LeftButton:
@@ -1437,6 +1629,10 @@ class FloorPlanView(QGraphicsView):
             self._pan_from = event.position()
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(d.x()))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(d.y()))
+            event.accept()
+            return
+        if self.tool is not None and self._tool_pressed:
+            self.tool.move(self, x_m, y_m, self.viewport().rect().contains(p))
             event.accept()
             return
         if self._drag is not None:
@@ -1494,6 +1690,15 @@ class FloorPlanView(QGraphicsView):
                 self.viewport().setCursor(Qt.OpenHandCursor)
             else:
                 self.viewport().unsetCursor()
+            event.accept()
+            return
+        if self.tool is not None and event.button() == Qt.LeftButton:
+            tool, pressed = self.tool, self._tool_pressed
+            self._tool_pressed = False
+            if pressed:
+                tool.release(self, *to_hall(self.mapToScene(event.position().toPoint())))
+                if tool.one_shot and self.tool is tool:
+                    self.set_tool(None)
             event.accept()
             return
         if self._drag is not None and event.button() == Qt.LeftButton:

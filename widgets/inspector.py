@@ -13,8 +13,9 @@ from typing import Any, Mapping, Optional
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
 
-from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, PLENUM_KINDS, Containment,
-                         CoolingUnit, Element, Grille, Hall, Rack, Site, Tile)
+from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, OBSTRUCTION_KINDS,
+                                     PLENUM_KINDS, POWER_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
+                                     Obstruction, PowerNode, Rack, Site, Tile)
 from dctwin.twin.model.validate import AIRFLOW_CONTROLS, FEEDABLE_KINDS
 from dctwin.twin.physics.constants import DESIGN_INLET_C
 from dctwin.widgets.colormaps import note_label
@@ -36,9 +37,15 @@ FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
     Tile: (("id", "Id", "text"), ("open_fraction", "Open fraction", "float")),
     Grille: (("id", "Id", "text"), ("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float")),
     Containment: (("id", "Id", "text"), ("kind", "Aisle", CONTAINMENT_KINDS), ("width_m", "Width (m)", "float"),
-                  ("depth_m", "Depth (m)", "float"),
+                  ("depth_m", "Depth (m)", "float"), ("height_m", "Height (m, blank = default)", "optfloat"),
                   ("door_gap_m2", "Door gap, each end (m², blank = 0.03)", "optfloat"),
                   ("roof_gap_m2", "Roof edge gap (m², blank = 5 mm per m)", "optfloat")),
+    Obstruction: (("id", "Id", "text"), ("kind", "Kind", OBSTRUCTION_KINDS), ("width_m", "Width (m)", "float"),
+                  ("depth_m", "Depth (m)", "float"), ("height_m", "Height (m, blank = to the ceiling)", "optfloat")),
+    PowerNode: (("id", "Id", "text"), ("kind", "Kind", POWER_KINDS), ("capacity_kw", "Capacity (kW)", "float"),
+                ("inputs", "Draws from", "inputs"), ("battery_kwh", "Battery (kWh)", "optfloat"),
+                ("start_delay_s", "Start delay (s)", "optfloat"), ("transfer_delay_s", "Transfer delay (s)", "optfloat"),
+                ("loss_fraction", "Loss fraction", "optfloat")),
 }
 #: hall fields shown when nothing is selected
 HALL_FIELDS = (("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "float"),
@@ -48,6 +55,12 @@ HALL_FIELDS = (("width_m", "Width (m)", "float"), ("depth_m", "Depth (m)", "floa
 _NONE = "(none)"
 #: yes/no fields, shown as a false/true choice
 _BOOL_FIELDS = frozenset({"ceiling_return", "airflow_fixed"})
+
+
+def _applies(el: Element, field: str) -> bool:
+    """Whether ``field`` is one ``el`` takes (a UPS has a battery, a PDU has none)."""
+    kinds = PowerNode.KIND_FIELDS.get(field) if isinstance(el, PowerNode) else None
+    return kinds is None or el.kind in kinds
 
 
 def _fmt(value: Any) -> str:
@@ -122,7 +135,7 @@ class InspectorPanel(QWidget):
         els = self.elements()
         if not els:
             return HALL_FIELDS if self.hall() is not None else ()
-        specs = [FIELDS.get(type(e), ()) for e in els]
+        specs = [tuple(f for f in FIELDS.get(type(e), ()) if _applies(e, f[0])) for e in els]
         shared = set.intersection(*({f for f, _, _ in s} for s in specs))
         if len(els) > 1:
             shared.discard("id")
@@ -182,10 +195,10 @@ class InspectorPanel(QWidget):
             self.form.addRow(label, box)
 
     def _make_editor(self, name: str, kind: Any, parent: QWidget):
-        if kind == "feeds":
+        if kind in ("feeds", "inputs"):
             combos = (QComboBox(parent), QComboBox(parent))
             for k, combo in enumerate(combos):
-                combo.setObjectName(f"feed_{'AB'[k]}")
+                combo.setObjectName(f"feed_{'AB'[k]}" if kind == "feeds" else f"input_{k + 1}")
                 combo.activated.connect(lambda _=0, n=name: self._on_feeds_activated(n))
             return combos
         if isinstance(kind, tuple):
@@ -225,8 +238,9 @@ class InspectorPanel(QWidget):
             kinds = sorted({type(e).__name__.lower() for e in els})
             self.header.setText(f"<b>{len(els)} selected</b> ({', '.join(kinds)}); shared fields")
         self._show_assumed(els)
-        feed_ids = [_NONE] + [n.id for n in (self.site.power_nodes if self.site else [])
-                              if n.kind in FEEDABLE_KINDS]
+        nodes = self.site.power_nodes if self.site else []
+        feed_ids = [_NONE] + [n.id for n in nodes if n.kind in FEEDABLE_KINDS]
+        input_ids = [_NONE] + [n.id for n in nodes if n.id not in self.ids]
         for name, editor in self.editors.items():
             same, value = self._shared_value(name)
             if isinstance(editor, tuple):
@@ -234,12 +248,13 @@ class InspectorPanel(QWidget):
                 for k, combo in enumerate(editor):
                     combo.blockSignals(True)
                     combo.clear()
-                    combo.addItems(feed_ids)
+                    combo.addItems(feed_ids if name == "feeds" else input_ids)
                     cur = feeds[k] if k < len(feeds) else _NONE
-                    if cur not in feed_ids:
+                    if combo.findText(cur) < 0:
                         combo.addItem(cur)
                     combo.setCurrentText(cur if same else _NONE)
-                    combo.setToolTip(f"Feed {'AB'[k]}" + ("" if same else " (differs across the selection)"))
+                    what = f"Feed {'AB'[k]}" if name == "feeds" else f"Input {k + 1}"
+                    combo.setToolTip(what + ("" if same else " (differs across the selection)"))
                     combo.blockSignals(False)
             elif isinstance(editor, QComboBox):
                 editor.blockSignals(True)

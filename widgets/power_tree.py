@@ -1,14 +1,21 @@
-"""The power tree: sources down to PDUs, with load, capacity and headroom (now and after losing a partner)."""
+"""The power tree: sources down to PDUs, with load, capacity and headroom (now and after losing a partner).
+
+It is also the power room: power equipment dragged from the palette onto a node draws from that node
+(onto the empty space below the tree: from its usual source), and a feed cable dragged from a rack on
+the floor plan onto a node plugs the rack into it. Both leave as intent signals; the window edits.
+"""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from dctwin.twin.model.layout import Site
+from dctwin.twin.model.layout import PowerNode, Site
 from dctwin.twin.sim.results import HallSummary
+from dctwin.widgets.floor_plan import ELEMENT_MIME, element_from_mime
+from dctwin.widgets.plan_tools import FEED_MIME, loads_from_mime
 
 COLUMNS = ("Node", "Kind", "Load kW", "Capacity kW", "Headroom kW", "N-1 kW", "Racks")
 
@@ -17,17 +24,60 @@ def _kw(v) -> str:
     return "—" if v is None else f"{v / 1e3:.0f}"
 
 
+class _PowerTree(QTreeWidget):
+    """The tree; takes palette power equipment and feed cables dropped onto its nodes."""
+
+    def __init__(self, panel: "PowerTreePanel"):
+        super().__init__(panel)
+        self._panel = panel
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DropOnly)
+
+    def _node_at(self, event) -> str:
+        item = self.itemAt(event.position().toPoint())
+        return item.data(0, Qt.UserRole) if item is not None else ""
+
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        if self._panel.accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # Qt override
+        mime = event.mimeData()
+        node = self._node_at(event)
+        if not self._panel.accepts(mime) or (mime.hasFormat(FEED_MIME) and not node):
+            event.ignore()  # a cable must end on a node
+            return
+        item = self.itemAt(event.position().toPoint())
+        if item is not None:
+            self.setCurrentItem(item)
+        event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        if self._panel.drop(event.mimeData(), self._node_at(event)):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+
 class PowerTreePanel(QWidget):
     """The site's power graph as a tree; clicking a node selects every rack it feeds (directly or below)."""
 
     #: select these racks on the floor plan (those fed through the clicked node)
     sig_racks_chosen = Signal(list)
+    #: the node ``id`` was clicked (show it in the inspector)
+    sig_node_chosen = Signal(str)
+    #: add the power node ``prototype`` (empty id) drawing from node ``parent`` ("" : its usual source)
+    sig_node_drop_requested = Signal(object, str)
+    #: plug the loads ``ids`` into node ``node_id`` (a feed cable dropped on it)
+    sig_feed_drop_requested = Signal(list, str)
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.site: Optional[Site] = None
         self.summary: Optional[HallSummary] = None
-        self.tree = QTreeWidget(self)
+        self.tree = _PowerTree(self)
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
@@ -62,6 +112,7 @@ class PowerTreePanel(QWidget):
     def sync(self) -> None:
         """Rebuild the tree from the site's power graph (keeps expansion of nodes that stay)."""
         expanded = {k for k, it in self.items.items() if it.isExpanded()}
+        known = set(self.items)
         self.tree.clear()
         self.items.clear()
         if self.site is None:
@@ -107,7 +158,7 @@ class PowerTreePanel(QWidget):
         for r in roots:
             add(self.tree, r, set())
         for k, it in self.items.items():
-            it.setExpanded(k in expanded or not expanded)
+            it.setExpanded(k in expanded or k not in known)  # a new node shows what is below it
         for c in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(c)
         self._fill_numbers()
@@ -133,3 +184,30 @@ class PowerTreePanel(QWidget):
         ident = item.data(0, Qt.UserRole)
         if ident:
             self.sig_racks_chosen.emit(self.downstream_racks(ident))
+            self.sig_node_chosen.emit(ident)
+
+    # ---- the power room: drops
+    def accepts(self, mime) -> bool:
+        """Whether ``mime`` is something the power room takes: power equipment or a feed cable."""
+        if mime.hasFormat(FEED_MIME):
+            return True
+        if mime.hasFormat(ELEMENT_MIME):
+            try:
+                return isinstance(element_from_mime(mime.data(ELEMENT_MIME).data())[0], PowerNode)
+            except (ValueError, KeyError, TypeError):
+                return False
+        return False
+
+    def drop(self, mime, node_id: str) -> bool:
+        """Take a drop on node ``node_id`` ("" : below the tree): ask for the edit; False if it is not one."""
+        loads = loads_from_mime(mime)
+        if loads:
+            if not node_id:
+                return False
+            self.sig_feed_drop_requested.emit(loads, node_id)
+            return True
+        if self.accepts(mime):
+            proto, _count = element_from_mime(mime.data(ELEMENT_MIME).data())
+            self.sig_node_drop_requested.emit(proto, node_id)
+            return True
+        return False

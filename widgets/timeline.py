@@ -16,7 +16,8 @@ from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QStyle, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from dctwin.twin.model.events import AUTOMATIC_KINDS
 
@@ -431,7 +432,9 @@ class TimelinePanel(QWidget):
         super().__init__(parent)
         self.view = TimelineView(self)
         self.play_button = QToolButton(self)
-        self.play_button.setText("▶ Play")
+        self.play_button.setText("Play")  # words and the style's icons: "⏸" is missing from common fonts
+        self.play_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPlay))
+        self.play_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play or pause the replay (Space)")
         self.speed_combo = QComboBox(self)
@@ -505,7 +508,8 @@ class TimelinePanel(QWidget):
             self._timer.start()
         else:
             self._timer.stop()
-        self.play_button.setText("⏸ Pause" if on else "▶ Play")
+        self.play_button.setText("Pause" if on else "Play")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.SP_MediaPause if on else QStyle.SP_MediaPlay))
         self.sig_playing_changed.emit(on)
 
     def _on_timer_tick(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
 from dctwin.widgets.floor_plan import to_scene
@@ -14,7 +14,7 @@ def viewport_point(view, x_m: float, y_m: float) -> QPoint:
 
 def centre_of(site, element_id: str) -> tuple[float, float]:
     hall, _, _, el = site.locate(element_id)
-    x0, y0, x1, y1 = hall.footprint(el)
+    x0, y0, x1, y1 = hall.footprint(el) if hall is not None else el.footprint()  # a power node on a floor
     return (x0 + x1) / 2, (y0 + y1) / 2
 
 
@@ -37,3 +37,23 @@ def click(view, x_m: float, y_m: float, modifiers=Qt.NoModifier) -> None:
     p = viewport_point(view, x_m, y_m)
     QTest.mousePress(vp, Qt.LeftButton, modifiers, p)
     QTest.mouseRelease(vp, Qt.LeftButton, modifiers, p)
+
+
+def editing_window(qtbot, tmp_path, site=None, size=(1400, 900)):
+    """A shown window on ``site`` (the demo hall "small" by default), fitted, without the physics thread."""
+    from dctwin.app.document import Document
+    from dctwin.app.runner import SimRunner
+    from dctwin.app.settings import Settings
+    from dctwin.app.window import MainWindow
+    from dctwin.twin.model.demos import load_demo
+
+    runner = SimRunner()
+    runner.available = False
+    w = MainWindow(Document(site if site is not None else load_demo("small")),
+                   Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)), runner)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.view.zoom_to_fit()
+    return w

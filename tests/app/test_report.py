@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFont, QImage
 
+from dctwin.app import report
 from dctwin.app.main import main
 from dctwin.twin.store import Project, replay_to
 from dctwin.widgets.floor_plan import PX
@@ -40,7 +41,9 @@ def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
     m = 0.03 * max(src.width(), src.height())
     src = src.adjusted(-m, -m, m + 40, m)
     scale = img.width() / src.width()
-    assert img.height() == pytest.approx(src.height() * scale + 70, abs=2)
+    font = QFont()
+    font.setPixelSize(report.text_px(img.width()))
+    assert img.height() == pytest.approx(src.height() * scale + report.colour_bar_height(font), abs=2)
     temp = ColorScale()
     hits = 0
     for rack in hall.racks:

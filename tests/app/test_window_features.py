@@ -35,12 +35,12 @@ def test_a_feature_installs_its_menu_entries_and_dock(qtbot, tmp_path, monkeypat
     monkeypatch.setattr(window_module, "FEATURES", window_module.FEATURES + (install_measure,))
     w = make_window(qtbot, tmp_path)
     # it ran once the window's own menus were there, after the features before it
-    assert w.seen_menus == ["&File", "&Edit", "&View", "&Simulation"]
+    assert w.seen_menus == ["&File", "&Edit", "&View", "&Simulation", "&Help"]
     assert w.import_menu.menuAction() in w.menu("File").actions()
-    # menus are found by name, with or without the & mark; a new one goes at the end of the bar
+    # menus are found by name, with or without the & mark; a new one goes at the end of the bar, before Help
     assert w.menu("File") is w.menu("&File") and w.act_new in w.menu("File").actions()
     assert w.act_measure_export in w.menu("File").actions()
-    assert [a.text() for a in w.menuBar().actions()] == ["&File", "&Edit", "&View", "&Simulation", "&Tools"]
+    assert [a.text() for a in w.menuBar().actions()] == ["&File", "&Edit", "&View", "&Simulation", "&Tools", "&Help"]
     assert w.menu("Tools").actions() == [w.act_measure]
     # the dock is listed in View and tabbed with the trends
     assert w.measure_dock.toggleViewAction() in w.menu("View").actions()

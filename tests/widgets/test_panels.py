@@ -21,8 +21,9 @@ def test_palette_offers_the_rack_types_and_carries_row_and_facing(qtbot):
     p.facing.setCurrentText("S")
     el, n = element_from_mime(p.mime_for(4))
     assert (el.it_kw, el.liquid_fraction > 0, el.facing, n) == (120.0, True, "S", 6)
-    mime = p.list.mimeData([p.list.item(0)])
+    mime = p.list.mimeData([p.list.item(p.rows[0])])  # the list's first entry under its "Racks" header
     assert element_from_mime(mime.data(p.list.mimeTypes()[0]).data())[0].it_kw == 5.0
+    assert not p.list.mimeData([p.list.item(0)]).hasFormat(p.list.mimeTypes()[0])  # a header drags nothing
 
 
 def test_inspector_shows_fields_and_emits_typed_edits(qtbot):
@@ -194,3 +195,37 @@ def test_inspector_edits_leak_areas_and_unit_airflow_control(qtbot):
         combo.setCurrentText("containment_dp")
         combo.activated.emit(combo.currentIndex())
     assert blk.args == [["IR"], "airflow_control", "containment_dp"]
+
+
+def test_section_arrows_fit_the_panel_on_screen_low_or_tall(qtbot):
+    """A low section dock gets fewer rows of arrows, never arrows drawn over each other (issue 17 item 15)."""
+    import math
+
+    import numpy as np
+
+    from dctwin.twin.sim.sections import Section
+    from dctwin.widgets.colormaps import ColorScale
+    from dctwin.widgets.section_view import ARROW_PX, SectionPanel
+
+    s = np.arange(0.15, 11.7, 0.3)
+    z = np.arange(0.15, 3.0, 0.3)
+    S, Z = np.meshgrid(s, z, indexing="ij")
+    sec = Section((0.2, 4.5), (11.8, 4.5), s, z, 20 + Z, np.sin(S), np.full_like(S, 2.0), 3.0)
+    panel = SectionPanel(ColorScale())
+    qtbot.addWidget(panel)
+    panel.show()
+    for height in (150, 500):
+        panel.resize(1200, height)
+        qtbot.waitExposed(panel)
+        panel.set_section(sec)
+        qtbot.wait(50)
+        x, y = panel.arrow_segments()
+        px, py = panel.plot.getViewBox().viewPixelSize()
+        ax, ay = x.reshape(-1, 6)[:, :2] / px, y.reshape(-1, 6)[:, :2] / py  # tail and head, screen px
+        lengths = np.hypot(ax[:, 1] - ax[:, 0], ay[:, 1] - ay[:, 0])
+        mids = np.stack([(ax[:, 0] + ax[:, 1]) / 2, (ay[:, 0] + ay[:, 1]) / 2], axis=1)
+        rows = np.unique(np.round(mids[:, 1], 3))
+        gap_up = np.min(np.diff(rows)) if len(rows) > 1 else math.inf
+        assert lengths.max() <= min(ARROW_PX, 0.86 * gap_up) + 1e-6, (height, lengths.max(), gap_up)
+        assert len(rows) >= 2  # still arrows up the slice, even in a low panel
+    assert len(rows) >= 6  # a tall panel shows more of them

@@ -384,7 +384,12 @@ class Macro(Command):
 # --------------------------------------------------------------------------- new elements
 
 #: id prefixes of new elements by collection (others get "E-")
-ID_PREFIXES = {"racks": "R-", "cooling_units": "CU-", "tiles": "T-", "grilles": "G-", "containments": "AISLE-"}
+ID_PREFIXES = {"racks": "R-", "cooling_units": "CU-", "tiles": "T-", "grilles": "G-", "containments": "AISLE-",
+               "obstructions": "OBS-", "power_nodes": "PWR-"}
+#: id prefixes by kind where the kind reads better than the collection (a "UPS-01", a "WALL-02")
+KIND_PREFIXES = {"power_nodes": {"utility": "UTIL-", "generator": "GEN-", "ats": "ATS-", "ups": "UPS-",
+                                 "switchboard": "SWB-", "pdu": "PDU-", "rpp": "RPP-"},
+                 "obstructions": {"column": "COL-", "wall": "WALL-"}}
 
 
 class IdAllocator:
@@ -405,8 +410,10 @@ class IdAllocator:
         return ident
 
     def for_element(self, el: Element) -> str:
-        """A new id with the prefix of ``el``'s kind (``R-`` for a rack, ``CU-`` for a cooling unit, ...)."""
-        return self.new(ID_PREFIXES.get(el.COLLECTION, "E-"))
+        """A new id with the prefix of ``el``'s kind (``R-`` for a rack, ``CU-`` for a cooling unit, ``UPS-``
+        for a UPS, ...)."""
+        by_kind = KIND_PREFIXES.get(el.COLLECTION, {}).get(getattr(el, "kind", ""))
+        return self.new(by_kind or ID_PREFIXES.get(el.COLLECTION, "E-"))
 
 
 def plan_row(prototype: Element, x_m: float, y_m: float, count: int,

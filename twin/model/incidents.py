@@ -227,6 +227,13 @@ def _library() -> Any:
     return resources.files("dctwin.assets").joinpath("incidents")
 
 
+def library_folder() -> Optional[str]:
+    """The incident library's folder on disk (where a file dialog can start), or None when the package
+    is not installed as plain files (a zip)."""
+    folder = _library()
+    return str(folder) if isinstance(folder, Path) and folder.is_dir() else None
+
+
 def list_incidents() -> dict[str, str]:
     """The built-in incidents: ``{name: "<layout>: <description>"}`` (file assets/incidents/<name>.json)."""
     out: dict[str, str] = {}

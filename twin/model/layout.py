@@ -1,8 +1,10 @@
 """Layout model: what a person edits.
 
 A :class:`Site` holds one or more :class:`Hall` (racks, cooling units,
-perforated tiles, return grilles, containment zones), a power graph of
-:class:`PowerNode`, a cooling :class:`Plant` and workload profiles.
+perforated tiles, return grilles, containment zones, obstructions such as
+columns and walls), a power graph of :class:`PowerNode` (each in the power
+room, or standing on a hall's floor), a cooling :class:`Plant` and workload
+profiles.
 
 Coordinates: x grows east, y grows north, z up, in metres from the hall's
 south-west floor corner. ``x_m, y_m`` is the footprint corner with the
@@ -33,6 +35,7 @@ FACINGS = ("N", "E", "S", "W")
 COOLING_KINDS = ("crah", "crac", "inrow", "rdhx", "cdu")
 POWER_KINDS = ("utility", "generator", "ats", "ups", "switchboard", "pdu", "rpp")
 CONTAINMENT_KINDS = ("hot", "cold")
+OBSTRUCTION_KINDS = ("column", "wall")
 PLENUM_KINDS = ("raised_floor", "none")
 WORKLOAD_KINDS = ("constant", "diurnal", "ai_training", "csv")
 ASHRAE_CLASSES = ("A1", "A2", "A3", "A4", "H1")
@@ -45,6 +48,8 @@ MAX_RACK_POWER_W = 250e3
 ASSUMED_EXISTS = "exists"
 #: Largest hall side (m).
 MAX_HALL_SIDE_M = 2000.0
+#: Side of the square a power node standing on a hall's floor is drawn as (m): a cabinet's footprint.
+POWER_MARK_M = 0.6
 _EPS = 1e-9
 
 
@@ -196,8 +201,28 @@ class Containment(_Box):
 
 
 @dataclass(frozen=True)
+class Obstruction(_Box):
+    """Something solid on the floor that air cannot pass: a building column or a wall segment.
+
+    ``height_m`` None reaches the ceiling. It takes floor (nothing else stands on it) and its cells
+    are solid in the air model.
+    """
+
+    COLLECTION: ClassVar[str] = "obstructions"
+
+    kind: str = "column"
+    width_m: float = 0.6
+    depth_m: float = 0.6
+    height_m: Optional[float] = None
+
+
+@dataclass(frozen=True)
 class PowerNode(Element):
-    """A node of the power graph. ``inputs`` are the ids it draws from."""
+    """A node of the power graph. ``inputs`` are the ids it draws from.
+
+    Without a position (``x_m``, ``y_m`` None) it stands in the power room; with one it stands on the
+    floor of hall ``hall`` (None: the site's first hall), a :data:`POWER_MARK_M` square from there.
+    """
 
     COLLECTION: ClassVar[str] = "power_nodes"
 
@@ -213,6 +238,7 @@ class PowerNode(Element):
     loss_fraction: Optional[float] = None
     x_m: Optional[float] = None
     y_m: Optional[float] = None
+    hall: Optional[str] = None
 
     #: fields that only some kinds take
     KIND_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -224,6 +250,20 @@ class PowerNode(Element):
         "retransfer_delay_s": ("ats",),
         "loss_fraction": ("ups", "switchboard", "pdu", "rpp"),
     }
+
+    @property
+    def on_floor(self) -> bool:
+        """Whether it stands on a hall's floor (has a position) rather than in the power room."""
+        return self.x_m is not None and self.y_m is not None
+
+    def size_xy(self) -> tuple[float, float]:
+        return (POWER_MARK_M, POWER_MARK_M)
+
+    def footprint(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of its mark on the floor (m); only for a node :attr:`on_floor`."""
+        if not self.on_floor:
+            raise ValueError(f"power node {self.id} stands in the power room, not on a floor")
+        return (self.x_m, self.y_m, self.x_m + POWER_MARK_M, self.y_m + POWER_MARK_M)
 
 
 @dataclass(frozen=True)
@@ -320,6 +360,7 @@ class Hall:
     tiles: list[Tile] = field(default_factory=list)
     grilles: list[Grille] = field(default_factory=list)
     containments: list[Containment] = field(default_factory=list)
+    obstructions: list[Obstruction] = field(default_factory=list)
     #: where an imported hall came from, and which of its fields were assumed (as for elements)
     external_id: Optional[str] = None
     assumed: tuple[str, ...] = ()
@@ -327,7 +368,7 @@ class Hall:
     floor_kg_m2: Optional[float] = None
 
     ELEMENT_COLLECTIONS: ClassVar[tuple[str, ...]] = (
-        "racks", "cooling_units", "tiles", "grilles", "containments")
+        "racks", "cooling_units", "tiles", "grilles", "containments", "obstructions")
 
     def elements(self) -> Iterator[Element]:
         for name in self.ELEMENT_COLLECTIONS:
@@ -396,6 +437,12 @@ class Site:
     def hall_of(self, element_id: str) -> Optional[Hall]:
         return self.locate(element_id)[0]
 
+    def floor_power_nodes(self, hall_id: str) -> list[PowerNode]:
+        """The power nodes standing on the floor of hall ``hall_id`` (a node without ``hall`` stands in
+        the first hall)."""
+        first = self.halls[0].id if self.halls else None
+        return [n for n in self.power_nodes if n.on_floor and (n.hall if n.hall is not None else first) == hall_id]
+
     def collection(self, hall: Optional[Hall], name: str) -> list:
         return getattr(hall if name in Hall.ELEMENT_COLLECTIONS else self, name)
 
@@ -425,7 +472,7 @@ class Site:
 
 ELEMENT_TYPES: dict[str, type[Element]] = {
     "racks": Rack, "cooling_units": CoolingUnit, "tiles": Tile, "grilles": Grille,
-    "containments": Containment, "power_nodes": PowerNode, "chillers": Chiller,
+    "containments": Containment, "obstructions": Obstruction, "power_nodes": PowerNode, "chillers": Chiller,
     "pumps": Pump, "workloads": Workload,
 }
 

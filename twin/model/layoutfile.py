@@ -23,8 +23,8 @@ from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import FileWriteError, LayoutError, LayoutIssue
 from dctwin.twin.model.text import brief_json, id_problem, issue
 from dctwin.twin.model.layout import (
-    FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall, Outdoor, Plant, Pump,
-    PowerNode, Rack, Site, StorageTank, Tile, Workload,
+    FORMAT, VERSION, Chiller, Containment, CoolingUnit, Economizer, Element, Grille, Hall, Obstruction, Outdoor, Plant,
+    Pump, PowerNode, Rack, Site, StorageTank, Tile, Workload,
 )
 
 #: Fields a file must give, per element type (others have defaults).
@@ -35,6 +35,7 @@ REQUIRED: dict[type, tuple[str, ...]] = {
     Tile: ("x_m", "y_m"),
     Grille: ("x_m", "y_m"),
     Containment: ("kind", "x_m", "y_m", "width_m", "depth_m"),
+    Obstruction: ("x_m", "y_m", "width_m", "depth_m"),
     PowerNode: ("id", "kind"),
     Chiller: ("id", "capacity_kw"),
     Pump: ("id", "power_kw"),
@@ -42,7 +43,7 @@ REQUIRED: dict[type, tuple[str, ...]] = {
 }
 
 #: Elements whose id may be left out; one is made from this prefix.
-AUTO_ID_PREFIX: dict[type, str] = {Tile: "TILE-", Grille: "GRILLE-", Containment: "AISLE-"}
+AUTO_ID_PREFIX: dict[type, str] = {Tile: "TILE-", Grille: "GRILLE-", Containment: "AISLE-", Obstruction: "OBS-"}
 
 _NESTED = {"storage_tank": StorageTank, "economizer": Economizer, "outdoor": Outdoor}
 
@@ -238,7 +239,9 @@ def _explicit_ids(data: Any) -> set[str]:
 
 
 _HALL_LISTS = {"racks": Rack, "cooling_units": CoolingUnit, "tiles": Tile, "grilles": Grille,
-               "containments": Containment}
+               "containments": Containment, "obstructions": Obstruction}
+#: hall lists written only when they hold something, so a file without them reads as before
+_WRITTEN_WHEN_USED = ("obstructions",)
 _TOP_KEYS = {"format", "version", "name", "description", "halls", "hall", "power_nodes", "power",
              "chillers", "pumps", "workloads", "plant"} | set(_HALL_LISTS)
 _PLANT_KEYS = {f.name for f in dataclasses.fields(Plant)} | {"chillers", "pumps"}
@@ -403,7 +406,8 @@ def site_to_dict(site: Site, compact: bool = False) -> dict[str, Any]:
     for h in site.halls:
         d = _plain(h)  # hall settings always written in full: they are few and worth reading
         for name in _HALL_LISTS:
-            d[name] = [_plain(e, compact) for e in getattr(h, name)]
+            if getattr(h, name) or name not in _WRITTEN_WHEN_USED:
+                d[name] = [_plain(e, compact) for e in getattr(h, name)]
         halls.append(d)
     plant = _plain(site.plant, compact)
     plant["chillers"] = [_plain(c, compact) for c in site.chillers]

@@ -19,8 +19,9 @@ from dctwin.twin.model.text import (
     MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_PATH_CHARS, id_problem, issue, show, text_problem,
 )
 from dctwin.twin.model.layout import (
-    ASSUMED_EXISTS, ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W, PLENUM_KINDS,
-    POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall, PowerNode, Rack, Site, Tile,
+    ASSUMED_EXISTS, ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W,
+    OBSTRUCTION_KINDS, PLENUM_KINDS, POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
+    Obstruction, PowerNode, Rack, Site, Tile,
 )
 
 _EPS = 1e-6
@@ -232,8 +233,11 @@ def validate(site: Site) -> list[LayoutIssue]:
             _check_grille(hall, grille, c)
         for zone in hall.containments:
             _check_containment(hall, zone, c)
+        for ob in hall.obstructions:
+            _check_obstruction(hall, ob, c)
         _check_overlaps(hall, c)
     _check_power(site, nodes, c)
+    _check_power_positions(site, c)
     for ch in site.chillers:
         c.positive(ch.id, "capacity_kw", ch.capacity_kw, 50e3, " kW", least=MIN_CHILLER_KW)
         c.between(ch.id, "cop", ch.cop, MIN_CHILLER_COP, 30.0)
@@ -524,23 +528,54 @@ def _check_grille(hall: Hall, g: Grille, c: _Checker) -> None:
 def _check_containment(hall: Hall, z: Containment, c: _Checker) -> None:
     if z.kind not in CONTAINMENT_KINDS:
         c.err(z.id, "kind", f"unknown containment kind {show(z.kind)} (hot or cold)")
-    c.positive(z.id, "width_m", z.width_m, MAX_HALL_SIDE_M, least=MIN_PANEL_SIDE_M)
-    c.positive(z.id, "depth_m", z.depth_m, MAX_HALL_SIDE_M, least=MIN_PANEL_SIDE_M)
-    if z.height_m is not None:
-        c.between(z.id, "height_m", z.height_m, MIN_ELEMENT_HEIGHT_M, hall.height_m, " m")
+    _check_box(hall, z, c)
     if z.door_gap_m2 is not None:
         c.between(z.id, "door_gap_m2", z.door_gap_m2, 0.0, 5.0, " m2")
     if z.roof_gap_m2 is not None:
         c.between(z.id, "roof_gap_m2", z.roof_gap_m2, 0.0, 50.0, " m2")
-    if z.width_m > 0 and z.depth_m > 0:
-        _inside(hall, z, c)
+
+
+def _check_obstruction(hall: Hall, ob: Obstruction, c: _Checker) -> None:
+    if ob.kind not in OBSTRUCTION_KINDS:
+        c.err(ob.id, "kind", f"unknown obstruction kind {show(ob.kind)} ({', '.join(OBSTRUCTION_KINDS)})")
+    _check_box(hall, ob, c)
+
+
+def _check_box(hall: Hall, el: Containment | Obstruction, c: _Checker) -> None:
+    """Size, height (None: to the ceiling) and place of a rectangle drawn on the floor."""
+    c.positive(el.id, "width_m", el.width_m, MAX_HALL_SIDE_M, least=MIN_PANEL_SIDE_M)
+    c.positive(el.id, "depth_m", el.depth_m, MAX_HALL_SIDE_M, least=MIN_PANEL_SIDE_M)
+    if el.height_m is not None:
+        c.between(el.id, "height_m", el.height_m, MIN_ELEMENT_HEIGHT_M, hall.height_m, " m")
+    if el.width_m > 0 and el.depth_m > 0:
+        _inside(hall, el, c)
+
+
+def _check_power_positions(site: Site, c: _Checker) -> None:
+    """A power node on a floor: both coordinates, a hall that exists, inside its walls."""
+    halls = {h.id: h for h in site.halls}
+    for n in site.power_nodes:
+        if (n.x_m is None) != (n.y_m is None):
+            c.err(n.id, "x_m" if n.x_m is None else "y_m", "a position on the floor needs both x_m and y_m")
+            continue
+        if not n.on_floor:
+            if n.hall is not None:
+                c.err(n.id, "hall", "names a hall but has no position on its floor (give x_m and y_m)")
+            continue
+        hall = halls.get(n.hall) if n.hall is not None else (site.halls[0] if site.halls else None)
+        if hall is None:
+            c.err(n.id, "hall", f"names hall {show(n.hall)}, which does not exist" if n.hall is not None
+                  else "stands on a floor, but the site has no hall")
+            continue
+        _inside(hall, n, c)
 
 
 def floor_kind(el: Element) -> str:
-    """How an element takes floor: "solid" (a rack, a cooling unit standing on the floor), "tile" (a
-    perforated tile), or "" (shares the floor with anything: a rear door on its rack, a ceiling grille,
-    a contained aisle). Two elements that both take floor must not overlap."""
-    if isinstance(el, Rack) or (isinstance(el, CoolingUnit) and el.kind != "rdhx"):
+    """How an element takes floor: "solid" (a rack, a cooling unit standing on the floor, a column or
+    wall), "tile" (a perforated tile), or "" (shares the floor with anything: a rear door on its rack, a
+    ceiling grille, a contained aisle, a power node's mark). Two elements that both take floor must not
+    overlap."""
+    if isinstance(el, (Rack, Obstruction)) or (isinstance(el, CoolingUnit) and el.kind != "rdhx"):
         return "solid"
     return "tile" if isinstance(el, Tile) else ""
 
@@ -551,6 +586,8 @@ def _check_overlaps(hall: Hall, c: _Checker) -> None:
     solids = [(el, el.footprint()) for el in (*hall.racks, *hall.cooling_units)
               if floor_kind(el) == "solid" and el.facing in FACINGS
               and 0 < el.width_m <= _SIDE_MAX_M[el.COLLECTION] and 0 < el.depth_m <= _SIDE_MAX_M[el.COLLECTION]]
+    solids += [(ob, ob.footprint()) for ob in hall.obstructions
+               if 0 < ob.width_m <= MAX_HALL_SIDE_M and 0 < ob.depth_m <= MAX_HALL_SIDE_M]
     _pairwise(solids, solids, c, "overlaps", same=True, hall=hall)
     tiles = [(t, hall.footprint(t)) for t in hall.tiles if hall.tile_size(t) > 0]
     _pairwise(tiles, tiles, c, "overlaps tile", same=True, hall=hall)

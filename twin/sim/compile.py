@@ -11,8 +11,8 @@ Velocities live on faces. Faces are numbered globally: first the x-faces
 the z-faces ``(nx, ny, nz+1)``. Cells are numbered in C order of
 ``(nx, ny, nz)``.
 
-Solids: racks and cooling units (except rear-door heat exchangers, which hang
-on their rack) are solid cells from the floor to their height; a cell is solid
+Solids: racks, cooling units (except rear-door heat exchangers, which hang
+on their rack) and obstructions (columns, walls) are solid cells from the floor to their height; a cell is solid
 when its centre lies inside the box (an element smaller than a cell takes the
 cell under its centre).
 
@@ -397,6 +397,9 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
         x0, y0, x1, y1 = u.footprint()
         bx = b.box(x0, y0, x1, y1, u.height_m)
         unit_boxes.append(bx)
+        b.solid[bx[0]:bx[1], bx[2]:bx[3], 0:bx[4]] = True
+    for ob in getattr(hall, "obstructions", ()):  # columns and walls: solid from the floor up
+        bx = b.box(*ob.footprint(), hall.height_m if ob.height_m is None else ob.height_m)
         b.solid[bx[0]:bx[1], bx[2]:bx[3], 0:bx[4]] = True
 
     # ---- face conductance: 1 between fluid cells

@@ -14,7 +14,7 @@ from dctwin.twin.model.commands import (
 )
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.errors import LayoutError
-from dctwin.twin.model.layout import CoolingUnit, PowerNode, Rack, Site, Tile
+from dctwin.twin.model.layout import Chiller, CoolingUnit, PowerNode, Rack, Site, Tile
 from dctwin.twin.model.layoutfile import dumps_layout
 from dctwin.twin.model.validate import validate
 
@@ -250,7 +250,8 @@ def test_id_allocator_gives_the_lowest_free_numbers_per_kind():
     assert [ids.new("R-") for _ in range(3)] == ["R-02", "R-04", "R-05"]
     assert ids.for_element(Tile(id="")) == "T-02"
     assert ids.for_element(CoolingUnit(id="")) == "CU-01"
-    assert ids.for_element(PowerNode(id="")) == "E-01"  # a kind without a prefix of its own
+    assert ids.for_element(Chiller(id="")) == "E-01"  # a kind without a prefix of its own
+    assert ids.for_element(PowerNode(id="", kind="ups")) == "UPS-01"  # power nodes by their kind
     big = IdAllocator([f"R-{n:02d}" for n in range(1, 100)])
     assert big.new("R-") == "R-100"
     assert "R-100" in big.taken

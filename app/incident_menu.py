@@ -43,6 +43,25 @@ class IncidentMenu:
             self.actions[name] = act
         self.menu.addSeparator()
         self.menu.addAction(window.act_incident_editor)
+        #: the open incident editor (non-modal), None when closed
+        self.editor = None
+
+    def open_editor(self):
+        """Edit an incident for the layout shown (non-modal); a recorded run opens in the replay view."""
+        from dctwin.app.incident_editor import IncidentEditorDialog
+
+        w = self.w
+        if self.editor is not None:
+            self.editor.show()
+            self.editor.raise_()
+            return self.editor
+        folder = os.path.dirname(os.path.abspath(w.doc.path)) if w.doc.path else None
+        dlg = IncidentEditorDialog(w.doc.site.copy(), w._hall_id(), parent=w, folder=folder, settings=w.settings)
+        dlg.sig_recorded.connect(w.open_recording)
+        dlg.finished.connect(lambda _=0: setattr(self, "editor", None))
+        self.editor = dlg
+        dlg.show()
+        return dlg
 
     def default_path(self, name: str) -> str:
         """Where a run of ``name`` is recorded unless the person says otherwise: beside the layout file."""

@@ -213,7 +213,6 @@ class MainWindow(QMainWindow):
             act.setEnabled(False)
         self.act_incident_editor = self._action("&Incident Editor…", self.open_incident_editor, ["Ctrl+I"],
                                                 "Build an incident on a timeline, then run and record it")
-        self.incident_editor = None
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts([QKeySequence.Undo])
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
@@ -747,26 +746,9 @@ class MainWindow(QMainWindow):
         """Write the review report of the replayed recording (PDF, or HTML for *.html)."""
         return self.replay_presenter.export_report_to(path, at_s)
 
-    # ---- incident editor (app/incident_editor.py)
     def open_incident_editor(self):
-        """Edit an incident for the layout shown (non-modal); a recorded run opens in the replay view."""
-        from dctwin.app.incident_editor import IncidentEditorDialog
-
-        if self.incident_editor is not None:
-            self.incident_editor.show()
-            self.incident_editor.raise_()
-            return self.incident_editor
-        folder = os.path.dirname(os.path.abspath(self.doc.path)) if self.doc.path else None
-        dlg = IncidentEditorDialog(self.doc.site.copy(), self._hall_id(), parent=self, folder=folder,
-                                  settings=self.settings)
-        dlg.sig_recorded.connect(self._on_incident_recorded)
-        dlg.finished.connect(lambda _=0: setattr(self, "incident_editor", None))
-        self.incident_editor = dlg
-        dlg.show()
-        return dlg
-
-    def _on_incident_recorded(self, path: str) -> None:
-        self.open_recording(path)
+        """Edit an incident for the layout shown (app/incident_menu.py)."""
+        return self.incidents.open_editor()
 
     # ------------------------------------------------------------------ background jobs
     def run_job(self, job: Job, label: str, on_done, failure_title: str) -> Job:

@@ -40,6 +40,7 @@ class LivePresenter(QObject):
         if w.replay_mode or not w.runner.available or not w.doc.site.halls:
             return
         w.runner.hall_id = w.scene.hall.id if w.scene.hall else None
+        w.scene.set_stale(True)  # the capacity figures on show are the last solve's until this one is in
         w.runner.request_solve(w.doc.site.copy())
 
     def show_availability(self) -> None:
@@ -66,6 +67,7 @@ class LivePresenter(QObject):
     def _on_runner_error(self, message: str) -> None:
         w = self.w
         self.last_frame = None
+        w.scene.stale = False
         w.scene.apply_summary(None)  # old results no longer describe this layout
         w.scene.set_inlet_field(None)
         w.power_tree.set_summary(None)
@@ -94,6 +96,7 @@ class LivePresenter(QObject):
         summary = frame.summary
         if frame.inlet_field is not None:
             w.scene.set_inlet_field(*frame.inlet_field)
+        w.scene.stale = bool(summary.settling)  # a quick first answer is not the converged state yet
         w.scene.apply_summary(summary)
         w.power_tree.set_summary(summary)
         heat_off = w.heat_combo.currentData() == "off"

@@ -103,6 +103,8 @@ class ReplayPresenter(QObject):
         self._seen = False
         w.doc.replace(data.site, None)
         w.doc.undo_stack.clear()
+        w.set_read_only("a review export cannot be changed" if data.is_review else
+                        "a replay shows a recorded layout, which cannot be edited (File > Close Replay to edit)")
         if data.hall_id and w.scene.hall is not None and w.scene.hall.id != data.hall_id:
             w.show_hall(data.hall_id)
         w.timeline.set_playing(False)
@@ -188,6 +190,7 @@ class ReplayPresenter(QObject):
         self._preview_t = None
         self._seen = True
         summary = frame.summary
+        w.scene.stale = False  # a replayed second is what was recorded, never a layout being settled
         w.scene.apply_summary(summary)
         w.power_tree.set_summary(summary)
         if frame.heat is not None and w.heat_combo.currentData() != "off":
@@ -277,6 +280,7 @@ class ReplayPresenter(QObject):
         self._enable_actions(False)
         site, path = self._before or (blank_site(), None)
         self._before = None
+        w.set_read_only("")
         w.doc.replace(site, path)
         w.alarms.clear()
         w._update_title()

@@ -136,7 +136,7 @@ def render_timeline(data: ReviewData, width_px: int = 1400):
     while t <= span + 1e-9:
         x = x_of(t)
         p.drawLine(QPointF(x, top - 7), QPointF(x, top - 2))
-        p.drawText(QPointF(x - 18, top - 12), fmt_time(t))
+        p.drawText(QPointF(x - 24, top - 12), fmt_time(t))
         t += step
     p.setPen(QPen(QColor(30, 100, 220), 2, Qt.DashLine))
     xp = x_of(data.picture_t_s)
@@ -239,7 +239,7 @@ def _plot(p, rect, curves, ylabel: str, duration_s: float, hlines, vline: Option
     while t <= span_t + 1e-9:
         q = pt(t, lo)
         p.drawLine(QPointF(q.x(), plot.bottom()), QPointF(q.x(), plot.bottom() + 4))
-        p.drawText(QPointF(q.x() - 18, plot.bottom() + 22), fmt_time(t))
+        p.drawText(QPointF(q.x() - 24, plot.bottom() + 22), fmt_time(t))
         t += step
     for value, label, colour in hlines:
         p.setPen(QPen(QColor(*colour), 1.5, Qt.DashLine))

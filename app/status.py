@@ -12,25 +12,21 @@ from typing import Optional
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from dctwin.twin.model.layout import Site
+from dctwin.twin.model.words import DEG_C, hms
 from dctwin.twin.sim.results import HallSummary
 
 SETTLING = "settling…"
 
 
-def fmt_time(t: float) -> str:
-    """Simulated time for the status bar: seconds, then minutes, then hours."""
-    if t < 120:
-        return f"{t:.0f} s"
-    if t < 7200:
-        return f"{t / 60:.1f} min"
-    return f"{t / 3600:.2f} h"
+#: simulated time for the status bar, as every view writes it (``hh:mm:ss``)
+fmt_time = hms
 
 
 class StatusReadout:
     """The permanent widgets on the right of ``bar`` and what they say."""
 
     def __init__(self, bar: QStatusBar):
-        self.time_label = QLabel("t = 0 s")
+        self.time_label = QLabel(f"t = {hms(0)}")
         self.pue_label = QLabel("PUE —")
         self.it_label = QLabel("IT — kW")
         self.hot_label = QLabel("hottest inlet —")
@@ -70,14 +66,14 @@ class StatusReadout:
         if hot is None and racks:
             vals = [d.inlet_c for d in racks.values() if d.inlet_c is not None]
             hot = max(vals) if vals else None
-        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
+        self.hot_label.setText(f"hottest inlet {hot:.1f} {DEG_C}" if hot is not None else "hottest inlet —")
 
     def show_preview(self, t_s: float, preview: HallSummary) -> None:
         """A replay's recorded series at ``t_s`` while the exact state is being replayed."""
         if preview.max_inlet_c is not None:
-            self.hot_label.setText(f"hottest inlet {preview.max_inlet_c:.1f} °C")
+            self.hot_label.setText(f"hottest inlet {preview.max_inlet_c:.1f} {DEG_C}")
         self.time_label.setText(f"t = {fmt_time(t_s)}")
-        self.physics_label.setText(f"preview: recorded racks at {preview.t_s:g} s, replaying…")
+        self.physics_label.setText(f"preview: recorded racks at {hms(preview.t_s)}, replaying…")
 
     def show_design(self, site: Site) -> None:
         """No physics result yet: the IT power the layout is designed for."""
@@ -86,7 +82,7 @@ class StatusReadout:
 
     def clear(self) -> None:
         """A new layout: no time, PUE or temperatures until it is solved."""
-        for label, text in ((self.time_label, "t = 0 s"), (self.pue_label, "PUE —"),
+        for label, text in ((self.time_label, f"t = {hms(0)}"), (self.pue_label, "PUE —"),
                             (self.hot_label, "hottest inlet —")):
             label.setText(text)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -27,6 +28,8 @@ from dctwin.twin.model.commands import (
 )
 from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.layout import Element
+from dctwin.twin.model.layoutfile import load_layout
+from dctwin.twin.model.words import set_property_text
 from dctwin.widgets.alarms import AlarmsPanel
 from dctwin.widgets.colorbar import ColorBarWidget
 from dctwin.widgets.colormaps import note_label
@@ -342,6 +345,29 @@ class MainWindow(QMainWindow):
         self.menu("View").addAction(dock.toggleViewAction())
         return dock
 
+    # ------------------------------------------------------------------ read-only (a replay, a review export)
+    #: actions that change the layout or write it: off while it is read-only
+    def _editing_actions(self) -> tuple[QAction, ...]:
+        return (self.act_save, self.act_save_as, self.act_delete, self.act_rotate, self.act_paste,
+                self.act_undo, self.act_redo, self.act_incident_editor)
+
+    def set_read_only(self, reason: str) -> None:
+        """Close every edit path with ``reason`` ("" opens them again): the document refuses edits, the
+        inspector shows values it does not take, the palette and the floor plan take no drops or
+        moves, and the actions that edit or save are off (their shortcuts with them)."""
+        on = bool(reason)
+        self.doc.set_read_only(reason)
+        for act in self._editing_actions():
+            act.setEnabled(not on)
+        if not on:  # Qt's undo actions follow the stack again
+            self.act_undo.setEnabled(self.doc.undo_stack.canUndo())
+            self.act_redo.setEnabled(self.doc.undo_stack.canRedo())
+        self.palette_panel.setEnabled(not on)
+        self.palette_panel.setToolTip(reason)
+        self.inspector.set_read_only(reason)
+        self.view.read_only = on
+        self.history.setEnabled(not on)
+
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = STATUS_TIMEOUT_MS) -> None:
         self.statusBar().showMessage(text, timeout_ms)
@@ -375,6 +401,7 @@ class MainWindow(QMainWindow):
 
     def new_document(self) -> None:
         if self.confirm_discard():
+            self.close_replay()  # a new hall is edited, not replayed
             self.doc.replace(blank_site(), None)
             self.show_status("New hall")
 
@@ -391,7 +418,7 @@ class MainWindow(QMainWindow):
         if confirm and not self.confirm_discard():
             return False
         try:
-            self.doc.load(path)
+            site = load_layout(path)
         except LayoutError as exc:
             log.warning("cannot open %s: %s", path, exc)
             QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc}")
@@ -399,6 +426,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc.strerror or exc}")
             return False
+        self.close_replay()  # an opened layout is edited, not replayed
+        self.doc.replace(site, str(Path(path)))
         return self._remember(path, f"Opened {path}: {self.doc.site.summary()}")
 
     def save(self) -> bool:
@@ -451,9 +480,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ edits
     def execute(self, command, what: str = "") -> bool:
         """Run one edit through the undo stack; a refused edit says why in the status bar."""
-        if self.replay_mode:
-            self.show_status("Refused: a replay shows a recorded layout, which cannot be edited "
-                             "(File > Close Replay to edit)")
+        if self.doc.read_only:
+            self.show_status(f"Refused{(' ' + what) if what else ''}: {self.doc.read_only_reason}")
             return False
         try:
             self.doc.execute(command)
@@ -568,10 +596,10 @@ class MainWindow(QMainWindow):
             self.show_status(f"Fits: space, power (A, B and after losing one) and cooling.  Tint: {FIT_LEGEND}", 0)
 
     def _on_inspector_property_edited(self, ids: list, field: str, value) -> None:
-        if not ids:
+        if not ids or self._refused_read_only(field):
             return
         cmds = tuple(SetProperty(i, field, value) for i in ids)
-        cmd = cmds[0] if len(cmds) == 1 else Macro(cmds, f"Set {field} of {len(cmds)} elements")
+        cmd = cmds[0] if len(cmds) == 1 else Macro(cmds, set_property_text(f"{len(cmds)} elements", field, value))
         try:
             self.doc.execute(cmd)
         except LayoutError as exc:
@@ -583,7 +611,18 @@ class MainWindow(QMainWindow):
         if field == "id":
             self.scene.select_ids([value])
 
+    def _refused_read_only(self, field: str) -> bool:
+        """An edit of a read-only layout: the inspector shows the old value again and says why."""
+        if not self.doc.read_only:
+            return False
+        self.inspector.set_context(self.doc.site, self.inspector.ids, self._hall_id())
+        self.inspector.show_error(field, self.doc.read_only_reason)
+        self.show_status(f"Refused: {self.doc.read_only_reason}")
+        return True
+
     def _on_inspector_hall_property_edited(self, hall_id: str, field: str, value) -> None:
+        if self._refused_read_only(field):
+            return
         cmd = SetHallProperty(hall_id, field, value)
         try:
             self.doc.execute(cmd)
@@ -719,6 +758,9 @@ class MainWindow(QMainWindow):
         """Edit an incident for the layout shown (non-modal); a recorded run opens in the replay view."""
         from dctwin.app.incident_editor import IncidentEditorDialog
 
+        if self.doc.read_only:
+            self.show_status(f"Refused: {self.doc.read_only_reason}")
+            return None
         if self.incident_editor is not None:
             self.incident_editor.show()
             self.incident_editor.raise_()

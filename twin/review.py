@@ -22,6 +22,7 @@ import numpy as np
 
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
+from dctwin.twin.model.words import DEG_C, hms
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C
 from dctwin.twin.sim.results import HallSummary
 from dctwin.twin.store import Project, Replayer
@@ -84,7 +85,7 @@ def origin(kind: str) -> str:
 
 
 def _t(t_s: float) -> str:
-    return f"{t_s:.0f} s" if t_s < 120 else f"{t_s:.0f} s ({t_s / 60:.1f} min)"
+    return hms(t_s)
 
 
 def event_text(ev: Event) -> str:
@@ -217,25 +218,25 @@ def figures_rows(data: ReviewData) -> list[tuple[str, str]]:
     f = data.figures
     hot = "—"
     if f.get("hottest_inlet_c") is not None:
-        hot = f"{f['hottest_inlet_c']:.1f} °C" + (f" ({f['hottest_rack']}" if f.get("hottest_rack") else " (") + \
-              f", t = {f['hottest_inlet_t_s']:.0f} s)"
+        hot = f"{f['hottest_inlet_c']:.1f} {DEG_C}" + (f" ({f['hottest_rack']}, " if f.get("hottest_rack") else " (") + \
+              f"at {hms(f['hottest_inlet_t_s'])})"
     breach = f.get("first_allowable_breach_s")
-    breach_txt = "never" if breach is None else f"t = {breach:.0f} s" + (
-        f", {f['breach_after_incident_s']:.0f} s after {f['reference_event']}"
+    breach_txt = "never" if breach is None else f"at {hms(breach)}" + (
+        f", {hms(f['breach_after_incident_s'])} after {f['reference_event']}"
         if f.get("breach_after_incident_s") is not None else "")
     rt = f.get("ride_through_s")
     if rt is None:
         rt_txt = "no UPS ran on battery"
     else:
-        rt_txt = f"{rt:.0f} s on battery" + (" (held to the end of the run)" if f.get("ride_through_held")
-                                             else " until the battery was exhausted")
+        rt_txt = f"{hms(rt)} on battery" + (" (held to the end of the run)" if f.get("ride_through_held")
+                                            else " until the battery was exhausted")
     if f.get("ups_min_soc") is not None:
         rt_txt += f"; lowest UPS charge {100 * f['ups_min_soc']:.0f} %"
     down = f.get("racks_down") or []
     rows = [("Hottest inlet", hot),
-            (f"First inlet over the allowable {ASHRAE_A1_MAX_C:g} °C", breach_txt),
+            (f"First inlet over the allowable {ASHRAE_A1_MAX_C:g} {DEG_C}", breach_txt),
             ("Ride-through", rt_txt),
-            ("Racks down", f"{len(down)}" + (f", the first at t = {f['first_rack_down_s']:.0f} s: "
+            ("Racks down", f"{len(down)}" + (f", the first at {hms(f['first_rack_down_s'])}: "
                                              f"{f['first_rack_down']}; all: {', '.join(down)}" if down else "")),
             ("Racks throttled", f"{len(f.get('racks_throttled') or [])}"),
             ("IT energy", _fmt(f.get("it_energy_kwh"), "kWh", 2)),

@@ -7,13 +7,11 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from dctwin.twin.model.words import hms
+
 COLUMNS = ("Time", "Event", "Target", "Condition")
 
 
-def _fmt_t(t: float) -> str:
-    h, rem = divmod(int(t), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}"
 
 
 class AlarmsPanel(QWidget):
@@ -53,7 +51,7 @@ class AlarmsPanel(QWidget):
             self.tree.resizeColumnToContents(c)
 
     def _item(self, ev: dict) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([_fmt_t(float(ev.get("t_s", 0.0))), str(ev.get("kind", "")),
+        item = QTreeWidgetItem([hms(float(ev.get("t_s", 0.0))), str(ev.get("kind", "")),
                                 str(ev.get("target", "")), str(ev.get("condition", ""))])
         details = ev.get("details") or {}
         if details:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from dctwin.twin.model.events import AUTOMATIC_KINDS
+from dctwin.twin.model.words import hms
 
 #: lanes of the marker strip, top to bottom
 LANES = ("event", "automatic", "alarm")
@@ -75,12 +76,8 @@ def lane_of(kind: str) -> str:
     return "automatic" if kind in AUTOMATIC_KINDS else "event"
 
 
-def fmt_time(t_s: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour)."""
-    t = max(0.0, float(t_s))
-    h, rem = divmod(int(round(t)), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:d}:{s:02d}"
+#: a time of a run as every view writes it (``hh:mm:ss``)
+fmt_time = hms
 
 
 class TimelineView(QWidget):
@@ -235,7 +232,7 @@ class TimelineView(QWidget):
         p.drawLine(QPointF(x0, self.AXIS_H - 2), QPointF(x1, self.AXIS_H - 2))
         v0, v1 = self.view_s
         if v1 > v0:
-            step = nice_step(v1 - v0, max(2, int((x1 - x0) / 70)))
+            step = nice_step(v1 - v0, max(2, int((x1 - x0) / 90)))  # room for hh:mm:ss
             t = math.ceil(v0 / step - 1e-9) * step
             while t <= v1 + 1e-9:
                 x = self.x_of(t)

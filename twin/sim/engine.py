@@ -41,7 +41,7 @@ from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics.cooling_air import cdu_heat
-from dctwin.twin.physics.it import record_rack_events
+from dctwin.twin.physics.it import power_now, record_rack_events
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.facility import Facility
@@ -164,21 +164,26 @@ class Simulation:
         t0 = time.perf_counter()
         if st.flow is None and st.warm_flow is not None and on_partial is not None:
             if steady.quick_answer(hs, st, *self._inputs(), fac.chw_supply_c):
+                self._settle_facility(st.last_rack, st.last_unit)  # the power chain carries the new racks too
                 st.solve_s = time.perf_counter() - t0
                 quick = self.summary()
                 quick.settling = True
                 on_partial(self, quick)
                 st.flow = None  # the full march follows, warm-started from the previous layout's flow
-        u, powered, running = self._inputs()
-        rs, us = steady.settle_hall(hs, st, u, powered, running, fac.chw_supply_c, self.stats, cancel)
-        liquid_removed = cdu_heat(hs.ua, rs.liquid_power_w, hs.rack_cdu, running)[1]
-        fac.settle(rs, us, hs.heat_to_loop_w(us, st.door_duty, float(np.sum(liquid_removed))))
+        rs, us = steady.settle_hall(hs, st, *self._inputs(), fac.chw_supply_c, self.stats, cancel)
+        self._settle_facility(rs, us)
         st.solve_s = time.perf_counter() - t0
         st.energy_acc[:] = 0.0
         st.energy_acc[2] = self.stored_energy_j()
         self.alarm_monitor.reset()
         self.alarm_monitor.update(0.0, st, self.running_units())
         return self.summary()
+
+    def _settle_facility(self, rs, us) -> None:
+        """The power chain and the plant at the racks' and units' steady loads ``rs``, ``us``."""
+        hs = self.system
+        liquid_removed = cdu_heat(hs.ua, rs.liquid_power_w, hs.rack_cdu, self.running_units())[1]
+        self.facility.settle(rs, us, hs.heat_to_loop_w(us, self.state.door_duty, float(np.sum(liquid_removed))))
 
     # ------------------------------------------------------------------ transient
     def step(self, dt_s: Optional[float] = None) -> None:
@@ -267,6 +272,10 @@ class Simulation:
             self.events.truncate_after_seq(int(k["event_seq"]))
             if "alarm_count" in k:
                 self.alarm_monitor.restore(unprefixed("alarm_", k), self.state)
+            st = self.state
+            # the keyframe holds the racks' state, not the power of the step before it: what that state draws
+            st.restored_power_w = power_now(self.ra, st.rack_state, self.wl.utilization(st.t_s, st.u_override),
+                                            st.rack_inlet_c)
         except KeyError as exc:
             raise InputError(f"this keyframe lacks the array {exc}: it was written by another dctwin engine "
                              f"version; record the run again") from None

@@ -1,0 +1,146 @@
+"""A recording or review export in the window, as an operator uses it: nothing in it can be edited
+(every path tried), its first second shows the IT power it recorded, its alarms are worked from the
+list as from the timeline (grouped by cause, acknowledged and shelved, with who and when)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from dctwin.app.runner import SimRunner
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.layoutfile import dumps_layout
+from dctwin.twin.store import Project, export_review
+from dctwin.widgets.floor_plan import ELEMENT_MIME
+from tests.app.gui_helpers import centre_of, click, make_window, mouse_drag, viewport_point
+from tests.twin.replay_data import make_recording
+
+WAIT_MS = 120000
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    return make_recording(tmp_path_factory.mktemp("trust") / "run.dctwin")
+
+
+@pytest.fixture(scope="module")
+def review_file(run_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("trust-review") / "run-review.dctwin"
+    export_review(run_file, out)
+    return out
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    runner = SimRunner()
+    runner.available = False  # the editor's solver plays no part in a replay
+    w = make_window(qtbot, tmp_path, load_demo("small"), runner)
+    saves: list = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: saves.append(a) or ("", "")))
+    w.file_dialogs = saves
+    yield w
+    if w.replay is not None:
+        w.replay.stop()
+
+
+def open_replay(qtbot, w, path):
+    with qtbot.waitSignal(w.sig_replay_shown, timeout=WAIT_MS) as blocker:
+        assert w.open_recording(str(path))
+    return blocker.args[0]
+
+
+def _drop_rack(w, x_m: float, y_m: float) -> bool:
+    """A palette entry dragged onto the plan (as the palette's drag would send it); True if accepted."""
+    mime = QMimeData()
+    mime.setData(ELEMENT_MIME, w.palette_panel.mime_for(1))
+    vp = w.view.viewport()
+    pos = QPointF(viewport_point(w.view, x_m, y_m))
+    enter = QDragEnterEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(vp, enter)
+    accepted = enter.isAccepted()
+    for ev in (QDragMoveEvent(pos.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier),
+               QDropEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)):
+        QApplication.sendEvent(vp, ev)
+    return accepted
+
+
+# ---------------------------------------------------------------------- item 1: read-only means read-only
+def test_a_review_export_cannot_be_edited_by_any_path(qtbot, window, review_file, dialogs):
+    w = window
+    open_replay(qtbot, w, review_file)
+    assert "nothing here can be changed" in w.banner.text()
+    layout = dumps_layout(w.doc.site)
+    rid = "R-A05"
+    row_label = w.scene.row_labels["A"].text
+
+    def unchanged() -> None:
+        assert dumps_layout(w.doc.site) == layout
+        assert w.doc.undo_stack.count() == 0 and not w.act_undo.isEnabled() and not w.doc.dirty
+        assert w.scene.row_labels["A"].text == row_label
+
+    # the inspector: select R-A05 on the plan, type 99 into IT power, Enter
+    x, y = centre_of(w.doc.site, rid)
+    click(w.view, x, y)
+    assert w.scene.selected_ids() == [rid]
+    edit = w.inspector.editors["it_kw"]
+    assert edit.isReadOnly() and "read-only" in w.inspector.header.text()
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClicks(edit, "99")
+    QTest.keyClick(edit, Qt.Key_Return)
+    unchanged()
+    assert edit.text() == "8"  # R-A05 still shows its recorded 8 kW
+    # ... and an edit that reaches the window anyway (a combo, a script) is refused with the reason
+    w.inspector.sig_property_edited.emit([rid], "it_kw", 99.0)
+    unchanged()
+    assert "cannot be changed" in w.inspector.error_text()
+    assert not w.inspector.editors["facing"].isEnabled()
+    # the palette: off, and a drag onto the plan is not taken
+    assert not w.palette_panel.isEnabled()
+    assert not _drop_rack(w, 12.0, 1.0)
+    unchanged()
+    # the keyboard on the plan: Delete, R (rotate), arrows (nudge), Ctrl+C / Ctrl+V (paste)
+    w.view.setFocus()
+    click(w.view, x, y)
+    for key, mod in ((Qt.Key_Delete, Qt.NoModifier), (Qt.Key_R, Qt.NoModifier), (Qt.Key_Right, Qt.NoModifier),
+                     (Qt.Key_Up, Qt.NoModifier), (Qt.Key_C, Qt.ControlModifier), (Qt.Key_V, Qt.ControlModifier),
+                     (Qt.Key_Z, Qt.ControlModifier)):
+        QTest.keyClick(w.view, key, mod)
+        unchanged()
+    w.paste()  # even called directly (a menu made elsewhere): refused
+    unchanged()
+    # a mouse drag of the rack moves nothing
+    mouse_drag(w.view, (x, y), (x + 2.4, y))
+    unchanged()
+    # Ctrl+S offers nothing to save; the incident editor (Ctrl+I) does not open
+    QTest.keyClick(w, Qt.Key_S, Qt.ControlModifier)
+    QTest.keyClick(w, Qt.Key_I, Qt.ControlModifier)
+    assert not w.act_save.isEnabled() and not w.act_incident_editor.isEnabled()
+    assert w.file_dialogs == [] and w.incident_editor is None and w.open_incident_editor() is None
+    assert [d for d in dialogs if "Save" in d[1]] == []
+    unchanged()
+    # closing the review brings the editable layout back: the same keys edit again
+    w.close_replay()
+    assert not w.doc.read_only and w.palette_panel.isEnabled() and w.act_save.isEnabled()
+    click(w.view, *centre_of(w.doc.site, rid))
+    w.inspector.sig_property_edited.emit([rid], "it_kw", 9.0)
+    assert w.doc.site.get(rid).it_kw == 9.0
+    assert w.history.model().data(w.history.model().index(1, 0)) == "Set IT power of R-A05 to 9 kW"
+
+
+# ---------------------------------------------------------------------- item 5: the first second's IT power
+def test_the_first_second_of_a_replay_shows_the_it_power_it_recorded(qtbot, window, run_file):
+    w = window
+    first = open_replay(qtbot, w, run_file)
+    assert first.t_s == 0.0
+    with Project.open(run_file, read_only=True) as p:
+        t, hall = p.recording().hall_metrics()
+    recorded_kw = float(hall["it_power_w"][0]) / 1e3
+    assert t[0] == 0.0 and recorded_kw > 100
+    assert first.summary.it_power_w / 1e3 == pytest.approx(recorded_kw, rel=1e-5)
+    assert w.readout.it_label.text() == f"IT {recorded_kw:.0f} kW"
+    assert w.readout.time_label.text() == "t = 00:00:00"
+    assert all(r.power_w > 0 for r in first.summary.racks.values())

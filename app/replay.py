@@ -59,6 +59,8 @@ class RecordingData:
     first_keyframe_s: float = 0.0  # replay reaches no earlier (a moment export starts at its keyframe)
     verify: Any = None  # review exports: twin.store.verify_file's result (hashes rechecked on open)
     by_seq: dict[int, Event] = field(default_factory=dict)
+    #: what operators did with the alarms (twin.sim.alarm_board.OperatorAction), in the order taken
+    actions: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.by_seq = {e.seq: e for e in self.events}
@@ -96,9 +98,12 @@ def preview_summary(data: RecordingData, t_s: float) -> Optional[HallSummary]:
 
 
 def markers_for(data: RecordingData) -> list[Marker]:
-    """Timeline markers: every event (incident or automatic lane) and every raised alarm."""
+    """Timeline markers: every event (incident or automatic lane), every raised alarm, and every operator
+    action on the alarms (on the incident lane: something done from outside)."""
     out = [Marker(e.t_s, e.kind, lane_of(e.kind), e.target, label=f"{e.kind} {e.target}".strip(), key=("event", e.seq))
            for e in data.events]
+    out += [Marker(a.t_s, a.kind, "event", a.target, label=a.text(), key=("action", k))
+            for k, a in enumerate(data.actions)]
     for i, a in enumerate(data.alarms):
         if not a.get("active", True):
             continue
@@ -124,6 +129,9 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
                              alarms=reader.alarms(), hall_t_s=hall_t, hall=hall, rack_t_s=rack_t,
                              rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids))
         data.rack_power_t_s, data.rack_power_w = reader.series("rack_power_w")
+        from dctwin.twin.store.operator import read_actions
+
+        data.actions = read_actions(project, reader.id, reader.duration_s)
         kfs = reader.keyframes()
         data.first_keyframe_s = kfs[0].t_s if kfs else 0.0
         if data.is_review:

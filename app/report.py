@@ -28,6 +28,7 @@ import numpy as np
 
 from dctwin.twin._files import write_atomically
 from dctwin.twin.errors import InputError
+from dctwin.twin.model.words import hms
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C, ASHRAE_RECOMMENDED_MAX_C
 from dctwin.twin.review import HEAT_Z_M, ReviewData, alarm_explanation, event_text, figures_rows, origin
 
@@ -73,7 +74,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     p.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform)
     scene.render(p, QRectF(0, 0, width_px, h - bar_h), src, Qt.KeepAspectRatio)
     _colour_bar(p, QRectF(20, h - bar_h + 12, width_px - 40, 18), scene.temp_scale,
-                f"inlet and air temperature at {HEAT_Z_M:g} m, t = {data.picture_t_s:g} s", QFont())
+                f"inlet and air temperature at {HEAT_Z_M:g} m, t = {hms(data.picture_t_s)}", QFont())
     p.end()
     return img
 
@@ -283,10 +284,8 @@ def _nice_y(span: float) -> float:
 
 
 # ---------------------------------------------------------------------- HTML / PDF
-def _clock(t_s: float) -> str:
-    h, rem = divmod(int(round(t_s)), 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{sec:02d}"
+#: a time of the run as every view writes it (hh:mm:ss)
+_clock = hms
 
 
 def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900) -> str:
@@ -309,11 +308,11 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
     parts.append("<h2>Key figures</h2>" + table)
     parts += [f"<tr><th width='35%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figures_rows(data)]
     parts.append("</table>")
-    parts.append(f"<h2>Floor plan at t = {data.picture_t_s:g} s ({e(data.picture_reason)})</h2>")
+    parts.append(f"<h2>Floor plan at {hms(data.picture_t_s)} ({e(data.picture_reason)})</h2>")
     parts.append(f"<p><img src='{images['floor_plan']}' width='{image_width}'></p>")
     parts.append("<h2>Trends</h2>")
     parts.append(f"<p>Hottest and mean inlet, the {TREND_RACKS} hottest racks, and the ASHRAE A1 limits; "
-                 f"IT, facility power and cooling duty. The dotted line marks t = {data.picture_t_s:g} s.</p>")
+                 f"IT, facility power and cooling duty. The dotted line marks {hms(data.picture_t_s)}.</p>")
     parts.append(f"<p><img src='{images['trends']}' width='{image_width}'></p>")
     parts.append("<h2>Timeline of events and automatic actions</h2>")
     parts.append(f"<p><img src='{images['timeline']}' width='{image_width}'></p>")
@@ -326,22 +325,44 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
         parts.append(f"<b>{_clock(ev.t_s)}</b>&nbsp;&nbsp;{e(ev.kind.replace('_', ' '))} {e(ev.target)} "
                      f"<i>({how})</i>" + (f" &larr; {e(why)}" if why else "") + "<br>")
     parts.append("</p>")
-    parts.append("<h2>Alarms</h2>")
-    active = [a for a in data.alarms if a.get("active", True)]
-    if not active:
-        parts.append("<p>No alarms were recorded.</p>")
-    else:
-        counts: dict[str, int] = {}
-        for a in active:
-            counts[str(a.get("kind", ""))] = counts.get(str(a.get("kind", "")), 0) + 1
-        parts.append("<p>" + e(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())) + ".</p>")
-        parts.append("<p>")
-        for a in active:
-            parts.append(f"<b>{_clock(float(a['t_s']))}&nbsp;&nbsp;{e(str(a.get('severity', '')))}</b>&nbsp;&nbsp;"
-                         f"{e(alarm_explanation(a, by_seq))}<br>")
-        parts.append("</p>")
+    parts += _alarm_sections(data, by_seq, e)
+    parts.append("<h2>Engine warnings</h2>")
+    warnings = list(data.summary.warnings)
+    parts.append("<p>" + ("<br>".join(e(w) for w in warnings) if warnings else "None: every element had the air "
+                                                                                  "path it was drawn with.") + "</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _alarm_sections(data: ReviewData, by_seq: dict, e: Callable[[str], str]) -> list[str]:
+    """The alarms as an operator worked them: one block per cause (each element's worst alarm, the
+    rest under it, early warnings held back in a flood), what was shelved, and every operator action
+    with who took it and when."""
+    board = data.board()
+    parts = ["<h2>Alarms by cause</h2>"]
+    if not board.groups and not board.shelved:
+        parts.append("<p>No alarms were recorded.</p>")
+    for g in board.groups:
+        parts.append(f"<h3>{e(g.title)}</h3><p><i>{e(g.summary())}</i><br>")
+        for t in g.targets:
+            a = t.head
+            ack = f" <i>(acknowledged by {e(a.acked.by)} at {e(a.acked.at)})</i>" if a.acked else ""
+            parts.append(f"<b>{_clock(a.t_s)}&nbsp;&nbsp;{e(a.severity)}</b>&nbsp;&nbsp;"
+                         f"{e(alarm_explanation(data.alarms[a.index], by_seq))}{ack}"
+                         + (f" <i>Also: {e(', '.join(f'{o.label} at {_clock(o.t_s)}' for o in t.others))}.</i>"
+                            if t.others else "") + "<br>")
+        if g.suppressed:
+            parts.append(f"<i>Held back during the flood (early warnings only): "
+                         f"{e(', '.join(t.target for t in g.suppressed))}.</i><br>")
+        parts.append("</p>")
+    if board.shelved:
+        parts.append("<h3>Shelved</h3><p>" + "<br>".join(
+            f"{_clock(a.t_s)}&nbsp;&nbsp;{e(a.label)} on {e(a.target)} <i>(shelved by {e(a.shelved.by)} at "
+            f"{e(a.shelved.at)})</i>" for a in board.shelved) + "</p>")
+    parts.append("<h2>Operator actions</h2>")
+    parts.append("<p>" + ("<br>".join(e(a.text()) for a in data.actions) if data.actions
+                          else "None: no alarm was acknowledged or shelved.") + "</p>")
+    return parts
 
 
 def _images(data: ReviewData) -> dict[str, Any]:

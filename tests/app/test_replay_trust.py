@@ -144,3 +144,105 @@ def test_the_first_second_of_a_replay_shows_the_it_power_it_recorded(qtbot, wind
     assert w.readout.it_label.text() == f"IT {recorded_kw:.0f} kW"
     assert w.readout.time_label.text() == "t = 00:00:00"
     assert all(r.power_w > 0 for r in first.summary.racks.values())
+
+
+# ---------------------------------------------------------------------- items 8, 9: alarms worked from the list
+def _click_line(qtbot, tree, item) -> None:
+    """Click a line of the alarm list as a person does (its text column)."""
+    tree.scrollToItem(item)
+    rect = tree.visualItemRect(item)
+    QTest.mouseClick(tree.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+
+
+def test_the_alarm_list_and_the_timeline_are_one_selection(qtbot, window, run_file):
+    w = window
+    open_replay(qtbot, w, run_file)
+    board = w.alarms.board
+    assert board is not None and len(board.groups) == 1
+    g = board.groups[0]
+    assert g.title.startswith("CRAH-1 failed at 00:00:10: ") and "racks" in g.title
+    # every column says what it holds, and every cell its whole text (narrow columns cut it off)
+    header = w.alarms.tree.headerItem()
+    assert all(header.toolTip(c) for c in range(w.alarms.tree.columnCount()))
+    target = next(t for t in g.targets if t.head.kind == "inlet_allowable")
+    item = w.alarms.item_for_alarm(target.head.index)
+    assert item.toolTip(3) == item.text(3) and target.head.message in item.text(3)
+    # a click on the alarm's line: the timeline goes to its second and picks its marker, the rack is
+    # selected, the cause chain explains it
+    shown: list = []
+    w.sig_replay_shown.connect(shown.append)
+    _click_line(qtbot, w.alarms.tree, item)
+    qtbot.waitUntil(lambda: any(abs(f.t_s - target.head.t_s) < 1e-9 for f in shown), timeout=WAIT_MS)
+    assert w.timeline.position_s == target.head.t_s
+    assert w.scene.selected_ids() == [target.target]
+    assert w.timeline.view.picked is not None and w.timeline.view.picked.key == ("alarm", target.head.index)
+    assert "inlet allowable on " + target.target in w.cause_panel.step_texts()[0]
+    assert w.cause_panel.step_texts()[-1].endswith("fail CRAH-1 [injected]")
+    # a click on another alarm's marker on the timeline selects its line in the list
+    other = next(m for m in w.timeline.view.markers if m.lane == "alarm" and m.key != ("alarm", target.head.index))
+    pos = w.timeline.view.marker_pos(other).toPoint()
+    QTest.mouseClick(w.timeline.view, Qt.LeftButton, Qt.NoModifier, pos)
+    assert w.alarms.selected_key() == other.key
+    assert w.timeline.view.picked is other
+    # a click on the cause's line: the failure's second, CRAH-1 selected
+    _click_line(qtbot, w.alarms.tree, w.alarms.item_for_group(g.key))
+    assert w.timeline.position_s == g.root.t_s and w.scene.selected_ids() == ["CRAH-1"]
+
+
+def test_acknowledge_and_shelve_are_recorded_with_who_and_when(qtbot, window, run_file, tmp_path, monkeypatch):
+    import shutil
+
+    from dctwin.twin.review import collect
+    from dctwin.twin.store.operator import read_actions
+
+    from dctwin.app.report import report_html
+
+    monkeypatch.setenv("DCTWIN_OPERATOR", "alice")
+    path = tmp_path / "worked.dctwin"
+    shutil.copyfile(run_file, path)
+    w = window
+    open_replay(qtbot, w, path)
+    g = w.alarms.board.groups[0]
+    n = len(g.alarms)
+    assert g.unacknowledged == n and not w.alarms.ack_button.isEnabled()  # nothing selected yet
+    # acknowledge the whole cause: select its line, press Acknowledge
+    _click_line(qtbot, w.alarms.tree, w.alarms.item_for_group(g.key))
+    assert w.alarms.ack_button.isEnabled()
+    QTest.mouseClick(w.alarms.ack_button, Qt.LeftButton)
+    g = w.alarms.board.groups[0]
+    assert g.unacknowledged == 0 and w.alarms.item_for_group(g.key).text(4) == "all acknowledged"
+    assert not w.alarms.ack_button.isEnabled()
+    # shelve one alarm: it leaves its cause's lines and waits on the shelf, named
+    head = g.targets[0].head
+    _click_line(qtbot, w.alarms.tree, w.alarms.item_for_alarm(head.index))
+    QTest.mouseClick(w.alarms.shelve_button, Qt.LeftButton)
+    board = w.alarms.board
+    assert head.key not in board.groups[0].keys and [a.key for a in board.shelved] == [head.key]
+    assert w.alarms.show_shelved.text() == "Show shelved (1)"
+    w.alarms.show_shelved.setChecked(True)
+    line = w.alarms.item_for_alarm(head.index)
+    assert line is not None and line.text(4).startswith("shelved by alice")
+    # both are in the file, with who and when and the second of the run they were taken at; the timeline shows them
+    with Project.open(path, read_only=True) as p:
+        acts = read_actions(p, p.recording().id)
+    assert [(a.kind, a.by) for a in acts] == [("acknowledge", "alice"), ("shelve", "alice")]
+    assert acts[0].alarms == tuple(k for k in g.keys) and acts[0].at.endswith("+00:00")
+    assert acts[1].t_s == w.timeline.position_s
+    assert [m.kind for m in w.timeline.view.markers if m.key and m.key[0] == "action"] == ["acknowledge", "shelve"]
+    # opened again: as it was left
+    w.close_replay()
+    open_replay(qtbot, w, path)
+    assert w.alarms.board.groups[0].unacknowledged == 0 and len(w.alarms.board.shelved) == 1
+    # the review shows who did what: key figures, the alarms by cause, the operator actions
+    data = collect(path)
+    html = report_html(data, {"floor_plan": "", "timeline": "", "trends": ""})
+    assert f"acknowledged {n} alarms of CRAH-1" in html and "by alice" in html
+    assert "<h2>Alarms by cause</h2>" in html and "shelved by alice" in html
+    # a review export of it carries them, and takes no more
+    out = tmp_path / "worked-review.dctwin"
+    export_review(path, out)
+    w.close_replay()
+    open_replay(qtbot, w, out)
+    assert len(w.replay_data.actions) == 2 and not w.alarms.ack_button.isEnabled()
+    _click_line(qtbot, w.alarms.tree, w.alarms.item_for_group(w.alarms.board.groups[0].key))
+    assert not w.alarms.shelve_button.isEnabled() and "review export" in w.alarms.shelve_button.toolTip()

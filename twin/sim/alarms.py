@@ -513,7 +513,8 @@ class AlarmMonitor:
             root = self.log.chain(ev)[-1]
             if not _is_injected(root):
                 if ev.kind == "shutdown" or root.kind in ("throttle", "shutdown"):
-                    causes += self._critical_step(rid, ev.t_s) + self._thermal_causes(i, t)
+                    # nearest first: the critical inlet it shut down on, the throttling before, the cause
+                    causes = self._critical_step(rid, ev.t_s) + causes + self._thermal_causes(i, t)
                 else:
                     inj = self._latest(rid, ("fail",), t)
                     if inj is not None:

@@ -209,7 +209,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.out:
         _check_out(args)
     sim = _simulation(args, site)
-    sim.solve_steady()
+    sim.start()  # the steady state, or the heat-up of a hall whose heat has nowhere to go
     if incident is not None:
         incident.schedule_on(sim)
     recorder = None

@@ -28,6 +28,7 @@ class LivePresenter(QObject):
         #: the frame on show (None until the layout shown is solved)
         self.last_frame: Optional[Frame] = None
         self._alarms_generation: Optional[int] = None
+        self._diagnosis = ""
         r = window.runner
         for signal, slot in ((r.sig_solved, self._on_runner_frame), (r.sig_frame, self._on_runner_frame),
                              (r.sig_busy, self._on_runner_busy), (r.sig_error, self._on_runner_error),
@@ -67,6 +68,7 @@ class LivePresenter(QObject):
     def _on_runner_error(self, message: str) -> None:
         w = self.w
         self.last_frame = None
+        self._diagnosis = ""
         w.scene.stale = False
         w.scene.apply_summary(None)  # old results no longer describe this layout
         w.scene.set_inlet_field(None)
@@ -81,6 +83,8 @@ class LivePresenter(QObject):
         self.w.act_run.setChecked(running)
         self.w.act_run.setText("&Pause" if running else "&Run")
         self.w.readout.show_state(running, "paused")
+        if self._diagnosis and not self.w.replay_mode:  # still a hall without cooling, running or not
+            self.w.readout.show_no_cooling(self._diagnosis, running)
 
     def _on_runner_frame(self, frame: Frame) -> None:
         try:
@@ -105,8 +109,14 @@ class LivePresenter(QObject):
         elif heat_off:
             w.scene.set_heatmap(None)
         t = float(frame.t_s)
+        w.show_warnings(list(summary.warnings))
         w.readout.show_summary(t, summary)
         w.readout.show_state(w.runner.running)
+        if frame.diagnosis:  # no steady state: the room heats up, said in words, not "physics error"
+            w.readout.show_no_cooling(frame.diagnosis, w.runner.running)
+            if frame.diagnosis != self._diagnosis:
+                w.show_status(frame.diagnosis)
+        self._diagnosis = frame.diagnosis
         w.trends.add_frame(t, summary, frame.ups)
         if frame.generation != self._alarms_generation:
             w.alarms.clear()  # a new simulation (after an edit) starts a new event log

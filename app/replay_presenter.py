@@ -199,6 +199,7 @@ class ReplayPresenter(QObject):
         else:
             w.scene.set_heatmap(None)
         w.readout.show_summary(float(frame.t_s), summary)
+        w.show_warnings(list(summary.warnings))
         w.readout.show_physics(f"replay (seek {1e3 * frame.seek_s:.0f} ms)")
         w.trends.set_cursor(float(frame.t_s))
         if self._fit_pending:

@@ -62,6 +62,8 @@ class Frame:
     ups: dict[str, UpsState] = field(default_factory=dict)
     inlet_field: Optional[tuple[np.ndarray, tuple]] = None
     seek_s: float = 0.0
+    #: the hall's heat has nowhere to go: the diagnosis in words ("" for a hall with a way out)
+    diagnosis: str = ""
 
 
 class PhysicsUnavailable(DctwinError):
@@ -162,8 +164,10 @@ class SimRunner(QObject):
             except Exception as exc:  # the heat map is optional; say why it is missing
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         events, chains = self._new_events(sim)
+        stranded = getattr(sim, "stranded", None)
         return Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
-                     self._ups_state(sim), self._inlet_field(sim, summary))
+                     self._ups_state(sim), self._inlet_field(sim, summary),
+                     diagnosis=stranded.message() if stranded is not None else "")
 
     @staticmethod
     def _inlet_field(sim: Any, summary: HallSummary) -> Optional[tuple]:
@@ -261,6 +265,10 @@ class SimRunner(QObject):
             summary = sim.solve_steady(cancel=stale, on_partial=partial)
         except engine.Cancelled:
             return  # a newer edit arrived while solving: its result is the one to show
+        except engine.NoCoolingPath:
+            # no steady state to look for: show the start of the heat-up (the diagnosis is its first
+            # warning); Run shows the room warming
+            summary = sim.start_heat_up()
         if stale():
             return
         self._sim = sim

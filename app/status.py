@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.words import DEG_C, hms
@@ -38,8 +38,14 @@ class StatusReadout:
         self.settle_bar.setToolTip("settling: the steady state is being recomputed")
         self.settle_bar.hide()
         self.cursor_label = QLabel("")
+        #: the engine's warnings for what is on show: a badge that opens the Warnings panel
+        self.warnings_button = QToolButton()
+        self.warnings_button.setObjectName("warnings_badge")
+        self.warnings_button.setAutoRaise(True)
+        self.warnings_button.setStyleSheet("color: #b35900; font-weight: bold;")
+        self.warnings_button.hide()
         for w in (self.cursor_label, self.time_label, self.it_label, self.pue_label, self.hot_label,
-                  self.settle_bar, self.physics_label):
+                  self.warnings_button, self.settle_bar, self.physics_label):
             bar.addPermanentWidget(w)
 
     @property
@@ -86,6 +92,13 @@ class StatusReadout:
                             (self.hot_label, "hottest inlet —")):
             label.setText(text)
 
+    def show_warnings(self, warnings: list[str]) -> None:
+        """The badge: how many warnings the engine has (hidden when none), all of them as its tooltip."""
+        n = len(warnings)
+        self.warnings_button.setText(f"⚠ {n} warning{'s' if n != 1 else ''}")
+        self.warnings_button.setToolTip("\n".join(warnings) + "\n\nClick to list them.")
+        self.warnings_button.setVisible(n > 0)
+
     def show_physics(self, text: str, tip: Optional[str] = None) -> None:
         self.physics_label.setText(text)
         if tip is not None:
@@ -95,6 +108,13 @@ class StatusReadout:
         """Running or ``idle`` ("steady", "paused"), unless a solve is settling."""
         if not self.settling:
             self.physics_label.setText("running" if running else idle)
+
+    def show_no_cooling(self, diagnosis: str, running: bool) -> None:
+        """A hall whose heat has nowhere to go: no steady state, it heats up (``diagnosis`` says by how much)."""
+        rate = diagnosis.rsplit("the room heats by ", 1)[-1] if "the room heats by " in diagnosis else ""
+        text = f"no cooling: heats {rate}" if rate else "no cooling"
+        self.physics_label.setText(text + (", running" if running else ""))
+        self.physics_label.setToolTip(diagnosis + ". There is no steady state; Run shows the room warming.")
 
     def show_settling(self, busy: bool, running: bool) -> None:
         self.settle_bar.setVisible(busy)

@@ -40,6 +40,7 @@ from dctwin.widgets.power_tree import PowerTreePanel
 from dctwin.widgets.cause_chain import CauseChainPanel
 from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
+from dctwin.widgets.warnings import WarningsPanel
 
 from dctwin.app.autosave import Autosaver
 from dctwin.app.document import Document, blank_site
@@ -129,6 +130,10 @@ class MainWindow(QMainWindow):
         self.cause_panel = CauseChainPanel(self)
         self.cause_dock = self._dock("Cause chain", self.cause_panel, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.alarms_dock, self.cause_dock)
+        self.warnings_panel = WarningsPanel(self)
+        self.warnings_dock = self._dock("Warnings", self.warnings_panel, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.cause_dock, self.warnings_dock)
+        self.warnings_dock.hide()
         self.timeline_dock.hide()
         self.cause_dock.hide()
         self.trends_dock.raise_()  # tabifying the cause dock brought its tab group forward
@@ -251,7 +256,7 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
         for dock in (self.palette_dock, self.history_dock, self.inspector_dock, self.power_dock, self.trends_dock,
-                     self.alarms_dock):
+                     self.alarms_dock, self.warnings_dock):
             m.addAction(dock.toggleViewAction())
         m = self.menu("&Simulation")
         m.addAction(self.act_run)
@@ -321,6 +326,8 @@ class MainWindow(QMainWindow):
                 (self.inspector.sig_hall_property_edited, self._on_inspector_hall_property_edited),
                 (self.power_tree.sig_racks_chosen, self._on_power_tree_racks_chosen),
                 (self.alarms.sig_target_chosen, self._on_alarms_target_chosen),
+                (self.warnings_panel.sig_element_chosen, self._on_alarms_target_chosen),
+                (self.readout.warnings_button.clicked, self.show_warnings_panel),
                 (self.speed_combo.currentIndexChanged, lambda _: self.set_speed(self.speed_combo.currentData())),
                 (self.metric_combo.currentIndexChanged, lambda _: self._on_metric_changed()),
                 (self.hall_combo.activated, lambda _: self.show_hall(self.hall_combo.currentText())),
@@ -367,6 +374,20 @@ class MainWindow(QMainWindow):
         self.inspector.set_read_only(reason)
         self.view.read_only = on
         self.history.setEnabled(not on)
+
+    # ------------------------------------------------------------------ engine warnings
+    def show_warnings(self, warnings: list[str]) -> None:
+        """What the engine could not honour for the layout (or second) on show: the status bar's badge and
+        the Warnings panel, which opens by itself when a warning appears that was not there before."""
+        new = [x for x in warnings if x not in self.warnings_panel.warnings]
+        self.readout.show_warnings(list(warnings))
+        self.warnings_panel.set_warnings(list(warnings))
+        if new:
+            self.show_warnings_panel()
+
+    def show_warnings_panel(self) -> None:
+        self.warnings_dock.show()
+        self.warnings_dock.raise_()
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = STATUS_TIMEOUT_MS) -> None:

@@ -1,5 +1,5 @@
 """Numbers an operator can trust while editing: the headroom between an edit and its solve, zero and
-negative headroom, edits in words."""
+negative headroom; a rack that faces a wall and a hall without cooling, said in words."""
 
 from __future__ import annotations
 
@@ -106,3 +106,68 @@ def test_zero_headroom_reads_zero_and_negative_reads_red(window):
     tree = window.power_tree.items
     assert [tree["PDU-A"].text(c) for c in (4, 5)] == ["0", "0"]
     assert tree["PDU-A"].foreground(5).color().name() != "#ff0000"
+
+
+# ---------------------------------------------------------------------- item 3: heat never vanishes, and it says so
+def test_a_rack_dropped_facing_the_north_wall_heats_the_room_and_says_why(engine_window, qtbot):
+    w = engine_window
+    before = w.last_frame.summary
+    head0 = sum(h.headroom_w for h in before.cooling_headroom.values())
+    assert not w.readout.warnings_button.isVisible()
+    hall = w.doc.site.hall
+    w.palette_panel.facing.setCurrentText("N")
+    drop(w, AIR_10KW, 6.3, hall.depth_m - 0.9)  # the tile that puts its front flush on the north wall
+    new = [r for r in w.doc.site.hall.racks if r.id not in before.racks]
+    assert len(new) == 1 and new[0].y_m + new[0].depth_m == pytest.approx(hall.depth_m) and new[0].facing == "N"
+    rid = new[0].id
+    qtbot.waitUntil(lambda: w.last_frame is not None and rid in w.last_frame.summary.racks
+                    and not w.last_frame.summary.settling and not w.readout.settling, timeout=WAIT_MS)
+    s = w.last_frame.summary
+    added = s.it_power_w - before.it_power_w
+    assert added > 9e3
+    # the cooling carries it: its headroom falls by the rack's heat, and the books balance
+    head = sum(h.headroom_w for h in s.cooling_headroom.values())
+    assert head0 - head == pytest.approx(added, rel=0.02) and s.energy_error < 1e-3
+    # and the window says what the engine did with the blocked intake: a badge, a panel, the element
+    assert w.readout.warnings_button.isVisible() and w.readout.warnings_button.text() == "⚠ 1 warning"
+    assert w.warnings_dock.isVisible()
+    texts = w.warnings_panel.texts()
+    assert len(texts) == 1 and texts[0].startswith(f"⚠ {rid}: rack front (intake, facing N) is blocked")
+    w.scene.clearSelection()
+    item = w.warnings_panel.list.item(0)
+    from PySide6.QtTest import QTest
+    QTest.mouseClick(w.warnings_panel.list.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     w.warnings_panel.list.visualItemRect(item).center())
+    assert w.scene.selected_ids() == [rid]
+    # undo: the warning goes with the rack
+    w.doc.undo_stack.undo()
+    qtbot.waitUntil(lambda: w.last_frame is not None and rid not in w.last_frame.summary.racks
+                    and not w.readout.settling, timeout=WAIT_MS)
+    assert not w.readout.warnings_button.isVisible() and w.warnings_panel.texts() == []
+
+
+# ---------------------------------------------------------------------- item 4: no cooling, said in words
+def test_a_new_hall_with_one_rack_says_it_has_no_cooling_and_runs_the_heat_up(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path, load_demo("small"))
+    try:
+        qtbot.waitUntil(lambda: w.last_frame is not None and not w.readout.settling, timeout=WAIT_MS)
+        w.new_document()
+        drop(w, AIR_10KW, 12.0, 7.2)
+        assert len(w.doc.site.hall.racks) == 1
+        want = "H1: no cooling unit: 10 kW with nowhere to go; the room heats by 0.45 K/min"
+        qtbot.waitUntil(lambda: w.last_frame is not None and w.last_frame.diagnosis == want, timeout=WAIT_MS)
+        assert w.readout.physics_label.text() == "no cooling: heats 0.45 K/min"
+        assert want in w.readout.physics_label.toolTip() and "physics error" not in w.readout.physics_label.text()
+        assert w.statusBar().currentMessage() == want
+        assert w.readout.warnings_button.isVisible() and w.warnings_panel.texts() == ["⚠ " + want]
+        start = w.last_frame.summary.max_inlet_c
+        # Run: the room warms; nothing settles, nothing fails
+        w.set_speed("max")
+        w.runner.stop_at_s = 120.0
+        w.toggle_run()
+        qtbot.waitUntil(lambda: w.last_frame.t_s >= 120.0 - 1e-9 and not w.runner.running, timeout=WAIT_MS)
+        assert w.last_frame.summary.max_inlet_c > start + 1.0
+        assert w.readout.time_label.text() == "t = 00:02:00"
+        assert w.readout.physics_label.text().startswith("no cooling: heats 0.45 K/min")
+    finally:
+        w.runner.stop()

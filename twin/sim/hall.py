@@ -66,6 +66,9 @@ class HallSystem:
         self.air_units = self.ua.is_air != 0
         #: coils that give the heat they take from the air to the chilled-water loop (rear doors count apart)
         self.loop_coils = np.isin(self.ua.kind, (KIND_CRAH, KIND_INROW))
+        #: a hall whose heat has nowhere to go: the air at rest its potential flows are projected from
+        #: (:mod:`dctwin.twin.sim.heatup`); None for every other hall
+        self.potential_base: Optional[Flow] = None
 
     @property
     def supply_c(self) -> float:

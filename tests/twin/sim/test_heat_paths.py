@@ -138,3 +138,19 @@ def test_cli_validate_warns_solve_refuses_and_simulate_heats_up(tmp_path, capsys
     out = json.loads(capsys.readouterr().out)
     assert out["warnings"][0].startswith("H1: no cooling unit") and out["energy_error"] < 1e-9
     assert out["max_inlet_c"] > 18.0
+
+
+def test_the_review_report_lists_the_engine_warnings_of_a_recording(tmp_path, capsys, qapp):
+    path, run, html = tmp_path / "wall.json", tmp_path / "wall.dctwin", tmp_path / "review.html"
+    site = wall_rack_site()
+    site.halls[0] = __import__("dataclasses").replace(site.halls[0], grid_m=0.6)
+    save_layout(site, path)
+    assert main(["simulate", str(path), "--duration", "20", "--dt", "5", "--out", str(run), "--no-progress",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any(w.startswith("R-WALL: rack front (intake, facing N) is blocked") for w in out["warnings"])
+    assert out["energy_error"] < 1e-3
+    assert main(["export", str(run), "--html", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    section = text.split("<h2>Engine warnings</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "R-WALL: rack front (intake, facing N) is blocked by a wall or another element" in section

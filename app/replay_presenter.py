@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from dctwin.app.document import blank_site
 from dctwin.app.runner import Frame
 from dctwin.app.workers import Job
+from dctwin.twin.model.words import hms
 
 if TYPE_CHECKING:  # app.replay loads the store: on first use, so the window opens sooner
     from dctwin.app.replay import RecordingData, ReplayController
@@ -145,8 +146,8 @@ class ReplayPresenter(QObject):
             if v is not None:
                 check = (" Its contents are intact (SHA-256 of every table matches the export)." if v.intact
                          else f" WARNING: {v.message()}")
-            what = (f"the moment t = {data.duration_s:g} s of recording {data.recording_id} (replayable from "
-                    f"t = {data.first_keyframe_s:g} s)" if data.first_keyframe_s > 0 else f"recording {data.recording_id}")
+            what = (f"the moment t = {hms(data.duration_s)} of recording {data.recording_id} (replayable from "
+                    f"t = {hms(data.first_keyframe_s)})" if data.first_keyframe_s > 0 else f"recording {data.recording_id}")
             self.w.banner.setText(f"<b>Review export — read-only.</b> {html_escape(data.path)} holds {what} as it "
                                   f"was exported; nothing here can be changed.{check}")
         else:
@@ -406,7 +407,7 @@ class ReplayPresenter(QObject):
                 log.warning("report %s failed: %s", path, exc)
                 QMessageBox.critical(self.w, "Cannot export report", f"Cannot write {path}:\n\n{exc}")
                 return
-            self.w.show_status(f"Wrote {out} (floor plan at t = {data.picture_t_s:g} s)")
+            self.w.show_status(f"Wrote {out} (floor plan at t = {hms(data.picture_t_s)})")
             self.sig_report_written.emit(str(out))
 
         job = Job(lambda _task: collect(d.path, d.recording_id, at_s), self.w)

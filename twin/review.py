@@ -328,7 +328,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             else:
                 t_pic, reason = float(reader.duration_s), "the end of the run"
         t_pic = min(max(t_pic, 0.0), reader.duration_s)
-        say(f"replaying to t = {t_pic:g} s")
+        say(f"replaying to t = {hms(t_pic)}")
         sim = Replayer(reader).seek(t_pic)
         summary = sim.summary()
         try:

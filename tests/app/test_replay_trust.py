@@ -246,3 +246,35 @@ def test_acknowledge_and_shelve_are_recorded_with_who_and_when(qtbot, window, ru
     assert len(w.replay_data.actions) == 2 and not w.alarms.ack_button.isEnabled()
     _click_line(qtbot, w.alarms.tree, w.alarms.item_for_group(w.alarms.board.groups[0].key))
     assert not w.alarms.shelve_button.isEnabled() and "review export" in w.alarms.shelve_button.toolTip()
+
+
+# ---------------------------------------------------------------------- item 10: one way to write times and °C
+def _all_lines(tree) -> list:
+    out, stack = [], [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        stack.extend(item.child(i) for i in range(item.childCount()))
+    return out
+
+
+def test_the_alarm_list_writes_times_as_hh_mm_ss_and_the_value_that_crossed(qtbot, window, review_file):
+    import re
+
+    w = window
+    open_replay(qtbot, w, review_file)
+    lines = _all_lines(w.alarms.tree)
+    assert len(lines) > 5
+    crossings = 0
+    for item in lines:
+        for c in range(w.alarms.tree.columnCount()):
+            text = item.text(c)
+            assert "deg C" not in text and not re.search(r"\d C\b", text), text
+            # a time of the run is hh:mm:ss (not "t=252 s", "13.0 min" or "4:12"; a rule's window may say "15 min")
+            assert not re.search(r"\bt ?= ?\d+(\.\d+)? ?s\b|\d+\.\d+ min\b|(?<![\d:])\d+:\d\d(?![\d:])", text), text
+            # "inlet 32.0 °C above warning 32 °C" never: the value shown lies beyond the limit shown
+            for value, limit in re.findall(r"(\d+(?:\.\d+)?) °C (?:above|over) [a-z ]*?(\d+(?:\.\d+)?) °C", text):
+                assert float(value) > float(limit), text
+                crossings += 1
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", item.text(0)) or not item.text(0), item.text(0)
+    assert crossings > 0

@@ -171,3 +171,22 @@ def test_a_new_hall_with_one_rack_says_it_has_no_cooling_and_runs_the_heat_up(qt
         assert w.readout.physics_label.text().startswith("no cooling: heats 0.45 K/min")
     finally:
         w.runner.stop()
+
+
+# ---------------------------------------------------------------------- item 10: an edit in words
+def test_an_inspector_edit_reads_in_words_in_the_history_and_the_edit_menu(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    from tests.app.gui_helpers import centre_of, click
+
+    w = window
+    click(w.view, *centre_of(w.doc.site, "R-A05"))
+    assert w.scene.selected_ids() == ["R-A05"]
+    edit = w.inspector.editors["it_kw"]
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClicks(edit, "99")
+    QTest.keyClick(edit, Qt.Key_Return)
+    assert w.doc.site.get("R-A05").it_kw == 99.0
+    assert w.history.model().data(w.history.model().index(1, 0)) == "Set IT power of R-A05 to 99 kW"
+    assert w.doc.undo_stack.undoText() == "Set IT power of R-A05 to 99 kW"

@@ -131,7 +131,7 @@ class ReplayPresenter(QObject):
         self._show_banner(data)
         w._update_title()
         w.readout.settle_bar.hide()
-        w.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
+        w.show_status(f"Replaying {data.path}, recording {data.recording_id}: {hms(data.duration_s)}")
         self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
         w.timeline.seek(data.first_keyframe_s)
 

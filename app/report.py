@@ -299,7 +299,7 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
              "th{background:#eef}</style>",
              "</head><body>",
              f"<h1>{e(data.title)}</h1>",
-             f"<p>File {e(data.file)}, recording {data.recording_id}: {data.duration_s:g} s at {data.dt_s:g} s steps"
+             f"<p>File {e(data.file)}, recording {data.recording_id}: {hms(data.duration_s)} at {data.dt_s:g} s steps"
              + (f", engine {e(data.engine_version)}" if data.engine_version else "")
              + (" (review export)" if data.is_review else "") + ".</p>"]
     if data.incident_name:

@@ -263,6 +263,13 @@ def test_the_alarm_list_writes_times_as_hh_mm_ss_and_the_value_that_crossed(qtbo
 
     w = window
     open_replay(qtbot, w, review_file)
+    # the status and the timeline say the run's length as they say every time, and the timeline's time
+    # never runs into its counts ("00:00:00 / 00:02:002 events")
+    assert w.statusBar().currentMessage().endswith(", recording 1: 00:02:00")
+    tl = w.timeline
+    assert tl.time_label.text() == "00:00:00 / 00:02:00" and tl.info_label.text().startswith("2 events, ")
+    assert tl.time_label.geometry().left() + tl.time_label.fontMetrics().horizontalAdvance(tl.time_label.text()) \
+        + 4 <= tl.info_label.geometry().left()  # a visible gap
     lines = _all_lines(w.alarms.tree)
     assert len(lines) > 5
     crossings = 0

@@ -262,13 +262,14 @@ class SimRunner(QObject):
         if stale():
             return
         try:
-            summary = sim.solve_steady(cancel=stale, on_partial=partial)
+            if getattr(sim, "stranded", None) is not None:
+                # its heat has nowhere to go: no steady state to look for; show the start of the
+                # heat-up (the diagnosis is its first warning), Run shows the room warming
+                summary = sim.start_heat_up()
+            else:
+                summary = sim.solve_steady(cancel=stale, on_partial=partial)
         except engine.Cancelled:
             return  # a newer edit arrived while solving: its result is the one to show
-        except engine.NoCoolingPath:
-            # no steady state to look for: show the start of the heat-up (the diagnosis is its first
-            # warning); Run shows the room warming
-            summary = sim.start_heat_up()
         if stale():
             return
         self._sim = sim

@@ -116,6 +116,8 @@ class LivePresenter(QObject):
             w.readout.show_no_cooling(frame.diagnosis, w.runner.running)
             if frame.diagnosis != self._diagnosis:
                 w.show_status(frame.diagnosis)
+        elif self._diagnosis:  # a cooling unit gives the heat a way out again
+            w.readout.clear_no_cooling(w.runner.running)
         self._diagnosis = frame.diagnosis
         w.trends.add_frame(t, summary, frame.ups)
         if frame.generation != self._alarms_generation:

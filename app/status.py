@@ -116,6 +116,11 @@ class StatusReadout:
         self.physics_label.setText(text + (", running" if running else ""))
         self.physics_label.setToolTip(diagnosis + ". There is no steady state; Run shows the room warming.")
 
+    def clear_no_cooling(self, running: bool) -> None:
+        """The hall has a way for its heat again (a cooling unit was added): back to the plain state."""
+        self.physics_label.setToolTip("")
+        self.show_state(running)
+
     def show_settling(self, busy: bool, running: bool) -> None:
         self.settle_bar.setVisible(busy)
         if busy:

@@ -16,7 +16,8 @@ from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
 from dctwin.widgets.floor_plan import ELEMENT_MIME, NEGATIVE_COLOUR
 from tests.app.gui_helpers import make_window, viewport_point
 
-AIR_10KW = 1  # palette row
+AIR_10KW = 1  # palette rows
+CRAH_100KW = 5
 WAIT_MS = 240_000
 
 
@@ -169,6 +170,17 @@ def test_a_new_hall_with_one_rack_says_it_has_no_cooling_and_runs_the_heat_up(qt
         assert w.last_frame.summary.max_inlet_c > start + 1.0
         assert w.readout.time_label.text() == "t = 00:02:00"
         assert w.readout.physics_label.text().startswith("no cooling: heats 0.45 K/min")
+        # a CRAH dropped at the west wall gives the heat its way out: the diagnosis and its warning go
+        w.palette_panel.facing.setCurrentText("E")
+        drop(w, CRAH_100KW, 0.6, 7.2)
+        assert [u.kind for u in w.doc.site.hall.cooling_units] == ["crah"]
+        qtbot.waitUntil(lambda: w.last_frame is not None and w.last_frame.diagnosis == ""
+                        and not w.last_frame.summary.settling and not w.readout.settling, timeout=WAIT_MS)
+        assert w.readout.physics_label.text() == "steady" and w.readout.physics_label.toolTip() == ""
+        # what is left is the new CRAH's own (a raised floor without tiles), not the old diagnosis
+        texts = w.warnings_panel.texts()
+        assert len(texts) == 1 and "no open tile" in texts[0] and "no cooling unit" not in texts[0], texts
+        assert w.last_frame.summary.energy_error < 1e-3
     finally:
         w.runner.stop()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from dctwin.twin.errors import InputError
+from dctwin.twin.model.words import hms
 
 if TYPE_CHECKING:
     from dctwin.app.runner import Frame
@@ -511,7 +512,7 @@ def _replay_screenshot(app, window, args: argparse.Namespace) -> int:
         _save_png(window, args.screenshot)
     finally:
         window.close()
-    print(f"wrote {args.screenshot} (t = {window.timeline.position_s:g} s)")
+    print(f"wrote {args.screenshot} (t = {hms(window.timeline.position_s)})")
     return 0
 
 

@@ -41,10 +41,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
                                          for i in exc.issues]}, indent=1))
             return 2
         raise
+    from dctwin.twin.model.heat import layout_warnings
+
+    warnings = layout_warnings(site)
     if args.json:
-        print(json.dumps({"valid": True, "file": args.file, "summary": site.summary()}))
+        print(json.dumps({"valid": True, "file": args.file, "summary": site.summary(),
+                          "warnings": [{"element": i.element, "field": i.field, "message": i.message}
+                                       for i in warnings]}))
     else:
         print(f"{args.file}: valid: {site.summary()}")
+        for i in warnings:
+            print(f"warning: {i.element}: {i.message}")
     return 0
 
 

@@ -120,14 +120,14 @@ def _num(v: Any, spec: str) -> str:
 
 
 def _text_summary(s: HallSummary) -> str:
-    lines = [f"max inlet {_num(s.max_inlet_c, '.1f')} C, energy error {_num(s.energy_error, '.2e')}, "
+    lines = [f"max inlet {_num(s.max_inlet_c, '.1f')} °C, energy error {_num(s.energy_error, '.2e')}, "
              f"solved in {_num(s.solve_s, '.2f')} s"]
     hot = sorted(s.racks.items(), key=lambda kv: -kv[1].inlet_c)[:5]
     for rid, r in hot:
-        lines.append(f"  {rid:12s} inlet {r.inlet_c:6.1f} C  exhaust {r.exhaust_c:6.1f} C  "
+        lines.append(f"  {rid:12s} inlet {r.inlet_c:6.1f} °C  exhaust {r.exhaust_c:6.1f} °C  "
                      f"{r.power_w / 1e3:7.1f} kW  {r.state}")
     for uid, u in s.cooling_units.items():
-        lines.append(f"  {uid:12s} return {u.return_c:6.1f} C  supply {u.supply_c:6.1f} C  "
+        lines.append(f"  {uid:12s} return {u.return_c:6.1f} °C  supply {u.supply_c:6.1f} °C  "
                      f"duty {u.duty_w / 1e3:7.1f} kW")
     lines.append(f"PUE {_num(s.pue, '.3f')}")
     return "\n".join(lines)
@@ -222,7 +222,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.out:
         _check_out(args)
     sim = _simulation(args, site)
-    sim.solve_steady()
+    sim.start()  # the steady state, or the heat-up of a hall whose heat has nowhere to go
     if incident is not None:
         incident.schedule_on(sim)
     recorder = None
@@ -247,7 +247,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(json.dumps(_finite(summary.to_json()), indent=1))
     else:
         print(f"simulated {args.duration:g} s at dt {args.dt:g} s: "
-              f"max inlet {_num(summary.max_inlet_c, '.1f')} C, "
+              f"max inlet {_num(summary.max_inlet_c, '.1f')} °C, "
               f"{len(summary.racks_over_allowable)} racks over allowable, "
               f"energy error {_num(summary.energy_error, '.2e')}")
     return 0

@@ -9,6 +9,7 @@ import sys
 from typing import Any, Optional
 
 from dctwin.twin.errors import InputError
+from dctwin.twin.model.words import hms
 
 
 def _seconds(text: str) -> float:
@@ -158,15 +159,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     if "review" in result:
         r = result["review"]
         what = "layout only" if r["recording"] is None else (
-            f"recording {r['recording']}" + (f" at t = {r['at_s']:g} s" if r["at_s"] is not None else "")
-            + (f", t = {r['from_s']:g} to {r['to_s']:g} s" if r.get("from_s") is not None else ""))
+            f"recording {r['recording']}" + (f" at t = {hms(r['at_s'])}" if r["at_s"] is not None else "")
+            + (f", t = {hms(r['from_s'])} to {hms(r['to_s'])}" if r.get("from_s") is not None else ""))
         print(f"wrote {r['file']}: {what}, {r['keyframes']} keyframe(s), {r['events']} event(s), "
               f"{r['bytes'] / 1e6:.2f} MB")
     if "csv" in result:
         print(f"wrote {len(result['csv'])} CSV files in {args.csv}")
     for key in ("png", "pdf", "html"):
         if key in result:
-            print(f"wrote {result[key]}" + (f" (floor plan at t = {result['picture_t_s']:g} s)" if key == "png" else ""))
+            print(f"wrote {result[key]}" + (f" (floor plan at t = {hms(result['picture_t_s'])})" if key == "png" else ""))
     return 0
 
 
@@ -245,7 +246,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary.to_json(), default=_jsonable))
         return 0
-    print(f"recording {reader.id} at t = {summary.t_s:g} s")
+    print(f"recording {reader.id} at t = {hms(summary.t_s)}")
     for key, value in summary.to_json().items():
         if key != "t_s" and isinstance(value, (int, float, str)):
             print(f"  {key}: {value:.6g}" if isinstance(value, float) else f"  {key}: {value}")

@@ -9,6 +9,7 @@ from typing import Optional
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from dctwin.twin.errors import LayoutError, LayoutIssue
 from dctwin.twin.model.commands import Command, add_row, plan_row
 from dctwin.twin.model.layout import Element, Hall, PowerNode, Site
 from dctwin.twin.model.power_chain import add_power_nodes
@@ -44,6 +45,8 @@ class Document(QObject):
         self.undo_stack.cleanChanged.connect(self._on_undo_clean_changed)
         self.revision = 0
         self._forced_dirty = False  # a recovered layout is unsaved work although its stack is empty
+        #: why the layout cannot be changed now ("" when it can): a replayed recording or a review export
+        self.read_only_reason = ""
 
     def _on_undo_clean_changed(self, clean: bool) -> None:
         self.sig_dirty_changed.emit(not clean)
@@ -62,9 +65,21 @@ class Document(QObject):
     def title(self) -> str:
         return Path(self.path).name if self.path else (self.site.name or "untitled")
 
+    @property
+    def read_only(self) -> bool:
+        """The layout shown cannot be changed (every edit is refused, and it cannot be saved)."""
+        return bool(self.read_only_reason)
+
+    def set_read_only(self, reason: str) -> None:
+        """Refuse every edit with ``reason`` ("" allows edits again)."""
+        self.read_only_reason = reason
+
     # ---- edits
     def execute(self, command: Command) -> None:
-        """Apply ``command`` and put it on the undo stack. Raises LayoutError (and changes nothing)."""
+        """Apply ``command`` and put it on the undo stack. Raises LayoutError (and changes nothing),
+        also when the document is read-only: every edit path ends here."""
+        if self.read_only:
+            raise LayoutError(LayoutIssue("layout", "", self.read_only_reason))
         inverse = command.apply(self.site)
         self.undo_stack.push(TwinUndoCommand(lambda: self.site, command, inverse, self._changed))
 
@@ -101,6 +116,8 @@ class Document(QObject):
     def save(self, path: Optional[str] = None) -> None:
         """Write the layout (atomically). Raises OSError / LayoutError; the old file stays then."""
         target = path or self.path
+        if self.read_only:
+            raise ValueError(self.read_only_reason)
         if not target:
             raise ValueError("no file name to save to")
         save_layout(self.site, target)

@@ -46,7 +46,7 @@ INCIDENT_FOLDER_KEY = "incident_folder"
 INCIDENT_FILTER = "dctwin incidents (*.json);;All files (*)"
 RECORDING_FILTER = "dctwin project files (*.dctwin);;All files (*)"
 #: the number an event kind needs (name, default, low, high, unit), from the event schema
-VALUE_FIELDS = {k: (v.name, v.default, v.low, v.high, " °C" if v.unit == "C" else "") for k, v in EVENT_VALUES.items()}
+VALUE_FIELDS = {k: (v.name, v.default, v.low, v.high, f" {v.unit}" if v.unit else "") for k, v in EVENT_VALUES.items()}
 #: the range of a utilization
 UTIL_LOW, UTIL_HIGH = EVENT_VALUES["set_utilization"].low, EVENT_VALUES["set_utilization"].high
 DEFAULT_DURATION_S = 600.0

@@ -51,6 +51,9 @@ class IncidentMenu:
         from dctwin.app.incident_editor import IncidentEditorDialog
 
         w = self.w
+        if w.doc.read_only:
+            w.show_status(f"Refused: {w.doc.read_only_reason}")
+            return None
         if self.editor is not None:
             self.editor.show()
             self.editor.raise_()

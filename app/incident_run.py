@@ -46,7 +46,7 @@ def record_incident(task: Task, site: Site, incident: Incident, out: str, durati
     rr = None
     try:
         sim = Simulation(site, hall_id, grid_m=grid_m)
-        sim.solve_steady()
+        sim.start()  # the steady state, or the heat-up of a hall whose heat has nowhere to go
         incident.schedule_on(sim)
         rr = record_run(out, site, sim, incident=incident, grid_m=grid_m, duration_s=duration_s,
                         keyframe_every_s=keyframe_every_s, note="incident editor")

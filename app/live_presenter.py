@@ -30,6 +30,7 @@ class LivePresenter(QObject):
         #: the frame on show (None until the layout shown is solved)
         self.last_frame: Optional[Frame] = None
         self._alarms_generation: Optional[int] = None
+        self._diagnosis = ""
         r = window.runner
         for signal, slot in ((r.sig_solved, self._on_runner_frame), (r.sig_frame, self._on_runner_frame),
                              (r.sig_busy, self._on_runner_busy), (r.sig_error, self._on_runner_error),
@@ -42,6 +43,7 @@ class LivePresenter(QObject):
         if w.replay_mode or not w.runner.available or not w.doc.site.halls:
             return
         w.runner.hall_id = w.scene.hall.id if w.scene.hall else None
+        w.scene.set_stale(True)  # the capacity figures on show are the last solve's until this one is in
         w.runner.request_solve(w.doc.site.copy())
 
     def show_availability(self) -> None:
@@ -73,6 +75,8 @@ class LivePresenter(QObject):
     def _on_runner_error(self, message: str) -> None:
         w = self.w
         self.last_frame = None
+        self._diagnosis = ""
+        w.scene.stale = False
         w.scene.apply_summary(None)  # old results no longer describe this layout
         w.scene.set_inlet_field(None)
         w.power_tree.set_summary(None)
@@ -87,6 +91,8 @@ class LivePresenter(QObject):
         self.w.act_run.setText("&Pause" if running else "&Run")
         self.w.act_run.setIcon(tool_icon("pause" if running else "run", self.w))
         self.w.readout.show_state(running, "paused")
+        if self._diagnosis and not self.w.replay_mode:  # still a hall without cooling, running or not
+            self.w.readout.show_no_cooling(self._diagnosis, running)
 
     def _on_runner_frame(self, frame: Frame) -> None:
         try:
@@ -102,6 +108,7 @@ class LivePresenter(QObject):
         summary = frame.summary
         if frame.inlet_field is not None:
             w.scene.set_inlet_field(*frame.inlet_field)
+        w.scene.stale = bool(summary.settling)  # a quick first answer is not the converged state yet
         w.scene.apply_summary(summary)
         w.inspector.set_live(summary.racks)
         w.power_tree.set_summary(summary)
@@ -111,8 +118,16 @@ class LivePresenter(QObject):
         elif heat_off:
             w.scene.set_heatmap(None)
         t = float(frame.t_s)
+        w.show_warnings(list(summary.warnings))
         w.readout.show_summary(t, summary)
         w.readout.show_state(w.runner.running)
+        if frame.diagnosis:  # no steady state: the room heats up, said in words, not "physics error"
+            w.readout.show_no_cooling(frame.diagnosis, w.runner.running)
+            if frame.diagnosis != self._diagnosis:
+                w.show_status(frame.diagnosis)
+        elif self._diagnosis:  # a cooling unit gives the heat a way out again
+            w.readout.clear_no_cooling(w.runner.running)
+        self._diagnosis = frame.diagnosis
         w.trends.add_frame(t, summary, frame.ups)
         if frame.generation != self._alarms_generation:
             w.alarms.clear()  # a new simulation (after an edit) starts a new event log

@@ -61,6 +61,8 @@ class RecordingData:
     by_seq: dict[int, Event] = field(default_factory=dict)
     #: a shadow replay of measured data: twin.assimilate.review.MeasuredView (None otherwise)
     measured: Any = None
+    #: what operators did with the alarms (twin.sim.alarm_board.OperatorAction), in the order taken
+    actions: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.by_seq = {e.seq: e for e in self.events}
@@ -98,8 +100,9 @@ def preview_summary(data: RecordingData, t_s: float) -> Optional[HallSummary]:
 
 
 def markers_for(data: RecordingData) -> list[Marker]:
-    """Timeline markers: every event (incident or automatic lane) and every raised alarm; for a shadow
-    replay also the site's own event log (its lane), and the events it applied marked as real."""
+    """Timeline markers: every event (incident or automatic lane), every raised alarm, every operator
+    action on the alarms (on the incident lane: something done from outside); for a shadow replay also the
+    site's own event log (its lane), and the events it applied marked as real."""
     out = []
     for e in data.events:
         label = f"{e.kind} {e.target}".strip()
@@ -116,6 +119,8 @@ def markers_for(data: RecordingData) -> list[Marker]:
             out.append(Marker(float(ev["t_s"]), str(ev["kind"]), "site", str(ev["target"]),
                               label=f"{ev['source']} {ev['raw_kind']}: {ev['message']}", key=("site", i),
                               data=dict(ev)))
+    out += [Marker(a.t_s, a.kind, "event", a.target, label=a.text(), key=("action", k))
+            for k, a in enumerate(data.actions)]
     for i, a in enumerate(data.alarms):
         if not a.get("active", True):
             continue
@@ -144,6 +149,9 @@ def load_recording(path: str, recording_id: Optional[int] = None) -> tuple[Any, 
         from dctwin.twin.assimilate.review import measured_view
 
         data.measured = measured_view(project, reader.id)
+        from dctwin.twin.store.operator import read_actions
+
+        data.actions = read_actions(project, reader.id, reader.duration_s)
         kfs = reader.keyframes()
         data.first_keyframe_s = kfs[0].t_s if kfs else 0.0
         if data.is_review:

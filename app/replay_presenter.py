@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from dctwin.app.document import blank_site
 from dctwin.app.runner import Frame
 from dctwin.app.workers import Job
+from dctwin.twin.model.words import hms
 
 if TYPE_CHECKING:  # app.replay loads the store: on first use, so the window opens sooner
     from dctwin.app.replay import RecordingData, ReplayController
@@ -54,6 +55,9 @@ class ReplayPresenter(QObject):
         window.timeline.sig_seek_requested.connect(self._on_timeline_seek_requested)
         window.timeline.sig_marker_clicked.connect(self._on_timeline_marker_clicked)
         window.cause_panel.sig_step_chosen.connect(self._on_cause_step_chosen)
+        window.alarms.sig_alarm_chosen.connect(self._on_alarms_alarm_chosen)
+        window.alarms.sig_group_chosen.connect(self._on_alarms_group_chosen)
+        window.alarms.sig_action_requested.connect(self._on_alarms_action_requested)
 
     def ensure_controller(self) -> ReplayController:
         from dctwin.app.replay import ReplayController
@@ -105,6 +109,8 @@ class ReplayPresenter(QObject):
         self._seen = False
         w.doc.replace(data.site, None)
         w.doc.undo_stack.clear()
+        w.set_read_only("a review export cannot be changed" if data.is_review else
+                        "a replay shows a recorded layout, which cannot be edited (File > Close Replay to edit)")
         if data.hall_id and w.scene.hall is not None and w.scene.hall.id != data.hall_id:
             w.show_hall(data.hall_id)
         w.timeline.set_playing(False)
@@ -115,6 +121,7 @@ class ReplayPresenter(QObject):
             f"{len(data.events)} events, {sum(1 for a in data.alarms if a.get('active', True))} alarms"
             + (f" — {data.incident_name}" if data.incident_name else ""))
         self._fill_trends(data)
+        w.alarms.clear()
         self._fill_alarms(data)
         w.cause_panel.clear()
         w.timeline_dock.show()
@@ -126,7 +133,7 @@ class ReplayPresenter(QObject):
         self._show_banner(data)
         w._update_title()
         w.readout.settle_bar.hide()
-        w.show_status(f"Replaying {data.path}, recording {data.recording_id}: {data.duration_s:g} s")
+        w.show_status(f"Replaying {data.path}, recording {data.recording_id}: {hms(data.duration_s)}")
         self._fit_pending = True  # the docks around the plan changed: fit once the first state is shown
         self.measured().show(data)  # a shadow replay of measured data: measured beside predicted
         w.timeline.seek(data.first_keyframe_s)
@@ -150,8 +157,8 @@ class ReplayPresenter(QObject):
             if v is not None:
                 check = (" Its contents are intact (SHA-256 of every table matches the export)." if v.intact
                          else f" WARNING: {v.message()}")
-            what = (f"the moment t = {data.duration_s:g} s of recording {data.recording_id} (replayable from "
-                    f"t = {data.first_keyframe_s:g} s)" if data.first_keyframe_s > 0 else f"recording {data.recording_id}")
+            what = (f"the moment t = {hms(data.duration_s)} of recording {data.recording_id} (replayable from "
+                    f"t = {hms(data.first_keyframe_s)})" if data.first_keyframe_s > 0 else f"recording {data.recording_id}")
             self.w.banner.setText(f"<b>Review export — read-only.</b> {html_escape(data.path)} holds {what} as it "
                                   f"was exported; nothing here can be changed.{check}")
         else:
@@ -175,19 +182,15 @@ class ReplayPresenter(QObject):
         trends.set_racks([data.rack_ids[int(j)] for j in hottest])
 
     def _fill_alarms(self, data: RecordingData) -> None:
-        from dctwin.twin.review import chain_steps
+        """The recording's alarms as an operator works them: by cause, a flood held back, acknowledged
+        and shelved as recorded (twin.sim.alarm_board)."""
+        from dctwin.twin.sim.alarm_board import build_board
 
-        self.w.alarms.clear()
-        rows, chains = [], {}
-        for i, a in enumerate(data.alarms):
-            if not a.get("active", True):
-                continue
-            key = -(i + 1)
-            rows.append({"seq": key, "t_s": float(a["t_s"]), "kind": str(a.get("kind", "")),
-                         "target": str(a.get("target", "")), "condition": str(a.get("message", ""))})
-            chains[key] = [{"t_s": s["t_s"], "kind": s["kind"], "target": s["target"], "condition": s["text"]}
-                           for s in chain_steps(a, data.by_seq)[1:]]
-        self.w.alarms.add_events(rows, chains)
+        alarms = self.w.alarms
+        alarms.show_board(build_board(data.alarms, data.by_seq, data.actions))
+        alarms.set_actions_enabled(
+            "a review export cannot be changed: open the project file to acknowledge or shelve" if data.is_review
+            else "")
 
     # ---- the seconds shown
     def _on_replay_state(self, frame: Frame) -> None:
@@ -199,6 +202,7 @@ class ReplayPresenter(QObject):
         self._preview_t = None
         self._seen = True
         summary = frame.summary
+        w.scene.stale = False  # a replayed second is what was recorded, never a layout being settled
         w.scene.apply_summary(summary)
         w.power_tree.set_summary(summary)
         if frame.heat is not None and w.heat_combo.currentData() != "off":
@@ -207,6 +211,7 @@ class ReplayPresenter(QObject):
         else:
             w.scene.set_heatmap(None)
         w.readout.show_summary(float(frame.t_s), summary)
+        w.show_warnings(list(summary.warnings))
         w.readout.show_physics(f"replay (seek {1e3 * frame.seek_s:.0f} ms)")
         w.trends.set_cursor(float(frame.t_s))
         self.measured().at(float(frame.t_s))
@@ -244,22 +249,96 @@ class ReplayPresenter(QObject):
         self.w.readout.show_preview(t_s, prev)
 
     def _on_timeline_marker_clicked(self, marker) -> None:
-        """Jump to the marker's second and select its element; an alarm shows its cause chain."""
-        from dctwin.twin.review import alarm_explanation, chain_steps, event_chain_steps, event_headline
-
-        w = self.w
-        w.timeline.seek(marker.t_s)
-        self._select_element(marker.target)
+        """Jump to the marker's second and select its element; an alarm shows its cause chain and is
+        selected in the alarm list too (the list and the timeline are one selection)."""
         if self.data is None or not isinstance(marker.key, tuple):
+            self.w.timeline.seek(marker.t_s)
+            self._select_element(marker.target)
             return
-        by_seq = self.data.by_seq
-        if marker.lane == "alarm":
-            alarm = self.data.alarms[marker.key[1]]
-            w.cause_panel.show_chain(alarm_explanation(alarm, by_seq), chain_steps(alarm, by_seq))
-        else:  # an event or automatic action: why it happened
-            w.cause_panel.show_chain(event_headline(marker.key[1], by_seq), event_chain_steps(marker.key[1], by_seq))
+        kind, key = marker.key
+        if kind == "alarm":
+            self.show_alarm(key)
+        elif kind == "event":  # an event or automatic action: why it happened
+            self._show_event(key, marker.t_s, marker.target)
+        else:  # an operator action
+            self.w.timeline.seek(marker.t_s)
+            self._select_element(marker.target)
+
+    def show_alarm(self, index: int) -> None:
+        """Alarm ``index`` of the recording everywhere at once: its second on the plan, its element selected,
+        its marker picked on the timeline, its line in the alarm list, its cause chain."""
+        from dctwin.twin.review import alarm_explanation, chain_steps
+
+        w, data = self.w, self.data
+        alarm = data.alarms[index]
+        w.timeline.seek(float(alarm["t_s"]))
+        self._select_element(str(alarm.get("target", "")))
+        self._pick_marker(("alarm", index))
+        w.alarms.select_alarm(index)
+        w.cause_panel.show_chain(alarm_explanation(alarm, data.by_seq), chain_steps(alarm, data.by_seq, data.alarms))
         w.cause_dock.show()
         w.cause_dock.raise_()
+
+    def _show_event(self, seq: int, t_s: float, target: str) -> None:
+        from dctwin.twin.review import event_chain_steps, event_headline
+
+        w = self.w
+        w.timeline.seek(t_s)
+        self._select_element(target)
+        self._pick_marker(("event", seq))
+        w.cause_panel.show_chain(event_headline(seq, self.data.by_seq), event_chain_steps(seq, self.data.by_seq))
+        w.cause_dock.show()
+        w.cause_dock.raise_()
+
+    def _pick_marker(self, key: tuple) -> None:
+        view = self.w.timeline.view
+        view.picked = next((m for m in view.markers if m.key == key), None)
+        view.update()
+
+    def _on_alarms_alarm_chosen(self, index: int) -> None:
+        if self.active and self.data is not None and 0 <= index < len(self.data.alarms):
+            self.show_alarm(index)
+
+    def _on_alarms_group_chosen(self, key: str) -> None:
+        """A cause chosen in the list: its root event's second, element and chain."""
+        board = self.w.alarms.board
+        group = board.group(key) if board is not None else None
+        if not self.active or group is None:
+            return
+        if group.root is not None:
+            self._show_event(group.root.seq, group.root.t_s, group.root.target)
+        else:
+            self.w.timeline.seek(group.t_s)
+
+    def _on_alarms_action_requested(self, kind: str, keys: list, target: str) -> None:
+        """Acknowledge, shelve or unshelve: recorded in the project file beside the recording, with who and
+        when, then shown (the list, a timeline marker, the review)."""
+        from dctwin.twin.errors import DctwinError
+        from dctwin.twin.sim.alarm_board import OperatorAction, now_utc, operator_name
+        from dctwin.twin.store.operator import record_action
+
+        from dctwin.app.replay import markers_for
+
+        w, data = self.w, self.data
+        if not self.active or data is None:
+            return
+        if data.is_review:
+            w.alarms.show_message("Refused: a review export cannot be changed; open the project file to "
+                                  "acknowledge or shelve its alarms.")
+            return
+        action = OperatorAction(float(w.timeline.position_s), kind, target, tuple(keys), operator_name(), now_utc())
+        try:
+            record_action(data.path, data.recording_id, action)
+        except (DctwinError, OSError) as exc:
+            log.warning("cannot record %s in %s: %s", kind, data.path, exc)
+            w.alarms.show_message(f"Not recorded: {exc}")
+            QMessageBox.critical(w, "Cannot record the action", f"Cannot record it in {data.path}:\n\n{exc}")
+            return
+        data.actions.append(action)
+        w.alarms.show_message("")
+        self._fill_alarms(data)
+        w.timeline.set_markers(markers_for(data))
+        w.show_status(action.text()[0].upper() + action.text()[1:])
 
     def _on_cause_step_chosen(self, t_s: float, target: str) -> None:
         self.w.timeline.seek(t_s)
@@ -290,6 +369,7 @@ class ReplayPresenter(QObject):
         site, path = self._before or (blank_site(), None)
         self._before = None
         self.measured().clear()
+        w.set_read_only("")
         w.doc.replace(site, path)
         w.alarms.clear()
         w._update_title()
@@ -346,7 +426,7 @@ class ReplayPresenter(QObject):
                 log.warning("report %s failed: %s", path, exc)
                 QMessageBox.critical(self.w, "Cannot export report", f"Cannot write {path}:\n\n{exc}")
                 return
-            self.w.show_status(f"Wrote {out} (floor plan at t = {data.picture_t_s:g} s)")
+            self.w.show_status(f"Wrote {out} (floor plan at t = {hms(data.picture_t_s)})")
             self.sig_report_written.emit(str(out))
 
         job = Job(lambda _task: collect(d.path, d.recording_id, at_s), self.w)

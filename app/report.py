@@ -28,6 +28,7 @@ import numpy as np
 
 from dctwin.twin._files import write_atomically
 from dctwin.twin.errors import InputError
+from dctwin.twin.model.words import hms
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C, ASHRAE_RECOMMENDED_MAX_C
 from dctwin.app.report_measured import add_sensor_overlay, measured_html, render_measured_trends
 from dctwin.twin.review import HEAT_Z_M, ReviewData, alarm_explanation, event_text, figures_rows, origin
@@ -94,7 +95,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     if row_labels:
         _row_labels(p, labels, scene.hall, data.site, to_img, font, target)
     _colour_bar(p, QRectF(20, plan_h, width_px - 40, bar_h), scene.temp_scale,
-                f"inlet and air temperature at {HEAT_Z_M:g} m, t = {data.picture_t_s:g} s", font)
+                f"inlet and air temperature at {HEAT_Z_M:g} m, t = {hms(data.picture_t_s)}", font)
     p.end()
     return img
 
@@ -297,7 +298,7 @@ def render_timeline(data: ReviewData, width_px: int = 1400):
     while t <= span + 1e-9:
         x = x_of(t)
         p.drawLine(QPointF(x, top - 7), QPointF(x, top - 2))
-        p.drawText(QPointF(x - 18, top - 12), fmt_time(t))
+        p.drawText(QPointF(x - 24, top - 12), fmt_time(t))
         t += step
     p.setPen(QPen(QColor(30, 100, 220), 2, Qt.DashLine))
     xp = x_of(data.picture_t_s)
@@ -400,7 +401,7 @@ def _plot(p, rect, curves, ylabel: str, duration_s: float, hlines, vline: Option
     while t <= span_t + 1e-9:
         q = pt(t, lo)
         p.drawLine(QPointF(q.x(), plot.bottom()), QPointF(q.x(), plot.bottom() + 4))
-        p.drawText(QPointF(q.x() - 18, plot.bottom() + 22), fmt_time(t))
+        p.drawText(QPointF(q.x() - 24, plot.bottom() + 22), fmt_time(t))
         t += step
     for value, label, colour in hlines:
         p.setPen(QPen(QColor(*colour), 1.5, Qt.DashLine))
@@ -444,10 +445,8 @@ def _nice_y(span: float) -> float:
 
 
 # ---------------------------------------------------------------------- HTML / PDF
-def _clock(t_s: float) -> str:
-    h, rem = divmod(int(round(t_s)), 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{sec:02d}"
+#: a time of the run as every view writes it (hh:mm:ss)
+_clock = hms
 
 
 def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900) -> str:
@@ -462,7 +461,7 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
              "img{page-break-inside:avoid;break-inside:avoid}</style>",
              "</head><body>",
              f"<h1>{e(data.title)}</h1>",
-             f"<p>File {e(data.file)}, recording {data.recording_id}: {data.duration_s:g} s at {data.dt_s:g} s steps"
+             f"<p>File {e(data.file)}, recording {data.recording_id}: {hms(data.duration_s)} at {data.dt_s:g} s steps"
              + (f", engine {e(data.engine_version)}" if data.engine_version else "")
              + (" (review export)" if data.is_review else "") + ".</p>"]
     if data.incident_name:
@@ -472,11 +471,11 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
     parts += [f"<tr><th width='35%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in figures_rows(data)]
     parts.append("</table>")
     parts.append(measured_html(data, images, image_width))
-    parts.append(f"<h2>Floor plan at t = {data.picture_t_s:g} s ({e(data.picture_reason)})</h2>")
+    parts.append(f"<h2>Floor plan at {hms(data.picture_t_s)} ({e(data.picture_reason)})</h2>")
     parts.append(f"<p><img src='{images['floor_plan']}' width='{image_width}'></p>")
     parts.append("<h2>Trends</h2>")
     parts.append(f"<p>Hottest and mean inlet, the {TREND_RACKS} hottest racks, and the ASHRAE A1 limits; "
-                 f"IT, facility power and cooling duty. The dotted line marks t = {data.picture_t_s:g} s.</p>")
+                 f"IT, facility power and cooling duty. The dotted line marks {hms(data.picture_t_s)}.</p>")
     parts.append(f"<p><img src='{images['trends']}' width='{image_width}'></p>")
     parts.append("<h2>Timeline of events and automatic actions</h2>")
     parts.append(f"<p><img src='{images['timeline']}' width='{image_width}'></p>")
@@ -489,20 +488,11 @@ def report_html(data: ReviewData, images: dict[str, str], image_width: int = 900
         parts.append(f"<b>{_clock(ev.t_s)}</b>&nbsp;&nbsp;{e(ev.kind.replace('_', ' '))} {e(ev.target)} "
                      f"<i>({how})</i>" + (f" &larr; {e(why)}" if why else "") + "<br>")
     parts.append("</p>")
-    parts.append("<h2>Alarms</h2>")
-    active = [a for a in data.alarms if a.get("active", True)]
-    if not active:
-        parts.append("<p>No alarms were recorded.</p>")
-    else:
-        counts: dict[str, int] = {}
-        for a in active:
-            counts[str(a.get("kind", ""))] = counts.get(str(a.get("kind", "")), 0) + 1
-        parts.append("<p>" + e(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())) + ".</p>")
-        parts.append("<p>")
-        for a in active:
-            parts.append(f"<b>{_clock(float(a['t_s']))}&nbsp;&nbsp;{e(str(a.get('severity', '')))}</b>&nbsp;&nbsp;"
-                         f"{e(alarm_explanation(a, by_seq))}<br>")
-        parts.append("</p>")
+    parts += _alarm_sections(data, by_seq, e)
+    parts.append("<h2>Engine warnings</h2>")
+    warnings = list(data.summary.warnings)
+    parts.append("<p>" + ("<br>".join(e(w) for w in warnings) if warnings else "None: every element had the air "
+                                                                                  "path it was drawn with.") + "</p>")
     if data.sweep is not None:
         parts.append(sweep_html(data.sweep, images.get("risk_map"), image_width))
     parts.append("</body></html>")
@@ -560,6 +550,37 @@ def sweep_html(sweep: dict[str, Any], risk_src: Optional[str], image_width: int 
     if nothing:
         parts.append(f"<p><b>Changes nothing</b> ({len(nothing)}): {e(', '.join(nothing))}.</p>")
     return "\n".join(parts)
+
+
+def _alarm_sections(data: ReviewData, by_seq: dict, e: Callable[[str], str]) -> list[str]:
+    """The alarms as an operator worked them: one block per cause (each element's worst alarm, the
+    rest under it, early warnings held back in a flood), what was shelved, and every operator action
+    with who took it and when."""
+    board = data.board()
+    parts = ["<h2>Alarms by cause</h2>"]
+    if not board.groups and not board.shelved:
+        parts.append("<p>No alarms were recorded.</p>")
+    for g in board.groups:
+        parts.append(f"<h3>{e(g.title)}</h3><p><i>{e(g.summary())}</i><br>")
+        for t in g.targets:
+            a = t.head
+            ack = f" <i>(acknowledged by {e(a.acked.by)} at {e(a.acked.at)})</i>" if a.acked else ""
+            parts.append(f"<b>{_clock(a.t_s)}&nbsp;&nbsp;{e(a.severity)}</b>&nbsp;&nbsp;"
+                         f"{e(alarm_explanation(data.alarms[a.index], by_seq))}{ack}"
+                         + (f" <i>Also: {e(', '.join(f'{o.label} at {_clock(o.t_s)}' for o in t.others))}.</i>"
+                            if t.others else "") + "<br>")
+        if g.suppressed:
+            parts.append(f"<i>Held back during the flood (early warnings only): "
+                         f"{e(', '.join(t.target for t in g.suppressed))}.</i><br>")
+        parts.append("</p>")
+    if board.shelved:
+        parts.append("<h3>Shelved</h3><p>" + "<br>".join(
+            f"{_clock(a.t_s)}&nbsp;&nbsp;{e(a.label)} on {e(a.target)} <i>(shelved by {e(a.shelved.by)} at "
+            f"{e(a.shelved.at)})</i>" for a in board.shelved) + "</p>")
+    parts.append("<h2>Operator actions</h2>")
+    parts.append("<p>" + ("<br>".join(e(a.text()) for a in data.actions) if data.actions
+                          else "None: no alarm was acknowledged or shelved.") + "</p>")
+    return parts
 
 
 def _images(data: ReviewData) -> dict[str, Any]:

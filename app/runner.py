@@ -67,6 +67,8 @@ class Frame:
     seek_s: float = 0.0
     plan_flow: Optional[PlanFlow] = None
     section: Optional[Section] = None
+    #: the hall's heat has nowhere to go: the diagnosis in words ("" for a hall with a way out)
+    diagnosis: str = ""
 
 
 #: height of the plan's airflow arrows when the heat map is off (m)
@@ -238,8 +240,10 @@ class SimRunner(QObject):
                 log.warning("air_temperature_slice(%s) failed: %s", z, exc)
         events, chains = self._new_events(sim)
         pf, sec = self.air_views.compute(sim, z)
+        stranded = getattr(sim, "stranded", None)
         return Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
-                     self._ups_state(sim), self._inlet_field(sim, summary), plan_flow=pf, section=sec)
+                     self._ups_state(sim), self._inlet_field(sim, summary), plan_flow=pf, section=sec,
+                     diagnosis=stranded.message() if stranded is not None else "")
 
     @staticmethod
     def _inlet_field(sim: Any, summary: HallSummary) -> Optional[tuple]:
@@ -376,7 +380,12 @@ class SimRunner(QObject):
         if stale():
             return
         try:
-            summary = sim.solve_steady(cancel=stale, on_partial=partial)
+            if getattr(sim, "stranded", None) is not None:
+                # its heat has nowhere to go: no steady state to look for; show the start of the
+                # heat-up (the diagnosis is its first warning), Run shows the room warming
+                summary = sim.start_heat_up()
+            else:
+                summary = sim.solve_steady(cancel=stale, on_partial=partial)
         except engine.Cancelled:
             return  # a newer edit arrived while solving: its result is the one to show
         if stale():

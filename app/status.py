@@ -9,29 +9,25 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
 from dctwin.twin.model.layout import Site
+from dctwin.twin.model.words import DEG_C, hms
 from dctwin.twin.sim.results import HallSummary
 
 SETTLING = "settling…"
 COMPILING = "compiling the physics kernels for this machine (first run only)"
 
 
-def fmt_time(t: float) -> str:
-    """Simulated time for the status bar: seconds, then minutes, then hours."""
-    if t < 120:
-        return f"{t:.0f} s"
-    if t < 7200:
-        return f"{t / 60:.1f} min"
-    return f"{t / 3600:.2f} h"
+#: simulated time for the status bar, as every view writes it (``hh:mm:ss``)
+fmt_time = hms
 
 
 class StatusReadout:
     """The permanent widgets on the right of ``bar`` and what they say."""
 
     def __init__(self, bar: QStatusBar):
-        self.time_label = QLabel("t = 0 s")
+        self.time_label = QLabel(f"t = {hms(0)}")
         self.pue_label = QLabel("PUE —")
         self.it_label = QLabel("IT — kW")
         self.hot_label = QLabel("hottest inlet —")
@@ -43,8 +39,14 @@ class StatusReadout:
         self.settle_bar.setToolTip("settling: the steady state is being recomputed")
         self.settle_bar.hide()
         self.cursor_label = QLabel("")
+        #: the engine's warnings for what is on show: a badge that opens the Warnings panel
+        self.warnings_button = QToolButton()
+        self.warnings_button.setObjectName("warnings_badge")
+        self.warnings_button.setAutoRaise(True)
+        self.warnings_button.setStyleSheet("color: #b35900; font-weight: bold;")
+        self.warnings_button.hide()
         for w in (self.cursor_label, self.time_label, self.it_label, self.pue_label, self.hot_label,
-                  self.settle_bar, self.physics_label):
+                  self.warnings_button, self.settle_bar, self.physics_label):
             bar.addPermanentWidget(w)
 
         #: the physics kernels are being compiled (the first run): that, not "settling", is said
@@ -99,14 +101,14 @@ class StatusReadout:
         if hot is None and racks:
             vals = [d.inlet_c for d in racks.values() if d.inlet_c is not None]
             hot = max(vals) if vals else None
-        self.hot_label.setText(f"hottest inlet {hot:.1f} °C" if hot is not None else "hottest inlet —")
+        self.hot_label.setText(f"hottest inlet {hot:.1f} {DEG_C}" if hot is not None else "hottest inlet —")
 
     def show_preview(self, t_s: float, preview: HallSummary) -> None:
         """A replay's recorded series at ``t_s`` while the exact state is being replayed."""
         if preview.max_inlet_c is not None:
-            self.hot_label.setText(f"hottest inlet {preview.max_inlet_c:.1f} °C")
+            self.hot_label.setText(f"hottest inlet {preview.max_inlet_c:.1f} {DEG_C}")
         self.time_label.setText(f"t = {fmt_time(t_s)}")
-        self.physics_label.setText(f"preview: recorded racks at {preview.t_s:g} s, replaying…")
+        self.physics_label.setText(f"preview: recorded racks at {hms(preview.t_s)}, replaying…")
 
     def show_design(self, site: Site) -> None:
         """No physics result yet: the IT power the layout is designed for."""
@@ -115,9 +117,16 @@ class StatusReadout:
 
     def clear(self) -> None:
         """A new layout: no time, PUE or temperatures until it is solved."""
-        for label, text in ((self.time_label, "t = 0 s"), (self.pue_label, "PUE —"),
+        for label, text in ((self.time_label, f"t = {hms(0)}"), (self.pue_label, "PUE —"),
                             (self.hot_label, "hottest inlet —")):
             label.setText(text)
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        """The badge: how many warnings the engine has (hidden when none), all of them as its tooltip."""
+        n = len(warnings)
+        self.warnings_button.setText(f"⚠ {n} warning{'s' if n != 1 else ''}")
+        self.warnings_button.setToolTip("\n".join(warnings) + "\n\nClick to list them.")
+        self.warnings_button.setVisible(n > 0)
 
     def show_physics(self, text: str, tip: Optional[str] = None) -> None:
         self.physics_label.setText(text)
@@ -128,6 +137,18 @@ class StatusReadout:
         """Running or ``idle`` ("steady", "paused"), unless a solve is settling."""
         if not self.settling and not self.compiling:
             self.physics_label.setText("running" if running else idle)
+
+    def show_no_cooling(self, diagnosis: str, running: bool) -> None:
+        """A hall whose heat has nowhere to go: no steady state, it heats up (``diagnosis`` says by how much)."""
+        rate = diagnosis.rsplit("the room heats by ", 1)[-1] if "the room heats by " in diagnosis else ""
+        text = f"no cooling: heats {rate}" if rate else "no cooling"
+        self.physics_label.setText(text + (", running" if running else ""))
+        self.physics_label.setToolTip(diagnosis + ". There is no steady state; Run shows the room warming.")
+
+    def clear_no_cooling(self, running: bool) -> None:
+        """The hall has a way for its heat again (a cooling unit was added): back to the plain state."""
+        self.physics_label.setToolTip("")
+        self.show_state(running)
 
     def show_settling(self, busy: bool, running: bool) -> None:
         if self.compiling:

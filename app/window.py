@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -27,6 +28,8 @@ from dctwin.twin.model.commands import (
 )
 from dctwin.twin.errors import LayoutError
 from dctwin.twin.model.layout import Element
+from dctwin.twin.model.layoutfile import load_layout
+from dctwin.twin.model.words import set_property_text
 from dctwin.widgets.alarms import AlarmsPanel
 from dctwin.widgets.colorbar import ColorBarWidget
 from dctwin.widgets.icons import tool_icon
@@ -38,6 +41,7 @@ from dctwin.widgets.power_tree import PowerTreePanel
 from dctwin.widgets.cause_chain import CauseChainPanel
 from dctwin.widgets.timeline import TimelinePanel
 from dctwin.widgets.trends import TrendsPanel
+from dctwin.widgets.warnings import WarningsPanel
 
 from dctwin.app.air_presenter import install_air_views
 from dctwin.app.autosave import Autosaver
@@ -138,6 +142,10 @@ class MainWindow(QMainWindow):
         self.cause_panel = CauseChainPanel(self)
         self.cause_dock = self._dock("Cause chain", self.cause_panel, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.alarms_dock, self.cause_dock)
+        self.warnings_panel = WarningsPanel(self)
+        self.warnings_dock = self._dock("Warnings", self.warnings_panel, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(self.cause_dock, self.warnings_dock)
+        self.warnings_dock.hide()
         self.timeline_dock.hide()
         self.cause_dock.hide()
         self.trends_dock.raise_()  # tabifying the cause dock brought its tab group forward
@@ -260,7 +268,7 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
         for dock in (self.palette_dock, self.history_dock, self.inspector_dock, self.power_dock, self.trends_dock,
-                     self.alarms_dock):
+                     self.alarms_dock, self.warnings_dock):
             m.addAction(dock.toggleViewAction())
         m = self.menu("&Simulation")
         m.addAction(self.act_run)
@@ -340,6 +348,8 @@ class MainWindow(QMainWindow):
                 (self.inspector.sig_hall_property_edited, self._on_inspector_hall_property_edited),
                 (self.power_tree.sig_racks_chosen, self._on_power_tree_racks_chosen),
                 (self.alarms.sig_target_chosen, self._on_alarms_target_chosen),
+                (self.warnings_panel.sig_element_chosen, self._on_alarms_target_chosen),
+                (self.readout.warnings_button.clicked, self.show_warnings_panel),
                 (self.speed_combo.currentIndexChanged, lambda _: self.set_speed(self.speed_combo.currentData())),
                 (self.metric_combo.currentIndexChanged, lambda _: self._on_metric_changed()),
                 (self.hall_combo.activated, lambda _: self.show_hall(self.hall_combo.currentText())),
@@ -369,6 +379,43 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(tab_with, dock)
         self.menu("View").addAction(dock.toggleViewAction())
         return dock
+
+    # ------------------------------------------------------------------ read-only (a replay, a review export)
+    #: actions that change the layout or write it: off while it is read-only
+    def _editing_actions(self) -> tuple[QAction, ...]:
+        return (self.act_save, self.act_save_as, self.act_delete, self.act_rotate, self.act_paste,
+                self.act_undo, self.act_redo, self.act_incident_editor)
+
+    def set_read_only(self, reason: str) -> None:
+        """Close every edit path with ``reason`` ("" opens them again): the document refuses edits, the
+        inspector shows values it does not take, the palette and the floor plan take no drops or
+        moves, and the actions that edit or save are off (their shortcuts with them)."""
+        on = bool(reason)
+        self.doc.set_read_only(reason)
+        for act in self._editing_actions():
+            act.setEnabled(not on)
+        if not on:  # Qt's undo actions follow the stack again
+            self.act_undo.setEnabled(self.doc.undo_stack.canUndo())
+            self.act_redo.setEnabled(self.doc.undo_stack.canRedo())
+        self.palette_panel.setEnabled(not on)
+        self.palette_panel.setToolTip(reason)
+        self.inspector.set_read_only(reason)
+        self.view.read_only = on
+        self.history.setEnabled(not on)
+
+    # ------------------------------------------------------------------ engine warnings
+    def show_warnings(self, warnings: list[str]) -> None:
+        """What the engine could not honour for the layout (or second) on show: the status bar's badge and
+        the Warnings panel, which opens by itself when a warning appears that was not there before."""
+        new = [x for x in warnings if x not in self.warnings_panel.warnings]
+        self.readout.show_warnings(list(warnings))
+        self.warnings_panel.set_warnings(list(warnings))
+        if new:
+            self.show_warnings_panel()
+
+    def show_warnings_panel(self) -> None:
+        self.warnings_dock.show()
+        self.warnings_dock.raise_()
 
     # ------------------------------------------------------------------ messages
     def show_status(self, text: str, timeout_ms: int = STATUS_TIMEOUT_MS) -> None:
@@ -403,6 +450,7 @@ class MainWindow(QMainWindow):
 
     def new_document(self) -> None:
         if self.confirm_discard():
+            self.close_replay()  # a new hall is edited, not replayed
             self.doc.replace(blank_site(), None)
             self.show_status("New hall")
 
@@ -419,7 +467,7 @@ class MainWindow(QMainWindow):
         if confirm and not self.confirm_discard():
             return False
         try:
-            self.doc.load(path)
+            site = load_layout(path)
         except LayoutError as exc:
             log.warning("cannot open %s: %s", path, exc)
             QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc}")
@@ -427,6 +475,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.critical(self, "Cannot open layout", f"Cannot open {path}:\n\n{exc.strerror or exc}")
             return False
+        self.close_replay()  # an opened layout is edited, not replayed
+        self.doc.replace(site, str(Path(path)))
         return self._remember(path, f"Opened {path}: {self.doc.site.summary()}")
 
     def save(self) -> bool:
@@ -479,9 +529,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ edits
     def execute(self, command, what: str = "") -> bool:
         """Run one edit through the undo stack; a refused edit says why in the status bar."""
-        if self.replay_mode:
-            self.show_status("Refused: a replay shows a recorded layout, which cannot be edited "
-                             "(File > Close Replay to edit)")
+        if self.doc.read_only:
+            self.show_status(f"Refused{(' ' + what) if what else ''}: {self.doc.read_only_reason}")
             return False
         try:
             self.doc.execute(command)
@@ -600,10 +649,10 @@ class MainWindow(QMainWindow):
             self.show_status(f"Fits: space, power (A, B and after losing one) and cooling.  Tint: {FIT_LEGEND}", 0)
 
     def _on_inspector_property_edited(self, ids: list, field: str, value) -> None:
-        if not ids:
+        if not ids or self._refused_read_only(field):
             return
         cmds = tuple(SetProperty(i, field, value) for i in ids)
-        cmd = cmds[0] if len(cmds) == 1 else Macro(cmds, f"Set {field} of {len(cmds)} elements")
+        cmd = cmds[0] if len(cmds) == 1 else Macro(cmds, set_property_text(f"{len(cmds)} elements", field, value))
         try:
             self.doc.execute(cmd)
         except LayoutError as exc:
@@ -615,7 +664,18 @@ class MainWindow(QMainWindow):
         if field == "id":
             self.scene.select_ids([value])
 
+    def _refused_read_only(self, field: str) -> bool:
+        """An edit of a read-only layout: the inspector shows the old value again and says why."""
+        if not self.doc.read_only:
+            return False
+        self.inspector.set_context(self.doc.site, self.inspector.ids, self._hall_id())
+        self.inspector.show_error(field, self.doc.read_only_reason)
+        self.show_status(f"Refused: {self.doc.read_only_reason}")
+        return True
+
     def _on_inspector_hall_property_edited(self, hall_id: str, field: str, value) -> None:
+        if self._refused_read_only(field):
+            return
         cmd = SetHallProperty(hall_id, field, value)
         try:
             self.doc.execute(cmd)

@@ -23,9 +23,12 @@ import numpy as np
 from dctwin.twin.assimilate.review import measured_view
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import AUTOMATIC_KINDS, INJECTED_KINDS, Event
+from dctwin.twin.model.words import DEG_C, hms
 from dctwin.twin.physics.constants import ASHRAE_A1_MAX_C
+from dctwin.twin.sim.alarm_board import AlarmBoard, OperatorAction, alarm_target, build_board
 from dctwin.twin.sim.results import HallSummary
 from dctwin.twin.store import Project, Replayer
+from dctwin.twin.store.operator import read_actions
 
 #: height of the air-temperature slice read at the picture moment (m)
 HEAT_Z_M = 1.0
@@ -66,9 +69,15 @@ class ReviewData:
     #: a shadow replay of measured data: what was measured, predicted and estimated
     #: (:class:`dctwin.twin.assimilate.review.MeasuredView`); None for a simulated run
     measured: Any = None
+    #: what operators did with the alarms (acknowledge, shelve), who and when
+    actions: list[OperatorAction] = field(default_factory=list)
 
     def event_by_seq(self) -> dict[int, Event]:
         return {e.seq: e for e in self.events}
+
+    def board(self) -> AlarmBoard:
+        """The alarms grouped by cause, a flood held back, with the operators' actions."""
+        return build_board(self.alarms, self.event_by_seq(), self.actions)
 
 
 # ---------------------------------------------------------------------- causes in words
@@ -91,7 +100,7 @@ def origin(kind: str) -> str:
 
 
 def _t(t_s: float) -> str:
-    return f"{t_s:.0f} s" if t_s < 120 else f"{t_s:.0f} s ({t_s / 60:.1f} min)"
+    return hms(t_s)
 
 
 def event_text(ev: Event) -> str:
@@ -133,12 +142,35 @@ def event_chain_steps(seq: Optional[int], by_seq: dict[int, Event]) -> list[dict
     return out
 
 
-def chain_steps(alarm: dict, by_seq: dict[int, Event]) -> list[dict]:
-    """The alarm, then each cause back to the root, as steps (the same shape as :func:`event_chain_steps`)."""
-    head = {"t_s": float(alarm["t_s"]), "kind": str(alarm.get("kind", "")), "target": str(alarm.get("target", "")),
+def chain_steps(alarm: dict, by_seq: dict[int, Event], alarms: Optional[list[dict]] = None) -> list[dict]:
+    """The alarm, then each cause back to the root, as steps (the same shape as :func:`event_chain_steps`).
+
+    With the run's ``alarms``, a rack that went down on its inlet also names the critical-inlet alarm it
+    passed through on the way (an alarm is not an event, so no event chain holds it)."""
+    target = alarm_target(alarm)
+    head = {"t_s": float(alarm["t_s"]), "kind": str(alarm.get("kind", "")), "target": target,
             "text": f"{alarm.get('severity', 'alarm')}: {str(alarm.get('kind', '')).replace('_', ' ')} "
-                    f"on {alarm.get('target', '')}"}
-    return [head] + event_chain_steps(alarm.get("cause"), by_seq)
+                    f"on {target}"}
+    steps = event_chain_steps(alarm.get("cause"), by_seq)
+    chain = cause_chain(alarm.get("cause"), by_seq)
+    if alarms and chain and not (chain[-1].kind in INJECTED_KINDS and chain[-1].cause is None):
+        # a recorded row holds its nearest event only; a shutdown's ends at the throttle before it (caused by
+        # a temperature, not an event): read on through the element's earlier alarm to what heated it
+        earlier = [a for a in alarms if alarm_target(a) == target and a.get("active", True)
+                   and float(a["t_s"]) <= float(alarm["t_s"]) and a is not alarm and a.get("cause") is not None]
+        for a in reversed(earlier):
+            more = cause_chain(a.get("cause"), by_seq)
+            if more and more[-1].kind in INJECTED_KINDS and more[-1].cause is None:
+                steps += event_chain_steps(a.get("cause"), by_seq)
+                break
+    if alarm.get("kind") in DOWN_KINDS and alarms:
+        crit = [a for a in alarms if a.get("kind") == "inlet_critical" and a.get("active", True)
+                and alarm_target(a) == target and float(a["t_s"]) <= float(alarm["t_s"]) + 1e-9]
+        if crit:
+            a = crit[-1]
+            steps.insert(0, {"t_s": float(a["t_s"]), "kind": "inlet_critical", "target": target,
+                             "text": f"critical: inlet critical on {target} [alarm]"})
+    return [head] + steps
 
 
 # ---------------------------------------------------------------------- key figures
@@ -226,32 +258,38 @@ def figures_rows(data: ReviewData) -> list[tuple[str, str]]:
     f = data.figures
     hot = "—"
     if f.get("hottest_inlet_c") is not None:
-        hot = f"{f['hottest_inlet_c']:.1f} °C" + (f" ({f['hottest_rack']}" if f.get("hottest_rack") else " (") + \
-              f", t = {f['hottest_inlet_t_s']:.0f} s)"
+        hot = f"{f['hottest_inlet_c']:.1f} {DEG_C}" + (f" ({f['hottest_rack']}, " if f.get("hottest_rack") else " (") + \
+              f"at {hms(f['hottest_inlet_t_s'])})"
     breach = f.get("first_allowable_breach_s")
-    breach_txt = "never" if breach is None else f"t = {breach:.0f} s" + (
-        f", {f['breach_after_incident_s']:.0f} s after {f['reference_event']}"
+    breach_txt = "never" if breach is None else f"at {hms(breach)}" + (
+        f", {hms(f['breach_after_incident_s'])} after {f['reference_event']}"
         if f.get("breach_after_incident_s") is not None else "")
     rt = f.get("ride_through_s")
     if rt is None:
         rt_txt = "no UPS ran on battery"
     else:
-        rt_txt = f"{rt:.0f} s on battery" + (" (held to the end of the run)" if f.get("ride_through_held")
-                                             else " until the battery was exhausted")
+        rt_txt = f"{hms(rt)} on battery" + (" (held to the end of the run)" if f.get("ride_through_held")
+                                            else " until the battery was exhausted")
     if f.get("ups_min_soc") is not None:
         rt_txt += f"; lowest UPS charge {100 * f['ups_min_soc']:.0f} %"
     down = f.get("racks_down") or []
+    board = data.board()
+    groups = "; ".join(f"{g.title} ({g.summary()})" for g in board.groups) or "none"
+    acts = data.actions
     rows = [("Hottest inlet", hot),
-            (f"First inlet over the allowable {ASHRAE_A1_MAX_C:g} °C", breach_txt),
+            (f"First inlet over the allowable {ASHRAE_A1_MAX_C:g} {DEG_C}", breach_txt),
             ("Ride-through", rt_txt),
-            ("Racks down", f"{len(down)}" + (f", the first at t = {f['first_rack_down_s']:.0f} s: "
+            ("Racks down", f"{len(down)}" + (f", the first at {hms(f['first_rack_down_s'])}: "
                                              f"{f['first_rack_down']}; all: {', '.join(down)}" if down else "")),
             ("Racks throttled", f"{len(f.get('racks_throttled') or [])}"),
             ("IT energy", _fmt(f.get("it_energy_kwh"), "kWh", 2)),
             ("Facility energy", _fmt(f.get("facility_energy_kwh"), "kWh", 2)),
             ("PUE (energy-weighted)", _fmt(f.get("pue"), "", 3)),
             ("Events / automatic actions / alarms",
-             f"{f.get('events', 0)} / {f.get('automatic_actions', 0)} / {f.get('alarms', 0)}")]
+             f"{f.get('events', 0)} / {f.get('automatic_actions', 0)} / {f.get('alarms', 0)}"),
+            ("Alarms by cause", groups + (f"; {len(board.shelved)} shelved" if board.shelved else "")),
+            ("Operator actions", f"{len(acts)}" + (": " + "; ".join(a.text() for a in acts) if acts else "")),
+            ("Engine warnings", "; ".join(data.summary.warnings) or "none")]
     return rows
 
 
@@ -283,6 +321,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
         inc_name, inc_desc = incident_title(project, reader.incident_id)
         sweep, sweep_site = collect_sweep(project)
         is_review = bool(project.is_review)
+        actions = read_actions(project, reader.id, reader.duration_s)
         kfs = reader.keyframes()
         t0 = kfs[0].t_s if kfs else 0.0  # a moment export replays only from its keyframe
         if at_s is not None:
@@ -299,7 +338,7 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             else:
                 t_pic, reason = float(reader.duration_s), "the end of the run"
         t_pic = min(max(t_pic, 0.0), reader.duration_s)
-        say(f"replaying to t = {t_pic:g} s")
+        say(f"replaying to t = {hms(t_pic)}")
         sim = Replayer(reader).seek(t_pic)
         summary = sim.summary()
         try:
@@ -313,7 +352,8 @@ def collect(path: str | os.PathLike, recording_id: Optional[int] = None, at_s: O
             engine_version=str(reader.engine_version or ""), is_review=is_review, picture_t_s=t_pic,
             picture_reason=reason, summary=summary, heat=heat, events=events, alarms=alarms, hall_t_s=hall_t,
             hall=hall, rack_t_s=rack_t, rack_inlet_c=rack_v, rack_ids=list(reader.rack_ids), sweep=sweep,
-            sweep_site=sweep_site, measured=measured_view(project, reader.id))
+            sweep_site=sweep_site, measured=measured_view(project, reader.id),
+            actions=actions)
         if data.measured is not None:  # the set-points and loads that only follow measured values: counted in
             # the measured section, not listed as events
             data.events = events = [e for e in events

@@ -31,6 +31,7 @@ from dctwin.twin.model.layout import (ELEMENT_TYPES, Containment, CoolingUnit, E
                                      Rack, Site, Tile)
 from dctwin.twin.model.power_chain import default_feeds
 from dctwin.twin.model.validate import FloorIndex, footprint_text
+from dctwin.twin.model.words import is_negative, signed
 from dctwin.twin.sim import capacity
 from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
 from dctwin.widgets.colormaps import UNKNOWN_COLOUR, ColorScale, state_colour
@@ -479,6 +480,23 @@ class PowerNodeItem(ElementItem):
         self._selection(painter, self.local_rect())
 
 
+#: a negative headroom (an overload now or after losing a feed)
+NEGATIVE_COLOUR = "#c0392b"
+#: figures of the last solve while a new one settles
+STALE_COLOUR = "#8a8a8a"
+
+
+def _kw_html(w: float) -> str:
+    """A headroom in kW as rich text: signed, never "-0", red below zero."""
+    text = signed(w / 1e3)
+    return f"<span style='color:{NEGATIVE_COLOUR}'>{text}</span>" if is_negative(w / 1e3) else text
+
+
+def _row_text(base: str, head_w: Optional[float]) -> str:
+    """A row label: its name and IT load, and the power it could still add (when known)."""
+    return base if head_w is None else f"{base}, {signed(head_w / 1e3)} kW free"
+
+
 class RowLabelItem(QGraphicsItem):
     """A row's name and IT load, just west of the row, readable at any zoom."""
 
@@ -492,8 +510,17 @@ class RowLabelItem(QGraphicsItem):
         self._font = QFont(QApplication.font())
         self._font.setPixelSize(11)
         self.text = ""
+        #: the headroom shown is from the last solve of a layout that has changed since (drawn faded)
+        self.stale = False
+        #: the headroom shown is below zero (drawn red)
+        self.negative = False
         self._rect = QRectF()
         self.set_text(text)
+
+    def set_state(self, stale: bool, negative: bool) -> None:
+        if (stale, negative) != (self.stale, self.negative):
+            self.stale, self.negative = stale, negative
+            self.update()
 
     def set_text(self, text: str) -> None:
         self.prepareGeometryChange()
@@ -518,8 +545,13 @@ class RowLabelItem(QGraphicsItem):
         painter.setPen(Qt.NoPen)
         painter.setBrush(back)
         painter.drawRoundedRect(self._rect, 3, 3)
-        painter.setFont(self._font)
-        painter.setPen(pal.color(QPalette.WindowText))
+        font = QFont(self._font)
+        font.setItalic(self.stale)
+        painter.setFont(font)
+        colour = QColor(NEGATIVE_COLOUR) if self.negative else pal.color(QPalette.WindowText)
+        if self.stale:
+            colour.setAlpha(130)
+        painter.setPen(colour)
         painter.drawText(self._rect, Qt.AlignCenter, self.text)
 
 
@@ -734,6 +766,8 @@ class FloorPlanScene(QGraphicsScene):
         self.power_scale = ColorScale("CET-L3", 0.0, 20e3, "kW")
         self.util_scale = ColorScale("CET-R4", 0.0, 100.0, "%")
         self.summary: Optional[HallSummary] = None
+        #: the summary's capacity figures are from before the last edit (a solve is settling)
+        self.stale = False
         self.far = False
         self.drag_ids: set[str] = set()
         self.row_labels: dict[str, RowLabelItem] = {}
@@ -880,9 +914,7 @@ class FloorPlanScene(QGraphicsScene):
         els = list(hall.racks) + list(hall.cooling_units)
         solids = (np.array([hall.footprint(e) for e in els], float).reshape(-1, 4), [e.id for e in els])
         for name, racks in rows.items():
-            text = f"{name}: {sum(r.it_kw for r in racks):.0f} kW"
-            if name in heads:
-                text += f", {heads[name] / 1e3:+.0f} kW free"
+            text = _row_text(f"{name}: {sum(r.it_kw for r in racks):.0f} kW", heads.get(name))
             longest = text.split(",")[0] + (", +9999 kW free" if self.site is not None and self.site.power_nodes else "")
             pos, side = self._row_label_pos(hall, racks, solids, self._label_room_m(longest))
             wanted[name] = (text, pos, side)
@@ -896,6 +928,7 @@ class FloorPlanScene(QGraphicsScene):
                 item.setVisible(self.row_labels_shown)
                 self.addItem(item)
             item.setPos(pos)
+            item.set_state(self.stale and name in heads, name in heads and is_negative(heads[name] / 1e3))
 
     def show_row_labels(self, shown: bool) -> None:
         """Row labels on or off (off when the rows are too close on screen to tell the labels apart)."""
@@ -997,10 +1030,18 @@ class FloorPlanScene(QGraphicsScene):
     def _update_row_label_text(self) -> None:
         heads = self.row_headroom_w()
         for name, item in self.row_labels.items():
-            base = item.text.split(",")[0]
-            text = base + (f", {heads[name] / 1e3:+.0f} kW free" if name in heads else "")
+            text = _row_text(item.text.split(",")[0], heads.get(name))
             if text != item.text:
                 item.set_text(text)
+            item.set_state(self.stale and name in heads, name in heads and is_negative(heads[name] / 1e3))
+
+    def set_stale(self, stale: bool) -> None:
+        """The capacity read-outs (row labels, the headroom box) are from the last solve of a layout that
+        has changed since: shown faded and marked "settling" until the new solve is in."""
+        if stale != self.stale:
+            self.stale = stale
+            self._update_row_label_text()
+            self.sig_summary_applied.emit()
 
     def set_inlet_field(self, field: Optional[np.ndarray], extent=None) -> None:
         """The air temperature over the intake height (°C, [nx, ny] over ``extent``), for the cooling check."""
@@ -1042,7 +1083,7 @@ class FloorPlanScene(QGraphicsScene):
             if type(item) is UnitItem:
                 d = headroom.get(ident)
                 h = d.headroom_w if d is not None else None
-                item.set_badge("" if h is None else "stopped" if d.capacity_w == 0.0 else f"{h / 1e3:+.0f} kW")
+                item.set_badge("" if h is None else "stopped" if d.capacity_w == 0.0 else f"{signed(h / 1e3)} kW")
         if self.far:
             for it, c in zip(items, colours):
                 it.fill = c  # not painted one by one far out: the batch layer redraws
@@ -1344,6 +1385,8 @@ class FloorPlanView(QGraphicsView):
         self._ghost: Optional[GhostItem] = None
         self._tint: Optional[FitTintItem] = None
         self._drop: Optional[dict] = None
+        #: the layout shown cannot be changed: elements are selected, never moved, and nothing is dropped
+        self.read_only = False
         self.capacity_label = QLabel(self)
         self.capacity_label.setObjectName("capacity_label")
         self.capacity_label.setAttribute(Qt.WA_TransparentForMouseEvents, True)
@@ -1368,8 +1411,8 @@ class FloorPlanView(QGraphicsView):
         cool = (scene.summary.cooling_headroom if scene.summary is not None else None) or {}
         lines = []
         for nid, head, head1 in pdus[: self.CAPACITY_ROWS]:
-            n1 = f" / {head1 / 1e3:+.0f}" if head1 is not None else ""
-            lines.append(f"{nid}&nbsp;&nbsp;{head / 1e3:+.0f}{n1} kW")
+            n1 = f" / {_kw_html(head1)}" if head1 is not None else ""
+            lines.append(f"{nid}&nbsp;&nbsp;{_kw_html(head)}{n1} kW")
         if len(pdus) > self.CAPACITY_ROWS:
             lines.append(f"… {len(pdus) - self.CAPACITY_ROWS} more")
         heads = [d.headroom_w for d in cool.values() if d.headroom_w is not None]
@@ -1377,14 +1420,20 @@ class FloorPlanView(QGraphicsView):
         heads1 = [d.headroom_n1_w for d in cool.values() if d.headroom_n1_w is not None and d.capacity_w != 0.0]
         stopped = sum(1 for d in cool.values() if d.capacity_w == 0.0)
         if heads:
-            n1 = f" / {min(heads1) / 1e3:+.0f} (worst unit)" if heads1 else ""
-            lines.append(f"air cooling&nbsp;&nbsp;{sum(heads) / 1e3:+.0f}{n1} kW")
+            n1 = f" / {_kw_html(min(heads1))} (worst unit)" if heads1 else ""
+            lines.append(f"air cooling&nbsp;&nbsp;{_kw_html(sum(heads))}{n1} kW")
             if stopped:
                 lines.append(f"<span style='color:#c0392b'>{stopped} of {len(cool)} units stopped</span>")
         if not lines:
             self.capacity_label.hide()
             return
-        self.capacity_label.setText("<b>Headroom</b> now / after losing one<br>" + "<br>".join(lines))
+        if scene.stale:  # the last solve's figures, while the edited layout settles: never zeros, never fresh
+            head = ("<b>Headroom</b> now / after losing one<br><i>settling: the last solve's figures, "
+                    "before the latest edit</i>")
+            body = f"<span style='color:{STALE_COLOUR}'>" + "<br>".join(lines) + "</span>"
+        else:
+            head, body = "<b>Headroom</b> now / after losing one", "<br>".join(lines)
+        self.capacity_label.setText(head + "<br>" + body)
         size = self.capacity_label.size()
         shown = self.capacity_label.isVisible()
         self.capacity_label.adjustSize()
@@ -1535,7 +1584,7 @@ class FloorPlanView(QGraphicsView):
             event.accept()
             return
         steps = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, 1), Qt.Key_Down: (0, -1)}
-        if event.key() in steps and self._drag is None and self.floor_scene().selected_ids():
+        if event.key() in steps and self._drag is None and self.floor_scene().selected_ids() and not self.read_only:
             self.nudge(*steps[event.key()])
             event.accept()
             return
@@ -1607,6 +1656,9 @@ class FloorPlanView(QGraphicsView):
                 if not item.isSelected():
                     scene.clearSelection()
                     item.setSelected(True)
+                if self.read_only:  # a click selects; nothing moves
+                    event.accept()
+                    return
                 moving = [it for it in scene.selectedItems() if isinstance(it, ElementItem)]
                 scene.set_drag_ids(it.element_id for it in moving)
                 self._drag = {
@@ -1750,7 +1802,7 @@ class FloorPlanView(QGraphicsView):
         self.sig_capacity_hint.emit("")
 
     def dragEnterEvent(self, event) -> None:  # Qt override
-        if event.mimeData().hasFormat(ELEMENT_MIME) and self.floor_scene().hall is not None:
+        if event.mimeData().hasFormat(ELEMENT_MIME) and self.floor_scene().hall is not None and not self.read_only:
             try:
                 proto, count = element_from_mime(event.mimeData().data(ELEMENT_MIME).data())
             except (ValueError, KeyError, TypeError):

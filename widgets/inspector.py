@@ -85,6 +85,8 @@ class InspectorPanel(QWidget):
         self.site: Optional[Site] = None
         self.ids: list[str] = []
         self.hall_id: Optional[str] = None
+        #: why nothing here can be changed ("" when it can): the editors show values only
+        self.read_only_reason = ""
         self._signature: tuple = ()
         self.editors: dict[str, Any] = {}
         self.errors: dict[str, QLabel] = {}
@@ -153,6 +155,22 @@ class InspectorPanel(QWidget):
             self._signature = signature
         self._refresh()
 
+    def set_read_only(self, reason: str) -> None:
+        """Show values that cannot be changed (``reason`` says why; "" makes the editors editable)."""
+        self.read_only_reason = reason
+        self._apply_read_only()
+        self._refresh()
+
+    def _apply_read_only(self) -> None:
+        on = bool(self.read_only_reason)
+        for editor in self.editors.values():
+            for e in (editor if isinstance(editor, tuple) else (editor,)):
+                if isinstance(e, QLineEdit):
+                    e.setReadOnly(on)
+                else:
+                    e.setEnabled(not on)
+                e.setToolTip(self.read_only_reason if on else "")
+
     def _exists(self, ident: str) -> bool:
         try:
             self.site.get(ident)
@@ -193,6 +211,7 @@ class InspectorPanel(QWidget):
             self.editors[name] = editor
             self.errors[name] = err
             self.form.addRow(label, box)
+        self._apply_read_only()
 
     def _make_editor(self, name: str, kind: Any, parent: QWidget):
         if kind in ("feeds", "inputs"):
@@ -237,6 +256,8 @@ class InspectorPanel(QWidget):
         else:
             kinds = sorted({type(e).__name__.lower() for e in els})
             self.header.setText(f"<b>{len(els)} selected</b> ({', '.join(kinds)}); shared fields")
+        if self.read_only_reason:
+            self.header.setText(self.header.text() + " <i>(read-only)</i>")
         self._show_assumed(els)
         nodes = self.site.power_nodes if self.site else []
         feed_ids = [_NONE] + [n.id for n in nodes if n.kind in FEEDABLE_KINDS]
@@ -335,6 +356,10 @@ class InspectorPanel(QWidget):
 
     def _emit(self, name: str, value: Any) -> None:
         self.clear_errors()
+        if self.read_only_reason:  # a combo cannot be changed here, but a keyboard may reach one
+            self._refresh()
+            self.show_error(name, self.read_only_reason)
+            return
         hall = self.hall()
         if name in _BOOL_FIELDS:
             value = value == "true"

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from dctwin.twin.model.layout import PowerNode, Site
+from dctwin.twin.model.words import is_negative, signed
 from dctwin.twin.sim.results import HallSummary
 from dctwin.widgets.floor_plan import ELEMENT_MIME, element_from_mime
 from dctwin.widgets.plan_tools import FEED_MIME, loads_from_mime
@@ -21,7 +22,8 @@ COLUMNS = ("Node", "Kind", "Load kW", "Capacity kW", "Headroom kW", "N-1 kW", "R
 
 
 def _kw(v) -> str:
-    return "—" if v is None else f"{v / 1e3:.0f}"
+    """kW without a sign, but never "-0" (a rounding of a small negative is zero)."""
+    return "—" if v is None else signed(v / 1e3).lstrip("+")
 
 
 class _PowerTree(QTreeWidget):
@@ -175,8 +177,9 @@ class PowerTreePanel(QWidget):
             item.setText(4, _kw(d.headroom_w))
             item.setText(5, _kw(d.headroom_n1_w))
             n1 = d.headroom_n1_w
-            colour = Qt.red if (d.headroom_w is not None and d.headroom_w < 0) else \
-                (Qt.darkYellow if n1 is not None and n1 < 0 else None)
+            # red (or yellow after losing a partner) only where the figure shown is below zero
+            colour = Qt.red if (d.headroom_w is not None and is_negative(d.headroom_w / 1e3)) else \
+                (Qt.darkYellow if n1 is not None and is_negative(n1 / 1e3) else None)
             for c in (4, 5):
                 item.setForeground(c, colour if colour is not None else self.palette().text())
 

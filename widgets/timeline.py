@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSty
                                QWidget)
 
 from dctwin.twin.model.events import AUTOMATIC_KINDS
+from dctwin.twin.model.words import hms
 
 #: lanes of the marker strip, top to bottom ("site": the real site's own event log, for a shadow replay
 #: of measured data; shown only when :meth:`TimelineView.set_lanes` asks for it)
@@ -83,12 +84,8 @@ def lane_of(kind: str) -> str:
     return "automatic" if kind in AUTOMATIC_KINDS else "event"
 
 
-def fmt_time(t_s: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour)."""
-    t = max(0.0, float(t_s))
-    h, rem = divmod(int(round(t)), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:d}:{s:02d}"
+#: a time of a run as every view writes it (``hh:mm:ss``)
+fmt_time = hms
 
 
 class TimelineView(QWidget):
@@ -250,7 +247,7 @@ class TimelineView(QWidget):
         p.drawLine(QPointF(x0, self.AXIS_H - 2), QPointF(x1, self.AXIS_H - 2))
         v0, v1 = self.view_s
         if v1 > v0:
-            step = nice_step(v1 - v0, max(2, int((x1 - x0) / 70)))
+            step = nice_step(v1 - v0, max(2, int((x1 - x0) / 90)))  # room for hh:mm:ss
             t = math.ceil(v0 / step - 1e-9) * step
             while t <= v1 + 1e-9:
                 x = self.x_of(t)
@@ -442,11 +439,12 @@ class TimelinePanel(QWidget):
             self.speed_combo.addItem(f"{s:g}×", s)
         self.speed_combo.setCurrentIndex(PLAY_SPEEDS.index(10.0))
         self.speed_combo.setToolTip("Replay speed (simulated seconds per second)")
-        self.time_label = QLabel("0:00 / 0:00", self)
-        self.time_label.setMinimumWidth(110)
+        self.time_label = QLabel(f"{fmt_time(0)} / {fmt_time(0)}", self)
+        self.time_label.setMinimumWidth(self.time_label.sizeHint().width())
         self.info_label = QLabel("", self)
         top = QHBoxLayout()
         top.setContentsMargins(4, 2, 4, 0)
+        top.setSpacing(8)  # the time and the run's counts never run together ("00:02:002 events")
         top.addWidget(self.play_button)
         top.addWidget(QLabel("speed"))
         top.addWidget(self.speed_combo)

@@ -57,3 +57,24 @@ def editing_window(qtbot, tmp_path, site=None, size=(1400, 900)):
     qtbot.waitExposed(w)
     w.view.zoom_to_fit()
     return w
+
+
+def make_window(qtbot, tmp_path, site, runner=None, size=(1400, 900)):
+    """A shown MainWindow on ``site`` with its settings in ``tmp_path`` (``runner``: the real engine's
+    by default; pass one with ``available = False`` where the test hands frames in itself)."""
+    from PySide6.QtCore import QSettings
+
+    from dctwin.app.document import Document
+    from dctwin.app.runner import SimRunner
+    from dctwin.app.settings import Settings
+    from dctwin.app.window import MainWindow
+
+    w = MainWindow(Document(site), Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)),
+                   runner if runner is not None else SimRunner())
+    w.save_settings_on_close = False
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.view.zoom_to_fit()
+    return w

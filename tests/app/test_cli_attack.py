@@ -402,6 +402,6 @@ def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
 
     monkeypatch.setattr(engine, "Simulation", NoRacks)
     code, out, err = run_cli(["solve", files["tiny.json"]])
-    assert code == 0 and out.startswith("max inlet n/a C, energy error n/a"), err
+    assert code == 0 and out.startswith("max inlet n/a °C, energy error n/a"), err
     code, out, err = run_cli(["simulate", files["tiny.json"], "--duration", "5"])
-    assert code == 0 and "max inlet n/a C, 0 racks over allowable, energy error n/a" in out, err
+    assert code == 0 and "max inlet n/a °C, 0 racks over allowable, energy error n/a" in out, err

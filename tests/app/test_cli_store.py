@@ -98,7 +98,7 @@ def test_replay_prints_summary_at_t(run_file, monkeypatch, capsys):
     assert out["max_inlet_c"] == float(live["rack_inlet_c"].max())
     assert out["racks"]["R-02"]["power_w"] == float(live["rack_power_w"][2])
     assert main(["replay", str(run_file), "--at", "44"]) == 0
-    assert "recording 1 at t = 44 s" in capsys.readouterr().out
+    assert "recording 1 at t = 00:00:44" in capsys.readouterr().out
 
 
 def test_replay_without_engine_is_a_clear_error(run_file, monkeypatch, capsys):

@@ -171,7 +171,7 @@ def test_a_moment_export_replays_from_its_keyframe_only(qtbot, window, run_file,
     open_replay(qtbot, w, out)
     kf = w.replay_data.first_keyframe_s
     assert 0.0 < kf < 84.0 and w.replay_data.duration_s == 84.0
-    assert "the moment t = 84 s" in w.banner.text() and w.timeline.view.floor_s == kf
+    assert "the moment t = 00:01:24" in w.banner.text() and w.timeline.view.floor_s == kf
     shown: list = []
     w.sig_replay_shown.connect(lambda f: shown.append(f.t_s))
     w.timeline.seek(5.0)  # before the keyframe: the earliest second the file can show

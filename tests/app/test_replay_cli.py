@@ -24,7 +24,7 @@ def _no_logfile(monkeypatch, tmp_path):
 def test_screenshot_of_a_recording_at_t(qtbot, run_file, tmp_path, capsys):
     out = tmp_path / "replay.png"
     assert main(["gui", str(run_file), "--at", "84", "--screenshot", str(out), "--size", "1200x800"]) == 0
-    assert "(t = 84 s)" in capsys.readouterr().out
+    assert "(t = 00:01:24)" in capsys.readouterr().out
     img = QImage(str(out))
     assert not img.isNull() and (img.width(), img.height()) == (1200, 800)
 

@@ -25,7 +25,7 @@ def test_export_png_pdf_html_from_the_cli(run_file, tmp_path, capsys, qapp):
     assert main(["export", str(run_file), "--at", "60", "--png", str(png), "--pdf", str(pdf),
                  "--html", str(html)]) == 0
     out = capsys.readouterr().out
-    assert f"wrote {png} (floor plan at t = 60 s)" in out and f"wrote {pdf}" in out
+    assert f"wrote {png} (floor plan at t = 00:01:00)" in out and f"wrote {pdf}" in out
     assert pdf.read_bytes().startswith(b"%PDF")
     text = html.read_text(encoding="utf-8")
     assert "data:image/png;base64," in text and "Key figures" in text and "CRAH-1 trips" in text

@@ -45,7 +45,7 @@ def test_key_figures_match_the_recording(data, run_file):
     assert f["first_allowable_breach_s"] is not None
     assert abs(f["first_allowable_breach_s"] - min(allowable)) <= 1.0
     assert f["breach_after_incident_s"] == pytest.approx(f["first_allowable_breach_s"] - FAIL_AT_S)
-    assert f["reference_event"] == "fail CRAH-1 at 10 s"
+    assert f["reference_event"] == "fail CRAH-1 at 00:00:10"
     assert f["racks_down"] == [] and f["ride_through_s"] is None
     assert f["pue"] > 1.0 and f["facility_energy_kwh"] > f["it_energy_kwh"] > 0
     assert f["alarms"] == len(alarms)
@@ -68,7 +68,7 @@ def test_key_figures_of_a_ride_through_and_racks_going_down():
     f = review.key_figures(600.0, events, [{}, {}], t, hall, np.zeros(0), np.zeros((0, 0)), [])
     assert f["hottest_inlet_c"] == 36.0 and f["hottest_inlet_t_s"] == 500.0
     assert f["first_allowable_breach_s"] == 400.0  # the first sample above A1's 32 °C
-    assert f["reference_event"] == "utility loss UTIL at 50 s" and f["breach_after_incident_s"] == 350.0
+    assert f["reference_event"] == "utility loss UTIL at 00:00:50" and f["breach_after_incident_s"] == 350.0
     assert f["ride_through_s"] == 300.0 and f["ride_through_held"] is False and f["ups_min_soc"] == 0.0
     assert f["racks_down"] == ["R-07"] and f["first_rack_down"] == "R-07 (rack down)"
     assert f["racks_throttled"] == ["R-02"]
@@ -85,7 +85,7 @@ def test_alarm_explanations_read_back_to_the_failure(data):
     assert text.endswith(".") and "CRAH-1" in text and a["target"] in text
     # without a message, the sentence is built from the chain
     bare = dict(a, message="")
-    assert "caused by fail CRAH-1 at 10 s" in review.alarm_explanation(bare, by_seq)
+    assert "caused by fail CRAH-1 at 00:00:10" in review.alarm_explanation(bare, by_seq)
     steps = review.chain_steps(a, by_seq)
     assert steps[0]["target"] == a["target"] and steps[0]["text"].startswith(f"{a['severity']}: inlet allowable on ")
     assert steps[-1]["text"] == "fail CRAH-1 [injected]" and len(steps) == 1 + len(chain)
@@ -95,10 +95,10 @@ def test_event_texts_chains_and_headlines():
     by_seq = {1: Event(1, 10.0, "utility_loss", "UTIL"),
               2: Event(2, 20.0, "ats_transfer", "ATS-1", cause=1, condition="normal source lost"),
               3: Event(3, 300.0, "generator_fail_to_start", "GEN-1", cause=3)}  # a cycle ends the chain
-    assert review.event_text(by_seq[2]) == "ats transfer ATS-1 at 20 s"
-    assert review.event_text(Event(9, 300.0, "fail", "CRAH-1")) == "fail CRAH-1 at 300 s (5.0 min)"
-    assert review.event_headline(2, by_seq) == "ats transfer ATS-1 at 20 s, caused by utility loss UTIL at 10 s."
-    assert review.event_headline(1, by_seq) == "utility loss UTIL at 10 s (injected)."
+    assert review.event_text(by_seq[2]) == "ats transfer ATS-1 at 00:00:20"
+    assert review.event_text(Event(9, 300.0, "fail", "CRAH-1")) == "fail CRAH-1 at 00:05:00"
+    assert review.event_headline(2, by_seq) == "ats transfer ATS-1 at 00:00:20, caused by utility loss UTIL at 00:00:10."
+    assert review.event_headline(1, by_seq) == "utility loss UTIL at 00:00:10 (injected)."
     assert review.event_headline(99, by_seq) == ""
     assert [s["text"] for s in review.event_chain_steps(2, by_seq)] == [
         "ats transfer ATS-1 [automatic] (normal source lost)", "utility loss UTIL [injected]"]
@@ -110,7 +110,7 @@ def test_figures_in_words(data):
     rows = dict(review.figures_rows(data))
     assert rows["Hottest inlet"].startswith(f"{data.figures['hottest_inlet_c']:.1f} °C")
     breach = rows["First inlet over the allowable 32 °C"]
-    assert breach.startswith("t = ") and breach.endswith("after fail CRAH-1 at 10 s")
+    assert breach.startswith("at 00:") and breach.endswith("after fail CRAH-1 at 00:00:10")
     assert rows["Ride-through"].startswith("no UPS ran on battery") and rows["Racks down"] == "0"
 
 

@@ -121,8 +121,8 @@ def test_alarms_list_newest_first_with_causes(qtbot):
            "condition": "inlet 33.1 C > 32 C", "details": {"inlet_c": 33.1}}
     a.add_events([ev1])
     a.add_events([ev2], {2: [ev1]})
-    assert a.row_texts() == [["0:01:15", "rack_throttle", "R-A01", "inlet 33.1 C > 32 C"],
-                             ["0:00:10", "unit_fail", "CRAH-1", ""]]
+    assert a.row_texts() == [["00:01:15", "rack_throttle", "R-A01", "inlet 33.1 C > 32 C"],
+                             ["00:00:10", "unit_fail", "CRAH-1", ""]]
     top = a.tree.topLevelItem(0)
     assert top.childCount() == 1 and top.child(0).text(1) == "caused by unit_fail"
     with qtbot.waitSignal(a.sig_target_chosen) as blk:

@@ -103,7 +103,7 @@ def test_cause_chain_steps_are_clickable(qtbot):
     p.show_chain("R-A01 inlet over allowable: CRAH-1 failed.",
                  [{"t_s": 90.0, "kind": "inlet_allowable", "target": "R-A01"},
                   {"t_s": 10.0, "kind": "fail", "target": "CRAH-1", "text": "fail CRAH-1 [injected]"}])
-    assert p.step_texts() == ["1:30  inlet allowable R-A01", "← 0:10  fail CRAH-1 [injected]"]
+    assert p.step_texts() == ["00:01:30  inlet allowable R-A01", "← 00:00:10  fail CRAH-1 [injected]"]
     chosen: list = []
     p.sig_step_chosen.connect(lambda t, i: chosen.append((t, i)))
     p.list.itemClicked.emit(p.list.item(1))

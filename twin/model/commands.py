@@ -21,6 +21,7 @@ from dctwin.twin.errors import LayoutError, LayoutIssue
 from dctwin.twin.model.layout import ELEMENT_TYPES, FACINGS, Element, Hall, Site
 from dctwin.twin.model.layoutfile import read_value
 from dctwin.twin.model.validate import validate
+from dctwin.twin.model.words import set_property_text
 
 
 class Command:
@@ -303,7 +304,7 @@ class SetProperty(Command):
 
     @property
     def text(self) -> str:
-        return f"Set {self.element_id}.{self.field}"
+        return set_property_text(self.element_id, self.field, self.value)
 
     def _change(self, site: Site) -> Command:
         hall, coll, idx, el = _find(site, self.element_id)
@@ -348,7 +349,7 @@ class SetHallProperty(Command):
 
     @property
     def text(self) -> str:
-        return f"Set {self.hall_id}.{self.field}"
+        return set_property_text(f"hall {self.hall_id}", self.field, self.value)
 
     def _change(self, site: Site) -> Command:
         try:

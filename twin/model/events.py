@@ -22,7 +22,7 @@ class EventValue:
     low: float
     high: float
     default: float
-    unit: str = ""  # "C" for temperatures
+    unit: str = ""  # "°C" for temperatures
 
     def accepts(self, value: Any) -> bool:
         """A number (not a bool) within ``low..high``."""
@@ -31,7 +31,7 @@ class EventValue:
 
     @property
     def rule(self) -> str:
-        """``"setpoint_c must be a number 5..45 C"``."""
+        """``"setpoint_c must be a number 5..45 °C"``."""
         return f"{self.name} must be a number {self.low:g}..{self.high:g}" + (f" {self.unit}" if self.unit else "")
 
 
@@ -64,8 +64,8 @@ EVENT_KINDS: dict[str, EventKind] = {k.kind: k for k in (
     EventKind("breaker_trip", BREAKER_NODE_KINDS, "a power node"),
     EventKind("set_utilization", ("rack", "row", "all"), 'a rack, a row or "all"', target_optional=True,
               value=EventValue("utilization", 0.0, 1.5, 1.0)),
-    EventKind("set_setpoint", ("cooling unit",), "a cooling unit", value=EventValue("setpoint_c", 5.0, 45.0, 20.0, "C")),
-    EventKind("set_outdoor_c", (), "", target_optional=True, value=EventValue("c", -60.0, 60.0, 35.0, "C")),
+    EventKind("set_setpoint", ("cooling unit",), "a cooling unit", value=EventValue("setpoint_c", 5.0, 45.0, 20.0, "°C")),
+    EventKind("set_outdoor_c", (), "", target_optional=True, value=EventValue("c", -60.0, 60.0, 35.0, "°C")),
     EventKind("cdu_pump_fail", ("cdu",), "a CDU"),
 )}
 #: kinds of injected events (incidents and operators)

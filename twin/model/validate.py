@@ -328,7 +328,7 @@ def _check_hall(h: Hall, c: _Checker) -> None:
         c.err(h.id, "plenum", f"unknown plenum {show(h.plenum)} (raised_floor or none)")
     if h.plenum == "raised_floor":
         c.positive(h.id, "plenum_depth_m", h.plenum_depth_m, 5.0, least=MIN_PLENUM_DEPTH_M)
-    c.between(h.id, "supply_c", h.supply_c, 5.0, 35.0, " C")
+    c.between(h.id, "supply_c", h.supply_c, 5.0, 35.0, " °C")
     c.between(h.id, "leakage_fraction", h.leakage_fraction, 0.0, 0.5)
     if h.grid_m is not None:
         c.between(h.id, "grid_m", h.grid_m, 0.05, 3.0, " m")
@@ -469,7 +469,7 @@ def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: 
         _check_face_speed(u, u.airflow_m3s, f"{u.airflow_m3s:g} m3/s", "airflow_m3s", MAX_UNIT_FACE_SPEED_M_S,
                           "a CRAH blows about 2.5 m/s", c)
     c.between(u.id, "capacity_kw", u.capacity_kw, 0.0, 5000.0, " kW")
-    c.between(u.id, "supply_setpoint_c", u.supply_setpoint_c, 5.0, 45.0, " C")
+    c.between(u.id, "supply_setpoint_c", u.supply_setpoint_c, 5.0, 45.0, " °C")
     if u.fan_power_kw is not None:
         c.between(u.id, "fan_power_kw", u.fan_power_kw, 0.0, 200.0, " kW")
     if u.airflow_control not in AIRFLOW_CONTROLS:
@@ -1000,7 +1000,7 @@ def _check_workload(w, c: _Checker) -> None:
 
 def _check_plant(site: Site, c: _Checker) -> None:
     p = site.plant
-    c.between("plant", "chw_supply_c", p.chw_supply_c, 2.0, 35.0, " C")
+    c.between("plant", "chw_supply_c", p.chw_supply_c, 2.0, 35.0, " °C")
     c.between("plant", "loop_volume_m3", p.loop_volume_m3, 0.0, 1e5, " m3")
     if p.storage_tank is not None:
         c.between("plant", "storage_tank.volume_m3", p.storage_tank.volume_m3, 0.0, 1e5, " m3")
@@ -1009,7 +1009,7 @@ def _check_plant(site: Site, c: _Checker) -> None:
     o = p.outdoor
     if o.kind not in ("constant", "sine", "csv"):
         c.err("plant", "outdoor.kind", f"unknown outdoor profile {show(o.kind)} (constant, sine or csv)")
-    c.between("plant", "outdoor.c", o.c, -60.0, 60.0, " C")
+    c.between("plant", "outdoor.c", o.c, -60.0, 60.0, " °C")
     c.between("plant", "outdoor.amplitude_k", o.amplitude_k, 0.0, 40.0, " K")
     c.between("plant", "outdoor.peak_hour", o.peak_hour, 0.0, 24.0, " h")
     if o.kind == "csv" and not o.path:

@@ -59,6 +59,7 @@ import numpy as np
 
 from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.layout import CoolingUnit, Hall
+from dctwin.twin.model.words import DEG_C, crossed
 from dctwin.twin.physics import _cooling_air_numba as _nb
 from dctwin.twin.physics import _cooling_air_numpy as _np
 from dctwin.twin.physics import constants as K
@@ -381,13 +382,13 @@ def record_unit_events(log: EventLog, t_s: float, ua: UnitArrays, prev_limited: 
         mcp = K.RHO_CP_AIR * step.airflow_m3s[i]
         floor = chw[i] + ua.approach_k[i]
         if ua.uses_chw[i] and floor > ua.setpoint_c[i] and step.duty_w[i] < ua.capacity_w[i]:
-            cond = (f"chilled water {chw[i]:.1f} C + approach {ua.approach_k[i]:g} K is above setpoint "
-                    f"{ua.setpoint_c[i]:g} C; supply {step.supply_c[i]:.1f} C")
+            cond = (f"chilled water {chw[i]:.1f} {DEG_C} + approach {ua.approach_k[i]:g} K is above setpoint "
+                    f"{ua.setpoint_c[i]:g} {DEG_C}; supply {step.supply_c[i]:.1f} {DEG_C}")
         else:
             need = mcp * max(step.return_c[i] - ua.setpoint_c[i], 0.0)
-            cond = (f"return {step.return_c[i]:.1f} C needs {need / 1e3:.1f} kW, capacity "
-                    f"{ua.capacity_w[i] / 1e3:g} kW; supply {step.supply_c[i]:.1f} C above setpoint "
-                    f"{ua.setpoint_c[i]:g} C")
+            cond = (f"return {step.return_c[i]:.1f} {DEG_C} needs {need / 1e3:.1f} kW, capacity "
+                    f"{ua.capacity_w[i] / 1e3:g} kW; supply {crossed(step.supply_c[i], ua.setpoint_c[i])} {DEG_C} "
+                    f"above setpoint {ua.setpoint_c[i]:g} {DEG_C}")
         cause = None if causes is None else causes.get(uid)
         out.append(log.record(t_s, "capacity_exceeded", uid, cause, cond,
                               duty_w=round(float(step.duty_w[i]), 3), supply_c=round(float(step.supply_c[i]), 3)))

@@ -35,6 +35,8 @@ backend="numba") -> RackStep``
     Steady state (no dwell timers: racks above critical stay on, throttled, state "critical").
 ``power_airflow(ra, u, inlet_c, throttle=None, on=None, backend="numba") -> (P, V, P_fan, P_air, P_liq)``
 ``throttle_factor(ra, inlet_c, coldplate_c=None, backend="numba") -> ndarray``
+``power_now(ra, st, u, inlet_c, backend="numba") -> ndarray``
+    Power each rack draws in state ``st`` at these inputs (W), without stepping (a restored keyframe).
 ``state_names(mode, throttled, critical=None) -> list[str]``
 ``record_rack_events(log, t_s, ra, step, causes=None) -> list[Event]``
     Turn ``RackStep.code`` into EventLog records with a condition text
@@ -51,6 +53,7 @@ import numpy as np
 
 from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.layout import Hall, Rack
+from dctwin.twin.model.words import DEG_C, crossed
 from dctwin.twin.physics import _it_numba as _nb
 from dctwin.twin.physics import _it_numpy as _np
 from dctwin.twin.physics import constants as K
@@ -62,7 +65,7 @@ from dctwin.twin.physics.codes import (
 
 __all__ = [
     "RackArrays", "RackState", "RackStep", "rack_arrays", "rack_step", "rack_steady", "power_airflow",
-    "throttle_factor", "state_names", "record_rack_events", "TRANSITION_KINDS", "MODE_ON", "MODE_SHUTDOWN",
+    "throttle_factor", "power_now", "state_names", "record_rack_events", "TRANSITION_KINDS", "MODE_ON", "MODE_SHUTDOWN",
     "MODE_UNPOWERED",
 ]
 
@@ -237,6 +240,20 @@ def throttle_factor(ra: RackArrays, inlet_c, coldplate_c=None, backend: str = "n
         ra.cp_warn_c, ra.cp_crit_c, ra.has_liquid, ra.prm))
 
 
+def power_now(ra: RackArrays, st: RackState, u, inlet_c, backend: str = "numba") -> np.ndarray:
+    """Electrical power (W) each rack of state ``st`` draws at utilization ``u`` and ``inlet_c`` (°C).
+
+    P = P_des (1 − f_fan) fCPU(u, T)·throttle + P_des f_fan (V/V_des)³ for a rack that is on
+    (``st.mode == MODE_ON``), its throttle from the inlet (and cold plate) of ``st`` as
+    :func:`rack_step` would decide it; 0 for a rack that is down. What a state restored from a
+    keyframe draws before its next step (the keyframe holds the state, not the last step's power).
+    """
+    inlet = _arr(inlet_c, ra.n, K.DESIGN_INLET_C)
+    on = (st.mode == MODE_ON).astype(np.int8)
+    fac = throttle_factor(ra, inlet, st.coldplate_c, backend) * on
+    return power_airflow(ra, u, inlet, fac, on, backend)[0]
+
+
 def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=None, cdu_ok=None,
               coolant_c=None, cdu_limit_w=None, backend: str = "numba") -> RackStep:
     """Advance every rack by ``dt_s`` seconds.
@@ -359,7 +376,8 @@ def _last_event(log: EventLog, target: str, kinds: Iterable[str]) -> Optional[Ev
 
 
 def transition_condition(ra: RackArrays, step: RackStep, i: int) -> str:
-    """Condition text of rack ``i``'s transition in ``step`` (e.g. "inlet 41.2 C above critical 40 C for 60 s")."""
+    """Condition text of rack ``i``'s transition in ``step`` (e.g. "inlet 41.2 °C above critical 40 °C
+    for 60 s"); a value that crossed a limit shows as many decimals as it takes to see it crossed."""
     code = int(step.code[i])
     t = float(step.inlet_c[i])
     tcp = float(step.coldplate_c[i])
@@ -367,18 +385,20 @@ def transition_condition(ra: RackArrays, step: RackStep, i: int) -> str:
     if code == TR_THROTTLE:
         f_in = float(_nb._throttle(t, warn, crit, float(ra.prm[RACK_P_FLOOR])))
         if ra.has_liquid[i] and float(step.throttle[i]) < f_in:
-            return (f"cold plate {tcp:.1f} C above warning {ra.cp_warn_c[i]:g} C "
+            cp_warn = float(ra.cp_warn_c[i])
+            return (f"cold plate {crossed(tcp, cp_warn)} {DEG_C} above warning {cp_warn:g} {DEG_C} "
                     f"(power {100 * step.throttle[i]:.0f} %)")
-        return f"inlet {t:.1f} C above warning {warn:g} C (power {100 * step.throttle[i]:.0f} %)"
+        return f"inlet {crossed(t, warn)} {DEG_C} above warning {warn:g} {DEG_C} (power {100 * step.throttle[i]:.0f} %)"
     if code == TR_UNTHROTTLE:
-        return f"inlet {t:.1f} C back below warning {warn:g} C"
+        return f"inlet {crossed(t, warn, above=False)} {DEG_C} back below warning {warn:g} {DEG_C}"
     if code == TR_SHUTDOWN:
         if int(step.state.cause[i]) == CAUSE_COLDPLATE:
-            return f"cold plate {tcp:.1f} C above critical {ra.cp_crit_c[i]:g} C (no liquid cooling)"
-        return f"inlet {t:.1f} C above critical {crit:g} C for {ra.dwell_s[i]:g} s"
+            cp_crit = float(ra.cp_crit_c[i])
+            return f"cold plate {crossed(tcp, cp_crit)} {DEG_C} above critical {cp_crit:g} {DEG_C} (no liquid cooling)"
+        return f"inlet {crossed(t, crit)} {DEG_C} above critical {crit:g} {DEG_C} for {ra.dwell_s[i]:g} s"
     if code == TR_RESTART:
         head = "power back and " if int(step.state.cause[i]) == CAUSE_POWER else ""
-        return f"{head}inlet {t:.1f} C at or below warning {warn:g} C for {ra.restart_s[i]:g} s"
+        return f"{head}inlet {t:.1f} {DEG_C} at or below warning {warn:g} {DEG_C} for {ra.restart_s[i]:g} s"
     if code == TR_POWER_LOST:
         return "all feeds lost"
     return ""

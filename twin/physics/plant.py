@@ -28,6 +28,7 @@ import numpy as np
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.layout import Outdoor, Site
+from dctwin.twin.model.words import DEG_C
 from dctwin.twin.physics import _plant_numba, _plant_numpy
 from dctwin.twin.physics.codes import CHILLER_AIR, CHILLER_WATER, LOOP_CHW, LOOP_CODES, LOOP_CW, LOOP_TCS  # noqa: F401
 from dctwin.twin.physics.constants import CDU_PUMP_W_PER_W, CP_WATER, RHO_WATER
@@ -101,7 +102,7 @@ def read_outdoor_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
                 continue
             raise InputError(f"outdoor profile {path}, line {line}: not numbers: {','.join(row)!r}") from None
         if not (math.isfinite(t) and math.isfinite(c)) or not -80.0 <= c <= 70.0:
-            raise InputError(f"outdoor profile {path}, line {line}: temperature {c:g} C is out of range")
+            raise InputError(f"outdoor profile {path}, line {line}: temperature {c:g} {DEG_C} is out of range")
         if times and t * scale <= times[-1]:
             raise InputError(f"outdoor profile {path}, line {line}: times must increase")
         times.append(t * scale)
@@ -312,7 +313,7 @@ class CoolingPlant:
                 out.append(ev)
         if int(st.econ_on[0]) != econ_before:
             kind = "economizer_on" if st.econ_on[0] else "economizer_off"
-            out.append(self.log.record(t0, kind, "plant", condition=f"outdoor {st.outdoor_c[0]:.1f} C",
+            out.append(self.log.record(t0, kind, "plant", condition=f"outdoor {st.outdoor_c[0]:.1f} {DEG_C}",
                                        outdoor_c=float(st.outdoor_c[0])))
         unmet = st.flows[3] > 1e-6 * max(1.0, heat_to_loop_w)
         if unmet and not st.unmet_flag[0]:

@@ -6,7 +6,7 @@ steady solve). Conditions, per element:
 ==================  =========  ==========================================  =========================
 kind                severity   raised when                                 cleared when (held 60 s)
 ==================  =========  ==========================================  =========================
-inlet_recommended   warning    rack inlet > recommended max (27 C; H1 22)  inlet < max − 1 K
+inlet_recommended   warning    rack inlet > recommended max (27 °C; H1 22) inlet < max − 1 K
 inlet_allowable     major      rack inlet > allowable max of its class     inlet < max − 1 K
 inlet_critical      critical   rack inlet > the IT model's crit_c          inlet < crit − 1 K
 inlet_rise          major      inlet − min over the last 15 min > 5 K      rise < 4 K
@@ -34,8 +34,9 @@ just before it stopped, a passive steady tracer released at that unit's supply
 on the flow of that moment (a raised-floor unit releases its share of the tile
 and leakage air; rack exhausts carry none, so the share is what the unit
 delivered directly). ``message`` is one sentence with times, e.g.
-"R-A01 inlet 33.1 C over allowable 32 C at 00:04:12 (t=252 s): CRAH-2, which
-supplied 64 % of its inlet air, failed at 00:01:00 (injected)."
+"R-A01 inlet 33.1 °C over allowable 32 °C at 00:04:12: CRAH-2, which
+supplied 64 % of its inlet air, failed at 00:01:00 (injected)." A rack that shut down on its
+inlet names the critical-inlet alarm it passed through before the cause.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from dctwin.twin.model.events import INJECTED_KINDS, Event, EventLog
+from dctwin.twin.model.words import DEG_C, crossed, hms
 from dctwin.twin.physics import thermal
 from dctwin.twin.physics.airflow import port_faces
 from dctwin.twin.physics.constants import ASHRAE_RECOMMENDED_C
@@ -83,10 +85,6 @@ _UNIT_STOP_KINDS = ("fail", "unit_stop", "cdu_pump_fail")
 UPS_BATTERY_MODE = 1  # twin.physics.codes.UPS_BATTERY
 
 
-def hms(t_s: float) -> str:
-    """Time of day in the run, HH:MM:SS (seconds rounded down)."""
-    s = int(math.floor(t_s + 1e-6))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 _NONE = np.zeros(0, dtype=np.int64)
@@ -159,9 +157,9 @@ def describe(ev: Event) -> str:
     if k == "set_utilization":
         return f"utilization of {t if t not in ('', 'all', '*') else 'all racks'} set to {100 * d.get('utilization', 0):.0f} %"
     if k == "set_setpoint":
-        return f"{t} setpoint set to {d.get('setpoint_c', 0):g} C"
+        return f"{t} setpoint set to {d.get('setpoint_c', 0):g} {DEG_C}"
     if k == "set_outdoor_c":
-        return f"outdoor temperature set to {d.get('c', 0):g} C"
+        return f"outdoor temperature set to {d.get('c', 0):g} {DEG_C}"
     return f"{t} {k.replace('_', ' ')}".strip()
 
 
@@ -402,7 +400,7 @@ class AlarmMonitor:
     def _cleared(self, kind: str, target: str, t: float) -> dict[str, Any]:
         label = kind.replace("_", " ")
         return {"t_s": t, "id": target, "kind": kind, "severity": SEVERITY[kind], "active": False,
-                "message": f"{target} {label} cleared at {hms(t)} (t={t:.0f} s).", "causes": []}
+                "message": f"{target} {label} cleared at {hms(t)}.", "causes": []}
 
     def _chain(self, ev: Event, skip_first: bool = False) -> list[dict[str, Any]]:
         """The log chain of ``ev`` as cause steps, relays left out."""
@@ -483,18 +481,18 @@ class AlarmMonitor:
 
     def _thermal(self, kind: str, i: int, t: float, value: float, thr: float) -> dict[str, Any]:
         rid = self.hs.rack_ids[i]
-        when = f"at {hms(t)} (t={t:.0f} s)"
+        when = f"at {hms(t)}"
         if kind == "inlet_rise":
-            head = f"{rid} inlet rose {thr:.1f} K within 15 min to {value:.1f} C {when}"
+            head = f"{rid} inlet rose {crossed(thr, RISE_K)} K within 15 min to {value:.1f} {DEG_C} {when}"
         else:
             level = kind.split("_")[1]
-            shown = f"{value:.1f}" if round(value, 1) > thr else f"{value:.2f}"  # never "32.0 C over 32 C"
-            head = f"{rid} inlet {shown} C over {level} {thr:g} C {when}"
+            # the value that crossed, with the decimals it takes to see it crossed: never "32.0 °C over 32 °C"
+            head = f"{rid} inlet {crossed(value, thr)} {DEG_C} over {level} {thr:g} {DEG_C} {when}"
         return self._record(kind, rid, t, head, self._thermal_causes(i, t))
 
     def _power(self, kind: str, n: int, t: float, ratio: float = 0.0) -> dict[str, Any]:
         nid = self.node_ids[n]
-        when = f"at {hms(t)} (t={t:.0f} s)"
+        when = f"at {hms(t)}"
         causes: list[dict[str, Any]] = []
         if kind in ("ups_on_battery", "ups_low_soc"):
             ev = self._latest(nid, ("ups_on_battery",), t)
@@ -523,7 +521,7 @@ class AlarmMonitor:
             # stopped by the plant (e.g. its CDU lost its pump or the loop): the latest injected event
             last = self._latest_injected(t)
             causes = self._chain(last) if last is not None else []
-        return self._record("unit_failed", uid, t, f"{uid} not running at {hms(t)} (t={t:.0f} s)", causes)
+        return self._record("unit_failed", uid, t, f"{uid} not running at {hms(t)}", causes)
 
     def _rack_down(self, i: int, t: float) -> dict[str, Any]:
         rid = self.hs.rack_ids[i]
@@ -534,7 +532,8 @@ class AlarmMonitor:
             root = self.log.chain(ev)[-1]
             if not _is_injected(root):
                 if ev.kind == "shutdown" or root.kind in ("throttle", "shutdown"):
-                    causes += self._thermal_causes(i, t)
+                    # nearest first: the critical inlet it shut down on, the throttling before, the cause
+                    causes = self._critical_step(rid, ev.t_s) + causes + self._thermal_causes(i, t)
                 else:
                     inj = self._latest(rid, ("fail",), t)
                     if inj is not None:
@@ -543,4 +542,14 @@ class AlarmMonitor:
         else:
             t_ev = t
         what = "shut down" if ev is not None and ev.kind == "shutdown" else "down"
-        return self._record("rack_down", rid, t, f"{rid} {what} at {hms(t_ev)} (t={t_ev:.0f} s)", causes)
+        return self._record("rack_down", rid, t, f"{rid} {what} at {hms(t_ev)}", causes)
+
+    def _critical_step(self, rid: str, t: float) -> list[dict[str, Any]]:
+        """The critical-inlet alarm rack ``rid`` passed through before it shut down at ``t``, as a cause
+        step (no event seq: an alarm is not an event), or nothing when it raised none."""
+        for a in reversed(self.alarms):
+            if a["id"] == rid and a["kind"] == "inlet_critical" and a["active"] and a["t_s"] <= t + 1e-9:
+                crit = float(self.crit_c[self.hs.rack_index[rid]])
+                return [{"seq": None, "t_s": a["t_s"], "kind": "inlet_critical", "target": rid,
+                         "text": f"{rid} inlet over critical {crit:g} {DEG_C}", "injected": False, "alarm": True}]
+        return []

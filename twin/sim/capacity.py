@@ -137,7 +137,7 @@ def cooling_problem(field: Optional[np.ndarray], extent, footprint, facing: str)
     ex0, ey0, ex1, ey1 = extent
     front = {"N": y1 >= ey1 - 1e-9, "S": y0 <= ey0 + 1e-9, "E": x1 >= ex1 - 1e-9, "W": x0 <= ex0 + 1e-9}
     if front.get(facing, False):
-        return "cooling: the intake is against the wall, no air reaches it"
+        return "cooling: the intake is against the wall, so the rack would breathe the warm air over its top"
     t = predicted_inlet_c(field, extent, footprint, facing)
     if t is None or t <= INLET_LIMIT_C:
         return ""

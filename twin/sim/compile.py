@@ -471,12 +471,8 @@ def compile_hall(site: Site, hall_id: Optional[str] = None,
     for r, bx in zip(hall.racks, rack_boxes):
         fi = b.side_faces(bx, r.facing)
         fo = b.side_faces(bx, _OPPOSITE[r.facing])
-        if len(fi[0]) == 0:
-            warnings.append(f"{r.id}: rack front (intake, facing {r.facing}) is blocked by a wall or "
-                            f"another element: no air path, its airflow is set to 0")
-        if len(fo[0]) == 0:
-            warnings.append(f"{r.id}: rack back (exhaust) is blocked by a wall or another element: "
-                            f"no air path, its airflow is set to 0")
+        if len(fi[0]) == 0 or len(fo[0]) == 0:
+            fi, fo = _breathe_around(b, bx, r, fi, fo, warnings)
         rin.append(fi)
         rout.append(fo)
 
@@ -630,6 +626,39 @@ def _leaky_panel(faces: np.ndarray, gap_m2: float, face_m2: float, open_faces: O
         frac = min(left / (n * face_m2), 1.0)
         layer[op] = max(frac, PANEL_LEAK)
         left -= frac * n * face_m2
+
+
+#: the sides a rack whose front or back is blocked breathes through instead, in order (top, then its flanks)
+_FLANKS = {"N": ("E", "W"), "S": ("W", "E"), "E": ("S", "N"), "W": ("N", "S")}
+_SIDE_WORDS = {"T": "top", "N": "north side", "E": "east side", "S": "south side", "W": "west side"}
+
+
+def _breathe_around(b, bx, r, fi, fo, warnings: list[str]) -> tuple:
+    """Ports of a rack whose front (intake) or back (exhaust) is blocked by a wall or another element.
+
+    Its fans still move air, through whatever gap they reach: the blocked side is replaced by the
+    first open one of its top and its two flanks, so its heat still enters the room (energy is never
+    lost) and the rack breathes the warm air it finds there (it runs hot, as it would). Only a rack
+    closed in on every side keeps no air path (airflow 0): that is said, with the heat it cannot give.
+    """
+    spare = [side for side in ("T",) + _FLANKS.get(r.facing, ()) if len(b.side_faces(bx, side)[0])]
+    for name, ports, what in (("fi", fi, f"front (intake, facing {r.facing})"), ("fo", fo, "back (exhaust)")):
+        if len(ports[0]):
+            continue
+        if not spare:
+            warnings.append(f"{r.id}: rack {what} is blocked and no side of it is open: no air path, its "
+                            f"airflow is set to 0 and its {r.it_kw:g} kW do not reach the air")
+            continue
+        side = spare.pop(0)
+        if name == "fi":
+            fi = b.side_faces(bx, side)
+        else:
+            fo = b.side_faces(bx, side)
+        warnings.append(f"{r.id}: rack {what} is blocked by a wall or another element: it "
+                        f"{'draws its air in' if name == 'fi' else 'blows its air out'} through its "
+                        f"{_SIDE_WORDS[side]} instead" + (", so it breathes the warmer air found there"
+                                                          if name == "fi" else ""))
+    return fi, fo
 
 
 def _touches(a, b, eps=1e-6) -> bool:

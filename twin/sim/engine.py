@@ -39,15 +39,17 @@ import numpy as np
 
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.events import Event, EventLog
+from dctwin.twin.model.heat import hall_stranded_heat
 from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics.cooling_air import cdu_heat
-from dctwin.twin.physics.it import record_rack_events
-from dctwin.twin.sim import steady
+from dctwin.twin.physics.it import power_now, record_rack_events
+from dctwin.twin.sim import heatup, steady
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.budget import check_air_grid
 from dctwin.twin.sim.guard import check_results
 from dctwin.twin.sim.facility import Facility
 from dctwin.twin.sim.hall import HallState, HallSystem
+from dctwin.twin.sim.heatup import NoCoolingPath
 from dctwin.twin.sim.injection import INJECTED_KINDS, Injector
 from dctwin.twin.sim.keyframes import prefixed, unprefixed
 from dctwin.twin.sim.results import HallSummary, RunSummary
@@ -56,7 +58,7 @@ from dctwin.twin.sim.stats import RunStats
 from dctwin.twin.sim.summary import ENGINE_VERSION, hall_metrics, hall_summary, run_summary
 from dctwin.twin.sim.transient import step_hall
 
-__all__ = ["Simulation", "Cancelled", "ENGINE_VERSION", "INJECTED_KINDS"]
+__all__ = ["Simulation", "Cancelled", "ENGINE_VERSION", "INJECTED_KINDS", "NoCoolingPath"]
 
 
 def _forward(part: str, name: str, doc: str = "", settable: bool = False) -> property:
@@ -101,6 +103,11 @@ class Simulation:
         self.state = HallState.initial(self.system)
         self.stats = RunStats()
         self.alarm_monitor = AlarmMonitor(self.system, self.events, self.facility.power)
+        #: the heat of this hall that no cooling unit can take (None: it has a way out); such a hall has
+        #: no steady state: its runs start from the heat-up (:mod:`~dctwin.twin.sim.heatup`)
+        self.stranded = hall_stranded_heat(hall)
+        if self.stranded is not None:
+            self.system.potential_base = heatup.rest_flow(self.system)
         if (warm_from is not None and warm_from.flow is not None and warm_from.hall.id == hall.id
                 and warm_from.air.shape == self.air.shape):
             self.state.warm_start(self.system, warm_from.system, warm_from.state)
@@ -165,25 +172,53 @@ class Simulation:
         flow has converged (``summary.settling``).
         """
         hs, st, fac = self.system, self.state, self.facility
+        if self.stranded is not None:  # said in words at once: no solver runs looking for what is not there
+            raise heatup.NoCoolingPath(self.stranded)
         t0 = time.perf_counter()
         if st.flow is None and st.warm_flow is not None and on_partial is not None:
             if steady.quick_answer(hs, st, *self._inputs(), fac.chw_supply_c):
+                self._settle_facility(st.last_rack, st.last_unit)  # the power chain carries the new racks too
                 st.solve_s = time.perf_counter() - t0
                 quick = self.summary()
                 quick.settling = True
                 on_partial(self, quick)
                 st.flow = None  # the full march follows, warm-started from the previous layout's flow
+        rs, us = steady.settle_hall(hs, st, *self._inputs(), fac.chw_supply_c, self.stats, cancel)
+        return self._started(rs, us, t0)
+
+    def start_heat_up(self) -> HallSummary:
+        """The start of a hall whose heat has nowhere to go (``stranded``): the hall at its supply
+        temperature, the racks' airflows on a potential flow, the diagnosis among the warnings. Its
+        transient then shows the heat-up. Returns :meth:`summary`."""
+        hs, st = self.system, self.state
         u, powered, running = self._inputs()
-        rs, us = steady.settle_hall(hs, st, u, powered, running, fac.chw_supply_c, self.stats, cancel)
-        liquid_removed = cdu_heat(hs.ua, rs.liquid_power_w, hs.rack_cdu, running)[1]
-        fac.settle(rs, us, hs.heat_to_loop_w(us, st.door_duty, float(np.sum(liquid_removed))))
-        st.solve_s = time.perf_counter() - t0
+        heatup.start(hs, st, u, powered, hs.potential_base, self.stranded, running)
+        return self._started(st.last_rack, st.last_unit)
+
+    def _started(self, rs, us, t0: Optional[float] = None) -> HallSummary:
+        """A run's start at the racks' and units' states ``rs``, ``us``: the facility settled on them, the
+        energy books opened on what the hall holds now, the alarms watched from here (``t0``: when the
+        steady solve began, for its ``solve_s``)."""
+        st = self.state
+        self._settle_facility(rs, us)
+        if t0 is not None:
+            st.solve_s = time.perf_counter() - t0
         check_results(self)  # NaN, infinity or below absolute zero: an error naming the element, never a figure
         st.energy_acc[:] = 0.0
         st.energy_acc[2] = self.stored_energy_j()
         self.alarm_monitor.reset()
         self.alarm_monitor.update(0.0, st, self.running_units())
         return self.summary()
+
+    def start(self) -> HallSummary:
+        """The state a run starts from: the steady state, or the heat-up's start for a hall without cooling."""
+        return self.start_heat_up() if self.stranded is not None else self.solve_steady()
+
+    def _settle_facility(self, rs, us) -> None:
+        """The power chain and the plant at the racks' and units' steady loads ``rs``, ``us``."""
+        hs = self.system
+        liquid_removed = cdu_heat(hs.ua, rs.liquid_power_w, hs.rack_cdu, self.running_units())[1]
+        self.facility.settle(rs, us, hs.heat_to_loop_w(us, self.state.door_duty, float(np.sum(liquid_removed))))
 
     # ------------------------------------------------------------------ transient
     def step(self, dt_s: Optional[float] = None) -> None:
@@ -193,7 +228,7 @@ class Simulation:
         if not hs.air_model.runs:
             raise InputError(f"the {hs.air_model_name!r} air model solves steady states only; runs use \"fast\"")
         if st.flow is None:
-            self.solve_steady()
+            self.start()
         self.injector.apply_due(st)
         due = self.injector.take_due()
         seq0 = self.events.last_seq
@@ -214,7 +249,7 @@ class Simulation:
         """Step for ``duration_s`` (the last step is shortened to land on it). Returns :meth:`run_summary`."""
         dt = self.dt_s if dt_s is None else float(dt_s)
         if self.state.flow is None:
-            self.solve_steady()
+            self.start()
         st = self.state
         t_end = st.t_s + float(duration_s)
         self.stats = RunStats()
@@ -252,7 +287,7 @@ class Simulation:
     def keyframe(self) -> dict[str, np.ndarray]:
         """Copies of every state array (restore + step reproduces the live run bit for bit)."""
         if self.state.flow is None:
-            self.solve_steady()
+            self.start()
         k = self.state.arrays()
         k.update(self.facility.arrays())
         k["event_seq"] = np.array(self.events.last_seq, dtype=np.int64)
@@ -275,6 +310,10 @@ class Simulation:
             self.events.truncate_after_seq(int(k["event_seq"]))
             if "alarm_count" in k:
                 self.alarm_monitor.restore(unprefixed("alarm_", k), self.state)
+            st = self.state
+            # the keyframe holds the racks' state, not the power of the step before it: what that state draws
+            st.restored_power_w = power_now(self.ra, st.rack_state, self.wl.utilization(st.t_s, st.u_override),
+                                            st.rack_inlet_c)
         except KeyError as exc:
             raise InputError(f"this keyframe lacks the array {exc}: it was written by another dctwin engine "
                              f"version; record the run again") from None
@@ -295,7 +334,7 @@ class Simulation:
     def summary(self) -> HallSummary:
         """The state now, with the keys of ``dctwin solve --json``."""
         if self.state.flow is None:
-            return self.solve_steady()
+            return self.start()
         return hall_summary(self.system, self.state, self.facility)
 
     def run_summary(self, duration_s: float, dt_s: float) -> RunSummary:

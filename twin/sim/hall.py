@@ -77,6 +77,9 @@ class HallSystem:
         self.air_units = self.ua.is_air != 0
         #: coils that give the heat they take from the air to the chilled-water loop (rear doors count apart)
         self.loop_coils = np.isin(self.ua.kind, (KIND_CRAH, KIND_INROW))
+        #: a hall whose heat has nowhere to go: the air at rest its potential flows are projected from
+        #: (:mod:`dctwin.twin.sim.heatup`); None for every other hall
+        self.potential_base: Optional[Flow] = None
 
     @property
     def supply_c(self) -> float:
@@ -156,6 +159,7 @@ class HallState:
     liquid_power_w: np.ndarray = array("liquid_power_w")  # liquid-side heat of the last rack step (W)
     # -- not keyframed: the last step's or solve's results
     last_rack: Optional[RackStep] = None  # None after a restore (only its liquid heat is kept)
+    restored_power_w: Optional[np.ndarray] = None  # what the racks draw in a restored state, until the next step
     last_unit: Optional[UnitStep] = None
     door_duty: np.ndarray = field(default_factory=lambda: np.zeros(0))
     air_guess: np.ndarray = field(default_factory=lambda: np.zeros(0))  # scratch of the extrapolation
@@ -218,8 +222,13 @@ class HallState:
 
     @property
     def rack_power_w(self) -> np.ndarray:
-        """Electrical power each rack draws now (W); 0 right after a restore (not known until the next step)."""
-        return self.last_rack.power_w if self.last_rack is not None else np.zeros(len(self.rack_inlet_c))
+        """Electrical power each rack draws now (W): the last step's, or after a restore what the restored
+        state draws (:func:`dctwin.twin.physics.it.power_now`, set by the engine)."""
+        if self.last_rack is not None:
+            return self.last_rack.power_w
+        if self.restored_power_w is not None:
+            return self.restored_power_w
+        return np.zeros(len(self.rack_inlet_c))
 
     def stored_energy_j(self, hs: HallSystem) -> float:
         """Heat held by the air and the servers (J, relative to 0 °C), and what the air still owes the racks."""
@@ -240,3 +249,4 @@ class HallState:
         else:
             self._reset_air_scratch()
         self.last_rack = None
+        self.restored_power_w = None

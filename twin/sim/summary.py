@@ -32,8 +32,8 @@ def hall_summary(hs: HallSystem, st: HallState, fac: Facility) -> HallSummary:
     """The state now (``st`` must have a flow), with the keys of ``dctwin solve --json``."""
     rs, us, flow = st.last_rack, st.last_unit, st.flow
     n = hs.ra.n
-    if rs is None:  # restored from a keyframe: the racks' power is not known until the next step
-        power, air_q = np.zeros(n), flow.rack_q
+    if rs is None:  # restored from a keyframe: what the restored racks draw (set by the engine's restore)
+        power, air_q = st.rack_power_w, flow.rack_q
     else:
         power, air_q = rs.power_w, rs.airflow_m3s
     names = state_names(st.rack_state.mode, st.rack_state.throttled,

@@ -19,7 +19,7 @@ import numpy as np
 from dctwin.twin.physics import thermal
 from dctwin.twin.physics.cooling_air import UnitStep, cdu_heat, unit_air_step
 from dctwin.twin.physics.it import RackStep, rack_step
-from dctwin.twin.sim import flows
+from dctwin.twin.sim import flows, heatup
 from dctwin.twin.sim.hall import RHO_CP, HallState, HallSystem, exhaust_c
 from dctwin.twin.sim.stats import RunStats
 
@@ -44,7 +44,10 @@ def step_hall(hs: HallSystem, st: HallState, dt: float, u: np.ndarray, powered: 
                        chw_supply_c=chw_supply_c, max_inlet_c=float(st.rack_inlet_c.max(initial=hs.supply_c)),
                        dp_speed=hs.dp_speeds(rs.airflow_m3s, hs.ua.v_des_m3s, running))
     if flows.needs_flow(st, rs.airflow_m3s, us.airflow_m3s):
-        if flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s):
+        if hs.potential_base is not None:  # a hall whose heat has nowhere to go: potential flows only
+            heatup.follow(hs, st, rs.airflow_m3s, us.airflow_m3s, hs.potential_base)
+            stats.flow_adjusts += 1
+        elif flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s):
             stats.flow_solves += 1
         else:
             stats.flow_adjusts += 1

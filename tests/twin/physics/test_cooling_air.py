@@ -253,8 +253,8 @@ def test_capacity_exceeded_events():
     evs = ca.record_unit_events(log, 5.0, ua, None, s, chw_supply_c=[12.0, 20.0, 12.0], causes={"A": root.seq})
     assert [(e.kind, e.target) for e in evs] == [("capacity_exceeded", "A"), ("capacity_exceeded", "B")]
     assert evs[0].cause == root.seq
-    assert evs[0].condition.startswith("return 35.0 C needs 101.8 kW, capacity 50 kW; supply 26.6 C")
-    assert evs[1].condition.startswith("chilled water 20.0 C + approach 3 K is above setpoint 18 C")
+    assert evs[0].condition.startswith("return 35.0 °C needs 101.8 kW, capacity 50 kW; supply 26.6 °C")
+    assert evs[1].condition.startswith("chilled water 20.0 °C + approach 3 K is above setpoint 18 °C")
     # no new event while the flag stays up
     assert ca.record_unit_events(log, 6.0, ua, s.limited, s) == []
 

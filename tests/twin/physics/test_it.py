@@ -221,8 +221,8 @@ def test_events_carry_conditions_and_causes():
     assert [e.kind for e in kinds] == ["throttle", "shutdown"]
     thr, shut = kinds
     assert thr.cause == root.seq and thr.target == "R1"
-    assert thr.condition.startswith("inlet 41.2 C above warning 35 C")
-    assert shut.condition == "inlet 41.2 C above critical 40 C for 60 s"
+    assert thr.condition.startswith("inlet 41.2 °C above warning 35 °C")
+    assert shut.condition == "inlet 41.2 °C above critical 40 °C for 60 s"
     assert shut.t_s == 60.0
     assert [e.seq for e in log.chain(shut)] == [shut.seq, thr.seq, root.seq]
 
@@ -254,7 +254,7 @@ def test_liquid_rack_with_failed_cdu_throttles_within_seconds_then_shuts_down():
         evs = it.record_rack_events(log, k + 1.0, ra, s)
         st2 = s.state
     shut = [e for e in log if e.kind == "shutdown"][0]
-    assert "cold plate" in shut.condition and "critical 95 C" in shut.condition
+    assert "cold plate" in shut.condition and "critical 95 °C" in shut.condition
 
 
 def test_liquid_rack_with_working_cdu_holds_steady():
@@ -362,3 +362,23 @@ def test_airflow_fixed_racks_ignore_their_inlet():
         step = rack_step(ra, RackState.initial(ra, 40.0), 1.0, np.array([40.0, 40.0]), 1.0, backend=backend)
         assert step.power_w[0] == pytest.approx(4000.0, rel=1e-12) and step.state.throttled[0] == 0
         assert step.state.throttled[1] == 1 and step.code[0] == 0
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_power_now_is_what_the_next_step_draws_at_the_same_inputs(backend):
+    """A state restored from a keyframe draws power before its next step: the power the step's own
+    protection and curves give at the same inlet (and 0 for a rack that is down)."""
+    ra = _ra(Rack("R", it_kw=10.0), Rack("H", it_kw=20.0), Rack("L", it_kw=50.0, liquid_fraction=0.8),
+             Rack("D", it_kw=8.0))
+    st = it.RackState.initial(ra, 22.0)
+    inlet = np.array([24.0, 35.5, 25.0, 22.0])
+    for _ in range(3):
+        st = it.rack_step(ra, st, 0.8, inlet, 1.0, powered=[1, 1, 1, 0], backend=backend).state
+    now = it.power_now(ra, st, 0.8, inlet, backend=backend)
+    step = it.rack_step(ra, st, 0.8, inlet, 1.0, powered=[1, 1, 1, 0], backend=backend)
+    assert now == pytest.approx(step.power_w, rel=1e-12)
+    assert now[0] > 0 and 0 < now[1] < 20e3 and now[3] == 0.0  # H throttled by its hot inlet, D unpowered
+    other = it.power_now(ra, st, 0.8, inlet, backend="numpy" if backend == "numba" else "numba")
+    assert now == pytest.approx(other, rel=1e-12)
+    steady = it.rack_steady(ra, 0.8, inlet[:3].tolist() + [22.0])
+    assert it.power_now(ra, steady.state, 0.8, inlet[:3].tolist() + [22.0])[:3] == pytest.approx(steady.power_w[:3])

@@ -54,12 +54,12 @@ def test_hms_formats_times_of_the_run():
 def test_explanation_is_one_sentence():
     causes = [{"seq": 3, "t_s": 60.0, "kind": "fail", "target": "CRAH-2", "text": "CRAH-2 failed",
                "injected": True, "supply_share": 0.64}]
-    s = explain("R-A01 inlet 33.1 C over allowable 32 C at 00:04:12 (t=252 s)", causes)
-    assert s == ("R-A01 inlet 33.1 C over allowable 32 C at 00:04:12 (t=252 s): CRAH-2, which supplied 64 % "
+    s = explain("R-A01 inlet 33.1 °C over allowable 32 °C at 00:04:12", causes)
+    assert s == ("R-A01 inlet 33.1 °C over allowable 32 °C at 00:04:12: CRAH-2, which supplied 64 % "
                  "of its inlet air, failed at 00:01:00 (injected).")
     # one sentence: no sentence break inside, one full stop at the end
     assert ". " not in s and s.endswith(").") and "\n" not in s
-    assert explain("CRAH-2 not running at 00:01:02 (t=62 s)", []) == "CRAH-2 not running at 00:01:02 (t=62 s)."
+    assert explain("CRAH-2 not running at 00:01:02", []) == "CRAH-2 not running at 00:01:02."
 
 
 @pytest.fixture(scope="module")

@@ -163,3 +163,23 @@ def test_cli_replay_of_a_keyframe_that_lies_names_it_and_prints_no_nan(engine_ru
     assert code == 2 and out == "" and "internal error" not in err
     assert "lying.dctwin: recording 1, keyframe at t = 20 s is damaged" in err and says in err
     assert "replay stops before it" in err
+
+
+@pytest.mark.parametrize("t", (0.0, 10.0, 20.0))
+def test_a_state_restored_from_a_keyframe_draws_the_power_it_recorded(engine_run, t):
+    """A seek that lands on a keyframe restores it and steps no further: the racks still draw power
+    (it was 0.0 kW at t = 0 while the recording's series said 149 kW)."""
+    path, live, _ = engine_run
+    with Project.open(path, read_only=True) as p:
+        reader = p.recording()
+        sim = replay_to(reader, t)
+        hall_t, hall = reader.hall_metrics()
+    got = sim.summary()
+    recorded = float(hall["it_power_w"][list(hall_t).index(t)])
+    assert got.it_power_w > 0 and got.it_power_w == sum(r.power_w for r in got.racks.values())
+    if t == 0.0:  # the steady state: exactly what the live run drew
+        assert {r: v.power_w for r, v in got.racks.items()} == {r: v.power_w for r, v in live[0.0][1].racks.items()}
+        assert got.it_power_w == pytest.approx(recorded, rel=1e-6)  # the series is float32
+    else:  # the keyframe holds the state, not the step before it: its power at the state's own inlets
+        assert got.it_power_w == pytest.approx(recorded, rel=0.02)
+    assert sim.hall_metrics()["it_power_w"] == got.it_power_w

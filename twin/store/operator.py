@@ -20,10 +20,11 @@ from sqlalchemy import select
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.sim.alarm_board import OperatorAction
 from dctwin.twin.store.project import Project
-from dctwin.twin.store.schema import _OfRecording
+from dctwin.twin.store.schema import Checked, _OfRecording, optional_table
 
 
-class OperatorEventRow(_OfRecording, table=True):
+@optional_table
+class OperatorEventRow(_OfRecording, Checked, table=True):
     __tablename__ = "operator_events"
     t_s: float
     kind: str
@@ -47,23 +48,18 @@ def record_action(path: str | os.PathLike, recording_id: int, action: OperatorAc
             raise ProjectFileError(f"{path} is a review export: it cannot be changed, so actions on its alarms "
                                    f"are not recorded")
         project.recording(recording_id)  # raises, naming it, when there is no such recording
-        with project.engine.begin() as conn:
-            _TABLE.create(conn, checkfirst=True)
-            conn.execute(_TABLE.insert(), [{
-                "recording_id": int(recording_id), "t_s": float(action.t_s), "kind": action.kind,
-                "target": action.target, "alarms_json": json.dumps(list(action.alarms)), "by": action.by,
-                "at": action.at, "note": action.note}])
+        project.ensure_table(_TABLE)
+        project.insert_rows(_TABLE, [{
+            "recording_id": int(recording_id), "t_s": float(action.t_s), "kind": action.kind,
+            "target": action.target, "alarms_json": json.dumps(list(action.alarms)), "by": action.by,
+            "at": action.at, "note": action.note}])
 
 
 def read_actions(project: Project, recording_id: int, until_s: Optional[float] = None) -> list[OperatorAction]:
     """The actions taken on recording ``recording_id``, in the order taken (up to ``until_s`` of the
     run: a moment export holds nothing after its moment); [] for a file without the table."""
-    with project.engine.connect() as conn:
-        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if _TABLE.name not in names:
-            return []
-        rows = conn.execute(select(_TABLE).where(_TABLE.c.recording_id == int(recording_id))
-                            .order_by(_TABLE.c.id)).mappings().all()
+    rows = sorted(project.read_rows(_TABLE, _TABLE.c.recording_id == int(recording_id),
+                                    f"operator actions of recording {recording_id}"), key=lambda r: r["id"])
     out = []
     for r in rows:
         if until_s is not None and r["t_s"] > until_s + 1e-9:

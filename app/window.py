@@ -20,8 +20,8 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QToolBar, QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QMainWindow,
+                               QMenu, QMessageBox, QUndoView, QVBoxLayout, QWidget)
 
 from dctwin.twin.model.commands import (
     AddElement, IdAllocator, Macro, MoveElements, RemoveElements, RotateElement, SetHallProperty, SetProperty,
@@ -31,10 +31,8 @@ from dctwin.twin.model.layout import Element
 from dctwin.twin.model.layoutfile import load_layout
 from dctwin.twin.model.words import set_property_text
 from dctwin.widgets.alarms import AlarmsPanel
-from dctwin.widgets.colorbar import ColorBarWidget
-from dctwin.widgets.icons import tool_icon
 from dctwin.widgets.colormaps import note_label
-from dctwin.widgets.floor_plan import FIT_LEGEND, METRIC_LABELS, METRICS, FloorPlanScene, FloorPlanView
+from dctwin.widgets.floor_plan import FIT_LEGEND, FloorPlanScene, FloorPlanView
 from dctwin.widgets.inspector import InspectorPanel
 from dctwin.widgets.palette import PalettePanel
 from dctwin.widgets.power_tree import PowerTreePanel
@@ -57,11 +55,11 @@ from dctwin.app.replay_presenter import ReplayPresenter
 from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
 from dctwin.app.status import StatusReadout
+from dctwin.app.toolbar import build_toolbar
 from dctwin.app.workers import Job, progress_dialog
 
 log = logging.getLogger(__name__)
 
-HEAT_HEIGHTS = ("off", "0.5", "1.0", "1.5", "2.0")
 FILE_FILTER = "dctwin layouts (*.json);;All files (*)"
 STATUS_TIMEOUT_MS = 15000
 
@@ -156,7 +154,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_menus()
-        self._build_toolbar()
+        build_toolbar(self)
         self._connect()
         self.build = BuildPresenter(self)  # after the window's own slots: it may show a power node after them
         for install in FEATURES:
@@ -276,63 +274,6 @@ class MainWindow(QMainWindow):
         sm = m.addMenu("&Speed")
         sm.addActions(self.speed_group.actions())
         self._menus["Help"] = self.menuBar().addMenu("&Help")  # last; feature menus go before it
-
-    def _build_toolbar(self) -> None:
-        tb = QToolBar("Main", self)
-        tb.setObjectName("main_toolbar")
-        # icons, not words: the toolbar fits a 1024 px window (each button's tooltip names it)
-        tb.setToolButtonStyle(Qt.ToolButtonIconOnly)
-        for act, name in ((self.act_new, "new"), (self.act_open, "open"), (self.act_save, "save"),
-                          (self.act_undo, "undo"), (self.act_redo, "redo"), (self.act_delete, "delete"),
-                          (self.act_rotate, "rotate"), (self.act_zoom_fit, "fit"), (self.act_run, "run")):
-            act.setIcon(tool_icon(name, self))
-        self.addToolBar(tb)
-        tb.addActions([self.act_new, self.act_open, self.act_save])
-        tb.addSeparator()
-        tb.addActions([self.act_undo, self.act_redo, self.act_delete, self.act_rotate])
-        tb.addSeparator()
-        tb.addAction(self.act_zoom_fit)
-        tb.addSeparator()
-        tb.addAction(self.act_run)
-        tb.widgetForAction(self.act_run).setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-        self.speed_combo = QComboBox(self)
-        self.speed_combo.setToolTip("Simulation speed")
-        for name in SPEEDS:
-            self.speed_combo.addItem("max" if name == "max" else name, name)
-        tb.addWidget(self.speed_combo)
-        tb.addSeparator()
-        self.hall_label = QLabel(" Hall ")
-        self.hall_combo = QComboBox(self)
-        self.hall_combo.setToolTip("Which hall of the site the floor plan shows")
-        self.hall_label_action = tb.addWidget(self.hall_label)
-        self.hall_combo_action = tb.addWidget(self.hall_combo)
-        self._fill_hall_combo()
-        tb.addWidget(QLabel(" Colour by "))
-        self.metric_combo = QComboBox(self)
-        for m in METRICS:
-            self.metric_combo.addItem(METRIC_LABELS[m], m)
-        tb.addWidget(self.metric_combo)
-        tb.addWidget(QLabel(" Heat map "))
-        self.heat_combo = QComboBox(self)
-        for h in HEAT_HEIGHTS:
-            self.heat_combo.addItem("off" if h == "off" else f"{h} m", h)
-        self.heat_combo.setToolTip("Air temperature at this height above the floor")
-        tb.addWidget(self.heat_combo)
-        # the colour scale under the plan, not in the toolbar: a narrow window's toolbar hid it
-        self.colorbar = ColorBarWidget(self.scene.temp_scale, self)
-        self.colorbar.setMaximumWidth(420)
-        self.plan_footer.addWidget(self.colorbar, 1)
-        self.plan_footer.addStretch(0)
-
-        speed = self.settings.value("speed", "60x")
-        self.speed_combo.setCurrentIndex(max(0, self.speed_combo.findData(speed)))
-        self.set_speed(self.speed_combo.currentData())
-        metric = self.settings.value("metric", "inlet_c")
-        self.metric_combo.setCurrentIndex(max(0, self.metric_combo.findData(metric)))
-        self._on_metric_changed()
-        heat = self.settings.value("heat_height", "1.0")
-        self.heat_combo.setCurrentIndex(max(0, self.heat_combo.findData(heat)))
-        self._on_heat_changed()
 
     def _connect(self) -> None:
         d, v = self.doc, self.view

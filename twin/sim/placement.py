@@ -444,21 +444,14 @@ class PlacementResult:
 
 def _verify_best(ctx: PlacementContext, request: RackRequest, cands: list[Candidate], budget: int, workers: int,
                  cancel: Optional[Callable[[], bool]]) -> dict[int, Any]:
-    """Verify the best candidates by full solves, ``workers`` at a time, at most ``budget`` in all: each round
-    takes the feasible unverified candidates that rank above the best verified feasible one (a verified
-    spot may fall back, and the next ones then get their turn). Sorts ``cands``; returns the solved
-    simulations by candidate id."""
+    """Verify the best ``budget`` feasible candidates by full solves, ``workers`` at a time: each round takes
+    the best-ranked feasible candidates not yet verified, ranked with the verified figures so far (a verified
+    spot that falls back makes room for the next). Sorts ``cands``; returns the solved simulations by
+    candidate id."""
     sims: dict[int, Any] = {}
     while budget > 0:
         cands.sort(key=lambda c: c.rank_key)
-        todo = []
-        for c in cands:
-            if c.verified is not None and c.verified["feasible"]:
-                break
-            if c.verified is None and c.feasible:
-                todo.append(c)
-            if len(todo) >= min(workers, budget):
-                break
+        todo = [c for c in cands if c.verified is None and c.feasible][:min(workers, budget)]
         if not todo:
             break
         with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:

@@ -188,7 +188,7 @@ def bench_place(args: argparse.Namespace) -> int:
         print(f"{c['hall']} ({c['racks']} racks, {c['cells']} cells, solve {c['solve_s']:.1f} s): drag map "
               f"{c['drag_map_s']:.2f} s = context {c['context_s']:.2f} + map {c['map_s']:.2f} s (target < "
               f"{c['target_drag_map_s']:g} s); all facings {c['floor_s']:.2f} s; top-{c['verified']} verification "
-              f"{c['verify_s']:.1f} s on {c['workers']} threads (target < {c['target_verify_s']:g} s); estimate vs "
+              f"{c['verify_s']:.1f} s ({c['verify_cpu_s']:.1f} s CPU) on {c['workers']} threads (target < {c['target_verify_s']:g} s); estimate vs "
               f"solve: inlet {_num(c['estimate_error_inlet_k'], '.2f', ' K')}, rise "
               f"{_num(c['estimate_error_rise_k'], '.2f', ' K')}")
     return 0

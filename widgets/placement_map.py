@@ -18,7 +18,7 @@ from dctwin.widgets.floor_plan import PX, Z_HEAT
 
 #: fits, fits but tightly, does not fit
 MAP_KINDS = ("fits", "tight", "no")
-MAP_COLOURS = {"fits": QColor(20, 185, 60, 200), "tight": QColor(250, 170, 0, 210), "no": QColor(205, 40, 40, 90)}
+MAP_COLOURS = {"fits": QColor(20, 185, 60, 200), "tight": QColor(250, 170, 0, 210), "no": QColor(215, 30, 30, 120)}
 MAP_LEGEND = "green fits · amber fits but tightly · red does not fit"
 
 

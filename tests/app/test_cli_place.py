@@ -82,7 +82,7 @@ def test_missing_layout_exits_2(capsys, tmp_path):
 
 def test_bench_place_reports_the_figures():
     r = bench_hall("synthetic-8", kw=1.0, verify=1, repeats=1, grid_m=0.6, workers=1)
-    for key in ("context_s", "map_s", "drag_map_s", "floor_s", "verify_s", "solve_s"):
+    for key in ("context_s", "map_s", "drag_map_s", "floor_s", "verify_s", "verify_cpu_s", "solve_s"):
         assert r[key] > 0, key
     assert r["drag_map_s"] == pytest.approx(r["context_s"] + r["map_s"])
     assert r["verified"] == 1 and r["estimate_error_inlet_k"] is not None

@@ -7,7 +7,9 @@ For each hall, from its solved steady state (``solve_s``, once, cold):
   the air's room shares); ``map_s``: every spot of one facing (the editor's drag map: space for all,
   power, cooling, air and floor where space allows); ``drag_map_s`` = both, what a drag waits for;
 - ``floor_s``: every spot of all four facings (``dctwin place`` without verification);
-- ``verify_s``: the warm full solves of the best ``verify`` spots (on ``workers`` threads);
+- ``verify_s``: the warm full solves of the best ``verify`` spots (on ``workers`` threads); ``verify_cpu_s``
+  the CPU time they took (all threads; on a loaded machine verify_cpu_s / workers is what they would take
+  alone);
 - ``estimate_error_k``: the largest difference between the estimate and those solves (new rack's inlet,
   largest rise at another rack).
 
@@ -55,7 +57,11 @@ def bench_hall(name: str, kw: float = 20.0, verify: int = DEFAULT_VERIFY, repeat
     map_s, fmap = _median(lambda: ctx.floor_map(request, facing), repeats)
     floor_s, _ = _median(lambda: [ctx.floor_map(request, f) for f in "NESW"], repeats)
     n_workers = workers if workers is not None else default_workers()
+    cpu0 = time.process_time()
+    [ctx.floor_map(request, f) for f in "NESW"]
+    cpu1 = time.process_time()
     res = find_space(sim, request, verify_top=verify, context=ctx, workers=n_workers)
+    verify_cpu_s = time.process_time() - cpu1 - (cpu1 - cpu0)  # less its whole-floor map
     err = res.estimate_error_k()
     best = res.best
     target_map, target_verify = TARGETS.get(name, (None, None))
@@ -63,7 +69,7 @@ def bench_hall(name: str, kw: float = 20.0, verify: int = DEFAULT_VERIFY, repeat
            "solve_s": solve_s, "context_s": context_s, "map_s": map_s, "drag_map_s": context_s + map_s,
            "floor_s": floor_s, "spots_one_facing": int(len(fmap.xy)), "candidates_one_facing": len(fmap.candidates),
            "evaluated": res.evaluated, "candidates": len(res.candidates), "verified": res.verified,
-           "verify_s": res.timing["verify_s"], "workers": n_workers,
+           "verify_s": res.timing["verify_s"], "verify_cpu_s": verify_cpu_s, "workers": n_workers,
            "estimate_error_inlet_k": err["inlet_c"], "estimate_error_rise_k": err["neighbour_rise_k"],
            "best": None if best is None else {"x_m": best.x_m, "y_m": best.y_m, "facing": best.facing},
            "target_drag_map_s": target_map, "target_verify_s": target_verify}

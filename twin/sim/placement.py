@@ -166,6 +166,8 @@ class Candidate:
     racks: list[Rack] = field(default_factory=list, repr=False)
     checks: list[Check] = field(default_factory=list, repr=False)
     verified: Optional[dict[str, Any]] = None
+    #: estimated inlet of each new rack (°C; None: its intake is against a solid)
+    inlets: list[Optional[float]] = field(default_factory=list, repr=False)
 
     @property
     def rank_key(self) -> tuple:
@@ -285,7 +287,7 @@ class PlacementContext:
             binding=binding, inlet_c=max(known) if known else None,
             neighbour_rise_k=float(rises[j]) if j >= 0 else 0.0, neighbour=self.air.rack_ids[j] if j >= 0 else None,
             headroom_kw={"power": _per_kw(p0), "power_n1": _per_kw(p1), "cooling": _per_kw(c0), "cooling_n1": _per_kw(c1)},
-            score=score, racks=racks, checks=checks)
+            score=score, racks=racks, checks=checks, inlets=inlets)
         return cand, ""
 
     def weight(self, request: RackRequest) -> tuple[float, bool]:
@@ -339,6 +341,16 @@ def _place(site: Site, hall_id: str, racks: Sequence[Rack]) -> tuple[Site, list[
     return out, placed
 
 
+def _start_at_estimate(sim: Any, placed: Sequence[Rack], cand: Candidate) -> None:
+    """Start a warm solve's new racks at their estimated inlets (not at the design inlet): their fans then
+    start near the speed they settle at, which saves a flow march (small demo: 2 marches instead of 3). The
+    solve still iterates to the engine's own fixed point."""
+    index, inlet = sim.system.rack_index, sim.state.rack_inlet_c
+    for r, t in zip(placed, cand.inlets):
+        if t is not None:
+            inlet[index[r.id]] = t
+
+
 def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
            cancel: Optional[Callable[[], bool]] = None) -> tuple[dict[str, Any], Any]:
     """Place the candidate's racks, solve warm from the context's state, and judge the spot on the
@@ -349,6 +361,7 @@ def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
     sim0 = ctx.sim
     site2, placed = _place(ctx.site, ctx.hall.id, cand.racks)
     sim2 = Simulation(site2, ctx.hall.id, grid_m=sim0.grid_m, warm_from=sim0)
+    _start_at_estimate(sim2, placed, cand)
     try:
         summary = sim2.solve_steady(cancel=cancel)
     except SolveCancelled:
@@ -444,21 +457,14 @@ class PlacementResult:
 
 def _verify_best(ctx: PlacementContext, request: RackRequest, cands: list[Candidate], budget: int, workers: int,
                  cancel: Optional[Callable[[], bool]]) -> dict[int, Any]:
-    """Verify the best candidates by full solves, ``workers`` at a time, at most ``budget`` in all: each round
-    takes the feasible unverified candidates that rank above the best verified feasible one (a verified
-    spot may fall back, and the next ones then get their turn). Sorts ``cands``; returns the solved
-    simulations by candidate id."""
+    """Verify the best ``budget`` feasible candidates by full solves, ``workers`` at a time: each round takes
+    the best-ranked feasible candidates not yet verified, ranked with the verified figures so far (a verified
+    spot that falls back makes room for the next). Sorts ``cands``; returns the solved simulations by
+    candidate id."""
     sims: dict[int, Any] = {}
     while budget > 0:
         cands.sort(key=lambda c: c.rank_key)
-        todo = []
-        for c in cands:
-            if c.verified is not None and c.verified["feasible"]:
-                break
-            if c.verified is None and c.feasible:
-                todo.append(c)
-            if len(todo) >= min(workers, budget):
-                break
+        todo = [c for c in cands if c.verified is None and c.feasible][:min(workers, budget)]
         if not todo:
             break
         with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:

@@ -14,6 +14,9 @@ from dctwin.twin.sim.placement import Candidate, PlacementContext, RackRequest, 
 
 #: what the README states for the new rack's inlet at the top candidates (K)
 INLET_ERROR_K = 1.0
+#: what the README states for the largest rise at another rack in the ai-hall (K): the new rack's own jet
+#: wrapping round a row end, which the estimate does not see
+RISE_ERROR_K_AI_HALL = 3.2
 
 
 def solve_placed(sim: Simulation, cand: Candidate):
@@ -75,27 +78,59 @@ def test_small_demo_best_spot_meets_its_constraints_once_solved(small):
     assert_meets_its_constraints(small, best)
 
 
-def test_small_demo_spot_ruled_out_for_air_is_too_warm_once_solved(small):
-    """An H1 rack (allowable up to 25 °C) at the small hall's row ends: ruled out for its inlet, and solved it
-    is above 25 °C, within the estimate's stated error."""
-    ctx = PlacementContext(small)
+def assert_ruled_out_for_air_is_too_warm(sim: Simulation, facings: tuple[str, ...]) -> None:
+    """An H1 rack (allowable up to 25 °C): the coolest spot ruled out for its inlet is, solved, above 25 °C
+    within the estimate's stated error."""
+    ctx = PlacementContext(sim)
     request = RackRequest(kw=10.0, ashrae_class="H1")
-    cands = [c for f in ("N", "S") for c in ctx.floor_map(request, f).candidates.values()]
+    cands = [c for f in facings for c in ctx.floor_map(request, f).candidates.values()]
     ruled = [c for c in cands if not c.feasible and c.binding.startswith("air: the new rack inlet")]
     assert ruled, [c.binding for c in cands]
     cand = min(ruled, key=lambda c: c.inlet_c)  # the coolest of them: the closest call
     limit = ASHRAE_ALLOWABLE_C["H1"][1]
     assert cand.inlet_c > limit and "above the H1 allowable 25 °C" in cand.binding
-    after, ids = solve_placed(small, cand)
+    after, ids = solve_placed(sim, cand)
     assert after.racks[ids[0]].inlet_c > limit - INLET_ERROR_K
 
 
-@pytest.mark.slow
-def test_ai_hall_best_spot_meets_its_constraints_and_the_estimate_is_close():
+def test_small_demo_spot_ruled_out_for_air_is_too_warm_once_solved(small):
+    """At the small hall's row ends."""
+    assert_ruled_out_for_air_is_too_warm(small, ("N", "S"))
+
+
+@pytest.fixture(scope="module")
+def ai_hall():
     sim = Simulation(load_demo("ai-hall"))
     sim.solve_steady()
-    res = find_space(sim, RackRequest(kw=20.0), verify_top=2)
+    return sim
+
+
+@pytest.mark.slow
+def test_ai_hall_best_spot_meets_its_constraints_and_the_estimate_is_close(ai_hall):
+    res = find_space(ai_hall, RackRequest(kw=20.0), verify_top=2)
     best = res.best
     assert best is not None and best.verified["feasible"]
     assert_estimate_close(res)
-    assert_meets_its_constraints(sim, best)
+    assert_meets_its_constraints(ai_hall, best)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the rise estimate over-predicts a 40 kW rack at an ai-hall row end: R-A01 "
+                                       "21.3 -> 32.7 °C estimated, the hottest rack 26.8 °C solved (README, Find space)")
+def test_ai_hall_spot_ruled_out_for_air_is_too_warm_once_solved(ai_hall):
+    """The ai-hall's contained aisles keep every intake under 22 °C, so no spot is ruled out for a new rack's own
+    inlet; a 40 kW air rack at a row end is ruled out for the rise it causes at its neighbour (above A1's 32 °C).
+    The closest call, placed and solved, should push a rack above 32 °C within the stated rise error: it does not
+    yet (the estimate is conservative there), hence the strict xfail, which fails once the estimate holds."""
+    ctx = PlacementContext(ai_hall)
+    limit = ASHRAE_ALLOWABLE_C["A1"][1]
+    cands = [c for f in ("N", "S") for c in ctx.floor_map(RackRequest(kw=40.0), f).candidates.values()]
+    ruled = [c for c in cands if not c.feasible and c.binding.startswith("air: R-")
+             and "above the A1 allowable 32 °C" in c.binding]
+    assert ruled, [c.binding for c in cands]
+    base = dict(zip(ctx.air.rack_ids, ctx.air.inlet_c))
+    cand = min(ruled, key=lambda c: base[c.neighbour] + c.neighbour_rise_k)  # the closest call
+    assert base[cand.neighbour] + cand.neighbour_rise_k > limit
+    after, ids = solve_placed(ai_hall, cand)
+    hottest = max(r.inlet_c for rid, r in after.racks.items() if rid not in ids)
+    assert hottest > limit - RISE_ERROR_K_AI_HALL, (cand.neighbour, hottest)

@@ -15,7 +15,6 @@ import json
 import os
 from typing import Optional
 
-from sqlalchemy import select
 
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.sim.alarm_board import OperatorAction

@@ -397,6 +397,9 @@ def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
         def solve_steady(self):
             return HallSummary(energy_error=float("nan"), solve_s=0.1)
 
+        def start(self):
+            return self.solve_steady()
+
         def run(self, duration_s, dt_s=None, progress=None, on_step=None):
             return RunSummary(HallSummary(), energy_error=float("nan"))
 

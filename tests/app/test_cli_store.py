@@ -143,7 +143,7 @@ def test_export_a_window(run_file, tmp_path, capsys, monkeypatch):
     out = tmp_path / "window.dctwin"
     assert main(["export", str(run_file), "--from", "20", "--to", "40", "--out", str(out)]) == 0
     # the keyframe before 20 s and those after it that keep every gap within the recording's 15 s
-    assert f"wrote {out}: recording 1, t = 20 to 40 s, 2 keyframe(s)" in capsys.readouterr().out
+    assert f"wrote {out}: recording 1, t = 00:00:20 to 00:00:40, 2 keyframe(s)" in capsys.readouterr().out
     assert main(["verify", str(out)]) == 0
     capsys.readouterr()
     assert main(["recordings", str(out), "--json"]) == 0

@@ -119,7 +119,7 @@ def test_a_review_export_cannot_be_edited_by_any_path(qtbot, window, review_file
     QTest.keyClick(w, Qt.Key_S, Qt.ControlModifier)
     QTest.keyClick(w, Qt.Key_I, Qt.ControlModifier)
     assert not w.act_save.isEnabled() and not w.act_incident_editor.isEnabled()
-    assert w.file_dialogs == [] and w.incident_editor is None and w.open_incident_editor() is None
+    assert w.file_dialogs == [] and w.incidents.editor is None and w.open_incident_editor() is None
     assert [d for d in dialogs if "Save" in d[1]] == []
     unchanged()
     # closing the review brings the editable layout back: the same keys edit again

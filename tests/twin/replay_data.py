@@ -6,7 +6,6 @@ at 1 s steps, keyframes every 30 s, with the engine's alarms (twin.alarms).
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 from dctwin.twin.model import demos
@@ -31,22 +30,7 @@ def make_recording(path: Path) -> Path:
     sim.solve_steady()
     inc.schedule_on(sim)
     rr = record_run(path, site, sim, incident=inc, keyframe_every_s=30.0, grid_m=0.6, duration_s=DURATION_S)
-    # the recorder stores the engine's alarms itself once it knows them; until then they are added here
-    recorder_stores_alarms = "alarm" in inspect.getsource(type(rr.recorder).on_step)
-    seen = [0]
-
-    def on_step(s) -> None:
-        rr.on_step(s)
-        if recorder_stores_alarms:
-            return
-        new = list(s.alarms)[seen[0]:]
-        seen[0] += len(new)
-        rr.recorder.add_alarms([{"t_s": a["t_s"], "target": a["id"], "kind": a["kind"], "severity": a["severity"],
-                                 "active": a["active"], "message": a["message"],
-                                 "cause": next((c["seq"] for c in a.get("causes") or [] if c.get("seq")), None)}
-                                for a in new])
-
-    sim.run(DURATION_S, on_step=on_step)
+    sim.run(DURATION_S, on_step=rr.on_step)  # the recorder stores the engine's events and alarms itself
     rr.close(sim)
     with Project.open(path, read_only=True) as p:
         assert p.recording().alarms(), "the test recording must hold alarms"

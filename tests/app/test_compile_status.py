@@ -79,12 +79,13 @@ def test_without_a_warm_up_the_window_counts_the_kernels_numba_caches(qtbot, tmp
 
 def test_a_fresh_cache_means_the_next_solve_compiles(tmp_path):
     probe = ("from dctwin.twin.physics import kernels; "
-             "print(kernels.compile_pending('solve'), sorted(kernels.uncached_kernels('solve')) == "
-             "sorted(kernels.manifest('solve')))")
+             "lazy = {n for n, d in kernels.kernel_dispatchers().items() if d._can_compile}; "
+             "print(kernels.compile_pending('solve'), "
+             "sorted(kernels.uncached_kernels('solve')) == sorted(lazy & set(kernels.manifest('solve'))))")
     out = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "fresh")},
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[0] == "True True"  # nothing cached: every kernel of a solve still to compile
+    assert out.stdout.split("\n")[0] == "True True"  # nothing cached: every kernel of a solve still to compile (those with a signature compiled on import)
 
 
 @pytest.mark.slow

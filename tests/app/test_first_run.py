@@ -124,3 +124,20 @@ def test_warmup_on_a_fresh_cache_compiles_everything_a_solve_and_a_simulation_ne
         """, cache)
     assert probe.returncode == 0, probe.stderr
     assert "COMPILED []" in probe.stdout and "compiling" not in probe.stderr
+
+
+def test_progress_weighs_the_groups_by_their_compile_time():
+    p = kernels.CompileProgress(1, 8, "air flow: pressure solver", 20.0, 0.4)
+    assert p.fraction == 0.4 and p.time_left_s == pytest.approx(30.0)  # 20 s for 40 %: 30 s for the rest
+    assert kernels.CompileProgress(0, 8).time_left_s is None  # no pace yet
+    assert kernels.CompileProgress(2, 8, elapsed_s=10.0).fraction == 0.25  # no weights: groups counted
+
+
+def test_a_warm_up_reports_each_group_once_up_to_the_whole(monkeypatch):
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": list(kernels.manifest(need)))
+    seen: list = []
+    assert kernels.warm_up("all", seen.append, jobs=1) == len(kernels.manifest_groups("all"))
+    assert [p.done for p in seen] == list(range(len(seen)))
+    assert [p.what for p in seen[1:]] == [label for label, _ in kernels.manifest_groups("all")]
+    shares = [p.fraction for p in seen]
+    assert shares == sorted(shares) and shares[0] == 0.0 and shares[-1] == pytest.approx(1.0)

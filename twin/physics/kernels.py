@@ -27,17 +27,18 @@ from typing import Any, Callable, Optional
 KERNEL_MODULES = ("_airflow_numba", "_cooling_air_numba", "_it_numba", "_plant_numba", "_power_numba",
                   "_thermal_numba", "_workloads_numba")
 #: kernel groups as the user sees them, largest first (they compile in this order, or side by side):
-#: (label, module, kernel-name prefixes or None for the module's other kernels)
-GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]]], ...] = (
+#: (label, module, kernel-name prefixes or None for the module's other kernels, the share of the whole
+#: compile time it takes: CPU seconds measured on a first run, for the percentage and the time left)
+GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], float], ...] = (
     ("air flow: pressure solver", "_airflow_numba",
-     ("mg_", "_cg", "_precondition", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot")),
-    ("air flow: transport", "_airflow_numba", None),
-    ("air temperature", "_thermal_numba", None),
-    ("power chain", "_power_numba", None),
-    ("racks and servers", "_it_numba", None),
-    ("cooling units", "_cooling_air_numba", None),
-    ("chilled-water plant", "_plant_numba", None),
-    ("workloads", "_workloads_numba", None),
+     ("mg_", "_cg", "_precondition", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), 14.0),
+    ("air flow: transport", "_airflow_numba", None, 12.0),
+    ("air temperature", "_thermal_numba", None, 6.0),
+    ("power chain", "_power_numba", None, 4.0),
+    ("racks and servers", "_it_numba", None, 1.5),
+    ("cooling units", "_cooling_air_numba", None, 1.5),
+    ("chilled-water plant", "_plant_numba", None, 1.7),
+    ("workloads", "_workloads_numba", None, 0.8),
 )
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
@@ -46,29 +47,34 @@ NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve"
 @dataclass(frozen=True)
 class CompileProgress:
     """How far compiling the physics kernels has got: ``done`` of ``total`` kernel groups (``total`` 0: not
-    known), ``what`` the group just finished or started ("": not known), ``elapsed_s`` since the start."""
+    known), ``what`` the group just finished or started ("": not known), ``elapsed_s`` since the start,
+    ``share`` the part of the whole work done (groups weighed by their compile time; None: done / total)."""
 
     done: int = 0
     total: int = 0
     what: str = ""
     elapsed_s: float = 0.0
+    share: Optional[float] = None
 
     @property
     def fraction(self) -> float:
+        if self.share is not None:
+            return min(max(self.share, 0.0), 1.0)
         return min(self.done / self.total, 1.0) if self.total else 0.0
 
     @property
     def time_left_s(self) -> Optional[float]:
         """Seconds left at the pace so far (None before the first group is done)."""
-        if not self.done or not self.total:
+        f = self.fraction
+        if not self.done or f <= 0.0:
             return None
-        return self.elapsed_s / self.done * max(self.total - self.done, 0)
+        return self.elapsed_s / f * (1.0 - f)
 
 
 def group_of(name: str) -> str:
     """The group label of kernel ``"<module>.<function>"``."""
     module, func = name.split(".", 1)
-    for label, mod, prefixes in GROUPS:
+    for label, mod, prefixes, _w in GROUPS:
         if mod == module and (prefixes is None or func.startswith(prefixes)):
             return label
     raise KeyError(name)
@@ -88,7 +94,7 @@ def manifest(need: str = "all") -> dict[str, tuple[str, ...]]:
 def manifest_groups(need: str = "all") -> list[tuple[str, dict[str, tuple[str, ...]]]]:
     """The manifest of ``need`` split into :data:`GROUPS` (in that order, empty groups left out)."""
     wanted = manifest(need)
-    return [(label, kernels) for label, _m, _p in GROUPS
+    return [(label, kernels) for label, _m, _p, _w in GROUPS
             if (kernels := {n: s for n, s in wanted.items() if group_of(n) == label})]
 
 
@@ -123,9 +129,14 @@ def _cached_signatures(dispatcher: Any) -> Optional[set]:
     """The argument types numba's cache holds code for, for the kernel's current source (None: cannot tell:
     numba's cache layout is not public API)."""
     try:
-        return {key[0] for key in dispatcher._cache._cache_file._load_index()}  # empty when missing or stale
+        keys = [key[0] for key in dispatcher._cache._cache_file._load_index()]  # empty when missing or stale
     except Exception:
         return None
+    from numba.core import sigutils
+
+    # argument types; a kernel with an explicit signature is cached under that signature (text or object)
+    return {tuple(sigutils.normalize_signature(k)[0]) if isinstance(k, str) or hasattr(k, "args") else tuple(k)
+            for k in keys}
 
 
 def uncached_kernels(need: str = "all") -> list[str]:
@@ -204,15 +215,24 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
     if only_pending:
         pending = set(uncached_kernels(need))
         groups = [(label, k) for label, k in groups if pending & set(k)]
+    weight = {label: w for label, _m, _p, w in GROUPS}
+    whole = sum(weight[label] for label, _k in groups)
+    done_w = 0.0
     say = report or (lambda _p: None)
-    say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0))
+    say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0, 0.0))
     if not groups:
         return 0
+
+    def done(i: int, label: str) -> None:
+        nonlocal done_w
+        done_w += weight[label]
+        say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, done_w / whole))
+
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs == 1:
         for i, (label, kernels) in enumerate(groups):
             compile_kernels(kernels)
-            say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0))
+            done(i, label)
         return len(groups)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -222,7 +242,7 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
         futures = {ex.submit(_compile_group_in_child, kernels): label for label, kernels in groups}
         for i, fut in enumerate(as_completed(futures)):
             fut.result()
-            say(CompileProgress(i + 1, len(groups), futures[fut], time.monotonic() - t0))
+            done(i, futures[fut])
     return len(groups)
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, Q
 from dctwin.twin.physics import kernels
 from dctwin.twin.physics.kernels import CompileProgress
 
-from dctwin.app.status import COMPILING, compile_count
+from dctwin.app.status import COMPILING, compile_count, show_fraction
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,7 @@ class CompileSplash(QWidget):
     def show_progress(self, progress: CompileProgress) -> None:
         self.progress = progress
         if progress.total:
-            self.bar.setRange(0, progress.total)
-            self.bar.setValue(progress.done)
-            self.bar.setFormat(f"{100 * progress.fraction:.0f} %")  # as the line below says it
+            show_fraction(self.bar, progress.fraction)
         self._refresh()
 
     def text(self) -> str:

@@ -27,6 +27,17 @@ def fmt_time(t: float) -> str:
     return f"{t / 3600:.2f} h"
 
 
+#: a progress bar's steps when it shows a fraction
+BAR_STEPS = 1000
+
+
+def show_fraction(bar: QProgressBar, fraction: float) -> None:
+    """``bar`` at ``fraction`` (0..1), its text the same rounded percentage as the words beside it."""
+    bar.setRange(0, BAR_STEPS)
+    bar.setValue(int(round(BAR_STEPS * fraction)))
+    bar.setFormat(f"{100 * fraction:.0f} %")
+
+
 def compile_count(progress) -> str:
     """" — 3 of 8 groups, 38 %, about 20 s left (air temperature)": how far compiling the kernels has got
     ("" when nothing is known yet), for the status bar and the splash."""
@@ -73,14 +84,14 @@ class StatusReadout:
             self.compiling = False
             bar.setToolTip("settling: the steady state is being recomputed")
             bar.setRange(0, 0)
+            bar.setFormat("%p%")
             if label.text().startswith(COMPILING):
                 label.setText(SETTLING if bar.isVisible() else "steady")
             return
         self.compiling = True
         label.setText(COMPILING + compile_count(progress))
         if progress.total:
-            bar.setRange(0, progress.total)
-            bar.setValue(progress.done)
+            show_fraction(bar, progress.fraction)
         else:
             bar.setRange(0, 0)
         bar.setToolTip("numba compiles the physics kernels once for this machine and keeps them in its "

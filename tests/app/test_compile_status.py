@@ -48,7 +48,7 @@ def test_the_window_shows_the_warm_ups_compile_progress_then_the_result(qtbot, t
         label, bar = w.readout.physics_label, w.readout.settle_bar
         qtbot.waitUntil(lambda: "3 of 10" in label.text(), timeout=WAIT_MS)
         assert label.text() == f"{COMPILING} — 3 of 10 groups, 30 %, about 14 s left (air temperature)"
-        assert bar.isVisible() and (bar.minimum(), bar.maximum(), bar.value()) == (0, 10, 3)
+        assert bar.isVisible() and (bar.minimum(), bar.maximum(), bar.value(), bar.text()) == (0, 1000, 300, "30 %")
         go.set()
         qtbot.waitUntil(lambda: w.last_frame is not None and label.text() == "steady", timeout=WAIT_MS)
         assert not bar.isVisible() and not w.readout.compiling and not runner.compiling

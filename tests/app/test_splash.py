@@ -38,7 +38,7 @@ def test_the_splash_follows_the_warm_up_then_closes(qtbot, monkeypatch, tmp_path
 
     def look(stage: int) -> None:
         s = _splash_widget()
-        if s is None or s.bar.maximum() != 8:  # not shown, or the first report not there yet
+        if s is None or s.bar.maximum() != 1000:  # not shown, or the first report not there yet
             QTimer.singleShot(50, lambda: look(stage))
             return
         if stage == 0:
@@ -56,9 +56,9 @@ def test_the_splash_follows_the_warm_up_then_closes(qtbot, monkeypatch, tmp_path
     assert splash.warm_up_with_splash() is True
     assert _splash_widget() is None  # closed before the window opens
     start, two = seen
-    assert start[1:3] == (8, 0) and start[3].startswith("0 of 8 groups, 0 %") and "s so far" in start[3]
+    assert start[1:3] == (1000, 0) and start[3].startswith("0 of 8 groups, 0 %") and "s so far" in start[3]
     assert start[4].startswith("Compiling the physics kernels for this machine")
-    assert two[1:3] == (8, 2)
+    assert two[1:3] == (1000, 250)
     assert two[3].startswith("2 of 8 groups, 25 %, about 30 s left (air temperature)")
 
 
@@ -68,3 +68,17 @@ def test_no_splash_when_the_kernels_are_compiled(qtbot, monkeypatch):
     monkeypatch.setattr(kernels, "warm_up", lambda *a, **k: (_ for _ in ()).throw(AssertionError("compiled")))
     assert splash.warm_up_with_splash() is False
     assert _splash_widget() is None
+
+
+def test_dctwin_gui_shows_the_splash_before_the_window_but_not_for_a_screenshot(monkeypatch, tmp_path):
+    from dctwin.app import cli_gui
+    from dctwin.app import main as cli
+
+    calls: list = []
+    monkeypatch.setattr(splash, "warm_up_with_splash", lambda need="simulate": calls.append("splash"))
+    monkeypatch.setattr(cli_gui, "cmd_gui", lambda args: calls.append("window") or 0)
+    assert cli.main(["gui"]) == 0
+    assert calls == ["splash", "window"]
+    calls.clear()
+    assert cli.main(["gui", "--screenshot", str(tmp_path / "x.png")]) == 0
+    assert calls == ["window"]  # a picture: the status bar says it if the kernels compile

@@ -666,7 +666,8 @@ def _line_solve(x, b, kx, ky, kz, invd, i, j, dp, rh):
         dp[k] = (b[i, j, k] + kx[i, j, k] * x[im, j, k] + kx[i + 1, j, k] * x[ip, j, k]
                  + ky[i, j, k] * x[i, jm, k] + ky[i, j + 1, k] * x[i, jp, k])
     if rh.shape[0] == nz:
-        rh[:] = dp
+        for k in range(nz):  # (not rh[:] = dp: see _copy3)
+            rh[k] = dp[k]
     prev = 0.0
     for k in range(nz):
         prev = (dp[k] + kz[i, j, k] * prev) * invd[i, j, k]

@@ -33,8 +33,14 @@ COMMAND_MODULES = (
     "dctwin.app.cli_sweep",
     "dctwin.app.cli_store",
     "dctwin.app.cli_incidents",
+    "dctwin.app.cli_warmup",
     "dctwin.app.cli_gui",
 )
+
+#: commands that run the physics, and what of it (:data:`dctwin.twin.physics.kernels.NEEDS`): on the first
+#: run on a machine they compile those kernels first, with a progress line per group on stderr. The other
+#: commands (validate, demo, export, ...) never import numba.
+KERNEL_NEEDS = {"solve": "solve", "simulate": "simulate", "replay": "simulate", "bench": "all"}
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -67,6 +73,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return EXIT_OK
         args = parser.parse_args(argv + ["gui"])  # only top-level options were given
     try:
+        if args.command == "gui":
+            _splash_first_run(args)
+        elif args.command in KERNEL_NEEDS:
+            _compile_first_run(KERNEL_NEEDS[args.command])
         code = args.func(args)
     except DctwinError as exc:  # LayoutError, InputError, ProjectFileError, ...: bad input, not a bug
         if args.debug:
@@ -88,6 +98,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _say(f"dctwin: internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return EXIT_FAIL
     return EXIT_OK if code is None else int(code)
+
+
+def _compile_first_run(need: str) -> None:
+    """The first run on this machine: compile the kernels ``need`` needs now, saying so on stderr from the
+    first second (stdout, maybe JSON, stays clean). Later runs find them cached and print nothing."""
+    from dctwin.twin.physics import kernels
+
+    said = kernels.cache_is_empty()
+    if said:  # before importing the kernels (some compile as they are imported)
+        print(kernels.first_line(), file=sys.stderr, flush=True)
+    try:
+        pending = kernels.compile_pending(need)
+    except Exception as exc:  # numba's cache unreadable: the command compiles what it needs as it goes
+        logging.getLogger(__name__).info("cannot tell whether the kernels are compiled: %s", exc)
+        return
+    if pending:
+        kernels.warm_up(need, kernels.stderr_reporter(said_first=said))
+
+
+def _splash_first_run(args: argparse.Namespace) -> None:
+    """The window's first run on this machine: a splash with the compile progress before the window."""
+    if getattr(args, "bench", 0) or getattr(args, "screenshot", None):
+        return  # measurements and pictures: the window's status bar says it if they compile
+    from dctwin.app import cli_gui, splash
+
+    if cli_gui._no_display():
+        return  # the command says there is no display
+
+    splash.warm_up_with_splash()
 
 
 def _say(message: str) -> None:

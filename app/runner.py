@@ -28,6 +28,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.model.layout import Site
+from dctwin.twin.physics import kernels
+from dctwin.twin.physics.kernels import CompileProgress
 from dctwin.twin.sim.capacity import INTAKE_TOP_M, intake_field
 from dctwin.twin.sim.results import HallSummary, UpsState
 from dctwin.twin.sim.sections import PlanFlow, Section, plan_flow, vertical_section
@@ -95,21 +97,17 @@ class AirViews:
         return pf, sec
 
 
-@dataclass
-class CompileProgress:
-    """How far compiling the physics kernels for this machine has got (the first run only): ``done`` of
-    ``total`` kernels (``total`` 0: not known), ``what`` the one being compiled ("" : not known)."""
-
-    done: int = 0
-    total: int = 0
-    what: str = ""
+def _warm_up_kernels(report: Callable[[CompileProgress], None]) -> None:
+    """Compile what the window runs (steady solves and transients), group by group, reporting progress."""
+    kernels.warm_up("simulate", report)
 
 
 #: The physics warm-up the simulation worker runs first, on its thread, when the kernels are not compiled
 #: for this machine yet: ``warm_up(report)`` compiles them, calling ``report(CompileProgress)`` as it goes.
-#: None: they compile inside the first solve, and the window counts them as numba caches them. Issue 16's
-#: warm-up (``dctwin warmup``, the splash) sets it: ``dctwin.app.runner.KERNEL_WARMUP = its_function``.
-KERNEL_WARMUP: Optional[Callable[[Callable[[CompileProgress], None]], None]] = None
+#: None: they compile inside the first solve, and the window counts them as numba caches them. The splash
+#: (:mod:`dctwin.app.splash`) usually did it before the window opened; this covers the window opened
+#: without it (a screenshot, tests, a cache emptied meanwhile).
+KERNEL_WARMUP: Optional[Callable[[Callable[[CompileProgress], None]], None]] = _warm_up_kernels
 #: how often the window counts compiled kernels when no warm-up reports (ms)
 COMPILE_POLL_MS = 1000
 
@@ -293,9 +291,7 @@ class SimRunner(QObject):
         """On the worker's thread, before the engine: if the kernels must be compiled, say so (and run the
         warm-up with its progress when there is one); else nothing."""
         try:
-            from dctwin.twin.physics import kernels
-
-            pending = kernels.compile_pending()
+            pending = kernels.compile_pending("simulate")
             self._compiled_at_start = kernels.cached_count() if pending else 0
         except Exception as exc:  # the cache cannot be read: the first solve just takes longer
             log.info("cannot tell whether the kernels are compiled: %s", exc)
@@ -305,7 +301,10 @@ class SimRunner(QObject):
         self.compiling = True
         self.sig_compiling.emit(CompileProgress())
         if self.warm_up is not None:
-            self.warm_up(self.sig_compiling.emit)
+            try:
+                self.warm_up(self.sig_compiling.emit)
+            except Exception as exc:  # the solve compiles what it needs itself: only slower, and said so
+                log.warning("compiling the physics kernels ahead failed: %s", exc)
             self._compile_over()
 
     def _compile_over(self) -> None:
@@ -324,8 +323,6 @@ class SimRunner(QObject):
         if not self.compiling:
             self._compile_timer.stop()
             return
-        from dctwin.twin.physics import kernels
-
         self.sig_compiling.emit(CompileProgress(max(0, kernels.cached_count() - self._compiled_at_start)))
 
     def _import_engine(self) -> None:

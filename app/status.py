@@ -23,6 +23,28 @@ COMPILING = "compiling the physics kernels for this machine (first run only)"
 fmt_time = hms
 
 
+#: a progress bar's steps when it shows a fraction
+BAR_STEPS = 1000
+
+
+def show_fraction(bar: QProgressBar, fraction: float) -> None:
+    """``bar`` at ``fraction`` (0..1), its text the same rounded percentage as the words beside it."""
+    bar.setRange(0, BAR_STEPS)
+    bar.setValue(int(round(BAR_STEPS * fraction)))
+    bar.setFormat(f"{100 * fraction:.0f} %")
+
+
+def compile_count(progress) -> str:
+    """" — 3 of 8 groups, 38 %, about 20 s left (air temperature)": how far compiling the kernels has got
+    ("" when nothing is known yet), for the status bar and the splash."""
+    if not progress.total:
+        return f" — {progress.done} compiled" if progress.done else ""
+    left = progress.time_left_s
+    eta = f", about {left:.0f} s left" if left is not None and progress.done < progress.total else ""
+    what = f" ({progress.what})" if progress.what and progress.done else ""
+    return f" — {progress.done} of {progress.total} groups, {100 * progress.fraction:.0f} %{eta}{what}"
+
+
 class StatusReadout:
     """The permanent widgets on the right of ``bar`` and what they say."""
 
@@ -57,28 +79,25 @@ class StatusReadout:
         return self.settle_bar.isVisible()
 
     def show_compiling(self, progress) -> None:
-        """Compiling the kernels (a :class:`~dctwin.app.runner.CompileProgress`: done of total, what), or
-        that it is over (None)."""
+        """Compiling the kernels (a :class:`~dctwin.twin.physics.kernels.CompileProgress`), or that it is
+        over (None)."""
         bar, label = self.settle_bar, self.physics_label
         if progress is None:
             self.compiling = False
             bar.setToolTip("settling: the steady state is being recomputed")
             bar.setRange(0, 0)
+            bar.setFormat("%p%")
             if label.text().startswith(COMPILING):
                 label.setText(SETTLING if bar.isVisible() else "steady")
             return
         self.compiling = True
-        what = f": {progress.what}" if progress.what else ""
+        label.setText(COMPILING + compile_count(progress))
         if progress.total:
-            bar.setRange(0, progress.total)
-            bar.setValue(progress.done)
-            count = f" — {progress.done} of {progress.total}{what}"
+            show_fraction(bar, progress.fraction)
         else:
             bar.setRange(0, 0)
-            count = f" — {progress.done} compiled{what}" if progress.done else what
-        label.setText(COMPILING + count)
-        bar.setToolTip("numba compiles the physics kernels once for this machine (30-60 s) and keeps them "
-                       "in its cache; later starts skip this")
+        bar.setToolTip("numba compiles the physics kernels once for this machine and keeps them in its "
+                       "cache; later starts skip this (`dctwin warmup` does it ahead)")
         bar.show()
 
     def show_cursor(self, x_m: float, y_m: float) -> None:

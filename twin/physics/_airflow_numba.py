@@ -257,7 +257,16 @@ def chen_viscosity(u, v, w, solid, wall_dist, chen_a, nu_floor, nu_out):
 # --------------------------------------------------------------------------- diffusion
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
+def _inv_h2(dx, dy, dz):
+    """1/h² per axis (1/m²), the face weights of the pressure operator."""
+    return 1.0 / (dx * dx), 1.0 / (dy * dy), 1.0 / (dz * dz)
+
+
+# One signature over any memory layout: called on the array (C) and on axis-permuted views (A), it
+# would otherwise compile three times.
+@njit("void(float64[:, :, :], float64[:, :, :], float64[:, :, :], boolean[:, :, :], float64[:, :, :], float64, "
+      "float64, float64, float64, float64, float64[:, :], float64[:, :, :])", cache=True, nogil=True)
 def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, top_open, out):
     """One Jacobi sweep of (1 - dt nu lap) f = src on x-faces (see :func:`diffuse`)."""
     n0, ny, nz = f.shape
@@ -300,6 +309,17 @@ def _diffuse_x(f, src, c, solid, nu, dt, dx, dy, dz, wall, top_open, out):
 
 
 @njit(cache=True, nogil=True)
+def _copy3(src, dst):
+    """dst[...] = src for 3-D arrays of one shape. (numba's array assignment checks shapes with an error
+    message built from strings: ~3 s more to compile on the first run.)"""
+    n0, n1, n2 = dst.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                dst[i, j, k] = src[i, j, k]
+
+
+@njit(cache=True, nogil=True)
 def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, top_open, n_iter,
             tmp_u, tmp_v, tmp_w):
     """Implicit viscous step (1 - dt ∇·(nu ∇)) U = U_src, by ``n_iter`` Jacobi sweeps, in place on u, v, w.
@@ -325,9 +345,9 @@ def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz,
                    dt, dy, dx, dz, wall, top_v, tmp_v.transpose(1, 0, 2))
         _diffuse_x(w.transpose(2, 1, 0), src_w.transpose(2, 1, 0), cz.transpose(2, 1, 0), sw, nuw,
                    dt, dz, dy, dx, wall, no_top, tmp_w.transpose(2, 1, 0))
-        u[...] = tmp_u
-        v[...] = tmp_v
-        w[...] = tmp_w
+        _copy3(tmp_u, u)
+        _copy3(tmp_v, v)
+        _copy3(tmp_w, w)
 
 
 # --------------------------------------------------------------------------- projection
@@ -345,12 +365,6 @@ def divergence(u, v, w, solid, dx, dy, dz, div):
                 else:
                     div[i, j, k] = ((u[i + 1, j, k] - u[i, j, k]) / dx + (v[i, j + 1, k] - v[i, j, k]) / dy
                                     + (w[i, j, k + 1] - w[i, j, k]) / dz)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _inv_h2(dx, dy, dz):
-    """1/h² per axis (1/m²), the face weights of the pressure operator."""
-    return 1.0 / (dx * dx), 1.0 / (dy * dy), 1.0 / (dz * dz)
 
 
 @njit(cache=True, nogil=True)
@@ -503,7 +517,7 @@ def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims
     s = np.empty_like(p)
     _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
                   invd, n_smooth, n_coarse, xw, bw, dp)
-    s[...] = z
+    _copy3(z, s)
     rho = _dot(z, r)
     it = 0
     for it in range(1, max_iter + 1):
@@ -652,7 +666,8 @@ def _line_solve(x, b, kx, ky, kz, invd, i, j, dp, rh):
         dp[k] = (b[i, j, k] + kx[i, j, k] * x[im, j, k] + kx[i + 1, j, k] * x[ip, j, k]
                  + ky[i, j, k] * x[i, jm, k] + ky[i, j + 1, k] * x[i, jp, k])
     if rh.shape[0] == nz:
-        rh[:] = dp
+        for k in range(nz):  # (not rh[:] = dp: see _copy3)
+            rh[k] = dp[k]
     prev = 0.0
     for k in range(nz):
         prev = (dp[k] + kz[i, j, k] * prev) * invd[i, j, k]
@@ -663,7 +678,9 @@ def _line_solve(x, b, kx, ky, kz, invd, i, j, dp, rh):
         x[i, j, k] = xn
 
 
-@njit(cache=True, nogil=True)
+# Signatures: ``reverse`` is passed as a literal True/False, which would compile it twice.
+@njit("void(float64[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], "
+      "float64[:, :, ::1], boolean, float64[::1])", cache=True, nogil=True)
 def line_gs(x, b, kx, ky, kz, invd, reverse, dp):
     """One vertical-line Gauss-Seidel sweep of A x = b (in place): columns in lexicographic
     (i, j) order, or the reverse order when ``reverse`` (its adjoint, for a symmetric cycle)."""
@@ -780,7 +797,7 @@ def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, x
         x, b, ax, ay, az, s, iv = _level(l, dims, offs, nz, xw, bw, kx, ky, kz, sol, invd)
         x[...] = 0.0
         if l == 0:
-            b[...] = r
+            _copy3(r, b)
         if l == nl - 1:
             for _ in range(n_coarse):
                 line_gs(x, b, ax, ay, az, iv, False, dp)
@@ -798,7 +815,7 @@ def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, x
         mg_prolong_add(_lv(xw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz), x, s)
         for _ in range(n_smooth):
             line_gs(x, b, ax, ay, az, iv, True, dp)
-    z[...] = _lv(xw, 0, dims[0, 0], dims[0, 1], nz)
+    _copy3(_lv(xw, 0, dims[0, 0], dims[0, 1], nz), z)
 
 
 @njit(cache=True, nogil=True)
@@ -922,7 +939,7 @@ def components(solid, cx, cy, cz, comp):
     return n
 
 
-@njit(cache=True, nogil=True)
+@njit("void(boolean[:], float64, float64[:])", cache=True, nogil=True)  # C and strided lines: one code
 def _wall_distance_line(solid, h, dist):
     """Along one grid line of cells ``h`` apart: lower ``dist`` (m) of each fluid cell centre to its
     distance from the nearest solid cell or end of the line (a wall half a cell beyond the last centre)."""

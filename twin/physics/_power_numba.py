@@ -48,7 +48,9 @@ from dctwin.twin.physics.codes import (
 )
 
 
-@njit(cache=True, nogil=True)
+# Explicit signatures: called with literal constants (0, the T_* codes), these two would otherwise compile once
+# per constant (30 specialisations, ~4 s on the first run); the signature makes every call share one.
+@njit("int64(int64, int64)", cache=True, nogil=True)
 def newest_cause(a, b):
     """The more recent of two cause references (0 = none).
 
@@ -68,7 +70,8 @@ def newest_cause(a, b):
     return a if a > b else b
 
 
-@njit(cache=True, nogil=True)
+@njit("int64(int64[::1], int64[::1], int64[::1], float64[::1], float64[::1], int64, int64, int64, int64, float64, "
+      "float64)", cache=True, nogil=True)
 def _emit(tr_code, tr_idx, tr_cause, tr_val, tr_t, nt, code, idx, cause, val, t):
     if nt < tr_code.shape[0]:
         tr_code[nt] = code

@@ -122,7 +122,10 @@ def outflow_rate(fx, fy, fz, gx, gy, gz, pc, pq, out):
             of[pc[p]] -= pq[p]
 
 
-@njit(cache=True, nogil=True)
+# Signature: ``forward`` is passed as a literal True/False, which would compile it twice.
+@njit("float64(float64[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], "
+      "float64[:, :, ::1], float64[:, :, ::1], boolean[:, :, ::1], float64[:, :, ::1], float64[:, :, ::1], float64, "
+      "boolean)", cache=True, nogil=True)
 def _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, forward):
     """One (S)SOR sweep of the steady balance  diag_P T_P = Σ a_nb T_nb + src_P. Returns max |ΔT|."""
     nx, ny, nz = T.shape

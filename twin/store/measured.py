@@ -37,7 +37,7 @@ from sqlmodel import Column, Field, SQLModel
 
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.store.project import Project, now_iso
-from dctwin.twin.store.recording import _within
+from dctwin.twin.store.series_read import _within
 from dctwin.twin.store.schema import optional_table
 
 #: samples per stored chunk of a point (a week of 1-minute data); a chunk also spans < 24 days

@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self.trends_dock.raise_()  # tabifying the cause dock brought its tab group forward
         #: replay mode: a recording is shown (the layout is read-only); see app/replay.py
         self.replay_mode = False
-        self._replay_seen = False
+        self._replay_errors_shown: set[str] = set()  # seek failures of this recording already said in a dialog
         self.replay = None  # ReplayController, made on first use
         self.replay_data = None
         self._before_replay = None
@@ -897,7 +897,7 @@ class MainWindow(QMainWindow):
             self.runner.set_running(False)
         self.replay_mode = True
         self.replay_data = data
-        self._replay_seen = False  # no second replayed yet (a failure now gets a dialog)
+        self._replay_errors_shown = set()
         self.doc.replace(data.site, None)
         self.doc.undo_stack.clear()
         if data.hall_id and self.scene.hall is not None and self.scene.hall.id != data.hall_id:
@@ -980,7 +980,6 @@ class MainWindow(QMainWindow):
         if getattr(self, "_preview_t", None) is not None and abs(frame.t_s - self.timeline.position_s) > 1e-9:
             return  # an older second than the one previewed now: the newest request follows
         self._preview_t = None
-        self._replay_seen = True
         summary = frame.summary
         self.scene.apply_summary(summary)
         self.power_tree.set_summary(summary)
@@ -1010,14 +1009,15 @@ class MainWindow(QMainWindow):
         self.show_status(message)
         if not self.replay_mode:
             QMessageBox.critical(self, "Cannot open recording", message)
-        elif not self._replay_seen:
-            # it opened, but not one second of it could be replayed (a damaged keyframe, a layout
-            # that does not fit): say so once; the timeline's recorded series stay readable
-            self._replay_seen = True
-            self.physics_label.setText("replay failed")
-            QMessageBox.critical(self, "Cannot replay recording", message)
         else:
+            # it opened, but a seek failed (a damaged keyframe, a layout that does not fit): play stops
+            # and a dialog says why, once per message (a scrub across the damage is not a dialog per
+            # step); the timeline's recorded series stay readable
             self.physics_label.setText("replay failed")
+            self.timeline.set_playing(False)
+            if message not in self._replay_errors_shown:
+                self._replay_errors_shown.add(message)
+                QMessageBox.critical(self, "Cannot replay recording", message)
 
     def _on_timeline_seek_requested(self, t_s: float) -> None:
         if self.replay_mode and self.replay is not None:

@@ -82,8 +82,8 @@ class Replayer:
     def seek(self, t_s: float) -> Any:
         t_s = float(t_s)
         reader, tol = self.reader, self._tol
-        if not (0.0 <= t_s <= reader.duration_s + tol):
-            raise InputError(f"--at {t_s:g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
+        if not reader.covers(t_s):
+            raise InputError(f"--at {t_s:.12g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
         kf = reader.replay_keyframe(t_s)
         if not (self._at is not None and self._at <= t_s + tol and kf.t_s <= self._at + tol
                 and abs(float(self.sim.t_s) - self._at) <= tol):

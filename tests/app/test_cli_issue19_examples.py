@@ -253,3 +253,36 @@ def test_replay_a_hair_past_the_end_of_a_120_s_recording_is_refused(tmp_path):
     code, out, err = run_cli(["replay", rec, "--at", "120", "--json"])  # the end itself replays
     assert code == 0, err
     assert json.loads(out)["t_s"] == pytest.approx(120.0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["demo", "small", "--out", "{long}.json"],
+    ["replay", "{long}.dctwin", "--at", "1"],
+    ["simulate", "{tiny}", "--duration", "1", "--grid", "1", "--out", "{long}.dctwin", "--no-progress"],
+    ["import", "table", "{long}.csv", "--out", "x.json"],
+])
+def test_a_file_name_the_system_refuses_is_a_clean_error(tmp_path, argv):
+    """Found by the command-line fuzzer: a 300-character file name ended in an internal error (OSError)."""
+    long = str(tmp_path / ("x" * 300))
+    argv = [a.format(long=long, tiny=_layout(tmp_path, TINY)) for a in argv]
+    _refused(argv, "File name too long")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layout.json"]
+
+
+def test_a_rack_list_with_a_field_of_200000_characters_is_refused(tmp_path):
+    """Found by the command-line fuzzer: csv's field limit ended in an internal error (csv.Error)."""
+    sheet = tmp_path / "racks.csv"
+    sheet.write_text('name,power\nR-01,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    _refused(["import", "table", sheet, "--out", tmp_path / "out.json"], "cannot read as CSV", "field larger")
+
+
+@pytest.mark.parametrize("mapping", ["/dev/zero", "folder", "deep.json"])
+def test_a_column_mapping_that_is_no_json_file_is_refused_naming_it(tmp_path, mapping):
+    sheet = tmp_path / "racks.csv"
+    sheet.write_text("name,power\nR-01,4\n", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    path = mapping if mapping.startswith("/") else str(tmp_path / mapping)
+    with ends_within(60, mapping):
+        err = _refused(["import", "table", sheet, "--columns", path, "--out", tmp_path / "out.json"], "column mapping")
+    assert path in err

@@ -234,8 +234,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     with Project.open(args.file, read_only=True) as project:
         reader = project.recording(args.recording)
-        if args.at > reader.duration_s + 1e-9:  # before the engine is built; 120.0000001 is past 120
-            raise InputError(f"{args.file}: --at {args.at!r} s is outside recording {reader.id} "
+        if not reader.covers(args.at):  # before the engine is built for nothing
+            raise InputError(f"{args.file}: --at {args.at:.12g} s is outside recording {reader.id} "
                              f"(0 to {reader.duration_s:g} s)")
         try:
             summary = summary_at(reader, args.at)

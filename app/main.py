@@ -92,6 +92,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except OSError:
             pass
         return EXIT_OK
+    except OSError as exc:  # the system refused a path the user named (too long, a loop, no permission)
+        if args.debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        _say(f"dctwin: error: {where}{exc.strerror or exc}")
+        return DctwinError.exit_code
     except Exception as exc:  # an internal fault: say so plainly, details only on request
         if args.debug:
             traceback.print_exc()

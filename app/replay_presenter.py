@@ -46,7 +46,8 @@ class ReplayPresenter(QObject):
         self.active = False
         self.data: Optional[RecordingData] = None
         self.controller: Optional[ReplayController] = None  # made on first use
-        self._seen = False  # a second of this recording was shown (a failure before that gets a dialog)
+        self._seen = False  # a second of this recording was shown
+        self._errors_shown: set[str] = set()  # replay failures of this recording already said in a dialog
         self._before: Optional[tuple[Any, Optional[str]]] = None  # the document's site and path before the replay
         self._preview_t: Optional[float] = None
         self._fit_pending = False
@@ -107,6 +108,7 @@ class ReplayPresenter(QObject):
         self.active = True
         self.data = data
         self._seen = False
+        self._errors_shown = set()
         w.doc.replace(data.site, None)
         w.doc.undo_stack.clear()
         w.set_read_only("a review export cannot be changed" if data.is_review else
@@ -226,10 +228,12 @@ class ReplayPresenter(QObject):
             QMessageBox.critical(self.w, "Cannot open recording", message)
             return
         self.w.readout.show_physics("replay failed")
-        if not self._seen:
-            # it opened, but not one second of it could be replayed (a damaged keyframe, a layout
-            # that does not fit): say so once; the timeline's recorded series stay readable
-            self._seen = True
+        if message not in self._errors_shown:
+            # a second that cannot be replayed (a damaged keyframe, a layout that does not fit): play
+            # stops and a dialog says why, once per failure; the rest of the recording still replays
+            # and the timeline's recorded series stay readable
+            self._errors_shown.add(message)
+            self.w.timeline.set_playing(False)
             QMessageBox.critical(self.w, "Cannot replay recording", message)
 
     def _on_timeline_seek_requested(self, t_s: float) -> None:

@@ -113,3 +113,57 @@ def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, win
     # it opened (the layout and series are readable); not one second of it replays: a dialog says so
     assert window.replay_mode and title == "Cannot replay recording"
     assert window.readout.physics_label.text() == "replay failed"
+
+
+
+@pytest.fixture(scope="module")
+def late_damage(files):
+    """A real 60 s recording of the tiny hall whose keyframes from 45 s on claim arrays of a billion
+    elements: its start replays, a seek past 45 s cannot."""
+    import contextlib
+    import io
+    import sqlite3
+
+    from dctwin.app.main import main
+
+    path = files["dir"] / "late_damage.dctwin"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["simulate", str(files["tiny.json"]), "--duration", "60", "--grid", "1", "--keyframe-every",
+                     "15", "--out", str(path), "--no-progress"]) == 0
+    con = sqlite3.connect(path)
+    con.execute("UPDATE keyframe_arrays SET shape = '[1000000000]' WHERE keyframe_id IN "
+                "(SELECT id FROM keyframes WHERE t_s >= 45)")
+    con.commit()
+    con.close()
+    return path
+
+
+def test_a_seek_into_a_damaged_part_of_a_recording_ends_in_a_dialog(qtbot, window, late_damage, dialogs):
+    """Issue 19: keyframes whose arrays claim a billion elements made the window hang. The recording
+    opens and its start replays; a seek past the damage ends in a dialog naming it (and stops play),
+    and the window still seeks to the good part afterwards."""
+    digest = _digest(late_damage)
+    ctl = window.replay_presenter.ensure_controller()
+    errors: list = []
+    states: list = []
+    ctl.sig_error.connect(errors.append)
+    ctl.sig_state.connect(states.append)
+    window.open_recording(str(late_damage))
+    qtbot.waitUntil(lambda: bool(states) or bool(errors), timeout=WAIT_MS)
+    assert not errors and not dialogs and window.replay_mode
+    window.timeline.seek(50.0)
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(dialogs), timeout=WAIT_MS)
+    kind, title, text = dialogs[-1]
+    assert kind == "critical" and title == "Cannot replay recording" and text == errors[0]
+    assert "keyframe" in text and "Error" not in text, text  # names the damage, no exception class
+    assert window.isVisible() and _digest(late_damage) == digest
+    seen = len(states)
+    window.timeline.seek(20.0)  # the worker survived: the good part still replays
+    qtbot.waitUntil(lambda: len(states) > seen, timeout=WAIT_MS)
+    assert abs(states[-1].t_s - 20.0) < 1e-6
+    shown = len(dialogs)
+    window.timeline.seek(55.0)  # the same damage again: said once, not a dialog per seek
+    qtbot.waitUntil(lambda: len(errors) > 1, timeout=WAIT_MS)
+    qtbot.wait(200)
+    assert len(dialogs) == shown and window.readout.physics_label.text() == "replay failed"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import math
 import os
 import re
@@ -30,6 +29,7 @@ from dctwin.twin.io.arrange import natural_key
 from dctwin.twin.io.report import ImportReport, SourceError
 from dctwin.twin.model import demos
 from dctwin.twin.model.layout import MAX_RACK_POWER_W, PowerNode, Rack, Site
+from dctwin.twin.model.layoutfile import MAX_JSON_BYTES, decode_text_file, parse_json_strict, read_json_bytes
 from dctwin.twin.model.validate import validate
 
 #: layout field -> header names that mean it (compared without case, spaces or punctuation)
@@ -78,6 +78,9 @@ def read_rows(path: str | os.PathLike, sheet: Optional[str] = None) -> tuple[lis
     p = Path(path)
     if not p.is_file():
         raise SourceError(f"{p}: not found (a .csv or .xlsx rack list)")
+    if p.stat().st_size > MAX_JSON_BYTES:
+        raise SourceError(f"{p}: is {p.stat().st_size / 1e6:.0f} MB; a rack list is at most "
+                          f"{MAX_JSON_BYTES / 1e6:.0f} MB")
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         import openpyxl
 
@@ -101,7 +104,10 @@ def read_rows(path: str | os.PathLike, sheet: Optional[str] = None) -> tuple[lis
             dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+        try:
+            rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+        except csv.Error as exc:  # a field of 100,000 characters, a NUL: no rack list
+            raise SourceError(f"{p}: cannot read as CSV: {exc}") from None
     rows = [r for r in rows if any(v not in (None, "") for v in r)]
     if not rows:
         raise SourceError(f"{p}: is empty")
@@ -264,12 +270,10 @@ def import_table(path: str | os.PathLike, mapping: Optional[dict[str, Any]] = No
 def read_mapping(path: str | os.PathLike) -> dict[str, Any]:
     """A column mapping file: ``{"name": "Asset tag", "it_kw": {"column": "Load", "unit": "W"}, ...}``."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SourceError(f"{p}: column mapping file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(f"{p}: cannot read the column mapping (JSON): {exc}") from None
+    # a missing file, a folder, a device (/dev/zero never ends), 200 MB, malformed or nested 100,000 deep:
+    # a LayoutError naming the file, as for layouts
+    raw = read_json_bytes(p, "column mapping")
+    data = parse_json_strict(decode_text_file(raw, str(p), "column mapping"), str(p), "column mapping")
     if not isinstance(data, dict) or not all(isinstance(v, (str, dict)) for v in data.values()):
         raise SourceError(f"{p}: a column mapping is a JSON object of field -> column name "
                           f"(or {{\"column\", \"unit\"}})")

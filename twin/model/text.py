@@ -119,7 +119,8 @@ def label(text: Any, limit: int = 100) -> str:
 
 def issue(element: str, field: str, message: str) -> LayoutIssue:
     """A :class:`LayoutIssue` safe to print: element and field labels escaped and cut short (they may
-    come from the file: an id of 5 MB, an unknown key with control characters), the message bounded."""
+    come from the file: an id of 5 MB, an unknown key with control characters), the message bounded
+    and escaped (it may quote another element's id, which may be the one at fault)."""
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + "..."
-    return LayoutIssue(label(element), label(field), message)
+    return LayoutIssue(label(element), label(field), printable(message))

@@ -120,6 +120,14 @@ class RecordingReader(SeriesReader):
         #: the first damaged keyframe found so far (None: none found)
         self.damaged: Optional[KeyframeDamaged] = None
 
+    def covers(self, t_s: float) -> bool:
+        """Whether ``t_s`` lies within the recording: 0 to its end, give or take only the rounding
+        its end accumulated over its steps (the engine adds dt step by step: 1,200 steps of 0.1 s end
+        at 119.99999999999746 s, and 120 is still in). 120.0000001 s on a 120 s recording is not."""
+        steps = self.duration_s / self.dt_s if self.dt_s > 0 else 1.0
+        slack = (steps + 1.0) * math.ulp(max(self.duration_s, 1.0))
+        return 0.0 <= t_s <= self.duration_s + slack
+
     def check_layout(self, site: Any) -> None:
         """The layout replay runs on must have the racks and cooling units the recording was made with
         (same ids, same order): otherwise its keyframes cannot fit. Raises :class:`ProjectFileError`."""

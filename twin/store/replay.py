@@ -96,8 +96,8 @@ class Replayer:
     def seek(self, t_s: float) -> Any:
         t_s = float(t_s)
         reader, tol = self.reader, self._tol
-        if not (0.0 <= t_s <= reader.duration_s + 1e-9):  # a recording ends where it ends: 120.0000001 is past 120
-            raise InputError(f"--at {t_s!r} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
+        if not reader.covers(t_s):  # a recording ends where it ends: 120.0000001 is past 120
+            raise InputError(f"--at {t_s:.12g} s is outside recording {reader.id} (0 to {reader.duration_s:g} s)")
         if self.limit is not None and t_s > self.limit[0] + tol:
             raise KeyframeDamaged(self.limit[1], self.limit[0]) if self._limit_kf else ProjectFileError(self.limit[1])
         try:

@@ -118,8 +118,8 @@ def test_a_recording_that_opens_but_cannot_replay_says_so_in_a_dialog(qtbot, win
 
 @pytest.fixture(scope="module")
 def late_damage(files):
-    """A real 60 s recording of the tiny hall whose keyframes from 45 s on claim arrays of a billion
-    elements: its start replays, a seek past 45 s cannot."""
+    """A real 60 s recording of the tiny hall whose keyframes after the first claim arrays of a billion
+    elements: its start replays (from the keyframe at 0 s), a seek past the next keyframe cannot."""
     import contextlib
     import io
     import sqlite3
@@ -131,17 +131,20 @@ def late_damage(files):
         assert main(["simulate", str(files["tiny.json"]), "--duration", "60", "--grid", "1", "--keyframe-every",
                      "15", "--out", str(path), "--no-progress"]) == 0
     con = sqlite3.connect(path)
+    times = [t for (t,) in con.execute("SELECT t_s FROM keyframes ORDER BY t_s")]
+    assert len(times) >= 3 and times[0] == 0.0 and times[1] < 50.0  # a good start, damage before 50 s
     con.execute("UPDATE keyframe_arrays SET shape = '[1000000000]' WHERE keyframe_id IN "
-                "(SELECT id FROM keyframes WHERE t_s >= 45)")
+                "(SELECT id FROM keyframes WHERE t_s > 0)")
     con.commit()
     con.close()
-    return path
+    return path, times[1]
 
 
 def test_a_seek_into_a_damaged_part_of_a_recording_ends_in_a_dialog(qtbot, window, late_damage, dialogs):
     """Issue 19: keyframes whose arrays claim a billion elements made the window hang. The recording
     opens and its start replays; a seek past the damage ends in a dialog naming it (and stops play),
     and the window still seeks to the good part afterwards."""
+    late_damage, first_damaged = late_damage
     digest = _digest(late_damage)
     ctl = window.replay_presenter.ensure_controller()
     errors: list = []
@@ -159,9 +162,10 @@ def test_a_seek_into_a_damaged_part_of_a_recording_ends_in_a_dialog(qtbot, windo
     assert "keyframe" in text and "Error" not in text, text  # names the damage, no exception class
     assert window.isVisible() and _digest(late_damage) == digest
     seen = len(states)
-    window.timeline.seek(20.0)  # the worker survived: the good part still replays
+    good = 0.5 * first_damaged
+    window.timeline.seek(good)  # the worker survived: the good part still replays
     qtbot.waitUntil(lambda: len(states) > seen, timeout=WAIT_MS)
-    assert abs(states[-1].t_s - 20.0) < 1e-6
+    assert abs(states[-1].t_s - good) < 1e-6
     shown = len(dialogs)
     window.timeline.seek(55.0)  # the same damage again: said once, not a dialog per seek
     qtbot.waitUntil(lambda: len(errors) > 1, timeout=WAIT_MS)

@@ -421,12 +421,15 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
     # group rows by point keeping file order: a stable sort on small integer codes (radix)
     key = codes.astype(np.uint16) if len(points) < 65536 else codes
     order = np.argsort(key, kind="stable")
-    bounds = np.searchsorted(key[order], np.arange(len(points) + 1))
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(points)))])
+    # one gather per column; each point's rows are then a slice (a view)
+    t_by, v_by, empty_by = t[order], v[order], empty[order]
     out: dict[str, RawPoint] = {}
     for k, name in enumerate(points):
-        rows = order[bounds[k]:bounds[k + 1]]
-        if not len(rows):
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        if hi == lo:
             continue
+        rows = order[lo:hi]
         scale, offset, seen = _map_units(point_map, name)
         spec = point_map.get(name) if point_map is not None else None
         if ucodes is not None and spec is not None:
@@ -445,7 +448,7 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
                     scale_a[at], offset_a[at] = conv
                     seen_l.append(units[u])
                 scale, offset, seen = scale_a, offset_a, tuple(dict.fromkeys(seen_l))
-        out[name] = RawPoint(t[rows], v[rows], empty[rows], scale, offset, seen)
+        out[name] = RawPoint(t_by[lo:hi], v_by[lo:hi], empty_by[lo:hi], scale, offset, seen)
     return out
 
 
@@ -460,23 +463,29 @@ def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAU
     """
     q = QUANTITIES[quantity]
     t, v, empty = raw.t_s, raw.value, raw.empty
-    scale = np.broadcast_to(np.asarray(raw.scale, float), t.shape)
-    offset = np.broadcast_to(np.asarray(raw.offset, float), t.shape)
     n = len(t)
+    # a conversion per row (a long file's unit column) or one for all rows
+    per_row = np.ndim(raw.scale) > 0 or np.ndim(raw.offset) > 0
+    scale = np.broadcast_to(np.asarray(raw.scale, float), t.shape) if per_row else float(raw.scale)
+    offset = np.broadcast_to(np.asarray(raw.offset, float), t.shape) if per_row else float(raw.offset)
     c: dict[str, Any] = {"values": n}
     c["out_of_order"] = int(np.count_nonzero(t[1:] < t[:-1])) if n > 1 else 0
     if c["out_of_order"]:
         order = np.argsort(t, kind="stable")
-        t, v, empty, scale, offset = t[order], v[order], empty[order], scale[order], offset[order]
+        t, v, empty = t[order], v[order], empty[order]
+        if per_row:
+            scale, offset = scale[order], offset[order]
     # the last row of each run of equal times is kept
     last = np.ones(n, bool)
     if n > 1:
         last[:-1] = t[1:] != t[:-1]
     c["duplicate"] = int(n - np.count_nonzero(last))
     if c["duplicate"]:
-        t, v, empty, scale, offset = t[last], v[last], empty[last], scale[last], offset[last]
+        t, v, empty = t[last], v[last], empty[last]
+        if per_row:
+            scale, offset = scale[last], offset[last]
     # sampling: intervals between samples that carry something (a number, NaN or a sentinel)
-    tp = t[~empty]
+    tp = t[~empty] if empty.any() else t
     d = np.diff(tp)
     med = float(np.median(d)) if len(d) else math.nan
     if len(d) and med > 0:
@@ -492,11 +501,13 @@ def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAU
     c["empty"] = int(np.count_nonzero(empty))
     nan = ~empty & np.isnan(v)
     c["nan"] = int(np.count_nonzero(nan))
-    sent = ~empty & ~nan & np.isin(v, np.asarray(sentinels, float))
+    sent = np.zeros(len(v), bool)
+    for s in sentinels:
+        sent |= v == float(s)  # NaN (empty cells too) equals nothing
     c["sentinel"] = int(np.count_nonzero(sent))
-    si = v * scale + offset
-    ok = ~empty & ~nan & ~sent
-    rng = ok & ((si < q.low) | (si > q.high))
+    si = v * scale + offset if per_row or scale != 1.0 or offset != 0.0 else v
+    ok = ~(empty | nan | sent)
+    rng = ok & ~((si >= q.low) & (si <= q.high))
     c["out_of_range"] = int(np.count_nonzero(rng))
     ok &= ~rng
     t, si = t[ok], si[ok]
@@ -518,12 +529,17 @@ def spikes(x: np.ndarray, threshold: tuple[float, float]) -> np.ndarray:
     if len(x) < 3 or not (math.isfinite(a_thr) or math.isfinite(r_thr)):
         return out
     prev, mid, nxt = x[:-2], x[1:-1], x[2:]
-    level = 0.5 * np.abs(prev + nxt)
-    thr = np.maximum(a_thr if math.isfinite(a_thr) else 0.0, (r_thr if math.isfinite(r_thr) else 0.0) * level)
-    up = (mid - prev > thr) & (mid - nxt > thr)
-    down = (prev - mid > thr) & (nxt - mid > thr)
-    agree = np.abs(nxt - prev) < thr
-    out[1:-1] = (up | down) & agree
+    a_thr = a_thr if math.isfinite(a_thr) else 0.0
+    if math.isfinite(r_thr) and r_thr > 0:
+        thr: Any = np.maximum(a_thr, (0.5 * r_thr) * np.abs(prev + nxt))
+    else:
+        thr = a_thr
+    d_prev, d_next = mid - prev, mid - nxt
+    # off both neighbours the same way: up (both > thr) or down (both < -thr); the neighbours agree
+    both = np.minimum(d_prev, d_next) > thr
+    both |= np.maximum(d_prev, d_next) < -thr
+    both &= np.abs(d_prev - d_next) < thr  # = |nxt - prev|
+    out[1:-1] = both
     return out
 
 

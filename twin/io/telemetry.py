@@ -25,7 +25,8 @@ defect              how it is found and what happens to it
 ``out_of_range``    outside the quantity's plausible range (a temperature of 150 C): dropped
 ``spike``           one sample off both of its neighbours by more than the quantity's threshold
                     (5 K; 30 % of the level for powers and flows) in the same direction, while
-                    the neighbours agree within it: dropped
+                    the neighbours agree within it: dropped; unless at least 3 points jump so
+                    at the same time (a load dip the site really had: kept, ``shared_jump``)
 ``gap``             an interval between samples with a value longer than 3.5x the point's median
                     interval (``gap_s`` adds their lengths): kept as a gap (the shadow holds the
                     last value for at most one gap length, then lets the model run)
@@ -454,12 +455,14 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
 
 # --------------------------------------------------------------------------- cleaning
 
-def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAULT_SENTINELS
-                ) -> tuple[Series, dict[str, Any]]:
+def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAULT_SENTINELS,
+                shared_jumps: Optional[np.ndarray] = None) -> tuple[Series, dict[str, Any]]:
     """Sort, de-duplicate and clean one point's rows (see the module docstring); SI values.
 
+    ``shared_jumps``: sorted epoch seconds at which several points jump at once (:func:`clean_all`); a
+    spike within half a sampling interval of one is kept as a real event (counted ``shared_jump``).
     Returns the cleaned series and the counts of each defect (and ``values``, ``kept``,
-    ``gap_s``, ``median_interval_s``, ``jitter_s``).
+    ``gap_s``, ``median_interval_s``, ``jitter_s``, ``spike_t``: the times of the spikes dropped).
     """
     q = QUANTITIES[quantity]
     t, v, empty = raw.t_s, raw.value, raw.empty
@@ -512,7 +515,15 @@ def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAU
     ok &= ~rng
     t, si = t[ok], si[ok]
     spike = spikes(si, q.spike)
+    if shared_jumps is not None and len(shared_jumps) and spike.any():
+        tol = 0.5 * (med if math.isfinite(med) and med > 0 else 60.0)
+        at = np.flatnonzero(spike)
+        near = np.searchsorted(shared_jumps, t[at] - tol, side="left") < \
+            np.searchsorted(shared_jumps, t[at] + tol, side="right")
+        spike[at[near]] = False
+        c["shared_jump"] = int(np.count_nonzero(near))
     c["spike"] = int(np.count_nonzero(spike))
+    c["spike_t"] = t[spike]
     if c["spike"]:
         t, si = t[~spike], si[~spike]
     if q.kind == "state":
@@ -594,6 +605,7 @@ def clean_all(raw: dict[str, list[RawPoint]], point_map: PointMap, sentinels: Se
     """Clean every mapped point of ``raw`` (:func:`clean_point`), list the unmapped ones, fill ``report``."""
     t1 = time.perf_counter()
     series: dict[str, Series] = {}
+    cleaned: dict[str, tuple[RawPoint, Series, dict[str, Any]]] = {}
     report.points_in_data = len(raw)
     for name, parts in raw.items():
         rp = parts[0] if len(parts) == 1 else _concat(parts)
@@ -602,8 +614,15 @@ def clean_all(raw: dict[str, list[RawPoint]], point_map: PointMap, sentinels: Se
         if spec is None:
             report.unmapped.append({"point": name, "values": int(len(rp.t_s))})
             continue
-        s, counts = clean_point(rp, spec.quantity, sentinels)
-        counts["units"] = list(rp.units) or [spec.unit]
+        cleaned[name] = (rp, *clean_point(rp, spec.quantity, sentinels))
+    # a one-sample jump seen by several points at once is an event of the site (a load dip), not a spike
+    shared = shared_jump_times({n: c["spike_t"] for n, (_, _, c) in cleaned.items()},
+                               {n: c.get("median_interval_s") for n, (_, _, c) in cleaned.items()})
+    for name, (rp, s, counts) in cleaned.items():
+        if len(shared) and counts["spike"]:
+            s, counts = clean_point(rp, point_map.get(name).quantity, sentinels, shared)
+        del counts["spike_t"]
+        counts["units"] = list(rp.units) or [point_map.get(name).unit]
         report.add(name, counts)
         series[name] = s
     report.points_mapped = len(series)
@@ -612,6 +631,24 @@ def clean_all(raw: dict[str, list[RawPoint]], point_map: PointMap, sentinels: Se
     report.t_first, report.t_last = iso(lo), iso(hi)
     report.timings_s["clean"] = time.perf_counter() - t1
     return MeasuredData(series, point_map, report)
+
+
+#: a jump is shared (an event, not a spike) when at least this many points make it at the same time
+SHARED_JUMP_POINTS = 3
+
+
+def shared_jump_times(spike_t: dict[str, np.ndarray], interval_s: dict[str, Any]) -> np.ndarray:
+    """Sorted times at which at least :data:`SHARED_JUMP_POINTS` points have a spike within half a sampling
+    interval of each other (a spike-shaped dip or rise that several sensors saw is a real event)."""
+    times = [np.asarray(t, float) for t in spike_t.values() if len(t)]
+    if sum(len(t) for t in times) < SHARED_JUMP_POINTS:
+        return np.zeros(0)
+    every = np.sort(np.concatenate(times))
+    ivals = [float(v) for v in interval_s.values() if v is not None and math.isfinite(v) and v > 0]
+    tol = 0.5 * (float(np.median(ivals)) if ivals else 60.0)
+    lo = np.searchsorted(every, every - tol, side="left")
+    hi = np.searchsorted(every, every + tol, side="right")
+    return every[hi - lo >= SHARED_JUMP_POINTS]
 
 
 def _concat(parts: list[RawPoint]) -> RawPoint:

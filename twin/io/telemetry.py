@@ -420,20 +420,37 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
     v, empty = _numbers(table.column(names["value"]), f"{p}, column 'value'")
     ucodes, units = (_dict_codes(table.column(names["unit"])) if "unit" in names else (None, []))
     # group rows by point keeping file order: a stable sort on small integer codes (radix)
-    key = codes.astype(np.uint16) if len(points) < 65536 else codes
-    order = np.argsort(key, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(points)))])
-    # one gather per column; each point's rows are then a slice (a view)
-    t_by, v_by, empty_by = t[order], v[order], empty[order]
+    n_p, n = len(points), len(codes)
+    if n_p and n % n_p == 0 and np.array_equal(np.sort(codes[:n_p]), np.arange(n_p)) \
+            and (codes.reshape(-1, n_p) == codes[:n_p]).all():
+        # the usual export: every point once per time step, in the same order each time: a transpose
+        m = n // n_p
+        t_by, v_by, empty_by = (np.ascontiguousarray(a.reshape(m, n_p).T).ravel() for a in (t, v, empty))
+        col = np.empty(n_p, np.int64)
+        col[codes[:n_p]] = np.arange(n_p)
+        starts, counts = col * m, np.full(n_p, m)
+
+        def rows_of(k: int) -> np.ndarray:
+            return col[k] + n_p * np.arange(m)
+    else:
+        key = codes.astype(np.uint16) if n_p < 65536 else codes
+        order = np.argsort(key, kind="stable")
+        counts = np.bincount(codes, minlength=n_p)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # one gather per column; each point's rows are then a slice (a view)
+        t_by, v_by, empty_by = t[order], v[order], empty[order]
+
+        def rows_of(k: int) -> np.ndarray:
+            return order[starts[k]:starts[k] + counts[k]]
     out: dict[str, RawPoint] = {}
     for k, name in enumerate(points):
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        lo, hi = int(starts[k]), int(starts[k] + counts[k])
         if hi == lo:
             continue
-        rows = order[lo:hi]
         scale, offset, seen = _map_units(point_map, name)
         spec = point_map.get(name) if point_map is not None else None
         if ucodes is not None and spec is not None:
+            rows = rows_of(k)
             uc = ucodes[rows]
             if (uc >= 0).any():
                 scale_a = np.full(len(rows), scale)

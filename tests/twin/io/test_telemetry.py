@@ -127,6 +127,27 @@ def test_spikes_leave_steps_alone():
     assert np.flatnonzero(spikes(p, (200.0, 0.3))).tolist() == [5]
 
 
+def test_long_rows_in_a_regular_order_and_shuffled_read_the_same(tmp_path):
+    """An export with every point once per time step (read by a transpose) and the same rows shuffled (read
+    by a stable sort) give the same rows per point, in file order, with each row's unit."""
+    rng = np.random.default_rng(3)
+    names = ["c.kw", "a.inlet", "b.inlet"]
+    rows = [(T0 + 60 * i, n, round(float(rng.normal(20, 1)), 3), "F" if (i, n) == (2, "a.inlet") else "C")
+            for i in range(8) for n in names]
+    regular, shuffled = tmp_path / "r.csv", tmp_path / "s.csv"
+    for path, rr in ((regular, rows), (shuffled, [rows[i] for i in rng.permutation(len(rows))])):
+        path.write_text("timestamp,point,value,unit\n" + "".join(f"{t:.0f},{n},{v},{u}\n" for t, n, v, u in rr))
+    _, a = read_measurements(regular)
+    _, b = read_measurements(shuffled)
+    assert set(a) == set(b) == set(names)
+    for n in names:
+        expect = [(t, v) for t, nn, v, _ in rows if nn == n]
+        assert list(zip(a[n].t_s.tolist(), a[n].value.tolist())) == expect
+        order = np.argsort(b[n].t_s, kind="stable")
+        assert np.array_equal(b[n].t_s[order], a[n].t_s) and np.array_equal(b[n].value[order], a[n].value)
+        assert a[n].units == b[n].units
+
+
 def test_a_dip_several_points_share_is_kept_a_lone_spike_dropped(tmp_path, site):
     """Three rack powers dip for one sample at 00:30 (a checkpoint of the job: real); a fourth point has a
     lone spike at 00:40 (a bad reading). Only the lone one is dropped."""

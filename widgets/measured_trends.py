@@ -67,7 +67,7 @@ class MeasuredTrendsPanel(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         if view is not None:
-            order = sorted(view.sensors, key=lambda s: -(s.rms if s.rms is not None and s.role != "boundary" else -1))
+            order = sorted(view.sensors, key=_worst_first)
             for s in order:
                 rms = f"  (RMS {s.rms:.2f} {s.unit})" if s.rms is not None and s.unit else ""
                 self.combo.addItem(f"{s.point} — {s.element} {s.quantity}{rms}", s.point)
@@ -118,3 +118,12 @@ class MeasuredTrendsPanel(QWidget):
 
 def _unit(s: Any) -> str:
     return {"K": "°C", "W": "W", "m3/s": "m³/s"}.get(s.unit, s.unit)
+
+
+def _worst_first(sensor: Any) -> tuple[int, float]:
+    """Sort key: temperature sensors the model predicts (worst RMS first), then other quantities (their RMS
+    is in watts or m3/s, not comparable with kelvin), then the boundary conditions imposed on the model."""
+    rms = sensor.rms if sensor.rms is not None and math.isfinite(sensor.rms) else -1.0
+    if sensor.role == "boundary":
+        return 2, -rms
+    return (0 if sensor.quantity.endswith("_c") else 1), -rms

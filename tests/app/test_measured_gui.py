@@ -35,6 +35,10 @@ def test_shadow_replay_shows_measured_beside_predicted(qtbot, shadow_file):
     view = mp.view
     temps = [s for s in view.sensors if s.quantity in ("inlet_c", "exhaust_c", "supply_c", "return_c")]
     assert set(mp.overlay.marks) == {s.point for s in temps}
+    # the list opens on the worst temperature sensor the model predicts (not a power in watts)
+    predicted = [s for s in temps if s.role != "boundary" and s.rms is not None]
+    first = view.sensors[view.index(mp.panel.combo.itemData(0))]
+    assert first.quantity.endswith("_c") and first.rms == max(s.rms for s in predicted)
     assert w.timeline.view.lanes == SITE_LANES
     site = [m for m in w.timeline.view.markers if m.lane == "site"]
     assert any("fan motor overload trip" in m.label for m in site)

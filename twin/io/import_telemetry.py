@@ -101,6 +101,11 @@ def import_telemetry(layout: str | Path, out: str | Path, data: Sequence[str | P
             os.unlink(tmp)  # Project.create makes the file itself (and refuses to replace one)
             project = Project.create(tmp)
         try:
+            # a temporary file, fsynced before the rename and removed on failure: no WAL (which would write
+            # every page twice) and no syncs while the series go in
+            con = project.raw_connection()
+            con.execute("PRAGMA journal_mode=DELETE").fetchall()
+            con.execute("PRAGMA synchronous=OFF")
             text = dumps_layout(site)
             latest = project.latest_layout_id()
             layout_id = latest if latest is not None and project.layout_text(latest) == text else \

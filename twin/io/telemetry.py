@@ -25,7 +25,8 @@ defect              how it is found and what happens to it
 ``out_of_range``    outside the quantity's plausible range (a temperature of 150 C): dropped
 ``spike``           one sample off both of its neighbours by more than the quantity's threshold
                     (5 K; 30 % of the level for powers and flows) in the same direction, while
-                    the neighbours agree within it: dropped
+                    the neighbours agree within it: dropped; unless at least 3 points jump so
+                    at the same time (a load dip the site really had: kept, ``shared_jump``)
 ``gap``             an interval between samples with a value longer than 3.5x the point's median
                     interval (``gap_s`` adds their lengths): kept as a gap (the shadow holds the
                     last value for at most one gap length, then lets the model run)
@@ -419,17 +420,37 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
     v, empty = _numbers(table.column(names["value"]), f"{p}, column 'value'")
     ucodes, units = (_dict_codes(table.column(names["unit"])) if "unit" in names else (None, []))
     # group rows by point keeping file order: a stable sort on small integer codes (radix)
-    key = codes.astype(np.uint16) if len(points) < 65536 else codes
-    order = np.argsort(key, kind="stable")
-    bounds = np.searchsorted(key[order], np.arange(len(points) + 1))
+    n_p, n = len(points), len(codes)
+    if n_p and n % n_p == 0 and np.array_equal(np.sort(codes[:n_p]), np.arange(n_p)) \
+            and (codes.reshape(-1, n_p) == codes[:n_p]).all():
+        # the usual export: every point once per time step, in the same order each time: a transpose
+        m = n // n_p
+        t_by, v_by, empty_by = (np.ascontiguousarray(a.reshape(m, n_p).T).ravel() for a in (t, v, empty))
+        col = np.empty(n_p, np.int64)
+        col[codes[:n_p]] = np.arange(n_p)
+        starts, counts = col * m, np.full(n_p, m)
+
+        def rows_of(k: int) -> np.ndarray:
+            return col[k] + n_p * np.arange(m)
+    else:
+        key = codes.astype(np.uint16) if n_p < 65536 else codes
+        order = np.argsort(key, kind="stable")
+        counts = np.bincount(codes, minlength=n_p)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # one gather per column; each point's rows are then a slice (a view)
+        t_by, v_by, empty_by = t[order], v[order], empty[order]
+
+        def rows_of(k: int) -> np.ndarray:
+            return order[starts[k]:starts[k] + counts[k]]
     out: dict[str, RawPoint] = {}
     for k, name in enumerate(points):
-        rows = order[bounds[k]:bounds[k + 1]]
-        if not len(rows):
+        lo, hi = int(starts[k]), int(starts[k] + counts[k])
+        if hi == lo:
             continue
         scale, offset, seen = _map_units(point_map, name)
         spec = point_map.get(name) if point_map is not None else None
         if ucodes is not None and spec is not None:
+            rows = rows_of(k)
             uc = ucodes[rows]
             if (uc >= 0).any():
                 scale_a = np.full(len(rows), scale)
@@ -445,38 +466,46 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
                     scale_a[at], offset_a[at] = conv
                     seen_l.append(units[u])
                 scale, offset, seen = scale_a, offset_a, tuple(dict.fromkeys(seen_l))
-        out[name] = RawPoint(t[rows], v[rows], empty[rows], scale, offset, seen)
+        out[name] = RawPoint(t_by[lo:hi], v_by[lo:hi], empty_by[lo:hi], scale, offset, seen)
     return out
 
 
 # --------------------------------------------------------------------------- cleaning
 
-def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAULT_SENTINELS
-                ) -> tuple[Series, dict[str, Any]]:
+def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAULT_SENTINELS,
+                shared_jumps: Optional[np.ndarray] = None) -> tuple[Series, dict[str, Any]]:
     """Sort, de-duplicate and clean one point's rows (see the module docstring); SI values.
 
+    ``shared_jumps``: sorted epoch seconds at which several points jump at once (:func:`clean_all`); a
+    spike within half a sampling interval of one is kept as a real event (counted ``shared_jump``).
     Returns the cleaned series and the counts of each defect (and ``values``, ``kept``,
-    ``gap_s``, ``median_interval_s``, ``jitter_s``).
+    ``gap_s``, ``median_interval_s``, ``jitter_s``, ``spike_t``: the times of the spikes dropped).
     """
     q = QUANTITIES[quantity]
     t, v, empty = raw.t_s, raw.value, raw.empty
-    scale = np.broadcast_to(np.asarray(raw.scale, float), t.shape)
-    offset = np.broadcast_to(np.asarray(raw.offset, float), t.shape)
     n = len(t)
+    # a conversion per row (a long file's unit column) or one for all rows
+    per_row = np.ndim(raw.scale) > 0 or np.ndim(raw.offset) > 0
+    scale = np.broadcast_to(np.asarray(raw.scale, float), t.shape) if per_row else float(raw.scale)
+    offset = np.broadcast_to(np.asarray(raw.offset, float), t.shape) if per_row else float(raw.offset)
     c: dict[str, Any] = {"values": n}
     c["out_of_order"] = int(np.count_nonzero(t[1:] < t[:-1])) if n > 1 else 0
     if c["out_of_order"]:
         order = np.argsort(t, kind="stable")
-        t, v, empty, scale, offset = t[order], v[order], empty[order], scale[order], offset[order]
+        t, v, empty = t[order], v[order], empty[order]
+        if per_row:
+            scale, offset = scale[order], offset[order]
     # the last row of each run of equal times is kept
     last = np.ones(n, bool)
     if n > 1:
         last[:-1] = t[1:] != t[:-1]
     c["duplicate"] = int(n - np.count_nonzero(last))
     if c["duplicate"]:
-        t, v, empty, scale, offset = t[last], v[last], empty[last], scale[last], offset[last]
+        t, v, empty = t[last], v[last], empty[last]
+        if per_row:
+            scale, offset = scale[last], offset[last]
     # sampling: intervals between samples that carry something (a number, NaN or a sentinel)
-    tp = t[~empty]
+    tp = t[~empty] if empty.any() else t
     d = np.diff(tp)
     med = float(np.median(d)) if len(d) else math.nan
     if len(d) and med > 0:
@@ -492,16 +521,26 @@ def clean_point(raw: RawPoint, quantity: str, sentinels: Sequence[float] = DEFAU
     c["empty"] = int(np.count_nonzero(empty))
     nan = ~empty & np.isnan(v)
     c["nan"] = int(np.count_nonzero(nan))
-    sent = ~empty & ~nan & np.isin(v, np.asarray(sentinels, float))
+    sent = np.zeros(len(v), bool)
+    for s in sentinels:
+        sent |= v == float(s)  # NaN (empty cells too) equals nothing
     c["sentinel"] = int(np.count_nonzero(sent))
-    si = v * scale + offset
-    ok = ~empty & ~nan & ~sent
-    rng = ok & ((si < q.low) | (si > q.high))
+    si = v * scale + offset if per_row or scale != 1.0 or offset != 0.0 else v
+    ok = ~(empty | nan | sent)
+    rng = ok & ~((si >= q.low) & (si <= q.high))
     c["out_of_range"] = int(np.count_nonzero(rng))
     ok &= ~rng
     t, si = t[ok], si[ok]
     spike = spikes(si, q.spike)
+    if shared_jumps is not None and len(shared_jumps) and spike.any():
+        tol = 0.5 * (med if math.isfinite(med) and med > 0 else 60.0)
+        at = np.flatnonzero(spike)
+        near = np.searchsorted(shared_jumps, t[at] - tol, side="left") < \
+            np.searchsorted(shared_jumps, t[at] + tol, side="right")
+        spike[at[near]] = False
+        c["shared_jump"] = int(np.count_nonzero(near))
     c["spike"] = int(np.count_nonzero(spike))
+    c["spike_t"] = t[spike]
     if c["spike"]:
         t, si = t[~spike], si[~spike]
     if q.kind == "state":
@@ -518,12 +557,17 @@ def spikes(x: np.ndarray, threshold: tuple[float, float]) -> np.ndarray:
     if len(x) < 3 or not (math.isfinite(a_thr) or math.isfinite(r_thr)):
         return out
     prev, mid, nxt = x[:-2], x[1:-1], x[2:]
-    level = 0.5 * np.abs(prev + nxt)
-    thr = np.maximum(a_thr if math.isfinite(a_thr) else 0.0, (r_thr if math.isfinite(r_thr) else 0.0) * level)
-    up = (mid - prev > thr) & (mid - nxt > thr)
-    down = (prev - mid > thr) & (nxt - mid > thr)
-    agree = np.abs(nxt - prev) < thr
-    out[1:-1] = (up | down) & agree
+    a_thr = a_thr if math.isfinite(a_thr) else 0.0
+    if math.isfinite(r_thr) and r_thr > 0:
+        thr: Any = np.maximum(a_thr, (0.5 * r_thr) * np.abs(prev + nxt))
+    else:
+        thr = a_thr
+    d_prev, d_next = mid - prev, mid - nxt
+    # off both neighbours the same way: up (both > thr) or down (both < -thr); the neighbours agree
+    both = np.minimum(d_prev, d_next) > thr
+    both |= np.maximum(d_prev, d_next) < -thr
+    both &= np.abs(d_prev - d_next) < thr  # = |nxt - prev|
+    out[1:-1] = both
     return out
 
 
@@ -578,6 +622,7 @@ def clean_all(raw: dict[str, list[RawPoint]], point_map: PointMap, sentinels: Se
     """Clean every mapped point of ``raw`` (:func:`clean_point`), list the unmapped ones, fill ``report``."""
     t1 = time.perf_counter()
     series: dict[str, Series] = {}
+    cleaned: dict[str, tuple[RawPoint, Series, dict[str, Any]]] = {}
     report.points_in_data = len(raw)
     for name, parts in raw.items():
         rp = parts[0] if len(parts) == 1 else _concat(parts)
@@ -586,8 +631,15 @@ def clean_all(raw: dict[str, list[RawPoint]], point_map: PointMap, sentinels: Se
         if spec is None:
             report.unmapped.append({"point": name, "values": int(len(rp.t_s))})
             continue
-        s, counts = clean_point(rp, spec.quantity, sentinels)
-        counts["units"] = list(rp.units) or [spec.unit]
+        cleaned[name] = (rp, *clean_point(rp, spec.quantity, sentinels))
+    # a one-sample jump seen by several points at once is an event of the site (a load dip), not a spike
+    shared = shared_jump_times({n: c["spike_t"] for n, (_, _, c) in cleaned.items()},
+                               {n: c.get("median_interval_s") for n, (_, _, c) in cleaned.items()})
+    for name, (rp, s, counts) in cleaned.items():
+        if len(shared) and counts["spike"]:
+            s, counts = clean_point(rp, point_map.get(name).quantity, sentinels, shared)
+        del counts["spike_t"]
+        counts["units"] = list(rp.units) or [point_map.get(name).unit]
         report.add(name, counts)
         series[name] = s
     report.points_mapped = len(series)
@@ -596,6 +648,24 @@ def clean_all(raw: dict[str, list[RawPoint]], point_map: PointMap, sentinels: Se
     report.t_first, report.t_last = iso(lo), iso(hi)
     report.timings_s["clean"] = time.perf_counter() - t1
     return MeasuredData(series, point_map, report)
+
+
+#: a jump is shared (an event, not a spike) when at least this many points make it at the same time
+SHARED_JUMP_POINTS = 3
+
+
+def shared_jump_times(spike_t: dict[str, np.ndarray], interval_s: dict[str, Any]) -> np.ndarray:
+    """Sorted times at which at least :data:`SHARED_JUMP_POINTS` points have a spike within half a sampling
+    interval of each other (a spike-shaped dip or rise that several sensors saw is a real event)."""
+    times = [np.asarray(t, float) for t in spike_t.values() if len(t)]
+    if sum(len(t) for t in times) < SHARED_JUMP_POINTS:
+        return np.zeros(0)
+    every = np.sort(np.concatenate(times))
+    ivals = [float(v) for v in interval_s.values() if v is not None and math.isfinite(v) and v > 0]
+    tol = 0.5 * (float(np.median(ivals)) if ivals else 60.0)
+    lo = np.searchsorted(every, every - tol, side="left")
+    hi = np.searchsorted(every, every + tol, side="right")
+    return every[hi - lo >= SHARED_JUMP_POINTS]
 
 
 def _concat(parts: list[RawPoint]) -> RawPoint:

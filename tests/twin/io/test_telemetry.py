@@ -127,6 +127,53 @@ def test_spikes_leave_steps_alone():
     assert np.flatnonzero(spikes(p, (200.0, 0.3))).tolist() == [5]
 
 
+def test_long_rows_in_a_regular_order_and_shuffled_read_the_same(tmp_path):
+    """An export with every point once per time step (read by a transpose) and the same rows shuffled (read
+    by a stable sort) give the same rows per point, in file order, with each row's unit."""
+    rng = np.random.default_rng(3)
+    names = ["c.kw", "a.inlet", "b.inlet"]
+    rows = [(T0 + 60 * i, n, round(float(rng.normal(20, 1)), 3), "F" if (i, n) == (2, "a.inlet") else "C")
+            for i in range(8) for n in names]
+    regular, shuffled = tmp_path / "r.csv", tmp_path / "s.csv"
+    for path, rr in ((regular, rows), (shuffled, [rows[i] for i in rng.permutation(len(rows))])):
+        path.write_text("timestamp,point,value,unit\n" + "".join(f"{t:.0f},{n},{v},{u}\n" for t, n, v, u in rr))
+    _, a = read_measurements(regular)
+    _, b = read_measurements(shuffled)
+    assert set(a) == set(b) == set(names)
+    for n in names:
+        expect = [(t, v) for t, nn, v, _ in rows if nn == n]
+        assert list(zip(a[n].t_s.tolist(), a[n].value.tolist())) == expect
+        order = np.argsort(b[n].t_s, kind="stable")
+        assert np.array_equal(b[n].t_s[order], a[n].t_s) and np.array_equal(b[n].value[order], a[n].value)
+        assert a[n].units == b[n].units
+
+
+def test_a_dip_several_points_share_is_kept_a_lone_spike_dropped(tmp_path, site):
+    """Three rack powers dip for one sample at 00:30 (a checkpoint of the job: real); a fourth point has a
+    lone spike at 00:40 (a bad reading). Only the lone one is dropped."""
+    t = T0 + 60.0 * np.arange(60) + np.tile([0.0, 2.0, -3.0], 20)  # jittered
+    rows = []
+    for k, rack in enumerate(("R-A01", "R-A02", "R-A03", "R-A04")):
+        v = np.full(60, 8.0 + k)
+        if k < 3:
+            v[30] = 3.0  # the shared dip
+        else:
+            v[40] = 20.0  # the lone spike
+        rows += [f"{tt + k:.0f},{rack}.kw,{vv}\n" for tt, vv in zip(t, v)]  # each meter's own clock offset
+    data = tmp_path / "m.csv"
+    data.write_text("timestamp,point,value\n" + "".join(rows))
+    pm = read_point_map(_map(tmp_path, [(f"{r}.kw", r, "power_w", "kW") for r in ("R-A01", "R-A02", "R-A03",
+                                                                                    "R-A04")]), site)
+    md = load_measurements([data], pm)
+    for r in ("R-A01", "R-A02", "R-A03"):
+        s, c = md.series[f"{r}.kw"], md.report.per_point[f"{r}.kw"]
+        assert c["spike"] == 0 and c["shared_jump"] == 1 and len(s) == 60 and s.value.min() == 3000.0
+        assert "spike_t" not in c
+    c = md.report.per_point["R-A04.kw"]
+    assert c["spike"] == 1 and c.get("shared_jump", 0) == 0 and md.series["R-A04.kw"].value.max() == 11000.0
+    assert md.report.defects["spike"] == 1
+
+
 @pytest.mark.parametrize("text, where", [
     ("timestamp,point,value\n2024-05-14T00:00:00Z,a,1\n2024-05-14T00:01:00Z,a,abc\n", "line 3, column 'value'"),
     ("timestamp,point,value\n2024-05-14T00:00:00Z,a,1\n\n2024-05-14T00:01:00,a,2\n", "line 4, column 'timestamp': timestamp '2024-05-14T00:01:00' has no zone offset"),

@@ -2,6 +2,7 @@
 docs/validation.md ("Rack inlets per room, both models").
 
     python3 tests/twin/physics/cfd_table.py [ROOM ...]
+    python3 tests/twin/physics/cfd_table.py --attempts [ROOM ...]
 
 For each room (B1 and tests/data/cfd/*.json) and power case it writes the room as a layout
 (air_cases.cfd_site: racks ``airflow_fixed`` at the CFD's airflow and power), runs
@@ -10,6 +11,10 @@ inlet RMS and worst |error| against the CFD (K) per model, and each solve's CPU 
 around the command, after one warm-up solve per model so numba compiles are not counted) with the
 ratio validated / fast. Then the summary over all rows. test_cfd_cli.py holds the same figures as
 bounds; this prints them.
+
+``--attempts``: the record of the row-end attempts of issue 18, room by room: every room/case solved
+(``Simulation.solve_steady``, what ``dctwin solve`` runs) with each air model variant of
+:data:`ATTEMPTS`, RMS (worst rack) per variant.
 """
 
 from __future__ import annotations
@@ -29,9 +34,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 from air_cases import cfd_site  # noqa: E402
 from dctwin.app.main import main  # noqa: E402
 from dctwin.twin.model.layoutfile import save_layout  # noqa: E402
+from dctwin.twin.sim.air_models import AIR_MODELS, AirModel  # noqa: E402
+from dctwin.twin.sim.engine import Simulation  # noqa: E402
 from test_cfd_rooms import ROOMS, load_room  # noqa: E402
 
 MODELS = ("fast", "validated")
+#: the air model variants tried on the row ends (docs/validation.md, "Row ends"), reproducible as an
+#: AirModel: advection scheme ("sl" semi-Lagrangian, "mcl" limited MacCormack), every march from
+#: rest, TVD temperature transport, diffusivity floor (m2/s)
+ATTEMPTS = {
+    "fast": AIR_MODELS["fast"],
+    "mcl rest": AirModel(scheme="mcl", cold_start=True),
+    "floor 0.01": AirModel(alpha_floor=0.01),
+    "TVD": AirModel(tvd=True),
+    "TVD floor 0.01": AirModel(tvd=True, alpha_floor=0.01),
+    "mcl rest TVD": AirModel(scheme="mcl", cold_start=True, tvd=True),
+    "validated": AIR_MODELS["validated"],
+    "validated floor 0.005": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.005),
+}
 
 
 def solve(path: Path, model: str) -> tuple[dict, float]:
@@ -88,5 +108,32 @@ def main_table(rooms: list[str]) -> None:
         print(f"CPU validated / fast: {ratio.min():.1f}..{ratio.max():.1f}, total {sum(cpu['validated']) / sum(cpu['fast']):.1f}")
 
 
+def attempts_table(rooms: list[str]) -> None:
+    AIR_MODELS.update({k: v for k, v in ATTEMPTS.items() if k not in AIR_MODELS})
+    print("| room | case | " + " | ".join(ATTEMPTS) + " |")
+    print("|---|---|" + "---|" * len(ATTEMPTS))
+    rms = {k: [] for k in ATTEMPTS}
+    worst = {k: [] for k in ATTEMPTS}
+    for name in rooms:
+        case = load_room(name)
+        for pc in case["temperatures"]["cases"]:
+            site = cfd_site(case, pc)
+            cells = []
+            for k in ATTEMPTS:
+                s = Simulation(site, air_model=k).solve_steady()
+                err = np.array([s.racks[r.id].inlet_c for r in site.halls[0].racks]) - np.array(
+                    case["temperatures"]["cases"][pc]["T_inlet_C"])
+                rms[k].append(float(np.sqrt(np.mean(err ** 2))))
+                worst[k].append(float(np.abs(err).max()))
+                cells.append(f"{rms[k][-1]:.2f} ({worst[k][-1]:.1f})")
+            print(f"| {name} | {pc} | " + " | ".join(cells) + " |", flush=True)
+    print("| **mean / worst RMS / worst rack** | | " + " | ".join(
+        f"{np.mean(rms[k]):.2f} / {max(rms[k]):.2f} / {max(worst[k]):.1f}" for k in ATTEMPTS) + " |")
+
+
 if __name__ == "__main__":
-    main_table(sys.argv[1:] or ["case_B1"] + ROOMS)
+    args = sys.argv[1:]
+    if args[:1] == ["--attempts"]:
+        attempts_table(args[1:] or ["case_B1"] + ROOMS)
+    else:
+        main_table(args or ["case_B1"] + ROOMS)

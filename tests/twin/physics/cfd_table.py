@@ -67,9 +67,16 @@ def solve(path: Path, model: str) -> tuple[dict, float]:
 
 
 def inlet_errors(out: dict, site, case: dict, power_case: str) -> np.ndarray:
-    """Model minus CFD rack inlet temperature (K), rack by rack."""
+    """Model minus CFD rack inlet temperature (K), rack by rack (``out``: the solve's JSON)."""
     tin = np.array([out["racks"][r.id]["inlet_c"] for r in site.halls[0].racks])
     return tin - np.array(case["temperatures"]["cases"][power_case]["T_inlet_C"])
+
+
+def record(err: np.ndarray, rms: list, worst: list) -> str:
+    """Append the RMS and worst |error| of ``err`` to the lists; the table cell "RMS (worst)"."""
+    rms.append(float(np.sqrt(np.mean(err ** 2))))
+    worst.append(float(np.abs(err).max()))
+    return f"{rms[-1]:.2f} ({worst[-1]:.1f})"
 
 
 def main_table(rooms: list[str]) -> None:
@@ -92,11 +99,8 @@ def main_table(rooms: list[str]) -> None:
                 cells = []
                 for m in MODELS:
                     out, c = solve(path, m)
-                    err = inlet_errors(out, site, case, pc)
-                    rms[m].append(float(np.sqrt(np.mean(err ** 2))))
-                    worst[m].append(float(np.abs(err).max()))
                     cpu[m].append(c)
-                    cells.append(f"{rms[m][-1]:.2f} ({worst[m][-1]:.1f})")
+                    cells.append(record(inlet_errors(out, site, case, pc), rms[m], worst[m]))
                 print(f"| {name} | {pc} | {cells[0]} | {cells[1]} | {cpu['fast'][-1]:.2f} / "
                       f"{cpu['validated'][-1]:.2f} | {cpu['validated'][-1] / cpu['fast'][-1]:.1f} |", flush=True)
         for m in MODELS:
@@ -120,12 +124,8 @@ def attempts_table(rooms: list[str]) -> None:
             site = cfd_site(case, pc)
             cells = []
             for k in ATTEMPTS:
-                s = Simulation(site, air_model=k).solve_steady()
-                err = np.array([s.racks[r.id].inlet_c for r in site.halls[0].racks]) - np.array(
-                    case["temperatures"]["cases"][pc]["T_inlet_C"])
-                rms[k].append(float(np.sqrt(np.mean(err ** 2))))
-                worst[k].append(float(np.abs(err).max()))
-                cells.append(f"{rms[k][-1]:.2f} ({worst[k][-1]:.1f})")
+                out = Simulation(site, air_model=k).solve_steady().to_json()
+                cells.append(record(inlet_errors(out, site, case, pc), rms[k], worst[k]))
             print(f"| {name} | {pc} | " + " | ".join(cells) + " |", flush=True)
     print("| **mean / worst RMS / worst rack** | | " + " | ".join(
         f"{np.mean(rms[k]):.2f} / {max(rms[k]):.2f} / {max(worst[k]):.1f}" for k in ATTEMPTS) + " |")

@@ -46,16 +46,18 @@ BOUND_RMS_K = {
     ("k_contained", "uniform_5kW"): 0.8,
     ("k_contained", "mixed"): 1.1,
     # held out of every choice of issue 18 (compared once, 2026-12-06: h_long_rows 1.14 / 1.78 K,
-    # j_gaps 2.80 / 3.79 K: over the target, docs/validation.md says where)
+    # j_gaps 2.80 / 3.79 K, i_mixed_heights 2.02 / 2.95 K: over the target, docs/validation.md says where)
     ("h_long_rows", "uniform_4kW"): 1.5,
     ("h_long_rows", "mixed"): 2.15,
     ("j_gaps", "uniform_5kW"): 3.15,
     ("j_gaps", "mixed"): 4.15,
+    ("i_mixed_heights", "uniform_5kW"): 2.4,
+    ("i_mixed_heights", "mixed"): 3.3,
 }
 ROOMS = sorted(p.stem for p in CFD_DIR.glob("*.json"))
 #: rooms held out of every choice of issue 18 (tests/data/cfd/README.md): the intake momentum share
 #: was chosen to bring the others within TARGET_RMS_K; these are held to their measured bound
-HELD_OUT = {"h_long_rows", "j_gaps"}
+HELD_OUT = {"h_long_rows", "i_mixed_heights", "j_gaps"}
 #: the intake momentum share checked against the target on every room (twin.physics.airflow.INTAKE_KEEP)
 KEEP = 0.5
 

@@ -9,7 +9,8 @@ For each room (B1 and tests/data/cfd/*.json) and power case it writes the room a
 ``dctwin solve --json --air-model fast|validated`` in this process and prints one markdown row: rack
 inlet RMS and worst |error| against the CFD (K) per model, and each solve's CPU time (process time
 around the command, after one warm-up solve per model so numba compiles are not counted) with the
-ratio validated / fast. Then the summary over all rows. test_cfd_cli.py holds the same figures as
+ratio validated / fast. Then the summary of the rooms the choices were made on and of the rooms
+held out of them (test_cfd_rooms.HELD_OUT). test_cfd_cli.py holds the same figures as
 bounds; this prints them.
 
 ``--attempts``: the record of the row-end attempts of issue 18, room by room: every room/case solved
@@ -36,7 +37,7 @@ from dctwin.app.main import main  # noqa: E402
 from dctwin.twin.model.layoutfile import save_layout  # noqa: E402
 from dctwin.twin.sim.air_models import AIR_MODELS, AirModel  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
-from test_cfd_rooms import ROOMS, load_room  # noqa: E402
+from test_cfd_rooms import HELD_OUT, ROOMS, load_room  # noqa: E402
 
 MODELS = ("fast", "validated")
 #: the air model variants tried on the row ends (docs/validation.md, "Row ends"), reproducible as an
@@ -90,24 +91,30 @@ def main_table(rooms: list[str]) -> None:
         rms = {m: [] for m in MODELS}
         worst = {m: [] for m in MODELS}
         cpu = {m: [] for m in MODELS}
-        for name in rooms:
+        held = []
+        for name in sorted(rooms, key=lambda r: r in HELD_OUT):
             case = load_room(name)
             for pc in case["temperatures"]["cases"]:
                 site = cfd_site(case, pc)
                 path = Path(tmp) / f"{name}-{pc}.json"
                 save_layout(site, path)
                 cells = []
+                held.append(name in HELD_OUT)
                 for m in MODELS:
                     out, c = solve(path, m)
                     cpu[m].append(c)
                     cells.append(record(inlet_errors(out, site, case, pc), rms[m], worst[m]))
                 print(f"| {name} | {pc} | {cells[0]} | {cells[1]} | {cpu['fast'][-1]:.2f} / "
                       f"{cpu['validated'][-1]:.2f} | {cpu['validated'][-1] / cpu['fast'][-1]:.1f} |", flush=True)
-        for m in MODELS:
-            r = np.array(rms[m])
-            print(f"{m}: {len(r)} room/cases, RMS mean {r.mean():.2f} K, range {r.min():.2f}..{r.max():.2f} K, "
-                  f"worst rack {max(worst[m]):.2f} K, cases within 1.5 K RMS and 3 K worst: "
-                  f"{sum(1 for a, b in zip(rms[m], worst[m]) if a <= 1.5 and b <= 3.0)}; CPU {sum(cpu[m]):.1f} s")
+        held_out = np.array(held)
+        for group, sel in (("tuned", ~held_out), ("held out", held_out)):
+            if not sel.any():
+                continue
+            for m in MODELS:
+                r, w = np.array(rms[m])[sel], np.array(worst[m])[sel]
+                print(f"{group}, {m}: {len(r)} room/cases, RMS mean {r.mean():.2f} K, range {r.min():.2f}..{r.max():.2f} K, "
+                      f"worst rack {w.max():.2f} K, cases within 1.5 K RMS and 3 K worst: "
+                      f"{int(((r <= 1.5) & (w <= 3.0)).sum())}; CPU {np.array(cpu[m])[sel].sum():.1f} s")
         ratio = np.array(cpu["validated"]) / np.array(cpu["fast"])
         print(f"CPU validated / fast: {ratio.min():.1f}..{ratio.max():.1f}, total {sum(cpu['validated']) / sum(cpu['fast']):.1f}")
 

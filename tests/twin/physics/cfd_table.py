@@ -2,14 +2,20 @@
 docs/validation.md ("Rack inlets per room, both models").
 
     python3 tests/twin/physics/cfd_table.py [ROOM ...]
+    python3 tests/twin/physics/cfd_table.py --attempts [ROOM ...]
 
 For each room (B1 and tests/data/cfd/*.json) and power case it writes the room as a layout
 (air_cases.cfd_site: racks ``airflow_fixed`` at the CFD's airflow and power), runs
 ``dctwin solve --json --air-model fast|validated`` in this process and prints one markdown row: rack
 inlet RMS and worst |error| against the CFD (K) per model, and each solve's CPU time (process time
 around the command, after one warm-up solve per model so numba compiles are not counted) with the
-ratio validated / fast. Then the summary over all rows. test_cfd_cli.py holds the same figures as
+ratio validated / fast. Then the summary of the rooms the choices were made on and of the rooms
+held out of them (test_cfd_rooms.HELD_OUT). test_cfd_cli.py holds the same figures as
 bounds; this prints them.
+
+``--attempts``: the record of the row-end attempts of issue 18, room by room: every room/case solved
+(``Simulation.solve_steady``, what ``dctwin solve`` runs) with each air model variant of
+:data:`ATTEMPTS`, RMS (worst rack) per variant.
 """
 
 from __future__ import annotations
@@ -29,9 +35,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 from air_cases import cfd_site  # noqa: E402
 from dctwin.app.main import main  # noqa: E402
 from dctwin.twin.model.layoutfile import save_layout  # noqa: E402
-from test_cfd_rooms import ROOMS, load_room  # noqa: E402
+from dctwin.twin.sim.air_models import AIR_MODELS, AirModel  # noqa: E402
+from dctwin.twin.sim.engine import Simulation  # noqa: E402
+from test_cfd_rooms import HELD_OUT, ROOMS, load_room  # noqa: E402
 
 MODELS = ("fast", "validated")
+#: the air model variants tried on the row ends (docs/validation.md, "Row ends"), reproducible as an
+#: AirModel: advection scheme ("sl" semi-Lagrangian, "mcl" limited MacCormack), every march from
+#: rest, TVD temperature transport, diffusivity floor (m2/s)
+ATTEMPTS = {
+    "fast": AIR_MODELS["fast"],
+    "mcl rest": AirModel(scheme="mcl", cold_start=True),
+    "floor 0.01": AirModel(alpha_floor=0.01),
+    "TVD": AirModel(tvd=True),
+    "TVD floor 0.01": AirModel(tvd=True, alpha_floor=0.01),
+    "mcl rest TVD": AirModel(scheme="mcl", cold_start=True, tvd=True),
+    "validated": AIR_MODELS["validated"],
+    "validated floor 0.005": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.005),
+}
 
 
 def solve(path: Path, model: str) -> tuple[dict, float]:
@@ -47,9 +68,16 @@ def solve(path: Path, model: str) -> tuple[dict, float]:
 
 
 def inlet_errors(out: dict, site, case: dict, power_case: str) -> np.ndarray:
-    """Model minus CFD rack inlet temperature (K), rack by rack."""
+    """Model minus CFD rack inlet temperature (K), rack by rack (``out``: the solve's JSON)."""
     tin = np.array([out["racks"][r.id]["inlet_c"] for r in site.halls[0].racks])
     return tin - np.array(case["temperatures"]["cases"][power_case]["T_inlet_C"])
+
+
+def record(err: np.ndarray, rms: list, worst: list) -> str:
+    """Append the RMS and worst |error| of ``err`` to the lists; the table cell "RMS (worst)"."""
+    rms.append(float(np.sqrt(np.mean(err ** 2))))
+    worst.append(float(np.abs(err).max()))
+    return f"{rms[-1]:.2f} ({worst[-1]:.1f})"
 
 
 def main_table(rooms: list[str]) -> None:
@@ -63,30 +91,56 @@ def main_table(rooms: list[str]) -> None:
         rms = {m: [] for m in MODELS}
         worst = {m: [] for m in MODELS}
         cpu = {m: [] for m in MODELS}
-        for name in rooms:
+        held = []
+        for name in sorted(rooms, key=lambda r: r in HELD_OUT):
             case = load_room(name)
             for pc in case["temperatures"]["cases"]:
                 site = cfd_site(case, pc)
                 path = Path(tmp) / f"{name}-{pc}.json"
                 save_layout(site, path)
                 cells = []
+                held.append(name in HELD_OUT)
                 for m in MODELS:
                     out, c = solve(path, m)
-                    err = inlet_errors(out, site, case, pc)
-                    rms[m].append(float(np.sqrt(np.mean(err ** 2))))
-                    worst[m].append(float(np.abs(err).max()))
                     cpu[m].append(c)
-                    cells.append(f"{rms[m][-1]:.2f} ({worst[m][-1]:.1f})")
+                    cells.append(record(inlet_errors(out, site, case, pc), rms[m], worst[m]))
                 print(f"| {name} | {pc} | {cells[0]} | {cells[1]} | {cpu['fast'][-1]:.2f} / "
                       f"{cpu['validated'][-1]:.2f} | {cpu['validated'][-1] / cpu['fast'][-1]:.1f} |", flush=True)
-        for m in MODELS:
-            r = np.array(rms[m])
-            print(f"{m}: {len(r)} room/cases, RMS mean {r.mean():.2f} K, range {r.min():.2f}..{r.max():.2f} K, "
-                  f"worst rack {max(worst[m]):.2f} K, cases within 1.5 K RMS and 3 K worst: "
-                  f"{sum(1 for a, b in zip(rms[m], worst[m]) if a <= 1.5 and b <= 3.0)}; CPU {sum(cpu[m]):.1f} s")
+        held_out = np.array(held)
+        for group, sel in (("tuned", ~held_out), ("held out", held_out)):
+            if not sel.any():
+                continue
+            for m in MODELS:
+                r, w = np.array(rms[m])[sel], np.array(worst[m])[sel]
+                print(f"{group}, {m}: {len(r)} room/cases, RMS mean {r.mean():.2f} K, range {r.min():.2f}..{r.max():.2f} K, "
+                      f"worst rack {w.max():.2f} K, cases within 1.5 K RMS and 3 K worst: "
+                      f"{int(((r <= 1.5) & (w <= 3.0)).sum())}; CPU {np.array(cpu[m])[sel].sum():.1f} s")
         ratio = np.array(cpu["validated"]) / np.array(cpu["fast"])
         print(f"CPU validated / fast: {ratio.min():.1f}..{ratio.max():.1f}, total {sum(cpu['validated']) / sum(cpu['fast']):.1f}")
 
 
+def attempts_table(rooms: list[str]) -> None:
+    AIR_MODELS.update({k: v for k, v in ATTEMPTS.items() if k not in AIR_MODELS})
+    print("| room | case | " + " | ".join(ATTEMPTS) + " |")
+    print("|---|---|" + "---|" * len(ATTEMPTS))
+    rms = {k: [] for k in ATTEMPTS}
+    worst = {k: [] for k in ATTEMPTS}
+    for name in rooms:
+        case = load_room(name)
+        for pc in case["temperatures"]["cases"]:
+            site = cfd_site(case, pc)
+            cells = []
+            for k in ATTEMPTS:
+                out = Simulation(site, air_model=k).solve_steady().to_json()
+                cells.append(record(inlet_errors(out, site, case, pc), rms[k], worst[k]))
+            print(f"| {name} | {pc} | " + " | ".join(cells) + " |", flush=True)
+    print("| **mean / worst RMS / worst rack** | | " + " | ".join(
+        f"{np.mean(rms[k]):.2f} / {max(rms[k]):.2f} / {max(worst[k]):.1f}" for k in ATTEMPTS) + " |")
+
+
 if __name__ == "__main__":
-    main_table(sys.argv[1:] or ["case_B1"] + ROOMS)
+    args = sys.argv[1:]
+    if args[:1] == ["--attempts"]:
+        attempts_table(args[1:] or ["case_B1"] + ROOMS)
+    else:
+        main_table(args or ["case_B1"] + ROOMS)

@@ -45,11 +45,19 @@ BOUND_RMS_K = {
     ("g_short_rows", "mixed"): 2.65,
     ("k_contained", "uniform_5kW"): 0.8,
     ("k_contained", "mixed"): 1.1,
-    # held out of every choice of issue 18 (compared once, 2026-12-06: h_long_rows 1.14 / 1.78 K)
+    # held out of every choice of issue 18 (compared once, 2026-12-06: h_long_rows 1.14 / 1.78 K,
+    # j_gaps 2.80 / 3.79 K, i_mixed_heights 2.02 / 2.95 K: over the target, docs/validation.md says where)
     ("h_long_rows", "uniform_4kW"): 1.5,
     ("h_long_rows", "mixed"): 2.15,
+    ("j_gaps", "uniform_5kW"): 3.15,
+    ("j_gaps", "mixed"): 4.15,
+    ("i_mixed_heights", "uniform_5kW"): 2.4,
+    ("i_mixed_heights", "mixed"): 3.3,
 }
 ROOMS = sorted(p.stem for p in CFD_DIR.glob("*.json"))
+#: rooms held out of every choice of issue 18 (tests/data/cfd/README.md): the intake momentum share
+#: was chosen to bring the others within TARGET_RMS_K; these are held to their measured bound
+HELD_OUT = {"h_long_rows", "i_mixed_heights", "j_gaps"}
 #: the intake momentum share checked against the target on every room (twin.physics.airflow.INTAKE_KEEP)
 KEEP = 0.5
 
@@ -98,7 +106,8 @@ def test_room_rack_inlets_within_bound(room):
         t_ret = float((q * T.reshape(-1)[port_faces(ap).cell[g]]).sum() / q.sum())
         assert t_ret == pytest.approx(t_sup + sum(cs["P_W"]) / (RHO_AIR * CP_AIR * q.sum()), abs=0.05)
         assert t_ret == pytest.approx(cs["T_return_C"], abs=0.05)
-        assert rms <= (TARGET_RMS_K if keep is not None else BOUND_RMS_K.get((name, power_case), TARGET_RMS_K))
+        within_target = keep is not None and name not in HELD_OUT
+        assert rms <= (TARGET_RMS_K if within_target else BOUND_RMS_K.get((name, power_case), TARGET_RMS_K))
 
 
 def test_room_supply_fractions(room):

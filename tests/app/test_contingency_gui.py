@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
 
 from dctwin.app.contingency import SweepDialog
 from dctwin.app.document import Document
@@ -121,3 +121,15 @@ def test_cancelling_keeps_what_finished_and_says_so(window, qtbot, tmp_path):
         (info,) = store.sweeps(project)
     assert not info.finished and info.done < 4
     assert "unfinished" in ctl.panel.summary.text()
+
+
+def test_quitting_with_a_sweep_running_stops_it_and_keeps_what_finished(window, qtbot, tmp_path):
+    ctl = window.contingency
+    out = str(tmp_path / "quit.dctwin")
+    runner = ctl.start(SweepSettings(duration_s=480.0, elements=ELEMENTS), out, workers=1, record=0, hints=0)
+    qtbot.waitUntil(lambda: ctl.progress is not None and ctl.progress.value() >= 1, timeout=600_000)
+    QApplication.instance().aboutToQuit.emit()  # what the application sends before it quits
+    assert not runner.thread.is_alive()  # cancelled, its cluster closed, before the window goes
+    with Project.open(out, read_only=True) as project:
+        (info,) = store.sweeps(project)
+    assert not info.finished and info.done < 4

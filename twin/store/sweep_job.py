@@ -173,7 +173,8 @@ class SweepJob:
                     report.workers = cluster.workers
                 t1 = time.perf_counter()
                 if todo:
-                    self.say(f"running {len(todo)} scenario(s) on {report.workers} worker(s)")
+                    extra = " and the baseline (no failure)" if todo[0] is BASELINE else ""
+                    self.say(f"running {report.n_run} scenario(s){extra} on {report.workers} worker(s)")
                     try:
                         distribute(cluster, base, todo, arrived, self.progress, self.cancel)
                     except SweepCancelled:

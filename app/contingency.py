@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,6 +23,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDia
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.sim.contingency import DEFAULT_DURATION_S, FAIL_AT_S, KINDS, SweepSettings
 from dctwin.widgets.contingency import ContingencyPanel, RiskMapItem
+
+from dctwin.app.workers import Job, Task
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ class SweepDialog(QDialog):
 
 
 class SweepRunner(QObject):
-    """One sweep on a worker thread; phases, progress and the result come back by signal."""
+    """One sweep on a worker (:class:`dctwin.app.workers.Job`); phases, progress and the result come
+    back by signal."""
 
     #: a phase in words
     sig_said = Signal(str)
@@ -156,30 +158,42 @@ class SweepRunner(QObject):
     def __init__(self, job, parent: Optional[QObject] = None):
         super().__init__(parent)
         self.job = job
-        self._cancel = threading.Event()
-        job.say = self.sig_said.emit
-        job.progress = lambda p: self.sig_progress.emit(p.done, p.total, p.rate_per_s,
-                                                        -1.0 if p.left_s is None else p.left_s)
-        job.cancel = self._cancel.is_set
-        self.thread = threading.Thread(target=self._run, name="dctwin-sweep", daemon=True)
+        self.worker = Job(self._work, self, name="dctwin-sweep")
+        self.worker.sig_progress.connect(self._on_report)
+        self.worker.sig_done.connect(lambda out: self.sig_done.emit(*out))
+        self.worker.sig_error.connect(self.sig_error.emit)
+        self.worker.sig_cancelled.connect(self.sig_error.emit)
+
+    def _work(self, task: Task):
+        """On the worker's thread: the sweep, its phases and progress reported, its cancel the task's token."""
+        job = self.job
+        job.say = lambda text: task.report(("said", text))
+        job.progress = lambda p: task.report(("progress", (p.done, p.total, p.rate_per_s,
+                                                           -1.0 if p.left_s is None else p.left_s)))
+        job.cancel = task.token
+        return job.run()
+
+    def _on_report(self, item) -> None:
+        kind, value = item
+        if kind == "said":
+            self.sig_said.emit(value)
+        else:
+            self.sig_progress.emit(*value)
 
     def start(self) -> None:
-        self.thread.start()
+        self.worker.start()
 
     def cancel(self) -> None:
         """Stop after the batches running now (what finished stays in the file)."""
-        self._cancel.set()
+        self.worker.cancel()
 
-    def _run(self) -> None:
-        try:
-            result, report = self.job.run()
-        except DctwinError as exc:
-            self.sig_error.emit(str(exc))
-        except Exception as exc:  # shown, not raised: the window stays usable
-            log.warning("sweep failed", exc_info=True)
-            self.sig_error.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.sig_done.emit(result, report)
+    def wait(self, timeout_s: Optional[float] = None) -> None:
+        """Wait for the sweep's thread to end (at most ``timeout_s``)."""
+        self.worker.wait(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self.worker.alive
 
 
 class ContingencyController(QObject):
@@ -221,7 +235,7 @@ class ContingencyController(QObject):
         runner = self.runner
         if runner is not None:
             runner.cancel()
-            runner.thread.join(timeout=30)
+            runner.wait(30)
 
     # ------------------------------------------------------------------ running
     def default_out(self) -> str:
@@ -389,16 +403,15 @@ class ContingencyController(QObject):
         if o.get("recording_id") is not None:
             self.window.open_recording(path, int(o["recording_id"]))
             return None
-        from dctwin.app.replay import BackgroundJob
         from dctwin.twin.store.sweep_job import record_scenario
 
         sid = self.sweep_id
-        job = BackgroundJob(lambda: record_scenario(path, sid, key), self.window)
+        job = Job(lambda _task: record_scenario(path, sid, key), self.window, name="dctwin-record-scenario")
 
         def recorded(rid) -> None:
             self.show_file(path, sid)
             self.panel.select_key(key)
             self.window.open_recording(path, int(rid))
 
-        self.window._run_job(job, f"Recording '{o['label']}' for replay…", recorded, "Cannot record the scenario")
+        self.window.run_job(job, f"Recording '{o['label']}' for replay…", recorded, "Cannot record the scenario")
         return job

@@ -178,6 +178,12 @@ class Worker(QObject):
         self.cancel()
         self.wait(timeout_s)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the worker's thread is running."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def wait(self, timeout_s: Optional[float] = None) -> None:
         """Wait for the thread to end (at most ``timeout_s``)."""
         thread = self._thread

@@ -129,7 +129,7 @@ def test_quitting_with_a_sweep_running_stops_it_and_keeps_what_finished(window, 
     runner = ctl.start(SweepSettings(duration_s=480.0, elements=ELEMENTS), out, workers=1, record=0, hints=0)
     qtbot.waitUntil(lambda: ctl.progress is not None and ctl.progress.value() >= 1, timeout=600_000)
     QApplication.instance().aboutToQuit.emit()  # what the application sends before it quits
-    assert not runner.thread.is_alive()  # cancelled, its cluster closed, before the window goes
+    assert not runner.running  # cancelled, its cluster closed, before the window goes
     with Project.open(out, read_only=True) as project:
         (info,) = store.sweeps(project)
     assert not info.finished and info.done < 4

@@ -164,13 +164,19 @@ def _prune(con: sqlite3.Connection, recording_id: Optional[int], layout_id: Opti
     incident in the copy."""
     tables = [r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' "
                                         "AND name NOT LIKE 'sqlite_%'")]
-    per_recording = [t for t in tables if t not in ("recordings", "keyframes") and "recording_id" in
-                     [c[1] for c in con.execute(f"PRAGMA table_info({_q(t)})")]]
+    # a table whose rows belong to a recording (recording_id NOT NULL) keeps only the chosen one's rows;
+    # one that only points at a recording (nullable, e.g. a sweep scenario's replay) keeps its rows and
+    # forgets recordings the copy does not hold
+    columns = {t: {c[1]: c[3] for c in con.execute(f"PRAGMA table_info({_q(t)})")} for t in tables}
+    per_recording = [t for t in tables if t not in ("recordings", "keyframes") and columns[t].get("recording_id") == 1]
+    pointing = [t for t in tables if columns[t].get("recording_id") == 0]
     con.execute("BEGIN IMMEDIATE")
     try:
         keep = -1 if recording_id is None else int(recording_id)
         for t in per_recording:
             con.execute(f"DELETE FROM {_q(t)} WHERE recording_id <> ?", (keep,))
+        for t in pointing:
+            con.execute(f"UPDATE {_q(t)} SET recording_id = NULL WHERE recording_id <> ?", (keep,))
         con.execute("DELETE FROM keyframe_arrays WHERE keyframe_id IN (SELECT id FROM keyframes "
                     "WHERE recording_id <> ?)", (keep,))
         con.execute("DELETE FROM keyframes WHERE recording_id <> ?", (keep,))

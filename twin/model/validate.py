@@ -44,10 +44,12 @@ MAX_FLOOR_KG_M2 = 20000.0
 #: largest width or depth of a rack and of a cooling unit (m)
 _SIDE_MAX_M = {"racks": 3.0, "cooling_units": 10.0}
 #: smallest width or depth of a rack (a 10-inch rack is 0.3 m wide) and of a cooling unit (a rear door
-#: is 0.15 m deep), and the smallest height of either (a 6U wall cabinet is 0.35 m) (m); below them an
-#: element is a typo, and one a thousand times too small squeezed its airflow through one cell
+#: is 0.15 m deep), and the smallest height of a rack (a 6U wall cabinet is 0.35 m) and of a cooling unit
+#: (a low supply box, as the CFD rooms' floor supply of 0.25 m) (m); below them an element is a typo, and one
+#: a thousand times too small squeezed its airflow through one cell
 _SIDE_MIN_M = {"racks": 0.2, "cooling_units": 0.1}
 MIN_ELEMENT_HEIGHT_M = 0.3
+_HEIGHT_MIN_M = {"racks": MIN_ELEMENT_HEIGHT_M, "cooling_units": 0.1}
 #: smallest side and height of a hall, smallest raised-floor depth, grille and containment side (m)
 MIN_HALL_SIDE_M = 1.0
 MIN_PLENUM_DEPTH_M = 0.1
@@ -55,8 +57,9 @@ MIN_PANEL_SIDE_M = 0.1
 #: fastest air through a rack's front (m/s; servers draw 0.5 to 3 m/s): above it the airflow or the
 #: rack's size is a typo (a 250 kW air-cooled rack needs 25 m3/s, 21 m/s through a 0.6 x 2 m front)
 MAX_RACK_FACE_SPEED_M_S = 10.0
-#: fastest air through a cooling unit's front (m/s; a CRAH blows about 2.5 m/s, an in-row unit 3)
-MAX_UNIT_FACE_SPEED_M_S = 20.0
+#: fastest air through a cooling unit's front (m/s; a CRAH blows about 2.5 m/s, an in-row unit 3; the CFD
+#: rooms' floor supply into the plenum, a 0.6 x 0.25 m box, blows 34 to 53 m/s)
+MAX_UNIT_FACE_SPEED_M_S = 60.0
 #: fastest mean jet out of a hall's perforated tiles (m/s; real tiles 2 to 10): the plenum's air over
 #: their open area (a demo hall's tiles shrunk to 0.1 m blew 200 m/s)
 MAX_TILE_JET_M_S = 25.0
@@ -376,7 +379,7 @@ def _check_standing(hall: Hall, el: Rack | CoolingUnit, side_max_m: float, heigh
     least = _SIDE_MIN_M[el.COLLECTION]
     c.positive(el.id, "width_m", el.width_m, side_max_m, least=least)
     c.positive(el.id, "depth_m", el.depth_m, side_max_m, least=least)
-    c.positive(el.id, "height_m", el.height_m, height_max_m, least=MIN_ELEMENT_HEIGHT_M)
+    c.positive(el.id, "height_m", el.height_m, height_max_m, least=_HEIGHT_MIN_M[el.COLLECTION])
     if el.height_m > hall.height_m + _EPS:
         c.err(el.id, "height_m", f"{el.height_m:g} m is taller than hall {hall.id} ({hall.height_m:g} m)")
     return ok
@@ -403,7 +406,7 @@ def _check_feeds(ident: str, feeds: Iterable[str], nodes: dict[str, PowerNode], 
 def _check_face_speed(el: Rack | CoolingUnit, q_m3s: float, what: str, field: str, limit: float, usual: str,
                       c: _Checker) -> None:
     """The air an element moves, through its front (width x height), at most ``limit`` m/s."""
-    if el.width_m >= _SIDE_MIN_M[el.COLLECTION] and el.height_m >= MIN_ELEMENT_HEIGHT_M and q_m3s > 0:
+    if el.width_m >= _SIDE_MIN_M[el.COLLECTION] and el.height_m >= _HEIGHT_MIN_M[el.COLLECTION] and q_m3s > 0:
         speed = q_m3s / (el.width_m * el.height_m)
         if speed > limit:
             c.err(el.id, field, f"{what} through its {el.width_m:g} x {el.height_m:g} m front is {speed:.3g} m/s "

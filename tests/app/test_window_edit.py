@@ -313,7 +313,10 @@ def test_middle_drag_and_space_drag_pan_without_editing(window):
     QTest.mousePress(vp, Qt.MiddleButton, Qt.NoModifier, QPoint(300, 300))
     QTest.mouseMove(vp, QPoint(250, 260))
     QTest.mouseRelease(vp, Qt.MiddleButton, Qt.NoModifier, QPoint(250, 260))
-    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (h0 + 50, v0 + 40)
+    hs, vs = view.horizontalScrollBar(), view.verticalScrollBar()
+    assert (hs.value(), vs.value()) == (h0 + 50, v0 + 40), (
+        f"ranges h {hs.minimum()}..{hs.maximum()} v {vs.minimum()}..{vs.maximum()}, fitted {view.fitted}, "
+        f"scale {view.current_scale():.3g}, viewport {vp.size()}, window {window.size()}")
     # Space held + left drag pans too, even starting on a rack, and Space then does not toggle Run
     cx, cy = centre_of(window.doc.site, "R-A05")
     p = viewport_point(view, cx, cy)

@@ -4,33 +4,8 @@
 
 SIGNATURES = {
     'solve': {
-        '_airflow_numba._apply_A': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, float64, Array(float64, 3, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba._apply_precon': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, float64, Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba._copy3': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-        ),
         '_airflow_numba._diffuse_x': (
             "(Array(float64, 3, 'A', False, aligned=True), Array(float64, 3, 'A', False, aligned=True), Array(float64, 3, 'A', False, aligned=True), Array(bool, 3, 'A', False, aligned=True), Array(float64, 3, 'A', False, aligned=True), float64, float64, float64, float64, float64, Array(float64, 2, 'A', False, aligned=True), Array(float64, 3, 'A', False, aligned=True))",
-        ),
-        '_airflow_numba._dot': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba._level': (
-            "(int64, Array(int64, 2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), int64, Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba._line_solve': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), int64, int64, Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba._lv': (
-            "(Array(float64, 1, 'C', False, aligned=True), int64, int64, int64, int64)",
-            "(Array(bool, 1, 'C', False, aligned=True), int64, int64, int64, int64)",
-        ),
-        '_airflow_numba._vel_at': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), float64, float64, float64, float64, float64, float64)",
         ),
         '_airflow_numba._wall_distance_line': (
             "(Array(bool, 1, 'A', False, aligned=True), float64, Array(float64, 1, 'A', False, aligned=True))",
@@ -53,9 +28,6 @@ SIGNATURES = {
         '_airflow_numba.line_gs': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), bool, Array(float64, 1, 'C', False, aligned=True))",
         ),
-        '_airflow_numba.line_gs_restrict': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-        ),
         '_airflow_numba.mg_coarsen': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True))",
         ),
@@ -64,15 +36,6 @@ SIGNATURES = {
         ),
         '_airflow_numba.mg_pcg': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, float64, Array(int64, 2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, float64, int64)",
-        ),
-        '_airflow_numba.mg_prolong_add': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba.mg_restrict_residual': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
-        ),
-        '_airflow_numba.mg_vcycle': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(int64, 2, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, int64, int64, Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True))",
         ),
         '_airflow_numba.remove_region_mean': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(int64, 3, 'C', False, aligned=True), int64)",
@@ -119,12 +82,6 @@ SIGNATURES = {
         '_thermal_numba._gs_sweep': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), float64, bool)",
         ),
-        '_thermal_numba._steady_sweep': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), float64, bool, Array(float64, 3, 'C', False, aligned=True))",
-        ),
-        '_thermal_numba._vl': (
-            '(float64, float64)',
-        ),
         '_thermal_numba.fluid_mean': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64)",
         ),
@@ -136,9 +93,6 @@ SIGNATURES = {
         ),
         '_thermal_numba.steady': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, float64, float64, int64, bool)",
-        ),
-        '_thermal_numba.tvd_correction': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
         ),
         '_workloads_numba.utilization_kernel': (
             "(float64, Array(int32, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int32, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",

@@ -78,8 +78,11 @@ def test_without_a_warm_up_the_window_counts_the_kernels_numba_caches(qtbot, tmp
 
 
 def test_a_fresh_cache_means_the_next_solve_compiles(tmp_path):
+    # kernels with explicit signatures compile when their module is imported, and so do the kernels they
+    # call: those are cached by then; every other kernel of a solve is still to compile
     probe = ("from dctwin.twin.physics import kernels; "
-             "lazy = {n for n, d in kernels.kernel_dispatchers().items() if d._can_compile}; "
+             "ds = kernels.kernel_dispatchers(); "
+             "lazy = {n for n, d in ds.items() if d._can_compile and not kernels._cached_signatures(d)}; "
              "print(kernels.compile_pending('solve'), "
              "sorted(kernels.uncached_kernels('solve')) == sorted(lazy & set(kernels.manifest('solve'))))")
     out = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "fresh")},

@@ -117,8 +117,17 @@ SIGNATURES = {
         '_it_numba.server_mass_kernel': (
             "(Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, Array(float64, 1, 'C', False, aligned=True))",
         ),
+        '_thermal_numba.column_order': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True))",
+        ),
         '_thermal_numba.extrapolate': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float32, 3, 'C', False, aligned=True), Array(float32, 3, 'C', False, aligned=True), float64, float64, Array(float64, 3, 'C', False, aligned=True))",
+        ),
+        '_thermal_numba.line_coefficients': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True))",
+        ),
+        '_thermal_numba.line_factor': (
+            "(Array(float64, 4, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, Array(float64, 4, 'C', False, aligned=True))",
         ),
         '_thermal_numba.rate': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), float64, Array(float32, 3, 'C', False, aligned=True))",
@@ -128,6 +137,9 @@ SIGNATURES = {
         ),
         '_thermal_numba.step': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, int64)",
+        ),
+        '_thermal_numba.step_implicit': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, Array(float64, 4, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), float64, float64, float64, int64, int64, int64)",
         ),
     },
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from PySide6.QtCore import QLineF, QMimeData, QPointF, Qt
@@ -51,7 +52,7 @@ def loads_from_mime(mime: QMimeData) -> list[str]:
     return [str(i) for i in loads if isinstance(i, str)]
 
 
-class PlanTool:
+class PlanTool(ABC):
     """Base: ``press`` returns whether the tool took the press; ``move``/``release`` follow it."""
 
     #: what the status bar says while the tool is armed
@@ -60,8 +61,9 @@ class PlanTool:
     one_shot = True
     cursor = Qt.CrossCursor
 
+    @abstractmethod
     def press(self, view: "FloorPlanView", x_m: float, y_m: float, item: Optional["ElementItem"]) -> bool:
-        raise NotImplementedError
+        """Begin a use at (``x_m``, ``y_m``) on ``item`` (None: the floor); whether the tool took the press."""
 
     def move(self, view: "FloorPlanView", x_m: float, y_m: float, inside: bool) -> None:
         pass

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from dctwin.twin.io.report import SourceError
+from dctwin.twin.io.report import SourceError, read_source_text
 from dctwin.twin.model.layout import Site
 
 
@@ -199,14 +199,7 @@ def read_point_map(path: str | Path, site: Site) -> PointMap:
     mapped twice.
     """
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SourceError(f"{p}: not found (a point map: point,element,quantity,unit)") from None
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise SourceError(f"{p}: cannot be read: {exc.strerror or exc}") from None
+    text = read_source_text(p, "a point map: point,element,quantity,unit")
     reader = csv.reader(io.StringIO(text))
     header = None
     out = PointMap(source=str(p))

@@ -7,6 +7,7 @@ CLI and the GUI, and written as JSON with ``--report``. Its JSON keys are a cont
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dctwin.twin.errors import InputError
@@ -105,3 +106,17 @@ class ImportReport:
 def _some(items: list[str], n: int) -> str:
     more = f" and {len(items) - n} more" if len(items) > n else ""
     return f"{len(items)} ({', '.join(items[:n])}{more})"
+
+
+def read_source_text(p: Path, what: str) -> str:
+    """The UTF-8 text (a byte-order mark dropped) of source file ``p``, ``what`` saying what it should be
+    (e.g. "a point map: point,element,quantity,unit"); a :class:`SourceError` naming the file when it
+    is missing, not UTF-8 or unreadable."""
+    try:
+        return p.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SourceError(f"{p}: not found ({what})") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SourceError(f"{p}: cannot be read: {exc.strerror or exc}") from None

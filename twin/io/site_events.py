@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from dctwin.twin.io.points import element_kinds
-from dctwin.twin.io.report import SourceError
+from dctwin.twin.io.report import SourceError, read_source_text
 from dctwin.twin.io.telemetry import parse_time
 from dctwin.twin.model.events import EVENT_KINDS
 from dctwin.twin.model.layout import Site
@@ -205,12 +205,7 @@ def read_event_log(path: str | Path, site: Site, rules_path: Optional[str | Path
     be read (a bad timestamp, a missing column).
     """
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SourceError(f"{p}: not found (an event log: timestamp,source,kind,message)") from None
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    text = read_source_text(p, "an event log: timestamp,source,kind,message")
     rules = (read_rules(rules_path) if rules_path else []) + list(BUILTIN_RULES)
     reader = csv.reader(io.StringIO(text))
     header: Optional[list[str]] = None

@@ -6,19 +6,10 @@ from __future__ import annotations
 
 import json
 
-from dctwin.app.main import main
 from dctwin.twin.model.commands import MoveElements
 from dctwin.twin.model.layoutfile import load_layout, save_layout
 from tests.twin.io.netbox_fixtures import FakeNetBox, site_objects, to_fixture
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.app.test_cli_layout import run
 
 
 def test_import_netbox_dump_validates_and_solves(tmp_path, capsys):

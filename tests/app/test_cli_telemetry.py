@@ -11,15 +11,7 @@ import pytest
 from dctwin.app.main import main
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.model.layoutfile import save_layout
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.app.test_cli_layout import run
 
 
 @pytest.fixture(scope="module")

@@ -161,6 +161,11 @@ def restore_state(state: Any, k: dict[str, np.ndarray], grid: tuple) -> set[str]
     return {g for g, ok in groups.items() if not ok}
 
 
+def group_names(cls: Any, group: str) -> set[str]:
+    """The names of the arrays of ``group`` in the state dataclass ``cls``."""
+    return {a.name for f in fields(cls) if (a := f.metadata.get("keyframe")) is not None and a.group == group}
+
+
 def prefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``arrays`` with ``prefix`` before every name (a subsystem's part of a keyframe)."""
     return {prefix + n: v for n, v in arrays.items()}

@@ -25,11 +25,21 @@ Keyframe spacing: every ``keyframe_every_s`` by default. With
 ``seek_budget_s`` (``record_run``'s default: 0.5 s) it adapts: a keyframe
 every ``keyframe_every_s`` while events happen or alarms change (and one at
 the step of the first event after a quiet stretch), then, while the hall is
-quiet, gaps doubling up to the largest gap a seek re-simulates in about the
-budget: ``2 x 0.9 x seek_budget_s`` of simulation at the step cost measured
-live (the median step's CPU time on the engine's thread), so a seek to a
-random second takes about the budget (the median; at most twice it) on a
-machine not busy with other work, never more than ``max_keyframe_gap_s``.
+quiet, gaps doubling up to the largest gap a seek re-simulates within the
+budget (:meth:`Recorder.quiet_gap_s`). What a replayed step costs comes from
+a model, never from the clock: :data:`STEP_S_PER_CELL` times the cells of the
+air grid (the size of the keyframe's ``air_T``), so the same run gives the
+same keyframes, and the same file, on any machine however busy.
+
+Air history: the engine starts each implicit air solve from its last
+iterates extrapolated (``air_star``, ``air_rate1``, ``air_rate2``: two float64
+and two float32 fields that are noise below the solver tolerance, 2/3 of a
+compressed keyframe). With a ``sim`` that can forget them
+(``sim.state.reset_air_history``), a keyframe leaves them out and the live run
+forgets them right after it: the next step starts its solve from ``air_T``
+itself, as a replay restored from that keyframe does, so replay stays bit
+for bit what was recorded (the solve's answer moves within its tolerance; it
+costs no more sweeps).
 Without a ``sim`` object the same data can be passed as plain arrays
 (``state=``, ``rack_inlet_c=``, ``rack_power_w=``, ``metrics=``).
 Writes are batched Core ``insert()`` calls with lists of dicts, on the
@@ -44,10 +54,8 @@ import json
 import logging
 import math
 import queue
-import statistics
 import threading
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
@@ -68,6 +76,12 @@ HALL_STREAM = "hall"
 RACK_STREAMS = ("rack_inlet_c", "rack_power_w")
 #: hall metrics derived from the rack arrays when the engine gives none of its own
 DERIVED_METRICS = ("it_power_w", "max_inlet_c", "mean_inlet_c")
+#: modelled CPU time of one replayed 1 s step per air cell (s): measured 63 ns on the 1,000-rack synthetic
+#: hall, 65 ns on ``small`` and 71 ns on ``ai-hall`` (CPU time per step over 200 steps, load average 8-12
+#: on 2 cores: a busy machine's figure, so a quiet one seeks faster than planned)
+STEP_S_PER_CELL = 65e-9
+#: modelled time of a seek besides its steps (s): read, decompress and restore the keyframe
+SEEK_FIXED_S = 0.1
 
 State = Union[Mapping[str, np.ndarray], Callable[[], Mapping[str, np.ndarray]]]
 
@@ -164,6 +178,30 @@ class KeyframeEncoder:
             self._seen.popitem(last=False)
 
 
+def _cells(arrays: Mapping[str, np.ndarray]) -> int:
+    """The air cells of a keyframe (the size of ``air_T``; of its largest array without one)."""
+    if "air_T" in arrays:
+        return int(np.size(arrays["air_T"]))
+    return max((int(np.size(a)) for a in arrays.values()), default=0)
+
+
+def forget_air_history(sim: Any, arrays: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    """``arrays`` (``sim``'s keyframe) without the air history, which ``sim`` then forgets (its next
+    step starts from ``air_T``, as one restored from the keyframe does); ``arrays`` as they are when
+    ``sim`` cannot forget it."""
+    reset = getattr(getattr(sim, "state", None), "reset_air_history", None)
+    if not callable(reset):
+        return arrays
+    from dctwin.twin.sim.hall import AIR_HISTORY, HallState
+    from dctwin.twin.sim.keyframes import group_names
+
+    history = group_names(HallState, AIR_HISTORY)
+    if not history <= set(arrays):
+        return arrays
+    reset()
+    return {n: a for n, a in arrays.items() if n not in history}
+
+
 def _next_id(conn: Any, table: Any) -> int:
     return int(conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
 
@@ -186,6 +224,12 @@ class Recorder:
         None keeps one keyframe every ``keyframe_every_s``.
     max_keyframe_gap_s : float
         The largest gap between keyframes the adaptive spacing uses (s).
+    step_cost_s : float, optional
+        Modelled time to replay one step (s); default :data:`STEP_S_PER_CELL` times the cells of
+        the first keyframe's ``air_T`` (or of its largest array).
+    forget_air_history : bool
+        Leave the air history out of keyframes and make the live ``sim`` forget it there (see the
+        module docstring); only with a ``sim`` that can (``sim.state.reset_air_history``).
     incident_id, hall_id : optional
         The incident played (``project.save_incident``) and the simulated hall.
     rack_ids : sequence of str, optional
@@ -210,7 +254,8 @@ class Recorder:
                  params: Optional[Mapping[str, Any]] = None, engine_version: Optional[str] = None,
                  note: str = "", max_chunk: int = 600, background: bool = False,
                  on_commit: Optional[Callable[[Optional[float]], None]] = None,
-                 seek_budget_s: Optional[float] = None, max_keyframe_gap_s: float = 900.0) -> None:
+                 seek_budget_s: Optional[float] = None, max_keyframe_gap_s: float = 900.0,
+                 step_cost_s: Optional[float] = None, forget_air_history: bool = True) -> None:
         for name, v in (("dt_s", dt_s), ("keyframe_every_s", keyframe_every_s),
                         ("metrics_every_s", metrics_every_s), ("rack_series_every_s", rack_series_every_s)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -258,10 +303,11 @@ class Recorder:
         self._last_kf: Optional[float] = None  # time of the last keyframe taken
         self._quiet = 0  # keyframes taken in a row without events or alarm changes before them
         self._active = False  # events or alarm changes since the last keyframe
-        #: CPU time the caller's thread took per step between two calls (s): what a step costs, whatever
-        #: else the machine runs (replaying it later costs the same)
-        self._step_cpu: deque = deque(maxlen=64)
-        self._left_at: Optional[tuple[int, float]] = None  # (thread, its CPU time) when on_step returned
+        #: modelled time to replay one step (s): given, or set from the first keyframe
+        self.step_cost_s: Optional[float] = None if step_cost_s is None else float(step_cost_s)
+        if self.step_cost_s is not None and not (math.isfinite(self.step_cost_s) and self.step_cost_s >= 0):
+            raise InputError(f"recording: step_cost_s must be a number of seconds >= 0, got {step_cost_s!r}")
+        self.forget_air_history = bool(forget_air_history)
         #: the largest gap between keyframes this recording used (s)
         self.largest_gap_s = 0.0
         self._seen_seq: set[int] = set()
@@ -315,13 +361,7 @@ class Recorder:
         """
         if self.closed:
             raise InputError("recording: on_step after close()")
-        entered = (threading.get_ident(), time.thread_time())
-        if self._left_at is not None and self._left_at[0] == entered[0] and entered[1] >= self._left_at[1]:
-            self._step_cpu.append(entered[1] - self._left_at[1])
-        try:
-            return self._on_step(t_s, sim, state, rack_inlet_c, rack_power_w, metrics)
-        finally:
-            self._left_at = (threading.get_ident(), time.thread_time())
+        return self._on_step(t_s, sim, state, rack_inlet_c, rack_power_w, metrics)
 
     def _on_step(self, t_s: float, sim: Any, state: Optional[State], rack_inlet_c: Optional[np.ndarray],
                  rack_power_w: Optional[np.ndarray], metrics: Optional[Mapping[str, float]]) -> Optional[float]:
@@ -370,6 +410,10 @@ class Recorder:
             if state is None:
                 raise InputError("recording: a keyframe is due but no state was given (pass sim or state=)")
             arrays = state() if callable(state) else state
+            if self.step_cost_s is None:
+                self.step_cost_s = STEP_S_PER_CELL * _cells(arrays)
+            if self.forget_air_history and sim is not None:
+                arrays = forget_air_history(sim, arrays)
             self._commit(t_s, arrays)
             self._next_kf = self._plan_next(t_s)
             return t_s
@@ -391,18 +435,16 @@ class Recorder:
         return t_s + max(gap, self.keyframe_every_s)
 
     def quiet_gap_s(self) -> float:
-        """The keyframe gap (s) of a quiet stretch: a seek to a random second re-simulates half of it
-        on average, which takes about the seek budget at the step cost measured so far (90 % of it:
-        the rest loads and restores the keyframe); at least ``keyframe_every_s``, at most
-        ``max_keyframe_gap_s``. The step cost is the CPU time of the caller's thread per step, not the
-        wall time: other programs on the machine do not make the recording denser."""
-        if self.seek_budget_s is None or len(self._step_cpu) < 8:
+        """The keyframe gap (s) of a quiet stretch: the most steps a seek may re-simulate (a seek to a
+        keyframe's own second replays the whole gap before it, from the keyframe before) within the
+        seek budget, less :data:`SEEK_FIXED_S`, at the modelled cost of a step
+        (:attr:`step_cost_s`); at least ``keyframe_every_s``, at most ``max_keyframe_gap_s``."""
+        if self.seek_budget_s is None or self.step_cost_s is None:
             return self.keyframe_every_s
-        step = statistics.median(self._step_cpu)
-        if step <= 0:
+        if self.step_cost_s <= 0:
             return self.max_keyframe_gap_s
-        gap = 2.0 * 0.9 * self.seek_budget_s / step * self.dt_s
-        return min(max(gap, self.keyframe_every_s), self.max_keyframe_gap_s)
+        steps = max(self.seek_budget_s - SEEK_FIXED_S, 0.0) / self.step_cost_s
+        return min(max(math.floor(steps) * self.dt_s, self.keyframe_every_s), self.max_keyframe_gap_s)
 
     def _sample_hall(self, t_s: float, inlet: Optional[np.ndarray], power: Optional[np.ndarray],
                      metrics: Optional[Mapping[str, float]]) -> None:
@@ -696,7 +738,10 @@ class RunRecorder:
             if sim is not None and (self.recorder.t_s is None or sim.t_s > self.recorder.t_s):
                 self.recorder.on_step(sim.t_s, sim)
             if sim is not None and self.recorder.last_keyframe_queued_t_s != sim.t_s:
-                self.recorder._commit(float(sim.t_s), sim.keyframe())  # the end state is always a keyframe
+                arrays = sim.keyframe()  # the end state is always a keyframe
+                if self.recorder.forget_air_history:
+                    arrays = forget_air_history(sim, arrays)
+                self.recorder._commit(float(sim.t_s), arrays)
             self.recorder.close()
         finally:
             self.project.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import shutil
 import sqlite3
 from typing import Optional
@@ -166,28 +167,15 @@ def test_compact_recording_replays_bit_identical(tmp_path):
 # ---------------------------------------------------------------- keyframe spacing
 
 
-class _Clock:
-    """time.thread_time for the recorder: each call moves on by ``step``, so the caller's CPU time between
-    two calls of on_step (the cost of a step) is ``step``."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def thread_time(self) -> float:
-        self.now += self.step
-        return self.now
-
-
-def _spacing(monkeypatch, site, events: dict, step_wall: float, seconds: int = 4000, budget: float = 0.5):
-    clock = _Clock(step_wall)
-    monkeypatch.setattr(recorder_mod, "time", clock)
-    with Project.create(f"/tmp/spacing-{id(clock)}.dctwin") as p:
+def _spacing(site, events: dict, step_cost: float | None, seconds: int = 4000, budget: float | None = 0.5,
+             cells: int = 3):
+    with Project.create(f"/tmp/spacing-{id(events)}-{cells}.dctwin") as p:
         rec = Recorder(p, p.save_layout(site), 1.0, keyframe_every_s=60.0, seek_budget_s=budget,
-                       max_keyframe_gap_s=900.0)
+                       max_keyframe_gap_s=900.0, step_cost_s=step_cost)
         for k in range(seconds + 1):
             if k in events:
                 rec.add_events([Event(len(rec._seen_seq) + 1, float(k), "fail", "CRAH-1")])
-            rec.on_step(float(k), state={"x": np.full(3, float(k))})
+            rec.on_step(float(k), state={"air_T": np.full(cells, float(k))})
         rec.close()
         times = [kf.t_s for kf in p.recording().keyframes()]
     import os
@@ -196,27 +184,48 @@ def _spacing(monkeypatch, site, events: dict, step_wall: float, seconds: int = 4
     return times, rec
 
 
-def test_quiet_stretches_get_sparse_keyframes_up_to_the_seek_budget(monkeypatch, site):
-    # 2 ms a step: a seek re-simulating half of a 450 s gap takes the 0.5 s budget (90 % of it)
-    times, rec = _spacing(monkeypatch, site, {}, 0.002)
+def test_quiet_stretches_get_sparse_keyframes_up_to_the_seek_budget(site):
+    # 2 ms a step: a seek re-simulating a whole 200 s gap takes the 0.5 s budget (less 0.1 s to load)
+    times, rec = _spacing(site, {}, 0.002)
     gaps = np.diff(times)
-    assert list(gaps[:3]) == [60.0, 240.0, 450.0]  # doubling from keyframe_every_s (once steps are timed) ...
-    assert set(gaps[3:-1]) == {450.0} and gaps[-1] <= 450.0  # ... up to 2 x 0.9 x 0.5 s / 2 ms
-    assert rec.quiet_gap_s() == pytest.approx(450.0)
+    assert list(gaps[:3]) == [120.0, 200.0, 200.0]  # doubling from keyframe_every_s ...
+    assert set(gaps[3:-1]) == {200.0} and gaps[-1] <= 200.0  # ... up to (0.5 s - 0.1 s) / 2 ms
+    assert rec.quiet_gap_s() == pytest.approx(200.0)
     # a slower engine gets denser keyframes; a very fast one is held at max_keyframe_gap_s
-    assert set(np.diff(_spacing(monkeypatch, site, {}, 0.010)[0])[3:-1]) == {90.0}
-    assert max(np.diff(_spacing(monkeypatch, site, {}, 0.0001)[0])) == 900.0
+    assert set(np.diff(_spacing(site, {}, 0.005)[0])[2:-1]) == {80.0}
+    assert max(np.diff(_spacing(site, {}, 0.0001)[0])) == 900.0
 
 
-def test_events_bring_dense_keyframes_and_one_at_the_event(monkeypatch, site):
-    times, _ = _spacing(monkeypatch, site, {2000: True, 2100: True}, 0.002)
+def test_spacing_follows_the_cells_not_the_clock(monkeypatch, site):
+    """The step cost is modelled from the air grid, so a busy machine writes the same keyframes."""
+    class Busy:  # a CPU clock that says every step took a second
+        now = 0.0
+
+        def tick(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    quiet, rec = _spacing(site, {}, None, seconds=2000, cells=32_640)
+    assert rec.step_cost_s == pytest.approx(32_640 * recorder_mod.STEP_S_PER_CELL)
+    monkeypatch.setattr("time.thread_time", Busy().tick)
+    monkeypatch.setattr("time.process_time", Busy().tick)
+    busy, _ = _spacing(site, {}, None, seconds=2000, cells=32_640)
+    assert busy == quiet
+    gap = math.floor((0.5 - recorder_mod.SEEK_FIXED_S) / (32_640 * recorder_mod.STEP_S_PER_CELL))
+    assert max(np.diff(quiet)) == gap  # (0.5 s - 0.1 s) / (32,640 cells x 65 ns) = 188 steps
+    # four times the cells, a quarter of the gap (never under keyframe_every_s)
+    assert max(np.diff(_spacing(site, {}, None, seconds=1000, cells=4 * 32_640)[0])) == max(60.0, gap // 4)
+
+
+def test_events_bring_dense_keyframes_and_one_at_the_event(site):
+    times, _ = _spacing(site, {2000: True, 2100: True}, 0.002)
     assert 2000.0 in times  # the first event after a quiet stretch gets its own keyframe
     assert [t for t in times if 2000 <= t <= 2300] == [2000.0, 2060.0, 2120.0, 2180.0, 2300.0]  # dense, then
-    assert max(np.diff(times)) <= 450.0  # doubling again
+    assert max(np.diff(times)) <= 200.0  # doubling again
 
 
-def test_fixed_spacing_without_a_budget(monkeypatch, site):
-    times, _ = _spacing(monkeypatch, site, {}, 0.002, seconds=600, budget=None)
+def test_fixed_spacing_without_a_budget(site):
+    times, _ = _spacing(site, {}, 0.002, seconds=600, budget=None)
     assert times == [float(t) for t in range(0, 601, 60)]
 
 

@@ -282,13 +282,16 @@ def _bench_store(args: argparse.Namespace) -> int:
     for key, name in (("seek_small", "small"), ("seek_big", f"{r['seek_big']['racks']}-rack hall")):
         k = r[key]
         print(f"seek on {name}: median {k['median_ms']:.0f} ms, 90 % {k['p90_ms']:.0f} ms, largest "
-              f"{k['max_ms']:.0f} ms (largest keyframe gap {k['largest_gap_s']:g} s)")
-    print(f"recording overhead: {r['overhead']['overhead_pct']:.1f} % of the simulation time")
+              f"{k['max_ms']:.0f} ms (CPU: median {k['median_cpu_ms']:.0f} ms, largest {k['max_cpu_ms']:.0f} ms; "
+              f"largest keyframe gap {k['largest_gap_s']:g} s)")
+    o = r["overhead"]
+    print(f"recording overhead: {o['overhead_pct']:.1f} % of the simulation time ({o['overhead_cpu_pct']:.1f} % "
+          f"of its CPU time)")
     t = r["trend"]
     print(f"whole-recording trends: hall metric {t['hall_metric_ms']:.1f} ms ({t['hall_samples']} samples), "
           f"one rack {t['rack_ms']:.1f} ms ({t['rack_samples']} samples)")
     if r.get("load_avg"):
-        print(f"(load average {r['load_avg'][0]:.1f} on {r['cpus']} CPUs: times and keyframe spacing follow it)")
+        print(f"(load average {r['load_avg'][0]:.1f} on {r['cpus']} CPUs: wall times follow it, sizes do not)")
     return 0
 
 

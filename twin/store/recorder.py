@@ -34,7 +34,8 @@ same keyframes, and the same file, on any machine however busy.
 Air history: the engine starts each implicit air solve from its last
 iterates extrapolated (``air_star``, ``air_rate1``, ``air_rate2``: two float64
 and two float32 fields that are noise below the solver tolerance, 2/3 of a
-compressed keyframe). With a ``sim`` that can forget them
+compressed keyframe). With ``forget_air_history`` (``record_run``'s default)
+and a ``sim`` that can forget them
 (``sim.state.reset_air_history``), a keyframe leaves them out and the live run
 forgets them right after it: the next step starts its solve from ``air_T``
 itself, as a replay restored from that keyframe does, so replay stays bit
@@ -185,7 +186,7 @@ def _cells(arrays: Mapping[str, np.ndarray]) -> int:
     return max((int(np.size(a)) for a in arrays.values()), default=0)
 
 
-def forget_air_history(sim: Any, arrays: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+def without_air_history(sim: Any, arrays: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     """``arrays`` (``sim``'s keyframe) without the air history, which ``sim`` then forgets (its next
     step starts from ``air_T``, as one restored from the keyframe does); ``arrays`` as they are when
     ``sim`` cannot forget it."""
@@ -229,7 +230,8 @@ class Recorder:
         the first keyframe's ``air_T`` (or of its largest array).
     forget_air_history : bool
         Leave the air history out of keyframes and make the live ``sim`` forget it there (see the
-        module docstring); only with a ``sim`` that can (``sim.state.reset_air_history``).
+        module docstring; ``record_run``'s default); only with a ``sim`` that can
+        (``sim.state.reset_air_history``).
     incident_id, hall_id : optional
         The incident played (``project.save_incident``) and the simulated hall.
     rack_ids : sequence of str, optional
@@ -255,7 +257,7 @@ class Recorder:
                  note: str = "", max_chunk: int = 600, background: bool = False,
                  on_commit: Optional[Callable[[Optional[float]], None]] = None,
                  seek_budget_s: Optional[float] = None, max_keyframe_gap_s: float = 900.0,
-                 step_cost_s: Optional[float] = None, forget_air_history: bool = True) -> None:
+                 step_cost_s: Optional[float] = None, forget_air_history: bool = False) -> None:
         for name, v in (("dt_s", dt_s), ("keyframe_every_s", keyframe_every_s),
                         ("metrics_every_s", metrics_every_s), ("rack_series_every_s", rack_series_every_s)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -413,7 +415,7 @@ class Recorder:
             if self.step_cost_s is None:
                 self.step_cost_s = STEP_S_PER_CELL * _cells(arrays)
             if self.forget_air_history and sim is not None:
-                arrays = forget_air_history(sim, arrays)
+                arrays = without_air_history(sim, arrays)
             self._commit(t_s, arrays)
             self._next_kf = self._plan_next(t_s)
             return t_s
@@ -740,7 +742,7 @@ class RunRecorder:
             if sim is not None and self.recorder.last_keyframe_queued_t_s != sim.t_s:
                 arrays = sim.keyframe()  # the end state is always a keyframe
                 if self.recorder.forget_air_history:
-                    arrays = forget_air_history(sim, arrays)
+                    arrays = without_air_history(sim, arrays)
                 self.recorder._commit(float(sim.t_s), arrays)
             self.recorder.close()
         finally:
@@ -793,7 +795,7 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
                duration_s: Optional[float] = None, keyframe_every_s: float = 60.0, metrics_every_s: float = 1.0,
                rack_series_every_s: float = 10.0, grid_m: Optional[float] = None, note: str = "",
                background: bool = True, seek_budget_s: Optional[float] = 0.5,
-               max_keyframe_gap_s: float = 900.0) -> RunRecorder:
+               max_keyframe_gap_s: float = 900.0, forget_air_history: bool = True) -> RunRecorder:
     """Start recording ``sim`` (at its current state, normally t = 0 after the steady solve) into ``path``.
 
     ``path`` is created if missing; an existing dctwin project gets a new
@@ -804,7 +806,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     ``sim.grid_m`` if the engine has it). Writes go through a writer thread
     (``background``), so the run waits only for copies of its state. Keyframes
     adapt to ``seek_budget_s`` (see :class:`Recorder`; None: one every
-    ``keyframe_every_s``). A file another dctwin process is writing is refused,
+    ``keyframe_every_s``) and leave out the air history the run then forgets
+    (``forget_air_history``). A file another dctwin process is writing is refused,
     as is a project of format 1 (``dctwin compact`` converts it first).
     """
     from pathlib import Path
@@ -832,7 +835,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
                        rack_series_every_s=rack_series_every_s, incident_id=incident_id,
                        hall_id=getattr(hall, "id", None), params={"grid_m": gm, "planned_duration_s": duration_s},
                        engine_version=str(getattr(sim, "engine_version", "") or "") or None, note=note,
-                       background=background, seek_budget_s=seek_budget_s, max_keyframe_gap_s=max_keyframe_gap_s)
+                       background=background, seek_budget_s=seek_budget_s, max_keyframe_gap_s=max_keyframe_gap_s,
+                       forget_air_history=forget_air_history)
         rec.on_step(sim.t_s, sim)  # the starting state is the first keyframe
     except BaseException:
         if created:  # nothing was recorded: leave no empty project behind (removed while still locked)

@@ -15,6 +15,7 @@ from dctwin.twin.model.demos import synthetic_site
 from dctwin.twin.model.events import Event
 from dctwin.twin.store import Project, Recorder
 from dctwin.twin.store import replay as replay_mod
+from dctwin.twin.store.schema import SCHEMA_VERSION
 
 _spec = importlib.util.spec_from_file_location(
     "store_fakesim", Path(__file__).parents[1] / "twin" / "store" / "fakesim.py")
@@ -148,7 +149,7 @@ def test_export_a_window(run_file, tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["recordings", str(out), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["window"] == {"from_s": 20.0, "to_s": 40.0} and data["format"] == 2
+    assert data["window"] == {"from_s": 20.0, "to_s": 40.0} and data["format"] == SCHEMA_VERSION
     with Project.open(out) as r:
         reader = r.recording()
         assert [k.t_s for k in reader.keyframes()] == [15.0, 30.0]

@@ -71,8 +71,10 @@ from sqlmodel import Column, Field, SQLModel
 
 #: ``PRAGMA application_id`` of a dctwin file: "DCTW"
 APPLICATION_ID = 0x44435457
-#: ``PRAGMA user_version``: the schema version this code writes and reads
-SCHEMA_VERSION = 2
+#: ``PRAGMA user_version``: the schema version this code writes and reads. 3: the tables of 2, but keyframes
+#: written by ``record_run`` may lack the engine's air history (the run forgot it there), which a replay must
+#: then restore at each keyframe second rather than step over it: dctwin before 3 would not
+SCHEMA_VERSION = 3
 #: the oldest format this version still reads (read-only, in place) and compacts into the current one
 OLDEST_READABLE = 1
 

@@ -1,4 +1,4 @@
-"""Compact recordings (format 2): encodings, keyframe spacing, old files and their migration."""
+"""Compact recordings (formats 2 and 3): encodings, keyframe spacing, old files and their migration."""
 
 from __future__ import annotations
 
@@ -266,8 +266,8 @@ def _live_of_fixture() -> dict:
     return live
 
 
-def test_the_format_is_2_with_a_migration_from_1():
-    assert SCHEMA_VERSION == 2 and 1 in MIGRATIONS
+def test_the_format_is_3_with_migrations_from_1_and_2():
+    assert SCHEMA_VERSION == 3 and 1 in MIGRATIONS and 2 in MIGRATIONS
 
 
 def test_an_old_file_opens_read_only_in_place_and_replays_exactly(old):
@@ -292,9 +292,9 @@ def test_compact_rewrites_an_old_file_into_a_new_one_and_keeps_everything(old, t
     digest = hashlib.sha256(old.read_bytes()).hexdigest()
     new = tmp_path / "new.dctwin"
     res = compact(old, new)
-    assert res["from_format"] == 1 and res["format"] == 2 and new.exists()
+    assert res["from_format"] == 1 and res["format"] == SCHEMA_VERSION and new.exists()
     assert hashlib.sha256(old.read_bytes()).hexdigest() == digest  # never in place
-    assert check_file(new).user_version == 2
+    assert check_file(new).user_version == SCHEMA_VERSION
     with Project.open(old, read_only=True) as a, Project.open(new, read_only=True) as b:
         assert a.meta()["kind"] == b.meta()["kind"] == "project" and "file_id" in b.meta()
         assert a.layout_text() == b.layout_text() and a.incidents() == b.incidents()
@@ -317,15 +317,52 @@ def test_compact_rewrites_an_old_file_into_a_new_one_and_keeps_everything(old, t
     with pytest.raises(InputError, match="already exists"):
         compact(old, new)
     again = compact(new, tmp_path / "again.dctwin")  # already compact: a vacuumed copy
-    assert again["from_format"] == 2
+    assert again["from_format"] == SCHEMA_VERSION
 
 
 def test_an_old_file_opened_for_writing_is_migrated_into_a_copy(old):
     with Project.open(old) as p:
-        assert p.migrated_from == old and p.path == old.with_name("old.v2.dctwin") and p.version == 2
+        assert p.migrated_from == old and p.path == old.with_name("old.v3.dctwin") and p.version == SCHEMA_VERSION
         p.save_layout(synthetic_site(3), "new")
     with pytest.raises(ProjectFileError, match="older format.*dctwin compact"):
         record_run(old, synthetic_site(6), FakeSim(dt_s=0.5), background=False)
+
+
+def test_a_file_of_format_2_opens_replays_and_compacts(tmp_path):
+    """Files main wrote in format 2 (the tables of 3, every keyframe with all its arrays): read in place,
+    replayed bit-identically, compacted into format 3 as they are, migrated into a copy for writing."""
+    path = tmp_path / "two.dctwin"
+    live = _record(path, 60.0)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 2")
+    con.close()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def replays(p):
+        for t in (0.0, 12.5, 15.0, 33.0, 60.0):
+            got = replay_to(p.recording(), t, lambda r: FakeSim(dt_s=r.dt_s)).keyframe()
+            assert {k: _bits(v) for k, v in got.items()} == {k: _bits(v) for k, v in live[t].items()}, t
+
+    with Project.open(path, read_only=True) as p:
+        assert p.version == 2 and p.path == path and p.checked
+        replays(p)
+        p.recording().check_data()
+    res = compact(path, tmp_path / "three.dctwin")
+    assert (res["from_format"], res["format"]) == (2, 3) and check_file(tmp_path / "three.dctwin").user_version == 3
+    with Project.open(path, read_only=True) as a, Project.open(tmp_path / "three.dctwin", read_only=True) as b:
+        assert a.recordings() == b.recordings() and a.layout_text() == b.layout_text()
+        ra, rb = a.recording(), b.recording()
+        assert [(k.id, k.t_s) for k in ra.keyframes()] == [(k.id, k.t_s) for k in rb.keyframes()]
+        for ka, kb in zip(ra.keyframes(), rb.keyframes()):
+            assert {k: _bits(v) for k, v in ra.load_keyframe(ka).items()} == \
+                {k: _bits(v) for k, v in rb.load_keyframe(kb).items()}
+        assert ra.events() == rb.events() and ra.alarms() == rb.alarms()
+        replays(b)
+    with Project.open(path) as p:  # for writing: a migrated copy, the original as it was
+        assert p.migrated_from == path and p.path == path.with_name("two.v3.dctwin") and p.version == 3
+    with pytest.raises(ProjectFileError, match="older format.*dctwin compact"):
+        record_run(path, synthetic_site(6), FakeSim(dt_s=0.5), background=False)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
 def test_exporting_and_verifying_an_old_file(old, tmp_path):
@@ -334,7 +371,7 @@ def test_exporting_and_verifying_an_old_file(old, tmp_path):
     assert res["keyframes"] == 3 and (res["from_s"], res["to_s"]) == (20.0, 50.0)
     assert verify_file(out).intact
     with Project.open(out) as r:
-        assert r.meta()["exported_from"] == "old.dctwin" and r.version == 2
+        assert r.meta()["exported_from"] == "old.dctwin" and r.version == SCHEMA_VERSION
     assert sorted(x.name for x in tmp_path.iterdir()) == ["old.dctwin", "review.dctwin"]
 
 
@@ -365,7 +402,7 @@ def test_an_old_review_export_is_compacted_with_fresh_hashes_only_if_intact(tmp_
 
 def test_cli_compact(old, tmp_path, capsys):
     assert main(["compact", str(old), "--out", str(tmp_path / "c.dctwin")]) == 0
-    assert "format 2 (from format 1)" in capsys.readouterr().out
+    assert "format 3 (from format 1)" in capsys.readouterr().out
     assert main(["compact", str(old), "--out", str(old)]) == 2
     assert "never writes in place" in capsys.readouterr().err
     assert main(["compact", str(old), "--out", str(tmp_path / "c.dctwin")]) == 2

@@ -82,8 +82,17 @@ SIGNATURES = {
         '_thermal_numba._gs_sweep': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), float64, bool)",
         ),
+        '_thermal_numba.column_order': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True))",
+        ),
         '_thermal_numba.fluid_mean': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64)",
+        ),
+        '_thermal_numba.line_coefficients': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True))",
+        ),
+        '_thermal_numba.line_factor': (
+            "(Array(float64, 4, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, Array(float64, 4, 'C', False, aligned=True))",
         ),
         '_thermal_numba.outflow_rate': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True))",
@@ -91,8 +100,8 @@ SIGNATURES = {
         '_thermal_numba.port_face_means': (
             "(Array(float64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, Array(float64, 1, 'C', False, aligned=True))",
         ),
-        '_thermal_numba.steady': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, float64, float64, int64, bool)",
+        '_thermal_numba.steady_lines': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), int64, Array(float64, 4, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), float64, float64, int64, bool)",
         ),
         '_workloads_numba.utilization_kernel': (
             "(float64, Array(int32, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(int32, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64)",
@@ -117,17 +126,8 @@ SIGNATURES = {
         '_it_numba.server_mass_kernel': (
             "(Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', True, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), float64, Array(float64, 1, 'C', False, aligned=True))",
         ),
-        '_thermal_numba.column_order': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True))",
-        ),
         '_thermal_numba.extrapolate': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float32, 3, 'C', False, aligned=True), Array(float32, 3, 'C', False, aligned=True), float64, float64, Array(float64, 3, 'C', False, aligned=True))",
-        ),
-        '_thermal_numba.line_coefficients': (
-            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True))",
-        ),
-        '_thermal_numba.line_factor': (
-            "(Array(float64, 4, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, Array(float64, 4, 'C', False, aligned=True))",
         ),
         '_thermal_numba.rate': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), float64, Array(float32, 3, 'C', False, aligned=True))",

@@ -168,6 +168,28 @@ def _gs_sweep(T, fx, fy, fz, gx, gy, gz, solid, diag, src, omega, forward):
     return dmax
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _rack_exhausts(tf, pc, pq, p_rack, rin_face_rack, rin_face, rack_dt, tin, wsum, pT):
+    """The racks' coupling of a steady solve: each rack's inlet (°C, into ``tin``) is the flow-weighted
+    mean of the flat temperatures ``tf`` over its intake faces (``rin_face``, grouped by
+    ``rin_face_rack``), and its exhaust faces (``p_rack[p] >= 0``) bring inlet + ``rack_dt`` (into ``pT``)."""
+    for r in range(tin.shape[0]):
+        tin[r] = 0.0
+        wsum[r] = 0.0
+    for m in range(rin_face.shape[0]):
+        r = rin_face_rack[m]
+        p = rin_face[m]
+        wq = -pq[p]
+        tin[r] += wq * tf[pc[p]]
+        wsum[r] += wq
+    for r in range(tin.shape[0]):
+        if wsum[r] > 0.0:
+            tin[r] = tin[r] / wsum[r]
+    for p in range(pc.shape[0]):
+        if p_rack[p] >= 0:
+            pT[p] = tin[p_rack[p]] + rack_dt[p_rack[p]]
+
+
 @njit(cache=True, nogil=True)
 def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_rack, rin_face,
            rack_dt, rack_q, n_racks, omega, tol, max_sweeps, tvd):
@@ -191,27 +213,71 @@ def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_
     tvd_src = np.zeros_like(T)
     n = 0
     for n in range(1, max_sweeps + 1):
-        # rack coupling
-        for r in range(n_racks):
-            tin[r] = 0.0
-            wsum[r] = 0.0
-        for m in range(rin_face.shape[0]):
-            r = rin_face_rack[m]
-            p = rin_face[m]
-            wq = -pq[p]
-            tin[r] += wq * tf[pc[p]]
-            wsum[r] += wq
-        for r in range(n_racks):
-            if wsum[r] > 0.0:
-                tin[r] = tin[r] / wsum[r]
-        for p in range(pc.shape[0]):
-            if p_rack[p] >= 0:
-                pT[p] = tin[p_rack[p]] + rack_dt[p_rack[p]]
+        _rack_exhausts(tf, pc, pq, p_rack, rin_face_rack, rin_face, rack_dt, tin, wsum, pT)
         change = _steady_sweep(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT, diag, src, omega, tvd, tvd_src)
         if change < tol:
             break
         if not (change < DIVERGED_K):
             return -n
+    return n
+
+
+@njit(cache=True, nogil=True)
+def steady_lines(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_rack, rin_face,
+                 rack_dt, n_racks, a, f, order, cv, tol, max_sweeps, tvd):
+    """Steady temperature with racks coupled (as :func:`steady`), by Gauss-Seidel over vertical cell
+    lines in flow order (T in place, °C).
+
+    ``a``: :func:`line_coefficients`; ``order``: :func:`column_order`; ``f``: :func:`line_factor` for
+    ``cv`` (m3/s), a pseudo-time term ``cv (T_P - T_P^prev)`` that only keeps a column without outflow
+    or conductance solvable (it vanishes at the fixed point, so the answer does not depend on it).
+    Each sweep first sets the rack exhaust faces to inlet mean + ``rack_dt`` (as :func:`steady`) and,
+    with ``tvd``, relaxes the deferred TVD correction; then solves every column exactly with its
+    horizontal neighbours at their latest values, the columns in the order of the flow, so heat is
+    carried downstream within one sweep. Stops when a sweep changes no cell by more than ``tol`` (K).
+    Returns the number of sweeps (negative when T stopped being finite).
+    """
+    nx, ny, nz = T.shape
+    ncol = nx * ny
+    src = np.empty_like(T)
+    srcf = src.ravel()
+    prev = np.empty_like(T)
+    prevf = prev.ravel()
+    tf = T.ravel()
+    corr = np.zeros_like(T)
+    corrf = corr.ravel()
+    tvd_src = np.zeros_like(T)
+    tvdf = tvd_src.ravel()
+    tin = np.zeros(n_racks)
+    wsum = np.zeros(n_racks)
+    pT = pT_fixed.copy()
+    aw, ae, as_, an = a[0], a[1], a[2], a[3]
+    f0, f1, f2 = f[0], f[1], f[2]
+    n = 0
+    for n in range(1, max_sweeps + 1):
+        _rack_exhausts(tf, pc, pq, p_rack, rin_face_rack, rin_face, rack_dt, tin, wsum, pT)
+        if tvd:
+            tvd_correction(T, fx, fy, fz, solid, corr)
+        for c in range(srcf.shape[0]):
+            prevf[c] = tf[c]
+            s = cv * tf[c]
+            if tvd:
+                tvdf[c] += TVD_RELAX * (corrf[c] - tvdf[c])
+                s += tvdf[c]
+            srcf[c] = s
+        for p in range(pc.shape[0]):
+            if pq[p] > 0.0:
+                srcf[pc[p]] += pq[p] * pT[p]
+        _line_sweep(T, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
+        change = 0.0
+        for c in range(tf.shape[0]):
+            d = abs(tf[c] - prevf[c])
+            if d > change:
+                change = d
+        if not (change < DIVERGED_K):
+            return -n
+        if change < tol:
+            break
     return n
 
 

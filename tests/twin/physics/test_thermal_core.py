@@ -196,6 +196,24 @@ def test_thermal_kernels_agree_with_numpy():
     Td = npk.steady_dense(ap.solid, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT0, p_rack,
                           ap.rack_in.port_of_face(), rin_face, P / (RHO_CP * fl.rack_q), ap.n_racks)
     np.testing.assert_allclose(Ts[~ap.solid], Td[~ap.solid], atol=1e-6)
+    # the point-SOR sweeps (the former default) land on the same field
+    Tsor = thermal.solve_steady(ap, fl, P, np.zeros(0), 18.0, tol_k=1e-10, method="sor")
+    np.testing.assert_allclose(Tsor[~ap.solid], Td[~ap.solid], atol=1e-6)
+
+
+def test_steady_line_sweeps_match_point_sor_with_tvd(aisle):
+    """Line Gauss-Seidel in flow order and symmetric point SOR solve the same steady equations, with
+    the TVD deferred correction too."""
+    ap, fl = aisle
+    P = np.linspace(3e3, 6e3, ap.n_racks)
+    for tvd in (False, True):
+        a, ia = thermal.solve_steady(ap, fl, P, np.zeros(0), 18.0, tol_k=1e-9, tvd=tvd, return_info=True)
+        b, ib = thermal.solve_steady(ap, fl, P, np.zeros(0), 18.0, tol_k=1e-9, tvd=tvd, return_info=True,
+                                     method="sor")
+        np.testing.assert_allclose(a[~ap.solid], b[~ap.solid], atol=2e-6)
+        assert ia["energy_error"] < 1e-6
+    with pytest.raises(ValueError, match="steady method"):
+        thermal.solve_steady(ap, fl, P, np.zeros(0), 18.0, method="jacobi")
 
 
 def test_inrow_units_in_a_contained_hot_aisle_balance_energy():

@@ -105,15 +105,36 @@ def _hall(site: Site, hall_id: Optional[str]) -> Hall:
 
 #: above this many racks, rack parameters are one per row unless asked otherwise
 PER_ROW_ABOVE = 40
+#: above this many air units, the in-row coolers' airflow factors are one per row unless asked otherwise
+PER_UNIT_ABOVE = 12
+
+
+def inrow_rows(hall: Hall, units: Sequence) -> dict[str, str]:
+    """In-row coolers -> the row of the rack nearest to each (the row they stand in; rows with a name)."""
+    racks = [r for r in hall.racks if r.row]
+    if not racks:
+        return {}
+    centre = np.array([[0.5 * (x0 + x1), 0.5 * (y0 + y1)] for x0, y0, x1, y1 in (r.footprint() for r in racks)])
+    out = {}
+    for u in units:
+        if u.kind != "inrow":
+            continue
+        x0, y0, x1, y1 = u.footprint()
+        d = np.hypot(centre[:, 0] - 0.5 * (x0 + x1), centre[:, 1] - 0.5 * (y0 + y1))
+        out[u.id] = str(racks[int(np.argmin(d))].row)
+    return out
 
 
 def param_space(site: Site, groups: Iterable[str] = DEFAULT_GROUPS, hall_id: Optional[str] = None,
                 only: Optional[dict[str, Sequence[str]]] = None, exclude: Iterable[str] = (),
-                racks: str = "auto") -> list[Param]:
+                racks: str = "auto", units: str = "auto") -> list[Param]:
     """The parameters of ``groups`` for one hall (``only``: group -> the targets to keep; ``exclude``:
     targets left out, e.g. racks whose power is measured). ``racks``: rack parameters per ``"rack"``,
     per ``"row"`` (target ``row:A``: every rack of row A but the excluded ones), or ``"auto"``
-    (per rack up to :data:`PER_ROW_ABOVE` racks)."""
+    (per rack up to :data:`PER_ROW_ABOVE` racks). ``units``: unit airflow factors per ``"unit"``, or
+    ``"auto"``: per unit, except in a hall of more than :data:`PER_UNIT_ABOVE` air units, where the
+    in-row coolers get one per row (target ``row:A``: the coolers beside row A's racks; naming units
+    in ``only`` keeps them per unit)."""
     hall = _hall(site, hall_id)
     skip = set(exclude)
     out: list[Param] = []
@@ -125,8 +146,16 @@ def param_space(site: Site, groups: Iterable[str] = DEFAULT_GROUPS, hall_id: Opt
         if g == "leakage":
             targets = [(hall.id, float(hall.leakage_fraction), lo, hi)] if hall.plenum == "raised_floor" else []
         elif g == "unit_airflow":
-            targets = [(u.id, 1.0, lo, hi) for u in hall.cooling_units
-                       if u.kind in AIR_UNIT_KINDS and u.airflow_m3s > 0]
+            air = [u for u in hall.cooling_units if u.kind in AIR_UNIT_KINDS and u.airflow_m3s > 0]
+            by_row = inrow_rows(hall, air) if units == "auto" and len(air) > PER_UNIT_ABOVE else {}
+            if keep is not None and not any(k.startswith("row:") for k in keep):
+                by_row = {}
+            for row in dict.fromkeys(by_row.values()):
+                target = f"row:{row}"
+                if keep is None or target in keep:
+                    out.append(Param(g, target, 1.0, lo, hi, sigma, step, kind,
+                                     tuple(u.id for u in air if by_row.get(u.id) == row)))
+            targets = [(u.id, 1.0, lo, hi) for u in air if u.id not in by_row]
         elif g == "tile_flow":
             targets = []
             for t in hall.tiles:

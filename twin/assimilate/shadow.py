@@ -14,8 +14,9 @@
    sample (the sensors' own interval, default 60 s) its value at every sensor
    (:mod:`~dctwin.twin.assimilate.observe`) is stored beside the measurement.
 3. **Estimate** (:mod:`~dctwin.twin.assimilate.estimate`): a Kalman filter over the uncertain
-   parameters corrects the temperatures between sensors; with ``--holdout K`` every K-th
-   temperature sensor is hidden from it and its error there is reported.
+   parameters, a model-error field over the rack inlets and the sensors' biases corrects the
+   temperatures between sensors; with ``--holdout K`` every K-th temperature sensor is hidden from
+   it and its error there is reported.
 4. **Alarms from measured values**: the alarm conditions of :mod:`dctwin.twin.sim.alarms` evaluated
    on the measured inlets (kind ``measured_<kind>``), explained by the same cause chains: the site's
    event log and the model's supply-share tracer.
@@ -38,7 +39,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from dctwin.twin.assimilate.boundary import Boundary, epoch
-from dctwin.twin.assimilate.estimate import KalmanEstimator
+from dctwin.twin.assimilate.estimate import InletField, KalmanEstimator, intake_points
 from dctwin.twin.assimilate.model import Conditions, SteadyModel, utilization_for_power
 from dctwin.twin.assimilate.observe import Outputs, Sensor, model_outputs, place
 from dctwin.twin.assimilate.params import bounds, nominal, param_space, parse_params, sigmas
@@ -218,7 +219,13 @@ class _Shadow:
         assim = np.array([not h and not s.boundary and s.quantity != "running" for s, h in zip(self.sensors, hidden)])
         lo, hi = bounds(params)
         th0 = nominal(params)
-        est = KalmanEstimator(sigmas(params), self.sensors, assim, delta_bounds=(lo - th0, hi - th0))
+        hall = next(h for h in self.site.halls if h.id == self.hall_id)
+        by_id = {r.id: r for r in hall.racks}
+        inlets = InletField(intake_points([by_id[r] for r in self.sim.rack_ids]))
+        field_of = np.array([self.out.rack_index[s.element] if s.quantity == "inlet_c" else -1
+                             for s in self.sensors], np.int64)
+        est = KalmanEstimator(sigmas(params), self.sensors, assim, delta_bounds=(lo - th0, hi - th0),
+                              inlets=inlets, field_of=field_of)
         model = SteadyModel(self.site, params, Conditions.free(self.sim.ra.n, self.sim.ua.n), hall_id=self.hall_id,
                             grid_m=self.o.grid_m)
         self.params = params
@@ -228,14 +235,27 @@ class _Shadow:
         sim = self.sim
         model.cond = Conditions.of(sim, label=f"the regime at t = {sim.t_s:.0f} s")
         model.reference = None
-        self.say(f"sensitivities of {len(model.params)} parameters at t = {sim.t_s:.0f} s")
-        try:
-            base = model.evaluate(nominal(model.params), warm=sim)
-            est.set_jacobian(model.jacobian(base) if model.params else None, transition=self.relinearised > 0)
-        except InputError as exc:  # e.g. no steady state with every unit stopped
-            est.set_jacobian(None, transition=self.relinearised > 0)
-            self.warnings.append(f"estimator at t = {sim.t_s:.0f} s: {exc}; only sensor biases corrected")
-        self.regime = (tuple(sim.running_units()), float(np.sum(sim.rack_power_w)), float(sim.t_s))
+        running, power = tuple(sim.running_units()), float(np.sum(sim.rack_power_w))
+        # a regime seen before (the units back after a trip, the load back): its sensitivities again
+        known = next((J for run, pw, J in self.jacobians
+                      if run == running and abs(pw - power) <= REGIME_POWER_SHARE * max(pw, 1.0)), None)
+        if known is not None:
+            self.say(f"sensitivities at t = {sim.t_s:.0f} s: those of the same regime before")
+            est.set_jacobian(known, transition=self.relinearised > 0)
+            self.reused += 1
+        else:
+            self.say(f"sensitivities of {len(model.params)} parameters at t = {sim.t_s:.0f} s")
+            try:
+                base = model.evaluate(nominal(model.params), warm=sim)
+                J = model.jacobian(base) if model.params else None
+                est.set_jacobian(J, transition=self.relinearised > 0)
+                if J is not None:
+                    self.jacobians.append((running, power, J))
+            except InputError as exc:  # e.g. no steady state with every unit stopped
+                est.set_jacobian(None, transition=self.relinearised > 0)
+                self.warnings.append(f"estimator at t = {sim.t_s:.0f} s: {exc}; only the error field and sensor "
+                                     f"biases corrected")
+        self.regime = (running, power, float(sim.t_s))
         self.relinearised += 1
         self.settled_at = float(sim.t_s) + (SETTLE_S if self.relinearised > 1 else 0.0)
 
@@ -258,6 +278,9 @@ class _Shadow:
         inlet_rows = np.arange(self.out.start["inlet"], self.out.start["inlet"] + sim.ra.n)
         est, model = self._estimator(hidden)
         self.relinearised = 0
+        self.reused = 0
+        #: the sensitivities of each regime met: (running units, total rack power, J)
+        self.jacobians: list[tuple[tuple, float, np.ndarray]] = []
         if est is not None:
             self._relinearise(est, model)
         monitor = _MeasuredAlarms(sim, self.sensors, self.held)
@@ -277,12 +300,9 @@ class _Shadow:
                 est.predict(self.sample_s if i else 0.0)
                 if sim.t_s >= self.settled_at:
                     est.settled()
-                    est.update(y, self.measured[i])
+                est.update(y, self.measured[i])  # the parameters held while the hall settles
                 estd[i] = est.at_sensors(y)
-                rack_est[i] = y[inlet_rows] + est.correction(inlet_rows)
-                for k, s in enumerate(self.sensors):  # a rack's own inlet sensor's bias joins its estimate
-                    if s.quantity == "inlet_c" and k in est.bias_index:
-                        rack_est[i, self.out.rack_index[s.element]] += est.x[est.bias_index[k]]
+                rack_est[i] = est.at_inlets(y, inlet_rows)
             else:
                 estd[i] = y[rows]
                 rack_est[i] = y[inlet_rows]
@@ -349,7 +369,7 @@ class _Shadow:
                               "predicted_rms_k": rms(hid_pred), "estimated_rms_k": rms(hid_est)}
             out["holdout_rms_k"] = rms(hid_est)
         if est is not None:
-            out["estimator"] = dict(est.settings(), relinearised=self.relinearised,
+            out["estimator"] = dict(est.settings(), relinearised=self.relinearised, jacobians_reused=self.reused,
                                     params={p.name: {"value": p.nominal + float(d), "sigma": float(sd)}
                                             for p, d, sd in zip(self.params, est.delta, est.delta_sigma)})
         else:

@@ -65,7 +65,7 @@ class SynthOptions:
 def _truth(site: Site, rng: np.random.Generator) -> tuple[list, np.ndarray, dict[str, Any]]:
     """The hidden parameters (module docstring) and what was changed, in words."""
     hall = site.halls[0]
-    ps = param_space(site, ("leakage", "unit_airflow", "tile_flow", "rack_power"), racks="rack")
+    ps = param_space(site, ("leakage", "unit_airflow", "tile_flow", "rack_power"), racks="rack", units="unit")
     values = np.array([p.nominal for p in ps])
     air = [u for u in hall.cooling_units if u.kind in AIR_UNIT_KINDS and u.airflow_m3s > 0]
     changed: dict[str, Any] = {}

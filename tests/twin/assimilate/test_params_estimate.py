@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dctwin.twin.assimilate.estimate import KalmanEstimator
+from dctwin.twin.assimilate.estimate import InletField, KalmanEstimator, intake_points
 from dctwin.twin.assimilate.observe import Sensor
 from dctwin.twin.assimilate.params import (
     apply, open_fraction_for, param_space, parse_params, tile_weight,
 )
 from dctwin.twin.errors import InputError
 from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.layout import Rack
 from dctwin.twin.model.validate import validate
 
 
@@ -59,6 +60,24 @@ def test_tile_factor_bounds_and_rows():
         param_space(site, ("rack_power",), only={"rack_power": ["R-ZZ"]})
 
 
+def test_a_hall_of_many_inrow_coolers_gets_one_airflow_factor_per_row():
+    """ai-hall: 56 in-row coolers in 10 rows and 4 CRAHs -> 14 unit airflow parameters (a Jacobian of 60
+    steady solves per regime made its shadow replay impractical); per unit when asked."""
+    site = load_demo("ai-hall")
+    ps = param_space(site, ("unit_airflow",))
+    rows = [p for p in ps if p.target.startswith("row:")]
+    assert len(ps) == 14 and len(rows) == 10 and sum(len(p.members) for p in rows) == 56
+    a = next(p for p in rows if p.target == "row:A")
+    assert a.members == tuple(f"IRC-A{i}" for i in range(1, 7))
+    out = apply(site, [a], [0.5])
+    units = {u.id: u for u in site.hall.cooling_units}
+    assert {u.id: u.airflow_m3s for u in out.hall.cooling_units if u.id.startswith("IRC-A")} == \
+        {f"IRC-A{i}": pytest.approx(0.5 * units[f"IRC-A{i}"].airflow_m3s) for i in range(1, 7)}
+    assert len(param_space(site, ("unit_airflow",), units="unit")) == 60
+    assert [p.name for p in param_space(site, ("unit_airflow",), only={"unit_airflow": ["IRC-A1"]})] == \
+        ["unit_airflow:IRC-A1"]
+
+
 def test_kalman_filter_finds_known_parameters_and_predicts_hidden_sensors():
     """y = J theta + bias + noise: the filter recovers theta from 6 sensors and predicts 2 hidden ones."""
     rng = np.random.default_rng(3)
@@ -91,3 +110,42 @@ def test_kalman_filter_finds_known_parameters_and_predicts_hidden_sensors():
     assert est.correction(np.arange(n_out)) == pytest.approx(J @ est.delta)
     est.settled()
     assert est.correction(np.arange(n_out)) == pytest.approx(2 * J @ est.delta)
+
+
+def test_inlet_field_carries_a_local_model_error_to_the_hidden_inlets_between_sensors():
+    """A model error no hall-wide parameter explains (+1.5 K over the first five racks of a row, none
+    over the last five): the field puts it on the hidden inlets among the warm racks and not on the hidden
+    one among the others; without the field the hidden inlets keep the prediction's error. While a
+    regime change settles the parameters are held and the field still tracks."""
+    rng = np.random.default_rng(5)
+    n = 10
+    racks = [Rack(id=f"R{i}", x_m=0.6 * i, y_m=0.0, facing="S") for i in range(n)]
+    pts = intake_points(racks)
+    assert pts[0] == pytest.approx([0.3, 0.0])  # facing S: the intake face is the footprint's low y
+    truth = np.where(np.arange(n) < 5, 1.5, 0.0)
+    J = np.ones((n, 1)) * 0.5  # one hall-wide parameter that moves every inlet alike
+    sensors = [Sensor(f"s{k}", f"R{k}", "inlet_c", k) for k in range(n)]
+    hidden = np.isin(np.arange(n), [2, 8])
+    y_pred = np.full(n, 24.0)
+
+    def run(with_field: bool, hold: bool = False) -> KalmanEstimator:
+        est = KalmanEstimator(np.array([0.2]), sensors, ~hidden, inlets=InletField(pts) if with_field else None,
+                              field_of=np.arange(n) if with_field else None)
+        est.set_jacobian(J)
+        if hold:
+            est.set_jacobian(2 * J, transition=True)
+        for _ in range(30):
+            est.predict(60.0)
+            est.update(y_pred, y_pred + truth + rng.normal(0.0, 0.3, n))
+        return est
+
+    est = run(True)
+    err = est.at_sensors(y_pred) - (y_pred + truth)
+    assert abs(err[2]) < 0.35 and abs(err[8]) < 0.35  # the warm rack's hidden neighbour, and a cool one
+    assert est.at_inlets(y_pred, np.arange(n)) == pytest.approx(y_pred + truth, abs=0.5)
+    plain = run(False)
+    err0 = plain.at_sensors(y_pred) - (y_pred + truth)
+    assert abs(err0[2]) > 0.6 or abs(err0[8]) > 0.6  # a shared parameter cannot be warm here and cool there
+    held = run(True, hold=True)
+    assert held.delta == pytest.approx([0.0]) and held.settling
+    assert abs((held.at_sensors(y_pred) - y_pred - truth)[2]) < 0.35

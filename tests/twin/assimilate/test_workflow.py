@@ -74,7 +74,12 @@ def test_shadow_residuals_estimate_and_real_incident(shadowed):
         assert key in s
     h = s["holdout"]
     assert len(h["points"]) == 6
-    assert h["estimated_rms_k"] < h["predicted_rms_k"]  # the sensors improve the field between them
+    # the sensors improve the temperatures between them (the inlet error field and the parameters): at
+    # the hidden sensors the estimate is clearly better than the prediction, and under 1 K
+    assert h["estimated_rms_k"] < 0.85 * h["predicted_rms_k"] and h["estimated_rms_k"] < 1.0
+    est = s["estimator"]
+    assert est["field_points"] == 20 and est["updates"] > 0.95 * s["samples"]  # updated through the regime changes
+    assert est["relinearised"] == 4 and est["jacobians_reused"] == 1  # the units back after the trip
     assert s["residual_rms_k"] < 2.0 and s["worst_points"][0]["rms_k"] >= s["worst_points"][-1]["rms_k"]
     assert s["residuals"]["DC1/HALL-1/CRAH-1/SAT"]["boundary"] is True
     with Project.open(path, read_only=True) as p:

@@ -48,6 +48,7 @@ def test_validate_neither_imports_numba_nor_compiles(small, tmp_path):
 @pytest.mark.parametrize("empty", [False, True], ids=["kernels-changed", "never-compiled"])
 def test_a_first_solve_says_it_compiles_on_stderr_and_its_json_stays_clean(small, monkeypatch, capsys, empty):
     # a machine whose cache lacks every kernel (the groups then load from this worktree's cache: quick)
+    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve": False)
     monkeypatch.setattr(kernels, "cache_is_empty", lambda: empty)
     monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": list(kernels.manifest(need)))
     monkeypatch.setattr(kernels, "default_jobs", lambda: 1)
@@ -141,3 +142,37 @@ def test_a_warm_up_reports_each_group_once_up_to_the_whole(monkeypatch):
     assert [p.what for p in seen[1:]] == [label for label, _ in kernels.manifest_groups("all")]
     shares = [p.fraction for p in seen]
     assert shares == sorted(shares) and shares[0] == 0.0 and shares[-1] == pytest.approx(1.0)
+
+
+def test_a_cache_found_complete_is_known_from_a_file_until_a_kernel_source_changes(tmp_path, monkeypatch):
+    from dctwin import twin
+
+    monkeypatch.setattr(twin, "NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    source = tmp_path / "_thermal_numba.py"
+    source.write_text("x = 1\n")
+    monkeypatch.setattr(kernels, "_source_files", lambda: [str(source)])
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": [])
+    assert not kernels.known_compiled("solve")
+    assert not kernels.compile_pending("solve")  # asked numba's cache: all there, noted
+    assert kernels.known_compiled("solve") and not kernels.known_compiled("simulate")
+    assert kernels.warm_up("all") == 0  # nothing to compile: noted for every need "all" covers
+    assert kernels.known_compiled("simulate") and kernels.known_compiled("all")
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))  # edited
+    assert not kernels.known_compiled("solve") and not kernels.known_compiled("all")
+
+
+def test_a_later_solve_loads_neither_numbas_extras_nor_the_store_nor_qt(small):
+    from dctwin import twin
+
+    kernels.warm_up("solve")  # this worktree's cache has them (compiles only if it did not)
+    heavy = ("scipy", "cffi", "yaml", "sqlmodel", "sqlalchemy", "pyarrow", "dask", "PySide6", "pandas")
+    out = run_python(f"""
+        import sys
+        from dctwin.app.main import main
+        assert main(["solve", {small!r}, "--json", "--grid", "1.2"]) == 0
+        print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules))
+        import scipy.linalg  # still importable afterwards
+        """, twin.NUMBA_CACHE_DIR)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout and "compiling" not in out.stderr

@@ -118,7 +118,7 @@ def _compile_first_run(need: str) -> None:
         return
     if kernels.cache_is_empty():  # a machine that never compiled them: say so, and compile every group at
         print(kernels.first_line(), file=sys.stderr, flush=True)  # once (no numba here while they do)
-        kernels.warm_up(need, kernels.stderr_reporter(said_first=True), only_pending=False)
+        kernels.warm_up(need, kernels.stderr_reporter(said_first=True), only_pending=False, preload=True)
         kernels.load_numba()
         return
     try:
@@ -127,7 +127,7 @@ def _compile_first_run(need: str) -> None:
         logging.getLogger(__name__).info("cannot tell whether the kernels are compiled: %s", exc)
         return
     if pending:
-        kernels.warm_up(need, kernels.stderr_reporter())
+        kernels.warm_up(need, kernels.stderr_reporter(), preload=True)
 
 
 def _splash_first_run(args: argparse.Namespace) -> None:

@@ -176,3 +176,48 @@ def test_a_later_solve_loads_neither_numbas_extras_nor_the_store_nor_qt(small):
         """, twin.NUMBA_CACHE_DIR)
     assert out.returncode == 0, out.stderr
     assert "LOADED []" in out.stdout and "compiling" not in out.stderr
+
+
+def test_a_never_compiled_cache_starts_the_compile_before_numba_is_even_imported(small, tmp_path):
+    # the parent only says so and hands every group of the solve to the warm-up's processes: importing the
+    # kernel modules first would compile those with explicit signatures here, one after the other
+    out = run_python(f"""
+        import sys
+        from dctwin.twin.physics import kernels
+        def warm_up(need, report, **kw):
+            print("WARM", need, kw.get("only_pending"), "numba" in sys.modules, flush=True)
+            raise SystemExit(0)
+        kernels.warm_up = warm_up
+        from dctwin.app.main import main
+        main(["solve", {small!r}, "--json"])
+        """, tmp_path / "empty-cache")
+    assert out.returncode == 0, out.stderr
+    assert "WARM solve False False" in out.stdout
+    assert out.stderr.startswith("dctwin: compiling the physics kernels for this machine (first run only")
+
+
+def test_a_parallel_warm_up_for_a_command_loads_the_finished_groups_here_while_the_last_compile():
+    from dctwin import twin
+
+    kernels.warm_up("solve")  # this worktree's cache has them: the processes load rather than compile
+    out = run_python("""
+        from numba.core import event
+        compiled = []
+        class Listener(event.Listener):
+            def on_start(self, ev):
+                compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+            def on_end(self, ev):
+                pass
+        event.register("numba:compile", Listener())
+        from dctwin.twin.physics import kernels
+        assert kernels.warm_up("solve", jobs=2, only_pending=False, preload=True) == 8
+        d = kernels.kernel_dispatchers()
+        wanted = kernels.manifest("solve")
+        here = [n for n, sigs in wanted.items() if all(kernels.parse_signature(s) in d[n].overloads for s in sigs)]
+        print("LOADED", len(here), len(wanted), "COMPILED", compiled)
+        """, twin.NUMBA_CACHE_DIR)
+    assert out.returncode == 0, out.stderr
+    loaded, wanted = map(int, out.stdout.split("LOADED ")[1].split()[:2])
+    biggest_group = max(len(k) for _label, k in kernels.manifest_groups("solve"))
+    assert loaded >= wanted - biggest_group  # all but the group still compiling when a core fell idle
+    assert "COMPILED []" in out.stdout  # loaded from the cache, none compiled a second time here

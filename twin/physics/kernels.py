@@ -123,8 +123,9 @@ class _Unavailable(importlib.abc.MetaPathFinder):
 
 def load_numba() -> None:
     """Import numba and set up its CPU target without :data:`NOT_FOR_KERNELS` (numba then reports BLAS and
-    cffi missing: no kernel uses them, and a kernel that did would fail to compile in the tests, loudly).
-    Nothing when numba is imported already. Importing those packages later works as usual."""
+    cffi missing: no kernel uses them; one that did would fail to compile in ``dctwin warmup``'s processes,
+    which load numba this way: the fresh-cache warm-up test). Nothing when numba is imported already (a
+    test, the window). Importing those packages later works as usual."""
     if "numba" in sys.modules:
         return
     finder = _Unavailable()
@@ -304,12 +305,15 @@ def default_jobs() -> int:
 
 
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
-            jobs: Optional[int] = None, only_pending: bool = True) -> int:
+            jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False) -> int:
     """Compile the kernels ``need`` needs, group by group, calling ``report(CompileProgress)`` at the start
     and as each group is done. With ``jobs`` > 1 (default: the machine's cores) groups compile side by side
     in processes of their own that write numba's cache; this process then loads them from it. With
     ``only_pending``, groups whose kernels are all cached are skipped (a cache known empty: pass False and
-    this process does not import numba to ask). Returns the number of groups compiled."""
+    this process does not import numba to ask). With ``preload`` (a command about to run the kernels, on
+    its main thread), once a core is idle (fewer groups left than processes) this process loads numba and
+    the groups done so far from the cache meanwhile, instead of after the last. Returns the number of groups
+    compiled."""
     t0 = time.monotonic()
     groups = manifest_groups(need)
     if only_pending:
@@ -342,9 +346,17 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
     # spawn: a fresh interpreter (no copy of a GUI's threads); it finds the same cache through the environment
     with ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn")) as ex:
         futures = {ex.submit(_compile_group, kernels): label for label, kernels in groups}
+        loaded: set[str] = set()
+        workers = min(jobs, len(groups))
         for i, fut in enumerate(as_completed(futures)):
             log.debug("compiled %s: %.1f s CPU", futures[fut], fut.result())
             done(i, futures[fut])
+            if preload and len(groups) - (i + 1) < workers:  # a core idles: load what is compiled so far
+                for label, kernels in groups:
+                    finished = [f for f, lb in futures.items() if lb == label and f.done()]
+                    if finished and label not in loaded:
+                        compile_kernels(kernels)  # cached by its process: a load, not a compile
+                        loaded.add(label)
     _mark_compiled(need)
     return len(groups)
 

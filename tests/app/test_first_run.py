@@ -221,3 +221,13 @@ def test_a_parallel_warm_up_for_a_command_loads_the_finished_groups_here_while_t
     biggest_group = max(len(k) for _label, k in kernels.manifest_groups("solve"))
     assert loaded >= wanted - biggest_group  # all but the group still compiling when a core fell idle
     assert "COMPILED []" in out.stdout  # loaded from the cache, none compiled a second time here
+
+
+def test_side_by_side_the_share_done_follows_the_schedule_not_the_groups_weight():
+    # two processes: "big" runs alone on one, "a" then "b" on the other (each first group sets numba up)
+    s = kernels.SETUP_S
+    ends, whole = kernels.schedule([("big", 10.0), ("a", 4.0), ("b", 4.0)], 2)
+    assert ends == {"big": 10.0 + s, "a": 4.0 + s, "b": 8.0 + s} and whole == 10.0 + s
+    # "a" done: (4 + s) / (10 + s) of the time, not 4 / 18 of the work
+    ends1, whole1 = kernels.schedule([("big", 10.0), ("a", 4.0), ("b", 4.0)], 1)
+    assert ends1 == {"big": 10.0 + s, "a": 14.0 + s, "b": 18.0 + s} and whole1 == 18.0 + s

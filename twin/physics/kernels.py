@@ -39,15 +39,17 @@ KERNEL_MODULES = ("_airflow_numba", "_cooling_air_numba", "_it_numba", "_plant_n
 #: a fresh cache would both do), so the second finds those in the cache.
 GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], ...] = (
     ("air flow: pressure solver", "_airflow_numba",
-     ("mg_", "_cg", "_precondition", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), (12.7, 0.0)),
-    ("air temperature", "_thermal_numba", None, (4.6, 12.1)),
-    ("power chain", "_power_numba", None, (5.1, 0.0)),
-    ("air flow: transport", "_airflow_numba", None, (12.0, 0.0)),
+     ("mg_", "_cg", "_precondition", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), (11.5, 0.0)),
+    ("air temperature", "_thermal_numba", None, (5.3, 12.1)),
+    ("power chain", "_power_numba", None, (4.2, 0.0)),
+    ("air flow: transport", "_airflow_numba", None, (9.0, 0.0)),
     ("racks and servers", "_it_numba", None, (1.1, 1.9)),
-    ("cooling units", "_cooling_air_numba", None, (2.2, 0.0)),
+    ("cooling units", "_cooling_air_numba", None, (1.7, 0.0)),
     ("chilled-water plant", "_plant_numba", None, (1.5, 0.0)),
-    ("workloads", "_workloads_numba", None, (0.5, 0.0)),
+    ("workloads", "_workloads_numba", None, (0.6, 0.0)),
 )
+#: CPU seconds a warm-up process spends setting numba up before its first group
+SETUP_S = 1.5
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
 
@@ -304,6 +306,18 @@ def default_jobs() -> int:
     return max(1, min(cores, len(GROUPS)))
 
 
+def schedule(weights: list[tuple[str, float]], workers: int) -> tuple[dict[str, float], float]:
+    """When each group should be done, in CPU seconds of one process, if ``workers`` processes each take the
+    next group as they finish one (as :func:`warm_up`'s do), and when the last is: ``({label: end}, end)``."""
+    free = [0.0] * max(1, workers)
+    ends: dict[str, float] = {}
+    for label, w in weights:
+        i = min(range(len(free)), key=free.__getitem__)
+        free[i] += w + (SETUP_S if free[i] == 0.0 else 0.0)
+        ends[label] = free[i]
+    return ends, max(free)
+
+
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
             jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False) -> int:
     """Compile the kernels ``need`` needs, group by group, calling ``report(CompileProgress)`` at the start
@@ -320,8 +334,11 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
         pending = set(uncached_kernels(need))
         groups = [(label, k) for label, k in groups if pending & set(k)]
     weight = {label: w[0] + (w[1] if need != "solve" else 0.0) for label, _m, _p, w in GROUPS}
-    whole = sum(weight[label] for label, _k in groups)
-    done_w = 0.0
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    # the share done when a group is: when the schedule says it ends, of when the last ends (side by side,
+    # the first group done is not its weight's share of the whole: the others are well on)
+    ends, whole = schedule([(label, weight[label]) for label, _k in groups], min(jobs, len(groups)))
+    share = 0.0
     say = report or (lambda _p: None)
     say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0, 0.0))
     if not groups:
@@ -329,11 +346,10 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
         return 0
 
     def done(i: int, label: str) -> None:
-        nonlocal done_w
-        done_w += weight[label]
-        say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, done_w / whole))
+        nonlocal share
+        share = 1.0 if i + 1 == len(groups) else max(share, ends[label] / whole)
+        say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, share))
 
-    jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs == 1:
         for i, (label, kernels) in enumerate(groups):
             log.debug("compiled %s: %.1f s CPU", label, _compile_group(kernels))

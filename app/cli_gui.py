@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import logging.handlers
 import os
 import sys
 import traceback
@@ -101,6 +100,8 @@ def _load_site(args: argparse.Namespace):
 
 def setup_logging() -> Optional[Path]:
     """Log to a rotating file in the user log folder; returns its path (None if it cannot be made)."""
+    import logging.handlers  # here: every other command (solve, ...) registers this module without needing it
+
     try:
         import platformdirs
 

@@ -108,19 +108,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _compile_first_run(need: str) -> None:
     """The first run on this machine: compile the kernels ``need`` needs now, saying so on stderr from the
-    first second (stdout, maybe JSON, stays clean). Later runs find them cached and print nothing."""
+    first second (stdout, maybe JSON, stays clean), in processes side by side on the machine's cores. Later
+    runs find them cached (told by a file, without asking numba) and print nothing. Either way numba is
+    then imported without the packages it would load for nothing (:func:`kernels.load_numba`)."""
     from dctwin.twin.physics import kernels
 
-    said = kernels.cache_is_empty()
-    if said:  # before importing the kernels (some compile as they are imported)
-        print(kernels.first_line(), file=sys.stderr, flush=True)
+    if kernels.known_compiled(need):
+        kernels.load_numba()
+        return
+    if kernels.cache_is_empty():  # a machine that never compiled them: say so, and compile every group at
+        print(kernels.first_line(), file=sys.stderr, flush=True)  # once (no numba here while they do)
+        kernels.warm_up(need, kernels.stderr_reporter(said_first=True), only_pending=False, preload=True)
+        kernels.load_numba()
+        return
     try:
         pending = kernels.compile_pending(need)
     except Exception as exc:  # numba's cache unreadable: the command compiles what it needs as it goes
         logging.getLogger(__name__).info("cannot tell whether the kernels are compiled: %s", exc)
         return
     if pending:
-        kernels.warm_up(need, kernels.stderr_reporter(said_first=said))
+        kernels.warm_up(need, kernels.stderr_reporter(), preload=True)
 
 
 def _splash_first_run(args: argparse.Namespace) -> None:

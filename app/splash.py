@@ -83,7 +83,10 @@ def warm_up_with_splash(need: str = "simulate") -> bool:
     it compiled anything (False: the cache had them, no splash was shown)."""
     # a machine that never compiled them: the splash at once (importing the kernels compiles a few);
     # else only when some are missing (their source changed)
-    if not kernels.cache_is_empty():
+    if kernels.known_compiled(need):
+        return False
+    empty = kernels.cache_is_empty()
+    if not empty:
         try:
             if not kernels.compile_pending(need):
                 return False
@@ -100,7 +103,7 @@ def warm_up_with_splash(need: str = "simulate") -> bool:
 
     def work() -> None:
         try:
-            kernels.warm_up(need, relay.sig_progress.emit)
+            kernels.warm_up(need, relay.sig_progress.emit, only_pending=not empty)
         except BaseException as exc:  # reported below; the window compiles what it needs itself
             failed.append(exc)
         finally:

@@ -48,6 +48,7 @@ def test_validate_neither_imports_numba_nor_compiles(small, tmp_path):
 @pytest.mark.parametrize("empty", [False, True], ids=["kernels-changed", "never-compiled"])
 def test_a_first_solve_says_it_compiles_on_stderr_and_its_json_stays_clean(small, monkeypatch, capsys, empty):
     # a machine whose cache lacks every kernel (the groups then load from this worktree's cache: quick)
+    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve": False)
     monkeypatch.setattr(kernels, "cache_is_empty", lambda: empty)
     monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": list(kernels.manifest(need)))
     monkeypatch.setattr(kernels, "default_jobs", lambda: 1)
@@ -141,3 +142,92 @@ def test_a_warm_up_reports_each_group_once_up_to_the_whole(monkeypatch):
     assert [p.what for p in seen[1:]] == [label for label, _ in kernels.manifest_groups("all")]
     shares = [p.fraction for p in seen]
     assert shares == sorted(shares) and shares[0] == 0.0 and shares[-1] == pytest.approx(1.0)
+
+
+def test_a_cache_found_complete_is_known_from_a_file_until_a_kernel_source_changes(tmp_path, monkeypatch):
+    from dctwin import twin
+
+    monkeypatch.setattr(twin, "NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    source = tmp_path / "_thermal_numba.py"
+    source.write_text("x = 1\n")
+    monkeypatch.setattr(kernels, "_source_files", lambda: [str(source)])
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": [])
+    assert not kernels.known_compiled("solve")
+    assert not kernels.compile_pending("solve")  # asked numba's cache: all there, noted
+    assert kernels.known_compiled("solve") and not kernels.known_compiled("simulate")
+    assert kernels.warm_up("all") == 0  # nothing to compile: noted for every need "all" covers
+    assert kernels.known_compiled("simulate") and kernels.known_compiled("all")
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))  # edited
+    assert not kernels.known_compiled("solve") and not kernels.known_compiled("all")
+
+
+def test_a_later_solve_loads_neither_numbas_extras_nor_the_store_nor_qt(small):
+    from dctwin import twin
+
+    kernels.warm_up("solve")  # this worktree's cache has them (compiles only if it did not)
+    heavy = ("scipy", "cffi", "yaml", "sqlmodel", "sqlalchemy", "pyarrow", "dask", "PySide6", "pandas")
+    out = run_python(f"""
+        import sys
+        from dctwin.app.main import main
+        assert main(["solve", {small!r}, "--json", "--grid", "1.2"]) == 0
+        print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules))
+        import scipy.linalg  # still importable afterwards
+        """, twin.NUMBA_CACHE_DIR)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout and "compiling" not in out.stderr
+
+
+def test_a_never_compiled_cache_starts_the_compile_before_numba_is_even_imported(small, tmp_path):
+    # the parent only says so and hands every group of the solve to the warm-up's processes: importing the
+    # kernel modules first would compile those with explicit signatures here, one after the other
+    out = run_python(f"""
+        import sys
+        from dctwin.twin.physics import kernels
+        def warm_up(need, report, **kw):
+            print("WARM", need, kw.get("only_pending"), "numba" in sys.modules, flush=True)
+            raise SystemExit(0)
+        kernels.warm_up = warm_up
+        from dctwin.app.main import main
+        main(["solve", {small!r}, "--json"])
+        """, tmp_path / "empty-cache")
+    assert out.returncode == 0, out.stderr
+    assert "WARM solve False False" in out.stdout
+    assert out.stderr.startswith("dctwin: compiling the physics kernels for this machine (first run only")
+
+
+def test_a_parallel_warm_up_for_a_command_loads_the_finished_groups_here_while_the_last_compile():
+    from dctwin import twin
+
+    kernels.warm_up("solve")  # this worktree's cache has them: the processes load rather than compile
+    out = run_python("""
+        from numba.core import event
+        compiled = []
+        class Listener(event.Listener):
+            def on_start(self, ev):
+                compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+            def on_end(self, ev):
+                pass
+        event.register("numba:compile", Listener())
+        from dctwin.twin.physics import kernels
+        assert kernels.warm_up("solve", jobs=2, only_pending=False, preload=True) == 8
+        d = kernels.kernel_dispatchers()
+        wanted = kernels.manifest("solve")
+        here = [n for n, sigs in wanted.items() if all(kernels.parse_signature(s) in d[n].overloads for s in sigs)]
+        print("LOADED", len(here), len(wanted), "COMPILED", compiled)
+        """, twin.NUMBA_CACHE_DIR)
+    assert out.returncode == 0, out.stderr
+    loaded, wanted = map(int, out.stdout.split("LOADED ")[1].split()[:2])
+    biggest_group = max(len(k) for _label, k in kernels.manifest_groups("solve"))
+    assert loaded >= wanted - biggest_group  # all but the group still compiling when a core fell idle
+    assert "COMPILED []" in out.stdout  # loaded from the cache, none compiled a second time here
+
+
+def test_side_by_side_the_share_done_follows_the_schedule_not_the_groups_weight():
+    # two processes: "big" runs alone on one, "a" then "b" on the other (each first group sets numba up)
+    s = kernels.SETUP_S
+    ends, whole = kernels.schedule([("big", 10.0), ("a", 4.0), ("b", 4.0)], 2)
+    assert ends == {"big": 10.0 + s, "a": 4.0 + s, "b": 8.0 + s} and whole == 10.0 + s
+    # "a" done: (4 + s) / (10 + s) of the time, not 4 / 18 of the work
+    ends1, whole1 = kernels.schedule([("big", 10.0), ("a", 4.0), ("b", 4.0)], 1)
+    assert ends1 == {"big": 10.0 + s, "a": 14.0 + s, "b": 18.0 + s} and whole1 == 18.0 + s

@@ -19,6 +19,7 @@ def _splash_widget():
 
 
 def test_the_splash_follows_the_warm_up_then_closes(qtbot, monkeypatch, tmp_path):
+    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve": False)
     monkeypatch.setattr(kernels, "cache_is_empty", lambda: False)
     monkeypatch.setattr(kernels, "compile_pending", lambda need="solve": True)
     step = threading.Event()
@@ -63,6 +64,7 @@ def test_the_splash_follows_the_warm_up_then_closes(qtbot, monkeypatch, tmp_path
 
 
 def test_no_splash_when_the_kernels_are_compiled(qtbot, monkeypatch):
+    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve": False)  # asks numba's cache
     monkeypatch.setattr(kernels, "cache_is_empty", lambda: False)
     monkeypatch.setattr(kernels, "compile_pending", lambda need="solve": False)
     monkeypatch.setattr(kernels, "warm_up", lambda *a, **k: (_ for _ in ()).throw(AssertionError("compiled")))

@@ -17,29 +17,39 @@ imports numba.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import logging
 import os
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+log = logging.getLogger(__name__)
+
 #: the modules holding the numba kernels (``twin/physics/_<area>_numba.py``)
 KERNEL_MODULES = ("_airflow_numba", "_cooling_air_numba", "_it_numba", "_plant_numba", "_power_numba",
                   "_thermal_numba", "_workloads_numba")
-#: kernel groups as the user sees them, largest first (they compile in this order, or side by side):
-#: (label, module, kernel-name prefixes or None for the module's other kernels, the share of the whole
-#: compile time it takes: CPU seconds measured on a first run, for the percentage and the time left)
-GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], float], ...] = (
+#: kernel groups as the user sees them: (label, module, kernel-name prefixes or None for the module's other
+#: kernels, (CPU seconds its "solve" kernels take to compile, and its "simulate" ones on top): measured on a
+#: first run, for the percentage and the time left). They compile in this order, or side by side (each
+#: process takes the next group as it finishes one): the largest first, but the two air-flow groups not at
+#: once (importing ``_airflow_numba`` compiles its kernels with explicit signatures, which two processes on
+#: a fresh cache would both do), so the second finds those in the cache.
+GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], ...] = (
     ("air flow: pressure solver", "_airflow_numba",
-     ("mg_", "_cg", "_precondition", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), 14.0),
-    ("air flow: transport", "_airflow_numba", None, 12.0),
-    ("air temperature", "_thermal_numba", None, 6.0),
-    ("power chain", "_power_numba", None, 4.0),
-    ("racks and servers", "_it_numba", None, 1.5),
-    ("cooling units", "_cooling_air_numba", None, 1.5),
-    ("chilled-water plant", "_plant_numba", None, 1.7),
-    ("workloads", "_workloads_numba", None, 0.8),
+     ("mg_", "_cg", "_precondition", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), (11.5, 0.0)),
+    ("air temperature", "_thermal_numba", None, (5.3, 12.1)),
+    ("power chain", "_power_numba", None, (4.2, 0.0)),
+    ("air flow: transport", "_airflow_numba", None, (9.0, 0.0)),
+    ("racks and servers", "_it_numba", None, (1.1, 1.9)),
+    ("cooling units", "_cooling_air_numba", None, (1.7, 0.0)),
+    ("chilled-water plant", "_plant_numba", None, (1.5, 0.0)),
+    ("workloads", "_workloads_numba", None, (0.6, 0.0)),
 )
+#: CPU seconds a warm-up process spends setting numba up before its first group
+SETUP_S = 1.5
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
 
@@ -98,8 +108,92 @@ def manifest_groups(need: str = "all") -> list[tuple[str, dict[str, tuple[str, .
             if (kernels := {n: s for n, s in wanted.items() if group_of(n) == label})]
 
 
+#: optional packages numba imports when it sets itself up, for features the kernels do not use: scipy (BLAS
+#: for ``np.dot``/``np.linalg`` in a kernel), cffi (calling C through cffi) and yaml (a ``.numba_config.yaml``).
+#: scipy alone (with numpy.f2py behind it) is about 0.2-0.7 s of every start that runs the physics.
+NOT_FOR_KERNELS = ("scipy", "cffi", "yaml")
+
+
+class _Unavailable(importlib.abc.MetaPathFinder):
+    """Makes ``import <name>`` of :data:`NOT_FOR_KERNELS` fail while numba sets itself up."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name in NOT_FOR_KERNELS:
+            raise ModuleNotFoundError(f"{name} is not loaded for the physics kernels", name=name)
+        return None
+
+
+def load_numba() -> None:
+    """Import numba and set up its CPU target without :data:`NOT_FOR_KERNELS` (numba then reports BLAS and
+    cffi missing: no kernel uses them; one that did would fail to compile in ``dctwin warmup``'s processes,
+    which load numba this way: the fresh-cache warm-up test). Nothing when numba is imported already (a
+    test, the window). Importing those packages later works as usual."""
+    if "numba" in sys.modules:
+        return
+    finder = _Unavailable()
+    sys.meta_path.insert(0, finder)
+    try:
+        import numba  # noqa: F401
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()  # imports numba's numpy support (where it looks for scipy)
+        cpu_target.typing_context.refresh()
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def _source_files() -> list[str]:
+    """The files numba's cache of the kernels hangs on: the kernel modules, the manifest, numba's own."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    files = [os.path.join(here, f"{m}.py") for m in KERNEL_MODULES + ("_kernel_manifest",)]
+    numba_spec = importlib.util.find_spec("numba")
+    if numba_spec is not None and numba_spec.origin:
+        files.append(numba_spec.origin)
+    return files
+
+
+def _sources_key(need: str) -> str:
+    """``need`` and the state of :func:`_source_files` as numba tells a source changed (path, time and
+    size), with Python's version: without importing numba."""
+    import hashlib
+
+    parts = [need, sys.version]
+    for path in _source_files():
+        st = os.stat(path)
+        parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def _marker(need: str) -> str:
+    from dctwin import twin
+
+    return os.path.join(twin.NUMBA_CACHE_DIR, f"dctwin-{need}-{_sources_key(need)}.compiled")
+
+
+def known_compiled(need: str = "solve") -> bool:
+    """Whether this cache was found (or made) complete for ``need`` with the kernels' current source: a
+    file's existence, so a later run neither imports numba to ask nor reads the cache's index. (A cache
+    emptied by hand behind it: the command compiles what it needs as it goes, without the progress lines.)"""
+    try:
+        return os.path.exists(_marker(need))
+    except OSError:
+        return False
+
+
+def _mark_compiled(need: str) -> None:
+    """Note that every kernel of ``need`` (and of the needs it covers) is in the cache."""
+    for covered, sections in NEEDS.items():
+        if set(sections) <= set(NEEDS[need]):
+            try:
+                with open(_marker(covered), "w", encoding="utf-8") as f:
+                    f.write("the kernels of this need are compiled for these sources\n")
+            except OSError:  # a read-only cache: the next run asks numba again
+                return
+
+
 def kernel_dispatchers() -> dict[str, Any]:
     """Every cached numba kernel as ``{"<module>.<function>": dispatcher}`` (imports the kernel modules)."""
+    load_numba()
     out: dict[str, Any] = {}
     for mod_name in KERNEL_MODULES:
         mod = importlib.import_module(f"dctwin.twin.physics.{mod_name}")
@@ -165,8 +259,12 @@ def cache_is_empty() -> bool:
 
 
 def compile_pending(need: str = "solve") -> bool:
-    """Whether the next ``need`` run has to compile kernels first (the first run on this machine)."""
-    return bool(uncached_kernels(need))
+    """Whether the next ``need`` run has to compile kernels first (the first run on this machine). Asks
+    numba's cache; when all are there, notes it for :func:`known_compiled`."""
+    pending = bool(uncached_kernels(need))
+    if not pending:
+        _mark_compiled(need)
+    return pending
 
 
 def cached_count() -> int:
@@ -191,8 +289,12 @@ def compile_kernels(kernels: dict[str, tuple[str, ...]]) -> int:
     return compiled
 
 
-def _compile_group_in_child(kernels: dict[str, tuple[str, ...]]) -> int:
-    return compile_kernels(kernels)
+def _compile_group(kernels: dict[str, tuple[str, ...]]) -> float:
+    """Compile a group (in a warm-up's process); returns the CPU seconds it took (with numba's set-up when
+    it is the process's first)."""
+    t0 = time.process_time()
+    compile_kernels(kernels)
+    return time.process_time() - t0
 
 
 def default_jobs() -> int:
@@ -204,45 +306,74 @@ def default_jobs() -> int:
     return max(1, min(cores, len(GROUPS)))
 
 
+def schedule(weights: list[tuple[str, float]], workers: int) -> tuple[dict[str, float], float]:
+    """When each group should be done, in CPU seconds of one process, if ``workers`` processes each take the
+    next group as they finish one (as :func:`warm_up`'s do), and when the last is: ``({label: end}, end)``."""
+    free = [0.0] * max(1, workers)
+    ends: dict[str, float] = {}
+    for label, w in weights:
+        i = min(range(len(free)), key=free.__getitem__)
+        free[i] += w + (SETUP_S if free[i] == 0.0 else 0.0)
+        ends[label] = free[i]
+    return ends, max(free)
+
+
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
-            jobs: Optional[int] = None, only_pending: bool = True) -> int:
+            jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False) -> int:
     """Compile the kernels ``need`` needs, group by group, calling ``report(CompileProgress)`` at the start
     and as each group is done. With ``jobs`` > 1 (default: the machine's cores) groups compile side by side
     in processes of their own that write numba's cache; this process then loads them from it. With
-    ``only_pending``, groups whose kernels are all cached are skipped. Returns the number of groups compiled."""
+    ``only_pending``, groups whose kernels are all cached are skipped (a cache known empty: pass False and
+    this process does not import numba to ask). With ``preload`` (a command about to run the kernels, on
+    its main thread), once a core is idle (fewer groups left than processes) this process loads numba and
+    the groups done so far from the cache meanwhile, instead of after the last. Returns the number of groups
+    compiled."""
     t0 = time.monotonic()
     groups = manifest_groups(need)
     if only_pending:
         pending = set(uncached_kernels(need))
         groups = [(label, k) for label, k in groups if pending & set(k)]
-    weight = {label: w for label, _m, _p, w in GROUPS}
-    whole = sum(weight[label] for label, _k in groups)
-    done_w = 0.0
+    weight = {label: w[0] + (w[1] if need != "solve" else 0.0) for label, _m, _p, w in GROUPS}
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    # the share done when a group is: when the schedule says it ends, of when the last ends (side by side,
+    # the first group done is not its weight's share of the whole: the others are well on)
+    ends, whole = schedule([(label, weight[label]) for label, _k in groups], min(jobs, len(groups)))
+    share = 0.0
     say = report or (lambda _p: None)
     say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0, 0.0))
     if not groups:
+        _mark_compiled(need)
         return 0
 
     def done(i: int, label: str) -> None:
-        nonlocal done_w
-        done_w += weight[label]
-        say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, done_w / whole))
+        nonlocal share
+        share = 1.0 if i + 1 == len(groups) else max(share, ends[label] / whole)
+        say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, share))
 
-    jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs == 1:
         for i, (label, kernels) in enumerate(groups):
-            compile_kernels(kernels)
+            log.debug("compiled %s: %.1f s CPU", label, _compile_group(kernels))
             done(i, label)
+        _mark_compiled(need)
         return len(groups)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: a fresh interpreter (no copy of a GUI's threads); it finds the same cache through the environment
     with ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn")) as ex:
-        futures = {ex.submit(_compile_group_in_child, kernels): label for label, kernels in groups}
+        futures = {ex.submit(_compile_group, kernels): label for label, kernels in groups}
+        loaded: set[str] = set()
+        workers = min(jobs, len(groups))
         for i, fut in enumerate(as_completed(futures)):
-            fut.result()
+            log.debug("compiled %s: %.1f s CPU", futures[fut], fut.result())
             done(i, futures[fut])
+            if preload and len(groups) - (i + 1) < workers:  # a core idles: load what is compiled so far
+                for label, kernels in groups:
+                    finished = [f for f, lb in futures.items() if lb == label and f.done()]
+                    if finished and label not in loaded:
+                        compile_kernels(kernels)  # cached by its process: a load, not a compile
+                        loaded.add(label)
+    _mark_compiled(need)
     return len(groups)
 
 

@@ -32,7 +32,7 @@ NEGLIGIBLE_RISE_K = 0.25
 #: rack's exhaust rise; but the rack also draws its air from beside it, and in the ai-hall, warm full
 #: solves at the spots of the largest estimated rise (20, 40 and 60 kW racks, 5 spots, rises 1.9 to
 #: 7.6 K) put the rise between the undiluted (0: +0.2 to +5.9 K too warm) and the fully diluted estimate
-#: (1.0: -0.2 to -2.3 K, too cool); 0.5 is within -0.7 to +1.9 K of them
+#: (1.0: -0.2 to -2.3 K, too cool); 0.5 puts those estimates within -0.7 to +1.9 K of them
 OWN_AIR_SHARE = 0.5
 
 

@@ -21,7 +21,9 @@ position on the tile grid and every facing:
 the present flow (:mod:`~dctwin.twin.physics.air_response`): the new rack's inlet is the air now in
 front of its intake; its power and heat are the IT model's at that inlet; the rise at the other racks is
 the near field of its exhaust heat, released along the first 2.4 m of its throw and carried by the frozen
-flow (a transport solve in a box 3 m around it), plus the far field, the room air warming by
+flow (a transport solve in a box 3 m around it) and diluted by the rack's own airflow
+(:meth:`~dctwin.twin.sim.placement_checks.AirModel.rises`: a big rack's heat is carried by its own air
+too, so its neighbours do not warm in proportion to its power), plus the far field, the room air warming by
 ``P / (rho cp Q_units)``, felt by each rack in proportion to how much room air it already breathes
 (``(T_in - T_supply) / (T_return - T_supply)``). The best spots are then verified by warm full solves
 (the editor's solve after an edit) and ranked by the verified figures; every candidate that was
@@ -275,7 +277,7 @@ class PlacementContext:
         checks += pchecks
         cchecks, c0, c1 = self.cooling.check(air_w, float(rs.liquid_power_w.sum()), cdu)
         checks += cchecks
-        rises, _ = self.air.rises(racks, rs.air_power_w)
+        rises, _ = self.air.rises(racks, rs.air_power_w, rs.airflow_m3s)
         checks += self.air.checks(racks, inlets, rises)
         weight, assumed = self.weight(request)
         checks += _floor_check(self.hall, racks, weight, assumed)

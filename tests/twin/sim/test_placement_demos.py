@@ -14,9 +14,6 @@ from dctwin.twin.sim.placement import Candidate, PlacementContext, RackRequest, 
 
 #: what the README states for the new rack's inlet at the top candidates (K)
 INLET_ERROR_K = 1.0
-#: what the README states for the largest rise at another rack in the ai-hall (K): the new rack's own jet
-#: wrapping round a row end, which the estimate does not see
-RISE_ERROR_K_AI_HALL = 3.2
 
 
 def solve_placed(sim: Simulation, cand: Candidate):
@@ -114,23 +111,30 @@ def test_ai_hall_best_spot_meets_its_constraints_and_the_estimate_is_close(ai_ha
     assert_meets_its_constraints(ai_hall, best)
 
 
+#: what the README states for the largest rise at another rack in the ai-hall for big air racks (K): the
+#: estimate at the spots where it is largest, against warm full solves (-0.7 to +1.9 K at 20 to 60 kW)
+RISE_ERROR_K_BIG_RACK = 2.0
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the rise estimate over-predicts a 40 kW rack at an ai-hall row end: R-A01 "
-                                       "21.3 -> 32.7 °C estimated, the hottest rack 26.8 °C solved (README, Find space)")
-def test_ai_hall_spot_ruled_out_for_air_is_too_warm_once_solved(ai_hall):
-    """The ai-hall's contained aisles keep every intake under 22 °C, so no spot is ruled out for a new rack's own
-    inlet; a 40 kW air rack at a row end is ruled out for the rise it causes at its neighbour (above A1's 32 °C).
-    The closest call, placed and solved, should push a rack above 32 °C within the stated rise error: it does not
-    yet (the estimate is conservative there), hence the strict xfail, which fails once the estimate holds."""
+@pytest.mark.parametrize("kw", [40.0, 60.0])
+def test_ai_hall_big_rack_rise_at_its_neighbour_is_within_the_stated_error_once_solved(ai_hall, kw):
+    """A big air rack at the ai-hall spot where it is estimated to warm another rack most (a row end, its
+    exhaust toward the next row's end): placed and solved, that rack warms by the estimated rise within
+    the stated error, and the spot is ruled out (or kept) for it rightly within that error.
+    The undiluted estimate (the rack's heat carried by the frozen flow alone) put it 2.4 K (40 kW) and
+    5.9 K (60 kW) too warm here, and ruled out spots that solve 5 K under A1's 32 °C."""
     ctx = PlacementContext(ai_hall)
     limit = ASHRAE_ALLOWABLE_C["A1"][1]
-    cands = [c for f in ("N", "S") for c in ctx.floor_map(RackRequest(kw=40.0), f).candidates.values()]
-    ruled = [c for c in cands if not c.feasible and c.binding.startswith("air: R-")
-             and "above the A1 allowable 32 °C" in c.binding]
-    assert ruled, [c.binding for c in cands]
     base = dict(zip(ctx.air.rack_ids, ctx.air.inlet_c))
-    cand = min(ruled, key=lambda c: base[c.neighbour] + c.neighbour_rise_k)  # the closest call
-    assert base[cand.neighbour] + cand.neighbour_rise_k > limit
+    cands = [c for f in ("N", "E", "S", "W") for c in ctx.floor_map(RackRequest(kw=kw), f).candidates.values()]
+    cand = max((c for c in cands if c.neighbour is not None), key=lambda c: base[c.neighbour] + c.neighbour_rise_k)
+    assert cand.neighbour_rise_k > 3.0, (cand.neighbour, cand.neighbour_rise_k)  # a real rise, not the far field
     after, ids = solve_placed(ai_hall, cand)
-    hottest = max(r.inlet_c for rid, r in after.racks.items() if rid not in ids)
-    assert hottest > limit - RISE_ERROR_K_AI_HALL, (cand.neighbour, hottest)
+    solved = after.racks[cand.neighbour].inlet_c - base[cand.neighbour]
+    assert abs(cand.neighbour_rise_k - solved) <= RISE_ERROR_K_BIG_RACK, (cand.neighbour, cand.neighbour_rise_k, solved)
+    estimated_c, solved_c = base[cand.neighbour] + cand.neighbour_rise_k, after.racks[cand.neighbour].inlet_c
+    if not cand.feasible and "allowable" in cand.binding:  # ruled out for that rise: too warm once solved
+        assert estimated_c > limit and solved_c > limit - RISE_ERROR_K_BIG_RACK, (cand.binding, solved_c)
+    else:  # kept: within the limit once solved
+        assert estimated_c <= limit and solved_c <= limit + RISE_ERROR_K_BIG_RACK, (cand.binding, solved_c)

@@ -22,6 +22,7 @@ from dctwin.twin.sim.metrics import power_headroom
 from dctwin.twin.sim.placement import (
     CoolingModel, PlacementContext, PowerModel, RackRequest, find_space,
 )
+from dctwin.twin.sim.placement_checks import OWN_AIR_SHARE
 from dctwin.twin.sim.placement_plan import plan_placements
 from dctwin.twin.sim.placement_space import SpaceRules, Spot, row_at, row_rects
 
@@ -124,6 +125,29 @@ def test_rise_field_conserves_the_heat(tiny):
     leaving = float((-flow.port_q[out] * theta.reshape(-1)[pf.cell[out]]).sum())
     assert leaving == pytest.approx(float(src.sum()), rel=2e-3)
     assert theta.min() >= -1e-12  # no cold from a heat source
+
+
+def test_rise_estimate_is_diluted_by_the_new_racks_own_air(tiny):
+    """The new rack's own airflow carries its heat too: the near-field rise is theta / (1 + b theta / dT) of
+    the bare transport estimate (dT the rack's exhaust rise); a small rack barely changes, and a big one no
+    longer warms its neighbours in proportion to its power."""
+    air = PlacementContext(tiny).air
+    rack = RackRequest(kw=8.0).prototype(tiny.hall)
+    rack = dataclasses.replace(rack, x_m=2.4, y_m=3.0, facing="N")
+    share = air.room_share * (1.0 / (RHO_CP_AIR * air.units_q))
+    kept = []
+    for kw in (2.0, 8.0, 32.0):
+        q = kw * 1e-1  # m3/s: 1e-4 m3/s per W, an exhaust rise of 8.3 K at any power
+        bare, _ = air.rises([rack], [kw * 1e3])
+        diluted, _ = air.rises([rack], [kw * 1e3], [q])
+        near = bare - share * kw * 1e3
+        dt = kw * 1e3 / (RHO_CP_AIR * q)
+        expect = near / (1.0 + OWN_AIR_SHARE * near / dt) + share * kw * 1e3
+        np.testing.assert_allclose(diluted, expect, atol=1e-9)
+        i = int(np.argmax(bare))
+        assert bare[i] > 0.2 and diluted[i] < bare[i]
+        kept.append(diluted[i] / bare[i])
+    assert 1.0 > kept[0] > 0.98 and kept[0] > kept[1] > kept[2]  # 2 kW barely changed; the bigger, the less linear
 
 
 def test_intake_mean_reads_the_air_in_front_of_the_intake(tiny):

@@ -31,6 +31,19 @@ def run_python(code: str, cache_dir, timeout=900) -> subprocess.CompletedProcess
                           timeout=timeout)
 
 
+# Python for run_python: every kernel numba compiles in the process goes into the list `compiled`.
+COUNT_COMPILES = """
+        from numba.core import event
+        compiled = []
+        class Listener(event.Listener):
+            def on_start(self, ev):
+                compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+            def on_end(self, ev):
+                pass
+        event.register("numba:compile", Listener())
+"""
+
+
 def test_validate_neither_imports_numba_nor_compiles(small, tmp_path):
     cache = tmp_path / "fresh-cache"
     out = run_python(f"""
@@ -109,15 +122,7 @@ def test_warmup_on_a_fresh_cache_compiles_everything_a_solve_and_a_simulation_ne
     assert result["groups_compiled"] == len(kernels.manifest_groups("all")) and not result["uncached_kernels"]
     assert out.stderr.count("] ") == result["groups_compiled"]
     # then the commands compile nothing: numba reports no compilation of any kernel
-    probe = run_python(f"""
-        from numba.core import event
-        compiled = []
-        class Listener(event.Listener):
-            def on_start(self, ev):
-                compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-            def on_end(self, ev):
-                pass
-        event.register("numba:compile", Listener())
+    probe = run_python(COUNT_COMPILES + f"""
         from dctwin.app.main import main
         assert main(["solve", {small!r}, "--json"]) == 0
         assert main(["simulate", {small!r}, "--duration", "30", "--incident", "crah-failure", "--json"]) == 0
@@ -200,15 +205,7 @@ def test_a_parallel_warm_up_for_a_command_loads_the_finished_groups_here_while_t
     from dctwin import twin
 
     kernels.warm_up("solve")  # this worktree's cache has them: the processes load rather than compile
-    out = run_python("""
-        from numba.core import event
-        compiled = []
-        class Listener(event.Listener):
-            def on_start(self, ev):
-                compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-            def on_end(self, ev):
-                pass
-        event.register("numba:compile", Listener())
+    out = run_python(COUNT_COMPILES + """
         from dctwin.twin.physics import kernels
         assert kernels.warm_up("solve", jobs=2, only_pending=False, preload=True) == 8
         d = kernels.kernel_dispatchers()

@@ -363,10 +363,6 @@ class Recorder:
         """
         if self.closed:
             raise InputError("recording: on_step after close()")
-        return self._on_step(t_s, sim, state, rack_inlet_c, rack_power_w, metrics)
-
-    def _on_step(self, t_s: float, sim: Any, state: Optional[State], rack_inlet_c: Optional[np.ndarray],
-                 rack_power_w: Optional[np.ndarray], metrics: Optional[Mapping[str, float]]) -> Optional[float]:
         self._raise_if_failed()
         t_s = float(t_s)
         if self.t_s is not None and t_s < self.t_s:

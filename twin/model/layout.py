@@ -50,7 +50,19 @@ ASSUMED_EXISTS = "exists"
 MAX_HALL_SIDE_M = 2000.0
 #: Side of the square a power node standing on a hall's floor is drawn as (m): a cabinet's footprint.
 POWER_MARK_M = 0.6
+#: One rack unit (EIA-310): 44.45 mm tall, a 19-inch rack's opening between its rails 0.483 m wide; an
+#: empty unit without a blanking panel opens U_OPENING_M2 = 0.0215 m2 from the rack's rear to its front.
+U_HEIGHT_M = 0.04445
+U_WIDTH_M = 0.483
+U_OPENING_M2 = U_WIDTH_M * U_HEIGHT_M
+#: A rack's frame above and below its mounting space (m): a 2.0 m rack holds 42 U.
+RACK_FRAME_M = 0.13
 _EPS = 1e-9
+
+
+def rack_units(height_m: float) -> int:
+    """Rack units a rack of ``height_m`` holds: (height − frame) / 44.45 mm (42 U in a 2.0 m rack)."""
+    return max(int((height_m - RACK_FRAME_M) / U_HEIGHT_M + 1e-6), 0)
 
 
 # --------------------------------------------------------------------------- elements
@@ -120,6 +132,9 @@ class Rack(_Box):
     #: True: the rack moves ``airflow_m3s`` and draws ``it_kw`` (at full utilization) whatever its inlet
     #: temperature (no fan curve, no inlet throttling), as a CFD room's fixed boundary conditions do
     airflow_fixed: bool = False
+    #: empty rack units without a blanking panel (0 = fully blanked; fractions for part-open units): through
+    #: each (U_OPENING_M2) the rack's own exhaust flows back to its servers' intakes
+    open_u: float = 0.0
 
     @property
     def design_airflow_m3s(self) -> float:

@@ -371,9 +371,9 @@ def _default_of(f: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
-#: fields left out when empty or false (nothing assumed, airflow not fixed: the usual case), so
-#: layouts that never set them stay byte-identical
-_OMIT_WHEN_FALSY = frozenset({"assumed", "airflow_fixed"})
+#: fields left out when empty, false or 0 (nothing assumed, airflow not fixed, every rack unit blanked: the
+#: usual case), so layouts that never set them stay byte-identical
+_OMIT_WHEN_FALSY = frozenset({"assumed", "airflow_fixed", "open_u"})
 
 
 def _plain(value: Any, compact: bool = False) -> Any:

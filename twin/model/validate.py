@@ -21,7 +21,7 @@ from dctwin.twin.model.text import (
 from dctwin.twin.model.layout import (
     ASSUMED_EXISTS, ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, MAX_HALL_SIDE_M, MAX_RACK_POWER_W,
     OBSTRUCTION_KINDS, PLENUM_KINDS, POWER_KINDS, WORKLOAD_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
-    Obstruction, PowerNode, Rack, Site, Tile,
+    Obstruction, PowerNode, Rack, Site, Tile, rack_units,
 )
 
 _EPS = 1e-6
@@ -449,11 +449,23 @@ def _check_rack(hall: Hall, r: Rack, nodes: dict[str, PowerNode], units: dict[st
         c.between(r.id, "fan_fraction", r.fan_fraction, 0.0, 0.9)
     if r.thermal_mass_kj_per_k is not None:
         c.between(r.id, "thermal_mass_kj_per_k", r.thermal_mass_kj_per_k, 0.0, 1e5, " kJ/K")
+    _check_open_u(r, c)
     if r.ashrae_class not in ASHRAE_CLASSES:
         c.err(r.id, "ashrae_class", f"unknown class {show(r.ashrae_class)} ({', '.join(ASHRAE_CLASSES)})")
     c.positive(r.id, "weight_kg", r.weight_kg, MAX_RACK_WEIGHT_KG, " kg")
     if ok and r.width_m > 0 and r.depth_m > 0:
         _inside(hall, r, c)
+
+
+def _check_open_u(r: Rack, c: _Checker) -> None:
+    """``open_u``: at least 0 and at most the rack units the rack holds (42 in a 2.0 m rack)."""
+    if r.open_u < 0:
+        c.err(r.id, "open_u", f"must not be negative, got {r.open_u:g} U (0 = every empty unit has its blanking panel)")
+        return
+    units = rack_units(r.height_m)
+    if r.open_u > units:
+        c.err(r.id, "open_u", f"{r.open_u:g} U without blanking panels is more than the {units} U a "
+                              f"{r.height_m:g} m rack holds")
 
 
 def _check_unit(hall: Hall, u: CoolingUnit, nodes: dict[str, PowerNode], racks: dict[str, Rack],

@@ -12,6 +12,18 @@ Model (PHYSICS.md §2, physics-reference §2.1, §3):
 * Cold plates (liquid racks): C_cp dT_cp/dt = P_liq − G_cp (T_cp − T_coolant);
   G_cp = 0 while the CDU is not cooling, so the plates warm at P_liq/C_cp
   (≈ 2 K/s at design) and the rack throttles within seconds, then shuts down.
+* Missing blanking panels (``Rack.open_u``): the servers' fans raise the pressure behind them, and
+  through the open units the rack's own exhaust flows back to the front. The rear cavity at
+  pressure dP over the room empties through the rear door, cabling and cable arms (effective area
+  B = V_des / sqrt(2 dP_des / ρ), fixed by dP_des = :data:`RACK_REAR_DP_PA` at the design airflow)
+  and through the gaps (C_d A, A = open_u × 0.0215 m2): q_r = C_d A sqrt(2 dP / ρ), so the share
+  r = q_r / V = C_d A / (C_d A + B) at any fan speed (small gaps: q_r ≈ C_d A sqrt(2 dP_des / ρ)
+  V / V_des). The servers take in (1 − r) room air and r exhaust; the room sees the rack draw and
+  blow V (1 − r). Exactly: the rack is a rack without gaps whose air exchange with the room is
+  V' = V (1 − r), with ε' = ε / (1 − r + r ε) (both close the same energy balance
+  C_s dT_s/dt = P_air − ε' ρ cp V' (T_s − T_room)); its server intake
+  T_int = T_room + r ε' (T_s − T_room) (steady: T_room + r (T_out − T_room)), and the curves and the
+  protection follow T_int. Steady: P_air = ρ cp V (1 − r) (T_out − T_room).
 * Protection: throttle above the warning inlet (ASHRAE class allowable max),
   linearly to 50 % CPU power at the critical inlet (warning + 5 K); above the
   critical inlet for the dwell (60 s) shut down (power and airflow 0); cold
@@ -37,6 +49,12 @@ backend="numba") -> RackStep``
 ``throttle_factor(ra, inlet_c, coldplate_c=None, backend="numba") -> ndarray``
 ``power_now(ra, st, u, inlet_c, backend="numba") -> ndarray``
     Power each rack draws in state ``st`` at these inputs (W), without stepping (a restored keyframe).
+``recirculated_share(open_u, v_des_m3s) -> ndarray``
+    Share r of the servers' airflow that is their own exhaust, back through ``open_u`` open units.
+``recirculating_now(ra, st) -> ndarray``
+    That share for racks in state ``st`` (0 for racks that are down).
+``server_intake_c(ra, inlet_c, st) -> ndarray``
+    The servers' intake (°C) of racks in state ``st`` with room air ``inlet_c`` at their fronts.
 ``state_names(mode, throttled, critical=None) -> list[str]``
 ``record_rack_events(log, t_s, ra, step, causes=None) -> list[Event]``
     Turn ``RackStep.code`` into EventLog records with a condition text
@@ -52,7 +70,7 @@ from typing import ClassVar, Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 from dctwin.twin.model.events import Event, EventLog
-from dctwin.twin.model.layout import Hall, Rack
+from dctwin.twin.model.layout import U_OPENING_M2, Hall, Rack
 from dctwin.twin.model.words import DEG_C, crossed
 from dctwin.twin.physics import _it_numba as _nb
 from dctwin.twin.physics import _it_numpy as _np
@@ -65,13 +83,25 @@ from dctwin.twin.physics.codes import (
 
 __all__ = [
     "RackArrays", "RackState", "RackStep", "rack_arrays", "rack_step", "rack_steady", "power_airflow",
-    "throttle_factor", "power_now", "state_names", "record_rack_events", "TRANSITION_KINDS", "MODE_ON", "MODE_SHUTDOWN",
+    "throttle_factor", "power_now", "recirculated_share", "recirculating_now", "server_intake_c", "state_names", "record_rack_events", "TRANSITION_KINDS", "MODE_ON", "MODE_SHUTDOWN",
     "MODE_UNPOWERED",
 ]
 
 #: EventLog kind of each transition code
 TRANSITION_KINDS = RACK_TRANSITION_KINDS
 
+
+#: The pressure behind the servers of a fully blanked rack at its design airflow, over the room (Pa): what
+#: pushes the exhaust through the rear door (63 % open, the servers' makers' minimum), cable-management arms
+#: and cabling. An estimate, not a measurement: Dell measured that the rear door and a cable arm each cost a
+#: 1U server about 3 % of its airflow (a few pascals against a server's ~100 Pa fan pressure). It sets how much
+#: exhaust an open unit returns: about 3.7 % of a rack's air per open U at 1 m3/s design airflow.
+RACK_REAR_DP_PA = 5.0
+#: Discharge coefficient of an open rack unit (a sharp-edged slot; as the containment gaps')
+GAP_CD = 0.61
+#: steady server intake of recirculating racks: fixed point T_int = T_room + r (T_out(T_int) − T_room) to this (K)
+INTAKE_TOL_K = 1e-9
+INTAKE_MAX_ITER = 2000
 
 #: the kernels of a backend name ("numba" or "numpy")
 _backend = partial(kernel_module, numba_module=_nb, numpy_module=_np)
@@ -105,6 +135,11 @@ class RackArrays(IndexedArrays):
     #: int8, 1 = airflow and power fixed (``Rack.airflow_fixed``): the curves are read at the design
     #: inlet whatever the inlet, and the inlet does not throttle (None = no rack fixed)
     fixed: Optional[np.ndarray] = None
+    #: share (0..1) of each rack's server airflow that is its own exhaust, back through the units without
+    #: blanking panels (``Rack.open_u``; :func:`recirculated_share`); None = every rack fully blanked
+    recirc: Optional[np.ndarray] = None
+    #: rack units without blanking panels (for the alarms' text); None = none
+    open_u: Optional[np.ndarray] = None
     #: the field that lists the ids
     IDS: ClassVar[str] = "rack_ids"
 
@@ -147,7 +182,26 @@ class RackArrays(IndexedArrays):
             cp_dwell_s=np.full(n, K.COLDPLATE_DWELL_S),
             has_liquid=(p_liq > 0).astype(np.int8),
             fixed=np.array([1 if r.airflow_fixed else 0 for r in racks], dtype=np.int8),
+            **_gaps([max(r.open_u, 0.0) for r in racks], v),
         )
+
+    def recirculating(self) -> bool:
+        """Whether any rack returns some of its exhaust to its servers (open units without panels)."""
+        return self.recirc is not None and bool((self.recirc > 0).any())
+
+    def room_exchange(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(V (1 − r), ε / (1 − r + r ε)): the airflow a rack moving ``v`` through its servers exchanges with
+        the room, and the effectiveness that gives its server mass the same heat exchange with the room air."""
+        r = self.recirc
+        return v * (1.0 - r), self.eps / (1.0 - r + r * self.eps)
+
+    def intake(self, inlet: np.ndarray, server_c: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """Server intake (°C) of racks with room air ``inlet`` at their fronts and server mass ``server_c``:
+        T_room + r ε' (T_s − T_room) for racks whose fans run (``on``), the room air for the others."""
+        if not self.recirculating():
+            return inlet
+        r = np.where(on != 0, self.recirc, 0.0)
+        return inlet + r * self.room_exchange(np.ones(self.n))[1] * (server_c - inlet)
 
     def curve_inlet(self, inlet: np.ndarray) -> np.ndarray:
         """The inlet temperature the power and airflow curves see: the design inlet for fixed racks."""
@@ -160,6 +214,41 @@ class RackArrays(IndexedArrays):
         if self.fixed is None or not self.fixed.any():
             return fac
         return np.where((self.fixed != 0) & (fac > 0), 1.0, fac)
+
+
+def recirculated_share(open_u, v_des_m3s) -> np.ndarray:
+    """Share r (0..1) of a rack's server airflow that is its own exhaust, back through ``open_u`` open units.
+
+    r = C_d A / (C_d A + B): the gaps (A = ``open_u`` × :data:`~dctwin.twin.model.layout.U_OPENING_M2`,
+    C_d = :data:`GAP_CD`) and the rear path (B = V_des / sqrt(2 dP_des / ρ), dP_des =
+    :data:`RACK_REAR_DP_PA`) share the rear pressure; 0 for a rack without gaps or without airflow.
+    """
+    a = GAP_CD * U_OPENING_M2 * np.maximum(np.asarray(open_u, dtype=np.float64), 0.0)
+    b = np.asarray(v_des_m3s, dtype=np.float64) / np.sqrt(2.0 * RACK_REAR_DP_PA / K.RHO_AIR)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a > 0) & (b > 0), a / (a + b), 0.0)
+
+
+def _gaps(open_u: list[float], v_des: np.ndarray) -> dict[str, Optional[np.ndarray]]:
+    """``recirc`` and ``open_u`` of :class:`RackArrays` (None when every rack is fully blanked)."""
+    if not any(x > 0 for x in open_u):
+        return {"recirc": None, "open_u": None}
+    ou = np.array(open_u, dtype=np.float64)
+    return {"recirc": recirculated_share(ou, v_des), "open_u": ou}
+
+
+def server_intake_c(ra: RackArrays, inlet_c, st: "RackState") -> np.ndarray:
+    """The servers' intake (°C) of racks in state ``st`` with room air ``inlet_c`` at their fronts: the room
+    air, warmed by the exhaust that racks with open units (``Rack.open_u``) return to their servers."""
+    inlet = _arr(inlet_c, ra.n, K.DESIGN_INLET_C)
+    return ra.intake(inlet, st.server_c, st.mode == MODE_ON)
+
+
+def recirculating_now(ra: RackArrays, st: "RackState") -> np.ndarray:
+    """Share of each rack's server air that is its own exhaust in state ``st`` (0 for a rack that is down)."""
+    if not ra.recirculating():
+        return np.zeros(ra.n)
+    return np.where(st.mode == MODE_ON, ra.recirc, 0.0)
 
 
 def rack_arrays(hall: Hall) -> RackArrays:
@@ -202,10 +291,10 @@ class RackStep:
 
     state: RackState
     utilization: np.ndarray
-    inlet_c: np.ndarray       # inlet used for the decisions (°C)
+    inlet_c: np.ndarray       # server intake used for the decisions (°C): the room air, warmed by recirculation
     coldplate_c: np.ndarray   # cold-plate temperature used for the decisions (°C)
     power_w: np.ndarray       # electrical power drawn (W)
-    airflow_m3s: np.ndarray   # air through the rack (m3/s)
+    airflow_m3s: np.ndarray   # air the rack draws from and blows into the room (m3/s): its servers' less recirculation
     fan_w: np.ndarray         # server fan power (W), part of power_w
     air_power_w: np.ndarray   # heat generated into the air side (W)
     liquid_power_w: np.ndarray  # heat generated into the liquid side (W)
@@ -215,6 +304,10 @@ class RackStep:
     throttle: np.ndarray      # CPU power factor (0.5..1; 0 when down)
     code: np.ndarray          # int8 transition code (TR_*), 0 = none
     critical: np.ndarray      # bool: inlet above critical (steady) / counting the dwell
+    #: air through the servers (m3/s; the fans' airflow): ``airflow_m3s`` / (1 − recirc)
+    server_airflow_m3s: Optional[np.ndarray] = None
+    #: share of the servers' air that is the rack's own exhaust (0 for racks fully blanked or down)
+    recirc: Optional[np.ndarray] = None
 
     @property
     def states(self) -> list[str]:
@@ -244,11 +337,11 @@ def power_now(ra: RackArrays, st: RackState, u, inlet_c, backend: str = "numba")
     """Electrical power (W) each rack of state ``st`` draws at utilization ``u`` and ``inlet_c`` (°C).
 
     P = P_des (1 − f_fan) fCPU(u, T)·throttle + P_des f_fan (V/V_des)³ for a rack that is on
-    (``st.mode == MODE_ON``), its throttle from the inlet (and cold plate) of ``st`` as
+    (``st.mode == MODE_ON``), T its server intake (:func:`server_intake_c`), its throttle from the inlet (and cold plate) of ``st`` as
     :func:`rack_step` would decide it; 0 for a rack that is down. What a state restored from a
     keyframe draws before its next step (the keyframe holds the state, not the last step's power).
     """
-    inlet = _arr(inlet_c, ra.n, K.DESIGN_INLET_C)
+    inlet = server_intake_c(ra, inlet_c, st)
     on = (st.mode == MODE_ON).astype(np.int8)
     fac = throttle_factor(ra, inlet, st.coldplate_c, backend) * on
     return power_airflow(ra, u, inlet, fac, on, backend)[0]
@@ -284,6 +377,9 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
     ok = _arr(cdu_ok, n, 1, np.int8)
     cool = _arr(coolant_c, n, K.COOLANT_SUPPLY_C)
     dt = float(dt_s)
+    room = inlet
+    # the servers' intake at the start of the step: exact for the state (recirculation is instantaneous)
+    inlet = ra.intake(room, st.server_c, st.mode == MODE_ON)
     mode, thr, ov, cov, good, cause, fac, code = b.protection_kernel(
         inlet, st.coldplate_c, pw, st.mode, st.throttled, st.over_s, st.cp_over_s, st.good_s, st.cause,
         ra.warn_c, ra.crit_c, ra.dwell_s, ra.restart_s, ra.cp_warn_c, ra.cp_crit_c, ra.cp_dwell_s,
@@ -296,12 +392,23 @@ def rack_step(ra: RackArrays, st: RackState, u, inlet_c, dt_s: float, powered=No
                         code).astype(np.int8)
     p, v, pf, pa, pl = b.power_airflow_kernel(u, ra.curve_inlet(inlet), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
                                               ra.liquid_frac, fac, on, ra.prm)
-    ts, tout, qa = b.server_mass_kernel(pa, v, inlet, st.server_c, ra.c_s_j_per_k, ra.eps, dt, ra.prm)
+    v_room, eps, recirc = _room_side(ra, v, on)
+    ts, tout, qa = b.server_mass_kernel(pa, v_room, room, st.server_c, ra.c_s_j_per_k, eps, dt, ra.prm)
     lim = _arr(cdu_limit_w, n, np.inf)
     tcp, ql = b.coldplate_kernel(pl, st.coldplate_c, ra.c_cp_j_per_k, ra.g_cp_w_per_k, cool, ok, lim, dt)
     new = RackState(ts, tcp, mode, thr, ov, cov, good, cause)
-    return RackStep(new, u, inlet, st.coldplate_c.copy(), p, v, pf, pa, pl, qa, ql, tout, fac, code,
-                    (inlet > ra.crit_c) & (mode == MODE_ON))
+    return RackStep(new, u, inlet, st.coldplate_c.copy(), p, v_room, pf, pa, pl, qa, ql, tout, fac, code,
+                    (inlet > ra.crit_c) & (mode == MODE_ON), v, recirc)
+
+
+def _room_side(ra: RackArrays, v: np.ndarray, on: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(airflow exchanged with the room, server effectiveness towards the room air, recirculated share) of
+    racks whose servers move ``v``: ``v``, ε and 0 for racks without open units
+    (:meth:`RackArrays.room_exchange`)."""
+    if not ra.recirculating():
+        return v, ra.eps, np.zeros(ra.n)
+    v_room, eps = ra.room_exchange(v)
+    return v_room, eps, np.where((on != 0) & (v > 0), ra.recirc, 0.0)
 
 
 def rack_steady(ra: RackArrays, u, inlet_c, powered=None, cdu_ok=None, coolant_c=None,
@@ -327,11 +434,28 @@ def rack_steady(ra: RackArrays, u, inlet_c, powered=None, cdu_ok=None, coolant_c
     mode = np.where(~pw, MODE_UNPOWERED, np.where(dead_cp, MODE_SHUTDOWN, MODE_ON)).astype(np.int8)
     cause = np.where(~pw, CAUSE_POWER, np.where(dead_cp, CAUSE_COLDPLATE, 0)).astype(np.int8)
     on = (mode == MODE_ON).astype(np.int8)
-    fac = ra.unthrottled(b.throttle_kernel(inlet, cool, ra.warn_c, ra.crit_c, ra.cp_warn_c, ra.cp_crit_c,
-                                           np.zeros(n, np.int8), ra.prm) * on)
-    p, v, pf, pa, pl = b.power_airflow_kernel(u, ra.curve_inlet(inlet), ra.p_des_w, ra.v_des_m3s, ra.fan_frac,
-                                              ra.liquid_frac, fac, on, ra.prm)
-    ts, tout, qa = b.server_steady_kernel(pa, v, inlet, ra.eps, ra.prm)
+    room = inlet
+
+    def at(intake):
+        fac = ra.unthrottled(b.throttle_kernel(intake, cool, ra.warn_c, ra.crit_c, ra.cp_warn_c, ra.cp_crit_c,
+                                               np.zeros(n, np.int8), ra.prm) * on)
+        p, v, pf, pa, pl = b.power_airflow_kernel(u, ra.curve_inlet(intake), ra.p_des_w, ra.v_des_m3s,
+                                                  ra.fan_frac, ra.liquid_frac, fac, on, ra.prm)
+        v_room, eps, recirc = _room_side(ra, v, on)
+        return (fac, p, v, pf, pa, pl, v_room, recirc) + b.server_steady_kernel(pa, v_room, room, eps, ra.prm)
+
+    fac, p, v, pf, pa, pl, v_room, recirc, ts, tout, qa = at(inlet)
+    if ra.recirculating():
+        # the intake mixes room air and exhaust, whose temperature follows the fans at that intake: iterate
+        # T_int = T_room + r (T_out(T_int) − T_room); it contracts by at most r per step (the fans speed up
+        # and the protection throttles as the intake warms)
+        for _ in range(INTAKE_MAX_ITER):
+            intake = room + recirc * (tout - room)
+            moved = float(np.abs(intake - inlet).max(initial=0.0))
+            inlet = intake
+            fac, p, v, pf, pa, pl, v_room, recirc, ts, tout, qa = at(inlet)
+            if moved < INTAKE_TOL_K:
+                break
     with np.errstate(divide="ignore", invalid="ignore"):
         tcp = np.where(ra.g_cp_w_per_k > 0, cool + pl / np.where(ra.g_cp_w_per_k > 0, ra.g_cp_w_per_k, 1.0),
                        cool)
@@ -339,8 +463,8 @@ def rack_steady(ra: RackArrays, u, inlet_c, powered=None, cdu_ok=None, coolant_c
     crit = (inlet > ra.crit_c) & (on != 0)
     z = np.zeros(n)
     st = RackState(ts, tcp, mode, thr, z.copy(), z.copy(), z.copy(), cause)
-    return RackStep(st, u, inlet, tcp.copy(), p, v, pf, pa, pl, qa, pl.copy(), tout, fac,
-                    np.zeros(n, np.int8), crit)
+    return RackStep(st, u, inlet, tcp.copy(), p, v_room, pf, pa, pl, qa, pl.copy(), tout, fac,
+                    np.zeros(n, np.int8), crit, v, recirc)
 
 
 #: display names of rack states

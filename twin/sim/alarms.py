@@ -18,6 +18,10 @@ unit_failed         major      cooling unit not running (failed, no power) runni
 rack_down           critical   rack not running (no power or shut down)    running (held 30 s)
 ==================  =========  ==========================================  =========================
 
+A rack's inlet is what its servers breathe: the room air at its front, warmed by the exhaust a rack
+with open units (``Rack.open_u``, no blanking panels) returns to them; the message then says so
+("..., recirculating 12 % of its exhaust through 4 U without blanking panels: ...").
+
 An alarm is raised the step its condition is met; it clears only after the
 value has stayed past the clear threshold for the hold time, so a value
 hovering at the threshold raises once and does not chatter.
@@ -51,7 +55,7 @@ from dctwin.twin.model.words import DEG_C, crossed, hms
 from dctwin.twin.physics import thermal
 from dctwin.twin.physics.airflow import port_faces
 from dctwin.twin.physics.constants import ASHRAE_RECOMMENDED_C
-from dctwin.twin.physics.it import MODE_ON
+from dctwin.twin.physics.it import MODE_ON, recirculating_now, server_intake_c
 from dctwin.twin.physics.power import PowerSystem
 from dctwin.twin.sim.hall import HallState, HallSystem
 
@@ -252,6 +256,8 @@ class AlarmMonitor:
                  "node_load_80": len(cap_idx), "node_load_100": len(cap_idx), "unit_failed": m, "rack_down": n}
         self.sizes = sizes
         self.alarms: list[dict[str, Any]] = []
+        #: share of each rack's server air that is its own exhaust, at the last evaluation
+        self._share_now = np.zeros(n)
         self._share_flow = None
         self._share_cache: dict[int, np.ndarray] = {}
         self.reset()
@@ -337,7 +343,9 @@ class AlarmMonitor:
         self.was_running = running
         self._remember_flow(st)
 
-        inlet = np.asarray(st.rack_inlet_c, float)
+        # what the servers breathe: the room air, warmed by the exhaust racks with open units return to it
+        inlet = np.asarray(server_intake_c(hs.ra, st.rack_inlet_c, st.rack_state), float)
+        self._share_now = recirculating_now(hs.ra, st.rack_state)
         rack, unit = hs.rack_ids.__getitem__, hs.unit_ids.__getitem__
         for kind, thr in (("inlet_recommended", self.rec_c), ("inlet_allowable", self.allow_c),
                           ("inlet_critical", self.crit_c)):
@@ -488,7 +496,16 @@ class AlarmMonitor:
             level = kind.split("_")[1]
             # the value that crossed, with the decimals it takes to see it crossed: never "32.0 °C over 32 °C"
             head = f"{rid} inlet {crossed(value, thr)} {DEG_C} over {level} {thr:g} {DEG_C} {when}"
-        return self._record(kind, rid, t, head, self._thermal_causes(i, t))
+        return self._record(kind, rid, t, head + self._recirculating(i), self._thermal_causes(i, t))
+
+    def _recirculating(self, i: int) -> str:
+        """Why rack ``i``'s servers breathe warmer air than the room gives them, when they do: ", recirculating
+        12 % of its exhaust through 4 U without blanking panels" (empty for a fully blanked rack)."""
+        share = float(self._share_now[i]) if i < len(self._share_now) else 0.0
+        if share <= 0 or self.hs.ra.open_u is None:
+            return ""
+        return (f", recirculating {100 * share:.0f} % of its exhaust through {self.hs.ra.open_u[i]:g} U "
+                f"without blanking panels")
 
     def _power(self, kind: str, n: int, t: float, ratio: float = 0.0) -> dict[str, Any]:
         nid = self.node_ids[n]

@@ -52,13 +52,20 @@ class _Json:
 class RackResult(_Json):
     """One rack now: intake and exhaust air (°C), electrical power (W), airflow (m3/s) and its
     protection state ("ok", "throttled", "shutdown", "unpowered", "critical"). A preview from
-    recorded series knows the inlet (and maybe the power) only."""
+    recorded series knows the inlet (and maybe the power) only.
+
+    ``inlet_c`` is the room air at the rack's front and ``airflow_m3s`` what the rack draws from the room;
+    ``recirculated_share`` is the share of its servers' air that is its own exhaust, back through the
+    rack units without blanking panels (``Rack.open_u``; 0 fully blanked), and ``server_intake_c`` what
+    the servers breathe (the protection and the alarms follow it)."""
 
     inlet_c: float
     exhaust_c: Optional[float] = _omit_none()
     power_w: Optional[float] = _omit_none()
     airflow_m3s: Optional[float] = _omit_none()
     state: Optional[str] = _omit_none()
+    recirculated_share: Optional[float] = _omit_none()
+    server_intake_c: Optional[float] = _omit_none()
 
 
 @dataclass

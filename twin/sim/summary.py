@@ -16,7 +16,7 @@ import numpy as np
 from dctwin.twin import __version__
 from dctwin.twin.model.events import EventLog
 from dctwin.twin.physics.cooling_air import KIND_RDHX
-from dctwin.twin.physics.it import MODE_ON, state_names
+from dctwin.twin.physics.it import MODE_ON, recirculating_now, server_intake_c, state_names
 from dctwin.twin.sim.facility import Facility
 from dctwin.twin.sim.hall import HallState, HallSystem
 from dctwin.twin.sim.metrics import (
@@ -36,10 +36,13 @@ def hall_summary(hs: HallSystem, st: HallState, fac: Facility) -> HallSummary:
         power, air_q = st.rack_power_w, flow.rack_q
     else:
         power, air_q = rs.power_w, rs.airflow_m3s
+    intake = server_intake_c(hs.ra, st.rack_inlet_c, st.rack_state)
+    share = recirculating_now(hs.ra, st.rack_state)
     names = state_names(st.rack_state.mode, st.rack_state.throttled,
-                        (st.rack_inlet_c > hs.ra.crit_c) & (st.rack_state.mode == MODE_ON))
+                        (intake > hs.ra.crit_c) & (st.rack_state.mode == MODE_ON))
     racks = {rid: RackResult(float(st.rack_inlet_c[i]), float(st.rack_exhaust_c[i]), float(power[i]),
-                             float(air_q[i]), names[i]) for i, rid in enumerate(hs.rack_ids)}
+                             float(air_q[i]), names[i], float(share[i]), float(intake[i]))
+             for i, rid in enumerate(hs.rack_ids)}
     units = {}
     for j, uid in enumerate(hs.unit_ids):
         ret = float(st.unit_return_c[j])

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
 
 from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, OBSTRUCTION_KINDS,
                                      PLENUM_KINDS, POWER_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
-                                     Obstruction, PowerNode, Rack, Site, Tile)
+                                     U_OPENING_M2, Obstruction, PowerNode, Rack, Site, Tile)
 from dctwin.twin.model.validate import AIRFLOW_CONTROLS, FEEDABLE_KINDS
 from dctwin.twin.physics.constants import DESIGN_INLET_C
 from dctwin.widgets.colormaps import note_label
@@ -25,6 +25,7 @@ FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {
     Rack: (("id", "Id", "text"), ("it_kw", "IT power (kW)", "float"),
            ("airflow_m3s", f"Airflow at {DESIGN_INLET_C:g} °C inlet (m³/s, blank = 1e-4 per W)", "optfloat"),
            ("airflow_fixed", "Airflow and power fixed (no fan curve)", ("false", "true")),
+           ("open_u", f"Open U, no blanking panel ({U_OPENING_M2:.4f} m² each)", "float"),
            ("liquid_fraction", "Liquid fraction", "float"), ("facing", "Front faces", FACINGS),
            ("ashrae_class", "ASHRAE class", ASHRAE_CLASSES), ("feeds", "Feeds", "feeds")),
     CoolingUnit: (("id", "Id", "text"), ("kind", "Kind", COOLING_KINDS),
@@ -63,6 +64,17 @@ def _applies(el: Element, field: str) -> bool:
     return kinds is None or el.kind in kinds
 
 
+def _server_airflow(r: Any) -> float:
+    """The air a rack's servers move (m³/s): what it exchanges with the room plus what it recirculates."""
+    share = float(r.recirculated_share or 0.0)
+    return float(r.airflow_m3s) / (1.0 - share) if share < 1.0 else float(r.airflow_m3s)
+
+
+def _intake(r: Any) -> float:
+    """What a rack's servers breathe (°C): the room air at its front unless it recirculates."""
+    return float(r.server_intake_c if r.server_intake_c is not None else r.inlet_c)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
@@ -94,6 +106,8 @@ class InspectorPanel(QWidget):
         self.live: Mapping[str, Any] = {}
         #: under the airflow field: what the selected rack moves now (the fan curve's response to its inlet)
         self.airflow_now: Optional[QLabel] = None
+        #: under the open-U field: the share of its exhaust the selected rack returns to its servers now
+        self.recirc_now: Optional[QLabel] = None
         self.header = QLabel("Nothing selected", self)
         self.header.setWordWrap(True)
         self.form_host = QWidget(self)
@@ -184,6 +198,7 @@ class InspectorPanel(QWidget):
         self.editors.clear()
         self.errors.clear()
         self.airflow_now = None
+        self.recirc_now = None
         self.general_error.hide()
         for name, label, kind in fields:
             box = QWidget(self.form_host)
@@ -198,11 +213,16 @@ class InspectorPanel(QWidget):
                 v.addLayout(row)
             else:
                 v.addWidget(editor)
-            if name == "airflow_m3s" and all(isinstance(e, Rack) for e in self.elements()):
-                self.airflow_now = QLabel(box)
-                self.airflow_now.setObjectName("airflow_now")
-                self.airflow_now.setStyleSheet("color: #555;")
-                v.addWidget(self.airflow_now)
+            if name in ("airflow_m3s", "open_u") and all(isinstance(e, Rack) for e in self.elements()):
+                now = QLabel(box)
+                now.setObjectName("airflow_now" if name == "airflow_m3s" else "recirc_now")
+                now.setStyleSheet("color: #555;")
+                now.setWordWrap(True)
+                v.addWidget(now)
+                if name == "airflow_m3s":
+                    self.airflow_now = now
+                else:
+                    self.recirc_now = now
             err = QLabel(box)
             err.setWordWrap(True)
             err.setStyleSheet("color: #d32f2f;")
@@ -298,17 +318,39 @@ class InspectorPanel(QWidget):
         if self.airflow_now is None:
             return
         now = [self.live.get(e.id) for e in els]
+        self._show_recirc_now(els, now)
         if not els or any(r is None or r.airflow_m3s is None for r in now):
             self.airflow_now.setText("now — (not simulated yet)")
             return
-        q = sum(float(r.airflow_m3s) for r in now)
-        inlet = max(float(r.inlet_c) for r in now)
+        q = sum(_server_airflow(r) for r in now)
+        inlet = max(_intake(r) for r in now)
         design = sum(e.design_airflow_m3s for e in els)
         share = f" ({q / design:.2f}×)" if design > 0 else ""
         where = f"at {inlet:.1f} °C" if len(els) == 1 else f"in all, inlets ≤ {inlet:.1f} °C"
         self.airflow_now.setText(f"now {q:.3g} m³/s{share} {where}")
         self.airflow_now.setToolTip("The airflow the rack moves now: the field holds at a 22.5 °C inlet and the "
                                     "fan curve scales it with the inlet, unless airflow and power are fixed.")
+
+    def _show_recirc_now(self, els: list[Element], now: list[Any]) -> None:
+        """Under the open-U field: how much of its exhaust the selected rack returns to its servers now and how
+        much warmer they breathe for it (the racks without open units: nothing to say)."""
+        if self.recirc_now is None:
+            return
+        if not any(getattr(e, "open_u", 0.0) > 0 for e in els):
+            self.recirc_now.setText("")
+            self.recirc_now.hide()
+            return
+        self.recirc_now.show()
+        if any(r is None or r.recirculated_share is None for r in now):
+            self.recirc_now.setText("now — (not simulated yet)")
+            return
+        share = max(float(r.recirculated_share) for r in now)
+        rise = max(_intake(r) - float(r.inlet_c) for r in now)
+        lead = "now" if len(els) == 1 else "now at most"
+        self.recirc_now.setText(f"{lead} {100 * share:.0f} % of its exhaust back to its servers: intake "
+                                f"+{rise:.1f} K over the room air")
+        self.recirc_now.setToolTip("Hot exhaust flows back to the front through rack units without blanking "
+                                   "panels; the servers breathe the mix (README, \"Blanking panels\").")
 
     def _show_assumed(self, els: list[Element]) -> None:
         """The "assumed" badge: which values of the selection an importer assumed (edit one to confirm it)."""

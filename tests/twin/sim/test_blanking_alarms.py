@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 
 from dctwin.app.main import main

@@ -83,8 +83,8 @@ from dctwin.twin.physics.codes import (
 
 __all__ = [
     "RackArrays", "RackState", "RackStep", "rack_arrays", "rack_step", "rack_steady", "power_airflow",
-    "throttle_factor", "power_now", "recirculated_share", "recirculating_now", "server_intake_c", "state_names", "record_rack_events", "TRANSITION_KINDS", "MODE_ON", "MODE_SHUTDOWN",
-    "MODE_UNPOWERED",
+    "throttle_factor", "power_now", "recirculated_share", "recirculating_now", "server_intake_c", "state_names",
+    "record_rack_events", "TRANSITION_KINDS", "MODE_ON", "MODE_SHUTDOWN", "MODE_UNPOWERED",
 ]
 
 #: EventLog kind of each transition code
@@ -337,8 +337,8 @@ def power_now(ra: RackArrays, st: RackState, u, inlet_c, backend: str = "numba")
     """Electrical power (W) each rack of state ``st`` draws at utilization ``u`` and ``inlet_c`` (°C).
 
     P = P_des (1 − f_fan) fCPU(u, T)·throttle + P_des f_fan (V/V_des)³ for a rack that is on
-    (``st.mode == MODE_ON``), T its server intake (:func:`server_intake_c`), its throttle from the inlet (and cold plate) of ``st`` as
-    :func:`rack_step` would decide it; 0 for a rack that is down. What a state restored from a
+    (``st.mode == MODE_ON``), T its server intake (:func:`server_intake_c`), its throttle from the
+    intake (and cold plate) of ``st`` as :func:`rack_step` would decide it; 0 for a rack that is down. What a state restored from a
     keyframe draws before its next step (the keyframe holds the state, not the last step's power).
     """
     inlet = server_intake_c(ra, inlet_c, st)

@@ -149,3 +149,12 @@ def test_a_rack_that_is_down_recirculates_nothing():
     assert s.recirc[0] == 0.0 and s.inlet_c[0] == ROOM_C
     assert it.server_intake_c(ra, ROOM_C, s.state)[0] == ROOM_C
     assert it.recirculating_now(ra, s.state)[0] == 0.0
+
+
+def test_power_now_of_a_restored_state_is_what_the_next_step_draws_with_gaps():
+    """A keyframe holds the state; what a recirculating rack draws follows its servers' intake, not the room air."""
+    ra = _ra(0.0, 20.0, 42.0, it_kw=15.0)
+    st = it.rack_steady(ra, 1.0, 27.0).state
+    nxt = it.rack_step(ra, st, 1.0, 27.0, 1.0)
+    assert np.allclose(it.power_now(ra, st, 1.0, 27.0), nxt.power_w, rtol=1e-12)
+    assert nxt.inlet_c[2] > 32.0 and nxt.throttle[2] < 1.0  # throttled by its own exhaust

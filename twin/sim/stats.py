@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dctwin.twin.model.events import EventLog
-from dctwin.twin.physics.it import MODE_ON
+from dctwin.twin.physics.it import MODE_ON, server_intake_c
 
 if TYPE_CHECKING:
     from dctwin.twin.sim.facility import Facility
@@ -40,6 +40,9 @@ class RunStats:
             self.energy[1] += dt * (it + float(st.last_unit.fan_w.sum()) + fac.plant_power_w())
         if hs.ra.n:
             self.max_inlet_c = max(self.max_inlet_c, float(st.rack_inlet_c.max()))
-            over = np.nonzero((st.rack_inlet_c > hs.ra.warn_c) & (st.rack_state.mode == MODE_ON))[0]
+            # over its allowable: what its servers breathe (warmer than the room air at its front when it has
+            # open units without blanking panels)
+            intake = server_intake_c(hs.ra, st.rack_inlet_c, st.rack_state)
+            over = np.nonzero((intake > hs.ra.warn_c) & (st.rack_state.mode == MODE_ON))[0]
             for i in over:
                 self.over_allowable.setdefault(hs.rack_ids[i], st.t_s)

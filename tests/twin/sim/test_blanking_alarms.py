@@ -94,3 +94,16 @@ def test_a_run_with_gaps_conserves_energy_and_settles_where_the_solve_is():
     assert float(sim.state.last_rack.inlet_c[i]) == pytest.approx(intake0, abs=0.3)
     assert summary.final.racks["R-A01"].recirculated_share == pytest.approx(
         float(sim.ra.recirc[i]), rel=1e-12)
+
+
+def test_a_run_counts_a_rack_over_allowable_by_what_its_servers_breathe():
+    site = _site(42.0)
+    hall = site.halls[0]
+    i = next(k for k, r in enumerate(hall.racks) if r.id == "R-A01")
+    hall.racks[i] = dataclasses.replace(hall.racks[i], it_kw=12.0)
+    sim = Simulation(site, grid_m=0.6, dt_s=5.0)
+    sim.solve_steady()
+    j = sim.rack_ids.index("R-A01")
+    assert sim.state.rack_inlet_c[j] < sim.ra.warn_c[j] < sim.state.last_rack.inlet_c[j]
+    summary = sim.run(20.0)
+    assert "R-A01" in summary.racks_over_allowable

@@ -343,9 +343,14 @@ class AlarmMonitor:
         self.was_running = running
         self._remember_flow(st)
 
-        # what the servers breathe: the room air, warmed by the exhaust racks with open units return to it
-        inlet = np.asarray(server_intake_c(hs.ra, st.rack_inlet_c, st.rack_state), float)
-        self._share_now = recirculating_now(hs.ra, st.rack_state)
+        # what the servers breathe: the room air, warmed by the exhaust racks with open units return to it (a
+        # measured view, without server temperatures, gives the measured inlets as they are)
+        if hasattr(st.rack_state, "server_c"):
+            inlet = np.asarray(server_intake_c(hs.ra, st.rack_inlet_c, st.rack_state), float)
+            self._share_now = recirculating_now(hs.ra, st.rack_state)
+        else:
+            inlet = np.asarray(st.rack_inlet_c, float)
+            self._share_now = np.zeros(hs.ra.n)
         rack, unit = hs.rack_ids.__getitem__, hs.unit_ids.__getitem__
         for kind, thr in (("inlet_recommended", self.rec_c), ("inlet_allowable", self.allow_c),
                           ("inlet_critical", self.crit_c)):

@@ -22,6 +22,14 @@ without them opens as before, and readers treat their absence as "no telemetry".
 
 A review export carries all of them, hashed like every table; it keeps only the exported
 recording's shadow rows (:func:`prune_for_export`).
+
+Damage is noticed (format 4): every row carries ``crc`` (the tables are defined in
+:mod:`dctwin.twin.store.schema`), written with it and checked on every read (:func:`read_checked`:
+a row that fails raises naming the table and the row); reading a point's whole series also checks
+that its chunks hold the samples its map row counts. :func:`check_measured` checks every row before a
+review export copies them; ``dctwin verify`` checks every row's ``crc``. Files of format 3 have no
+``crc`` in these tables: they read unchecked, and are migrated (``compact.v3_to_v4``) into a copy
+when opened for writing.
 """
 
 from __future__ import annotations

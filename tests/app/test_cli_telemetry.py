@@ -114,3 +114,29 @@ def test_propose_map(synth, tmp_path, capsys):
     given = {line.split(",")[0]: line.split(",")[1:3] for line in (data / "points.csv").read_text().splitlines()[1:]}
     agree = sum(proposed.get(p) == v for p, v in given.items())
     assert agree >= 0.9 * len(given), (agree, len(given))
+
+
+def test_importing_into_a_project_of_format_3_rewrites_it_in_the_current_format(synth, tmp_path, capsys):
+    import sqlite3
+
+    from dctwin.twin.store import SCHEMA_VERSION, Project, verify_file
+    from dctwin.twin.store import measured as M
+
+    out = tmp_path / "site.dctwin"
+    assert _import(capsys, synth, out)[0] == 0
+    con = sqlite3.connect(out)  # as dctwin 3 wrote it: the measured tables without checksums
+    for t in M.MEASURED_TABLE_NAMES:
+        con.execute(f"ALTER TABLE {t} DROP COLUMN crc")
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    code, text, err = _import(capsys, synth, out)
+    assert code == 0 and "telemetry set 2" in text, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.dctwin"]  # no copy left beside it
+    with Project.open(out, read_only=True) as p:
+        assert p.version == SCHEMA_VERSION and [s["id"] for s in M.telemetry_sets(p)] == [1, 2]
+        M.check_measured(p)
+        a, b = M.TelemetryReader(p, 1), M.TelemetryReader(p, 2)
+        name = a.points()[0].point
+        assert a.series(name)[1].tolist() == b.series(name)[1].tolist()
+    assert verify_file(out).damaged == []

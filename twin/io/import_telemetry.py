@@ -3,9 +3,9 @@
 :func:`import_telemetry` reads and checks everything first (the layout, the point map against it,
 the measurement files or a Prometheus pull, the event log), then writes the project file whole:
 a new file is built in a temporary file beside ``out`` and renamed into place; an existing dctwin
-project is copied (SQLite backup API) into the temporary file, the new layout version (unless the
-project's latest equals it) and the telemetry set added, and the copy renamed over it. A failure at
-any point leaves ``out`` as it was.
+project is copied (SQLite backup API; a file of an older format migrated, as ``dctwin compact`` does)
+into the temporary file, the new layout version (unless the project's latest equals it) and the
+telemetry set added, and the copy renamed over it. A failure at any point leaves ``out`` as it was.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from dctwin.twin.io.telemetry import DEFAULT_SENTINELS, MeasuredData, TelemetryR
 from dctwin.twin.model.layout import Site
 from dctwin.twin.model.layoutfile import dumps_layout, load_layout
 from dctwin.twin.store.measured import save_telemetry
-from dctwin.twin.store.project import Project, check_file, file_uri
+from dctwin.twin.store.project import Project, check_file, file_uri, migrate_copy
+from dctwin.twin.store.schema import SCHEMA_VERSION
 
 
 def read_site_data(site: Site, data: Sequence[str | Path], points: str | Path, events: Optional[str | Path] = None,
@@ -87,7 +88,11 @@ def import_telemetry(layout: str | Path, out: str | Path, data: Sequence[str | P
     t_write = time.perf_counter()
 
     def build(tmp: str) -> None:
-        if existing:
+        if existing and info.user_version < SCHEMA_VERSION:  # the whole file is rewritten: in the current format
+            os.unlink(tmp)
+            migrate_copy(out_p, tmp)
+            project = Project.open(tmp)
+        elif existing:
             src = sqlite3.connect(file_uri(out_p, "ro"), uri=True)
             dst = sqlite3.connect(tmp)
             try:

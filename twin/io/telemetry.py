@@ -233,6 +233,19 @@ def _csv_header(path: Path) -> list[str]:
     raise SourceError(f"{path}: is empty")
 
 
+def _epoch_numbers(path: Path, column: int) -> bool:
+    """Whether the first data row's ``column`` (the timestamp) is a number (epoch seconds): then the
+    column is read as numbers, which is faster than reading it as text and converting after."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = (r for r in csv.reader(fh) if any(c.strip() for c in r))
+        next(rows, None)
+        row = next(rows, None)
+    try:
+        return row is not None and math.isfinite(float(row[column]))
+    except (IndexError, ValueError):
+        return False
+
+
 def _shape(columns: Sequence[str], path: Path) -> str:
     low = [c.lower() for c in columns]
     if "timestamp" not in low:
@@ -304,7 +317,8 @@ def _read_table(path: Path, shape: str, columns: list[str]) -> Any:
     import pyarrow.csv as pacsv
 
     names = {c.lower(): c for c in columns}
-    types: dict[str, Any] = {names["timestamp"]: pa.string()}
+    stamp = names["timestamp"]
+    types: dict[str, Any] = {stamp: pa.float64() if _epoch_numbers(path, columns.index(stamp)) else pa.string()}
     if shape == "long":
         types[names["point"]] = pa.dictionary(pa.int32(), pa.string())
         types[names["value"]] = pa.float64()
@@ -314,10 +328,19 @@ def _read_table(path: Path, shape: str, columns: list[str]) -> Any:
     else:
         numeric = [c for c in columns if c != names["timestamp"]]
         types.update({c: pa.float64() for c in numeric})
-    try:
+    def read() -> Any:
         return pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 24),
                               convert_options=pacsv.ConvertOptions(column_types=types, null_values=NULL_TEXTS,
                                                                    strings_can_be_null=True))
+
+    try:
+        try:
+            return read()
+        except pa.ArrowInvalid:
+            if types[stamp] == pa.string():
+                raise
+            types[stamp] = pa.string()  # epoch seconds first, something else later: read the times as text
+            return read()
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "conversion error" in msg:
@@ -425,14 +448,21 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
             and (codes.reshape(-1, n_p) == codes[:n_p]).all():
         # the usual export: every point once per time step, in the same order each time: a transpose
         m = n // n_p
-        t_by, v_by, empty_by = (np.ascontiguousarray(a.reshape(m, n_p).T).ravel() for a in (t, v, empty))
         col = np.empty(n_p, np.int64)
         col[codes[:n_p]] = np.arange(n_p)
         starts, counts = col * m, np.full(n_p, m)
+        v_by = _transpose(v, m, n_p)
+        empty_by = _transpose(empty, m, n_p) if empty.any() else np.zeros(n, bool)
+        steps = t.reshape(m, n_p)
+        if (steps == steps[:, :1]).all():  # one time per step, shared by every point: no copy per point
+            t_by, shared_t = None, np.ascontiguousarray(steps[:, 0])
+        else:
+            t_by, shared_t = _transpose(t, m, n_p), None
 
         def rows_of(k: int) -> np.ndarray:
             return col[k] + n_p * np.arange(m)
     else:
+        shared_t = None
         key = codes.astype(np.uint16) if n_p < 65536 else codes
         order = np.argsort(key, kind="stable")
         counts = np.bincount(codes, minlength=n_p)
@@ -466,8 +496,20 @@ def _split_long(table: Any, names: dict[str, str], t: np.ndarray, p: Path, point
                     scale_a[at], offset_a[at] = conv
                     seen_l.append(units[u])
                 scale, offset, seen = scale_a, offset_a, tuple(dict.fromkeys(seen_l))
-        out[name] = RawPoint(t_by[lo:hi], v_by[lo:hi], empty_by[lo:hi], scale, offset, seen)
+        out[name] = RawPoint(t_by[lo:hi] if shared_t is None else shared_t, v_by[lo:hi], empty_by[lo:hi], scale,
+                             offset, seen)
     return out
+
+
+def _transpose(a: np.ndarray, m: int, n_p: int, block: int = 512) -> np.ndarray:
+    """``a`` (``m`` rows of ``n_p``) point-major, flat: each point's ``m`` values contiguous. Copied in
+    blocks of rows, so that reads and writes both stay within the cache (a plain transposed copy of a
+    large array misses it on every element)."""
+    src = a.reshape(m, n_p)
+    out = np.empty((n_p, m), a.dtype)
+    for i in range(0, m, block):
+        out[:, i:i + block] = src[i:i + block].T
+    return out.ravel()
 
 
 # --------------------------------------------------------------------------- cleaning

@@ -1,6 +1,7 @@
 """Project files of older formats rewritten in the current one (``dctwin compact``, and opening one for writing).
 
-Format 2 becomes 3 as it is (:func:`v2_to_v3`).
+Format 2 becomes 3 as it is (:func:`v2_to_v3`); in 3 -> 4 the measured-data tables gain their
+checksums (:func:`v3_to_v4`).
 
 Format 1 stored every keyframe array raw and carried no checksums. The
 migration step :func:`v1_to_v2` runs on a copy (``project.migrate_copy``:
@@ -30,7 +31,7 @@ from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.arrays import decode_array, encode_array, pack_blob
 from dctwin.twin.store.project import KIND_REVIEW, MIGRATIONS, check_file, copy_into_place, migrate_copy, recount
 from dctwin.twin.store.schema import (
-    COUNTED, SCHEMA_VERSION, AlarmRow, EventRow, Incident, Keyframe, KeyframeArray, LayoutVersion, Recording, SeriesChunk,
+    COUNTED, MEASURED_TABLES, SCHEMA_VERSION, AlarmRow, EventRow, Incident, Keyframe, KeyframeArray, LayoutVersion, Recording, SeriesChunk,
     checked_columns, with_crc,
 )
 
@@ -119,8 +120,33 @@ def v2_to_v3(con: sqlite3.Connection) -> None:
     all hold, so they replay as before."""
 
 
+def v3_to_v4(con: sqlite3.Connection) -> None:
+    """Migration step 3 -> 4: the measured-data tables the file has gain ``crc``, every row its checksum.
+    A row that is already damaged (a chunk that does not hold its samples, JSON that does not parse) stops
+    the migration, named: a fresh checksum would vouch for it."""
+    from dctwin.twin.store.measured import row_damage
+
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    for t in MEASURED_TABLES:
+        if t.name not in names:
+            continue
+        have = {r[1] for r in con.execute(f"PRAGMA table_info({_q(t.name)})")}
+        if "crc" not in have:
+            con.execute(f"ALTER TABLE {_q(t.name)} ADD COLUMN crc INTEGER")
+        cols = ("id",) + checked_columns(t)
+        updates = []
+        for r in con.execute(f"SELECT {', '.join(cols)} FROM {_q(t.name)} ORDER BY id").fetchall():
+            row = dict(zip(cols, r))
+            damage = row_damage(t, row)
+            if damage:
+                raise ProjectFileError(f"{t.name} row {row['id']} is damaged ({damage}): it is not migrated")
+            updates.append((with_crc(t, row)["crc"], row["id"]))
+        con.executemany(f"UPDATE {_q(t.name)} SET crc = ? WHERE id = ?", updates)
+
+
 MIGRATIONS[1] = v1_to_v2
 MIGRATIONS[2] = v2_to_v3
+MIGRATIONS[3] = v3_to_v4
 
 
 def compact(src: str | os.PathLike, out: str | os.PathLike) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import numpy as np
 from dctwin import twin
 from dctwin.twin._files import atomic_write
 from dctwin.twin.errors import InputError, ProjectFileError
-from dctwin.twin.store.measured import prune_for_export
+from dctwin.twin.store.measured import check_measured, prune_for_export
 from dctwin.twin.store.project import (
     KIND_REVIEW, Project, check_file, copy_into_place, now_iso,
 )
@@ -391,6 +391,7 @@ def _export(project: Project, src_p: Path, out_p: Path, source_name: str, record
         reader.check_data([k.id for k in keep] if window is not None else None)
     elif windowed:
         raise InputError(f"{src_p}: holds no recording, so there is no moment or window to export")
+    check_measured(project)  # and the measured data it carries
     if layout_id is None:
         raise ProjectFileError(f"{src_p}: holds no layout and no recording; nothing to export")
     project.load_layout(layout_id)  # a layout that does not read is refused (LayoutError naming it)
@@ -434,16 +435,21 @@ class VerifyResult:
     added: list[str] = field(default_factory=list)
     checked: int = 0
     no_manifest: bool = False
+    #: rows whose checksum does not match (``"<table> row <id>"``, at most :data:`MAX_DAMAGED`)
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
-        return not (self.altered or self.missing or self.added or self.no_manifest)
+        return not (self.altered or self.missing or self.added or self.no_manifest or self.damaged)
 
     def message(self) -> str:
+        bad = f"; damaged rows (checksum does not match): {', '.join(self.damaged)}" if self.damaged else ""
         if self.no_manifest:
-            return f"{self.path}: has no manifest to verify against (it is not a review export)"
+            return f"{self.path}: has no manifest to verify against (it is not a review export){bad}"
         if self.intact:
             return f"{self.path}: intact ({self.checked} tables match their SHA-256)"
+        if not (self.altered or self.missing or self.added):
+            return f"{self.path}: DAMAGED{bad}"
         parts = []
         if self.altered:
             parts.append("altered: " + ", ".join(self.altered))
@@ -451,16 +457,49 @@ class VerifyResult:
             parts.append("missing: " + ", ".join(self.missing))
         if self.added:
             parts.append("added: " + ", ".join(self.added))
-        return f"{self.path}: ALTERED since export ({'; '.join(parts)})"
+        return f"{self.path}: ALTERED since export ({'; '.join(parts)}){bad}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": str(self.path), "intact": self.intact, "kind": self.kind, "checked": self.checked,
                 "altered": self.altered, "missing": self.missing, "added": self.added,
-                "no_manifest": self.no_manifest}
+                "no_manifest": self.no_manifest, "damaged": self.damaged}
+
+
+#: damaged rows ``verify`` names at most
+MAX_DAMAGED = 20
+
+
+def damaged_rows(con: sqlite3.Connection, limit: int = MAX_DAMAGED) -> list[str]:
+    """``"<table> row <id>"`` of every row (up to ``limit``) whose ``crc`` does not match its columns, in
+    every table of ``con`` that carries checksums in this file (the measured-data tables from format 4)."""
+    import dctwin.twin.store.operator  # noqa: F401  (registers its table)
+    from dctwin.twin.store.schema import OPTIONAL_TABLES, TABLES, checked_columns, row_crc
+
+    known = {t.name: t for t in TABLES} | OPTIONAL_TABLES
+    out: list[str] = []
+    factory = con.text_factory
+    con.text_factory = lambda b: b.decode("utf-8", "surrogateescape")  # damaged text is a mismatch, not an error
+    try:
+        for (name,) in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").fetchall():
+            t = known.get(name)
+            have = {r[1] for r in con.execute(f"PRAGMA table_info({_q(name)})")}
+            if t is None or "crc" not in have or not set(checked_columns(t)) <= have:
+                continue  # no checksums here (an older format), or columns gone: the structure checks say so
+            cols = ("id",) + checked_columns(t)
+            for r in con.execute(f"SELECT {', '.join(_q(c) for c in cols)}, crc FROM {_q(name)} ORDER BY id"):
+                row = dict(zip(cols, r))
+                if r[-1] is None or row_crc(t, row) != r[-1]:
+                    out.append(f"{name} row {row['id']}")
+                    if len(out) >= limit:
+                        return out
+    finally:
+        con.text_factory = factory
+    return out
 
 
 def verify_file(path: str | os.PathLike) -> VerifyResult:
-    """Recompute the SHA-256 of every table of a review export and compare with its manifest.
+    """Recompute the SHA-256 of every table of a review export and compare with its manifest, and every
+    row's checksum (of a review or project file: :func:`damaged_rows`).
 
     A file that is not a dctwin file or is damaged raises ProjectFileError.
     """
@@ -472,6 +511,10 @@ def verify_file(path: str | os.PathLike) -> VerifyResult:
     try:
         con.execute("PRAGMA trusted_schema=OFF")
         res = VerifyResult(p, info.kind)
+        try:
+            res.damaged = damaged_rows(con)
+        except sqlite3.DatabaseError as exc:
+            raise ProjectFileError(f"{p}: is damaged and cannot be read ({exc})") from None
         has = con.execute("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name=?", (MANIFEST,)).fetchone()[0]
         try:
             stored = {str(r[0]): (int(r[1]), str(r[2])) for r in

@@ -22,6 +22,14 @@ without them opens as before, and readers treat their absence as "no telemetry".
 
 A review export carries all of them, hashed like every table; it keeps only the exported
 recording's shadow rows (:func:`prune_for_export`).
+
+Damage is noticed (format 4): every row carries ``crc`` (the tables are defined in
+:mod:`dctwin.twin.store.schema`), written with it and checked on every read (:func:`read_checked`:
+a row that fails raises naming the table and the row); reading a point's whole series also checks
+that its chunks hold the samples its map row counts. :func:`check_measured` checks every row before a
+review export copies them; ``dctwin verify`` checks every row's ``crc``. Files of format 3 have no
+``crc`` in these tables: they read unchecked, and are migrated (``compact.v3_to_v4``) into a copy
+when opened for writing.
 """
 
 from __future__ import annotations
@@ -32,106 +40,21 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 import numpy as np
-from sqlalchemy import Index, LargeBinary, UniqueConstraint, and_, func, insert, select
-from sqlmodel import Column, Field, SQLModel
+from sqlalchemy import and_, func, insert, select
 
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.store.project import Project, now_iso
 from dctwin.twin.store.series_read import _within
-from dctwin.twin.store.schema import optional_table
+from dctwin.twin.store.schema import (  # noqa: F401  (the tables are this module's; schema defines them)
+    MEASURED_TABLE_NAMES, MEASURED_TABLES, ShadowChunk, ShadowRun, SiteEventRow, TelemetryChunk, TelemetryPoint,
+    TelemetrySet, checked_columns, with_crc,
+)
 
 #: samples per stored chunk of a point (a week of 1-minute data); a chunk also spans < 24 days
 CHUNK_SAMPLES = 10080
 _MAX_SPAN_MS = 2**31 - 1
 
 
-@optional_table
-class TelemetrySet(SQLModel, table=True):
-    __tablename__ = "telemetry_sets"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    layout_id: int = Field(foreign_key="layouts.id")
-    imported_at: str
-    t0_s: float  # epoch seconds of the first sample
-    t1_s: float
-    sources_json: str = "[]"
-    report_json: str = "{}"
-    note: str = ""
-
-
-@optional_table
-class TelemetryPoint(SQLModel, table=True):
-    __tablename__ = "telemetry_points"
-    __table_args__ = (UniqueConstraint("set_id", "point"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    set_id: int = Field(foreign_key="telemetry_sets.id")
-    point: str
-    element: str = ""
-    quantity: str
-    unit: str = ""  # as imported
-    si_unit: str = ""  # of the stored values
-    n: int = 0
-
-
-@optional_table
-class TelemetryChunk(SQLModel, table=True):
-    __tablename__ = "telemetry_series"
-    __table_args__ = (Index("ix_telemetry_series_point_t", "point_id", "t0_s"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    point_id: int = Field(foreign_key="telemetry_points.id")
-    t0_s: float
-    t1_s: float
-    n: int
-    t_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # int32[n] ms after t0_s
-    v_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[n]
-
-
-@optional_table
-class SiteEventRow(SQLModel, table=True):
-    __tablename__ = "site_events"
-    __table_args__ = (Index("ix_site_events_set_t", "set_id", "t_s"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    set_id: int = Field(foreign_key="telemetry_sets.id")
-    t_s: float  # epoch seconds
-    source: str = ""
-    raw_kind: str = ""
-    message: str = ""
-    kind: str
-    target: str = ""
-    details_json: str = "{}"
-    line: int = 0
-
-
-@optional_table
-class ShadowRun(SQLModel, table=True):
-    __tablename__ = "shadow_runs"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    recording_id: int = Field(foreign_key="recordings.id", unique=True)
-    set_id: int = Field(foreign_key="telemetry_sets.id")
-    t0_epoch_s: float
-    points_json: str = "[]"
-    holdout_json: str = "[]"
-    estimator_json: str = "{}"
-    summary_json: str = "{}"
-
-
-@optional_table
-class ShadowChunk(SQLModel, table=True):
-    __tablename__ = "shadow_series"
-    __table_args__ = (Index("ix_shadow_series_rec_name_t", "recording_id", "name", "t0_s"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
-    recording_id: int = Field(foreign_key="recordings.id")
-    name: str
-    t0_s: float
-    t1_s: float
-    n: int
-    width: int
-    t_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float64[n]
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[width, n]
-
-
-MEASURED_TABLES = [t.__table__ for t in (TelemetrySet, TelemetryPoint, TelemetryChunk, SiteEventRow, ShadowRun,
-                                          ShadowChunk)]
-MEASURED_TABLE_NAMES = tuple(t.name for t in MEASURED_TABLES)
 #: shadow streams and what their columns are
 SHADOW_STREAMS = ("measured", "predicted", "estimated")
 RACK_STREAM = "estimated_inlet_c"
@@ -164,6 +87,12 @@ def _chunks(t: np.ndarray, v: np.ndarray) -> Iterable[tuple[float, float, bytes,
         i = j
 
 
+def _insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into a measured-data table, each with its checksum."""
+    if rows:
+        conn.execute(insert(table), [with_crc(table, r) for r in rows])
+
+
 def save_telemetry(project: Project, layout_id: int, series: dict[str, tuple[np.ndarray, np.ndarray]],
                    points: list[dict[str, Any]], events: list[dict[str, Any]], report: dict[str, Any],
                    sources: list[str], note: str = "") -> int:
@@ -171,7 +100,7 @@ def save_telemetry(project: Project, layout_id: int, series: dict[str, tuple[np.
 
     ``series``: point -> (epoch seconds, SI values), sorted; ``points``: the map rows
     (``point, element, quantity, unit, si_unit``); ``events``: mapped site events
-    (``t_s, source, raw_kind, message, kind, target, details, line``).
+    (``t_s, source, raw_kind, message, kind, target, details, line``). Every row carries its checksum.
     """
     ensure_tables(project)
     lo = min((float(t[0]) for t, _ in series.values() if len(t)), default=math.nan)
@@ -181,15 +110,15 @@ def save_telemetry(project: Project, layout_id: int, series: dict[str, tuple[np.
         lo = min(lo, min(ev_t)) if math.isfinite(lo) else min(ev_t)
         hi = max(hi, max(ev_t)) if math.isfinite(hi) else max(ev_t)
     with project.engine.begin() as conn:
-        sid = int(conn.execute(insert(TelemetrySet.__table__).values(
+        st = TelemetrySet.__table__
+        sid = int(conn.execute(insert(st).values(**with_crc(st, dict(
             layout_id=int(layout_id), imported_at=now_iso(), t0_s=lo if math.isfinite(lo) else 0.0,
             t1_s=hi if math.isfinite(hi) else 0.0, sources_json=json.dumps(list(sources)),
-            report_json=json.dumps(report, default=_plain), note=note)).inserted_primary_key[0])
-        rows = [{"set_id": sid, "point": p["point"], "element": p.get("element", ""), "quantity": p["quantity"],
-                 "unit": p.get("unit", ""), "si_unit": p.get("si_unit", ""),
-                 "n": int(len(series[p["point"]][0])) if p["point"] in series else 0} for p in points]
-        if rows:
-            conn.execute(insert(TelemetryPoint.__table__), rows)
+            report_json=json.dumps(report, default=_plain), note=note)))).inserted_primary_key[0])
+        _insert(conn, TelemetryPoint.__table__, [
+            {"set_id": sid, "point": p["point"], "element": p.get("element", ""), "quantity": p["quantity"],
+             "unit": p.get("unit", ""), "si_unit": p.get("si_unit", ""),
+             "n": int(len(series[p["point"]][0])) if p["point"] in series else 0} for p in points])
         ids = dict(conn.execute(select(TelemetryPoint.point, TelemetryPoint.id).where(TelemetryPoint.set_id == sid)
                                 ).all())
         batch: list[dict[str, Any]] = []
@@ -200,17 +129,33 @@ def save_telemetry(project: Project, layout_id: int, series: dict[str, tuple[np.
                 batch.append({"point_id": ids[name], "t0_s": t0, "t1_s": t1, "n": len(tb) // 4, "t_data": tb,
                               "v_data": vb})
                 if len(batch) >= 2000:
-                    conn.execute(insert(TelemetryChunk.__table__), batch)
+                    _insert(conn, TelemetryChunk.__table__, batch)
                     batch = []
-        if batch:
-            conn.execute(insert(TelemetryChunk.__table__), batch)
-        if events:
-            conn.execute(insert(SiteEventRow.__table__), [
-                {"set_id": sid, "t_s": float(e["t_s"]), "source": str(e.get("source", "")),
-                 "raw_kind": str(e.get("raw_kind", "")), "message": str(e.get("message", "")), "kind": str(e["kind"]),
-                 "target": str(e.get("target", "")), "details_json": json.dumps(e.get("details") or {}, default=_plain),
-                 "line": int(e.get("line", 0))} for e in events])
+        _insert(conn, TelemetryChunk.__table__, batch)
+        _insert(conn, SiteEventRow.__table__, [
+            {"set_id": sid, "t_s": float(e["t_s"]), "source": str(e.get("source", "")),
+             "raw_kind": str(e.get("raw_kind", "")), "message": str(e.get("message", "")), "kind": str(e["kind"]),
+             "target": str(e.get("target", "")), "details_json": json.dumps(e.get("details") or {}, default=_plain),
+             "line": int(e.get("line", 0))} for e in events])
     return sid
+
+
+def read_checked(project: Project, table: Any, where: Any = None, order: Any = None) -> list[dict[str, Any]]:
+    """The rows of measured-data ``table`` that ``where`` holds for (in ``order``, default id), as dicts,
+    each row's checksum checked where the file has them (format 4 on): a row that fails raises
+    :class:`ProjectFileError` naming the table and the row."""
+    checked = project.checks(table)
+    cols = ("id",) + checked_columns(table) + (("crc",) if checked else ())
+    q = select(*[table.c[c] for c in cols])
+    if where is not None:
+        q = q.where(where)
+    with project.engine.connect() as conn:
+        rows = [dict(zip(cols, r)) for r in conn.execute(q.order_by(*(order if order is not None else
+                                                                      [table.c.id])))]
+    if checked:
+        for row in rows:
+            project.check_row(table, row, f"{table.name} row {row['id']}")
+    return rows
 
 
 def _span(c: Any, cond: list, t0_s: Optional[float], t1_s: Optional[float]) -> Any:
@@ -250,14 +195,15 @@ class TelemetryReader:
         self.project = project
         self.engine = project.engine
         t = TelemetrySet.__table__
-        with self.engine.connect() as conn:
-            if set_id is None:
+        if set_id is None:
+            with self.engine.connect() as conn:
                 set_id = conn.execute(select(func.max(t.c.id))).scalar()
-                if set_id is None:
-                    raise ProjectFileError(f"{project.path}: holds no telemetry set")
-            row = conn.execute(select(t).where(t.c.id == int(set_id))).mappings().first()
-        if row is None:
+            if set_id is None:
+                raise ProjectFileError(f"{project.path}: holds no telemetry set")
+        found = read_checked(project, t, t.c.id == int(set_id))
+        if not found:
             raise ProjectFileError(f"{project.path}: has no telemetry set {set_id}")
+        row = found[0]
         self._where = f"{project.path} telemetry set {row['id']}"
         try:
             self.id = int(row["id"])
@@ -276,12 +222,10 @@ class TelemetryReader:
         """The point map of the set, in import order."""
         if self._points is None:
             p = TelemetryPoint.__table__
-            with self.engine.connect() as conn:
-                rows = conn.execute(select(p.c.id, p.c.point, p.c.element, p.c.quantity, p.c.unit, p.c.si_unit, p.c.n)
-                                    .where(p.c.set_id == self.id).order_by(p.c.id)).all()
+            rows = read_checked(self.project, p, p.c.set_id == self.id)
             try:
-                self._points = [PointRecord(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), str(r[4] or ""),
-                                            str(r[5] or ""), int(r[6])) for r in rows]
+                self._points = [PointRecord(int(r["id"]), str(r["point"]), str(r["element"] or ""), str(r["quantity"]),
+                                            str(r["unit"] or ""), str(r["si_unit"] or ""), int(r["n"])) for r in rows]
             except (TypeError, ValueError):
                 raise ProjectFileError(f"{self._where}: damaged point map") from None
         return self._points
@@ -295,20 +239,23 @@ class TelemetryReader:
     def series(self, point: str, t0_s: Optional[float] = None,
                t1_s: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
         """``(epoch seconds float64, SI values float64)`` of one point within ``[t0_s, t1_s]``."""
-        pid = self.point(point).id
+        rec = self.point(point)
         c = TelemetryChunk.__table__
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(c.c.t0_s, c.c.n, c.c.t_data, c.c.v_data)
-                                .where(_span(c, [c.c.point_id == pid], t0_s, t1_s)).order_by(c.c.t0_s)).all()
+        rows = read_checked(self.project, c, _span(c, [c.c.point_id == rec.id], t0_s, t1_s), [c.c.t0_s, c.c.id])
         ts, vs = [], []
-        for t0, n, tb, vb in rows:
+        for r in rows:
+            n, tb, vb = r["n"], r["t_data"], r["v_data"]
             if not (isinstance(n, int) and isinstance(tb, bytes) and isinstance(vb, bytes)
                     and len(tb) == 4 * n and len(vb) == 4 * n):
-                raise ProjectFileError(f"{self._where}: point {point!r} has a damaged chunk")
-            ts.append(float(t0) + np.frombuffer(tb, "<i4").astype(np.float64) / 1e3)
+                raise ProjectFileError(f"{self._where}: point {point!r} has a damaged chunk "
+                                       f"(telemetry_series row {r['id']})")
+            ts.append(float(r["t0_s"]) + np.frombuffer(tb, "<i4").astype(np.float64) / 1e3)
             vs.append(np.frombuffer(vb, "<f4").astype(np.float64))
         t = np.concatenate(ts) if ts else np.zeros(0)
         v = np.concatenate(vs) if vs else np.zeros(0)
+        if t0_s is None and t1_s is None and self.project.checks(c) and len(t) != rec.n:
+            raise ProjectFileError(f"{self._where}: point {point!r} has {len(t)} stored samples where its map "
+                                   f"(telemetry_points row {rec.id}) says {rec.n}: chunks are missing or added")
         keep = _within(t, t0_s, t1_s)
         return t[keep], v[keep]
 
@@ -321,18 +268,15 @@ class TelemetryReader:
             cond.append(e.c.t_s >= float(t0_s))
         if t1_s is not None:
             cond.append(e.c.t_s <= float(t1_s))
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(e.c.t_s, e.c.source, e.c.raw_kind, e.c.message, e.c.kind, e.c.target,
-                                       e.c.details_json, e.c.line).where(and_(*cond)).order_by(e.c.t_s, e.c.id)).all()
         out = []
-        for t, src, raw, msg, kind, target, details, line in rows:
+        for r in read_checked(self.project, e, and_(*cond), [e.c.t_s, e.c.id]):
             try:
-                d = json.loads(details or "{}")
-                out.append({"t_s": float(t), "source": str(src), "raw_kind": str(raw), "message": str(msg),
-                            "kind": str(kind), "target": str(target or ""), "details": d if isinstance(d, dict) else {},
-                            "line": int(line or 0)})
+                d = json.loads(r["details_json"] or "{}")
+                out.append({"t_s": float(r["t_s"]), "source": str(r["source"]), "raw_kind": str(r["raw_kind"]),
+                            "message": str(r["message"]), "kind": str(r["kind"]), "target": str(r["target"] or ""),
+                            "details": d if isinstance(d, dict) else {}, "line": int(r["line"] or 0)})
             except (TypeError, ValueError):
-                raise ProjectFileError(f"{self._where}: a site event is damaged") from None
+                raise ProjectFileError(f"{self._where}: a site event is damaged (site_events row {r['id']})") from None
         return out
 
 
@@ -341,12 +285,14 @@ def telemetry_sets(project: Project) -> list[dict[str, Any]]:
     if not has_tables(project):
         return []
     t, p = TelemetrySet.__table__, TelemetryPoint.__table__
-    n = select(func.count()).where(p.c.set_id == t.c.id).scalar_subquery()
     with project.engine.connect() as conn:
-        rows = conn.execute(select(t.c.id, t.c.layout_id, t.c.imported_at, t.c.t0_s, t.c.t1_s, n, t.c.sources_json)
-                            .order_by(t.c.id)).all()
-    return [{"id": int(r[0]), "layout_id": int(r[1]), "imported_at": str(r[2]), "t0_s": float(r[3]),
-             "t1_s": float(r[4]), "points": int(r[5]), "sources": json.loads(r[6] or "[]")} for r in rows]
+        counts = dict(conn.execute(select(p.c.set_id, func.count()).group_by(p.c.set_id)).all())
+    try:
+        return [{"id": int(r["id"]), "layout_id": int(r["layout_id"]), "imported_at": str(r["imported_at"]),
+                 "t0_s": float(r["t0_s"]), "t1_s": float(r["t1_s"]), "points": int(counts.get(r["id"], 0)),
+                 "sources": json.loads(r["sources_json"] or "[]")} for r in read_checked(project, t)]
+    except (TypeError, ValueError):
+        raise ProjectFileError(f"{project.path}: a telemetry set's settings are damaged") from None
 
 
 # --------------------------------------------------------------------------- shadow replays
@@ -358,10 +304,10 @@ def save_shadow(project: Project, recording_id: int, set_id: int, t0_epoch_s: fl
     values [n, width])), its points, hold-out points, estimator settings and summary."""
     ensure_tables(project)
     with project.engine.begin() as conn:
-        conn.execute(insert(ShadowRun.__table__).values(
+        _insert(conn, ShadowRun.__table__, [dict(
             recording_id=int(recording_id), set_id=int(set_id), t0_epoch_s=float(t0_epoch_s),
             points_json=json.dumps(list(points)), holdout_json=json.dumps(list(holdout)),
-            estimator_json=json.dumps(estimator, default=_plain), summary_json=json.dumps(summary, default=_plain)))
+            estimator_json=json.dumps(estimator, default=_plain), summary_json=json.dumps(summary, default=_plain))])
         rows = []
         for name, (t, data) in streams.items():
             t = np.asarray(t, "<f8")
@@ -371,8 +317,7 @@ def save_shadow(project: Project, recording_id: int, set_id: int, t0_epoch_s: fl
                 rows.append({"recording_id": int(recording_id), "name": name, "t0_s": float(tt[0]),
                              "t1_s": float(tt[-1]), "n": int(len(tt)), "width": int(dd.shape[1]),
                              "t_data": tt.tobytes(), "data": np.ascontiguousarray(dd.T).tobytes()})
-        if rows:
-            conn.execute(insert(ShadowChunk.__table__), rows)
+        _insert(conn, ShadowChunk.__table__, rows)
 
 
 class ShadowReader:
@@ -399,9 +344,8 @@ class ShadowReader:
         if not has_tables(project):
             return None
         s = ShadowRun.__table__
-        with project.engine.connect() as conn:
-            row = conn.execute(select(s).where(s.c.recording_id == int(recording_id))).mappings().first()
-        return None if row is None else cls(project, row)
+        rows = read_checked(project, s, s.c.recording_id == int(recording_id))
+        return cls(project, rows[0]) if rows else None
 
     def telemetry(self) -> TelemetryReader:
         return TelemetryReader(self.project, self.set_id)
@@ -411,15 +355,15 @@ class ShadowReader:
         """``(t_s float64[n], values float32[n, width])`` of stream ``name`` (recording seconds)."""
         c = ShadowChunk.__table__
         cond = [c.c.recording_id == self.recording_id, c.c.name == name]
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(c.c.n, c.c.width, c.c.t_data, c.c.data).where(_span(c, cond, t0_s, t1_s))
-                                .order_by(c.c.t0_s)).all()
+        rows = read_checked(self.project, c, _span(c, cond, t0_s, t1_s), [c.c.t0_s, c.c.id])
         ts, vs = [], []
-        width = rows[0][1] if rows else 0
-        for n, w, tb, db in rows:
+        width = rows[0]["width"] if rows else 0
+        for r in rows:
+            n, w, tb, db = r["n"], r["width"], r["t_data"], r["data"]
             if not (isinstance(n, int) and w == width and isinstance(tb, bytes) and isinstance(db, bytes)
                     and len(tb) == 8 * n and len(db) == 4 * n * w):
-                raise ProjectFileError(f"{self._where}: stream {name!r} has a damaged chunk")
+                raise ProjectFileError(f"{self._where}: stream {name!r} has a damaged chunk (shadow_series row "
+                                       f"{r['id']})")
             ts.append(np.frombuffer(tb, "<f8"))
             vs.append(np.frombuffer(db, "<f4").reshape(w, n).T)
         t = np.concatenate(ts) if ts else np.zeros(0)
@@ -439,10 +383,67 @@ def prune_for_export(con: Any, recording_id: Optional[int], at_s: Optional[float
     if at_s is None:
         return
     con.execute("DELETE FROM shadow_series WHERE t0_s > ?", (float(at_s),))
-    rows = con.execute("SELECT id, n, width, t_data, data FROM shadow_series WHERE t1_s > ?", (float(at_s),)).fetchall()
-    for cid, n, w, tb, db in rows:  # cut the chunk that runs past at_s
-        t = np.frombuffer(tb, dtype="<f8")
+    table = ShadowChunk.__table__
+    checked = "crc" in {r[1] for r in con.execute("PRAGMA table_info(shadow_series)")}
+    cols = ("id",) + checked_columns(table)
+    rows = con.execute(f"SELECT {', '.join(cols)} FROM shadow_series WHERE t1_s > ?", (float(at_s),)).fetchall()
+    for r in rows:  # cut the chunk that runs past at_s
+        row = dict(zip(cols, r))
+        t = np.frombuffer(row["t_data"], dtype="<f8")
         k = int(np.searchsorted(t, at_s, side="right"))
-        v = np.frombuffer(db, dtype="<f4").reshape(w, n)[:, :k]
-        con.execute("UPDATE shadow_series SET n = ?, t1_s = ?, t_data = ?, data = ? WHERE id = ?",
-                    (k, float(t[k - 1]), t[:k].tobytes(), np.ascontiguousarray(v).tobytes(), cid))
+        v = np.frombuffer(row["data"], dtype="<f4").reshape(row["width"], row["n"])[:, :k]
+        row.update(n=k, t1_s=float(t[k - 1]), t_data=t[:k].tobytes(), data=np.ascontiguousarray(v).tobytes())
+        crc = with_crc(table, dict(row))["crc"] if checked else None
+        con.execute("UPDATE shadow_series SET n = ?, t1_s = ?, t_data = ?, data = ?"
+                    + (", crc = ?" if checked else "") + " WHERE id = ?",
+                    (k, row["t1_s"], row["t_data"], row["data"]) + ((crc,) if checked else ()) + (row["id"],))
+
+
+def row_damage(table: Any, row: dict[str, Any]) -> str:
+    """What is wrong with a measured-data row beyond its checksum ("" when nothing): a chunk whose blobs do
+    not hold ``n`` samples, JSON that does not parse."""
+    if table.name in ("telemetry_series", "shadow_series"):
+        n, tb = row.get("n"), row.get("t_data")
+        vb, w = (row.get("v_data"), 1) if table.name == "telemetry_series" else (row.get("data"), row.get("width"))
+        size = 4 if table.name == "telemetry_series" else 8
+        if not (isinstance(n, int) and isinstance(w, int) and n >= 0 and w >= 0 and isinstance(tb, bytes)
+                and isinstance(vb, bytes) and len(tb) == size * n and len(vb) == 4 * n * w):
+            return f"its chunk does not hold the {n!r} samples it says"
+    for name, v in row.items():
+        if name.endswith("_json"):
+            try:
+                json.loads(v)
+            except (TypeError, ValueError):
+                return f"its {name} is not JSON"
+    return ""
+
+
+def check_measured(project: Project) -> None:
+    """Check every measured-data row a review export would copy (checksums where the file has them, chunk
+    sizes, JSON, the sample count of each point): raises :class:`ProjectFileError` naming the first
+    damaged table and row (nothing damaged is given fresh hashes)."""
+    if not has_tables(project):
+        return
+    for table in MEASURED_TABLES:
+        checked = project.checks(table)
+        cols = ("id",) + checked_columns(table) + (("crc",) if checked else ())
+        with project.engine.connect() as conn:
+            for r in conn.execute(select(*[table.c[c] for c in cols])):
+                row = dict(zip(cols, r))
+                what = f"{table.name} row {row['id']}"
+                if checked:
+                    project.check_row(table, row, what)
+                damage = row_damage(table, row)
+                if damage:
+                    raise ProjectFileError(f"{project.path}: {what} is damaged ({damage})")
+    p, c = TelemetryPoint.__table__, TelemetryChunk.__table__
+    with project.engine.connect() as conn:
+        stored = dict(conn.execute(select(c.c.point_id, func.sum(c.c.n)).group_by(c.c.point_id)).all())
+        for pid, n in conn.execute(select(p.c.id, p.c.n)):
+            have = int(stored.pop(pid, 0) or 0)
+            if have != n:
+                raise ProjectFileError(f"{project.path}: telemetry_points row {pid} says {n} samples, its chunks "
+                                       f"hold {have}: chunks are missing or added")
+    if stored:
+        raise ProjectFileError(f"{project.path}: telemetry_series rows of no point (point ids "
+                               f"{sorted(stored)[:5]})")

@@ -59,8 +59,8 @@ from dctwin.twin._files import write_atomically
 from dctwin.twin.errors import ProjectFileError
 from dctwin.twin.store.recording import RecordingReader
 from dctwin.twin.store.schema import (
-    APPLICATION_ID, OLDEST_READABLE, OPTIONAL_TABLES, SCHEMA_VERSION, TABLE_NAMES, TABLES, Incident,
-    LayoutVersion, Meta, Recording, has_crc, row_crc, with_crc,
+    APPLICATION_ID, MEASURED_CRC_SINCE, MEASURED_TABLE_NAMES, MEASURED_TABLES, OLDEST_READABLE, OPTIONAL_TABLES,
+    SCHEMA_VERSION, TABLE_NAMES, TABLES, Incident, LayoutVersion, Meta, Recording, has_crc, row_crc, with_crc,
 )
 
 try:
@@ -441,7 +441,7 @@ def _check(p: Path, full: bool, structure: bool = True, ignored: tuple[str, ...]
                 missing = [t for t in TABLE_NAMES if t not in names]
                 if missing:
                     raise _fail(p, "is damaged: missing table(s) " + ", ".join(missing))
-                for t in TABLES:
+                for t in TABLES + [m for m in MEASURED_TABLES if m.name in names]:
                     have = {r[1] for r in con.execute(f"PRAGMA table_info({t.name})")}
                     want = _columns(t, version)
                     if want - have:
@@ -476,6 +476,8 @@ _FORMAT2_COLUMNS = {"crc", "codec", "base_id", "first_array_id", "n_arrays", "n_
 def _columns(table: Any, version: int) -> set[str]:
     """The columns ``table`` has in a file of format ``version``."""
     names = {c.name for c in table.columns}
+    if table.name in MEASURED_TABLE_NAMES and version < MEASURED_CRC_SINCE:
+        names -= {"crc"}
     return names if version >= 2 else names - _FORMAT2_COLUMNS
 
 
@@ -762,6 +764,12 @@ class Project:
         """Whether rows carry checksums (format 2 and later)."""
         return self.version >= 2
 
+    def checks(self, table: Any) -> bool:
+        """Whether the rows of ``table`` carry checksums in this file (the measured-data tables: format 4 on)."""
+        if table.name in MEASURED_TABLE_NAMES:
+            return self.version >= MEASURED_CRC_SINCE
+        return self.checked and has_crc(table)
+
     # ---- opening
     @classmethod
     def create(cls, path: str | os.PathLike) -> "Project":
@@ -971,7 +979,7 @@ class Project:
 
     def check_row(self, table: Any, row: Mapping[str, Any], what: str) -> None:
         """Raise :class:`ProjectFileError` ("<file>: <what> is damaged") if ``row``'s crc does not match."""
-        if self.checked and has_crc(table) and (row.get("crc") is None or row_crc(table, row) != row["crc"]):
+        if self.checks(table) and (row.get("crc") is None or row_crc(table, row) != row["crc"]):
             raise _fail(self.path, f"{what} is damaged (its checksum does not match)")
 
     # ---- layouts

@@ -44,6 +44,13 @@ a flipped bit anywhere in what a recording holds is found and named. Readers
 of these tables do not trust SQLite's indexes (a damaged index entry could
 hide or swap rows): they scan (``NOT INDEXED``) or look rows up by id.
 
+Format 4 adds ``crc`` to the measured-data tables (telemetry sets, point maps, measured series, site
+events, shadow runs and their series: :data:`MEASURED_TABLES`), checked by their readers
+(:mod:`dctwin.twin.store.measured`), by ``dctwin verify`` (which checks every row's ``crc`` of every
+table) and before a review export copies them. In files of format 3 those tables have no ``crc``: they
+read unchecked (read-only, in place), and the migration to 4 checks what it can (blob sizes, JSON)
+and gives every row its checksum.
+
 Format 1 (``user_version = 1``) files have neither checksums nor encodings;
 they open read-only as they always did, and ``dctwin compact`` rewrites one
 in this format.
@@ -73,8 +80,9 @@ from sqlmodel import Column, Field, SQLModel
 APPLICATION_ID = 0x44435457
 #: ``PRAGMA user_version``: the schema version this code writes and reads. 3: the tables of 2, but keyframes
 #: written by ``record_run`` may lack the engine's air history (the run forgot it there), which a replay must
-#: then restore at each keyframe second rather than step over it: dctwin before 3 would not
-SCHEMA_VERSION = 3
+#: then restore at each keyframe second rather than step over it: dctwin before 3 would not. 4: the measured-data
+#: tables (:data:`MEASURED_TABLES`) carry ``crc`` too (format 3 files gain it by migration, ``compact.v3_to_v4``)
+SCHEMA_VERSION = 4
 #: the oldest format this version still reads (read-only, in place) and compacts into the current one
 OLDEST_READABLE = 1
 
@@ -210,6 +218,97 @@ class AlarmRow(_OfRecording, Checked, table=True):
     cause: Optional[int] = None  # seq of the event that led to it
 
 
+# --------------------------------------------------------------------------- measured data (format 4: with crc)
+# Written and read by dctwin.twin.store.measured (which describes them); defined here so that opening a file
+# knows their columns in every format.
+
+
+class TelemetrySet(Checked, table=True):
+    __tablename__ = "telemetry_sets"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    layout_id: int = Field(foreign_key="layouts.id")
+    imported_at: str
+    t0_s: float  # epoch seconds of the first sample
+    t1_s: float
+    sources_json: str = "[]"
+    report_json: str = "{}"
+    note: str = ""
+
+
+class TelemetryPoint(Checked, table=True):
+    __tablename__ = "telemetry_points"
+    __table_args__ = (UniqueConstraint("set_id", "point"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    set_id: int = Field(foreign_key="telemetry_sets.id")
+    point: str
+    element: str = ""
+    quantity: str
+    unit: str = ""  # as imported
+    si_unit: str = ""  # of the stored values
+    n: int = 0
+
+
+class TelemetryChunk(Checked, table=True):
+    __tablename__ = "telemetry_series"
+    __table_args__ = (Index("ix_telemetry_series_point_t", "point_id", "t0_s"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    point_id: int = Field(foreign_key="telemetry_points.id")
+    t0_s: float
+    t1_s: float
+    n: int
+    t_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # int32[n] ms after t0_s
+    v_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[n]
+
+
+class SiteEventRow(Checked, table=True):
+    __tablename__ = "site_events"
+    __table_args__ = (Index("ix_site_events_set_t", "set_id", "t_s"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    set_id: int = Field(foreign_key="telemetry_sets.id")
+    t_s: float  # epoch seconds
+    source: str = ""
+    raw_kind: str = ""
+    message: str = ""
+    kind: str
+    target: str = ""
+    details_json: str = "{}"
+    line: int = 0
+
+
+class ShadowRun(Checked, table=True):
+    __tablename__ = "shadow_runs"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    recording_id: int = Field(foreign_key="recordings.id", unique=True)
+    set_id: int = Field(foreign_key="telemetry_sets.id")
+    t0_epoch_s: float
+    points_json: str = "[]"
+    holdout_json: str = "[]"
+    estimator_json: str = "{}"
+    summary_json: str = "{}"
+
+
+class ShadowChunk(Checked, table=True):
+    __tablename__ = "shadow_series"
+    __table_args__ = (Index("ix_shadow_series_rec_name_t", "recording_id", "name", "t0_s"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    recording_id: int = Field(foreign_key="recordings.id")
+    name: str
+    t0_s: float
+    t1_s: float
+    n: int
+    width: int
+    t_data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float64[n]
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32[width, n]
+
+
+#: the measured-data tables (optional: created when a file first receives telemetry), parents first
+MEASURED_TABLES = [t.__table__ for t in (TelemetrySet, TelemetryPoint, TelemetryChunk, SiteEventRow, ShadowRun,
+                                          ShadowChunk)]
+MEASURED_TABLE_NAMES = tuple(t.name for t in MEASURED_TABLES)
+#: the format from which the measured-data tables carry ``crc``
+MEASURED_CRC_SINCE = 4
+
+
 class ManifestRow(SQLModel, table=True):
     __tablename__ = "manifest"
     table_name: str = Field(primary_key=True)
@@ -233,6 +332,10 @@ def optional_table(model: type) -> type:
         raise ValueError(f"{table.name} is a table every project file has")
     OPTIONAL_TABLES[table.name] = table
     return model
+
+
+for _t in (TelemetrySet, TelemetryPoint, TelemetryChunk, SiteEventRow, ShadowRun, ShadowChunk):
+    optional_table(_t)
 
 
 def checked_columns(table: Table) -> tuple[str, ...]:
@@ -274,7 +377,12 @@ def row_crc(table: Table, row: Mapping[str, Any]) -> Optional[int]:
     v = 0
     try:
         for name in checked_columns(table):
-            v = zlib.crc32(_canon(_kind(table.c[name]), row.get(name)), v)
+            kind, x = _kind(table.c[name]), row.get(name)
+            if kind is bytes and isinstance(x, (bytes, bytearray, memoryview)):
+                # the CRC of (header + bytes), without copying a large blob to prepend its header
+                v = zlib.crc32(x, zlib.crc32(b"B%d:" % len(x), v))
+            else:
+                v = zlib.crc32(_canon(kind, x), v)
     except (TypeError, ValueError, OverflowError):
         return None
     return v

@@ -174,7 +174,39 @@ def test_a_dip_several_points_share_is_kept_a_lone_spike_dropped(tmp_path, site)
     assert md.report.defects["spike"] == 1
 
 
+def test_long_rows_each_point_with_its_own_times_and_empty_cells_read_by_the_transpose(tmp_path):
+    """A regular export whose points carry their own (jittered) times and some empty cells: the transposed
+    read (times copied per point) gives the rows the sorted read of the same rows shuffled gives."""
+    rng = np.random.default_rng(5)
+    names = [f"p{k}" for k in range(7)]
+    rows = [(T0 + 60 * i + int(rng.integers(-3, 4)), n, "" if rng.random() < 0.1 else f"{rng.normal(20, 1):.3f}")
+            for i in range(600) for n in names]
+    regular, shuffled = tmp_path / "r.csv", tmp_path / "s.csv"
+    for path, rr in ((regular, rows), (shuffled, [rows[i] for i in rng.permutation(len(rows))])):
+        path.write_text("timestamp,point,value\n" + "".join(f"{t},{n},{v}\n" for t, n, v in rr))
+    _, a = read_measurements(regular)
+    _, b = read_measurements(shuffled)
+    for n in names:
+        expect = [(float(t), v) for t, nn, v in rows if nn == n]
+        assert a[n].t_s.tolist() == [t for t, _ in expect]
+        assert a[n].empty.tolist() == [v == "" for _, v in expect]
+        order = np.argsort(b[n].t_s, kind="stable")
+        for x in ("t_s", "value", "empty"):
+            assert np.array_equal(getattr(b[n], x)[order], getattr(a[n], x), equal_nan=x == "value")
+
+
+def test_a_csv_whose_times_start_as_epoch_seconds_and_turn_to_iso_is_refused_as_mixed(tmp_path):
+    """Epoch seconds in the first row are read as numbers; a later ISO time falls back to the text read,
+    which says what is wrong (as it does when ISO comes first)."""
+    for first, second in ((f"{T0:.0f}", "2024-05-14T00:01:00Z"), ("2024-05-14T00:00:00Z", f"{T0 + 60:.0f}")):
+        p = tmp_path / "mixed.csv"
+        p.write_text(f"timestamp,point,value\n{first},a,1\n{second},a,2\n")
+        with pytest.raises(SourceError, match="timestamps mix epoch seconds and ISO 8601"):
+            read_measurements(p)
+
+
 @pytest.mark.parametrize("text, where", [
+    ("timestamp,point,value\n1715644800,a,1\nnot a time,a,2\n", "line 3, column 'timestamp': timestamp 'not a time'"),
     ("timestamp,point,value\n2024-05-14T00:00:00Z,a,1\n2024-05-14T00:01:00Z,a,abc\n", "line 3, column 'value'"),
     ("timestamp,point,value\n2024-05-14T00:00:00Z,a,1\n\n2024-05-14T00:01:00,a,2\n", "line 4, column 'timestamp': timestamp '2024-05-14T00:01:00' has no zone offset"),
     ("timestamp,point,value\n2024-05-14T00:00:00Z,a,1\n2024-05-14T00:01:00Z,a\n", "line 3: 2 cells"),

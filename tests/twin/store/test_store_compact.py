@@ -266,8 +266,8 @@ def _live_of_fixture() -> dict:
     return live
 
 
-def test_the_format_is_3_with_migrations_from_1_and_2():
-    assert SCHEMA_VERSION == 3 and 1 in MIGRATIONS and 2 in MIGRATIONS
+def test_the_format_is_4_with_migrations_from_1_2_and_3():
+    assert SCHEMA_VERSION == 4 and 1 in MIGRATIONS and 2 in MIGRATIONS and 3 in MIGRATIONS
 
 
 def test_an_old_file_opens_read_only_in_place_and_replays_exactly(old):
@@ -322,7 +322,7 @@ def test_compact_rewrites_an_old_file_into_a_new_one_and_keeps_everything(old, t
 
 def test_an_old_file_opened_for_writing_is_migrated_into_a_copy(old):
     with Project.open(old) as p:
-        assert p.migrated_from == old and p.path == old.with_name("old.v3.dctwin") and p.version == SCHEMA_VERSION
+        assert p.migrated_from == old and p.path == old.with_name(f"old.v{SCHEMA_VERSION}.dctwin") and p.version == SCHEMA_VERSION
         p.save_layout(synthetic_site(3), "new")
     with pytest.raises(ProjectFileError, match="older format.*dctwin compact"):
         record_run(old, synthetic_site(6), FakeSim(dt_s=0.5), background=False)
@@ -330,7 +330,7 @@ def test_an_old_file_opened_for_writing_is_migrated_into_a_copy(old):
 
 def test_a_file_of_format_2_opens_replays_and_compacts(tmp_path):
     """Files main wrote in format 2 (the tables of 3, every keyframe with all its arrays): read in place,
-    replayed bit-identically, compacted into format 3 as they are, migrated into a copy for writing."""
+    replayed bit-identically, compacted into the current format, migrated into a copy for writing."""
     path = tmp_path / "two.dctwin"
     live = _record(path, 60.0)
     con = sqlite3.connect(path)
@@ -348,7 +348,8 @@ def test_a_file_of_format_2_opens_replays_and_compacts(tmp_path):
         replays(p)
         p.recording().check_data()
     res = compact(path, tmp_path / "three.dctwin")
-    assert (res["from_format"], res["format"]) == (2, 3) and check_file(tmp_path / "three.dctwin").user_version == 3
+    assert (res["from_format"], res["format"]) == (2, SCHEMA_VERSION)
+    assert check_file(tmp_path / "three.dctwin").user_version == SCHEMA_VERSION
     with Project.open(path, read_only=True) as a, Project.open(tmp_path / "three.dctwin", read_only=True) as b:
         assert a.recordings() == b.recordings() and a.layout_text() == b.layout_text()
         ra, rb = a.recording(), b.recording()
@@ -359,7 +360,8 @@ def test_a_file_of_format_2_opens_replays_and_compacts(tmp_path):
         assert ra.events() == rb.events() and ra.alarms() == rb.alarms()
         replays(b)
     with Project.open(path) as p:  # for writing: a migrated copy, the original as it was
-        assert p.migrated_from == path and p.path == path.with_name("two.v3.dctwin") and p.version == 3
+        assert p.migrated_from == path and p.path == path.with_name(f"two.v{SCHEMA_VERSION}.dctwin") \
+            and p.version == SCHEMA_VERSION
     with pytest.raises(ProjectFileError, match="older format.*dctwin compact"):
         record_run(path, synthetic_site(6), FakeSim(dt_s=0.5), background=False)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
@@ -402,7 +404,7 @@ def test_an_old_review_export_is_compacted_with_fresh_hashes_only_if_intact(tmp_
 
 def test_cli_compact(old, tmp_path, capsys):
     assert main(["compact", str(old), "--out", str(tmp_path / "c.dctwin")]) == 0
-    assert "format 3 (from format 1)" in capsys.readouterr().out
+    assert f"format {SCHEMA_VERSION} (from format 1)" in capsys.readouterr().out
     assert main(["compact", str(old), "--out", str(old)]) == 2
     assert "never writes in place" in capsys.readouterr().err
     assert main(["compact", str(old), "--out", str(tmp_path / "c.dctwin")]) == 2

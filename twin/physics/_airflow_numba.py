@@ -320,6 +320,14 @@ def _copy3(src, dst):
 
 
 @njit(cache=True, nogil=True)
+def _swap01(a):
+    """The view of 3-D ``a`` with its first two axes swapped (``a.transpose(1, 0, 2)``: numba's transpose
+    with axes checks them at run time with sets and error strings, about 2 s more to compile)."""
+    return np.lib.stride_tricks.as_strided(a, (a.shape[1], a.shape[0], a.shape[2]),
+                                           (a.strides[1], a.strides[0], a.strides[2]))
+
+
+@njit(cache=True, nogil=True)
 def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, top_open, n_iter,
             tmp_u, tmp_v, tmp_w):
     """Implicit viscous step (1 - dt ∇·(nu ∇)) U = U_src, by ``n_iter`` Jacobi sweeps, in place on u, v, w.
@@ -332,19 +340,17 @@ def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz,
     faces (conductance 1) change. The component arrays are handled through
     axis-permuted views so one kernel serves all three.
     """
-    # v and w are handled by transposing axes so that the face axis comes first
-    sv = solid.transpose(1, 0, 2)
-    sw = solid.transpose(2, 1, 0)
-    nuv = nu.transpose(1, 0, 2)
-    nuw = nu.transpose(2, 1, 0)
-    top_v = top_open.transpose(1, 0)
+    # v and w are handled by transposing axes so that the face axis comes first (``.T``: axes (2, 1, 0))
+    sv = _swap01(solid)
+    sw = solid.T
+    nuv = _swap01(nu)
+    nuw = nu.T
+    top_v = top_open.T
     no_top = np.zeros((sw.shape[0], sw.shape[1]))  # w: the last axis of its view is x (walls)
     for _ in range(n_iter):
         _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall, top_open, tmp_u)
-        _diffuse_x(v.transpose(1, 0, 2), src_v.transpose(1, 0, 2), cy.transpose(1, 0, 2), sv, nuv,
-                   dt, dy, dx, dz, wall, top_v, tmp_v.transpose(1, 0, 2))
-        _diffuse_x(w.transpose(2, 1, 0), src_w.transpose(2, 1, 0), cz.transpose(2, 1, 0), sw, nuw,
-                   dt, dz, dy, dx, wall, no_top, tmp_w.transpose(2, 1, 0))
+        _diffuse_x(_swap01(v), _swap01(src_v), _swap01(cy), sv, nuv, dt, dy, dx, dz, wall, top_v, _swap01(tmp_v))
+        _diffuse_x(w.T, src_w.T, cz.T, sw, nuw, dt, dz, dy, dx, wall, no_top, tmp_w.T)
         _copy3(tmp_u, u)
         _copy3(tmp_v, v)
         _copy3(tmp_w, w)
@@ -487,21 +493,9 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
-                  invd, n_smooth, n_coarse, xw, bw, dp):
-    """z = M^-1 r: the multigrid V-cycle when ``use_mg``, else the MIC(0) factor ``precon``."""
-    if use_mg:
-        mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, solid.shape[2], n_smooth, n_coarse, xw, bw, dp)
-    else:
-        _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
-
-
-@njit(cache=True, nogil=True)
-def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims, offs, kx, ky, kz, sol,
-        invd, n_smooth, n_coarse, xw, bw, dp):
-    """Preconditioned CG for A p = b, warm-started from ``p`` (in place); see :func:`pcg`."""
+def _cg_residual(p, b, cx, cy, cz, solid, dx, dy, dz, r):
+    """r = b - A p (CG's start); returns max|r|."""
     nx, ny, nz = solid.shape
-    r = np.empty_like(p)
     _apply_A(p, cx, cy, cz, solid, dx, dy, dz, r)
     rmax = 0.0
     for i in range(nx):
@@ -510,42 +504,53 @@ def _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, use_mg, precon, dims
                 r[i, j, k] = b[i, j, k] - r[i, j, k]
                 if abs(r[i, j, k]) > rmax:
                     rmax = abs(r[i, j, k])
-    if rmax <= tol:
-        return 0
-    q = np.empty_like(p)
-    z = np.empty_like(p)
-    s = np.empty_like(p)
-    _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
-                  invd, n_smooth, n_coarse, xw, bw, dp)
+    return rmax
+
+
+@njit(cache=True, nogil=True)
+def _cg_step(p, r, s, z, rho, cx, cy, cz, solid, dx, dy, dz, tol):
+    """One CG step along ``s``: z = A s, alpha = rho / (s·z), p += alpha s, r -= alpha z (in place).
+    Returns whether CG is done (max|r| <= tol, or s·A s = 0)."""
+    _apply_A(s, cx, cy, cz, solid, dx, dy, dz, z)
+    sz = _dot(z, s)
+    if sz == 0.0:
+        return True
+    alpha = rho / sz
+    nx, ny, nz = p.shape
+    rmax = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                p[i, j, k] += alpha * s[i, j, k]
+                r[i, j, k] -= alpha * z[i, j, k]
+                if abs(r[i, j, k]) > rmax:
+                    rmax = abs(r[i, j, k])
+    return rmax <= tol
+
+
+@njit(cache=True, nogil=True)
+def _cg_first(s, z, r):
+    """CG's first search direction: s = z, the preconditioned residual; returns rho = z·r."""
     _copy3(z, s)
-    rho = _dot(z, r)
-    it = 0
-    for it in range(1, max_iter + 1):
-        _apply_A(s, cx, cy, cz, solid, dx, dy, dz, z)
-        sz = _dot(z, s)
-        if sz == 0.0:
-            break
-        alpha = rho / sz
-        rmax = 0.0
-        for i in range(nx):
-            for j in range(ny):
-                for k in range(nz):
-                    p[i, j, k] += alpha * s[i, j, k]
-                    r[i, j, k] -= alpha * z[i, j, k]
-                    if abs(r[i, j, k]) > rmax:
-                        rmax = abs(r[i, j, k])
-        if rmax <= tol:
-            break
-        _precondition(r, z, cx, cy, cz, solid, dx, dy, dz, use_mg, precon, q, dims, offs, kx, ky, kz, sol,
-                      invd, n_smooth, n_coarse, xw, bw, dp)
-        rho_new = _dot(z, r)
-        beta = rho_new / rho
-        rho = rho_new
-        for i in range(nx):
-            for j in range(ny):
-                for k in range(nz):
-                    s[i, j, k] = z[i, j, k] + beta * s[i, j, k]
-    return it
+    return _dot(z, r)
+
+
+@njit(cache=True, nogil=True)
+def _cg_turn(s, z, r, rho):
+    """CG's next search direction from the preconditioned residual ``z``: s = z + beta s, beta = rho_new / rho
+    with rho_new = z·r (in place); returns rho_new."""
+    rho_new = _dot(z, r)
+    beta = rho_new / rho
+    nx, ny, nz = s.shape
+    for i in range(nx):
+        for j in range(ny):
+            for k in range(nz):
+                s[i, j, k] = z[i, j, k] + beta * s[i, j, k]
+    return rho_new
+
+
+# The two CG drivers (pcg, mg_pcg) each call their own preconditioner: one shared driver with a flag would
+# compile both preconditioners into each (numba types both branches), at one more level of linking.
 
 
 @njit(cache=True, nogil=True)
@@ -556,12 +561,21 @@ def pcg(p, b, cx, cy, cz, solid, dx, dy, dz, precon, tol, max_iter):
     fluid region (A is singular there; the solution is defined up to a constant).
     Returns the number of iterations.
     """
-    e1 = np.zeros(1)
-    e3 = np.zeros((1, 1, 1))
-    di = np.zeros((1, 2), dtype=np.int64)
-    of = np.zeros((1, 4), dtype=np.int64)
-    return _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, False, precon, di, of, e1, e1, e1,
-               np.zeros(1, dtype=np.bool_), e1, 0, 0, e1, e1, e1)
+    r = np.empty_like(p)
+    if _cg_residual(p, b, cx, cy, cz, solid, dx, dy, dz, r) <= tol:
+        return 0
+    q = np.empty_like(p)
+    z = np.empty_like(p)
+    s = np.empty_like(p)
+    _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
+    rho = _cg_first(s, z, r)
+    it = 0
+    for it in range(1, max_iter + 1):
+        if _cg_step(p, r, s, z, rho, cx, cy, cz, solid, dx, dy, dz, tol):
+            break
+        _apply_precon(r, cx, cy, cz, solid, dx, dy, dz, precon, q, z)
+        rho = _cg_turn(s, z, r, rho)
+    return it
 
 
 # --------------------------------------------------------------------------- multigrid preconditioner
@@ -815,7 +829,7 @@ def mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, x
         mg_prolong_add(_lv(xw, offs[l + 1, 0], dims[l + 1, 0], dims[l + 1, 1], nz), x, s)
         for _ in range(n_smooth):
             line_gs(x, b, ax, ay, az, iv, True, dp)
-    _copy3(_lv(xw, 0, dims[0, 0], dims[0, 1], nz), z)
+    _copy3(_lv(xw, offs[0, 0], dims[0, 0], dims[0, 1], nz), z)
 
 
 @njit(cache=True, nogil=True)
@@ -827,12 +841,24 @@ def mg_pcg(p, b, cx, cy, cz, solid, dx, dy, dz, dims, offs, kx, ky, kz, sol, inv
     connected fluid region); only the preconditioner differs. Returns the number of iterations.
     """
     nz = solid.shape[2]
+    r = np.empty_like(p)
+    if _cg_residual(p, b, cx, cy, cz, solid, dx, dy, dz, r) <= tol:
+        return 0
     n = offs[dims.shape[0] - 1, 0] + dims[dims.shape[0] - 1, 0] * dims[dims.shape[0] - 1, 1] * nz
     xw = np.empty(n)
     bw = np.empty(n)
     dp = np.empty(nz)
-    return _cg(p, b, cx, cy, cz, solid, dx, dy, dz, tol, max_iter, True, np.zeros((1, 1, 1)),
-               dims, offs, kx, ky, kz, sol, invd, n_smooth, n_coarse, xw, bw, dp)
+    z = np.empty_like(p)
+    s = np.empty_like(p)
+    mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, xw, bw, dp)
+    rho = _cg_first(s, z, r)
+    it = 0
+    for it in range(1, max_iter + 1):
+        if _cg_step(p, r, s, z, rho, cx, cy, cz, solid, dx, dy, dz, tol):
+            break
+        mg_vcycle(r, z, dims, offs, kx, ky, kz, sol, invd, nz, n_smooth, n_coarse, xw, bw, dp)
+        rho = _cg_turn(s, z, r, rho)
+    return it
 
 
 @njit(cache=True, nogil=True)

@@ -11,6 +11,7 @@ any airflow moving by more than :data:`FLOW_REMARCH` from each of them, re-march
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -80,12 +81,13 @@ def _fastest(ap, port_face: int) -> str:
     return "no element"
 
 
-def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
-    """Airflows moved during a transient: carry the nearest of the last marched flows over to
-    them when the change from it is small (no element started or stopped, none moved by
-    FLOW_REMARCH), else re-march. Returns True when it re-marched."""
+def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
+           marched: Optional[list] = None) -> bool:
+    """Airflows moved: carry the nearest of the marched flows ``marched`` (``(flow, rack_q, unit_q)``;
+    default the state's last marches) over to them when the change from it is small (no element
+    started or stopped, none moved by FLOW_REMARCH), else re-march. Returns True when it re-marched."""
     base, best = None, math.inf
-    for flow, rq, uq in st.marched:
+    for flow, rq, uq in (st.marched if marched is None else marched):
         if _small_change(rq, rack_q) and _small_change(uq, unit_q):
             d = max(_largest_change(rq, rack_q), _largest_change(uq, unit_q))
             if d < best:

@@ -57,11 +57,21 @@ def units_steady(hs: HallSystem, st: HallState, return_c: np.ndarray, running: n
 
 
 def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, running: np.ndarray,
-                chw_supply_c: Optional[float], stats: RunStats, cancel: Optional[Callable[[], bool]] = None
-                ) -> tuple[RackStep, UnitStep]:
-    """Iterate the hall to its steady state at utilization ``u`` and put it in ``st``.
+                chw_supply_c: Optional[float], stats: RunStats, cancel: Optional[Callable[[], bool]] = None,
+                tol_k: float = STEADY_TOL_K, carry: bool = False) -> tuple[RackStep, UnitStep]:
+    """Iterate the hall to its steady state at utilization ``u`` and put it in ``st``: until inlets and
+    returns move less than ``tol_k`` (K) in an iteration.
 
-    Returns the racks and units at it (flow marches count in ``stats``). Raises :class:`Cancelled`
+    The flow is marched for the airflows at the start. When the racks' fans and the units then move
+    their airflows beyond :data:`~dctwin.twin.sim.flows.FLOW_TOLERANCE`, it is marched again (warm);
+    with ``carry`` the flow marched in this solve is carried over to them instead (scaled, one
+    projection: :func:`~dctwin.twin.sim.flows.follow`, as a transient does) unless an element started
+    or stopped or an airflow moved by more than :data:`~dctwin.twin.sim.flows.FLOW_REMARCH` from it.
+    Carrying saves the second march but is not the marched flow: fans 15 % off their first march put
+    inlets up to 0.6-0.8 K from the re-marched solve on ``small`` (0.2 K on the 200-rack hall; docs/
+    validation.md, "Steady solve after an edit, session 21"), so only placement's verification uses it.
+
+    Returns the racks and units at it (flow marches and carried flows count in ``stats``). Raises :class:`Cancelled`
     when ``cancel()`` says so (polled between iterations), InputError when heat enters but no
     air leaves, when the racks put more heat into the air than the running cooling can take
     (before any work), or when the fixed point does not settle; BudgetError when a march or a
@@ -73,6 +83,7 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     T = st.T
     sweeps = budget.max_sweeps(hs.air.n_cells)
     moved = 0.0
+    own: list = []  # this solve's marches, which later airflow changes are carried over from
     for outer in range(STEADY_MAX_OUTER):
         if cancel is not None and cancel():
             raise Cancelled("the steady solve was superseded")
@@ -82,8 +93,14 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
         if outer == 0:
             check_cooling(hs, rs, running)
         if flows.needs_flow(st, rs.airflow_m3s, us.airflow_m3s):
-            flows.march(hs, st, rs.airflow_m3s, us.airflow_m3s)
-            stats.flow_solves += 1
+            if not carry:
+                flows.march(hs, st, rs.airflow_m3s, us.airflow_m3s)
+                stats.flow_solves += 1
+            elif flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s, own):
+                stats.flow_solves += 1
+                own = [st.marched[-1]]
+            else:
+                stats.flow_adjusts += 1
         heat, _ = hs.air_heat(rs, rs.exhaust_c, running, st.unit_setpoint_c)
         tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
         try:
@@ -98,7 +115,7 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
             inlet, ret = new_in, new_ret
         else:  # still moving: a unit's return control or a rack's fan curve can cycle; take part of the step
             inlet, ret = inlet + STEADY_RELAX * (new_in - inlet), ret + STEADY_RELAX * (new_ret - ret)
-        if moved < STEADY_TOL_K:
+        if moved < tol_k:
             break
     if moved > STEADY_FAIL_K:
         air_w, cooling_w = _heat_and_cooling(hs, rs, running)

@@ -353,9 +353,9 @@ def _start_at_estimate(sim: Any, placed: Sequence[Rack], cand: Candidate) -> Non
             inlet[index[r.id]] = t
 
 
-#: the verifying solve's fixed-point tolerance (K), and it carries the neighbours' fans' change over
-#: to the flow instead of marching again: settled enough to judge a spot whose estimate is trusted to
-#: 1 K (docs/validation.md, "Steady solve after an edit, session 21")
+#: the verifying solve's fixed-point tolerance (K): inlets and returns still moving by this much are
+#: settled enough to judge a spot whose estimate is trusted to 1 K (docs/validation.md, "Steady solve
+#: after an edit, session 21")
 VERIFY_TOL_K = 0.05
 
 
@@ -371,7 +371,7 @@ def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
     sim2 = Simulation(site2, ctx.hall.id, grid_m=sim0.grid_m, warm_from=sim0)
     _start_at_estimate(sim2, placed, cand)
     try:
-        summary = sim2.solve_steady(cancel=cancel, tol_k=VERIFY_TOL_K, carry=True)
+        summary = sim2.solve_steady(cancel=cancel, tol_k=VERIFY_TOL_K)
     except SolveCancelled:
         raise Cancelled("verification superseded") from None
     new_ids = [r.id for r in placed]

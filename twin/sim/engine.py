@@ -163,13 +163,15 @@ class Simulation:
 
     # ------------------------------------------------------------------ steady
     def solve_steady(self, cancel: Optional[Callable[[], bool]] = None,
-                     on_partial: Optional[Callable[["Simulation", HallSummary], None]] = None) -> HallSummary:
+                     on_partial: Optional[Callable[["Simulation", HallSummary], None]] = None,
+                     tol_k: float = steady.STEADY_TOL_K) -> HallSummary:
         """Steady state at the current time and inputs (flow, racks, units, air). Returns :meth:`summary`.
 
         ``cancel()`` is polled between iterations; when it returns True the solve stops with
         :class:`Cancelled` (a newer edit supersedes it). ``on_partial(sim, summary)`` gets a quick
         first answer on a briefly re-marched flow when the solve was warm-started, before the
-        flow has converged (``summary.settling``).
+        flow has converged (``summary.settling``). ``tol_k``: the fixed point's tolerance (K; see
+        :func:`~dctwin.twin.sim.steady.settle_hall`).
         """
         hs, st, fac = self.system, self.state, self.facility
         if self.stranded is not None:  # said in words at once: no solver runs looking for what is not there
@@ -183,7 +185,7 @@ class Simulation:
                 quick.settling = True
                 on_partial(self, quick)
                 st.flow = None  # the full march follows, warm-started from the previous layout's flow
-        rs, us = steady.settle_hall(hs, st, *self._inputs(), fac.chw_supply_c, self.stats, cancel)
+        rs, us = steady.settle_hall(hs, st, *self._inputs(), fac.chw_supply_c, self.stats, cancel, tol_k)
         return self._started(rs, us, t0)
 
     def start_heat_up(self) -> HallSummary:

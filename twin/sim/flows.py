@@ -11,6 +11,7 @@ any airflow moving by more than :data:`FLOW_REMARCH` from each of them, re-march
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -80,23 +81,32 @@ def _fastest(ap, port_face: int) -> str:
     return "no element"
 
 
-def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
-    """Airflows moved during a transient: carry the nearest of the last marched flows over to
-    them when the change from it is small (no element started or stopped, none moved by
-    FLOW_REMARCH), else re-march. Returns True when it re-marched."""
+def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
+           marched: Optional[list] = None, within: float = FLOW_REMARCH) -> bool:
+    """Airflows moved: carry the nearest of the marched flows ``marched`` (``(flow, rack_q, unit_q)``;
+    default the state's last marches) over to them when the change from it is small (no element
+    started or stopped, none moved by ``within``, relative), else re-march. Returns True when it
+    re-marched."""
     base, best = None, math.inf
-    for flow, rq, uq in st.marched:
-        if _small_change(rq, rack_q) and _small_change(uq, unit_q):
+    for flow, rq, uq in (st.marched if marched is None else marched):
+        if _small_change(rq, rack_q, within) and _small_change(uq, unit_q, within):
             d = max(_largest_change(rq, rack_q), _largest_change(uq, unit_q))
             if d < best:
                 base, best = flow, d
     if base is None:
         march(hs, st, rack_q, unit_q)
         return True
-    st.flow = adjust_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base)
+    carry(hs, st, rack_q, unit_q, base)
+    return False
+
+
+def carry(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray, base: airflow.Flow,
+          tol: float = 1e-10) -> None:
+    """Carry the flow ``base`` over to these airflows (scaled, one projection to ``tol``, relative:
+    :func:`~dctwin.twin.physics.flow_adjust.adjust_flow`) as the state's flow."""
+    st.flow = adjust_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base, tol=tol)
     st.flow_rack_q = rack_q.copy()
     st.flow_unit_q = unit_q.copy()
-    return False
 
 
 def _largest_change(old: np.ndarray, new: np.ndarray) -> float:
@@ -106,13 +116,13 @@ def _largest_change(old: np.ndarray, new: np.ndarray) -> float:
     return float((np.abs(new - old) / np.maximum(np.abs(old), FLOW_FLOOR_M3S)).max())
 
 
-def _small_change(old: np.ndarray, new: np.ndarray) -> bool:
-    """No element started or stopped and none moved by more than FLOW_REMARCH (relative)."""
+def _small_change(old: np.ndarray, new: np.ndarray, within: float = FLOW_REMARCH) -> bool:
+    """No element started or stopped and none moved by more than ``within`` (relative)."""
     if old.shape != new.shape:
         return False
     if ((old > FLOW_FLOOR_M3S) != (new > FLOW_FLOOR_M3S)).any():
         return False
-    return not _beyond(old, new, FLOW_REMARCH)
+    return not _beyond(old, new, within)
 
 
 def _moved(old: np.ndarray, new: np.ndarray) -> bool:

@@ -353,6 +353,12 @@ def _start_at_estimate(sim: Any, placed: Sequence[Rack], cand: Candidate) -> Non
             inlet[index[r.id]] = t
 
 
+#: the verifying solve's fixed-point tolerance (K): inlets and returns still moving by this much are
+#: settled enough to judge a spot whose estimate is trusted to 1 K (docs/validation.md, "Steady solve
+#: after an edit, session 21")
+VERIFY_TOL_K = 0.05
+
+
 def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
            cancel: Optional[Callable[[], bool]] = None) -> tuple[dict[str, Any], Any]:
     """Place the candidate's racks, solve warm from the context's state, and judge the spot on the
@@ -365,7 +371,7 @@ def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
     sim2 = Simulation(site2, ctx.hall.id, grid_m=sim0.grid_m, warm_from=sim0)
     _start_at_estimate(sim2, placed, cand)
     try:
-        summary = sim2.solve_steady(cancel=cancel)
+        summary = sim2.solve_steady(cancel=cancel, tol_k=VERIFY_TOL_K)
     except SolveCancelled:
         raise Cancelled("verification superseded") from None
     new_ids = [r.id for r in placed]

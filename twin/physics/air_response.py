@@ -32,10 +32,15 @@ from dctwin.twin.physics._util import kernel_module
 from dctwin.twin.physics.constants import RHO_CP_AIR
 from dctwin.twin.physics.thermal import coefficients
 
-#: the box of a rise solve reaches this far past the racks that heat it (m)
-RISE_RADIUS_M = 3.0
 #: how far a rack's exhaust carries its heat before the air it is released into takes over (m)
 EXHAUST_THROW_M = 2.4
+#: a rack's depth: what exhaust blown to the end of its throw still rounds to reach an intake (m)
+ROW_END_M = 1.2
+#: the box of a rise solve reaches this far past the racks that heat it (m): the throw, then round a
+#: row end to the intake on its far side. At 3.0 m (the throw plus half a rack) the box's edge fell on
+#: the intake face of the end rack of the next row for a rack standing half a rack off its own row's
+#: end in the ai-hall, and that rack, the one warmed most once solved (1.6 to 2.6 K), read no rise
+RISE_RADIUS_M = EXHAUST_THROW_M + ROW_END_M
 #: the sweeps stop when none moves a cell by more than this (K)
 RISE_TOL_K = 1e-3
 RISE_MAX_SWEEPS = 2000

@@ -21,7 +21,7 @@ position on the tile grid and every facing:
 the present flow (:mod:`~dctwin.twin.physics.air_response`): the new rack's inlet is the air now in
 front of its intake; its power and heat are the IT model's at that inlet; the rise at the other racks is
 the near field of its exhaust heat, released along the first 2.4 m of its throw and carried by the frozen
-flow (a transport solve in a box 3 m around it) and diluted by the rack's own airflow
+flow (a transport solve in a box 3.6 m around it: the throw, then a rack depth round a row end) and diluted by the rack's own airflow
 (:meth:`~dctwin.twin.sim.placement_checks.AirModel.rises`: a big rack's heat is carried by its own air
 too, so its neighbours do not warm in proportion to its power), plus the far field, the room air warming by
 ``P / (rho cp Q_units)``, felt by each rack in proportion to how much room air it already breathes

@@ -4,19 +4,24 @@ with the CFD rooms."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from dctwin.twin.physics import airflow, thermal
+from dctwin.twin.physics.turbulence import OneEquation
 
 
 @dataclass(frozen=True)
 class AirModel:
     """How a hall's air is solved: the flow's momentum advection, whether every march starts from
-    rest, and the temperature transport (TVD correction, diffusivity floor)."""
+    rest, the eddy viscosity (None: Chen's zero-equation model; a
+    :class:`~dctwin.twin.physics.turbulence.OneEquation`: a turbulent kinetic energy carried with the
+    flow) and the temperature transport (TVD correction, diffusivity floor)."""
 
     scheme: str = airflow.SCHEME
     cold_start: bool = False
     tvd: bool = False
     alpha_floor: float = thermal.ALPHA_FLOOR
+    turbulence: Optional[OneEquation] = None
     #: False: steady solves only (a run's temperature step has no TVD correction)
     runs: bool = True
 

@@ -1,0 +1,139 @@
+"""The one-equation eddy viscosity (twin/physics/turbulence.py): its kernels against the numpy
+references, and its physics (decay in still air, the mixing-length balance in a homogeneous shear,
+the jet it makes in a room)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dctwin.twin.physics import _turbulence_numba as nb
+from dctwin.twin.physics import _turbulence_numpy as ref
+from dctwin.twin.physics.turbulence import C_MU, OneEquation
+
+
+def _grid(seed=1, shape=(7, 6, 5)):
+    rng = np.random.default_rng(seed)
+    nx, ny, nz = shape
+    solid = np.zeros(shape, dtype=bool)
+    solid[2:4, 2, 1:3] = True
+    u = rng.normal(size=(nx + 1, ny, nz))
+    v = rng.normal(size=(nx, ny + 1, nz))
+    w = rng.normal(size=(nx, ny, nz + 1))
+    cx, cy, cz = (np.where(rng.random(a.shape) < 0.1, 0.0, np.where(rng.random(a.shape) < 0.1, 0.3, 1.0))
+                  for a in (u, v, w))
+    for c in (cx[0], cx[-1], cy[:, 0], cy[:, -1], cz[:, :, 0], cz[:, :, -1]):
+        c[...] = 0.0
+    return rng, solid, u, v, w, cx, cy, cz
+
+
+def test_strain_agrees_with_the_reference():
+    _, solid, u, v, w, *_ = _grid()
+    out = np.empty(solid.shape)
+    nb.strain_sq(u, v, w, solid, 0.3, 0.25, 0.2, out)
+    np.testing.assert_allclose(out, ref.strain_sq(u, v, w, solid, 0.3, 0.25, 0.2), rtol=1e-12, atol=1e-12)
+
+
+def test_strain_of_a_linear_shear_is_its_rate_squared():
+    nx, ny, nz = 4, 6, 3
+    s = 2.5
+    y = (np.arange(ny) + 0.5) * 0.3
+    u = np.broadcast_to(s * y[None, :, None], (nx + 1, ny, nz)).copy()
+    out = np.empty((nx, ny, nz))
+    nb.strain_sq(u, np.zeros((nx, ny + 1, nz)), np.zeros((nx, ny, nz + 1)), np.zeros((nx, ny, nz), bool),
+                 0.3, 0.3, 0.3, out)
+    np.testing.assert_allclose(out, s * s, rtol=1e-12)
+
+
+def test_the_implicit_step_by_sweeps_converges_to_the_exact_solve():
+    rng, solid, u, v, w, cx, cy, cz = _grid(2)
+    shape = solid.shape
+    k0 = rng.random(shape) * 0.05
+    nu = 0.001 + 0.02 * rng.random(shape)
+    lmix = 0.05 + 0.2 * rng.random(shape)
+    s2 = rng.random(shape)
+    port_in = np.where(rng.random(shape) < 0.1, rng.random(shape) * 0.01, 0.0)
+    port_out = np.where(rng.random(shape) < 0.1, rng.random(shape) * 0.05, 0.0)
+    args = (u, v, w, cx, cy, cz, solid, nu, lmix, s2, port_in, port_out, 0.02, 0.3, 0.25, 0.2, 1.0, C_MU)
+    exact = ref.k_step(k0.copy(), *args)
+    kt = k0.copy()
+    nb.k_step(kt, *args, 400, np.empty(shape), np.empty(shape))
+    np.testing.assert_allclose(kt, exact, rtol=1e-9, atol=1e-12)
+    assert exact.min() >= 0.0
+    # a single sweep is a different (not converged) answer: the sweeps count
+    one = k0.copy()
+    nb.k_step(one, *args, 1, np.empty(shape), np.empty(shape))
+    assert np.abs(one - exact).max() > 1e-6
+
+
+def test_viscosity_agrees_with_the_reference():
+    rng, solid, *_ = _grid(3)
+    kt = rng.random(solid.shape) * 0.1
+    lmix = 0.05 + 0.2 * rng.random(solid.shape)
+    out = np.empty(solid.shape)
+    nb.k_viscosity(kt, lmix, solid, C_MU, 1e-3, out)
+    np.testing.assert_allclose(out, ref.k_viscosity(kt, lmix, solid, C_MU, 1e-3), rtol=1e-14)
+
+
+def _box(shape=(5, 5, 5)):
+    nx, ny, nz = shape
+    z = [np.zeros((nx + 1, ny, nz)), np.zeros((nx, ny + 1, nz)), np.zeros((nx, ny, nz + 1))]
+    cond = [np.ones_like(a) for a in z]
+    for c in (cond[0][0], cond[0][-1], cond[1][:, 0], cond[1][:, -1], cond[2][:, :, 0], cond[2][:, :, -1]):
+        c[...] = 0.0
+    return z, cond, np.zeros(shape, dtype=bool)
+
+
+def test_k_decays_in_still_air_as_the_dissipation_law_says():
+    """dk/dt = -C_mu^¾ k^{3/2} / l  =>  k(t)^-½ = k0^-½ + C_mu^¾ t / (2 l)."""
+    (u, v, w), (cx, cy, cz), solid = _box()
+    shape = solid.shape
+    lm = 0.1
+    lmix = np.full(shape, lm)
+    k0 = 0.5
+    kt = np.full(shape, k0)
+    nu = np.empty(shape)
+    s2, zero = np.zeros(shape), np.zeros(shape)
+    dt, t_end = 0.002, 2.0
+    for _ in range(int(round(t_end / dt))):
+        nb.k_viscosity(kt, lmix, solid, C_MU, 0.0, nu)
+        nb.k_step(kt, u, v, w, cx, cy, cz, solid, nu, lmix, s2, zero, zero, dt, 0.3, 0.3, 0.3, 1.0, C_MU, 2,
+                  np.empty(shape), np.empty(shape))
+    exact = (k0 ** -0.5 + C_MU ** 0.75 * t_end / (2 * lm)) ** -2
+    assert exact < 0.25 * k0  # it has decayed a lot
+    np.testing.assert_allclose(kt, exact, rtol=0.01)
+
+
+def test_homogeneous_shear_settles_where_production_balances_dissipation():
+    """In a uniform shear S, P = eps gives k = l² S² / sqrt(C_mu) and nu_t = l² S (Prandtl's mixing
+    length), whatever k it starts from."""
+    nx, ny, nz = 6, 8, 3
+    (u, v, w), (cx, cy, cz), solid = _box((nx, ny, nz))
+    h, s, lm = 0.3, 4.0, 0.1
+    y = (np.arange(ny) + 0.5) * h
+    u[:] = s * y[None, :, None]
+    lmix = np.full(solid.shape, lm)
+    k_eq = lm * lm * s * s / np.sqrt(C_MU)
+    # the air entering at x = 0 carries the equilibrium k; it leaves at x = L
+    port_in, port_out = np.zeros(solid.shape), np.zeros(solid.shape)
+    port_in[0] = u[0] * h * h * k_eq
+    port_out[-1] = u[-1] * h * h
+    s2 = np.empty(solid.shape)
+    nb.strain_sq(u, v, w, solid, h, h, h, s2)
+    for k_start in (1e-4, 10 * k_eq):
+        kt = np.full(solid.shape, k_start)
+        nu = np.empty(solid.shape)
+        for _ in range(400):
+            nb.k_viscosity(kt, lmix, solid, C_MU, 0.0, nu)
+            nb.k_step(kt, u, v, w, cx, cy, cz, solid, nu, lmix, s2, port_in, port_out, 0.05, h, h, h, 1.0, C_MU,
+                      2, np.empty(solid.shape), np.empty(solid.shape))
+        nb.k_viscosity(kt, lmix, solid, C_MU, 0.0, nu)
+        np.testing.assert_allclose(kt, k_eq, rtol=1e-3)
+        np.testing.assert_allclose(nu, lm * lm * s, rtol=1e-3)
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError, match="l_max"):
+        OneEquation(l_max=0.0)
+    with pytest.raises(ValueError, match="intensity"):
+        OneEquation(intensity=2.0)

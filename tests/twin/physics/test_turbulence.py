@@ -137,3 +137,51 @@ def test_bad_parameters_are_refused():
         OneEquation(l_max=0.0)
     with pytest.raises(ValueError, match="intensity"):
         OneEquation(intensity=2.0)
+
+
+# --------------------------------------------------------------------------- in the march
+
+
+def _aisle_march(**kw):
+    from air_cases import aisle_room
+    from dctwin.twin.physics.airflow import FlowBC, solve_flow
+    from dctwin.twin.sim.compile import compile_hall
+    site, qt = aisle_room(n_per_row=3)
+    ap = compile_hall(site)
+    bc = FlowBC(np.full(ap.n_racks, 0.35), np.zeros(0), qt)
+    return ap, bc, solve_flow, FlowBC, qt
+
+
+def test_a_march_with_the_one_equation_model_carries_k_and_sets_nu_t_from_it():
+    from dctwin.twin.physics.turbulence import mixing_length
+    ap, bc, solve_flow, FlowBC, qt = _aisle_march()
+    model = OneEquation(l_max=0.4)
+    fl = solve_flow(ap, bc, turbulence=model)
+    chen = solve_flow(ap, bc)
+    assert fl.converged and chen.k is None
+    assert fl.max_div * ap.cell_volume_m3 < 1e-9 * qt
+    fluid = ~ap.solid
+    assert np.isfinite(fl.k).all() and fl.k.min() >= 0.0 and fl.k[fluid].max() > 0.05
+    nu = np.maximum(C_MU ** 0.25 * np.sqrt(fl.k) * mixing_length(ap, 0.4), 1e-3)
+    np.testing.assert_allclose(fl.nu_t[fluid], nu[fluid], rtol=1e-12)
+    # where the turbulence is made, not the local speed: the eddy viscosity is not Chen's
+    assert np.median(fl.nu_t[fluid]) > 2 * np.median(chen.nu_t[fluid])
+    # a warm start carries k along: fewer steps than from rest, to the same flow
+    bc2 = FlowBC(bc.rack_airflow_m3s * 0.95, bc.unit_airflow_m3s, qt * 0.95)
+    warm = solve_flow(ap, bc2, init=fl, turbulence=model)
+    cold = solve_flow(ap, bc2, turbulence=model)
+    assert warm.steps < cold.steps
+    assert np.abs(warm.cell_velocity(ap) - cold.cell_velocity(ap)).max() < 0.3
+
+
+def test_the_air_model_option_reaches_a_steady_solve():
+    from air_cases import cfd_site
+    from dctwin.twin.sim.engine import Simulation
+    from test_cfd_rooms import load_room
+    site = cfd_site(load_room("g_short_rows"), "uniform_5kW")
+    fast = Simulation(site).solve_steady().to_json()
+    k1 = Simulation(site, air_model="one_equation")
+    out = k1.solve_steady().to_json()
+    assert k1.state.flow.k is not None and k1.state.flow.k.max() > 0.0
+    dt = [abs(out["racks"][r]["inlet_c"] - fast["racks"][r]["inlet_c"]) for r in fast["racks"]]
+    assert max(dt) > 0.05  # the option changes the answer

@@ -739,12 +739,13 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     kf = None
     if turbulence is not None:
         kf = _turb.KField(ap, turbulence, pf.cell, bf["port_q"], pf.area, nu_floor, None if init is None else init.k)
-        kf.viscosity(w.nu)
     while True:
-        if kf is None:
-            eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
+        if kf is not None:
+            kf.step(uf, dt)
+        if kf is not None and turbulence.momentum:
+            w.nu[:] = kf.nu
         else:
-            kf.step(uf, dt, w.nu)
+            eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
         adv[:] = uf
         adv[jet_faces] = jet_vals
         _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, mc_weight)
@@ -786,7 +787,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
     if kf is None:
         eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
-    fl = make_flow(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
+    # the temperature's diffusivity follows this nu_t (thermal.coefficients)
+    fl = make_flow(ap, uf, phi, (w.nu if kf is None else kf.nu).copy(), bf, steps, t, converged, t0, warn)
     fl.scheme = scheme
     fl.k = None if kf is None else kf.k.copy()
     return fl

@@ -31,12 +31,14 @@ KAPPA = 0.41
 class OneEquation:
     """Parameters of the one-equation model: the largest mixing length ``l_max`` (m), the intensity
     of the air entering through ports ``intensity`` (-), the Schmidt number of k ``sigma_k`` (-),
-    Gauss-Seidel sweeps per step ``sweeps``."""
+    Gauss-Seidel sweeps per step ``sweeps``; ``momentum``: its eddy viscosity diffuses momentum too
+    (False: momentum keeps Chen's, and only the temperature's diffusivity comes from k)."""
 
     l_max: float = 0.2
     intensity: float = 0.1
     sigma_k: float = 1.0
     sweeps: int = 2
+    momentum: bool = True
 
     def __post_init__(self) -> None:
         if not self.l_max > 0.0:
@@ -69,6 +71,8 @@ class KField:
         np.add.at(self.port_in.reshape(-1), cells[q > 0], (q * k_in)[q > 0])
         np.add.at(self.port_out.reshape(-1), cells[q < 0], -q[q < 0])
         self.s2 = np.zeros(ap.shape)
+        self.nu = np.zeros(ap.shape)
+        self.viscosity(self.nu)
         self._rhs = np.zeros(ap.shape)
         self._diag = np.zeros(ap.shape)
 
@@ -77,9 +81,11 @@ class KField:
         _nb.k_viscosity(self.k, self.lmix, self.ap.solid, C_MU, self.nu_floor, out)
         return out
 
-    def step(self, uf: np.ndarray, dt: float, nu: np.ndarray) -> np.ndarray:
-        """Advance k over ``dt`` (s) in the face velocities ``uf`` with the eddy viscosity ``nu`` of the
-        step's start (m2/s, cell centres), then write the new eddy viscosity into ``nu``."""
+    def step(self, uf: np.ndarray, dt: float) -> np.ndarray:
+        """Advance k over ``dt`` (s) in the face velocities ``uf`` (its production and spreading with
+        the eddy viscosity of the step's start); returns the new eddy viscosity (m2/s, cell centres,
+        :attr:`nu`, overwritten by the next step)."""
+        nu = self.nu
         ap, m = self.ap, self.model
         u, v, w = ap.face_views(uf)
         cx, cy, cz = ap.face_views(ap.cond)

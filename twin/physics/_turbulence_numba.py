@@ -26,8 +26,10 @@ def _cc(u, v, w, i, j, k):
 
 
 @njit(cache=True, nogil=True)
-def strain_sq(u, v, w, solid, dx, dy, dz, out):
-    """``S² = 2 S_ij S_ij`` (1/s²) at cell centres of the face velocities; 0 in solids.
+def strain_sq(u, v, w, solid, dx, dy, dz, kato, out):
+    """``S² = 2 S_ij S_ij`` (1/s²) at cell centres of the face velocities; 0 in solids. ``kato``:
+    ``S Ω`` instead (Kato & Launder 1993: Ω² = 2 Ω_ij Ω_ij the vorticity's square), which makes no
+    turbulence where the flow is strained without rotating (a jet turning at a wall or ceiling).
 
     The normal strains come from the cell's own faces; the shear strains from central differences of
     the cell-centre velocities of the two neighbours along the axis, one-sided (with the cell itself)
@@ -80,8 +82,11 @@ def strain_sq(u, v, w, solid, dx, dy, dz, out):
                 h = hm + hp
                 uz = (ap - am) / h if h > 0.0 else 0.0
                 vz = (bp - bm) / h if h > 0.0 else 0.0
-                out[i, j, k] = (2.0 * (ux * ux + vy * vy + wz * wz) + (uy + vx) ** 2 + (uz + wx) ** 2
-                                + (vz + wy) ** 2)
+                s2 = 2.0 * (ux * ux + vy * vy + wz * wz) + (uy + vx) ** 2 + (uz + wx) ** 2 + (vz + wy) ** 2
+                if kato:
+                    o2 = (wy - vz) ** 2 + (uz - wx) ** 2 + (vx - uy) ** 2
+                    s2 = np.sqrt(s2 * o2)
+                out[i, j, k] = s2
 
 
 @njit(cache=True, nogil=True)

@@ -34,8 +34,8 @@ def _ddx(f, solid, h, axis):
     return np.where(hh > 0, (fp - fm) / np.where(hh > 0, hh, 1.0), 0.0)
 
 
-def strain_sq(u, v, w, solid, dx, dy, dz):
-    """``S² = 2 S_ij S_ij`` (1/s²) at cell centres, as :func:`._turbulence_numba.strain_sq`."""
+def strain_sq(u, v, w, solid, dx, dy, dz, kato=False):
+    """``S² = 2 S_ij S_ij`` (1/s²) at cell centres, or ``S Ω`` (``kato``), as :func:`._turbulence_numba.strain_sq`."""
     a, b, c = _centres(u, v, w)
     ux = np.diff(u, axis=0) / dx
     vy = np.diff(v, axis=1) / dy
@@ -44,6 +44,8 @@ def strain_sq(u, v, w, solid, dx, dy, dz):
     uy, wy = _ddx(a, solid, dy, 1), _ddx(c, solid, dy, 1)
     uz, vz = _ddx(a, solid, dz, 2), _ddx(b, solid, dz, 2)
     s2 = 2.0 * (ux ** 2 + vy ** 2 + wz ** 2) + (uy + vx) ** 2 + (uz + wx) ** 2 + (vz + wy) ** 2
+    if kato:
+        s2 = np.sqrt(s2 * ((wy - vz) ** 2 + (uz - wx) ** 2 + (vx - uy) ** 2))
     return np.where(solid, 0.0, s2)
 
 

@@ -31,13 +31,16 @@ KAPPA = 0.41
 class OneEquation:
     """Parameters of the one-equation model: the largest mixing length ``l_max`` (m), the intensity
     of the air entering through ports ``intensity`` (-), the Schmidt number of k ``sigma_k`` (-),
-    Gauss-Seidel sweeps per step ``sweeps``; ``momentum``: its eddy viscosity diffuses momentum too
+    Gauss-Seidel sweeps per step ``sweeps``; ``kato``: production ``nu_t S Ω`` (Kato-Launder: none
+    where the air is strained without rotating, as a jet turning under the ceiling) instead of
+    ``nu_t S²``; ``momentum``: its eddy viscosity diffuses momentum too
     (False: momentum keeps Chen's, and only the temperature's diffusivity comes from k)."""
 
     l_max: float = 0.2
     intensity: float = 0.1
     sigma_k: float = 1.0
     sweeps: int = 2
+    kato: bool = False
     momentum: bool = True
 
     def __post_init__(self) -> None:
@@ -89,7 +92,7 @@ class KField:
         ap, m = self.ap, self.model
         u, v, w = ap.face_views(uf)
         cx, cy, cz = ap.face_views(ap.cond)
-        _nb.strain_sq(u, v, w, ap.solid, ap.dx, ap.dy, ap.dz, self.s2)
+        _nb.strain_sq(u, v, w, ap.solid, ap.dx, ap.dy, ap.dz, m.kato, self.s2)
         _nb.k_step(self.k, u, v, w, cx, cy, cz, ap.solid, nu, self.lmix, self.s2, self.port_in, self.port_out,
                    dt, ap.dx, ap.dy, ap.dz, m.sigma_k, C_MU, m.sweeps, self._rhs, self._diag)
         return self.viscosity(nu)

@@ -81,6 +81,9 @@ ATTEMPTS = {
     "one_equation sigma_k 2": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, sigma_k=2.0)),
     "one_equation I 0.05": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, intensity=0.05)),
     "one_equation 1 sweep": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, sweeps=1)),
+    # production nu_t S Omega (Kato-Launder): no k made where jets turn without rotating
+    "one_equation Kato": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, kato=True)),
+    "k1 l0.6 floor 0.005 Kato": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.6, kato=True)),
 }
 
 

@@ -27,11 +27,32 @@ def _grid(seed=1, shape=(7, 6, 5)):
     return rng, solid, u, v, w, cx, cy, cz
 
 
-def test_strain_agrees_with_the_reference():
+@pytest.mark.parametrize("kato", [False, True])
+def test_strain_agrees_with_the_reference(kato):
     _, solid, u, v, w, *_ = _grid()
     out = np.empty(solid.shape)
-    nb.strain_sq(u, v, w, solid, 0.3, 0.25, 0.2, out)
-    np.testing.assert_allclose(out, ref.strain_sq(u, v, w, solid, 0.3, 0.25, 0.2), rtol=1e-12, atol=1e-12)
+    nb.strain_sq(u, v, w, solid, 0.3, 0.25, 0.2, kato, out)
+    np.testing.assert_allclose(out, ref.strain_sq(u, v, w, solid, 0.3, 0.25, 0.2, kato), rtol=1e-12, atol=1e-12)
+
+
+def test_kato_launder_makes_nothing_in_a_pure_strain_and_the_same_in_a_simple_shear():
+    n = 5
+    h = 0.3
+    x = np.arange(n + 1) * h
+    # u = a x, w = -a z: strained, not rotating
+    u = np.broadcast_to((0.8 * x)[:, None, None], (n + 1, n, n)).copy()
+    w = np.broadcast_to((-0.8 * x)[None, None, :], (n, n, n + 1)).copy()
+    v = np.zeros((n, n + 1, n))
+    solid = np.zeros((n, n, n), bool)
+    s2, sw = np.empty(solid.shape), np.empty(solid.shape)
+    nb.strain_sq(u, v, w, solid, h, h, h, False, s2)
+    nb.strain_sq(u, v, w, solid, h, h, h, True, sw)
+    assert s2.min() > 1.0 and np.abs(sw).max() < 1e-12
+    # a simple shear rotates as much as it strains: S Ω = S²
+    y = (np.arange(n) + 0.5) * h
+    u = np.broadcast_to((2.0 * y)[None, :, None], (n + 1, n, n)).copy()
+    nb.strain_sq(u, v, np.zeros((n, n, n + 1)), solid, h, h, h, True, sw)
+    np.testing.assert_allclose(sw, 4.0, rtol=1e-12)
 
 
 def test_strain_of_a_linear_shear_is_its_rate_squared():
@@ -41,7 +62,7 @@ def test_strain_of_a_linear_shear_is_its_rate_squared():
     u = np.broadcast_to(s * y[None, :, None], (nx + 1, ny, nz)).copy()
     out = np.empty((nx, ny, nz))
     nb.strain_sq(u, np.zeros((nx, ny + 1, nz)), np.zeros((nx, ny, nz + 1)), np.zeros((nx, ny, nz), bool),
-                 0.3, 0.3, 0.3, out)
+                 0.3, 0.3, 0.3, False, out)
     np.testing.assert_allclose(out, s * s, rtol=1e-12)
 
 
@@ -119,7 +140,7 @@ def test_homogeneous_shear_settles_where_production_balances_dissipation():
     port_in[0] = u[0] * h * h * k_eq
     port_out[-1] = u[-1] * h * h
     s2 = np.empty(solid.shape)
-    nb.strain_sq(u, v, w, solid, h, h, h, s2)
+    nb.strain_sq(u, v, w, solid, h, h, h, False, s2)
     for k_start in (1e-4, 10 * k_eq):
         kt = np.full(solid.shape, k_start)
         nu = np.empty(solid.shape)
@@ -185,3 +206,13 @@ def test_the_air_model_option_reaches_a_steady_solve():
     assert k1.state.flow.k is not None and k1.state.flow.k.max() > 0.0
     dt = [abs(out["racks"][r]["inlet_c"] - fast["racks"][r]["inlet_c"]) for r in fast["racks"]]
     assert max(dt) > 0.05  # the option changes the answer
+
+
+def test_k_for_the_temperature_only_leaves_the_momentum_to_chen():
+    ap, bc, solve_flow, FlowBC, qt = _aisle_march()
+    chen = solve_flow(ap, bc)
+    t_only = solve_flow(ap, bc, turbulence=OneEquation(l_max=0.4, momentum=False))
+    both = solve_flow(ap, bc, turbulence=OneEquation(l_max=0.4))
+    assert np.array_equal(t_only.u, chen.u)  # the flow is Chen's, bit for bit
+    assert not np.array_equal(t_only.nu_t, chen.nu_t)  # the temperature's diffusivity is k's
+    assert np.abs(both.u - chen.u).max() > 0.05

@@ -41,6 +41,7 @@ import numpy as np
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.physics import _airflow_numba as _nb
+from dctwin.twin.physics import turbulence as _turb
 from dctwin.twin.physics.constants import RHO_AIR
 
 #: Chen & Xu (1998) zero-equation constant (-)
@@ -150,6 +151,7 @@ class Flow:
     airflow_warnings: list[str] = field(default_factory=list)
     adjusted: bool = False
     scheme: str = SCHEME  # momentum advection the march used
+    k: Optional[np.ndarray] = None  # turbulent kinetic energy (m2/s2) of a one-equation march, else None
     cache: dict = field(default_factory=dict, repr=False)  # derived coefficients (thermal)
 
     def cell_velocity(self, ap) -> np.ndarray:
@@ -606,7 +608,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                tol: float = 0.04, courant: float = COURANT, nu_floor: float = NU_FLOOR,
                diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, scheme: str = SCHEME,
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
-               intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None) -> Flow:
+               intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None,
+               turbulence: Optional[_turb.OneEquation] = None) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -639,6 +642,9 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     intake_keep : share of the vertical momentum that rack-intake air leaves behind (0..1, default
         :data:`INTAKE_KEEP`; see :func:`intake_rates`). The kept momentum never lifts a face
         velocity above twice the fastest inflow velocity.
+    turbulence : None (default): Chen's zero-equation eddy viscosity (``chen_a``); a
+        :class:`~dctwin.twin.physics.turbulence.OneEquation`: the eddy viscosity of a turbulent kinetic
+        energy carried with the flow (warm-started from ``init.k`` when it has one).
     max_work : budget of the march in cell-steps (cells x the most steps it may take, up to
         ``max_time_s`` and a window); a march over it raises :class:`MarchTooLong` before its first step.
 
@@ -730,8 +736,16 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     keep_rate = intake_rates(ap, bf["port_q"]) if intake_keep > 0 else np.zeros(0)
     keep_faces = np.nonzero(keep_rate)[0]
     keep_gain = intake_keep * dt * keep_rate[keep_faces]
+    kf = None
+    if turbulence is not None:
+        kf = _turb.KField(ap, turbulence, pf.cell, bf["port_q"], pf.area, nu_floor, None if init is None else init.k)
     while True:
-        eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
+        if kf is not None:
+            kf.step(uf, dt)
+        if kf is not None and turbulence.momentum:
+            w.nu[:] = kf.nu
+        else:
+            eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
         adv[:] = uf
         adv[jet_faces] = jet_vals
         _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, mc_weight)
@@ -771,9 +785,12 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                     f"using the last {window:.0f} s average")
     uf[:] = mean
     project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
-    eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
-    fl = make_flow(ap, uf, phi, w.nu.copy(), bf, steps, t, converged, t0, warn)
+    if kf is None:
+        eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
+    # the temperature's diffusivity follows this nu_t (thermal.coefficients)
+    fl = make_flow(ap, uf, phi, (w.nu if kf is None else kf.nu).copy(), bf, steps, t, converged, t0, warn)
     fl.scheme = scheme
+    fl.k = None if kf is None else kf.k.copy()
     return fl
 
 

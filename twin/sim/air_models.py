@@ -4,19 +4,24 @@ with the CFD rooms."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from dctwin.twin.physics import airflow, thermal
+from dctwin.twin.physics.turbulence import OneEquation
 
 
 @dataclass(frozen=True)
 class AirModel:
     """How a hall's air is solved: the flow's momentum advection, whether every march starts from
-    rest, and the temperature transport (TVD correction, diffusivity floor)."""
+    rest, the eddy viscosity (None: Chen's zero-equation model; a
+    :class:`~dctwin.twin.physics.turbulence.OneEquation`: a turbulent kinetic energy carried with the
+    flow) and the temperature transport (TVD correction, diffusivity floor)."""
 
     scheme: str = airflow.SCHEME
     cold_start: bool = False
     tvd: bool = False
     alpha_floor: float = thermal.ALPHA_FLOOR
+    turbulence: Optional[OneEquation] = None
     #: False: steady solves only (a run's temperature step has no TVD correction)
     runs: bool = True
 
@@ -28,4 +33,9 @@ class AirModel:
 #: in two states after a warm start), TVD temperature transport and a 0.01 m2/s diffusivity floor;
 #: two to five times the flow time of "fast".
 AIR_MODELS = {"fast": AirModel(),
-              "validated": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.01, runs=False)}
+              "validated": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.01, runs=False),
+              # "fast" with the one-equation eddy viscosity (k carried with the flow, mixing length up to
+              # 0.4 m) and the temperature diffusivity its nu_t / Pr_t gives, floored at 0.005 m2/s:
+              # docs/validation.md, "Session 21". Not the default: better on the tuned rooms (1.58 ->
+              # 1.40 K mean RMS), worse on the held-out ones (2.41 -> 2.51 K).
+              "one_equation": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4))}

@@ -48,7 +48,7 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray)
     init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
     try:
         st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
-                                     scheme=model.scheme, max_work=MAX_MARCH_WORK)
+                                     scheme=model.scheme, turbulence=model.turbulence, max_work=MAX_MARCH_WORK)
     except airflow.MarchTooLong as exc:
         ap = hs.air
         raise BudgetError(f"{exc}: the step is set by the cells ({min(ap.dx, ap.dy, ap.dz):.3g} m) and the fastest "

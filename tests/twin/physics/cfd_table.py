@@ -2,7 +2,8 @@
 docs/validation.md ("Rack inlets per room, both models").
 
     python3 tests/twin/physics/cfd_table.py [ROOM ...]
-    python3 tests/twin/physics/cfd_table.py --attempts [ROOM ...]
+    python3 tests/twin/physics/cfd_table.py --attempts [--variants NAME,NAME] [ROOM ...]
+    python3 tests/twin/physics/cfd_table.py --racks NAME,NAME [ROOM ...]
 
 For each room (B1 and tests/data/cfd/*.json) and power case it writes the room as a layout
 (air_cases.cfd_site: racks ``airflow_fixed`` at the CFD's airflow and power), runs
@@ -15,7 +16,8 @@ bounds; this prints them.
 
 ``--attempts``: the record of the row-end attempts of issue 18, room by room: every room/case solved
 (``Simulation.solve_steady``, what ``dctwin solve`` runs) with each air model variant of
-:data:`ATTEMPTS`, RMS (worst rack) per variant.
+:data:`ATTEMPTS`, RMS (worst rack) per variant; ``--variants`` only the named ones (comma-separated).
+``--racks``: every rack's error (model minus CFD, K) with each named variant, one line per room/case/variant.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from air_cases import cfd_site  # noqa: E402
 from dctwin.app.main import main  # noqa: E402
 from dctwin.twin.model.layoutfile import save_layout  # noqa: E402
+from dctwin.twin.physics.turbulence import OneEquation  # noqa: E402
 from dctwin.twin.sim.air_models import AIR_MODELS, AirModel  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
 from test_cfd_rooms import HELD_OUT, ROOMS, load_room  # noqa: E402
@@ -52,6 +55,35 @@ ATTEMPTS = {
     "mcl rest TVD": AirModel(scheme="mcl", cold_start=True, tvd=True),
     "validated": AIR_MODELS["validated"],
     "validated floor 0.005": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.005),
+    # session 21: the one-equation eddy viscosity (k carried with the flow), "k1 l0.4" = largest mixing
+    # length 0.4 m; "floor": the temperature diffusivity floor, under which nu_t / Pr_t sets it
+    "k1 l0.1": AirModel(turbulence=OneEquation(l_max=0.1)),
+    "k1 l0.2": AirModel(turbulence=OneEquation(l_max=0.2)),
+    "k1 l0.4": AirModel(turbulence=OneEquation(l_max=0.4)),
+    "k1 l0.2 floor 0.01": AirModel(turbulence=OneEquation(l_max=0.2), alpha_floor=0.01),
+    "k1 l0.2 floor 0.005": AirModel(turbulence=OneEquation(l_max=0.2), alpha_floor=0.005),
+    "one_equation": AIR_MODELS["one_equation"],
+    "k1 l0.6 floor 0.005": AirModel(turbulence=OneEquation(l_max=0.6), alpha_floor=0.005),
+    "k1 l0.4 floor 0.002": AirModel(turbulence=OneEquation(l_max=0.4), alpha_floor=0.002),
+    "one_equation I 0.2": AirModel(turbulence=OneEquation(l_max=0.4, intensity=0.2), alpha_floor=0.005),
+    "one_equation TVD": AirModel(turbulence=OneEquation(l_max=0.4), alpha_floor=0.005, tvd=True),
+    "validated k1 l0.2": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.01, runs=False,
+                                  turbulence=OneEquation(l_max=0.2)),
+    # k1 for the temperature's diffusivity only (momentum keeps Chen's eddy viscosity)
+    "one_equation T only": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, momentum=False)),
+    "mcl rest one_equation": AirModel(scheme="mcl", cold_start=True, alpha_floor=0.005,
+                                      turbulence=OneEquation(l_max=0.4)),
+    "mcl rest one_equation TVD": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.005, runs=False,
+                                          turbulence=OneEquation(l_max=0.4)),
+    "validated T only k1": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.005, runs=False,
+                                    turbulence=OneEquation(l_max=0.4, momentum=False)),
+    "one_equation sigma_k 0.5": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, sigma_k=0.5)),
+    "one_equation sigma_k 2": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, sigma_k=2.0)),
+    "one_equation I 0.05": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, intensity=0.05)),
+    "one_equation 1 sweep": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, sweeps=1)),
+    # production nu_t S Omega (Kato-Launder): no k made where jets turn without rotating
+    "one_equation Kato": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.4, kato=True)),
+    "k1 l0.6 floor 0.005 Kato": AirModel(alpha_floor=0.005, turbulence=OneEquation(l_max=0.6, kato=True)),
 }
 
 
@@ -119,28 +151,54 @@ def main_table(rooms: list[str]) -> None:
         print(f"CPU validated / fast: {ratio.min():.1f}..{ratio.max():.1f}, total {sum(cpu['validated']) / sum(cpu['fast']):.1f}")
 
 
-def attempts_table(rooms: list[str]) -> None:
-    AIR_MODELS.update({k: v for k, v in ATTEMPTS.items() if k not in AIR_MODELS})
-    print("| room | case | " + " | ".join(ATTEMPTS) + " |")
-    print("|---|---|" + "---|" * len(ATTEMPTS))
-    rms = {k: [] for k in ATTEMPTS}
-    worst = {k: [] for k in ATTEMPTS}
+def attempts_table(rooms: list[str], names: list[str]) -> None:
+    attempts = {k: ATTEMPTS[k] for k in names}
+    AIR_MODELS.update({k: v for k, v in attempts.items() if k not in AIR_MODELS})
+    print("| room | case | " + " | ".join(attempts) + " |")
+    print("|---|---|" + "---|" * len(attempts))
+    rms = {k: [] for k in attempts}
+    worst = {k: [] for k in attempts}
     for name in rooms:
         case = load_room(name)
         for pc in case["temperatures"]["cases"]:
             site = cfd_site(case, pc)
             cells = []
-            for k in ATTEMPTS:
+            for k in attempts:
                 out = Simulation(site, air_model=k).solve_steady().to_json()
                 cells.append(record(inlet_errors(out, site, case, pc), rms[k], worst[k]))
             print(f"| {name} | {pc} | " + " | ".join(cells) + " |", flush=True)
     print("| **mean / worst RMS / worst rack** | | " + " | ".join(
-        f"{np.mean(rms[k]):.2f} / {max(rms[k]):.2f} / {max(worst[k]):.1f}" for k in ATTEMPTS) + " |")
+        f"{np.mean(rms[k]):.2f} / {max(rms[k]):.2f} / {max(worst[k]):.1f}" for k in attempts) + " |")
+
+
+def racks_table(rooms: list[str], names: list[str]) -> None:
+    AIR_MODELS.update({k: ATTEMPTS[k] for k in names if k not in AIR_MODELS})
+    for name in rooms:
+        case = load_room(name)
+        for pc in case["temperatures"]["cases"]:
+            site = cfd_site(case, pc)
+            for k in names:
+                err = inlet_errors(Simulation(site, air_model=k).solve_steady().to_json(), site, case, pc)
+                print(f"{name} {pc} {k}: " + " ".join(f"{e:+.1f}" for e in err), flush=True)
+
+
+def _variants(arg: str) -> list[str]:
+    names = arg.split(",")
+    unknown = [n for n in names if n not in ATTEMPTS]
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; one of: {', '.join(ATTEMPTS)}")
+    return names
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--attempts"]:
-        attempts_table(args[1:] or ["case_B1"] + ROOMS)
+        names = list(ATTEMPTS)
+        if args[1:2] == ["--variants"]:
+            names = _variants(args[2])
+            args = args[2:]
+        attempts_table(args[1:] or ["case_B1"] + ROOMS, names)
+    elif args[:1] == ["--racks"]:
+        racks_table(args[2:] or ["case_B1"] + ROOMS, _variants(args[1]))
     else:
         main_table(args or ["case_B1"] + ROOMS)

@@ -1,8 +1,12 @@
 """The placement search on the demo halls, checked by solving what it proposes as ``dctwin solve`` would:
-the best spot, placed and solved from cold, meets every constraint it was scored on; the estimate is within
-1 K of the full solve at the verified (top) candidates; a spot ruled out for air does exceed the limit."""
+the best spot, placed and solved from cold, meets every constraint it was scored on; at the verified (top)
+candidates the new rack's inlet is within 1 K of the full solve and the largest rise at another rack within 2 K;
+a spot ruled out for air (the new rack's own inlet in ``small``, a neighbour's in the ``ai-hall``) does exceed
+the limit once solved, within that error."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -15,6 +19,10 @@ from dctwin.twin.sim.placement_space import Spot
 
 #: what the README states for the new rack's inlet at the top candidates (K)
 INLET_ERROR_K = 1.0
+#: what the README states for the largest rise at another rack at the top candidates (K): the frozen flow
+#: misses the new rack's own jet and the tile air its intake takes from the rack beside it (ai-hall, 20 kW:
+#: 1.1 and 1.9 K too low at two of its five best spots; 200-rack hall up to 1.0 K)
+RISE_ERROR_K = 2.0
 
 
 def solve_placed(sim: Simulation, cand: Candidate):
@@ -59,6 +67,7 @@ def assert_estimate_close(res) -> None:
     assert verified
     for c in verified:
         assert abs(c.verified["inlet_error_k"]) <= INLET_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
+        assert abs(c.verified["rise_error_k"]) <= RISE_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +165,35 @@ def test_ai_hall_rack_off_a_row_end_warms_the_next_rows_end_rack_as_solved(ai_ha
     assert rec["neighbour"] == "R-E01" and rec["neighbour_rise_k"] > 1.0, rec
     assert cand.neighbour == "R-E01", (cand.neighbour, cand.neighbour_rise_k)
     assert abs(cand.neighbour_rise_k - rec["neighbour_rise_k"]) <= 1.0, (cand.neighbour_rise_k, rec["neighbour_rise_k"])
+
+
+@pytest.fixture(scope="module")
+def ai_hall_h1():
+    """The ai-hall with every rack of class H1 (allowable up to 25 °C), solved: its intakes (20-23 °C) are
+    within the range, and a rack's rise of a few K at a row end takes a neighbour past it."""
+    site = load_demo("ai-hall")
+    site.hall.racks[:] = [dataclasses.replace(r, ashrae_class="H1") for r in site.hall.racks]
+    sim = Simulation(site)
+    sim.solve_steady()
+    return sim
+
+
+@pytest.mark.slow
+def test_ai_hall_spot_ruled_out_for_a_neighbours_inlet_is_too_warm_once_solved(ai_hall_h1):
+    """Of the 20 kW spots ruled out because a neighbour's inlet would pass H1's 25 °C, the closest call (the
+    coolest estimated neighbour inlet), placed and solved as ``dctwin solve`` does: that neighbour is above
+    25 °C less the stated error of the rise (the estimate misses part of the new rack's jet, so it errs low:
+    a spot it rules out is too warm)."""
+    sim = ai_hall_h1
+    ctx = PlacementContext(sim)
+    limit = ASHRAE_ALLOWABLE_C["H1"][1]
+    base = dict(zip(ctx.air.rack_ids, ctx.air.inlet_c))
+    request = RackRequest(kw=20.0, ashrae_class="H1")
+    cands = [c for f in ("N", "E", "S", "W") for c in ctx.floor_map(request, f).candidates.values()]
+    ruled = [c for c in cands if not c.feasible and c.binding.startswith("air: R-") and "H1 allowable" in c.binding]
+    assert ruled, sorted({c.binding.split(":")[0] for c in cands})
+    cand = min(ruled, key=lambda c: base[c.neighbour] + c.neighbour_rise_k)
+    estimated_c = base[cand.neighbour] + cand.neighbour_rise_k
+    assert estimated_c > limit, cand.binding
+    after, _ = solve_placed(sim, cand)
+    assert after.racks[cand.neighbour].inlet_c > limit - RISE_ERROR_K_BIG_RACK, (cand.binding, after.racks[cand.neighbour].inlet_c)

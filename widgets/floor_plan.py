@@ -1073,7 +1073,10 @@ class FloorPlanScene(QGraphicsScene):
                 self.power_scale.vmax = max(top, 1e3)
             nan = float("nan")
             found = (racks.get(it.element.id) for it in items)
-            values = np.array([nan if r is None or getattr(r, metric) is None else getattr(r, metric) for r in found],
+            # a rack's inlet colour is what its servers breathe (the room air at its front unless it
+            # recirculates its own exhaust through open rack units)
+            values = np.array([nan if r is None or getattr(r, metric) is None
+                               else r.intake_c if metric == "inlet_c" else getattr(r, metric) for r in found],
                               dtype=np.float64)
             idx = self.current_scale().indices(values)
             table = self.current_scale().colours
@@ -1117,7 +1120,7 @@ class FloorPlanScene(QGraphicsScene):
         from dctwin.twin.sim.metrics import STATUS_NAMES, ashrae_status
 
         data = [racks.get(it.element.id) for it in items]
-        inlet = np.array([d.inlet_c if d is not None and d.inlet_c is not None else np.nan for d in data], float)
+        inlet = np.array([d.intake_c if d is not None and d.inlet_c is not None else np.nan for d in data], float)
         status = ashrae_status(inlet, [it.element.ashrae_class for it in items]) if items else []
         out = []
         for d, t, st in zip(data, inlet.tolist(), list(status)):

@@ -70,11 +70,6 @@ def _server_airflow(r: Any) -> float:
     return float(r.airflow_m3s) / (1.0 - share) if share < 1.0 else float(r.airflow_m3s)
 
 
-def _intake(r: Any) -> float:
-    """What a rack's servers breathe (°C): the room air at its front unless it recirculates."""
-    return float(r.server_intake_c if r.server_intake_c is not None else r.inlet_c)
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
@@ -323,7 +318,7 @@ class InspectorPanel(QWidget):
             self.airflow_now.setText("now — (not simulated yet)")
             return
         q = sum(_server_airflow(r) for r in now)
-        inlet = max(_intake(r) for r in now)
+        inlet = max(float(r.intake_c) for r in now)
         design = sum(e.design_airflow_m3s for e in els)
         share = f" ({q / design:.2f}×)" if design > 0 else ""
         where = f"at {inlet:.1f} °C" if len(els) == 1 else f"in all, inlets ≤ {inlet:.1f} °C"
@@ -345,7 +340,7 @@ class InspectorPanel(QWidget):
             self.recirc_now.setText("now — (not simulated yet)")
             return
         share = max(float(r.recirculated_share) for r in now)
-        rise = max(_intake(r) - float(r.inlet_c) for r in now)
+        rise = max(float(r.intake_c) - float(r.inlet_c) for r in now)
         lead = "now" if len(els) == 1 else "now at most"
         self.recirc_now.setText(f"{lead} {100 * share:.0f} % of its exhaust back to its servers: intake "
                                 f"+{rise:.1f} K over the room air")

@@ -102,6 +102,20 @@ def test_recolour_by_metric_from_a_summary(scene, site):
         scene.set_metric("nonsense")
 
 
+def test_a_recirculating_rack_is_coloured_by_what_its_servers_breathe(scene, site):
+    """A rack with open rack units (no blanking panels) breathes its own exhaust: its inlet colour and its
+    ASHRAE state follow its servers' intake, not the cooler room air at its front."""
+    a1, a2 = "R-A01", "R-A02"
+    summary = HallSummary(racks={a1: RackResult(22.0, state="on", recirculated_share=0.4, server_intake_c=33.0),
+                                 a2: RackResult(22.0, state="on")})
+    scene.apply_summary(summary)
+    assert scene.items_by_id[a1].fill == scene.temp_scale.colour(33.0) != scene.items_by_id[a2].fill
+    assert scene.items_by_id[a2].fill == scene.temp_scale.colour(22.0)
+    scene.set_metric("state")
+    assert scene.items_by_id[a1].fill == STATE_COLOURS["out_of_allowable"]  # 33 °C: above A1's 32
+    assert scene.items_by_id[a2].fill == STATE_COLOURS["recommended"]
+
+
 def test_color_scale_and_states(qapp):
     s = ColorScale(vmin=10.0, vmax=30.0)
     assert s.colour(5.0) == s.colour(10.0) and s.colour(99.0) == s.colour(30.0)

@@ -67,6 +67,12 @@ class RackResult(_Json):
     recirculated_share: Optional[float] = _omit_none()
     server_intake_c: Optional[float] = _omit_none()
 
+    @property
+    def intake_c(self) -> float:
+        """What the rack's servers breathe (°C): ``server_intake_c`` where known, else the room air at its
+        front (the two are one for a fully blanked rack)."""
+        return self.inlet_c if self.server_intake_c is None else self.server_intake_c
+
 
 @dataclass
 class UnitResult(_Json):

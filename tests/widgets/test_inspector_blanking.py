@@ -4,17 +4,13 @@ rack recirculates now shown under it."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
 
-from dctwin.app.document import Document
 from dctwin.app.runner import SimRunner
-from dctwin.app.settings import Settings
-from dctwin.app.window import MainWindow
 from dctwin.twin.model.commands import SetProperty
 from dctwin.twin.model.demos import load_demo
 from dctwin.twin.sim.results import RackResult
 from dctwin.widgets.inspector import InspectorPanel
-from tests.app.gui_helpers import centre_of, click
+from tests.app.gui_helpers import centre_of, click, make_window
 
 
 def test_inspector_shows_open_u_and_what_the_rack_recirculates_now(qtbot):
@@ -52,14 +48,7 @@ def test_inspector_shows_open_u_and_what_the_rack_recirculates_now(qtbot):
 def window(qtbot, tmp_path):
     runner = SimRunner()
     runner.available = False  # editing: no physics thread
-    w = MainWindow(Document(load_demo("small")), Settings(QSettings(str(tmp_path / "ui.ini"), QSettings.IniFormat)),
-                   runner)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.view.zoom_to_fit()
-    return w
+    return make_window(qtbot, tmp_path, load_demo("small"), runner, size=(1200, 800))
 
 
 def test_open_u_edit_in_the_window_changes_the_rack_refuses_bad_values_and_undoes(window):

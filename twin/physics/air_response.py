@@ -106,13 +106,21 @@ def rise_field(ap, flow, src: np.ndarray, blocked: np.ndarray, box: tuple[int, i
     ``blocked`` (the rest stay 0: air entering the box brings no rise). Energy: what ``src`` puts in leaves
     through the ports that take air out (rack intakes, unit returns, grilles), into blocked cells, or across
     the box's sides. Returns (theta, sweeps)."""
-    c = coefficients(ap, flow)
     theta = np.zeros(ap.shape)
+    sweeps = solve_box(ap, flow, src, blocked, box, theta, tol_k=tol_k, backend=backend)
+    return theta, sweeps
+
+
+def solve_box(ap, flow, src: np.ndarray, blocked: np.ndarray, box: tuple[int, int, int, int], field: np.ndarray, *,
+              tol_k: float = RISE_TOL_K, backend: str = "numba") -> int:
+    """The steady transport balance of :func:`rise_field` solved in place in ``field`` (its start; the cells
+    outside ``box`` and the ``blocked`` ones keep their values: the box's boundary condition). ``src`` per
+    cell (K m3/s). Returns the sweeps taken."""
+    c = coefficients(ap, flow)
     i0, i1, j0, j1 = box
     k = kernel_module(backend, _air_response_numba, _air_response_numpy)
-    sweeps = k.box_rise(theta, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, blocked, c.out, np.asarray(src, float),
-                        int(i0), int(i1), int(j0), int(j1), float(tol_k), RISE_MAX_SWEEPS)
-    return theta, int(sweeps)
+    return int(k.box_rise(field, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, blocked, c.out, np.asarray(src, float),
+                          int(i0), int(i1), int(j0), int(j1), float(tol_k), RISE_MAX_SWEEPS))
 
 
 def exhaust_path(ap, blocked: np.ndarray, footprint: Box, facing: str, height_m: float, throw_m: float) -> np.ndarray:

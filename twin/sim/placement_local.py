@@ -1,0 +1,312 @@
+"""The new rack's own air round a placement candidate: a local flow correction, before verification.
+
+The floor-wide estimate (:mod:`~dctwin.twin.physics.air_response`) carries the new rack's heat on the
+present flow, which does not have the rack in it: its exhaust jet (1.3 m/s at 20 kW) and the air its intake
+draws from beside it are missing. For the few best candidates, :func:`local_correction` adds them:
+
+1. the layout with the rack placed is compiled and the present flow carried over to it (scaled, one
+   projection: :func:`~dctwin.twin.physics.flow_adjust.adjust_flow`), the new rack's airflow at its
+   estimated inlet;
+2. **a flow-only march of a box round the rack** (:func:`march_box`, :data:`LOCAL_REACH_M` past it): the
+   FFD step of :mod:`~dctwin.twin.physics.airflow` (eddy viscosity, semi-Lagrangian advection with the tile
+   jets and the intakes' kept momentum, implicit diffusion, projection) on the cells of the box only, the
+   carried flow held on the box's sides and on every port face, for :data:`LOCAL_TIME_S` of simulated
+   time, averaged over its second half. The box's flow is put back into the carried flow (the sides
+   were held, so the whole field stays divergence-free);
+3. **the air temperature in the box on both flows** (:func:`box_temperature`): the steady transport of
+   :func:`~dctwin.twin.physics.air_response.rise_field`'s kernel with every port's inflow temperature as
+   its source (racks at their present exhaust, the new rack at its estimated inlet plus its own rise,
+   tiles and units at their supply) and the solved temperatures held outside the box; once on the
+   present flow without the rack, once on the corrected flow with it. Each rack's inlet changes by the
+   difference of its flow-weighted intake means (the scheme's own error cancels); the new rack's inlet
+   is its intake mean on the corrected flow. The far field (the room warming by the added heat) is
+   added as in :meth:`~dctwin.twin.sim.placement_checks.AirModel.rises`.
+
+The corrected flow also warm-starts the verifying solve (:mod:`~dctwin.twin.sim.placement`), whose
+march then starts with the rack's jet already blowing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from dctwin.twin.errors import InputError
+from dctwin.twin.physics import _airflow_numba as _afnb
+from dctwin.twin.physics import air_response, airflow, thermal
+from dctwin.twin.physics.air_response import cell_span
+from dctwin.twin.physics.constants import DESIGN_INLET_C, RHO_CP_AIR
+from dctwin.twin.physics.flow_adjust import adjust_flow
+from dctwin.twin.physics.it import RackArrays, rack_steady
+
+#: the flow box reaches this far past the new racks (m): the rise box (air_response.RISE_RADIUS_M, 3.6 m)
+#: and a margin of 1.2 m, so that the held sides lie beyond the air whose temperature is read
+LOCAL_REACH_M = air_response.RISE_RADIUS_M + 1.2
+#: simulated time of the local march (s): a 1.3 m/s exhaust jet crosses the box about twice
+LOCAL_TIME_S = 12.0
+#: the local march's projection tolerance (relative, as the full march's)
+LOCAL_PROJECTION_TOL = airflow.MARCH_TOL_KEEP
+
+
+@dataclass
+class LocalFlow:
+    """The corrected flow of a candidate: the compiled plant with its racks (``ap``), the carried flow
+    (``carried``), the flow with the box marched into it (``flow``), the box (i0, i1, j0, j1), the racks'
+    and units' airflows it was made for, and the steps the box march took."""
+
+    ap: Any
+    carried: airflow.Flow
+    flow: airflow.Flow
+    box: tuple[int, int, int, int]
+    rack_q: np.ndarray
+    unit_q: np.ndarray
+    steps: int
+
+
+def _crop_faces(ap, arr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The faces of the cells of ``box`` (all layers), flat in the box's own face numbering."""
+    i0, i1, j0, j1 = box
+    u, v, w = ap.face_views(arr)
+    return np.concatenate([u[i0:i1 + 1, j0:j1].ravel(), v[i0:i1, j0:j1 + 1].ravel(), w[i0:i1, j0:j1].ravel()])
+
+
+def _put_faces(ap, arr: np.ndarray, box: tuple[int, int, int, int], sub_plant, sub: np.ndarray) -> None:
+    """Write the box's faces ``sub`` (its own numbering) back into the flat ``arr`` (in place)."""
+    i0, i1, j0, j1 = box
+    u, v, w = ap.face_views(arr)
+    su, sv, sw = sub_plant.face_views(sub)
+    u[i0:i1 + 1, j0:j1] = su
+    v[i0:i1, j0:j1 + 1] = sv
+    w[i0:i1, j0:j1] = sw
+
+
+def box_plant(ap, box: tuple[int, int, int, int]):
+    """The plant of the cells of ``box``: its solids, its faces' conductances with the box's sides closed
+    (held), the wall distances of the whole hall, its own connected regions. Only what the FFD step and the
+    projection read is kept (the ports stay the hall's: do not use them)."""
+    i0, i1, j0, j1 = box
+    solid = np.ascontiguousarray(ap.solid[i0:i1, j0:j1])
+    sub = dataclasses.replace(ap, nx=i1 - i0, ny=j1 - j0, solid=solid,
+                              wall_dist_m=np.ascontiguousarray(ap.wall_dist_m[i0:i1, j0:j1]), cache={})
+    cond = _crop_faces(ap, ap.cond, box)
+    cu, cv, _ = sub.face_views(cond)
+    cu[0], cu[-1] = 0.0, 0.0
+    cv[:, 0], cv[:, -1] = 0.0, 0.0
+    comp, n, _ = airflow.components_and_wall_distance(solid, cond, ap.dx, ap.dy, ap.dz)
+    return dataclasses.replace(sub, cond=cond, component=comp, n_components=int(n))
+
+
+def march_box(ap, flow: airflow.Flow, box: tuple[int, int, int, int], time_s: float = LOCAL_TIME_S,
+              scheme: str = airflow.SCHEME) -> tuple[airflow.Flow, int]:
+    """``flow`` with the cells of ``box`` marched for ``time_s`` (FFD, the box's sides and every port face
+    held at ``flow``'s velocities, tile jets at their jet speed), averaged over the second half of the march,
+    the rest of the hall unchanged (divergence-free as ``flow``). Returns (the flow, steps taken)."""
+    sub = box_plant(ap, box)
+    bf = {"port_q": flow.port_q}
+    pf = airflow.port_faces(ap)
+    # tile jets enter the momentum at their jet speed (Q / (A f)); the mass at Q / A (as the march)
+    jet = np.zeros(ap.n_faces, bool)
+    jet_u = flow.u.copy()
+    open_f = np.repeat(ap.tile_open_fraction, np.diff(ap.tile.offsets)) if ap.tile.n else np.zeros(0)
+    tf = pf.group["tile"]
+    if len(open_f):
+        jet[pf.face[tf]] = True
+        jet_u[pf.face[tf]] = flow.u[pf.face[tf]] / np.maximum(open_f, 1e-3)
+    keep = airflow.intake_rates(ap, flow.port_q)
+    uf = _crop_faces(ap, flow.u, box)
+    held = uf.copy()
+    closed = sub.cond == 0.0
+    s_jet = _crop_faces(ap, jet.astype(float), box) > 0.5
+    s_jet_u = _crop_faces(ap, jet_u, box)[s_jet]
+    s_keep = _crop_faces(ap, keep, box)
+    keep_faces = np.nonzero(s_keep)[0]
+    vmax = float(np.abs(flow.port_q / np.maximum(pf.area, 1e-12)).max(initial=1e-3))
+    v_step = max(vmax, float(np.abs(s_jet_u).max(initial=0.0)))
+    hmin = min(ap.dx, ap.dy, ap.dz)
+    dt = airflow.COURANT * hmin / max(v_step, 1e-3)
+    steps = max(2, int(math.ceil(time_s / dt)))
+    keep_gain = airflow.INTAKE_KEEP * dt * s_keep[keep_faces]
+    tol_p = LOCAL_PROJECTION_TOL * max(v_step, 1e-3) / hmin
+    i0, i1, j0, j1 = box
+    phi = np.ascontiguousarray(flow.phi[i0:i1, j0:j1])
+    top = airflow._top_open(ap, bf)[i0:i1, j0:j1].copy()
+    w = airflow._Work(sub)
+    cx, cy, cz = sub.face_views(sub.cond)
+    adv = np.empty(sub.n_faces)
+    au, av, aw = sub.face_views(adv)
+    ou, ov, ow = sub.face_views(w.a)
+    tu, tv, tw = sub.face_views(w.t)
+    acc = np.zeros(sub.n_faces)
+    n_acc = 0
+    for n in range(steps):
+        airflow.eddy_viscosity(sub, uf, out=w.nu)
+        adv[:] = uf
+        adv[s_jet] = s_jet_u
+        airflow._advect(sub, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, airflow.MC_WEIGHT)
+        if len(keep_faces):
+            w.a[keep_faces] = np.clip(w.a[keep_faces] * (1.0 + keep_gain), -2.0 * v_step, 2.0 * v_step)
+        w.a[closed] = held[closed]
+        w.b[:] = w.a
+        su, sv, sw = sub.face_views(w.b)
+        _afnb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, sub.solid, w.nu, dt, sub.dx, sub.dy, sub.dz, 2.0, top,
+                      airflow.DIFFUSE_SWEEPS, tu, tv, tw)
+        uf[:] = w.a
+        airflow.project(sub, uf, phi, tol_p)
+        if 2 * n >= steps:
+            acc += uf
+            n_acc += 1
+    uf = acc / n_acc
+    airflow.project(sub, uf, phi, 1e-10 * max(v_step, 1e-3) / hmin, max_iter=5000)
+    u_all = flow.u.copy()
+    _put_faces(ap, u_all, box, sub, uf)
+    out = dataclasses.replace(flow, u=u_all, flux=u_all * airflow.face_areas(ap), nu_t=airflow.eddy_viscosity(ap, u_all),
+                              cache={}, adjusted=True)
+    out.phi = flow.phi.copy()
+    out.phi[i0:i1, j0:j1] = phi
+    return out, steps
+
+
+def box_temperature(ap, flow: airflow.Flow, T: np.ndarray, inflow_c: np.ndarray, box: tuple[int, int, int, int],
+                    blocked: Optional[np.ndarray] = None, tol_k: float = air_response.RISE_TOL_K) -> np.ndarray:
+    """The steady air temperature (°C) in the cells of ``box`` on ``flow``, every port face bringing its air
+    at ``inflow_c`` (per port face, :func:`~dctwin.twin.physics.thermal.inflow_temperatures`), the cells
+    outside the box held at ``T``. Upwind, as :func:`~dctwin.twin.physics.air_response.rise_field`."""
+    pf = airflow.port_faces(ap)
+    src = np.zeros(ap.n_cells)
+    q_in = np.maximum(flow.port_q, 0.0)
+    np.add.at(src, pf.cell, q_in * inflow_c)
+    out = np.array(T, float, copy=True)
+    air_response.solve_box(ap, flow, src.reshape(ap.shape), ap.solid if blocked is None else blocked, box, out,
+                           tol_k=tol_k)
+    return out
+
+
+def local_correction(ctx: Any, racks: Sequence[Any], inlets: Sequence[Optional[float]]
+                     ) -> tuple[LocalFlow, dict[str, Any]]:
+    """The corrected flow round the new ``racks`` (at their estimated ``inlets``, °C or None) and the air
+    estimate on it: ``inlets`` of the new racks (°C) and ``rises`` (K, at every rack of the context, in its
+    order), with ``sim`` the layout with the racks placed (warm-started from the context's) and ``placed``
+    the racks under their ids there. ``ctx``: a :class:`~dctwin.twin.sim.placement.PlacementContext`."""
+    from dctwin.twin.sim.engine import Simulation
+    from dctwin.twin.sim.placement import _place
+
+    rs = rack_steady(RackArrays.from_racks(list(racks)), 1.0,
+                     np.array([DESIGN_INLET_C if t is None else t for t in inlets], float))
+    air_w, airflow_m3s = rs.air_power_w, rs.airflow_m3s
+    sim0 = ctx.sim
+    site2, placed = _place(ctx.site, ctx.hall.id, racks)
+    sim2 = Simulation(site2, ctx.hall.id, grid_m=sim0.grid_m, warm_from=sim0)
+    ap2, ap0, st0 = sim2.air, sim0.air, sim0.state
+    idx0 = sim0.system.rack_index
+    idx2 = sim2.system.rack_index
+    # airflows: the present ones, the new racks' at their estimated inlets
+    rq = np.zeros(ap2.n_racks)
+    ex2 = np.zeros(ap2.n_racks)
+    q0 = st0.flow.rack_q
+    for rid, i in idx0.items():
+        rq[idx2[rid]] = q0[i]
+        ex2[idx2[rid]] = st0.rack_exhaust_c[i]
+    for r, t, q, p in zip(placed, inlets, airflow_m3s, air_w):
+        k = idx2[r.id]
+        rq[k] = q
+        ex2[k] = (ctx.air.supply_c if t is None else t) + p / (RHO_CP_AIR * max(q, 1e-9))
+    uq = np.array([st0.flow_unit_q[sim0.system.unit_index[u]] for u in sim2.system.unit_ids])
+    carried = adjust_flow(ap2, airflow.FlowBC(rq, uq), st0.flow, tol=1e-8)
+    x0 = min(r.footprint()[0] for r in racks)
+    y0 = min(r.footprint()[1] for r in racks)
+    x1 = max(r.footprint()[2] for r in racks)
+    y1 = max(r.footprint()[3] for r in racks)
+    fi0, fi1 = cell_span(x0 - LOCAL_REACH_M, x1 + LOCAL_REACH_M, ap2.dx, ap2.nx)
+    fj0, fj1 = cell_span(y0 - LOCAL_REACH_M, y1 + LOCAL_REACH_M, ap2.dy, ap2.ny)
+    fbox = (fi0, fi1, fj0, fj1)
+    flow2, steps = march_box(ap2, carried, fbox, scheme=sim2.system.air_model.scheme)
+    # the temperature box: the rise box of the floor-wide estimate
+    r = air_response.RISE_RADIUS_M
+    ti0, ti1 = cell_span(x0 - r, x1 + r, ap2.dx, ap2.nx)
+    tj0, tj1 = cell_span(y0 - r, y1 + r, ap2.dy, ap2.ny)
+    tbox = (ti0, ti1, tj0, tj1)
+    us = st0.last_unit
+    tile_c = sim0.system.tile_supply_c(us.supply_c, us.airflow_m3s)
+    supply2 = np.array([us.supply_c[sim0.system.unit_index[u]] for u in sim2.system.unit_ids])
+    in0 = thermal.inflow_temperatures(ap0, st0.flow, st0.rack_exhaust_c, us.supply_c, tile_c)
+    in2 = thermal.inflow_temperatures(ap2, flow2, ex2, supply2, tile_c)
+    T0 = box_temperature(ap0, st0.flow, st0.T, in0, tbox)
+    T2 = box_temperature(ap2, flow2, st0.T, in2, tbox)
+    rin0, _ = thermal.port_means(ap0, st0.flow, T0)
+    rin2, _ = thermal.port_means(ap2, flow2, T2)
+    near = np.array([rin2[idx2[rid]] - rin0[idx0[rid]] for rid in ctx.air.rack_ids])
+    total_w = float(np.sum(air_w))
+    far_k = total_w / (RHO_CP_AIR * ctx.air.units_q) if ctx.air.units_q > 0 else 0.0
+    rises = near + ctx.air.room_share * far_k
+    span = ctx.air.return_c - ctx.air.supply_c
+    new_inlets = []
+    for rr in placed:
+        t = float(rin2[idx2[rr.id]])
+        share = min(max((t - ctx.air.supply_c) / span, 0.0), 1.0) if span > 0.1 else 0.0
+        new_inlets.append(t + share * far_k)
+    lf = LocalFlow(ap2, carried, flow2, fbox, rq, uq, steps)
+    return lf, {"inlets": new_inlets, "rises": rises, "sim": sim2, "placed": placed}
+
+
+# --------------------------------------------------------------------------- the verifying solve
+
+#: averaging window of the verifying march, in residence times: the full march's (0.5). Started from the
+#: corrected flow, windows of 0.25 stopped the march at 12 steps in the 200-rack hall with inlets up to
+#: 0.84 K from the plain warm solve (0.5: within 0.31 K); see docs/validation.md, "Placement, session 22"
+VERIFY_WINDOW_TAU = 0.5
+#: carried-flow iterations of the fixed point before and after the march (as the steady solve's
+#: PRESETTLE_MAX; the fixed point moves inlets by less than the tolerance after 2 to 4)
+VERIFY_CARRIES = 6
+#: the fixed point before the march stops when inlets and returns move less than this (K)
+VERIFY_PRESETTLE_K = 0.1
+
+
+def _carry_to_fixed_point(sim: Any, base: airflow.Flow, tol_k: float, most: int) -> tuple[int, float]:
+    """Iterate the hall's fixed point (racks at their inlets, units at their returns, temperatures) on ``base``
+    carried over to each iteration's airflows (:func:`~dctwin.twin.sim.steady.quick_answer`) until inlets and
+    returns move less than ``tol_k`` or ``most`` times. Returns (iterations, last move K)."""
+    from dctwin.twin.sim import steady
+
+    hs, st = sim.system, sim.state
+    moved, n = math.inf, 0
+    while n < most and moved >= tol_k:
+        st.warm_flow = base
+        inlet, ret = st.rack_inlet_c.copy(), st.unit_return_c.copy()
+        if not steady.quick_answer(hs, st, *sim._inputs(), sim.facility.chw_supply_c):
+            raise InputError(f"{sim.hall.id}: the carried flow has no steady temperatures")
+        moved = max(float(np.abs(st.rack_inlet_c - inlet).max(initial=0.0)),
+                    float(np.abs(st.unit_return_c - ret).max(initial=0.0)))
+        n += 1
+    return n, moved
+
+
+def verify_solve(sim2: Any, local: LocalFlow, tol_k: float, cancel=None) -> tuple[Any, dict[str, Any]]:
+    """The warm full solve of the layout ``sim2`` (the candidate placed, warm-started from the hall before)
+    started from the candidate's corrected flow ``local``: the fixed point on that flow carried over
+    (:data:`VERIFY_PRESETTLE_K`), one march of the whole hall from it for the airflows the fans settle at
+    (windows of :data:`VERIFY_WINDOW_TAU`), the fixed point on that march carried over, and the steady solve's
+    own last iterations to ``tol_k`` on it (which marches again only if an airflow then moves by more than
+    the flow tolerance). Returns (the summary, what it took)."""
+    hs, st = sim2.system, sim2.state
+    n_pre, _ = _carry_to_fixed_point(sim2, local.flow, VERIFY_PRESETTLE_K, VERIFY_CARRIES)
+    if cancel is not None and cancel():
+        from dctwin.twin.sim.engine import Cancelled
+
+        raise Cancelled("the verification was superseded")
+    rq, uq = st.last_rack.airflow_m3s.copy(), st.last_unit.airflow_m3s.copy()
+    m = hs.air_model
+    from dctwin.twin.sim.budget import MAX_MARCH_WORK
+
+    marched = airflow.solve_flow(hs.air, airflow.FlowBC(rq.copy(), uq.copy()), init=st.flow, scheme=m.scheme,
+                                 turbulence=m.turbulence, max_work=MAX_MARCH_WORK, window_tau=VERIFY_WINDOW_TAU)
+    n_post, moved = _carry_to_fixed_point(sim2, marched, tol_k, VERIFY_CARRIES)
+    # the carried flow is the state's flow, for the airflows of the last iteration's racks and units
+    st.flow_rack_q, st.flow_unit_q = st.last_rack.airflow_m3s.copy(), st.last_unit.airflow_m3s.copy()
+    st.marched = [(marched, rq, uq)]
+    st.warm_flow = None
+    summary = sim2.solve_steady(cancel=cancel, tol_k=tol_k)
+    return summary, {"march_steps": marched.steps, "carries": n_pre + n_post, "flow_solves": sim2.stats.flow_solves}

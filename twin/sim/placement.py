@@ -432,13 +432,10 @@ def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
         "rise_error_k": cand.neighbour_rise_k - rise,
         "ids": new_ids, "solve_s": time.perf_counter() - t0,
     }
-    if local is not None:  # the estimate on the candidate's corrected flow, against the same solve
+    if local is not None:  # the rise estimated on the candidate's corrected flow, against the same solve
         k = int(np.argmax(local["rises"])) if len(local["rises"]) else -1
-        l_in = max(local["inlets"]) if local["inlets"] else None
         l_rise = float(local["rises"][k]) if k >= 0 else 0.0
-        record["local"] = {"inlet_c": l_in, "neighbour_rise_k": l_rise,
-                           "neighbour": air.rack_ids[k] if k >= 0 else None,
-                           "inlet_error_k": (l_in - max(inlets)) if (inlets and l_in is not None) else None,
+        record["local"] = {"neighbour_rise_k": l_rise, "neighbour": air.rack_ids[k] if k >= 0 else None,
                            "rise_error_k": l_rise - rise}
     return record, sim2
 
@@ -475,9 +472,7 @@ class PlacementResult:
         out = {"inlet_c": max(inl) if inl else None, "neighbour_rise_k": max(rise) if rise else None,
                "verified": len(ver)}
         loc = [v["local"] for v in ver if "local" in v]
-        if loc:  # the estimate on the verified candidates' corrected flows (placement_local)
-            li = [abs(v["inlet_error_k"]) for v in loc if v["inlet_error_k"] is not None]
-            out["local_inlet_c"] = max(li) if li else None
+        if loc:  # the rise estimated on the verified candidates' corrected flows (placement_local)
             out["local_neighbour_rise_k"] = max(abs(v["rise_error_k"]) for v in loc)
         return out
 

@@ -27,7 +27,10 @@ too, so its neighbours do not warm in proportion to its power), plus the far fie
 ``P / (rho cp Q_units)``, felt by each rack in proportion to how much room air it already breathes
 (``(T_in - T_supply) / (T_return - T_supply)``). The best spots are then verified by warm full solves
 (the editor's solve after an edit) and ranked by the verified figures; every candidate that was
-verified carries both, and the result states the largest difference (``estimate_error_k``).
+verified carries both, and the result states the largest difference (``estimate_error_k``). Each verified
+candidate is first corrected locally (:mod:`~dctwin.twin.sim.placement_local`: the flow of a box round the
+new rack marched with the rack in it, and the rise estimated on that flow, ``verified["local"]``); the
+verifying solve starts from that flow.
 
 A candidate is **feasible** when every hard limit holds (capacity covers the load now and N-1, inlets
 within the allowable range, floor within its rating), **tight** when it is feasible but some margin is
@@ -364,8 +367,9 @@ def _start_at_estimate(sim: Any, placed: Sequence[Rack], cand: Candidate) -> Non
 #: after an edit, session 21")
 VERIFY_TOL_K = 0.05
 #: verify from the candidate's local flow correction (:mod:`~dctwin.twin.sim.placement_local`): its march
-#: starts with the new rack's jet blowing and the fixed point carries it over (200-rack hall: 0.6 instead of
-#: 1.3 CPU s a spot, inlets within 0.31 K of the plain warm solve); False: the plain warm solve
+#: starts with the new rack's jet blowing, in shorter windows, and the fixed point carries it over instead of
+#: marching again (ai-hall, best 5 spots: 3.5-5.2 instead of 15-20 CPU s a spot, every inlet within 0.36 K of
+#: the plain warm solve; 200-rack hall 0.6 instead of 1.3 s, 0.31 K); False: the plain warm solve
 VERIFY_FROM_LOCAL = True
 
 

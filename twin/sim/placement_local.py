@@ -327,9 +327,16 @@ def verify_solve(sim2: Any, local: LocalFlow, tol_k: float, cancel=None) -> tupl
     marched = airflow.solve_flow(hs.air, airflow.FlowBC(rq.copy(), uq.copy()), init=st.flow, scheme=m.scheme,
                                  turbulence=m.turbulence, max_work=MAX_MARCH_WORK, window_tau=window_tau(hs.air, st.flow))
     n_post, moved = _carry_to_fixed_point(sim2, marched, tol_k, VERIFY_CARRIES)
-    # the carried flow is the state's flow, for the airflows of the last iteration's racks and units
-    st.flow_rack_q, st.flow_unit_q = st.last_rack.airflow_m3s.copy(), st.last_unit.airflow_m3s.copy()
-    st.marched = [(marched, rq, uq)]
-    st.warm_flow = None
+    fallback = moved >= tol_k
+    if fallback:
+        # still moving on the short march's flow after VERIFY_CARRIES: the steady solve's own march, warm from
+        # this one, to its full criterion (a safety: it did not happen at the 10 spots measured)
+        st.flow, st.warm_flow = None, marched
+    else:
+        # the carried flow is the state's flow, for the airflows of the last iteration's racks and units
+        st.flow_rack_q, st.flow_unit_q = st.last_rack.airflow_m3s.copy(), st.last_unit.airflow_m3s.copy()
+        st.marched = [(marched, rq, uq)]
+        st.warm_flow = None
     summary = sim2.solve_steady(cancel=cancel, tol_k=tol_k)
-    return summary, {"march_steps": marched.steps, "carries": n_pre + n_post, "flow_solves": sim2.stats.flow_solves}
+    return summary, {"march_steps": marched.steps, "carries": n_pre + n_post, "flow_solves": sim2.stats.flow_solves,
+                     "fallback": fallback}

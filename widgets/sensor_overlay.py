@@ -1,7 +1,7 @@
 """Sensors on the floor plan, each coloured by its residual (the model's value minus the measured one).
 
 A :class:`SensorOverlay` adds one small marker per measured temperature point to a
-:class:`~dctwin.widgets.floor_plan.FloorPlanScene`: a circle at the rack's front (inlet), a ring at
+:class:`~dctwin.widgets.floor_plan.FloorPlanScene`: a circle at the rack's front (inlet), one at
 its back (exhaust), a square on a cooling unit (supply at its front, return at its back). Its fill is
 the residual on a diverging scale: blue where the model is colder than the sensor, red where warmer,
 white where they agree, full colour at ``full_scale_k`` (the recording's own:
@@ -73,7 +73,9 @@ class SensorOverlay(QGraphicsItemGroup):
             item.setPos(pos)
             pen = QPen(QColor(30, 30, 30), 0)
             pen.setCosmetic(True)
-            pen.setWidthF(1.5 if sensor.quantity != "exhaust_c" else 2.5)
+            # one thin outline for all: at a whole hall's zoom (ai-hall: a marker of 5 px) a thick exhaust ring
+            # hid its fill, the residual, in black
+            pen.setWidthF(1.0)
             if getattr(sensor, "role", "") == "holdout":
                 pen.setStyle(Qt.DashLine)
             item.setPen(pen)

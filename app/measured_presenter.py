@@ -42,7 +42,9 @@ class MeasuredPresenter(QObject):
         self.view = view
         self.panel.set_view(view)
         self.overlay = SensorOverlay()
+        self.overlay.full_scale_k = view.residual_scale_k()
         self.overlay.set_sensors(data.site, data.hall_id, view.sensors)
+        self.panel.set_plan_scale(self.overlay.full_scale_k)
         self.window.scene.addItem(self.overlay)
         self.overlay.highlight(self.panel.combo.currentData())
         self.window.timeline.view.set_lanes(SITE_LANES)

@@ -30,6 +30,7 @@ def add_sensor_overlay(scene: Any, data: Any) -> None:
     from dctwin.widgets.sensor_overlay import SensorOverlay
 
     overlay = SensorOverlay()
+    overlay.full_scale_k = view.residual_scale_k()
     overlay.set_sensors(data.site, data.hall_id, view.sensors)
     overlay.set_residuals(view.residuals_at(data.picture_t_s))
     scene.addItem(overlay)
@@ -83,10 +84,13 @@ def measured_html(data: Any, images: dict[str, str], image_width: int = 900) -> 
              "the site's own event log) and its prediction recorded beside the sensors. In this report "
              "<b>measured</b> values are the site's sensors listed below (the dots on the floor plan, coloured by "
              "predicted minus measured at the moment shown: blue where the model is colder, red where warmer, "
-             "white where they agree, full colour at 3 K; nothing else is measured); <b>predicted</b> values are the model's, everywhere; <b>estimated</b> values "
-             "are the model's corrected by the sensors (" + e(est.get("method", "none")) + (
-                 f" over {len(params)} parameters" if params else "") + "): they are what the floor plan shows "
-             "between sensors in the replay. Every rack temperature not in the table is predicted or "
+             f"white where they agree, full colour at {view.residual_scale_k():g} K; nothing else is measured); "
+             "<b>predicted</b> values are the model's: the racks, the heat map, the rack trends and the key "
+             "figures of this report, and the red lines below; <b>estimated</b> values are the model's corrected "
+             "by the sensors (" + e(est.get("method", "none")) + (
+                 f" over {len(params)} parameters" if params else "") + "): the blue lines below and the column "
+             "'estimated − measured' of the sensor table (the recording keeps the estimated inlet of every rack "
+             "beside the predicted one). Every rack temperature not in the sensor table is predicted or "
              "estimated, never measured.</p>"]
     table = "<table width='100%' cellspacing='0' cellpadding='3' border='1' style='border-color:#bbb'>"
     parts.append(table)

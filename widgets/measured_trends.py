@@ -39,6 +39,9 @@ class MeasuredTrendsPanel(QWidget):
         self.combo.currentIndexChanged.connect(self._on_combo_changed)
         self.info = QLabel(self)
         self.info.setWordWrap(True)
+        #: how the floor plan colours the sensors (the recording's scale)
+        self.plan_note = QLabel(self)
+        self.plan_note.setWordWrap(True)
         self.plot = pg.PlotWidget(self)
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
@@ -59,11 +62,14 @@ class MeasuredTrendsPanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(top)
         lay.addWidget(self.info)
+        lay.addWidget(self.plan_note)
         lay.addWidget(self.plot, 1)
 
     def set_view(self, view: Any) -> None:
         """Show a :class:`~dctwin.twin.assimilate.review.MeasuredView` (None clears)."""
         self.view = view
+        if view is None:
+            self.set_plan_scale(None)
         self.combo.blockSignals(True)
         self.combo.clear()
         if view is not None:
@@ -73,6 +79,12 @@ class MeasuredTrendsPanel(QWidget):
                 self.combo.addItem(f"{s.point} — {s.element} {s.quantity}{rms}", s.point)
         self.combo.blockSignals(False)
         self._show(self.combo.currentData())
+
+    def set_plan_scale(self, full_scale_k: Optional[float]) -> None:
+        """Say how the floor plan colours the sensors: full colour at ``full_scale_k`` (None: no note)."""
+        self.plan_note.setText("" if full_scale_k is None else
+                               f"On the floor plan each sensor is coloured by predicted − measured: blue where the "
+                               f"model is colder, red where warmer, full colour at ±{full_scale_k:g} K.")
 
     def show_point(self, point: str) -> None:
         i = self.combo.findData(point)

@@ -1,10 +1,12 @@
 """Sensors on the floor plan, each coloured by its residual (the model's value minus the measured one).
 
 A :class:`SensorOverlay` adds one small marker per measured temperature point to a
-:class:`~dctwin.widgets.floor_plan.FloorPlanScene`: a circle at the rack's front (inlet), a ring at
-its back (exhaust), a square on a cooling unit (supply / return). Its fill is the residual on a
-diverging scale: blue where the model is colder than the sensor, red where warmer, white where they
-agree (±3 K full scale); grey without a reading. Held-back sensors (the estimate's test) have a
+:class:`~dctwin.widgets.floor_plan.FloorPlanScene`: a circle at the rack's front (inlet), one at
+its back (exhaust), a square on a cooling unit (supply at its front, return at its back). Its fill is
+the residual on a diverging scale: blue where the model is colder than the sensor, red where warmer,
+white where they agree, full colour at ``full_scale_k`` (the recording's own:
+:meth:`~dctwin.twin.assimilate.review.MeasuredView.residual_scale_k`; 3 K by default); grey without a
+reading. Held-back sensors (the estimate's test) have a
 dashed outline. It only renders: the owner calls :meth:`set_residuals` with each replayed second.
 """
 
@@ -25,11 +27,12 @@ Z_SENSORS = 20
 MARK_M = 0.22
 
 
-def residual_colour(residual_k: float) -> QColor:
-    """Blue (model too cold) - white (agrees) - red (model too warm); grey for no reading."""
+def residual_colour(residual_k: float, full_scale_k: float = FULL_SCALE_K) -> QColor:
+    """Blue (model too cold) - white (agrees) - red (model too warm), full at ``full_scale_k``; grey for no
+    reading."""
     if residual_k is None or not math.isfinite(residual_k):
         return QColor(150, 150, 150)
-    f = max(-1.0, min(1.0, residual_k / FULL_SCALE_K))
+    f = max(-1.0, min(1.0, residual_k / max(full_scale_k, 1e-6)))
     if f >= 0:
         return QColor(255, int(255 * (1 - f)), int(255 * (1 - f)))
     return QColor(int(255 * (1 + f)), int(255 * (1 + f)), 255)
@@ -43,6 +46,8 @@ class SensorOverlay(QGraphicsItemGroup):
         self.setZValue(Z_SENSORS)
         self.setHandlesChildEvents(False)
         self.marks: dict[str, QGraphicsItem] = {}
+        #: the residual (K) of full colour
+        self.full_scale_k = FULL_SCALE_K
 
     def set_sensors(self, site, hall_id: Optional[str], sensors: Iterable) -> None:
         """One marker per temperature sensor (objects with ``point, element, quantity, role``) on the hall."""
@@ -68,7 +73,9 @@ class SensorOverlay(QGraphicsItemGroup):
             item.setPos(pos)
             pen = QPen(QColor(30, 30, 30), 0)
             pen.setCosmetic(True)
-            pen.setWidthF(1.5 if sensor.quantity != "exhaust_c" else 2.5)
+            # one thin outline for all: at a whole hall's zoom (ai-hall: a marker of 5 px) a thick exhaust ring
+            # hid its fill, the residual, in black
+            pen.setWidthF(1.0)
             if getattr(sensor, "role", "") == "holdout":
                 pen.setStyle(Qt.DashLine)
             item.setPen(pen)
@@ -88,7 +95,7 @@ class SensorOverlay(QGraphicsItemGroup):
         """Colour each marker by its residual (K); ``measured`` values go into the tooltips."""
         for point, item in self.marks.items():
             r = residuals.get(point, math.nan)
-            item.setBrush(QBrush(residual_colour(r)))
+            item.setBrush(QBrush(residual_colour(r, self.full_scale_k)))
             base = item.toolTip().split("\n")[:2]
             if math.isfinite(r):
                 m = (measured or {}).get(point)
@@ -100,12 +107,14 @@ class SensorOverlay(QGraphicsItemGroup):
 
 
 def _anchor(el, quantity: str) -> QPointF:
-    """Where a sensor of ``quantity`` sits on element ``el``: a rack's front or back edge, a unit's centre."""
+    """Where a sensor of ``quantity`` sits on element ``el``: a rack's inlet at its front edge and exhaust at
+    its back, a cooling unit's supply at its front (where it blows) and return at its back (so the two of
+    one unit do not hide each other), anything else at the centre."""
     x0, y0, x1, y1 = el.footprint()
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    if quantity not in ("inlet_c", "exhaust_c"):
+    if quantity not in ("inlet_c", "exhaust_c", "supply_c", "return_c"):
         return to_scene(cx, cy)
-    front = quantity == "inlet_c"
+    front = quantity in ("inlet_c", "supply_c")
     facing = getattr(el, "facing", "N")
     d = {"N": (0, 1), "S": (0, -1), "E": (1, 0), "W": (-1, 0)}[facing]
     sign = 1 if front else -1

@@ -35,6 +35,9 @@ def test_shadow_replay_shows_measured_beside_predicted(qtbot, shadow_file):
     view = mp.view
     temps = [s for s in view.sensors if s.quantity in ("inlet_c", "exhaust_c", "supply_c", "return_c")]
     assert set(mp.overlay.marks) == {s.point for s in temps}
+    # the plan's colours on the recording's own scale, said in the dock
+    assert mp.overlay.full_scale_k == view.residual_scale_k()
+    assert f"full colour at ±{view.residual_scale_k():g} K" in mp.panel.plan_note.text()
     # the list opens on the worst temperature sensor the model predicts (not a power in watts)
     predicted = [s for s in temps if s.role != "boundary" and s.rms is not None]
     first = view.sensors[view.index(mp.panel.combo.itemData(0))]
@@ -50,7 +53,7 @@ def test_shadow_replay_shows_measured_beside_predicted(qtbot, shadow_file):
         w.timeline.seek(t)
     res = view.residuals_at(t)
     k = next(p for p in mp.overlay.marks if np.isfinite(res[p]) and abs(res[p]) > 0.2)
-    assert mp.overlay.marks[k].brush().color() == residual_colour(res[k])
+    assert mp.overlay.marks[k].brush().color() == residual_colour(res[k], view.residual_scale_k())
     assert f"model {'+' if res[k] >= 0 else ''}{res[k]:.1f} K" in mp.overlay.marks[k].toolTip()
     # the trend of the chosen sensor: measured dots, predicted line, cursor at the replayed second
     mp.panel.show_point(k)

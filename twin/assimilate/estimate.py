@@ -37,7 +37,7 @@ update with the sensors that have a measurement z::
     S = H P H^T + R,  R = diag(sigma_noise^2 + sigma_model^2)   (sigma_model: only where no field)
     K = P H^T S^-1
     x <- x + K (z - y_pred - h(x))
-    P <- (I - K H) P (I - K H)^T + K R K^T                          (Joseph form)
+    P <- (I - K H) P (I - K H)^T + K R K^T     (Joseph form; for the optimal K it is P - K H P, used then)
 
 estimate anywhere (every rack inlet i, every sensor k)::
 
@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 
 from dctwin.twin.assimilate.observe import Sensor
 
@@ -234,14 +235,18 @@ class KalmanEstimator:
         S = H @ PHt
         S[np.diag_indices_from(S)] += r
         try:
-            K = np.linalg.solve(S, PHt.T).T
+            K = cho_solve(cho_factor(S), PHt.T).T
         except np.linalg.LinAlgError:
             return 0
         if hold:
             K[:p] = 0.0
         self.x = self.x + K @ d
-        IKH = np.eye(n) - K @ H
-        self.P = IKH @ self.P @ IKH.T + (K * r) @ K.T
+        if hold:  # a gain with the parameters' rows zeroed is not the optimal one: the Joseph form keeps P right
+            IKH = np.eye(n) - K @ H
+            self.P = IKH @ self.P @ IKH.T + (K * r) @ K.T
+        else:  # the optimal gain: the Joseph form reduces to P - K H P (a third of its cost on ai-hall's 600 states)
+            self.P = self.P - K @ PHt.T
+            self.P = 0.5 * (self.P + self.P.T)
         if self.delta_bounds is not None and p:
             self.x[:p] = np.clip(self.x[:p], self.delta_bounds[0], self.delta_bounds[1])
         self.updates += 1

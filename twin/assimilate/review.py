@@ -16,6 +16,9 @@ import numpy as np
 
 from dctwin.twin.store.measured import RACK_STREAM, ShadowReader, TelemetryReader
 
+#: the floor plan's residual colour scale: its step and range (K; see MeasuredView.residual_scale_k)
+SCALE_STEP_K = 0.5
+SCALE_RANGE_K = (0.5, 3.0)
 #: words for the role of each sensor in a shadow replay
 ROLE_TEXT = {"boundary": "measured, imposed on the model", "assimilated": "measured, corrects the estimate",
              "holdout": "measured, held back (tests the estimate)", "compared": "measured, compared"}
@@ -47,6 +50,21 @@ class MeasuredView:
     rack_estimated_inlet_c: np.ndarray  # [samples, racks]
     summary: dict[str, Any]
     site_events: list[dict[str, Any]] = field(default_factory=list)  # t_s in recording seconds
+
+    def residual_scale_k(self) -> float:
+        """The residual (K) at which a sensor on the floor plan is fully blue or red: the 95th percentile
+        of |predicted - measured| over the temperature sensors the model predicts and every sample,
+        rounded up to a step of :data:`SCALE_STEP_K` within :data:`SCALE_RANGE_K` (a fixed 3 K showed
+        ai-hall's residuals of 0.2-1 K all white)."""
+        cols = [k for k, s in enumerate(self.sensors) if s.unit == "K" and s.role != "boundary"]
+        if not cols:
+            return SCALE_RANGE_K[1]
+        d = np.abs(self.predicted[:, cols].astype(float) - self.measured[:, cols].astype(float))
+        d = d[np.isfinite(d)]
+        if not d.size:
+            return SCALE_RANGE_K[1]
+        q = math.ceil(float(np.percentile(d, 95)) / SCALE_STEP_K - 1e-9) * SCALE_STEP_K
+        return float(min(max(q, SCALE_RANGE_K[0]), SCALE_RANGE_K[1]))
 
     def index(self, point: str) -> int:
         return [s.point for s in self.sensors].index(point)

@@ -60,6 +60,11 @@ REGIME_POWER_SHARE = 0.2
 REGIME_MIN_S = 600.0
 #: after a regime change the estimator only predicts for this long (the hall settles) (s)
 SETTLE_S = 900.0
+#: a regime whose running units differ from one met before only by units carrying at most this share of
+#: the design airflow of the units running in either (one in-row cooler of ai-hall's 56: 1.6 %; one CRAH
+#: of the small hall's two: 50 %) takes that regime's sensitivities again instead of new steady solves
+#: (one Jacobian of ai-hall is 24 marched steady solves, 80 % of a shadow's cost)
+NEAR_REGIME_AIRFLOW_SHARE = 0.05
 #: a temperature stand-in for a rack without an inlet sensor in the measured-alarm view (never raises)
 _NO_READING_C = 0.0
 #: injected kinds the hall applies itself (set before the first steady solve)
@@ -236,14 +241,20 @@ class _Shadow:
         model.cond = Conditions.of(sim, label=f"the regime at t = {sim.t_s:.0f} s")
         model.reference = None
         running, power = tuple(sim.running_units()), float(np.sum(sim.rack_power_w))
-        # a regime seen before (the units back after a trip, the load back): its sensitivities again
-        known = next((J for run, pw, J in self.jacobians
-                      if run == running and abs(pw - power) <= REGIME_POWER_SHARE * max(pw, 1.0)), None)
+        # a regime seen before (the units back after a trip, the load back), or one that differs from it
+        # by a small share of the airflow (one in-row cooler of many): its sensitivities again
+        known = self._known_regime(running, power)
         if known is not None:
-            self.say(f"sensitivities at t = {sim.t_s:.0f} s: those of the same regime before")
-            est.set_jacobian(known, transition=self.relinearised > 0)
+            J, share = known
+            how = ("the same regime before" if share == 0.0 else
+                   f"the nearest regime before ({100 * share:.1f} % of the units' airflow started or stopped)")
+            self.say(f"sensitivities at t = {sim.t_s:.0f} s: those of {how}")
+            est.set_jacobian(J, transition=self.relinearised > 0)
             self.reused += 1
+            self.regimes.append({"t_s": float(sim.t_s), "sensitivities": "reused" if share == 0.0 else "nearest",
+                                 "airflow_share_changed": round(share, 4)})
         else:
+            self.regimes.append({"t_s": float(sim.t_s), "sensitivities": "computed", "airflow_share_changed": None})
             self.say(f"sensitivities of {len(model.params)} parameters at t = {sim.t_s:.0f} s")
             try:
                 base = model.evaluate(nominal(model.params), warm=sim)
@@ -258,6 +269,24 @@ class _Shadow:
         self.regime = (running, power, float(sim.t_s))
         self.relinearised += 1
         self.settled_at = float(sim.t_s) + (SETTLE_S if self.relinearised > 1 else 0.0)
+
+    def _known_regime(self, running: tuple, power: float) -> Optional[tuple[np.ndarray, float]]:
+        """The sensitivities of the regime met before that is nearest to (``running``, ``power``): the same
+        units running, or units carrying at most :data:`NEAR_REGIME_AIRFLOW_SHARE` of the airflow started or
+        stopped, and the rack power within :data:`REGIME_POWER_SHARE`; with the share that changed (0:
+        the same units). None when no regime met is that near."""
+        q = np.asarray(self.sim.ua.v_des_m3s, float)
+        now = np.asarray(running) != 0
+        best: Optional[tuple[np.ndarray, float]] = None
+        for run, pw, J in self.jacobians:
+            if abs(pw - power) > REGIME_POWER_SHARE * max(pw, 1.0):
+                continue
+            then = np.asarray(run) != 0
+            either = float(q[now | then].sum())
+            share = float(q[now != then].sum()) / either if either > 0 else 0.0
+            if share <= NEAR_REGIME_AIRFLOW_SHARE and (best is None or share < best[1]):
+                best = (J, share)
+        return best
 
     def _regime_changed(self) -> bool:
         sim = self.sim
@@ -279,6 +308,8 @@ class _Shadow:
         est, model = self._estimator(hidden)
         self.relinearised = 0
         self.reused = 0
+        #: each relinearisation: when, and whether its sensitivities were computed or taken again
+        self.regimes: list[dict[str, Any]] = []
         #: the sensitivities of each regime met: (running units, total rack power, J)
         self.jacobians: list[tuple[tuple, float, np.ndarray]] = []
         if est is not None:
@@ -370,6 +401,7 @@ class _Shadow:
             out["holdout_rms_k"] = rms(hid_est)
         if est is not None:
             out["estimator"] = dict(est.settings(), relinearised=self.relinearised, jacobians_reused=self.reused,
+                                    regimes=self.regimes,
                                     params={p.name: {"value": p.nominal + float(d), "sigma": float(sd)}
                                             for p, d, sd in zip(self.params, est.delta, est.delta_sigma)})
         else:

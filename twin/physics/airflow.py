@@ -623,7 +623,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
                intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None,
                turbulence: Optional[_turb.OneEquation] = None,
-               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None, settle_tau: float = 1.0) -> Flow:
+               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -653,7 +653,6 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     mc_weight : weight of the "mcl" correction (0..1, default :data:`MC_WEIGHT`).
     march_tol : projection tolerance in the march, relative (default per scheme, :data:`MARCH_TOL`).
     window_tau : averaging window of the march in residence times (default 0.5).
-    settle_tau : a march from rest compares windows after this many residence times (default 1).
     intake_keep : share of the vertical momentum that rack-intake air leaves behind (0..1, default
         :data:`INTAKE_KEEP`; see :func:`intake_rates`). The kept momentum never lifts a face
         velocity above twice the fastest inflow velocity.
@@ -722,7 +721,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     window = max(window_tau * tau, 5 * dt)
     if max_time_s is None:
         max_time_s = max(12.0 * tau, 60.0)
-    min_time = 0.0 if init is not None else settle_tau * tau
+    min_time = 0.0 if init is not None else 1.0 * tau
     n_win = max(int(math.ceil(window / dt)), 1)
     most_steps = int(math.ceil((max_time_s + window) / dt))
     if max_work is not None and most_steps * ap.n_cells > max_work:

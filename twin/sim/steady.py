@@ -58,19 +58,27 @@ PRESETTLE_PROJECTION_TOL = QUICK_PROJECTION_TOL
 #: nothing. Every rack's fan 15 % off put inlets 0.6-0.8 K from the re-marched solve (small, 0.6 m),
 #: 7 % off 0.26-0.4 K, hence the limit (docs/validation.md, "Steady solve after an edit, session 21")
 SETTLE_CARRY = 0.10
-#: a cold solve (no flow yet, none of a previous layout) first settles the hall on a grid COARSE_FACTOR
-#: times coarser along every axis (8x fewer cells, steps twice as long), to COARSE_TOL_K, and starts
-#: this grid's fixed point from it: the coarse flow interpolated and carried over to the airflows (as
-#: after an edit, PRESETTLE_TOL_K), then one march here, for the airflows the fans settle at. Not for an
-#: air model whose marches start from rest ("validated") or carry a turbulence field, nor where the
-#: coarse cells would be wider than COARSE_MAX_M (a rack's width: racks keep cells of their own).
-#: docs/validation.md, "Session 22: the cold steady solve"
-COARSE_FACTOR = 1
-#: a cold march from rest (no coarse start) lets the racks' fans follow the flow it makes: at most this
-#: many times (each window, airflow.solve_flow's ``retarget``) the racks, units and temperatures settle on
-#: the march's flow so far, and the march goes on at their airflows when they moved beyond
-#: flows.FLOW_TOLERANCE; 0: the march keeps the airflows it started with
+#: a cold march from rest lets the racks' fans follow the flow it makes, so that a cold solve marches
+#: once instead of twice (the fans start at the supply temperature and settle 18-51 % higher): at most
+#: FANS_IN_MARCH times (each half residence time, airflow.solve_flow's ``retarget``) the racks, units
+#: and temperatures settle on the march's flow so far, to FANS_TOL_K or for at most FANS_ITER temperature
+#: solves (that flow carried over to their airflows to FANS_PROJECTION_TOL, the march's own projection
+#: tolerance), and the march goes on at their airflows when they moved beyond flows.FLOW_TOLERANCE. The
+#: airflows need only be near where the fans settle: the fixed point after the march finishes them (it
+#: carries the march up to SETTLE_CARRY). 0: the march keeps the airflows it started with. small: inlets
+#: within 0.12 K of the two marches (docs/validation.md, "Session 22: the cold steady solve")
 FANS_IN_MARCH = 3
+FANS_TOL_K = 0.25
+FANS_ITER = 4
+FANS_PROJECTION_TOL = airflow.MARCH_TOL_KEEP
+#: a cold solve can instead first settle the hall on a grid COARSE_FACTOR times coarser along every axis
+#: (8x fewer cells, steps twice as long), to COARSE_TOL_K, and start this grid's fixed point from it: the
+#: coarse flow interpolated and carried over to the airflows (as after an edit, PRESETTLE_TOL_K), then
+#: one march here. Not for an air model whose marches start from rest ("validated") or carry a
+#: turbulence field, nor where the coarse cells would be wider than COARSE_MAX_M (a rack's width). Off
+#: (1): it halves small's solve, but the march from the coarse flow settles in another state (row-end
+#: inlets 1-2.4 K warmer than from rest), which a march from rest does not reach
+COARSE_FACTOR = 1
 COARSE_MAX_M = 0.6
 COARSE_TOL_K = 0.05
 
@@ -100,7 +108,9 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     then marches the flow once, for the airflows the fans settle at. After a march, airflows that move
     beyond :data:`~dctwin.twin.sim.flows.FLOW_TOLERANCE` but by at most :data:`SETTLE_CARRY` (no
     element starting or stopping) carry that march over to them (scaled, one projection:
-    :func:`~dctwin.twin.sim.flows.follow`, as a transient does); larger changes march again.
+    :func:`~dctwin.twin.sim.flows.follow`, as a transient does); larger changes march again. A cold
+    solve marches from rest once: the racks' fans follow the march (:data:`FANS_IN_MARCH`), or, when
+    :data:`COARSE_FACTOR` > 1, from the hall settled on a coarser grid (:func:`coarse_start`).
 
     Returns the racks and units at it (flow marches and carried flows count in ``stats``). Raises :class:`Cancelled`
     when ``cancel()`` says so (polled between iterations), InputError when heat enters but no
@@ -140,9 +150,9 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
     outer = n_pre = 0
 
     def fans_in_march(rack_q: np.ndarray, unit_q: np.ndarray):
-        """The fixed point of racks, units and temperatures on a march's flow so far, to PRESETTLE_TOL_K:
-        the airflows the march goes on with when they moved beyond FLOW_TOLERANCE (at most
-        FANS_IN_MARCH times), else None (airflow.solve_flow's ``retarget``)."""
+        """The fixed point of racks, units and temperatures on a march's flow so far, to FANS_TOL_K: the
+        airflows the march goes on with when they moved beyond FLOW_TOLERANCE (at most FANS_IN_MARCH
+        times), else None (airflow.solve_flow's ``retarget``)."""
         target = [rack_q, unit_q]
 
         def fans(flow: airflow.Flow) -> Optional[airflow.FlowBC]:
@@ -151,12 +161,12 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
             if fans.calls > FANS_IN_MARCH:
                 return None
             f = flow
-            for _ in range(PRESETTLE_MAX):
+            for _ in range(FANS_ITER):
                 rs_ = rack_steady(hs.ra, u, inlet, powered, cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3])
                 us_ = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs_.airflow_m3s)
                 if flows.moved(target[0], rs_.airflow_m3s) or flows.moved(target[1], us_.airflow_m3s) or f is not flow:
                     f = adjust_flow(hs.air, airflow.FlowBC(rs_.airflow_m3s.copy(), us_.airflow_m3s.copy()), flow,
-                                    tol=PRESETTLE_PROJECTION_TOL)
+                                    tol=FANS_PROJECTION_TOL)
                 heat_, _ = hs.air_heat(rs_, rs_.exhaust_c, running, st.unit_setpoint_c)
                 try:
                     T_ = thermal.solve_steady(hs.air, f, heat_, us_.supply_c, hs.tile_supply_c(us_.supply_c, us_.airflow_m3s),
@@ -167,7 +177,7 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
                 new_in, new_ret = thermal.port_means(hs.air, f, T_)
                 step = max(float(np.abs(new_in - inlet).max(initial=0.0)), float(np.abs(new_ret - ret).max(initial=0.0)))
                 inlet, ret, T, liquid = new_in, new_ret, T_, rs_.liquid_power_w
-                if step < PRESETTLE_TOL_K:
+                if step < FANS_TOL_K:
                     break
             rs_ = rack_steady(hs.ra, u, inlet, powered, cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3])
             us_ = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs_.airflow_m3s)

@@ -662,11 +662,11 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     max_work : budget of the march in cell-steps (cells x the most steps it may take, up to
         ``max_time_s`` and a window); a march over it raises :class:`MarchTooLong` before its first step.
     retarget : airflows that follow the flow (racks' fans that follow their inlet temperature): called
-        every window of the march (every ``window_tau`` residence times from the start and at the end of a
-        cold march's settling, with the instantaneous field; then at the end of every window with its
-        mean) with the flow so far, it returns new airflows for the rest of the march or None. New airflows restart the
-        comparison of windows (two consecutive windows at the same airflows end a march); after its
-        first None it is not called again. The time step and the windows stay those of ``bc``.
+        at the end of a cold march's settling (with the instantaneous field) and then at the end of every
+        window (with its mean) with the flow so far, it returns new airflows for the rest of the march or None. New
+        airflows restart the comparison of windows (two consecutive windows at the same airflows end a
+        march) and set the time step anew (``courant`` on their fastest inflow; the windows' and the
+        march's lengths in time stay those of ``bc``); after its first None it is not called again.
 
     Returns
     -------
@@ -731,16 +731,19 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     w = _Work(ap)
 
     def on_ports(new_bc: FlowBC) -> None:
-        """The march goes on at the airflows ``new_bc`` (same step and windows)."""
-        nonlocal bf, ubc, ujet, m, top_open, jet_faces, jet_vals, keep_faces, keep_gain, v_clip, tol_p
+        """The march goes on at the airflows ``new_bc``: its step from their fastest inflow (same Courant
+        number), the windows as long in time as they were."""
+        nonlocal bf, ubc, ujet, m, top_open, jet_faces, jet_vals, keep_faces, keep_gain, v_clip, tol_p, dt, n_win
         bf, ubc, ujet, m = _boundary_velocities(ap, pf, new_bc)
         top_open = _top_open(ap, bf)
         jet_faces, jet_vals = pf.face[m], ujet[pf.face[m]]
+        v_in = np.abs(ujet[pf.face[bf["port_q"] > 0]])
+        v_clip = float(v_in.max()) if v_in.size else v_clip
+        dt = courant * hmin / max(v_clip, 1e-3)
+        n_win = max(int(math.ceil(window / dt)), 1)
         keep_rate = intake_rates(ap, bf["port_q"]) if intake_keep > 0 else np.zeros(0)
         keep_faces = np.nonzero(keep_rate)[0]
         keep_gain = intake_keep * dt * keep_rate[keep_faces]
-        v_in = np.abs(ujet[pf.face[bf["port_q"] > 0]])
-        v_clip = float(v_in.max()) if v_in.size else v_clip
         tol_p = march_tol * max(float(np.abs(ujet).max()), 1e-3) / hmin
         warn[:] = list(bf["warnings"])
 
@@ -791,7 +794,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         project(ap, uf, phi, tol_p)
         t += dt
         steps += 1
-        if retarget is not None and t < min_time - 1e-12 and (steps % n_win == 0 or t + dt >= min_time - 1e-12):
+        if retarget is not None and t < min_time - 1e-12 and t + dt >= min_time - 1e-12:
             new_bc = retarget(make_flow(ap, uf.copy(), phi.copy(), w.nu.copy(), bf, steps, t, False, t0, []))
             if new_bc is None:
                 retarget = None

@@ -60,13 +60,14 @@ PRESETTLE_PROJECTION_TOL = QUICK_PROJECTION_TOL
 SETTLE_CARRY = 0.10
 #: a cold march from rest lets the racks' fans follow the flow it makes, so that a cold solve marches
 #: once instead of twice (the fans start at the supply temperature and settle 18-51 % higher): at most
-#: FANS_IN_MARCH times (each half residence time, airflow.solve_flow's ``retarget``) the racks, units
-#: and temperatures settle on the march's flow so far, to FANS_TOL_K or for at most FANS_ITER temperature
-#: solves (that flow carried over to their airflows to FANS_PROJECTION_TOL, the march's own projection
-#: tolerance), and the march goes on at their airflows when they moved beyond flows.FLOW_TOLERANCE. The
-#: airflows need only be near where the fans settle: the fixed point after the march finishes them (it
-#: carries the march up to SETTLE_CARRY). 0: the march keeps the airflows it started with. small: inlets
-#: within 0.12 K of the two marches (docs/validation.md, "Session 22: the cold steady solve")
+#: FANS_IN_MARCH times (at the end of its settling from rest, then at the end of each averaging window:
+#: airflow.solve_flow's ``retarget``) the racks, units and temperatures settle on the march's flow so
+#: far, to FANS_TOL_K or for at most FANS_ITER temperature solves (that flow carried over to their
+#: airflows to FANS_PROJECTION_TOL, the march's own projection tolerance), and the march goes on at
+#: their airflows when they moved beyond flows.FLOW_TOLERANCE. The airflows need only be near where the
+#: fans settle: the fixed point after the march finishes them (it carries the march up to SETTLE_CARRY).
+#: 0: the march keeps the airflows it started with. small: inlets within 0.07 K of the two marches
+#: (docs/validation.md, "Session 22: the cold steady solve")
 FANS_IN_MARCH = 3
 FANS_TOL_K = 0.25
 FANS_ITER = 4

@@ -40,7 +40,7 @@ def test_the_march_ends_at_the_airflows_it_was_last_given(room):
         return final if len(seen) == 1 else None
 
     fl = airflow.solve_flow(ap, start, retarget=fans)
-    assert len(seen) == 2  # once while settling, once more (None): then no more calls
+    assert len(seen) == 2  # at the end of the settling, at the end of the first window (None): no more
     assert seen[0][1] == pytest.approx(0.7 * rack_q.sum())
     assert np.allclose(fl.rack_q, rack_q)
     q_in, q_out = airflow.mass_balance(ap, fl)

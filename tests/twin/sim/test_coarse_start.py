@@ -23,7 +23,7 @@ from dctwin.twin.sim.engine import Simulation
 #: solve")
 COARSE_BOUND_K = 2.6
 #: the same for the fans following the march from rest: its flow forms at the supply temperature's
-#: airflows as the two-march solve's does; measured 0.10-0.12 K on small (0.05 K RMS)
+#: airflows as the two-march solve's does; measured 0.07 K on small (0.034 K RMS)
 FANS_BOUND_K = 0.2
 _SOLVE_FLOW = airflow.solve_flow
 

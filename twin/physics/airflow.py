@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -583,6 +583,19 @@ def _advect(ap, vel, conds, dt, outs, scheme, work, mc_weight=1.0):
         _nb.maccormack_correct(f, fh, fb, o[0], o[1], o[2], u, v, w, c, dt, ap.dx, ap.dy, ap.dz, rk2, out)
 
 
+def _boundary_velocities(ap, pf, bc: FlowBC) -> tuple:
+    """(boundary flows, face velocities of the mass (projection) and momentum (advection) boundary
+    values, mask of the port faces that enter as jets) of the airflows ``bc``."""
+    bf = boundary_flows(ap, bc)
+    ubc = np.zeros(ap.n_faces)
+    ubc[pf.face] = pf.sign * bf["port_q"] / pf.area
+    ujet = ubc.copy()
+    jet = bf["jet"]
+    m = jet > 0
+    ujet[pf.face[m]] = pf.sign[m] * jet[m]
+    return bf, ubc, ujet, m
+
+
 def _top_open(ap, bf) -> np.ndarray:
     """(nx, ny) 1 under a ceiling return grille that takes air, else 0: there the tangential
     velocity has zero gradient (an outlet), elsewhere the ceiling is a no-slip wall."""
@@ -609,7 +622,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                diffuse_sweeps: int = DIFFUSE_SWEEPS, wall: float = 2.0, scheme: str = SCHEME,
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
                intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None,
-               turbulence: Optional[_turb.OneEquation] = None) -> Flow:
+               turbulence: Optional[_turb.OneEquation] = None,
+               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -647,6 +661,12 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         energy carried with the flow (warm-started from ``init.k`` when it has one).
     max_work : budget of the march in cell-steps (cells x the most steps it may take, up to
         ``max_time_s`` and a window); a march over it raises :class:`MarchTooLong` before its first step.
+    retarget : airflows that follow the flow (racks' fans that follow their inlet temperature): called
+        at the end of a cold march's settling (with the instantaneous field) and then at the end of every
+        window (with its mean) with the flow so far, it returns new airflows for the rest of the march or None. New
+        airflows restart the comparison of windows (two consecutive windows at the same airflows end a
+        march) and set the time step anew (``courant`` on their fastest inflow; the windows' and the
+        march's lengths in time stay those of ``bc``); after its first None it is not called again.
 
     Returns
     -------
@@ -654,17 +674,9 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     honoured are named in ``flow.airflow_warnings`` (and ``flow.warnings``).
     """
     t0 = time.perf_counter()
-    bf = boundary_flows(ap, bc)
     pf = port_faces(ap)
     nf = ap.n_faces
-    fa = face_areas(ap)
-    # boundary face velocities: mass (projection) and momentum (advection) versions
-    ubc = np.zeros(nf)
-    ubc[pf.face] = pf.sign * bf["port_q"] / pf.area
-    ujet = ubc.copy()
-    jet = bf["jet"]
-    m = jet > 0
-    ujet[pf.face[m]] = pf.sign[m] * jet[m]
+    bf, ubc, ujet, m = _boundary_velocities(ap, pf, bc)
     closed = ap.cond == 0.0
     interior = np.nonzero(ap.cond == 1.0)[0]
     leaky = (ap.cond > 0.0) & (ap.cond < 1.0)
@@ -717,6 +729,24 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         raise MarchTooLong(ap.hall_id, most_steps, dt, tau, ap.n_cells, v_step, fastest, max_work)
 
     w = _Work(ap)
+
+    def on_ports(new_bc: FlowBC) -> None:
+        """The march goes on at the airflows ``new_bc``: its step from their fastest inflow (same Courant
+        number), the windows as long in time as they were."""
+        nonlocal bf, ubc, ujet, m, top_open, jet_faces, jet_vals, keep_faces, keep_gain, v_clip, tol_p, dt, n_win
+        bf, ubc, ujet, m = _boundary_velocities(ap, pf, new_bc)
+        top_open = _top_open(ap, bf)
+        jet_faces, jet_vals = pf.face[m], ujet[pf.face[m]]
+        v_in = np.abs(ujet[pf.face[bf["port_q"] > 0]])
+        v_clip = float(v_in.max()) if v_in.size else v_clip
+        dt = courant * hmin / max(v_clip, 1e-3)
+        n_win = max(int(math.ceil(window / dt)), 1)
+        keep_rate = intake_rates(ap, bf["port_q"]) if intake_keep > 0 else np.zeros(0)
+        keep_faces = np.nonzero(keep_rate)[0]
+        keep_gain = intake_keep * dt * keep_rate[keep_faces]
+        tol_p = march_tol * max(float(np.abs(ujet).max()), 1e-3) / hmin
+        warn[:] = list(bf["warnings"])
+
     top_open = _top_open(ap, bf)
     cx, cy, cz = ap.face_views(ap.cond)
     # advection reads the jet velocities at tile faces
@@ -736,6 +766,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     keep_rate = intake_rates(ap, bf["port_q"]) if intake_keep > 0 else np.zeros(0)
     keep_faces = np.nonzero(keep_rate)[0]
     keep_gain = intake_keep * dt * keep_rate[keep_faces]
+    v_clip = v_step
+    retargeted = False
     kf = None
     if turbulence is not None:
         kf = _turb.KField(ap, turbulence, pf.cell, bf["port_q"], pf.area, nu_floor, None if init is None else init.k)
@@ -752,7 +784,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         # ou.. now hold U*; restore mass boundary values on closed faces, then diffuse
         if len(keep_faces):
             kept = w.a[keep_faces] * (1.0 + keep_gain)
-            w.a[keep_faces] = np.clip(kept, -2.0 * v_step, 2.0 * v_step)
+            w.a[keep_faces] = np.clip(kept, -2.0 * v_clip, 2.0 * v_clip)
         w.a[closed] = ubc[closed]
         w.b[:] = w.a
         su, sv, sw = ap.face_views(w.b)
@@ -762,18 +794,36 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         project(ap, uf, phi, tol_p)
         t += dt
         steps += 1
+        if retarget is not None and t < min_time - 1e-12 and t + dt >= min_time - 1e-12:
+            new_bc = retarget(make_flow(ap, uf.copy(), phi.copy(), w.nu.copy(), bf, steps, t, False, t0, []))
+            if new_bc is None:
+                retarget = None
+            else:
+                on_ports(new_bc)
+                uf[closed] = ubc[closed]
+                retargeted = True
         if t >= min_time - 1e-12:
             acc += uf
             k_in_win += 1
             if k_in_win == n_win:
                 mean = acc / k_in_win
-                if prev_mean is not None:
+                new_bc = None
+                if retarget is not None:
+                    new_bc = retarget(make_flow(ap, mean.copy(), phi.copy(), w.nu.copy(), bf, steps, t, False, t0, []))
+                    if new_bc is None:
+                        retarget = None
+                    else:  # the windows start again at the new airflows
+                        on_ports(new_bc)
+                        uf[closed] = ubc[closed]
+                        prev_mean, retargeted = None, True
+                if prev_mean is not None and new_bc is None:
                     d = (mean - prev_mean)[interior]
                     change = float(np.sqrt(np.mean(d * d))) if d.size else 0.0
                     mi = mean[interior]
                     if change <= tol * (float(np.sqrt(np.mean(mi * mi))) if mi.size else 0.0):
                         converged = True
-                prev_mean = mean
+                if new_bc is None:
+                    prev_mean = mean
                 acc[:] = 0.0
                 k_in_win = 0
                 if converged or t >= max_time_s:
@@ -784,6 +834,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         warn.append(f"{ap.hall_id}: the flow did not settle within {t:.0f} s of simulated time; "
                     f"using the last {window:.0f} s average")
     uf[:] = mean
+    if retargeted:  # a window that began at earlier airflows
+        uf[closed] = ubc[closed]
     project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
     if kf is None:
         eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
@@ -792,6 +844,47 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     fl.scheme = scheme
     fl.k = None if kf is None else kf.k.copy()
     return fl
+
+
+def resample_faces(src, u_src: np.ndarray, dst) -> np.ndarray:
+    """The face velocities ``u_src`` of the plant ``src`` linearly interpolated onto the faces of the
+    plant ``dst`` (another grid of the same hall, both from the hall's origin; values beyond the last
+    face or centre are held). Solid faces of ``src`` read 0, so the result is no flow: it is a start
+    for a projection and a march, not a flow."""
+    out = np.empty(dst.n_faces)
+    for axis, (a, b) in enumerate(zip(src.face_views(u_src), dst.face_views(out))):
+        b[...] = resample(a, _coords(src, axis), _coords(dst, axis))
+    return out
+
+
+def resample(a: np.ndarray, src_xyz: tuple, dst_xyz: tuple) -> np.ndarray:
+    """The 3-D array ``a`` (its points at the coordinates ``src_xyz``, one evenly spaced array per
+    axis) linearly interpolated at the points ``dst_xyz`` (one array per axis), axis by axis."""
+    for axis, (xs, xd) in enumerate(zip(src_xyz, dst_xyz)):
+        if len(xs) == 1:
+            a = np.repeat(a, len(xd), axis=axis)
+            continue
+        f = np.clip((xd - xs[0]) / (xs[1] - xs[0]), 0.0, len(xs) - 1.0)
+        i0 = np.minimum(f.astype(np.int64), len(xs) - 2)
+        shape = [1, 1, 1]
+        shape[axis] = len(xd)
+        w = (f - i0).reshape(shape)
+        a = np.take(a, i0, axis=axis) * (1.0 - w) + np.take(a, i0 + 1, axis=axis) * w
+    return a
+
+
+def _coords(ap, face_axis: Optional[int]) -> tuple:
+    """Coordinates (m, from the hall's origin) of the cell centres of ``ap`` along each axis, or of
+    the faces normal to ``face_axis`` (None: cell centres)."""
+    out = []
+    for axis, (n, h) in enumerate(zip(ap.shape, (ap.dx, ap.dy, ap.dz))):
+        out.append(np.arange(n + 1) * h if axis == face_axis else (np.arange(n) + 0.5) * h)
+    return tuple(out)
+
+
+def resample_cells(src, a: np.ndarray, dst) -> np.ndarray:
+    """A cell-centred field ``a`` of the plant ``src`` linearly interpolated onto the cells of ``dst``."""
+    return resample(a, _coords(src, None), _coords(dst, None))
 
 
 def eddy_viscosity(ap, uf: np.ndarray, chen_a: float = CHEN_A, nu_floor: float = NU_FLOOR,

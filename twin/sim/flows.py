@@ -11,7 +11,7 @@ any airflow moving by more than :data:`FLOW_REMARCH` from each of them, re-march
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -38,17 +38,29 @@ def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
     """No flow yet, or an airflow moved beyond FLOW_TOLERANCE from the flow's."""
     if st.flow is None:
         return True
-    return _moved(st.flow_rack_q, rack_q) or _moved(st.flow_unit_q, unit_q)
+    return moved(st.flow_rack_q, rack_q) or moved(st.flow_unit_q, unit_q)
 
 
-def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> None:
+def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
+          retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None) -> None:
     """March the flow for these airflows (warm-started from the present or the previous layout's
-    flow); airflows it cannot honour join the state's warnings."""
+    flow); airflows it cannot honour join the state's warnings. ``retarget``: airflows that follow the
+    flow during the march (:func:`~dctwin.twin.physics.airflow.solve_flow`); the flow is then made for
+    the last airflows it gave."""
     model = hs.air_model
     init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
+    final = [rack_q, unit_q]
+
+    def follow_fans(flow: airflow.Flow) -> Optional[airflow.FlowBC]:
+        bc = retarget(flow)
+        if bc is not None:
+            final[:] = [bc.rack_airflow_m3s, bc.unit_airflow_m3s]
+        return bc
+
     try:
         st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
-                                     scheme=model.scheme, turbulence=model.turbulence, max_work=MAX_MARCH_WORK)
+                                     scheme=model.scheme, turbulence=model.turbulence, max_work=MAX_MARCH_WORK,
+                                     retarget=None if retarget is None else follow_fans)
     except airflow.MarchTooLong as exc:
         ap = hs.air
         raise BudgetError(f"{exc}: the step is set by the cells ({min(ap.dx, ap.dy, ap.dz):.3g} m) and the fastest "
@@ -58,6 +70,7 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray)
     for text in st.flow.airflow_warnings:
         if text not in st.warnings:
             st.warnings.append(text)
+    rack_q, unit_q = final
     st.flow_rack_q = rack_q.copy()
     st.flow_unit_q = unit_q.copy()
     kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
@@ -82,11 +95,12 @@ def _fastest(ap, port_face: int) -> str:
 
 
 def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
-           marched: Optional[list] = None, within: float = FLOW_REMARCH) -> bool:
+           marched: Optional[list] = None, within: float = FLOW_REMARCH,
+           retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None) -> bool:
     """Airflows moved: carry the nearest of the marched flows ``marched`` (``(flow, rack_q, unit_q)``;
     default the state's last marches) over to them when the change from it is small (no element
-    started or stopped, none moved by ``within``, relative), else re-march. Returns True when it
-    re-marched."""
+    started or stopped, none moved by ``within``, relative), else re-march (``retarget``: see
+    :func:`march`). Returns True when it re-marched."""
     base, best = None, math.inf
     for flow, rq, uq in (st.marched if marched is None else marched):
         if _small_change(rq, rack_q, within) and _small_change(uq, unit_q, within):
@@ -94,7 +108,7 @@ def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray
             if d < best:
                 base, best = flow, d
     if base is None:
-        march(hs, st, rack_q, unit_q)
+        march(hs, st, rack_q, unit_q, retarget)
         return True
     carry(hs, st, rack_q, unit_q, base)
     return False
@@ -125,7 +139,8 @@ def _small_change(old: np.ndarray, new: np.ndarray, within: float = FLOW_REMARCH
     return not _beyond(old, new, within)
 
 
-def _moved(old: np.ndarray, new: np.ndarray) -> bool:
+def moved(old: np.ndarray, new: np.ndarray) -> bool:
+    """Some airflow moved beyond FLOW_TOLERANCE from ``old`` (or the elements differ)."""
     return old.shape != new.shape or _beyond(old, new, FLOW_TOLERANCE)
 
 

@@ -8,19 +8,23 @@ edit: the previous layout's flow carried over to the new one and the temperature
 
 from __future__ import annotations
 
+import copy
+import time
 from typing import Callable, Optional
 
 import numpy as np
 
-from dctwin.twin.errors import InputError
+from dctwin.twin.errors import DctwinError, InputError
 from dctwin.twin.physics import airflow, thermal
 from dctwin.twin.physics.constants import THROTTLE_FLOOR
 from dctwin.twin.physics.cooling_air import KIND_RDHX, UnitStep, cdu_heat, unit_air_steady
 from dctwin.twin.physics.flow_adjust import adjust_flow
 from dctwin.twin.physics.it import RackStep, rack_steady
 from dctwin.twin.sim import budget, flows
+from dctwin.twin.sim.compile import compile_hall
 from dctwin.twin.sim.hall import HallState, HallSystem, exhaust_c
 from dctwin.twin.sim.stats import RunStats
+from dctwin.twin.sim.zones import hall_zones
 
 #: steady fixed point: stop when inlets and returns move less than this (K)
 STEADY_TOL_K = 0.01
@@ -54,6 +58,30 @@ PRESETTLE_PROJECTION_TOL = QUICK_PROJECTION_TOL
 #: nothing. Every rack's fan 15 % off put inlets 0.6-0.8 K from the re-marched solve (small, 0.6 m),
 #: 7 % off 0.26-0.4 K, hence the limit (docs/validation.md, "Steady solve after an edit, session 21")
 SETTLE_CARRY = 0.10
+#: a cold march from rest lets the racks' fans follow the flow it makes, so that a cold solve marches
+#: once instead of twice (the fans start at the supply temperature and settle 18-51 % higher): at most
+#: FANS_IN_MARCH times (at the end of its settling from rest, then at the end of each averaging window:
+#: airflow.solve_flow's ``retarget``) the racks, units and temperatures settle on the march's flow so
+#: far, to FANS_TOL_K or for at most FANS_ITER temperature solves (that flow carried over to their
+#: airflows to FANS_PROJECTION_TOL, the march's own projection tolerance), and the march goes on at
+#: their airflows when they moved beyond flows.FLOW_TOLERANCE. The airflows need only be near where the
+#: fans settle: the fixed point after the march finishes them (it carries the march up to SETTLE_CARRY).
+#: 0: the march keeps the airflows it started with. small: inlets within 0.07 K of the two marches
+#: (docs/validation.md, "Session 22: the cold steady solve")
+FANS_IN_MARCH = 3
+FANS_TOL_K = 0.25
+FANS_ITER = 4
+FANS_PROJECTION_TOL = airflow.MARCH_TOL_KEEP
+#: a cold solve can instead first settle the hall on a grid COARSE_FACTOR times coarser along every axis
+#: (8x fewer cells, steps twice as long), to COARSE_TOL_K, and start this grid's fixed point from it: the
+#: coarse flow interpolated and carried over to the airflows (as after an edit, PRESETTLE_TOL_K), then
+#: one march here. Not for an air model whose marches start from rest ("validated") or carry a
+#: turbulence field, nor where the coarse cells would be wider than COARSE_MAX_M (a rack's width). Off
+#: (1): it halves small's solve, but the march from the coarse flow settles in another state (row-end
+#: inlets 1-2.4 K warmer than from rest), which a march from rest does not reach
+COARSE_FACTOR = 1
+COARSE_MAX_M = 0.6
+COARSE_TOL_K = 0.05
 
 
 class Cancelled(Exception):
@@ -81,7 +109,9 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     then marches the flow once, for the airflows the fans settle at. After a march, airflows that move
     beyond :data:`~dctwin.twin.sim.flows.FLOW_TOLERANCE` but by at most :data:`SETTLE_CARRY` (no
     element starting or stopping) carry that march over to them (scaled, one projection:
-    :func:`~dctwin.twin.sim.flows.follow`, as a transient does); larger changes march again.
+    :func:`~dctwin.twin.sim.flows.follow`, as a transient does); larger changes march again. A cold
+    solve marches from rest once: the racks' fans follow the march (:data:`FANS_IN_MARCH`), or, when
+    :data:`COARSE_FACTOR` > 1, from the hall settled on a coarser grid (:func:`coarse_start`).
 
     Returns the racks and units at it (flow marches and carried flows count in ``stats``). Raises :class:`Cancelled`
     when ``cancel()`` says so (polled between iterations), InputError when heat enters but no
@@ -89,6 +119,22 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     (before any work), or when the fixed point does not settle; BudgetError when a march or a
     temperature solve would cost more than :mod:`~dctwin.twin.sim.budget` allows.
     """
+    coarse = None
+    if st.flow is None and st.warm_flow is None and coarse_start_fits(hs):
+        coarse = coarse_start(hs, st, u, powered, running, chw_supply_c, cancel)
+    if coarse is None:
+        return _settle(hs, st, u, powered, running, chw_supply_c, stats, cancel, tol_k)
+    st.warm_flow, st.rack_inlet_c, st.unit_return_c, st.T = coarse
+    try:
+        return _settle(hs, st, u, powered, running, chw_supply_c, stats, cancel, tol_k)
+    finally:
+        st.warm_flow = None
+
+
+def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, running: np.ndarray,
+            chw_supply_c: Optional[float], stats: RunStats, cancel: Optional[Callable[[], bool]],
+            tol_k: float) -> tuple[RackStep, UnitStep]:
+    """:func:`settle_hall` from the state's flow, inlets and returns as they are."""
     inlet = st.rack_inlet_c.copy()
     ret = st.unit_return_c.copy()
     liquid = np.zeros(hs.ra.n)
@@ -103,6 +149,46 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     presettle = PRESETTLE_MAX > 0 and st.flow is None and base is not None and not hs.air_model.cold_start
     must_march = False
     outer = n_pre = 0
+
+    def fans_in_march(rack_q: np.ndarray, unit_q: np.ndarray):
+        """The fixed point of racks, units and temperatures on a march's flow so far, to FANS_TOL_K: the
+        airflows the march goes on with when they moved beyond FLOW_TOLERANCE (at most FANS_IN_MARCH
+        times), else None (airflow.solve_flow's ``retarget``)."""
+        target = [rack_q, unit_q]
+
+        def fans(flow: airflow.Flow) -> Optional[airflow.FlowBC]:
+            nonlocal inlet, ret, T, liquid
+            fans.calls += 1
+            if fans.calls > FANS_IN_MARCH:
+                return None
+            f = flow
+            for _ in range(FANS_ITER):
+                rs_ = rack_steady(hs.ra, u, inlet, powered, cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3])
+                us_ = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs_.airflow_m3s)
+                if flows.moved(target[0], rs_.airflow_m3s) or flows.moved(target[1], us_.airflow_m3s) or f is not flow:
+                    f = adjust_flow(hs.air, airflow.FlowBC(rs_.airflow_m3s.copy(), us_.airflow_m3s.copy()), flow,
+                                    tol=FANS_PROJECTION_TOL)
+                heat_, _ = hs.air_heat(rs_, rs_.exhaust_c, running, st.unit_setpoint_c)
+                try:
+                    T_ = thermal.solve_steady(hs.air, f, heat_, us_.supply_c, hs.tile_supply_c(us_.supply_c, us_.airflow_m3s),
+                                              T0=T, tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor,
+                                              max_sweeps=sweeps)
+                except thermal.NoSteadyState:
+                    return None
+                new_in, new_ret = thermal.port_means(hs.air, f, T_)
+                step = max(float(np.abs(new_in - inlet).max(initial=0.0)), float(np.abs(new_ret - ret).max(initial=0.0)))
+                inlet, ret, T, liquid = new_in, new_ret, T_, rs_.liquid_power_w
+                if step < FANS_TOL_K:
+                    break
+            rs_ = rack_steady(hs.ra, u, inlet, powered, cdu_heat(hs.ua, liquid, hs.rack_cdu, running)[3])
+            us_ = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs_.airflow_m3s)
+            if not (flows.moved(target[0], rs_.airflow_m3s) or flows.moved(target[1], us_.airflow_m3s)):
+                return None
+            target[:] = [rs_.airflow_m3s.copy(), us_.airflow_m3s.copy()]
+            return airflow.FlowBC(target[0].copy(), target[1].copy())
+
+        fans.calls = 0
+        return fans
     while outer < STEADY_MAX_OUTER:
         if cancel is not None and cancel():
             raise Cancelled("the steady solve was superseded")
@@ -117,11 +203,17 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
                 stats.flow_adjusts += 1
         elif must_march or flows.needs_flow(st, rs.airflow_m3s, us.airflow_m3s):
             must_march = False
-            if flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s, own, within=SETTLE_CARRY):
+            hook = None
+            if FANS_IN_MARCH and st.flow is None and st.warm_flow is None and not hs.air_model.cold_start \
+                    and hs.air_model.turbulence is None:
+                hook = fans_in_march(rs.airflow_m3s, us.airflow_m3s)
+            if flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s, own, within=SETTLE_CARRY, retarget=hook):
                 stats.flow_solves += 1
                 own = [st.marched[-1]]
             else:
                 stats.flow_adjusts += 1
+            if hook is not None and hook.calls:  # the racks and units at the inlets and returns the march settled
+                continue
         heat, _ = hs.air_heat(rs, rs.exhaust_c, running, st.unit_setpoint_c)
         tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
         try:
@@ -174,6 +266,43 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
     st.air_energy_error = abs(ef["cooling_w"] - heat_in) / heat_in if heat_in > 0 else 0.0
     st.air_carry_j = np.zeros(hs.ra.n)  # a steady state owes the air nothing
     return rs, us
+
+
+def coarse_start_fits(hs: HallSystem) -> bool:
+    """A cold solve of this hall starts on a grid :data:`COARSE_FACTOR` times coarser (its air model
+    keeps no state between marches, and the coarse cells are at most :data:`COARSE_MAX_M` across)."""
+    model, ap = hs.air_model, hs.air
+    return (COARSE_FACTOR > 1 and not model.cold_start and model.turbulence is None
+            and COARSE_FACTOR * max(ap.dx, ap.dy) <= COARSE_MAX_M + 1e-9
+            and min(ap.nx, ap.ny, ap.nz) >= 2 * COARSE_FACTOR)
+
+
+def coarse_start(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, running: np.ndarray,
+                 chw_supply_c: Optional[float], cancel: Optional[Callable[[], bool]] = None) -> Optional[tuple]:
+    """The hall settled on a grid :data:`COARSE_FACTOR` times coarser (to :data:`COARSE_TOL_K`), brought
+    to this grid: (its flow as a start for this grid's march, rack inlets, unit returns, air
+    temperatures). None when the coarse grid has no steady state of its own (the fine solve then
+    starts from rest as before)."""
+    ap = hs.air
+    try:
+        coarse = copy.copy(hs)
+        coarse.air = compile_hall(hs.site, hs.hall.id, (COARSE_FACTOR * ap.dx, COARSE_FACTOR * ap.dz))
+        coarse.zones = hall_zones(coarse.air)
+        cst = HallState.initial(coarse)
+        cst.unit_setpoint_c = st.unit_setpoint_c.copy()
+        cst.rack_inlet_c, cst.unit_return_c = st.rack_inlet_c.copy(), st.unit_return_c.copy()
+        _settle(coarse, cst, u, powered, running, chw_supply_c, RunStats(), cancel, COARSE_TOL_K)
+    except (DctwinError, thermal.NoSteadyState):
+        return None
+    if coarse.air.n_racks != ap.n_racks or coarse.air.n_units != ap.n_units:
+        return None
+    uf = airflow.resample_faces(coarse.air, cst.flow.u, ap)
+    bc = airflow.FlowBC(cst.flow_rack_q.copy(), cst.flow_unit_q.copy())
+    bf = airflow.boundary_flows(ap, bc)
+    flow = airflow.make_flow(ap, uf, np.zeros(ap.shape), airflow.eddy_viscosity(ap, uf), bf, cst.flow.steps,
+                             cst.flow.sim_time_s, cst.flow.converged, time.perf_counter(), [])
+    T = np.where(ap.solid, hs.supply_c, airflow.resample_cells(coarse.air, cst.T, ap))
+    return flow, cst.rack_inlet_c.copy(), cst.unit_return_c.copy(), T
 
 
 def _heat_and_cooling(hs: HallSystem, rs: RackStep, running: np.ndarray) -> tuple[float, float]:

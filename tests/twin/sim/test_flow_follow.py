@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -18,19 +20,22 @@ def _sim():
 @pytest.fixture(scope="module")
 def run_with_keyframe():
     sim = _sim()
-    marches0 = sim.stats.flow_solves
-    sim.schedule(3.0, "set_utilization", "all", utilization=0.8)
+    # every rack to 90 %: its fans move 10-15 %, within FLOW_REMARCH of the steady solve's one march (at
+    # 80 % they move 27 %, which re-marches; before session 22 the cold solve's first march, made at the
+    # supply temperature's airflows, was near enough to carry from)
+    sim.schedule(3.0, "set_utilization", "all", utilization=0.9)
     sim.run(10.0)
+    first = copy.copy(sim.stats)  # the stats count per run
     k = sim.keyframe()
     sim.run(8.0)
-    return sim, marches0, k
+    return sim, first, k
 
 
 def test_a_load_change_carries_the_flow_over_instead_of_re_marching(run_with_keyframe):
-    sim, _, _ = run_with_keyframe
+    sim, first, _ = run_with_keyframe
     s = sim.run_summary(8.0, 1.0)
-    assert sim.stats.flow_adjusts >= 1 and s.flow_adjusts == sim.stats.flow_adjusts
-    assert sim.stats.flow_solves == 0  # counted per run: no march in either part
+    assert first.flow_adjusts + sim.stats.flow_adjusts >= 1 and s.flow_adjusts == sim.stats.flow_adjusts
+    assert first.flow_solves == 0 and sim.stats.flow_solves == 0  # no march in either part
     # the flow carries the racks' new airflows exactly
     assert sim.flow.rack_q == pytest.approx(sim.state.last_rack.airflow_m3s, rel=0.051)
     assert np.isfinite(sim.T).all()

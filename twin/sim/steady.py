@@ -67,8 +67,12 @@ SETTLE_CARRY = 0.10
 #: their airflows when they moved beyond flows.FLOW_TOLERANCE. The airflows need only be near where the
 #: fans settle: the fixed point after the march finishes them (it carries the march up to SETTLE_CARRY).
 #: 0: the march keeps the airflows it started with. small: inlets within 0.07 K of the two marches
-#: (docs/validation.md, "Session 22: the cold steady solve")
-FANS_IN_MARCH = 3
+#: (docs/validation.md, "Session 22: the cold steady solve"). Off (0) by default: which flow a march from
+#: rest settles in on these grids depends on the airflows it forms at: with the fans following it,
+#: ai-hall with a 40 kW rack added gives that rack's neighbour R-G24 a rise of 3.38 K where placement
+#: estimates 5.79 K (2.41 K apart, past the stated 2 K that the two marches keep); 3 makes small's cold
+#: solve a third cheaper (2.5 against 3.8-4.1 CPU s)
+FANS_IN_MARCH = 0
 FANS_TOL_K = 0.25
 FANS_ITER = 4
 FANS_PROJECTION_TOL = airflow.MARCH_TOL_KEEP

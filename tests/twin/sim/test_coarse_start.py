@@ -1,5 +1,5 @@
 """The cold steady solve's two ways to march once (session 22): the racks' fans following the march
-from rest (steady.FANS_IN_MARCH, the default), and, off by default (steady.COARSE_FACTOR = 2), the
+from rest (steady.FANS_IN_MARCH = FANS; off by default), and, off by default (steady.COARSE_FACTOR = 2), the
 hall first settled on a grid twice as coarse, then one march on its own grid from the coarse flow
 interpolated. Each stays within a stated distance of the solve that marches from rest twice (as
 before session 22), balances energy and mass, and leaves "validated" (every march from rest) as it
@@ -26,9 +26,11 @@ COARSE_BOUND_K = 2.6
 #: airflows as the two-march solve's does; measured 0.07 K on small (0.034 K RMS)
 FANS_BOUND_K = 0.2
 _SOLVE_FLOW = airflow.solve_flow
+#: call-backs of the fans following the march (steady.FANS_IN_MARCH when on)
+FANS = 3
 
 
-def _cold(monkeypatch, factor: int, fans: int = steady.FANS_IN_MARCH, air_model: str = "fast"):
+def _cold(monkeypatch, factor: int, fans: int = FANS, air_model: str = "fast"):
     """small solved cold with COARSE_FACTOR ``factor`` and FANS_IN_MARCH ``fans``; (simulation, (grid, from
     rest, airflow changes the march took) of every march)."""
     grids = []
@@ -123,7 +125,7 @@ def test_energy_and_mass_balance(which, request):
 
 
 def test_validated_marches_from_rest_at_its_airflows(monkeypatch):
-    sim, grids = _cold(monkeypatch, 2, steady.FANS_IN_MARCH, "validated")
+    sim, grids = _cold(monkeypatch, 2, FANS, "validated")
     assert grids and all(g[0] == sim.system.air.shape and g[1] and g[2] == -1 for g in grids)
 
 

@@ -3,11 +3,17 @@
 ``dctwin calibrate site.dctwin [--params ...] [--from T0 --to T1] [--holdout K] --out calibrated.json``
 (:func:`calibrate`):
 
-1. **Steady windows**: stretches of the data where no boundary condition changes (no event of the
-   site's log, no running state, setpoint or outdoor change, no measured rack power moving by more
-   than 5 % or 200 W) for at least ``min_window_s`` (30 min); the first ``settle_s`` (20 min) of
-   each is left for the hall to settle, the rest averaged (median per sensor). The longest
-   ``max_windows`` (3) are used.
+1. **Steady windows**: stretches of the data where no boundary condition changes (no applied event of
+   the site's log: a ``site_note`` or ``site_alarm`` changes nothing; no running state, setpoint or
+   outdoor change; no measured rack power stepping by more than 5 % or 200 W within 5 min, nor
+   drifting by more than 15 % since the stretch began: a diurnal workload moves 5-10 % an hour, which
+   the hall follows within its settling time) for at least ``min_window_s`` (30 min); the first
+   ``settle_s`` (20 min) of each is left for the hall to settle, the rest averaged (median per
+   sensor). 20 min is four of the slowest time constants of the model (the servers' thermal mass,
+   ``C / (eps m cp)``: 240 s at 1e-4 m3/s per W, 320 s for ai-hall's racks; the supply loop is 60 s
+   and the air's residence time under a minute), so less than 2 % of a step is left. The longest
+   ``max_windows`` (3) are used. Unmeasured racks run at their workload's median utilization over
+   the window's sample times (time 0 is the start of the data, as in the shadow replay).
 2. **The model of a window**: the steady state of the layout with the parameters theta applied,
    under the window's conditions (:class:`~dctwin.twin.assimilate.model.SteadyModel`; measured
    rack powers imposed, other racks at their workload times their power scale).
@@ -124,6 +130,23 @@ def window_utilization(sim: Simulation, t_rel: np.ndarray, override: Optional[np
     wl = sim.system.wl
     u = np.stack([wl.utilization(float(t), override, backend="numpy") for t in np.atleast_1d(t_rel)])
     return np.median(u, axis=0)
+
+
+def window_supply(sensors: list[Sensor], z: np.ndarray, sim: Simulation, cond: Any) -> np.ndarray:
+    """Per unit, the supply temperature of a window: the median of the unit's measured supply over the
+    window where it runs and has a supply point, else the setpoint the site's events give. The events'
+    setpoints follow the supply within a dead band (0.5 K, from a 10-sample median at the change), so a
+    window can start 0.3-0.5 K off the supply it then holds; every temperature of the hall moves with it
+    (small synthetic hall, 3 h, twin at the true parameters: -0.26 and +0.34 K mean residuals in its two
+    windows, the supply setpoints 0.14-0.48 K off the measured medians)."""
+    sp = cond.setpoint_c.copy()
+    index = sim.system.unit_index
+    for k, s in enumerate(sensors):
+        if s.quantity == "supply_c" and s.element in index and math.isfinite(z[k]):
+            u = index[s.element]
+            if cond.unit_running[u] != 0:
+                sp[u] = float(z[k])
+    return sp
 
 
 def choose_hall(site: Any, points: list) -> str:
@@ -286,6 +309,7 @@ def calibrate(path: str, opts: Optional[CalibrateOptions] = None,
         cond = b.conditions(a, e, events, sim, label)
         cond.utilization = window_utilization(sim, b.times[a:e + 1] - b.t0, cond.utilization)
         z, n = _observed(b, a, e)
+        cond.setpoint_c = window_supply(sensors, z, sim, cond)
         models.append(SteadyModel(site, params, cond, hall_id=hall_id, grid_m=o.grid_m))
         obs_all.append(z)
         zs.append(z[fit_idx])

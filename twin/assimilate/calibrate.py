@@ -16,7 +16,8 @@
    the window's sample times (time 0 is the start of the data, as in the shadow replay).
 2. **The model of a window**: the steady state of the layout with the parameters theta applied,
    under the window's conditions (:class:`~dctwin.twin.assimilate.model.SteadyModel`; measured
-   rack powers imposed, other racks at their workload times their power scale).
+   rack powers imposed, other racks at their workload times their power scale, each running unit's
+   supply at the median of its measured supply (:func:`window_supply`)).
 3. **Least squares** with bounds (each parameter's range) and regularisation (its prior)::
 
        minimise  sum_w sum_s ((y_w,s(theta) - z_w,s) / sigma_s)^2 + sum_i ((theta_i - theta0_i) / sigma0_i)^2
@@ -55,6 +56,7 @@ from dctwin.twin.assimilate.observe import Outputs, Sensor, place
 from dctwin.twin.assimilate.params import Param, apply, bounds, nominal, param_space, parse_params, sigmas
 from dctwin.twin.errors import InputError
 from dctwin.twin.io.site_events import INFO_KINDS
+from dctwin.twin.model.events import EVENT_KINDS
 from dctwin.twin.io.telemetry import iso
 from dctwin.twin.physics.it import power_airflow
 from dctwin.twin.sim.engine import Simulation
@@ -141,11 +143,12 @@ def window_supply(sensors: list[Sensor], z: np.ndarray, sim: Simulation, cond: A
     windows, the supply setpoints 0.14-0.48 K off the measured medians)."""
     sp = cond.setpoint_c.copy()
     index = sim.system.unit_index
+    spec = EVENT_KINDS["set_setpoint"].value
     for k, s in enumerate(sensors):
         if s.quantity == "supply_c" and s.element in index and math.isfinite(z[k]):
             u = index[s.element]
             if cond.unit_running[u] != 0:
-                sp[u] = float(z[k])
+                sp[u] = min(max(float(z[k]), spec.low), spec.high)
     return sp
 
 

@@ -11,6 +11,15 @@ For each synthetic hall of N racks:
   ``sim_s_per_wall_s`` = 1 / step_s, ``hour_at_1s_s`` = 3600 step_s;
 - ``hour_run_s`` (halls up to 1,000 racks): one simulated hour at 1 s steps actually run,
   once, flow frozen: the load change at the start, every rack to 90 % at 30 min;
+  ``hour_run_cpu_s`` its CPU time (this process, user + system);
+- the same hour at the engine's longer steps (``HOUR_LONG_STEPS_S``, 5 and 10 s; ``--dt`` of
+  ``dctwin simulate``): ``hour_dt5_run_s`` / ``hour_dt5_run_cpu_s`` / ``hour_dt5_steps``, and how
+  far it lands from the 1 s hour: ``hour_dt5_max_inlet_diff_k`` and ``hour_dt5_max_return_diff_k``,
+  the largest difference of any rack inlet / unit return at 1, 30, 31 and 60 min
+  (``HOUR_MARKS_S``); ``hour_energy_closure`` / ``hour_dt5_energy_closure``: what the air and
+  servers hold at the end minus what they held at the start plus the heat the racks gave minus
+  the heat the cooling took, relative to the heat given (round-off when energy is conserved);
+  likewise ``hour_dt10_*``;
 - ``temp_step_s``: the temperature transport alone within those engine steps (median);
   ``air_sweeps_per_step`` / ``air_local_passes_per_step``: the backward-Euler solve's full
   line sweeps and local passes per step over the 20 steps (``*_hour`` over the hour);
@@ -214,20 +223,60 @@ def _implicit_vs_numpy(sim, repeats: int, n_racks: int) -> dict[str, Any]:
             "numpy_implicit_step_s": np_s, "numba_numpy_max_diff_k": diff, "numpy_iterations": int(iters[-1])}
 
 
-def _hour(sim, steady: dict) -> dict[str, Any]:
-    """One simulated hour at 1 s steps from the steady state (see the module docstring)."""
+#: the engine steps (s) of the extra simulated hours, compared with the 1 s hour
+HOUR_LONG_STEPS_S = (5.0, 10.0)
+#: when (s after the hour's start) the hours' rack inlets and unit returns are compared
+HOUR_MARKS_S = (60.0, 1800.0, 1860.0, 3600.0)
+
+
+def _hour_run(sim, steady: dict, dt_s: float = 1.0, duration_s: float = 3600.0) -> dict[str, Any]:
+    """One simulated ``duration_s`` at ``dt_s`` steps from the steady state (see the module docstring):
+    wall and CPU time, the sweeps, the energy closure and the inlets and returns at :data:`HOUR_MARKS_S`."""
     sim.restore(steady)
-    sim.schedule(sim.t_s, "set_utilization", "all", utilization=0.7)
-    sim.schedule(sim.t_s + 1800.0, "set_utilization", "all", utilization=0.9)
+    t_start = sim.t_s
+    sim.schedule(t_start, "set_utilization", "all", utilization=0.7)
+    sim.schedule(t_start + duration_s / 2.0, "set_utilization", "all", utilization=0.9)
+    n_steps = int(round(duration_s / dt_s))
+    marks = {int(round(m / dt_s)): m for m in HOUR_MARKS_S if m <= duration_s and abs(m / dt_s - round(m / dt_s)) < 1e-9}
+    seen: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     sweeps = local = 0
-    t0 = time.perf_counter()
-    for _ in range(3600):
-        sim.step(1.0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for s in range(1, n_steps + 1):
+        sim.step(dt_s)
         sweeps += sim.air_sweeps
         local += sim.air_local_passes
-    wall = time.perf_counter() - t0
-    return {"hour_run_s": wall, "air_sweeps_per_step_hour": sweeps / 3600.0,
-            "air_local_passes_per_step_hour": local / 3600.0}
+        if s in marks:
+            seen[marks[s]] = (sim.rack_inlet_c.copy(), sim.unit_return_c.copy())
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    made, removed, held = (float(x) for x in sim.state.energy_acc[:3])
+    closure = (held + made - removed - sim.stored_energy_j()) / made if made > 0 else 0.0
+    return {"wall": wall, "cpu": cpu, "steps": n_steps, "sweeps": sweeps, "local": local, "marks": seen,
+            "closure": closure}
+
+
+def _largest_diff(a: dict, b: dict, which: int) -> Optional[float]:
+    """The largest |difference| of the rack inlets (``which`` 0) or unit returns (1) over the marks both hold."""
+    diffs = [float(np.abs(a[m][which] - b[m][which]).max(initial=0.0)) for m in a if m in b]
+    return max(diffs) if diffs else None
+
+
+def _hour(sim, steady: dict, duration_s: float = 3600.0) -> dict[str, Any]:
+    """One simulated hour at 1 s steps from the steady state, then the same hour at the engine's longer
+    steps against it (see the module docstring)."""
+    base = _hour_run(sim, steady, 1.0, duration_s)
+    out = {"hour_run_s": base["wall"], "hour_run_cpu_s": base["cpu"],
+           "air_sweeps_per_step_hour": base["sweeps"] / base["steps"],
+           "air_local_passes_per_step_hour": base["local"] / base["steps"],
+           "hour_energy_closure": base["closure"]}
+    for dt in HOUR_LONG_STEPS_S:
+        r = _hour_run(sim, steady, dt, duration_s)
+        key = f"hour_dt{dt:g}"
+        out.update({f"{key}_run_s": r["wall"], f"{key}_run_cpu_s": r["cpu"], f"{key}_steps": r["steps"],
+                    f"{key}_max_inlet_diff_k": _largest_diff(r["marks"], base["marks"], 0),
+                    f"{key}_max_return_diff_k": _largest_diff(r["marks"], base["marks"], 1),
+                    f"{key}_energy_closure": r["closure"]})
+    sim.restore(steady)
+    return out
 
 
 def run_bench(sizes: list[int], repeats: int = 3, grid_m: Optional[float] = None,

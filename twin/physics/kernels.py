@@ -52,6 +52,9 @@ GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], .
 SETUP_S = 1.5
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
+#: kernels only layouts with some equipment run, and that equipment (:func:`layout_has`): a layout without it
+#: takes a plain-numpy path instead (nothing to compute), so its first run need not compile them
+LAYOUT_KERNELS = {"_cooling_air_numba.cdu_kernel": "cdu", "_workloads_numba.utilization_kernel": "workloads"}
 
 
 @dataclass(frozen=True)
@@ -90,20 +93,36 @@ def group_of(name: str) -> str:
     raise KeyError(name)
 
 
-def manifest(need: str = "all") -> dict[str, tuple[str, ...]]:
-    """``{"<module>.<function>": (signature, ...)}`` of what ``need`` compiles (see :data:`NEEDS`)."""
+def layout_has(site: Any) -> frozenset[str]:
+    """What of the equipment :data:`LAYOUT_KERNELS` hangs on the layout ``site`` has ("cdu", "workloads")."""
+    has = set()
+    if any(u.kind == "cdu" for hall in site.halls for u in hall.cooling_units):
+        has.add("cdu")
+    if site.workloads:
+        has.add("workloads")
+    return frozenset(has)
+
+
+def manifest(need: str = "all", has: Optional[Iterable[str]] = None) -> dict[str, tuple[str, ...]]:
+    """``{"<module>.<function>": (signature, ...)}`` of what ``need`` compiles (see :data:`NEEDS`); with
+    ``has`` (:func:`layout_has`), for a layout with that equipment only (None: any layout)."""
     from dctwin.twin.physics import _kernel_manifest
 
     out: dict[str, tuple[str, ...]] = {}
     for section in NEEDS[need]:
         for name, sigs in _kernel_manifest.SIGNATURES[section].items():
             out[name] = tuple(dict.fromkeys(out.get(name, ()) + tuple(sigs)))
+    if has is not None:
+        has = set(has)
+        out = {name: sigs for name, sigs in out.items() if LAYOUT_KERNELS.get(name, "") in has | {""}}
     return out
 
 
-def manifest_groups(need: str = "all") -> list[tuple[str, dict[str, tuple[str, ...]]]]:
-    """The manifest of ``need`` split into :data:`GROUPS` (in that order, empty groups left out)."""
-    wanted = manifest(need)
+def manifest_groups(need: str = "all", has: Optional[Iterable[str]] = None
+                    ) -> list[tuple[str, dict[str, tuple[str, ...]]]]:
+    """The manifest of ``need`` (and ``has``) split into :data:`GROUPS` (in that order, empty groups left
+    out)."""
+    wanted = manifest(need, has)
     return [(label, kernels) for label, _m, _p, _w in GROUPS
             if (kernels := {n: s for n, s in wanted.items() if group_of(n) == label})]
 
@@ -164,28 +183,31 @@ def _sources_key(need: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def _marker(need: str) -> str:
+def _marker(need: str, has: Optional[Iterable[str]] = None) -> str:
     from dctwin import twin
 
-    return os.path.join(twin.NUMBA_CACHE_DIR, f"dctwin-{need}-{_sources_key(need)}.compiled")
+    lacks = "" if has is None else "".join(f"-no-{f}" for f in sorted(set(LAYOUT_KERNELS.values()) - set(has)))
+    return os.path.join(twin.NUMBA_CACHE_DIR, f"dctwin-{need}{lacks}-{_sources_key(need)}.compiled")
 
 
-def known_compiled(need: str = "solve") -> bool:
-    """Whether this cache was found (or made) complete for ``need`` with the kernels' current source: a
-    file's existence, so a later run neither imports numba to ask nor reads the cache's index. (A cache
-    emptied by hand behind it: the command compiles what it needs as it goes, without the progress lines.)"""
+def known_compiled(need: str = "solve", has: Optional[Iterable[str]] = None) -> bool:
+    """Whether this cache was found (or made) complete for ``need`` (for any layout, or for one with the
+    equipment ``has``) with the kernels' current source: a file's existence, so a later run neither imports
+    numba to ask nor reads the cache's index. (A cache emptied by hand behind it: the command compiles what
+    it needs as it goes, without the progress lines.)"""
     try:
-        return os.path.exists(_marker(need))
+        return os.path.exists(_marker(need)) or (has is not None and os.path.exists(_marker(need, has)))
     except OSError:
         return False
 
 
-def _mark_compiled(need: str) -> None:
-    """Note that every kernel of ``need`` (and of the needs it covers) is in the cache."""
+def _mark_compiled(need: str, has: Optional[Iterable[str]] = None) -> None:
+    """Note that every kernel of ``need`` (and of the needs it covers; for a layout with ``has``) is in the
+    cache."""
     for covered, sections in NEEDS.items():
         if set(sections) <= set(NEEDS[need]):
             try:
-                with open(_marker(covered), "w", encoding="utf-8") as f:
+                with open(_marker(covered, has), "w", encoding="utf-8") as f:
                     f.write("the kernels of this need are compiled for these sources\n")
             except OSError:  # a read-only cache: the next run asks numba again
                 return
@@ -235,12 +257,12 @@ def _cached_signatures(dispatcher: Any) -> Optional[set]:
             for k in keys}
 
 
-def uncached_kernels(need: str = "all") -> list[str]:
-    """The kernels of ``need`` with a signature the cache holds no code for: what the next run compiles
-    first. Kernels whose cache cannot be read are left out."""
+def uncached_kernels(need: str = "all", has: Optional[Iterable[str]] = None) -> list[str]:
+    """The kernels of ``need`` (for a layout with ``has``) with a signature the cache holds no code for: what
+    the next run compiles first. Kernels whose cache cannot be read are left out."""
     kernels = kernel_dispatchers()
     out = []
-    for name, sigs in manifest(need).items():
+    for name, sigs in manifest(need, has).items():
         d = kernels.get(name)
         cached = _cached_signatures(d) if d is not None else None
         if cached is not None and any(parse_signature(s) not in cached for s in sigs):
@@ -260,12 +282,12 @@ def cache_is_empty() -> bool:
     return not any(glob.glob(os.path.join(glob.escape(root), "*", f"{mod}.*.nbi")) for mod in KERNEL_MODULES)
 
 
-def compile_pending(need: str = "solve") -> bool:
-    """Whether the next ``need`` run has to compile kernels first (the first run on this machine). Asks
-    numba's cache; when all are there, notes it for :func:`known_compiled`."""
-    pending = bool(uncached_kernels(need))
+def compile_pending(need: str = "solve", has: Optional[Iterable[str]] = None) -> bool:
+    """Whether the next ``need`` run (of a layout with ``has``) has to compile kernels first (the first run
+    on this machine). Asks numba's cache; when all are there, notes it for :func:`known_compiled`."""
+    pending = bool(uncached_kernels(need, has))
     if not pending:
-        _mark_compiled(need)
+        _mark_compiled(need, has)
     return pending
 
 
@@ -321,7 +343,8 @@ def schedule(weights: list[tuple[str, float]], workers: int) -> tuple[dict[str, 
 
 
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
-            jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False) -> int:
+            jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False,
+            has: Optional[Iterable[str]] = None) -> int:
     """Compile the kernels ``need`` needs, group by group, calling ``report(CompileProgress)`` at the start
     and as each group is done. With ``jobs`` > 1 (default: the machine's cores) groups compile side by side
     in processes of their own that write numba's cache; this process then loads them from it. With
@@ -329,11 +352,12 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
     this process does not import numba to ask). With ``preload`` (a command about to run the kernels, on
     its main thread), once a core is idle (fewer groups left than processes) this process loads numba and
     the groups done so far from the cache meanwhile, instead of after the last. Returns the number of groups
-    compiled."""
+    compiled. ``has``: for a layout with that equipment only (:func:`layout_has`; None: any layout)."""
     t0 = time.monotonic()
-    groups = manifest_groups(need)
+    has = None if has is None else frozenset(has)
+    groups = manifest_groups(need, has)
     if only_pending:
-        pending = set(uncached_kernels(need))
+        pending = set(uncached_kernels(need, has))
         groups = [(label, k) for label, k in groups if pending & set(k)]
     weight = {label: w[0] + (w[1] if need != "solve" else 0.0) for label, _m, _p, w in GROUPS}
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -344,7 +368,7 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
     say = report or (lambda _p: None)
     say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0, 0.0))
     if not groups:
-        _mark_compiled(need)
+        _mark_compiled(need, has)
         return 0
 
     def done(i: int, label: str) -> None:
@@ -356,7 +380,7 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
         for i, (label, kernels) in enumerate(groups):
             log.debug("compiled %s: %.1f s CPU", label, _compile_group(kernels))
             done(i, label)
-        _mark_compiled(need)
+        _mark_compiled(need, has)
         return len(groups)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -375,7 +399,7 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
                     if finished and label not in loaded:
                         compile_kernels(kernels)  # cached by its process: a load, not a compile
                         loaded.add(label)
-    _mark_compiled(need)
+    _mark_compiled(need, has)
     return len(groups)
 
 

@@ -1,0 +1,56 @@
+"""A command compiles only the kernels its layout runs (issue 16, first run): `solve` of small, which has no
+CDU and no workload, neither compiles nor calls the CDU and workload kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from dctwin import twin
+from dctwin.twin.model.demos import load_demo
+from dctwin.twin.physics import kernels
+
+CDU, WORKLOADS = "_cooling_air_numba.cdu_kernel", "_workloads_numba.utilization_kernel"
+
+
+def test_the_layouts_equipment_decides_the_kernels_of_a_need():
+    assert kernels.layout_has(load_demo("small")) == frozenset()
+    assert "cdu" in kernels.layout_has(load_demo("ai-hall"))
+    small = kernels.manifest("solve", kernels.layout_has(load_demo("small")))
+    assert CDU not in small and WORKLOADS not in small
+    assert set(small) == set(kernels.manifest("solve")) - {CDU, WORKLOADS}
+    assert set(kernels.manifest("solve", {"cdu", "workloads"})) == set(kernels.manifest("solve"))
+    labels = [label for label, _k in kernels.manifest_groups("solve", frozenset())]
+    assert "workloads" not in labels and "cooling units" in labels
+
+
+def test_a_solve_of_small_runs_none_of_the_kernels_its_layout_lacks():
+    # a process of its own (this one may have run them for other tests); the worktree's cache: a load
+    code = textwrap.dedent("""
+        import json
+        from dctwin.twin.model.demos import load_demo
+        from dctwin.twin.physics import kernels
+        from dctwin.twin.sim.engine import Simulation
+        Simulation(load_demo("small"), grid_m=1.2).solve_steady()
+        print(json.dumps(sorted(n for n, d in kernels.kernel_dispatchers().items() if d.signatures)))
+        """)
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": twin.NUMBA_CACHE_DIR},
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    ran = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert ran and CDU not in ran and WORKLOADS not in ran
+    assert ran <= set(kernels.manifest("solve", frozenset()))  # what the first run of small compiled
+
+
+def test_a_warm_up_for_a_layout_is_noted_for_such_layouts_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(twin, "NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all", has=None: [])
+    assert kernels.warm_up("solve", has=frozenset()) == 0  # nothing to compile: noted
+    assert kernels.known_compiled("solve", has=frozenset()) and kernels.known_compiled("solve", has=[])
+    assert not kernels.known_compiled("solve")  # a layout with a CDU still compiles it
+    assert not kernels.known_compiled("solve", has={"cdu"})
+    assert kernels.warm_up("solve") == 0
+    assert kernels.known_compiled("solve", has={"cdu"}) and kernels.known_compiled("solve")

@@ -54,3 +54,16 @@ def test_a_warm_up_for_a_layout_is_noted_for_such_layouts_only(tmp_path, monkeyp
     assert not kernels.known_compiled("solve", has={"cdu"})
     assert kernels.warm_up("solve") == 0
     assert kernels.known_compiled("solve", has={"cdu"}) and kernels.known_compiled("solve")
+
+
+def test_a_command_compiles_one_lane_itself_and_keeps_a_modules_groups_together():
+    # air flow's two groups share a module (importing it compiles its fixed-signature kernels): one lane
+    w = {"air flow: pressure solver": 8.0, "air flow: transport": 6.0, "air temperature": 5.0, "power chain": 4.0,
+         "racks and servers": 1.0}
+    here, ends, whole = kernels.plan_lanes(list(w.items()), 2)
+    assert here == ["air flow: pressure solver", "air flow: transport"]  # the largest, where set-up is quicker
+    s, s0 = kernels.SETUP_S, kernels.HERE_SETUP_S
+    assert ends["air flow: transport"] == s0 + 14.0 and ends["racks and servers"] == s + 10.0
+    assert whole == max(s0 + 14.0, s + 10.0)
+    alone, _e, whole1 = kernels.plan_lanes(list(w.items()), 1)
+    assert alone == list(w) and whole1 == s0 + sum(w.values())

@@ -40,7 +40,7 @@ KERNEL_MODULES = ("_airflow_numba", "_cooling_air_numba", "_it_numba", "_plant_n
 GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], ...] = (
     ("air flow: pressure solver", "_airflow_numba",
      ("mg_", "pcg", "_cg", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), (8.7, 0.0)),
-    ("air temperature", "_thermal_numba", None, (5.3, 12.1)),
+    ("air temperature", "_thermal_numba", None, (4.4, 12.1)),
     ("air flow: transport", "_airflow_numba", None, (5.9, 0.0)),
     ("power chain", "_power_numba", None, (4.2, 0.0)),
     ("racks and servers", "_it_numba", None, (1.1, 1.9)),
@@ -50,6 +50,8 @@ GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], .
 )
 #: CPU seconds a warm-up process spends setting numba up before its first group
 SETUP_S = 1.5
+#: the same in the process of a command that compiles groups itself (it has Python and dctwin set up already)
+HERE_SETUP_S = 0.5
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
 #: kernels only layouts with some equipment run, and that equipment (:func:`layout_has`): a layout without it
@@ -342,6 +344,29 @@ def schedule(weights: list[tuple[str, float]], workers: int) -> tuple[dict[str, 
     return ends, max(free)
 
 
+def plan_lanes(weights: list[tuple[str, float]], jobs: int) -> tuple[list[str], dict[str, float], float]:
+    """Which groups a command compiles in its own process while ``jobs - 1`` warm-up processes compile the
+    others (as :func:`warm_up` with ``preload`` does), and when each group and the last should be done, in CPU
+    seconds of one process: ``(labels here, {label: end}, end)``. The largest first, each to the process
+    that would be free first (this one sets up quicker); groups of one kernel module stay together
+    (importing the module compiles its kernels with explicit signatures: one process, not two)."""
+    module = {label: mod for label, mod, _p, _w in GROUPS}
+    bundles: dict[str, list[tuple[str, float]]] = {}
+    for label, w in weights:
+        bundles.setdefault(module.get(label, label), []).append((label, w))
+    free = [HERE_SETUP_S] + [SETUP_S] * max(0, jobs - 1)
+    here: list[str] = []
+    ends: dict[str, float] = {}
+    for bundle in sorted(bundles.values(), key=lambda b: -sum(w for _l, w in b)):
+        lane = min(range(len(free)), key=free.__getitem__)
+        for label, w in bundle:
+            free[lane] += w
+            ends[label] = free[lane]
+            if lane == 0:
+                here.append(label)
+    return here, ends, max(free)
+
+
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
             jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False,
             has: Optional[Iterable[str]] = None) -> int:
@@ -350,9 +375,9 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
     in processes of their own that write numba's cache; this process then loads them from it. With
     ``only_pending``, groups whose kernels are all cached are skipped (a cache known empty: pass False and
     this process does not import numba to ask). With ``preload`` (a command about to run the kernels, on
-    its main thread), once a core is idle (fewer groups left than processes) this process loads numba and
-    the groups done so far from the cache meanwhile, instead of after the last. Returns the number of groups
-    compiled. ``has``: for a layout with that equipment only (:func:`layout_has`; None: any layout)."""
+    its main thread), this process is one of the ``jobs``: it compiles a share of the groups itself
+    (:func:`plan_lanes`), then loads the others from the cache as their processes finish them. Returns the
+    number of groups compiled. ``has``: for a layout with that equipment only (:func:`layout_has`; None: any layout)."""
     t0 = time.monotonic()
     has = None if has is None else frozenset(has)
     groups = manifest_groups(need, has)
@@ -363,7 +388,11 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
     jobs = default_jobs() if jobs is None else max(1, jobs)
     # the share done when a group is: when the schedule says it ends, of when the last ends (side by side,
     # the first group done is not its weight's share of the whole: the others are well on)
-    ends, whole = schedule([(label, weight[label]) for label, _k in groups], min(jobs, len(groups)))
+    if preload and jobs > 1:
+        here, ends, whole = plan_lanes([(label, weight[label]) for label, _k in groups], jobs)
+    else:
+        here = [label for label, _k in groups] if jobs == 1 else []
+        ends, whole = schedule([(label, weight[label]) for label, _k in groups], min(jobs, len(groups)))
     share = 0.0
     say = report or (lambda _p: None)
     say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0, 0.0))
@@ -376,29 +405,45 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
         share = 1.0 if i + 1 == len(groups) else max(share, ends[label] / whole)
         say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, share))
 
-    if jobs == 1:
-        for i, (label, kernels) in enumerate(groups):
-            log.debug("compiled %s: %.1f s CPU", label, _compile_group(kernels))
-            done(i, label)
+    import threading
+
+    lock = threading.Lock()
+    count = 0
+
+    def finished(label: str, cpu_s: float) -> None:  # from this thread, or the warm-up processes' thread
+        nonlocal count
+        with lock:
+            log.debug("compiled %s: %.1f s CPU", label, cpu_s)
+            done(count, label)
+            count += 1
+
+    away = [(label, kernels) for label, kernels in groups if label not in here]
+    if not away:
+        for label, kernels in groups:
+            finished(label, _compile_group(kernels))
         _mark_compiled(need, has)
         return len(groups)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    workers = min(jobs - 1 if here else jobs, len(away))
     # spawn: a fresh interpreter (no copy of a GUI's threads); it finds the same cache through the environment
-    with ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn")) as ex:
-        futures = {ex.submit(_compile_group, kernels): label for label, kernels in groups}
-        loaded: set[str] = set()
-        workers = min(jobs, len(groups))
-        for i, fut in enumerate(as_completed(futures)):
-            log.debug("compiled %s: %.1f s CPU", futures[fut], fut.result())
-            done(i, futures[fut])
-            if preload and len(groups) - (i + 1) < workers:  # a core idles: load what is compiled so far
-                for label, kernels in groups:
-                    finished = [f for f, lb in futures.items() if lb == label and f.done()]
-                    if finished and label not in loaded:
-                        compile_kernels(kernels)  # cached by its process: a load, not a compile
-                        loaded.add(label)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+        futures = {ex.submit(_compile_group, kernels): (label, kernels) for label, kernels in away}
+
+        def away_done(fut) -> None:  # said as soon as it is, even while this process compiles
+            if not fut.cancelled() and fut.exception() is None:
+                finished(futures[fut][0], fut.result())
+
+        for fut in futures:
+            fut.add_done_callback(away_done)
+        for label, kernels in groups:
+            if label in here:
+                finished(label, _compile_group(kernels))
+        for fut in as_completed(futures):
+            fut.result()  # a process's error, raised here
+            if preload:
+                compile_kernels(futures[fut][1])  # cached by its process: a load, not a compile
     _mark_compiled(need, has)
     return len(groups)
 

@@ -76,7 +76,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "gui":
             _splash_first_run(args)
         elif args.command in KERNEL_NEEDS:
-            _compile_first_run(KERNEL_NEEDS[args.command], getattr(args, "layout", None))
+            _compile_first_run(KERNEL_NEEDS[args.command], getattr(args, "layout", None),
+                               getattr(args, "air_model", "fast"))
         code = args.func(args)
     except DctwinError as exc:  # LayoutError, InputError, ProjectFileError, ...: bad input, not a bug
         if args.debug:
@@ -106,18 +107,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return EXIT_OK if code is None else int(code)
 
 
-def _compile_first_run(need: str, layout: Optional[str] = None) -> None:
+def _compile_first_run(need: str, layout: Optional[str] = None, air_model: str = "fast") -> None:
     """The first run on this machine: compile the kernels ``need`` needs now, saying so on stderr from the
     first second (stdout, maybe JSON, stays clean), in processes side by side on the machine's cores. Later
     runs find them cached (told by a file, without asking numba) and print nothing. Either way numba is
     then imported without the packages it would load for nothing (:func:`kernels.load_numba`). With the
-    ``layout`` file the command runs, only the kernels its equipment needs (:func:`kernels.layout_has`)."""
+    ``layout`` file the command runs, only the kernels its equipment (:func:`kernels.layout_has`) and its
+    ``air_model`` need."""
     from dctwin.twin.physics import kernels
 
     if kernels.known_compiled(need):
         kernels.load_numba()
         return
     has = _layout_has(layout)
+    if has is not None and air_model == "validated":  # the TVD correction of the steady temperature
+        has = has | {"validated"}
     if kernels.known_compiled(need, has=has):
         kernels.load_numba()
         return

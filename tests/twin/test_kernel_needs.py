@@ -21,8 +21,12 @@ def test_the_layouts_equipment_decides_the_kernels_of_a_need():
     assert "cdu" in kernels.layout_has(load_demo("ai-hall"))
     small = kernels.manifest("solve", kernels.layout_has(load_demo("small")))
     assert CDU not in small and WORKLOADS not in small
-    assert set(small) == set(kernels.manifest("solve")) - {CDU, WORKLOADS}
-    assert set(kernels.manifest("solve", {"cdu", "workloads"})) == set(kernels.manifest("solve"))
+    assert set(small) == set(kernels.manifest("solve")) - {CDU, WORKLOADS, "_thermal_numba.steady_lines_tvd"}
+    assert set(kernels.manifest("solve", {"cdu", "workloads", "validated"})) == set(kernels.manifest("solve"))
+    # the validated air model's TVD temperature kernel: compiled for it (and by `dctwin warmup`) only
+    tvd = "_thermal_numba.steady_lines_tvd"
+    assert tvd not in small and kernels.manifest("solve", {"validated"})[tvd] == small["_thermal_numba.steady_lines"]
+    assert tvd in kernels.manifest("all")
     labels = [label for label, _k in kernels.manifest_groups("solve", frozenset())]
     assert "workloads" not in labels and "cooling units" in labels
 
@@ -67,3 +71,20 @@ def test_a_command_compiles_one_lane_itself_and_keeps_a_modules_groups_together(
     assert whole == max(s0 + 14.0, s + 10.0)
     alone, _e, whole1 = kernels.plan_lanes(list(w.items()), 1)
     assert alone == list(w) and whole1 == s0 + sum(w.values())
+
+
+def test_a_first_validated_solve_compiles_the_tvd_kernel_and_a_fast_one_does_not(tmp_path, monkeypatch):
+    from dctwin.app import main as cli
+    from dctwin.twin.model.layoutfile import save_layout
+
+    path = tmp_path / "small.json"
+    save_layout(load_demo("small"), str(path))
+    asked = []
+    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve", has=None: False)
+    monkeypatch.setattr(kernels, "cache_is_empty", lambda: True)
+    monkeypatch.setattr(kernels, "warm_up", lambda need, report, **kw: asked.append((need, kw["has"])))
+    monkeypatch.setattr(kernels, "load_numba", lambda: None)
+    cli._compile_first_run("solve", str(path), "validated")
+    cli._compile_first_run("solve", str(path))
+    cli._compile_first_run("solve", str(tmp_path / "missing.json"))  # unreadable: every kernel of the need
+    assert asked == [("solve", frozenset({"validated"})), ("solve", frozenset()), ("solve", None)]

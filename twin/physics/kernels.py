@@ -57,6 +57,9 @@ NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve"
 #: kernels only layouts with some equipment run, and that equipment (:func:`layout_has`): a layout without it
 #: takes a plain-numpy path instead (nothing to compute), so its first run need not compile them
 LAYOUT_KERNELS = {"_cooling_air_numba.cdu_kernel": "cdu", "_workloads_numba.utilization_kernel": "workloads"}
+#: kernels only a command option runs (the reference runs of the manifest do not), compiled with the signatures
+#: of a twin taking the same arguments: {kernel: (its twin, the option, as in ``has``)}
+OPTION_KERNELS = {"_thermal_numba.steady_lines_tvd": ("_thermal_numba.steady_lines", "validated")}
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,18 @@ def manifest(need: str = "all", has: Optional[Iterable[str]] = None) -> dict[str
     for section in NEEDS[need]:
         for name, sigs in _kernel_manifest.SIGNATURES[section].items():
             out[name] = tuple(dict.fromkeys(out.get(name, ()) + tuple(sigs)))
+    for name, (twin, _option) in OPTION_KERNELS.items():
+        if twin in out:
+            out[name] = out[twin]
     if has is not None:
-        has = set(has)
-        out = {name: sigs for name, sigs in out.items() if LAYOUT_KERNELS.get(name, "") in has | {""}}
+        has = set(has) | {""}
+        out = {name: sigs for name, sigs in out.items() if _needs(name) in has}
     return out
+
+
+def _needs(name: str) -> str:
+    """The equipment or option (as in ``has``) kernel ``name`` runs for ("": every layout)."""
+    return LAYOUT_KERNELS.get(name) or OPTION_KERNELS.get(name, ("", ""))[1]
 
 
 def manifest_groups(need: str = "all", has: Optional[Iterable[str]] = None
@@ -188,7 +199,8 @@ def _sources_key(need: str) -> str:
 def _marker(need: str, has: Optional[Iterable[str]] = None) -> str:
     from dctwin import twin
 
-    lacks = "" if has is None else "".join(f"-no-{f}" for f in sorted(set(LAYOUT_KERNELS.values()) - set(has)))
+    every = set(LAYOUT_KERNELS.values()) | {option for _twin, option in OPTION_KERNELS.values()}
+    lacks = "" if has is None else "".join(f"-no-{f}" for f in sorted(every - set(has)))
     return os.path.join(twin.NUMBA_CACHE_DIR, f"dctwin-{need}{lacks}-{_sources_key(need)}.compiled")
 
 

@@ -50,8 +50,9 @@ GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], .
 )
 #: CPU seconds a warm-up process spends setting numba up before its first group
 SETUP_S = 1.5
-#: the same in the process of a command that compiles groups itself (it has Python and dctwin set up already)
-HERE_SETUP_S = 0.5
+#: the same in the process of a command that compiles groups itself: it has Python and dctwin set up already,
+#: but starts later (numba about 0.5 s, and reading the layout and the cache before)
+HERE_SETUP_S = 1.0
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
 #: kernels only layouts with some equipment run, and that equipment (:func:`layout_has`): a layout without it
@@ -358,25 +359,30 @@ def schedule(weights: list[tuple[str, float]], workers: int) -> tuple[dict[str, 
 
 def plan_lanes(weights: list[tuple[str, float]], jobs: int) -> tuple[list[str], dict[str, float], float]:
     """Which groups a command compiles in its own process while ``jobs - 1`` warm-up processes compile the
-    others (as :func:`warm_up` with ``preload`` does), and when each group and the last should be done, in CPU
-    seconds of one process: ``(labels here, {label: end}, end)``. The largest first, each to the process
-    that would be free first (this one sets up quicker); groups of one kernel module stay together
-    (importing the module compiles its kernels with explicit signatures: one process, not two)."""
+    others (as :func:`warm_up` with ``preload`` does), in what order, and when each group and the last should
+    be done, in CPU seconds of one process: ``(labels here, {label: end}, end)``; the others in the order
+    of ``ends``. The largest first, each to the process that would be free first (this one sets up
+    quicker). A module whose groups two processes share is imported here first and there last: importing it
+    compiles its kernels with explicit signatures, which the other process then finds in the cache."""
     module = {label: mod for label, mod, _p, _w in GROUPS}
-    bundles: dict[str, list[tuple[str, float]]] = {}
-    for label, w in weights:
-        bundles.setdefault(module.get(label, label), []).append((label, w))
+    weight = dict(weights)
     free = [HERE_SETUP_S] + [SETUP_S] * max(0, jobs - 1)
-    here: list[str] = []
-    ends: dict[str, float] = {}
-    for bundle in sorted(bundles.values(), key=lambda b: -sum(w for _l, w in b)):
+    lanes: list[list[str]] = [[] for _ in free]
+    for label, w in sorted(weights, key=lambda lw: -lw[1]):
         lane = min(range(len(free)), key=free.__getitem__)
-        for label, w in bundle:
-            free[lane] += w
-            ends[label] = free[lane]
-            if lane == 0:
-                here.append(label)
-    return here, ends, max(free)
+        lanes[lane].append(label)
+        free[lane] += w
+    here_modules = {module.get(label) for label in lanes[0]}
+    away_modules = {module.get(label) for lane in lanes[1:] for label in lane}
+    lanes[0].sort(key=lambda label: module.get(label) not in away_modules)  # stable sorts: shared ones first
+    for lane in lanes[1:]:
+        lane.sort(key=lambda label: module.get(label) in here_modules)  # and last
+    ends: dict[str, float] = {}
+    for lane, start in zip(lanes, [HERE_SETUP_S] + [SETUP_S] * max(0, jobs - 1)):
+        for label in lane:
+            start += weight[label]
+            ends[label] = start
+    return lanes[0], ends, max(free)
 
 
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
@@ -429,7 +435,8 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
             done(count, label)
             count += 1
 
-    away = [(label, kernels) for label, kernels in groups if label not in here]
+    away = sorted([(label, kernels) for label, kernels in groups if label not in here],
+                  key=lambda lk: ends[lk[0]])  # a lane's order (:func:`plan_lanes`)
     if not away:
         for label, kernels in groups:
             finished(label, _compile_group(kernels))
@@ -449,9 +456,9 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
 
         for fut in futures:
             fut.add_done_callback(away_done)
-        for label, kernels in groups:
-            if label in here:
-                finished(label, _compile_group(kernels))
+        by_label = dict(groups)
+        for label in here:
+            finished(label, _compile_group(by_label[label]))
         for fut in as_completed(futures):
             fut.result()  # a process's error, raised here
             if preload:

@@ -14,7 +14,7 @@ import pytest
 
 from dctwin.app import main as cli
 from dctwin.twin.model.demos import load_demo
-from dctwin.twin.model.layoutfile import save_layout
+from dctwin.twin.model.layoutfile import load_layout, save_layout
 from dctwin.twin.physics import kernels
 
 
@@ -61,15 +61,15 @@ def test_validate_neither_imports_numba_nor_compiles(small, tmp_path):
 @pytest.mark.parametrize("empty", [False, True], ids=["kernels-changed", "never-compiled"])
 def test_a_first_solve_says_it_compiles_on_stderr_and_its_json_stays_clean(small, monkeypatch, capsys, empty):
     # a machine whose cache lacks every kernel (the groups then load from this worktree's cache: quick)
-    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve": False)
+    monkeypatch.setattr(kernels, "known_compiled", lambda need="solve", has=None: False)
     monkeypatch.setattr(kernels, "cache_is_empty", lambda: empty)
-    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": list(kernels.manifest(need)))
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all", has=None: list(kernels.manifest(need, has)))
     monkeypatch.setattr(kernels, "default_jobs", lambda: 1)
     assert cli.main(["solve", small, "--json", "--grid", "1.2"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["racks"]  # stdout: the JSON and nothing else
     lines = err.strip().splitlines()
-    groups = kernels.manifest_groups("solve")
+    groups = kernels.manifest_groups("solve", kernels.layout_has(load_layout(small)))  # small: no CDU, no workload
     assert lines[0].startswith("dctwin: compiling the physics kernels for this machine (first run only")
     assert lines[0].endswith("does it ahead)" if empty else f": {len(groups)} groups")  # said once, at once
     assert [ln.split("] ", 1)[1].split(" compiled")[0] for ln in lines[1:]] == [label for label, _ in groups]
@@ -140,7 +140,7 @@ def test_progress_weighs_the_groups_by_their_compile_time():
 
 
 def test_a_warm_up_reports_each_group_once_up_to_the_whole(monkeypatch):
-    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": list(kernels.manifest(need)))
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all", has=None: list(kernels.manifest(need, has)))
     seen: list = []
     assert kernels.warm_up("all", seen.append, jobs=1) == len(kernels.manifest_groups("all"))
     assert [p.done for p in seen] == list(range(len(seen)))
@@ -157,7 +157,7 @@ def test_a_cache_found_complete_is_known_from_a_file_until_a_kernel_source_chang
     source = tmp_path / "_thermal_numba.py"
     source.write_text("x = 1\n")
     monkeypatch.setattr(kernels, "_source_files", lambda: [str(source)])
-    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all": [])
+    monkeypatch.setattr(kernels, "uncached_kernels", lambda need="all", has=None: [])
     assert not kernels.known_compiled("solve")
     assert not kernels.compile_pending("solve")  # asked numba's cache: all there, noted
     assert kernels.known_compiled("solve") and not kernels.known_compiled("simulate")

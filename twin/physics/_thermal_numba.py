@@ -224,61 +224,89 @@ def steady(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_
 
 @njit(cache=True, nogil=True)
 def steady_lines(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_rack, rin_face,
-                 rack_dt, n_racks, a, f, order, cv, tol, max_sweeps, tvd):
+                 rack_dt, n_racks, a, f, order, cv, tol, max_sweeps):
     """Steady temperature with racks coupled (as :func:`steady`), by Gauss-Seidel over vertical cell
-    lines in flow order (T in place, °C).
+    lines in flow order (T in place, °C); upwind advection (:func:`steady_lines_tvd`: with the TVD
+    correction, a kernel of its own so that a solve without it does not compile it).
 
     ``a``: :func:`line_coefficients`; ``order``: :func:`column_order`; ``f``: :func:`line_factor` for
     ``cv`` (m3/s), a pseudo-time term ``cv (T_P - T_P^prev)`` that only keeps a column without outflow
     or conductance solvable (it vanishes at the fixed point, so the answer does not depend on it).
-    Each sweep first sets the rack exhaust faces to inlet mean + ``rack_dt`` (as :func:`steady`) and,
-    with ``tvd``, relaxes the deferred TVD correction; then solves every column exactly with its
-    horizontal neighbours at their latest values, the columns in the order of the flow, so heat is
-    carried downstream within one sweep. Stops when a sweep changes no cell by more than ``tol`` (K).
-    Returns the number of sweeps (negative when T stopped being finite).
+    Each sweep first sets the rack exhaust faces to inlet mean + ``rack_dt`` (as :func:`steady`), then
+    solves every column exactly with its horizontal neighbours at their latest values, the columns in
+    the order of the flow, so heat is carried downstream within one sweep. Stops when a sweep changes
+    no cell by more than ``tol`` (K). Returns the number of sweeps (negative when T stopped being finite).
     """
-    nx, ny, nz = T.shape
-    ncol = nx * ny
-    src = np.empty_like(T)
+    src, prevf, tin, wsum, pT = _lines_work(T, n_racks, pT_fixed)
     srcf = src.ravel()
-    prev = np.empty_like(T)
-    prevf = prev.ravel()
     tf = T.ravel()
-    corr = np.zeros_like(T)
-    corrf = corr.ravel()
-    tvd_src = np.zeros_like(T)
-    tvdf = tvd_src.ravel()
-    tin = np.zeros(n_racks)
-    wsum = np.zeros(n_racks)
-    pT = pT_fixed.copy()
-    aw, ae, as_, an = a[0], a[1], a[2], a[3]
-    f0, f1, f2 = f[0], f[1], f[2]
     n = 0
     for n in range(1, max_sweeps + 1):
         _rack_exhausts(tf, pc, pq, p_rack, rin_face_rack, rin_face, rack_dt, tin, wsum, pT)
-        if tvd:
-            tvd_correction(T, fx, fy, fz, solid, corr)
         for c in range(srcf.shape[0]):
             prevf[c] = tf[c]
-            s = cv * tf[c]
-            if tvd:
-                tvdf[c] += TVD_RELAX * (corrf[c] - tvdf[c])
-                s += tvdf[c]
-            srcf[c] = s
-        for p in range(pc.shape[0]):
-            if pq[p] > 0.0:
-                srcf[pc[p]] += pq[p] * pT[p]
-        _line_sweep(T, src, aw, ae, as_, an, f0, f1, f2, solid, order, ncol)
-        change = 0.0
-        for c in range(tf.shape[0]):
-            d = abs(tf[c] - prevf[c])
-            if d > change:
-                change = d
+            srcf[c] = cv * tf[c]
+        change = _lines_sweep_change(T, src, pc, pq, pT, a, f, solid, order, prevf)
         if not (change < DIVERGED_K):
             return -n
         if change < tol:
             break
     return n
+
+
+@njit(cache=True, nogil=True)
+def steady_lines_tvd(T, fx, fy, fz, gx, gy, gz, solid, pc, pq, pT_fixed, p_rack, rin_face_rack, rin_face,
+                     rack_dt, n_racks, a, f, order, cv, tol, max_sweeps):
+    """:func:`steady_lines` with the deferred TVD correction (:func:`tvd_correction`), relaxed by
+    :data:`TVD_RELAX` every sweep after the rack exhausts are set."""
+    src, prevf, tin, wsum, pT = _lines_work(T, n_racks, pT_fixed)
+    srcf = src.ravel()
+    tf = T.ravel()
+    corr = np.zeros_like(T)
+    corrf = corr.ravel()
+    tvdf = np.zeros_like(T).ravel()
+    n = 0
+    for n in range(1, max_sweeps + 1):
+        _rack_exhausts(tf, pc, pq, p_rack, rin_face_rack, rin_face, rack_dt, tin, wsum, pT)
+        tvd_correction(T, fx, fy, fz, solid, corr)
+        for c in range(srcf.shape[0]):
+            prevf[c] = tf[c]
+            s = cv * tf[c]
+            tvdf[c] += TVD_RELAX * (corrf[c] - tvdf[c])
+            s += tvdf[c]
+            srcf[c] = s
+        change = _lines_sweep_change(T, src, pc, pq, pT, a, f, solid, order, prevf)
+        if not (change < DIVERGED_K):
+            return -n
+        if change < tol:
+            break
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lines_work(T, n_racks, pT_fixed):
+    """Work arrays of :func:`steady_lines`: sources, previous field (flat), rack inlets and weights, port
+    temperatures (a copy of ``pT_fixed``)."""
+    return np.empty_like(T), np.empty_like(T).ravel(), np.zeros(n_racks), np.zeros(n_racks), pT_fixed.copy()
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lines_sweep_change(T, src, pc, pq, pT, a, f, solid, order, prevf):
+    """One sweep of :func:`steady_lines` once ``src`` holds its pseudo-time (and TVD) terms: adds the
+    inflow of the ports, solves the lines, returns the largest change of a cell from ``prevf`` (K)."""
+    srcf = src.ravel()
+    for p in range(pc.shape[0]):
+        if pq[p] > 0.0:
+            srcf[pc[p]] += pq[p] * pT[p]
+    nx, ny, _nz = T.shape
+    _line_sweep(T, src, a[0], a[1], a[2], a[3], f[0], f[1], f[2], solid, order, nx * ny)
+    tf = T.ravel()
+    change = 0.0
+    for c in range(tf.shape[0]):
+        d = abs(tf[c] - prevf[c])
+        if d > change:
+            change = d
+    return change
 
 
 #: share of the change of the TVD correction taken per sweep of a steady solve (1: the correction of

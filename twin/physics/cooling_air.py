@@ -361,6 +361,8 @@ def cdu_heat(ua: UnitArrays, liquid_heat_w, rack_cdu, running=None, backend: str
     run = ((_arr(running, ua.n, 1, np.int8) != 0) & (ua.kind == KIND_CDU)).astype(np.int8)
     cap = np.where(ua.kind == KIND_CDU, ua.capacity_w, 0.0)
     lq = np.ascontiguousarray(np.asarray(liquid_heat_w, dtype=np.float64))
+    if not (ua.kind == KIND_CDU).any():  # nothing to compute: the reference, so numba need not compile it
+        backend = "numpy"
     return _backend(backend).cdu_kernel(lq, np.ascontiguousarray(np.asarray(rack_cdu, dtype=np.int32)), cap, run)
 
 

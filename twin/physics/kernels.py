@@ -40,7 +40,7 @@ KERNEL_MODULES = ("_airflow_numba", "_cooling_air_numba", "_it_numba", "_plant_n
 GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], ...] = (
     ("air flow: pressure solver", "_airflow_numba",
      ("mg_", "pcg", "_cg", "_apply_", "_level", "_lv", "line_gs", "_line_solve", "_dot"), (8.7, 0.0)),
-    ("air temperature", "_thermal_numba", None, (5.3, 12.1)),
+    ("air temperature", "_thermal_numba", None, (4.4, 12.1)),
     ("air flow: transport", "_airflow_numba", None, (5.9, 0.0)),
     ("power chain", "_power_numba", None, (4.2, 0.0)),
     ("racks and servers", "_it_numba", None, (1.1, 1.9)),
@@ -50,8 +50,17 @@ GROUPS: tuple[tuple[str, str, Optional[tuple[str, ...]], tuple[float, float]], .
 )
 #: CPU seconds a warm-up process spends setting numba up before its first group
 SETUP_S = 1.5
+#: the same in the process of a command that compiles groups itself: it has Python and dctwin set up already,
+#: but starts later (numba about 0.5 s, and reading the layout and the cache before)
+HERE_SETUP_S = 1.0
 #: what each command kind needs compiled (the manifest's sections)
 NEEDS = {"solve": ("solve",), "simulate": ("solve", "simulate"), "all": ("solve", "simulate")}
+#: kernels only layouts with some equipment run, and that equipment (:func:`layout_has`): a layout without it
+#: takes a plain-numpy path instead (nothing to compute), so its first run need not compile them
+LAYOUT_KERNELS = {"_cooling_air_numba.cdu_kernel": "cdu", "_workloads_numba.utilization_kernel": "workloads"}
+#: kernels only a command option runs (the reference runs of the manifest do not), compiled with the signatures
+#: of a twin taking the same arguments: {kernel: (its twin, the option, as in ``has``)}
+OPTION_KERNELS = {"_thermal_numba.steady_lines_tvd": ("_thermal_numba.steady_lines", "validated")}
 
 
 @dataclass(frozen=True)
@@ -90,20 +99,44 @@ def group_of(name: str) -> str:
     raise KeyError(name)
 
 
-def manifest(need: str = "all") -> dict[str, tuple[str, ...]]:
-    """``{"<module>.<function>": (signature, ...)}`` of what ``need`` compiles (see :data:`NEEDS`)."""
+def layout_has(site: Any) -> frozenset[str]:
+    """What of the equipment :data:`LAYOUT_KERNELS` hangs on the layout ``site`` has ("cdu", "workloads")."""
+    has = set()
+    if any(u.kind == "cdu" for hall in site.halls for u in hall.cooling_units):
+        has.add("cdu")
+    if site.workloads:
+        has.add("workloads")
+    return frozenset(has)
+
+
+def manifest(need: str = "all", has: Optional[Iterable[str]] = None) -> dict[str, tuple[str, ...]]:
+    """``{"<module>.<function>": (signature, ...)}`` of what ``need`` compiles (see :data:`NEEDS`); with
+    ``has`` (:func:`layout_has`), for a layout with that equipment only (None: any layout)."""
     from dctwin.twin.physics import _kernel_manifest
 
     out: dict[str, tuple[str, ...]] = {}
     for section in NEEDS[need]:
         for name, sigs in _kernel_manifest.SIGNATURES[section].items():
             out[name] = tuple(dict.fromkeys(out.get(name, ()) + tuple(sigs)))
+    for name, (twin, _option) in OPTION_KERNELS.items():
+        if twin in out:
+            out[name] = out[twin]
+    if has is not None:
+        has = set(has) | {""}
+        out = {name: sigs for name, sigs in out.items() if _needs(name) in has}
     return out
 
 
-def manifest_groups(need: str = "all") -> list[tuple[str, dict[str, tuple[str, ...]]]]:
-    """The manifest of ``need`` split into :data:`GROUPS` (in that order, empty groups left out)."""
-    wanted = manifest(need)
+def _needs(name: str) -> str:
+    """The equipment or option (as in ``has``) kernel ``name`` runs for ("": every layout)."""
+    return LAYOUT_KERNELS.get(name) or OPTION_KERNELS.get(name, ("", ""))[1]
+
+
+def manifest_groups(need: str = "all", has: Optional[Iterable[str]] = None
+                    ) -> list[tuple[str, dict[str, tuple[str, ...]]]]:
+    """The manifest of ``need`` (and ``has``) split into :data:`GROUPS` (in that order, empty groups left
+    out)."""
+    wanted = manifest(need, has)
     return [(label, kernels) for label, _m, _p, _w in GROUPS
             if (kernels := {n: s for n, s in wanted.items() if group_of(n) == label})]
 
@@ -164,28 +197,32 @@ def _sources_key(need: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def _marker(need: str) -> str:
+def _marker(need: str, has: Optional[Iterable[str]] = None) -> str:
     from dctwin import twin
 
-    return os.path.join(twin.NUMBA_CACHE_DIR, f"dctwin-{need}-{_sources_key(need)}.compiled")
+    every = set(LAYOUT_KERNELS.values()) | {option for _twin, option in OPTION_KERNELS.values()}
+    lacks = "" if has is None else "".join(f"-no-{f}" for f in sorted(every - set(has)))
+    return os.path.join(twin.NUMBA_CACHE_DIR, f"dctwin-{need}{lacks}-{_sources_key(need)}.compiled")
 
 
-def known_compiled(need: str = "solve") -> bool:
-    """Whether this cache was found (or made) complete for ``need`` with the kernels' current source: a
-    file's existence, so a later run neither imports numba to ask nor reads the cache's index. (A cache
-    emptied by hand behind it: the command compiles what it needs as it goes, without the progress lines.)"""
+def known_compiled(need: str = "solve", has: Optional[Iterable[str]] = None) -> bool:
+    """Whether this cache was found (or made) complete for ``need`` (for any layout, or for one with the
+    equipment ``has``) with the kernels' current source: a file's existence, so a later run neither imports
+    numba to ask nor reads the cache's index. (A cache emptied by hand behind it: the command compiles what
+    it needs as it goes, without the progress lines.)"""
     try:
-        return os.path.exists(_marker(need))
+        return os.path.exists(_marker(need)) or (has is not None and os.path.exists(_marker(need, has)))
     except OSError:
         return False
 
 
-def _mark_compiled(need: str) -> None:
-    """Note that every kernel of ``need`` (and of the needs it covers) is in the cache."""
+def _mark_compiled(need: str, has: Optional[Iterable[str]] = None) -> None:
+    """Note that every kernel of ``need`` (and of the needs it covers; for a layout with ``has``) is in the
+    cache."""
     for covered, sections in NEEDS.items():
         if set(sections) <= set(NEEDS[need]):
             try:
-                with open(_marker(covered), "w", encoding="utf-8") as f:
+                with open(_marker(covered, has), "w", encoding="utf-8") as f:
                     f.write("the kernels of this need are compiled for these sources\n")
             except OSError:  # a read-only cache: the next run asks numba again
                 return
@@ -235,12 +272,12 @@ def _cached_signatures(dispatcher: Any) -> Optional[set]:
             for k in keys}
 
 
-def uncached_kernels(need: str = "all") -> list[str]:
-    """The kernels of ``need`` with a signature the cache holds no code for: what the next run compiles
-    first. Kernels whose cache cannot be read are left out."""
+def uncached_kernels(need: str = "all", has: Optional[Iterable[str]] = None) -> list[str]:
+    """The kernels of ``need`` (for a layout with ``has``) with a signature the cache holds no code for: what
+    the next run compiles first. Kernels whose cache cannot be read are left out."""
     kernels = kernel_dispatchers()
     out = []
-    for name, sigs in manifest(need).items():
+    for name, sigs in manifest(need, has).items():
         d = kernels.get(name)
         cached = _cached_signatures(d) if d is not None else None
         if cached is not None and any(parse_signature(s) not in cached for s in sigs):
@@ -260,12 +297,12 @@ def cache_is_empty() -> bool:
     return not any(glob.glob(os.path.join(glob.escape(root), "*", f"{mod}.*.nbi")) for mod in KERNEL_MODULES)
 
 
-def compile_pending(need: str = "solve") -> bool:
-    """Whether the next ``need`` run has to compile kernels first (the first run on this machine). Asks
-    numba's cache; when all are there, notes it for :func:`known_compiled`."""
-    pending = bool(uncached_kernels(need))
+def compile_pending(need: str = "solve", has: Optional[Iterable[str]] = None) -> bool:
+    """Whether the next ``need`` run (of a layout with ``has``) has to compile kernels first (the first run
+    on this machine). Asks numba's cache; when all are there, notes it for :func:`known_compiled`."""
+    pending = bool(uncached_kernels(need, has))
     if not pending:
-        _mark_compiled(need)
+        _mark_compiled(need, has)
     return pending
 
 
@@ -320,31 +357,65 @@ def schedule(weights: list[tuple[str, float]], workers: int) -> tuple[dict[str, 
     return ends, max(free)
 
 
+def plan_lanes(weights: list[tuple[str, float]], jobs: int) -> tuple[list[str], dict[str, float], float]:
+    """Which groups a command compiles in its own process while ``jobs - 1`` warm-up processes compile the
+    others (as :func:`warm_up` with ``preload`` does), in what order, and when each group and the last should
+    be done, in CPU seconds of one process: ``(labels here, {label: end}, end)``; the others in the order
+    of ``ends``. The largest first, each to the process that would be free first (this one sets up
+    quicker). A module whose groups two processes share is imported here first and there last: importing it
+    compiles its kernels with explicit signatures, which the other process then finds in the cache."""
+    module = {label: mod for label, mod, _p, _w in GROUPS}
+    weight = dict(weights)
+    free = [HERE_SETUP_S] + [SETUP_S] * max(0, jobs - 1)
+    lanes: list[list[str]] = [[] for _ in free]
+    for label, w in sorted(weights, key=lambda lw: -lw[1]):
+        lane = min(range(len(free)), key=free.__getitem__)
+        lanes[lane].append(label)
+        free[lane] += w
+    here_modules = {module.get(label) for label in lanes[0]}
+    away_modules = {module.get(label) for lane in lanes[1:] for label in lane}
+    lanes[0].sort(key=lambda label: module.get(label) not in away_modules)  # stable sorts: shared ones first
+    for lane in lanes[1:]:
+        lane.sort(key=lambda label: module.get(label) in here_modules)  # and last
+    ends: dict[str, float] = {}
+    for lane, start in zip(lanes, [HERE_SETUP_S] + [SETUP_S] * max(0, jobs - 1)):
+        for label in lane:
+            start += weight[label]
+            ends[label] = start
+    return lanes[0], ends, max(free)
+
+
 def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None]] = None,
-            jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False) -> int:
+            jobs: Optional[int] = None, only_pending: bool = True, preload: bool = False,
+            has: Optional[Iterable[str]] = None) -> int:
     """Compile the kernels ``need`` needs, group by group, calling ``report(CompileProgress)`` at the start
     and as each group is done. With ``jobs`` > 1 (default: the machine's cores) groups compile side by side
     in processes of their own that write numba's cache; this process then loads them from it. With
     ``only_pending``, groups whose kernels are all cached are skipped (a cache known empty: pass False and
     this process does not import numba to ask). With ``preload`` (a command about to run the kernels, on
-    its main thread), once a core is idle (fewer groups left than processes) this process loads numba and
-    the groups done so far from the cache meanwhile, instead of after the last. Returns the number of groups
-    compiled."""
+    its main thread), this process is one of the ``jobs``: it compiles a share of the groups itself
+    (:func:`plan_lanes`), then loads the others from the cache as their processes finish them. Returns the
+    number of groups compiled. ``has``: for a layout with that equipment only (:func:`layout_has`; None: any layout)."""
     t0 = time.monotonic()
-    groups = manifest_groups(need)
+    has = None if has is None else frozenset(has)
+    groups = manifest_groups(need, has)
     if only_pending:
-        pending = set(uncached_kernels(need))
+        pending = set(uncached_kernels(need, has))
         groups = [(label, k) for label, k in groups if pending & set(k)]
     weight = {label: w[0] + (w[1] if need != "solve" else 0.0) for label, _m, _p, w in GROUPS}
     jobs = default_jobs() if jobs is None else max(1, jobs)
     # the share done when a group is: when the schedule says it ends, of when the last ends (side by side,
     # the first group done is not its weight's share of the whole: the others are well on)
-    ends, whole = schedule([(label, weight[label]) for label, _k in groups], min(jobs, len(groups)))
+    if preload and jobs > 1:
+        here, ends, whole = plan_lanes([(label, weight[label]) for label, _k in groups], jobs)
+    else:
+        here = [label for label, _k in groups] if jobs == 1 else []
+        ends, whole = schedule([(label, weight[label]) for label, _k in groups], min(jobs, len(groups)))
     share = 0.0
     say = report or (lambda _p: None)
     say(CompileProgress(0, len(groups), groups[0][0] if groups else "", 0.0, 0.0))
     if not groups:
-        _mark_compiled(need)
+        _mark_compiled(need, has)
         return 0
 
     def done(i: int, label: str) -> None:
@@ -352,30 +423,47 @@ def warm_up(need: str = "all", report: Optional[Callable[[CompileProgress], None
         share = 1.0 if i + 1 == len(groups) else max(share, ends[label] / whole)
         say(CompileProgress(i + 1, len(groups), label, time.monotonic() - t0, share))
 
-    if jobs == 1:
-        for i, (label, kernels) in enumerate(groups):
-            log.debug("compiled %s: %.1f s CPU", label, _compile_group(kernels))
-            done(i, label)
-        _mark_compiled(need)
+    import threading
+
+    lock = threading.Lock()
+    count = 0
+
+    def finished(label: str, cpu_s: float) -> None:  # from this thread, or the warm-up processes' thread
+        nonlocal count
+        with lock:
+            log.debug("compiled %s: %.1f s CPU", label, cpu_s)
+            done(count, label)
+            count += 1
+
+    away = sorted([(label, kernels) for label, kernels in groups if label not in here],
+                  key=lambda lk: ends[lk[0]])  # a lane's order (:func:`plan_lanes`)
+    if not away:
+        for label, kernels in groups:
+            finished(label, _compile_group(kernels))
+        _mark_compiled(need, has)
         return len(groups)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    workers = min(jobs - 1 if here else jobs, len(away))
     # spawn: a fresh interpreter (no copy of a GUI's threads); it finds the same cache through the environment
-    with ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn")) as ex:
-        futures = {ex.submit(_compile_group, kernels): label for label, kernels in groups}
-        loaded: set[str] = set()
-        workers = min(jobs, len(groups))
-        for i, fut in enumerate(as_completed(futures)):
-            log.debug("compiled %s: %.1f s CPU", futures[fut], fut.result())
-            done(i, futures[fut])
-            if preload and len(groups) - (i + 1) < workers:  # a core idles: load what is compiled so far
-                for label, kernels in groups:
-                    finished = [f for f, lb in futures.items() if lb == label and f.done()]
-                    if finished and label not in loaded:
-                        compile_kernels(kernels)  # cached by its process: a load, not a compile
-                        loaded.add(label)
-    _mark_compiled(need)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+        futures = {ex.submit(_compile_group, kernels): (label, kernels) for label, kernels in away}
+
+        def away_done(fut) -> None:  # said as soon as it is, even while this process compiles
+            if not fut.cancelled() and fut.exception() is None:
+                finished(futures[fut][0], fut.result())
+
+        for fut in futures:
+            fut.add_done_callback(away_done)
+        by_label = dict(groups)
+        for label in here:
+            finished(label, _compile_group(by_label[label]))
+        for fut in as_completed(futures):
+            fut.result()  # a process's error, raised here
+            if preload:
+                compile_kernels(futures[fut][1])  # cached by its process: a load, not a compile
+    _mark_compiled(need, has)
     return len(groups)
 
 

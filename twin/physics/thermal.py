@@ -533,9 +533,9 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
     method = STEADY_METHOD if method is None else method
     if method == "lines":
         a, f, order = c.line_arrays(ap.solid, 1.0 / STEADY_CV_RATE)
-        sweeps = _nb.steady_lines(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack,
-                                  rin_face, rack_dt, ap.n_racks, a, f, order, c.vol * STEADY_CV_RATE, tol_k,
-                                  max_sweeps, tvd)
+        kernel = _nb.steady_lines_tvd if tvd else _nb.steady_lines  # each compiles only its own scheme
+        sweeps = kernel(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack, rin_face,
+                        rack_dt, ap.n_racks, a, f, order, c.vol * STEADY_CV_RATE, tol_k, max_sweeps)
         return _steady_result(ap, flow, c, T, sweeps, tol_k, max_sweeps, P, rq, rack_dt, unit_supply_c, tile_supply_c,
                               return_info)
     if method != "sor":

@@ -80,7 +80,8 @@ class WorkloadArrays:
         """u(t) of every rack (float64[R]); ``override`` (float64[R], NaN = none) wins."""
         if override is None:
             override = np.full(self.n_racks, np.nan)
-        fn = _nb.utilization_kernel if backend == "numba" else _np.utilization_kernel
+        # no workload: every rack at 1 or its override; the reference, so numba need not compile the kernel
+        fn = _nb.utilization_kernel if backend == "numba" and self.kind.shape[0] else _np.utilization_kernel
         return fn(float(t_s), self.kind, self.utilization0, self.amplitude, self.period_s,
                   self.phase_s, self.dip_utilization, self.dip_s, self.trace_start, self.trace_len,
                   self.trace_t, self.trace_u, self.rack_w, np.asarray(override, dtype=np.float64),

@@ -40,6 +40,7 @@ class MeasuredPresenter(QObject):
         self.view: Any = None
         self.panel.sig_point_chosen.connect(self._on_panel_point_chosen)
         self.panel.racks_combo.currentIndexChanged.connect(self._on_racks_changed)
+        window.timeline.sig_seek_requested.connect(self._on_seek_requested)
         self.shortcut = QShortcut(QKeySequence("Ctrl+E"), window)
         self.shortcut.setEnabled(False)
         self.shortcut.activated.connect(self.toggle_racks)
@@ -127,6 +128,13 @@ class MeasuredPresenter(QObject):
     def _on_racks_changed(self, _index: int) -> None:
         self._show_racks()
 
+    def _on_seek_requested(self, t_s: float) -> None:
+        """Scrubbing: the plan previews the recorded prediction at once; the estimate follows it at once too
+        (not only when the replayed state arrives)."""
+        if self.view is not None:
+            self.t_s = float(t_s)
+            self._show_racks()
+
     def _show_racks(self) -> None:
         scene = self.window.scene
         if self.view is None or self.t_s is None:
@@ -138,10 +146,13 @@ class MeasuredPresenter(QObject):
                     "(Ctrl+E: predicted)")
         else:
             text = "Racks: predicted inlet, the model alone" + (" (Ctrl+E: estimated)" if self.has_estimate() else "")
-        label = self.plan_label
+        label, view = self.plan_label, self.window.view
         label.setText(text)
-        label.adjustSize()
-        label.move(6, max(6, self.window.view.height() - label.height() - 6))  # bottom left
+        label.setWordWrap(False)
+        width = min(label.sizeHint().width(), max(200, int(0.55 * view.width())))  # clear of the headroom box
+        label.setWordWrap(True)
+        label.setFixedSize(width, label.heightForWidth(width))
+        label.move(6, max(6, view.height() - label.height() - 6))  # bottom left
         label.show()
 
     def clear(self) -> None:

@@ -120,13 +120,16 @@ def test_shadow_replay_racks_show_the_estimate_or_the_prediction(qtbot, estimate
     assert item.fill == _inlet_colour(scene, pred)
     assert "estimated inlet" not in scene.tooltip_for(item)
     assert "predicted inlet" in mp.plan_label.text()
+    w.grab().save("/tmp/s22estplan_pred.png")
     # back to the estimate in the dock, then scrub: the choice stays, the colour follows the second
     mp.panel.racks_combo.setCurrentIndex(mp.panel.racks_combo.findData("estimated"))
     t2 = 2400.0
+    est2 = _estimate_at(view, j, t2)
+    assert _inlet_colour(scene, est2) != _inlet_colour(scene, est), "the rack's estimate moved between the seconds"
     with qtbot.waitSignal(w.sig_replay_shown, timeout=60_000):
         w.timeline.seek(t2)
+        assert item.fill == _inlet_colour(scene, est2)  # at once, over the preview of the recorded series
     assert mp.racks_shown() == "estimated"
-    est2 = _estimate_at(view, j, t2)
     assert item.fill == _inlet_colour(scene, est2)
     # the ASHRAE state colouring reads the estimate too
     from dctwin.twin.sim.metrics import STATUS_NAMES, ashrae_status

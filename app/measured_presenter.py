@@ -7,15 +7,15 @@ sensors on the floor plan coloured by their residual at the replayed second
 (:class:`~dctwin.widgets.sensor_overlay.SensorOverlay`), the site's own event log as a lane of
 the timeline, and what the racks on the plan show: the model's prediction (the replayed state) or the
 estimate (the model corrected by the sensors, recorded for every rack), switched in the dock or with
-Ctrl+E and named in a line at the plan's bottom left. The window calls :meth:`show` when a recording opens, :meth:`at` with every replayed
-second and :meth:`clear` when the replay closes; everything it shows was read by the replay worker.
+Ctrl+E and named in a line at the plan's bottom left. The window calls :meth:`show` when a recording
+opens, :meth:`at` with every replayed second and :meth:`clear` when the replay closes; everything it
+shows was read by the replay worker.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
 import math
+from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt

@@ -1054,17 +1054,21 @@ class FloorPlanScene(QGraphicsScene):
             self.inlet_extent = tuple(float(v) for v in extent)
 
     def set_inlet_override(self, inlets: Optional[dict[str, float]], word: str = "estimated") -> None:
-        """Racks' inlets (°C by rack id) that their inlet and state colours and their tooltip show instead
-        of the summary's (``word`` says what they are in the tooltip); None or {} shows the summary's again."""
+        """Racks' inlets (the air at their front, °C by rack id) that their inlet and state colours
+        (:meth:`rack_intake_c`) and their tooltip show instead of the summary's (``word`` says what they are
+        in the tooltip); None or {} shows the summary's again."""
         self.inlet_override = dict(inlets or {})
         self.inlet_override_word = word
         self.recolour()
 
     def rack_intake_c(self, rack_id: str, result: Optional[RackResult]) -> float:
-        """The inlet a rack's colour reads: the override where one is set, else what its servers breathe."""
+        """What a rack's servers breathe (°C), which its inlet and state colours read: the summary's, or where an
+        override is set, the overriding air at its front plus the summary's rise from the rack's own
+        recirculated exhaust (none for a fully blanked rack)."""
         v = self.inlet_override.get(rack_id)
         if v is not None:
-            return v
+            rise = 0.0 if result is None or result.server_intake_c is None else result.intake_c - result.inlet_c
+            return v + rise
         return float("nan") if result is None or result.inlet_c is None else result.intake_c
 
     def current_scale(self) -> Optional[ColorScale]:

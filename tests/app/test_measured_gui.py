@@ -72,10 +72,6 @@ def estimated_file(tmp_path_factory):
     return make_shadow(tmp_path_factory.mktemp("measured_gui_est"), estimate=True)
 
 
-def _inlet_colour(scene, value):
-    return scene.temp_scale.colours[int(scene.temp_scale.indices(np.array([value]))[0])]
-
-
 def _estimate_at(view, j, t):
     i = int(np.searchsorted(view.rack_t_s, t + 1e-9, side="right")) - 1
     return float(view.rack_estimated_inlet_c[i, j])
@@ -108,8 +104,8 @@ def test_shadow_replay_racks_show_the_estimate_or_the_prediction(qtbot, estimate
     assert gap > 0.3, "the estimate corrects the prediction somewhere"
     est, pred = _estimate_at(view, j, t), racks[rid].intake_c
     item = scene.items_by_id[rid]
-    assert _inlet_colour(scene, est) != _inlet_colour(scene, pred)
-    assert item.fill == _inlet_colour(scene, est)
+    assert scene.temp_scale.colour(est) != scene.temp_scale.colour(pred)
+    assert item.fill == scene.temp_scale.colour(est)
     assert f"estimated inlet {est:.1f} °C" in scene.tooltip_for(item)
     assert mp.plan_label.isVisible() and "estimated inlet" in mp.plan_label.text()
     w.grab().save("/tmp/s22estplan.png")
@@ -117,7 +113,7 @@ def test_shadow_replay_racks_show_the_estimate_or_the_prediction(qtbot, estimate
     w.activateWindow()
     qtbot.keyClick(w, Qt.Key_E, Qt.ControlModifier)
     assert mp.racks_shown() == "predicted" and mp.panel.racks_combo.currentData() == "predicted"
-    assert item.fill == _inlet_colour(scene, pred)
+    assert item.fill == scene.temp_scale.colour(pred)
     assert "estimated inlet" not in scene.tooltip_for(item)
     assert "predicted inlet" in mp.plan_label.text()
     w.grab().save("/tmp/s22estplan_pred.png")
@@ -125,12 +121,12 @@ def test_shadow_replay_racks_show_the_estimate_or_the_prediction(qtbot, estimate
     mp.panel.racks_combo.setCurrentIndex(mp.panel.racks_combo.findData("estimated"))
     t2 = 2400.0
     est2 = _estimate_at(view, j, t2)
-    assert _inlet_colour(scene, est2) != _inlet_colour(scene, est), "the rack's estimate moved between the seconds"
+    assert scene.temp_scale.colour(est2) != scene.temp_scale.colour(est), "the rack's estimate moved between the seconds"
     with qtbot.waitSignal(w.sig_replay_shown, timeout=60_000):
         w.timeline.seek(t2)
-        assert item.fill == _inlet_colour(scene, est2)  # at once, over the preview of the recorded series
+        assert item.fill == scene.temp_scale.colour(est2)  # at once, over the preview of the recorded series
     assert mp.racks_shown() == "estimated"
-    assert item.fill == _inlet_colour(scene, est2)
+    assert item.fill == scene.temp_scale.colour(est2)
     # the ASHRAE state colouring reads the estimate too
     from dctwin.twin.sim.metrics import STATUS_NAMES, ashrae_status
     from dctwin.widgets.colormaps import state_colour

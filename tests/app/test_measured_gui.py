@@ -51,6 +51,9 @@ def test_shadow_replay_shows_measured_beside_predicted(qtbot, shadow_file):
     t = 3900.0
     with qtbot.waitSignal(w.sig_replay_shown, timeout=60_000):
         w.timeline.seek(t)
+    # a shadow without an estimator: the racks show the prediction, the only choice offered
+    assert not mp.has_estimate() and mp.racks_shown() == "predicted" and not mp.shortcut.isEnabled()
+    assert w.scene.inlet_override == {} and mp.plan_label.text() == "Racks: predicted inlet, the model alone"
     res = view.residuals_at(t)
     k = next(p for p in mp.overlay.marks if np.isfinite(res[p]) and abs(res[p]) > 0.2)
     assert mp.overlay.marks[k].brush().color() == residual_colour(res[k], view.residual_scale_k())

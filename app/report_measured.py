@@ -85,7 +85,8 @@ def measured_html(data: Any, images: dict[str, str], image_width: int = 900) -> 
              "<b>measured</b> values are the site's sensors listed below (the dots on the floor plan, coloured by "
              "predicted minus measured at the moment shown: blue where the model is colder, red where warmer, "
              f"white where they agree, full colour at {view.residual_scale_k():g} K; nothing else is measured); "
-             "<b>predicted</b> values are the model's: the racks, the heat map, the rack trends and the key "
+             "<b>predicted</b> values are the model's: the racks on this report's floor plan (coloured by their "
+             "predicted inlet; replayed in the window they can show the estimate instead), the heat map, the rack trends and the key "
              "figures of this report, and the red lines below; <b>estimated</b> values are the model's corrected "
              "by the sensors (" + e(est.get("method", "none")) + (
                  f" over {len(params)} parameters" if params else "") + "): the blue lines below and the column "

@@ -766,6 +766,10 @@ class FloorPlanScene(QGraphicsScene):
         self.power_scale = ColorScale("CET-L3", 0.0, 20e3, "kW")
         self.util_scale = ColorScale("CET-R4", 0.0, 100.0, "%")
         self.summary: Optional[HallSummary] = None
+        #: per rack, the inlet (°C) its colour and tooltip read instead of the summary's (a shadow replay's
+        #: estimate: see set_inlet_override); ``inlet_override_word`` names it in the tooltip
+        self.inlet_override: dict[str, float] = {}
+        self.inlet_override_word = ""
         #: the summary's capacity figures are from before the last edit (a solve is settling)
         self.stale = False
         self.far = False
@@ -1049,6 +1053,24 @@ class FloorPlanScene(QGraphicsScene):
         if extent is not None:
             self.inlet_extent = tuple(float(v) for v in extent)
 
+    def set_inlet_override(self, inlets: Optional[dict[str, float]], word: str = "estimated") -> None:
+        """Racks' inlets (the air at their front, °C by rack id) that their inlet and state colours
+        (:meth:`rack_intake_c`) and their tooltip show instead of the summary's (``word`` says what they are
+        in the tooltip); None or {} shows the summary's again."""
+        self.inlet_override = dict(inlets or {})
+        self.inlet_override_word = word
+        self.recolour()
+
+    def rack_intake_c(self, rack_id: str, result: Optional[RackResult]) -> float:
+        """What a rack's servers breathe (°C), which its inlet and state colours read: the summary's, or where an
+        override is set, the overriding air at its front plus the summary's rise from the rack's own
+        recirculated exhaust (none for a fully blanked rack)."""
+        v = self.inlet_override.get(rack_id)
+        if v is not None:
+            rise = 0.0 if result is None or result.server_intake_c is None else result.intake_c - result.inlet_c
+            return v + rise
+        return float("nan") if result is None or result.inlet_c is None else result.intake_c
+
     def current_scale(self) -> Optional[ColorScale]:
         return {"inlet_c": self.temp_scale, "power_w": self.power_scale,
                 "feed_util": self.util_scale}.get(self.metric)
@@ -1075,9 +1097,9 @@ class FloorPlanScene(QGraphicsScene):
             found = (racks.get(it.element.id) for it in items)
             # a rack's inlet colour is what its servers breathe (the room air at its front unless it
             # recirculates its own exhaust through open rack units)
-            values = np.array([nan if r is None or getattr(r, metric) is None
-                               else r.intake_c if metric == "inlet_c" else getattr(r, metric) for r in found],
-                              dtype=np.float64)
+            values = np.array([self.rack_intake_c(it.element.id, r) if metric == "inlet_c"
+                               else nan if r is None or getattr(r, metric) is None else getattr(r, metric)
+                               for it, r in zip(items, found)], dtype=np.float64)
             idx = self.current_scale().indices(values)
             table = self.current_scale().colours
             colours = [table[i] if i >= 0 else UNKNOWN_COLOUR for i in idx.tolist()]
@@ -1120,7 +1142,7 @@ class FloorPlanScene(QGraphicsScene):
         from dctwin.twin.sim.metrics import STATUS_NAMES, ashrae_status
 
         data = [racks.get(it.element.id) for it in items]
-        inlet = np.array([d.intake_c if d is not None and d.inlet_c is not None else np.nan for d in data], float)
+        inlet = np.array([self.rack_intake_c(it.element.id, d) for it, d in zip(items, data)], float)
         status = ashrae_status(inlet, [it.element.ashrae_class for it in items]) if items else []
         out = []
         for d, t, st in zip(data, inlet.tolist(), list(status)):
@@ -1290,6 +1312,9 @@ class FloorPlanScene(QGraphicsScene):
             if data is not None:
                 lines.append(", ".join(_readings(((data.inlet_c, "inlet {:.1f} °C"), (data.exhaust_c, "exhaust {:.1f} °C"),
                                                   (_kw(data.power_w), "{:.1f} kW"), (data.state, "{}")))))
+            est = self.inlet_override.get(el.id)
+            if est is not None:
+                lines.append(f"<b>{self.inlet_override_word} inlet {est:.1f} °C</b> (the colour)")
         elif isinstance(el, CoolingUnit):
             lines.append(f"{el.kind}, {el.capacity_kw:g} kW, {el.airflow_m3s:g} m³/s, "
                          f"setpoint {el.supply_setpoint_c:g} °C")

@@ -31,7 +31,8 @@ def test_report_states_measured_and_estimated(shadow, tmp_path):
     assert "Measured beside predicted" in text and "shadow replay of measured data" in text
     assert "never measured" in text and "held back (tests the estimate)" in text
     # where the estimate is shown, truly (the floor plan shows the prediction), and the plan's colour scale
-    assert "the racks, the heat map, the rack trends and the key figures of this report" in text
+    assert ("the racks on this report's floor plan (coloured by their predicted inlet; replayed in the window "
+            "they can show the estimate instead), the heat map, the rack trends and the key figures") in text
     assert "what the floor plan shows between sensors" not in text
     assert f"full colour at {data.measured.residual_scale_k():g} K" in text
     assert "imposed on the model" in text and "corrects the estimate" in text

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel
 
-from dctwin.widgets.plan_overlays import AirflowArrowsItem, SectionLineItem
+from dctwin.widgets.plan_overlays import AirflowArrowsItem, SectionLineItem, plan_label
 from dctwin.widgets.plan_tools import LineTool
 from dctwin.widgets.section_view import SectionPanel
 
@@ -38,12 +37,7 @@ class AirPresenter(QObject):
         self.line_item = SectionLineItem()
         self.line_item.setVisible(False)
         window.scene.addItem(self.line_item)
-        self.legend = QLabel(window.view)
-        self.legend.setObjectName("arrows_legend")
-        self.legend.setAttribute(Qt.WA_TransparentForMouseEvents, True)
-        self.legend.setAutoFillBackground(True)
-        self.legend.setMargin(3)
-        self.legend.hide()
+        self.legend = plan_label(window.view, "arrows_legend")
         self.panel = SectionPanel(window.scene.temp_scale, window)
         self.dock = window.add_dock("Section", self.panel, Qt.BottomDockWidgetArea)
         self.dock.hide()

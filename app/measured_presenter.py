@@ -20,9 +20,9 @@ from typing import Any, Optional
 import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel
 
 from dctwin.widgets.measured_trends import MeasuredTrendsPanel
+from dctwin.widgets.plan_overlays import plan_label
 from dctwin.widgets.sensor_overlay import SensorOverlay
 from dctwin.widgets.timeline import LANES, SITE_LANES
 
@@ -45,12 +45,7 @@ class MeasuredPresenter(QObject):
         self.shortcut.setEnabled(False)
         self.shortcut.activated.connect(self.toggle_racks)
         #: names what the racks on the plan show (bottom left of the plan)
-        self.plan_label = QLabel(window.view)
-        self.plan_label.setObjectName("racks_shown_label")
-        self.plan_label.setAttribute(Qt.WA_TransparentForMouseEvents, True)
-        self.plan_label.setAutoFillBackground(True)
-        self.plan_label.setMargin(3)
-        self.plan_label.hide()
+        self.plan_label = plan_label(window.view, "racks_shown_label")
         self.t_s: Optional[float] = None
         self.rack_ids: list[str] = []  # the columns of the view's rack_estimated_inlet_c
 

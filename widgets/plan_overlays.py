@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsSimpleTextItem, QLabel, QWidget
 
 from dctwin.twin.sim.sections import PlanFlow
 from dctwin.widgets.floor_plan import PX, Z_GHOST, Z_GRILLE, to_scene
@@ -25,6 +25,17 @@ from dctwin.widgets.floor_plan import PX, Z_GHOST, Z_GRILLE, to_scene
 ARROW_SPACING_PX = 26.0
 #: a block slower than this fraction of the reference speed gets no arrow (still air)
 STILL_FRACTION = 0.04
+
+
+def plan_label(view: QWidget, name: str) -> QLabel:
+    """A hidden text line over the plan's view (a legend, what the plan shows): filled, clicks pass through."""
+    label = QLabel(view)
+    label.setObjectName(name)
+    label.setAttribute(Qt.WA_TransparentForMouseEvents, True)
+    label.setAutoFillBackground(True)
+    label.setMargin(3)
+    label.hide()
+    return label
 
 
 def block_means(vx: np.ndarray, vy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

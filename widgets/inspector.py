@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QScrollArea, QVBoxLayout,
+                               QWidget)
 
 from dctwin.twin.model.layout import (ASHRAE_CLASSES, CONTAINMENT_KINDS, COOLING_KINDS, FACINGS, OBSTRUCTION_KINDS,
                                      PLENUM_KINDS, POWER_KINDS, Containment, CoolingUnit, Element, Grille, Hall,
@@ -108,6 +109,8 @@ class InspectorPanel(QWidget):
         self.form_host = QWidget(self)
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # every label above its editor: the long ones (airflow, open U) then never squeeze the editors in a narrow dock
+        self.form.setRowWrapPolicy(QFormLayout.WrapAllRows)
         #: shown when the selection holds values an importer assumed (``Element.assumed``)
         self.assumed_badge = note_label("assumed_badge", "border: 1px solid {edge}; border-radius: 3px; padding: 3px;", self)
         self.general_error = QLabel(self)
@@ -118,9 +121,13 @@ class InspectorPanel(QWidget):
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(self.header)
         lay.addWidget(self.assumed_badge)
-        lay.addWidget(self.form_host)
+        # the fields scroll when the dock is shorter than they are (a rack's nine, each under its label)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setWidget(self.form_host)
+        lay.addWidget(self.scroll, 1)
         lay.addWidget(self.general_error)
-        lay.addStretch(1)
 
     # ---- content
     def elements(self) -> list[Element]:

@@ -53,6 +53,23 @@ def test_inspector_shows_fields_and_emits_typed_edits(qtbot):
     assert insp.general_error.text() == "overlaps R-A02"
 
 
+def test_inspector_keeps_every_editor_wide_in_a_narrow_dock_and_scrolls(qtbot):
+    """The long labels (airflow, open U) sit above their editors, so no editor is squeezed to a sliver
+    in a narrow dock (a rack's feeds showed no text), and a dock shorter than the fields scrolls."""
+    site = load_demo("small")
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.resize(300, 260)
+    insp.set_context(site, [site.halls[0].racks[0].id])
+    insp.show()
+    qtbot.waitExposed(insp)
+    host = insp.form_host.width()
+    for name, editor in insp.editors.items():
+        for e in (editor if isinstance(editor, tuple) else (editor,)):
+            assert e.width() >= (0.45 if isinstance(editor, tuple) else 0.9) * host, (name, e.width(), host)
+    assert insp.scroll.verticalScrollBar().maximum() > 0
+
+
 def test_inspector_multi_selection_shows_mixed_values(qtbot):
     site = load_demo("small")
     insp = InspectorPanel()

@@ -1,6 +1,6 @@
 """Session 23's row-end attempts (docs/validation.md, "Session 23: row ends"), reproducible.
 
-    python3 tests/twin/physics/rowend_attempts.py table [--keep K] [--slip S] [--porous] [--model NAME] [ROOM ...]
+    python3 tests/twin/physics/rowend_attempts.py table [--keep K] [--slip S] [--porous] [--grid H] [--model NAME] [ROOM ...]
     python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous]
 
 ``table``: every room/case (B1 and tests/data/cfd) solved as ``dctwin solve`` does
@@ -17,6 +17,7 @@ The variants are not model options (none was adopted); this script wraps the mar
   no-slip wall (ghost coefficient ``wall`` x nu / h²); a rack front is a perforated door the air
   passes through, so its friction on the rising tile jet is in doubt. Given back by scaling those
   faces' diffusion source by ``1 + S wall dt nu / h²`` (to first order the same as dropping the term).
+- ``--grid H``: horizontal cells of H m (layers as the default, 0.125 m in these rooms), instead of 0.3 m.
 - ``--porous``: the wall distance (Chen's and the one-equation model's mixing length) measured along
   the rack's breathing axis (y in these rooms) through the racks to the room's walls: a perforated
   front is not a wall for the eddies of the jet beside it.
@@ -30,6 +31,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -38,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from air_cases import b1_site, cfd_site  # noqa: E402
 from cfd_table import inlet_errors, record  # noqa: E402
 from dctwin.twin.physics import _airflow_numba, airflow  # noqa: E402
+from dctwin.twin.sim import compile as compile_module  # noqa: E402
 from dctwin.twin.sim.compile import compile_hall  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
 from test_cfd_rooms import HELD_OUT, ROOMS, load_room  # noqa: E402
@@ -82,9 +85,12 @@ def porous_wall_distance(ap) -> np.ndarray:
     return d
 
 
-def install(keep: float, slip: float, porous: bool) -> None:
+def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None) -> None:
     """Wrap the march (``airflow.solve_flow`` and its diffusion kernel) with the variant."""
     front = {}
+    if grid is not None:
+        default = compile_module.default_grid_m
+        compile_module.default_grid_m = lambda hall: (grid, default(hall)[1])
 
     def diffuse(u, v, w, su, sv, sw, cx, cy, cz, solid, nu, dt, dx, dy, dz, wall, top_open, n_iter, tu, tv, tw):
         f = front.get("inv_h2")
@@ -200,9 +206,10 @@ if __name__ == "__main__":
     p.add_argument("--keep", type=float, default=airflow.INTAKE_KEEP)
     p.add_argument("--slip", type=float, default=0.0)
     p.add_argument("--porous", action="store_true")
+    p.add_argument("--grid", type=float, default=None)
     p.add_argument("--model", default="fast")
     a = p.parse_args()
-    install(a.keep, a.slip, a.porous)
+    install(a.keep, a.slip, a.porous, a.grid)
     if a.what == "table":
         table(a.rest or ["case_B1"] + ROOMS, a.model)
     else:

@@ -87,8 +87,9 @@ class RackFrontJet:
             uf[self.faces] = np.maximum(uf[self.faces], self.target)
 
 
-#: Launder & Rodi (1981), plane wall jet far field: u_max / U_slot = 3.5 (x / b)^-1/2, x from the
-#: slot, b its width; below the height where that reaches 1 the jet is in its potential core.
+#: Plane wall jet far field: u_max / U_slot = 3.5 (x / b)^-1/2, x from the slot, b its width
+#: (Rajaratnam, "Turbulent Jets", 1976; the x^-1/2 law as reviewed by Launder & Rodi 1981, Prog.
+#: Aerospace Sci. 19, 81-128); below the height where that reaches 1 the jet is in its potential core.
 LAUNDER_RODI_C = 3.5
 
 

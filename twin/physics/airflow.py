@@ -42,6 +42,7 @@ import numpy as np
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.physics import _airflow_numba as _nb
 from dctwin.twin.physics import turbulence as _turb
+from dctwin.twin.physics import wall_jet as _wall_jet
 from dctwin.twin.physics.constants import RHO_AIR
 
 #: Chen & Xu (1998) zero-equation constant (-)
@@ -623,7 +624,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
                intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None,
                turbulence: Optional[_turb.OneEquation] = None,
-               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None) -> Flow:
+               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None, rack_front_nu: float = 1.0,
+               rack_front_jet: str = "off") -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -667,6 +669,9 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         airflows restart the comparison of windows (two consecutive windows at the same airflows end a
         march) and set the time step anew (``courant`` on their fastest inflow; the windows' and the
         march's lengths in time stay those of ``bc``); after its first None it is not called again.
+    rack_front_nu : share of the eddy viscosity the march keeps in the cells in front of rack intakes
+        (0..1, default 1: off); rack_front_jet: their vertical velocity above a tile held at least at a
+        plane wall jet's ("core", "carried"; default "off"). Both :mod:`~dctwin.twin.physics.wall_jet`.
 
     Returns
     -------
@@ -769,6 +774,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     v_clip = v_step
     retargeted = False
     kf = None
+    front_jet = _wall_jet.RackFrontJet.make(ap, pf, rack_front_nu, rack_front_jet)
     if turbulence is not None:
         kf = _turb.KField(ap, turbulence, pf.cell, bf["port_q"], pf.area, nu_floor, None if init is None else init.k)
     while True:
@@ -778,6 +784,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
             w.nu[:] = kf.nu
         else:
             eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
+        if front_jet is not None:
+            front_jet.apply(w.nu, uf, ubc)
         adv[:] = uf
         adv[jet_faces] = jet_vals
         _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, mc_weight)

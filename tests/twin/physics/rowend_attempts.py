@@ -1,7 +1,7 @@
 """Session 23's row-end attempts (docs/validation.md, "Session 23: row ends"), reproducible.
 
-    python3 tests/twin/physics/rowend_attempts.py table [--keep K] [--slip S] [--porous] [--grid H] [--model NAME] [ROOM ...]
-    python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous]
+    python3 tests/twin/physics/rowend_attempts.py table [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried] [--model NAME] [ROOM ...]
+    python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous] [--front-nu F] [--front-jet core|carried]
 
 ``table``: every room/case (B1 and tests/data/cfd) solved as ``dctwin solve`` does
 (``Simulation.solve_steady`` of ``air_cases.cfd_site``) with the variant; one markdown row per
@@ -21,6 +21,12 @@ The variants are not model options (none was adopted); this script wraps the mar
 - ``--porous``: the wall distance (Chen's and the one-equation model's mixing length) measured along
   the rack's breathing axis (y in these rooms) through the racks to the room's walls: a perforated
   front is not a wall for the eddies of the jet beside it.
+- ``--front-nu F``: the thin rack-front wall jet, a model option (``solve_flow(rack_front_nu=F)``,
+  twin/physics/wall_jet.py): the march keeps share F of the eddy viscosity in the cells in front of
+  rack intakes.
+- ``--front-jet core|carried``: the same module's plane wall-jet floor (``solve_flow(rack_front_jet=...)``): the
+  vertical velocity in the cells in front of rack intakes above a tile held at least at the tile's
+  velocity times Launder & Rodi's decay law (within its potential core up to the rack tops here).
 """
 
 from __future__ import annotations
@@ -85,7 +91,8 @@ def porous_wall_distance(ap) -> np.ndarray:
     return d
 
 
-def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None) -> None:
+def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None, front_nu: float = 1.0,
+            front_jet: str = "off") -> None:
     """Wrap the march (``airflow.solve_flow`` and its diffusion kernel) with the variant."""
     front = {}
     if grid is not None:
@@ -103,6 +110,8 @@ def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None
 
     def solve_flow(ap, bc, init=None, **kw):
         kw.setdefault("intake_keep", keep)
+        kw.setdefault("rack_front_nu", front_nu)
+        kw.setdefault("rack_front_jet", front_jet)
         front["inv_h2"] = front_inv_h2(ap)
         if porous and not front.get(id(ap)):
             ap.wall_dist_m[...] = porous_wall_distance(ap)
@@ -207,9 +216,11 @@ if __name__ == "__main__":
     p.add_argument("--slip", type=float, default=0.0)
     p.add_argument("--porous", action="store_true")
     p.add_argument("--grid", type=float, default=None)
+    p.add_argument("--front-nu", type=float, default=1.0)
+    p.add_argument("--front-jet", default="off")
     p.add_argument("--model", default="fast")
     a = p.parse_args()
-    install(a.keep, a.slip, a.porous, a.grid)
+    install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet)
     if a.what == "table":
         table(a.rest or ["case_B1"] + ROOMS, a.model)
     else:

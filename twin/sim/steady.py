@@ -219,7 +219,7 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
             if st.flow is None and st.warm_flow is None and not hs.air_model.cold_start \
                     and hs.air_model.turbulence is None:  # a cold march from rest
                 anneal = COLD_ANNEAL
-                if FANS_IN_MARCH:
+                if FANS_IN_MARCH and (hs.ra.fixed is None or not hs.ra.fixed.all()):  # some rack's fan follows
                     hook, anneal = fans_in_march(rs.airflow_m3s, us.airflow_m3s), airflow.ANNEAL
             if flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s, own, within=SETTLE_CARRY, retarget=hook,
                             anneal=anneal):

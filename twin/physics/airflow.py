@@ -637,7 +637,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None,
                turbulence: Optional[_turb.OneEquation] = None,
                retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None,
-               anneal: float = 1.0, anneal_tau: float = ANNEAL_TAU) -> Flow:
+               anneal: float = 1.0, anneal_tau: Optional[float] = None) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -684,7 +684,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         march's lengths in time stay those of ``bc``); after its first None it is not called again (but
         for the end of the viscous start: the windows may still call).
     anneal : the viscous start (1: none): the eddy viscosity ``anneal`` x Chen's for the first
-        ``anneal_tau`` residence times, from rest or from ``init`` alike (then the march settles
+        ``anneal_tau`` residence times (default :data:`ANNEAL_TAU`), from rest or from ``init`` alike (then the march settles
         :data:`ANNEAL_AFTER` residence times before its windows). The flow forms where it has one steady
         state and goes on at the model's viscosity from there, so where it ends does not depend on where
         it started (small: rest and a coarse-grid flow 0.007 K apart at the rack inlets with
@@ -744,6 +744,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     if max_time_s is None:
         max_time_s = max(12.0 * tau, 60.0)
     annealed = anneal > 1.0 and turbulence is None
+    anneal_tau = ANNEAL_TAU if anneal_tau is None else anneal_tau
     # the viscous start: the eddy viscosity anneal x the model's until t_anneal (0: none or over)
     t_anneal = anneal_tau * tau if annealed else 0.0
     if annealed:

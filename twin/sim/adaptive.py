@@ -1,0 +1,127 @@
+"""Adaptive steps for quiet stretches of a run (:meth:`~dctwin.twin.sim.engine.Simulation.run`).
+
+A run at the engine step ``dt`` (1 s by default) spends most of its steps where nothing moves. An
+adaptive run lets the step grow, up to :data:`MAX_DT_S`, while the state changes slowly, and falls
+back to ``dt`` around anything that happens:
+
+- every step ends on the ``dt`` grid of the run (start + k dt), so a recorded time, an event's time
+  and an alarm's time are seconds of the fixed-step run;
+- a scheduled event lands on the second the fixed-step run applies it (the first grid time at or
+  after its time); that step and the next :data:`SETTLE_S` of steps are ``dt``;
+- a long step after which anything happened (an event in the log: rack protection, power chain,
+  cooling units, automatic actions; an alarm raised or cleared; an alarm's clear timer started) is
+  rejected: the state goes back to before it (:class:`Snapshot`) and the stretch is redone at
+  ``dt``, so the happening falls on the second the fixed-step run gives it (from a state within the
+  error tolerance of that run's), then ``dt`` steps for :data:`SETTLE_S`;
+- while an alarm's clear timer runs the steps are ``dt``.
+
+The error estimate (:class:`StepControl`): the rack inlets and unit returns after a step of ``h``
+against their linear extrapolation from the last two step ends (``x1 + h/h1 (x1 - x0)``). For a
+smooth state the difference is ``x'' h (h + h1) / 2``, twice the local error of the implicit
+(backward Euler) step when ``h1 = h``: a second difference, in kelvin, of what a person reads.
+The next step is ``h * min(2, 0.9 sqrt(tol / e))`` (at least half, rounded down to the grid);
+a long step whose estimate exceeds :data:`REJECT` times the tolerance is redone at half.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+#: the longest adaptive step (s): the engine's longest step (``--dt`` at most 10 s)
+MAX_DT_S = 10.0
+#: the error estimate allowed per step (K, largest over rack inlets and unit returns; see the module docstring)
+TOL_K = 0.02
+#: a long step whose estimate exceeds this many tolerances is redone at half the step
+REJECT = 4.0
+#: steps stay at ``dt`` this long (s) after anything happened
+SETTLE_S = 30.0
+
+
+class StepControl:
+    """The adaptive step of a run (see the module docstring): ``h`` is the next step (s)."""
+
+    def __init__(self, dt_s: float, max_dt_s: float = MAX_DT_S, tol_k: float = TOL_K) -> None:
+        self.dt, self.max_dt, self.tol = float(dt_s), max(float(max_dt_s), float(dt_s)), float(tol_k)
+        self.h = self.dt
+        self.x0: Optional[np.ndarray] = None  # the watched values at the last two accepted step ends
+        self.x1: Optional[np.ndarray] = None
+        self.h1 = 0.0  # the last accepted step (s)
+        self.calm_at = -math.inf  # long steps only from this time on (SETTLE_S after a happening)
+
+    def on_grid(self, h: float) -> float:
+        """``h`` rounded down to a whole number of ``dt`` (at least one)."""
+        return self.dt * max(1, math.floor(h / self.dt + 1e-9))
+
+    def estimate(self, x: np.ndarray, h: float) -> Optional[float]:
+        """The error estimate (K) of the step of ``h`` that ended at ``x`` (None: too little history)."""
+        if self.x0 is None or self.x1 is None or self.h1 <= 0 or not len(x):
+            return None
+        pred = self.x1 + (h / self.h1) * (self.x1 - self.x0)
+        return float(np.max(np.abs(x - pred)))
+
+    def accept(self, x: np.ndarray, h: float, err: Optional[float]) -> None:
+        """The step of ``h`` ended at ``x`` with estimate ``err``: remember it, choose the next step."""
+        self.x0, self.x1, self.h1 = self.x1, x, h
+        if err is None:
+            self.h = self.dt
+            return
+        grow = 2.0 if err <= 0 else min(2.0, max(0.5, 0.9 * math.sqrt(self.tol / err)))
+        self.h = min(self.on_grid(h * grow + 0.5 * self.dt), self.on_grid(self.max_dt))  # to the nearest dt
+
+    def reject(self, h: float) -> None:
+        """A long step of ``h`` was off the tolerance: the next try is half."""
+        self.h = self.on_grid(h / 2.0)
+
+    def happened(self, now_s: float, x: np.ndarray) -> None:
+        """Something happened at ``now_s`` (the state at ``x``): ``dt`` steps for SETTLE_S, history from here."""
+        self.calm_at = now_s + SETTLE_S
+        self.x0, self.x1, self.h1 = None, x, 0.0
+        self.h = self.dt
+
+
+def watched(sim: Any) -> np.ndarray:
+    """The values the error estimate watches: rack inlets and unit returns (°C)."""
+    return np.concatenate([np.asarray(sim.rack_inlet_c, float), np.asarray(sim.unit_return_c, float)])
+
+
+@dataclasses.dataclass
+class Snapshot:
+    """Everything a step changes, to undo a rejected long step: the hall's state (flows are replaced by
+    a step, never changed in place, so they are shared, not copied), the facility's and the alarms'
+    arrays, the event log's length, the injector's place and the run's statistics."""
+
+    state: Any
+    facility: dict
+    alarms: dict
+    event_seq: int
+    next_event: int
+    stats: Any
+
+    @classmethod
+    def take(cls, sim: Any) -> "Snapshot":
+        st = sim.state
+        shared = [st.flow, st.warm_flow, st.last_rack, st.last_unit] + [m[0] for m in st.marched]
+        memo = {id(x): x for x in shared if x is not None}
+        return cls(copy.deepcopy(st, memo), sim.facility.arrays(), sim.alarm_monitor.arrays(), sim.events.last_seq,
+                   sim.injector.next_event, copy.deepcopy(sim.stats))
+
+    def put_back(self, sim: Any) -> None:
+        st = sim.state
+        for f in dataclasses.fields(self.state):
+            setattr(st, f.name, getattr(self.state, f.name))
+        sim.facility.restore(self.facility)
+        sim.events.truncate_after_seq(self.event_seq)
+        sim.injector.next_event = self.next_event
+        sim.injector.forget_due()
+        sim.alarm_monitor.restore(self.alarms, st)
+        sim.stats = self.stats
+
+
+def clear_timer_running(monitor: Any) -> bool:
+    """An alarm's clear timer runs (an active alarm inside its clear band, not cleared yet)."""
+    return any(h.any() for h in monitor.hold.values())

@@ -342,4 +342,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"{r['racks']:6d} racks, {r['cells']:9d} cells ({r['grid_m']:.2f} m): compile {r['compile_s'] * 1e3:.1f} ms, "
                   f"flow cold {r['flow_cold_s']:.2f} s, warm {r['flow_warm_s']:.2f} s, step {r['step_s'] * 1e3:.2f} ms, "
                   f"{r['sim_s_per_wall_s']:.0f} sim s/wall s, numba/numpy {r['numba_vs_numpy']:.1f}x")
+            if "hour_adaptive_run_s" in r:
+                print(f"{'':6s} one hour: {r['hour_run_s']:.2f} s at 1 s steps, {r['hour_adaptive_run_s']:.2f} s adaptive "
+                      f"({r['hour_adaptive_steps']} steps, inlets within {r['hour_adaptive_max_inlet_diff_k']:.3f} K)")
     return 0

@@ -19,7 +19,8 @@ The error estimate (:class:`StepControl`): the rack inlets and unit returns afte
 against their linear extrapolation from the last two step ends (``x1 + h/h1 (x1 - x0)``). For a
 smooth state the difference is ``x'' h (h + h1) / 2``, twice the local error of the implicit
 (backward Euler) step when ``h1 = h``: a second difference, in kelvin, of what a person reads.
-The next step is ``h * min(2, 0.9 sqrt(tol / e))`` (at least half, rounded down to the grid);
+The next step is ``h * min(2, 0.9 sqrt(tol / e))`` (at least half), and no longer than moves a
+watched value by :data:`MAX_CHANGE_K` at the last step's rate (rounded to the grid);
 a long step whose estimate exceeds :data:`REJECT` times the tolerance is redone at half.
 """
 
@@ -36,6 +37,10 @@ import numpy as np
 MAX_DT_S = 10.0
 #: the error estimate allowed per step (K, largest over rack inlets and unit returns; see the module docstring)
 TOL_K = 0.02
+#: the most a watched value may move in one long step (K): racks and units see the air of the step
+#: before (explicit coupling), a lag of one step that the estimate does not see; where the state
+#: moves faster than this per ``dt`` the step stays ``dt``
+MAX_CHANGE_K = 0.02
 #: a long step whose estimate exceeds this many tolerances is redone at half the step
 REJECT = 4.0
 #: steps stay at ``dt`` this long (s) after anything happened
@@ -66,12 +71,16 @@ class StepControl:
 
     def accept(self, x: np.ndarray, h: float, err: Optional[float]) -> None:
         """The step of ``h`` ended at ``x`` with estimate ``err``: remember it, choose the next step."""
+        moved = float(np.max(np.abs(x - self.x1))) if self.x1 is not None and len(x) else 0.0
         self.x0, self.x1, self.h1 = self.x1, x, h
         if err is None:
             self.h = self.dt
             return
         grow = 2.0 if err <= 0 else min(2.0, max(0.5, 0.9 * math.sqrt(self.tol / err)))
-        self.h = min(self.on_grid(h * grow + 0.5 * self.dt), self.on_grid(self.max_dt))  # to the nearest dt
+        h_next = min(h * grow, self.max_dt)
+        if moved > 0:
+            h_next = min(h_next, MAX_CHANGE_K * h / moved)
+        self.h = self.on_grid(h_next + 0.5 * self.dt)  # to the nearest dt
 
     def reject(self, h: float) -> None:
         """A long step of ``h`` was off the tolerance: the next try is half."""

@@ -9,11 +9,19 @@ back to ``dt`` around anything that happens:
 - a scheduled event lands on the second the fixed-step run applies it (the first grid time at or
   after its time); that step and the next :data:`SETTLE_S` of steps are ``dt``;
 - a long step after which anything happened (an event in the log: rack protection, power chain,
-  cooling units, automatic actions; an alarm raised or cleared; an alarm's clear timer started) is
+  cooling units, automatic actions; an alarm raised or cleared; an alarm's clear timer started; the
+  flow following the airflows, :mod:`~dctwin.twin.sim.flows`, a step change of the air) is
   rejected: the state goes back to before it (:class:`Snapshot`) and the stretch is redone at
   ``dt``, so the happening falls on the second the fixed-step run gives it (from a state within the
   error tolerance of that run's), then ``dt`` steps for :data:`SETTLE_S`;
-- while an alarm's clear timer runs the steps are ``dt``.
+- while an alarm's clear timer runs the steps are ``dt``, and while a rack's server intake would reach
+  an inlet alarm's threshold within :data:`APPROACH_S` at its present rate;
+- steps land on every whole minute (the inlet-rise alarm's per-minute minima).
+
+Recordings take fixed steps (``dctwin simulate --out``, the editor's runs): a replay seek restores
+a keyframe and steps the recording's ``dt`` to the second asked for (:mod:`dctwin.twin.store.replay`),
+which reproduces the live run bit for bit only if the live run took those steps; and a recording's
+series hold one sample a ``dt``, which long steps would leave to interpolation.
 
 The error estimate (:class:`StepControl`): the rack inlets and unit returns after a step of ``h``
 against their linear extrapolation from the last two step ends (``x1 + h/h1 (x1 - x0)``). For a
@@ -33,6 +41,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from dctwin.twin.sim.alarms import RISE_BUCKET_S, RISE_CLEAR_K, RISE_K, RISE_WINDOW_S, TEMP_DEADBAND_K
+
 #: the longest adaptive step (s): the engine's longest step (``--dt`` at most 10 s)
 MAX_DT_S = 10.0
 #: the error estimate allowed per step (K, largest over rack inlets and unit returns; see the module docstring)
@@ -45,6 +55,10 @@ MAX_CHANGE_K = 0.02
 REJECT = 4.0
 #: steps stay at ``dt`` this long (s) after anything happened
 SETTLE_S = 30.0
+#: steps stay at ``dt`` while a rack's server intake, at its last rate, would reach an alarm's raise or
+#: clear threshold within this long (s): a crossing then falls on the 1 s run's second (the fast part of
+#: what long steps left off decays over it), not only on a second of a redone stretch
+APPROACH_S = 60.0
 
 
 class StepControl:
@@ -91,6 +105,33 @@ class StepControl:
         self.calm_at = now_s + SETTLE_S
         self.x0, self.x1, self.h1 = None, x, 0.0
         self.h = self.dt
+
+
+def next_minute_s(t_s: float) -> float:
+    """The next start of a minute after ``t_s``: the inlet-rise alarm keeps each minute's lowest inlet,
+    which, on a rising inlet, is the minute's first second; a long step never steps over it."""
+    b = RISE_BUCKET_S
+    return (math.floor(t_s / b + 1e-9) + 1) * b
+
+
+def approaching(monitor: Any, intake: np.ndarray, rate: np.ndarray, t_s: float) -> bool:
+    """A server intake (°C, ``rate`` K/s) reaches an inlet alarm's raise or clear threshold (recommended,
+    allowable, critical, 15-minute rise) within :data:`APPROACH_S` at its present rate."""
+    checks = []
+    for kind, thr in (("inlet_recommended", monitor.rec_c), ("inlet_allowable", monitor.allow_c),
+                      ("inlet_critical", monitor.crit_c)):
+        checks.append((monitor.active[kind] != 0, intake - thr, TEMP_DEADBAND_K))
+    b = int(math.floor(t_s / RISE_BUCKET_S + 1e-9))
+    keep = monitor.rise_bucket >= b - int(RISE_WINDOW_S / RISE_BUCKET_S)
+    lo = np.minimum(monitor.rise_buf[keep].min(axis=0), intake) if keep.any() else intake
+    checks.append((monitor.active["inlet_rise"] != 0, intake - lo - RISE_K, RISE_K - RISE_CLEAR_K))
+    for active, over, band in checks:
+        # inactive: raised once ``over`` > 0, approached while rising; active: cleared below -band
+        gap = np.where(active, over + band, -over)
+        toward = np.where(active, -rate, rate)
+        if np.any((gap >= 0) & (toward > 0) & (gap < toward * APPROACH_S)):
+            return True
+    return False
 
 
 def watched(sim: Any) -> np.ndarray:

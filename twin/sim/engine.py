@@ -42,7 +42,7 @@ from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.heat import hall_stranded_heat
 from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics.cooling_air import cdu_heat
-from dctwin.twin.physics.it import power_now, record_rack_events
+from dctwin.twin.physics.it import power_now, record_rack_events, server_intake_c
 from dctwin.twin.sim import adaptive as adaptive_steps
 from dctwin.twin.sim import heatup, steady
 from dctwin.twin.sim.alarms import AlarmMonitor
@@ -296,16 +296,20 @@ class Simulation:
             nxt = self.injector.next_due_s()
             if nxt is not None:  # the first grid time at or after it: where the fixed-step run applies it
                 ends.append(t0 + math.ceil((nxt - t0) / dt - 1e-9) * dt)
+            ends.append(adaptive_steps.next_minute_s(t))
             room = min(ends) - t
-            quiet = t >= ctl.calm_at - 1e-9 and room > 1e-9 and not adaptive_steps.clear_timer_running(self.alarm_monitor)
+            quiet = (t >= ctl.calm_at - 1e-9 and room > 1e-9 and not adaptive_steps.clear_timer_running(self.alarm_monitor)
+                     and not self._approaching(ctl))
             h = min(ctl.h if quiet else dt, room) if room > 1e-9 else dt
             h = min(h, t_end - t)
             long = h > dt + 1e-9
             snap = adaptive_steps.Snapshot.take(self) if long else None
-            seq0, n_alarms = self.events.last_seq, len(self.alarms)
+            seq0, n_alarms, flows0 = self.events.last_seq, len(self.alarms), self.stats.flow_changes()
             self.step(h)
             x = adaptive_steps.watched(self)
-            happened = self.events.last_seq != seq0 or len(self.alarms) != n_alarms
+            # an event, an alarm, or the flow following the airflows (a re-march or carry-over: a step change)
+            happened = (self.events.last_seq != seq0 or len(self.alarms) != n_alarms
+                        or self.stats.flow_changes() != flows0)
             err = None if happened else ctl.estimate(x, h)
             if snap is not None and (happened or adaptive_steps.clear_timer_running(self.alarm_monitor)
                                      or (err is not None and err > adaptive_steps.REJECT * ctl.tol)):
@@ -326,6 +330,18 @@ class Simulation:
             if progress is not None:
                 progress(duration - (t_end - st.t_s))
         self.stats.rejected = rejected
+
+    def _approaching(self, ctl: "adaptive_steps.StepControl") -> bool:
+        """A rack's server intake nears an inlet alarm's threshold (:func:`~dctwin.twin.sim.adaptive.approaching`),
+        at its rate over the last step (``ctl.intake``, kept here)."""
+        if not self.ra.n:
+            return False
+        intake = server_intake_c(self.ra, self.state.rack_inlet_c, self.state.rack_state)
+        last, ctl.intake = getattr(ctl, "intake", None), (self.state.t_s, intake)
+        if last is None or self.state.t_s <= last[0]:
+            return True
+        rate = (intake - last[1]) / (self.state.t_s - last[0])
+        return adaptive_steps.approaching(self.alarm_monitor, intake, rate, self.state.t_s)
 
     # ------------------------------------------------------------------ events
     def inject(self, kind: str, target: str = "", cause: Optional[int] = None, **details: Any) -> Event:

@@ -31,6 +31,10 @@ class RunStats:
     rejected: int = 0  # long steps an adaptive run undid and redid shorter
     largest_dt_s: float = 0.0  # the longest step taken (s)
 
+    def flow_changes(self) -> int:
+        """Flow marches and carry-overs so far."""
+        return self.flow_solves + self.flow_adjusts
+
     def track(self, hs: "HallSystem", st: "HallState", fac: "Facility", log: EventLog, seq0: int, dt: float) -> None:
         """Add the step that just ended at ``st.t_s`` (its events after ``seq0``)."""
         self.steps += 1

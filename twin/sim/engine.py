@@ -254,7 +254,8 @@ class Simulation:
 
         ``adaptive``: the step grows up to ``max_dt_s`` in quiet stretches and is ``dt_s`` around
         anything that happens (:mod:`~dctwin.twin.sim.adaptive`); ``on_step`` then runs after each
-        step taken, long or short (``max_dt_s`` default :data:`~dctwin.twin.sim.adaptive.MAX_DT_S`). ``land_on``: times (s) an adaptive run's steps end on exactly."""
+        step taken, long or short (``max_dt_s`` default :data:`~dctwin.twin.sim.adaptive.MAX_DT_S`). ``land_on``: times (s) an adaptive run's steps end on exactly.
+        A recording (:func:`dctwin.twin.store.record_run`) needs fixed steps: its replay steps ``dt``."""
         dt = self.dt_s if dt_s is None else float(dt_s)
         if self.state.flow is None:
             self.start()

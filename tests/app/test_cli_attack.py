@@ -400,7 +400,7 @@ def test_text_summary_of_a_hall_without_racks(files, monkeypatch):
         def start(self):
             return self.solve_steady()
 
-        def run(self, duration_s, dt_s=None, progress=None, on_step=None):
+        def run(self, duration_s, dt_s=None, progress=None, on_step=None, adaptive=False, max_dt_s=None):
             return RunSummary(HallSummary(), energy_error=float("nan"))
 
     monkeypatch.setattr(engine, "Simulation", NoRacks)

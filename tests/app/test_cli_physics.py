@@ -55,11 +55,37 @@ def test_simulate_json_with_incident(small_file, tmp_path, capsys):
     (["--duration", "10", "--dt", "30"], "--dt"),
     (["--duration", "10", "--grid", "0.001"], "--grid"),
     (["--duration", "10", "--hall", "NOPE"], "NOPE"),
+    (["--duration", "10", "--max-dt", "20"], "--max-dt"),
+    (["--duration", "10", "--dt", "5", "--max-dt", "2"], "--max-dt"),
 ])
 def test_simulate_bad_arguments_exit_2(small_file, capsys, args, needle):
     assert main(["simulate", str(small_file)] + args) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_simulate_steps_adaptively_unless_fixed_or_recorded(small_file, tmp_path, capsys):
+    """`simulate` grows its step in quiet stretches (new keys: adaptive, steps_taken, steps_rejected,
+    largest_dt_s); --fixed-step takes every step at --dt, and so does a recorded run (--out: replay
+    steps at the recording's dt)."""
+    base = ["simulate", str(small_file), "--grid", "0.6", "--duration", "300", "--json"]
+    assert main(base) == 0
+    s = _json(capsys)
+    assert s["adaptive"] is True and s["steps_taken"] < 300 / 3 and s["largest_dt_s"] == 10.0
+    assert s["dt_s"] == 1.0 and s["duration_s"] == 300.0  # the keys that were there keep their meaning
+    assert main(base + ["--max-dt", "4"]) == 0
+    s4 = _json(capsys)
+    assert s4["largest_dt_s"] == 4.0 and s4["steps_taken"] >= 300 / 4
+    assert abs(s4["max_inlet_c"] - s["max_inlet_c"]) < 0.02
+    assert main(base + ["--fixed-step"]) == 0
+    fixed = _json(capsys)
+    assert fixed["adaptive"] is False and fixed["steps_taken"] == 300 and fixed["largest_dt_s"] == 1.0
+    assert abs(fixed["final_max_inlet_c"] - s["final_max_inlet_c"]) < 0.02
+    assert main(base + ["--out", str(tmp_path / "run.dctwin")]) == 0
+    rec = _json(capsys)
+    assert rec["adaptive"] is False and rec["steps_taken"] == 300
+    assert main(base[:-1]) == 0
+    assert "adaptive:" in capsys.readouterr().out
 
 
 def test_bad_incident_is_refused_before_running(small_file, tmp_path, capsys):

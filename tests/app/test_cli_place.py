@@ -86,3 +86,4 @@ def test_bench_place_reports_the_figures():
         assert r[key] > 0, key
     assert r["drag_map_s"] == pytest.approx(r["context_s"] + r["map_s"])
     assert r["verified"] == 1 and r["estimate_error_inlet_k"] is not None
+    assert r["local_error_inlet_k"] is not None and r["local_error_rise_k"] is not None  # the corrected flow's

@@ -20,6 +20,11 @@ For each synthetic hall of N racks:
   servers hold at the end minus what they held at the start plus the heat the racks gave minus
   the heat the cooling took, relative to the heat given (round-off when energy is conserved);
   likewise ``hour_dt10_*``;
+- the same hour with adaptive steps (``dctwin simulate``'s default; :mod:`~dctwin.twin.sim.adaptive`:
+  1 s around the two load changes, up to 10 s in the quiet stretches, landing on the marks):
+  ``hour_adaptive_run_s`` / ``hour_adaptive_run_cpu_s``, ``hour_adaptive_steps`` (taken),
+  ``hour_adaptive_rejected`` (long steps undone), ``hour_adaptive_max_inlet_diff_k`` /
+  ``hour_adaptive_max_return_diff_k`` against the 1 s hour at the marks, ``hour_adaptive_energy_closure``;
 - ``temp_step_s``: the temperature transport alone within those engine steps (median);
   ``air_sweeps_per_step`` / ``air_local_passes_per_step``: the backward-Euler solve's full
   line sweeps and local passes per step over the 20 steps (``*_hour`` over the hour);
@@ -232,10 +237,7 @@ HOUR_MARKS_S = (60.0, 1800.0, 1860.0, 3600.0)
 def _hour_run(sim, steady: dict, dt_s: float = 1.0, duration_s: float = 3600.0) -> dict[str, Any]:
     """One simulated ``duration_s`` at ``dt_s`` steps from the steady state (see the module docstring):
     wall and CPU time, the sweeps, the energy closure and the inlets and returns at :data:`HOUR_MARKS_S`."""
-    sim.restore(steady)
-    t_start = sim.t_s
-    sim.schedule(t_start, "set_utilization", "all", utilization=0.7)
-    sim.schedule(t_start + duration_s / 2.0, "set_utilization", "all", utilization=0.9)
+    _hour_start(sim, steady, duration_s)
     n_steps = int(round(duration_s / dt_s))
     marks = {int(round(m / dt_s)): m for m in HOUR_MARKS_S if m <= duration_s and abs(m / dt_s - round(m / dt_s)) < 1e-9}
     seen: dict[float, tuple[np.ndarray, np.ndarray]] = {}
@@ -248,10 +250,47 @@ def _hour_run(sim, steady: dict, dt_s: float = 1.0, duration_s: float = 3600.0) 
         if s in marks:
             seen[marks[s]] = (sim.rack_inlet_c.copy(), sim.unit_return_c.copy())
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    made, removed, held = (float(x) for x in sim.state.energy_acc[:3])
-    closure = (held + made - removed - sim.stored_energy_j()) / made if made > 0 else 0.0
     return {"wall": wall, "cpu": cpu, "steps": n_steps, "sweeps": sweeps, "local": local, "marks": seen,
-            "closure": closure}
+            "closure": _closure(sim)}
+
+
+def _hour_start(sim, steady: dict, duration_s: float) -> float:
+    """The hour's start: the steady state, the load change now and another at half time; returns the time."""
+    sim.restore(steady)
+    t_start = sim.t_s
+    sim.schedule(t_start, "set_utilization", "all", utilization=0.7)
+    sim.schedule(t_start + duration_s / 2.0, "set_utilization", "all", utilization=0.9)
+    return t_start
+
+
+def _closure(sim) -> float:
+    """What the air and servers hold now minus at the start, plus the heat given, minus the heat taken,
+    relative to the heat given (the run's energy books, ``energy_acc``)."""
+    made, removed, held = (float(x) for x in sim.state.energy_acc[:3])
+    return (held + made - removed - sim.stored_energy_j()) / made if made > 0 else 0.0
+
+
+def _hour_adaptive(sim, steady: dict, duration_s: float = 3600.0) -> dict[str, Any]:
+    """The hour of :func:`_hour_run` with adaptive steps (:meth:`~dctwin.twin.sim.engine.Simulation.run`),
+    its steps ending on :data:`HOUR_MARKS_S`."""
+    t_start = _hour_start(sim, steady, duration_s)
+    marks = [t_start + m for m in HOUR_MARKS_S if m <= duration_s]
+    seen: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    sweeps = local = 0
+
+    def at_step(s) -> None:
+        nonlocal sweeps, local
+        sweeps += s.air_sweeps
+        local += s.air_local_passes
+        for m in marks:
+            if abs(s.t_s - m) < 1e-6:
+                seen[m - t_start] = (s.rack_inlet_c.copy(), s.unit_return_c.copy())
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = sim.run(duration_s, 1.0, on_step=at_step, adaptive=True, land_on=marks)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"wall": wall, "cpu": cpu, "steps": r.steps_taken, "rejected": r.steps_rejected, "sweeps": sweeps,
+            "local": local, "marks": seen, "closure": _closure(sim)}
 
 
 def _largest_diff(a: dict, b: dict, which: int) -> Optional[float]:
@@ -275,6 +314,12 @@ def _hour(sim, steady: dict, duration_s: float = 3600.0) -> dict[str, Any]:
                     f"{key}_max_inlet_diff_k": _largest_diff(r["marks"], base["marks"], 0),
                     f"{key}_max_return_diff_k": _largest_diff(r["marks"], base["marks"], 1),
                     f"{key}_energy_closure": r["closure"]})
+    r = _hour_adaptive(sim, steady, duration_s)
+    out.update({"hour_adaptive_run_s": r["wall"], "hour_adaptive_run_cpu_s": r["cpu"],
+                "hour_adaptive_steps": r["steps"], "hour_adaptive_rejected": r["rejected"],
+                "hour_adaptive_max_inlet_diff_k": _largest_diff(r["marks"], base["marks"], 0),
+                "hour_adaptive_max_return_diff_k": _largest_diff(r["marks"], base["marks"], 1),
+                "hour_adaptive_energy_closure": r["closure"]})
     sim.restore(steady)
     return out
 

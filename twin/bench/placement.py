@@ -71,7 +71,7 @@ def bench_hall(name: str, kw: float = 20.0, verify: int = DEFAULT_VERIFY, repeat
            "evaluated": res.evaluated, "candidates": len(res.candidates), "verified": res.verified,
            "verify_s": res.timing["verify_s"], "verify_cpu_s": verify_cpu_s, "workers": n_workers,
            "estimate_error_inlet_k": err["inlet_c"], "estimate_error_rise_k": err["neighbour_rise_k"],
-           "local_error_rise_k": err.get("local_neighbour_rise_k"),
+           "local_error_rise_k": err.get("local_neighbour_rise_k"), "local_error_inlet_k": err.get("local_inlet_c"),
            "best": None if best is None else {"x_m": best.x_m, "y_m": best.y_m, "facing": best.facing},
            "target_drag_map_s": target_map, "target_verify_s": target_verify}
     if log is not None:

@@ -42,6 +42,7 @@ import numpy as np
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.physics import _airflow_numba as _nb
 from dctwin.twin.physics import turbulence as _turb
+from dctwin.twin.physics import wall_jet as _wall_jet
 from dctwin.twin.physics.constants import RHO_AIR
 
 #: Chen & Xu (1998) zero-equation constant (-)
@@ -76,6 +77,19 @@ INTAKE_KEEP = 0.5
 #: the projection tolerance of the march when the intake momentum is on: 1e-3 left 5e-3 m/s
 #: between mirror images of the aisle room, 3e-4 leaves 1.4e-3 m/s
 MARCH_TOL_KEEP = 3e-4
+#: the viscous start of a march (``solve_flow(anneal=ANNEAL)``): the eddy viscosity ANNEAL times the model's
+#: for the first ANNEAL_TAU residence times, so that the flow forms where it has one steady state whatever it
+#: starts from; the march then goes on at the model's viscosity from there (a continuation in the Reynolds
+#: number), settles ANNEAL_AFTER residence times and compares its windows. On small (0.6 m grid) marches
+#: from rest and from the coarse-grid flow at the same airflows end 1.1 K apart at row-end racks at the
+#: model's viscosity throughout; with ANNEAL = 20 for half a residence time 0.007 K (ANNEAL = 8: 0.6 K; the
+#: start's steps 3x as long: 0.5 K). docs/validation.md, "Session 23: the cold steady solve"
+ANNEAL = 20.0
+ANNEAL_TAU = 0.5
+ANNEAL_AFTER = 0.25
+#: new airflows called back at the end of the viscous start (``retarget``) prolong it by ANNEAL_AGAIN x
+#: ANNEAL_TAU residence times at them, so that it ends near the one state of the airflows it ends at
+ANNEAL_AGAIN = 0.5
 #: Jacobi sweeps of the implicit viscous step
 DIFFUSE_SWEEPS = 2
 #: MIC(0) parameters (Bridson)
@@ -623,7 +637,8 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                mc_weight: float = MC_WEIGHT, march_tol: Optional[float] = None, window_tau: float = 0.5,
                intake_keep: float = INTAKE_KEEP, max_work: Optional[float] = None,
                turbulence: Optional[_turb.OneEquation] = None,
-               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None) -> Flow:
+               retarget: Optional[Callable[[Flow], Optional[FlowBC]]] = None, rack_front_nu: float = 1.0,
+               rack_front_jet: str = "off", anneal: float = 1.0, anneal_tau: Optional[float] = None) -> Flow:
     """March the FFD equations to a steady (time-averaged) flow.
 
     Parameters
@@ -662,11 +677,22 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     max_work : budget of the march in cell-steps (cells x the most steps it may take, up to
         ``max_time_s`` and a window); a march over it raises :class:`MarchTooLong` before its first step.
     retarget : airflows that follow the flow (racks' fans that follow their inlet temperature): called
-        at the end of a cold march's settling (with the instantaneous field) and then at the end of every
-        window (with its mean) with the flow so far, it returns new airflows for the rest of the march or None. New
+        at the end of a cold march's settling (with the instantaneous field; with ``anneal``: at the end of
+        the viscous start, whose new airflows prolong it, see :data:`ANNEAL_AGAIN`) and then at the end of
+        every window (with its mean) with the flow so far, it returns new airflows for the rest of the march or None. New
         airflows restart the comparison of windows (two consecutive windows at the same airflows end a
         march) and set the time step anew (``courant`` on their fastest inflow; the windows' and the
-        march's lengths in time stay those of ``bc``); after its first None it is not called again.
+        march's lengths in time stay those of ``bc``); after its first None it is not called again (but
+        for the end of the viscous start: the windows may still call).
+    rack_front_nu : share of the eddy viscosity the march keeps in the cells in front of rack intakes
+        (0..1, default 1: off); rack_front_jet: their vertical velocity above a tile held at least at a
+        plane wall jet's ("core", "carried"; default "off"). Both :mod:`~dctwin.twin.physics.wall_jet`.
+    anneal : the viscous start (1: none): the eddy viscosity ``anneal`` x Chen's for the first
+        ``anneal_tau`` residence times (default :data:`ANNEAL_TAU`), from rest or from ``init`` alike (then the march settles
+        :data:`ANNEAL_AFTER` residence times before its windows). The flow forms where it has one steady
+        state and goes on at the model's viscosity from there, so where it ends does not depend on where
+        it started (small: rest and a coarse-grid flow 0.007 K apart at the rack inlets with
+        :data:`ANNEAL`, 1.1 K without). Not with ``turbulence``.
 
     Returns
     -------
@@ -721,7 +747,14 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     window = max(window_tau * tau, 5 * dt)
     if max_time_s is None:
         max_time_s = max(12.0 * tau, 60.0)
-    min_time = 0.0 if init is not None else 1.0 * tau
+    annealed = anneal > 1.0 and turbulence is None
+    anneal_tau = ANNEAL_TAU if anneal_tau is None else anneal_tau
+    # the viscous start: the eddy viscosity anneal x the model's until t_anneal (0: none or over)
+    t_anneal = anneal_tau * tau if annealed else 0.0
+    if annealed:
+        min_time = t_anneal + ANNEAL_AFTER * tau
+    else:
+        min_time = 0.0 if init is not None else 1.0 * tau
     n_win = max(int(math.ceil(window / dt)), 1)
     most_steps = int(math.ceil((max_time_s + window) / dt))
     if max_work is not None and most_steps * ap.n_cells > max_work:
@@ -769,6 +802,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     v_clip = v_step
     retargeted = False
     kf = None
+    front_jet = _wall_jet.RackFrontJet.make(ap, pf, rack_front_nu, rack_front_jet)
     if turbulence is not None:
         kf = _turb.KField(ap, turbulence, pf.cell, bf["port_q"], pf.area, nu_floor, None if init is None else init.k)
     while True:
@@ -777,7 +811,9 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         if kf is not None and turbulence.momentum:
             w.nu[:] = kf.nu
         else:
-            eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)
+            eddy_viscosity(ap, uf, chen_a * anneal if t_anneal > 0.0 else chen_a, nu_floor, out=w.nu)
+        if front_jet is not None:
+            front_jet.apply(w.nu, uf, ubc)
         adv[:] = uf
         adv[jet_faces] = jet_vals
         _advect(ap, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, mc_weight)
@@ -794,7 +830,19 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         project(ap, uf, phi, tol_p)
         t += dt
         steps += 1
-        if retarget is not None and t < min_time - 1e-12 and t + dt >= min_time - 1e-12:
+        if t_anneal > 0.0 and t >= t_anneal - 1e-12:  # the viscous start ends here, or goes on at new airflows
+            t_anneal = 0.0
+            new_bc = None
+            if retarget is not None:  # the temperatures on it diffuse with the model's viscosity
+                new_bc = retarget(make_flow(ap, uf.copy(), phi.copy(), eddy_viscosity(ap, uf, chen_a, nu_floor), bf,
+                                            steps, t, False, t0, []))
+            if new_bc is not None:  # (None: the windows may still call back)
+                on_ports(new_bc)
+                uf[closed] = ubc[closed]
+                retargeted = True
+                t_anneal = t + ANNEAL_AGAIN * anneal_tau * tau
+                min_time = max(min_time, t_anneal + ANNEAL_AFTER * tau)
+        elif retarget is not None and not annealed and t < min_time - 1e-12 and t + dt >= min_time - 1e-12:
             new_bc = retarget(make_flow(ap, uf.copy(), phi.copy(), w.nu.copy(), bf, steps, t, False, t0, []))
             if new_bc is None:
                 retarget = None

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -42,7 +42,8 @@ from dctwin.twin.model.events import Event, EventLog
 from dctwin.twin.model.heat import hall_stranded_heat
 from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics.cooling_air import cdu_heat
-from dctwin.twin.physics.it import power_now, record_rack_events
+from dctwin.twin.physics.it import power_now, record_rack_events, server_intake_c
+from dctwin.twin.sim import adaptive as adaptive_steps
 from dctwin.twin.sim import heatup, steady
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.budget import check_air_grid
@@ -247,8 +248,14 @@ class Simulation:
 
     def run(self, duration_s: float, dt_s: Optional[float] = None,
             progress: Optional[Callable[[float], None]] = None,
-            on_step: Optional[Callable[["Simulation"], None]] = None) -> RunSummary:
-        """Step for ``duration_s`` (the last step is shortened to land on it). Returns :meth:`run_summary`."""
+            on_step: Optional[Callable[["Simulation"], None]] = None, *, adaptive: bool = False,
+            max_dt_s: Optional[float] = None, land_on: Sequence[float] = ()) -> RunSummary:
+        """Step for ``duration_s`` (the last step is shortened to land on it). Returns :meth:`run_summary`.
+
+        ``adaptive``: the step grows up to ``max_dt_s`` in quiet stretches and is ``dt_s`` around
+        anything that happens (:mod:`~dctwin.twin.sim.adaptive`); ``on_step`` then runs after each
+        step taken, long or short (``max_dt_s`` default :data:`~dctwin.twin.sim.adaptive.MAX_DT_S`). ``land_on``: times (s) an adaptive run's steps end on exactly.
+        A recording (:func:`dctwin.twin.store.record_run`) needs fixed steps: its replay steps ``dt``."""
         dt = self.dt_s if dt_s is None else float(dt_s)
         if self.state.flow is None:
             self.start()
@@ -260,6 +267,9 @@ class Simulation:
         st.energy_acc[2] = e0
         if self.ra.n:
             self.stats.max_inlet_c = float(st.rack_inlet_c.max())
+        if adaptive:
+            self._run_adaptive(t_end, dt, _check_dt(max_dt_s or adaptive_steps.MAX_DT_S), land_on, progress, on_step)
+            return self.run_summary(duration_s, dt)
         for _ in range(int(math.ceil(duration_s / dt - 1e-9))):
             h = min(dt, t_end - st.t_s)
             if h <= 1e-9:
@@ -270,6 +280,69 @@ class Simulation:
             if progress is not None:
                 progress(duration_s - (t_end - st.t_s))
         return self.run_summary(duration_s, dt)
+
+    def _run_adaptive(self, t_end: float, dt: float, max_dt: float, land_on: Sequence[float],
+                      progress: Optional[Callable[[float], None]],
+                      on_step: Optional[Callable[["Simulation"], None]]) -> None:
+        """The steps of an adaptive :meth:`run` to ``t_end`` (see :mod:`~dctwin.twin.sim.adaptive`)."""
+        st, stats = self.state, self.stats
+        t0, duration = st.t_s, t_end - st.t_s
+        ctl = adaptive_steps.StepControl(dt, max_dt)
+        ctl.happened(t0 - adaptive_steps.SETTLE_S, adaptive_steps.watched(self))  # calm now, no history yet
+        stats.adaptive = True
+        rejected = 0
+        while t_end - st.t_s > 1e-9:
+            t = st.t_s
+            ends = [t_end] + [m for m in land_on if m > t + 1e-9]
+            nxt = self.injector.next_due_s()
+            if nxt is not None:  # the first grid time at or after it: where the fixed-step run applies it
+                ends.append(t0 + math.ceil((nxt - t0) / dt - 1e-9) * dt)
+            ends.append(adaptive_steps.next_minute_s(t))
+            room = min(ends) - t
+            quiet = (t >= ctl.calm_at - 1e-9 and room > 1e-9 and not adaptive_steps.clear_timer_running(self.alarm_monitor)
+                     and not self._approaching(ctl))
+            h = min(ctl.h if quiet else dt, room) if room > 1e-9 else dt
+            h = min(h, t_end - t)
+            long = h > dt + 1e-9
+            snap = adaptive_steps.Snapshot.take(self) if long else None
+            seq0, n_alarms, flows0 = self.events.last_seq, len(self.alarms), self.stats.flow_changes()
+            self.step(h)
+            x = adaptive_steps.watched(self)
+            # an event, an alarm, or the flow following the airflows (a re-march or carry-over: a step change)
+            happened = (self.events.last_seq != seq0 or len(self.alarms) != n_alarms
+                        or self.stats.flow_changes() != flows0)
+            err = None if happened else ctl.estimate(x, h)
+            if snap is not None and (happened or adaptive_steps.clear_timer_running(self.alarm_monitor)
+                                     or (err is not None and err > adaptive_steps.REJECT * ctl.tol)):
+                snap.put_back(self)  # redo the stretch: at dt when something happened in it, else at half
+                rejected += 1
+                if happened or err is None or err <= adaptive_steps.REJECT * ctl.tol:
+                    ctl.h = dt
+                    ctl.calm_at = max(ctl.calm_at, t + h)  # the whole stretch at dt: the happening falls in it
+                else:
+                    ctl.reject(h)
+                continue
+            if happened:
+                ctl.happened(st.t_s, x)
+            else:
+                ctl.accept(x, h, err)
+            if on_step is not None:
+                on_step(self)
+            if progress is not None:
+                progress(duration - (t_end - st.t_s))
+        self.stats.rejected = rejected
+
+    def _approaching(self, ctl: "adaptive_steps.StepControl") -> bool:
+        """A rack's server intake nears an inlet alarm's threshold (:func:`~dctwin.twin.sim.adaptive.approaching`),
+        at its rate over the last step (``ctl.intake``, kept here)."""
+        if not self.ra.n:
+            return False
+        intake = server_intake_c(self.ra, self.state.rack_inlet_c, self.state.rack_state)
+        last, ctl.intake = getattr(ctl, "intake", None), (self.state.t_s, intake)
+        if last is None or self.state.t_s <= last[0]:
+            return True
+        rate = (intake - last[1]) / (self.state.t_s - last[0])
+        return adaptive_steps.approaching(self.alarm_monitor, intake, rate, self.state.t_s)
 
     # ------------------------------------------------------------------ events
     def inject(self, kind: str, target: str = "", cause: Optional[int] = None, **details: Any) -> Event:

@@ -42,11 +42,11 @@ def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
 
 
 def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
-          retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None) -> None:
+          retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0) -> None:
     """March the flow for these airflows (warm-started from the present or the previous layout's
     flow); airflows it cannot honour join the state's warnings. ``retarget``: airflows that follow the
     flow during the march (:func:`~dctwin.twin.physics.airflow.solve_flow`); the flow is then made for
-    the last airflows it gave."""
+    the last airflows it gave. ``anneal``: the march's viscous start (``airflow.solve_flow``; 1: none)."""
     model = hs.air_model
     init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
     final = [rack_q, unit_q]
@@ -60,6 +60,7 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
     try:
         st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
                                      scheme=model.scheme, turbulence=model.turbulence, max_work=MAX_MARCH_WORK,
+                                     anneal=anneal,
                                      retarget=None if retarget is None else follow_fans)
     except airflow.MarchTooLong as exc:
         ap = hs.air
@@ -96,10 +97,10 @@ def _fastest(ap, port_face: int) -> str:
 
 def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
            marched: Optional[list] = None, within: float = FLOW_REMARCH,
-           retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None) -> bool:
+           retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0) -> bool:
     """Airflows moved: carry the nearest of the marched flows ``marched`` (``(flow, rack_q, unit_q)``;
     default the state's last marches) over to them when the change from it is small (no element
-    started or stopped, none moved by ``within``, relative), else re-march (``retarget``: see
+    started or stopped, none moved by ``within``, relative), else re-march (``retarget``, ``anneal``: see
     :func:`march`). Returns True when it re-marched."""
     base, best = None, math.inf
     for flow, rq, uq in (st.marched if marched is None else marched):
@@ -108,7 +109,7 @@ def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray
             if d < best:
                 base, best = flow, d
     if base is None:
-        march(hs, st, rack_q, unit_q, retarget)
+        march(hs, st, rack_q, unit_q, retarget, anneal)
         return True
     carry(hs, st, rack_q, unit_q, base)
     return False

@@ -145,6 +145,10 @@ class Injector:
             self.next_event += 1
             self.inject(st, spec.pop("kind"), spec.pop("target", ""), **spec)
 
+    def next_due_s(self) -> Optional[float]:
+        """The time of the next scheduled event not applied yet (None: none left)."""
+        return self._schedule[self.next_event][0] if self.next_event < len(self._schedule) else None
+
     def take_due(self) -> list[Event]:
         """The events injected since the last call (for the power chain and the plant)."""
         due, self._due = self._due, []

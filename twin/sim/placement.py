@@ -441,6 +441,11 @@ def verify(ctx: PlacementContext, request: RackRequest, cand: Candidate,
         l_rise = float(local["rises"][k]) if k >= 0 else 0.0
         record["local"] = {"neighbour_rise_k": l_rise, "neighbour": air.rack_ids[k] if k >= 0 else None,
                            "rise_error_k": l_rise - rise}
+        l_in = [t for t in local["inlets"] if t is not None]
+        if l_in and inlets:  # the new racks' inlet on the corrected flow (their intakes drawing), against the solve
+            record["local"]["inlet_c"] = max(l_in)
+            record["local"]["inlet_error_k"] = max(l_in) - max(inlets)
+        record["local"]["settled"] = bool(local.get("settled", True))
     return record, sim2
 
 
@@ -476,8 +481,11 @@ class PlacementResult:
         out = {"inlet_c": max(inl) if inl else None, "neighbour_rise_k": max(rise) if rise else None,
                "verified": len(ver)}
         loc = [v["local"] for v in ver if "local" in v]
-        if loc:  # the rise estimated on the verified candidates' corrected flows (placement_local)
+        if loc:  # the rise and inlet estimated on the verified candidates' corrected flows (placement_local)
             out["local_neighbour_rise_k"] = max(abs(v["rise_error_k"]) for v in loc)
+            l_in = [abs(v["inlet_error_k"]) for v in loc if v.get("inlet_error_k") is not None]
+            if l_in:
+                out["local_inlet_c"] = max(l_in)
         return out
 
     def to_json(self) -> dict[str, Any]:

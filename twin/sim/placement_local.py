@@ -10,9 +10,14 @@ draws from beside it are missing. For the few best candidates, :func:`local_corr
 2. **a flow-only march of a box round the rack** (:func:`march_box`, :data:`LOCAL_REACH_M` past it): the
    FFD step of :mod:`~dctwin.twin.physics.airflow` (eddy viscosity, semi-Lagrangian advection with the tile
    jets and the intakes' kept momentum, implicit diffusion, projection) on the cells of the box only, the
-   carried flow held on the box's sides and on every port face, for :data:`LOCAL_TIME_S` of simulated
-   time, averaged over its second half. The box's flow is put back into the carried flow (the sides
-   were held, so the whole field stays divergence-free);
+   carried flow held on the box's sides and on every port face, in windows of :data:`LOCAL_WINDOW_S` until
+   the air stops moving: the windows after the first split in two halves, the box's air temperature solved
+   on each half's mean flow, every rack's intake within :data:`LOCAL_SETTLE_K` of each other (at least
+   :data:`LOCAL_MIN_S`, at most :data:`LOCAL_MAX_S`; ``settled`` says whether it did). The box's flow (both
+   halves' mean) is put back into the carried flow (the sides were held, so the whole field stays
+   divergence-free). Its time step is the hall march's (the fastest inflow): one from the fastest port of
+   any kind (a return) was half as long, and round the 200-rack hall's row ends its air then did not settle
+   (successive 10 s means 0.3 to 1.8 K apart);
 3. **the air temperature in the box on both flows** (:func:`box_temperature`): the steady transport of
    :func:`~dctwin.twin.physics.air_response.rise_field`'s kernel with every port's inflow temperature as
    its source (racks at their present exhaust, the new rack at its estimated inlet plus its own rise,
@@ -34,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -49,8 +54,17 @@ from dctwin.twin.physics.it import RackArrays, rack_steady
 #: the flow box reaches this far past the new racks (m): the rise box (air_response.RISE_RADIUS_M, 3.6 m)
 #: and a margin of 1.2 m, so that the held sides lie beyond the air whose temperature is read
 LOCAL_REACH_M = air_response.RISE_RADIUS_M + 1.2
-#: simulated time of the local march (s): a 1.3 m/s exhaust jet crosses the box about twice
-LOCAL_TIME_S = 12.0
+#: the local march's windows (s of simulated time), and the least and most it marches (s): the least lets a
+#: 1.3 m/s exhaust jet cross the box about twice, and gives two halves of two windows after the first
+LOCAL_WINDOW_S = 2.0
+LOCAL_MIN_S = 10.0
+LOCAL_MAX_S = 30.0
+#: the box march of :func:`local_correction` stops when every rack's intake mean on the first half's flow and
+#: on the second half's differ by at most this (K). 200-rack hall, 10 best spots for 20 kW: settled in 10 to
+#: 12 s, the rises within 0.28 K and the new rack's inlet within 0.19 K of a 20-60 s mean
+LOCAL_SETTLE_K = 0.2
+#: :func:`march_box` without a ``change``: the relative RMS of the two halves' flows
+LOCAL_TOL = 0.04
 #: what the README states for the corrected estimate at the verified candidates (K): the new rack's inlet
 #: and the largest rise at another rack, against the verifying full solve (ai-hall, 20 kW, best 5 spots:
 #: rise within 0.9 K where the floor-wide estimate missed by up to 1.9 K)
@@ -108,11 +122,23 @@ def box_plant(ap, box: tuple[int, int, int, int]):
 
 
 def march_box(ap, flow: airflow.Flow, box: tuple[int, int, int, int], time_s: Optional[float] = None,
-              scheme: str = airflow.SCHEME) -> tuple[airflow.Flow, int]:
-    """``flow`` with the cells of ``box`` marched for ``time_s`` (FFD, the box's sides and every port face
-    held at ``flow``'s velocities, tile jets at their jet speed), averaged over the second half of the march,
-    the rest of the hall unchanged (divergence-free as ``flow``). Returns (the flow, steps taken)."""
-    time_s = LOCAL_TIME_S if time_s is None else time_s
+              scheme: str = airflow.SCHEME, tol: Optional[float] = None, window_s: Optional[float] = None,
+              change: Optional[Callable[[airflow.Flow, airflow.Flow], float]] = None,
+              trace: Optional[list] = None) -> tuple[airflow.Flow, int]:
+    """``flow`` with the cells of ``box`` marched (FFD, the box's sides and every port face held at ``flow``'s
+    velocities, tile jets at their jet speed) in windows of ``window_s`` (:data:`LOCAL_WINDOW_S`) until it
+    stops moving: after each window from :data:`LOCAL_MIN_S` on, the windows so far but the first (the
+    start's transient; and the oldest when they are odd) are split into two halves of equal length, and the march stops when the two
+    halves' mean flows differ by at most ``tol``; at most ``time_s`` (:data:`LOCAL_MAX_S`) of simulated time.
+    The difference is ``change(first, second)`` of the two halves' flows (the hall's flow with the box's
+    half means in it), or without ``change`` the RMS of the difference over the box's open faces relative to
+    their mean's (``tol`` default :data:`LOCAL_TOL`). ``tol=0``: march all of ``time_s``. The box's flow is
+    then the mean of both halves (divergence-free as ``flow``), the rest of the hall unchanged. Returns (the
+    flow, steps taken); ``flow.converged`` says whether it stopped moving. ``trace``: gets (time s, change)
+    per check."""
+    time_s = LOCAL_MAX_S if time_s is None else time_s
+    tol = LOCAL_TOL if tol is None else tol
+    window_s = LOCAL_WINDOW_S if window_s is None else window_s
     sub = box_plant(ap, box)
     bf = {"port_q": flow.port_q}
     pf = airflow.port_faces(ap)
@@ -128,15 +154,19 @@ def march_box(ap, flow: airflow.Flow, box: tuple[int, int, int, int], time_s: Op
     uf = _crop_faces(ap, flow.u, box)
     held = uf.copy()
     closed = sub.cond == 0.0
+    interior = np.flatnonzero(sub.cond == 1.0)
     s_jet = _crop_faces(ap, jet.astype(float), box) > 0.5
     s_jet_u = _crop_faces(ap, jet_u, box)[s_jet]
     s_keep = _crop_faces(ap, keep, box)
     keep_faces = np.nonzero(s_keep)[0]
-    vmax = float(np.abs(flow.port_q / np.maximum(pf.area, 1e-12)).max(initial=1e-3))
-    v_step = max(vmax, float(np.abs(s_jet_u).max(initial=0.0)))
+    # the step from the fastest inflow, as the hall's march (the fast air at a return leaves at once)
+    v_in = np.abs(flow.port_q / np.maximum(pf.area, 1e-12))[flow.port_q > 0]
+    v_step = max(float(v_in.max(initial=1e-3)), float(np.abs(s_jet_u).max(initial=0.0)))
     hmin = min(ap.dx, ap.dy, ap.dz)
     dt = airflow.COURANT * hmin / max(v_step, 1e-3)
-    steps = max(2, int(math.ceil(time_s / dt)))
+    n_win = max(2, int(math.ceil(window_s / dt)))
+    least = max(2, int(math.ceil(LOCAL_MIN_S / (n_win * dt) - 1e-9)))  # windows
+    most = max(least, int(math.ceil(time_s / (n_win * dt) - 1e-9)))
     keep_gain = airflow.INTAKE_KEEP * dt * s_keep[keep_faces]
     tol_p = LOCAL_PROJECTION_TOL * max(v_step, 1e-3) / hmin
     i0, i1, j0, j1 = box
@@ -149,34 +179,73 @@ def march_box(ap, flow: airflow.Flow, box: tuple[int, int, int, int], time_s: Op
     ou, ov, ow = sub.face_views(w.a)
     tu, tv, tw = sub.face_views(w.t)
     acc = np.zeros(sub.n_faces)
-    n_acc = 0
-    for n in range(steps):
-        airflow.eddy_viscosity(sub, uf, out=w.nu)
-        adv[:] = uf
-        adv[s_jet] = s_jet_u
-        airflow._advect(sub, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, airflow.MC_WEIGHT)
-        if len(keep_faces):
-            w.a[keep_faces] = np.clip(w.a[keep_faces] * (1.0 + keep_gain), -2.0 * v_step, 2.0 * v_step)
-        w.a[closed] = held[closed]
-        w.b[:] = w.a
-        su, sv, sw = sub.face_views(w.b)
-        _afnb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, sub.solid, w.nu, dt, sub.dx, sub.dy, sub.dz, 2.0, top,
-                      airflow.DIFFUSE_SWEEPS, tu, tv, tw)
-        uf[:] = w.a
-        airflow.project(sub, uf, phi, tol_p)
-        if 2 * n >= steps:
+    means: list[np.ndarray] = []
+    converged = False
+    steps = 0
+    for k in range(1, most + 1):
+        acc[:] = 0.0
+        for _ in range(n_win):
+            airflow.eddy_viscosity(sub, uf, out=w.nu)
+            adv[:] = uf
+            adv[s_jet] = s_jet_u
+            airflow._advect(sub, (au, av, aw), (cx, cy, cz), dt, (ou, ov, ow), scheme, w, airflow.MC_WEIGHT)
+            if len(keep_faces):
+                w.a[keep_faces] = np.clip(w.a[keep_faces] * (1.0 + keep_gain), -2.0 * v_step, 2.0 * v_step)
+            w.a[closed] = held[closed]
+            w.b[:] = w.a
+            su, sv, sw = sub.face_views(w.b)
+            _afnb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, sub.solid, w.nu, dt, sub.dx, sub.dy, sub.dz, 2.0, top,
+                          airflow.DIFFUSE_SWEEPS, tu, tv, tw)
+            uf[:] = w.a
+            airflow.project(sub, uf, phi, tol_p)
             acc += uf
-            n_acc += 1
-    uf = acc / n_acc
+            steps += 1
+        means.append(acc / n_win)
+        if k < 3:
+            mean = means[-1]
+            continue
+        # the windows after the first (the start's transient) in two halves, the oldest left out when odd
+        m = (k - 1) // 2
+        first = np.mean(means[k - 2 * m:k - m], axis=0)
+        second = np.mean(means[k - m:], axis=0)
+        mean = 0.5 * (first + second)
+        if k < least and tol > 0:
+            continue
+        if change is not None:
+            moved = float(change(_with_box(ap, flow, box, sub, first), _with_box(ap, flow, box, sub, second)))
+        else:
+            moved = _rms_change(second, first, interior)
+        if trace is not None:
+            trace.append((k * n_win * dt, moved))
+        converged = moved <= tol
+        if converged and k >= least:
+            break
+    uf = mean
     uf[closed] = held[closed]  # exactly (the mean of equal values can differ in its last bit)
     airflow.project(sub, uf, phi, 1e-10 * max(v_step, 1e-3) / hmin, max_iter=5000)
     u_all = flow.u.copy()
     _put_faces(ap, u_all, box, sub, uf)
     out = dataclasses.replace(flow, u=u_all, flux=u_all * airflow.face_areas(ap), nu_t=airflow.eddy_viscosity(ap, u_all),
-                              cache={}, adjusted=True)
+                              cache={}, adjusted=True, converged=converged, steps=steps)
     out.phi = flow.phi.copy()
     out.phi[i0:i1, j0:j1] = phi
     return out, steps
+
+
+def _rms_change(a: np.ndarray, b: np.ndarray, faces: np.ndarray) -> float:
+    """RMS of ``a - b`` over ``faces`` relative to the RMS of ``a`` there (0 without faces)."""
+    if not len(faces):
+        return 0.0
+    d, m = (a - b)[faces], a[faces]
+    return float(np.sqrt(np.mean(d * d)) / max(np.sqrt(np.mean(m * m)), 1e-12))
+
+
+def _with_box(ap, flow: airflow.Flow, box: tuple[int, int, int, int], sub, uf: np.ndarray) -> airflow.Flow:
+    """``flow`` with the box's faces ``uf`` (the box plant ``sub``'s numbering) put in: for temperature solves."""
+    u_all = flow.u.copy()
+    _put_faces(ap, u_all, box, sub, uf)
+    return dataclasses.replace(flow, u=u_all, flux=u_all * airflow.face_areas(ap), nu_t=airflow.eddy_viscosity(ap, u_all),
+                               cache={}, adjusted=True)
 
 
 def box_temperature(ap, flow: airflow.Flow, T: np.ndarray, inflow_c: np.ndarray, box: tuple[int, int, int, int],
@@ -232,7 +301,6 @@ def local_correction(ctx: Any, racks: Sequence[Any], inlets: Sequence[Optional[f
     fi0, fi1 = cell_span(x0 - LOCAL_REACH_M, x1 + LOCAL_REACH_M, ap2.dx, ap2.nx)
     fj0, fj1 = cell_span(y0 - LOCAL_REACH_M, y1 + LOCAL_REACH_M, ap2.dy, ap2.ny)
     fbox = (fi0, fi1, fj0, fj1)
-    flow2, steps = march_box(ap2, carried, fbox, scheme=sim2.system.air_model.scheme)
     # the temperature box: the rise box of the floor-wide estimate
     r = air_response.RISE_RADIUS_M
     ti0, ti1 = cell_span(x0 - r, x1 + r, ap2.dx, ap2.nx)
@@ -241,12 +309,21 @@ def local_correction(ctx: Any, racks: Sequence[Any], inlets: Sequence[Optional[f
     us = st0.last_unit
     tile_c = sim0.system.tile_supply_c(us.supply_c, us.airflow_m3s)
     supply2 = np.array([us.supply_c[sim0.system.unit_index[u]] for u in sim2.system.unit_ids])
+    in2 = thermal.inflow_temperatures(ap2, carried, ex2, supply2, tile_c)  # per port face: the same on every flow
+
+    def intakes(flow: airflow.Flow) -> np.ndarray:
+        """Every rack's intake mean (°C) on ``flow`` with the box's air solved on it."""
+        return thermal.port_means(ap2, flow, box_temperature(ap2, flow, st0.T, in2, tbox))[0]
+
+    def moved(a: airflow.Flow, b: airflow.Flow) -> float:
+        return float(np.abs(intakes(a) - intakes(b)).max(initial=0.0))
+
+    flow2, steps = march_box(ap2, carried, fbox, scheme=sim2.system.air_model.scheme, change=moved,
+                             tol=LOCAL_SETTLE_K)
     in0 = thermal.inflow_temperatures(ap0, st0.flow, st0.rack_exhaust_c, us.supply_c, tile_c)
-    in2 = thermal.inflow_temperatures(ap2, flow2, ex2, supply2, tile_c)
     T0 = box_temperature(ap0, st0.flow, st0.T, in0, tbox)
-    T2 = box_temperature(ap2, flow2, st0.T, in2, tbox)
     rin0, _ = thermal.port_means(ap0, st0.flow, T0)
-    rin2, _ = thermal.port_means(ap2, flow2, T2)
+    rin2 = intakes(flow2)
     near = np.array([rin2[idx2[rid]] - rin0[idx0[rid]] for rid in ctx.air.rack_ids])
     total_w = float(np.sum(air_w))
     far_k = total_w / (RHO_CP_AIR * ctx.air.units_q) if ctx.air.units_q > 0 else 0.0
@@ -258,7 +335,7 @@ def local_correction(ctx: Any, racks: Sequence[Any], inlets: Sequence[Optional[f
         share = min(max((t - ctx.air.supply_c) / span, 0.0), 1.0) if span > 0.1 else 0.0
         new_inlets.append(t + share * far_k)
     lf = LocalFlow(ap2, carried, flow2, fbox, rq, uq, steps)
-    return lf, {"inlets": new_inlets, "rises": rises, "sim": sim2, "placed": placed}
+    return lf, {"inlets": new_inlets, "rises": rises, "sim": sim2, "placed": placed, "settled": bool(flow2.converged)}
 
 
 # --------------------------------------------------------------------------- the verifying solve

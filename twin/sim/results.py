@@ -196,6 +196,12 @@ class RunSummary(_Json):
     it_energy_kwh: float = 0.0
     facility_energy_kwh: float = 0.0
     ups_min_soc: Optional[float] = None
+    #: adaptive steps (``simulate`` without ``--fixed-step``), the steps taken, the long steps undone and
+    #: redone shorter, and the longest step (s)
+    adaptive: bool = False
+    steps_taken: int = 0
+    steps_rejected: int = 0
+    largest_dt_s: float = 0.0
     #: where the run was recorded (``simulate --out``)
     recording: Optional[dict[str, Any]] = _omit_none()
 

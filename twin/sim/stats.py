@@ -27,10 +27,18 @@ class RunStats:
     flow_solves: int = 0
     flow_adjusts: int = 0  # small airflow changes followed without a march (flow_adjust)
     steps: int = 0
+    adaptive: bool = False  # an adaptive run (:mod:`~dctwin.twin.sim.adaptive`)
+    rejected: int = 0  # long steps an adaptive run undid and redid shorter
+    largest_dt_s: float = 0.0  # the longest step taken (s)
+
+    def flow_changes(self) -> int:
+        """Flow marches and carry-overs so far."""
+        return self.flow_solves + self.flow_adjusts
 
     def track(self, hs: "HallSystem", st: "HallState", fac: "Facility", log: EventLog, seq0: int, dt: float) -> None:
         """Add the step that just ended at ``st.t_s`` (its events after ``seq0``)."""
         self.steps += 1
+        self.largest_dt_s = max(self.largest_dt_s, dt)
         for ev in log.since(seq0):
             if ev.kind in ("rack_down", "shutdown") and ev.target in hs.rack_index:
                 self.racks_down.setdefault(ev.target, ev.t_s)

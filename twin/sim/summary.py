@@ -102,7 +102,8 @@ def run_summary(final: HallSummary, st: HallState, stored_j: float, stats: RunSt
         first_over_allowable_s=min(stats.over_allowable.values()) if stats.over_allowable else None,
         energy_error=float(abs(e_in - e_out - stored) / scale), heat_in_j=float(e_in), heat_removed_j=float(e_out),
         stored_change_j=float(stored), flow_solves=stats.flow_solves, flow_adjusts=stats.flow_adjusts,
-        events=log.counts(), racks_down=dict(stats.racks_down), alarms=list(alarms))
+        events=log.counts(), racks_down=dict(stats.racks_down), alarms=list(alarms), adaptive=stats.adaptive,
+        steps_taken=stats.steps, steps_rejected=stats.rejected, largest_dt_s=float(stats.largest_dt_s))
     if fac.metrics is not None:
         m = fac.metrics.summary(log)
         out.pue_avg, out.it_energy_kwh = m["pue_avg"], m["it_energy_kwh"]

@@ -72,6 +72,11 @@ def test_the_bench_hour_reports_the_longer_steps(monkeypatch):
         assert isinstance(out[key], float) and math.isfinite(out[key]) and out[key] >= 0, key
     assert out["hour_dt5_steps"] == 24 and out["hour_dt10_steps"] == 12
     assert abs(out["hour_energy_closure"]) < 1e-9 and abs(out["hour_dt10_energy_closure"]) < 1e-9
+    # and with adaptive steps (two minutes that follow two load changes: 1 s steps nearly throughout;
+    # the quiet hour is in tests/twin/sim/test_adaptive.py)
+    assert 12 < out["hour_adaptive_steps"] <= 120 and out["hour_adaptive_rejected"] >= 0
+    assert out["hour_adaptive_max_inlet_diff_k"] < 0.02 and out["hour_adaptive_max_return_diff_k"] < 0.02
+    assert abs(out["hour_adaptive_energy_closure"]) < 1e-9
 
 
 def test_longer_steps_stay_within_the_solver_tolerance_of_a_tight_solve(runs):

@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from dctwin.twin.model.demos import load_demo
+from dctwin.twin.model.demos import load_demo, synthetic_site
 from dctwin.twin.physics.constants import ASHRAE_ALLOWABLE_C, ASHRAE_RECOMMENDED_C
 from dctwin.twin.sim.capacity import upstream
 from dctwin.twin.sim.engine import Simulation
@@ -201,3 +201,32 @@ def test_ai_hall_spot_ruled_out_for_a_neighbours_inlet_is_too_warm_once_solved(a
     assert estimated_c > limit, cand.binding
     after, _ = solve_placed(sim, cand)
     assert after.racks[cand.neighbour].inlet_c > limit - RISE_ERROR_K_BIG_RACK, (cand.binding, after.racks[cand.neighbour].inlet_c)
+
+
+@pytest.fixture(scope="module")
+def hall200():
+    """The 200-rack synthetic hall of ``dctwin bench --place`` (ten rows of twenty 8 kW racks, tiles, CRAHs)."""
+    sim = Simulation(synthetic_site(200))
+    sim.solve_steady()
+    return sim
+
+
+def test_200_rack_hall_best_spot_and_the_corrected_estimate_at_the_verified_spots(hall200):
+    """The 200-rack hall's best spots are all row ends. There the air now in front of the new rack's intake
+    (the floor-wide estimate) is not what it breathes once placed: at a left row end that air is warmer than
+    the cold-aisle air the rack then draws (estimated 0.6-1.0 K too warm), at a right row end cooler (up to
+    1.2 K too cool). On the candidate's corrected flow (placement_local: its intake drawing, its jet blowing)
+    the new rack's inlet and the largest rise at another rack are within LOCAL_ERROR_K of the verifying solve
+    at every verified spot, and the best spot, solved from cold, meets every constraint it was scored on."""
+    res = find_space(hall200, RackRequest(kw=20.0), verify_top=5)
+    verified = [c for c in res.candidates if c.verified is not None]
+    assert len(verified) == 5
+    for c in verified:
+        loc = c.verified["local"]
+        assert abs(loc["inlet_error_k"]) <= LOCAL_ERROR_K, (c.x_m, c.y_m, c.facing, loc)
+        assert abs(loc["rise_error_k"]) <= LOCAL_ERROR_K, (c.x_m, c.y_m, c.facing, loc)
+        assert abs(c.verified["rise_error_k"]) <= RISE_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
+    assert res.estimate_error_k()["local_inlet_c"] <= LOCAL_ERROR_K
+    best = res.best
+    assert best is not None and best.verified["feasible"]
+    assert_meets_its_constraints(hall200, best)

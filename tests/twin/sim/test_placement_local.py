@@ -104,3 +104,36 @@ def _best_spot(ctx, request) -> tuple[float, float, str]:
     cands = [c for f in "NESW" for c in ctx.floor_map(request, f).candidates.values()]
     c = min((c for c in cands if c.feasible), key=lambda c: c.rank_key)
     return c.x_m, c.y_m, c.facing
+
+
+_MARCH_BOX = placement_local.march_box
+
+
+def _local_march(ctx, cand, monkeypatch, settle_k):
+    """The local correction at ``cand`` with the box march's settling tolerance ``settle_k`` (K): (its estimate,
+    the march's (time s, change K) checks, the box flow)."""
+    monkeypatch.setattr(placement_local, "LOCAL_SETTLE_K", settle_k)
+    checks: list = []
+    monkeypatch.setattr(placement_local, "march_box", lambda *a, **k: _MARCH_BOX(*a, **k, trace=checks))
+    lf, est = placement_local.local_correction(ctx, cand.racks, cand.inlets)
+    return est, checks, lf
+
+
+def test_box_march_stops_when_the_air_it_gives_stops_moving(corrected, monkeypatch):
+    """The box march runs until the intake temperatures on the first and the second half of its windows agree
+    to LOCAL_SETTLE_K, not for a fixed time: with any change accepted it stops at LOCAL_MIN_S; with none it
+    runs to LOCAL_MAX_S and says it did not settle; at the stated tolerance it stops at the first check that
+    meets it (the checks before it did not)."""
+    ctx, _, cand, _, _ = corrected
+    est, checks, lf = _local_march(ctx, cand, monkeypatch, 1e9)
+    assert est["settled"] and len(checks) == 1 and checks[0][0] == pytest.approx(placement_local.LOCAL_MIN_S, abs=0.6)
+    est, checks, lf = _local_march(ctx, cand, monkeypatch, 0.0)
+    assert not est["settled"] and not lf.flow.converged
+    assert checks[-1][0] >= placement_local.LOCAL_MAX_S - 1e-6 and min(c for _, c in checks) > 0.0
+    est, checks, lf = _local_march(ctx, cand, monkeypatch, placement_local.LOCAL_SETTLE_K)
+    tol = placement_local.LOCAL_SETTLE_K
+    assert all(c > tol for _, c in checks[:-1])
+    if est["settled"]:
+        assert checks[-1][1] <= tol and checks[-1][0] < placement_local.LOCAL_MAX_S
+    else:
+        assert checks[-1][0] >= placement_local.LOCAL_MAX_S - 1e-6

@@ -1,0 +1,124 @@
+"""The thin wall jet on rack fronts (issue 18, session 23): an option of the airflow march, off by default.
+
+A tile in front of a rack row blows a jet that rises along the racks' perforated fronts. In the CFD
+rooms of issue 18 that jet keeps its speed up to the rack tops (j_gaps: w 0.71 -> 0.63 m/s from the
+tile to 1.9 m) while the racks draw its mass in sideways; the march's jet halves by then, and the
+aisle beside it is dragged up with it (docs/validation.md, "Session 23: row ends"). A plane wall jet
+is thin: its outer, free-shear layer mixes it with the room, but across its first cells its momentum
+is carried, not diffused (Launder & Rodi, "The turbulent wall jet", Prog. Aerospace Sci. 19, 1981:
+the velocity maximum of a plane wall jet decays only as x^-1/2 beyond a potential core some 6-10 slot
+widths long; a 0.6 m tile is a slot that wide, so over a 2 m rack front the jet stays in its core).
+
+Chen's zero-equation viscosity (or the one-equation model's) at the 0.3 m cells in front of a rack
+face is that of a shear layer as wide as the cell, so the implicit diffusion spreads the jet over
+the aisle and rubs it on the rack face (the no-slip ghost term ``wall`` x nu / h²). The sub-model
+keeps only a share of the eddy viscosity in the first cell in front of each side-facing rack intake
+(momentum only; the temperature's diffusivity is the flow's own ``nu`` after the march): the jet's
+lateral exchange with the aisle (the face average of nu) falls by up to half, its friction on the
+rack face in proportion. ``share`` 1 is the march without it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def front_cells(ap, pf) -> np.ndarray:
+    """(nx, ny, nz) bool: the fluid cells with a side-facing (x or y normal) rack-intake face.
+
+    ``pf`` is the plant's :class:`~dctwin.twin.physics.airflow.PortFaces`."""
+    s = pf.group["rack_in"]
+    side = pf.face[s] < ap.nfx + ap.nfy
+    out = np.zeros(ap.n_cells, dtype=bool)
+    out[pf.cell[s][side]] = True
+    return out.reshape(ap.shape)
+
+
+#: The rack-front jet floors (:class:`RackFrontJet`).
+FLOORS = ("off", "core", "carried")
+
+
+class RackFrontJet:
+    """What the march does in the cells in front of rack intakes (one object per solve; None when off).
+
+    ``nu_share`` < 1: that share of the eddy viscosity is kept there; ``floor``: the vertical velocity
+    of the front cells above a tile is held at least at :func:`jet_floor` (before each step's advection),
+    "core" its velocity law alone, "carried" with the mass the racks take ("off": none)."""
+
+    def __init__(self, ap, pf, nu_share: float, floor: str):
+        self.ap = ap
+        self.front = front_cells(ap, pf)
+        s = pf.group["rack_in"]
+        side = pf.face[s] < ap.nfx + ap.nfy
+        self._in = pf.face[s][side], pf.cell[s][side], pf.area[s][side]
+        self.scale = None
+        if nu_share < 1.0:
+            self.scale = np.ones(ap.shape)
+            self.scale[self.front] = nu_share
+        self.floor = floor
+        self._u_mass = None
+        self.faces, self.target = np.zeros(0, dtype=np.int64), np.zeros(0)
+
+    @classmethod
+    def make(cls, ap, pf, nu_share: float = 1.0, floor: str = "off") -> Optional["RackFrontJet"]:
+        if not 0.0 <= nu_share <= 1.0:
+            raise ValueError(f"rack_front_nu {nu_share!r} is out of range (0..1)")
+        if floor not in FLOORS:
+            raise ValueError(f"rack_front_jet {floor!r} is not one of {', '.join(FLOORS)}")
+        return cls(ap, pf, nu_share, floor) if nu_share < 1.0 or floor != "off" else None
+
+    def apply(self, nu: np.ndarray, uf: np.ndarray, u_mass: np.ndarray) -> None:
+        """In place on the march's eddy viscosity ``nu`` and face velocities ``uf``; ``u_mass`` the
+        mass boundary velocities of the current airflows (the floor follows them when they change)."""
+        if self.scale is not None:
+            nu *= self.scale
+        if self.floor != "off":
+            if self._u_mass is not u_mass:
+                intake = None
+                if self.floor == "carried":
+                    face, cell, area = self._in
+                    intake = np.zeros(self.ap.n_cells)
+                    np.add.at(intake, cell, np.abs(u_mass[face]) * area)
+                    intake = intake.reshape(self.ap.shape)
+                self.faces, self.target = jet_floor(self.ap, self.front, u_mass, intake)
+                self._u_mass = u_mass
+            uf[self.faces] = np.maximum(uf[self.faces], self.target)
+
+
+#: Plane wall jet far field: u_max / U_slot = 3.5 (x / b)^-1/2, x from the slot, b its width
+#: (Rajaratnam, "Turbulent Jets", 1976; the x^-1/2 law as reviewed by Launder & Rodi 1981, Prog.
+#: Aerospace Sci. 19, 81-128); below the height where that reaches 1 the jet is in its potential core.
+LAUNDER_RODI_C = 3.5
+
+
+def jet_floor(ap, front: np.ndarray, u_mass: np.ndarray,
+              intake: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """The wall jet on rack fronts as a floor under the vertical velocity of the front cells.
+
+    For every column whose floor face is a supplying tile (``u_mass`` > 0 there: the tile's mean
+    velocity, q / area), the z faces between two front cells (``front`` from :func:`front_cells`) of
+    that column get the floor ``W0 min(1, C (z / b)^-1/2)``: W0 the tile's velocity, z the face's
+    height above the floor, b the cell's width across the front (the slot of the jet the column carries),
+    C :data:`LAUNDER_RODI_C`. With ``intake`` (per cell, m3/s into side-facing rack intakes) the floor is
+    also held under what the column's tile still carries at that height (the tile's flow less what the
+    front cells below have given the racks, over the cell's plan area): a jet whose mass the racks take
+    but not its momentum, thinner as it rises (the CFD's, which keeps its speed). Returns (face indices,
+    floor velocities m/s)."""
+    nx, ny, nz = ap.shape
+    w0 = np.maximum(ap.face_views(u_mass)[2][:, :, 0], 0.0)
+    inner = front[:, :, :-1] & front[:, :, 1:] & (w0[:, :, None] > 0.0)
+    z = ap.dz * np.arange(1, nz)
+    core = np.minimum(1.0, LAUNDER_RODI_C * np.sqrt(min(ap.dx, ap.dy) / z))
+    target = np.zeros((nx, ny, nz + 1))
+    floor = w0[:, :, None] * core
+    if intake is not None:
+        carried = w0[:, :, None] - np.cumsum(intake, axis=2)[:, :, :-1] / (ap.dx * ap.dy)
+        floor = np.minimum(floor, np.maximum(carried, 0.0))
+    target[:, :, 1:-1] = np.where(inner, floor, 0.0)
+    flat = np.zeros(ap.n_faces)
+    ap.face_views(flat)[2][...] = target
+    flat[ap.cond != 1.0] = 0.0
+    faces = np.nonzero(flat > 0.0)[0]
+    return faces, flat[faces]

@@ -369,7 +369,9 @@ VERIFY_TOL_K = 0.05
 #: verify from the candidate's local flow correction (:mod:`~dctwin.twin.sim.placement_local`): its march
 #: starts with the new rack's jet blowing, in shorter windows, and the fixed point carries it over instead of
 #: marching again (ai-hall, best 5 spots: 3.5-5.2 instead of 15-20 CPU s a spot, every inlet within 0.36 K of
-#: the plain warm solve; 200-rack hall 0.6 instead of 1.3 s, 0.31 K); False: the plain warm solve
+#: the plain warm solve; 200-rack hall 0.6 instead of 1.3 s, 0.31 K; session 23, the march projected to 1e-2 and
+#: one carry before it: ai-hall `dctwin bench --place` 24.7 instead of 33.5 CPU s for 5 spots on 2 threads,
+#: load 3.4-3.9); False: the plain warm solve
 VERIFY_FROM_LOCAL = True
 
 

@@ -184,6 +184,9 @@ class ElementItem(QGraphicsItem):
         super().__init__()
         self.setZValue(self.z)
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        # drawn once per look and zoom, then copied: the heat map under every rack changes with each solve,
+        # and redrawing the hall's items in Python each time was most of a new map's cost
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.element: Element = element
         self.hall = hall
         self.invalid = False
@@ -1466,8 +1469,8 @@ class FloorPlanView(QGraphicsView):
             self.capacity_label.hide()
             return
         # while the edited layout settles: the last solve's figures, never zeros, never fresh
-        settling = ("<b>Headroom</b> now / after losing one<br><i>settling: the last solve's figures, before the "
-                    f"latest edit</i><br><span style='color:{STALE_COLOUR}'>" + "<br>".join(lines) + "</span>")
+        settling = ("<b>Headroom</b> now / after losing one<br><i>settling: figures before the edit</i><br>"
+                    f"<span style='color:{STALE_COLOUR}'>" + "<br>".join(lines) + "</span>")
         lab = self.capacity_label
         if scene.stale:
             lab.setText(settling)

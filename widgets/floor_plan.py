@@ -981,6 +981,8 @@ class FloorPlanScene(QGraphicsScene):
         for ident, item in self.items_by_id.items():
             if isinstance(item, (RackItem, TileItem)) and ident not in self.drag_ids:
                 item.setFlag(QGraphicsItem.ItemHasNoContents, far)
+                if not far:
+                    item.update()  # far out its colour changed without a redraw: its cached picture is old
         self.far_item.setVisible(far)
         if far:
             self.far_item.rebuild()

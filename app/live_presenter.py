@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from dctwin.widgets.icons import tool_icon
 
@@ -21,12 +21,25 @@ if TYPE_CHECKING:
     from dctwin.app.window import MainWindow
 
 
+#: heat map opacity: settled, and while a solve settles (the old field, then the quick first answer)
+HEAT_OPACITY, HEAT_OPACITY_SETTLING = 0.65, 0.3
+
+
 class LivePresenter(QObject):
     """The runner's results on ``window`` (see the module docstring)."""
+
+    #: the old heat map fades only if no quick first answer has come this long after an edit (ms): the
+    #: quick answer usually comes first, faded itself, so the hall is redrawn once, not twice
+    FADE_DELAY_MS = 250
 
     def __init__(self, window: "MainWindow"):
         super().__init__(window)
         self.w = window
+        self._fade_timer = QTimer(self)
+        self._fade_timer.setSingleShot(True)
+        self._fade_timer.setInterval(self.FADE_DELAY_MS)
+        self._fade_timer.timeout.connect(self._fade_heat)
+        self._busy = False
         #: the frame on show (None until the layout shown is solved)
         self.last_frame: Optional[Frame] = None
         self._alarms_generation: Optional[int] = None
@@ -64,8 +77,17 @@ class LivePresenter(QObject):
         if w.replay_mode:  # the editor's solver says nothing about a replay
             w.readout.settle_bar.hide()
             return
-        w.scene.heat_item.setOpacity(0.3 if busy else 0.65)  # the old field fades while the new one settles
+        self._busy = busy
+        if busy:
+            self._fade_timer.start()  # the old field fades while the new one settles
+        else:
+            self._fade_timer.stop()
+            w.scene.heat_item.setOpacity(HEAT_OPACITY)
         w.readout.show_settling(busy, w.runner.running)
+
+    def _fade_heat(self) -> None:
+        if self._busy and not self.w.replay_mode:
+            self.w.scene.heat_item.setOpacity(HEAT_OPACITY_SETTLING)
 
     def _on_runner_compiling(self, progress) -> None:
         """The first run on this machine compiles the physics kernels: say that, not just "settling"."""
@@ -109,6 +131,9 @@ class LivePresenter(QObject):
         if frame.inlet_field is not None:
             w.scene.set_inlet_field(*frame.inlet_field)
         w.scene.stale = bool(summary.settling)  # a quick first answer is not the converged state yet
+        if summary.settling:
+            self._fade_timer.stop()
+            self._fade_heat()
         w.scene.apply_summary(summary)
         w.inspector.set_live(summary.racks)
         w.power_tree.set_summary(summary)

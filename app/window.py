@@ -640,12 +640,12 @@ class MainWindow(QMainWindow):
         self.show_status(f"{len(ids)} racks fed through this node selected")
 
     def _on_doc_site_changed(self, command) -> None:
+        self.live.request_solve()  # first: the worker solves while the views catch up with the edit
         self.scene.sync()
         self._fill_hall_combo()
         self.power_tree.sync()
         self.inspector.set_context(self.doc.site, self.scene.selected_ids(), self._hall_id())
         self.live.show_design()
-        self.live.request_solve()
 
     def _on_doc_site_replaced(self) -> None:
         self.live.last_frame = None

@@ -20,7 +20,7 @@ import math
 from typing import Iterable, Optional
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
                            QPainterPathStroker, QPalette, QPen, QPixmap, QTransform)
 from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene,
@@ -103,9 +103,12 @@ class HallItem(QGraphicsItem):
         self.hall = hall
 
     def set_hall(self, hall: Hall) -> None:
-        self.prepareGeometryChange()
-        self.hall = hall
-        self.update()
+        """Show ``hall`` (every edit makes a new Hall value; the floor is redrawn only if it looks different:
+        a redraw of the floor is a redraw of every item on it)."""
+        old, self.hall = self.hall, hall
+        if (old.width_m, old.depth_m, old.tile_m) != (hall.width_m, hall.depth_m, hall.tile_m):
+            self.prepareGeometryChange()
+            self.update()
 
     def rect(self) -> QRectF:
         return footprint_rect((0.0, 0.0, self.hall.width_m, self.hall.depth_m))
@@ -181,6 +184,9 @@ class ElementItem(QGraphicsItem):
         super().__init__()
         self.setZValue(self.z)
         self.setFlag(QGraphicsItem.ItemIsSelectable, True)
+        # drawn once per look and zoom, then copied: the heat map under every rack changes with each solve,
+        # and redrawing the hall's items in Python each time was most of a new map's cost
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.element: Element = element
         self.hall = hall
         self.invalid = False
@@ -975,6 +981,8 @@ class FloorPlanScene(QGraphicsScene):
         for ident, item in self.items_by_id.items():
             if isinstance(item, (RackItem, TileItem)) and ident not in self.drag_ids:
                 item.setFlag(QGraphicsItem.ItemHasNoContents, far)
+                if not far:
+                    item.update()  # far out its colour changed without a redraw: its cached picture is old
         self.far_item.setVisible(far)
         if far:
             self.far_item.rebuild()
@@ -1421,6 +1429,13 @@ class FloorPlanView(QGraphicsView):
         self.capacity_label.setAutoFillBackground(True)
         self.capacity_label.setMargin(4)
         self.capacity_label.hide()
+        #: the read-out's size in its settling form (one line longer than the converged form): the room a fit
+        #: leaves for it, so that an edit's "settling" and its solve landing do not re-zoom the plan
+        self._label_need = QSize()
+        self._label_room = QSize()
+        self._label_probe = QLabel(self)  # never shown: measures the settling form while the converged one shows
+        self._label_probe.setMargin(4)
+        self._label_probe.hide()
         scene.sig_summary_applied.connect(self._on_scene_summary_applied)
         #: the armed tool (:mod:`dctwin.widgets.plan_tools`), None: select and drag
         self.tool = None
@@ -1455,20 +1470,25 @@ class FloorPlanView(QGraphicsView):
         if not lines:
             self.capacity_label.hide()
             return
-        if scene.stale:  # the last solve's figures, while the edited layout settles: never zeros, never fresh
-            head = ("<b>Headroom</b> now / after losing one<br><i>settling: the last solve's figures, "
-                    "before the latest edit</i>")
-            body = f"<span style='color:{STALE_COLOUR}'>" + "<br>".join(lines) + "</span>"
+        # while the edited layout settles: the last solve's figures, never zeros, never fresh
+        settling = ("<b>Headroom</b> now / after losing one<br><i>settling: figures before the edit</i><br>"
+                    f"<span style='color:{STALE_COLOUR}'>" + "<br>".join(lines) + "</span>")
+        lab = self.capacity_label
+        if scene.stale:
+            lab.setText(settling)
         else:
-            head, body = "<b>Headroom</b> now / after losing one", "<br>".join(lines)
-        self.capacity_label.setText(head + "<br>" + body)
-        size = self.capacity_label.size()
-        shown = self.capacity_label.isVisible()
-        self.capacity_label.adjustSize()
+            lab.setText("<b>Headroom</b> now / after losing one<br>" + "<br>".join(lines))
+            self._label_probe.setFont(lab.font())
+            self._label_probe.setText(settling)
+        shown = lab.isVisible()
+        lab.adjustSize()
+        self._label_need = (lab if scene.stale else self._label_probe).sizeHint()
         self._place_capacity_label()
-        self.capacity_label.show()
-        if self.fitted and (not shown or self.capacity_label.size() != size):
-            self.zoom_to_fit()  # leave the read-out's corner free
+        lab.show()
+        room = self._label_room
+        if self.fitted and (not shown or self._label_need.width() > room.width()
+                            or self._label_need.height() > room.height()):
+            self.zoom_to_fit()  # leave the read-out's corner free (a re-fit only when it needs more room)
 
     def _place_capacity_label(self) -> None:
         vp = self.viewport().geometry()
@@ -1576,17 +1596,18 @@ class FloorPlanView(QGraphicsView):
         """``r`` grown so that, fitted into the viewport, it leaves the headroom read-out's corner free: the
         read-out takes the bottom-right corner, so the hall goes beside it or above it, whichever is larger."""
         lab = self.capacity_label
+        self._label_room = room = self._label_need.expandedTo(lab.size()) if lab.isVisible() else QSize()
         vp = self.viewport().rect()
-        if not lab.isVisible() or vp.width() <= lab.width() + 20 or vp.height() <= lab.height() + 20:
+        if room.isEmpty() or vp.width() <= room.width() + 20 or vp.height() <= room.height() + 20:
             return r
         w, h = float(vp.width()), float(vp.height())
-        beside = min((w - lab.width() - 12) / r.width(), h / r.height())
-        above = min(w / r.width(), (h - lab.height() - 12) / r.height())
+        beside = min((w - room.width() - 12) / r.width(), h / r.height())
+        above = min(w / r.width(), (h - room.height() - 12) / r.height())
         if max(beside, above) >= min(w / r.width(), h / r.height()):
             return r  # the hall does not reach the corner anyway
         if beside >= above:
-            return r.adjusted(0, 0, (lab.width() + 12) / beside, 0)
-        return r.adjusted(0, 0, 0, (lab.height() + 12) / above)
+            return r.adjusted(0, 0, (room.width() + 12) / beside, 0)
+        return r.adjusted(0, 0, 0, (room.height() + 12) / above)
 
     def wheelEvent(self, event) -> None:  # Qt override
         delta = event.angleDelta().y()

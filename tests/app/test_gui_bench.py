@@ -19,6 +19,11 @@ def test_drop_bench_shows_the_quick_answer_before_the_converged_state(qtbot):
     assert report["quick_answers"] == 1  # the first picture came from on_partial, before the flow converged
     assert 0 < report["first_ms"] <= report["converged_ms"]
     assert report["frame_to_screen_ms"] is not None and report["frame_to_screen_ms"] >= 0
+    # the map drawn after it was shown; CPU beside the wall times, the GUI thread's share within the whole
+    assert report["first_ms"] <= report["first_drawn_ms"] <= report["converged_ms"]
+    assert 0 < report["first_cpu_ms"] <= report["converged_cpu_ms"]
+    assert 0 < report["gui_drop_cpu_ms"] <= report["gui_cpu_to_first_ms"]
+    assert len(report["loadavg"]) == 2
 
 
 @pytest.mark.parametrize("args, needle", [(["--racks", "0"], "between 1 and 20000"),

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from dctwin.twin.sim.results import HallSummary, Headroom, RackResult
@@ -28,6 +28,17 @@ def site():
 @pytest.fixture
 def scene(qapp, site):
     return FloorPlanScene(site)
+
+
+def shown_view(qtbot, scene, size=(600, 400)) -> FloorPlanView:
+    """A view of ``scene``, shown and fitted."""
+    view = FloorPlanView(scene)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view.zoom_to_fit()
+    return view
 
 
 def test_scene_has_one_item_per_element_of_the_right_kind(scene, site):
@@ -164,12 +175,7 @@ def test_containment_is_clicked_on_its_border_only(qapp, site):
 def test_far_out_racks_are_drawn_in_batches_and_stay_selectable(qtbot, scene, site):
     from PySide6.QtWidgets import QGraphicsItem
 
-    view = FloorPlanView(scene)
-    qtbot.addWidget(view)
-    view.resize(600, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    view.zoom_to_fit()
+    view = shown_view(qtbot, scene)
     assert not scene.far
     view.zoom_by(0.05)
     assert scene.far and scene.far_item.isVisible()
@@ -235,3 +241,32 @@ def test_a_drop_anywhere_in_a_tile_lands_where_that_tile_s_tint_says(scene, site
         # the element covers the cursor's tile
         assert x0 <= i * tile + 1e-9 and x0 + 0.6 >= (i + 1) * tile - 1e-9
         assert y0 <= j * tile + 1e-9 and y0 + depth_m >= (j + 1) * tile - 1e-9 or depth_m < tile
+
+
+def test_a_rack_recoloured_far_out_shows_its_new_colour_back_at_the_same_zoom(qtbot, scene, site):
+    """Racks keep a picture of themselves per zoom (a cache): a colour that changed while they were drawn in
+    batches must not come back as the old picture."""
+    view = shown_view(qtbot, scene)
+    scene.apply_summary(HallSummary(racks={r.id: RackResult(20.0) for r in site.hall.racks}))
+    item = scene.items_by_id["R-A03"]
+    centre = view.mapFromScene(item.sceneBoundingRect().center())
+
+    def colour_on_screen():
+        """The rack's most common colour on screen (its fill; not its border, front bar or label)."""
+        from collections import Counter
+
+        img = view.viewport().grab().toImage()
+        box = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+        seen = Counter(img.pixel(x, y) for x in range(box.left(), box.right()) for y in range(box.top(), box.bottom()))
+        return QColor.fromRgb(seen.most_common(1)[0][0])
+
+    cold = colour_on_screen()  # drawn, and so cached, at this zoom
+    view.zoom_by(0.05)
+    assert scene.far
+    scene.apply_summary(HallSummary(racks={r.id: RackResult(38.0) for r in site.hall.racks}))
+    view.zoom_by(20.0)  # back to the same zoom
+    assert not scene.far and view.mapFromScene(item.sceneBoundingRect().center()) == centre
+    hot = colour_on_screen()
+    want = scene.temp_scale.colour(38.0)
+    assert hot != cold
+    assert abs(hot.red() - want.red()) + abs(hot.green() - want.green()) + abs(hot.blue() - want.blue()) < 40

@@ -71,6 +71,8 @@ class StepControl:
         self.x1: Optional[np.ndarray] = None
         self.h1 = 0.0  # the last accepted step (s)
         self.calm_at = -math.inf  # long steps only from this time on (SETTLE_S after a happening)
+        #: (t, server intakes) at the last look, for the rate :func:`approaching` extrapolates
+        self.intake: Optional[tuple[float, np.ndarray]] = None
 
     def on_grid(self, h: float) -> float:
         """``h`` rounded down to a whole number of ``dt`` (at least one)."""

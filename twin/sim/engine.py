@@ -338,7 +338,7 @@ class Simulation:
         if not self.ra.n:
             return False
         intake = server_intake_c(self.ra, self.state.rack_inlet_c, self.state.rack_state)
-        last, ctl.intake = getattr(ctl, "intake", None), (self.state.t_s, intake)
+        last, ctl.intake = ctl.intake, (self.state.t_s, intake)
         if last is None or self.state.t_s <= last[0]:
             return True
         rate = (intake - last[1]) / (self.state.t_s - last[0])

@@ -347,10 +347,16 @@ def diffuse(u, v, w, src_u, src_v, src_w, cx, cy, cz, solid, nu, dt, dx, dy, dz,
     nuw = nu.T
     top_v = top_open.T
     no_top = np.zeros((sw.shape[0], sw.shape[1]))  # w: the last axis of its view is x (walls)
-    for _ in range(n_iter):
-        _diffuse_x(u, src_u, cx, solid, nu, dt, dx, dy, dz, wall, top_open, tmp_u)
-        _diffuse_x(_swap01(v), _swap01(src_v), _swap01(cy), sv, nuv, dt, dy, dx, dz, wall, top_v, _swap01(tmp_v))
-        _diffuse_x(w.T, src_w.T, cz.T, sw, nuw, dt, dz, dy, dx, wall, no_top, tmp_w.T)
+    # the sweeps go back and forth between (u, v, w) and (tmp_u, ...): a copy only after an odd count
+    for it in range(n_iter):
+        if it % 2 == 0:
+            fu, fv, fw, ou, ov, ow = u, v, w, tmp_u, tmp_v, tmp_w
+        else:
+            fu, fv, fw, ou, ov, ow = tmp_u, tmp_v, tmp_w, u, v, w
+        _diffuse_x(fu, src_u, cx, solid, nu, dt, dx, dy, dz, wall, top_open, ou)
+        _diffuse_x(_swap01(fv), _swap01(src_v), _swap01(cy), sv, nuv, dt, dy, dx, dz, wall, top_v, _swap01(ov))
+        _diffuse_x(fw.T, src_w.T, cz.T, sw, nuw, dt, dz, dy, dx, wall, no_top, ow.T)
+    if n_iter % 2 == 1:
         _copy3(tmp_u, u)
         _copy3(tmp_v, v)
         _copy3(tmp_w, w)

@@ -703,7 +703,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
     pf = port_faces(ap)
     nf = ap.n_faces
     bf, ubc, ujet, m = _boundary_velocities(ap, pf, bc)
-    closed = ap.cond == 0.0
+    closed = np.flatnonzero(ap.cond == 0.0)  # (indices: a boolean mask scans every face each step)
     interior = np.nonzero(ap.cond == 1.0)[0]
     leaky = (ap.cond > 0.0) & (ap.cond < 1.0)
 
@@ -767,7 +767,9 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         """The march goes on at the airflows ``new_bc``: its step from their fastest inflow (same Courant
         number), the windows as long in time as they were."""
         nonlocal bf, ubc, ujet, m, top_open, jet_faces, jet_vals, keep_faces, keep_gain, v_clip, tol_p, dt, n_win
+        nonlocal ubc_closed
         bf, ubc, ujet, m = _boundary_velocities(ap, pf, new_bc)
+        ubc_closed = ubc[closed]
         top_open = _top_open(ap, bf)
         jet_faces, jet_vals = pf.face[m], ujet[pf.face[m]]
         v_in = np.abs(ujet[pf.face[bf["port_q"] > 0]])
@@ -781,6 +783,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         warn[:] = list(bf["warnings"])
 
     top_open = _top_open(ap, bf)
+    ubc_closed = ubc[closed]
     cx, cy, cz = ap.face_views(ap.cond)
     # advection reads the jet velocities at tile faces
     adv = np.empty(nf)
@@ -821,7 +824,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
         if len(keep_faces):
             kept = w.a[keep_faces] * (1.0 + keep_gain)
             w.a[keep_faces] = np.clip(kept, -2.0 * v_clip, 2.0 * v_clip)
-        w.a[closed] = ubc[closed]
+        w.a[closed] = ubc_closed
         w.b[:] = w.a
         su, sv, sw = ap.face_views(w.b)
         _nb.diffuse(ou, ov, ow, su, sv, sw, cx, cy, cz, ap.solid, w.nu, dt, ap.dx, ap.dy, ap.dz,
@@ -838,7 +841,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                                             steps, t, False, t0, []))
             if new_bc is not None:  # (None: the windows may still call back)
                 on_ports(new_bc)
-                uf[closed] = ubc[closed]
+                uf[closed] = ubc_closed
                 retargeted = True
                 t_anneal = t + ANNEAL_AGAIN * anneal_tau * tau
                 min_time = max(min_time, t_anneal + ANNEAL_AFTER * tau)
@@ -848,7 +851,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                 retarget = None
             else:
                 on_ports(new_bc)
-                uf[closed] = ubc[closed]
+                uf[closed] = ubc_closed
                 retargeted = True
         if t >= min_time - 1e-12:
             acc += uf
@@ -862,7 +865,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                         retarget = None
                     else:  # the windows start again at the new airflows
                         on_ports(new_bc)
-                        uf[closed] = ubc[closed]
+                        uf[closed] = ubc_closed
                         prev_mean, retargeted = None, True
                 if prev_mean is not None and new_bc is None:
                     d = (mean - prev_mean)[interior]
@@ -883,7 +886,7 @@ def solve_flow(ap, bc: FlowBC, init: Optional[Flow] = None, *, max_time_s: Optio
                     f"using the last {window:.0f} s average")
     uf[:] = mean
     if retargeted:  # a window that began at earlier airflows
-        uf[closed] = ubc[closed]
+        uf[closed] = ubc_closed
     project(ap, uf, phi, 1e-10 * max(vmax, 1e-3) / hmin, max_iter=5000)
     if kf is None:
         eddy_viscosity(ap, uf, chen_a, nu_floor, out=w.nu)

@@ -42,13 +42,17 @@ def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
 
 
 def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
-          retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0) -> None:
+          retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0,
+          warm_window_tau: Optional[float] = None) -> None:
     """March the flow for these airflows (warm-started from the present or the previous layout's
     flow); airflows it cannot honour join the state's warnings. ``retarget``: airflows that follow the
     flow during the march (:func:`~dctwin.twin.physics.airflow.solve_flow`); the flow is then made for
-    the last airflows it gave. ``anneal``: the march's viscous start (``airflow.solve_flow``; 1: none)."""
+    the last airflows it gave. ``anneal``: the march's viscous start (``airflow.solve_flow``; 1: none).
+    ``warm_window_tau``: the averaging window (residence times, ``airflow.solve_flow``'s ``window_tau``)
+    of a warm-started march (default the march's own; a march from rest keeps its own)."""
     model = hs.air_model
     init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
+    window = {} if init is None or warm_window_tau is None else {"window_tau": warm_window_tau}
     final = [rack_q, unit_q]
 
     def follow_fans(flow: airflow.Flow) -> Optional[airflow.FlowBC]:
@@ -60,7 +64,7 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
     try:
         st.flow = airflow.solve_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), init=init,
                                      scheme=model.scheme, turbulence=model.turbulence, max_work=MAX_MARCH_WORK,
-                                     anneal=anneal,
+                                     anneal=anneal, **window,
                                      retarget=None if retarget is None else follow_fans)
     except airflow.MarchTooLong as exc:
         ap = hs.air
@@ -97,11 +101,12 @@ def _fastest(ap, port_face: int) -> str:
 
 def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
            marched: Optional[list] = None, within: float = FLOW_REMARCH,
-           retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0) -> bool:
+           retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0,
+           warm_window_tau: Optional[float] = None) -> bool:
     """Airflows moved: carry the nearest of the marched flows ``marched`` (``(flow, rack_q, unit_q)``;
     default the state's last marches) over to them when the change from it is small (no element
-    started or stopped, none moved by ``within``, relative), else re-march (``retarget``, ``anneal``: see
-    :func:`march`). Returns True when it re-marched."""
+    started or stopped, none moved by ``within``, relative), else re-march (``retarget``, ``anneal``,
+    ``warm_window_tau``: see :func:`march`). Returns True when it re-marched."""
     base, best = None, math.inf
     for flow, rq, uq in (st.marched if marched is None else marched):
         if _small_change(rq, rack_q, within) and _small_change(uq, unit_q, within):
@@ -109,7 +114,7 @@ def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray
             if d < best:
                 base, best = flow, d
     if base is None:
-        march(hs, st, rack_q, unit_q, retarget, anneal)
+        march(hs, st, rack_q, unit_q, retarget, anneal, warm_window_tau)
         return True
     carry(hs, st, rack_q, unit_q, base)
     return False

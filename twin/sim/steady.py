@@ -81,6 +81,13 @@ FANS_IN_MARCH = 0
 #: it (1: none, main's march). Its end then does not depend on the flow it starts from, but the second
 #: (warm) march's does on the airflows the first formed at
 COLD_ANNEAL = 1.0
+#: the averaging window (residence times) of a march that goes on from one this solve has marched (the
+#: racks' fans moved after it): it ends when two consecutive windows agree (airflow.solve_flow), and it
+#: starts near its end. 0.5 (the march's own) took small's march after the fans moved 270 steps; 0.25
+#: takes 135 and puts the inlets 0.05 K from it (1/3: 177 steps, 0.015 K); ai-hall 78 steps -> 26, inlets
+#: 0.12 K (RMS 0.014 K). Marches from rest and from the previous layout's flow after an edit keep 0.5 (the
+#: latter start further away: the edit case of test_steady_carry moved 0.25 -> 0.37 K with 0.25)
+WARM_WINDOW_TAU = 0.25
 FANS_TOL_K = 0.25
 FANS_ITER = 4
 FANS_PROJECTION_TOL = airflow.MARCH_TOL_KEEP
@@ -222,7 +229,7 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
                 if FANS_IN_MARCH and (hs.ra.fixed is None or not hs.ra.fixed.all()):  # some rack's fan follows
                     hook, anneal = fans_in_march(rs.airflow_m3s, us.airflow_m3s), airflow.ANNEAL
             if flows.follow(hs, st, rs.airflow_m3s, us.airflow_m3s, own, within=SETTLE_CARRY, retarget=hook,
-                            anneal=anneal):
+                            anneal=anneal, warm_window_tau=WARM_WINDOW_TAU if own else None):
                 stats.flow_solves += 1
                 own = [st.marched[-1]]
             else:

@@ -43,16 +43,20 @@ def needs_flow(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray) -> bool:
 
 def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
           retarget: Optional[Callable[[airflow.Flow], Optional[airflow.FlowBC]]] = None, anneal: float = 1.0,
-          warm_window_tau: Optional[float] = None) -> None:
+          warm_window_tau: Optional[float] = None, tol: Optional[float] = None) -> None:
     """March the flow for these airflows (warm-started from the present or the previous layout's
     flow); airflows it cannot honour join the state's warnings. ``retarget``: airflows that follow the
     flow during the march (:func:`~dctwin.twin.physics.airflow.solve_flow`); the flow is then made for
     the last airflows it gave. ``anneal``: the march's viscous start (``airflow.solve_flow``; 1: none).
     ``warm_window_tau``: the averaging window (residence times, ``airflow.solve_flow``'s ``window_tau``)
-    of a warm-started march (default the march's own; a march from rest keeps its own)."""
+    of a warm-started march (default the march's own; a march from rest keeps its own). ``tol``: a
+    provisional march's looser tolerance (``airflow.solve_flow``'s; default its own), which the caller
+    marches on from: it is not kept among the state's marches to carry over from."""
     model = hs.air_model
     init = None if model.cold_start else (st.flow if st.flow is not None else st.warm_flow)
     window = {} if init is None or warm_window_tau is None else {"window_tau": warm_window_tau}
+    if tol is not None:
+        window["tol"] = tol
     final = [rack_q, unit_q]
 
     def follow_fans(flow: airflow.Flow) -> Optional[airflow.FlowBC]:
@@ -78,6 +82,8 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
     rack_q, unit_q = final
     st.flow_rack_q = rack_q.copy()
     st.flow_unit_q = unit_q.copy()
+    if tol is not None:
+        return
     kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
     st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
 

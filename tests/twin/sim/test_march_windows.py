@@ -1,10 +1,11 @@
-"""The steady solve's warm-started marches average over shorter windows (session 24, issue 16).
+"""A cold steady solve marches less (session 24, issue 16), and lands near where it landed before.
 
 A cold solve of small marches twice: from rest at the supply temperature's airflows, then, once the racks'
 fans have followed their solved inlets, on from that flow. The second march ends when two consecutive
-averaging windows agree (``airflow.solve_flow``); with windows of
-:data:`~dctwin.twin.sim.steady.WARM_WINDOW_TAU` residence times instead of the march's own 0.5 it takes
-half the steps and lands within :data:`BOUND_K` of the solve with the long windows.
+windows of :data:`~dctwin.twin.sim.steady.WARM_WINDOW_TAU` residence times agree (a march's own: 0.5):
+fewer steps, within :data:`BOUND_K` of the solve that marches as before. With
+:data:`~dctwin.twin.sim.steady.PROVISIONAL_TOL` set (off by default) the first march is provisional: it
+stops when two windows agree within it (the fans leave its airflows at once).
 """
 
 from __future__ import annotations
@@ -17,22 +18,26 @@ from dctwin.twin.physics import airflow
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.engine import Simulation
 
-#: rack inlets and unit returns (K) of the solve with short warm windows against the one with the march's
-#: own (measured 0.049 K on small)
-BOUND_K = 0.1
+#: rack inlets and unit returns (K) of the solve against the one that marches as before session 24
+#: (measured on small: 0.013 K; with the provisional first march at 0.08, 0.074 K)
+BOUND_K = 0.15
+#: the provisional tolerance tried (steady.PROVISIONAL_TOL)
+PROVISIONAL = 0.08
 
 
-def _solve(monkeypatch, warm_window_tau: float) -> tuple[Simulation, list]:
-    """small solved cold with the steady solve's warm windows ``warm_window_tau``; its marches as (warm
-    started, steps, simulated time s, residence time s)."""
+def _solve(monkeypatch, warm_window_tau: float, provisional_tol) -> tuple[Simulation, list]:
+    """small solved cold with the steady solve's warm windows ``warm_window_tau`` and provisional
+    tolerance ``provisional_tol``; its marches as (warm started, steps, simulated time s, residence
+    time s, the flow)."""
     monkeypatch.setattr(steady, "WARM_WINDOW_TAU", warm_window_tau)
+    monkeypatch.setattr(steady, "PROVISIONAL_TOL", provisional_tol)
     marches = []
     real = airflow.solve_flow
 
     def solve_flow(ap, bc, init=None, **kw):
         flow = real(ap, bc, init, **kw)
         inflow = float(airflow.boundary_flows(ap, bc)["port_q"].clip(min=0.0).sum())
-        marches.append((init is not None, flow.steps, flow.sim_time_s, ap.fluid_volume_m3 / inflow))
+        marches.append((init is not None, flow.steps, flow.sim_time_s, ap.fluid_volume_m3 / inflow, flow))
         return flow
 
     monkeypatch.setattr(airflow, "solve_flow", solve_flow)
@@ -44,27 +49,38 @@ def _solve(monkeypatch, warm_window_tau: float) -> tuple[Simulation, list]:
 
 @pytest.fixture(scope="module")
 def solves():
+    """small solved cold: as it is, as before session 24 (windows of 0.5, no provisional march), and with
+    the provisional first march."""
     mp = pytest.MonkeyPatch()
     try:
-        return _solve(mp, steady.WARM_WINDOW_TAU), _solve(mp, 0.5)
+        return (_solve(mp, steady.WARM_WINDOW_TAU, steady.PROVISIONAL_TOL), _solve(mp, 0.5, None),
+                _solve(mp, steady.WARM_WINDOW_TAU, PROVISIONAL))
     finally:
         mp.undo()
 
 
 def test_the_march_after_the_fans_moved_ends_within_its_short_windows(solves):
-    (short, marches), _ = solves
+    (now, marches), (before, m_before), _ = solves
     assert steady.WARM_WINDOW_TAU < 0.5
-    assert [warm for warm, *_ in marches] == [False, True]  # from rest, then on from it
-    _, steps, t, tau = marches[1]
-    # two or three windows of WARM_WINDOW_TAU (each whole steps, a little longer); with the march's own
-    # (0.5) two windows are already one residence time
-    assert t < 3.5 * steady.WARM_WINDOW_TAU * tau < tau
-    _, cold_steps, cold_t, _ = marches[0]
-    assert cold_t >= tau  # the march from rest keeps its own windows after its residence time
+    assert [warm for warm, *_ in marches] == [False, True] == [warm for warm, *_ in m_before]
+    _, steps, t, tau, _ = marches[1]
+    dt = t / steps
+    assert t <= 3 * (steady.WARM_WINDOW_TAU * tau + dt)  # two or three short windows (each whole steps)
+    assert m_before[1][2] >= tau and steps < m_before[1][1]  # with 0.5 two windows are one residence time
+    assert marches[0][1] == m_before[0][1]  # the march from rest as before
 
 
-def test_the_short_windows_land_near_the_long_ones(solves):
-    (short, m_short), (long, m_long) = solves
-    assert m_short[1][1] < m_long[1][1]  # the case it is about: the long windows take more steps
-    assert np.abs(short.state.rack_inlet_c - long.state.rack_inlet_c).max() <= BOUND_K
-    assert np.abs(short.state.unit_return_c - long.state.unit_return_c).max() <= BOUND_K
+def test_the_first_march_can_be_provisional(solves):
+    _, (before, m_before), (prov, marches) = solves
+    assert prov.stats.flow_solves == before.stats.flow_solves == 2
+    assert marches[0][1] < m_before[0][1]  # it stopped at its looser tolerance
+    provisional = marches[0][4]
+    assert provisional.converged and all(m[0] is not provisional for m in prov.state.marched)  # never carried
+
+
+def test_they_land_near_the_solve_as_before(solves):
+    (now, m_now), (before, m_before), (prov, m_prov) = solves
+    assert sum(m[1] for m in m_now) < sum(m[1] for m in m_before)
+    for sim in (now, prov):
+        assert np.abs(sim.state.rack_inlet_c - before.state.rack_inlet_c).max() <= BOUND_K
+        assert np.abs(sim.state.unit_return_c - before.state.unit_return_c).max() <= BOUND_K

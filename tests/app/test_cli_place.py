@@ -35,10 +35,10 @@ def test_place_json_has_the_issue_keys(capsys, tiny):
     assert d["estimate_error_k"]["verified"] == 1
 
 
-def test_a_verified_spot_reports_the_corrected_estimate_and_keeps_the_floor_wide_one(capsys, tiny):
-    """A verified candidate's ``inlet_c`` and ``neighbour_rise_k`` are the estimate on its corrected flow
-    (``verified.local``), its errors and ``estimate_error_k`` theirs; the map's floor-wide estimate stays under
-    ``floor_*`` on every candidate (equal to ``inlet_c`` where nothing was verified)."""
+def test_a_verified_spot_reports_the_corrected_rise_and_keeps_the_floor_wide_estimate(capsys, tiny):
+    """A verified candidate's ``neighbour_rise_k`` and ``neighbour`` are the estimate on its corrected flow
+    (``verified.local``), its rise error and ``estimate_error_k``'s theirs; its ``inlet_c`` stays the floor-wide
+    estimate; the map's floor-wide figures are under ``floor_*`` on every candidate."""
     code, out, err = run(capsys, "place", tiny, "--kw", "1.5", "--verify", "1", "--grid", "0.6", "--json")
     assert code == 0, err
     d = json.loads(out)
@@ -46,10 +46,10 @@ def test_a_verified_spot_reports_the_corrected_estimate_and_keeps_the_floor_wide
     assert len(ver) == 1
     c, v = ver[0], ver[0]["verified"]
     loc = v["local"]
-    assert c["inlet_c"] == loc["inlet_c"] and c["neighbour_rise_k"] == loc["neighbour_rise_k"]
-    assert c["neighbour"] == loc["neighbour"]
-    assert v["inlet_error_k"] == pytest.approx(loc["inlet_error_k"], abs=2e-3)
+    assert c["neighbour_rise_k"] == loc["neighbour_rise_k"] and c["neighbour"] == loc["neighbour"]
+    assert c["inlet_c"] == c["floor_inlet_c"]
     assert v["rise_error_k"] == pytest.approx(loc["rise_error_k"], abs=2e-3)
+    assert v["inlet_error_k"] == pytest.approx(v["floor_inlet_error_k"], abs=2e-3)
     # the floor-wide estimate is the map's: the same spot estimated again gives it
     code, out2, err = run(capsys, "place", tiny, "--kw", "1.5", "--verify", "0", "--grid", "0.6", "--json",
                           "--top", "500")
@@ -58,7 +58,7 @@ def test_a_verified_spot_reports_the_corrected_estimate_and_keeps_the_floor_wide
     assert c["floor_neighbour_rise_k"] == again["neighbour_rise_k"] and c["floor_neighbour"] == again["neighbour"]
     assert v["floor_inlet_error_k"] == pytest.approx(c["floor_inlet_c"] - v["inlet_c"], abs=2e-3)
     err_k = d["estimate_error_k"]
-    assert err_k["inlet_c"] == pytest.approx(abs(loc["inlet_error_k"]), abs=2e-3)
+    assert err_k["neighbour_rise_k"] == pytest.approx(abs(loc["rise_error_k"]), abs=2e-3)
     assert err_k["floor_inlet_c"] == pytest.approx(abs(v["floor_inlet_error_k"]), abs=2e-3)
     assert err_k["floor_neighbour_rise_k"] == pytest.approx(abs(v["floor_rise_error_k"]), abs=2e-3)
 

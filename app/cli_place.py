@@ -190,6 +190,6 @@ def bench_place(args: argparse.Namespace) -> int:
               f"{c['target_drag_map_s']:g} s); all facings {c['floor_s']:.2f} s; top-{c['verified']} verification "
               f"{c['verify_s']:.1f} s ({c['verify_cpu_s']:.1f} s CPU) on {c['workers']} threads (target < {c['target_verify_s']:g} s); estimate vs "
               f"solve: inlet {_num(c['estimate_error_inlet_k'], '.2f', ' K')}, rise "
-              f"{_num(c['estimate_error_rise_k'], '.2f', ' K')}; on the corrected flow: inlet "
-              f"{_num(c.get('local_error_inlet_k'), '.2f', ' K')}, rise {_num(c.get('local_error_rise_k'), '.2f', ' K')}")
+              f"{_num(c['estimate_error_rise_k'], '.2f', ' K')} (on the corrected flow); floor-wide: inlet "
+              f"{_num(c.get('floor_error_inlet_k'), '.2f', ' K')}, rise {_num(c.get('floor_error_rise_k'), '.2f', ' K')}")
     return 0

@@ -35,6 +35,34 @@ def test_place_json_has_the_issue_keys(capsys, tiny):
     assert d["estimate_error_k"]["verified"] == 1
 
 
+def test_a_verified_spot_reports_the_corrected_rise_and_keeps_the_floor_wide_estimate(capsys, tiny):
+    """A verified candidate's ``neighbour_rise_k`` and ``neighbour`` are the estimate on its corrected flow
+    (``verified.local``), its rise error and ``estimate_error_k``'s theirs; its ``inlet_c`` stays the floor-wide
+    estimate; the map's floor-wide figures are under ``floor_*`` on every candidate."""
+    code, out, err = run(capsys, "place", tiny, "--kw", "1.5", "--verify", "1", "--grid", "0.6", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    ver = [c for c in d["candidates"] if c.get("verified")]
+    assert len(ver) == 1
+    c, v = ver[0], ver[0]["verified"]
+    loc = v["local"]
+    assert c["neighbour_rise_k"] == loc["neighbour_rise_k"] and c["neighbour"] == loc["neighbour"]
+    assert c["inlet_c"] == c["floor_inlet_c"]
+    assert v["rise_error_k"] == pytest.approx(loc["rise_error_k"], abs=2e-3)
+    assert v["inlet_error_k"] == pytest.approx(v["floor_inlet_error_k"], abs=2e-3)
+    # the floor-wide estimate is the map's: the same spot estimated again gives it
+    code, out2, err = run(capsys, "place", tiny, "--kw", "1.5", "--verify", "0", "--grid", "0.6", "--json",
+                          "--top", "500")
+    again = {(e["x_m"], e["y_m"], e["facing"]): e for e in json.loads(out2)["candidates"]}[(c["x_m"], c["y_m"], c["facing"])]
+    assert c["floor_inlet_c"] == again["inlet_c"] == again["floor_inlet_c"]
+    assert c["floor_neighbour_rise_k"] == again["neighbour_rise_k"] and c["floor_neighbour"] == again["neighbour"]
+    assert v["floor_inlet_error_k"] == pytest.approx(c["floor_inlet_c"] - v["inlet_c"], abs=2e-3)
+    err_k = d["estimate_error_k"]
+    assert err_k["neighbour_rise_k"] == pytest.approx(abs(loc["rise_error_k"]), abs=2e-3)
+    assert err_k["floor_inlet_c"] == pytest.approx(abs(v["floor_inlet_error_k"]), abs=2e-3)
+    assert err_k["floor_neighbour_rise_k"] == pytest.approx(abs(v["floor_rise_error_k"]), abs=2e-3)
+
+
 def test_place_text_names_the_best_spot_and_what_binds(capsys, tiny):
     code, out, _ = run(capsys, "place", tiny, "--kw", "1.5", "--verify", "0", "--grid", "0.6", "--facing", "N")
     assert code == 0

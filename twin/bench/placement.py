@@ -11,7 +11,8 @@ For each hall, from its solved steady state (``solve_s``, once, cold):
   the CPU time they took (all threads; on a loaded machine verify_cpu_s / workers is what they would take
   alone);
 - ``estimate_error_k``: the largest difference between the estimate and those solves (new rack's inlet,
-  largest rise at another rack).
+  largest rise at another rack): ``estimate_error_*`` of the estimate the verified spots report (the corrected
+  one, as ``local_error_*``), ``floor_error_*`` of the floor-wide one that chose them.
 
 Medians of ``repeats`` for the fast parts; the verification runs once. Wall-clock figures of this
 machine, reported against the issue's targets, never asserted in tests.
@@ -72,6 +73,7 @@ def bench_hall(name: str, kw: float = 20.0, verify: int = DEFAULT_VERIFY, repeat
            "verify_s": res.timing["verify_s"], "verify_cpu_s": verify_cpu_s, "workers": n_workers,
            "estimate_error_inlet_k": err["inlet_c"], "estimate_error_rise_k": err["neighbour_rise_k"],
            "local_error_rise_k": err.get("local_neighbour_rise_k"), "local_error_inlet_k": err.get("local_inlet_c"),
+           "floor_error_inlet_k": err.get("floor_inlet_c"), "floor_error_rise_k": err.get("floor_neighbour_rise_k"),
            "best": None if best is None else {"x_m": best.x_m, "y_m": best.y_m, "facing": best.facing},
            "target_drag_map_s": target_map, "target_verify_s": target_verify}
     if log is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from dctwin.twin.model.demos import load_demo, synthetic_site
@@ -25,6 +26,10 @@ INLET_ERROR_K = 1.0
 #: (ai-hall, 20 kW: 1.1 and 1.9 K too low at two of its five best spots; 200-rack hall up to 1.0 K). On the
 #: candidates' corrected flows (placement_local) the rise is within LOCAL_ERROR_K (1 K; ai-hall 0.9 K)
 RISE_ERROR_K = 2.0
+#: what the README states for the floor-wide inlet estimate at the 200-rack hall's top candidates (its row ends,
+#: 1.06 K; on the demo halls INLET_ERROR_K). A verified spot reports the rise on its corrected flow, within
+#: LOCAL_ERROR_K (1 K); the floor-wide rise is within RISE_ERROR_K
+FLOOR_INLET_ERROR_K = 1.5
 
 
 def solve_placed(sim: Simulation, cand: Candidate):
@@ -68,10 +73,12 @@ def assert_estimate_close(res) -> None:
     verified = [c for c in res.candidates if c.verified is not None]
     assert verified
     for c in verified:
+        # the estimate it reports: the inlet floor-wide, the rise on the candidate's corrected flow (placement_local)
         assert abs(c.verified["inlet_error_k"]) <= INLET_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
-        assert abs(c.verified["rise_error_k"]) <= RISE_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
-        # the rise on the candidate's corrected flow (placement_local), the new rack's jet and intake in it
-        assert abs(c.verified["local"]["rise_error_k"]) <= LOCAL_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
+        assert abs(c.verified["rise_error_k"]) <= LOCAL_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
+        assert c.verified["rise_error_k"] == c.verified["local"]["rise_error_k"]
+        # the floor-wide rise, which chose it
+        assert abs(c.verified["floor_rise_error_k"]) <= RISE_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +130,34 @@ def test_ai_hall_best_spot_meets_its_constraints_and_the_estimate_is_close(ai_ha
     assert best is not None and best.verified["feasible"]
     assert_estimate_close(res)
     assert_meets_its_constraints(ai_hall, best)
+
+
+@pytest.mark.slow
+def test_ai_hall_verification_hands_the_fixed_point_over_to_the_steady_solve(ai_hall, monkeypatch):
+    """After the verifying march the fixed point is carried until it moves less than VERIFY_HANDOVER_K; the
+    steady solve's own iterations then take it to the tolerance on that flow, with no march. At the ai-hall's
+    best spot that is one carry fewer than carrying to the tolerance (whose last carry, 0.003-0.012 K, the steady
+    solve's first iteration repeats) for the same state within 0.02 K. (Handed over too early, at 1.1 K in
+    ``small``, the steady solve marched again and landed 0.39 K away: so the hand-over is kept small.)"""
+    from dctwin.twin.sim import placement_local
+
+    ctx = PlacementContext(ai_hall)
+    request = RackRequest(kw=20.0)
+    cands = [c for f in "NESW" for c in ctx.floor_map(request, f).candidates.values()]
+    cand = min((c for c in cands if c.feasible), key=lambda c: c.rank_key)
+
+    def solved(handover: float):
+        monkeypatch.setattr(placement_local, "VERIFY_HANDOVER_K", handover)
+        lf, local = placement_local.local_correction(ctx, cand.racks, cand.inlets)
+        summary, info = placement_local.verify_solve(local["sim"], lf, 0.05)
+        ids = ctx.air.rack_ids + [local["placed"][0].id]
+        return np.array([summary.racks[r].inlet_c for r in ids]), info
+
+    a, handed = solved(placement_local.VERIFY_HANDOVER_K)
+    b, carried = solved(0.0)
+    assert not handed["fallback"] and handed["flow_solves"] == 0, handed  # no march after the verifying one
+    assert handed["carries"] < carried["carries"], (handed, carried)
+    assert np.abs(a - b).max() <= 0.02, np.abs(a - b).max()
 
 
 #: what the README states for the largest rise at another rack in the ai-hall for big air racks (K): the
@@ -225,8 +260,12 @@ def test_200_rack_hall_best_spot_and_the_corrected_estimate_at_the_verified_spot
         loc = c.verified["local"]
         assert abs(loc["inlet_error_k"]) <= LOCAL_ERROR_K, (c.x_m, c.y_m, c.facing, loc)
         assert abs(loc["rise_error_k"]) <= LOCAL_ERROR_K, (c.x_m, c.y_m, c.facing, loc)
-        assert abs(c.verified["rise_error_k"]) <= RISE_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
-    assert res.estimate_error_k()["local_inlet_c"] <= LOCAL_ERROR_K
+        assert abs(c.verified["floor_rise_error_k"]) <= RISE_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
+        assert abs(c.verified["floor_inlet_error_k"]) <= FLOOR_INLET_ERROR_K, (c.x_m, c.y_m, c.facing, c.verified)
+        assert c.neighbour_rise_k == loc["neighbour_rise_k"]  # the rise a verified spot reports
+    err = res.estimate_error_k()
+    assert err["local_inlet_c"] <= LOCAL_ERROR_K and err["inlet_c"] <= FLOOR_INLET_ERROR_K
+    assert err["neighbour_rise_k"] <= LOCAL_ERROR_K
     best = res.best
     assert best is not None and best.verified["feasible"]
     assert_meets_its_constraints(hall200, best)

@@ -279,6 +279,41 @@ def test_find_space_on_a_tiny_hall_verifies_its_best_spot(tiny):
     assert keys == sorted(keys)
 
 
+def test_verification_queues_every_local_correction_before_any_full_solve(tiny, monkeypatch):
+    """The verifications run as two stages on the threads (placement._pipelined): every candidate's local
+    correction is queued before any full solve, so no solve runs alone at the end while a thread has a
+    correction left to do; the records are those of one-by-one verification, and the spots verified the best
+    feasible ones by the estimate."""
+    from dctwin.twin.sim import placement
+
+    started: list[tuple[str, float, float]] = []
+    real_start, real_solve = placement._verify_start, placement._verify_solve
+
+    def start(ctx, cand, cancel=None):
+        started.append(("local", cand.x_m, cand.y_m))
+        return real_start(ctx, cand, cancel)
+
+    def solve(ctx, request, cand, st, cancel=None):
+        started.append(("solve", cand.x_m, cand.y_m))
+        return real_solve(ctx, request, cand, st, cancel)
+
+    ctx = PlacementContext(tiny)
+    request = RackRequest(kw=1.5)
+    cands = [c for f in "NESW" for c in ctx.floor_map(request, f).candidates.values()]
+    best = sorted((c for c in cands if c.feasible), key=lambda c: c.rank_key)[:3]
+    alone = {(c.x_m, c.y_m, c.facing): placement.verify(ctx, request, c)[0] for c in best}
+    monkeypatch.setattr(placement, "_verify_start", start)
+    monkeypatch.setattr(placement, "_verify_solve", solve)
+    res = find_space(tiny, request, verify_top=3, workers=2, context=ctx)
+    kinds = [k for k, _, _ in started]
+    assert kinds == ["local"] * 3 + ["solve"] * 3, started
+    ver = {(c.x_m, c.y_m, c.facing): c.verified for c in res.candidates if c.verified is not None}
+    assert set(ver) == set(alone)
+    for key, rec in ver.items():
+        assert rec["inlet_c"] == pytest.approx(alone[key]["inlet_c"], abs=1e-9), key
+        assert rec["neighbour_rise_k"] == pytest.approx(alone[key]["neighbour_rise_k"], abs=1e-9), key
+
+
 def test_plan_places_racks_one_after_another_and_reports_stranded_capacity(tiny):
     plan = plan_placements(tiny, RackRequest(kw=1.0), 2, verify_top=1, workers=1)
     d = plan.to_json()

@@ -117,15 +117,10 @@ class Ports:
 
 def _ports_from_counts(faces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], counts: np.ndarray) -> Ports:
     """Ports of the faces of every port one after the other, ``counts[p]`` of them for port ``p``."""
-    return _ports_from_lists(_split_ports(faces, counts)) if len(counts) == 0 else Ports(
-        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), faces[0].astype(np.int64),
-        faces[1].astype(np.int64), faces[2].astype(np.float64), faces[3].astype(np.float64))
-
-
-def _split_ports(faces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], counts: np.ndarray) -> list:
-    """The faces of every port one after the other, split into one (faces, cells, signs, areas) per port."""
-    cuts = np.cumsum(counts)[:-1]
-    return [tuple(parts) for parts in zip(*(np.split(a, cuts) for a in faces))] if len(counts) else []
+    if len(counts) == 0:
+        return _ports_from_lists([])
+    return Ports(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), faces[0].astype(np.int64),
+                 faces[1].astype(np.int64), faces[2].astype(np.float64), faces[3].astype(np.float64))
 
 
 def _ports_from_lists(faces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> Ports:
@@ -624,13 +619,33 @@ def _rack_ports(b: _Builder, hall: Hall, boxes: list[tuple], warnings: list[str]
     fronts = [r.facing for r in hall.racks]
     fi, n_in = b.sides_faces(boxes, fronts)
     fo, n_out = b.sides_faces(boxes, [_OPPOSITE[f] for f in fronts])
-    blocked = np.flatnonzero((n_in == 0) | (n_out == 0))
-    if len(blocked) == 0:
-        return _ports_from_counts(fi, n_in), _ports_from_counts(fo, n_out)
-    rin, rout = _split_ports(fi, n_in), _split_ports(fo, n_out)
-    for n in blocked.tolist():
-        rin[n], rout[n] = _breathe_around(b, boxes[n], hall.racks[n], rin[n], rout[n], warnings)
-    return _ports_from_lists(rin), _ports_from_lists(rout)
+    new_in, new_out = {}, {}
+    for n in np.flatnonzero((n_in == 0) | (n_out == 0)).tolist():
+        new_in[n], new_out[n] = _breathe_around(b, boxes[n], hall.racks[n], _port_faces(fi, n_in, n),
+                                                _port_faces(fo, n_out, n), warnings)
+    return _ports_from_counts(*_replaced(fi, n_in, new_in)), _ports_from_counts(*_replaced(fo, n_out, new_out))
+
+
+def _port_faces(faces: tuple, counts: np.ndarray, n: int) -> tuple:
+    """The faces of port ``n`` of ``faces`` (every port's faces one after the other, ``counts`` each)."""
+    start = int(counts[:n].sum())
+    return tuple(a[start:start + int(counts[n])] for a in faces)
+
+
+def _replaced(faces: tuple, counts: np.ndarray, new: dict[int, tuple]) -> tuple[tuple, np.ndarray]:
+    """``faces`` and ``counts`` with the faces of the ports in ``new`` replaced by theirs (port -> faces)."""
+    if not new:
+        return faces, counts
+    ends = np.cumsum(counts)
+    pieces, at = [], 0
+    for n in sorted(new):
+        pieces += [tuple(a[at:int(ends[n] - counts[n])] for a in faces), new[n]]
+        at = int(ends[n])
+    pieces.append(tuple(a[at:] for a in faces))
+    counts = counts.copy()
+    for n, f in new.items():
+        counts[n] = len(f[0])
+    return tuple(np.concatenate([p[k] for p in pieces]) for k in range(4)), counts
 
 
 def _tile_ports(b: _Builder, hall: Hall, fluid: np.ndarray, raised: bool, warnings: list[str]

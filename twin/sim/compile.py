@@ -362,11 +362,12 @@ class _Builder:
         cj = np.where(ax == 0, A, np.where(ax == 1, on, B))
         ck = np.where(ax == 2, on, B)
         ok = ~self.solid[ci, cj, ck]
-        owner, ax, A, B, ci, cj, ck = owner[ok], ax[ok], A[ok], B[ok], ci[ok], cj[ok], ck[ok]
+        owner, ax, ci, cj, ck = owner[ok], ax[ok], ci[ok], cj[ok], ck[ok]
         fi = np.where(ax == 0, face[owner], ci)
         fj = np.where(ax == 1, face[owner], cj)
         fk = np.where(ax == 2, face[owner], ck)
-        fid = np.where(ax == 0, self.fid_x(fi, fj, fk), np.where(ax == 1, self.fid_y(fi, fj, fk), self.fid_z(fi, fj, fk)))
+        fid = np.where(ax == 0, self.fid_x(fi, fj, fk),
+                       np.where(ax == 1, self.fid_y(fi, fj, fk), self.fid_z(fi, fj, fk)))
         h = (self.dx, self.dy, self.dz)
         area = np.array([h[a] * h[b] for a, b in zip(t0.tolist(), t1.tolist())])
         sign = np.where(high == 1, 1.0, -1.0)

@@ -160,16 +160,26 @@ class InspectorPanel(QWidget):
         return tuple(s for s in specs[0] if s[0] in shared)
 
     def set_context(self, site: Optional[Site], ids: list[str], hall_id: Optional[str] = None) -> None:
-        """Show ``ids`` of ``site`` (the hall when none); keeps the editors (and focus) when the same fields stay."""
+        """Show ``ids`` of ``site`` (the hall when none).
+
+        The form is built again only when the fields change: another element of the same type (a rack just
+        dropped and selected, say) reuses the editors and gets its values; the same selection also keeps an
+        edit in progress (and the focus)."""
         self.site = site
         self.hall_id = hall_id
+        before = self.ids
         self.ids = [i for i in ids if site is not None and self._exists(i)]
         fields = self.fields()
-        signature = (tuple(f for f, _, _ in fields), tuple(self.ids))
+        els = self.elements()
+        signature = (tuple(f for f, _, _ in fields), bool(els) and all(isinstance(e, Rack) for e in els))
         if signature != self._signature:
             self._rebuild(fields)
             self._signature = signature
-        self._refresh()
+        elif self.ids != before:
+            # the editors stay, what they showed of the last selection goes: its messages, its half-typed text
+            self.clear_errors()
+            self._apply_read_only()
+        self._refresh(keep_typing=self.ids == before)
 
     def set_read_only(self, reason: str) -> None:
         """Show values that cannot be changed (``reason`` says why; "" makes the editors editable)."""
@@ -266,7 +276,8 @@ class InspectorPanel(QWidget):
         first = values[0]
         return all(v == first for v in values), first
 
-    def _refresh(self) -> None:
+    def _refresh(self, keep_typing: bool = True) -> None:
+        """Show the selection's values; ``keep_typing`` leaves a focused editor's unfinished edit alone."""
         els = self.elements()
         hall = self.hall()
         if hall is not None:
@@ -290,11 +301,12 @@ class InspectorPanel(QWidget):
                 feeds = tuple(value or ()) if same else ()
                 for k, combo in enumerate(editor):
                     combo.blockSignals(True)
-                    combo.clear()
-                    combo.addItems(feed_ids if name == "feeds" else input_ids)
                     cur = feeds[k] if k < len(feeds) else _NONE
-                    if combo.findText(cur) < 0:
-                        combo.addItem(cur)
+                    items = feed_ids if name == "feeds" else input_ids
+                    items = items if cur in items else [*items, cur]
+                    if [combo.itemText(i) for i in range(combo.count())] != items:
+                        combo.clear()
+                        combo.addItems(items)
                     combo.setCurrentText(cur if same else _NONE)
                     what = f"Feed {'AB'[k]}" if name == "feeds" else f"Input {k + 1}"
                     combo.setToolTip(what + ("" if same else " (differs across the selection)"))
@@ -304,7 +316,7 @@ class InspectorPanel(QWidget):
                 editor.setCurrentIndex(editor.findText(str(value)) if same else -1)
                 editor.blockSignals(False)
             else:
-                if not editor.hasFocus() or not editor.isModified():
+                if not (keep_typing and editor.hasFocus() and editor.isModified()):
                     editor.setText(_fmt(value) if same else "")
                     editor.setPlaceholderText("" if same else "(mixed)")
                     editor.setModified(False)
@@ -357,6 +369,9 @@ class InspectorPanel(QWidget):
     def _show_assumed(self, els: list[Element]) -> None:
         """The "assumed" badge: which values of the selection an importer assumed (edit one to confirm it)."""
         names = list(dict.fromkeys(a for e in els for a in e.assumed))
+        for name, editor in self.editors.items():  # reused editors forget the last selection's assumptions
+            for e in (editor if isinstance(editor, tuple) else (editor,)):
+                e.setProperty("assumed", name in names)
         if not names:
             self.assumed_badge.hide()
             return
@@ -368,9 +383,8 @@ class InspectorPanel(QWidget):
                                       "here (or moving the element) confirms it.")
         self.assumed_badge.show()
         for name, editor in self.editors.items():
-            for e in (editor if isinstance(editor, tuple) else (editor,)):
-                e.setProperty("assumed", name in names)
-                if name in names:
+            if name in names:
+                for e in (editor if isinstance(editor, tuple) else (editor,)):
                     e.setToolTip("assumed by the import (a default)")
 
     # ---- edits

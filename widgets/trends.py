@@ -169,12 +169,21 @@ class TrendsPanel(QWidget):
         ids = list(ids)[: self.MAX_RACKS]
         if ids == self.rack_ids:
             return
-        for ident in list(self.curves):
-            if ident not in ids:
-                self.temp_plot.removeItem(self.curves.pop(ident))
-        for k, ident in enumerate(ids):
-            if ident not in self.curves:
-                self.curves[ident] = self.temp_plot.plot(name=ident, pen=pg.mkPen(_PENS[k % len(_PENS)], width=2))
+        # the k-th rack plotted takes the k-th curve (and its colour): another rack selected renames a curve
+        # and its legend entry instead of building new ones
+        slots = list(self.curves.values())
+        for k in range(len(slots), len(ids)):
+            slots.append(self.temp_plot.plot(name=ids[k], pen=pg.mkPen(_PENS[k % len(_PENS)], width=2)))
+        for curve in slots[len(ids):]:
+            self.temp_plot.removeItem(curve)
+        legend = self.legends[0]
+        for curve, ident in zip(slots, ids):
+            if curve.name() != ident:
+                curve.opts["name"] = ident  # PlotDataItem has no setter for its name
+                label = next(label for sample, label in legend.items if sample.item is curve)
+                label.setText(ident)
+                legend.updateSize()
+        self.curves = dict(zip(ids, slots))
         self.rack_ids = ids
         self._redraw()
 

@@ -106,11 +106,11 @@ class InspectorPanel(QWidget):
         self.recirc_now: Optional[QLabel] = None
         self.header = QLabel("Nothing selected", self)
         self.header.setWordWrap(True)
-        self.form_host = QWidget(self)
-        self.form = QFormLayout(self.form_host)
-        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        # every label above its editor: the long ones (airflow, open U) then never squeeze the editors in a narrow dock
-        self.form.setRowWrapPolicy(QFormLayout.WrapAllRows)
+        #: the forms built so far by their signature (fields, all racks), the last used last: going back to
+        #: one (a rack dropped and selected after the hall) shows it again instead of building it again
+        self._forms: dict[tuple, tuple] = {}
+        self._switching = False
+        self._new_form()
         #: shown when the selection holds values an importer assumed (``Element.assumed``)
         self.assumed_badge = note_label("assumed_badge", "border: 1px solid {edge}; border-radius: 3px; padding: 3px;", self)
         self.general_error = QLabel(self)
@@ -126,6 +126,7 @@ class InspectorPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.NoFrame)
         self.scroll.setWidget(self.form_host)
+        self._forms[((), False)] = self._form_state()
         lay.addWidget(self.scroll, 1)
         lay.addWidget(self.general_error)
 
@@ -173,13 +174,48 @@ class InspectorPanel(QWidget):
         els = self.elements()
         signature = (tuple(f for f, _, _ in fields), bool(els) and all(isinstance(e, Rack) for e in els))
         if signature != self._signature:
-            self._rebuild(fields)
+            self._show_form(signature, fields)
             self._signature = signature
-        elif self.ids != before:
+        if self.ids != before:
             # the editors stay, what they showed of the last selection goes: its messages, its half-typed text
             self.clear_errors()
             self._apply_read_only()
         self._refresh(keep_typing=self.ids == before)
+
+    #: how many built forms are kept (the hall's, a rack's, a unit's, ...)
+    FORMS_KEPT = 6
+
+    def _form_state(self) -> tuple:
+        return self.form_host, self.form, self.editors, self.errors, self.airflow_now, self.recirc_now
+
+    def _new_form(self) -> None:
+        self.form_host = QWidget(self)
+        self.form = QFormLayout(self.form_host)
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # every label above its editor: the long ones (airflow, open U) then never squeeze the editors in a narrow dock
+        self.form.setRowWrapPolicy(QFormLayout.WrapAllRows)
+        self.editors, self.errors = {}, {}
+        self.airflow_now = self.recirc_now = None
+
+    def _show_form(self, signature: tuple, fields) -> None:
+        """Put the form for ``fields`` in the scroll area: the one kept for ``signature``, or a new one."""
+        self._switching = True  # the focus leaving the form put away finishes no edit (it was another selection's)
+        try:
+            old = self.scroll.takeWidget()
+            old.setParent(self)  # kept, out of sight
+            old.hide()
+        finally:
+            self._switching = False
+        kept = self._forms.pop(signature, None)
+        if kept is None:
+            self._new_form()
+            self._rebuild(fields)
+        else:
+            self.form_host, self.form, self.editors, self.errors, self.airflow_now, self.recirc_now = kept
+        self._forms[signature] = self._form_state()
+        while len(self._forms) > self.FORMS_KEPT:
+            self._forms.pop(next(iter(self._forms)))[0].deleteLater()
+        self.scroll.setWidget(self.form_host)
 
     def set_read_only(self, reason: str) -> None:
         """Show values that cannot be changed (``reason`` says why; "" makes the editors editable)."""
@@ -205,13 +241,7 @@ class InspectorPanel(QWidget):
             return False
 
     def _rebuild(self, fields) -> None:
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.editors.clear()
-        self.errors.clear()
-        self.airflow_now = None
-        self.recirc_now = None
-        self.general_error.hide()
+        """Fill the (new, empty) form with an editor per field."""
         for name, label, kind in fields:
             box = QWidget(self.form_host)
             v = QVBoxLayout(box)
@@ -389,6 +419,8 @@ class InspectorPanel(QWidget):
 
     # ---- edits
     def _on_line_finished(self, name: str, edit: QLineEdit, kind: str) -> None:
+        if self._switching or self.editors.get(name) is not edit:
+            return  # a form put away: its unfinished edit was for another selection
         text = edit.text().strip()
         same, current = self._shared_value(name)
         if same and text == _fmt(current):

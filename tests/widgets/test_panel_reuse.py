@@ -52,6 +52,39 @@ def test_inspector_reuses_its_editors_for_another_rack_and_shows_its_values(qtbo
     assert insp.editors["id"] is not before["id"][0]
 
 
+def test_inspector_keeps_the_rack_form_while_the_hall_is_shown_and_shows_it_again(qtbot):
+    """Nothing selected (the hall), then a rack (a drop selects the new one), then the hall, then a rack."""
+    site = load_demo("small")
+    insp = InspectorPanel()
+    qtbot.addWidget(insp)
+    insp.show()
+    qtbot.waitExposed(insp)
+    insp.set_context(site, [])
+    hall_form = widgets_of(insp)
+    insp.set_context(site, ["R-A01"])
+    rack_form, rack_host = widgets_of(insp), insp.form_host
+    insp.activateWindow()
+    insp.editors["it_kw"].setFocus()
+    qtbot.waitUntil(insp.editors["it_kw"].hasFocus, timeout=2000)
+    insp.editors["it_kw"].setText("99")  # typed, not finished, when the selection goes away
+    insp.editors["it_kw"].setModified(True)
+    with qtbot.assertNotEmitted(insp.sig_property_edited), qtbot.assertNotEmitted(insp.sig_hall_property_edited):
+        insp.set_context(site, [])
+        qtbot.wait(10)
+    assert widgets_of(insp) == hall_form and set(insp.editors) >= {"width_m", "supply_c"}
+    assert insp.editors["width_m"].isVisible() and not rack_host.isVisible()
+    insp.set_read_only("a recording is replayed")  # changed while the rack form is put away
+    insp.set_context(site, ["R-A03"])
+    assert insp.form_host is rack_host and insp.scroll.widget() is rack_host and rack_host.isVisible()
+    assert all(a is b for name in rack_form for a, b in zip(widgets_of(insp)[name], rack_form[name]))
+    rack = site.get("R-A03")
+    assert insp.editors["id"].text() == "R-A03" and insp.editors["it_kw"].text() == f"{rack.it_kw:.6g}"
+    assert insp.editors["it_kw"].isReadOnly() and not insp.editors["facing"].isEnabled()
+    assert insp.airflow_now is not None and insp.airflow_now.text().startswith("now")
+    label = insp.form.labelForField(insp.editors["it_kw"].parentWidget()).text()
+    assert label == "IT power (kW)"
+
+
 def test_inspector_forgets_the_last_selections_assumed_values(qtbot):
     site = load_demo("small")
     hall = site.halls[0]
@@ -75,7 +108,8 @@ def test_trends_rename_their_curves_for_another_rack_instead_of_building_new_one
     for k in range(3):
         t.add_frame(float(k), HallSummary(racks={"R-1": RackResult(20.0 + k), "R-2": RackResult(30.0 + k)}))
     legend_items = len(t.legends[0].items)
-    t.set_racks(["R-2"])
+    with qtbot.assertNotEmitted(t.it_curve.sigPlotChanged):  # the power plot is not drawn again
+        t.set_racks(["R-2"])
     assert t.curves == {"R-2": curve} and curve.name() == "R-2"
     assert curve.getData()[1].tolist() == [30.0, 31.0, 32.0]  # the new rack's history
     names = [label.text for _, label in t.legends[0].items]

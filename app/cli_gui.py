@@ -275,7 +275,8 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
     plan; converged_ms: to the converged steady state shown. CPU beside them (every thread of the process,
     so that a loaded machine does not hide what the edit costs): first_cpu_ms, converged_cpu_ms; the GUI
     thread's share: gui_drop_cpu_ms (handling the drop: document, undo, plan, inspector, the solve posted)
-    and gui_cpu_to_first_ms (everything the GUI thread did until the first map was drawn). Medians (and the
+    and gui_cpu_to_first_ms (everything the GUI thread did until the first map was drawn); the worker's:
+    worker_cpu_to_first_ms (building the simulation, the quick answer, its frame). Medians (and the
     worst) over the repeats; the cold first solve is not counted; before each drop the window has drawn
     what it shows (a person does not drop within a millisecond of the last map). loadavg: the machine's
     1-minute load average before and after.
@@ -302,6 +303,7 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
             raise InputError("bench --gui needs the physics engine (twin.engine) to time a drop")
         shown: list[tuple[float, int, bool, float, float]] = []
         drawn: dict[int, tuple[float, float]] = {}  # generation -> (time, GUI thread CPU) its first map was drawn
+        worker_cpu: dict[int, float] = {}  # generation -> the worker's CPU on it until its first frame
         errors: list[str] = []
         loop = QEventLoop()
         load0 = _loadavg()
@@ -309,6 +311,7 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
         def on_shown(frame: Frame) -> None:
             settling = frame.summary.settling
             shown.append((time.monotonic(), frame.generation, settling, frame.emitted_s, time.process_time()))
+            worker_cpu.setdefault(frame.generation, frame.worker_cpu_s)
             if frame.generation not in drawn:
                 w.view.viewport().repaint()  # what the event loop does next: the person sees it drawn
                 drawn[frame.generation] = (time.monotonic(), time.thread_time())
@@ -347,7 +350,7 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
             raise InputError("bench --gui: no free tile to drop a rack on")
         x_m, y_m = free[len(free) // 2]
         firsts, finals, quick, gui = [], [], 0, []
-        first_drawn, first_cpu, final_cpu, drop_cpu, gui_first = [], [], [], [], []
+        first_drawn, first_cpu, final_cpu, drop_cpu, gui_first, worker_first = [], [], [], [], [], []
         while len(firsts) < repeats:
             app.processEvents()  # the window draws what it shows before the next drop
             shown.clear()
@@ -373,6 +376,7 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
             first_drawn.append(drawn[gen][0] - t0)
             drop_cpu.append(g1 - g0)
             gui_first.append(drawn[gen][1] - g0)
+            worker_first.append(worker_cpu[gen])
             gui.extend(t - e for t, _, e, _ in mine if e)
             quick += mine[0][1]
             w.act_undo.trigger()
@@ -392,6 +396,7 @@ def run_drop_bench(site, repeats: int = 5, timeout_s: float = 600.0) -> dict:
             "frame_to_screen_ms": ms(gui) if gui else None,
             "first_drawn_ms": ms(first_drawn), "first_cpu_ms": ms(first_cpu), "converged_cpu_ms": ms(final_cpu),
             "gui_drop_cpu_ms": ms(drop_cpu), "gui_cpu_to_first_ms": ms(gui_first),
+            "worker_cpu_to_first_ms": ms(worker_first),
             "loadavg": [load0, _loadavg()]}
 
 
@@ -430,7 +435,8 @@ def bench_gui(args: argparse.Namespace) -> int:
               f"converged {d['converged_ms']:.0f} ms (worst {d['converged_max_ms']:.0f}, "
               f"{d['converged_cpu_ms']:.0f} ms CPU); GUI thread: the drop {d['gui_drop_cpu_ms']:.0f} ms CPU, "
               f"{d['gui_cpu_to_first_ms']:.0f} ms CPU until the first map was drawn, frame handed over to shown "
-              f"{d['frame_to_screen_ms']:.0f} ms; medians of {d['repeats']}, load {d['loadavg'][0]} -> "
+              f"{d['frame_to_screen_ms']:.0f} ms; worker {d['worker_cpu_to_first_ms']:.0f} ms CPU until the first map; "
+              f"medians of {d['repeats']}, load {d['loadavg'][0]} -> "
               f"{d['loadavg'][1]}", flush=True)
     if args.json:
         print(json.dumps({"plan": plans, "drop": drops}, indent=1))

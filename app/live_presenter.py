@@ -31,6 +31,10 @@ class LivePresenter(QObject):
     #: the old heat map fades only if no quick first answer has come this long after an edit (ms): the
     #: quick answer usually comes first, faded itself, so the hall is redrawn once, not twice
     FADE_DELAY_MS = 250
+    #: a quick first answer's side panels (inspector figures, power tree, warnings, read-out, trends,
+    #: alarms) follow its plan after this long (ms), so that the map is drawn first: a timer fires
+    #: after Qt's paint request (a posted event) has been served, a queued call would come before it
+    PANELS_AFTER_MS = 1
 
     def __init__(self, window: "MainWindow"):
         super().__init__(window)
@@ -39,6 +43,12 @@ class LivePresenter(QObject):
         self._fade_timer.setSingleShot(True)
         self._fade_timer.setInterval(self.FADE_DELAY_MS)
         self._fade_timer.timeout.connect(self._fade_heat)
+        self._panels_timer = QTimer(self)
+        self._panels_timer.setSingleShot(True)
+        self._panels_timer.setInterval(self.PANELS_AFTER_MS)
+        self._panels_timer.timeout.connect(self._show_pending_panels)
+        #: the quick answer on the plan whose side panels are still to come
+        self._panels_frame: Optional[Frame] = None
         self._busy = False
         #: the frame on show (None until the layout shown is solved)
         self.last_frame: Optional[Frame] = None
@@ -96,6 +106,7 @@ class LivePresenter(QObject):
 
     def _on_runner_error(self, message: str) -> None:
         w = self.w
+        self._drop_pending_panels()
         self.last_frame = None
         self._diagnosis = ""
         w.scene.stale = False
@@ -126,6 +137,7 @@ class LivePresenter(QObject):
         w = self.w
         if w.replay_mode or frame.generation != w.runner.generation:
             return  # a result for a layout that has changed since (or a replay is shown)
+        self._show_pending_panels()  # an earlier quick answer's events and figures are not skipped
         self.last_frame = frame
         summary = frame.summary
         if frame.inlet_field is not None:
@@ -135,13 +147,38 @@ class LivePresenter(QObject):
             self._fade_timer.stop()
             self._fade_heat()
         w.scene.apply_summary(summary)
-        w.inspector.set_live(summary.racks)
-        w.power_tree.set_summary(summary)
         heat_off = w.heat_combo.currentData() == "off"
         if frame.heat is not None and not heat_off:
             w.scene.set_heatmap(*frame.heat)
         elif heat_off:
             w.scene.set_heatmap(None)
+        if summary.settling:  # the first look after an edit: the map first, the panels right after it is drawn
+            self._panels_frame = frame
+            self._panels_timer.start()
+            w.sig_physics_shown.emit(frame)
+            return
+        self._show_panels(frame)
+        w.sig_physics_shown.emit(frame)
+
+    def _show_pending_panels(self) -> None:
+        """The side panels of the quick answer on the plan, if they are still to come."""
+        frame, self._panels_frame = self._panels_frame, None
+        self._panels_timer.stop()
+        if frame is not None and frame is self.last_frame and not self.w.replay_mode \
+                and frame.generation == self.w.runner.generation:
+            self._show_panels(frame)
+
+    def _drop_pending_panels(self) -> None:
+        self._panels_frame = None
+        self._panels_timer.stop()
+
+    def _show_panels(self, frame: Frame) -> None:
+        """``frame`` beside the plan: the inspector's live figures, the power tree, the warnings, the
+        read-out, the trends and the alarms."""
+        w = self.w
+        summary = frame.summary
+        w.inspector.set_live(summary.racks)
+        w.power_tree.set_summary(summary)
         t = float(frame.t_s)
         w.show_warnings(list(summary.warnings))
         w.readout.show_summary(t, summary)
@@ -159,4 +196,3 @@ class LivePresenter(QObject):
             self._alarms_generation = frame.generation
         if frame.events:
             w.alarms.add_events(frame.events, frame.chains)
-        w.sig_physics_shown.emit(frame)

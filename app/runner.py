@@ -71,6 +71,9 @@ class Frame:
     section: Optional[Section] = None
     #: the hall's heat has nowhere to go: the diagnosis in words ("" for a hall with a way out)
     diagnosis: str = ""
+    #: CPU the worker's thread spent on this layout's solve until the frame was handed over (s; 0 for a
+    #: running transient's frame): what an edit costs off the GUI thread (``dctwin bench --gui``)
+    worker_cpu_s: float = 0.0
 
 
 #: height of the plan's airflow arrows when the heat map is off (m)
@@ -228,7 +231,8 @@ class SimRunner(QObject):
         if self.available:
             self._worker.start()
 
-    def _frame(self, sim: Any, generation: int, summary: HallSummary) -> Frame:
+    def _frame(self, sim: Any, generation: int, summary: HallSummary, cpu0: Optional[float] = None) -> Frame:
+        """The frame of ``sim``'s state now (``cpu0``: the worker thread's CPU clock when its solve began)."""
         heat = None
         z = self.heat_z_m
         if z is not None:
@@ -239,9 +243,12 @@ class SimRunner(QObject):
         events, chains = self._new_events(sim)
         pf, sec = self.air_views.compute(sim, z)
         stranded = getattr(sim, "stranded", None)
-        return Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
-                     self._ups_state(sim), self._inlet_field(sim, summary), plan_flow=pf, section=sec,
-                     diagnosis=stranded.message() if stranded is not None else "")
+        frame = Frame(generation, float(sim.t_s), summary, heat, z, time.monotonic(), events, chains,
+                      self._ups_state(sim), self._inlet_field(sim, summary), plan_flow=pf, section=sec,
+                      diagnosis=stranded.message() if stranded is not None else "")
+        if cpu0 is not None:
+            frame.worker_cpu_s = time.thread_time() - cpu0
+        return frame
 
     @staticmethod
     def _inlet_field(sim: Any, summary: HallSummary) -> Optional[tuple]:
@@ -367,10 +374,12 @@ class SimRunner(QObject):
         self.sig_busy.emit(True)
         engine = self._engine
 
+        cpu0 = time.thread_time()
+
         def partial(sim: Any, summary: HallSummary) -> None:
             # a quick first answer on the previous flow, briefly re-marched; the solve goes on
             if not stale():
-                self.sig_solved.emit(self._frame(sim, generation, summary))
+                self.sig_solved.emit(self._frame(sim, generation, summary, cpu0))
 
         # the previous layout's flow and temperatures warm-start this solve (same grid only)
         sim = engine.Simulation(site, self.hall_id, warm_from=self._sim)
@@ -391,7 +400,7 @@ class SimRunner(QObject):
         self._sim_generation = generation
         self._compile_over()  # the first solve compiled what a solve needs
         self.sig_busy.emit(False)
-        self.sig_solved.emit(self._frame(sim, generation, summary))
+        self.sig_solved.emit(self._frame(sim, generation, summary, cpu0))
 
     def _advance(self, token: CancelToken, speed: float, last_emit: float) -> float:
         """Step the transient for up to one frame period at ``speed`` (a request cancels ``token``: stop

@@ -106,11 +106,11 @@ class InspectorPanel(QWidget):
         self.recirc_now: Optional[QLabel] = None
         self.header = QLabel("Nothing selected", self)
         self.header.setWordWrap(True)
-        self.form_host = QWidget(self)
-        self.form = QFormLayout(self.form_host)
-        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        # every label above its editor: the long ones (airflow, open U) then never squeeze the editors in a narrow dock
-        self.form.setRowWrapPolicy(QFormLayout.WrapAllRows)
+        #: the forms built so far by their signature (fields, all racks), the last used last: going back to
+        #: one (a rack dropped and selected after the hall) shows it again instead of building it again
+        self._forms: dict[tuple, tuple] = {}
+        self._switching = False
+        self._new_form()
         #: shown when the selection holds values an importer assumed (``Element.assumed``)
         self.assumed_badge = note_label("assumed_badge", "border: 1px solid {edge}; border-radius: 3px; padding: 3px;", self)
         self.general_error = QLabel(self)
@@ -126,6 +126,7 @@ class InspectorPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.NoFrame)
         self.scroll.setWidget(self.form_host)
+        self._forms[((), False)] = self._form_state()
         lay.addWidget(self.scroll, 1)
         lay.addWidget(self.general_error)
 
@@ -160,16 +161,61 @@ class InspectorPanel(QWidget):
         return tuple(s for s in specs[0] if s[0] in shared)
 
     def set_context(self, site: Optional[Site], ids: list[str], hall_id: Optional[str] = None) -> None:
-        """Show ``ids`` of ``site`` (the hall when none); keeps the editors (and focus) when the same fields stay."""
+        """Show ``ids`` of ``site`` (the hall when none).
+
+        The form is built again only when the fields change: another element of the same type (a rack just
+        dropped and selected, say) reuses the editors and gets its values; the same selection also keeps an
+        edit in progress (and the focus)."""
         self.site = site
         self.hall_id = hall_id
+        before = self.ids
         self.ids = [i for i in ids if site is not None and self._exists(i)]
         fields = self.fields()
-        signature = (tuple(f for f, _, _ in fields), tuple(self.ids))
+        els = self.elements()
+        signature = (tuple(f for f, _, _ in fields), bool(els) and all(isinstance(e, Rack) for e in els))
         if signature != self._signature:
-            self._rebuild(fields)
+            self._show_form(signature, fields)
             self._signature = signature
-        self._refresh()
+        if self.ids != before:
+            # the editors stay, what they showed of the last selection goes: its messages, its half-typed text
+            self.clear_errors()
+            self._apply_read_only()
+        self._refresh(keep_typing=self.ids == before)
+
+    #: how many built forms are kept (the hall's, a rack's, a unit's, ...)
+    FORMS_KEPT = 6
+
+    def _form_state(self) -> tuple:
+        return self.form_host, self.form, self.editors, self.errors, self.airflow_now, self.recirc_now
+
+    def _new_form(self) -> None:
+        self.form_host = QWidget(self)
+        self.form = QFormLayout(self.form_host)
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # every label above its editor: the long ones (airflow, open U) then never squeeze the editors in a narrow dock
+        self.form.setRowWrapPolicy(QFormLayout.WrapAllRows)
+        self.editors, self.errors = {}, {}
+        self.airflow_now = self.recirc_now = None
+
+    def _show_form(self, signature: tuple, fields) -> None:
+        """Put the form for ``fields`` in the scroll area: the one kept for ``signature``, or a new one."""
+        self._switching = True  # the focus leaving the form put away finishes no edit (it was another selection's)
+        try:
+            old = self.scroll.takeWidget()
+            old.setParent(self)  # kept, out of sight
+            old.hide()
+        finally:
+            self._switching = False
+        kept = self._forms.pop(signature, None)
+        if kept is None:
+            self._new_form()
+            self._rebuild(fields)
+        else:
+            self.form_host, self.form, self.editors, self.errors, self.airflow_now, self.recirc_now = kept
+        self._forms[signature] = self._form_state()
+        while len(self._forms) > self.FORMS_KEPT:
+            self._forms.pop(next(iter(self._forms)))[0].deleteLater()
+        self.scroll.setWidget(self.form_host)
 
     def set_read_only(self, reason: str) -> None:
         """Show values that cannot be changed (``reason`` says why; "" makes the editors editable)."""
@@ -195,13 +241,7 @@ class InspectorPanel(QWidget):
             return False
 
     def _rebuild(self, fields) -> None:
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.editors.clear()
-        self.errors.clear()
-        self.airflow_now = None
-        self.recirc_now = None
-        self.general_error.hide()
+        """Fill the (new, empty) form with an editor per field."""
         for name, label, kind in fields:
             box = QWidget(self.form_host)
             v = QVBoxLayout(box)
@@ -266,7 +306,8 @@ class InspectorPanel(QWidget):
         first = values[0]
         return all(v == first for v in values), first
 
-    def _refresh(self) -> None:
+    def _refresh(self, keep_typing: bool = True) -> None:
+        """Show the selection's values; ``keep_typing`` leaves a focused editor's unfinished edit alone."""
         els = self.elements()
         hall = self.hall()
         if hall is not None:
@@ -290,11 +331,12 @@ class InspectorPanel(QWidget):
                 feeds = tuple(value or ()) if same else ()
                 for k, combo in enumerate(editor):
                     combo.blockSignals(True)
-                    combo.clear()
-                    combo.addItems(feed_ids if name == "feeds" else input_ids)
                     cur = feeds[k] if k < len(feeds) else _NONE
-                    if combo.findText(cur) < 0:
-                        combo.addItem(cur)
+                    items = feed_ids if name == "feeds" else input_ids
+                    items = items if cur in items else [*items, cur]
+                    if [combo.itemText(i) for i in range(combo.count())] != items:
+                        combo.clear()
+                        combo.addItems(items)
                     combo.setCurrentText(cur if same else _NONE)
                     what = f"Feed {'AB'[k]}" if name == "feeds" else f"Input {k + 1}"
                     combo.setToolTip(what + ("" if same else " (differs across the selection)"))
@@ -304,7 +346,7 @@ class InspectorPanel(QWidget):
                 editor.setCurrentIndex(editor.findText(str(value)) if same else -1)
                 editor.blockSignals(False)
             else:
-                if not editor.hasFocus() or not editor.isModified():
+                if not (keep_typing and editor.hasFocus() and editor.isModified()):
                     editor.setText(_fmt(value) if same else "")
                     editor.setPlaceholderText("" if same else "(mixed)")
                     editor.setModified(False)
@@ -357,6 +399,9 @@ class InspectorPanel(QWidget):
     def _show_assumed(self, els: list[Element]) -> None:
         """The "assumed" badge: which values of the selection an importer assumed (edit one to confirm it)."""
         names = list(dict.fromkeys(a for e in els for a in e.assumed))
+        for name, editor in self.editors.items():  # reused editors forget the last selection's assumptions
+            for e in (editor if isinstance(editor, tuple) else (editor,)):
+                e.setProperty("assumed", name in names)
         if not names:
             self.assumed_badge.hide()
             return
@@ -368,13 +413,14 @@ class InspectorPanel(QWidget):
                                       "here (or moving the element) confirms it.")
         self.assumed_badge.show()
         for name, editor in self.editors.items():
-            for e in (editor if isinstance(editor, tuple) else (editor,)):
-                e.setProperty("assumed", name in names)
-                if name in names:
+            if name in names:
+                for e in (editor if isinstance(editor, tuple) else (editor,)):
                     e.setToolTip("assumed by the import (a default)")
 
     # ---- edits
     def _on_line_finished(self, name: str, edit: QLineEdit, kind: str) -> None:
+        if self._switching or self.editors.get(name) is not edit:
+            return  # a form put away: its unfinished edit was for another selection
         text = edit.text().strip()
         same, current = self._shared_value(name)
         if same and text == _fmt(current):

@@ -169,14 +169,23 @@ class TrendsPanel(QWidget):
         ids = list(ids)[: self.MAX_RACKS]
         if ids == self.rack_ids:
             return
-        for ident in list(self.curves):
-            if ident not in ids:
-                self.temp_plot.removeItem(self.curves.pop(ident))
-        for k, ident in enumerate(ids):
-            if ident not in self.curves:
-                self.curves[ident] = self.temp_plot.plot(name=ident, pen=pg.mkPen(_PENS[k % len(_PENS)], width=2))
+        # the k-th rack plotted takes the k-th curve (and its colour): another rack selected renames a curve
+        # and its legend entry instead of building new ones
+        slots = list(self.curves.values())
+        for k in range(len(slots), len(ids)):
+            slots.append(self.temp_plot.plot(name=ids[k], pen=pg.mkPen(_PENS[k % len(_PENS)], width=2)))
+        for curve in slots[len(ids):]:
+            self.temp_plot.removeItem(curve)
+        legend = self.legends[0]
+        for curve, ident in zip(slots, ids):
+            if curve.name() != ident:
+                curve.opts["name"] = ident  # PlotDataItem has no setter for its name
+                label = next(label for sample, label in legend.items if sample.item is curve)
+                label.setText(ident)
+                legend.updateSize()
+        self.curves = dict(zip(ids, slots))
         self.rack_ids = ids
-        self._redraw()
+        self._draw_racks()  # only the inlet plot changes: the power and UPS plots are not drawn again
 
     def clear(self) -> None:
         self.soc = {}
@@ -256,7 +265,8 @@ class TrendsPanel(QWidget):
             if t_s is not None:
                 line.setPos(float(t_s))
 
-    def _redraw(self) -> None:
+    def _draw_racks(self) -> None:
+        """The racks' inlet curves, and the inlet axis over them and the hottest inlet."""
         t = self.t_s
         for ident, curve in self.curves.items():
             y = self.inlet.get(ident)
@@ -264,6 +274,17 @@ class TrendsPanel(QWidget):
                 curve.setData([], [])
             else:
                 curve.setData(t, y, connect="finite")
+        temps = [a for a in [self.max_inlet, *(self.inlet.get(i) for i in self.curves)] if a is not None and a.size]
+        lo, hi = self.TEMP_RANGE_C
+        if temps:
+            allt = np.concatenate(temps)
+            if np.isfinite(allt).any():
+                lo, hi = min(lo, float(np.nanmin(allt)) - 1.0), max(hi, float(np.nanmax(allt)) + 1.0)
+        self.temp_plot.setYRange(lo, hi, padding=0)
+
+    def _redraw(self) -> None:
+        t = self.t_s
+        self._draw_racks()
         self.it_curve.setData(t, self.it_kw, connect="finite")
         self.max_curve.setData(t, self.max_inlet, connect="finite")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -274,13 +295,6 @@ class TrendsPanel(QWidget):
             self.pue_box.setYRange(min(1.0, lo), max(hi + 0.1, 1.6), padding=0.02)
         else:
             self.pue_curve.setData([], [])
-        temps = [a for a in [self.max_inlet, *(self.inlet.get(i) for i in self.curves)] if a is not None and a.size]
-        lo, hi = self.TEMP_RANGE_C
-        if temps:
-            allt = np.concatenate(temps)
-            if np.isfinite(allt).any():
-                lo, hi = min(lo, float(np.nanmin(allt)) - 1.0), max(hi, float(np.nanmax(allt)) + 1.0)
-        self.temp_plot.setYRange(lo, hi, padding=0)
         for k, ident in enumerate(sorted(self.soc)):
             curve = self.soc_curves.get(ident)
             if curve is None:

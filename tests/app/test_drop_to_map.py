@@ -12,6 +12,7 @@ from dctwin.twin.model.commands import SetHallProperty
 from dctwin.twin.sim.engine import Simulation
 from dctwin.widgets.floor_plan import PX
 from tests.app.gui_helpers import editing_window
+from tests.widgets.test_panel_reuse import widgets_of
 from tests.app.test_window_settling import AIR_10KW, WAIT_MS, drop, engine_window  # noqa: F401 (a fixture)
 
 
@@ -138,3 +139,19 @@ def test_a_drop_redraws_the_new_rack_not_the_whole_floor_and_a_resized_hall_redr
     qtbot.wait(50)
     assert w.scene.hall_item.rect().width() == pytest.approx((width + 1.2) * PX)
     assert max(r.width() * r.height() for r in paints.regions) >= 0.9 * hall_on_screen.width() * hall_on_screen.height()
+
+
+def test_a_drop_selects_the_new_rack_in_the_same_inspector_and_trend_widgets(qtbot, tmp_path):
+    w = editing_window(qtbot, tmp_path)
+    rack = w.doc.site.halls[0].racks[0].id
+    w.scene.select_ids([rack])
+    qtbot.waitUntil(lambda: w.inspector.ids == [rack], timeout=2000)
+    editors, curve = widgets_of(w.inspector), w.trends.curves[rack]
+    drop(w, AIR_10KW, 1.5, 8.5)
+    new = [r.id for r in w.doc.site.halls[0].racks if r.id not in {rack}]
+    qtbot.waitUntil(lambda: w.inspector.ids and w.inspector.ids[0] != rack, timeout=2000)
+    (dropped,) = w.inspector.ids
+    assert dropped in new and w.inspector.editors["id"].text() == dropped
+    assert all(a is b for name, ws in widgets_of(w.inspector).items() for a, b in zip(ws, editors[name]))
+    assert w.trends.curves == {dropped: curve}
+    assert dropped in [label.text for _, label in w.trends.legends[0].items]

@@ -23,6 +23,8 @@ def test_drop_bench_shows_the_quick_answer_before_the_converged_state(qtbot):
     assert report["first_ms"] <= report["first_drawn_ms"] <= report["converged_ms"]
     assert 0 < report["first_cpu_ms"] <= report["converged_cpu_ms"]
     assert 0 < report["gui_drop_cpu_ms"] <= report["gui_cpu_to_first_ms"]
+    # the worker's share: building the simulation and the quick answer take CPU, within the whole process's
+    assert 0 < report["worker_cpu_to_first_ms"] <= report["first_cpu_ms"]
     assert len(report["loadavg"]) == 2
 
 

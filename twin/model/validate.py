@@ -134,9 +134,58 @@ def _field_kinds(cls: type) -> list[tuple[str, str, bool]]:
     return kinds
 
 
+class _Memo:
+    """Results of a check that depends on its argument alone, kept for the values seen lately.
+
+    An edit copies the site but shares every element it leaves alone (elements are frozen values), so
+    after an edit these checks run for the changed elements only: the editor validates the whole
+    layout on every edit, on the GUI thread. Frozen elements are kept by identity (a strong reference
+    beside the result, so an id is never taken for another object's), strings by value. At most
+    :attr:`LIMIT` entries: then it starts again empty."""
+
+    LIMIT = 200_000
+
+    def __init__(self, key_by_identity: bool):
+        self._by_identity = key_by_identity
+        self._seen: dict = {}
+
+    def get(self, value: object) -> Optional[tuple]:
+        """The result kept for ``value`` (None when there is none)."""
+        hit = self._seen.get(id(value) if self._by_identity else value)
+        return hit[1] if hit is not None and (not self._by_identity or hit[0] is value) else None
+
+    def put(self, value: object, result: tuple) -> None:
+        if len(self._seen) >= self.LIMIT:
+            self._seen = {}
+        self._seen[id(value) if self._by_identity else value] = (value, result)
+
+
+#: the type check of each frozen element: (ident, its issues, whether all types are right)
+_TYPES_SEEN = _Memo(key_by_identity=True)
+#: what is wrong with the spelling of each id (:func:`~dctwin.twin.model.text.id_problem`)
+_ID_PROBLEMS = _Memo(key_by_identity=False)
+
+
 def _check_types(ident: str, obj: object, c: _Checker) -> bool:
     """Every field holds a value of its declared type (numbers finite). Elements made in
-    code rather than read from a file can hold anything; the other rules assume types."""
+    code rather than read from a file can hold anything; the other rules assume types.
+    A frozen element's answer is kept (:class:`_Memo`): it changes only with the element."""
+    frozen = isinstance(obj, Element)
+    if frozen:
+        hit = _TYPES_SEEN.get(obj)
+        if hit is not None and hit[0] == ident:
+            c.issues.extend(hit[1])
+            return hit[2]
+        mine = _Checker()
+        ok = _check_field_types(ident, obj, mine)
+        _TYPES_SEEN.put(obj, (ident, tuple(mine.issues), ok))
+        c.issues.extend(mine.issues)
+        return ok
+    return _check_field_types(ident, obj, c)
+
+
+def _check_field_types(ident: str, obj: object, c: _Checker) -> bool:
+    """:func:`_check_types` done field by field."""
     ok = True
     for name, kind, optional in _field_kinds(type(obj)):
         v = getattr(obj, name)
@@ -295,7 +344,7 @@ def _check_ids(site: Site, c: _Checker) -> None:
     items: list[tuple[str, str]] = [(h.id, "hall") for h in site.halls]
     items += [(el.id, coll) for _, coll, _, el in site.iter_elements()]
     for ident, coll in items:
-        problem = id_problem(ident)
+        problem = _id_problem(ident)
         if problem:
             c.err(ident if isinstance(ident, str) and ident.strip() else coll, "id", problem)
             if not isinstance(ident, str):
@@ -307,9 +356,20 @@ def _check_ids(site: Site, c: _Checker) -> None:
     for hall in site.halls:
         for r in hall.racks:
             if isinstance(r.row, str):
-                problem = id_problem(r.row, "a row")
+                problem = _id_problem(r.row, "a row")
                 if problem:
                     c.err(r.id, "row", problem)
+
+
+def _id_problem(ident: object, what: str = "an id") -> str:
+    """:func:`~dctwin.twin.model.text.id_problem` of ``ident``, kept for string ids (:class:`_Memo`)."""
+    if type(ident) is not str:
+        return id_problem(ident, what)
+    hit = _ID_PROBLEMS.get((what, ident))
+    if hit is None:
+        hit = (id_problem(ident, what),)
+        _ID_PROBLEMS.put((what, ident), hit)
+    return hit[0]
 
 
 def _check_names(site: Site, c: _Checker) -> None:

@@ -37,7 +37,7 @@ def front_cells(ap, pf) -> np.ndarray:
 
 
 #: The rack-front jet floors (:class:`RackFrontJet`).
-FLOORS = ("off", "core", "carried")
+FLOORS = ("off", "core", "carried", "thin")
 
 
 class RackFrontJet:
@@ -45,7 +45,8 @@ class RackFrontJet:
 
     ``nu_share`` < 1: that share of the eddy viscosity is kept there; ``floor``: the vertical velocity
     of the front cells above a tile is held at least at :func:`jet_floor` (before each step's advection),
-    "core" its velocity law alone, "carried" with the mass the racks take ("off": none)."""
+    "core" its velocity law alone, "carried" with the mass the racks take, "thin" a jet thinner than the
+    cell (:func:`thin_jet`; "off": none)."""
 
     def __init__(self, ap, pf, nu_share: float, floor: str):
         self.ap = ap
@@ -75,7 +76,10 @@ class RackFrontJet:
         if self.scale is not None:
             nu *= self.scale
         if self.floor != "off":
-            if self._u_mass is not u_mass:
+            if self._u_mass is not u_mass and self.floor == "thin":
+                self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass)
+                self._u_mass = u_mass
+            elif self._u_mass is not u_mass:
                 intake = None
                 if self.floor == "carried":
                     face, cell, area = self._in
@@ -84,7 +88,8 @@ class RackFrontJet:
                     intake = intake.reshape(self.ap.shape)
                 self.faces, self.target = jet_floor(self.ap, self.front, u_mass, intake)
                 self._u_mass = u_mass
-            uf[self.faces] = np.maximum(uf[self.faces], self.target)
+            now = uf[self.faces]
+            uf[self.faces] = np.where(self.target > 0.0, np.maximum(now, self.target), np.minimum(now, self.target))
 
 
 #: Plane wall jet far field: u_max / U_slot = 3.5 (x / b)^-1/2, x from the slot, b its width
@@ -122,3 +127,53 @@ def jet_floor(ap, front: np.ndarray, u_mass: np.ndarray,
     flat[ap.cond != 1.0] = 0.0
     faces = np.nonzero(flat > 0.0)[0]
     return faces, flat[faces]
+
+
+#: The sub-cell wall jet ("thin"): its thickness at the tile (m) and its growth per metre of rise, the
+#: half-width spreading rate of a plane wall jet, dy_1/2 / dx = 0.073 (Launder & Rodi 1981, Table 2's
+#: consensus; Rajaratnam 1976 gives 0.068-0.076).
+THIN_SLOT_M = 0.15
+THIN_SPREAD = 0.073
+
+
+def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: float = THIN_SLOT_M,
+             spread: float = THIN_SPREAD) -> tuple[np.ndarray, np.ndarray]:
+    """A plane wall jet thinner than the cell on each side-facing rack front above a supplying tile.
+
+    The jet rises along the rack face at its tile's velocity W0 (its core: a 2 m front is within the
+    6-10 slot widths of a wall jet's potential core only for the tile, not for the jet's thin layer, so
+    its speed is kept and its thickness grows instead) with the thickness ``slot + spread z``; in the
+    front cell of width h across the front it is the share min(1, thickness / h) of the cell's vertical
+    flux: the cell's mean w is held at least at W0 min(1, (slot + spread z) / h) (z the face's height).
+    What it entrains, W0 spread per metre of rise and metre of front, it draws from the aisle cell beside
+    it: the face between that cell and the front cell carries at least that inflow toward the rack.
+    ``intakes`` the side-facing rack-intake (faces, cells, areas). Returns (face indices, signed floors
+    m/s): a positive floor holds a face's velocity at least at it, a negative at most."""
+    nx, ny, nz = ap.shape
+    w0 = np.maximum(ap.face_views(u_mass)[2][:, :, 0], 0.0)
+    face, cell, _ = intakes
+    across = np.zeros(ap.shape)  # the cell's width across its rack face (m); 0 off the fronts
+    flat = across.reshape(-1)
+    flat[cell] = np.where(face < ap.nfx, ap.dx, ap.dy)
+    inner = front[:, :, :-1] & front[:, :, 1:] & (w0[:, :, None] > 0.0)
+    z = ap.dz * np.arange(1, nz)
+    h = np.maximum(np.maximum(across[:, :, :-1], across[:, :, 1:]), 1e-9)
+    share = np.minimum(1.0, (slot + spread * z) / h)
+    target = np.zeros(ap.n_faces)
+    tw = ap.face_views(target)[2]
+    tw[:, :, 1:-1] = np.where(inner, w0[:, :, None] * share, 0.0)
+    # entrainment: the face opposite each rack-intake face of a front cell over a tile, inflow toward the rack
+    ci, cj, ck = np.unravel_index(cell, ap.shape)
+    fed = w0[ci, cj] > 0.0
+    tx, ty, _ = ap.face_views(target)
+    on_x = fed & (face < ap.nfx)
+    fi = np.unravel_index(face[on_x], tx.shape)[0]
+    out_i = np.where(fi == ci[on_x], ci[on_x] + 1, ci[on_x])  # the cell's other x face
+    tx[out_i, cj[on_x], ck[on_x]] = np.where(out_i > ci[on_x], -1.0, 1.0) * spread * w0[ci[on_x], cj[on_x]]
+    on_y = fed & (face >= ap.nfx) & (face < ap.nfx + ap.nfy)
+    fj = np.unravel_index(face[on_y] - ap.nfx, ty.shape)[1]
+    out_j = np.where(fj == cj[on_y], cj[on_y] + 1, cj[on_y])
+    ty[ci[on_y], out_j, ck[on_y]] = np.where(out_j > cj[on_y], -1.0, 1.0) * spread * w0[ci[on_y], cj[on_y]]
+    target[ap.cond != 1.0] = 0.0
+    faces = np.nonzero(target)[0]
+    return faces, target[faces]

@@ -77,7 +77,8 @@ class RackFrontJet:
             nu *= self.scale
         if self.floor != "off":
             if self._u_mass is not u_mass and self.floor == "thin":
-                self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass)
+                self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass, THIN_SLOT_M, THIN_SPREAD,
+                                                   THIN_ENTRAIN, THIN_FEEDS)
                 self._u_mass = u_mass
             elif self._u_mass is not u_mass:
                 intake = None
@@ -134,10 +135,14 @@ def jet_floor(ap, front: np.ndarray, u_mass: np.ndarray,
 #: consensus; Rajaratnam 1976 gives 0.068-0.076).
 THIN_SLOT_M = 0.15
 THIN_SPREAD = 0.073
+#: Whether the jet's entrainment is drawn through the face beside each front cell (``thin_jet``).
+THIN_ENTRAIN = True
+#: Whether the jet feeds the rack intakes it passes (its flux less what the racks below took).
+THIN_FEEDS = False
 
 
 def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: float = THIN_SLOT_M,
-             spread: float = THIN_SPREAD) -> tuple[np.ndarray, np.ndarray]:
+             spread: float = THIN_SPREAD, entrain: bool = True, feeds: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A plane wall jet thinner than the cell on each side-facing rack front above a supplying tile.
 
     The jet rises along the rack face at its tile's velocity W0 (its core: a 2 m front is within the
@@ -146,7 +151,9 @@ def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: fl
     front cell of width h across the front it is the share min(1, thickness / h) of the cell's vertical
     flux: the cell's mean w is held at least at W0 min(1, (slot + spread z) / h) (z the face's height).
     What it entrains, W0 spread per metre of rise and metre of front, it draws from the aisle cell beside
-    it: the face between that cell and the front cell carries at least that inflow toward the rack.
+    it: the face between that cell and the front cell carries at least that inflow toward the rack
+    (``entrain``). With ``feeds`` the jet gives the racks what they take from the front cells it passes:
+    its flux at a height is the above less the rack intakes below (the floor never negative).
     ``intakes`` the side-facing rack-intake (faces, cells, areas). Returns (face indices, signed floors
     m/s): a positive floor holds a face's velocity at least at it, a negative at most."""
     nx, ny, nz = ap.shape
@@ -158,13 +165,17 @@ def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: fl
     inner = front[:, :, :-1] & front[:, :, 1:] & (w0[:, :, None] > 0.0)
     z = ap.dz * np.arange(1, nz)
     h = np.maximum(np.maximum(across[:, :, :-1], across[:, :, 1:]), 1e-9)
-    share = np.minimum(1.0, (slot + spread * z) / h)
+    floor = w0[:, :, None] * np.minimum(1.0, (slot + spread * z) / h)
+    if feeds:
+        taken = np.zeros(ap.n_cells)
+        np.add.at(taken, cell, np.abs(u_mass[face]) * intakes[2])
+        floor = np.maximum(floor - np.cumsum(taken.reshape(ap.shape), axis=2)[:, :, :-1] / (ap.dx * ap.dy), 0.0)
     target = np.zeros(ap.n_faces)
     tw = ap.face_views(target)[2]
-    tw[:, :, 1:-1] = np.where(inner, w0[:, :, None] * share, 0.0)
+    tw[:, :, 1:-1] = np.where(inner, floor, 0.0)
     # entrainment: the face opposite each rack-intake face of a front cell over a tile, inflow toward the rack
     ci, cj, ck = np.unravel_index(cell, ap.shape)
-    fed = w0[ci, cj] > 0.0
+    fed = (w0[ci, cj] > 0.0) & entrain
     tx, ty, _ = ap.face_views(target)
     on_x = fed & (face < ap.nfx)
     fi = np.unravel_index(face[on_x], tx.shape)[0]

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from air_cases import b1_site, cfd_site  # noqa: E402
 from cfd_table import inlet_errors, record  # noqa: E402
-from dctwin.twin.physics import _airflow_numba, airflow  # noqa: E402
+from dctwin.twin.physics import _airflow_numba, airflow, wall_jet  # noqa: E402
 from dctwin.twin.sim import compile as compile_module  # noqa: E402
 from dctwin.twin.sim.compile import compile_hall  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
@@ -120,6 +120,20 @@ def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None
 
     airflow.solve_flow = solve_flow
     airflow._nb.diffuse = diffuse
+
+
+def refine_across(h: float) -> None:
+    """Cells of ``h`` m along y (across the rack fronts: every CFD room's racks face +-y), x and z as
+    the grid would have them: a refinement across the fronts that the uniform-grid solver can take."""
+    build = compile_module._Builder.__init__
+
+    def init(self, hall, hxy, hz):
+        build(self, hall, hxy, hz)
+        self.ny = max(1, int(round(hall.depth_m / h)))
+        self.dy = hall.depth_m / self.ny
+        self.solid = np.zeros((self.nx, self.ny, self.nz), dtype=bool)
+
+    compile_module._Builder.__init__ = init
 
 
 def table(rooms: list[str], model: str) -> None:
@@ -219,8 +233,21 @@ if __name__ == "__main__":
     p.add_argument("--front-nu", type=float, default=1.0)
     p.add_argument("--front-jet", default="off")
     p.add_argument("--model", default="fast")
+    p.add_argument("--thin-slot", type=float, default=None, help="wall_jet.THIN_SLOT_M (m)")
+    p.add_argument("--thin-spread", type=float, default=None, help="wall_jet.THIN_SPREAD")
+    p.add_argument("--no-entrain", action="store_true", help="wall_jet.THIN_ENTRAIN off")
+    p.add_argument("--feeds", action="store_true", help="wall_jet.THIN_FEEDS on")
+    p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
     a = p.parse_args()
     install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet)
+    if a.thin_slot is not None:
+        wall_jet.THIN_SLOT_M = a.thin_slot
+    if a.thin_spread is not None:
+        wall_jet.THIN_SPREAD = a.thin_spread
+    wall_jet.THIN_ENTRAIN = not a.no_entrain
+    wall_jet.THIN_FEEDS = a.feeds
+    if a.across is not None:
+        refine_across(a.across)
     if a.what == "table":
         table(a.rest or ["case_B1"] + ROOMS, a.model)
     else:

@@ -78,7 +78,7 @@ class RackFrontJet:
         if self.floor != "off":
             if self._u_mass is not u_mass and self.floor == "thin":
                 self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass, THIN_SLOT_M, THIN_SPREAD,
-                                                   THIN_ENTRAIN, THIN_FEEDS)
+                                                   THIN_ENTRAIN, THIN_FEEDS, THIN_LATERAL)
                 self._u_mass = u_mass
             elif self._u_mass is not u_mass:
                 intake = None
@@ -139,10 +139,13 @@ THIN_SPREAD = 0.073
 THIN_ENTRAIN = True
 #: Whether the jet feeds the rack intakes it passes (its flux less what the racks below took).
 THIN_FEEDS = False
+#: The sideways entrainment at a row's end or a gap (:func:`thin_jet`'s ``lateral``; 0: none).
+THIN_LATERAL = 0.0
 
 
 def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: float = THIN_SLOT_M,
-             spread: float = THIN_SPREAD, entrain: bool = True, feeds: bool = False) -> tuple[np.ndarray, np.ndarray]:
+             spread: float = THIN_SPREAD, entrain: bool = True, feeds: bool = False,
+             lateral: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """A plane wall jet thinner than the cell on each side-facing rack front above a supplying tile.
 
     The jet rises along the rack face at its tile's velocity W0 (its core: a 2 m front is within the
@@ -153,7 +156,11 @@ def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: fl
     What it entrains, W0 spread per metre of rise and metre of front, it draws from the aisle cell beside
     it: the face between that cell and the front cell carries at least that inflow toward the rack
     (``entrain``). With ``feeds`` the jet gives the racks what they take from the front cells it passes:
-    its flux at a height is the above less the rack intakes below (the floor never negative).
+    its flux at a height is the above less the rack intakes below (the floor never negative). With
+    ``lateral`` > 0 a front cell whose neighbour along the front is open and not a front cell (a row's end,
+    a gap) draws room air through that face at ``lateral`` W0: a three-dimensional wall jet spreads
+    sideways about five times as fast as it thickens (Launder & Rodi, "The turbulent wall jet -
+    measurements and modeling", Annu. Rev. Fluid Mech. 15, 1983: dz_1/2 / dx about 0.3).
     ``intakes`` the side-facing rack-intake (faces, cells, areas). Returns (face indices, signed floors
     m/s): a positive floor holds a face's velocity at least at it, a negative at most."""
     nx, ny, nz = ap.shape
@@ -185,6 +192,21 @@ def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: fl
     fj = np.unravel_index(face[on_y] - ap.nfx, ty.shape)[1]
     out_j = np.where(fj == cj[on_y], cj[on_y] + 1, cj[on_y])
     ty[ci[on_y], out_j, ck[on_y]] = np.where(out_j > cj[on_y], -1.0, 1.0) * spread * w0[ci[on_y], cj[on_y]]
+    if lateral > 0.0:  # the jet's free edge at a row's end or a gap draws room air along the front
+        lat_x = (w0[ci, cj] > 0.0) & (face >= ap.nfx) & (face < ap.nfx + ap.nfy)  # y-facing fronts: x faces
+        for side, sign in ((0, 1.0), (1, -1.0)):
+            i, j, k = ci[lat_x], cj[lat_x], ck[lat_x]
+            nb = i - 1 + 2 * side
+            edge = (nb >= 0) & (nb < nx)
+            edge[edge] &= ~front[nb[edge], j[edge], k[edge]]
+            tx[i[edge] + side, j[edge], k[edge]] = sign * lateral * w0[i[edge], j[edge]]
+        lat_y = (w0[ci, cj] > 0.0) & (face < ap.nfx)  # x-facing fronts: y faces
+        for side, sign in ((0, 1.0), (1, -1.0)):
+            i, j, k = ci[lat_y], cj[lat_y], ck[lat_y]
+            nb = j - 1 + 2 * side
+            edge = (nb >= 0) & (nb < ny)
+            edge[edge] &= ~front[i[edge], nb[edge], k[edge]]
+            ty[i[edge], j[edge] + side, k[edge]] = sign * lateral * w0[i[edge], j[edge]]
     target[ap.cond != 1.0] = 0.0
     faces = np.nonzero(target)[0]
     return faces, target[faces]

@@ -237,6 +237,7 @@ if __name__ == "__main__":
     p.add_argument("--thin-spread", type=float, default=None, help="wall_jet.THIN_SPREAD")
     p.add_argument("--no-entrain", action="store_true", help="wall_jet.THIN_ENTRAIN off")
     p.add_argument("--feeds", action="store_true", help="wall_jet.THIN_FEEDS on")
+    p.add_argument("--lateral", type=float, default=0.0, help="wall_jet.THIN_LATERAL")
     p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
     a = p.parse_args()
     install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet)
@@ -246,6 +247,7 @@ if __name__ == "__main__":
         wall_jet.THIN_SPREAD = a.thin_spread
     wall_jet.THIN_ENTRAIN = not a.no_entrain
     wall_jet.THIN_FEEDS = a.feeds
+    wall_jet.THIN_LATERAL = a.lateral
     if a.across is not None:
         refine_across(a.across)
     if a.what == "table":

@@ -37,7 +37,7 @@ def front_cells(ap, pf) -> np.ndarray:
 
 
 #: The rack-front jet floors (:class:`RackFrontJet`).
-FLOORS = ("off", "core", "carried", "thin")
+FLOORS = ("off", "core", "carried", "thin", "edge")
 
 
 class RackFrontJet:
@@ -46,7 +46,8 @@ class RackFrontJet:
     ``nu_share`` < 1: that share of the eddy viscosity is kept there; ``floor``: the vertical velocity
     of the front cells above a tile is held at least at :func:`jet_floor` (before each step's advection),
     "core" its velocity law alone, "carried" with the mass the racks take, "thin" a jet thinner than the
-    cell (:func:`thin_jet`; "off": none)."""
+    cell (:func:`thin_jet`), "edge" only what that jet's free edge draws in at a row's end or a gap
+    (:func:`thin_jet` with no floor and ``lateral`` :data:`EDGE_SPREAD`; "off": none)."""
 
     def __init__(self, ap, pf, nu_share: float, floor: str):
         self.ap = ap
@@ -79,6 +80,10 @@ class RackFrontJet:
             if self._u_mass is not u_mass and self.floor == "thin":
                 self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass, THIN_SLOT_M, THIN_SPREAD,
                                                    THIN_ENTRAIN, THIN_FEEDS, THIN_LATERAL)
+                self._u_mass = u_mass
+            elif self._u_mass is not u_mass and self.floor == "edge":
+                self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass, 0.0, 0.0, False, False,
+                                                   EDGE_SPREAD)
                 self._u_mass = u_mass
             elif self._u_mass is not u_mass:
                 intake = None
@@ -141,6 +146,9 @@ THIN_ENTRAIN = True
 THIN_FEEDS = False
 #: The sideways entrainment at a row's end or a gap (:func:`thin_jet`'s ``lateral``; 0: none).
 THIN_LATERAL = 0.0
+#: The sideways spreading rate of a three-dimensional wall jet, dz_1/2 / dx (Launder & Rodi 1983: about
+#: 0.3, five to seven times its normal 0.04-0.07): what "edge" draws in per unit of the tile's velocity.
+EDGE_SPREAD = 0.3
 
 
 def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: float = THIN_SLOT_M,

@@ -92,7 +92,7 @@ def porous_wall_distance(ap) -> np.ndarray:
 
 
 def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None, front_nu: float = 1.0,
-            front_jet: str = "off") -> None:
+            front_jet: str = "off", tol: Optional[float] = None) -> None:
     """Wrap the march (``airflow.solve_flow`` and its diffusion kernel) with the variant."""
     front = {}
     if grid is not None:
@@ -112,6 +112,8 @@ def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None
         kw.setdefault("intake_keep", keep)
         kw.setdefault("rack_front_nu", front_nu)
         kw.setdefault("rack_front_jet", front_jet)
+        if tol is not None:
+            kw["tol"] = tol
         front["inv_h2"] = front_inv_h2(ap)
         if porous and not front.get(id(ap)):
             ap.wall_dist_m[...] = porous_wall_distance(ap)
@@ -146,7 +148,8 @@ def table(rooms: list[str], model: str) -> None:
             err = inlet_errors(Simulation(site, air_model=model).solve_steady().to_json(), site, case, pc)
             cell = record(err, rms, worst)
             held.append(name in HELD_OUT)
-            print(f"| {name} | {pc} | {cell} | " + " ".join(f"{e:+.1f}" for e in err), flush=True)
+            print(f"| {name} | {pc} | {cell} | " + " ".join(f"{e:+.1f}" for e in err)
+                  + f" | {rms[-1]:.3f} / {worst[-1]:.2f}", flush=True)
     held_out, r, w = np.array(held), np.array(rms), np.array(worst)
     for group, sel in (("tuned", ~held_out), ("held out", held_out)):
         if sel.any():
@@ -238,9 +241,11 @@ if __name__ == "__main__":
     p.add_argument("--no-entrain", action="store_true", help="wall_jet.THIN_ENTRAIN off")
     p.add_argument("--feeds", action="store_true", help="wall_jet.THIN_FEEDS on")
     p.add_argument("--lateral", type=float, default=0.0, help="wall_jet.THIN_LATERAL")
+    p.add_argument("--edge", type=float, default=None, help="wall_jet.EDGE_SPREAD")
+    p.add_argument("--tol", type=float, default=None, help="solve_flow(tol=...), the march's window tolerance")
     p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
     a = p.parse_args()
-    install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet)
+    install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet, a.tol)
     if a.thin_slot is not None:
         wall_jet.THIN_SLOT_M = a.thin_slot
     if a.thin_spread is not None:
@@ -248,6 +253,8 @@ if __name__ == "__main__":
     wall_jet.THIN_ENTRAIN = not a.no_entrain
     wall_jet.THIN_FEEDS = a.feeds
     wall_jet.THIN_LATERAL = a.lateral
+    if a.edge is not None:
+        wall_jet.EDGE_SPREAD = a.edge
     if a.across is not None:
         refine_across(a.across)
     if a.what == "table":

@@ -52,7 +52,7 @@ def test_off_is_the_march_without_it_and_bad_values_are_named():
     np.testing.assert_array_equal(plain.u, off.u)
     with pytest.raises(ValueError, match="rack_front_nu 1.5 is out of range"):
         _flow(site, tiles=0.36, rack_front_nu=1.5)
-    with pytest.raises(ValueError, match="rack_front_jet 'up' is not one of off, core, carried, thin"):
+    with pytest.raises(ValueError, match="rack_front_jet 'up' is not one of off, core, carried, thin, edge"):
         _flow(site, tiles=0.36, rack_front_jet="up")
 
 
@@ -117,3 +117,32 @@ def test_thin_jet_rises_faster_and_conserves_mass_and_energy():
     assert info["energy"]["cooling_w"] == pytest.approx(4e3, rel=1e-3)
     assert info["energy_error"] < 0.01
     assert T[~ap.solid].min() > 18.0 - 1e-6
+
+
+def test_edge_draws_room_air_in_at_the_ends_of_a_front_and_only_there():
+    ap = compile_hall(_front_room())
+    pf = port_faces(ap)
+    jet = RackFrontJet.make(ap, pf, floor="edge")
+    jet.apply(np.ones(ap.shape), np.zeros(ap.n_faces), _u_mass(ap, pf))
+    tx, ty, tw = ap.face_views(np.bincount(jet.faces, jet.target, ap.n_faces))
+    assert not tw.any() and not ty.any()  # no floor, no entrainment across the front
+    # the one rack's front is x 1.2..1.8 (i 4, 5): both its ends draw 0.3 W0 inward, W0 = 1 m/s
+    np.testing.assert_allclose(tx[4, 6, :7], 0.3)
+    np.testing.assert_allclose(tx[6, 6, :7], -0.3)
+    assert np.count_nonzero(tx) == 14  # not the face between the two front cells
+
+
+def test_edge_conserves_mass_and_energy_and_moves_the_flow_at_the_row_end():
+    site = _front_room()
+    ap, plain = _flow(site, tiles=0.36)
+    _, edge = _flow(site, tiles=0.36, rack_front_jet="edge")
+    ux0, ux1 = ap.face_views(plain.u)[0][4, 6, :7], ap.face_views(edge.u)[0][4, 6, :7]
+    # the march holds the inflow at the front's end at 0.3 m/s before each step; what is left after the
+    # projection is the upper part of the end drawing more room air in (0.25 -> 0.34 m3/s per m2 there)
+    assert ux1[3:7].sum() > ux0[3:7].sum() + 0.05
+    q_in, q_out = float(edge.port_q[edge.port_q > 0].sum()), float(-edge.port_q[edge.port_q < 0].sum())
+    assert q_in == pytest.approx(q_out, rel=1e-12)
+    assert edge.max_div * ap.cell_volume_m3 < 1e-9 * 0.36 and edge.converged
+    T, info = thermal.solve_steady(ap, edge, np.array([4e3]), np.zeros(0), 18.0, return_info=True)
+    assert info["energy"]["cooling_w"] == pytest.approx(4e3, rel=1e-3)
+    assert info["energy_error"] < 0.01

@@ -103,6 +103,18 @@ def test_thin_jet_is_the_tile_velocity_over_its_share_of_the_cell_and_entrains_f
     assert len(thin_jet(ap, jet.front, jet._in, np.zeros(ap.n_faces))[0]) == 0
 
 
+def _conserves(ap, flow):
+    """Mass: the ports balance and the flow is divergence-free; energy: the steady temperature's ports
+    carry away the rack's 4 kW and nothing is colder than the supply."""
+    q_in, q_out = float(flow.port_q[flow.port_q > 0].sum()), float(-flow.port_q[flow.port_q < 0].sum())
+    assert q_in == pytest.approx(q_out, rel=1e-12)
+    assert flow.max_div * ap.cell_volume_m3 < 1e-9 * 0.36 and flow.converged
+    T, info = thermal.solve_steady(ap, flow, np.array([4e3]), np.zeros(0), 18.0, return_info=True)
+    assert info["energy"]["cooling_w"] == pytest.approx(4e3, rel=1e-3)
+    assert info["energy_error"] < 0.01
+    assert T[~ap.solid].min() > 18.0 - 1e-6
+
+
 def test_thin_jet_rises_faster_and_conserves_mass_and_energy():
     site = _front_room()
     ap, plain = _flow(site, tiles=0.36)
@@ -110,13 +122,7 @@ def test_thin_jet_rises_faster_and_conserves_mass_and_energy():
     top0, top1 = plain.cell_velocity(ap)[4:6, 6, 6, 2].mean(), thin.cell_velocity(ap)[4:6, 6, 6, 2].mean()
     assert top1 > top0 + 0.02  # the jet keeps its speed up the front (0.59 -> 0.64 m/s in the top cell)
     assert not np.array_equal(plain.u, thin.u)
-    q_in, q_out = float(thin.port_q[thin.port_q > 0].sum()), float(-thin.port_q[thin.port_q < 0].sum())
-    assert q_in == pytest.approx(q_out, rel=1e-12)
-    assert thin.max_div * ap.cell_volume_m3 < 1e-9 * 0.36 and thin.converged
-    T, info = thermal.solve_steady(ap, thin, np.array([4e3]), np.zeros(0), 18.0, return_info=True)
-    assert info["energy"]["cooling_w"] == pytest.approx(4e3, rel=1e-3)
-    assert info["energy_error"] < 0.01
-    assert T[~ap.solid].min() > 18.0 - 1e-6
+    _conserves(ap, thin)
 
 
 def test_edge_draws_room_air_in_at_the_ends_of_a_front_and_only_there():
@@ -140,9 +146,4 @@ def test_edge_conserves_mass_and_energy_and_moves_the_flow_at_the_row_end():
     # the march holds the inflow at the front's end at 0.3 m/s before each step; what is left after the
     # projection is the upper part of the end drawing more room air in (0.25 -> 0.34 m3/s per m2 there)
     assert ux1[3:7].sum() > ux0[3:7].sum() + 0.05
-    q_in, q_out = float(edge.port_q[edge.port_q > 0].sum()), float(-edge.port_q[edge.port_q < 0].sum())
-    assert q_in == pytest.approx(q_out, rel=1e-12)
-    assert edge.max_div * ap.cell_volume_m3 < 1e-9 * 0.36 and edge.converged
-    T, info = thermal.solve_steady(ap, edge, np.array([4e3]), np.zeros(0), 18.0, return_info=True)
-    assert info["energy"]["cooling_w"] == pytest.approx(4e3, rel=1e-3)
-    assert info["energy_error"] < 0.01
+    _conserves(ap, edge)

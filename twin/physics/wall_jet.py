@@ -16,6 +16,11 @@ keeps only a share of the eddy viscosity in the first cell in front of each side
 (momentum only; the temperature's diffusivity is the flow's own ``nu`` after the march): the jet's
 lateral exchange with the aisle (the face average of nu) falls by up to half, its friction on the
 rack face in proportion. ``share`` 1 is the march without it.
+
+Session 24 added a jet thinner than the cell ("thin", :func:`thin_jet`: the tile's velocity over a
+layer 0.15 + 0.073 z m thick, entraining from the aisle beside it) and its free edge alone ("edge": the
+room air it draws sideways at a row's end or a gap). Neither passes issue 18's rule (docs/validation.md,
+"Session 24: a rack-front jet thinner than a cell"); all stay off by default.
 """
 
 from __future__ import annotations
@@ -71,28 +76,29 @@ class RackFrontJet:
             raise ValueError(f"rack_front_jet {floor!r} is not one of {', '.join(FLOORS)}")
         return cls(ap, pf, nu_share, floor) if nu_share < 1.0 or floor != "off" else None
 
+    def _targets(self, u_mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The floor's faces and signed targets at the mass boundary velocities ``u_mass``."""
+        if self.floor == "thin":
+            return thin_jet(self.ap, self.front, self._in, u_mass, THIN_SLOT_M, THIN_SPREAD, THIN_ENTRAIN,
+                            THIN_FEEDS, THIN_LATERAL)
+        if self.floor == "edge":
+            return thin_jet(self.ap, self.front, self._in, u_mass, 0.0, 0.0, False, False, EDGE_SPREAD)
+        intake = None
+        if self.floor == "carried":
+            face, cell, area = self._in
+            intake = np.zeros(self.ap.n_cells)
+            np.add.at(intake, cell, np.abs(u_mass[face]) * area)
+            intake = intake.reshape(self.ap.shape)
+        return jet_floor(self.ap, self.front, u_mass, intake)
+
     def apply(self, nu: np.ndarray, uf: np.ndarray, u_mass: np.ndarray) -> None:
         """In place on the march's eddy viscosity ``nu`` and face velocities ``uf``; ``u_mass`` the
         mass boundary velocities of the current airflows (the floor follows them when they change)."""
         if self.scale is not None:
             nu *= self.scale
         if self.floor != "off":
-            if self._u_mass is not u_mass and self.floor == "thin":
-                self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass, THIN_SLOT_M, THIN_SPREAD,
-                                                   THIN_ENTRAIN, THIN_FEEDS, THIN_LATERAL)
-                self._u_mass = u_mass
-            elif self._u_mass is not u_mass and self.floor == "edge":
-                self.faces, self.target = thin_jet(self.ap, self.front, self._in, u_mass, 0.0, 0.0, False, False,
-                                                   EDGE_SPREAD)
-                self._u_mass = u_mass
-            elif self._u_mass is not u_mass:
-                intake = None
-                if self.floor == "carried":
-                    face, cell, area = self._in
-                    intake = np.zeros(self.ap.n_cells)
-                    np.add.at(intake, cell, np.abs(u_mass[face]) * area)
-                    intake = intake.reshape(self.ap.shape)
-                self.faces, self.target = jet_floor(self.ap, self.front, u_mass, intake)
+            if self._u_mass is not u_mass:
+                self.faces, self.target = self._targets(u_mass)
                 self._u_mass = u_mass
             now = uf[self.faces]
             uf[self.faces] = np.where(self.target > 0.0, np.maximum(now, self.target), np.minimum(now, self.target))

@@ -1,6 +1,8 @@
-"""Session 23's row-end attempts (docs/validation.md, "Session 23: row ends"), reproducible.
+"""Sessions 23 and 24's row-end attempts (docs/validation.md, "Session 23: row ends", "Session 24: a
+rack-front jet thinner than a cell"), reproducible.
 
-    python3 tests/twin/physics/rowend_attempts.py table [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried] [--model NAME] [ROOM ...]
+    python3 tests/twin/physics/rowend_attempts.py table [ROOM ...] [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried|thin|edge] [--model NAME]
+        [--thin-slot S] [--thin-spread E] [--no-entrain] [--feeds] [--lateral L] [--edge R] [--across H] [--tol T]
     python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous] [--front-nu F] [--front-jet core|carried]
 
 ``table``: every room/case (B1 and tests/data/cfd) solved as ``dctwin solve`` does
@@ -27,6 +29,12 @@ The variants are not model options (none was adopted); this script wraps the mar
 - ``--front-jet core|carried``: the same module's plane wall-jet floor (``solve_flow(rack_front_jet=...)``): the
   vertical velocity in the cells in front of rack intakes above a tile held at least at the tile's
   velocity times Launder & Rodi's decay law (within its potential core up to the rack tops here).
+- ``--front-jet thin``: the sub-cell wall jet (``wall_jet.thin_jet``), its constants by ``--thin-slot``,
+  ``--thin-spread``, ``--no-entrain``, ``--feeds``, ``--lateral``; ``--front-jet edge``: its free edge
+  alone, drawing ``--edge`` R x W0 sideways at row ends and gaps.
+- ``--across H``: cells of H m along y only (across the rack fronts in every CFD room).
+- ``--tol T``: the march's window tolerance (``solve_flow(tol=T)``, default 0.04): its own noise.
+Each table row ends with the RMS to 3 decimals and the worst rack to 2.
 """
 
 from __future__ import annotations

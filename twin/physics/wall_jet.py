@@ -16,6 +16,11 @@ keeps only a share of the eddy viscosity in the first cell in front of each side
 (momentum only; the temperature's diffusivity is the flow's own ``nu`` after the march): the jet's
 lateral exchange with the aisle (the face average of nu) falls by up to half, its friction on the
 rack face in proportion. ``share`` 1 is the march without it.
+
+Session 24 added a jet thinner than the cell ("thin", :func:`thin_jet`: the tile's velocity over a
+layer 0.15 + 0.073 z m thick, entraining from the aisle beside it) and its free edge alone ("edge": the
+room air it draws sideways at a row's end or a gap). Neither passes issue 18's rule (docs/validation.md,
+"Session 24: a rack-front jet thinner than a cell"); all stay off by default.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ def front_cells(ap, pf) -> np.ndarray:
 
 
 #: The rack-front jet floors (:class:`RackFrontJet`).
-FLOORS = ("off", "core", "carried")
+FLOORS = ("off", "core", "carried", "thin", "edge")
 
 
 class RackFrontJet:
@@ -45,7 +50,9 @@ class RackFrontJet:
 
     ``nu_share`` < 1: that share of the eddy viscosity is kept there; ``floor``: the vertical velocity
     of the front cells above a tile is held at least at :func:`jet_floor` (before each step's advection),
-    "core" its velocity law alone, "carried" with the mass the racks take ("off": none)."""
+    "core" its velocity law alone, "carried" with the mass the racks take, "thin" a jet thinner than the
+    cell (:func:`thin_jet`), "edge" only what that jet's free edge draws in at a row's end or a gap
+    (:func:`thin_jet` with no floor and ``lateral`` :data:`EDGE_SPREAD`; "off": none)."""
 
     def __init__(self, ap, pf, nu_share: float, floor: str):
         self.ap = ap
@@ -69,6 +76,21 @@ class RackFrontJet:
             raise ValueError(f"rack_front_jet {floor!r} is not one of {', '.join(FLOORS)}")
         return cls(ap, pf, nu_share, floor) if nu_share < 1.0 or floor != "off" else None
 
+    def _targets(self, u_mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The floor's faces and signed targets at the mass boundary velocities ``u_mass``."""
+        if self.floor == "thin":
+            return thin_jet(self.ap, self.front, self._in, u_mass, THIN_SLOT_M, THIN_SPREAD, THIN_ENTRAIN,
+                            THIN_FEEDS, THIN_LATERAL)
+        if self.floor == "edge":
+            return thin_jet(self.ap, self.front, self._in, u_mass, 0.0, 0.0, False, False, EDGE_SPREAD)
+        intake = None
+        if self.floor == "carried":
+            face, cell, area = self._in
+            intake = np.zeros(self.ap.n_cells)
+            np.add.at(intake, cell, np.abs(u_mass[face]) * area)
+            intake = intake.reshape(self.ap.shape)
+        return jet_floor(self.ap, self.front, u_mass, intake)
+
     def apply(self, nu: np.ndarray, uf: np.ndarray, u_mass: np.ndarray) -> None:
         """In place on the march's eddy viscosity ``nu`` and face velocities ``uf``; ``u_mass`` the
         mass boundary velocities of the current airflows (the floor follows them when they change)."""
@@ -76,15 +98,10 @@ class RackFrontJet:
             nu *= self.scale
         if self.floor != "off":
             if self._u_mass is not u_mass:
-                intake = None
-                if self.floor == "carried":
-                    face, cell, area = self._in
-                    intake = np.zeros(self.ap.n_cells)
-                    np.add.at(intake, cell, np.abs(u_mass[face]) * area)
-                    intake = intake.reshape(self.ap.shape)
-                self.faces, self.target = jet_floor(self.ap, self.front, u_mass, intake)
+                self.faces, self.target = self._targets(u_mass)
                 self._u_mass = u_mass
-            uf[self.faces] = np.maximum(uf[self.faces], self.target)
+            now = uf[self.faces]
+            uf[self.faces] = np.where(self.target > 0.0, np.maximum(now, self.target), np.minimum(now, self.target))
 
 
 #: Plane wall jet far field: u_max / U_slot = 3.5 (x / b)^-1/2, x from the slot, b its width
@@ -122,3 +139,88 @@ def jet_floor(ap, front: np.ndarray, u_mass: np.ndarray,
     flat[ap.cond != 1.0] = 0.0
     faces = np.nonzero(flat > 0.0)[0]
     return faces, flat[faces]
+
+
+#: The sub-cell wall jet ("thin"): its thickness at the tile (m) and its growth per metre of rise, the
+#: half-width spreading rate of a plane wall jet, dy_1/2 / dx = 0.073 (Launder & Rodi 1981, Table 2's
+#: consensus; Rajaratnam 1976 gives 0.068-0.076).
+THIN_SLOT_M = 0.15
+THIN_SPREAD = 0.073
+#: Whether the jet's entrainment is drawn through the face beside each front cell (``thin_jet``).
+THIN_ENTRAIN = True
+#: Whether the jet feeds the rack intakes it passes (its flux less what the racks below took).
+THIN_FEEDS = False
+#: The sideways entrainment at a row's end or a gap (:func:`thin_jet`'s ``lateral``; 0: none).
+THIN_LATERAL = 0.0
+#: The sideways spreading rate of a three-dimensional wall jet, dz_1/2 / dx (Launder & Rodi 1983: about
+#: 0.3, five to seven times its normal 0.04-0.07): what "edge" draws in per unit of the tile's velocity.
+EDGE_SPREAD = 0.3
+
+
+def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: float = THIN_SLOT_M,
+             spread: float = THIN_SPREAD, entrain: bool = True, feeds: bool = False,
+             lateral: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A plane wall jet thinner than the cell on each side-facing rack front above a supplying tile.
+
+    The jet rises along the rack face at its tile's velocity W0 (its core: a 2 m front is within the
+    6-10 slot widths of a wall jet's potential core only for the tile, not for the jet's thin layer, so
+    its speed is kept and its thickness grows instead) with the thickness ``slot + spread z``; in the
+    front cell of width h across the front it is the share min(1, thickness / h) of the cell's vertical
+    flux: the cell's mean w is held at least at W0 min(1, (slot + spread z) / h) (z the face's height).
+    What it entrains, W0 spread per metre of rise and metre of front, it draws from the aisle cell beside
+    it: the face between that cell and the front cell carries at least that inflow toward the rack
+    (``entrain``). With ``feeds`` the jet gives the racks what they take from the front cells it passes:
+    its flux at a height is the above less the rack intakes below (the floor never negative). With
+    ``lateral`` > 0 a front cell whose neighbour along the front is open and not a front cell (a row's end,
+    a gap) draws room air through that face at ``lateral`` W0: a three-dimensional wall jet spreads
+    sideways about five times as fast as it thickens (Launder & Rodi, "The turbulent wall jet -
+    measurements and modeling", Annu. Rev. Fluid Mech. 15, 1983: dz_1/2 / dx about 0.3).
+    ``intakes`` the side-facing rack-intake (faces, cells, areas). Returns (face indices, signed floors
+    m/s): a positive floor holds a face's velocity at least at it, a negative at most."""
+    nx, ny, nz = ap.shape
+    w0 = np.maximum(ap.face_views(u_mass)[2][:, :, 0], 0.0)
+    face, cell, _ = intakes
+    across = np.zeros(ap.shape)  # the cell's width across its rack face (m); 0 off the fronts
+    flat = across.reshape(-1)
+    flat[cell] = np.where(face < ap.nfx, ap.dx, ap.dy)
+    inner = front[:, :, :-1] & front[:, :, 1:] & (w0[:, :, None] > 0.0)
+    z = ap.dz * np.arange(1, nz)
+    h = np.maximum(np.maximum(across[:, :, :-1], across[:, :, 1:]), 1e-9)
+    floor = w0[:, :, None] * np.minimum(1.0, (slot + spread * z) / h)
+    if feeds:
+        taken = np.zeros(ap.n_cells)
+        np.add.at(taken, cell, np.abs(u_mass[face]) * intakes[2])
+        floor = np.maximum(floor - np.cumsum(taken.reshape(ap.shape), axis=2)[:, :, :-1] / (ap.dx * ap.dy), 0.0)
+    target = np.zeros(ap.n_faces)
+    tw = ap.face_views(target)[2]
+    tw[:, :, 1:-1] = np.where(inner, floor, 0.0)
+    # entrainment: the face opposite each rack-intake face of a front cell over a tile, inflow toward the rack
+    ci, cj, ck = np.unravel_index(cell, ap.shape)
+    fed = (w0[ci, cj] > 0.0) & entrain
+    tx, ty, _ = ap.face_views(target)
+    on_x = fed & (face < ap.nfx)
+    fi = np.unravel_index(face[on_x], tx.shape)[0]
+    out_i = np.where(fi == ci[on_x], ci[on_x] + 1, ci[on_x])  # the cell's other x face
+    tx[out_i, cj[on_x], ck[on_x]] = np.where(out_i > ci[on_x], -1.0, 1.0) * spread * w0[ci[on_x], cj[on_x]]
+    on_y = fed & (face >= ap.nfx) & (face < ap.nfx + ap.nfy)
+    fj = np.unravel_index(face[on_y] - ap.nfx, ty.shape)[1]
+    out_j = np.where(fj == cj[on_y], cj[on_y] + 1, cj[on_y])
+    ty[ci[on_y], out_j, ck[on_y]] = np.where(out_j > cj[on_y], -1.0, 1.0) * spread * w0[ci[on_y], cj[on_y]]
+    if lateral > 0.0:  # the jet's free edge at a row's end or a gap draws room air along the front
+        lat_x = (w0[ci, cj] > 0.0) & (face >= ap.nfx) & (face < ap.nfx + ap.nfy)  # y-facing fronts: x faces
+        for side, sign in ((0, 1.0), (1, -1.0)):
+            i, j, k = ci[lat_x], cj[lat_x], ck[lat_x]
+            nb = i - 1 + 2 * side
+            edge = (nb >= 0) & (nb < nx)
+            edge[edge] &= ~front[nb[edge], j[edge], k[edge]]
+            tx[i[edge] + side, j[edge], k[edge]] = sign * lateral * w0[i[edge], j[edge]]
+        lat_y = (w0[ci, cj] > 0.0) & (face < ap.nfx)  # x-facing fronts: y faces
+        for side, sign in ((0, 1.0), (1, -1.0)):
+            i, j, k = ci[lat_y], cj[lat_y], ck[lat_y]
+            nb = j - 1 + 2 * side
+            edge = (nb >= 0) & (nb < ny)
+            edge[edge] &= ~front[i[edge], nb[edge], k[edge]]
+            ty[i[edge], j[edge] + side, k[edge]] = sign * lateral * w0[i[edge], j[edge]]
+    target[ap.cond != 1.0] = 0.0
+    faces = np.nonzero(target)[0]
+    return faces, target[faces]

@@ -1,6 +1,8 @@
-"""Session 23's row-end attempts (docs/validation.md, "Session 23: row ends"), reproducible.
+"""Sessions 23 and 24's row-end attempts (docs/validation.md, "Session 23: row ends", "Session 24: a
+rack-front jet thinner than a cell"), reproducible.
 
-    python3 tests/twin/physics/rowend_attempts.py table [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried] [--model NAME] [ROOM ...]
+    python3 tests/twin/physics/rowend_attempts.py table [ROOM ...] [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried|thin|edge] [--model NAME]
+        [--thin-slot S] [--thin-spread E] [--no-entrain] [--feeds] [--lateral L] [--edge R] [--across H] [--tol T]
     python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous] [--front-nu F] [--front-jet core|carried]
 
 ``table``: every room/case (B1 and tests/data/cfd) solved as ``dctwin solve`` does
@@ -27,6 +29,12 @@ The variants are not model options (none was adopted); this script wraps the mar
 - ``--front-jet core|carried``: the same module's plane wall-jet floor (``solve_flow(rack_front_jet=...)``): the
   vertical velocity in the cells in front of rack intakes above a tile held at least at the tile's
   velocity times Launder & Rodi's decay law (within its potential core up to the rack tops here).
+- ``--front-jet thin``: the sub-cell wall jet (``wall_jet.thin_jet``), its constants by ``--thin-slot``,
+  ``--thin-spread``, ``--no-entrain``, ``--feeds``, ``--lateral``; ``--front-jet edge``: its free edge
+  alone, drawing ``--edge`` R x W0 sideways at row ends and gaps.
+- ``--across H``: cells of H m along y only (across the rack fronts in every CFD room).
+- ``--tol T``: the march's window tolerance (``solve_flow(tol=T)``, default 0.04): its own noise.
+Each table row ends with the RMS to 3 decimals and the worst rack to 2.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from air_cases import b1_site, cfd_site  # noqa: E402
 from cfd_table import inlet_errors, record  # noqa: E402
-from dctwin.twin.physics import _airflow_numba, airflow  # noqa: E402
+from dctwin.twin.physics import _airflow_numba, airflow, wall_jet  # noqa: E402
 from dctwin.twin.sim import compile as compile_module  # noqa: E402
 from dctwin.twin.sim.compile import compile_hall  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
@@ -92,7 +100,7 @@ def porous_wall_distance(ap) -> np.ndarray:
 
 
 def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None, front_nu: float = 1.0,
-            front_jet: str = "off") -> None:
+            front_jet: str = "off", tol: Optional[float] = None) -> None:
     """Wrap the march (``airflow.solve_flow`` and its diffusion kernel) with the variant."""
     front = {}
     if grid is not None:
@@ -112,6 +120,8 @@ def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None
         kw.setdefault("intake_keep", keep)
         kw.setdefault("rack_front_nu", front_nu)
         kw.setdefault("rack_front_jet", front_jet)
+        if tol is not None:
+            kw["tol"] = tol
         front["inv_h2"] = front_inv_h2(ap)
         if porous and not front.get(id(ap)):
             ap.wall_dist_m[...] = porous_wall_distance(ap)
@@ -120,6 +130,20 @@ def install(keep: float, slip: float, porous: bool, grid: Optional[float] = None
 
     airflow.solve_flow = solve_flow
     airflow._nb.diffuse = diffuse
+
+
+def refine_across(h: float) -> None:
+    """Cells of ``h`` m along y (across the rack fronts: every CFD room's racks face +-y), x and z as
+    the grid would have them: a refinement across the fronts that the uniform-grid solver can take."""
+    build = compile_module._Builder.__init__
+
+    def init(self, hall, hxy, hz):
+        build(self, hall, hxy, hz)
+        self.ny = max(1, int(round(hall.depth_m / h)))
+        self.dy = hall.depth_m / self.ny
+        self.solid = np.zeros((self.nx, self.ny, self.nz), dtype=bool)
+
+    compile_module._Builder.__init__ = init
 
 
 def table(rooms: list[str], model: str) -> None:
@@ -132,7 +156,8 @@ def table(rooms: list[str], model: str) -> None:
             err = inlet_errors(Simulation(site, air_model=model).solve_steady().to_json(), site, case, pc)
             cell = record(err, rms, worst)
             held.append(name in HELD_OUT)
-            print(f"| {name} | {pc} | {cell} | " + " ".join(f"{e:+.1f}" for e in err), flush=True)
+            print(f"| {name} | {pc} | {cell} | " + " ".join(f"{e:+.1f}" for e in err)
+                  + f" | {rms[-1]:.3f} / {worst[-1]:.2f}", flush=True)
     held_out, r, w = np.array(held), np.array(rms), np.array(worst)
     for group, sel in (("tuned", ~held_out), ("held out", held_out)):
         if sel.any():
@@ -219,8 +244,27 @@ if __name__ == "__main__":
     p.add_argument("--front-nu", type=float, default=1.0)
     p.add_argument("--front-jet", default="off")
     p.add_argument("--model", default="fast")
+    p.add_argument("--thin-slot", type=float, default=None, help="wall_jet.THIN_SLOT_M (m)")
+    p.add_argument("--thin-spread", type=float, default=None, help="wall_jet.THIN_SPREAD")
+    p.add_argument("--no-entrain", action="store_true", help="wall_jet.THIN_ENTRAIN off")
+    p.add_argument("--feeds", action="store_true", help="wall_jet.THIN_FEEDS on")
+    p.add_argument("--lateral", type=float, default=0.0, help="wall_jet.THIN_LATERAL")
+    p.add_argument("--edge", type=float, default=None, help="wall_jet.EDGE_SPREAD")
+    p.add_argument("--tol", type=float, default=None, help="solve_flow(tol=...), the march's window tolerance")
+    p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
     a = p.parse_args()
-    install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet)
+    install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet, a.tol)
+    if a.thin_slot is not None:
+        wall_jet.THIN_SLOT_M = a.thin_slot
+    if a.thin_spread is not None:
+        wall_jet.THIN_SPREAD = a.thin_spread
+    wall_jet.THIN_ENTRAIN = not a.no_entrain
+    wall_jet.THIN_FEEDS = a.feeds
+    wall_jet.THIN_LATERAL = a.lateral
+    if a.edge is not None:
+        wall_jet.EDGE_SPREAD = a.edge
+    if a.across is not None:
+        refine_across(a.across)
     if a.what == "table":
         table(a.rest or ["case_B1"] + ROOMS, a.model)
     else:

@@ -91,8 +91,10 @@ COLD_ANNEAL = 1.0
 #: (0.05 and 0.12 K), enough to move placement's worst spot for a 40 kW rack in the ai-hall to (21.0,
 #: 21.0, N), where its frozen-flow estimate is 2.65 K over the solved rise (test_placement_demos holds 2 K;
 #: see FANS_IN_MARCH). Marches from rest and from the previous layout's flow after an edit keep 0.5 (the
-#: latter start further away: the edit case of test_steady_carry moved 0.25 -> 0.37 K with 0.25)
-WARM_WINDOW_TAU = 1 / 3
+#: latter start further away: the edit case of test_steady_carry moved 0.25 -> 0.37 K with 0.25).
+#: Kept at 0.5 (off): 1/3 too moves that worst spot there (test_placement_demos' 40 and 60 kW cases fail) until
+#: the floor-wide estimate at ai-hall row ends comes within its stated error (issue 15)
+WARM_WINDOW_TAU = 0.5
 #: a cold march from rest whose racks' fans follow their inlets (FANS_IN_MARCH 0) can first be a
 #: provisional one: it stops when two windows agree within PROVISIONAL_TOL (airflow.solve_flow's ``tol``,
 #: 0.04), the fixed point solves the temperatures on it, and the march goes on from it (WARM_WINDOW_TAU) at

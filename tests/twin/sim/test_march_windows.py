@@ -1,4 +1,4 @@
-"""A cold steady solve marches less (session 24, issue 16), and lands near where it landed before.
+"""A cold steady solve can march less (session 24, issue 16; off by default), and lands near where it landed before.
 
 A cold solve of small marches twice: from rest at the supply temperature's airflows, then, once the racks'
 fans have followed their solved inlets, on from that flow. The second march ends when two consecutive
@@ -21,6 +21,9 @@ from dctwin.twin.sim.engine import Simulation
 #: rack inlets and unit returns (K) of the solve against the one that marches as before session 24
 #: (measured on small: 0.013 K; with the provisional first march at 0.08, 0.074 K)
 BOUND_K = 0.15
+#: the short warm window tried (steady.WARM_WINDOW_TAU; the default stays a march's own 0.5 until placement's
+#: floor-wide estimate at ai-hall row ends allows the move, see steady.WARM_WINDOW_TAU)
+SHORT = 1 / 3
 #: the provisional tolerance tried (steady.PROVISIONAL_TOL)
 PROVISIONAL = 0.08
 
@@ -49,23 +52,22 @@ def _solve(monkeypatch, warm_window_tau: float, provisional_tol) -> tuple[Simula
 
 @pytest.fixture(scope="module")
 def solves():
-    """small solved cold: as it is, as before session 24 (windows of 0.5, no provisional march), and with
+    """small solved cold: with the short warm windows, as before session 24 (windows of 0.5, no provisional march), and with
     the provisional first march."""
     mp = pytest.MonkeyPatch()
     try:
-        return (_solve(mp, steady.WARM_WINDOW_TAU, steady.PROVISIONAL_TOL), _solve(mp, 0.5, None),
-                _solve(mp, steady.WARM_WINDOW_TAU, PROVISIONAL))
+        return (_solve(mp, SHORT, steady.PROVISIONAL_TOL), _solve(mp, 0.5, None),
+                _solve(mp, SHORT, PROVISIONAL))
     finally:
         mp.undo()
 
 
 def test_the_march_after_the_fans_moved_ends_within_its_short_windows(solves):
     (now, marches), (before, m_before), _ = solves
-    assert steady.WARM_WINDOW_TAU < 0.5
     assert [warm for warm, *_ in marches] == [False, True] == [warm for warm, *_ in m_before]
     _, steps, t, tau, _ = marches[1]
     dt = t / steps
-    assert t <= 3 * (steady.WARM_WINDOW_TAU * tau + dt)  # two or three short windows (each whole steps)
+    assert t <= 3 * (SHORT * tau + dt)  # two or three short windows (each whole steps)
     assert m_before[1][2] >= tau and steps < m_before[1][1]  # with 0.5 two windows are one residence time
     assert marches[0][1] == m_before[0][1]  # the march from rest as before
 

@@ -129,3 +129,21 @@ def test_a_kernel_missing_from_the_cache_still_compiles_after_a_start_that_expec
     second = run_python(code, cache)
     assert second.returncode == 0, second.stderr
     assert "RESULT 12.0 0 False" in second.stdout  # now cached: loaded, without the compiler
+
+
+def test_a_physics_command_run_as_the_process_leaves_its_objects_out_of_the_last_collections(small, tmp_path):
+    # the interpreter's last garbage collections over numba's objects cost more than the rest of the shutdown:
+    # a process that is the command (argv from the command line) freezes them; a caller of main() keeps its GC
+    kernels.warm_up("solve")
+    out = run_python(f"""
+        import gc, sys
+        from dctwin.app.main import main
+        sys.argv = ["dctwin", "validate", {small!r}]
+        print("VALIDATE", main(), gc.get_freeze_count())  # no numba: nothing to spare
+        print("CALLED", main(["solve", {small!r}, "--json", "--grid", "1.2"]), gc.get_freeze_count())
+        sys.argv = ["dctwin", "solve", {small!r}, "--json", "--grid", "1.2"]
+        print("SOLVE", main(), gc.get_freeze_count() > 0)
+        """, twin.NUMBA_CACHE_DIR)
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("CALLED", "VALIDATE", "SOLVE"))]
+    assert lines == ["VALIDATE 0 0", "CALLED 0 0", "SOLVE 0 True"]

@@ -41,9 +41,10 @@ COMMAND_MODULES = (
 )
 
 #: commands that run the physics, and what of it (:data:`dctwin.twin.physics.kernels.NEEDS`): on the first
-#: run on a machine they compile those kernels first, with a progress line per group on stderr. The other
-#: commands (validate, demo, export, ...) never import numba.
-KERNEL_NEEDS = {"solve": "solve", "simulate": "simulate", "replay": "simulate", "bench": "all"}
+#: run on a machine they compile those kernels first, with a progress line per group on stderr; later runs
+#: only load them. The other commands (validate, demo, export, verify, ...) never import numba.
+KERNEL_NEEDS = {"solve": "solve", "simulate": "simulate", "replay": "simulate", "bench": "all",
+                "place": "simulate", "sweep": "simulate", "shadow": "simulate", "calibrate": "simulate"}
 
 EXIT_OK, EXIT_FAIL = 0, 1
 

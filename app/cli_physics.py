@@ -78,6 +78,13 @@ def _load(path: str):
     return load_layout(path)
 
 
+def _layout(args: argparse.Namespace):
+    """The command's layout: the one read before it to tell the kernels it needs (:mod:`dctwin.app.main`), or
+    read now."""
+    site = getattr(args, "layout_site", None)
+    return site if site is not None else _load(args.layout)
+
+
 def _check_grid_hall(args: argparse.Namespace, site) -> None:
     if args.grid is not None and not (0.05 <= args.grid <= 3.0):
         raise InputError(f"--grid must be between 0.05 and 3 m, got {args.grid:g}")
@@ -108,7 +115,7 @@ def _finite(obj: Any) -> Any:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    site = _load(args.layout)
+    site = _layout(args)
     sim = _simulation(args, site)
     summary = sim.solve_steady()
     if args.json:
@@ -224,7 +231,7 @@ def _check_out(args: argparse.Namespace) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     _check_run_args(args)
-    site = _load(args.layout)
+    site = _layout(args)
     _check_grid_hall(args, site)
     incident = _load_incident(args, site) if args.incident else None
     if args.out:

@@ -94,14 +94,14 @@ def _check_numbers(args: argparse.Namespace) -> None:
 def cmd_place(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dctwin.app.cli_physics import _check_grid_hall, _finite, _load
+    from dctwin.app.cli_physics import _check_grid_hall, _finite, _layout
     from dctwin.twin.sim.engine import Simulation
     from dctwin.twin.sim.placement import find_space
 
     _check_numbers(args)
     request = request_from_args(args)
     facings = _facings(args)
-    site = _load(args.layout)
+    site = _layout(args)
     _check_grid_hall(args, site)
     hall = site.get_hall(args.hall) if args.hall else site.halls[0]
     request.check(site, hall)  # bad options fail before the solve

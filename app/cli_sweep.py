@@ -119,7 +119,7 @@ class SweepBar:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from dctwin.twin.model.layoutfile import load_layout
+    from dctwin.app.cli_physics import _layout
     from dctwin.twin.store.sweep_job import SweepJob, check_out
 
     settings = _settings(args)
@@ -128,7 +128,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.record and not args.out:
         raise InputError("--record needs --out: the recorded runs go into the project file")
     record = (3 if args.record is None else args.record) if args.out else 0
-    site = load_layout(args.layout)
+    site = _layout(args)
     if args.out:
         check_out(args.out, (args.layout,))
     bar = SweepBar(not args.no_progress)

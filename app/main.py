@@ -18,10 +18,13 @@ import logging
 import os
 import sys
 import traceback
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from dctwin import twin
 from dctwin.twin.errors import DctwinError
+
+if TYPE_CHECKING:
+    from dctwin.twin.model.layout import Site
 
 #: modules that add sub-commands, in the order they appear in --help
 COMMAND_MODULES = (
@@ -38,9 +41,10 @@ COMMAND_MODULES = (
 )
 
 #: commands that run the physics, and what of it (:data:`dctwin.twin.physics.kernels.NEEDS`): on the first
-#: run on a machine they compile those kernels first, with a progress line per group on stderr. The other
-#: commands (validate, demo, export, ...) never import numba.
-KERNEL_NEEDS = {"solve": "solve", "simulate": "simulate", "replay": "simulate", "bench": "all"}
+#: run on a machine they compile those kernels first, with a progress line per group on stderr; later runs
+#: only load them. The other commands (validate, demo, export, verify, ...) never import numba.
+KERNEL_NEEDS = {"solve": "solve", "simulate": "simulate", "replay": "simulate", "bench": "all",
+                "place": "simulate", "sweep": "simulate", "shadow": "simulate", "calibrate": "simulate"}
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -62,7 +66,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run the command ``argv`` (None: this process's arguments: the process is the command) and return its
+    exit code."""
+    code = _main(list(sys.argv[1:] if argv is None else argv))
+    if argv is None:
+        _skip_last_collections()
+    return code
+
+
+def _skip_last_collections() -> None:
+    """The process ends with the command: spare the garbage collections the interpreter runs over every object
+    still alive as it shuts down (after a physics command, numba's: 0.15-0.2 s CPU, a tenth of a later solve)
+    by freezing them out of the collector. Python never promised their ``__del__`` at exit; the commands close
+    their files and databases themselves; atexit handlers and the flush of stdout/stderr still run. Not after
+    the window (Qt's teardown is left as it is), nor without numba (little to spare)."""
+    if "numba" in sys.modules and "PySide6" not in sys.modules:
+        import gc
+
+        gc.freeze()
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
@@ -76,8 +100,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "gui":
             _splash_first_run(args)
         elif args.command in KERNEL_NEEDS:
-            _compile_first_run(KERNEL_NEEDS[args.command], getattr(args, "layout", None),
-                               getattr(args, "air_model", "fast"))
+            args.layout_site = _compile_first_run(KERNEL_NEEDS[args.command], getattr(args, "layout", None),
+                                                  getattr(args, "air_model", "fast"))
         code = args.func(args)
     except DctwinError as exc:  # LayoutError, InputError, ProjectFileError, ...: bad input, not a bug
         if args.debug:
@@ -107,49 +131,51 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return EXIT_OK if code is None else int(code)
 
 
-def _compile_first_run(need: str, layout: Optional[str] = None, air_model: str = "fast") -> None:
+def _compile_first_run(need: str, layout: Optional[str] = None, air_model: str = "fast") -> Optional[Site]:
     """The first run on this machine: compile the kernels ``need`` needs now, saying so on stderr from the
     first second (stdout, maybe JSON, stays clean), in processes side by side on the machine's cores. Later
-    runs find them cached (told by a file, without asking numba) and print nothing. Either way numba is
-    then imported without the packages it would load for nothing (:func:`kernels.load_numba`). With the
-    ``layout`` file the command runs, only the kernels its equipment (:func:`kernels.layout_has`) and its
-    ``air_model`` need."""
+    runs find them cached (told by a file, without asking numba), print nothing and set up only what loads
+    the cached code (:func:`kernels.load_numba` with ``cached``). Either way numba is then imported without
+    the packages it would load for nothing. With the ``layout`` file the command runs, only the kernels its
+    equipment (:func:`kernels.layout_has`) and its ``air_model`` need. Returns the layout when it was read
+    for that (the command then does not read it again), else None."""
     from dctwin.twin.physics import kernels
 
     if kernels.known_compiled(need):
-        kernels.load_numba()
-        return
-    has = _layout_has(layout)
+        kernels.load_numba(cached=True)
+        return None
+    site = _read_layout(layout)
+    has = None if site is None else kernels.layout_has(site)
     if has is not None and air_model == "validated":  # the TVD correction of the steady temperature
         has = has | {"validated"}
     if kernels.known_compiled(need, has=has):
-        kernels.load_numba()
-        return
+        kernels.load_numba(cached=True)
+        return site
     if kernels.cache_is_empty():  # a machine that never compiled them: say so, and compile every group at
         print(kernels.first_line(), file=sys.stderr, flush=True)  # once (no numba here while they do)
         kernels.warm_up(need, kernels.stderr_reporter(said_first=True), only_pending=False, preload=True, has=has)
         kernels.load_numba()
-        return
+        return site
     try:
         pending = kernels.compile_pending(need, has)
     except Exception as exc:  # numba's cache unreadable: the command compiles what it needs as it goes
         logging.getLogger(__name__).info("cannot tell whether the kernels are compiled: %s", exc)
-        return
+        return site
     if pending:
         kernels.warm_up(need, kernels.stderr_reporter(), preload=True, has=has)
+    return site
 
 
-def _layout_has(layout: Optional[str]) -> Optional[frozenset]:
-    """The equipment of the layout file a command runs (:func:`kernels.layout_has`), None when there is none
-    or it cannot be read (then every kernel of the need compiles; the command says what is wrong with it)."""
+def _read_layout(layout: Optional[str]) -> Optional[Site]:
+    """The layout file a command runs, read to tell the kernels its equipment needs (:func:`kernels.layout_has`);
+    None when there is none or it cannot be read (then every kernel of the need compiles; the command reads
+    it again and says what is wrong with it)."""
     if layout is None:
         return None
-    from dctwin.twin.physics import kernels
-
     try:
         from dctwin.twin.model.layoutfile import load_layout
 
-        return kernels.layout_has(load_layout(layout))
+        return load_layout(layout)
     except Exception as exc:  # noqa: BLE001 (any fault reading it: the command reports it properly)
         logging.getLogger(__name__).debug("layout %s not read for the kernels it needs: %s", layout, exc)
         return None

@@ -156,23 +156,67 @@ class _Unavailable(importlib.abc.MetaPathFinder):
         return None
 
 
-def load_numba() -> None:
+def load_numba(cached: bool = False) -> None:
     """Import numba and set up its CPU target without :data:`NOT_FOR_KERNELS` (numba then reports BLAS and
     cffi missing: no kernel uses them; one that did would fail to compile in ``dctwin warmup``'s processes,
     which load numba this way: the fresh-cache warm-up test). Nothing when numba is imported already (a
-    test, the window). Importing those packages later works as usual."""
+    test, the window). Importing those packages later works as usual.
+
+    ``cached``: the kernels are known to be in numba's cache (:func:`known_compiled`), so the command only
+    loads their machine code: numba's compiler is not set up at all (:func:`_run_from_cache`), which is half
+    of numba's start. A kernel that turns out to need compiling still compiles (numba's compiler sets itself
+    up first)."""
     if "numba" in sys.modules:
         return
     finder = _Unavailable()
     sys.meta_path.insert(0, finder)
     try:
         import numba  # noqa: F401
+
+        if cached and _run_from_cache():
+            return
         from numba.core.registry import cpu_target
 
         cpu_target.target_context.refresh()  # imports numba's numpy support (where it looks for scipy)
         cpu_target.typing_context.refresh()
     finally:
         sys.meta_path.remove(finder)
+
+
+def _run_from_cache() -> bool:
+    """Let numba load a kernel's code from its cache without setting up what it needs to *compile* one: before
+    each load numba refreshes its CPU target, which the first time imports and registers the typing and
+    lowering of all it supports (numpy, random, linalg, typed containers, ...) and asks every installed package
+    for numba extensions: about 0.2 s CPU of every command, for nothing when the code is cached. Running that
+    code needs numba's runtime (NRT) only, set up here instead. A kernel missing from the cache still compiles
+    as before: numba's compiler refreshes the target (and loads the extensions) before it compiles anything.
+    Returns False (nothing changed) when this numba lacks the internals this relies on."""
+    from numba.core import caching, dispatcher
+    from numba.core.registry import cpu_target
+    from numba.core.runtime import rtsys
+
+    cache, base = caching.Cache, dispatcher._DispatcherBase
+    if getattr(cache.load_overload, "_dctwin_from_cache", False):
+        return True
+    if not all(hasattr(c, a) for c, a in ((cache, "_load_overload"), (cache, "_guard_against_spurious_io_errors"),
+                                           (base, "_compilation_chain_init_hook"), (rtsys, "initialize"))):
+        return False
+    numba_load, cpu = cache.load_overload, cpu_target.target_context
+
+    def load_overload(self, sig, target_context):
+        if target_context is not cpu:  # another target: as numba does
+            return numba_load(self, sig, target_context)
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+    def compilation_chain_init_hook(self):
+        pass  # numba's extensions: loaded by the refresh before anything compiles (see above)
+
+    load_overload._dctwin_from_cache = True
+    cache.load_overload = load_overload
+    base._compilation_chain_init_hook = compilation_chain_init_hook
+    return True
 
 
 def _source_files() -> list[str]:

@@ -46,18 +46,18 @@ inlet names the critical-inlet alarm it passed through before the cause.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
 from dctwin.twin.model.events import INJECTED_KINDS, Event, EventLog
 from dctwin.twin.model.words import DEG_C, crossed, hms
-from dctwin.twin.physics import thermal
-from dctwin.twin.physics.airflow import port_faces
+from dctwin.twin.physics.codes import MODE_ON
 from dctwin.twin.physics.constants import ASHRAE_RECOMMENDED_C
-from dctwin.twin.physics.it import MODE_ON, recirculating_now, server_intake_c
-from dctwin.twin.physics.power import PowerSystem
-from dctwin.twin.sim.hall import HallState, HallSystem
+
+if TYPE_CHECKING:  # the physics (numba) is imported where the alarms run it: the alarm board and the review
+    from dctwin.twin.physics.power import PowerSystem  # files read :func:`describe` without it
+    from dctwin.twin.sim.hall import HallState, HallSystem
 
 #: (kind, severity, clear deadband, clear hold (s))
 RECOMMENDED_H1_C = 22.0
@@ -124,6 +124,9 @@ def unit_supply_share(ap, flow, unit_q: np.ndarray, j: int, plenum: np.ndarray) 
     plenum air when j blows into a raised floor; 0 on every other inflow (other units,
     rack exhausts). A rack's share is the flow-weighted mean of c over its intake faces.
     """
+    from dctwin.twin.physics import thermal
+    from dctwin.twin.physics.airflow import port_faces
+
     pf = port_faces(ap)
     pT = np.zeros(len(pf.face))
     out = pf.group["unit_out"]
@@ -346,6 +349,8 @@ class AlarmMonitor:
         # what the servers breathe: the room air, warmed by the exhaust racks with open units return to it (a
         # measured view, without server temperatures, gives the measured inlets as they are)
         if hasattr(st.rack_state, "server_c"):
+            from dctwin.twin.physics.it import recirculating_now, server_intake_c
+
             inlet = np.asarray(server_intake_c(hs.ra, st.rack_inlet_c, st.rack_state), float)
             self._share_now = recirculating_now(hs.ra, st.rack_state)
         else:

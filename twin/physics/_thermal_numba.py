@@ -668,10 +668,19 @@ def _bad_columns(cols, n, cres, tol, bad):
     return nbad
 
 
+#: :func:`_with_neighbours` puts its columns in flow order by a scan of all columns when they are more
+#: than 1 / SORT_SCAN of them (a scan of 24,000 columns costs about what a sort of 400 does)
+SORT_SCAN = 64
+
+
 @njit(cache=True, nogil=True)
-def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos, sort):
+def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos, order, sort):
     """The first ``n`` columns of ``cols`` and their horizontal neighbours, each once, into ``out``
-    (sorted by ``pos``, their place in the flow order, when ``sort``). Returns how many."""
+    (in flow order when ``sort``: ``order`` the columns in flow order, ``pos`` each column's place in
+    it). Returns how many. Many columns are put in order by a scan of ``order`` (a pass over the
+    columns, tens of microseconds), few by sorting their places (the validated grid's 1,000-rack
+    hall: 1.1 ms for 6,000 columns, a third of a local pass); the places are distinct, so both give
+    the same order."""
     m = 0
     for q in range(n):
         c = cols[q]
@@ -693,6 +702,14 @@ def _with_neighbours(cols, n, nx, ny, mark, stamp, out, pos, sort):
                 out[m] = b
                 m += 1
     if not sort:
+        return m
+    if m * SORT_SCAN > order.shape[0]:
+        q = 0
+        for p in range(order.shape[0]):
+            b = order[p]
+            if mark[b] == stamp:
+                out[q] = b
+                q += 1
         return m
     keys = np.empty(m, np.int64)
     for q in range(m):
@@ -772,11 +789,11 @@ def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, 
             # few columns off: relax them and their neighbours (in flow order), then re-check
             # only where the residual can have changed (those and their neighbours)
             stamp += 1
-            m = _with_neighbours(bad, nbad, nx, ny, mark, stamp, near, pos, True)
+            m = _with_neighbours(bad, nbad, nx, ny, mark, stamp, near, pos, order, True)
             _line_sweep(Ts, src, aw, ae, as_, an, f0, f1, f2, solid, near, m)
             n_local += 1
             stamp += 1
-            m2 = _with_neighbours(near, m, nx, ny, mark, stamp, ring, pos, False)
+            m2 = _with_neighbours(near, m, nx, ny, mark, stamp, ring, pos, order, False)
             _line_residual(Ts, src, aw, ae, as_, an, ab, at, out, cv, h, ring, m2, cres)
             nbad = _bad_columns(ring, m2, cres, tol, bad)
     net = np.empty_like(T)

@@ -199,3 +199,24 @@ def test_port_means_numba_agrees_with_numpy(site):
     assert len(a[1]) == len(sim.unit_ids)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-13)
     np.testing.assert_allclose(a[1], b[1], rtol=1e-13)
+
+
+@pytest.mark.parametrize("n_cols", [3, 400])
+def test_local_columns_come_in_flow_order_by_sort_or_scan(n_cols):
+    # a few columns are sorted by their place in the flow order, many found by a scan of it
+    # (SORT_SCAN): both give each column and neighbour once, in the flow order
+    nx, ny = 40, 30
+    rng = np.random.default_rng(n_cols)
+    order = rng.permutation(nx * ny).astype(np.int64)
+    pos = np.empty_like(order)
+    pos[order] = np.arange(nx * ny)
+    cols = rng.choice(nx * ny, n_cols, replace=False).astype(np.int64)
+    mark = np.zeros(nx * ny, np.int64)
+    out = np.empty(nx * ny, np.int64)
+    m = nbk._with_neighbours(cols, n_cols, nx, ny, mark, 1, out, pos, order, True)
+    want = set()
+    for c in cols:
+        i, j = divmod(int(c), ny)
+        want |= {c} | {a * ny + b for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)) if 0 <= a < nx and 0 <= b < ny}
+    assert (m * nbk.SORT_SCAN > nx * ny) == (n_cols == 400)  # both paths are taken
+    assert list(out[:m]) == sorted(want, key=lambda c: pos[c])

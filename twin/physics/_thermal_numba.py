@@ -837,9 +837,24 @@ def _coarse_correction(Ts, src, a, cv, solid, b, ops, R, e, sweeps):
                     Ts[i, j, k] += e[bi, bj, k]
 
 
+#: the blocks of :func:`step_implicit`'s correction (columns a side) and the sweeps of their balance
+#: (see ``thermal.COARSE_BLOCK``)
+COARSE_BLOCK = 4
+COARSE_SWEEPS = 10
+
+
 @njit(cache=True, nogil=True)
 def step_implicit(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, order, tol, rel, floor,
-                  min_sweeps, max_sweeps, local_fraction, block, block_sweeps):
+                  min_sweeps, max_sweeps, local_fraction):
+    """:func:`step_implicit_blocks` with the blocks' correction of :data:`COARSE_BLOCK` x
+    :data:`COARSE_BLOCK` columns, :data:`COARSE_SWEEPS` sweeps."""
+    return step_implicit_blocks(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, order, tol, rel,
+                                floor, min_sweeps, max_sweeps, local_fraction, COARSE_BLOCK, COARSE_SWEEPS)
+
+
+@njit(cache=True, nogil=True)
+def step_implicit_blocks(T, Ts, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, a, f, order, tol, rel, floor,
+                         min_sweeps, max_sweeps, local_fraction, block, block_sweeps):
     """Advance T (°C, in place) by dt (s): backward Euler, then a conservative flux-form update.
 
     ``a``: :func:`line_coefficients`; ``f``: :func:`line_factor` for cv = V/dt; ``order``:

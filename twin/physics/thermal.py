@@ -75,8 +75,9 @@ LOCAL_FRACTION = 4
 #: 2 full sweeps and 66 local passes, 194 ms CPU without; 2 and 38, 47 ms with (4 x 4, 10 sweeps; 8 x 8:
 #: 67 ms), the iterate 0.0010 K off the 1e-8 K solve against 0.0024 K. Steps with few columns off
 #: (most 1 s steps) never take it
-COARSE_BLOCK = 4
-COARSE_SWEEPS = 10
+#: (numba constants of the kernel module, so the kernel's signature stays)
+COARSE_BLOCK = _nb.COARSE_BLOCK
+COARSE_SWEEPS = _nb.COARSE_SWEEPS
 
 #: a backward-Euler step's start is extrapolated from the last two steps' iterates quadratically for
 #: steps up to this long (s) and linearly for longer ones. The quadratic weights (2 and -1 on the last
@@ -294,8 +295,8 @@ def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray, iterate: O
     Ts = T.copy() if iterate is None else iterate
     heat, sweeps, local = _nb.step_implicit(T, Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
                                             c.vol, dt, a, f, order, tol_k, IMPLICIT_REL, IMPLICIT_FLOOR * tol_k,
-                                            IMPLICIT_MIN_SWEEPS, IMPLICIT_MAX_SWEEPS, LOCAL_FRACTION,
-                                            COARSE_BLOCK, COARSE_SWEEPS)
+                                            IMPLICIT_MIN_SWEEPS,
+                                            IMPLICIT_MAX_SWEEPS, LOCAL_FRACTION)
     if info is not None:
         info.update(sweeps=int(sweeps), local_passes=int(local), substeps=0)
     return heat

@@ -170,8 +170,7 @@ def test_thermal_kernels_agree_with_numpy():
     lines, fac, order = c.line_arrays(ap.solid, 10.0)
     assert np.array_equal(np.sort(order), np.arange(ap.nx * ap.ny))  # every column once
     ha, sweeps, local = nbk.step_implicit(a, T0.copy(), c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol,
-                                   10.0, lines, fac, order, 1e-12, 1.0, 0.0, 0, 5000, 4,
-                                   thermal.COARSE_BLOCK, thermal.COARSE_SWEEPS)
+                                   10.0, lines, fac, order, 1e-12, 1.0, 0.0, 0, 5000, 4)
     assert 0 < sweeps + local < 5000
     hb = npk.step_implicit(b, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid, c.vol, 10.0)
     np.testing.assert_allclose(a, b, atol=1e-8)

@@ -32,7 +32,7 @@ def _numba(ap, fl, T0, pT, dt, start, tol, min_sweeps=1, rel=1.0, floor=0.0, blo
     c = thermal.coefficients(ap, fl)
     a, f, order = c.line_arrays(ap.solid, dt)
     T, Ts = T0.copy(), start.copy()
-    heat, full, local = nbk.step_implicit(T, Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
+    heat, full, local = nbk.step_implicit_blocks(T, Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
                                           c.vol, dt, a, f, order, tol, rel, floor, min_sweeps, 10000, 4.0,
                                           block, thermal.COARSE_SWEEPS)
     return T, Ts, heat, full + local

@@ -65,10 +65,10 @@ IMPLICIT_REL = 0.25
 IMPLICIT_FLOOR = 0.01
 #: while fewer than 1 / LOCAL_FRACTION of the cell columns are off the tolerance, only those and
 #: their neighbours are relaxed (eddies the flow order cuts converge locally); else a full sweep after
-#: the blocks' correction (COARSE_BLOCK). 4 before the correction; with it 16: validated grid, 1,000-rack
-#: hall, the adaptive hour in the same minutes (load 10-14): 4 -> 64.4 s CPU, 46.6 local passes a step;
-#: 16 -> 53.9 s, 15.2 (main without the correction: 80.1 s, 55.4); a 1 s step with 1,067 columns off
-#: after the first sweep: 1 full sweep + 37 local passes -> 2 + 4
+#: the blocks' correction (COARSE_BLOCK). 4 before the correction; with it 16: a 1 s step of the validated
+#: grid's 1,000-rack hall with 1,067 columns off after the first sweep: 1 full sweep + 37 local passes ->
+#: 2 + 4; its adaptive hour 55.4 -> 15.2 local passes a step. That hour in the same minutes (load 3-7):
+#: 100.4 s CPU before the correction, 28.0 s with it (4 x 4 blocks, LOCAL_FRACTION 16)
 LOCAL_FRACTION = 16
 
 #: when more than 1 / LOCAL_FRACTION of the columns are off, each full sweep follows a correction of

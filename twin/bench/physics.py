@@ -38,12 +38,24 @@ For each synthetic hall of N racks:
   of 0.1 s, same inputs), ``numba_numpy_explicit_max_diff_k``; in a hall whose engine step
   is explicit (``engine_step_explicit``) it is also ``numba_vs_numpy``.
 
+- with ``validated`` (:func:`run_bench`; halls up to 1,000 racks): the adaptive hour on the validated grid
+  (:data:`VALIDATED_GRID_M`, 0.3 m x 0.125 m layers; issue 18's 30 s target), from its own steady state,
+  the flow frozen, run once (the 1 s hour on that grid would take minutes): ``validated_grid_m``
+  ([horizontal, vertical] m), ``validated_cells``, ``validated_steady_s`` / ``validated_steady_cpu_s``
+  (compile and steady solve), ``validated_hour_adaptive_run_s`` / ``validated_hour_adaptive_run_cpu_s``,
+  ``validated_hour_adaptive_steps`` / ``validated_hour_adaptive_rejected``,
+  ``validated_hour_adaptive_energy_closure``, ``validated_air_sweeps_per_step`` /
+  ``validated_air_local_passes_per_step`` (the backward-Euler solve over the hour's steps),
+  ``validated_load_avg`` (the 1-minute load average before and after the hour: CPU time is the
+  figure to compare on a shared machine).
+
 Times are wall-clock medians on this machine; they are figures to report, never
 assertions in tests.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Optional
 
@@ -324,11 +336,61 @@ def _hour(sim, steady: dict, duration_s: float = 3600.0) -> dict[str, Any]:
     return out
 
 
+#: the validated grid of issue 18 (horizontal, vertical cell size, m)
+VALIDATED_GRID_M = (0.3, 0.125)
+
+
+def _load_avg() -> Optional[float]:
+    """The 1-minute load average (None where the system does not give it)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
+def bench_validated_hour(n_racks: int, log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """The adaptive hour of :func:`_hour_adaptive` on the validated grid (see the module docstring)."""
+    import dctwin.twin.sim.engine as engine
+    from dctwin.twin.sim import flows as follow
+
+    say = log or (lambda m: None)
+    site = synthetic_site(n_racks)
+    t0, c0 = time.perf_counter(), time.process_time()
+    sim = engine.Simulation(site, site.halls[0].id, grid_m=VALIDATED_GRID_M)
+    ap = sim.air
+    say(f"{n_racks} racks, validated grid {ap.nx}x{ap.ny}x{ap.nz} ({ap.n_cells} cells): steady state...")
+    sim.solve_steady()
+    steady_s, steady_cpu = time.perf_counter() - t0, time.process_time() - c0
+    steady = sim.keyframe()
+    saved = follow.FLOW_TOLERANCE
+    follow.FLOW_TOLERANCE = float("inf")
+    load = [_load_avg()]
+    say(f"  steady in {steady_s:.1f} s; the adaptive hour...")
+    try:
+        r = _hour_adaptive(sim, steady)
+    finally:
+        follow.FLOW_TOLERANCE = saved
+    load.append(_load_avg())
+    return {"validated_grid_m": [ap.dx, ap.dz], "validated_cells": ap.n_cells, "validated_steady_s": steady_s,
+            "validated_steady_cpu_s": steady_cpu, "validated_hour_adaptive_run_s": r["wall"],
+            "validated_hour_adaptive_run_cpu_s": r["cpu"], "validated_hour_adaptive_steps": r["steps"],
+            "validated_hour_adaptive_rejected": r["rejected"],
+            "validated_hour_adaptive_energy_closure": r["closure"],
+            "validated_air_sweeps_per_step": r["sweeps"] / max(1, r["steps"]),
+            "validated_air_local_passes_per_step": r["local"] / max(1, r["steps"]),
+            "validated_load_avg": load}
+
+
 def run_bench(sizes: list[int], repeats: int = 3, grid_m: Optional[float] = None,
-              log: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
-    """Warm the JIT, then :func:`bench_case` for every size."""
+              log: Optional[Callable[[str], None]] = None, validated: bool = False) -> dict[str, Any]:
+    """Warm the JIT, then :func:`bench_case` for every size (and with ``validated`` the adaptive hour on
+    the validated grid, :func:`bench_validated_hour`, for sizes up to 1,000 racks)."""
     jit = jit_warmup()
     cases = [bench_case(n, repeats, grid_m, log) for n in sizes]
+    if validated:
+        for case in cases:
+            if case["racks"] <= 1000:
+                case.update(bench_validated_hour(case["racks"], log))
     import numba
     import platform
 

@@ -163,6 +163,34 @@ def _residual(Ts, src, a, solid, cv):
     return r
 
 
+def coarse_operators(a, cv, solid, b):
+    """Reference of ``_thermal_numba._coarse_operators``: the backward-Euler balance summed over blocks of
+    ``b`` x ``b`` cell columns, layer by layer: (D, Cw, Ce, Cs, Cn, Cb, Ct), each (ceil(nx/b), ceil(ny/b), nz)."""
+    nx, ny, nz = solid.shape
+    fluid = ~solid
+    w = [np.where(fluid, a[m], 0.0) for m in range(7)]
+    i = np.arange(nx)[:, None, None]
+    j = np.arange(ny)[None, :, None]
+    N, M = -(-nx // b), -(-ny // b)
+
+    def blocks(x):
+        out = np.zeros((N * b, M * b, nz))
+        out[:nx, :ny] = x
+        return out.reshape(N, b, M, b, nz).sum(axis=(1, 3))
+
+    # a weight crosses the block's side when the neighbour lies in another block (or the domain ends)
+    west = (i % b == 0) | (i == 0)
+    east = (i % b == b - 1) | (i == nx - 1)
+    south = (j % b == 0) | (j == 0)
+    north = (j % b == b - 1) | (j == ny - 1)
+    inside = w[0] * ~west + w[1] * ~east + w[2] * ~south + w[3] * ~north
+    D = blocks(np.where(fluid, cv + w[6], 0.0) - inside)
+    lo = np.zeros(nz, bool)
+    lo[1:] = True
+    return (D, blocks(w[0] * west * (i > 0)), blocks(w[1] * east * (i < nx - 1)), blocks(w[2] * south * (j > 0)),
+            blocks(w[3] * north * (j < ny - 1)), blocks(w[4] * lo), blocks(w[5] * lo[::-1]))
+
+
 def step_implicit_lines(T, guess, fx, fy, fz, gx, gy, gz, pc, pq, pT, solid, vol, dt, tol, max_iter):
     """Backward Euler by line-Jacobi iterations (vectorised), then the flux-form update (in place).
 

@@ -36,3 +36,15 @@ def test_numba_and_numpy_take_the_same_step(case):
         assert case["numpy_iterations"] > 0
     assert case["air_sweeps_per_step"] >= 0 and case["air_local_passes_per_step"] >= 0
     assert "hour_run_s" not in case
+
+
+def test_the_validated_hour_is_run_on_the_validated_grid():
+    # a small hall: the keys, the grid it ran on, an adaptive hour that took long steps, energy closed
+    r = bench.bench_validated_hour(4)
+    assert r["validated_grid_m"][0] == pytest.approx(bench.VALIDATED_GRID_M[0])
+    assert r["validated_grid_m"][1] == pytest.approx(bench.VALIDATED_GRID_M[1], rel=0.25)
+    assert r["validated_cells"] > 0
+    assert 0 < r["validated_hour_adaptive_run_cpu_s"] and 0 < r["validated_hour_adaptive_run_s"]
+    assert r["validated_hour_adaptive_rejected"] <= r["validated_hour_adaptive_steps"] < 3600 / 2
+    assert abs(r["validated_hour_adaptive_energy_closure"]) < 1e-9
+    assert len(r["validated_load_avg"]) == 2

@@ -221,7 +221,7 @@ def _implicit_vs_numpy(sim, repeats: int, n_racks: int) -> dict[str, Any]:
         _thermal_numba.step_implicit(T, guess.copy(), c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
                                      c.vol, dt, a, f, order, tol, thermal.IMPLICIT_REL,
                                      thermal.IMPLICIT_FLOOR * tol, thermal.IMPLICIT_MIN_SWEEPS,
-                                     thermal.IMPLICIT_MAX_SWEEPS, thermal.LOCAL_FRACTION)
+                                     thermal.IMPLICIT_MAX_SWEEPS, thermal.LOCAL_FRACTION_BLOCKS)
         return T
 
     iters = []

@@ -141,5 +141,8 @@ SIGNATURES = {
         '_thermal_numba.step_implicit': (
             "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, Array(float64, 4, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), float64, float64, float64, int64, int64, int64)",
         ),
+        '_thermal_numba.step_implicit_blocks': (
+            "(Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(float64, 3, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(float64, 1, 'C', False, aligned=True), Array(bool, 3, 'C', False, aligned=True), float64, float64, Array(float64, 4, 'C', False, aligned=True), Array(float64, 4, 'C', False, aligned=True), Array(int64, 1, 'C', False, aligned=True), float64, float64, float64, int64, int64, int64, int64, int64)",
+        ),
     },
 }

@@ -64,12 +64,14 @@ IMPLICIT_MIN_SWEEPS = 1
 IMPLICIT_REL = 0.25
 IMPLICIT_FLOOR = 0.01
 #: while fewer than 1 / LOCAL_FRACTION of the cell columns are off the tolerance, only those and
-#: their neighbours are relaxed (eddies the flow order cuts converge locally); else a full sweep after
-#: the blocks' correction (COARSE_BLOCK). 4 before the correction; with it 16: a 1 s step of the validated
-#: grid's 1,000-rack hall with 1,067 columns off after the first sweep: 1 full sweep + 37 local passes ->
-#: 2 + 4; its adaptive hour 55.4 -> 15.2 local passes a step. That hour in the same minutes (load 3-7):
-#: 100.4 s CPU before the correction, 28.0 s with it (4 x 4 blocks, LOCAL_FRACTION 16)
-LOCAL_FRACTION = 16
+#: their neighbours are relaxed (eddies the flow order cuts converge locally); else a full sweep
+LOCAL_FRACTION = 4
+#: the same with the blocks' correction (``step(..., blocks=True)``; COARSE_BLOCK): a full sweep after the
+#: correction pays off from 1/16 of the columns off. A 1 s step of the validated grid's 1,000-rack hall with
+#: 1,067 columns off after the first sweep: 1 full sweep + 37 local passes -> 2 + 4; its adaptive hour 55.4 ->
+#: 15.2 local passes a step. That hour in the same minutes (load 3-7): 100.4 s CPU before the correction, 28.0 s
+#: with it (4 x 4 blocks, LOCAL_FRACTION_BLOCKS 16)
+LOCAL_FRACTION_BLOCKS = 16
 
 #: when more than 1 / LOCAL_FRACTION of the columns are off, each full sweep follows a correction of
 #: blocks of COARSE_BLOCK x COARSE_BLOCK columns, layer by layer (additive correction, COARSE_SWEEPS
@@ -236,7 +238,7 @@ def substeps(ap, flow: Flow, dt_s: float, alpha_floor: float = ALPHA_FLOOR) -> i
 def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply_c, tile_supply_c,
          *, alpha_floor: float = ALPHA_FLOOR, out: Optional[np.ndarray] = None,
          return_heat: bool = False, iterate: Optional[np.ndarray] = None, tol_k: Optional[float] = None,
-         info: Optional[dict] = None):
+         info: Optional[dict] = None, blocks: bool = False):
     """Advance the air temperature by ``dt_s`` seconds.
 
     Parameters
@@ -258,6 +260,9 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
     info : a dict that receives ``sweeps`` (full line sweeps taken, 0 on the explicit path),
         ``local_passes`` (passes over the few columns still off tolerance) and ``substeps``
         (explicit sub-steps, 0 on the implicit path).
+    blocks : the implicit solve corrects blocks of columns before each full sweep (:data:`COARSE_BLOCK`,
+        :data:`LOCAL_FRACTION_BLOCKS`): within the same tolerance, far fewer passes at long steps on fine
+        grids. Off by default, so fixed-step runs keep the arithmetic recordings were written with.
 
     Returns
     -------
@@ -268,14 +273,15 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
     Tn = T.copy() if out is None else out
     if out is not None and out is not T:
         Tn[...] = T
-    heat = _advance(ap, c, Tn, float(dt_s), pT, iterate, IMPLICIT_TOL_K if tol_k is None else float(tol_k), info)
+    heat = _advance(ap, c, Tn, float(dt_s), pT, iterate, IMPLICIT_TOL_K if tol_k is None else float(tol_k), info,
+                    blocks)
     if not return_heat:
         return Tn
     return Tn, RHO_CP * heat
 
 
 def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray, iterate: Optional[np.ndarray] = None,
-             tol_k: float = IMPLICIT_TOL_K, info: Optional[dict] = None) -> float:
+             tol_k: float = IMPLICIT_TOL_K, info: Optional[dict] = None, blocks: bool = False) -> float:
     """Explicit sub-steps while at most :data:`MAX_EXPLICIT_SUBSTEPS` are needed, else backward
     Euler (both in flux form: energy conserved to round-off). Returns the port heat-volume (K m3)."""
     if iterate is not None and (iterate.shape != T.shape or iterate.dtype != np.float64):
@@ -297,10 +303,15 @@ def _advance(ap, c: Coeffs, T: np.ndarray, dt: float, pT: np.ndarray, iterate: O
         return heat
     a, f, order = c.line_arrays(ap.solid, dt)
     Ts = T.copy() if iterate is None else iterate
-    heat, sweeps, local = _nb.step_implicit(T, Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
-                                            c.vol, dt, a, f, order, tol_k, IMPLICIT_REL, IMPLICIT_FLOOR * tol_k,
-                                            IMPLICIT_MIN_SWEEPS,
-                                            IMPLICIT_MAX_SWEEPS, LOCAL_FRACTION)
+    if blocks:  # the blocks' correction before each full sweep (an adaptive run's steps)
+        heat, sweeps, local = _nb.step_implicit(T, Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT, ap.solid,
+                                                c.vol, dt, a, f, order, tol_k, IMPLICIT_REL, IMPLICIT_FLOOR * tol_k,
+                                                IMPLICIT_MIN_SWEEPS, IMPLICIT_MAX_SWEEPS, LOCAL_FRACTION_BLOCKS)
+    else:  # line sweeps alone: the arithmetic recordings were written with (they replay bit for bit)
+        heat, sweeps, local = _nb.step_implicit_blocks(T, Ts, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, c.pc, c.pq, pT,
+                                                       ap.solid, c.vol, dt, a, f, order, tol_k, IMPLICIT_REL,
+                                                       IMPLICIT_FLOOR * tol_k, IMPLICIT_MIN_SWEEPS,
+                                                       IMPLICIT_MAX_SWEEPS, LOCAL_FRACTION, 0, 0)
     if info is not None:
         info.update(sweeps=int(sweeps), local_passes=int(local), substeps=0)
     return heat

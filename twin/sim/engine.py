@@ -286,10 +286,21 @@ class Simulation:
                       on_step: Optional[Callable[["Simulation"], None]]) -> None:
         """The steps of an adaptive :meth:`run` to ``t_end`` (see :mod:`~dctwin.twin.sim.adaptive`)."""
         st, stats = self.state, self.stats
-        t0, duration = st.t_s, t_end - st.t_s
         ctl = adaptive_steps.StepControl(dt, max_dt)
-        ctl.happened(t0 - adaptive_steps.SETTLE_S, adaptive_steps.watched(self))  # calm now, no history yet
+        ctl.happened(st.t_s - adaptive_steps.SETTLE_S, adaptive_steps.watched(self))  # calm now, no history yet
         stats.adaptive = True
+        st.air_blocks = True  # its steps are never replayed: the temperature solve corrects blocks (thermal.step)
+        try:
+            self._adaptive_steps(t_end, dt, ctl, land_on, progress, on_step)
+        finally:
+            self.state.air_blocks = False
+
+    def _adaptive_steps(self, t_end: float, dt: float, ctl: "adaptive_steps.StepControl", land_on: Sequence[float],
+                        progress: Optional[Callable[[float], None]],
+                        on_step: Optional[Callable[["Simulation"], None]]) -> None:
+        """:meth:`_run_adaptive`'s loop of steps, each kept or redone (``ctl`` the step control)."""
+        st = self.state
+        t0, duration = st.t_s, t_end - st.t_s
         rejected = 0
         while t_end - st.t_s > 1e-9:
             t = st.t_s

@@ -166,6 +166,9 @@ class HallState:
     air_sweeps: int = 0  # full line sweeps the last step's temperature solve took (0: explicit or guessed)
     air_local_passes: int = 0  # and passes over the few columns still off its tolerance
     air_step_s: float = 0.0  # wall time of the last step's temperature transport (s), for benchmarks
+    # the implicit temperature solve corrects blocks of columns (thermal.step's ``blocks``): on during an
+    # adaptive run, whose steps no recording replays; off in fixed steps (recordings replay bit for bit)
+    air_blocks: bool = False
     energy_error: float = 0.0  # the last steady solve's energy balance (units' view)
     air_energy_error: float = 0.0  # and the air's
     solve_s: float = 0.0  # its wall time (s)

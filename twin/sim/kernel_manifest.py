@@ -43,6 +43,9 @@ def record_manifest() -> dict[str, dict[str, list[str]]]:
             sim.solve_steady()
             incident.schedule_on(sim)
             sim.run(120.0, 1.0 if grid else None)
+        sim = Simulation(site, grid_m=grid)  # an adaptive run's temperature solve corrects blocks (thermal.step)
+        sim.solve_steady()
+        sim.run(120.0, 1.0 if grid else None, adaptive=True)
     every = _signatures_now()
     simulate = {n: [s for s in sigs if s not in solve.get(n, [])] for n, sigs in every.items()}
     return {"solve": solve, "simulate": {n: s for n, s in simulate.items() if s}}

@@ -102,7 +102,8 @@ def step_air(hs: HallSystem, st: HallState, dt: float, exhaust: np.ndarray, supp
     guess = thermal.extrapolate(st.air_star, st.air_rate1, st.air_rate2, h1, h2, dt, out=st.air_guess)
     info: dict = {}
     t0 = time.perf_counter()
-    st.T = thermal.step(hs.air, st.flow, st.T, dt, exhaust, supply_c, tile_c, iterate=guess, info=info)
+    st.T = thermal.step(hs.air, st.flow, st.T, dt, exhaust, supply_c, tile_c, iterate=guess, info=info,
+                        blocks=st.air_blocks)
     st.air_step_s = time.perf_counter() - t0
     st.air_sweeps = int(info.get("sweeps", 0))
     st.air_local_passes = int(info.get("local_passes", 0))

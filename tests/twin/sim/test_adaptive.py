@@ -163,3 +163,37 @@ def test_the_step_control_grows_by_the_estimate_and_is_held_by_the_rate():
     ctl.accept(x + 0.05, 1.0, None)
     ctl.accept(x + 0.10, 1.0, 0.0)
     assert ctl.h == 1.0
+
+
+def test_only_an_adaptive_run_corrects_blocks_so_recorded_fixed_steps_keep_their_arithmetic(monkeypatch):
+    """An adaptive run's temperature solves correct blocks of columns (``thermal.step(..., blocks=True)``;
+    its steps are never replayed); fixed steps, which recordings replay bit for bit, never do, and the
+    state leaves the adaptive run with the correction off (also when a step fails)."""
+    from dctwin.twin.physics import thermal
+
+    seen = []
+    real = thermal.step
+
+    def step(*args, **kw):
+        seen.append(kw.get("blocks", False))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(thermal, "step", step)
+    sim = Simulation(load_demo("small"), grid_m=0.6)
+    sim.start()
+    sim.run(3.0)
+    assert seen and not any(seen)
+    seen.clear()
+    sim.run(120.0, adaptive=True)
+    assert seen and all(seen) and not sim.state.air_blocks
+    seen.clear()
+    sim.run(3.0)
+    assert seen and not any(seen)
+
+    def fail(*args, **kw):
+        raise RuntimeError("a step that fails")
+
+    monkeypatch.setattr(thermal, "step", fail)
+    with pytest.raises(RuntimeError):
+        sim.run(60.0, adaptive=True)
+    assert not sim.state.air_blocks

@@ -51,7 +51,7 @@ def drag_latency(name: str, drags: int = 3, timeout_s: float = 900.0) -> dict[st
         w.show()
         t0 = time.perf_counter()
         if not _wait(app, lambda: w.runner.solved[0] is not None and w.last_frame is not None
-                     and not w.settle_bar.isVisible(), timeout_s):
+                     and not w.readout.settle_bar.isVisible(), timeout_s):
             raise TimeoutError(f"{name}: no steady solve in {timeout_s:g} s")
         solve_s = time.perf_counter() - t0
         w.view.zoom_to_fit()

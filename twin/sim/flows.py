@@ -126,6 +126,22 @@ def follow(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray
     return False
 
 
+def march_local(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray, base: airflow.Flow,
+                box: tuple[int, int, int, int], tol: Optional[float] = None, time_s: Optional[float] = None) -> None:
+    """After an edit: ``base`` (the previous layout's flow) carried over to these airflows and the columns of
+    ``box`` marched in it (:func:`~dctwin.twin.sim.placement_local.march_box`, the carried flow held on the
+    box's sides and port faces; ``tol``, ``time_s``: its stop rule and longest march, default march_box's) as
+    the state's flow, kept among its marches to carry over from."""
+    from dctwin.twin.sim import placement_local
+
+    carried = adjust_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base, tol=1e-10)
+    st.flow, _ = placement_local.march_box(hs.air, carried, box, time_s=time_s, scheme=hs.air_model.scheme, tol=tol)
+    st.flow_rack_q = rack_q.copy()
+    st.flow_unit_q = unit_q.copy()
+    kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
+    st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
+
+
 def carry(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray, base: airflow.Flow,
           tol: float = 1e-10) -> None:
     """Carry the flow ``base`` over to these airflows (scaled, one projection to ``tol``, relative:

@@ -174,6 +174,7 @@ class HallState:
     solve_s: float = 0.0  # its wall time (s)
     warnings: list[str] = field(default_factory=list)
     warm_flow: Optional[Flow] = None  # the previous layout's flow, which starts the first march
+    warm_edit: Optional[tuple] = None  # (the previous layout's plant, its flow): where the edit changed the hall
 
     @classmethod
     def initial(cls, hs: HallSystem) -> "HallState":
@@ -195,6 +196,7 @@ class HallState:
         the first march, its air temperatures and the inlets and returns of elements kept start
         the steady solve."""
         self.warm_flow = old_state.flow
+        self.warm_edit = (old.air, old_state.flow)
         self.T = np.where(hs.air.solid, hs.supply_c, old_state.T)
         self.reset_air_history()
         for i, rid in enumerate(hs.rack_ids):

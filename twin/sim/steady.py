@@ -16,6 +16,7 @@ import numpy as np
 
 from dctwin.twin.errors import DctwinError, InputError
 from dctwin.twin.physics import airflow, thermal
+from dctwin.twin.physics.air_response import cell_span
 from dctwin.twin.physics.constants import THROTTLE_FLOOR
 from dctwin.twin.physics.cooling_air import KIND_RDHX, UnitStep, cdu_heat, unit_air_steady
 from dctwin.twin.physics.flow_adjust import adjust_flow
@@ -55,6 +56,24 @@ QUICK_TOL_K = 0.01
 PRESETTLE_TOL_K = 0.1
 PRESETTLE_MAX = 8
 PRESETTLE_PROJECTION_TOL = 1e-5
+#: after an edit, the march after the presettle is local: a box reaching EDIT_BOX_REACH_M (m) past the cells
+#: the edit changed (solids and port faces against the previous layout's plant) is marched
+#: (:func:`~dctwin.twin.sim.placement_local.march_box`: the carried flow held on the box's sides and on every
+#: port face, windows of 2 s until the halves agree within EDIT_BOX_TOL, at most EDIT_BOX_TIME_S; None: its
+#: own, 0.04 and 30 s) and the rest of the hall keeps the previous layout's flow carried over to the new
+#: airflows. The fixed point then carries that flow over (SETTLE_CARRY) or marches the whole hall (larger
+#: airflow changes). An edit that changes no solid or port (a rack's power), or whose box would cover more than
+#: EDIT_BOX_MAX_SHARE of the floor, marches the whole hall; None: every edit does (before session 25).
+#: ai-hall, the editor's drop of a 10 kW rack: 5.5 instead of 17.5 CPU s (the whole-hall march was 14.2 s,
+#: 182 steps; load 8-9), inlets 0.31 K largest (4.7 m from the new rack), 0.04 K RMS from the whole-hall
+#: march, which is itself 0.24 K from a cold solve of the edited layout (the box: 0.29 K; beyond 6 m of the
+#: new rack 0.07 K, the whole-hall march 0.24 K); 200-rack hall 0.65 s either way, box 0.09 K from the cold
+#: solve, the whole-hall march 0.30 K. 7.2 m: ai-hall 7.7 s, 0.26 K; EDIT_BOX_TOL 0.02 for up to 60 s: 290
+#: box steps, 7.6 s, 0.32 K (docs/validation.md, "Session 25: the re-solve after an edit")
+EDIT_BOX_REACH_M: Optional[float] = 4.8
+EDIT_BOX_MAX_SHARE = 0.5
+EDIT_BOX_TOL: Optional[float] = None
+EDIT_BOX_TIME_S: Optional[float] = None
 #: after a march, airflow changes up to this (relative, every element) carry the march over instead of
 #: marching again. On ai-hall a march moves a rack's inlet by up to 1-2 K from the carried flow's
 #: estimate, so one rack's fan moves 9 % and re-marched the whole hall; carried, such a change costs
@@ -140,7 +159,8 @@ def settle_hall(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarra
 
     The flow: after an edit (``st.warm_flow``, an air model that warm-starts) the fixed point first
     settles on the previous layout's flow carried over to the new airflows (:data:`PRESETTLE_TOL_K`),
-    then marches the flow once, for the airflows the fans settle at. After a march, airflows that move
+    then marches the flow once, for the airflows the fans settle at: only a box round what the edit changed
+    (:data:`EDIT_BOX_REACH_M`, :func:`edit_box`) when it changed solids or ports. After a march, airflows that move
     beyond :data:`~dctwin.twin.sim.flows.FLOW_TOLERANCE` but by at most :data:`SETTLE_CARRY` (no
     element starting or stopping) carry that march over to them (scaled, one projection:
     :func:`~dctwin.twin.sim.flows.follow`, as a transient does); larger changes march again. A cold
@@ -181,6 +201,9 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
     # 200-rack hall)
     base = st.warm_flow
     presettle = PRESETTLE_MAX > 0 and st.flow is None and base is not None and not hs.air_model.cold_start
+    # the march after the presettle is local to the edit's box (EDIT_BOX_REACH_M), once
+    edit = (presettle and EDIT_BOX_REACH_M is not None and hs.air_model.turbulence is None
+            and st.warm_edit is not None and st.warm_edit[1] is base)
     must_march = False
     marched = False  # this solve has marched (a march then goes on from its own, WARM_WINDOW_TAU)
     outer = n_pre = 0
@@ -247,7 +270,13 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
                         hook, anneal = fans_in_march(rs.airflow_m3s, us.airflow_m3s), airflow.ANNEAL
                     else:
                         provisional = PROVISIONAL_TOL is not None
-            if provisional:  # a first look, marched on from after the temperatures (never carried over)
+            box = edit_box(hs, st) if (edit and not marched) else None
+            edit = False
+            if box is not None:  # after an edit: the box round it marched, the rest carried over
+                flows.march_local(hs, st, rs.airflow_m3s, us.airflow_m3s, base, box, EDIT_BOX_TOL, EDIT_BOX_TIME_S)
+                stats.flow_solves += 1
+                own = [st.marched[-1]]
+            elif provisional:  # a first look, marched on from after the temperatures (never carried over)
                 flows.march(hs, st, rs.airflow_m3s, us.airflow_m3s, anneal=anneal, tol=PROVISIONAL_TOL)
                 stats.flow_solves += 1
                 must_march = marched = True
@@ -266,8 +295,8 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
             T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T, tvd=hs.air_model.tvd,
                                      alpha_floor=hs.air_model.alpha_floor, max_sweeps=sweeps)
         except thermal.NoSteadyState as exc:
-            if presettle:  # the carried flow has no steady temperatures: march at once
-                presettle, must_march, st.flow = False, True, None
+            if presettle:  # the carried flow has no steady temperatures: march (the whole hall) at once
+                presettle, must_march, st.flow, edit = False, True, None, False
                 continue
             if must_march:  # nor the provisional flow: march on from it at once
                 continue
@@ -314,6 +343,35 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
     st.air_energy_error = abs(ef["cooling_w"] - heat_in) / heat_in if heat_in > 0 else 0.0
     st.air_carry_j = np.zeros(hs.ra.n)  # a steady state owes the air nothing
     return rs, us
+
+
+def edit_box(hs: HallSystem, st: HallState) -> Optional[tuple[int, int, int, int]]:
+    """The columns (i0, i1, j0, j1) an edit changed (solid cells and port faces against the previous
+    layout's plant, ``st.warm_edit``) and :data:`EDIT_BOX_REACH_M` round them; None when it changed none,
+    when the grids differ, or when the box covers more than :data:`EDIT_BOX_MAX_SHARE` of the floor."""
+    if EDIT_BOX_REACH_M is None or st.warm_edit is None:
+        return None
+    old, ap = st.warm_edit[0], hs.air
+    if old.shape != ap.shape or (old.dx, old.dy, old.dz) != (ap.dx, ap.dy, ap.dz):
+        return None
+    changed = (np.asarray(old.solid) != np.asarray(ap.solid)).ravel()
+    pf_old, pf_new = airflow.port_faces(old), airflow.port_faces(ap)
+    for g in airflow.GROUPS:
+        if g == "leak":
+            continue
+        f_old, f_new = pf_old.face[pf_old.group[g]], pf_new.face[pf_new.group[g]]
+        c_old, c_new = pf_old.cell[pf_old.group[g]], pf_new.cell[pf_new.group[g]]
+        changed[c_old[~np.isin(f_old, f_new)]] = True
+        changed[c_new[~np.isin(f_new, f_old)]] = True
+    cols = changed.reshape(ap.shape).any(axis=2)
+    if not cols.any():
+        return None
+    ii, jj = np.nonzero(cols)
+    i0, i1 = cell_span(ii.min() * ap.dx - EDIT_BOX_REACH_M, (ii.max() + 1) * ap.dx + EDIT_BOX_REACH_M, ap.dx, ap.nx)
+    j0, j1 = cell_span(jj.min() * ap.dy - EDIT_BOX_REACH_M, (jj.max() + 1) * ap.dy + EDIT_BOX_REACH_M, ap.dy, ap.ny)
+    if (i1 - i0) * (j1 - j0) > EDIT_BOX_MAX_SHARE * ap.nx * ap.ny:
+        return None
+    return i0, i1, j0, j1
 
 
 def coarse_start_fits(hs: HallSystem) -> bool:

@@ -328,6 +328,7 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
     rs = rack_steady(hs.ra, u, inlet, powered, cdu_ok)
     us = units_steady(hs, st, ret, running, inlet, chw_supply_c, rs.airflow_m3s)
     st.T = T
+    st.warm_edit = None  # the previous layout's plant is not kept past the solve (nor copied with the state)
     st.reset_air_history()
     st.rack_inlet_c, st.unit_return_c = inlet, ret
     st.rack_state, st.unit_state = rs.state, us.state

@@ -73,7 +73,8 @@ def cold(before):
 
 
 def test_the_edit_box_holds_the_new_rack_and_reaches_past_it(before, local):
-    sim2 = local[0]
+    edited, sim = before
+    sim2 = Simulation(edited, grid_m=GRID_M, warm_from=sim)
     box = steady.edit_box(sim2.system, sim2.state)
     assert box is not None
     i0, i1, j0, j1 = box
@@ -85,6 +86,7 @@ def test_the_edit_box_holds_the_new_rack_and_reaches_past_it(before, local):
     assert i0 * ap.dx <= max(x0 - reach + ap.dx, 0.0) and i1 * ap.dx >= min(x1 + reach - ap.dx, ap.nx * ap.dx)
     assert j0 * ap.dy <= max(y0 - reach + ap.dy, 0.0) and j1 * ap.dy >= min(y1 + reach - ap.dy, ap.ny * ap.dy)
     assert (i1 - i0) * (j1 - j0) < ap.nx * ap.ny  # not the whole floor
+    assert local[0].state.warm_edit is None  # the previous plant is not kept past the solve
 
 
 def test_an_edit_that_moves_nothing_has_no_box(before):

@@ -69,7 +69,8 @@ PRESETTLE_PROJECTION_TOL = 1e-5
 #: march, which is itself 0.24 K from a cold solve of the edited layout (the box: 0.29 K; beyond 6 m of the
 #: new rack 0.07 K, the whole-hall march 0.24 K); 200-rack hall 0.65 s either way, box 0.09 K from the cold
 #: solve, the whole-hall march 0.30 K. 7.2 m: ai-hall 7.7 s, 0.26 K; EDIT_BOX_TOL 0.02 for up to 60 s: 290
-#: box steps, 7.6 s, 0.32 K (docs/validation.md, "Session 25: the re-solve after an edit")
+#: box steps, 7.6 s, 0.32 K. A second ai-hall spot: 3.5 instead of 21.1 s, 0.13 K (0.09 K from the cold solve,
+#: the whole-hall march 0.11 K) (docs/validation.md, "Session 25: the re-solve after an edit")
 EDIT_BOX_REACH_M: Optional[float] = 4.8
 EDIT_BOX_MAX_SHARE = 0.5
 EDIT_BOX_TOL: Optional[float] = None

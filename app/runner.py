@@ -74,6 +74,9 @@ class Frame:
     #: CPU the worker's thread spent on this layout's solve until the frame was handed over (s; 0 for a
     #: running transient's frame): what an edit costs off the GUI thread (``dctwin bench --gui``)
     worker_cpu_s: float = 0.0
+    #: a quick first answer whose power chain figures (``summary.power_nodes``, ``summary.pue``) follow on
+    #: :attr:`SimRunner.sig_quick_power`: the map does not wait for them
+    power_pending: bool = False
 
 
 #: height of the plan's airflow arrows when the heat map is off (m)
@@ -141,6 +144,9 @@ class SimRunner(QObject):
     sig_running = Signal(bool)
     #: the physics kernels are being compiled for this machine (a CompileProgress), or that is over (None)
     sig_compiling = Signal(object)
+    #: the power chain's figures of a quick first answer sent without them (``Frame.power_pending``):
+    #: (generation, headroom per node, PUE), as the full summary reports them
+    sig_quick_power = Signal(int, object, object)
 
     def __init__(self, parent: Optional[QObject] = None, hall_id: Optional[str] = None):
         super().__init__(parent)
@@ -377,9 +383,15 @@ class SimRunner(QObject):
         cpu0 = time.thread_time()
 
         def partial(sim: Any, summary: HallSummary) -> None:
-            # a quick first answer on the previous flow, briefly re-marched; the solve goes on
-            if not stale():
-                self.sig_solved.emit(self._frame(sim, generation, summary, cpu0))
+            # a quick first answer on the previous flow, briefly re-marched; the solve goes on. Its map first:
+            # the power chain's headroom (an N-1 load flow per node) follows it
+            if stale():
+                return
+            frame = self._frame(sim, generation, summary, cpu0)
+            frame.power_pending = sim.power is not None
+            self.sig_solved.emit(frame)
+            if frame.power_pending and not stale():
+                self.sig_quick_power.emit(generation, *sim.power_extras())
 
         # the previous layout's flow and temperatures warm-start this solve (same grid only)
         sim = engine.Simulation(site, self.hall_id, warm_from=self._sim)
@@ -391,7 +403,7 @@ class SimRunner(QObject):
                 # heat-up (the diagnosis is its first warning), Run shows the room warming
                 summary = sim.start_heat_up()
             else:
-                summary = sim.solve_steady(cancel=stale, on_partial=partial)
+                summary = sim.solve_steady(cancel=stale, on_partial=partial, partial_power=False)
         except engine.Cancelled:
             return  # a newer edit arrived while solving: its result is the one to show
         if stale():

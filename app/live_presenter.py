@@ -77,8 +77,8 @@ class LivePresenter(QObject):
         if w.replay_mode or not w.runner.available or not w.doc.site.halls:
             return
         w.runner.hall_id = w.scene.hall.id if w.scene.hall else None
+        w.runner.request_solve(w.doc.site.copy())  # first: the worker starts while the plan is marked
         w.scene.set_stale(True)  # the capacity figures on show are the last solve's until this one is in
-        w.runner.request_solve(w.doc.site.copy())
 
     def after_first_map(self, update: Callable[[], None]) -> bool:
         """Hold ``update`` (an edit's side panels: the power tree, the trends' racks) until the first map of
@@ -166,6 +166,8 @@ class LivePresenter(QObject):
             self._show_frame(frame)
         finally:
             self.w.runner.frame_shown()
+            if self._panels_frame is not frame:  # not a quick answer waiting to be drawn: the worker goes on
+                self.w.runner.quick_drawn()
 
     def _show_frame(self, frame: Frame) -> None:
         w = self.w
@@ -216,6 +218,8 @@ class LivePresenter(QObject):
         are in, unless ``force``)."""
         frame, self._panels_frame = self._panels_frame, None
         self._panels_timer.stop()
+        if not force:  # the timer: it fires once the plan has been painted
+            self.w.runner.quick_drawn()
         if frame is not None:
             self._catch_up_edit_panels()  # the edit's own panels, then the figures of its first map
             if frame.power_pending and not force:
@@ -228,6 +232,7 @@ class LivePresenter(QObject):
     def _drop_pending_panels(self) -> None:
         self._panels_frame = None
         self._panels_timer.stop()
+        self.w.runner.quick_drawn()
 
     def _show_panels(self, frame: Frame) -> None:
         """``frame`` beside the plan: the inspector's live figures, the power tree, the warnings, the

@@ -4,9 +4,12 @@ computes after handing the map over; what those show once in is what a full upda
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QEvent, QObject
+import time
 
+import pytest
+from PySide6.QtCore import QEvent, QObject, Qt
+
+from dctwin.app import runner as runner_module
 from dctwin.twin.sim.engine import Simulation
 from dctwin.widgets.power_tree import PowerTreePanel
 from tests.app.test_window_settling import AIR_10KW, WAIT_MS, drop, engine_window  # noqa: F401 (a fixture)
@@ -96,3 +99,35 @@ def test_a_quick_answers_power_figures_follow_its_map_and_equal_the_full_summary
     # the plan's row labels and headroom read-out show the quick answer's own figures, not the last solve's
     heads = {nid: h for nid, h, _ in w.scene.pdu_headroom()}
     assert heads == {nid: d.headroom_w for nid, d in w.last_frame.summary.power_nodes.items() if nid in heads}
+
+
+class _SlowPaint(QObject):
+    """Makes the plan's first paint after ``armed`` take ``delay_s`` (a busy GUI thread) and records when it ended."""
+
+    def __init__(self, viewport, delay_s: float):
+        super().__init__()
+        self.armed, self.delay_s, self.ended = False, delay_s, []
+        viewport.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):  # Qt override
+        if self.armed and ev.type() == QEvent.Paint:
+            self.armed = False
+            time.sleep(self.delay_s)
+            self.ended.append(time.monotonic())
+        return False
+
+
+def test_the_worker_waits_for_the_quick_map_to_be_drawn_before_it_goes_on(engine_window, qtbot, monkeypatch):
+    w = engine_window
+    monkeypatch.setattr(runner_module, "QUICK_DRAWN_WAIT_S", 30.0)  # a loaded machine: only the window's word counts
+    slow = _SlowPaint(w.view.viewport(), 0.05)
+    w.sig_physics_shown.connect(lambda frame: setattr(slow, "armed", bool(frame.summary.settling)))
+    power_at: list = []  # when the worker sent the quick answer's power figures (its next work after the map)
+    w.runner.sig_quick_power.connect(lambda *a: power_at.append(time.monotonic()), Qt.DirectConnection)
+    drop(w, AIR_10KW, 1.5, 8.5)
+    gen = w.runner.generation
+    qtbot.waitUntil(lambda: w.last_frame is not None and w.last_frame.generation == gen
+                    and not w.last_frame.summary.settling and not w.readout.settling, timeout=WAIT_MS)
+    assert slow.ended and power_at
+    # the worker went on only once the plan had drawn the quick map
+    assert power_at[0] >= slow.ended[0]

@@ -9,7 +9,7 @@ engine fails, no old result stays on show.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -35,6 +35,10 @@ class LivePresenter(QObject):
     #: alarms) follow its plan after this long (ms), so that the map is drawn first: a timer fires
     #: after Qt's paint request (a posted event) has been served, a queued call would come before it
     PANELS_AFTER_MS = 1
+    #: an edit's own side-panel updates held for its first map (:meth:`after_first_map`) wait at most this
+    #: long (ms): an edit whose solve has no quick answer (a cold start, a hall without cooling) does not
+    #: keep its panels waiting for the converged state
+    EDIT_PANELS_MAX_MS = 1000
 
     def __init__(self, window: "MainWindow"):
         super().__init__(window)
@@ -49,6 +53,12 @@ class LivePresenter(QObject):
         self._panels_timer.timeout.connect(self._show_pending_panels)
         #: the quick answer on the plan whose side panels are still to come
         self._panels_frame: Optional[Frame] = None
+        #: an edit's side-panel updates waiting for its first map (:meth:`after_first_map`)
+        self._edit_panels: Optional[Callable[[], None]] = None
+        self._edit_timer = QTimer(self)
+        self._edit_timer.setSingleShot(True)
+        self._edit_timer.setInterval(self.EDIT_PANELS_MAX_MS)
+        self._edit_timer.timeout.connect(self._catch_up_edit_panels)
         self._busy = False
         #: the frame on show (None until the layout shown is solved)
         self.last_frame: Optional[Frame] = None
@@ -57,7 +67,8 @@ class LivePresenter(QObject):
         r = window.runner
         for signal, slot in ((r.sig_solved, self._on_runner_frame), (r.sig_frame, self._on_runner_frame),
                              (r.sig_busy, self._on_runner_busy), (r.sig_error, self._on_runner_error),
-                             (r.sig_running, self._on_runner_running), (r.sig_compiling, self._on_runner_compiling)):
+                             (r.sig_running, self._on_runner_running), (r.sig_compiling, self._on_runner_compiling),
+                             (r.sig_quick_power, self._on_runner_quick_power)):
             signal.connect(slot)
 
     def request_solve(self) -> None:
@@ -66,8 +77,28 @@ class LivePresenter(QObject):
         if w.replay_mode or not w.runner.available or not w.doc.site.halls:
             return
         w.runner.hall_id = w.scene.hall.id if w.scene.hall else None
+        w.runner.request_solve(w.doc.site.copy())  # first: the worker starts while the plan is marked
         w.scene.set_stale(True)  # the capacity figures on show are the last solve's until this one is in
-        w.runner.request_solve(w.doc.site.copy())
+
+    def after_first_map(self, update: Callable[[], None]) -> bool:
+        """Hold ``update`` (an edit's side panels: the power tree, the trends' racks) until the first map of
+        the solve just requested has been painted, so that the GUI thread leaves the worker the interpreter
+        and the CPU until then. It runs before that map's own panels, before a converged state's, on an
+        error, or after :data:`EDIT_PANELS_MAX_MS` at the latest. False (nothing held: run it now) when no
+        solve is on its way (a replay, no engine)."""
+        w = self.w
+        if w.replay_mode or not w.runner.available or not w.doc.site.halls:
+            return False
+        self._edit_panels = update
+        if not self._edit_timer.isActive():  # edits in a row do not keep postponing their panels
+            self._edit_timer.start()
+        return True
+
+    def _catch_up_edit_panels(self) -> None:
+        update, self._edit_panels = self._edit_panels, None
+        self._edit_timer.stop()
+        if update is not None:
+            update()
 
     def show_availability(self) -> None:
         """Without the engine: say so, and Run is off."""
@@ -88,6 +119,8 @@ class LivePresenter(QObject):
             w.readout.settle_bar.hide()
             return
         self._busy = busy
+        if not busy:
+            self._catch_up_edit_panels()  # the solve ended (or stopped) without a map held back for
         if busy:
             self._fade_timer.start()  # the old field fades while the new one settles
         else:
@@ -106,6 +139,7 @@ class LivePresenter(QObject):
 
     def _on_runner_error(self, message: str) -> None:
         w = self.w
+        self._catch_up_edit_panels()
         self._drop_pending_panels()
         self.last_frame = None
         self._diagnosis = ""
@@ -132,12 +166,14 @@ class LivePresenter(QObject):
             self._show_frame(frame)
         finally:
             self.w.runner.frame_shown()
+            if self._panels_frame is not frame:  # not a quick answer waiting to be drawn: the worker goes on
+                self.w.runner.quick_drawn()
 
     def _show_frame(self, frame: Frame) -> None:
         w = self.w
         if w.replay_mode or frame.generation != w.runner.generation:
             return  # a result for a layout that has changed since (or a replay is shown)
-        self._show_pending_panels()  # an earlier quick answer's events and figures are not skipped
+        self._show_pending_panels(force=True)  # an earlier quick answer's events and figures are not skipped
         self.last_frame = frame
         summary = frame.summary
         if frame.inlet_field is not None:
@@ -146,6 +182,9 @@ class LivePresenter(QObject):
         if summary.settling:
             self._fade_timer.stop()
             self._fade_heat()
+        if frame.power_pending and w.scene.summary is not None:
+            # until its own follow (_on_runner_quick_power), the plan keeps the power figures it shows (stale)
+            summary.power_nodes = w.scene.summary.power_nodes
         w.scene.apply_summary(summary)
         heat_off = w.heat_combo.currentData() == "off"
         if frame.heat is not None and not heat_off:
@@ -157,13 +196,35 @@ class LivePresenter(QObject):
             self._panels_timer.start()
             w.sig_physics_shown.emit(frame)
             return
+        self._catch_up_edit_panels()
         self._show_panels(frame)
         w.sig_physics_shown.emit(frame)
 
-    def _show_pending_panels(self) -> None:
-        """The side panels of the quick answer on the plan, if they are still to come."""
+    def _on_runner_quick_power(self, generation: int, power_nodes: dict, pue) -> None:
+        """The power chain's figures of the quick answer on the plan: on the plan, then its side panels."""
+        frame = self.last_frame
+        if frame is None or not frame.power_pending or frame.generation != generation \
+                or generation != self.w.runner.generation or self.w.replay_mode:
+            return
+        frame.summary.power_nodes, frame.summary.pue = power_nodes, pue
+        frame.power_pending = False
+        if self.w.scene.summary is frame.summary:
+            self.w.scene.power_figures_changed()
+        if self._panels_frame is frame and not self._panels_timer.isActive():
+            self._show_pending_panels()  # the map was drawn already: its panels waited for these figures
+
+    def _show_pending_panels(self, force: bool = False) -> None:
+        """The side panels of the quick answer on the plan, if they are still to come (once its power figures
+        are in, unless ``force``)."""
         frame, self._panels_frame = self._panels_frame, None
         self._panels_timer.stop()
+        if not force:  # the timer: it fires once the plan has been painted
+            self.w.runner.quick_drawn()
+        if frame is not None:
+            self._catch_up_edit_panels()  # the edit's own panels, then the figures of its first map
+            if frame.power_pending and not force:
+                self._panels_frame = frame  # _on_runner_quick_power shows them
+                return
         if frame is not None and frame is self.last_frame and not self.w.replay_mode \
                 and frame.generation == self.w.runner.generation:
             self._show_panels(frame)
@@ -171,6 +232,7 @@ class LivePresenter(QObject):
     def _drop_pending_panels(self) -> None:
         self._panels_frame = None
         self._panels_timer.stop()
+        self.w.runner.quick_drawn()
 
     def _show_panels(self, frame: Frame) -> None:
         """``frame`` beside the plan: the inspector's live figures, the power tree, the warnings, the

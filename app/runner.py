@@ -74,7 +74,16 @@ class Frame:
     #: CPU the worker's thread spent on this layout's solve until the frame was handed over (s; 0 for a
     #: running transient's frame): what an edit costs off the GUI thread (``dctwin bench --gui``)
     worker_cpu_s: float = 0.0
+    #: a quick first answer whose power chain figures (``summary.power_nodes``, ``summary.pue``) follow on
+    #: :attr:`SimRunner.sig_quick_power`: the map does not wait for them
+    power_pending: bool = False
 
+
+#: after handing a quick first answer over, the worker waits for the window to have drawn it (SimRunner.quick_drawn),
+#: at most this long (s), before it goes on: the GUI thread then has the interpreter and the CPU to itself while
+#: it puts the map on screen (the worker's power figures and its march held the GIL through the paint, and under
+#: load the CPU); the converged state comes that much later (a few ms), bit for bit the same
+QUICK_DRAWN_WAIT_S = 0.1
 
 #: height of the plan's airflow arrows when the heat map is off (m)
 ARROWS_Z_M = 1.0
@@ -141,6 +150,9 @@ class SimRunner(QObject):
     sig_running = Signal(bool)
     #: the physics kernels are being compiled for this machine (a CompileProgress), or that is over (None)
     sig_compiling = Signal(object)
+    #: the power chain's figures of a quick first answer sent without them (``Frame.power_pending``):
+    #: (generation, headroom per node, PUE), as the full summary reports them
+    sig_quick_power = Signal(int, object, object)
 
     def __init__(self, parent: Optional[QObject] = None, hall_id: Optional[str] = None):
         super().__init__(parent)
@@ -160,6 +172,7 @@ class SimRunner(QObject):
         self._sim_generation = -1
         self._last_emit = 0.0
         self._frame_unread = False  # the GUI has not shown the last running frame yet
+        self._quick_drawn = threading.Event()  # the window has drawn the quick first answer sent last
         self._events_sim: Any = None
         self._events_seq = 0
         #: compiling the physics kernels for this machine (the first run): the window says so
@@ -184,6 +197,7 @@ class SimRunner(QObject):
     def request_solve(self, site: Site) -> int:
         """Solve ``site`` (pass a copy) in the background; returns its generation number."""
         self.generation += 1
+        self._quick_drawn.set()  # a worker waiting on the last layout's quick map stops waiting
         self._worker.post("solve", (self.generation, site))
         self._ensure_thread()
         return self.generation
@@ -222,8 +236,13 @@ class SimRunner(QObject):
         """The GUI has drawn the last frame; the worker may send the next (frames never pile up)."""
         self._frame_unread = False
 
+    def quick_drawn(self) -> None:
+        """The window has drawn the quick first answer sent last (or will not): the worker goes on."""
+        self._quick_drawn.set()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the worker (called when the window closes)."""
+        self._quick_drawn.set()
         self._worker.stop(timeout_s)
 
     # ---- worker
@@ -377,9 +396,17 @@ class SimRunner(QObject):
         cpu0 = time.thread_time()
 
         def partial(sim: Any, summary: HallSummary) -> None:
-            # a quick first answer on the previous flow, briefly re-marched; the solve goes on
-            if not stale():
-                self.sig_solved.emit(self._frame(sim, generation, summary, cpu0))
+            # a quick first answer on the previous flow, briefly re-marched; the solve goes on. Its map first:
+            # the power chain's headroom (an N-1 load flow per node) follows it
+            if stale():
+                return
+            frame = self._frame(sim, generation, summary, cpu0)
+            frame.power_pending = sim.power is not None
+            self._quick_drawn.clear()
+            self.sig_solved.emit(frame)
+            self._quick_drawn.wait(QUICK_DRAWN_WAIT_S)
+            if frame.power_pending and not stale():
+                self.sig_quick_power.emit(generation, *sim.power_extras())
 
         # the previous layout's flow and temperatures warm-start this solve (same grid only)
         sim = engine.Simulation(site, self.hall_id, warm_from=self._sim)
@@ -391,7 +418,7 @@ class SimRunner(QObject):
                 # heat-up (the diagnosis is its first warning), Run shows the room warming
                 summary = sim.start_heat_up()
             else:
-                summary = sim.solve_steady(cancel=stale, on_partial=partial)
+                summary = sim.solve_steady(cancel=stale, on_partial=partial, partial_power=False)
         except engine.Cancelled:
             return  # a newer edit arrived while solving: its result is the one to show
         if stale():

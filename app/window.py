@@ -150,6 +150,9 @@ class MainWindow(QMainWindow):
         self._jobs: list[Job] = []
         self.readout = StatusReadout(self.statusBar())
         self.live = LivePresenter(self)
+        #: a drop is being executed (its side panels may wait for its first map), and what of them waits
+        self._drop_in_progress = False
+        self._panels_due: set[str] = set()
         self.replay_presenter = ReplayPresenter(self)
 
         self._build_actions()
@@ -565,9 +568,14 @@ class MainWindow(QMainWindow):
         except LayoutError as exc:  # power equipment with nothing to draw from
             self.show_status(f"Refused drop: {_issue_text(exc)}")
             return
-        if self.execute(cmd, "drop"):
-            ids = [c.element.id for c in getattr(cmd, "commands", (cmd,))]
-            self.scene.select_ids(ids)
+        # the first map comes first: the power tree and the trends follow it (LivePresenter.after_first_map)
+        self._drop_in_progress = True
+        try:
+            if self.execute(cmd, "drop"):
+                ids = [c.element.id for c in getattr(cmd, "commands", (cmd,))]
+                self.scene.select_ids(ids)
+        finally:
+            self._drop_in_progress = False
 
     def _on_view_refused(self, reason: str) -> None:
         self.show_status(f"Refused: {reason}")
@@ -643,9 +651,20 @@ class MainWindow(QMainWindow):
         self.live.request_solve()  # first: the worker solves while the views catch up with the edit
         self.scene.sync()
         self._fill_hall_combo()
-        self.power_tree.sync()
-        self.inspector.set_context(self.doc.site, self.scene.selected_ids(), self._hall_id())
+        if self._drop_in_progress and (self._panels_due or self.live.after_first_map(self._catch_up_panels)):
+            self._panels_due.add("power")  # the drop's selection sets the inspector at once (below)
+        else:
+            self.power_tree.sync()
+            self.inspector.set_context(self.doc.site, self.scene.selected_ids(), self._hall_id())
         self.live.show_design()
+
+    def _catch_up_panels(self) -> None:
+        """A drop's side panels once its first map is on screen: the power tree, the trends' racks."""
+        due, self._panels_due = self._panels_due, set()
+        if "power" in due:
+            self.power_tree.sync()
+        if "trends" in due:
+            self._show_selection_trends()
 
     def _on_doc_site_replaced(self) -> None:
         self.live.last_frame = None
@@ -664,6 +683,13 @@ class MainWindow(QMainWindow):
     def _on_scene_selection_changed(self) -> None:
         ids = self.scene.selected_ids()
         self.inspector.set_context(self.doc.site, ids, self._hall_id())
+        if self._panels_due:  # a drop's panels wait for its first map: the trends with them
+            self._panels_due.add("trends")
+            return
+        self._show_selection_trends()
+
+    def _show_selection_trends(self) -> None:
+        ids = self.scene.selected_ids()
         self.trends.set_racks([i for i in ids if i in {r.id for r in self.scene.hall.racks}])
 
     # ------------------------------------------------------------------ physics (app/live_presenter.py)

@@ -1039,6 +1039,13 @@ class FloorPlanScene(QGraphicsScene):
                 self._update_row_label_text()
         self.sig_summary_applied.emit()
 
+    def power_figures_changed(self) -> None:
+        """The summary on show got its power-node headroom in place (a quick answer's, after its map): the row
+        labels and the capacity read-out follow; the racks' colours stay."""
+        if self.hall is not None and self._power_nodes():
+            self._update_row_label_text()
+        self.sig_summary_applied.emit()
+
     def _update_row_label_text(self) -> None:
         heads = self.row_headroom_w()
         for name, item in self.row_labels.items():

@@ -52,7 +52,7 @@ class FakeSimulation:
         self.rack_ids = [r.id for r in self.hall.racks]
         self.events = EventLog()
 
-    def solve_steady(self, cancel=None, on_partial=None) -> HallSummary:
+    def solve_steady(self, cancel=None, on_partial=None, partial_power=True) -> HallSummary:
         if FakeSimulation.gate is not None:
             FakeSimulation.gate.wait(10)
         FakeSimulation.solves.append((self.site.get("R-A01").it_kw, bool(cancel is not None and cancel())))

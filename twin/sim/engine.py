@@ -53,6 +53,7 @@ from dctwin.twin.sim.hall import HallState, HallSystem
 from dctwin.twin.sim.heatup import NoCoolingPath
 from dctwin.twin.sim.injection import INJECTED_KINDS, Injector
 from dctwin.twin.sim.keyframes import prefixed, unprefixed
+from dctwin.twin.sim.metrics import solve_power_extras
 from dctwin.twin.sim.results import HallSummary, RunSummary
 from dctwin.twin.sim.steady import Cancelled
 from dctwin.twin.sim.stats import RunStats
@@ -165,14 +166,15 @@ class Simulation:
     # ------------------------------------------------------------------ steady
     def solve_steady(self, cancel: Optional[Callable[[], bool]] = None,
                      on_partial: Optional[Callable[["Simulation", HallSummary], None]] = None,
-                     tol_k: float = steady.STEADY_TOL_K) -> HallSummary:
+                     tol_k: float = steady.STEADY_TOL_K, partial_power: bool = True) -> HallSummary:
         """Steady state at the current time and inputs (flow, racks, units, air). Returns :meth:`summary`.
 
         ``cancel()`` is polled between iterations; when it returns True the solve stops with
         :class:`Cancelled` (a newer edit supersedes it). ``on_partial(sim, summary)`` gets a quick
         first answer on a briefly re-marched flow when the solve was warm-started, before the
         flow has converged (``summary.settling``). ``tol_k``: the fixed point's tolerance (K; see
-        :func:`~dctwin.twin.sim.steady.settle_hall`).
+        :func:`~dctwin.twin.sim.steady.settle_hall`). ``partial_power`` False: the quick answer's summary comes
+        without the power chain's headroom and PUE (:meth:`power_extras`, called in ``on_partial``, gives them).
         """
         hs, st, fac = self.system, self.state, self.facility
         if self.stranded is not None:  # said in words at once: no solver runs looking for what is not there
@@ -182,7 +184,7 @@ class Simulation:
             if steady.quick_answer(hs, st, *self._inputs(), fac.chw_supply_c):
                 self._settle_facility(st.last_rack, st.last_unit)  # the power chain carries the new racks too
                 st.solve_s = time.perf_counter() - t0
-                quick = self.summary()
+                quick = self.summary(partial_power)
                 quick.settling = True
                 on_partial(self, quick)
                 st.flow = None  # the full march follows, warm-started from the previous layout's flow
@@ -417,11 +419,17 @@ class Simulation:
         sl[ap.solid[:, :, k]] = np.nan
         return sl, (0.0, 0.0, ap.nx * ap.dx, ap.ny * ap.dy)
 
-    def summary(self) -> HallSummary:
-        """The state now, with the keys of ``dctwin solve --json``."""
+    def summary(self, power_extras: bool = True) -> HallSummary:
+        """The state now, with the keys of ``dctwin solve --json`` (``power_extras`` False: without the power
+        chain's headroom and PUE, :meth:`power_extras` gives them)."""
         if self.state.flow is None:
             return self.start()
-        return hall_summary(self.system, self.state, self.facility)
+        return hall_summary(self.system, self.state, self.facility, power_extras)
+
+    def power_extras(self) -> tuple[dict, Optional[float]]:
+        """The power chain's headroom per node and the PUE now, as :meth:`summary` reports them (``power_nodes``,
+        ``pue``); ({}, None) without a power chain."""
+        return solve_power_extras(self.power) if self.power is not None else ({}, None)
 
     def run_summary(self, duration_s: float, dt_s: float) -> RunSummary:
         """Summary of the last :meth:`run`: the state at its end plus what happened during it."""

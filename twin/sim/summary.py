@@ -28,8 +28,11 @@ from dctwin.twin.sim.stats import RunStats
 ENGINE_VERSION = __version__
 
 
-def hall_summary(hs: HallSystem, st: HallState, fac: Facility) -> HallSummary:
-    """The state now (``st`` must have a flow), with the keys of ``dctwin solve --json``."""
+def hall_summary(hs: HallSystem, st: HallState, fac: Facility, power_extras: bool = True) -> HallSummary:
+    """The state now (``st`` must have a flow), with the keys of ``dctwin solve --json``. ``power_extras``
+    False: without the power chain's headroom and PUE (``power_nodes`` empty, ``pue`` None), which
+    :func:`~dctwin.twin.sim.metrics.solve_power_extras` gives apart (the editor's first map needs
+    temperatures, not power)."""
     rs, us, flow = st.last_rack, st.last_unit, st.flow
     n = hs.ra.n
     if rs is None:  # restored from a keyframe: what the restored racks draw (set by the engine's restore)
@@ -62,15 +65,18 @@ def hall_summary(hs: HallSystem, st: HallState, fac: Facility) -> HallSummary:
         grid=GridInfo(ap.nx, ap.ny, ap.nz, ap.dx, ap.dy, ap.dz),
         flow=FlowInfo(bool(flow.converged), float(flow.tile_q.sum()), float(flow.plenum_dp_pa)),
         warnings=list(st.warnings), engine_version=ENGINE_VERSION)
-    _add_metrics(out, hs, st, fac, power)
+    _add_metrics(out, hs, st, fac, power, power_extras)
     return out
 
 
-def _add_metrics(out: HallSummary, hs: HallSystem, st: HallState, fac: Facility, rack_power_w: np.ndarray) -> None:
-    """PUE, power-node and cooling headroom (now and N-1), RCI, ASHRAE state per rack."""
+def _add_metrics(out: HallSummary, hs: HallSystem, st: HallState, fac: Facility, rack_power_w: np.ndarray,
+                 power_extras: bool = True) -> None:
+    """PUE, power-node and cooling headroom (now and N-1), RCI, ASHRAE state per rack (without the power
+    chain's headroom and PUE unless ``power_extras``)."""
     us = st.last_unit
     if fac.power is not None:
-        out.power_nodes, out.pue = solve_power_extras(fac.power)
+        if power_extras:
+            out.power_nodes, out.pue = solve_power_extras(fac.power)
     else:
         fans = float(us.fan_w.sum()) if us is not None else 0.0
         it = float(np.sum(rack_power_w))

@@ -49,3 +49,27 @@ def test_a_quick_answer_comes_first_and_is_close_to_the_converged_state(before):
     for rid, r in plain.racks.items():
         assert final.racks[rid].inlet_c == pytest.approx(r.inlet_c, abs=0.25)
     assert final.energy_error < 0.01
+
+
+def test_a_quick_answer_without_its_power_figures_is_the_same_answer_and_leads_to_the_same_state(before):
+    """The editor sends the quick answer's map before the power chain's headroom (partial_power=False, then
+    Simulation.power_extras): the figures are the full summary's, and the converged state is bit for bit."""
+    site, sim = before
+    edited = _with_new_rack(site)
+    runs = {}
+    for full in (True, False):
+        got = []
+
+        def partial(s, summary, got=got, full=full):
+            got.append((summary, None if full else s.power_extras()))
+
+        sim2 = Simulation(edited, grid_m=0.6, warm_from=sim)
+        final = sim2.solve_steady(on_partial=partial, partial_power=full)
+        runs[full] = (got[0], final, sim2.rack_inlet_c.copy(), sim2.T.copy())
+    (q_full, _), final_full, inlets_full, t_full = runs[True]
+    (q_bare, (nodes, pue)), final_bare, inlets_bare, t_bare = runs[False]
+    assert q_full.power_nodes and not q_bare.power_nodes and q_bare.pue is None
+    assert nodes == q_full.power_nodes and pue == q_full.pue
+    assert {k: v.inlet_c for k, v in q_bare.racks.items()} == {k: v.inlet_c for k, v in q_full.racks.items()}
+    assert np.array_equal(inlets_bare, inlets_full) and np.array_equal(t_bare, t_full)
+    assert final_bare.power_nodes == final_full.power_nodes and final_bare.pue == final_full.pue

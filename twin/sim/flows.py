@@ -136,6 +136,9 @@ def march_local(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.nd
 
     carried = adjust_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base, tol=1e-10)
     st.flow, _ = placement_local.march_box(hs.air, carried, box, time_s=time_s, scheme=hs.air_model.scheme, tol=tol)
+    for text in st.flow.airflow_warnings:  # as a march's: the new layout's elements whose airflow has no path
+        if text not in st.warnings:
+            st.warnings.append(text)
     st.flow_rack_q = rack_q.copy()
     st.flow_unit_q = unit_q.copy()
     kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]

@@ -31,6 +31,7 @@ import numpy as np
 
 from dctwin.twin.errors import DctwinError
 from dctwin.twin.physics import _thermal_numba as _nb
+from dctwin.twin.physics import wall_jet as _wall_jet
 from dctwin.twin.physics.airflow import Flow, port_faces
 from dctwin.twin.physics.constants import CP_AIR, RHO_AIR
 
@@ -107,6 +108,16 @@ STEADY_METHOD = "lines"
 #: pseudo-time rate of the steady line sweeps (1/s): cv = V x this keeps a column with no outflow and no
 #: conductance solvable; the term is cv (T - T of the last sweep), zero at the fixed point
 STEADY_CV_RATE = 1e-6
+
+#: the rack-front wall jet's heat in steady solves (session 25, :class:`~dctwin.twin.physics.wall_jet.JetTubes`):
+#: the intakes along a tile take part of their air from the jet that rises along them, at the jet's own
+#: temperature (the tile's air mixed with what it entrained), not at the cell mean. Off: docs/validation.md,
+#: "Session 25". Steady solves only (:func:`solve_steady`, :func:`port_means`); :func:`step` refuses it
+FRONT_JET_HEAT = False
+#: at most this many outer iterations of a steady solve with the jets (each sets the jets' temperatures
+#: and the racks' intake from them from the field, then a warm-started line solve; they stop when neither
+#: moved by more than the solve's ``tol_k``)
+JET_OUTER_MAX = 200
 
 
 class NoSteadyState(DctwinError):
@@ -193,6 +204,107 @@ def coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR, pr_t: float =
     return c
 
 
+def _jet_constants() -> tuple:
+    return (_wall_jet.HEAT_SLOT_M, _wall_jet.HEAT_SPREAD, _wall_jet.HEAT_TAKE, _wall_jet.HEAT_EDGE,
+            _wall_jet.HEAT_EDGE_WIDTH)
+
+
+def jet_tubes(ap, flow: Flow) -> "_wall_jet.JetTubes":
+    """The rack-front jets' sub-grid streams of ``flow`` (cached on the flow, for its current constants)."""
+    key = ("jet_tubes",) + _jet_constants()
+    cache = _flow_cache(flow)
+    jt = cache.get(key)
+    if jt is None:
+        interior = ap.cond > 0.0
+        fz = ap.face_views(np.where(interior, flow.flux, 0.0))[2]
+        jt = cache[key] = _wall_jet.jet_tubes(ap, port_faces(ap), flow.port_q, fz)
+    return jt
+
+
+def jet_coefficients(ap, flow: Flow, alpha_floor: float = ALPHA_FLOOR) -> tuple[Coeffs, "_wall_jet.JetTubes"]:
+    """:func:`coefficients` with the jets' streams taken out of the resolved flow (cached on the flow):
+    the columns' z fluxes less the stream, the tiles' and intakes' port fluxes less what the streams
+    carry, and per tube its entrainment (outflow ports, after the plant's port faces) and its top (an
+    inflow port after those)."""
+    key = ("coeffs_jet", float(alpha_floor)) + _jet_constants()
+    cache = _flow_cache(flow)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    c = coefficients(ap, flow, alpha_floor)
+    jt = jet_tubes(ap, flow)
+    fx, fy, fz = c.fx - jt.fx_sub, c.fy - jt.fy_sub, c.fz - jt.fz_sub
+    pc = np.concatenate([c.pc, jt.ent_cell, jt.top_cell]).astype(np.int64)
+    pq = np.concatenate([c.pq + jt.pq_add, -jt.ent_q, jt.top_q]).astype(np.float64)
+    out = np.zeros(ap.shape)
+    _nb.outflow_rate(fx, fy, fz, c.gx, c.gy, c.gz, pc, pq, out)
+    cj = Coeffs(fx, fy, fz, c.gx, c.gy, c.gz, pc, pq, c.vol, float(out.max()) / c.vol if out.size else 0.0, out)
+    cache[key] = (cj, jt)
+    return cj, jt
+
+
+def _jet_inlets(ap, flow: Flow, jt, tf: np.ndarray, port_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each rack's inlet with the jets (°C): its intakes' flow-weighted mean of the cell air for what
+    they take from the cell, of the jet for what they take from it; the jets' top temperatures)."""
+    pf = port_faces(ap)
+    s = pf.group["rack_in"]
+    w = -flow.port_q[s]
+    at, top = jt.temperatures(tf, port_t)
+    t_face = tf[pf.cell[s]]
+    heat = w * t_face
+    k = jt.face_port - s.start
+    heat[k] += jt.face_b * (at[jt.face_tube, jt.face_layer] - t_face[k])
+    per = ap.rack_in.port_of_face()
+    hs = np.bincount(per, weights=heat, minlength=ap.n_racks)[:ap.n_racks]
+    ws = np.bincount(per, weights=w, minlength=ap.n_racks)[:ap.n_racks]
+    return np.where(ws > 0, hs / np.where(ws > 0, ws, 1.0), np.nan), top
+
+
+def _solve_steady_jet(ap, flow, c0, T, P, rq, rack_dt, unit_supply_c, tile_supply_c, tol_k, max_sweeps, tvd,
+                      return_info, alpha_floor):
+    """:func:`solve_steady` with :data:`FRONT_JET_HEAT`: the line solve on :func:`jet_coefficients`, in
+    outer iterations that set the jets' tops to their temperatures and each rack's exhaust to its inlet
+    with the jets (through its ``rack_dt``: the kernel's inlet is the mean over the cell part) + P / (rho cp Q)."""
+    pf = port_faces(ap)
+    c, jt = jet_coefficients(ap, flow, alpha_floor)
+    n_ent, n_top = len(jt.ent_q), jt.n
+    pT0 = inflow_temperatures(ap, flow, np.zeros(ap.n_racks), unit_supply_c, tile_supply_c)
+    jt.port_t = pT0.copy()
+    pT = np.concatenate([pT0, np.zeros(n_ent + n_top)])
+    p_rack = np.full(len(pT), -1, dtype=np.int64)
+    p_rack[pf.group["rack_out"]] = ap.rack_out.port_of_face()
+    rin_face = np.arange(pf.group["rack_in"].start, pf.group["rack_in"].stop, dtype=np.int64)
+    rin_rack = ap.rack_in.port_of_face()
+    a, f, order = c.line_arrays(ap.solid, 1.0 / STEADY_CV_RATE)
+    kernel = _nb.steady_lines_tvd if tvd else _nb.steady_lines
+    tf = T.reshape(-1)
+    w_cell = -c.pq[rin_face]
+    prev = None
+    sweeps = 0
+    for _ in range(JET_OUTER_MAX):
+        tin, top = _jet_inlets(ap, flow, jt, tf, pT0)
+        hs = np.bincount(rin_rack, weights=w_cell * tf[c.pc[rin_face]], minlength=ap.n_racks)[:ap.n_racks]
+        ws = np.bincount(rin_rack, weights=w_cell, minlength=ap.n_racks)[:ap.n_racks]
+        tin_k = np.where(ws > 0, hs / np.where(ws > 0, ws, 1.0), 0.0)
+        dt = rack_dt + np.where(np.isfinite(tin), tin - tin_k, 0.0)
+        pT[len(pT0) + n_ent:] = top
+        now = np.concatenate([np.where(np.isfinite(tin), tin, 0.0), top])
+        if prev is not None and float(np.abs(now - prev).max(initial=0.0)) < tol_k:
+            break
+        prev = now
+        n = kernel(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack, rin_face,
+                   dt, ap.n_racks, a, f, order, c.vol * STEADY_CV_RATE, tol_k, max_sweeps)
+        if n < 0:
+            sweeps = n
+            break
+        sweeps += n
+    else:
+        raise NoSteadyState(f"{ap.hall_id}: the steady air temperature with the rack-front jets did not settle "
+                            f"(to {tol_k:g} K) in {JET_OUTER_MAX} outer iterations")
+    return _steady_result(ap, flow, c0, T, sweeps, tol_k, max_sweeps * JET_OUTER_MAX, P, rq, rack_dt, unit_supply_c,
+                          tile_supply_c, return_info)
+
+
 def _as_array(x, n: int, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 0:
@@ -268,6 +380,8 @@ def step(ap, flow: Flow, T: np.ndarray, dt_s: float, rack_exhaust_c, unit_supply
     -------
     New T (and the heat in J when ``return_heat``).
     """
+    if FRONT_JET_HEAT:
+        raise NotImplementedError("thermal.FRONT_JET_HEAT is for steady solves only")
     c = coefficients(ap, flow, alpha_floor)
     pT = inflow_temperatures(ap, flow, rack_exhaust_c, unit_supply_c, tile_supply_c)
     Tn = T.copy() if out is None else out
@@ -442,6 +556,11 @@ def port_means(ap, flow: Flow, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fluid = _nb.fluid_mean(T, ap.solid, float(ap.supply_c)) if plan.needs_fluid_mean else float(ap.supply_c)
     rin = np.empty(ap.n_racks)
     _nb.port_face_means(tf, ap.rack_in.cell, ap.rack_in.offsets, plan.w_rack_in, ap.rack_in.area, fluid, rin)
+    if FRONT_JET_HEAT:  # the racks' intakes take part of their air from the jets (steady solves only)
+        jt = jet_tubes(ap, flow)
+        if jt.n and jt.port_t is not None:
+            tin, _ = _jet_inlets(ap, flow, jt, tf, jt.port_t)
+            rin = np.where(np.isfinite(tin), tin, rin)
     uret = np.empty(ap.n_units)
     _nb.port_face_means(tf, ap.unit_in.cell, ap.unit_in.offsets, plan.w_unit_in, ap.unit_in.area, fluid, uret)
     if ap.n_units:
@@ -559,6 +678,9 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
     else:
         T = np.array(T0, dtype=np.float64, copy=True)
     method = STEADY_METHOD if method is None else method
+    if FRONT_JET_HEAT:
+        return _solve_steady_jet(ap, flow, c, T, P, rq, rack_dt, unit_supply_c, tile_supply_c, tol_k, max_sweeps, tvd,
+                                 return_info, alpha_floor)
     if method == "lines":
         a, f, order = c.line_arrays(ap.solid, 1.0 / STEADY_CV_RATE)
         kernel = _nb.steady_lines_tvd if tvd else _nb.steady_lines  # each compiles only its own scheme

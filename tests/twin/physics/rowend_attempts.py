@@ -3,6 +3,7 @@ rack-front jet thinner than a cell"), reproducible.
 
     python3 tests/twin/physics/rowend_attempts.py table [ROOM ...] [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried|thin|edge] [--model NAME]
         [--thin-slot S] [--thin-spread E] [--no-entrain] [--feeds] [--lateral L] [--edge R] [--across H] [--tol T]
+        [--jet-heat [--heat-slot S] [--heat-spread E] [--heat-take F] [--heat-edge R] [--heat-edge-width W]]
     python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous] [--front-nu F] [--front-jet core|carried]
 
 ``table``: every room/case (B1 and tests/data/cfd) solved as ``dctwin solve`` does
@@ -34,6 +35,9 @@ The variants are not model options (none was adopted); this script wraps the mar
   alone, drawing ``--edge`` R x W0 sideways at row ends and gaps.
 - ``--across H``: cells of H m along y only (across the rack fronts in every CFD room).
 - ``--tol T``: the march's window tolerance (``solve_flow(tol=T)``, default 0.04): its own noise.
+- ``--jet-heat``: session 25's jet heat in the steady temperature solve (``thermal.FRONT_JET_HEAT``,
+  ``wall_jet.JetTubes``): the intakes along a tile take part of their air from the rack-front wall jet at
+  its own temperature; its constants by ``--heat-slot``, ``--heat-spread``, ``--heat-take``, ``--heat-edge``, ``--heat-edge-width``.
 Each table row ends with the RMS to 3 decimals and the worst rack to 2.
 """
 
@@ -53,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from air_cases import b1_site, cfd_site  # noqa: E402
 from cfd_table import inlet_errors, record  # noqa: E402
-from dctwin.twin.physics import _airflow_numba, airflow, wall_jet  # noqa: E402
+from dctwin.twin.physics import _airflow_numba, airflow, thermal, wall_jet  # noqa: E402
 from dctwin.twin.sim import compile as compile_module  # noqa: E402
 from dctwin.twin.sim.compile import compile_hall  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
@@ -252,7 +256,18 @@ if __name__ == "__main__":
     p.add_argument("--edge", type=float, default=None, help="wall_jet.EDGE_SPREAD")
     p.add_argument("--tol", type=float, default=None, help="solve_flow(tol=...), the march's window tolerance")
     p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
+    p.add_argument("--jet-heat", action="store_true", help="thermal.FRONT_JET_HEAT on (session 25)")
+    p.add_argument("--heat-slot", type=float, default=None, help="wall_jet.HEAT_SLOT_M (m)")
+    p.add_argument("--heat-spread", type=float, default=None, help="wall_jet.HEAT_SPREAD")
+    p.add_argument("--heat-take", type=float, default=None, help="wall_jet.HEAT_TAKE")
+    p.add_argument("--heat-edge", type=float, default=None, help="wall_jet.HEAT_EDGE")
+    p.add_argument("--heat-edge-width", default=None, help="wall_jet.HEAT_EDGE_WIDTH: cell, jet or metres")
     a = p.parse_args()
+    thermal.FRONT_JET_HEAT = a.jet_heat
+    for name, v in (("HEAT_SLOT_M", a.heat_slot), ("HEAT_SPREAD", a.heat_spread), ("HEAT_TAKE", a.heat_take),
+                    ("HEAT_EDGE", a.heat_edge), ("HEAT_EDGE_WIDTH", a.heat_edge_width)):
+        if v is not None:
+            setattr(wall_jet, name, v if v in ("cell", "jet") else float(v))
     install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet, a.tol)
     if a.thin_slot is not None:
         wall_jet.THIN_SLOT_M = a.thin_slot

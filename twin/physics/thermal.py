@@ -109,10 +109,11 @@ STEADY_METHOD = "lines"
 #: conductance solvable; the term is cv (T - T of the last sweep), zero at the fixed point
 STEADY_CV_RATE = 1e-6
 
-#: the rack-front wall jet's heat in steady solves (session 25, :class:`~dctwin.twin.physics.wall_jet.JetTubes`):
-#: the intakes along a tile take part of their air from the jet that rises along them, at the jet's own
-#: temperature (the tile's air mixed with what it entrained), not at the cell mean. Off: docs/validation.md,
-#: "Session 25". Steady solves only (:func:`solve_steady`, :func:`port_means`); :func:`step` refuses it
+#: the rack-front wall jets in steady solves (session 25, :class:`~dctwin.twin.physics.wall_jet.JetTubes`):
+#: the intakes along a tile take part of their air from the sub-grid stream that rises along them (by default
+#: the room air its free edge draws in at a row's end or a gap), at the stream's own temperature, not at the
+#: cell mean. Better on all 22 CFD room/cases with "fast" (docs/validation.md, "Session 25") but off: steady
+#: solves only (:func:`solve_steady`, :func:`port_means`); :func:`step` refuses it
 FRONT_JET_HEAT = False
 #: at most this many outer iterations of a steady solve with the jets (each sets the jets' temperatures
 #: and the racks' intake from them from the field, then a warm-started line solve; they stop when neither
@@ -215,9 +216,7 @@ def jet_tubes(ap, flow: Flow) -> "_wall_jet.JetTubes":
     cache = _flow_cache(flow)
     jt = cache.get(key)
     if jt is None:
-        interior = ap.cond > 0.0
-        fz = ap.face_views(np.where(interior, flow.flux, 0.0))[2]
-        jt = cache[key] = _wall_jet.jet_tubes(ap, port_faces(ap), flow.port_q, fz)
+        jt = cache[key] = _wall_jet.jet_tubes(ap, port_faces(ap), flow.port_q)
     return jt
 
 

@@ -21,6 +21,12 @@ Session 24 added a jet thinner than the cell ("thin", :func:`thin_jet`: the tile
 layer 0.15 + 0.073 z m thick, entraining from the aisle beside it) and its free edge alone ("edge": the
 room air it draws sideways at a row's end or a gap). Neither passes issue 18's rule (docs/validation.md,
 "Session 24: a rack-front jet thinner than a cell"); all stay off by default.
+
+Session 25 put the jet into the steady temperature solve instead (:class:`JetTubes`, read by
+:mod:`~dctwin.twin.physics.thermal` when ``thermal.FRONT_JET_HEAT``): a sub-grid stream in front of the
+intakes above a tile, which they draw from at its own temperature. Its tile core made every tuned room
+worse; its free edge alone, drawing room air at a row's end or a gap, made all 22 CFD room/cases better
+(docs/validation.md, "Session 25"). Off by default: steady solves only.
 """
 
 from __future__ import annotations
@@ -279,7 +285,7 @@ class JetTubes:
         self.face_tube = np.zeros(0, dtype=np.int64)
         self.face_layer = np.zeros(0, dtype=np.int64)
         self.face_b = np.zeros(0)  # m3/s each takes from its jet
-        #: the tile temperatures (°C per port face) of the last solve, for :func:`~dctwin.twin.physics.thermal.port_means`
+        #: the port faces' inflow temperatures (°C) of the last steady solve, for ``thermal.port_means``
         self.port_t: Optional[np.ndarray] = None
 
     @property
@@ -323,29 +329,29 @@ class JetTubes:
         return at, t
 
 
-def jet_tubes(ap, pf, port_q: np.ndarray, fz: np.ndarray, slot: Optional[float] = None,
-              spread: Optional[float] = None, take: Optional[float] = None, edge: Optional[float] = None) -> JetTubes:
+def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: Optional[float] = None,
+              take: Optional[float] = None, edge: Optional[float] = None, edge_width=None) -> JetTubes:
     """The rack-front jets' streams (:class:`JetTubes`) of a flow with port fluxes ``port_q`` (m3/s, into
-    the room, per face of ``pf``) and z-face fluxes ``fz`` ((nx, ny, nz + 1), m3/s).
+    the room, per face of ``pf``); the constants default to the module's ``HEAT_*``.
 
     A tube stands on every cell column that has tile inflow in its bottom cell and side-facing rack
     intakes above; it rises to the highest layer with such an intake. Its flux at height z is the
     column's tile inflow times ``min(1, (slot + spread z) / h)`` (h: the cell across the front); at each
     layer the intakes take ``min(take x their flow, what arrives)`` of it and the cell gives it the rest;
-    at a free edge along the front it draws ``edge`` x the tile's velocity over its thickness from the cell
-    beside it, through the open face between (taken off that face's flux toward it: the cell beside keeps
+    at a free edge along the front it draws ``edge`` x the tile's velocity over ``edge_width`` ("cell", "jet"
+    or m, :data:`HEAT_EDGE_WIDTH`) x the layer from the cell beside it, through the open face between (taken off that face's flux toward it: the cell beside keeps
     its balance; a containment panel or door is no free edge) and grows by as much.
     """
     slot = HEAT_SLOT_M if slot is None else float(slot)
     spread = HEAT_SPREAD if spread is None else float(spread)
     take = HEAT_TAKE if take is None else float(take)
     edge = HEAT_EDGE if edge is None else float(edge)
+    edge_width = HEAT_EDGE_WIDTH if edge_width is None else edge_width
     nx, ny, nz = ap.shape
     jt = JetTubes(len(pf.face), ap.shape)
     s = pf.group["rack_in"]
     idx = np.arange(s.start, s.stop)
-    side = pf.face[idx] < ap.nfx + ap.nfy
-    idx = idx[side & (port_q[idx] < 0)]
+    idx = idx[(pf.face[idx] < ap.nfx + ap.nfy) & (port_q[idx] < 0)]  # side-facing intakes that draw
     if not len(idx):
         return jt
     ts = pf.group["tile"]
@@ -380,12 +386,13 @@ def jet_tubes(ap, pf, port_q: np.ndarray, fz: np.ndarray, slot: Optional[float] 
         top = max(k for k, _ in faces)
         across = ap.dx if pf.face[faces[0][1]] < ap.nfx else ap.dy
         along_x = pf.face[faces[0][1]] >= ap.nfx  # a y-facing front runs along x
+        share = lambda z: min(1.0, (slot + spread * z) / across)  # noqa: E731  the jet's share of the cell
         tp = col_tiles[(i, j)]
         q0 = float(port_q[tp].sum())
         w0 = q0 / (ap.dx * ap.dy)
         jt.tile_ports[t, :len(tp)] = tp
         jt.tile_w[t, :len(tp)] = port_q[tp]
-        b = q0 * min(1.0, slot / across)
+        b = q0 * share(0.0)
         jt.pq_add[tp] -= port_q[tp] * (b / q0)
         for k in range(top + 1):
             jt.cells[t, k] = np.ravel_multi_index((i, j, k), ap.shape)
@@ -398,9 +405,9 @@ def jet_tubes(ap, pf, port_q: np.ndarray, fz: np.ndarray, slot: Optional[float] 
                     jt.take[t, k] += bf
                     jt.pq_add[p] += bf
                     fp.append(p), ft.append(t), fl.append(k), fb.append(bf)
-            grow = q0 * min(1.0, (slot + spread * (k + 1) * ap.dz) / across) - q0 * min(1.0, (slot + spread * k * ap.dz) / across)
-            thick = min(across, across if HEAT_EDGE_WIDTH == "cell" else
-                        slot + spread * (k + 0.5) * ap.dz if HEAT_EDGE_WIDTH == "jet" else float(HEAT_EDGE_WIDTH))
+            grow = q0 * (share((k + 1) * ap.dz) - share(k * ap.dz))
+            thick = min(across, across if edge_width == "cell" else
+                        slot + spread * (k + 0.5) * ap.dz if edge_width == "jet" else float(edge_width))
             for side, d in enumerate((-1, 1)):
                 ni, nj = (i + d, j) if along_x else (i, j + d)
                 if not (0 <= ni < nx and 0 <= nj < ny) or ap.solid[ni, nj, k] or front[ni, nj, k] or edge <= 0:

@@ -37,7 +37,8 @@ The variants are not model options (none was adopted); this script wraps the mar
 - ``--tol T``: the march's window tolerance (``solve_flow(tol=T)``, default 0.04): its own noise.
 - ``--jet-heat``: session 25's jet heat in the steady temperature solve (``thermal.FRONT_JET_HEAT``,
   ``wall_jet.JetTubes``): the intakes along a tile take part of their air from the rack-front wall jet at
-  its own temperature; its constants by ``--heat-slot``, ``--heat-spread``, ``--heat-take``, ``--heat-edge``, ``--heat-edge-width``.
+  its own temperature; its constants by ``--heat-slot``, ``--heat-spread``, ``--heat-take``, ``--heat-edge``,
+  ``--heat-edge-width``.
 Each table row ends with the RMS to 3 decimals and the worst rack to 2.
 """
 

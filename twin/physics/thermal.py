@@ -115,10 +115,11 @@ STEADY_CV_RATE = 1e-6
 #: cell mean. Better on all 22 CFD room/cases with "fast" (docs/validation.md, "Session 25") but off: steady
 #: solves only (:func:`solve_steady`, :func:`port_means`); :func:`step` refuses it
 FRONT_JET_HEAT = False
-#: at most this many outer iterations of a steady solve with the jets (each sets the jets' temperatures
-#: and the racks' intake from them from the field, then a warm-started line solve; they stop when neither
-#: moved by more than the solve's ``tol_k``)
-JET_OUTER_MAX = 200
+#: a steady solve with the jets alternates setting the jets' temperatures and the racks' intake from them
+#: from the field with at most this many line sweeps, until a pass of sweeps settles (to the solve's
+#: ``tol_k``) with jets that moved by less than ``tol_k`` (B1: 2,661 sweeps when each pass settled, 0.49 s
+#: CPU, against 492 without the jets; passes of 10 sweeps: 557, 0.10 s). With ``tvd`` every pass settles
+JET_PASS_SWEEPS = 10
 
 
 class NoSteadyState(DctwinError):
@@ -278,9 +279,8 @@ def _solve_steady_jet(ap, flow, c0, T, P, rq, rack_dt, unit_supply_c, tile_suppl
     kernel = _nb.steady_lines_tvd if tvd else _nb.steady_lines
     tf = T.reshape(-1)
     w_cell = -c.pq[rin_face]
-    prev = None
-    sweeps = 0
-    for _ in range(JET_OUTER_MAX):
+    prev, settled, sweeps = None, False, 0
+    while sweeps < max_sweeps:
         tin, top = _jet_inlets(ap, flow, jt, tf, pT0)
         hs = np.bincount(rin_rack, weights=w_cell * tf[c.pc[rin_face]], minlength=ap.n_racks)[:ap.n_racks]
         ws = np.bincount(rin_rack, weights=w_cell, minlength=ap.n_racks)[:ap.n_racks]
@@ -288,20 +288,20 @@ def _solve_steady_jet(ap, flow, c0, T, P, rq, rack_dt, unit_supply_c, tile_suppl
         dt = rack_dt + np.where(np.isfinite(tin), tin - tin_k, 0.0)
         pT[len(pT0) + n_ent:] = top
         now = np.concatenate([np.where(np.isfinite(tin), tin, 0.0), top])
-        if prev is not None and float(np.abs(now - prev).max(initial=0.0)) < tol_k:
+        if settled and float(np.abs(now - prev).max(initial=0.0)) < tol_k:
             break
         prev = now
+        # each call of the TVD kernel builds its relaxed correction from zero: its passes run to the end
+        cap = max_sweeps - sweeps if tvd else min(JET_PASS_SWEEPS, max_sweeps - sweeps)
         n = kernel(T, c.fx, c.fy, c.fz, c.gx, c.gy, c.gz, ap.solid, c.pc, c.pq, pT, p_rack, rin_rack, rin_face,
-                   dt, ap.n_racks, a, f, order, c.vol * STEADY_CV_RATE, tol_k, max_sweeps)
+                   dt, ap.n_racks, a, f, order, c.vol * STEADY_CV_RATE, tol_k, cap)
         if n < 0:
             sweeps = n
             break
         sweeps += n
-    else:
-        raise NoSteadyState(f"{ap.hall_id}: the steady air temperature with the rack-front jets did not settle "
-                            f"(to {tol_k:g} K) in {JET_OUTER_MAX} outer iterations")
-    return _steady_result(ap, flow, c0, T, sweeps, tol_k, max_sweeps * JET_OUTER_MAX, P, rq, rack_dt, unit_supply_c,
-                          tile_supply_c, return_info)
+        settled = n < cap
+    return _steady_result(ap, flow, c0, T, sweeps, tol_k, max_sweeps, P, rq, rack_dt, unit_supply_c, tile_supply_c,
+                          return_info)
 
 
 def _as_array(x, n: int, name: str) -> np.ndarray:

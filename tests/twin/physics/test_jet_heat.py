@@ -62,15 +62,16 @@ def test_every_cell_keeps_its_balance_with_the_streams(monkeypatch, slot):
         assert jt.pq_add[tiles].sum() == pytest.approx(-2 * 0.09 * 0.15 / 0.3)
 
 
-def _solve(ap, flow):
-    return thermal.solve_steady(ap, flow, np.array([4e3]), np.zeros(0), 18.0, return_info=True)
+def _solve(ap, flow, tvd=False):
+    return thermal.solve_steady(ap, flow, np.array([4e3]), np.zeros(0), 18.0, return_info=True, tvd=tvd)
 
 
-def test_on_the_rack_reads_the_drawn_room_air_and_energy_is_conserved(monkeypatch):
+@pytest.mark.parametrize("tvd", [False, True])
+def test_on_the_rack_reads_the_drawn_room_air_and_energy_is_conserved(monkeypatch, tvd):
     ap, flow = _flow(_front_room(), tiles=0.36)
-    T0, off = _solve(ap, flow)
+    T0, off = _solve(ap, flow, tvd)
     monkeypatch.setattr(thermal, "FRONT_JET_HEAT", True)
-    T1, on = _solve(ap, flow)
+    T1, on = _solve(ap, flow, tvd)
     # the edges carry room air (warmer than the tile's) to the intakes: the rack's inlet rises
     assert on["rack_inlet_c"][0] > off["rack_inlet_c"][0] + 0.05
     # its ports carry away the rack's 4 kW (the streams are lossless), no cell colder than the supply

@@ -285,8 +285,10 @@ class JetTubes:
         self.face_tube = np.zeros(0, dtype=np.int64)
         self.face_layer = np.zeros(0, dtype=np.int64)
         self.face_b = np.zeros(0)  # m3/s each takes from its jet
-        #: the port faces' inflow temperatures (°C) of the last steady solve, for ``thermal.port_means``
+        #: the port faces' inflow temperatures (°C) of the last steady solve or step, for ``thermal.port_means``
         self.port_t: Optional[np.ndarray] = None
+        self._mix: Optional[tuple] = None  # :meth:`_mixing`
+        self._from = np.zeros((0, 0, 3), dtype=np.int64)
 
     @property
     def n(self) -> int:
@@ -317,16 +319,24 @@ class JetTubes:
         at its top) for the flat cell temperatures ``tf`` and the port faces' inflow temperatures
         ``port_t`` (°C): the tile's air, mixed layer by layer with what it entrains."""
         t = (self.tile_w * port_t[np.maximum(self.tile_ports, 0)]).sum(axis=1) / self.tile_w.sum(axis=1)
+        mix, keep, gain = self._mixing()
+        # each layer: t -> keep t + gain . (its cell's, its free edges' temperatures), where the stream has flow
+        add = (gain * tf[np.maximum(self._from, 0)]).sum(axis=2)
         at = np.empty(self.cells.shape)
         for k in range(self.cells.shape[1]):
             at[:, k] = t
-            live = self.cells[:, k] >= 0
-            tc = tf[np.maximum(self.cells[:, k], 0)]
-            te = (self.edge_q[:, k] * tf[np.maximum(self.edge_cells[:, k], 0)]).sum(axis=1)
-            bo = self.b_out[:, k]
-            mixed = ((self.b_in[:, k] - self.take[:, k]) * t + self.ent[:, k] * tc + te) / np.where(bo > 0, bo, 1.0)
-            t = np.where(live & (bo > 0), mixed, t)
+            t = np.where(mix[:, k], keep[:, k] * t + add[:, k], t)
         return at, t
+
+    def _mixing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(layers where the stream mixes, the share of what arrives that it keeps, the shares of its
+        cell's and free edges' air (tube, layer, 3)), built once: :meth:`temperatures` runs every step."""
+        if self._mix is None:
+            bo = np.where(self.b_out > 0, self.b_out, 1.0)
+            self._from = np.concatenate([self.cells[:, :, None], self.edge_cells], axis=2)
+            gain = np.concatenate([self.ent[:, :, None], self.edge_q], axis=2) / bo[:, :, None]
+            self._mix = ((self.cells >= 0) & (self.b_out > 0), (self.b_in - self.take) / bo, gain)
+        return self._mix
 
 
 def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: Optional[float] = None,

@@ -368,14 +368,14 @@ def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: 
     tiles = np.arange(ts.start, ts.stop)
     tiles = tiles[port_q[tiles] > 0]
     col_tiles: dict = {}
-    for p in tiles:
-        i, j, _ = np.unravel_index(pf.cell[p], ap.shape)
-        col_tiles.setdefault((int(i), int(j)), []).append(int(p))
+    ti, tj, _ = np.unravel_index(pf.cell[tiles], ap.shape)
+    for p, i, j in zip(tiles.tolist(), ti.tolist(), tj.tolist()):
+        col_tiles.setdefault((i, j), []).append(p)
     col_faces: dict = {}
-    for p in idx:
-        i, j, k = np.unravel_index(pf.cell[p], ap.shape)
-        if (int(i), int(j)) in col_tiles:
-            col_faces.setdefault((int(i), int(j)), []).append((int(k), int(p)))
+    fi, fj, fk = np.unravel_index(pf.cell[idx], ap.shape)
+    for p, i, j, k in zip(idx.tolist(), fi.tolist(), fj.tolist(), fk.tolist()):
+        if (i, j) in col_tiles:
+            col_faces.setdefault((i, j), []).append((k, p))
     if not col_faces:
         return jt
     cols = sorted(col_faces)
@@ -388,6 +388,7 @@ def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: 
     jt.edge_q = np.zeros((nt, nl, 2))
     front = front_cells(ap, pf)
     cond = ap.face_views(ap.cond)
+    solid = ap.solid
     jt.tile_ports = np.full((nt, nk), -1, dtype=np.int64)
     jt.tile_w = np.zeros((nt, nk))
     fp, ft, fl, fb = [], [], [], []
@@ -397,6 +398,18 @@ def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: 
         across = ap.dx if pf.face[faces[0][1]] < ap.nfx else ap.dy
         along_x = pf.face[faces[0][1]] >= ap.nfx  # a y-facing front runs along x
         share = lambda z: min(1.0, (slot + spread * z) / across)  # noqa: E731  the jet's share of the cell
+        free = [[] for _ in range(top + 1)]  # per layer: its free edges (side, d, the cell beside, the face)
+        for k in range(top + 1 if edge > 0 else 0):
+            for side, d in enumerate((-1, 1)):
+                ni, nj = (i + d, j) if along_x else (i, j + d)
+                if not (0 <= ni < nx and 0 <= nj < ny) or solid[ni, nj, k] or front[ni, nj, k]:
+                    continue
+                f = (max(i, ni), j, k) if along_x else (i, max(j, nj), k)
+                if cond[0 if along_x else 1][f] < 1.0:  # a containment panel or door: no free edge
+                    continue
+                free[k].append((side, d, ni, nj, f))
+        if slot <= 0 and spread <= 0 and not any(free):
+            continue  # no core and no free edge: a tube that carries nothing (left out below)
         tp = col_tiles[(i, j)]
         q0 = float(port_q[tp].sum())
         w0 = q0 / (ap.dx * ap.dy)
@@ -405,7 +418,7 @@ def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: 
         b = q0 * share(0.0)
         jt.pq_add[tp] -= port_q[tp] * (b / q0)
         for k in range(top + 1):
-            jt.cells[t, k] = np.ravel_multi_index((i, j, k), ap.shape)
+            jt.cells[t, k] = (i * ny + j) * nz + k  # np.ravel_multi_index((i, j, k), ap.shape)
             jt.b_in[t, k] = b
             avail = b
             for kk, p in faces:
@@ -415,27 +428,37 @@ def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: 
                     jt.take[t, k] += bf
                     jt.pq_add[p] += bf
                     fp.append(p), ft.append(t), fl.append(k), fb.append(bf)
+            drawn = [0.0, 0.0]
             grow = q0 * (share((k + 1) * ap.dz) - share(k * ap.dz))
             thick = min(across, across if edge_width == "cell" else
                         slot + spread * (k + 0.5) * ap.dz if edge_width == "jet" else float(edge_width))
-            for side, d in enumerate((-1, 1)):
-                ni, nj = (i + d, j) if along_x else (i, j + d)
-                if not (0 <= ni < nx and 0 <= nj < ny) or ap.solid[ni, nj, k] or front[ni, nj, k] or edge <= 0:
-                    continue
-                f = (max(i, ni), j, k) if along_x else (i, max(j, nj), k)
-                if cond[0 if along_x else 1][f] < 1.0:  # a containment panel or door: no free edge
-                    continue
+            for side, d, ni, nj, f in free[k]:
                 e = edge * w0 * thick * ap.dz
-                jt.edge_cells[t, k, side] = np.ravel_multi_index((ni, nj, k), ap.shape)
-                jt.edge_q[t, k, side] = e
+                jt.edge_cells[t, k, side] = (ni * ny + nj) * nz + k
+                jt.edge_q[t, k, side] = drawn[side] = e
                 sub = jt.fx_sub if along_x else jt.fy_sub
                 sub[f] += e if d < 0 else -e  # the face's flux toward the jet's cell, less what the jet draws
-            b_up = b + max(grow, 0.0) + jt.edge_q[t, k].sum()
+            b_up = b + max(grow, 0.0) + (drawn[0] + drawn[1])
             jt.b_out[t, k] = b_up
-            jt.ent[t, k] = b_up - b + jt.take[t, k] - jt.edge_q[t, k].sum()
+            jt.ent[t, k] = b_up - b + jt.take[t, k] - (drawn[0] + drawn[1])
             if k < top:
                 jt.fz_sub[i, j, k + 1] = b_up
             b = b_up
     jt.face_port, jt.face_tube = np.array(fp, dtype=np.int64), np.array(ft, dtype=np.int64)
     jt.face_layer, jt.face_b = np.array(fl, dtype=np.int64), np.array(fb)
+    return _live(jt)
+
+
+def _live(jt: JetTubes) -> JetTubes:
+    """``jt`` without the tubes that carry nothing (with the core off, all but those at a free edge: a row's
+    end, a gap); they took nothing from the faces, so the flow and every balance stay as they were."""
+    live = (jt.b_out > 0).any(axis=1)
+    if live.all():
+        return jt
+    new = np.cumsum(live) - 1
+    for name in ("cells", "b_in", "take", "ent", "b_out", "edge_cells", "edge_q", "tile_ports", "tile_w"):
+        setattr(jt, name, getattr(jt, name)[live])
+    f = live[jt.face_tube]
+    jt.face_port, jt.face_layer, jt.face_b = jt.face_port[f], jt.face_layer[f], jt.face_b[f]
+    jt.face_tube = new[jt.face_tube[f]]
     return jt

@@ -204,25 +204,19 @@ def test_a_hall_run_from_its_steady_state_with_the_jets_stays_there(monkeypatch)
     assert drift > 0.1 and energy_error > 0.01
 
 
-def test_the_placement_estimates_read_the_intakes_with_the_jets(monkeypatch):
-    """placement_local reads every rack's intake as the hall's solves do, the jets' share at their
-    temperatures (on a flow no solve has set the jets' tile air on, from the port faces' inflow), and
-    placement_checks takes the hall's edge: off, the row-end racks would read their cells' means."""
-    import copy
-
-    from dctwin.twin.sim import placement_checks, placement_local
+def test_the_floor_estimate_reads_the_intakes_with_the_jets(monkeypatch):
+    """placement_checks (the placement search's floor-wide estimate) takes the hall's edge and reads the
+    rise at every rack's intake with the jets, as the hall's solves do: off, the racks at a row's end would
+    read their cells' means."""
+    from dctwin.twin.sim import placement_checks
 
     monkeypatch.setitem(air_models.AIR_MODELS, "fast", air_models.AirModel(front_jet_edge=EDGE))
     sim = Simulation(demos.load_demo("small"), grid_m=0.6)
     sim.solve_steady()
-    hs, st = sim.system, sim.state
-    assert placement_checks.AirModel(sim).jet_edge == EDGE
-    flow = copy.copy(st.flow)
-    flow.cache = {}  # a flow no solve has set the jets' tile air on
-    us = st.last_unit
-    tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
-    in_c = thermal.inflow_temperatures(hs.air, flow, st.rack_exhaust_c, us.supply_c, tile_c)
-    mine = placement_local._intake_means(hs.air, flow, st.T, in_c, EDGE)
-    cells = thermal.port_means(hs.air, flow, st.T)[0]
-    assert np.abs(mine - st.rack_inlet_c).max() < 1e-9
-    assert np.abs(mine - cells).max() > 0.01
+    am = placement_checks.AirModel(sim)
+    assert am.jet_edge == EDGE
+    rack = sim.system.hall.racks[0]
+    on, _ = am.rises([rack], [5000.0])
+    am.jet_edge = 0.0
+    off, _ = am.rises([rack], [5000.0])
+    assert np.abs(on - off).max() > 1e-3

@@ -21,6 +21,12 @@ Session 24 added a jet thinner than the cell ("thin", :func:`thin_jet`: the tile
 layer 0.15 + 0.073 z m thick, entraining from the aisle beside it) and its free edge alone ("edge": the
 room air it draws sideways at a row's end or a gap). Neither passes issue 18's rule (docs/validation.md,
 "Session 24: a rack-front jet thinner than a cell"); all stay off by default.
+
+Session 25 put the jet into the steady temperature solve instead (:class:`JetTubes`, read by
+:mod:`~dctwin.twin.physics.thermal` when ``thermal.FRONT_JET_HEAT``): a sub-grid stream in front of the
+intakes above a tile, which they draw from at its own temperature. Its tile core made every tuned room
+worse; its free edge alone, drawing room air at a row's end or a gap, made all 22 CFD room/cases better
+(docs/validation.md, "Session 25"). Off by default: steady solves only.
 """
 
 from __future__ import annotations
@@ -224,3 +230,235 @@ def thin_jet(ap, front: np.ndarray, intakes: tuple, u_mass: np.ndarray, slot: fl
     target[ap.cond != 1.0] = 0.0
     faces = np.nonzero(target)[0]
     return faces, target[faces]
+
+
+# --------------------------------------------------------------------------- the jet's heat (session 25)
+
+#: The rack-front jets in the temperature solve (session 25, docs/validation.md): sub-grid streams in
+#: front of the intakes above each supplying tile (:class:`JetTubes`), which the intakes draw from at the
+#: stream's own temperature rather than at the cell mean. Two parts, each with its literature constant:
+#: (1) the plane wall jet of :func:`thin_jet` carrying the tile's air: ``HEAT_SLOT_M + HEAT_SPREAD z`` thick
+#: at height z (Launder & Rodi's half-width growth) at the tile's velocity (the CFD's rack-front jets keep
+#: theirs, w 0.71 -> 0.63 m/s at 1.9 m), entraining the air of the cells it passes; (2) its free edge: where
+#: the column beside it along the front is open and in front of no intake (a row's end, a gap, above a lower
+#: rack), room air drawn through that face at ``HEAT_EDGE`` x the tile's velocity (the lateral spreading
+#: rate of a three-dimensional wall jet, about 0.3: Launder & Rodi 1983; session 24's "edge") at that
+#: neighbour's temperature (the CFD draws room air into the aisle along the end rack's front: j_gaps
+#: 0.72 m3/s there). The intakes take up to ``HEAT_TAKE`` of their flow from the stream. Chosen on the tuned
+#: rooms: the edge alone (slot 0, spread 0: the tile's core made every tuned room worse), over the front
+#: cell's width across the front.
+HEAT_SLOT_M = 0.0
+HEAT_SPREAD = 0.0
+HEAT_TAKE = 1.0
+HEAT_EDGE = 0.3
+#: the width across the front of the free edge the room air is drawn through: "cell" (the front cell's),
+#: "jet" (the jet's thickness) or metres
+HEAT_EDGE_WIDTH = "cell"
+
+
+class JetTubes:
+    """The rack-front wall jets of a flow as sub-grid streams (one per cell column with side-facing
+    rack intakes above a supplying tile), for the temperature solve (:func:`jet_tubes`).
+
+    The stream is part of the column's resolved vertical flux: ``fz_sub`` (z faces, m3/s) is taken off it,
+    ``pq_add`` (per port face) off the tiles' inflow (negative) and off the intakes' outflow (positive: b,
+    what each intake takes from the jet), and each layer's cell loses ``ent_q`` (m3/s) to the stream
+    (extra outflow ports at ``ent_cell``); the stream's remainder enters the top cell of its column
+    (``top_cell``, ``top_q``). Every cell's balance is the flow's own, so the temperature solve stays
+    conservative and bounded. Layers are padded to ``n_layers`` (``cells`` -1 where a tube has none)."""
+
+    def __init__(self, n_ports: int, shape: tuple):
+        self.fz_sub = np.zeros((shape[0], shape[1], shape[2] + 1))
+        self.fx_sub = np.zeros((shape[0] + 1, shape[1], shape[2]))
+        self.fy_sub = np.zeros((shape[0], shape[1] + 1, shape[2]))
+        self.edge_cells = np.zeros((0, 0, 2), dtype=np.int64)  # (tube, layer, side): the free edge's cell, -1 none
+        self.edge_q = np.zeros((0, 0, 2))  # what the jet draws through it (m3/s)
+        self.pq_add = np.zeros(n_ports)
+        self.cells = np.zeros((0, 0), dtype=np.int64)  # (tube, layer) flat cell
+        self.b_in = np.zeros((0, 0))  # stream flux arriving at the layer from below (m3/s)
+        self.take = np.zeros((0, 0))  # what the layer's intakes take from it (m3/s)
+        self.ent = np.zeros((0, 0))  # what it entrains from the layer's cell (m3/s)
+        self.b_out = np.zeros((0, 0))  # leaving the layer upward (m3/s)
+        self.tile_ports = np.zeros((0, 0), dtype=np.int64)  # (tube, k): the column's tile port faces, -1 pad
+        self.tile_w = np.zeros((0, 0))  # their inflow (m3/s), the weights of the stream's start temperature
+        self.face_port = np.zeros(0, dtype=np.int64)  # intake port faces the jets feed
+        self.face_tube = np.zeros(0, dtype=np.int64)
+        self.face_layer = np.zeros(0, dtype=np.int64)
+        self.face_b = np.zeros(0)  # m3/s each takes from its jet
+        #: the port faces' inflow temperatures (°C) of the last steady solve or step, for ``thermal.port_means``
+        self.port_t: Optional[np.ndarray] = None
+        self._mix: Optional[tuple] = None  # :meth:`_mixing`
+        self._from = np.zeros((0, 0, 3), dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        return self.cells.shape[0]
+
+    @property
+    def ent_cell(self) -> np.ndarray:
+        """The cells the jets draw from (their own, then their free edges'), one outflow port each."""
+        return np.concatenate([self.cells[self.ent > 0], self.edge_cells[self.edge_q > 0]])
+
+    @property
+    def ent_q(self) -> np.ndarray:
+        return np.concatenate([self.ent[self.ent > 0], self.edge_q[self.edge_q > 0]])
+
+    @property
+    def top_cell(self) -> np.ndarray:
+        return self.cells[np.arange(self.n), self._top_layer()] if self.n else np.zeros(0, dtype=np.int64)
+
+    @property
+    def top_q(self) -> np.ndarray:
+        return self.b_out[np.arange(self.n), self._top_layer()] if self.n else np.zeros(0)
+
+    def _top_layer(self) -> np.ndarray:
+        return (self.cells >= 0).sum(axis=1) - 1
+
+    def temperatures(self, tf: np.ndarray, port_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(temperature at which each layer's intakes take the jet (tube, layer), the jet's temperature
+        at its top) for the flat cell temperatures ``tf`` and the port faces' inflow temperatures
+        ``port_t`` (°C): the tile's air, mixed layer by layer with what it entrains."""
+        t = (self.tile_w * port_t[np.maximum(self.tile_ports, 0)]).sum(axis=1) / self.tile_w.sum(axis=1)
+        mix, keep, gain = self._mixing()
+        # each layer: t -> keep t + gain . (its cell's, its free edges' temperatures), where the stream has flow
+        add = (gain * tf[np.maximum(self._from, 0)]).sum(axis=2)
+        at = np.empty(self.cells.shape)
+        for k in range(self.cells.shape[1]):
+            at[:, k] = t
+            t = np.where(mix[:, k], keep[:, k] * t + add[:, k], t)
+        return at, t
+
+    def _mixing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(layers where the stream mixes, the share of what arrives that it keeps, the shares of its
+        cell's and free edges' air (tube, layer, 3)), built once: :meth:`temperatures` runs every step."""
+        if self._mix is None:
+            bo = np.where(self.b_out > 0, self.b_out, 1.0)
+            self._from = np.concatenate([self.cells[:, :, None], self.edge_cells], axis=2)
+            gain = np.concatenate([self.ent[:, :, None], self.edge_q], axis=2) / bo[:, :, None]
+            self._mix = ((self.cells >= 0) & (self.b_out > 0), (self.b_in - self.take) / bo, gain)
+        return self._mix
+
+
+def jet_tubes(ap, pf, port_q: np.ndarray, slot: Optional[float] = None, spread: Optional[float] = None,
+              take: Optional[float] = None, edge: Optional[float] = None, edge_width=None) -> JetTubes:
+    """The rack-front jets' streams (:class:`JetTubes`) of a flow with port fluxes ``port_q`` (m3/s, into
+    the room, per face of ``pf``); the constants default to the module's ``HEAT_*``.
+
+    A tube stands on every cell column that has tile inflow in its bottom cell and side-facing rack
+    intakes above; it rises to the highest layer with such an intake. Its flux at height z is the
+    column's tile inflow times ``min(1, (slot + spread z) / h)`` (h: the cell across the front); at each
+    layer the intakes take ``min(take x their flow, what arrives)`` of it and the cell gives it the rest;
+    at a free edge along the front it draws ``edge`` x the tile's velocity over ``edge_width`` ("cell", "jet"
+    or m, :data:`HEAT_EDGE_WIDTH`) x the layer from the cell beside it, through the open face between (taken off that face's flux toward it: the cell beside keeps
+    its balance; a containment panel or door is no free edge) and grows by as much.
+    """
+    slot = HEAT_SLOT_M if slot is None else float(slot)
+    spread = HEAT_SPREAD if spread is None else float(spread)
+    take = HEAT_TAKE if take is None else float(take)
+    edge = HEAT_EDGE if edge is None else float(edge)
+    edge_width = HEAT_EDGE_WIDTH if edge_width is None else edge_width
+    nx, ny, nz = ap.shape
+    jt = JetTubes(len(pf.face), ap.shape)
+    s = pf.group["rack_in"]
+    idx = np.arange(s.start, s.stop)
+    idx = idx[(pf.face[idx] < ap.nfx + ap.nfy) & (port_q[idx] < 0)]  # side-facing intakes that draw
+    if not len(idx):
+        return jt
+    ts = pf.group["tile"]
+    tiles = np.arange(ts.start, ts.stop)
+    tiles = tiles[port_q[tiles] > 0]
+    col_tiles: dict = {}
+    ti, tj, _ = np.unravel_index(pf.cell[tiles], ap.shape)
+    for p, i, j in zip(tiles.tolist(), ti.tolist(), tj.tolist()):
+        col_tiles.setdefault((i, j), []).append(p)
+    col_faces: dict = {}
+    fi, fj, fk = np.unravel_index(pf.cell[idx], ap.shape)
+    for p, i, j, k in zip(idx.tolist(), fi.tolist(), fj.tolist(), fk.tolist()):
+        if (i, j) in col_tiles:
+            col_faces.setdefault((i, j), []).append((k, p))
+    if not col_faces:
+        return jt
+    cols = sorted(col_faces)
+    nl = max(max(k for k, _ in col_faces[c]) + 1 for c in cols)
+    nt = len(cols)
+    nk = max(len(col_tiles[c]) for c in cols)
+    jt.cells = np.full((nt, nl), -1, dtype=np.int64)
+    jt.b_in, jt.take, jt.ent, jt.b_out = (np.zeros((nt, nl)) for _ in range(4))
+    jt.edge_cells = np.full((nt, nl, 2), -1, dtype=np.int64)
+    jt.edge_q = np.zeros((nt, nl, 2))
+    front = front_cells(ap, pf)
+    cond = ap.face_views(ap.cond)
+    solid = ap.solid
+    jt.tile_ports = np.full((nt, nk), -1, dtype=np.int64)
+    jt.tile_w = np.zeros((nt, nk))
+    fp, ft, fl, fb = [], [], [], []
+    for t, (i, j) in enumerate(cols):
+        faces = col_faces[(i, j)]
+        top = max(k for k, _ in faces)
+        across = ap.dx if pf.face[faces[0][1]] < ap.nfx else ap.dy
+        along_x = pf.face[faces[0][1]] >= ap.nfx  # a y-facing front runs along x
+        share = lambda z: min(1.0, (slot + spread * z) / across)  # noqa: E731  the jet's share of the cell
+        free = [[] for _ in range(top + 1)]  # per layer: its free edges (side, d, the cell beside, the face)
+        for k in range(top + 1 if edge > 0 else 0):
+            for side, d in enumerate((-1, 1)):
+                ni, nj = (i + d, j) if along_x else (i, j + d)
+                if not (0 <= ni < nx and 0 <= nj < ny) or solid[ni, nj, k] or front[ni, nj, k]:
+                    continue
+                f = (max(i, ni), j, k) if along_x else (i, max(j, nj), k)
+                if cond[0 if along_x else 1][f] < 1.0:  # a containment panel or door: no free edge
+                    continue
+                free[k].append((side, d, ni, nj, f))
+        if slot <= 0 and spread <= 0 and not any(free):
+            continue  # no core and no free edge: a tube that carries nothing (left out below)
+        tp = col_tiles[(i, j)]
+        q0 = float(port_q[tp].sum())
+        w0 = q0 / (ap.dx * ap.dy)
+        jt.tile_ports[t, :len(tp)] = tp
+        jt.tile_w[t, :len(tp)] = port_q[tp]
+        b = q0 * share(0.0)
+        jt.pq_add[tp] -= port_q[tp] * (b / q0)
+        for k in range(top + 1):
+            jt.cells[t, k] = (i * ny + j) * nz + k  # np.ravel_multi_index((i, j, k), ap.shape)
+            jt.b_in[t, k] = b
+            avail = b
+            for kk, p in faces:
+                if kk == k:
+                    bf = min(take * -float(port_q[p]), avail)
+                    avail -= bf
+                    jt.take[t, k] += bf
+                    jt.pq_add[p] += bf
+                    fp.append(p), ft.append(t), fl.append(k), fb.append(bf)
+            drawn = [0.0, 0.0]
+            grow = q0 * (share((k + 1) * ap.dz) - share(k * ap.dz))
+            thick = min(across, across if edge_width == "cell" else
+                        slot + spread * (k + 0.5) * ap.dz if edge_width == "jet" else float(edge_width))
+            for side, d, ni, nj, f in free[k]:
+                e = edge * w0 * thick * ap.dz
+                jt.edge_cells[t, k, side] = (ni * ny + nj) * nz + k
+                jt.edge_q[t, k, side] = drawn[side] = e
+                sub = jt.fx_sub if along_x else jt.fy_sub
+                sub[f] += e if d < 0 else -e  # the face's flux toward the jet's cell, less what the jet draws
+            b_up = b + max(grow, 0.0) + (drawn[0] + drawn[1])
+            jt.b_out[t, k] = b_up
+            jt.ent[t, k] = b_up - b + jt.take[t, k] - (drawn[0] + drawn[1])
+            if k < top:
+                jt.fz_sub[i, j, k + 1] = b_up
+            b = b_up
+    jt.face_port, jt.face_tube = np.array(fp, dtype=np.int64), np.array(ft, dtype=np.int64)
+    jt.face_layer, jt.face_b = np.array(fl, dtype=np.int64), np.array(fb)
+    return _live(jt)
+
+
+def _live(jt: JetTubes) -> JetTubes:
+    """``jt`` without the tubes that carry nothing (with the core off, all but those at a free edge: a row's
+    end, a gap); they took nothing from the faces, so the flow and every balance stay as they were."""
+    live = (jt.b_out > 0).any(axis=1)
+    if live.all():
+        return jt
+    new = np.cumsum(live) - 1
+    for name in ("cells", "b_in", "take", "ent", "b_out", "edge_cells", "edge_q", "tile_ports", "tile_w"):
+        setattr(jt, name, getattr(jt, name)[live])
+    f = live[jt.face_tube]
+    jt.face_port, jt.face_layer, jt.face_b = jt.face_port[f], jt.face_layer[f], jt.face_b[f]
+    jt.face_tube = new[jt.face_tube[f]]
+    return jt

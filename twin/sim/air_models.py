@@ -24,6 +24,12 @@ class AirModel:
     turbulence: Optional[OneEquation] = None
     #: False: steady solves only (a run's temperature step has no TVD correction)
     runs: bool = True
+    #: the rack-front jets in the temperature solve (session 25, ``thermal.jet_tubes``): 0 off, else the rate
+    #: (x the tile's velocity) at which a jet's free edge draws room air at a row's end or a gap, which the
+    #: intakes along the tile take at the stream's temperature (steady solves and runs alike). 0.3 (Launder &
+    #: Rodi) made all 22 CFD room/cases better (docs/validation.md, "Session 25"); off: a recording stores no
+    #: air model, so switching it on in "fast" would replay every earlier recording differently
+    front_jet_edge: float = 0.0
 
 
 #: "fast": the live model (semi-Lagrangian advection, warm starts, upwind temperature), used by the

@@ -222,6 +222,8 @@ class AirModel:
 
     def __init__(self, sim: Any):
         self.ap, self.flow = sim.air, sim.flow
+        #: the rack-front jets' free edge of the hall's air model (0: off), read with the intakes as in its solves
+        self.jet_edge = sim.system.air_model.front_jet_edge
         self.T = np.array(sim.state.T, copy=True)
         self.rack_ids = list(sim.rack_ids)
         self.inlet_c = np.array(sim.rack_inlet_c, float)
@@ -256,7 +258,7 @@ class AirModel:
         linearly with their power."""
         heat = [(r.footprint(), r.facing, r.height_m, float(q)) for r, q in zip(racks, air_w)]
         theta, _, sweeps = air_response.heat_rise(self.ap, self.flow, heat)
-        near, _ = thermal.port_means(self.ap, self.flow, theta)
+        near, _ = thermal.port_means(self.ap, self.flow, theta, self.jet_edge)
         total_w = sum(h[3] for h in heat)
         q_rack = float(np.sum(airflow_m3s)) if airflow_m3s is not None else 0.0
         if q_rack > 0 and total_w > 0:

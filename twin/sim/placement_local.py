@@ -312,7 +312,9 @@ def local_correction(ctx: Any, racks: Sequence[Any], inlets: Sequence[Optional[f
     in2 = thermal.inflow_temperatures(ap2, carried, ex2, supply2, tile_c)  # per port face: the same on every flow
 
     def intakes(flow: airflow.Flow) -> np.ndarray:
-        """Every rack's intake mean (°C) on ``flow`` with the box's air solved on it."""
+        """Every rack's intake mean (°C) on ``flow`` with the box's air solved on it (without the rack-front jets,
+        so read without them: read with them the small demo's neighbour rises came 0.24 -> 0.57 K off the
+        verified solve's; docs/validation.md, Session 25, "Switching it on in fast")."""
         return thermal.port_means(ap2, flow, box_temperature(ap2, flow, st0.T, in2, tbox))[0]
 
     def moved(a: airflow.Flow, b: airflow.Flow) -> float:

@@ -237,10 +237,10 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
                 try:
                     T_ = thermal.solve_steady(hs.air, f, heat_, us_.supply_c, hs.tile_supply_c(us_.supply_c, us_.airflow_m3s),
                                               T0=T, tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor,
-                                              max_sweeps=sweeps)
+                                              max_sweeps=sweeps, front_jet_edge=hs.air_model.front_jet_edge)
                 except thermal.NoSteadyState:
                     return None
-                new_in, new_ret = thermal.port_means(hs.air, f, T_)
+                new_in, new_ret = thermal.port_means(hs.air, f, T_, hs.air_model.front_jet_edge)
                 step = max(float(np.abs(new_in - inlet).max(initial=0.0)), float(np.abs(new_ret - ret).max(initial=0.0)))
                 inlet, ret, T, liquid = new_in, new_ret, T_, rs_.liquid_power_w
                 if step < FANS_TOL_K:
@@ -300,7 +300,8 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
         tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
         try:
             T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=T, tvd=hs.air_model.tvd,
-                                     alpha_floor=hs.air_model.alpha_floor, max_sweeps=sweeps)
+                                     alpha_floor=hs.air_model.alpha_floor, max_sweeps=sweeps,
+                                     front_jet_edge=hs.air_model.front_jet_edge)
         except thermal.NoSteadyState as exc:
             if presettle:  # the carried flow has no steady temperatures: march (the whole hall) at once
                 presettle, must_march, st.flow, edit = False, True, None, False
@@ -308,7 +309,7 @@ def _settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, r
             if must_march:  # nor the provisional flow: march on from it at once
                 continue
             raise InputError(str(exc)) from None
-        new_in, new_ret = thermal.port_means(hs.air, st.flow, T)
+        new_in, new_ret = thermal.port_means(hs.air, st.flow, T, hs.air_model.front_jet_edge)
         liquid = rs.liquid_power_w
         moved = max(float(np.abs(new_in - inlet).max(initial=0.0)), float(np.abs(new_ret - ret).max(initial=0.0)))
         if (n_pre if presettle else outer) < STEADY_UNDAMPED:
@@ -455,12 +456,13 @@ def quick_answer(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarr
     try:
         st.T = thermal.solve_steady(hs.air, st.flow, heat, us.supply_c, tile_c, T0=st.T, tol_k=QUICK_TOL_K,
                                     tvd=hs.air_model.tvd, alpha_floor=hs.air_model.alpha_floor,
+                                    front_jet_edge=hs.air_model.front_jet_edge,
                                     max_sweeps=budget.max_sweeps(hs.air.n_cells))
     except thermal.NoSteadyState:
         st.flow = None
         return False
     st.reset_air_history()
-    st.rack_inlet_c, st.unit_return_c = thermal.port_means(hs.air, st.flow, st.T)
+    st.rack_inlet_c, st.unit_return_c = thermal.port_means(hs.air, st.flow, st.T, hs.air_model.front_jet_edge)
     st.rack_exhaust_c = exhaust_c(st.rack_inlet_c, heat, st.flow.rack_q)
     st.set_last(rs, us)
     return True

@@ -61,7 +61,7 @@ def step_hall(hs: HallSystem, st: HallState, dt: float, u: np.ndarray, powered: 
     tile_c = hs.tile_supply_c(us.supply_c, us.airflow_m3s)
     step_air(hs, st, dt, exhaust, us.supply_c, tile_c)
     settle_exchange(hs, st, us, q, due_w, exhaust, dt)
-    st.rack_inlet_c, st.unit_return_c = thermal.port_means(hs.air, st.flow, st.T)
+    st.rack_inlet_c, st.unit_return_c = thermal.port_means(hs.air, st.flow, st.T, hs.air_model.front_jet_edge)
     # energy book-keeping (air side): what the servers generate into the air; what coils and doors
     # remove (and heat of racks that have no air path, which never reaches the room)
     lost = np.where(q > 0, 0.0, heat)
@@ -85,7 +85,7 @@ def settle_exchange(hs: HallSystem, st: HallState, us: UnitStep, q: np.ndarray, 
     over a run the air gets the racks' heat exactly, a step late at most. A coil's duty is
     what it took from the air: ``rho cp q (T*_return - supply)``. The energy balance of a
     run closes to round-off (it missed 0.38 % of the heat over a CRAH failure before)."""
-    in_star, ret_star = thermal.port_means(hs.air, st.flow, st.air_star)
+    in_star, ret_star = thermal.port_means(hs.air, st.flow, st.air_star, hs.air_model.front_jet_edge)
     got_w = RHO_CP * q * (exhaust - in_star)
     st.air_carry_j = np.where(q > 0, (due_w - got_w) * dt, st.air_carry_j)
     air = hs.air_units & (st.flow.unit_in_q > 0)
@@ -103,7 +103,7 @@ def step_air(hs: HallSystem, st: HallState, dt: float, exhaust: np.ndarray, supp
     info: dict = {}
     t0 = time.perf_counter()
     st.T = thermal.step(hs.air, st.flow, st.T, dt, exhaust, supply_c, tile_c, iterate=guess, info=info,
-                        blocks=st.air_blocks)
+                        blocks=st.air_blocks, front_jet_edge=hs.air_model.front_jet_edge)
     st.air_step_s = time.perf_counter() - t0
     st.air_sweeps = int(info.get("sweeps", 0))
     st.air_local_passes = int(info.get("local_passes", 0))

@@ -3,6 +3,7 @@ rack-front jet thinner than a cell"), reproducible.
 
     python3 tests/twin/physics/rowend_attempts.py table [ROOM ...] [--keep K] [--slip S] [--porous] [--grid H] [--front-nu F] [--front-jet core|carried|thin|edge] [--model NAME]
         [--thin-slot S] [--thin-spread E] [--no-entrain] [--feeds] [--lateral L] [--edge R] [--across H] [--tol T]
+        [--jet-heat [--heat-slot S] [--heat-spread E] [--heat-take F] [--heat-edge R] [--heat-edge-width W]]
     python3 tests/twin/physics/rowend_attempts.py flux ROOM RUN_DIR [--keep K] [--slip S] [--porous] [--front-nu F] [--front-jet core|carried]
 
 ``table``: every room/case (B1 and tests/data/cfd) solved as ``dctwin solve`` does
@@ -34,12 +35,17 @@ The variants are not model options (none was adopted); this script wraps the mar
   alone, drawing ``--edge`` R x W0 sideways at row ends and gaps.
 - ``--across H``: cells of H m along y only (across the rack fronts in every CFD room).
 - ``--tol T``: the march's window tolerance (``solve_flow(tol=T)``, default 0.04): its own noise.
+- ``--jet-heat``: session 25's jet heat in the temperature solve (the air model's ``front_jet_edge`` set to
+  ``--heat-edge``, default ``wall_jet.HEAT_EDGE``; ``wall_jet.JetTubes``): the intakes along a tile take part
+  of their air from the rack-front wall jet at its own temperature; its other constants by ``--heat-slot``,
+  ``--heat-spread``, ``--heat-take``, ``--heat-edge-width`` (the edge must be above 0: 0 is off).
 Each table row ends with the RMS to 3 decimals and the worst rack to 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -55,6 +61,7 @@ from air_cases import b1_site, cfd_site  # noqa: E402
 from cfd_table import inlet_errors, record  # noqa: E402
 from dctwin.twin.physics import _airflow_numba, airflow, wall_jet  # noqa: E402
 from dctwin.twin.sim import compile as compile_module  # noqa: E402
+from dctwin.twin.sim.air_models import AIR_MODELS  # noqa: E402
 from dctwin.twin.sim.compile import compile_hall  # noqa: E402
 from dctwin.twin.sim.engine import Simulation  # noqa: E402
 from test_cfd_rooms import HELD_OUT, ROOMS, load_room  # noqa: E402
@@ -252,7 +259,22 @@ if __name__ == "__main__":
     p.add_argument("--edge", type=float, default=None, help="wall_jet.EDGE_SPREAD")
     p.add_argument("--tol", type=float, default=None, help="solve_flow(tol=...), the march's window tolerance")
     p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
+    p.add_argument("--jet-heat", action="store_true", help="AirModel.front_jet_edge = --heat-edge (session 25)")
+    p.add_argument("--heat-slot", type=float, default=None, help="wall_jet.HEAT_SLOT_M (m)")
+    p.add_argument("--heat-spread", type=float, default=None, help="wall_jet.HEAT_SPREAD")
+    p.add_argument("--heat-take", type=float, default=None, help="wall_jet.HEAT_TAKE")
+    p.add_argument("--heat-edge", type=float, default=None, help="AirModel.front_jet_edge (default wall_jet.HEAT_EDGE)")
+    p.add_argument("--heat-edge-width", default=None, help="wall_jet.HEAT_EDGE_WIDTH: cell, jet or metres")
     a = p.parse_args()
+    if a.jet_heat:  # the jets are on with the model's front_jet_edge above 0 (session 25)
+        edge = wall_jet.HEAT_EDGE if a.heat_edge is None else a.heat_edge
+        if edge <= 0:
+            raise SystemExit("--jet-heat needs --heat-edge above 0 (AirModel.front_jet_edge 0 is off)")
+        AIR_MODELS[a.model] = dataclasses.replace(AIR_MODELS[a.model], front_jet_edge=edge)
+    for name, v in (("HEAT_SLOT_M", a.heat_slot), ("HEAT_SPREAD", a.heat_spread), ("HEAT_TAKE", a.heat_take),
+                    ("HEAT_EDGE_WIDTH", a.heat_edge_width)):
+        if v is not None:
+            setattr(wall_jet, name, v if v in ("cell", "jet") else float(v))
     install(a.keep, a.slip, a.porous, a.grid, a.front_nu, a.front_jet, a.tol)
     if a.thin_slot is not None:
         wall_jet.THIN_SLOT_M = a.thin_slot

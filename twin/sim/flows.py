@@ -76,16 +76,20 @@ def march(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray,
                           f"inflow ({_fastest(ap, exc.port_face)}, {exc.speed_m_s:.3g} m/s), the march's length "
                           f"by the air's residence time in the room ({exc.tau_s:.3g} s); use a coarser grid, or "
                           f"check that element's airflow and size") from None
+    _took_march(st, *final, keep=tol is None)
+
+
+def _took_march(st: HallState, rack_q: np.ndarray, unit_q: np.ndarray, keep: bool = True) -> None:
+    """The state's new flow was marched for these airflows: the elements whose airflow it could not honour
+    join the state's warnings, and (``keep``) it joins the marches later airflow changes carry over from."""
     for text in st.flow.airflow_warnings:
         if text not in st.warnings:
             st.warnings.append(text)
-    rack_q, unit_q = final
     st.flow_rack_q = rack_q.copy()
     st.flow_unit_q = unit_q.copy()
-    if tol is not None:
-        return
-    kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
-    st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
+    if keep:
+        kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
+        st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
 
 
 _PORT_WHAT = {"rack_in": ("rack_ids", "rack {}'s intake"), "rack_out": ("rack_ids", "rack {}'s exhaust"),
@@ -136,13 +140,7 @@ def march_local(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.nd
 
     carried = adjust_flow(hs.air, airflow.FlowBC(rack_q.copy(), unit_q.copy()), base, tol=1e-10)
     st.flow, _ = placement_local.march_box(hs.air, carried, box, time_s=time_s, scheme=hs.air_model.scheme, tol=tol)
-    for text in st.flow.airflow_warnings:  # as a march's: the new layout's elements whose airflow has no path
-        if text not in st.warnings:
-            st.warnings.append(text)
-    st.flow_rack_q = rack_q.copy()
-    st.flow_unit_q = unit_q.copy()
-    kept = [m for m in st.marched if m[0] is not st.flow][-(MARCH_CACHE - 1):]
-    st.marched = kept + [(st.flow, rack_q.copy(), unit_q.copy())]
+    _took_march(st, rack_q, unit_q)
 
 
 def carry(hs: HallSystem, st: HallState, rack_q: np.ndarray, unit_q: np.ndarray, base: airflow.Flow,

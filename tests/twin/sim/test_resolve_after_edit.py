@@ -4,16 +4,13 @@ stated distance of the solve that marches the whole hall (before session 25) and
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
-from dctwin.twin.model.commands import AddElement
-from dctwin.twin.model.demos import load_demo
 from dctwin.twin.physics import airflow
 from dctwin.twin.sim import steady
 from dctwin.twin.sim.engine import Simulation
+from tests.twin.sim.test_steady_carry import before  # noqa: F401 (the fixture: small at 0.6 m and one rack added)
 
 GRID_M = 0.6
 #: every rack inlet and unit return (K) of the box-marched re-solve against the whole-hall one: measured
@@ -23,18 +20,6 @@ BOUND_K = 0.6
 #: and its inlets against the cold solve's: no further than the whole-hall march's plus this (K; measured
 #: 0.63 against 0.54 K)
 COLD_MARGIN_K = 0.2
-
-
-@pytest.fixture(scope="module")
-def before():
-    site = load_demo("small")
-    sim = Simulation(site, grid_m=GRID_M)
-    sim.solve_steady()
-    hall = site.halls[0]
-    r0 = hall.racks[0]
-    edited = site.copy()
-    AddElement(dataclasses.replace(r0, id="R-NEW", x_m=r0.x_m, y_m=round(r0.y_m - 2.4, 6)), hall.id).apply(edited)
-    return edited, sim
 
 
 def _after(before, reach, marches=None):

@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from dctwin.twin.errors import InputError
 
@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fast (default, as the editor and runs) or validated (closer to CFD: see "
                         "docs/validation.md; 2-5x the flow time)")
     p.add_argument("--json", action="store_true", help="print the state as JSON")
+    p.add_argument("--fresh", action="store_true",
+                   help="solve from rest even when this layout was solved before on this machine (the stored "
+                        "solution is replaced; DCTWIN_SOLVED_CACHE=off switches the store off)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("simulate", help="run a transient and print a summary",
@@ -120,12 +123,29 @@ def _finite(obj: Any) -> Any:
 def cmd_solve(args: argparse.Namespace) -> int:
     site = _layout(args)
     sim = _simulation(args, site)
+    sim.reuse_solution = not args.fresh
     summary = sim.solve_steady()
+    solution = sim.solution
     if args.json:
-        print(json.dumps(_finite(summary.to_json()), indent=1))
+        out = summary.to_json()
+        out["solution"] = "reused" if solution.reused else "solved"
+        out["solution_path"] = solution.path
+        print(json.dumps(_finite(out), indent=1))
     else:
         print(_text_summary(summary))
+        if solution.reused:
+            print(f"reused the stored solution of {_when(solution.stored_utc)} (verified; --fresh solves from rest)")
     return 0
+
+
+def _when(iso: Optional[str]) -> str:
+    """An entry's time of storing (ISO 8601, UTC) as the reader's local time."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return "an earlier run"
 
 
 def _num(v: Any, spec: str) -> str:

@@ -44,7 +44,7 @@ from dctwin.twin.model.layout import Hall, Site
 from dctwin.twin.physics.cooling_air import cdu_heat
 from dctwin.twin.physics.it import power_now, record_rack_events, server_intake_c
 from dctwin.twin.sim import adaptive as adaptive_steps
-from dctwin.twin.sim import heatup, steady
+from dctwin.twin.sim import heatup, solved, steady
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.budget import check_air_grid
 from dctwin.twin.sim.guard import check_results
@@ -82,6 +82,11 @@ def _check_dt(dt_s: float) -> float:
 
 class Simulation:
     """One hall of a site, compiled and stepped. See the module docstring."""
+
+    #: a cold steady solve reuses a verified stored solution (:mod:`~dctwin.twin.sim.solved`); False: solved from rest
+    reuse_solution: bool = True
+    #: the last steady solve's :class:`~dctwin.twin.sim.solved.Outcome` (None before the first)
+    solution: Optional[solved.Outcome] = None
 
     def __init__(self, site: Site, hall_id: Optional[str] = None, *, grid_m: Optional[float] = None,
                  dt_s: float = 1.0, base_dir: Optional[str] = None,
@@ -188,8 +193,9 @@ class Simulation:
                 quick.settling = True
                 on_partial(self, quick)
                 st.flow = None  # the full march follows, warm-started from the previous layout's flow
-        rs, us = steady.settle_hall(hs, st, *self._inputs(), fac.chw_supply_c, self.stats, cancel, tol_k)
-        return self._started(rs, us, t0)
+        self.solution = solved.settle(hs, st, *self._inputs(), fac.chw_supply_c, self.stats, cancel, tol_k,
+                                      reuse=self.reuse_solution)  # a cold solve: a verified stored solution
+        return self._started(self.solution.rack, self.solution.unit, t0)
 
     def start_heat_up(self) -> HallSummary:
         """The start of a hall whose heat has nowhere to go (``stranded``): the hall at its supply

@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# every test solves from rest: no test reads a solution another stored (tests/twin/sim/test_solved.py switches
+# the store on, in a temporary folder); subprocesses inherit it
+os.environ["DCTWIN_SOLVED_CACHE"] = "off"
 
 import pytest  # noqa: E402
 

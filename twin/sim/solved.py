@@ -492,6 +492,11 @@ def verify(hs: HallSystem, st: HallState, values: dict[str, Any], u: np.ndarray,
     moved = max(float(np.abs(in2 - inlet).max(initial=0.0)), float(np.abs(ret2 - ret).max(initial=0.0)))
     if not moved < _T_SLACK * tol_k:
         raise BadEntry(f"a temperature solve on the stored flow moves the inlets or returns by {moved:.3g} K")
+    moved = float(np.abs(T2 - T).max(initial=0.0))  # small: 1.4e-4 K (tol_k 0.01)
+    if not moved < tol_k:
+        raise BadEntry(f"a temperature solve on the stored flow moves the air by {moved:.3g} K")
+    if not np.array_equal(T[ap.solid], st.T[ap.solid]):  # the solve leaves solid cells as they start
+        raise BadEntry("the temperatures inside solids are not the solve's")
     # exhausts and the energy balance, as the solve leaves them
     if not np.allclose(new["rack_exhaust_c"], exhaust_c(inlet, heat, flow.rack_q), rtol=_RTOL, atol=1e-9) \
             or not np.allclose(new["door_duty"], duty, rtol=_RTOL, atol=1e-6):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -345,6 +346,7 @@ def _bench_store(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from dctwin.twin.bench.physics import run_bench
 
+    os.environ["DCTWIN_SOLVED_CACHE"] = "off"  # a benchmark times cold solves: it never reuses a stored one
     for n in args.racks:
         if not 1 <= n <= 20000:
             raise InputError(f"--racks values must be between 1 and 20000, got {n}")

@@ -21,7 +21,10 @@ def record_manifest() -> dict[str, dict[str, list[str]]]:
     """Run the reference workloads (a steady solve of the demo halls, then a transient with an incident)
     and return the signatures each compiled, by section."""
     from dctwin.twin.model.demos import load_demo
+    from dctwin.twin.sim import solved
     from dctwin.twin.sim.engine import Simulation
+
+    os.environ[solved.ENV] = "off"  # every solve from rest: a stored solution would compile no march kernel
 
     # small at its default grid and ai-hall coarse: the transient's temperature step is explicit on a
     # coarse grid and implicit on a fine one, and a warm-up must compile both

@@ -126,15 +126,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
     sim = _simulation(args, site)
     sim.reuse_solution = not args.fresh
     summary = sim.solve_steady()
-    solution = sim.solution
+    solution = getattr(sim, "solution", None)  # None: no steady solve of the engine's (a hall's heat-up)
+    reused = solution is not None and solution.reused
     if args.json:
         out = summary.to_json()
-        out["solution"] = "reused" if solution.reused else "solved"
-        out["solution_path"] = solution.path
+        out["solution"] = "reused" if reused else "solved"
+        out["solution_path"] = None if solution is None else solution.path
         print(json.dumps(_finite(out), indent=1))
     else:
         print(_text_summary(summary))
-        if solution.reused:
+        if reused:
             print(f"reused the stored solution of {_when(solution.stored_utc)} (verified; --fresh solves from rest)")
     return 0
 

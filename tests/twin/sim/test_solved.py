@@ -347,3 +347,27 @@ def test_concurrent_writers_leave_one_whole_entry(stored, tmp_path, monkeypatch)
     meta, values = solved.read_entry(path, key)
     assert meta["key"] == key and values["stats"]["flow_solves"] == 1
     assert dataclasses.is_dataclass(values["state"]["flow"])
+
+
+def test_the_key_is_the_same_in_another_process(stored):
+    """Nothing in the key depends on the process (a place in memory, a set's order): another run finds the entry."""
+    import subprocess
+    import sys
+
+    code = ("from dctwin.twin.model import demos; from dctwin.twin.sim.engine import Simulation; "
+            "from dctwin.twin.sim import solved; "
+            f"sim = Simulation(demos.load_demo('small'), grid_m={GRID}); "
+            "print(solved.solve_key(sim.system, sim.state, *sim._inputs(), sim.facility.chw_supply_c, 0.01))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
+    assert out.stdout.strip() == solved.Path(stored[2]).stem
+
+
+def test_a_store_that_cannot_be_written_still_answers(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(solved.ENV, str(blocker / "solved"))
+    with caplog.at_level(logging.WARNING, logger="dctwin.twin.sim.solved"):
+        sim = _sim()
+        summary = sim.solve_steady()
+    assert sim.solution.path is None and not sim.solution.reused and summary.energy_error < 0.01
+    assert any("could not store" in r.getMessage() for r in caplog.records)

@@ -123,7 +123,9 @@ class SteadyModel:
 
     def simulation(self, theta: np.ndarray, warm: Optional[Simulation] = None) -> Simulation:
         site = apply(self.site, self.params, theta, self.hall_id) if len(self.params) else self.site
-        return Simulation(site, self.hall_id, grid_m=self.grid_m, base_dir=self.base_dir, warm_from=warm)
+        sim = Simulation(site, self.hall_id, grid_m=self.grid_m, base_dir=self.base_dir, warm_from=warm)
+        sim.reuse_solution = None  # a trial model: its solve is not one anybody runs again (the store is left alone)
+        return sim
 
     def evaluate(self, theta: np.ndarray, warm: Optional[Simulation] = None) -> Evaluation:
         """The steady outputs at ``theta``.

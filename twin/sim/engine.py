@@ -84,7 +84,8 @@ class Simulation:
     """One hall of a site, compiled and stepped. See the module docstring."""
 
     #: a cold steady solve reuses a verified stored solution (:mod:`~dctwin.twin.sim.solved`); False: solved from rest
-    reuse_solution: bool = True
+    #: (and stored); None: the store is left alone (placement's candidate layouts, a calibration's trial models)
+    reuse_solution: Optional[bool] = True
     #: the last steady solve's :class:`~dctwin.twin.sim.solved.Outcome` (None before the first)
     solution: Optional[solved.Outcome] = None
 

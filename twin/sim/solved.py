@@ -101,10 +101,11 @@ def store_dir() -> Optional[Path]:
 
 def settle(hs: HallSystem, st: HallState, u: np.ndarray, powered: np.ndarray, running: np.ndarray,
            chw_supply_c: Optional[float], stats: RunStats, cancel: Optional[Callable[[], bool]] = None,
-           tol_k: float = steady.STEADY_TOL_K, reuse: bool = True) -> Outcome:
+           tol_k: float = steady.STEADY_TOL_K, reuse: Optional[bool] = True) -> Outcome:
     """:func:`~dctwin.twin.sim.steady.settle_hall`, or for a cold solve its verified stored solution (``reuse``
-    False: solved from rest all the same, and stored)."""
-    folder = store_dir() if (st.flow is None and st.warm_flow is None) else None
+    False: solved from rest all the same, and stored; None: the store is not read or written, for the many
+    one-off solves of a search or a fit, which nobody solves again and which would push real entries out)."""
+    folder = store_dir() if (reuse is not None and st.flow is None and st.warm_flow is None) else None
     if folder is None:
         return Outcome(*steady.settle_hall(hs, st, u, powered, running, chw_supply_c, stats, cancel, tol_k))
     try:

@@ -289,6 +289,25 @@ def test_switched_off_a_cold_solve_writes_nothing(tmp_path, monkeypatch):
     assert not any(tmp_path.rglob("*"))
 
 
+def test_a_solve_that_leaves_the_store_alone_neither_reads_nor_writes(store, tmp_path, monkeypatch):
+    """A trial model of a calibration (reuse_solution None) solves from rest beside a stored entry for its
+    very inputs, and adds none of its own: the store holds what users solve again."""
+    folder, entry = store
+    before = sorted(p.name for p in folder.iterdir())
+    sim = _sim()
+    sim.reuse_solution = None
+    sim.solve_steady()
+    assert not sim.solution.reused and sim.solution.path is None
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_calibration_trial_model_leaves_the_store_alone():
+    from dctwin.twin.assimilate.model import Conditions, SteadyModel
+
+    model = SteadyModel(demos.load_demo("small"), [], Conditions.__new__(Conditions), grid_m=GRID)
+    assert model.simulation(np.zeros(0)).reuse_solution is None
+
+
 def test_the_default_folder_follows_xdg(tmp_path, monkeypatch):
     monkeypatch.delenv(solved.ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

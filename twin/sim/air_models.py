@@ -35,11 +35,11 @@ class AirModel:
 
 
 #: "fast": the live model (semi-Lagrangian advection, warm starts, upwind temperature, the rack-front jets'
-#: free edge at 0.3: session 26), used by the editor and every run. "validated": steady design checks, closest to the CFD rooms of
-#: docs/validation.md: the limited MacCormack advection started from rest at every march (so the
-#: flow depends on the layout only, never on the flow before: the less damped advection can settle
-#: in two states after a warm start), TVD temperature transport and a 0.01 m2/s diffusivity floor;
-#: two to five times the flow time of "fast".
+#: free edge at 0.3: session 26), used by the editor and every run. "validated": steady design checks,
+#: closest to the CFD rooms of docs/validation.md: the limited MacCormack advection started from rest at
+#: every march (so the flow depends on the layout only, never on the flow before: the less damped
+#: advection can settle in two states after a warm start), TVD temperature transport and a 0.01 m2/s
+#: diffusivity floor; two to five times the flow time of "fast".
 AIR_MODELS = {"fast": AirModel(front_jet_edge=0.3),
               "validated": AirModel(scheme="mcl", cold_start=True, tvd=True, alpha_floor=0.01, runs=False),
               # "fast" with the one-equation eddy viscosity (k carried with the flow, mixing length up to
@@ -52,6 +52,7 @@ AIR_MODELS = {"fast": AirModel(front_jet_edge=0.3),
 #: the model of a recording that stores none (every one made before session 26): "fast" as it was then,
 #: the rack-front jets' free edge off
 BEFORE_STORED = AirModel()
+
 
 def model_name(model: AirModel) -> str:
     """The name of ``model`` in :data:`AIR_MODELS`, "custom" if it is none of them (a recording's model that

@@ -799,7 +799,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     is stored as a new version unless it equals the latest one; the incident
     (if any) is stored too. Replay rebuilds ``Simulation(site, hall_id,
     grid_m=grid_m, dt_s=dt_s, air_model=...)``: pass the ``grid_m`` the run used (default
-    ``sim.grid_m`` if the engine has it); the air model is ``sim``'s (:func:`air_model_params`). Writes go through a writer thread
+    ``sim.grid_m`` if the engine has it); the air model is ``sim``'s
+    (:func:`air_model_params`). Writes go through a writer thread
     (``background``), so the run waits only for copies of its state. Keyframes
     adapt to ``seek_budget_s`` (see :class:`Recorder`; None: one every
     ``keyframe_every_s``) and leave out the air history the run then forgets

@@ -113,6 +113,21 @@ def test_replayed_without_the_stored_edge_it_differs(recorded):
         assert any(d.startswith("air_T at") for d in differ), differ
 
 
+def test_a_review_export_and_a_compacted_copy_keep_the_air_model(recorded, tmp_path):
+    """What a reviewer replays (``dctwin export --review``, a window of the run) and a compacted copy are
+    replayed with the model the run had."""
+    from dctwin.twin.store import compact, export_review
+
+    review, small = tmp_path / "review.dctwin", tmp_path / "compact.dctwin"
+    export_review(recorded, review, from_s=40.0, to_s=80.0)
+    compact(recorded, small)
+    for path in (review, small):
+        with Project.open(path, read_only=True) as p:
+            reader = p.recording()
+            assert reader.params["air_model"] == to_params("fast", AIR_MODELS["fast"])
+            assert Replayer(reader).sim.system.air_model.front_jet_edge == 0.3
+
+
 def test_a_recording_without_an_air_model_replays_with_the_edge_off():
     """Every recording made before session 26: "fast" as it was then."""
     with Project.open(BASE / "rec_tiny.dctwin", read_only=True) as p:

@@ -51,7 +51,7 @@ from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.engine import Simulation
 from dctwin.twin.store.measured import RACK_STREAM, TelemetryReader, save_shadow
 from dctwin.twin.store.project import Project
-from dctwin.twin.store.recorder import Recorder
+from dctwin.twin.store.recorder import Recorder, air_model_params
 
 UTILIZATION_DEADBAND = 0.02
 #: the estimator re-linearises when the total rack power moved this much since its Jacobian
@@ -195,7 +195,8 @@ class _Shadow:
         rec = Recorder(self.project, self.layout_id, o.dt_s, keyframe_every_s=o.keyframe_every_s,
                        metrics_every_s=self.sample_s, rack_series_every_s=self.sample_s, hall_id=self.hall_id,
                        params={"grid_m": list(o.grid_m) if isinstance(o.grid_m, tuple) else o.grid_m,
-                               "shadow": True, "t0_epoch_s": self.t0, "telemetry_set": self.reader.id},
+                               "shadow": True, "t0_epoch_s": self.t0, "telemetry_set": self.reader.id,
+                               **air_model_params(sim)},
                        note=f"shadow of telemetry set {self.reader.id}, {iso(self.t0)} to {iso(self.t1)}")
         try:
             rec.on_step(0.0, sim)

@@ -738,7 +738,7 @@ def solve_steady(ap, flow: Flow, rack_heat_w, unit_supply_c, tile_supply_c, T0: 
     else:
         T = np.array(T0, dtype=np.float64, copy=True)
     method = STEADY_METHOD if method is None else method
-    if front_jet_edge > 0:
+    if front_jet_edge > 0 and jet_tubes(ap, flow, front_jet_edge).n:  # no tube (no free edge): the plain solve
         return _solve_steady_jet(ap, flow, c, T, P, rq, rack_dt, unit_supply_c, tile_supply_c, tol_k, max_sweeps, tvd,
                                  return_info, alpha_floor, front_jet_edge)
     if method == "lines":

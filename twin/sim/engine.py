@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from dctwin.twin.physics.cooling_air import cdu_heat
 from dctwin.twin.physics.it import power_now, record_rack_events, server_intake_c
 from dctwin.twin.sim import adaptive as adaptive_steps
 from dctwin.twin.sim import heatup, solved, steady
+from dctwin.twin.sim.air_models import AirModel
 from dctwin.twin.sim.alarms import AlarmMonitor
 from dctwin.twin.sim.budget import check_air_grid
 from dctwin.twin.sim.guard import check_results
@@ -91,10 +92,11 @@ class Simulation:
 
     def __init__(self, site: Site, hall_id: Optional[str] = None, *, grid_m: Optional[float] = None,
                  dt_s: float = 1.0, base_dir: Optional[str] = None,
-                 warm_from: Optional["Simulation"] = None, air_model: str = "fast") -> None:
+                 warm_from: Optional["Simulation"] = None, air_model: Union[str, AirModel] = "fast") -> None:
         """Compile ``site`` (one hall). ``warm_from``: the simulation of the layout before an
         edit; its flow and temperatures start this one's solves (same grid only). ``air_model``:
-        "fast" (default) or "validated" (steady solves only; :data:`dctwin.twin.sim.air_models.AIR_MODELS`)."""
+        "fast" (default) or "validated" (steady solves only; :data:`dctwin.twin.sim.air_models.AIR_MODELS`),
+        or a model itself (a recording's, :func:`dctwin.twin.sim.air_models.from_params`)."""
         if not site.halls:
             raise InputError("the site has no hall to simulate")
         try:

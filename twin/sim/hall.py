@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from dctwin.twin.physics.cooling_air import (
 )
 from dctwin.twin.physics.it import RackArrays, RackState, RackStep
 from dctwin.twin.physics.workloads import compile_hall_workloads
-from dctwin.twin.sim.air_models import AIR_MODELS, AirModel
+from dctwin.twin.sim.air_models import AIR_MODELS, AirModel, resolve as resolve_air_model
 from dctwin.twin.sim.compile import AirPlant, compile_hall
 from dctwin.twin.sim.keyframes import array, flow_arrays, marches, nested, restore_state, state_arrays
 from dctwin.twin.sim.zones import Zones, dp_speeds, hall_zones
@@ -49,14 +49,16 @@ class HallSystem:
     """The compiled hall: what does not change during a run (see the module docstring)."""
 
     def __init__(self, site: Site, hall: Hall, grid_m=None, base_dir: Optional[str] = None,
-                 air_model: str = "fast") -> None:
+                 air_model: Union[str, AirModel] = "fast") -> None:
         t0 = time.perf_counter()
         self.site, self.hall = site, hall
-        if air_model not in AIR_MODELS:
-            raise InputError(f"unknown air model {air_model!r} ({', '.join(AIR_MODELS)})")
-        #: how the air is solved (:data:`dctwin.twin.sim.air_models.AIR_MODELS`)
-        self.air_model_name = air_model
-        self.air_model: AirModel = AIR_MODELS[air_model]
+        try:
+            name, model = resolve_air_model(air_model)
+        except KeyError:
+            raise InputError(f"unknown air model {air_model!r} ({', '.join(AIR_MODELS)})") from None
+        #: how the air is solved (:data:`dctwin.twin.sim.air_models.AIR_MODELS`, or a recording's model)
+        self.air_model_name = name
+        self.air_model: AirModel = model
         self.air: AirPlant = compile_hall(site, hall.id, grid_m)
         #: contained zones and the ports that open into them (containment_dp control)
         self.zones: Zones = hall_zones(self.air)

@@ -798,8 +798,9 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
     recording (anything else there is refused, never overwritten). The layout
     is stored as a new version unless it equals the latest one; the incident
     (if any) is stored too. Replay rebuilds ``Simulation(site, hall_id,
-    grid_m=grid_m, dt_s=dt_s)``: pass the ``grid_m`` the run used (default
-    ``sim.grid_m`` if the engine has it). Writes go through a writer thread
+    grid_m=grid_m, dt_s=dt_s, air_model=...)``: pass the ``grid_m`` the run used (default
+    ``sim.grid_m`` if the engine has it); the air model is ``sim``'s
+    (:func:`air_model_params`). Writes go through a writer thread
     (``background``), so the run waits only for copies of its state. Keyframes
     adapt to ``seek_budget_s`` (see :class:`Recorder`; None: one every
     ``keyframe_every_s``) and leave out the air history the run then forgets
@@ -829,7 +830,8 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
         rec = Recorder(project, layout_id, float(dt_s if dt_s is not None else sim.dt_s),
                        keyframe_every_s=keyframe_every_s, metrics_every_s=metrics_every_s,
                        rack_series_every_s=rack_series_every_s, incident_id=incident_id,
-                       hall_id=getattr(hall, "id", None), params={"grid_m": gm, "planned_duration_s": duration_s},
+                       hall_id=getattr(hall, "id", None),
+                       params={"grid_m": gm, "planned_duration_s": duration_s, **air_model_params(sim)},
                        engine_version=str(getattr(sim, "engine_version", "") or "") or None, note=note,
                        background=background, seek_budget_s=seek_budget_s, max_keyframe_gap_s=max_keyframe_gap_s,
                        forget_air_history=forget_air_history)
@@ -841,6 +843,18 @@ def record_run(path: str | Any, site: Any, sim: Any, *, incident: Any = None, dt
             project.close()
         raise
     return RunRecorder(project, rec, created)
+
+
+def air_model_params(sim: Any) -> dict[str, Any]:
+    """``{"air_model": ...}``: what a recording stores of the air model ``sim`` solves with (its name and
+    every field that changes results, :func:`dctwin.twin.sim.air_models.to_params`), which replay builds
+    the simulation with; empty for an engine without one."""
+    system = getattr(sim, "system", None)
+    if getattr(system, "air_model", None) is None:
+        return {}
+    from dctwin.twin.sim.air_models import to_params  # the engine's (a sim that has a model has it)
+
+    return {"air_model": to_params(system.air_model_name, system.air_model)}
 
 
 def _open_for_recording(p: Any) -> tuple[Project, bool]:

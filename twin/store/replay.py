@@ -34,7 +34,9 @@ from dctwin.twin.model.events import INJECTED_KINDS
 from dctwin.twin.sim.results import HallSummary
 from dctwin.twin.store.recording import KeyframeDamaged, RecordingReader
 
-#: Simulation keyword arguments that recorders may store in ``params`` and replay passes back
+#: Simulation keyword arguments that recorders may store in ``params`` and replay passes back as stored;
+#: ``params["air_model"]`` (:func:`dctwin.twin.store.recorder.air_model_params`) is passed back as the model
+#: it describes, and a recording without one (made before session 26) gets the model every run had then
 SIM_PARAMS = ("grid_m",)
 
 
@@ -48,9 +50,23 @@ def engine_simulation(reader: RecordingReader) -> Any:
     kwargs = {k: reader.params[k] for k in SIM_PARAMS if reader.params.get(k) is not None}
     if isinstance(kwargs.get("grid_m"), list):  # (horizontal, vertical) cell sizes
         kwargs["grid_m"] = tuple(kwargs["grid_m"])
+    kwargs["air_model"] = recorded_air_model(reader)
     site = reader.layout()
     reader.check_layout(site)
     return Simulation(site, reader.hall_id, dt_s=reader.dt_s, **kwargs)
+
+
+def recorded_air_model(reader: RecordingReader) -> Any:
+    """The air model (:class:`dctwin.twin.sim.air_models.AirModel`) ``reader``'s recording was made with
+    (:func:`~dctwin.twin.sim.air_models.from_params`; "fast" with the rack-front jets' free edge off for a
+    recording that stores none)."""
+    from dctwin.twin.sim.air_models import from_params  # the engine's, as in engine_simulation
+
+    try:
+        return from_params(reader.params.get("air_model"))
+    except (TypeError, ValueError) as exc:
+        raise ProjectFileError(f"{reader.project.path}: recording {reader.id} stores an air model this dctwin "
+                               f"cannot rebuild ({exc})") from None
 
 
 def replay_to(reader: RecordingReader, t_s: float,

@@ -21,6 +21,7 @@ from dctwin.twin.assimilate.shadow import ShadowOptions, run_shadow
 from dctwin.twin.assimilate.synth import SynthOptions, synthesize
 from dctwin.twin.io.import_telemetry import import_telemetry
 from dctwin.twin.model.demos import load_demo
+from dctwin.twin.sim.air_models import AIR_MODELS, to_params
 from dctwin.twin.store import Project, export_review, verify_file
 from dctwin.twin.store.measured import ShadowReader, TelemetryReader
 
@@ -100,6 +101,7 @@ def test_shadow_residuals_estimate_and_real_incident(shadowed):
 
     with Project.open(path, read_only=True) as p:
         reader = p.recording(s["recording_id"])
+        assert reader.params["air_model"] == to_params("fast", AIR_MODELS["fast"])  # the model it ran with
         t_rec, inlet = reader.rack_values_at("rack_inlet_c", 14000.0)
         sim = replay_to(reader, t_rec)
         np.testing.assert_array_equal(sim.rack_inlet_c.astype(np.float32), inlet)

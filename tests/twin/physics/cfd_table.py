@@ -48,6 +48,8 @@ MODELS = ("fast", "validated")
 #: rest, TVD temperature transport, diffusivity floor (m2/s)
 ATTEMPTS = {
     "fast": AIR_MODELS["fast"],
+    # "fast" before session 26 (the rack-front jets' free edge off): the "fast" of the tables before it
+    "fast edge off": AirModel(),
     "mcl rest": AirModel(scheme="mcl", cold_start=True),
     "floor 0.01": AirModel(alpha_floor=0.01),
     "TVD": AirModel(tvd=True),

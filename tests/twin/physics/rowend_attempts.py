@@ -39,6 +39,7 @@ The variants are not model options (none was adopted); this script wraps the mar
   ``--heat-edge``, default ``wall_jet.HEAT_EDGE``; ``wall_jet.JetTubes``): the intakes along a tile take part
   of their air from the rack-front wall jet at its own temperature; its other constants by ``--heat-slot``,
   ``--heat-spread``, ``--heat-take``, ``--heat-edge-width`` (the edge must be above 0: 0 is off).
+  ``--no-jet-heat``: the model with its ``front_jet_edge`` at 0 (off; "fast" has 0.3 since session 26).
 Each table row ends with the RMS to 3 decimals and the worst rack to 2.
 """
 
@@ -260,6 +261,7 @@ if __name__ == "__main__":
     p.add_argument("--tol", type=float, default=None, help="solve_flow(tol=...), the march's window tolerance")
     p.add_argument("--across", type=float, default=None, help="cell size (m) across the rack fronts (y)")
     p.add_argument("--jet-heat", action="store_true", help="AirModel.front_jet_edge = --heat-edge (session 25)")
+    p.add_argument("--no-jet-heat", action="store_true", help="AirModel.front_jet_edge = 0 (off)")
     p.add_argument("--heat-slot", type=float, default=None, help="wall_jet.HEAT_SLOT_M (m)")
     p.add_argument("--heat-spread", type=float, default=None, help="wall_jet.HEAT_SPREAD")
     p.add_argument("--heat-take", type=float, default=None, help="wall_jet.HEAT_TAKE")
@@ -271,6 +273,8 @@ if __name__ == "__main__":
         if edge <= 0:
             raise SystemExit("--jet-heat needs --heat-edge above 0 (AirModel.front_jet_edge 0 is off)")
         AIR_MODELS[a.model] = dataclasses.replace(AIR_MODELS[a.model], front_jet_edge=edge)
+    elif a.no_jet_heat:
+        AIR_MODELS[a.model] = dataclasses.replace(AIR_MODELS[a.model], front_jet_edge=0.0)
     for name, v in (("HEAT_SLOT_M", a.heat_slot), ("HEAT_SPREAD", a.heat_spread), ("HEAT_TAKE", a.heat_take),
                     ("HEAT_EDGE_WIDTH", a.heat_edge_width)):
         if v is not None:

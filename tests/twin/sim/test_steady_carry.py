@@ -110,8 +110,11 @@ def test_a_looser_tolerance_stops_sooner_and_lands_within_it(before, settled, mo
 #: by up to 9 % after the first march (from rest), beyond FLOW_TOLERANCE and within SETTLE_CARRY
 OFF_K = 1.0
 #: the carried solve against the one that marches again (K); measured 0.19 K (small at 0.6 m, where two
-#: marches from rest from these inlets and from the settled ones already land 0.6-0.8 K apart)
-CARRY_BOUND_K = 0.5
+#: marches from rest from these inlets and from the settled ones already land 0.6-0.8 K apart) before
+#: "fast" had the rack-front jets' free edge, 0.62 K with it (session 26: R-A01, a row end, reads the jets'
+#: draw off the carried flow; the carried solve 0.90 K from the settled one there, 0.81 K without the edge,
+#: the re-marched one 0.61 K either way)
+CARRY_BOUND_K = 0.75
 
 
 def _from_off_inlets(before, carry):

@@ -11,6 +11,7 @@ import pytest
 
 from dctwin.twin.model.demos import synthetic_site
 from dctwin.twin.sim import contingency as C
+from dctwin.twin.sim.air_models import AIR_MODELS
 from dctwin.twin.sim.sweep import SweepCancelled
 from dctwin.twin.store import Project, export_review, replay_to, verify_file
 from dctwin.twin.store import sweeps as store
@@ -64,7 +65,9 @@ def test_a_sweep_on_one_worker_ranks_streams_records_and_hints(reference, tiny):
         assert reader.duration_s == pytest.approx(swb["ended_s"])
         down = {e.target for e in reader.events() if e.kind in ("rack_down", "shutdown")}
         assert down == set(swb["racks_down_ids"])
+        assert reader.params["air_model"]["name"] == "fast"  # the sweep's model, which replay builds again
         sim = replay_to(reader, swb["ended_s"])
+        assert sim.system.air_model == AIR_MODELS["fast"]
         assert {r.state for r in sim.summary().racks.values()} == {"shutdown"}
 
 

@@ -2,7 +2,7 @@
 dctwin's steady temperature solve on the CFD's own mean flow, against the CFD's rack inlets.
 
     python3 tests/twin/physics/imposed_flow.py budget ROOM RUN_DIR [--grid H] [--edge E ...] [--nu chen|cfd|both]
-    python3 tests/twin/physics/imposed_flow.py check ROOM RUN_DIR
+    python3 tests/twin/physics/imposed_flow.py check ROOM RESULT_JSON
 
 ``RUN_DIR`` is an OpenFOAM run of the room made by tests/data/cfd/tools (e.g. /work/cfd/runs/j_gaps_m1,
 its averaged fields at iteration 1500 and, for the rerun check, its ``scal_turb/F.json``).
@@ -26,7 +26,8 @@ markdown row per power case and variant: RMS and worst |error| and every rack's 
 For comparison the first rows are dctwin's own marched flow (``airflow.solve_flow``, what ``dctwin solve``
 runs) through the same temperature call.
 
-``check``: the rerun's rack inlets (from its ``F.json``) against the stored tests/data/cfd/ROOM.json.
+``check``: the rerun's rack inlets (RESULT_JSON: tools/analyze.py's output for the run, e.g.
+/work/cfd/runs/j_gaps_m1.json) against the stored tests/data/cfd/ROOM.json, rack by rack.
 """
 
 from __future__ import annotations
@@ -153,7 +154,16 @@ def cfd_fluxes(run: Path, time_dir: str = "1500") -> dict:
     eps = read_cell_field(run / time_dir / "epsilonMean")
     nut = np.zeros((nx, ny, nz))
     nut[ci, cj, ck] = CMU * k ** 2 / np.maximum(eps, 1e-12)
-    return {"fx": F[0], "fy": F[1], "fz": F[2], "h": h, "solid": solid, "nut": nut, "meta": meta}
+    scal = []  # the passive scalars S00 (supply), S01.. (each rack's exhaust) of runscalar.py, if kept
+    sdir = run / "scal_turb" / time_dir
+    for i in range(len(meta["racks"]) + 1):
+        if not (sdir / f"S{i:02d}").exists():
+            scal = []
+            break
+        a = np.zeros((nx, ny, nz))
+        a[ci, cj, ck] = read_cell_field(sdir / f"S{i:02d}")
+        scal.append(a)
+    return {"fx": F[0], "fy": F[1], "fz": F[2], "h": h, "solid": solid, "nut": nut, "meta": meta, "scalars": scal}
 
 
 # --------------------------------------------------------------------------- onto dctwin's grid
@@ -235,13 +245,40 @@ def imposed_flow(ap, bc: airflow.FlowBC, cfd: dict, nu: str = "chen") -> airflow
 # --------------------------------------------------------------------------- the budget
 
 
-def inlets(ap, flow, p_w, supply_c: float, edge: float, alpha_floor: float) -> np.ndarray:
+def intake_extrapolated(ap, flow, T: np.ndarray, beta: float) -> np.ndarray:
+    """Rack inlets (°C) read at the intake faces as ``port_means`` does (flow-weighted over the faces), but
+    each face's cell temperature carried linearly toward the face from the next cell out along the face's
+    normal: T_c + beta (T_c - T_next) (beta 0.5: at the face; 0.25: at the CFD's sample point, 0.075 m out
+    of 0.3 m cells). Where the next cell is solid or outside, the cell's own temperature."""
+    pf = airflow.port_faces(ap)
+    s = pf.group["rack_in"]
+    faces, cells = pf.face[s], pf.cell[s]
+    nx, ny, nz = ap.shape
+    ci, cj, ck = np.unravel_index(cells, ap.shape)
+    nxt = np.array([ci, cj, ck])
+    for axis, (lo, shape) in enumerate(((0, (nx + 1, ny, nz)), (ap.nfx, (nx, ny + 1, nz)),
+                                        (ap.nfx + ap.nfy, (nx, ny, nz + 1)))):
+        m = (faces >= lo) & (faces < lo + int(np.prod(shape)))
+        fi = np.unravel_index(faces[m] - lo, shape)[axis]
+        nxt[axis, m] += np.where(fi == nxt[axis, m], 1, -1)  # away from the face
+    ok = ((nxt >= 0) & (nxt < np.array(ap.shape)[:, None])).all(axis=0)
+    nxt = np.where(ok, nxt, np.array([ci, cj, ck]))
+    ok &= ~ap.solid[tuple(nxt)]
+    tc = T[ci, cj, ck]
+    tf = np.where(ok, tc + beta * (tc - T[tuple(nxt)]), tc)
+    w = -flow.port_q[s]
+    rack = ap.rack_in.port_of_face()
+    return np.bincount(rack, w * tf, ap.n_racks) / np.maximum(np.bincount(rack, w, ap.n_racks), 1e-300)
+
+
+def inlets(ap, flow, p_w, supply_c: float, edge: float, alpha_floor: float, tvd: bool = False) -> np.ndarray:
     T = thermal.solve_steady(ap, flow, p_w, np.full(ap.n_units, supply_c), supply_c, alpha_floor=alpha_floor,
-                             front_jet_edge=edge)
+                             front_jet_edge=edge, tvd=tvd)
     return thermal.port_means(ap, flow, T, edge)[0]
 
 
-def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool, time_dir: str = "1500") -> None:
+def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool, time_dir: str = "1500",
+           tvds: tuple = (False,), betas: tuple = (), no_floor: bool = False) -> None:
     case = load_room(name)
     cfd = cfd_fluxes(run, time_dir)
     temps = case["temperatures"]
@@ -259,44 +296,120 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
         for nu in nus:
             fl = imposed_flow(ap, bc, cfd, nu)
             flows[f"CFD flow, {nu} nu"] = (fl, thermal.ALPHA_FLOOR if nu == "chen" else 1e-9)
+            if nu == "chen" and no_floor:
+                flows["CFD flow, chen nu, no floor"] = (fl, 1e-9)
         p = np.zeros(ap.n_racks)
         p[order] = tc["P_W"]
         ref = np.array(tc["T_inlet_C"])
+        if cfd["scalars"] and flows:
+            # the CFD's own temperature field (its scalars weighted by the supply and exhaust temperatures)
+            # averaged over dctwin's cells and read at dctwin's intakes: what the coarse cells cost alone
+            t_cfd = temps["T_supply_C"] * cfd["scalars"][0] + sum(t * a for t, a in zip(tc["T_exhaust_C"],
+                                                                                       cfd["scalars"][1:]))
+            T = average_cells(t_cfd, cfd["solid"], cfd["h"], ap.shape, (ap.dx, ap.dy, ap.dz))
+            fl = next(iter(flows.values()))[0]
+            for beta in [None] + list(betas):
+                tin = thermal.port_means(ap, fl, T, 0.0)[0] if beta is None else intake_extrapolated(ap, fl, T, beta)
+                err = tin[order] - ref
+                print(f"| {name} | {pc} | {grid[0]:g} x {grid[1]:g} | CFD temperature sampled"
+                      f"{'' if beta is None else f', extrapolated {beta:g}'} | - | "
+                      f"{np.sqrt(np.mean(err ** 2)):.2f} ({np.abs(err).max():.1f}) | "
+                      + " ".join(f"{x:+.1f}" for x in err) + " |", flush=True)
         for label, (fl, floor) in flows.items():
-            for e in edges:
+            for tvd in tvds:
+              for e in edges:
                 t0 = time.process_time()
-                err = inlets(ap, fl, p, temps["T_supply_C"], e, floor)[order] - ref
-                rms, worst = float(np.sqrt(np.mean(err ** 2))), float(np.abs(err).max())
-                rows.append((pc, label, e, rms, worst))
-                print(f"| {name} | {pc} | {grid[0]:g} x {grid[1]:g} | {label} | {e:g} | {rms:.2f} ({worst:.1f}) | "
-                      + " ".join(f"{x:+.1f}" for x in err)
-                      + f" | div {fl.max_div:.1e}, CPU {time.process_time() - t0:.1f} s", flush=True)
+                T = thermal.solve_steady(ap, fl, p, np.full(ap.n_units, temps["T_supply_C"]), temps["T_supply_C"],
+                                         alpha_floor=floor, front_jet_edge=e, tvd=tvd)
+                for beta in [None] + ([] if e > 0 else list(betas)):
+                    tin = thermal.port_means(ap, fl, T, e)[0] if beta is None else intake_extrapolated(ap, fl, T, beta)
+                    err = tin[order] - ref
+                    rms, worst = float(np.sqrt(np.mean(err ** 2))), float(np.abs(err).max())
+                    rows.append((pc, label, e, rms, worst))
+                    print(f"| {name} | {pc} | {grid[0]:g} x {grid[1]:g} | {label}{', TVD' if tvd else ''}"
+                          f"{'' if beta is None else f', extrapolated {beta:g} (after)'} | {e:g} | "
+                          f"{rms:.2f} ({worst:.1f}) | " + " ".join(f"{x:+.1f}" for x in err)
+                          + f" | div {fl.max_div:.1e}, CPU {time.process_time() - t0:.1f} s", flush=True)
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
-def check(name: str, run: Path) -> None:
-    """The rerun's inlets against the stored room (both from F: inlet = sum_j F[j][i] T_j, T_j the exhausts)."""
-    case = load_room(name)
-    new = json.loads((run / "scal_turb" / "F.json").read_text())
-    print(json.dumps({k: v for k, v in new.items() if k != "F"})[:400])
+def sampling(rooms: list, betas: list, model_edge: float = 0.0) -> None:
+    """dctwin's own flow and temperature (march and steady solve as ``budget``'s first rows) on every room,
+    the intakes read as ``port_means`` and extrapolated (``intake_extrapolated``, after the solve)."""
+    from test_cfd_rooms import HELD_OUT
+    res = {b: ([], [], []) for b in [0.0] + betas}
+    t0 = time.process_time()
+    for name in sorted(rooms, key=lambda r: r in HELD_OUT):
+        case = load_room(name)
+        temps = case["temperatures"]
+        for pc, tc in temps["cases"].items():
+            site = cfd_site(case, pc)
+            ap = compile_hall(site)
+            order = [ap.rack_ids.index(r.id) for r in site.halls[0].racks]
+            q_tile = case["tile_flow_total_m3s"]
+            bc = airflow.FlowBC(np.full(ap.n_racks, case["q_rack_m3s"]),
+                                np.array([q_tile if u == "SUPPLY" else 0.0 for u in ap.unit_ids]))
+            fl = airflow.solve_flow(ap, bc)
+            p = np.zeros(ap.n_racks)
+            p[order] = tc["P_W"]
+            T = thermal.solve_steady(ap, fl, p, np.full(ap.n_units, temps["T_supply_C"]), temps["T_supply_C"],
+                                     front_jet_edge=model_edge)
+            ref = np.array(tc["T_inlet_C"])
+            cells = []
+            for b in res:
+                tin = thermal.port_means(ap, fl, T, model_edge)[0] if b == 0 else intake_extrapolated(ap, fl, T, b)
+                err = tin[order] - ref
+                res[b][0].append(float(np.sqrt(np.mean(err ** 2))))
+                res[b][1].append(float(np.abs(err).max()))
+                res[b][2].append(name in HELD_OUT)
+                cells.append(f"{res[b][0][-1]:.2f} ({res[b][1][-1]:.1f})")
+            print(f"| {name} | {pc} | " + " | ".join(cells) + " |", flush=True)
+    for b, (r, w, h) in res.items():
+        r, w, h = np.array(r), np.array(w), np.array(h)
+        for group, sel in (("tuned", ~h), ("held out", h)):
+            print(f"beta {b:g} {group}: {int(sel.sum())} room/cases, mean RMS {r[sel].mean():.2f} / worst RMS "
+                  f"{r[sel].max():.2f} / worst rack {w[sel].max():.1f} K")
+    print(f"CPU {time.process_time() - t0:.1f} s, load {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
+def check(name: str, result: Path) -> None:
+    """The rerun's rack inlets (``result``: analyze.py's JSON of the run) against the stored room's."""
+    case, new = load_room(name), json.loads(result.read_text())
+    for pc, tc in case["temperatures"]["cases"].items():
+        d = np.array(new["temperatures"]["cases"][pc]["T_inlet_C"]) - np.array(tc["T_inlet_C"])
+        print(f"| {name} | {pc} | {np.sqrt(np.mean(d ** 2)):.3f} ({np.abs(d).max():.3f}) | "
+              + " ".join(f"{x:+.2f}" for x in d) + " |")
+    dF = np.abs(np.array(new["matrix"]["F"]) - np.array(case["matrix"]["F"])).max()
+    print(f"largest |dF| {dF:.2e}; simpleFoam CPU {new['run_times_s'].get('simpleFoam_cpu')} s "
+          f"(stored {case['run_times_s'].get('simpleFoam_cpu')} s)")
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("what", choices=("budget", "check"))
-    p.add_argument("room")
-    p.add_argument("run", type=Path)
+    p.add_argument("what", choices=("budget", "check", "sampling"))
+    p.add_argument("room", nargs="?")
+    p.add_argument("run", type=Path, nargs="?")
     p.add_argument("--grid", type=float, default=None, help="horizontal cell (m); layers as the default grid")
     p.add_argument("--edge", type=float, nargs="*", default=[0.0, 0.3], help="front_jet_edge values")
     p.add_argument("--nu", default="both", choices=("chen", "cfd", "both"))
     p.add_argument("--no-own", action="store_true", help="skip dctwin's own marched flow")
     p.add_argument("--time", default="1500", help="the run's time directory")
+    p.add_argument("--tvd", action="store_true", help="also the TVD temperature advection")
+    p.add_argument("--extrapolate", type=float, nargs="*", default=[], help="also read the intakes extrapolated "
+                   "(intake_extrapolated's beta; after the solve, the exhausts not fed back)")
+    p.add_argument("--no-floor", action="store_true", help="also Chen's nu without the diffusivity floor")
+    p.add_argument("--hz", type=float, default=None, help="layer height (m), default the default grid's")
     a = p.parse_args()
     if a.what == "check":
         check(a.room, a.run)
+    elif a.what == "sampling":
+        from test_cfd_rooms import ROOMS
+        sampling(["case_B1"] + ROOMS if a.room is None else [a.room], a.extrapolate or [0.25, 0.5],
+                 a.edge[0] if a.edge else 0.0)
     else:
         case = load_room(a.room)
         from dctwin.twin.sim.compile import default_grid_m
         hz = default_grid_m(cfd_site(case, next(iter(case["temperatures"]["cases"]))).halls[0])
-        grid = (a.grid or hz[0], hz[1])
-        budget(a.room, a.run, grid, a.edge, ["chen", "cfd"] if a.nu == "both" else [a.nu], not a.no_own, a.time)
+        grid = (a.grid or hz[0], a.hz or hz[1])
+        budget(a.room, a.run, grid, a.edge, ["chen", "cfd"] if a.nu == "both" else [a.nu], not a.no_own, a.time, (False, True) if a.tvd else (False,),
+               a.extrapolate, a.no_floor)

@@ -38,6 +38,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -216,14 +217,44 @@ def average_cells(a: np.ndarray, solid: np.ndarray, h_src: tuple, shape_dst: tup
     return np.where(den > 1e-9, num / np.maximum(den, 1e-9), 0.0)
 
 
-def imposed_flow(ap, bc: airflow.FlowBC, cfd: dict, nu: str = "chen") -> airflow.Flow:
+def face_centres(ap) -> np.ndarray:
+    """(n_faces, 3) centre of every face (m), flat in face numbering."""
+    out = []
+    for axis, n in enumerate(ap.shape):
+        cs = [(np.arange(m + (b == axis)) + (0.0 if b == axis else 0.5)) * hb
+              for b, (m, hb) in enumerate(zip(ap.shape, (ap.dx, ap.dy, ap.dz)))]
+        g = np.meshgrid(*cs, indexing="ij")
+        out.append(np.stack([a.reshape(-1) for a in g], axis=1))
+    return np.concatenate(out)
+
+
+def aisle_faces(ap, case: dict) -> np.ndarray:
+    """Faces inside the cold aisle's box: between the tile lines' outer edges (the rack fronts), from one
+    rack width before the rows' first rack to one after their last, below the tallest rack."""
+    g = case["geometry"]
+    x0 = min(r["x"] for r in g["racks"]) - 0.6
+    x1 = max(r["x"] + r["w"] for r in g["racks"]) + 0.6
+    y0, y1 = min(t["y0"] for t in g["tiles"]), max(t["y1"] for t in g["tiles"])
+    top = max(r["h"] for r in g["racks"])
+    c = face_centres(ap)
+    return (c[:, 0] > x0) & (c[:, 0] < x1) & (c[:, 1] > y0) & (c[:, 1] < y1) & (c[:, 2] < top)
+
+
+def imposed_flow(ap, bc: airflow.FlowBC, cfd: dict, nu: str = "chen", base: Optional[airflow.Flow] = None,
+                 region: Optional[np.ndarray] = None) -> airflow.Flow:
     """The CFD's mean flow on ``ap``'s faces (:func:`restrict_fluxes`), dctwin's own port fluxes of ``bc``
     on its closed faces, projected divergence-free; the eddy viscosity Chen's of that flow (``nu``
-    "chen") or the CFD's with its laminar diffusivity folded in as nu_t = nut + 0.9 nu / 0.71 ("cfd")."""
+    "chen") or the CFD's with its laminar diffusivity folded in as nu_t = nut + 0.9 nu / 0.71 ("cfd").
+    With ``base`` and ``region`` (a mask over the faces): the CFD's flow on the region's faces, ``base``'s
+    elsewhere, projected. ``flow.cache["projection_m_s"]``: the largest change the projection made to an
+    open face's velocity."""
     shape, h = ap.shape, (ap.dx, ap.dy, ap.dz)
     F = restrict_fluxes([cfd["fx"], cfd["fy"], cfd["fz"]], cfd["h"], shape, h)
     areas = (ap.dy * ap.dz, ap.dx * ap.dz, ap.dx * ap.dy)
     uf = np.concatenate([(f / a).reshape(-1) for f, a in zip(F, areas)])
+    if base is not None:
+        uf = np.where(region, uf, base.u)
+    u0 = uf.copy()
     pf = airflow.port_faces(ap)
     bf, ubc, _, _ = airflow._boundary_velocities(ap, pf, bc)
     closed = ap.cond == 0.0
@@ -237,8 +268,7 @@ def imposed_flow(ap, bc: airflow.FlowBC, cfd: dict, nu: str = "chen") -> airflow
     else:
         nut = average_cells(cfd["nut"], cfd["solid"], cfd["h"], shape, h) + thermal.PR_T * NU_AIR / 0.71
     fl = airflow.make_flow(ap, uf, phi, nut, bf, 0, 0.0, True, time.perf_counter(), [])
-    fl.cache["projected_m3s"] = float(np.abs(uf - np.concatenate([(f / a).reshape(-1) for f, a in zip(F, areas)]))
-                                      [ap.cond == 1.0].max())
+    fl.cache["projection_m_s"] = float(np.abs(uf - u0)[ap.cond == 1.0].max())
     return fl
 
 
@@ -278,7 +308,7 @@ def inlets(ap, flow, p_w, supply_c: float, edge: float, alpha_floor: float, tvd:
 
 
 def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool, time_dir: str = "1500",
-           tvds: tuple = (False,), betas: tuple = (), no_floor: bool = False) -> None:
+           tvds: tuple = (False,), betas: tuple = (), no_floor: bool = False, regions: bool = False) -> None:
     case = load_room(name)
     cfd = cfd_fluxes(run, time_dir)
     temps = case["temperatures"]
@@ -298,6 +328,13 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
             flows[f"CFD flow, {nu} nu"] = (fl, thermal.ALPHA_FLOOR if nu == "chen" else 1e-9)
             if nu == "chen" and no_floor:
                 flows["CFD flow, chen nu, no floor"] = (fl, 1e-9)
+            if nu == "chen" and regions and "dctwin march" in flows:
+                aisle = aisle_faces(ap, case)
+                march = flows["dctwin march"][0]
+                flows["CFD flow in the cold aisle, march elsewhere"] = (
+                    imposed_flow(ap, bc, cfd, nu, march, aisle), thermal.ALPHA_FLOOR)
+                flows["march in the cold aisle, CFD flow elsewhere"] = (
+                    imposed_flow(ap, bc, cfd, nu, march, ~aisle), thermal.ALPHA_FLOOR)
         p = np.zeros(ap.n_racks)
         p[order] = tc["P_W"]
         ref = np.array(tc["T_inlet_C"])
@@ -329,7 +366,8 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
                     print(f"| {name} | {pc} | {grid[0]:g} x {grid[1]:g} | {label}{', TVD' if tvd else ''}"
                           f"{'' if beta is None else f', extrapolated {beta:g} (after)'} | {e:g} | "
                           f"{rms:.2f} ({worst:.1f}) | " + " ".join(f"{x:+.1f}" for x in err)
-                          + f" | div {fl.max_div:.1e}, CPU {time.process_time() - t0:.1f} s", flush=True)
+                          + f" | div {fl.max_div:.1e}, projection {fl.cache.get('projection_m_s', 0):.2f} m/s, "
+                          f"CPU {time.process_time() - t0:.1f} s", flush=True)
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
@@ -398,6 +436,7 @@ if __name__ == "__main__":
     p.add_argument("--extrapolate", type=float, nargs="*", default=[], help="also read the intakes extrapolated "
                    "(intake_extrapolated's beta; after the solve, the exhausts not fed back)")
     p.add_argument("--no-floor", action="store_true", help="also Chen's nu without the diffusivity floor")
+    p.add_argument("--regions", action="store_true", help="also the CFD's flow in the cold aisle only, and outside it")
     p.add_argument("--hz", type=float, default=None, help="layer height (m), default the default grid's")
     a = p.parse_args()
     if a.what == "check":
@@ -412,4 +451,4 @@ if __name__ == "__main__":
         hz = default_grid_m(cfd_site(case, next(iter(case["temperatures"]["cases"]))).halls[0])
         grid = (a.grid or hz[0], a.hz or hz[1])
         budget(a.room, a.run, grid, a.edge, ["chen", "cfd"] if a.nu == "both" else [a.nu], not a.no_own, a.time, (False, True) if a.tvd else (False,),
-               a.extrapolate, a.no_floor)
+               a.extrapolate, a.no_floor, a.regions)

@@ -316,6 +316,7 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
     for pc, tc in temps["cases"].items():
         site = cfd_site(case, pc)
         ap = compile_hall(site, grid_m=grid)
+        glabel = f"{ap.dx:g} x {ap.dy:g} x {ap.dz:g}"
         rack_ids = [r.id for r in site.halls[0].racks]
         order = [ap.rack_ids.index(r) for r in rack_ids]
         bc = airflow.FlowBC(np.full(ap.n_racks, case["q_rack_m3s"]),
@@ -348,7 +349,7 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
             for beta in [None] + list(betas):
                 tin = thermal.port_means(ap, fl, T, 0.0)[0] if beta is None else intake_extrapolated(ap, fl, T, beta)
                 err = tin[order] - ref
-                print(f"| {name} | {pc} | {grid[0]:g} x {grid[1]:g} | CFD temperature sampled"
+                print(f"| {name} | {pc} | {glabel} | CFD temperature sampled"
                       f"{'' if beta is None else f', extrapolated {beta:g}'} | - | "
                       f"{np.sqrt(np.mean(err ** 2)):.2f} ({np.abs(err).max():.1f}) | "
                       + " ".join(f"{x:+.1f}" for x in err) + " |", flush=True)
@@ -363,7 +364,7 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
                     err = tin[order] - ref
                     rms, worst = float(np.sqrt(np.mean(err ** 2))), float(np.abs(err).max())
                     rows.append((pc, label, e, rms, worst))
-                    print(f"| {name} | {pc} | {grid[0]:g} x {grid[1]:g} | {label}{', TVD' if tvd else ''}"
+                    print(f"| {name} | {pc} | {glabel} | {label}{', TVD' if tvd else ''}"
                           f"{'' if beta is None else f', extrapolated {beta:g} (after)'} | {e:g} | "
                           f"{rms:.2f} ({worst:.1f}) | " + " ".join(f"{x:+.1f}" for x in err)
                           + f" | div {fl.max_div:.1e}, projection {fl.cache.get('projection_m_s', 0):.2f} m/s, "
@@ -437,6 +438,8 @@ if __name__ == "__main__":
                    "(intake_extrapolated's beta; after the solve, the exhausts not fed back)")
     p.add_argument("--no-floor", action="store_true", help="also Chen's nu without the diffusivity floor")
     p.add_argument("--regions", action="store_true", help="also the CFD's flow in the cold aisle only, and outside it")
+    p.add_argument("--across", type=float, default=None, help="cells of this size (m) along y only "
+                   "(rowend_attempts.refine_across: across the rack fronts)")
     p.add_argument("--hz", type=float, default=None, help="layer height (m), default the default grid's")
     a = p.parse_args()
     if a.what == "check":
@@ -446,6 +449,9 @@ if __name__ == "__main__":
         sampling(["case_B1"] + ROOMS if a.room is None else [a.room], a.extrapolate or [0.25, 0.5],
                  a.edge[0] if a.edge else 0.0)
     else:
+        if a.across is not None:
+            from rowend_attempts import refine_across
+            refine_across(a.across)
         case = load_room(a.room)
         from dctwin.twin.sim.compile import default_grid_m
         hz = default_grid_m(cfd_site(case, next(iter(case["temperatures"]["cases"]))).halls[0])

@@ -33,6 +33,7 @@ runs) through the same temperature call.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -301,10 +302,22 @@ def intake_extrapolated(ap, flow, T: np.ndarray, beta: float) -> np.ndarray:
     return np.bincount(rack, w * tf, ap.n_racks) / np.maximum(np.bincount(rack, w, ap.n_racks), 1e-300)
 
 
-def inlets(ap, flow, p_w, supply_c: float, edge: float, alpha_floor: float, tvd: bool = False) -> np.ndarray:
-    T = thermal.solve_steady(ap, flow, p_w, np.full(ap.n_units, supply_c), supply_c, alpha_floor=alpha_floor,
-                             front_jet_edge=edge, tvd=tvd)
-    return thermal.port_means(ap, flow, T, edge)[0]
+def room_case(case: dict, power_case: str, grid=None) -> tuple:
+    """(plant, airflows, rack powers (W) in plant order, plant index of each CFD rack) of one power case,
+    as ``dctwin solve`` has it (``air_cases.cfd_site``: rack flows fixed, the tiles fed the CFD's flow)."""
+    site = cfd_site(case, power_case)
+    ap = compile_hall(site, grid_m=grid)
+    order = [ap.rack_ids.index(r.id) for r in site.halls[0].racks]
+    bc = airflow.FlowBC(np.full(ap.n_racks, case["q_rack_m3s"]),
+                        np.array([case["tile_flow_total_m3s"] if u == "SUPPLY" else 0.0 for u in ap.unit_ids]))
+    p = np.zeros(ap.n_racks)
+    p[order] = case["temperatures"]["cases"][power_case]["P_W"]
+    return ap, bc, p, order
+
+
+def steady_t(ap, flow, p_w: np.ndarray, supply_c: float, **kw) -> np.ndarray:
+    """``thermal.solve_steady`` with every unit and tile supplying at ``supply_c``."""
+    return thermal.solve_steady(ap, flow, p_w, np.full(ap.n_units, supply_c), supply_c, **kw)
 
 
 def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool, time_dir: str = "1500",
@@ -312,15 +325,9 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
     case = load_room(name)
     cfd = cfd_fluxes(run, time_dir)
     temps = case["temperatures"]
-    rows = []
     for pc, tc in temps["cases"].items():
-        site = cfd_site(case, pc)
-        ap = compile_hall(site, grid_m=grid)
+        ap, bc, p, order = room_case(case, pc, grid)
         glabel = f"{ap.dx:g} x {ap.dy:g} x {ap.dz:g}"
-        rack_ids = [r.id for r in site.halls[0].racks]
-        order = [ap.rack_ids.index(r) for r in rack_ids]
-        bc = airflow.FlowBC(np.full(ap.n_racks, case["q_rack_m3s"]),
-                            np.array([case["tile_flow_total_m3s"] if u == "SUPPLY" else 0.0 for u in ap.unit_ids]))
         flows = {}
         if own:
             flows["dctwin march"] = (airflow.solve_flow(ap, bc), thermal.ALPHA_FLOOR)
@@ -336,8 +343,6 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
                     imposed_flow(ap, bc, cfd, nu, march, aisle), thermal.ALPHA_FLOOR)
                 flows["march in the cold aisle, CFD flow elsewhere"] = (
                     imposed_flow(ap, bc, cfd, nu, march, ~aisle), thermal.ALPHA_FLOOR)
-        p = np.zeros(ap.n_racks)
-        p[order] = tc["P_W"]
         ref = np.array(tc["T_inlet_C"])
         if cfd["scalars"] and flows:
             # the CFD's own temperature field (its scalars weighted by the supply and exhaust temperatures)
@@ -353,22 +358,18 @@ def budget(name: str, run: Path, grid: tuple, edges: list, nus: list, own: bool,
                       f"{'' if beta is None else f', extrapolated {beta:g}'} | - | "
                       f"{np.sqrt(np.mean(err ** 2)):.2f} ({np.abs(err).max():.1f}) | "
                       + " ".join(f"{x:+.1f}" for x in err) + " |", flush=True)
-        for label, (fl, floor) in flows.items():
-            for tvd in tvds:
-              for e in edges:
-                t0 = time.process_time()
-                T = thermal.solve_steady(ap, fl, p, np.full(ap.n_units, temps["T_supply_C"]), temps["T_supply_C"],
-                                         alpha_floor=floor, front_jet_edge=e, tvd=tvd)
-                for beta in [None] + ([] if e > 0 else list(betas)):
-                    tin = thermal.port_means(ap, fl, T, e)[0] if beta is None else intake_extrapolated(ap, fl, T, beta)
-                    err = tin[order] - ref
-                    rms, worst = float(np.sqrt(np.mean(err ** 2))), float(np.abs(err).max())
-                    rows.append((pc, label, e, rms, worst))
-                    print(f"| {name} | {pc} | {glabel} | {label}{', TVD' if tvd else ''}"
-                          f"{'' if beta is None else f', extrapolated {beta:g} (after)'} | {e:g} | "
-                          f"{rms:.2f} ({worst:.1f}) | " + " ".join(f"{x:+.1f}" for x in err)
-                          + f" | div {fl.max_div:.1e}, projection {fl.cache.get('projection_m_s', 0):.2f} m/s, "
-                          f"CPU {time.process_time() - t0:.1f} s", flush=True)
+        for (label, (fl, floor)), tvd, e in itertools.product(flows.items(), tvds, edges):
+            t0 = time.process_time()
+            T = steady_t(ap, fl, p, temps["T_supply_C"], alpha_floor=floor, front_jet_edge=e, tvd=tvd)
+            for beta in [None] + ([] if e > 0 else list(betas)):
+                tin = thermal.port_means(ap, fl, T, e)[0] if beta is None else intake_extrapolated(ap, fl, T, beta)
+                err = tin[order] - ref
+                rms, worst = float(np.sqrt(np.mean(err ** 2))), float(np.abs(err).max())
+                print(f"| {name} | {pc} | {glabel} | {label}{', TVD' if tvd else ''}"
+                      f"{'' if beta is None else f', extrapolated {beta:g} (after)'} | {e:g} | "
+                      f"{rms:.2f} ({worst:.1f}) | " + " ".join(f"{x:+.1f}" for x in err)
+                      + f" | div {fl.max_div:.1e}, projection {fl.cache.get('projection_m_s', 0):.2f} m/s, "
+                      f"CPU {time.process_time() - t0:.1f} s", flush=True)
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
@@ -382,17 +383,9 @@ def sampling(rooms: list, betas: list, model_edge: float = 0.0) -> None:
         case = load_room(name)
         temps = case["temperatures"]
         for pc, tc in temps["cases"].items():
-            site = cfd_site(case, pc)
-            ap = compile_hall(site)
-            order = [ap.rack_ids.index(r.id) for r in site.halls[0].racks]
-            q_tile = case["tile_flow_total_m3s"]
-            bc = airflow.FlowBC(np.full(ap.n_racks, case["q_rack_m3s"]),
-                                np.array([q_tile if u == "SUPPLY" else 0.0 for u in ap.unit_ids]))
+            ap, bc, p, order = room_case(case, pc)
             fl = airflow.solve_flow(ap, bc)
-            p = np.zeros(ap.n_racks)
-            p[order] = tc["P_W"]
-            T = thermal.solve_steady(ap, fl, p, np.full(ap.n_units, temps["T_supply_C"]), temps["T_supply_C"],
-                                     front_jet_edge=model_edge)
+            T = steady_t(ap, fl, p, temps["T_supply_C"], front_jet_edge=model_edge)
             ref = np.array(tc["T_inlet_C"])
             cells = []
             for b in res:
@@ -456,5 +449,5 @@ if __name__ == "__main__":
         from dctwin.twin.sim.compile import default_grid_m
         hz = default_grid_m(cfd_site(case, next(iter(case["temperatures"]["cases"]))).halls[0])
         grid = (a.grid or hz[0], a.hz or hz[1])
-        budget(a.room, a.run, grid, a.edge, ["chen", "cfd"] if a.nu == "both" else [a.nu], not a.no_own, a.time, (False, True) if a.tvd else (False,),
-               a.extrapolate, a.no_floor, a.regions)
+        budget(a.room, a.run, grid, a.edge, ["chen", "cfd"] if a.nu == "both" else [a.nu], not a.no_own, a.time,
+               (False, True) if a.tvd else (False,), a.extrapolate, a.no_floor, a.regions)

@@ -1,8 +1,10 @@
 """Session 26's error budget (docs/validation.md, "Session 26: the error budget (the CFD's flow imposed)"):
 dctwin's steady temperature solve on the CFD's own mean flow, against the CFD's rack inlets.
 
-    python3 tests/twin/physics/imposed_flow.py budget ROOM RUN_DIR [--grid H] [--edge E ...] [--nu chen|cfd|both]
+    python3 tests/twin/physics/imposed_flow.py budget ROOM RUN_DIR [--grid H] [--hz H] [--across H] [--edge E ...]
+        [--nu chen|cfd|both] [--no-floor] [--tvd] [--regions] [--extrapolate BETA ...] [--no-own] [--time T]
     python3 tests/twin/physics/imposed_flow.py check ROOM RESULT_JSON
+    python3 tests/twin/physics/imposed_flow.py sampling [ROOM] [--extrapolate BETA ...] [--edge E]
 
 ``RUN_DIR`` is an OpenFOAM run of the room made by tests/data/cfd/tools (e.g. /work/cfd/runs/j_gaps_m1,
 its averaged fields at iteration 1500 and, for the rerun check, its ``scal_turb/F.json``).
@@ -24,7 +26,15 @@ the racks' powers and airflows of the CFD) then runs on that flow with
 and ``front_jet_edge`` 0 (the jets off) and each ``--edge`` (the rack-front jet tubes, session 25). One
 markdown row per power case and variant: RMS and worst |error| and every rack's error (model minus CFD).
 For comparison the first rows are dctwin's own marched flow (``airflow.solve_flow``, what ``dctwin solve``
-runs) through the same temperature call.
+runs) through the same temperature call. ``--no-floor``: also Chen's nu without the floor; ``--tvd``: also
+TVD advection; ``--regions``: also the CFD's flow inside the cold aisle's box only (the march's outside)
+and the reverse; ``--extrapolate``: also the intakes read extrapolated toward their faces
+(:func:`intake_extrapolated`, after the solve); ``--grid``/``--hz``: the horizontal/vertical cell (m),
+``--across``: cells of H m along y only (across the rack fronts). A first row per case reads the CFD's own
+temperature field (its scalars, if kept) through dctwin's intake cells: what the grid's reading costs alone.
+
+``sampling``: every room/case (or ROOM) on dctwin's own march, the intakes read as ``port_means`` and
+extrapolated; its first column reproduces ``rowend_attempts.py table``.
 
 ``check``: the rerun's rack inlets (RESULT_JSON: tools/analyze.py's output for the run, e.g.
 /work/cfd/runs/j_gaps_m1.json) against the stored tests/data/cfd/ROOM.json, rack by rack.

@@ -137,3 +137,20 @@ def test_the_temperatures_on_a_new_flow_are_solved_loose_and_the_last_to_the_ful
     d_ret = np.abs(sim_l.state.unit_return_c - sim_t.state.unit_return_c).max()
     assert max(d_in, d_ret) < steady.STEADY_TOL_K
     assert sim_l.state.energy_error < 1e-4 and sim_l.state.air_energy_error < 1e-4
+
+
+def test_the_box_march_ends_at_edit_box_time_where_its_air_does_not_settle(before, monkeypatch):
+    # (ai-hall: the halves of the box's flow differ by 9-14 % to the end and never meet march_box's 4 %): a box
+    # march told never to stop on its own (tol 0) still ends by steady.EDIT_BOX_TIME_S of simulated time
+    from dctwin.twin.sim import placement_local
+
+    checks: list = []
+    real = placement_local.march_box
+    monkeypatch.setattr(placement_local, "march_box", lambda *a, **k: real(*a, **k, trace=checks))
+    monkeypatch.setattr(steady, "EDIT_BOX_TOL", 0.0)
+    sim2 = _after(before, steady.EDIT_BOX_REACH_M)
+    assert sim2.stats.flow_solves == 1 and checks  # the box marched, once
+    marched_s = checks[-1][0]
+    assert marched_s < placement_local.LOCAL_MAX_S  # shorter than march_box's own longest (30 s)
+    assert steady.EDIT_BOX_TIME_S - placement_local.LOCAL_WINDOW_S < marched_s <= \
+        steady.EDIT_BOX_TIME_S + placement_local.LOCAL_WINDOW_S

@@ -448,7 +448,7 @@ def _verify_solve(ctx: PlacementContext, request: RackRequest, cand: Candidate, 
     """The second stage of :func:`verify`: the warm full solve from ``started`` and the record."""
     from dctwin.twin.sim.engine import Cancelled as SolveCancelled
 
-    t0, c0 = started.t0, time.thread_time()
+    t0, cpu0 = started.t0, time.thread_time()
     sim2, placed, local = started.sim, started.placed, started.local
     try:
         if started.local_flow is not None:
@@ -497,7 +497,7 @@ def _verify_solve(ctx: PlacementContext, request: RackRequest, cand: Candidate, 
         "inlet_error_k": (cand.inlet_c - max(inlets)) if (inlets and cand.inlet_c is not None) else None,
         "rise_error_k": cand.neighbour_rise_k - rise,
         "ids": new_ids, "solve_s": time.perf_counter() - t0,
-        "solve_cpu_s": started.cpu_s + time.thread_time() - c0,
+        "solve_cpu_s": started.cpu_s + time.thread_time() - cpu0,
     }
     if local is not None:  # the rise estimated on the candidate's corrected flow, against the same solve
         k = int(np.argmax(local["rises"])) if len(local["rises"]) else -1

@@ -509,6 +509,8 @@ def _verify_solve(ctx: PlacementContext, request: RackRequest, cand: Candidate, 
             record["local"]["inlet_c"] = max(l_in)
             record["local"]["inlet_error_k"] = max(l_in) - max(inlets)
         record["local"]["settled"] = bool(local.get("settled", True))
+        if "box_m" in local:  # how far past the racks the corrected flow's temperature box reached (m)
+            record["local"]["box_m"] = float(local["box_m"])
     f_in, f_rise, _ = cand.floor
     # the floor-wide estimate's errors; the estimate a verified spot reports is the corrected one where made
     record["floor_inlet_error_k"] = (f_in - max(inlets)) if (inlets and f_in is not None) else None

@@ -351,9 +351,10 @@ def local_correction(ctx: Any, racks: Sequence[Any], inlets: Sequence[Optional[f
     # from cold solves at racks far from the spot (20 kW, (2.4, 10.2, S) and (15.0, 12.6, N)) where the estimate
     # on either flow was within 0.1 K of them (session 26)
     v_flow, v_box, v_steps = flow2, fbox, steps
-    if r > air_response.RISE_RADIUS_M + 1e-9:
-        v_box, v_tbox = boxes(air_response.RISE_RADIUS_M)
-        v_flow, v_steps = marched(v_box, v_tbox)
+    v_fbox, v_tbox = boxes(air_response.RISE_RADIUS_M)
+    if (v_fbox, v_tbox) != (fbox, tbox):
+        v_flow, v_steps = marched(v_fbox, v_tbox)
+        v_box = v_fbox
     in0 = thermal.inflow_temperatures(ap0, st0.flow, st0.rack_exhaust_c, us.supply_c, tile_c)
     T0 = box_temperature(ap0, st0.flow, st0.T, in0, tbox)
     rin0, _ = thermal.port_means(ap0, st0.flow, T0)

@@ -448,7 +448,7 @@ def _verify_solve(ctx: PlacementContext, request: RackRequest, cand: Candidate, 
     """The second stage of :func:`verify`: the warm full solve from ``started`` and the record."""
     from dctwin.twin.sim.engine import Cancelled as SolveCancelled
 
-    t0, c0 = started.t0, time.thread_time()
+    t0, cpu0 = started.t0, time.thread_time()
     sim2, placed, local = started.sim, started.placed, started.local
     try:
         if started.local_flow is not None:
@@ -497,7 +497,7 @@ def _verify_solve(ctx: PlacementContext, request: RackRequest, cand: Candidate, 
         "inlet_error_k": (cand.inlet_c - max(inlets)) if (inlets and cand.inlet_c is not None) else None,
         "rise_error_k": cand.neighbour_rise_k - rise,
         "ids": new_ids, "solve_s": time.perf_counter() - t0,
-        "solve_cpu_s": started.cpu_s + time.thread_time() - c0,
+        "solve_cpu_s": started.cpu_s + time.thread_time() - cpu0,
     }
     if local is not None:  # the rise estimated on the candidate's corrected flow, against the same solve
         k = int(np.argmax(local["rises"])) if len(local["rises"]) else -1
@@ -509,6 +509,8 @@ def _verify_solve(ctx: PlacementContext, request: RackRequest, cand: Candidate, 
             record["local"]["inlet_c"] = max(l_in)
             record["local"]["inlet_error_k"] = max(l_in) - max(inlets)
         record["local"]["settled"] = bool(local.get("settled", True))
+        if "box_m" in local:  # how far past the racks the corrected flow's temperature box reached (m)
+            record["local"]["box_m"] = float(local["box_m"])
     f_in, f_rise, _ = cand.floor
     # the floor-wide estimate's errors; the estimate a verified spot reports is the corrected one where made
     record["floor_inlet_error_k"] = (f_in - max(inlets)) if (inlets and f_in is not None) else None

@@ -160,29 +160,59 @@ def test_ai_hall_verification_hands_the_fixed_point_over_to_the_steady_solve(ai_
     assert np.abs(a - b).max() <= 0.02, np.abs(a - b).max()
 
 
-#: what the README states for the largest rise at another rack in the ai-hall for big air racks (K): the
-#: estimate at the spots where it is largest, against warm full solves (-0.7 to +1.9 K at 20 to 60 kW)
+#: the floor-wide estimate's error at the ai-hall row ends for big air racks (K): a spot it rules out for a
+#: neighbour's inlet is too warm once solved within this
 RISE_ERROR_K_BIG_RACK = 2.0
+#: ai-hall row ends where a big rack's own jet decides the rise: the rack in line with a row's end rack, its exhaust
+#: along the end of the next row's contained hot aisle; (21.0, 18.0, S) toward R-H24, whose intake faces the aisle
+#: by the wall (floor-wide 3.9 to 5.5 K too cool at 20 to 60 kW, which the test before session 26 never saw: it
+#: took the highest estimate), (21.0, 2.4, S) toward R-B24 in a narrow aisle (floor-wide 3.1 K too warm at 60 kW)
+ROW_END_WALL_AISLE = (21.0, 18.0, "S")
+ROW_END_NARROW_AISLE = (21.0, 2.4, "S")
+
+
+def _highest_estimate(ctx: PlacementContext, kw: float) -> tuple[float, float, str]:
+    """The ai-hall spot where a ``kw`` rack is estimated (floor-wide) to warm another rack's inlet most."""
+    base = dict(zip(ctx.air.rack_ids, ctx.air.inlet_c))
+    cands = [c for f in ("N", "E", "S", "W") for c in ctx.floor_map(RackRequest(kw=kw), f).candidates.values()]
+    c = max((c for c in cands if c.neighbour is not None), key=lambda c: base[c.neighbour] + c.neighbour_rise_k)
+    return c.x_m, c.y_m, c.facing
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kw", [40.0, 60.0])
-def test_ai_hall_big_rack_rise_at_its_neighbour_is_within_the_stated_error_once_solved(ai_hall, kw):
-    """A big air rack at the ai-hall spot where it is estimated to warm another rack most (a row end, its
-    exhaust toward the next row's end): placed and solved, that rack warms by the estimated rise within
-    the stated error, and the spot is ruled out (or kept) for it rightly within that error.
-    The undiluted estimate (the rack's heat carried by the frozen flow alone) put it 2.4 K (40 kW) and
-    5.9 K (60 kW) too warm here, and ruled out spots that solve 5 K under A1's 32 °C."""
+@pytest.mark.parametrize("kw, spot", [
+    (20.0, ROW_END_WALL_AISLE),
+    (40.0, ROW_END_WALL_AISLE), (40.0, ROW_END_NARROW_AISLE), (40.0, "highest"),
+    (60.0, ROW_END_WALL_AISLE), (60.0, ROW_END_NARROW_AISLE), (60.0, "highest"),
+])
+def test_ai_hall_big_rack_rise_a_verified_spot_reports_is_within_the_stated_error_of_a_cold_solve(ai_hall, kw, spot):
+    """A 20-60 kW air rack at an ai-hall row end, verified as ``find_space`` verifies its best spots: the largest
+    rise at another rack it reports (on its corrected flow, the local correction's boxes sized for its jet) is,
+    placed and solved from cold as ``dctwin solve`` does, within LOCAL_ERROR_K of the largest solved rise and of
+    the solved rise at the rack it names, too cool or too warm. The spots: both row-end kinds, and the spot of the
+    highest floor-wide estimate (the only one checked before session 26). With the boxes of sessions 22-25
+    (``placement_local.JET_SIZED_BOXES = False``) the wall-side row end read 2.85 K (40 kW) and 3.96 K (60 kW) too
+    cool. The map's judgement of the highest-estimate spot (floor-wide) holds within RISE_ERROR_K_BIG_RACK."""
     ctx = PlacementContext(ai_hall)
-    limit = ASHRAE_ALLOWABLE_C["A1"][1]
     base = dict(zip(ctx.air.rack_ids, ctx.air.inlet_c))
-    cands = [c for f in ("N", "E", "S", "W") for c in ctx.floor_map(RackRequest(kw=kw), f).candidates.values()]
-    cand = max((c for c in cands if c.neighbour is not None), key=lambda c: base[c.neighbour] + c.neighbour_rise_k)
-    assert cand.neighbour_rise_k > 3.0, (cand.neighbour, cand.neighbour_rise_k)  # a real rise, not the far field
-    after, ids = solve_placed(ai_hall, cand)
-    solved = after.racks[cand.neighbour].inlet_c - base[cand.neighbour]
-    assert abs(cand.neighbour_rise_k - solved) <= RISE_ERROR_K_BIG_RACK, (cand.neighbour, cand.neighbour_rise_k, solved)
-    estimated_c, solved_c = base[cand.neighbour] + cand.neighbour_rise_k, after.racks[cand.neighbour].inlet_c
+    request = RackRequest(kw=kw)
+    cand, why = ctx.assess(request, Spot(*(_highest_estimate(ctx, kw) if spot == "highest" else spot)))
+    assert cand is not None, why
+    floor_rise, floor_at = cand.neighbour_rise_k, cand.neighbour
+    rec, _ = verify(ctx, request, cand)
+    cand.take_verified(rec)
+    assert cand.neighbour_rise_k == rec["local"]["neighbour_rise_k"]  # what a verified spot reports
+    after, _ = solve_placed(ai_hall, cand)
+    solved = {r: after.racks[r].inlet_c - base[r] for r in ctx.air.rack_ids}
+    most = max(solved, key=solved.get)
+    what = (cand.x_m, cand.y_m, cand.facing, cand.neighbour, cand.neighbour_rise_k, most, solved[most])
+    assert abs(cand.neighbour_rise_k - solved[most]) <= LOCAL_ERROR_K, what
+    assert abs(cand.neighbour_rise_k - solved[cand.neighbour]) <= LOCAL_ERROR_K, what
+    if spot != "highest":
+        return
+    limit = ASHRAE_ALLOWABLE_C["A1"][1]
+    assert floor_rise > 3.0, (floor_at, floor_rise)  # a real rise, not the far field
+    estimated_c, solved_c = base[floor_at] + floor_rise, after.racks[floor_at].inlet_c
     if not cand.feasible and "allowable" in cand.binding:  # ruled out for that rise: too warm once solved
         assert estimated_c > limit and solved_c > limit - RISE_ERROR_K_BIG_RACK, (cand.binding, solved_c)
     else:  # kept: within the limit once solved

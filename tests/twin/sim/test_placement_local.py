@@ -141,3 +141,23 @@ def test_box_march_stops_when_the_air_it_gives_stops_moving(corrected, monkeypat
         assert checks[-1][1] <= tol and checks[-1][0] < placement_local.LOCAL_MAX_S
     else:
         assert checks[-1][0] >= placement_local.LOCAL_MAX_S - 1e-6
+
+
+def test_the_boxes_are_sized_for_the_new_racks_jet():
+    """The temperature box reaches the throw of the new rack's exhaust jet and a rack depth round a row end: a
+    10 kW rack's jet (0.8 m/s over a 0.6 x 2.2 m back) is spent within the floor-wide estimate's 2.4 m throw,
+    a 20 kW one carries 3.8 m, a 40 kW one (3.0 m/s) reaches the longest throw sized for, and a rack that
+    blows less air (its heat to liquid) carries less far."""
+    from dctwin.twin.model.layout import Rack
+    from dctwin.twin.physics import air_response
+    from dctwin.twin.physics.it import RackArrays, rack_steady
+
+    def reach(kw: float, liquid: float = 0.0) -> float:
+        rack = Rack(id="", it_kw=kw, height_m=2.2, liquid_fraction=liquid)
+        q = rack_steady(RackArrays.from_racks([rack]), 1.0, np.array([22.0])).airflow_m3s
+        return placement_local.box_reach_m([rack], q)
+
+    assert reach(10.0) == pytest.approx(air_response.RISE_RADIUS_M)
+    assert reach(20.0) == pytest.approx(3.77 + air_response.ROW_END_M, abs=0.05)
+    assert reach(40.0) == reach(60.0) == pytest.approx(placement_local.LOCAL_MAX_THROW_M + air_response.ROW_END_M)
+    assert reach(40.0, liquid=0.8) < reach(40.0)

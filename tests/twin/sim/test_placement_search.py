@@ -272,6 +272,10 @@ def test_find_space_on_a_tiny_hall_verifies_its_best_spot(tiny):
     # the best 3 feasible spots by the estimate are verified (not just until one holds)
     assert d["verified"] == 3 == sum("verified" in c for c in d["candidates"])
     assert d["best"]["verified"]["ids"] == ["R-01"]
+    # its CPU time is the verification's own (it was the thread's time less the cooling headroom in W)
+    for c in res.candidates:
+        if c.verified is not None:
+            assert 0.0 < c.verified["solve_cpu_s"] < 600.0, c.verified["solve_cpu_s"]
     # the verified solve has the rack: its state is the one returned
     assert "R-01" in res.best_simulation.rack_ids
     # candidates come best first

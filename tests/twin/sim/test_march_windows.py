@@ -21,8 +21,7 @@ from dctwin.twin.sim.engine import Simulation
 #: rack inlets and unit returns (K) of the solve against the one that marches as before session 24
 #: (measured on small: 0.013 K; with the provisional first march at 0.08, 0.074 K)
 BOUND_K = 0.15
-#: the short warm window tried (steady.WARM_WINDOW_TAU; the default stays a march's own 0.5 until placement's
-#: floor-wide estimate at ai-hall row ends allows the move, see steady.WARM_WINDOW_TAU)
+#: the short warm window (steady.WARM_WINDOW_TAU's default since session 26; a march's own is 0.5)
 SHORT = 1 / 3
 #: the provisional tolerance tried (steady.PROVISIONAL_TOL)
 PROVISIONAL = 0.08

@@ -347,7 +347,13 @@ class FindSpaceDialog(QDialog):
             return
         res: PlacementResult = payload
         self.result = res
-        self.rows = [c for c in res.candidates if (c.verified or {}).get("feasible", c.feasible)][:self.LISTED]
+        # the spot the search recommends (res.best: verified by a full solve when any was, as `dctwin place`'s
+        # "best") heads the list, selected; then the feasible ones by rank, then the rest. A verified spot can rank
+        # below unverified ones when its full solve read it warmer than the estimate did.
+        best = res.best
+        feasible = [c for c in res.candidates if (c.verified or {}).get("feasible", c.feasible)]
+        self.rows = ([best] if best is not None else []) + [c for c in feasible if c is not best]
+        self.rows = self.rows[:self.LISTED]
         self.rows += [c for c in res.candidates if c not in self.rows][:max(0, self.LISTED - len(self.rows))]
         self.table.setRowCount(len(self.rows))
         for r, c in enumerate(self.rows):
@@ -364,7 +370,6 @@ class FindSpaceDialog(QDialog):
                 if col == 0:
                     item.setToolTip("✓ verified by a full solve" if c.verified else "estimated on the present flow")
                 self.table.setItem(r, col, item)
-        best = res.best
         err = res.estimate_error_k()
         lines = [f"{res.evaluated} spots evaluated, {len(res.candidates)} with room, "
                  f"{sum(1 for c in res.candidates if c.feasible)} feasible by the estimate, {res.verified} verified "

@@ -180,10 +180,10 @@ def _highest_estimate(ctx: PlacementContext, kw: float) -> tuple[float, float, s
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kw, spot", [
-    (20.0, ROW_END_WALL_AISLE),
-    (40.0, ROW_END_WALL_AISLE), (40.0, ROW_END_NARROW_AISLE), (40.0, "highest"),
-    (60.0, ROW_END_WALL_AISLE), (60.0, ROW_END_NARROW_AISLE), (60.0, "highest"),
+@pytest.mark.parametrize("kw, spot", [  # 4 of the 7 cases measured in session 26 (all held; each is a cold ai-hall
+    # solve of about a minute in CI): 20 kW at the wall-side end, 40 kW in the narrow aisle and at the highest
+    # estimate held as well (docs/validation.md, "Session 26: placement's local correction")
+    (40.0, ROW_END_WALL_AISLE), (60.0, ROW_END_WALL_AISLE), (60.0, ROW_END_NARROW_AISLE), (60.0, "highest"),
 ])
 def test_ai_hall_big_rack_rise_a_verified_spot_reports_is_within_the_stated_error_of_a_cold_solve(ai_hall, kw, spot):
     """A 20-60 kW air rack at an ai-hall row end, verified as ``find_space`` verifies its best spots: the largest

@@ -41,6 +41,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from dctwin.twin._files import remove_quietly
 from dctwin.twin.physics import airflow, thermal
 from dctwin.twin.physics.airflow import Flow
 from dctwin.twin.physics.cooling_air import UnitState, UnitStep, cdu_heat
@@ -134,7 +135,7 @@ def _reuse(path: Path, key: str, hs: HallSystem, st: HallState, u, powered, runn
         verify(hs, st, values, u, powered, running, chw_supply_c, tol_k)
     except Exception as exc:  # noqa: BLE001 - whatever is wrong with an entry, the hall is solved from rest
         log.warning("dctwin: stored solution %s not used (%s); solving from rest", path.name, _reason(exc))
-        _remove(path)
+        remove_quietly(path)
         return None
     for name, v in values["state"].items():
         setattr(st, name, v)
@@ -380,7 +381,7 @@ def _store(path: Path, key: str, st: HallState, rs: RackStep, us: UnitStep, done
         return False
     finally:
         if tmp is not None:
-            _remove(Path(tmp))
+            remove_quietly(Path(tmp))
     trim(path.parent, keep=path)
     return True
 
@@ -411,7 +412,7 @@ def trim(folder: Path, max_bytes: Optional[int] = None, keep: Optional[Path] = N
         for p in folder.iterdir():
             s = p.stat()
             if p.suffix == ".tmp" and s.st_mtime < datetime.datetime.now().timestamp() - 3600:
-                _remove(p)
+                remove_quietly(p)
             elif p.suffix == ".npz":
                 items.append((p == keep, s.st_mtime, s.st_size, p))
     except OSError:
@@ -420,15 +421,8 @@ def trim(folder: Path, max_bytes: Optional[int] = None, keep: Optional[Path] = N
     for _, _, size, p in sorted(items, key=lambda i: (i[0], i[1])):
         if total <= limit:
             break
-        _remove(p)
+        remove_quietly(p)
         total -= size
-
-
-def _remove(p: Path) -> None:
-    try:
-        p.unlink()
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------------------------------------------- verification

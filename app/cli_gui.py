@@ -472,10 +472,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
     from dctwin.app.document import Document
     from dctwin.app.window import MainWindow
+    from dctwin.app.workers import collect_garbage_in_gui_thread
 
     QCoreApplication.setOrganizationName("dctwin")
     QCoreApplication.setApplicationName("dctwin")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collect_garbage_in_gui_thread()  # before the window starts its workers (app/workers.py says why)
     log_path = setup_logging()
     install_qt_message_handler()
     apply_theme(app)

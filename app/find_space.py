@@ -28,6 +28,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from dctwin.app.workers import start_thread
 from dctwin.twin.model.layout import Element, Rack
 from dctwin.twin.sim.placement import (Cancelled, Candidate, PlacementContext, PlacementResult, RackRequest,
                                        find_space)
@@ -141,7 +142,7 @@ class FindSpaceController(QObject):
                 log.exception("placement map failed")
                 self.sig_map_done.emit(token, f"{type(exc).__name__}: {exc}")
 
-        threading.Thread(target=work, name="dctwin-place-map", daemon=True).start()
+        start_thread(work, "dctwin-place-map")
         return True
 
     def _tile_spots(self, proto: Rack) -> dict[tuple[int, int], tuple[float, float]]:
@@ -336,7 +337,7 @@ class FindSpaceDialog(QDialog):
                 log.exception("find space failed")
                 self.sig_result.emit(token, f"{type(exc).__name__}: {exc}")
 
-        threading.Thread(target=work, name="dctwin-find-space", daemon=True).start()
+        start_thread(work, "dctwin-find-space")
 
     def _on_result(self, token: int, payload: object) -> None:
         if token != self._token:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from typing import Optional
 
@@ -22,6 +21,7 @@ from dctwin.twin.physics import kernels
 from dctwin.twin.physics.kernels import CompileProgress
 
 from dctwin.app.status import COMPILING, compile_count, show_fraction
+from dctwin.app.workers import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ def warm_up_with_splash(need: str = "simulate") -> bool:
         splash.move(screen.availableGeometry().center() - splash.rect().center())
     splash.show()
     app.processEvents()
-    thread = threading.Thread(target=work, name="dctwin-warmup", daemon=True)
-    thread.start()
+    thread = start_thread(work, "dctwin-warmup")
     loop.exec()
     thread.join()
     splash.close()

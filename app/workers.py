@@ -13,17 +13,24 @@ A :class:`Job` is the one-shot case: one function, run once (exports, imports, R
 :func:`progress_dialog` puts it behind a progress dialog.
 
 The engine's numba kernels and SQLite release the GIL, so the GUI stays responsive while a worker works.
+
+Python's cyclic garbage collector runs in whichever thread happens to allocate when a threshold is passed; on a
+worker thread it would destroy Qt objects (a closed window's widgets, a dialog) that belong to the GUI thread, and
+Qt then crashes the process (a segmentation fault, seen once in CI under an export). So before any thread of the
+GUI starts, :func:`collect_garbage_in_gui_thread` switches the automatic collector off and runs the same
+generational collections from a timer in the GUI thread.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from dctwin.twin.errors import DctwinError
@@ -79,6 +86,59 @@ def error_text(exc: BaseException, failure: str = "") -> str:
     return f"{failure}: {text}" if failure else text
 
 
+class _GuiThreadCollector(QObject):
+    """Python's generational collections, run by a timer in the GUI thread (the automatic collector is off)."""
+
+    #: how often the allocation counts are looked at (ms): a collection is due when they pass the thresholds
+    INTERVAL_MS = 250
+
+    def __init__(self, app: QCoreApplication):
+        super().__init__(app)
+        self.thresholds = gc.get_threshold()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(self.INTERVAL_MS)
+        gc.disable()
+        self.destroyed.connect(_collector_gone)
+
+    def check(self) -> None:
+        """Collect the generations whose counts passed their thresholds, as the automatic collector would."""
+        if gc.isenabled():  # someone switched it back on: nothing to do, it collects wherever it is
+            return
+        c0, c1, c2 = gc.get_count()
+        t0, t1, t2 = self.thresholds
+        if c0 > t0:
+            gc.collect(2 if (c1 > t1 and c2 > t2) else 1 if c1 > t1 else 0)
+
+
+_collector: Optional[_GuiThreadCollector] = None
+
+
+def _collector_gone(*_) -> None:
+    global _collector
+    _collector = None
+    gc.enable()
+
+
+def collect_garbage_in_gui_thread() -> None:
+    """Make sure Python's cyclic collections run only in the GUI thread while the application lives (see the
+    module docstring). Called by every GUI entry point that starts a thread; does nothing outside the GUI
+    thread, without an application, or a second time."""
+    global _collector
+    app = QCoreApplication.instance()
+    if _collector is not None or app is None or threading.current_thread() is not threading.main_thread():
+        return
+    _collector = _GuiThreadCollector(app)
+
+
+def start_thread(target: Callable[[], None], name: str) -> threading.Thread:
+    """A daemon thread running ``target``, started from the GUI thread with the collector moved there first."""
+    collect_garbage_in_gui_thread()
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 class Worker(QObject):
     """One thread serving the requests posted to it (see the module docstring).
 
@@ -132,8 +192,7 @@ class Worker(QObject):
         with self._cv:
             if self._stopping or (self._thread is not None and self._thread.is_alive()):
                 return
-            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-            self._thread.start()
+            self._thread = start_thread(self._loop, self.name)
 
     def post(self, kind: str, value: Any = None) -> Task:
         """Ask for ``kind`` with ``value``; what it supersedes is dropped (not started) or cancelled (running)."""

@@ -5,6 +5,7 @@ The Qt parts load only for tests outside tests/twin (which never imports Qt).
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,6 +18,20 @@ import pytest  # noqa: E402
 
 def _is_qt_test(request) -> bool:
     return f"{os.sep}tests{os.sep}twin{os.sep}" not in str(request.node.fspath)
+
+
+@pytest.fixture(autouse=True)
+def _automatic_garbage_collection_outside_qt(request):
+    """Once a GUI test started a worker, the automatic collector is off and a timer in the GUI thread collects
+    (app/workers.py); tests/twin runs no event loop, so there the automatic collector is back on for each test."""
+    if _is_qt_test(request) or gc.isenabled():
+        yield
+        return
+    gc.enable()
+    try:
+        yield
+    finally:
+        gc.disable()
 
 
 @pytest.fixture(scope="session")

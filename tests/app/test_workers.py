@@ -271,3 +271,37 @@ def test_progress_dialog_follows_the_job_cancels_it_and_hides_when_it_ends(qtbot
     with qtbot.waitSignal(job2.sig_done, timeout=WAIT_MS):
         job2.start()
     assert dlg2.isHidden()
+
+
+def test_garbage_made_on_a_worker_thread_is_collected_on_the_gui_thread(qtbot):
+    """Python's cyclic collector must never run on a worker: there it would destroy the GUI thread's Qt objects
+    (a closed dialog's widgets) and Qt crashes the process. A QObject left in a reference cycle by the work, and
+    the work's own cyclic garbage (enough to pass the collector's thresholds many times over), are collected;
+    every finalizer runs on the GUI thread."""
+    finalized_on: list[str] = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            finalized_on.append(threading.current_thread().name)
+
+    def leave_a_widget_in_a_cycle():
+        holder = Cycle()
+        holder.widget = QObject()  # a Qt object owned by Python, made on the GUI thread
+        holder.widget.setObjectName("left in a cycle")
+
+    leave_a_widget_in_a_cycle()
+
+    def work(task):
+        for _ in range(20000):  # allocation on this thread that would set the automatic collector off here
+            Cycle()
+        return threading.current_thread().name
+
+    job = Job(work, name="dctwin-test-garbage")
+    with qtbot.waitSignal(job.sig_done, timeout=WAIT_MS) as done:
+        job.start()
+    assert done.args == ["dctwin-test-garbage"]
+    qtbot.waitUntil(lambda: len(finalized_on) >= 20001, timeout=WAIT_MS)
+    assert set(finalized_on) == {threading.main_thread().name}

@@ -97,6 +97,7 @@ def render_floor_plan(data: ReviewData, width_px: int = 1400, show_heat: bool = 
     _colour_bar(p, QRectF(20, plan_h, width_px - 40, bar_h), scene.temp_scale,
                 f"inlet and air temperature at {HEAT_Z_M:g} m, t = {hms(data.picture_t_s)}", font)
     p.end()
+    _delete_now(scene)
     return img
 
 
@@ -138,7 +139,17 @@ def render_risk_map(data: ReviewData, width_px: int = 1400):
         p.drawText(QPointF(x + 32, y + 16), label)
         x += 44 + 13 * len(label)
     p.end()
+    _delete_now(scene)
     return img
+
+
+def _delete_now(scene) -> None:
+    """Destroy a picture's scene here, in the thread that drew it: its items hold each other (a reference cycle),
+    and left to Python's collector the scene would be destroyed wherever a collection happens to run."""
+    import shiboken6
+
+    scene.clear()
+    shiboken6.delete(scene)
 
 
 def text_px(width_px: int) -> int:

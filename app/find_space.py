@@ -75,13 +75,40 @@ class FindSpaceController(QObject):
         self.floor_map = None
         self._drag: Optional[dict] = None
         self.last_map_s: Optional[float] = None
+        #: the searches' threads (the drag's map, the dialog's search), joined when the window closes
+        self._threads: list[threading.Thread] = []
+        #: the window is closing: every search stops at its next look at its cancel predicate
+        self.closing = False
         self.sig_map_done.connect(self._on_map_done)
+        window.runner.sig_running.connect(self._on_runner_running)
+
+    # ---- the searches' threads
+    def start_work(self, work, name: str) -> threading.Thread:
+        """Run ``work`` on a thread of its own (see :meth:`shutdown`)."""
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = start_thread(work, name)
+        self._threads.append(thread)
+        return thread
+
+    def shutdown(self, timeout_s: float = 10.0) -> list[str]:
+        """Cancel every search and wait (at most ``timeout_s`` in all) for their threads to end, before the
+        window and this controller go: a search's thread must not emit from, or hold the last reference to, a
+        Qt object being deleted. Returns the names of the threads still running."""
+        self.closing = True
+        self._token += 1
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+        if self._threads:
+            log.warning("a space search still running after %.0f s", timeout_s)
+        return [t.name for t in self._threads]
 
     # ---- the solved state
     def solved_simulation(self) -> Optional[Any]:
         """The runner's solved simulation if it is the layout on screen (None while a newer edit solves)."""
         w = self.window
-        if w.replay_mode:
+        if w.replay_mode or self.closing or w.runner.running:  # running: the transient steps it
             return None
         sim, gen = w.runner.solved
         if sim is None or gen != w.runner.generation or sim.flow is None:
@@ -119,6 +146,9 @@ class FindSpaceController(QObject):
             request.check(sim.site, hall)
         except Exception:
             return False
+        runner = self.window.runner
+        if not runner.hold_solved():
+            return False
         self.item = PlacementMapItem(scene.hall_rect(), hall.tile_m)
         scene.addItem(self.item)
         self.floor_map = None
@@ -141,9 +171,16 @@ class FindSpaceController(QObject):
             except Exception as exc:  # the map is a help: say why it is missing, keep the drag going
                 log.exception("placement map failed")
                 self.sig_map_done.emit(token, f"{type(exc).__name__}: {exc}")
+            finally:
+                runner.release_solved()
 
-        start_thread(work, "dctwin-place-map")
+        self.start_work(work, "dctwin-place-map")
         return True
+
+    def _on_runner_running(self, running: bool) -> None:
+        """Run pressed: the searches reading the solved state stop (the transient waits for them to let go)."""
+        if running:
+            self._token += 1
 
     def _tile_spots(self, proto: Rack) -> dict[tuple[int, int], tuple[float, float]]:
         """Per floor tile: the drop spot (first rack's corner) of a cursor in it (the scene's snapping,
@@ -296,6 +333,7 @@ class FindSpaceDialog(QDialog):
         self._waiting = False
         self.sig_result.connect(self._on_result)
         window.sig_physics_shown.connect(self._on_window_physics_shown)
+        window.runner.sig_running.connect(self._on_runner_running)
         window.doc.sig_site_changed.connect(self._on_layout_changed)
         window.doc.sig_site_replaced.connect(self._on_layout_changed)
 
@@ -304,16 +342,21 @@ class FindSpaceDialog(QDialog):
                            liquid_fraction=float(self.liquid.value()))
 
     def search(self) -> None:
+        if self.controller.closing:
+            return
         sim = self.controller.solved_simulation()
-        if sim is None:  # searched as soon as the solve of the layout on screen arrives
+        runner = self.window.runner
+        if sim is None or not runner.hold_solved():  # searched as soon as the state on screen is still
             self._waiting = True
-            self.status.setText("Waiting for the hall's steady state (a solve is under way)…")
+            self.status.setText("Waiting for the run to pause (the search reads a still state)…" if runner.running
+                                else "Waiting for the hall's steady state (a solve is under way)…")
             return
         self._waiting = False
         request = self.request()
         try:
             request.check(sim.site, sim.hall)
         except Exception as exc:
+            runner.release_solved()
             self.status.setText(str(exc))
             return
         self._token += 1
@@ -329,15 +372,17 @@ class FindSpaceDialog(QDialog):
             try:
                 ctx = self.controller.context(sim)
                 res = find_space(sim, request, verify_top=verify_top, context=ctx,
-                                 cancel=lambda: token != self._token)
+                                 cancel=lambda: token != self._token or self.controller.closing)
                 self.sig_result.emit(token, res)
             except Cancelled:
                 return
             except Exception as exc:
                 log.exception("find space failed")
                 self.sig_result.emit(token, f"{type(exc).__name__}: {exc}")
+            finally:
+                runner.release_solved()
 
-        start_thread(work, "dctwin-find-space")
+        self.controller.start_work(work, "dctwin-find-space")
 
     def _on_result(self, token: int, payload: object) -> None:
         if token != self._token:
@@ -387,6 +432,17 @@ class FindSpaceDialog(QDialog):
 
     def _on_window_physics_shown(self, _frame) -> None:
         if self._waiting and self.isVisible() and self.controller.solved_simulation() is not None:
+            self.search()
+
+    def _on_runner_running(self, running: bool) -> None:
+        """Run pressed: a search under way stops (the transient would change the state it reads) and starts again
+        when the run pauses; paused: a search waiting for it starts."""
+        if running and not self.search_button.isEnabled():
+            self._token += 1
+            self.search_button.setEnabled(True)
+            self._waiting = True
+            self.status.setText("Waiting for the run to pause (the search reads a still state)…")
+        elif not running and self._waiting and self.isVisible():
             self.search()
 
     def _on_table_selection_changed(self) -> None:

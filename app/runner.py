@@ -167,6 +167,11 @@ class SimRunner(QObject):
         self.stop_at_s: Optional[float] = None
         self.generation = 0
         self._lock = threading.Lock()  # running and stop_at_s change together
+        # other threads reading the solved simulation (a space search) and the transient stepping it exclude
+        # each other: a reader counts in :attr:`_readers`; a step is under way while :attr:`_stepping`
+        self._sim_cv = threading.Condition()
+        self._readers = 0
+        self._stepping = False
         self._engine: Any = None
         self._sim: Any = None
         self._sim_generation = -1
@@ -190,8 +195,27 @@ class SimRunner(QObject):
     @property
     def solved(self) -> tuple[Any, int]:
         """The last fully solved simulation and the generation of the layout it belongs to ((None, -1) before
-        the first). Read-only for other threads: while running, the worker steps it."""
+        the first). Read-only for other threads, and only between :meth:`hold_solved` and :meth:`release_solved`:
+        while running, the worker steps it."""
         return self._sim, self._sim_generation
+
+    def hold_solved(self) -> bool:
+        """(GUI thread) Let another thread read :attr:`solved` until :meth:`release_solved`: False while running
+        (the transient steps it; ask again when paused); else True once the step under way, if any, is over, and
+        the transient does not step until every hold is released."""
+        with self._sim_cv:
+            if self.running:
+                return False
+            while self._stepping:
+                self._sim_cv.wait()
+            self._readers += 1
+            return True
+
+    def release_solved(self) -> None:
+        """(any thread) End a :meth:`hold_solved`."""
+        with self._sim_cv:
+            self._readers -= 1
+            self._sim_cv.notify_all()
 
     # ---- requests from the GUI thread
     def request_solve(self, site: Site) -> int:
@@ -440,13 +464,24 @@ class SimRunner(QObject):
         stop_at = self.stop_at_s
         if stop_at is not None:
             target = min(target, stop_at)
+        held = False
         while sim.t_s < target - 1e-9 and time.monotonic() - start < period:
-            if token.cancelled or not self.running:
-                break
-            if stop_at is not None and stop_at - sim.t_s < sim.dt_s:
-                sim.step(stop_at - sim.t_s)  # the last, shorter step lands on the requested second
-            else:
-                sim.step()
+            with self._sim_cv:
+                if token.cancelled or not self.running:
+                    break
+                if self._readers:  # a space search reads the state: it is cancelled and ends soon
+                    held = True
+                    break
+                self._stepping = True
+            try:
+                if stop_at is not None and stop_at - sim.t_s < sim.dt_s:
+                    sim.step(stop_at - sim.t_s)  # the last, shorter step lands on the requested second
+                else:
+                    sim.step()
+            finally:
+                with self._sim_cv:
+                    self._stepping = False
+                    self._sim_cv.notify_all()
             time.sleep(0)  # let the GUI thread have the interpreter between steps
         now = time.monotonic()
         if stop_at is not None and sim.t_s >= stop_at - 1e-9:
@@ -460,6 +495,6 @@ class SimRunner(QObject):
             self.sig_frame.emit(self._frame(sim, self._sim_generation, sim.summary()))
             last_emit = now
         rest = period - (time.monotonic() - start)
-        if rest > 0 and not math.isinf(speed):
+        if rest > 0 and (held or not math.isinf(speed)):
             self._worker.sleep(rest)
         return last_emit

@@ -56,7 +56,7 @@ from dctwin.app.runner import SPEEDS, Frame, SimRunner
 from dctwin.app.settings import Settings
 from dctwin.app.status import StatusReadout
 from dctwin.app.toolbar import build_toolbar
-from dctwin.app.workers import Job, progress_dialog
+from dctwin.app.workers import Job, progress_dialog, stop_workers
 
 log = logging.getLogger(__name__)
 
@@ -809,8 +809,13 @@ class MainWindow(QMainWindow):
         if self.save_settings_on_close:
             self.settings.save_window(self.saveGeometry(), self.saveState())
             self.settings.sync()
+        # every thread this window started ends before Qt deletes the objects it emits from: the simulation,
+        # the replay, the space searches, exports, imports, recordings and sweeps
+        if getattr(self, "find_space", None) is not None:
+            self.find_space.shutdown()
         self.runner.stop()
         self.replay_presenter.stop()
+        stop_workers(self)
         self.autosaver.close()
         event.accept()
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
@@ -131,6 +132,41 @@ def collect_garbage_in_gui_thread() -> None:
     _collector = _GuiThreadCollector(app)
 
 
+class _Reaper(QObject):
+    """Lets a :class:`Worker` go in the GUI thread once its thread has ended (see :meth:`Worker.start`)."""
+
+    #: a worker's thread is ending: (the worker, the thread)
+    sig_ended = Signal(object, object)
+
+    def __init__(self, app: QCoreApplication):
+        super().__init__(app)
+        #: every worker whose thread runs, kept alive by the GUI thread until that thread has ended
+        self.running: dict[threading.Thread, "Worker"] = {}
+        self.sig_ended.connect(self._on_ended)
+        self.destroyed.connect(_reaper_gone)
+
+    def _on_ended(self, _worker: "Worker", thread: threading.Thread) -> None:
+        thread.join()  # its last statement was the emit: it lets go of the worker now
+        self.running.pop(thread, None)
+
+
+_reaper: Optional[_Reaper] = None
+
+
+def _reaper_gone(*_) -> None:
+    global _reaper
+    _reaper = None
+
+
+def _gui_reaper() -> Optional[_Reaper]:
+    """The reaper (made in the GUI thread with the application; None without one)."""
+    global _reaper
+    app = QCoreApplication.instance()
+    if _reaper is None and app is not None and threading.current_thread() is threading.main_thread():
+        _reaper = _Reaper(app)
+    return _reaper
+
+
 def start_thread(target: Callable[[], None], name: str) -> threading.Thread:
     """A daemon thread running ``target``, started from the GUI thread with the collector moved there first."""
     collect_garbage_in_gui_thread()
@@ -185,6 +221,7 @@ class Worker(QObject):
         self._stopping = False
         self._finishing = False  # end once nothing waits (a one-shot job)
         self._thread: Optional[threading.Thread] = None
+        self._reaper: Optional[_Reaper] = None
 
     # ---- the GUI thread
     def start(self) -> None:
@@ -192,7 +229,13 @@ class Worker(QObject):
         with self._cv:
             if self._stopping or (self._thread is not None and self._thread.is_alive()):
                 return
+            # the GUI thread holds the worker while its thread runs and lets it go only after that thread has
+            # ended: else the thread could drop the last reference to a worker without a parent, and Qt would
+            # delete it on the worker's thread (a QObject of the GUI thread, with signals queued from it)
+            self._reaper = _gui_reaper()
             self._thread = start_thread(self._loop, self.name)
+            if self._reaper is not None:
+                self._reaper.running[self._thread] = self
 
     def post(self, kind: str, value: Any = None) -> Task:
         """Ask for ``kind`` with ``value``; what it supersedes is dropped (not started) or cancelled (running)."""
@@ -232,10 +275,14 @@ class Worker(QObject):
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Cancel everything and end the thread (waits up to ``timeout_s`` for it)."""
+        self.halt()
+        self.wait(timeout_s)
+
+    def halt(self) -> None:
+        """Cancel everything and let the thread end, without waiting for it (:meth:`stop` waits)."""
         with self._cv:
             self._stopping = True
         self.cancel()
-        self.wait(timeout_s)
 
     @property
     def alive(self) -> bool:
@@ -274,6 +321,12 @@ class Worker(QObject):
         finally:
             if self._teardown is not None:
                 self._call(self._teardown)
+            reaper = self._reaper
+            if reaper is not None:
+                try:
+                    reaper.sig_ended.emit(self, threading.current_thread())
+                except RuntimeError:  # the application is gone
+                    pass
 
     def _take(self) -> Optional[Task]:
         """The first waiting request in kind order (called with the lock held)."""
@@ -316,6 +369,24 @@ class Worker(QObject):
         except RuntimeError:  # the window (and this worker) went away while the thread was finishing
             if shiboken6.isValid(self):
                 raise
+
+
+def stop_workers(owner: QObject, timeout_s: float = 10.0) -> list[str]:
+    """Cancel every :class:`Worker` that is ``owner`` or one of its descendants (exports, imports, recordings,
+    sweeps) and wait, at most ``timeout_s`` in all, for their threads to end. Called before ``owner`` goes away
+    (a window closing): Qt deletes the workers with it, and a thread must not be left emitting from, or holding
+    the last reference to, a Qt object being deleted in the GUI thread. Returns the names of the threads still
+    running (work that does not poll its token and outlasted the wait)."""
+    workers = ([owner] if isinstance(owner, Worker) else []) + list(owner.findChildren(Worker))
+    for worker in workers:
+        worker.halt()
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.wait(max(0.0, deadline - time.monotonic()))
+    left = [worker.name for worker in workers if worker.alive]
+    if left:
+        log.warning("background work still running after %.0f s: %s", timeout_s, ", ".join(left))
+    return left
 
 
 class Job(Worker):

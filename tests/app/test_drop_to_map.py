@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
 
 from dctwin.twin.model.commands import SetHallProperty
 from dctwin.twin.sim.engine import Simulation
@@ -121,12 +122,14 @@ class PaintRegions(QObject):
 
 def test_a_drop_redraws_the_new_rack_not_the_whole_floor_and_a_resized_hall_redraws_it(qtbot, tmp_path):
     w = editing_window(qtbot, tmp_path)
-    qtbot.wait(50)
     paints = PaintRegions(w.view.viewport())
+    w.view.viewport().update()
+    qtbot.waitUntil(lambda: bool(paints.regions), timeout=5000)  # the plan is on screen, painted whole
+    QApplication.processEvents()  # and what that left pending
+    paints.regions.clear()
     hall_on_screen = w.view.mapFromScene(w.scene.hall_item.rect()).boundingRect()
     drop(w, AIR_10KW, 1.5, 8.5)
-    qtbot.wait(50)
-    assert paints.regions
+    qtbot.waitUntil(lambda: bool(paints.regions), timeout=5000)  # the drop's repaint (however loaded the machine)
     area = max(r.width() * r.height() for r in paints.regions)
     # the new rack, its selection outline: a corner of the floor, not all of it (a new Hall value per edit
     # used to redraw the floor and with it every rack and tile on it)
@@ -136,9 +139,9 @@ def test_a_drop_redraws_the_new_rack_not_the_whole_floor_and_a_resized_hall_redr
     width = w.doc.site.hall.width_m
     paints.regions.clear()
     w.doc.execute(SetHallProperty(w.doc.site.hall.id, "width_m", width + 1.2))
-    qtbot.wait(50)
     assert w.scene.hall_item.rect().width() == pytest.approx((width + 1.2) * PX)
-    assert max(r.width() * r.height() for r in paints.regions) >= 0.9 * hall_on_screen.width() * hall_on_screen.height()
+    qtbot.waitUntil(lambda: bool(paints.regions) and max(r.width() * r.height() for r in paints.regions)
+                    >= 0.9 * hall_on_screen.width() * hall_on_screen.height(), timeout=5000)
 
 
 def test_a_drop_selects_the_new_rack_in_the_same_inspector_and_trend_widgets(qtbot, tmp_path):

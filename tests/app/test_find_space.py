@@ -9,7 +9,7 @@ import os
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from dctwin.app.document import Document
@@ -107,6 +107,63 @@ def test_dragging_a_rack_maps_where_it_fits_and_says_what_binds(window, qtbot):
     assert (new.x_m, new.y_m, new.facing) == (spot[0], spot[1], "N")
     window.doc.undo_stack.undo()
     assert len(window.doc.site.hall.racks) == n
+
+
+def test_the_transient_and_a_space_search_never_use_the_solved_state_together(window, qtbot, monkeypatch):
+    """A search reads the runner's solved simulation on its own thread; Run steps that same simulation on the
+    runner's. While a search holds it the transient waits (Run cancels the search, which lets go at its next
+    look); while running, no search starts (the drag keeps the plain tint, the dialog waits for the pause)."""
+    import math
+    import threading
+    import time
+
+    import dctwin.app.find_space as find_space_module
+    from dctwin.twin.sim.placement import Cancelled
+
+    runner = window.runner
+    sim = runner.solved[0]
+    seen: list[tuple[float, float]] = []
+    started = threading.Event()
+    frames: list = []
+    runner.sig_frame.connect(frames.append)
+
+    def fake_find_space(sim_, request, verify_top, context, cancel):
+        t0 = sim_.t_s
+        started.set()
+        deadline = time.monotonic() + 60.0
+        while not cancel() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        n = len(frames)  # a real search looks at its cancel predicate now and then: it goes on a little
+        while len(frames) < n + 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        seen.append((t0, sim_.t_s))
+        raise Cancelled()
+
+    monkeypatch.setattr(find_space_module, "find_space", fake_find_space)
+    dlg = window.open_find_space()
+    dlg.search()
+    assert started.wait(60)
+    t0 = sim.t_s
+    runner.set_speed(math.inf)
+    runner.set_running(True)  # cancels the search; the transient steps once it has let go
+    qtbot.waitUntil(lambda: bool(seen) and sim.t_s > t0, timeout=60_000)
+    assert seen == [(t0, t0)]  # the state did not move under the search
+    assert "Waiting for the run to pause" in dlg.status.text() and dlg.search_button.isEnabled()
+    # while running: no search reads it
+    assert window.find_space.solved_simulation() is None and not runner.hold_solved()
+    drag(window, AIR_5KW, 5.7, 3.3)
+    assert window.find_space.item is None
+    QApplication.sendEvent(window.view.viewport(), QDragLeaveEvent())
+    # a hold taken while paused: the transient does not step until it is released
+    started.clear()
+    runner.set_running(False)  # the dialog searches again, now that the state is still
+    assert started.wait(60)
+    t1 = sim.t_s
+    n = len(frames)
+    runner.set_running(True)
+    qtbot.waitUntil(lambda: len(seen) == 2 and sim.t_s > t1, timeout=60_000)
+    assert seen[1] == (t1, t1) and len(frames) > n
+    runner.set_running(False)
 
 
 def test_no_map_before_the_hall_is_solved(qtbot, tmp_path):

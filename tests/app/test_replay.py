@@ -98,14 +98,26 @@ def test_clicking_an_alarm_marker_shows_that_second_and_its_cause_chain(qtbot, w
     assert w.scene.selected_ids() == ["CRAH-1"]
 
 
-def test_newest_seek_wins(qtbot, window, run_file):
+def test_newest_seek_wins(qtbot, window, run_file, monkeypatch):
+    import threading
+
+    from dctwin.twin.store import Replayer
+
     w = window
     open_replay(qtbot, w, run_file)
     shown: list = []
     w.sig_replay_shown.connect(lambda f: shown.append(f.t_s))
     asks = [float(t) for t in range(5, 120, 9)]
+    gate, real_seek = threading.Event(), Replayer.seek
+
+    def held_seek(self, t_s):  # the worker is busy while the person drags: however loaded the machine is
+        gate.wait(WAIT_MS / 1e3)
+        return real_seek(self, t_s)
+
+    monkeypatch.setattr(Replayer, "seek", held_seek)
     for t in asks:  # faster than any seek: the worker skips to the newest request
         w.timeline.seek(t)
+    gate.set()
     qtbot.waitUntil(lambda: bool(shown) and shown[-1] == asks[-1], timeout=WAIT_MS)
     qtbot.wait(200)
     assert shown[-1] == asks[-1]

@@ -37,8 +37,7 @@ def feed(window, n=30):
 
 
 def test_trends_are_the_front_tab_at_start(window, qtbot):
-    qtbot.wait(50)  # let the dock layout settle
-    assert not window.trends.visibleRegion().isEmpty()
+    qtbot.waitUntil(lambda: not window.trends.visibleRegion().isEmpty(), timeout=5000)  # the dock layout settled
     assert window.alarms.visibleRegion().isEmpty()  # its tab is behind the trends
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 import pytest
 import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from dctwin.app.workers import CancelToken, Cancelled, Job, Worker, progress_dialog
+from dctwin.app.workers import CancelToken, Cancelled, Job, Worker, progress_dialog, stop_workers
 from dctwin.twin.errors import InputError
 
 WAIT_MS = 5000
@@ -112,8 +113,8 @@ def test_cancel_stops_the_work_it_polls(qtbot):
     n = len(steps)
     assert cancelled == [f"cancelled after {n} steps"] and cancelled.threads == [True]
     assert done == []
-    time.sleep(0.05)
-    assert len(steps) == n  # the work stopped
+    job.wait(WAIT_MS / 1e3)
+    assert not job.alive and len(steps) == n  # the work stopped
 
 
 def test_a_newer_request_cancels_the_running_one_and_replaces_the_waiting_one(qtbot):
@@ -161,10 +162,12 @@ def test_kinds_are_served_in_order_and_a_request_drops_what_it_supersedes(qtbot)
 def test_idle_work_runs_between_requests_and_a_request_interrupts_it(qtbot):
     state = {"run": False, "interrupted": 0}
     served = []
+    idling = threading.Event()
 
     def idle(token: CancelToken) -> bool:
         if not state["run"]:
             return False
+        idling.set()
         start = time.monotonic()
         while time.monotonic() - start < 10.0:
             if token.cancelled:
@@ -177,11 +180,10 @@ def test_idle_work_runs_between_requests_and_a_request_interrupts_it(qtbot):
     worker.start()
     state["run"] = True
     worker.wake()
-    time.sleep(0.05)
-    t0 = time.monotonic()
+    assert idling.wait(WAIT_MS / 1e3)  # the idle work is under way (its loop lasts 10 s unless interrupted)
     worker.post("solve", 1)
     qtbot.waitUntil(lambda: served == [1], timeout=WAIT_MS)
-    assert time.monotonic() - t0 < 5.0 and state["interrupted"] == 1  # the idle loop did not run its 10 s
+    assert state["interrupted"] == 1  # the request interrupted the idle loop, which did not run its 10 s
     worker.stop()
     assert not worker._thread.is_alive()
 
@@ -222,8 +224,7 @@ def test_a_job_whose_owner_is_gone_finishes_quietly(qtbot):
         job.start()
         thread = job._thread
         owner.deleteLater()  # the window closes while the job runs
-        qtbot.wait(50)
-        assert not shiboken6.isValid(job)
+        qtbot.waitUntil(lambda: not shiboken6.isValid(job), timeout=WAIT_MS)
         gate.set()
         thread.join(5)
     finally:
@@ -305,3 +306,74 @@ def test_garbage_made_on_a_worker_thread_is_collected_on_the_gui_thread(qtbot):
     assert done.args == ["dctwin-test-garbage"]
     qtbot.waitUntil(lambda: len(finalized_on) >= 20001, timeout=WAIT_MS)
     assert set(finalized_on) == {threading.main_thread().name}
+
+
+def test_a_worker_without_a_parent_is_let_go_on_the_gui_thread(qtbot):
+    """The GUI thread holds a worker while its thread runs: the thread never drops the last reference to it, so
+    Qt never deletes a QObject of the GUI thread (signals queued from it) on the worker's thread."""
+    gate = threading.Event()
+    let_go_on: list[str] = []
+    job = Job(lambda task: gate.wait(WAIT_MS / 1e3), name="dctwin-test-owner")  # no parent: Python owns it
+    weakref.finalize(job, lambda: let_go_on.append(threading.current_thread().name))
+    job.start()
+    thread = job._thread
+    del job  # the GUI forgets the job while it runs
+    gate.set()
+    thread.join(WAIT_MS / 1e3)
+    qtbot.waitUntil(lambda: bool(let_go_on), timeout=WAIT_MS)
+    assert let_go_on == [threading.main_thread().name]
+
+
+def test_stop_workers_cancels_every_worker_below_the_owner_and_waits_for_their_threads(qtbot):
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    child = QObject(owner)
+    started = [threading.Event() for _ in range(3)]
+
+    def polling(i):
+        def work(task):
+            started[i].set()
+            while not task.token.cancelled:
+                time.sleep(0.001)
+            task.token.check("stopped")
+        return work
+
+    jobs = [Job(polling(0), owner), Job(polling(1), child)]
+    worker = Worker(polling(2), name="dctwin-test-idle-owner", parent=child)
+    for job in jobs:
+        job.start()
+    worker.start()
+    worker.post("run")
+    assert all(e.wait(WAIT_MS / 1e3) for e in started)
+    assert stop_workers(owner, timeout_s=WAIT_MS / 1e3) == []
+    assert not any(w.alive for w in jobs + [worker])
+
+
+def test_closing_the_window_ends_the_threads_it_started(qtbot, tmp_path):
+    """Exports, imports, recordings, sweeps and space searches end before the window (and the Qt objects they
+    emit from) goes: none is left running into the next test or past the application."""
+    from tests.app.gui_helpers import editing_window
+
+    w = editing_window(qtbot, tmp_path)
+    started = [threading.Event(), threading.Event()]
+
+    def export(task):
+        started[0].set()
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:
+            task.token.check("cancelled: nothing written")
+            time.sleep(0.001)
+
+    job = w.run_job(Job(export, w, name="dctwin-test-export"), "Exporting…", lambda _r: None, "Cannot export")
+    token = w.find_space._token
+
+    def search():
+        started[1].set()
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and w.find_space._token == token:
+            time.sleep(0.001)
+
+    search_thread = w.find_space.start_work(search, "dctwin-test-search")
+    assert all(e.wait(WAIT_MS / 1e3) for e in started)
+    assert w.close()
+    assert not job.alive and not search_thread.is_alive()

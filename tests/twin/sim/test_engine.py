@@ -6,6 +6,7 @@ tests/twin/physics against CFD and analytic cases.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -27,8 +28,17 @@ def small():
 
 @pytest.fixture(scope="module")
 def small_steady(small):
+    """small solved once at GRID; tests that only read it share it."""
     sim = Simulation(small, grid_m=GRID)
     return sim, sim.solve_steady()
+
+
+@pytest.fixture()
+def steady_copy(small_steady):
+    """A copy of the shared solved simulation and its summary, for a test that runs or changes it: the solve is
+    deterministic (test_identical_inputs_give_identical_states solves twice), so the copy is the state a fresh
+    ``Simulation(small, grid_m=GRID).solve_steady()`` leaves, bit for bit."""
+    return copy.deepcopy(small_steady)
 
 
 def test_steady_balances_energy_and_reports_every_element(small, small_steady):
@@ -53,9 +63,8 @@ def test_steady_balances_energy_and_reports_every_element(small, small_steady):
     assert s.power_nodes["PDU-A"].headroom_n1_w < s.power_nodes["PDU-A"].headroom_w
 
 
-def test_transient_from_steady_stays_put_and_conserves_energy(small):
-    sim = Simulation(small, grid_m=GRID)
-    s0 = sim.solve_steady()
+def test_transient_from_steady_stays_put_and_conserves_energy(steady_copy):
+    sim, s0 = steady_copy
     out = sim.run(120)
     assert out.energy_error < 0.01
     for rid, r in out.final.racks.items():
@@ -65,10 +74,9 @@ def test_transient_from_steady_stays_put_and_conserves_energy(small):
     assert out.events == {}
 
 
-def test_all_cooling_lost_heats_at_p_over_c(small):
+def test_all_cooling_lost_heats_at_p_over_c(small, steady_copy):
     """With every unit failed, stored heat (air + server mass) rises by the heat the servers give."""
-    sim = Simulation(small, grid_m=GRID)
-    sim.solve_steady()
+    sim, _ = steady_copy
     for u in small.hall.cooling_units:
         sim.schedule(0.0, "fail", u.id)
     e0 = sim.stored_energy_j()
@@ -85,9 +93,8 @@ def test_all_cooling_lost_heats_at_p_over_c(small):
     assert 0.0 < rate <= 1.1 * p_w / c_air
 
 
-def test_crah_failure_warms_racks_and_repair_recovers(small):
-    sim = Simulation(small, grid_m=GRID)
-    s0 = sim.solve_steady()
+def test_crah_failure_warms_racks_and_repair_recovers(steady_copy):
+    sim, s0 = steady_copy
     sim.schedule(0.0, "fail", "CRAH-1")
     hot = sim.run(300)
     assert hot.max_inlet_c > s0.max_inlet_c + 1.0
@@ -98,10 +105,9 @@ def test_crah_failure_warms_racks_and_repair_recovers(small):
     assert back.final_max_inlet_c < hot.final_max_inlet_c
 
 
-def test_keyframe_restore_is_bit_identical_through_an_incident(small):
+def test_keyframe_restore_is_bit_identical_through_an_incident(small_steady):
     def fresh():
-        sim = Simulation(small, grid_m=GRID)
-        sim.solve_steady()
+        sim, _ = copy.deepcopy(small_steady)
         sim.schedule(2.0, "utility_loss", "UTIL")
         sim.schedule(0.0, "fail", "CRAH-2")
         return sim
@@ -129,9 +135,8 @@ def test_identical_inputs_give_identical_states(small):
     assert np.array_equal(a.flow.u, b.flow.u)
 
 
-def test_utility_loss_with_clean_generator_start_keeps_racks_up(small):
-    sim = Simulation(small, grid_m=GRID)
-    sim.solve_steady()
+def test_utility_loss_with_clean_generator_start_keeps_racks_up(steady_copy):
+    sim, _ = steady_copy
     sim.schedule(1.0, "utility_loss", "UTIL")
     out = sim.run(60)
     assert out.racks_down == {}
@@ -144,9 +149,8 @@ def test_utility_loss_with_clean_generator_start_keeps_racks_up(small):
     assert chain[-1] == "utility_loss"
 
 
-def test_generator_fail_to_start_takes_racks_down_with_a_cause_chain(small):
-    sim = Simulation(small, grid_m=GRID)
-    sim.solve_steady()
+def test_generator_fail_to_start_takes_racks_down_with_a_cause_chain(steady_copy):
+    sim, _ = steady_copy
     sim.schedule(0.0, "generator_fail_to_start", "GEN-1")
     sim.schedule(1.0, "utility_loss", "UTIL")
     out = sim.run(400)
@@ -168,7 +172,7 @@ def test_bad_events_are_refused_with_names(small):
         sim.schedule(-1.0, "fail", "CRAH-1")
 
 
-def test_extreme_inputs_give_finite_states(small):
+def test_extreme_inputs_give_finite_states(small, steady_copy):
     """3 MW of racks on 300 kW of cooling has no steady state: the solve says so at once (it used to
     return 116 C inlets with an energy error of 1). A hall pushed that far during a transient (every
     rack at 150 % and every unit failed) stays finite."""
@@ -178,8 +182,7 @@ def test_extreme_inputs_give_finite_states(small):
     site.halls[0] = dataclasses.replace(site.halls[0], racks=racks)
     with pytest.raises(InputError, match="cooling cannot carry its heat"):
         Simulation(site, grid_m=GRID).solve_steady()
-    sim = Simulation(small, grid_m=GRID)
-    s = sim.solve_steady()
+    sim, s = steady_copy
     sim.schedule(0.0, "set_utilization", "all", utilization=1.5)
     for u in hall.cooling_units:
         sim.schedule(0.0, "fail", u.id)
@@ -211,10 +214,8 @@ def test_air_slice_is_the_grid_layer(small_steady):
     assert thermal.stored_energy_j(sim.air, sim.T) > 0
 
 
-def test_restore_refuses_a_keyframe_from_another_engine_version(small):
-    sim = Simulation(small, grid_m=GRID)
-    sim.solve_steady()
-    key = sim.keyframe()
+def test_restore_refuses_a_keyframe_from_another_engine_version(small, steady_copy):
+    key = steady_copy[0].keyframe()
     del key["unit_setpoint_c"]
     with pytest.raises(InputError, match="unit_setpoint_c"):
         Simulation(small, grid_m=GRID).restore(key)

@@ -136,3 +136,66 @@ def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path):
         atomic_write(pipe, "x")
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+# ---------------------------------------------------------------- telemetry import
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    from tests.app.attack_files import TINY_TEXT
+
+    (tmp_path / "layout.json").write_text(TINY_TEXT)
+    (tmp_path / "points.csv").write_text("point,element,quantity,unit\nR01_IN,R-01,inlet_c,C\n")
+    rows = "".join(f"{1715644800 + 60 * k},R01_IN,{20 + 0.1 * k:.1f},C\n" for k in range(30))
+    (tmp_path / "data.csv").write_text("timestamp,point,value,unit\n" + rows)
+    return tmp_path
+
+
+def _telemetry(d: Path, *extra) -> list:
+    return ["telemetry", "import", d / "layout.json", "--points", d / "points.csv", *extra]
+
+
+def test_telemetry_import_of_the_good_files_works(site):
+    code, out, err = run_cli(_telemetry(site, "--data", site / "data.csv", "--out", site / "p.dctwin"))
+    assert code == 0, err
+
+
+def test_telemetry_report_over_the_point_map_is_refused(site):
+    """--report points.csv replaced the point map with the report (exit 0)."""
+    refused(site, _telemetry(site, "--data", site / "data.csv", "--out", site / "p.dctwin", "--report",
+                             site / "points.csv"), "--report", "points.csv", "is an input")
+
+
+@pytest.mark.parametrize("report", ["p.dctwin", "nodir/r.json", "."])
+def test_telemetry_report_that_cannot_be_written_leaves_no_project(site, report):
+    """The project was written first, then the report refused: exit 2 with a new p.dctwin left behind."""
+    refused(site, _telemetry(site, "--data", site / "data.csv", "--out", site / "p.dctwin", "--report",
+                             site / report), report.split("/")[0] if report != "." else "is a folder")
+    assert not (site / "p.dctwin").exists()
+
+
+@pytest.mark.parametrize("command", ["import", "propose-map"])
+def test_measurements_that_are_not_utf8_name_file_and_line(site, command):
+    """Latin-1 text in a measurement CSV: an internal UnicodeDecodeError (exit 1)."""
+    bad = site / "latin1.csv"
+    bad.write_bytes((site / "data.csv").read_bytes() + "1715648000,R\u00e4,1,C\n".encode("latin-1"))
+    argv = (_telemetry(site, "--data", bad, "--out", site / "p.dctwin") if command == "import" else
+            ["telemetry", "propose-map", site / "layout.json", "--data", bad, "--out", site / "map.csv"])
+    refused(site, argv, "latin1.csv", "line 32", "not UTF-8")
+
+
+@pytest.mark.parametrize("stamp", ["99999999999999999999", "-1e300"])
+def test_measurement_times_beyond_any_date_name_file_and_line(site, stamp):
+    """Epoch seconds past the year 9999: an internal OverflowError (exit 1) when the report printed them."""
+    bad = site / "far.csv"
+    bad.write_text((site / "data.csv").read_text() + f"{stamp},R01_IN,21,C\n")
+    refused(site, _telemetry(site, "--data", bad, "--out", site / "p.dctwin"), "far.csv", "line 32",
+            "outside the years 1 to 9999")
+
+
+def test_event_log_time_beyond_any_date_is_refused(site):
+    """A logged event at 1e300 s was imported (exit 0)."""
+    log = site / "events.csv"
+    log.write_text("timestamp,source,kind,message\n1e300,BMS,alarm,hello\n")
+    refused(site, _telemetry(site, "--data", site / "data.csv", "--events", log, "--out", site / "p.dctwin"),
+            "events.csv", "line 2", "1e300")

@@ -199,3 +199,16 @@ def test_event_log_time_beyond_any_date_is_refused(site):
     log.write_text("timestamp,source,kind,message\n1e300,BMS,alarm,hello\n")
     refused(site, _telemetry(site, "--data", site / "data.csv", "--events", log, "--out", site / "p.dctwin"),
             "events.csv", "line 2", "1e300")
+
+
+def test_shadow_refused_leaves_the_project_byte_for_byte(site):
+    """shadow opened the project for writing before finding it had no telemetry (or a bad --from): the
+    refusal stamped the file's header (its change counter), a write by a failed command."""
+    from dctwin.twin.model.demos import synthetic_site
+    from dctwin.twin.store import Project
+
+    with Project.create(site / "empty.dctwin") as p:
+        p.save_layout(synthetic_site(4))
+    refused(site, ["shadow", site / "empty.dctwin", "--no-estimate"], "empty.dctwin", "holds no telemetry")
+    assert run_cli(_telemetry(site, "--data", site / "data.csv", "--out", site / "p.dctwin"))[0] == 0
+    refused(site, ["shadow", site / "p.dctwin", "--no-estimate", "--from", "1e308"], "--from", "1e308")

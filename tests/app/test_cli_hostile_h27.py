@@ -212,3 +212,29 @@ def test_shadow_refused_leaves_the_project_byte_for_byte(site):
     refused(site, ["shadow", site / "empty.dctwin", "--no-estimate"], "empty.dctwin", "holds no telemetry")
     assert run_cli(_telemetry(site, "--data", site / "data.csv", "--out", site / "p.dctwin"))[0] == 0
     refused(site, ["shadow", site / "p.dctwin", "--no-estimate", "--from", "1e308"], "--from", "1e308")
+
+
+# ---------------------------------------------------------------- export: a later output fails
+
+@pytest.mark.parametrize("csv_exists", [False, True])
+def test_export_whose_report_fails_leaves_no_review_nor_csv(tmp_path, csv_exists):
+    """--csv was written, then --html refused the damaged layout: exit 2 with five CSV files left behind. A
+    file that was in the --csv folder before stays."""
+    import shutil
+
+    from tests.app.attack_files import _sql, build
+
+    (tmp_path / "a").mkdir()
+    files = build(tmp_path / "a")
+    src = tmp_path / "damaged.dctwin"
+    shutil.copy(files["run.dctwin"], src)
+    _sql(src, "UPDATE layouts SET layout_json = 'x{'", forge=True)
+    d = tmp_path / "o"
+    d.mkdir()
+    if csv_exists:
+        (d / "csv").mkdir()
+        (d / "csv" / "keep.txt").write_text("mine")
+    code, out, err = run_cli(["export", src, "--csv", d / "csv", "--html", d / "r.html"])
+    assert code == 2 and "damaged.dctwin" in err and "Traceback" not in err, err
+    left = sorted(str(p.relative_to(d)) for p in d.rglob("*"))
+    assert left == (["csv", "csv/keep.txt"] if csv_exists else []), left

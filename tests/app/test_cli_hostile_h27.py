@@ -238,3 +238,11 @@ def test_export_whose_report_fails_leaves_no_review_nor_csv(tmp_path, csv_exists
     assert code == 2 and "damaged.dctwin" in err and "Traceback" not in err, err
     left = sorted(str(p.relative_to(d)) for p in d.rglob("*"))
     assert left == (["csv", "csv/keep.txt"] if csv_exists else []), left
+
+
+def test_parquet_that_is_no_parquet_names_the_file(site):
+    """The UTF-8 check above wraps the reader: a broken Parquet file still says so (not a NameError)."""
+    bad = site / "broken.parquet"
+    bad.write_bytes(b"PAR1" + bytes(range(256)) * 4 + b"PAR1")
+    refused(site, _telemetry(site, "--data", bad, "--out", site / "p.dctwin"), "broken.parquet",
+            "cannot be read as Parquet")

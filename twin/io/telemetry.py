@@ -371,8 +371,6 @@ def read_measurements(path: str | Path, point_map: Optional[PointMap] = None) ->
     conversions come from a long file's ``unit`` column, else from ``point_map``. Raises
     :class:`~dctwin.twin.io.report.SourceError` naming the file, line and column of what cannot be read.
     """
-    import pyarrow as pa
-
     p = Path(path)
     if not p.is_file():
         raise SourceError(f"{p}: not found (measurements: CSV or Parquet)")
@@ -395,6 +393,8 @@ def _not_utf8(p: Path) -> str:
 
 
 def _read_measurements(p: Path, point_map: Optional[PointMap]) -> tuple[str, dict[str, RawPoint]]:
+    import pyarrow as pa
+
     fmt = _fmt_of(p)
     if fmt == "parquet":
         import pyarrow.parquet as pq

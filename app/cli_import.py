@@ -66,6 +66,26 @@ def _base(args: argparse.Namespace):
                          f"--fresh to replace it, or another --out") from None
 
 
+def _check_outputs(args: argparse.Namespace, *inputs: str | None) -> None:
+    """--out and --report checked before anything is read or written: neither may be one of the command's
+    inputs (with --fresh the source would be replaced by the layout), nor may they be one file (the report
+    would replace the layout just written), and the report's place is checked as the layout's is, so a
+    refused report never leaves a written layout behind."""
+    from pathlib import Path
+
+    from dctwin.twin.model.layoutfile import check_json_target
+
+    outs = [("--out", args.out, "layout")] + ([("--report", args.report, "report")] if args.report else [])
+    for flag, value, what in outs:
+        out = Path(value)
+        for given in inputs:
+            if given and out.exists() and os.path.exists(given) and os.path.samefile(out, given):
+                raise InputError(f"{flag} {out}: is an input of this import; it is never overwritten")
+        check_json_target(out, what)
+    if args.report and Path(args.report).resolve() == Path(args.out).resolve():
+        raise InputError(f"--report {args.report}: is --out too; give the report a file of its own")
+
+
 def cmd_import_netbox(args: argparse.Namespace) -> int:
     from dctwin.twin.io.netbox_source import read_token_file
 
@@ -75,6 +95,7 @@ def cmd_import_netbox(args: argparse.Namespace) -> int:
         raise InputError("--url needs --token-file FILE (the API token is never given on the command line)")
     if not args.url and not args.source:
         raise InputError("give a NetBox dump, a folder of API responses, or --url URL --token-file FILE")
+    _check_outputs(args, args.source, args.token_file)
     token = read_token_file(args.token_file) if args.url else None
     return _run(args, "netbox", source=args.source, site=args.site, url=args.url, token=token)
 
@@ -82,6 +103,7 @@ def cmd_import_netbox(args: argparse.Namespace) -> int:
 def cmd_import_table(args: argparse.Namespace) -> int:
     from dctwin.twin.io.table import read_mapping
 
+    _check_outputs(args, args.source, args.columns)
     columns = read_mapping(args.columns) if args.columns else None
     return _run(args, "table", source=args.source, site=args.name, columns=columns, sheet=args.sheet)
 

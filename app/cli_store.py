@@ -115,9 +115,6 @@ def _jsonable(o: Any) -> Any:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from dctwin.twin.store.export import export_csv, export_review
-    from dctwin.twin.store.project import Project
-
     pictures = [x for x in (args.png, args.pdf, args.html) if x]
     if not args.out and not args.csv and not pictures:
         raise InputError("export: give --out FILE (review file), --csv DIR, --png FILE, --pdf FILE and/or --html FILE")
@@ -135,6 +132,66 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InputError("export: --at is one moment; it does not go with --from, --to or --around-incident")
     if args.around_incident and (args.from_s is not None or args.to_s is not None):
         raise InputError("export: --around-incident chooses the window itself; leave out --from and --to")
+    before = _outputs_present(args)
+    try:
+        result = _export_all(args, pictures)
+    except BaseException:  # a later output failed (a damaged layout for --html): the earlier ones go too
+        _remove_new_outputs(args, before)
+        raise
+    if args.json:
+        print(json.dumps(result, default=_jsonable))
+        return 0
+    if "review" in result:
+        r = result["review"]
+        what = "layout only" if r["recording"] is None else (
+            f"recording {r['recording']}" + (f" at t = {hms(r['at_s'])}" if r["at_s"] is not None else "")
+            + (f", t = {hms(r['from_s'])} to {hms(r['to_s'])}" if r.get("from_s") is not None else ""))
+        print(f"wrote {r['file']}: {what}, {r['keyframes']} keyframe(s), {r['events']} event(s), "
+              f"{r['bytes'] / 1e6:.2f} MB")
+    if "csv" in result:
+        print(f"wrote {len(result['csv'])} CSV files in {args.csv}")
+    for key in ("png", "pdf", "html"):
+        if key in result:
+            print(f"wrote {result[key]}" + (f" (floor plan at t = {hms(result['picture_t_s'])})" if key == "png" else ""))
+    return 0
+
+
+def _outputs_present(args: argparse.Namespace) -> set[str]:
+    """The export's outputs (and the files in --csv) that exist before it writes."""
+    from pathlib import Path
+
+    files = [x for x in (args.out, args.png, args.pdf, args.html) if x]
+    if args.csv and Path(args.csv).is_dir():
+        files += [str(p) for p in Path(args.csv).iterdir()]
+    return {str(Path(f)) for f in files if Path(f).exists()} | ({str(Path(args.csv))} if args.csv and
+                                                                 Path(args.csv).exists() else set())
+
+
+def _remove_new_outputs(args: argparse.Namespace, before: set[str]) -> None:
+    """Remove what a failed export wrote that was not there before (never a file that was)."""
+    import shutil
+    from pathlib import Path
+
+    from dctwin.twin._files import remove_quietly
+
+    for f in (args.out, args.png, args.pdf, args.html):
+        if f and str(Path(f)) not in before and Path(f).is_file():
+            remove_quietly(f)
+    if args.csv:
+        folder = Path(args.csv)
+        if str(folder) not in before and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+        elif folder.is_dir():
+            for p in folder.iterdir():
+                if str(p) not in before and p.is_file():
+                    remove_quietly(p)
+
+
+def _export_all(args: argparse.Namespace, pictures: list) -> dict[str, Any]:
+    """Write the outputs asked for, in turn: review file, CSV, report pictures."""
+    from dctwin.twin.store.export import export_csv, export_review
+    from dctwin.twin.store.project import Project
+
     result: dict[str, Any] = {}
     if args.out:
         from dctwin.twin.store.export import AROUND_AFTER_S, AROUND_BEFORE_S
@@ -153,22 +210,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             result["csv"] = [str(p) for p in export_csv(project, args.csv, recording_id=rec, at_s=args.at)]
     if pictures:
         result.update(_export_report(args))
-    if args.json:
-        print(json.dumps(result, default=_jsonable))
-        return 0
-    if "review" in result:
-        r = result["review"]
-        what = "layout only" if r["recording"] is None else (
-            f"recording {r['recording']}" + (f" at t = {hms(r['at_s'])}" if r["at_s"] is not None else "")
-            + (f", t = {hms(r['from_s'])} to {hms(r['to_s'])}" if r.get("from_s") is not None else ""))
-        print(f"wrote {r['file']}: {what}, {r['keyframes']} keyframe(s), {r['events']} event(s), "
-              f"{r['bytes'] / 1e6:.2f} MB")
-    if "csv" in result:
-        print(f"wrote {len(result['csv'])} CSV files in {args.csv}")
-    for key in ("png", "pdf", "html"):
-        if key in result:
-            print(f"wrote {result[key]}" + (f" (floor plan at t = {hms(result['picture_t_s'])})" if key == "png" else ""))
-    return 0
+    return result
 
 
 def _check_outputs(args: argparse.Namespace) -> None:

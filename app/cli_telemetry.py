@@ -12,7 +12,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from dctwin.app.cli_physics import _finite
 from dctwin.twin.errors import InputError
@@ -146,6 +146,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 "end_s": parse_time(args.t_to, "--to"), "step_s": args.step, "token": token}
     elif args.t_from or args.t_to or args.token_file:
         raise InputError("--from, --to and --token-file go with --prometheus")
+    if args.report:  # checked before the import, so a refused report leaves no project written
+        _check_report(args.report, args.out, args.layout, *(args.data or ()), args.points, args.events,
+                      args.event_map, args.token_file)
     sentinels = tuple(args.sentinel) if args.sentinel else DEFAULT_SENTINELS
     res = import_telemetry(args.layout, args.out, args.data, args.points, args.events, args.event_map, sentinels,
                            prom, progress=_say(args, "telemetry import"))
@@ -163,6 +166,22 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"version {res['layout_id']} (read {t.get('read', 0):.1f} s, clean {t.get('clean', 0):.1f} s, "
               f"write {t.get('write', 0):.1f} s)")
     return 0
+
+
+def _check_report(report: str, out: str, *inputs: Optional[str]) -> None:
+    """--report must be none of the command's inputs (it was written over the point map), not --out, and a
+    place a JSON file can be written."""
+    import os
+
+    from dctwin.twin.model.layoutfile import check_json_target
+
+    r = Path(report)
+    for given in inputs:
+        if given and r.exists() and os.path.exists(given) and os.path.samefile(r, given):
+            raise InputError(f"--report {r}: is an input of this import; it is never overwritten")
+    if r.resolve() == Path(out).resolve():
+        raise InputError(f"--report {r}: is --out too; give the report a file of its own")
+    check_json_target(r, "report")
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

@@ -12,7 +12,9 @@ a PDF printer, an image encoder) fill the temporary file by path.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -26,11 +28,28 @@ class FolderNotWritable(OSError):
     was written. An ``OSError`` with the ``errno`` and ``strerror`` of the failure."""
 
 
+class NotARegularFile(OSError):
+    """The target exists and is a device, pipe or socket: the rename would put a plain file in its place
+    (as root, ``/dev/null`` itself), so nothing is written. An ``OSError`` (``EINVAL``) naming the path."""
+
+
+def refuse_special(path: str | os.PathLike) -> None:
+    """Raise :class:`NotARegularFile` when ``path`` exists and is neither a regular file nor a folder (a
+    device, pipe or socket, followed through symlinks): never replaced, never opened (a pipe blocks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise NotARegularFile(errno.EINVAL, "is not a regular file (a device, pipe or socket); it is not "
+                                            "written over", str(path))
+
+
 def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "utf-8") -> Path:
     """Write ``data`` (text, written without newline translation, or bytes) to ``path`` atomically.
 
     Raises ``OSError`` when it cannot be written (no folder, no permission, disk full; first of all
-    :class:`FolderNotWritable`); ``path`` keeps its old contents then and no temporary file is left.
+    :class:`NotARegularFile` or :class:`FolderNotWritable`); ``path`` keeps its old contents then and no temporary file is left.
     """
     raw = data.encode(encoding) if isinstance(data, str) else bytes(data)
 
@@ -50,6 +69,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> P
     with the temporary file (and any SQLite journal beside it) removed and ``path`` untouched.
     """
     target = Path(path)
+    refuse_special(target)
     folder = target.resolve().parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)

@@ -102,6 +102,10 @@ def run_shadow(path: str, opts: Optional[ShadowOptions] = None,
         raise InputError(f"--dt must be above 0 and at most 10 s, got {o.dt_s:g}")
     if o.holdout < 0 or o.holdout == 1:
         raise InputError(f"--holdout must be 0 (none) or at least 2 (every K-th sensor hidden), got {o.holdout}")
+    with Project.open(path, read_only=True) as probe:  # refused (no telemetry, a damaged layout) before the
+        first = TelemetryReader(probe, o.set_id)        # file is opened for writing, which stamps its header
+        probe.load_layout(o.layout_id if o.layout_id is not None else probe.latest_layout_id())
+        epoch(o.t_from, "from", first.t0_s), epoch(o.t_to, "to", first.t1_s)
     with Project.open(path) as project:
         project.require_writable()
         reader = TelemetryReader(project, o.set_id)

@@ -155,13 +155,21 @@ def iso(t_s: float) -> str:
     return _dt.datetime.fromtimestamp(float(t_s), _dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+#: the epoch seconds a timestamp may take: the years 1 to 9999 (what a date can be written as)
+T_MIN_S, T_MAX_S = -62135596800.0, 253402300799.0
+
+
 def parse_time(text: str, what: str = "time") -> float:
     """ISO 8601 with an offset, or epoch seconds -> epoch seconds. SourceError otherwise."""
     s = str(text).strip()
     try:
-        return float(s)
+        t = float(s)
     except ValueError:
         pass
+    else:
+        if not T_MIN_S <= t <= T_MAX_S:  # NaN too
+            raise SourceError(f"{what} {s!r} is not a time in the years 1 to 9999")
+        return t
     try:
         d = _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
@@ -203,6 +211,10 @@ def _epoch_seconds(col: Any, where: str, locate: Any) -> np.ndarray:
     bad = ~np.isfinite(out)
     if bad.any():
         raise SourceError(f"{where}, {locate(int(np.flatnonzero(bad)[0]))}: timestamp is not a finite number")
+    bad = (out < T_MIN_S) | (out > T_MAX_S)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SourceError(f"{where}, {locate(i)}: timestamp {out[i]:g} s is outside the years 1 to 9999")
     return out
 
 
@@ -359,11 +371,30 @@ def read_measurements(path: str | Path, point_map: Optional[PointMap] = None) ->
     conversions come from a long file's ``unit`` column, else from ``point_map``. Raises
     :class:`~dctwin.twin.io.report.SourceError` naming the file, line and column of what cannot be read.
     """
-    import pyarrow as pa
-
     p = Path(path)
     if not p.is_file():
         raise SourceError(f"{p}: not found (measurements: CSV or Parquet)")
+    try:
+        return _read_measurements(p, point_map)
+    except UnicodeDecodeError:  # a CSV read as text by Python's csv module (header, line locator)
+        raise SourceError(f"{p}: {_not_utf8(p)}") from None
+
+
+def _not_utf8(p: Path) -> str:
+    """Where a file stops being UTF-8 text: "line N, byte B is not UTF-8 ..." (reads it whole: only when
+    something is wrong)."""
+    raw = p.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return f"line {line}, byte {exc.start}: is not UTF-8 text (save the file as UTF-8)"
+    return "is not UTF-8 text (save the file as UTF-8)"
+
+
+def _read_measurements(p: Path, point_map: Optional[PointMap]) -> tuple[str, dict[str, RawPoint]]:
+    import pyarrow as pa
+
     fmt = _fmt_of(p)
     if fmt == "parquet":
         import pyarrow.parquet as pq

@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 from typing import Any, Optional
 
-from dctwin.twin._files import atomic_write
+from dctwin.twin._files import atomic_write, refuse_special
 from dctwin.twin.errors import FileWriteError, LayoutError, LayoutIssue
 from dctwin.twin.model.text import brief_json, id_problem, issue
 from dctwin.twin.model.layout import (
@@ -586,11 +586,26 @@ def save_layout(site: Site, path: str | os.PathLike, compact: bool = False) -> N
 def write_json_file(path: str | os.PathLike, text: str, what: str) -> None:
     """Write a JSON file atomically, refusing what would lose data: a folder, or an existing database
     (a project file) at ``path``. Errors are :class:`~dctwin.twin.errors.FileWriteError` naming the path."""
+    p = check_json_target(path, what)
+    try:
+        atomic_write(p, text)
+    except OSError as exc:
+        raise FileWriteError(f"{p}: cannot write: {exc.strerror or exc}") from None
+
+
+def check_json_target(path: str | os.PathLike, what: str) -> Path:
+    """The checks of :func:`write_json_file` before it writes, for a command to make on each of its outputs
+    before writing the first (so a refused second output leaves no first one behind): no name, a folder, a
+    device or pipe, an existing project file, a folder that does not exist. Returns the path."""
     p = Path(path)
     if not str(path):
         raise FileWriteError(f"no file name given to write the {what} to")
     if p.is_dir():
         raise FileWriteError(f"{p}: is a folder; give a file name to write the {what} to")
+    try:
+        refuse_special(p)  # before opening it: a pipe would block the read below
+    except OSError as exc:
+        raise FileWriteError(f"{p}: {exc.strerror}") from None
     try:
         with open(p, "rb") as fh:
             head = fh.read(len(_SQLITE_MAGIC))
@@ -598,8 +613,11 @@ def write_json_file(path: str | os.PathLike, text: str, what: str) -> None:
         head = b""
     if head == _SQLITE_MAGIC:
         raise FileWriteError(f"{p}: is a project file (an SQLite database); a {what} is not written over it "
-                         f"(choose another name)")
+                             f"(choose another name)")
     try:
-        atomic_write(p, text)
-    except OSError as exc:
-        raise FileWriteError(f"{p}: cannot write: {exc.strerror or exc}") from None
+        folder = p.resolve().parent
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise FileWriteError(f"{p}: cannot write: {exc}") from None
+    if not folder.is_dir():
+        raise FileWriteError(f"{p}: cannot write: folder {folder} does not exist")
+    return p

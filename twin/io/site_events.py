@@ -27,6 +27,8 @@ import csv
 import io
 import json
 import re
+import re._constants as _re_constants  # the parsed form, to find nested repeats (Python 3.11+)
+import re._parser as _re_parser
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -82,9 +84,42 @@ def _rx(text: Optional[str], where: str) -> Optional[re.Pattern]:
     if text in (None, ""):
         return None
     try:
-        return re.compile(str(text), re.IGNORECASE)
+        rx = re.compile(str(text), re.IGNORECASE)
     except re.error as exc:
         raise SourceError(f"{where}: bad regular expression {text!r}: {exc}") from None
+    if _nested_repetition(_re_parser.parse(str(text), re.IGNORECASE)):
+        raise SourceError(f"{where}: regular expression {text!r} repeats a repetition (like (a+)+ or (a*b?)*): "
+                          f"on some log lines it would run for hours; write it without the nested repeat")
+    return rx
+
+
+def _nested_repetition(parsed, inside: bool = False) -> bool:
+    """Whether a parsed pattern has an unbounded repeat inside another (the shape whose backtracking is
+    exponential; Python's ``re`` has no time limit). Overlapping alternatives such as ``(a|a)*`` are not found."""
+    for op, av in parsed:
+        if op in _REPEATS:
+            lo, hi, sub = av
+            unbounded = hi == _re_constants.MAXREPEAT or hi > 1000
+            if inside and unbounded:
+                return True
+            if _nested_repetition(sub, inside or unbounded):
+                return True
+        elif op is _re_constants.SUBPATTERN:
+            if _nested_repetition(av[-1], inside):
+                return True
+        elif op is _re_constants.BRANCH:
+            if any(_nested_repetition(branch, inside) for branch in av[1]):
+                return True
+        elif op in (_re_constants.ASSERT, _re_constants.ASSERT_NOT):
+            if _nested_repetition(av[1], inside):
+                return True
+        elif op is _re_constants.GROUPREF_EXISTS:
+            if any(b is not None and _nested_repetition(b, inside) for b in av[1:]):
+                return True
+    return False
+
+
+_REPEATS = (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT, _re_constants.POSSESSIVE_REPEAT)
 
 
 _UNITS = ("cooling_unit", "rack")

@@ -229,6 +229,9 @@ def import_table(path: str | os.PathLike, mapping: Optional[dict[str, Any]] = No
             pos = number("position")
             rows_auto[row_name].append((pos if pos is not None else math.inf, line, rack))
             report.placed("auto", ident)
+    if not seen:
+        where = f"{p}" + (f", sheet {sheet!r}" if sheet else "")
+        raise SourceError(f"{where}: no rack rows below the header (a rack list has one rack per row)")
     if no_power:
         report.assume("no IT power in the sheet: 0 kW", *no_power)
     auto_rows = []

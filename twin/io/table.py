@@ -194,6 +194,9 @@ def import_table(path: str | os.PathLike, mapping: Optional[dict[str, Any]] = No
         if rname is None:
             raise SourceError(f"{p} line {line}: no rack name (column {header[cols['name'][0]]!r})")
         rname = str(rname).strip()
+        if "\n" in rname or "\r" in rname:
+            raise SourceError(f"{p} line {line}: the rack name {rname[:30]!r}... runs over several lines (a quote "
+                              f"opened and never closed?)")
         if rname in seen:
             raise SourceError(f"{p} line {line}: rack {rname!r} is also on line {seen[rname]}")
         seen[rname] = line

@@ -57,6 +57,9 @@ def test_bad_cells_are_named_by_line_and_column(tmp_path):
     p.write_text("Location,kW\nx,4\n")
     with pytest.raises(SourceError, match="no column of rack names"):
         import_table(p)
+    p.write_text('name,kW\nA01,4\n"A02,5\nA03,6\n')  # a quote never closed swallows the rows below it
+    with pytest.raises(SourceError, match=r"line 3: the rack name 'A02,5\\nA03,6'... runs over several lines"):
+        import_table(p)
     p.write_text("name,kW\n")  # a header and nothing below it: refused, not a hall without racks
     with pytest.raises(SourceError, match=r"racks.csv: no rack rows below the header"):
         import_table(p)

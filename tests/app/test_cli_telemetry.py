@@ -87,6 +87,11 @@ def test_bad_input_exits_2_naming_the_place_and_leaves_out_alone(synth, tmp_path
                           str(data / "measurements.csv"), "--points", str(pts), "--out", str(tmp_path / "new.dctwin"))
     assert code == 2 and f"{pts}, line 3, point 'y'" in err and "R-NOPE" in err
     assert not (tmp_path / "new.dctwin").exists()
+    pts.write_text("point,element,quantity,unit\nNOT-IN-THE-DATA,R-A01,inlet_c,C\n")  # maps nothing the data has
+    code, text, err = run(capsys, "telemetry", "import", str(data / "layout.json"), "--data",
+                          str(data / "measurements.csv"), "--points", str(pts), "--out", str(tmp_path / "new.dctwin"))
+    assert code == 2 and f"{pts}: no point of this map (1 mapped) has data in {data / 'measurements.csv'}" in err
+    assert not (tmp_path / "new.dctwin").exists()
     not_project = tmp_path / "notes.txt"
     not_project.write_text("keep me")
     code, text, err = _import(capsys, synth, not_project)

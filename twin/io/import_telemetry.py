@@ -58,9 +58,11 @@ def read_site_data(site: Site, data: Sequence[str | Path], points: str | Path, e
     elif event_map:
         raise InputError("--event-map needs --events")
     if not md.series:
-        raise SourceError("no mapped point has data: check that the point names in the map are the ones in the "
-                          "data" + (f" (the data has {md.report.unmapped[0]['point']!r}, ...)" if md.report.unmapped
-                                    else ""))
+        source = ", ".join(str(d) for d in data) or (prometheus or {}).get("url", "")
+        raise SourceError(f"{points}: no point of this map ({len(point_map)} mapped) has data in {source}: check "
+                          "that the point names in the map are the ones in the data"
+                          + (f" (the data has {md.report.unmapped[0]['point']!r}, ...)" if md.report.unmapped
+                             else ""))
     return md
 
 

@@ -165,8 +165,14 @@ def read_rules(path: str | Path) -> list[Rule]:
         scale = r.get("scale", 1.0)
         if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale == scale:
             raise SourceError(f"{where}: scale must be a number")
-        out.append(Rule(event, _rx(r.get("kind"), where), _rx(r.get("source"), where), _rx(r.get("message"), where),
-                        str(r.get("target", "") or ""), _rx(r.get("value"), where), float(scale)))
+        message, target = _rx(r.get("message"), where), str(r.get("target", "") or "")
+        groups = message.groups if message is not None else 0
+        for n in sorted({int(g) for g in re.findall(r"\{(\d+)\}", target)}):
+            if n > groups:
+                raise SourceError(f"{where}: target {target!r} names group {n}, but the message pattern has "
+                                  f"{groups} group(s)" + ("" if message is not None else " (there is none)"))
+        out.append(Rule(event, _rx(r.get("kind"), where), _rx(r.get("source"), where), message, target,
+                        _rx(r.get("value"), where), float(scale)))
     return out
 
 

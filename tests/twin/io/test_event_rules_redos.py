@@ -5,6 +5,7 @@ the mapping is read, naming the file and the rule; the usual shapes of a rule ar
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -34,3 +35,16 @@ def test_a_nested_repeat_is_refused_naming_the_file_and_the_rule(tmp_path, messa
 def test_the_usual_shapes_of_a_rule_are_accepted(tmp_path, message):
     rules = read_rules(mapping(tmp_path, message))
     assert [r.target for r in rules] == ["CRAH-01", "CRAH-02"] and rules[1].message.pattern == message
+
+
+@pytest.mark.parametrize("rule, names", [({"message": "^CB-(\\S+) open", "target": "PDU-{2}"}, "names group 2, but the "
+                                                                                            "message pattern has 1"),
+                                         ({"source": "EPMS", "target": "PDU-{1}"}, "names group 1, but the message "
+                                                                                   "pattern has 0 group(s) (there is")])
+def test_a_target_naming_a_group_the_message_lacks_is_refused(tmp_path, rule, names):
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"rules": [dict(rule, event="breaker_trip")]}))
+    with pytest.raises(SourceError, match=re.escape(f"rule 1: target {rule['target']!r} {names}")):
+        read_rules(path)
+    path.write_text(json.dumps({"rules": [{"message": "^CB-(\\S+) open", "target": "PDU-{1}", "event": "breaker_trip"}]}))
+    assert read_rules(path)[0].target == "PDU-{1}"

@@ -351,6 +351,19 @@ def _export_compacted(src_p: Path, out_p: Path, source_name: str, kwargs: dict[s
         remove_quietly(tmp, SQLITE_COMPANIONS)
 
 
+def check_contents(project: Project) -> None:
+    """Check everything ``project`` holds the way export checks what it copies: every recording's data
+    (:meth:`~dctwin.twin.store.recording.RecordingReader.check_data`: keyframe arrays, events, alarms,
+    series), the measured data (:func:`check_measured`) and every layout version (it must load).
+    Raises :class:`ProjectFileError` (or ``LayoutError``) naming the file, the row and the damage: for
+    ``compact`` and for a sweep written into an existing project, which must not carry damage along."""
+    for rec in project.recordings():
+        project.recording(rec.id).check_data()
+    check_measured(project)
+    for layout in project.layouts():
+        project.load_layout(layout.id)
+
+
 def _export(project: Project, src_p: Path, out_p: Path, source_name: str, recording_id: Optional[int],
             at_s: Optional[float],
             from_s: Optional[float], to_s: Optional[float], around_incident: bool, before_s: float,

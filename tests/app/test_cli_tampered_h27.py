@@ -66,3 +66,9 @@ def test_sweep_refuses_damaged_out_project_before_any_work(files, no_sweep, name
 
 def test_sweep_out_intact_project_passes_the_check(files):
     assert sweep_job.check_out(files["run.dctwin"], (files["tiny.json"],)) == files["run.dctwin"]
+
+
+@pytest.mark.parametrize("name,says", DAMAGED_DATA, ids=[a[0] for a in DAMAGED_DATA])
+def test_simulate_refuses_to_record_into_a_damaged_project_before_the_run(files, name, says):
+    attack(files, ["simulate", files["tiny.json"], "--grid", "0.6", "--duration", "10", "--out", files[name]], 2,
+           *_says(name, says))

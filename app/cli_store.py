@@ -152,7 +152,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {len(result['csv'])} CSV files in {args.csv}")
     for key in ("png", "pdf", "html"):
         if key in result:
-            print(f"wrote {result[key]}" + (f" (floor plan at t = {hms(result['picture_t_s'])})" if key == "png" else ""))
+            at = f" (floor plan at t = {hms(result['picture_t_s'])})" if key == "png" else ""
+            print(f"wrote {result[key]}{at}")
     return 0
 
 

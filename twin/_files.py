@@ -49,7 +49,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "ut
     """Write ``data`` (text, written without newline translation, or bytes) to ``path`` atomically.
 
     Raises ``OSError`` when it cannot be written (no folder, no permission, disk full; first of all
-    :class:`NotARegularFile` or :class:`FolderNotWritable`); ``path`` keeps its old contents then and no temporary file is left.
+    :class:`NotARegularFile` or :class:`FolderNotWritable`); ``path`` keeps its old contents then and no
+    temporary file is left.
     """
     raw = data.encode(encoding) if isinstance(data, str) else bytes(data)
 

@@ -29,7 +29,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.arrays import decode_array, encode_array, pack_blob
-from dctwin.twin.store.project import KIND_REVIEW, MIGRATIONS, Project, check_file, copy_into_place, migrate_copy, recount
+from dctwin.twin.store.project import (KIND_REVIEW, MIGRATIONS, Project, check_file, copy_into_place, migrate_copy,
+                                       recount)
 from dctwin.twin.store.schema import (
     COUNTED, MEASURED_TABLES, SCHEMA_VERSION, AlarmRow, EventRow, Incident, Keyframe, KeyframeArray, LayoutVersion, Recording, SeriesChunk,
     checked_columns, with_crc,

@@ -46,5 +46,6 @@ def test_a_target_naming_a_group_the_message_lacks_is_refused(tmp_path, rule, na
     path.write_text(json.dumps({"rules": [dict(rule, event="breaker_trip")]}))
     with pytest.raises(SourceError, match=re.escape(f"rule 1: target {rule['target']!r} {names}")):
         read_rules(path)
-    path.write_text(json.dumps({"rules": [{"message": "^CB-(\\S+) open", "target": "PDU-{1}", "event": "breaker_trip"}]}))
+    good = {"message": "^CB-(\\S+) open", "target": "PDU-{1}", "event": "breaker_trip"}
+    path.write_text(json.dumps({"rules": [good]}))
     assert read_rules(path)[0].target == "PDU-{1}"

@@ -205,17 +205,23 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
+    import os
+
     from dctwin.twin._files import atomic_write
     from dctwin.twin.io.points import propose_map
     from dctwin.twin.io.telemetry import read_measurements
-    from dctwin.twin.model.layoutfile import load_layout
+    from dctwin.twin.model.layoutfile import check_json_target, load_layout
 
-    site = load_layout(args.layout)
-    _, raw = read_measurements(args.data)
-    pm, unmatched = propose_map(list(raw), site)
     out = Path(args.out)
     if out.is_dir():
         raise InputError(f"{out}: is a folder; give a file name for the point map")
+    for flag, given in (("layout", args.layout), ("--data", args.data)):  # it was written over them (exit 0)
+        if out.exists() and os.path.exists(given) and os.path.samefile(out, given):
+            raise InputError(f"--out {out}: is the {flag} file of this command; it is never overwritten")
+    check_json_target(out, "point map")  # no project file, device or pipe, or missing folder
+    site = load_layout(args.layout)
+    _, raw = read_measurements(args.data)
+    pm, unmatched = propose_map(list(raw), site)
     try:
         atomic_write(out, pm.to_csv())
     except OSError as exc:

@@ -612,7 +612,8 @@ def check_json_target(path: str | os.PathLike, what: str) -> Path:
     except OSError:
         head = b""
     if head == _SQLITE_MAGIC:
-        raise FileWriteError(f"{p}: is a project file (an SQLite database); a {what} is not written over it "
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise FileWriteError(f"{p}: is a project file (an SQLite database); {article} {what} is not written over it "
                              f"(choose another name)")
     try:
         folder = p.resolve().parent

@@ -125,6 +125,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.workers is not None and not 1 <= args.workers <= 4096:
         raise InputError(f"--workers must be from 1 to 4096, got {args.workers}")
+    if args.scheduler:
+        from dctwin.twin.sim.sweep import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
     if args.record and not args.out:
         raise InputError("--record needs --out: the recorded runs go into the project file")
     record = (3 if args.record is None else args.record) if args.out else 0

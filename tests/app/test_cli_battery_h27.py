@@ -46,3 +46,30 @@ def test_a_refused_output_names_an_incident_with_the_right_article(tmp_path):
         pass
     err = refused(tmp_path, ["incidents", "crah-failure", "--out", tmp_path / "p.dctwin"], "p.dctwin")
     assert "an incident is not written over it" in err, err
+
+
+def _synth(d: Path, *extra) -> list:
+    return ["telemetry", "synth", d / "layout.json", "--hours", "0.5", "--grid", "0.6", *extra]
+
+
+@pytest.mark.parametrize("flag, value, says", [
+    ("--seed", "-1", "--seed"),  # numpy's ValueError: an internal error (exit 1), with the folder left
+    ("--start", "yesterday", "--start"),  # refused, but the new --out folder was left behind
+    ("--start", "2024-05-14T00:00:00", "no zone offset"),
+])
+def test_synth_bad_argument_is_refused_before_any_folder_is_made(site, flag, value, says):  # noqa: F811
+    refused(site, _synth(site, "--out", site / "so", flag, value), says)
+    assert not (site / "so").exists()
+
+
+def test_synth_out_under_a_file_is_refused_before_the_run(site):  # noqa: F811
+    """--out racks.csv/so ran the whole hidden truth before finding it cannot make the folder."""
+    (site / "racks.csv").write_text("Name\nR1\n")
+    refused(site, _synth(site, "--out", site / "racks.csv" / "so"), "racks.csv", "not a folder")
+
+
+@pytest.mark.parametrize("address", ["notaurl", "foo://x:1", "tcp://127.0.0.1:abc"])
+def test_sweep_scheduler_that_is_not_an_address_is_refused(site, address):  # noqa: F811
+    """dask's ValueError (no port, unknown scheme) was an internal error (exit 1)."""
+    refused(site, ["sweep", site / "layout.json", "--scheduler", address, "--no-progress"], "--scheduler", address,
+            "not a dask scheduler address")

@@ -116,12 +116,16 @@ def synthesize(site: Site, out_dir: str | Path, opts: Optional[SynthOptions] = N
         raise InputError("the layout has no hall with racks to synthesize data for")
     if not (0.5 <= o.hours <= 24 * 31):
         raise InputError(f"--hours must be 0.5 to 744, got {o.hours:g}")
+    if not (isinstance(o.seed, int) and o.seed >= 0):  # numpy's ValueError, exit 1
+        raise InputError(f"--seed must be a whole number >= 0, got {o.seed}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    above = next((p for p in out.absolute().parents if p.exists()), out)  # a file there: found after the whole run
+    if not above.is_dir():
+        raise InputError(f"{out}: cannot write: {above} is not a folder")
     rng = np.random.default_rng(o.seed)
-    t_start = parse_time(o.start, "--start")
+    t_start = parse_time(o.start, "--start")  # before any folder is made: a refused --start left it behind
     hall = site.halls[0]
     ps, values, changed = _truth(site, rng)
     truth_site = apply(site, ps, values)
@@ -207,6 +211,10 @@ def synthesize(site: Site, out_dir: str | Path, opts: Optional[SynthOptions] = N
     defects["irregular"] = irregular
     # ---- files
     say(f"writing {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write: {exc.strerror or exc}") from None
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["timestamp", "point", "value", "unit"])

@@ -107,6 +107,25 @@ def _quiet_dask() -> None:
             lg.setLevel(logging.WARNING)
 
 
+def _not_an_address(scheduler: str, exc: Exception) -> InputError:
+    return InputError(f"--scheduler {scheduler}: is not a dask scheduler address such as tcp://10.0.0.5:8786 ({exc})")
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse an address dask cannot parse (no port, an unknown scheme) before the sweep plans, without
+    connecting."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, loc = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(loc)
+    except ValueError as exc:
+        raise _not_an_address(scheduler, exc) from None
+
+
 def open_cluster(workers: Optional[int] = None, scheduler: Optional[str] = None) -> Cluster:
     """A local cluster of ``workers`` processes (one thread each), or a client of ``scheduler``."""
     try:
@@ -119,6 +138,8 @@ def open_cluster(workers: Optional[int] = None, scheduler: Optional[str] = None)
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"--scheduler {scheduler}: cannot reach a dask scheduler there ({exc})") from None
+        except ValueError as exc:  # no port, an unknown scheme: was an internal error (exit 1)
+            raise _not_an_address(scheduler, exc) from None
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError):

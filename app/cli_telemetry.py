@@ -267,11 +267,13 @@ def _k(v: Any) -> str:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from dctwin.twin.assimilate.calibrate import CalibrateOptions, calibrate
-    from dctwin.twin.model.layoutfile import save_layout
+    from dctwin.twin.model.layoutfile import check_json_target, save_layout
 
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise InputError(f"{out}: is a folder; give a file name for the calibrated layout")
+    # a project file, device, pipe or missing folder: refused after the fit had added a layout version to the project
+    check_json_target(out, "calibrated layout")
     if args.min_window <= 0:
         raise InputError(f"--min-window must be above 0 min, got {args.min_window:g}")
     opts = CalibrateOptions(params=args.params, t_from=args.t_from, t_to=args.t_to, holdout=args.holdout,

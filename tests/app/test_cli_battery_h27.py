@@ -73,3 +73,27 @@ def test_sweep_scheduler_that_is_not_an_address_is_refused(site, address):  # no
     """dask's ValueError (no port, unknown scheme) was an internal error (exit 1)."""
     refused(site, ["sweep", site / "layout.json", "--scheduler", address, "--no-progress"], "--scheduler", address,
             "not a dask scheduler address")
+
+
+@pytest.mark.parametrize("target", ["other.dctwin", "fifo"])
+def test_calibrate_out_that_cannot_be_written_is_refused_before_the_fit(site, target):  # noqa: F811
+    """--out a project file (or a pipe) was refused only after the fit had added a layout version to the
+    calibrated project: the input changed though the command failed."""
+    import os
+
+    from dctwin.twin.store import Project
+
+    code, out, err = run_cli(_telemetry_import(site))
+    assert code == 0, err
+    if target == "fifo":
+        os.mkfifo(site / target)
+    else:
+        with Project.create(site / target):
+            pass
+    refused(site, ["calibrate", site / "p.dctwin", "--out", site / target, "--grid", "0.6", "--min-window", "5",
+                   "--max-evaluations", "2"], target, "not written over")
+
+
+def _telemetry_import(d: Path) -> list:
+    return ["telemetry", "import", d / "layout.json", "--points", d / "points.csv", "--data", d / "data.csv", "--out",
+            d / "p.dctwin"]

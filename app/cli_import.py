@@ -73,13 +73,14 @@ def _check_outputs(args: argparse.Namespace, *inputs: str | None) -> None:
     refused report never leaves a written layout behind."""
     from pathlib import Path
 
+    from dctwin.twin._files import same_file
     from dctwin.twin.model.layoutfile import check_json_target
 
     outs = [("--out", args.out, "layout")] + ([("--report", args.report, "report")] if args.report else [])
     for flag, value, what in outs:
         out = Path(value)
         for given in inputs:
-            if given and out.exists() and os.path.exists(given) and os.path.samefile(out, given):
+            if same_file(out, given):
                 raise InputError(f"{flag} {out}: is an input of this import; it is never overwritten")
         check_json_target(out, what)
     if args.report and Path(args.report).resolve() == Path(args.out).resolve():

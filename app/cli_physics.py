@@ -250,11 +250,9 @@ def _check_out(args: argparse.Namespace) -> None:
     if out.exists():
         if check_file(out).kind == KIND_REVIEW:  # refuses anything that is not an intact dctwin file, too
             raise InputError(f"--out {out}: is a review export (read-only); record into a project file")
-        from dctwin.twin.store import Project
-        from dctwin.twin.store.export import check_contents
+        from dctwin.twin.store.export import check_file_contents
 
-        with Project.open(out, read_only=True) as project:  # a damaged project is refused before the run
-            check_contents(project)
+        check_file_contents(out)  # a damaged project is refused before the run
     elif not out.resolve().parent.is_dir():
         raise InputError(f"--out {out}: folder {out.resolve().parent} does not exist")
 

@@ -171,13 +171,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _check_report(report: str, out: str, *inputs: Optional[str]) -> None:
     """--report must be none of the command's inputs (it was written over the point map), not --out, and a
     place a JSON file can be written."""
-    import os
-
+    from dctwin.twin._files import same_file
     from dctwin.twin.model.layoutfile import check_json_target
 
     r = Path(report)
     for given in inputs:
-        if given and r.exists() and os.path.exists(given) and os.path.samefile(r, given):
+        if same_file(r, given):
             raise InputError(f"--report {r}: is an input of this import; it is never overwritten")
     if r.resolve() == Path(out).resolve():
         raise InputError(f"--report {r}: is --out too; give the report a file of its own")
@@ -205,9 +204,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_propose(args: argparse.Namespace) -> int:
-    import os
-
-    from dctwin.twin._files import atomic_write
+    from dctwin.twin._files import atomic_write, same_file
     from dctwin.twin.io.points import propose_map
     from dctwin.twin.io.telemetry import read_measurements
     from dctwin.twin.model.layoutfile import check_json_target, load_layout
@@ -216,7 +213,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise InputError(f"{out}: is a folder; give a file name for the point map")
     for flag, given in (("layout", args.layout), ("--data", args.data)):  # it was written over them (exit 0)
-        if out.exists() and os.path.exists(given) and os.path.samefile(out, given):
+        if same_file(out, given):
             raise InputError(f"--out {out}: is the {flag} file of this command; it is never overwritten")
     check_json_target(out, "point map")  # no project file, device or pipe, or missing folder
     site = load_layout(args.layout)

@@ -45,6 +45,11 @@ def refuse_special(path: str | os.PathLike) -> None:
                                             "written over", str(path))
 
 
+def same_file(a: str | os.PathLike | None, b: str | os.PathLike | None) -> bool:
+    """Whether ``a`` and ``b`` both exist and are one file (through links and other spellings of the path)."""
+    return bool(a and b) and os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+
+
 def atomic_write(path: str | os.PathLike, data: str | bytes, encoding: str = "utf-8") -> Path:
     """Write ``data`` (text, written without newline translation, or bytes) to ``path`` atomically.
 

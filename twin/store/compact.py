@@ -29,8 +29,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dctwin.twin.errors import InputError, ProjectFileError
 from dctwin.twin.store.arrays import decode_array, encode_array, pack_blob
-from dctwin.twin.store.project import (KIND_REVIEW, MIGRATIONS, Project, check_file, copy_into_place, migrate_copy,
-                                       recount)
+from dctwin.twin.store.project import KIND_REVIEW, MIGRATIONS, check_file, copy_into_place, migrate_copy, recount
 from dctwin.twin.store.schema import (
     COUNTED, MEASURED_TABLES, SCHEMA_VERSION, AlarmRow, EventRow, Incident, Keyframe, KeyframeArray, LayoutVersion, Recording, SeriesChunk,
     checked_columns, with_crc,
@@ -159,7 +158,7 @@ def compact(src: str | os.PathLike, out: str | os.PathLike) -> dict[str, Any]:
     nothing is written. A review export must verify intact first (it keeps its kind, with fresh hashes of
     the same content). Returns ``{"file", "from_format", "format", "bytes_before", "bytes"}``.
     """
-    from dctwin.twin.store.export import check_contents, verify_file, write_manifest
+    from dctwin.twin.store.export import check_file_contents, verify_file, write_manifest
 
     src_p, out_p = Path(src), Path(out)
     if out_p.exists() or out_p.is_symlink():
@@ -174,8 +173,7 @@ def compact(src: str | os.PathLike, out: str | os.PathLike) -> dict[str, Any]:
             raise ProjectFileError(f"{src_p}: is a review export that has been altered since it was made; it is "
                                    f"not rewritten (that would give the altered content fresh hashes)")
     # nothing damaged is carried into the new file (which would vouch for it): checked as export checks
-    with Project.open(src_p, read_only=True) as project:
-        check_contents(project)
+    check_file_contents(src_p)
     if info.user_version < SCHEMA_VERSION:
         # a review export's content was verified above; it is the same after migration: fresh hashes of it
         migrate_copy(src_p, out_p, after=write_manifest if review else None)

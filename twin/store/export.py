@@ -364,6 +364,12 @@ def check_contents(project: Project) -> None:
         project.load_layout(layout.id)
 
 
+def check_file_contents(path: str | os.PathLike) -> None:
+    """:func:`check_contents` of the project file at ``path``, opened read-only."""
+    with Project.open(path, read_only=True) as project:
+        check_contents(project)
+
+
 def _export(project: Project, src_p: Path, out_p: Path, source_name: str, recording_id: Optional[int],
             at_s: Optional[float],
             from_s: Optional[float], to_s: Optional[float], around_incident: bool, before_s: float,

@@ -68,10 +68,9 @@ def check_out(out: str | os.PathLike, inputs: tuple = ()) -> Path:
     if p.exists():
         if check_file(p).kind == KIND_REVIEW:
             raise InputError(f"--out {p}: is a review export (read-only); write the sweep into a project file")
-        from dctwin.twin.store.export import check_contents
+        from dctwin.twin.store.export import check_file_contents
 
-        with Project.open(p, read_only=True) as project:  # a damaged project is refused before the work
-            check_contents(project)
+        check_file_contents(p)  # a damaged project is refused before the work
     elif not p.resolve().parent.is_dir():
         raise InputError(f"--out {p}: folder {p.resolve().parent} does not exist")
     return p
